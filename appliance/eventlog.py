@@ -1,0 +1,86 @@
+"""The append-only event log, and its JSON-lines form.
+
+Cores append records; readers (KPIs, detail records, the live console) read the
+list or subscribe to new records. The JSON-lines form is canonical: the same
+records always give the same bytes, so two runs can be compared with ``cmp``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from enum import Enum
+from typing import IO, get_type_hints
+
+from appliance.events import RECORD_TYPES, Record
+
+Subscriber = Callable[[Record], None]
+
+
+class EventLog:
+    """An in-memory, append-only list of records with optional subscribers."""
+
+    __slots__ = ("_subscribers", "append", "records")
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self._subscribers: list[Subscriber] = []
+        # With no subscriber, appending is the list's own append: the hot path
+        # of a simulation writes millions of records.
+        self.append: Callable[[Record], None] = self.records.append
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Call ``subscriber`` with every record appended from now on."""
+        self._subscribers.append(subscriber)
+        self.append = self._append_and_notify
+
+    def _append_and_notify(self, record: Record) -> None:
+        self.records.append(record)
+        for subscriber in self._subscribers:
+            subscriber(record)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
+
+
+def record_to_json(record: Record) -> str:
+    fields = {"type": type(record).__name__}
+    for name, value in zip(record._fields, record, strict=True):
+        fields[name] = value.value if isinstance(value, Enum) else value
+    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+
+
+def record_from_json(line: str) -> Record:
+    fields = json.loads(line)
+    name = fields.pop("type")
+    # Enum-typed fields come back as their plain values; rebuild the enums.
+    for field_name, value in fields.items():
+        enum_type = _ENUM_FIELDS.get((name, field_name))
+        if enum_type is not None:
+            fields[field_name] = enum_type(value)
+    return RECORD_TYPES[name](**fields)
+
+
+def write_jsonl(records: Iterable[Record], out: IO[str]) -> None:
+    for record in records:
+        out.write(record_to_json(record))
+        out.write("\n")
+
+
+def read_jsonl(lines: Iterable[str]) -> list[Record]:
+    return [record_from_json(line) for line in lines if line.strip()]
+
+
+def _enum_fields() -> dict[tuple[str, str], type[Enum]]:
+    found: dict[tuple[str, str], type[Enum]] = {}
+    for name, cls in RECORD_TYPES.items():
+        for field_name, hint in get_type_hints(cls).items():
+            if isinstance(hint, type) and issubclass(hint, Enum):
+                found[(name, field_name)] = hint
+    return found
+
+
+_ENUM_FIELDS = _enum_fields()

@@ -1,0 +1,230 @@
+"""The event log's records: every state change of calls, queues and agents.
+
+One append-only stream (the queue_log idea). Detail records, KPIs, the live
+console and simulation reports are all computed from it, by the same code, in
+simulation and on the box. Records are immutable and typed; they are
+NamedTuples rather than frozen dataclasses because a busy simulation writes
+millions of them and a NamedTuple is built about twice as fast.
+
+Every record starts with ``t``, the time in seconds on the clock that drove the
+core (simulated or wall-clock seconds since the run started).
+
+Life of a call, in record order::
+
+    CallOffered -> CallBlocked -> CallEnded                      (all trunks busy)
+    CallOffered -> CallQueued [-> CallAnnounced]* [-> AgentRung -> RingNoAnswer]*
+                -> CallAnswered [-> CallHeld -> CallResumed]* [-> CallTransferred ...]
+                -> CallEnded
+    CallOffered -> CallQueued ... -> CallAbandoned -> CallEnded
+    CallOffered -> CallQueued ... -> CallOverflowed -> CallQueued ... (another queue)
+    CallOffered -> CallQueued ... -> CallOverflowed -> CallEnded  (voicemail / busy)
+
+Every ``CallOffered`` is followed, sooner or later, by exactly one ``CallEnded``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import NamedTuple
+
+
+class AgentState(StrEnum):
+    LOGGED_OUT = "logged_out"
+    READY = "ready"
+    NOT_READY = "not_ready"
+    RINGING = "ringing"
+    TALKING = "talking"
+    HELD = "held"
+    WRAP_UP = "wrap_up"
+
+
+class EndCause(StrEnum):
+    """Why a call left the appliance (the last record of every call)."""
+
+    BLOCKED = "blocked"  # every trunk of its group was busy
+    ABANDONED = "abandoned"  # the caller hung up before an agent answered
+    CALLER_HANGUP = "caller_hangup"  # after being answered
+    AGENT_HANGUP = "agent_hangup"  # after being answered
+    VOICEMAIL = "voicemail"  # sent to voicemail by an overflow rule
+    BUSY = "busy"  # given busy tone by an overflow rule (queue full, max wait)
+    NO_ROUTE = "no_route"  # no inbound route matched
+
+
+class OverflowCause(StrEnum):
+    MAX_WAIT = "max_wait"
+    QUEUE_FULL = "queue_full"
+    NO_AGENTS = "no_agents"
+
+
+# --- calls -------------------------------------------------------------------
+
+
+class CallOffered(NamedTuple):
+    """A call reached the center on a trunk group (counted as offered)."""
+
+    t: float
+    call: int
+    trunk_group: str
+    ani: str
+    dnis: str
+    attempt: int  # 1 for a first attempt, 2+ for retrials of the same caller
+
+
+class CallBlocked(NamedTuple):
+    """No trunk of the group was free: the caller got busy tone."""
+
+    t: float
+    call: int
+    trunk_group: str
+
+
+class CallQueued(NamedTuple):
+    """The call entered a queue (also after an overflow or a transfer)."""
+
+    t: float
+    call: int
+    queue: str
+    priority: int
+    position: int  # 1-based position among the calls waiting in this queue
+
+
+class CallAnnounced(NamedTuple):
+    """The caller is told their position and expected wait (None: unknown)."""
+
+    t: float
+    call: int
+    queue: str
+    position: int
+    expected_wait: float | None
+
+
+class AgentRung(NamedTuple):
+    """The ACD offered the call to an agent; the agent's phone rings."""
+
+    t: float
+    call: int
+    queue: str
+    agent: str
+
+
+class RingNoAnswer(NamedTuple):
+    """The agent did not answer in time (or declined); the call goes back to the head."""
+
+    t: float
+    call: int
+    queue: str
+    agent: str
+
+
+class CallAnswered(NamedTuple):
+    """An agent answered. ``wait`` is the time since the call first entered a queue."""
+
+    t: float
+    call: int
+    queue: str
+    agent: str
+    wait: float
+
+
+class CallAbandoned(NamedTuple):
+    """The caller hung up while waiting. ``wait`` counts from first entering a queue."""
+
+    t: float
+    call: int
+    queue: str
+    position: int
+    wait: float
+
+
+class CallOverflowed(NamedTuple):
+    """The call left the queue by rule; ``target`` is a queue name, "voicemail" or "busy"."""
+
+    t: float
+    call: int
+    queue: str
+    cause: OverflowCause
+    target: str
+
+
+class CallHeld(NamedTuple):
+    t: float
+    call: int
+    agent: str
+
+
+class CallResumed(NamedTuple):
+    t: float
+    call: int
+    agent: str
+
+
+class CallTransferred(NamedTuple):
+    """The agent handed the call on (blind transfer) to a queue."""
+
+    t: float
+    call: int
+    agent: str
+    target: str
+
+
+class CallEnded(NamedTuple):
+    """The call left the appliance and released its trunk. Last record of every call."""
+
+    t: float
+    call: int
+    cause: EndCause
+
+
+# --- agents ------------------------------------------------------------------
+
+
+class AgentStateChanged(NamedTuple):
+    """Every transition of an agent's state machine.
+
+    ``reason`` is the not-ready reason code ("" otherwise); ``call`` is the call
+    the agent is ringing for, talking on, holding or wrapping up (0 for none).
+    """
+
+    t: float
+    agent: str
+    state: AgentState
+    reason: str
+    call: int
+
+
+CallRecord = (
+    CallOffered
+    | CallBlocked
+    | CallQueued
+    | CallAnnounced
+    | AgentRung
+    | RingNoAnswer
+    | CallAnswered
+    | CallAbandoned
+    | CallOverflowed
+    | CallHeld
+    | CallResumed
+    | CallTransferred
+    | CallEnded
+)
+Record = CallRecord | AgentStateChanged
+
+RECORD_TYPES: dict[str, type[Record]] = {
+    cls.__name__: cls
+    for cls in (
+        CallOffered,
+        CallBlocked,
+        CallQueued,
+        CallAnnounced,
+        AgentRung,
+        RingNoAnswer,
+        CallAnswered,
+        CallAbandoned,
+        CallOverflowed,
+        CallHeld,
+        CallResumed,
+        CallTransferred,
+        CallEnded,
+        AgentStateChanged,
+    )
+}
