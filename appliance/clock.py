@@ -1,0 +1,116 @@
+"""The clock seam: how cores learn the time and ask to be woken.
+
+Cores never read a clock. Every input carries ``now``; a core keeps its own
+timers in a ``Deadlines`` heap, says when it next needs attention through
+``next_deadline()`` and is told when that time comes through
+``on_deadline(now)`` (the aioquic shape). A driver - SimPy in simulation,
+asyncio on the box, ``ManualClock`` in tests - arms one wake-up for the
+earliest deadline and re-arms it when that changes.
+
+Equal deadlines run in the order they were scheduled, by the heap's own
+(when, sequence) key, so results never depend on how a driver breaks ties.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from typing import Any, Protocol
+
+
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Clock(Protocol):
+    """What a driver offers: the time, and cancellable one-shot callbacks."""
+
+    def now(self) -> float: ...
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> Timer: ...
+
+
+class DeadlineCore(Protocol):
+    """The shape every sans-I/O core has towards its driver."""
+
+    def next_deadline(self) -> float | None: ...
+
+    def on_deadline(self, now: float) -> None: ...
+
+
+class TimerHandle:
+    """A scheduled callback; ``cancel()`` makes it a no-op (it stays in the heap)."""
+
+    __slots__ = ("args", "callback", "cancelled", "when")
+
+    def __init__(self, when: float, callback: Callable[..., None], args: tuple[Any, ...]) -> None:
+        self.when = when
+        self.callback = callback
+        self.args = args
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Deadlines:
+    """A core's timers: a heap of (when, sequence, handle) with lazy cancellation."""
+
+    __slots__ = ("_heap", "_seq")
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, TimerHandle]] = []
+        self._seq = 0
+
+    def schedule(self, when: float, callback: Callable[..., None], *args: Any) -> TimerHandle:
+        handle = TimerHandle(when, callback, args)
+        self._seq += 1
+        heapq.heappush(self._heap, (when, self._seq, handle))
+        return handle
+
+    def next_deadline(self) -> float | None:
+        heap = self._heap
+        while heap and heap[0][2].cancelled:
+            heapq.heappop(heap)
+        return heap[0][0] if heap else None
+
+    def run_due(self, now: float) -> None:
+        """Run, in order, every callback due at or before ``now``.
+
+        Each is called as ``callback(now, *args)``. Callbacks may schedule new
+        timers; those that are due run too.
+        """
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            handle = heapq.heappop(heap)[2]
+            if not handle.cancelled:
+                handle.cancelled = True  # a handle fires once
+                handle.callback(now, *handle.args)
+
+    def __len__(self) -> int:
+        return sum(1 for _, _, h in self._heap if not h.cancelled)
+
+
+class ManualClock:
+    """A clock for tests and replays: time moves only when told to."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = start
+        self._deadlines = Deadlines()
+
+    def now(self) -> float:
+        return self._now
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> Timer:
+        return self._deadlines.schedule(self._now + delay, lambda _now: fn())
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward, firing every callback that falls due on the way."""
+        target = self._now + seconds
+        while True:
+            when = self._deadlines.next_deadline()
+            if when is None or when > target:
+                break
+            self._now = when
+            self._deadlines.run_due(when)
+        self._now = target

@@ -1,0 +1,446 @@
+"""The ACD core: queues, agents, and the matching of waiting calls to free agents.
+
+Sans-I/O: every input carries ``now``; records go to the event log, actions to
+the shared outbox, timers to the shared ``Deadlines``. Call control owns calls
+and trunks and feeds the ACD the calls it routed to a queue.
+
+Matching rules:
+- A call entering a queue rings the free members the queue's strategy picks.
+- An agent who becomes ready takes the best waiting call of the queues they
+  serve: highest priority first, then the longest wait (FIFO within a priority).
+- Ring-no-answer (or decline) returns the call to the head of its queue and
+  makes the agent not ready.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from random import Random
+from typing import TYPE_CHECKING
+
+from appliance.clock import Deadlines
+from appliance.events import (
+    AgentRung,
+    AgentStateChanged,
+    CallAbandoned,
+    CallAnnounced,
+    CallAnswered,
+    CallHeld,
+    CallOverflowed,
+    CallQueued,
+    CallResumed,
+    CallTransferred,
+    EndCause,
+    OverflowCause,
+    RingNoAnswer,
+)
+from appliance.pbx.actions import (
+    Action,
+    Announce,
+    Connect,
+    HangUpAgent,
+    HangUpCaller,
+    RingAgent,
+    StopRinging,
+    WrapUp,
+)
+from appliance.pbx.acd.agent import (
+    HELD,
+    LOGGED_OUT,
+    NOT_READY,
+    READY,
+    RINGING,
+    TALKING,
+    WRAP_UP,
+    Agent,
+    PendingRequest,
+)
+from appliance.pbx.acd.queue import Membership, QueueRuntime
+from appliance.pbx.acd.strategies import REMEMBER_ANSWERED, REMEMBER_RUNG
+from appliance.pbx.call import Call, CallState
+
+if TYPE_CHECKING:
+    from appliance.config import Overflow, Site
+
+QUEUED = CallState.QUEUED
+
+# Not-ready reason codes the ACD itself sets.
+REASON_NO_ANSWER = "no_answer"
+REASON_DECLINED = "declined"
+
+EndCall = Callable[[Call, EndCause, float], None]
+
+
+class Acd:
+    def __init__(
+        self,
+        site: Site,
+        calls: dict[int, Call],
+        log: Callable[[object], None],
+        outbox: list[Action],
+        deadlines: Deadlines,
+        end_call: EndCall,
+        rng: Random,
+    ) -> None:
+        self._calls = calls
+        self._log = log
+        self._outbox = outbox
+        self._deadlines = deadlines
+        self._end_call = end_call
+        self._rng = rng
+        self._seq = 0
+        self.queues: dict[str, QueueRuntime] = {q.name: QueueRuntime(q) for q in site.queues}
+        self.agents: dict[str, Agent] = {}
+        skill_queues: dict[str, list[QueueRuntime]] = {}
+        for queue in self.queues.values():
+            skill_queues.setdefault(queue.config.required_skill, []).append(queue)
+        for spec in site.expanded_agents():
+            agent = Agent(spec.id)
+            self.agents[spec.id] = agent
+            for skill, level in spec.skills.items():
+                for queue in skill_queues.get(skill, ()):
+                    membership = Membership(agent, queue, len(queue.members), level)
+                    queue.members.append(membership)
+                    agent.memberships.append(membership)
+
+    # --- calls entering and leaving queues ---------------------------------
+
+    def enqueue(self, call: Call, queue_name: str, now: float) -> None:
+        """Put a routed call in a queue (or apply the queue's overflow rule)."""
+        queue = self.queues[queue_name]
+        config = queue.config
+        if config.capacity is not None and queue.size >= config.capacity:
+            self._overflow(call, queue, OverflowCause.QUEUE_FULL, config.on_full, now)
+            return
+        if not config.join_empty and queue.logged_in() == 0:
+            self._overflow(call, queue, OverflowCause.NO_AGENTS, config.on_full, now)
+            return
+        if call.route_priority is not None:
+            call.priority = call.route_priority
+        else:
+            call.priority = config.priority
+        if call.key is None:
+            call.first_queued_at = now
+        self._seq += 1
+        call.key = (-call.priority, call.first_queued_at, self._seq)
+        call.queue = queue_name
+        call.queued_at = now
+        call.state = QUEUED
+        queue.size += 1
+        queue.push(call)
+        self._log(CallQueued(now, call.id, queue_name, call.priority, queue.position(call)))
+        if config.max_wait is not None:
+            call.max_wait_timer = self._deadlines.schedule(
+                now + config.max_wait, self._on_max_wait, call
+            )
+        announcements = config.announcements
+        if announcements is not None:
+            call.announce_timer = self._deadlines.schedule(
+                now + announcements.first_after, self._on_announce, call
+            )
+        self._offer(call, queue, now)
+
+    def _leave_queue(self, call: Call, queue: QueueRuntime) -> None:
+        """Take the call out of its queue's bookkeeping (not its ringing agents)."""
+        queue.size -= 1
+        queue.remove(call)
+        for timer in (call.max_wait_timer, call.announce_timer):
+            if timer is not None:
+                timer.cancel()
+        call.max_wait_timer = call.announce_timer = None
+
+    def _stop_ringing(self, call: Call, now: float, except_agent: Agent | None = None) -> None:
+        """Withdraw the call from every agent it rings; they are ready again."""
+        if call.ring_timer is not None:
+            call.ring_timer.cancel()
+            call.ring_timer = None
+        ringing = call.ringing
+        call.ringing = []
+        freed = []
+        for membership in ringing:
+            agent = membership.agent
+            if agent is except_agent:
+                continue
+            self._outbox.append(StopRinging(call.id, agent.id))
+            self._release(agent, now, announce=False)
+            freed.append(agent)
+        for agent in freed:
+            self._agent_available(agent, now)
+
+    def caller_left(self, call: Call, now: float) -> None:
+        """The caller hung up while waiting or ringing: an abandon."""
+        queue = self.queues[call.queue]
+        position = queue.position(call)
+        self._leave_queue(call, queue)
+        self._log(CallAbandoned(now, call.id, call.queue, position, now - call.first_queued_at))
+        self._stop_ringing(call, now)
+
+    def _overflow(
+        self, call: Call, queue: QueueRuntime, cause: OverflowCause, rule: Overflow, now: float
+    ) -> None:
+        target = rule.target if rule.action == "queue" else rule.action
+        self._log(CallOverflowed(now, call.id, queue.name, cause, target))
+        if rule.action == "queue":
+            self.enqueue(call, target, now)  # type: ignore[arg-type]
+        else:
+            cause_end = EndCause.VOICEMAIL if rule.action == "voicemail" else EndCause.BUSY
+            self._outbox.append(HangUpCaller(call.id, cause_end))
+            self._end_call(call, cause_end, now)
+
+    def _on_max_wait(self, now: float, call: Call) -> None:
+        call.max_wait_timer = None
+        queue = self.queues[call.queue]
+        self._leave_queue(call, queue)
+        self._stop_ringing(call, now)
+        self._overflow(call, queue, OverflowCause.MAX_WAIT, queue.config.on_max_wait, now)
+
+    def _on_announce(self, now: float, call: Call) -> None:
+        queue = self.queues[call.queue]
+        announcements = queue.config.announcements
+        call.announce_timer = self._deadlines.schedule(
+            now + announcements.duration + announcements.every, self._on_announce, call
+        )
+        if call.ringing and not queue.ring_all:
+            return  # about to be answered: no announcement over the ring
+        position = queue.position(call)
+        expected = queue.expected_wait(position)
+        self._log(CallAnnounced(now, call.id, queue.name, position, expected))
+        self._outbox.append(Announce(call.id, queue.name, position, expected, announcements.duration))
+
+    # --- matching ------------------------------------------------------------
+
+    def _offer(self, call: Call, queue: QueueRuntime, now: float) -> None:
+        """Ring the free members the strategy picks for a call that just became waiting."""
+        candidates = [m for m in queue.members if m.agent.state is READY]
+        if not candidates:
+            return
+        chosen = queue.strategy(candidates, now, self._rng, queue.memory)
+        if not queue.ring_all:
+            queue.remove(call)  # rung on one agent: out of the waiting heap
+        for membership in chosen:
+            self._ring(call, membership, now)
+
+    def _ring(self, call: Call, membership: Membership, now: float) -> None:
+        agent = membership.agent
+        queue = membership.queue
+        agent.move(RINGING, "", call.id)
+        call.ringing.append(membership)
+        if queue.strategy_name in REMEMBER_RUNG:
+            queue.memory = membership.order
+        self._log(AgentRung(now, call.id, queue.name, agent.id))
+        self._log(AgentStateChanged(now, agent.id, RINGING, "", call.id))
+        self._outbox.append(RingAgent(call.id, agent.id, queue.name))
+        if call.ring_timer is None:
+            call.ring_timer = self._deadlines.schedule(
+                now + queue.config.ring_timeout, self._on_ring_timeout, call
+            )
+
+    def _agent_available(self, agent: Agent, now: float) -> None:
+        """A ready agent takes the best waiting call of the queues they serve."""
+        if agent.state is not READY:
+            return
+        best: Call | None = None
+        best_membership: Membership | None = None
+        for membership in agent.memberships:
+            call = membership.queue.head()
+            if call is not None and (best is None or call.key < best.key):  # type: ignore[operator]
+                best = call
+                best_membership = membership
+        if best is None:
+            return
+        queue = best_membership.queue  # type: ignore[union-attr]
+        if not queue.ring_all:
+            queue.remove(best)
+        self._ring(best, best_membership, now)  # type: ignore[arg-type]
+
+    def _on_ring_timeout(self, now: float, call: Call) -> None:
+        call.ring_timer = None
+        self._return_to_head(call, REASON_NO_ANSWER, now, list(call.ringing))
+
+    def _return_to_head(self, call: Call, reason: str, now: float, refusing: list) -> None:
+        """Agents in ``refusing`` did not take the call: pause them, re-offer the call."""
+        queue = self.queues[call.queue]
+        for membership in refusing:
+            agent = membership.agent
+            call.ringing.remove(membership)
+            self._log(RingNoAnswer(now, call.id, queue.name, agent.id))
+            self._outbox.append(StopRinging(call.id, agent.id))
+            self._after_ring(agent, reason, now)
+        if call.ringing:
+            return  # ring-all: others still ring
+        if call.ring_timer is not None:
+            call.ring_timer.cancel()
+            call.ring_timer = None
+        if not queue.ring_all:
+            queue.push(call)  # same key: back at the head
+        self._offer(call, queue, now)
+
+    def _after_ring(self, agent: Agent, reason: str, now: float) -> None:
+        pending = agent.pending
+        agent.pending = None
+        if pending is None:
+            self._set(agent, NOT_READY, now, reason)
+        elif pending.logout:
+            self._set(agent, LOGGED_OUT, now)
+        else:
+            self._set(agent, NOT_READY, now, pending.reason)
+
+    # --- agent inputs ----------------------------------------------------------
+
+    def answer(self, agent_id: str, call: Call, now: float) -> bool:
+        """The agent picked up. False if the call no longer rings them."""
+        agent = self.agents[agent_id]
+        if agent.state is not RINGING or agent.call != call.id or call.state is not QUEUED:
+            return False
+        queue = self.queues[call.queue]
+        self._leave_queue(call, queue)
+        self._stop_ringing(call, now, except_agent=agent)
+        agent.move(TALKING, "", call.id)
+        agent.calls_taken += 1
+        if queue.strategy_name in REMEMBER_ANSWERED:
+            for membership in agent.memberships:
+                if membership.queue is queue:
+                    queue.memory = membership.order
+        call.state = CallState.TALKING
+        call.agent = agent_id
+        call.answered_at = now
+        self._log(CallAnswered(now, call.id, queue.name, agent_id, now - call.first_queued_at))
+        self._log(AgentStateChanged(now, agent_id, TALKING, "", call.id))
+        self._outbox.append(Connect(call.id, agent_id))
+        call.answered = True
+        return True
+
+    def decline(self, agent_id: str, call: Call, now: float) -> bool:
+        """The agent rejected the ring (busy, decline): like ring-no-answer, at once."""
+        agent = self.agents[agent_id]
+        if agent.state is not RINGING or agent.call != call.id:
+            return False
+        membership = next(m for m in call.ringing if m.agent is agent)
+        self._return_to_head(call, REASON_DECLINED, now, [membership])
+        return True
+
+    def hold(self, agent_id: str, now: float) -> bool:
+        agent = self.agents[agent_id]
+        if agent.state is not TALKING:
+            return False
+        self._set(agent, HELD, now, "", agent.call)
+        self._calls[agent.call].state = CallState.HELD
+        self._log(CallHeld(now, agent.call, agent_id))
+        return True
+
+    def resume(self, agent_id: str, now: float) -> bool:
+        agent = self.agents[agent_id]
+        if agent.state is not HELD:
+            return False
+        self._set(agent, TALKING, now, "", agent.call)
+        self._calls[agent.call].state = CallState.TALKING
+        self._log(CallResumed(now, agent.call, agent_id))
+        return True
+
+    def talk_ended(self, call: Call, now: float) -> None:
+        """The call's talk with its agent is over (a hang-up or a transfer): wrap-up."""
+        agent = self.agents[call.agent]
+        queue = self.queues[call.queue]
+        wrap_up = queue.config.wrap_up
+        queue.record_handle_time(now - call.answered_at + wrap_up)
+        self._set(agent, WRAP_UP, now, "", call.id)
+        call.agent = ""
+        if wrap_up > 0:
+            agent.wrap_up_timer = self._deadlines.schedule(now + wrap_up, self._on_wrap_up, agent)
+            self._outbox.append(WrapUp(agent.id, call.id, now + wrap_up))
+        else:
+            self._release(agent, now)
+
+    def transfer(self, agent_id: str, target: str, now: float) -> bool:
+        """Blind transfer of the agent's call to a queue; the agent goes to wrap-up."""
+        agent = self.agents[agent_id]
+        if (agent.state is not TALKING and agent.state is not HELD) or target not in self.queues:
+            return False
+        call = self._calls[agent.call]
+        self._log(CallTransferred(now, call.id, agent_id, target))
+        self._outbox.append(HangUpAgent(call.id, agent_id))
+        self.talk_ended(call, now)
+        call.key = None  # a new wait starts
+        self.enqueue(call, target, now)
+        return True
+
+    def _on_wrap_up(self, now: float, agent: Agent) -> None:
+        agent.wrap_up_timer = None
+        self._release(agent, now)
+
+    def login(self, agent_id: str, now: float, ready: bool = True, reason: str = "") -> bool:
+        agent = self.agents[agent_id]
+        if agent.state is not LOGGED_OUT:
+            return False
+        if ready:
+            self._become_ready(agent, now)
+        else:
+            self._set(agent, NOT_READY, now, reason or "login")
+        return True
+
+    def logout(self, agent_id: str, now: float) -> bool:
+        agent = self.agents[agent_id]
+        state = agent.state
+        if state is LOGGED_OUT:
+            return False
+        if state is READY or state is NOT_READY:
+            self._set(agent, LOGGED_OUT, now)
+        elif state is RINGING:
+            agent.pending = PendingRequest(logout=True, reason="")
+            self.decline(agent_id, self._calls[agent.call], now)
+        else:  # on a call or wrapping up: log out once wrap-up ends
+            agent.pending = PendingRequest(logout=True, reason="")
+        return True
+
+    def ready(self, agent_id: str, now: float) -> bool:
+        agent = self.agents[agent_id]
+        state = agent.state
+        if state is NOT_READY:
+            self._become_ready(agent, now)
+        elif state is WRAP_UP:
+            agent.pending = None
+            if agent.wrap_up_timer is not None:
+                agent.wrap_up_timer.cancel()
+                agent.wrap_up_timer = None
+            self._release(agent, now)
+        elif state is TALKING or state is HELD or state is RINGING:
+            agent.pending = None  # withdraw a pause asked for earlier
+        else:
+            return False
+        return True
+
+    def not_ready(self, agent_id: str, reason: str, now: float) -> bool:
+        agent = self.agents[agent_id]
+        state = agent.state
+        if state is READY or state is NOT_READY:
+            self._set(agent, NOT_READY, now, reason)
+        elif state is LOGGED_OUT:
+            return False
+        else:  # ringing, on a call or wrapping up: pause when the call is done
+            if agent.pending is None or not agent.pending.logout:
+                agent.pending = PendingRequest(logout=False, reason=reason)
+        return True
+
+    # --- helpers ---------------------------------------------------------------
+
+    def _set(self, agent: Agent, state, now: float, reason: str = "", call: int = 0) -> None:
+        agent.move(state, reason, call)
+        self._log(AgentStateChanged(now, agent.id, state, reason, call))
+
+    def _become_ready(self, agent: Agent, now: float, announce: bool = True) -> None:
+        self._set(agent, READY, now)
+        agent.idle_since = now
+        if announce:
+            self._agent_available(agent, now)
+
+    def _release(self, agent: Agent, now: float, announce: bool = True) -> None:
+        """The agent is done with a call: apply what they asked for meanwhile, else ready."""
+        pending = agent.pending
+        agent.pending = None
+        if pending is None:
+            self._become_ready(agent, now, announce)
+        elif pending.logout:
+            self._set(agent, LOGGED_OUT, now)
+        else:
+            self._set(agent, NOT_READY, now, pending.reason)
+

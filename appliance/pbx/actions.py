@@ -1,0 +1,70 @@
+"""What the call-control core asks its driver to do.
+
+The core never does I/O: after each input it leaves these in its outbox and the
+driver carries them out - in simulation by scheduling the caller's and agent's
+behaviour, on the box by sending SIP and media. A driver may ignore actions it
+has no use for (a simulated caller hears nothing of a prompt but its length).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from appliance.events import EndCause
+
+
+class RingAgent(NamedTuple):
+    """Alert the agent's phone with the call; answer with ``agent_answer``."""
+
+    call: int
+    agent: str
+    queue: str
+
+
+class StopRinging(NamedTuple):
+    """Withdraw the alert (the caller left, another agent answered, or no answer)."""
+
+    call: int
+    agent: str
+
+
+class Connect(NamedTuple):
+    """Bridge the caller and the agent who answered; any prompt to the caller stops."""
+
+    call: int
+    agent: str
+
+
+class Announce(NamedTuple):
+    """Tell the waiting caller their position and expected wait (None: unknown)."""
+
+    call: int
+    queue: str
+    position: int
+    expected_wait: float | None
+    duration: float
+
+
+class HangUpCaller(NamedTuple):
+    """Release the caller's leg: busy tone, voicemail, or the agent hung up."""
+
+    call: int
+    cause: EndCause
+
+
+class HangUpAgent(NamedTuple):
+    """Release the agent's leg: the caller hung up."""
+
+    call: int
+    agent: str
+
+
+class WrapUp(NamedTuple):
+    """The agent is in after-call work until ``until`` unless they go ready sooner."""
+
+    agent: str
+    call: int
+    until: float
+
+
+Action = RingAgent | StopRinging | Connect | Announce | HangUpCaller | HangUpAgent | WrapUp

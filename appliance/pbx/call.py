@@ -1,0 +1,68 @@
+"""A call as call control tracks it while it is in the appliance."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from appliance.clock import TimerHandle
+
+
+class CallState(Enum):
+    ROUTING = 0
+    QUEUED = 1  # waiting; may be ringing agents at the same time
+    TALKING = 2
+    HELD = 3
+    ENDED = 4
+
+
+class Call:
+    __slots__ = (
+        "agent",
+        "announce_timer",
+        "ani",
+        "answered",
+        "answered_at",
+        "dnis",
+        "first_queued_at",
+        "heap_version",
+        "id",
+        "key",
+        "max_wait_timer",
+        "offered_at",
+        "priority",
+        "queue",
+        "queued_at",
+        "ring_timer",
+        "ringing",
+        "route_priority",
+        "state",
+        "trunk_group",
+    )
+
+    def __init__(self, call_id: int, trunk_group: str, ani: str, dnis: str, now: float) -> None:
+        self.id = call_id
+        self.trunk_group = trunk_group
+        self.ani = ani
+        self.dnis = dnis
+        self.offered_at = now
+        self.state = CallState.ROUTING
+        self.queue: str = ""
+        self.priority = 0
+        self.route_priority: int | None = None
+        self.first_queued_at = 0.0  # start of the current wait (reset by a transfer)
+        self.queued_at = 0.0  # when it entered its current queue
+        # (-priority, first_queued_at, sequence): the order calls are served in.
+        self.key: tuple[int, float, int] | None = None
+        # Bumped whenever the call leaves its queue's waiting heap, so that the
+        # heap's old entries for it read as stale (lazy deletion).
+        self.heap_version = 0
+        self.ringing: list = []  # memberships of the agents ringing for it now
+        self.agent = ""  # the agent talking with it
+        self.answered = False
+        self.answered_at = 0.0
+        self.ring_timer: TimerHandle | None = None
+        self.max_wait_timer: TimerHandle | None = None
+        self.announce_timer: TimerHandle | None = None
+
+    def __repr__(self) -> str:
+        return f"Call({self.id}, {self.state.name}, queue={self.queue!r}, agent={self.agent!r})"

@@ -1,0 +1,156 @@
+"""Call control: the one interface callers, ports and agents talk to.
+
+A sans-I/O core. Drivers (the SimPy testbed, the live SIP server, tests) call
+the input methods with the current time, then carry out ``take_actions()``
+and keep one wake-up armed for ``next_deadline()``, calling
+``on_deadline(now)`` when it comes. Every state change is appended to the
+event log. Nothing here reads a clock or touches the network.
+"""
+
+from __future__ import annotations
+
+from random import Random
+from typing import TYPE_CHECKING
+
+from appliance.clock import Deadlines
+from appliance.eventlog import EventLog
+from appliance.events import CallBlocked, CallEnded, CallOffered, EndCause
+from appliance.pbx.acd.agent import HELD as AGENT_HELD
+from appliance.pbx.acd.agent import TALKING as AGENT_TALKING
+from appliance.pbx.acd.core import Acd
+from appliance.pbx.actions import Action, HangUpAgent, HangUpCaller
+from appliance.pbx.call import Call, CallState
+from appliance.pbx.routing import Router
+from appliance.pbx.trunks import TrunkGroups
+
+if TYPE_CHECKING:
+    from appliance.config import Site
+
+QUEUED = CallState.QUEUED
+TALKING = CallState.TALKING
+HELD = CallState.HELD
+ENDED = CallState.ENDED
+
+
+class CallControl:
+    def __init__(self, site: Site, log: EventLog, rng: Random) -> None:
+        self.site = site
+        self.log = log
+        self.calls: dict[int, Call] = {}
+        self._outbox: list[Action] = []
+        self._deadlines = Deadlines()
+        self._next_call_id = 0
+        self.trunks = TrunkGroups(site)
+        self.router = Router(site)
+        self.acd = Acd(site, self.calls, log.append, self._outbox, self._deadlines, self._end, rng)
+
+    # --- the driver's side -----------------------------------------------------
+
+    def take_actions(self) -> list[Action]:
+        """The actions produced since the last call, oldest first; the outbox empties."""
+        actions = self._outbox[:]
+        self._outbox.clear()
+        return actions
+
+    def next_deadline(self) -> float | None:
+        return self._deadlines.next_deadline()
+
+    def on_deadline(self, now: float) -> None:
+        self._deadlines.run_due(now)
+
+    # --- callers ----------------------------------------------------------------
+
+    def offer_call(
+        self, now: float, trunk_group: str, ani: str = "", dnis: str = "", attempt: int = 1
+    ) -> int:
+        """A call arrives on a trunk group. Returns its id.
+
+        If no channel of the group is free the call is blocked at once (a
+        ``HangUpCaller`` with cause BLOCKED is in the outbox).
+        """
+        self._next_call_id += 1
+        call_id = self._next_call_id
+        log = self.log.append
+        log(CallOffered(now, call_id, trunk_group, ani, dnis, attempt))
+        if not self.trunks.seize(trunk_group):
+            log(CallBlocked(now, call_id, trunk_group))
+            log(CallEnded(now, call_id, EndCause.BLOCKED))
+            self._outbox.append(HangUpCaller(call_id, EndCause.BLOCKED))
+            return call_id
+        call = Call(call_id, trunk_group, ani, dnis, now)
+        self.calls[call_id] = call
+        destination = self.router.route(trunk_group, ani, dnis)
+        if destination is None:
+            self._outbox.append(HangUpCaller(call_id, EndCause.NO_ROUTE))
+            self._end(call, EndCause.NO_ROUTE, now)
+            return call_id
+        call.route_priority = destination.priority
+        self.acd.enqueue(call, destination.queue, now)
+        return call_id
+
+    def caller_hangup(self, now: float, call_id: int) -> bool:
+        """The caller hung up. False if the call had already ended."""
+        call = self.calls.get(call_id)
+        if call is None:
+            return False
+        state = call.state
+        if state is QUEUED:
+            self.acd.caller_left(call, now)
+            self._end(call, EndCause.ABANDONED, now)
+        elif state is TALKING or state is HELD:
+            self._outbox.append(HangUpAgent(call_id, call.agent))
+            self.acd.talk_ended(call, now)
+            self._end(call, EndCause.CALLER_HANGUP, now)
+        else:
+            return False
+        return True
+
+    # --- agents -----------------------------------------------------------------
+
+    def agent_answer(self, now: float, agent: str, call_id: int) -> bool:
+        call = self.calls.get(call_id)
+        return call is not None and self.acd.answer(agent, call, now)
+
+    def agent_decline(self, now: float, agent: str, call_id: int) -> bool:
+        call = self.calls.get(call_id)
+        return call is not None and self.acd.decline(agent, call, now)
+
+    def agent_hangup(self, now: float, agent: str) -> bool:
+        """The agent hung up their call (talking or holding)."""
+        agent_state = self.acd.agents[agent]
+        if agent_state.state is not AGENT_TALKING and agent_state.state is not AGENT_HELD:
+            return False
+        call = self.calls[agent_state.call]
+        self._outbox.append(HangUpCaller(call.id, EndCause.AGENT_HANGUP))
+        self.acd.talk_ended(call, now)
+        self._end(call, EndCause.AGENT_HANGUP, now)
+        return True
+
+    def agent_hold(self, now: float, agent: str) -> bool:
+        return self.acd.hold(agent, now)
+
+    def agent_resume(self, now: float, agent: str) -> bool:
+        return self.acd.resume(agent, now)
+
+    def agent_transfer(self, now: float, agent: str, queue: str) -> bool:
+        return self.acd.transfer(agent, queue, now)
+
+    def agent_login(self, now: float, agent: str, ready: bool = True, reason: str = "") -> bool:
+        return self.acd.login(agent, now, ready, reason)
+
+    def agent_logout(self, now: float, agent: str) -> bool:
+        return self.acd.logout(agent, now)
+
+    def agent_ready(self, now: float, agent: str) -> bool:
+        return self.acd.ready(agent, now)
+
+    def agent_not_ready(self, now: float, agent: str, reason: str) -> bool:
+        return self.acd.not_ready(agent, reason, now)
+
+    # --- internals ----------------------------------------------------------------
+
+    def _end(self, call: Call, cause: EndCause, now: float) -> None:
+        call.state = ENDED
+        del self.calls[call.id]
+        self.trunks.release(call.trunk_group)
+        self.log.append(CallEnded(now, call.id, cause))
