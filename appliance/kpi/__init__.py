@@ -1,0 +1,27 @@
+"""Operating figures (DOMAIN.md) computed from the event log, for simulation and the box.
+
+``compute_kpis(records, settings)`` is a pure function of the records: no clock,
+no simulation. ``summarize(reports)`` pools replications of a simulation into
+means with 95 % confidence intervals; ``render_report`` prints either as tables.
+"""
+
+from appliance.kpi.compute import compute_kpis
+from appliance.kpi.render import render_report
+from appliance.kpi.replications import FigureSummary, ReplicationSummary, flatten, summarize
+from appliance.kpi.report import AgentStats, CallStats, IntervalStats, KpiReport
+from appliance.kpi.settings import KpiSettings, QueueKpiSettings
+
+__all__ = [
+    "AgentStats",
+    "CallStats",
+    "FigureSummary",
+    "IntervalStats",
+    "KpiReport",
+    "KpiSettings",
+    "QueueKpiSettings",
+    "ReplicationSummary",
+    "compute_kpis",
+    "flatten",
+    "render_report",
+    "summarize",
+]

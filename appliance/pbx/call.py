@@ -18,8 +18,8 @@ class CallState(Enum):
 class Call:
     __slots__ = (
         "agent",
-        "announce_timer",
         "ani",
+        "announce_timer",
         "answered",
         "answered_at",
         "dnis",

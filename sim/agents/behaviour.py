@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from appliance.pbx.acd.agent import NOT_READY, WRAP_UP
+from appliance.pbx.acd.core import REASON_NO_ANSWER
 from appliance.pbx.actions import Connect, HangUpAgent, RingAgent, StopRinging, WrapUp
-from appliance.pbx.acd.agent import WRAP_UP
 from sim.distributions import sampler
 
 if TYPE_CHECKING:
@@ -23,12 +24,13 @@ if TYPE_CHECKING:
 
 
 class AgentModel:
-    __slots__ = ("answer_delay", "id", "miss_rng", "ring_token", "talk_token", "wrap_up")
+    __slots__ = ("answer_delay", "away", "id", "miss_rng", "ring_token", "talk_token", "wrap_up")
 
     def __init__(self, agent_id: str, behaviour: AgentBehaviour, streams: Streams) -> None:
         self.id = agent_id
         self.answer_delay = sampler(behaviour.answer_delay, streams(f"agent/{agent_id}/answer"))
         self.miss_rng = streams(f"agent/{agent_id}/miss")
+        self.away = sampler(behaviour.away_after_missed_ring, streams(f"agent/{agent_id}/away"))
         self.wrap_up = (
             sampler(behaviour.wrap_up, streams(f"agent/{agent_id}/wrap-up"))
             if behaviour.wrap_up
@@ -90,7 +92,22 @@ class Agents:
         self.clock.call_later(model.answer_delay(), answer)
 
     def _on_stop_ringing(self, action: StopRinging) -> None:
-        self.models[action.agent].ring_token += 1
+        model = self.models[action.agent]
+        model.ring_token += 1
+        agent = self.core.acd.agents[action.agent]
+        if agent.state is NOT_READY and agent.reason == REASON_NO_ANSWER:
+            self._come_back_later(model)
+
+    def _come_back_later(self, model: AgentModel) -> None:
+        """Paused for a missed ring: the agent notices after a while and goes ready."""
+        agent = self.core.acd.agents[model.id]
+
+        def back() -> None:
+            if agent.state is NOT_READY and agent.reason == REASON_NO_ANSWER:
+                self.core.agent_ready(self.clock.env.now, model.id)
+                self.driver.settle()
+
+        self.clock.call_later(model.away(), back)
 
     def _on_connect(self, action: Connect) -> None:
         model = self.models[action.agent]

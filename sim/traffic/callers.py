@@ -81,13 +81,14 @@ class Caller:
         self.talk = call_type.talk()
         # Hold: (seconds into the talk, seconds on hold), or None.
         self.hold: tuple[float, float] | None = None
-        if call_type.hold_duration is not None:
-            if call_type.hold_rng.random() < config.hold.probability:
-                self.hold = (self.talk / 2, call_type.hold_duration())
+        hold_duration = call_type.hold_duration
+        if hold_duration and call_type.hold_rng.random() < config.hold.probability:
+            self.hold = (self.talk / 2, hold_duration())
         self.transfer_to = ""
         self.transfer_talk = 0.0
-        if config.transfer is not None and call_type.transfer_rng.random() < config.transfer.probability:
-            self.transfer_to = config.transfer.target
+        transfer = config.transfer
+        if transfer is not None and call_type.transfer_rng.random() < transfer.probability:
+            self.transfer_to = transfer.target
             self.transfer_talk = call_type.talk()
 
 

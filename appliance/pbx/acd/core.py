@@ -34,16 +34,6 @@ from appliance.events import (
     OverflowCause,
     RingNoAnswer,
 )
-from appliance.pbx.actions import (
-    Action,
-    Announce,
-    Connect,
-    HangUpAgent,
-    HangUpCaller,
-    RingAgent,
-    StopRinging,
-    WrapUp,
-)
 from appliance.pbx.acd.agent import (
     HELD,
     LOGGED_OUT,
@@ -57,6 +47,16 @@ from appliance.pbx.acd.agent import (
 )
 from appliance.pbx.acd.queue import Membership, QueueRuntime
 from appliance.pbx.acd.strategies import REMEMBER_ANSWERED, REMEMBER_RUNG
+from appliance.pbx.actions import (
+    Action,
+    Announce,
+    Connect,
+    HangUpAgent,
+    HangUpCaller,
+    RingAgent,
+    StopRinging,
+    WrapUp,
+)
 from appliance.pbx.call import Call, CallState
 
 if TYPE_CHECKING:
@@ -205,7 +205,8 @@ class Acd:
         position = queue.position(call)
         expected = queue.expected_wait(position)
         self._log(CallAnnounced(now, call.id, queue.name, position, expected))
-        self._outbox.append(Announce(call.id, queue.name, position, expected, announcements.duration))
+        duration = announcements.duration
+        self._outbox.append(Announce(call.id, queue.name, position, expected, duration))
 
     # --- matching ------------------------------------------------------------
 

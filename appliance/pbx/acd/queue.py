@@ -70,7 +70,17 @@ class QueueRuntime:
 
     def push(self, call: Call) -> None:
         neg_priority, since, seq = call.key  # type: ignore[misc]
-        heapq.heappush(self._heap, (neg_priority, since, seq, call.heap_version, call))
+        heap = self._heap
+        if len(heap) > 2 * self.size + 16:
+            self._compact()
+        heapq.heappush(heap, (neg_priority, since, seq, call.heap_version, call))
+
+    def _compact(self) -> None:
+        """Drop stale entries, which pile up while nobody takes calls from the head."""
+        name = self.name
+        heap = [e for e in self._heap if e[3] == e[4].heap_version and e[4].queue == name]
+        heapq.heapify(heap)
+        self._heap = heap
 
     @staticmethod
     def remove(call: Call) -> None:

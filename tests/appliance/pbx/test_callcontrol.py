@@ -5,7 +5,6 @@ from __future__ import annotations
 from random import Random
 
 import pytest
-from conftest import build_site
 
 from appliance.eventlog import EventLog
 from appliance.events import (
@@ -34,6 +33,7 @@ from appliance.pbx.actions import (
     WrapUp,
 )
 from appliance.pbx.callcontrol import CallControl
+from tests.factories import build_site
 
 
 class Harness:
@@ -111,7 +111,7 @@ def test_a_call_finding_every_trunk_busy_is_blocked() -> None:
 def test_longest_idle_agent_gets_the_call() -> None:
     h = Harness(agents=3, strategy="longest_idle")
     # a2 and a3 take and finish calls; a1 has been idle longest.
-    for agent in ("a1", "a2"):
+    for _agent in ("a1", "a2"):
         call = h.cc.offer_call(h.now, "pstn")
         ring = h.actions()[0]
         h.cc.agent_answer(h.now, ring.agent, call)
@@ -180,7 +180,7 @@ def test_higher_priority_first_then_first_come_first_served() -> None:
     served = []
     h.cc.agent_ready(5.0, "a1")
     for t in (6.0, 7.0, 8.0, 9.0):
-        ring = [a for a in h.actions() if isinstance(a, RingAgent)][0]
+        ring = next(a for a in h.actions() if isinstance(a, RingAgent))
         served.append(ring.call)
         h.cc.agent_answer(t, "a1", ring.call)
         h.cc.agent_hangup(t + 0.5, "a1")

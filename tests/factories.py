@@ -1,11 +1,9 @@
-"""Shared fixtures: small site configurations built from a few numbers."""
+"""Small site configurations built from a few numbers, for tests."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import pytest
 import yaml
 
 from appliance.config import Site, parse_site
@@ -51,8 +49,3 @@ def site_dict(
 
 def build_site(**kwargs: Any) -> Site:
     return parse_site(yaml.safe_dump(site_dict(**kwargs)), source="<test>")
-
-
-@pytest.fixture
-def make_site() -> Callable[..., Site]:
-    return build_site

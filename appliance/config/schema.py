@@ -1,0 +1,834 @@
+"""The site configuration: what a site's YAML file may say, checked field by field and across
+fields.
+
+Every model is frozen, because one loaded site is shared by the PBX, the ACD and the simulator
+and none of them may change it under the others, and forbids unknown fields, because a misspelt
+key silently ignored would leave a setting at its default without anyone noticing. This module
+does no I/O: `loader.py` reads files and turns validation errors into `ConfigError`.
+
+Times of day are stored as seconds since midnight, durations as seconds (except
+`Break.minutes` and `Traffic.interval_minutes`, which say their unit).
+"""
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from types import MappingProxyType
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+Loc = tuple[str | int, ...]
+Problem = tuple[Loc, str]
+
+DAY = 86_400
+"""Seconds in a day."""
+
+TEXT_CONTEXT: Mapping[str, bool] = MappingProxyType({"from_text": True})
+"""Validation context for data read from a file: pass as `Site.model_validate(data,
+context=TEXT_CONTEXT)`. It makes a bare number where a time of day belongs an error (in a file
+`start: 8` is a mistake, not 8 seconds after midnight)."""
+
+MAX_RANGE = 10_000
+"""Most seats one agent entry may describe; a bigger range is taken for a typo."""
+
+
+class FieldProblems(ValueError):
+    """Problems found by a check that looks at several fields at once, each at its own location
+    relative to the model being checked. Pydantic wraps this error as a `value_error` at the
+    model's location and keeps the instance in the error's context, so the loader can report
+    every problem at its own field path."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(f"{format_loc(loc)}: {msg}" for loc, msg in self.problems))
+
+
+def format_loc(loc: Loc) -> str:
+    """`("queues", 1, "strategy")` -> `"queues[1].strategy"`."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _raise_if_any(problems: Sequence[Problem]) -> None:
+    if problems:
+        raise FieldProblems(problems)
+
+
+class _Frozen(BaseModel):
+    # Numbers are coerced to text so that a DNIS or an agent id written without quotes
+    # (`dnis: 4008001234`, `id: 1001`) is still taken. inf and nan are never a sensible setting.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, coerce_numbers_to_str=True
+    )
+
+
+# --- value types ----------------------------------------------------------------------------
+
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _check_identifier(value: str) -> str:
+    if not _IDENTIFIER.fullmatch(value):
+        raise ValueError(f"expected a name of letters, digits, '_' and '-'; got {value!r}")
+    return value
+
+
+def _reject_bool(value: object) -> object:
+    # Pydantic would quietly read `true` as 1, which is never what a number field means.
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number; got {value!r}")
+    return value
+
+
+Identifier = Annotated[str, AfterValidator(_check_identifier)]
+Number = Annotated[float, BeforeValidator(_reject_bool)]
+Whole = Annotated[int, BeforeValidator(_reject_bool)]
+PositiveNumber = Annotated[Number, Field(gt=0)]
+Seconds = Annotated[Number, Field(ge=0)]
+PositiveSeconds = PositiveNumber
+Probability = Annotated[Number, Field(ge=0, le=1)]
+SkillLevel = Annotated[Whole, Field(ge=1, le=10)]
+
+_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
+_TIME_EXPECTED = "expected a time of day written 'HH:MM' or 'HH:MM:SS' (24 h, 00:00 to 23:59:59)"
+
+
+def parse_time_of_day(text: str) -> float:
+    """`"08:30"` -> 30600.0. Raises ValueError naming the expected form."""
+    match = _TIME.fullmatch(text.strip())
+    if match is None:
+        raise ValueError(f"{_TIME_EXPECTED}; got {text!r}")
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    if hours > 23 or minutes > 59 or seconds > 59:
+        raise ValueError(f"{_TIME_EXPECTED}; got {text!r}")
+    return float(hours * 3600 + minutes * 60 + seconds)
+
+
+def format_time_of_day(seconds: float, *, with_seconds: bool = False) -> str:
+    """Seconds since midnight -> `"HH:MM"` (or `"HH:MM:SS"`); wraps past midnight, so a
+    simulation clock that has run into the next day still reads as a time of day."""
+    whole = int(seconds) % DAY
+    text = f"{whole // 3600:02d}:{whole % 3600 // 60:02d}"
+    return f"{text}:{whole % 60:02d}" if with_seconds else text
+
+
+def _time_of_day(value: object, info: ValidationInfo) -> float:
+    if isinstance(value, str):
+        return parse_time_of_day(value)
+    from_text = bool(info.context and info.context.get("from_text"))
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if is_number and not from_text and 0 <= value < DAY:  # type: ignore[operator]
+        return float(value)  # type: ignore[arg-type]
+    raise ValueError(f"{_TIME_EXPECTED}; got {value!r}")
+
+
+def _time_of_day_json(seconds: float) -> str | float:
+    # Whole seconds read best as a clock time; anything finer stays a number so as not to lose it.
+    if seconds != int(seconds):
+        return seconds
+    return format_time_of_day(seconds, with_seconds=seconds % 60 != 0)
+
+
+TimeOfDay = Annotated[
+    float, BeforeValidator(_time_of_day), PlainSerializer(_time_of_day_json, when_used="json")
+]
+"""Written "HH:MM" or "HH:MM:SS" in a file, stored as seconds since midnight."""
+
+
+# --- distributions --------------------------------------------------------------------------
+
+
+class Exponential(_Frozen):
+    dist: Literal["exponential"] = "exponential"
+    mean: PositiveSeconds
+
+    @property
+    def mean_value(self) -> float:
+        return self.mean
+
+
+class Fixed(_Frozen):
+    dist: Literal["fixed"] = "fixed"
+    value: Seconds
+
+    @property
+    def mean_value(self) -> float:
+        return self.value
+
+
+class Lognormal(_Frozen):
+    """`mean` and `sd` are those of the distribution itself, not of its logarithm."""
+
+    dist: Literal["lognormal"] = "lognormal"
+    mean: PositiveSeconds
+    sd: PositiveSeconds
+
+    @property
+    def mean_value(self) -> float:
+        return self.mean
+
+
+class Uniform(_Frozen):
+    dist: Literal["uniform"] = "uniform"
+    low: Seconds
+    high: Number
+
+    @model_validator(mode="after")
+    def _check_order(self) -> "Uniform":
+        if not self.high > self.low:
+            _raise_if_any([(("high",), f"expected a number > low ({self.low}); got {self.high}")])
+        return self
+
+    @property
+    def mean_value(self) -> float:
+        return (self.low + self.high) / 2
+
+
+class Empirical(_Frozen):
+    """Draws one of `values` with equal probability."""
+
+    dist: Literal["empirical"] = "empirical"
+    values: Annotated[list[Seconds], Field(min_length=1)]
+
+    @property
+    def mean_value(self) -> float:
+        return math.fsum(self.values) / len(self.values)
+
+
+Distribution = Annotated[
+    Exponential | Fixed | Lognormal | Uniform | Empirical, Field(discriminator="dist")
+]
+DISTRIBUTION_KINDS = ("exponential", "fixed", "lognormal", "uniform", "empirical")
+
+
+# --- trunks, queues, routes -----------------------------------------------------------------
+
+E1_CHANNELS = 30
+"""Bearer channels on one E1 span (30B+D)."""
+
+
+class TrunkGroup(_Frozen):
+    name: Identifier
+    kind: Literal["analog", "e1", "sip"]
+    channels: Annotated[Whole, Field(ge=1)]
+    spans: Annotated[Whole, Field(ge=1)] = 1
+
+    @model_validator(mode="after")
+    def _check_spans(self) -> "TrunkGroup":
+        if self.kind != "e1" and self.spans != 1:
+            _raise_if_any([(("spans",), f"spans apply to e1 only; got {self.spans} spans "
+                                        f"on a {self.kind} trunk group")])
+        most = E1_CHANNELS * self.spans
+        if self.kind == "e1" and self.channels > most:
+            _raise_if_any([(("channels",), f"expected at most {most} channels on {self.spans} "
+                                           f"E1 span(s) of {E1_CHANNELS}; got {self.channels}")])
+        return self
+
+    @property
+    def carries_dnis(self) -> bool:
+        """Whether calls on this group bring a called number (analog FXO lines do not)."""
+        return self.kind != "analog"
+
+
+class Overflow(_Frozen):
+    """What happens to a call that a queue will not keep: send it to another queue
+    (`target`), to voicemail, or give it busy."""
+
+    action: Literal["queue", "voicemail", "busy"]
+    target: str | None = None
+
+    @model_validator(mode="after")
+    def _check_target(self) -> "Overflow":
+        if self.action == "queue" and self.target is None:
+            _raise_if_any([(("target",), "required when action is 'queue' "
+                                         "(the queue to overflow to); got none")])
+        if self.action != "queue" and self.target is not None:
+            _raise_if_any([(("target",), f"only allowed when action is 'queue'; got target "
+                                         f"{self.target!r} with action {self.action!r}")])
+        return self
+
+
+class ServiceLevel(_Frozen):
+    """Share of offered calls to answer within `threshold` seconds (80 % in 20 s)."""
+
+    threshold: PositiveSeconds = 20.0
+    target: Annotated[Number, Field(gt=0, le=1)] = 0.8
+
+
+class Announcements(_Frozen):
+    """Position / expected-wait announcements played to waiting callers."""
+
+    first_after: Seconds = 30.0
+    every: PositiveSeconds = 60.0
+    duration: PositiveSeconds = 8.0
+
+
+Strategy = Literal[
+    "ring_all", "linear", "cyclic", "rr_memory", "longest_idle", "fewest_calls", "random", "skills"
+]
+
+
+class Queue(_Frozen):
+    """An ACD queue. A call leaves it by `on_max_wait` after waiting `max_wait`, and by
+    `on_full` when `capacity` callers already wait or (with `join_empty` false) when no agent
+    of the queue is logged in. `priority` is the default for calls entering it; higher is
+    served first."""
+
+    name: Identifier
+    skill: Identifier | None = None
+    strategy: Strategy = "longest_idle"
+    priority: Whole = 0
+    capacity: Annotated[Whole, Field(ge=1)] | None = None
+    max_wait: PositiveSeconds | None = None
+    on_max_wait: Overflow = Overflow(action="busy")
+    on_full: Overflow = Overflow(action="busy")
+    join_empty: bool = True
+    wrap_up: Seconds = 0.0
+    ring_timeout: PositiveSeconds = 15.0
+    service_level: ServiceLevel = ServiceLevel()
+    short_abandon: Seconds = 20.0
+    announcements: Announcements | None = None
+    expected_aht: PositiveSeconds = 180.0
+
+    @property
+    def required_skill(self) -> str:
+        """The skill an agent needs to serve this queue."""
+        return self.skill or self.name
+
+
+class Route(_Frozen):
+    """Sends calls arriving on `trunk_group` to `queue`. Routes are tried in file order and the
+    first that matches wins; a route without `dnis` / `ani_prefix` matches any number."""
+
+    trunk_group: str
+    dnis: Annotated[str, Field(min_length=1)] | None = None
+    ani_prefix: Annotated[str, Field(min_length=1)] | None = None
+    queue: str
+    priority: Whole | None = None
+
+    def matches(self, trunk_group: str, dnis: str, ani: str) -> bool:
+        return (
+            trunk_group == self.trunk_group
+            and (self.dnis is None or dnis == self.dnis)
+            and (self.ani_prefix is None or ani.startswith(self.ani_prefix))
+        )
+
+
+# --- agents ---------------------------------------------------------------------------------
+
+_ID_RANGE = re.compile(r"([0-9]+)-([0-9]+)")
+# '-' only between other characters: "1001-" is a range with its end forgotten, not an id.
+_AGENT_ID = re.compile(r"[A-Za-z0-9_]+(?:-[A-Za-z0-9_]+)*")
+
+
+def expand_id_range(text: str) -> tuple[str, ...]:
+    """`"1001"` -> `("1001",)`; `"01-03"` -> `("01", "02", "03")`. A range keeps the zero
+    padding of its start. Raises ValueError for anything else."""
+    match = _ID_RANGE.fullmatch(text)
+    if match is None:
+        if not _AGENT_ID.fullmatch(text):
+            raise ValueError("expected an agent id like '1001' or an inclusive range like "
+                             f"'1001-1016'; got {text!r}")
+        return (text,)
+    first, last = match.groups()
+    start, end = int(first), int(last)
+    if end < start:
+        raise ValueError(f"expected a range whose end is not below its start; got {text!r}")
+    if end - start >= MAX_RANGE:
+        raise ValueError(f"expected a range of at most {MAX_RANGE} ids; "
+                         f"got {text!r} ({end - start + 1} ids)")
+    width = len(first) if first.startswith("0") else 0
+    return tuple(str(number).zfill(width) for number in range(start, end + 1))
+
+
+class Shift(_Frozen):
+    """Logged in from `start` to `end`; an `end` earlier than `start` is on the next day."""
+
+    start: TimeOfDay
+    end: TimeOfDay
+
+    @model_validator(mode="after")
+    def _check_length(self) -> "Shift":
+        if self.start == self.end:
+            _raise_if_any([(("end",), "expected an end other than the start (a shift cannot "
+                                      f"be empty or 24 h); got {format_time_of_day(self.end)} "
+                                      "for both")])
+        return self
+
+    @property
+    def duration(self) -> float:
+        return (self.end - self.start) % DAY
+
+    def offset(self, time_of_day: float) -> float:
+        """Seconds from the shift's start to `time_of_day` (counting on into the next day)."""
+        return (time_of_day - self.start) % DAY
+
+    def covers(self, time_of_day: float) -> bool:
+        return self.offset(time_of_day) < self.duration
+
+
+class Break(_Frozen):
+    start: TimeOfDay
+    minutes: Annotated[Number, Field(gt=0, lt=1440)]
+    reason: str = "break"
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.minutes * 60
+
+
+class ReadOnlyMapping(Mapping[str, int]):
+    """A mapping nobody can change, that pickles (sites travel to worker processes)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, int]) -> None:
+        self._data = dict(data)
+
+    def __getitem__(self, key: str) -> int:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self._data,))
+
+
+def _read_only(skills: Mapping[str, int]) -> Mapping[str, int]:
+    return ReadOnlyMapping(skills)
+
+
+class Agent(_Frozen):
+    """One seat, as `AgentSpec` entries expand to. `skills` is a read-only mapping; agents hash
+    by id, so they can key dicts and sit in sets."""
+
+    id: str
+    name: str
+    skills: Annotated[Mapping[str, SkillLevel], AfterValidator(_read_only), PlainSerializer(dict)]
+    shift: Shift | None = None
+    breaks: tuple[Break, ...] = ()
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def level(self, skill: str) -> int:
+        """Proficiency in `skill`, 0 if the agent lacks it."""
+        return self.skills.get(skill, 0)
+
+
+class AgentSpec(_Frozen):
+    """One entry of the `agents` list: a single seat (`id: "1001"`) or a range of seats with the
+    same skills and schedule (`id: "1001-1016"`). With a range, `name` (if any) prefixes each
+    seat's id."""
+
+    id: str
+    name: str | None = None
+    skills: Annotated[dict[str, SkillLevel], Field(min_length=1)]
+    shift: Shift | None = None
+    breaks: list[Break] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        expand_id_range(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check_breaks(self) -> "AgentSpec":
+        _raise_if_any(list(_break_problems(self.shift, self.breaks)))
+        return self
+
+    def seat_ids(self) -> tuple[str, ...]:
+        return expand_id_range(self.id)
+
+    def expand(self) -> tuple[Agent, ...]:
+        ids = self.seat_ids()
+        single = len(ids) == 1 and _ID_RANGE.fullmatch(self.id) is None
+        return tuple(
+            Agent(id=seat, name=self._seat_name(seat, single), skills=self.skills,
+                  shift=self.shift, breaks=tuple(self.breaks))
+            for seat in ids
+        )
+
+    def _seat_name(self, seat: str, single: bool) -> str:
+        if self.name is None:
+            return seat
+        return self.name if single else f"{self.name} {seat}"
+
+
+def _break_problems(shift: Shift | None, breaks: Sequence[Break]) -> Iterator[Problem]:
+    """Breaks must lie inside the shift and not overlap one another."""
+    if shift is None:
+        return
+    previous_end = 0.0
+    ordered = sorted(enumerate(breaks), key=lambda item: shift.offset(item[1].start))
+    for index, item in ordered:
+        begins = shift.offset(item.start)
+        ends = begins + item.duration
+        if ends > shift.duration:
+            yield (("breaks", index, "start"),
+                   f"expected a break inside the shift {format_time_of_day(shift.start)}-"
+                   f"{format_time_of_day(shift.end)}; got {item.minutes:g} min from "
+                   f"{format_time_of_day(item.start)}")
+        elif begins < previous_end:
+            yield (("breaks", index, "start"),
+                   f"break at {format_time_of_day(item.start)} overlaps the break before it")
+        previous_end = max(previous_end, ends)
+
+
+# --- traffic (used only by the simulator) ---------------------------------------------------
+
+
+class Hold(_Frozen):
+    """The agent puts the caller on hold once during the call with this probability."""
+
+    probability: Probability
+    duration: Distribution
+
+
+class Transfer(_Frozen):
+    """The agent transfers the call to queue `target` at its end with this probability."""
+
+    probability: Probability
+    target: str
+
+
+class Retrial(_Frozen):
+    """Callers who abandon or get busy call again with these probabilities, after `delay`,
+    for at most `max_attempts` attempts in all."""
+
+    after_abandon: Probability = 0.0
+    after_busy: Probability = 0.0
+    delay: Distribution = Exponential(mean=300)
+    max_attempts: Annotated[Whole, Field(ge=1)] = 3
+
+
+class CallType(_Frozen):
+    name: Identifier
+    share: PositiveNumber = 1.0
+    trunk_group: str
+    dnis: str = ""
+    callers: Annotated[Whole, Field(ge=1)] = 100_000
+    talk_time: Distribution
+    patience: Distribution | None = None
+    hold: Hold | None = None
+    transfer: Transfer | None = None
+    retrial: Retrial = Retrial()
+    leave_after_announcement: Probability = 0.5
+
+
+_RATES_EXPECTED = "expected calls per hour >= 0, or a list of them (one per interval)"
+
+
+def _rate(value: object, where: str) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value < 0:  # type: ignore[arg-type,operator]
+        raise ValueError(f"{_RATES_EXPECTED}; got {value!r}{where}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def _rates(value: object) -> float | list[float]:
+    # A plain validator, so that errors name the profile entry instead of pydantic's
+    # per-branch union report.
+    if isinstance(value, list | tuple):
+        if not value:
+            raise ValueError(f"{_RATES_EXPECTED}; got an empty list")
+        return [_rate(item, f" at position {index}") for index, item in enumerate(value)]
+    return _rate(value, "")
+
+
+class Traffic(_Frozen):
+    """Offered traffic. A profile has one rate per interval starting at `start` and wraps
+    around when a run is longer."""
+
+    start: TimeOfDay = 8 * 3600.0
+    interval_minutes: Whole = 30
+    calls_per_hour: Annotated[
+        float | list[float], PlainValidator(_rates, json_schema_input_type=float | list[float])
+    ]
+    call_types: Annotated[list[CallType], Field(min_length=1)]
+
+    @field_validator("interval_minutes")
+    @classmethod
+    def _check_interval(cls, value: int) -> int:
+        if value < 1 or 1440 % value:
+            raise ValueError(f"expected a number of minutes that divides a day (1440); "
+                             f"got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _check_names(self) -> "Traffic":
+        _raise_if_any(list(_duplicate_names("call_types", self.call_types, "call type")))
+        return self
+
+    @property
+    def profile(self) -> tuple[float, ...]:
+        """Calls per hour per interval (one value for a constant rate)."""
+        if isinstance(self.calls_per_hour, list):
+            return tuple(self.calls_per_hour)
+        return (self.calls_per_hour,)
+
+    def rate_at(self, elapsed: float) -> float:
+        """Calls per hour `elapsed` seconds after the run's start."""
+        profile = self.profile
+        return profile[int(elapsed // (self.interval_minutes * 60)) % len(profile)]
+
+
+class AgentBehaviour(_Frozen):
+    """How simulated agents act; `wrap_up` None leaves them to the queue's automatic wrap-up."""
+
+    answer_delay: Distribution = Fixed(value=0)
+    no_answer_probability: Probability = 0.0
+    wrap_up: Distribution | None = None
+    talk_time_factor: PositiveNumber = 1.0
+    # An agent who misses a ring is paused by the ACD ("no_answer"); this is how
+    # long they stay away before they notice and make themselves ready again.
+    away_after_missed_ring: Distribution = Exponential(mean=120)
+
+
+# --- the site -------------------------------------------------------------------------------
+
+
+class Site(_Frozen):
+    """A whole site. Validation checks every cross-reference (routes, overflows, skills,
+    traffic), so code holding a `Site` may look names up without further checks."""
+
+    site: str
+    description: str = ""
+    trunk_groups: Annotated[list[TrunkGroup], Field(min_length=1)]
+    queues: Annotated[list[Queue], Field(min_length=1)]
+    agents: Annotated[list[AgentSpec], Field(min_length=1)]
+    routes: Annotated[list[Route], Field(min_length=1)]
+    traffic: Traffic | None = None
+    agent_behaviour: AgentBehaviour = AgentBehaviour()
+
+    _queues: dict[str, Queue] = PrivateAttr(default_factory=dict)
+    _trunk_groups: dict[str, TrunkGroup] = PrivateAttr(default_factory=dict)
+    _agents: tuple[Agent, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="after")
+    def _check_site(self) -> "Site":
+        _raise_if_any(list(_site_problems(self)))
+        self._queues = {queue.name: queue for queue in self.queues}
+        self._trunk_groups = {group.name: group for group in self.trunk_groups}
+        self._agents = tuple(agent for spec in self.agents for agent in spec.expand())
+        return self
+
+    def expanded_agents(self) -> tuple[Agent, ...]:
+        """Every seat, in file order."""
+        return self._agents
+
+    def queue(self, name: str) -> Queue:
+        return _lookup(self._queues, name, "queue")
+
+    def trunk_group(self, name: str) -> TrunkGroup:
+        return _lookup(self._trunk_groups, name, "trunk group")
+
+    def route_for(self, trunk_group: str, dnis: str, ani: str) -> Route | None:
+        """The first route that matches a call, or None."""
+        return next((r for r in self.routes if r.matches(trunk_group, dnis, ani)), None)
+
+
+def _lookup(table: Mapping[str, Any], name: str, what: str) -> Any:
+    try:
+        return table[name]
+    except KeyError:
+        raise KeyError(f"no {what} named {name!r} (have: {', '.join(table)})") from None
+
+
+# --- checks across the site -----------------------------------------------------------------
+
+
+def _site_problems(site: Site) -> Iterator[Problem]:
+    yield from _duplicate_names("trunk_groups", site.trunk_groups, "trunk group")
+    yield from _duplicate_names("queues", site.queues, "queue")
+    yield from _overflow_problems(site.queues)
+    yield from _overflow_cycles(site.queues)
+    yield from _agent_id_problems(site.agents)
+    yield from _skill_problems(site.queues, site.agents)
+    route_problems = list(_route_problems(site))
+    yield from route_problems
+    if site.traffic is not None:
+        # Whether a call type can be routed is only worth saying once the routes are valid.
+        yield from _traffic_problems(site, site.traffic, check_routing=not route_problems)
+
+
+def _duplicate_names(field: str, items: Sequence[Any], what: str) -> Iterator[Problem]:
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if item.name in first:
+            yield ((field, index, "name"),
+                   f"duplicate {what} name {item.name!r} (also {field}[{first[item.name]}])")
+        first.setdefault(item.name, index)
+
+
+def _names(items: Sequence[Any]) -> str:
+    return ", ".join(item.name for item in items)
+
+
+def _unknown_queue(site: Site, name: str) -> str | None:
+    if any(queue.name == name for queue in site.queues):
+        return None
+    return f"no queue named {name!r} (queues: {_names(site.queues)})"
+
+
+def _overflow_problems(queues: Sequence[Queue]) -> Iterator[Problem]:
+    names = {queue.name for queue in queues}
+    for index, queue in enumerate(queues):
+        for field in ("on_max_wait", "on_full"):
+            target = getattr(queue, field).target
+            if target is None:
+                continue
+            if target == queue.name:
+                yield (("queues", index, field, "target"),
+                       f"expected another queue; got the queue itself ({target!r})")
+            elif target not in names:
+                yield (("queues", index, field, "target"),
+                       f"no queue named {target!r} (queues: {_names(queues)})")
+
+
+def _overflow_cycles(queues: Sequence[Queue]) -> Iterator[Problem]:
+    """A call overflowing on_full round a ring of full queues would loop forever in zero
+    time. Each queue has at most one on_full target, so following targets finds every ring."""
+    index_of = {queue.name: index for index, queue in enumerate(queues)}
+    successor = {
+        queue.name: queue.on_full.target
+        for queue in queues
+        if queue.on_full.target in index_of and queue.on_full.target != queue.name
+    }
+    reported: set[str] = set()
+    for queue in queues:
+        ring = _ring_from(queue.name, successor)
+        if ring and ring[0] == queue.name and not reported & set(ring):
+            reported.update(ring)
+            names = " -> ".join([*ring, ring[0]])
+            yield (("queues", index_of[queue.name], "on_full", "target"),
+                   f"on_full overflows form a cycle {names}: with all of them full a call "
+                   "would overflow round it forever")
+
+
+def _ring_from(start: str, successor: Mapping[str, str]) -> list[str]:
+    """The cycle reached by following `successor` from `start`, in order from its first
+    node met; empty if the walk ends."""
+    path: list[str] = []
+    node: str | None = start
+    while node is not None and node not in path:
+        path.append(node)
+        node = successor.get(node)
+    return [] if node is None else path[path.index(node):]
+
+
+def _agent_id_problems(specs: Sequence[AgentSpec]) -> Iterator[Problem]:
+    owner: dict[str, int] = {}
+    for index, spec in enumerate(specs):
+        clashes = Counter[int]()
+        example: dict[int, str] = {}
+        for seat in spec.seat_ids():
+            if seat in owner:
+                clashes[owner[seat]] += 1
+                example.setdefault(owner[seat], seat)
+            else:
+                owner[seat] = index
+        for other, count in clashes.items():
+            more = f" and {count - 1} more" if count > 1 else ""
+            yield (("agents", index, "id"),
+                   f"agent id {example[other]!r}{more} of {spec.id!r} also in agents[{other}] "
+                   f"({specs[other].id!r}); ids must be unique")
+
+
+def _skill_problems(queues: Sequence[Queue], specs: Sequence[AgentSpec]) -> Iterator[Problem]:
+    required = {queue.required_skill for queue in queues}
+    known = ", ".join(sorted(required))
+    for index, spec in enumerate(specs):
+        for skill in spec.skills:
+            if skill not in required:
+                yield (("agents", index, "skills", skill),
+                       f"no queue needs skill {skill!r} (skills queues need: {known})")
+    offered = {skill for spec in specs for skill in spec.skills}
+    for index, queue in enumerate(queues):
+        if queue.required_skill not in offered:
+            field = "skill" if queue.skill else "name"
+            yield (("queues", index, field),
+                   f"no agent has skill {queue.required_skill!r}, so nobody can serve this "
+                   "queue")
+
+
+def _unknown_trunk_group(site: Site, name: str) -> str | None:
+    if any(group.name == name for group in site.trunk_groups):
+        return None
+    return f"no trunk group named {name!r} (trunk groups: {_names(site.trunk_groups)})"
+
+
+def _is_analog(site: Site, name: str) -> bool:
+    return any(g.name == name and g.kind == "analog" for g in site.trunk_groups)
+
+
+def _no_dnis(group: str, dnis: str) -> str:
+    return (f"trunk group {group!r} is analog, and analog FXO lines carry no called number "
+            "(DNIS): leave dnis out and tell analog calls apart by the line they came in on; "
+            f"got {dnis!r}")
+
+
+def _route_problems(site: Site) -> Iterator[Problem]:
+    for index, route in enumerate(site.routes):
+        if problem := _unknown_trunk_group(site, route.trunk_group):
+            yield (("routes", index, "trunk_group"), problem)
+        if problem := _unknown_queue(site, route.queue):
+            yield (("routes", index, "queue"), problem)
+        if route.dnis is not None and _is_analog(site, route.trunk_group):
+            yield (("routes", index, "dnis"), _no_dnis(route.trunk_group, route.dnis))
+
+
+def _traffic_problems(site: Site, traffic: Traffic, check_routing: bool) -> Iterator[Problem]:
+    for index, call_type in enumerate(traffic.call_types):
+        loc = ("traffic", "call_types", index)
+        if problem := _unknown_trunk_group(site, call_type.trunk_group):
+            yield ((*loc, "trunk_group"), problem)
+            continue
+        if call_type.dnis and _is_analog(site, call_type.trunk_group):
+            yield ((*loc, "dnis"), _no_dnis(call_type.trunk_group, call_type.dnis))
+        elif check_routing and (problem := _unrouted(site, call_type, loc)):
+            yield problem
+        if call_type.transfer and (problem := _unknown_queue(site, call_type.transfer.target)):
+            yield ((*loc, "transfer", "target"), problem)
+
+
+def _unrouted(site: Site, call_type: CallType, loc: Loc) -> Problem | None:
+    """A call type no route can match would never reach a queue. Calling numbers vary, so
+    a route's ani_prefix is taken as able to match."""
+    on_group = [r for r in site.routes if r.trunk_group == call_type.trunk_group]
+    if not on_group:
+        return ((*loc, "trunk_group"),
+                f"no route matches calls on trunk group {call_type.trunk_group!r}")
+    if not any(r.dnis is None or r.dnis == call_type.dnis for r in on_group):
+        number = f"dnis {call_type.dnis!r}" if call_type.dnis else "calls without a dnis"
+        return ((*loc, "dnis"),
+                f"no route on trunk group {call_type.trunk_group!r} matches {number}")
+    return None

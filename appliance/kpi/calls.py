@@ -1,0 +1,82 @@
+"""Running sums of call figures, turned into ``CallStats`` at the end.
+
+Every figure of ``CallStats`` is a count or a ratio of sums, so a tally per
+(interval, queue) is enough: the queue's, the interval's and the center's
+figures are sums of tallies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from appliance.kpi.report import CallStats
+
+_COUNTS = (
+    "offered",
+    "blocked",
+    "no_route",
+    "answered",
+    "abandoned",
+    "abandoned_in_queue",
+    "short_abandoned",
+    "overflowed_out",
+    "voicemail",
+    "busy",
+    "in_system",
+    "entered_queue",
+    "waited",
+    "answered_within_sl",
+    "handled",
+    "transferred",
+    "held",
+)
+# Sums behind the means; talked and wrapped count the answers whose talk or
+# wrap-up is known.
+_SUMS = ("answer_wait", "abandon_wait", "talk", "talked", "hold", "wrap_up", "wrapped")
+
+
+class CallTally:
+    """Counts and sums for one group of calls (or queue visits)."""
+
+    __slots__ = _COUNTS + _SUMS
+
+    def __init__(self) -> None:
+        for name in self.__slots__:
+            setattr(self, name, 0)
+
+    def add(self, other: CallTally) -> None:
+        for name in self.__slots__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @classmethod
+    def total(cls, tallies: Iterable[CallTally]) -> CallTally:
+        out = cls()
+        for tally in tallies:
+            out.add(tally)
+        return out
+
+    def stats(self) -> CallStats:
+        counts = {name: getattr(self, name) for name in _COUNTS}
+        long_abandons = self.abandoned_in_queue - self.short_abandoned
+        att = ratio(self.talk, self.talked)
+        acw = ratio(self.wrap_up, self.wrapped)
+        return CallStats(
+            **counts,
+            blocked_rate=ratio(self.blocked, self.offered),
+            answer_rate=ratio(self.answered, self.offered),
+            service_level=ratio(self.answered_within_sl, self.entered_queue),
+            abandon_rate=ratio(long_abandons, self.entered_queue - self.short_abandoned),
+            avg_abandon_time=ratio(self.abandon_wait, long_abandons),
+            asa=ratio(self.answer_wait, self.answered),
+            att=att,
+            avg_hold_time=ratio(self.hold, self.held),
+            acw=acw,
+            aht=None if att is None or acw is None else att + acw,
+            transfer_rate=ratio(self.transferred, self.answered),
+            queue_placement_rate=ratio(self.waited, self.offered),
+        )
+
+
+def ratio(numerator: float, denominator: float) -> float | None:
+    """numerator / denominator, or None when the denominator is zero."""
+    return numerator / denominator if denominator else None

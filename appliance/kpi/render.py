@@ -1,0 +1,303 @@
+"""Terminal tables of a KPI report, or of a replication summary (mean ± CI half-width)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.table import Table
+
+from appliance.kpi.replications import FigureSummary, ReplicationSummary, flatten
+from appliance.kpi.report import KpiReport
+from appliance.kpi.settings import KpiSettings
+
+RATES = frozenset(
+    {
+        "blocked_rate",
+        "answer_rate",
+        "service_level",
+        "abandon_rate",
+        "transfer_rate",
+        "queue_placement_rate",
+        "occupancy",
+        "occupancy_talk_only",
+    }
+)
+TIMES = frozenset(
+    {
+        "avg_abandon_time",
+        "asa",
+        "att",
+        "avg_hold_time",
+        "acw",
+        "aht",
+        "logged_in_time",
+        "ready_time",
+        "ringing_time",
+        "talk_time",
+        "hold_time",
+        "wrap_up_time",
+        "not_ready_time",
+    }
+)
+MEANS = frozenset({"calls_per_hour", "agents_logged_in_avg"})
+
+CENTER_ROWS = (
+    ("center.offered", "Offered"),
+    ("center.blocked", "Blocked"),
+    ("center.no_route", "No route"),
+    ("center.answered", "Answered"),
+    ("center.abandoned", "Abandoned"),
+    ("center.short_abandoned", "Short abandons"),
+    ("center.voicemail", "Overflowed to voicemail"),
+    ("center.busy", "Overflowed to busy"),
+    ("center.in_system", "In system at the end"),
+    ("center.blocked_rate", "Blocked rate"),
+    ("center.answer_rate", "Answer rate"),
+    ("center.service_level", "Service level"),
+    ("center.abandon_rate", "Abandon rate"),
+    ("center.avg_abandon_time", "Average abandon time"),
+    ("center.asa", "ASA"),
+    ("center.att", "ATT"),
+    ("center.avg_hold_time", "Average hold time"),
+    ("center.acw", "ACW"),
+    ("center.aht", "AHT"),
+    ("center.transfer_rate", "Transfer rate"),
+    ("center.queue_placement_rate", "Queue placement rate"),
+    ("agents.occupancy", "Occupancy"),
+    ("agents.occupancy_talk_only", "Occupancy, talk + hold only"),
+    ("agents.calls_per_hour", "Calls per agent hour"),
+)
+QUEUE_COLUMNS = (
+    ("offered", "Offered"),
+    ("answered", "Answered"),
+    ("abandoned", "Abandoned"),
+    ("short_abandoned", "Short ab."),
+    ("overflowed_out", "Overflowed"),
+    ("service_level", "SL"),
+    ("asa", "ASA"),
+    ("abandon_rate", "Abandon rate"),
+    ("aht", "AHT"),
+)
+INTERVAL_COLUMNS = (
+    ("offered", "Offered"),
+    ("answered", "Answered"),
+    ("abandoned", "Abandoned"),
+    ("service_level", "SL"),
+    ("asa", "ASA"),
+    ("agents_logged_in_avg", "Agents"),
+    ("occupancy", "Occupancy"),
+)
+AGENT_COLUMNS = (
+    ("logged_in_time", "Logged in"),
+    ("ready_time", "Ready"),
+    ("talk_time", "Talk"),
+    ("hold_time", "Hold"),
+    ("wrap_up_time", "Wrap-up"),
+    ("not_ready_time", "Not ready"),
+    ("calls_handled", "Handled"),
+    ("ring_no_answer", "No answer"),
+    ("occupancy", "Occupancy"),
+    ("calls_per_hour", "Calls/h"),
+)
+
+OCCUPANCY_CAPTION = (
+    "Occupancy = (talk + hold + wrap-up) / (talk + hold + wrap-up + ready + ringing); "
+    "the talk + hold only variant leaves wrap-up out of the numerator."
+)
+
+
+def render_report(
+    report_or_summary: KpiReport | ReplicationSummary,
+    console: Console,
+    *,
+    title: str,
+    max_agents: int = 30,
+) -> None:
+    """Print the center, queue, interval and agent tables of a report or summary.
+
+    A summary shows "mean ± half-width" of its confidence interval and, per
+    center figure, how many replications defined it. The agent table lists all
+    agents when there are at most ``max_agents``, else the ``max_agents`` who
+    handled the most calls.
+    """
+    source = _Source(report_or_summary)
+    for table in (
+        _center_table(source, title),
+        _queue_table(source, title),
+        _interval_table(source, title),
+        _agent_table(source, title, max_agents),
+    ):
+        console.print(table)
+
+
+class _Source:
+    """Formatted cells by flat key, from a report or from a summary."""
+
+    def __init__(self, data: KpiReport | ReplicationSummary) -> None:
+        self.settings: KpiSettings = data.settings
+        if isinstance(data, ReplicationSummary):
+            self.summary: ReplicationSummary | None = data
+            self.queues = data.queues
+            self.agents = data.agents
+            self.intervals = data.intervals
+            self.values = {key: figure.mean for key, figure in data.figures.items()}
+        else:
+            self.summary = None
+            self.queues = list(data.queues)
+            self.agents = list(data.agents)
+            self.intervals = [interval.label for interval in data.intervals]
+            self.values = flatten(data)
+
+    def cell(self, key: str, separator: str = " ") -> str:
+        """The figure's text; for a summary the half-width follows after ``separator``."""
+        kind = key.rsplit(".", 1)[-1]
+        if self.summary is None:
+            return format_value(kind, self.values.get(key))
+        return format_summary(kind, self.summary.figures.get(key), separator)
+
+    def column_cell(self, key: str) -> str:
+        """A cell of a many-column table: a summary's half-width goes on a second line."""
+        return self.cell(key, "\n")
+
+    def count(self, key: str) -> str:
+        """How many replications define the figure (a summary's only)."""
+        assert self.summary is not None
+        figure = self.summary.figures.get(key)
+        return str(figure.n if figure is not None else 0)
+
+
+def format_value(kind: str, value: float | None) -> str:
+    """A figure as shown: "83.4 %" for rates, "12.3 s" for times, "-" when undefined."""
+    if value is None:
+        return "-"
+    if kind in RATES:
+        return f"{value * 100:.1f} %"
+    if kind in TIMES:
+        return f"{value:.1f} s"
+    if kind in MEANS or isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def format_summary(kind: str, figure: FigureSummary | None, separator: str = " ") -> str:
+    """ "mean ± half-width" in the figure's unit; the mean alone when n < 2."""
+    if figure is None or figure.mean is None:
+        return "-"
+    mean = format_value(kind, float(figure.mean))
+    if figure.half_width is None:
+        return mean
+    return f"{mean}{separator}± {format_value(kind, figure.half_width)}"
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
+
+
+def _thresholds(default: float, pick: Callable[[str], float], queues: list[str]) -> str:
+    """ "20 s", or "20 s (sales 30 s)" when queues have their own threshold."""
+    own = [f"{q} {_seconds(pick(q))}" for q in queues if pick(q) != default]
+    return f"{_seconds(default)} ({', '.join(own)})" if own else _seconds(default)
+
+
+def _captions(source: _Source) -> tuple[str, str]:
+    settings = source.settings
+    sl = _thresholds(settings.default_sl_threshold, settings.sl_threshold, source.queues)
+    short = _thresholds(settings.default_short_abandon, settings.short_abandon, source.queues)
+    return (
+        f"Service level: answered within the answering queue's threshold, {sl}, "
+        "/ calls that entered a queue.",
+        f"Abandon rate and average abandon time leave out short abandons (wait <= {short}).",
+    )
+
+
+def _center_table(source: _Source, title: str) -> Table:
+    sl_caption, short_caption = _captions(source)
+    table = Table(
+        title=f"{title}: center" + _replications(source),
+        caption=f"{sl_caption} {short_caption} {OCCUPANCY_CAPTION}",
+        caption_justify="left",
+    )
+    table.add_column("Figure")
+    if source.summary is None:
+        table.add_column("Value", justify="right")
+    else:
+        table.add_column(f"Mean ± {_confidence(source)} CI half-width", justify="right")
+        table.add_column("n", justify="right")
+    for key, name in CENTER_ROWS:
+        row = [name, source.cell(key)]
+        if source.summary is not None:
+            row.append(source.count(key))
+        table.add_row(*row)
+    return table
+
+
+def _queue_table(source: _Source, title: str) -> Table:
+    sl_caption, short_caption = _captions(source)
+    table = Table(
+        title=f"{title}: queues" + _replications(source),
+        caption="Each entry into a queue counts once; waits run from entering that queue. "
+        f"{sl_caption} {short_caption}",
+        caption_justify="left",
+    )
+    table.add_column("Queue")
+    for _, name in QUEUE_COLUMNS:
+        table.add_column(name, justify="right")
+    for queue in source.queues:
+        table.add_row(
+            queue, *(source.column_cell(f"queue.{queue}.{key}") for key, _ in QUEUE_COLUMNS)
+        )
+    return table
+
+
+def _interval_table(source: _Source, title: str) -> Table:
+    sl_caption, _ = _captions(source)
+    table = Table(
+        title=f"{title}: intervals" + _replications(source),
+        caption=f"Calls count in the interval they were offered in. {sl_caption} "
+        f"Agents: mean number logged in. {OCCUPANCY_CAPTION}",
+        caption_justify="left",
+    )
+    table.add_column("Interval")
+    for _, name in INTERVAL_COLUMNS:
+        table.add_column(name, justify="right")
+    for label in source.intervals:
+        cells = (source.column_cell(f"interval.{label}.{key}") for key, _ in INTERVAL_COLUMNS)
+        table.add_row(label, *cells)
+    return table
+
+
+def _agent_table(source: _Source, title: str, max_agents: int) -> Table:
+    agents = source.agents
+    caption = OCCUPANCY_CAPTION + " Times are totals over the window."
+    if len(agents) > max_agents:
+
+        def handled(agent: str) -> float:
+            return source.values.get(f"agent.{agent}.calls_handled") or 0
+
+        agents = sorted(agents, key=lambda agent: (-handled(agent), agent))[:max_agents]
+        caption += f" Top {max_agents} of {len(source.agents)} agents by calls handled."
+    table = Table(
+        title=f"{title}: agents" + _replications(source), caption=caption, caption_justify="left"
+    )
+    table.add_column("Agent")
+    for _, name in AGENT_COLUMNS:
+        table.add_column(name, justify="right")
+    for agent in agents:
+        table.add_row(
+            agent, *(source.column_cell(f"agent.{agent}.{key}") for key, _ in AGENT_COLUMNS)
+        )
+    table.add_section()
+    table.add_row("All", *(source.column_cell(f"agents.{key}") for key, _ in AGENT_COLUMNS))
+    return table
+
+
+def _replications(source: _Source) -> str:
+    if source.summary is None:
+        return ""
+    return f" ({source.summary.replications} replications)"
+
+
+def _confidence(source: _Source) -> str:
+    assert source.summary is not None
+    return f"{source.summary.confidence * 100:g} %"

@@ -1,0 +1,213 @@
+"""The figures of a KPI report (the definitions of DOMAIN.md, "Operating figures").
+
+Every rate or mean whose denominator is zero is None ("not defined"), never 0.
+Times are in seconds. A call's figures belong to the interval of its offer.
+
+Two levels count calls differently:
+
+* the center (and each interval's center figures) counts calls: every offered
+  call ends in exactly one of blocked, no_route, answered, abandoned,
+  voicemail, busy or in_system, so
+  ``offered == blocked + no_route + answered + abandoned + voicemail + busy + in_system``;
+  waits are the call's own (``CallAnswered.wait``, ``CallAbandoned.wait``, from
+  first entering any queue);
+* a queue counts visits: each time a call enters the queue (``CallQueued``) it
+  is offered to that queue once, and the visit ends answered in that queue,
+  abandoned there, overflowed out, or is still waiting, so
+  ``offered == answered + abandoned + overflowed_out + in_system``;
+  waits run from entering that queue. Talk, hold, wrap-up and transfers belong
+  to the queue the agent answered the call from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from appliance.kpi.settings import KpiSettings
+
+
+@dataclass(frozen=True)
+class CallStats:
+    """Call figures of the center, a queue, an interval or an interval of a queue."""
+
+    offered: int
+    """Calls that reached the center (queue: visits, i.e. times a call entered the queue)."""
+    blocked: int
+    """Calls that got busy tone because no trunk was free (never reached the ACD)."""
+    no_route: int
+    """Calls no inbound route matched."""
+    answered: int
+    """Calls answered by an agent, each counted once, at its first answer (queue: visits
+    answered in this queue, so a call transferred back and answered again counts again)."""
+    abandoned: int
+    """Unanswered calls the caller ended, short abandons included (queue: visits abandoned
+    in this queue)."""
+    abandoned_in_queue: int
+    """Of ``abandoned``, those that hung up while waiting in a queue (or ringing an agent);
+    the others hung up before reaching a queue."""
+    short_abandoned: int
+    """Abandons in queue after a wait of the queue's short-abandon threshold or less."""
+    overflowed_out: int
+    """Center: calls that ended in voicemail or busy by an overflow rule without an answer.
+    Queue: visits that left this queue by an overflow rule, to any target."""
+    voicemail: int
+    """Unanswered calls sent to voicemail by an overflow rule (queue: from this queue)."""
+    busy: int
+    """Unanswered calls given busy tone by an overflow rule (queue: from this queue)."""
+    in_system: int
+    """Calls still in the system at the end of the records (neither blocked, answered,
+    abandoned, sent to voicemail or busy, nor unrouted); queue: visits still waiting."""
+    entered_queue: int
+    """Calls that entered at least one queue (queue: equal to ``offered``)."""
+    waited: int
+    """Calls that had to wait: they entered a queue and no agent was rung at the very instant
+    they entered it (queue: per visit, from entering this queue)."""
+    answered_within_sl: int
+    """Answered calls whose wait was at most the service-level threshold of the queue that
+    answered them."""
+    handled: int
+    """Answers by agents: a transferred call answered again counts once more."""
+    transferred: int
+    """Center: answered calls an agent transferred at least once. Queue: answers from this
+    queue that ended in a transfer."""
+    held: int
+    """Center: calls put on hold at least once. Queue: answers from this queue with a hold."""
+    blocked_rate: float | None
+    """blocked / offered."""
+    answer_rate: float | None
+    """answered / offered."""
+    service_level: float | None
+    """answered_within_sl / entered_queue (calls offered to the queue, whatever their end)."""
+    abandon_rate: float | None
+    """(abandoned_in_queue - short_abandoned) / (entered_queue - short_abandoned): short
+    abandons are left out of both sides."""
+    avg_abandon_time: float | None
+    """Mean wait of the abandons in queue that were not short."""
+    asa: float | None
+    """Average speed of answer: total queue time of answered calls / answered calls."""
+    att: float | None
+    """Average talk time per answer: from the answer to the hang-up or transfer, hold
+    included; answers whose talk had not ended by the last record are left out."""
+    avg_hold_time: float | None
+    """Total time on hold / held (a hold still open at the last record counts up to it)."""
+    acw: float | None
+    """After-call work per answer: the agent's wrap-up following the talk (0 when the agent
+    went straight on); answers whose wrap-up had not ended are left out."""
+    aht: float | None
+    """Average handle time: att + acw (hold is inside att)."""
+    transfer_rate: float | None
+    """transferred / answered."""
+    queue_placement_rate: float | None
+    """waited / offered."""
+
+
+@dataclass(frozen=True)
+class AgentStats:
+    """Agent figures of one agent or of all agents together, over the window (or an interval).
+
+    The state times are the time spent in each ``AgentState``; their sum is
+    ``logged_in_time``.
+    """
+
+    logged_in_time: float
+    """Time in any state but logged out."""
+    ready_time: float
+    """Time ready and idle, waiting for a call."""
+    ringing_time: float
+    """Time with a call ringing on the agent's phone."""
+    talk_time: float
+    """Time talking."""
+    hold_time: float
+    """Time with the call on hold."""
+    wrap_up_time: float
+    """Time in after-call work."""
+    not_ready_time: float
+    """Time not ready, whatever the reason."""
+    not_ready_by_reason: dict[str, float]
+    """not_ready_time split by reason code."""
+    calls_handled: int
+    """Calls the agent answered within the window (a call answered again after a transfer
+    counts for each agent who answered it)."""
+    ring_no_answer: int
+    """Times the agent was rung and did not answer (or declined)."""
+    occupancy: float | None
+    """(talk + hold + wrap-up) / (talk + hold + wrap-up + ready + ringing): the share of the
+    available time spent on calls, after-call work included."""
+    occupancy_talk_only: float | None
+    """(talk + hold) / (talk + hold + wrap-up + ready + ringing): the source documents'
+    definition, after-call work left out of the numerator."""
+    calls_per_hour: float | None
+    """calls_handled / logged-in hours."""
+
+
+@dataclass(frozen=True)
+class IntervalStats:
+    """One interval of the grid, clipped to the window."""
+
+    start: float
+    """Start, in seconds on the records' clock (clipped to the window)."""
+    end: float
+    """End, in seconds on the records' clock (clipped to the window)."""
+    label: str
+    """The interval's nominal clock times, "08:00-08:30" (hours go on past 24 on a
+    second day), also when the window cuts it."""
+    calls: CallStats
+    """Center figures of the calls offered in this interval."""
+    queues: dict[str, CallStats]
+    """Queue figures of the calls offered in this interval, for every queue of the report."""
+    agents: AgentStats
+    """All agents together, their time clipped to this interval."""
+    agents_logged_in_avg: float | None
+    """Mean number of agents logged in: logged-in time / (end - start)."""
+    occupancy: float | None
+    """agents.occupancy: (talk + hold + wrap-up) / (talk + hold + wrap-up + ready + ringing)."""
+
+
+@dataclass(frozen=True)
+class KpiReport:
+    """Every figure of one run (or one day on the box), computed from its event log."""
+
+    settings: KpiSettings
+    center: CallStats
+    center_agents: AgentStats
+    """All agents together."""
+    queues: dict[str, CallStats]
+    """Per queue, sorted by name: queues seen in the records or named in the settings."""
+    agents: dict[str, AgentStats]
+    """Per agent, sorted by id."""
+    intervals: list[IntervalStats]
+    """Every interval of the grid that overlaps the window, in time order."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as nested dicts of floats, ints, None and strings (JSON-serialisable)."""
+        return {
+            "settings": self.settings.to_dict(),
+            "center": stats_to_dict(self.center),
+            "center_agents": stats_to_dict(self.center_agents),
+            "queues": {name: stats_to_dict(s) for name, s in self.queues.items()},
+            "agents": {name: stats_to_dict(s) for name, s in self.agents.items()},
+            "intervals": [_interval_to_dict(i) for i in self.intervals],
+        }
+
+
+def stats_to_dict(stats: CallStats | AgentStats) -> dict[str, Any]:
+    """A ``CallStats`` or ``AgentStats`` as a flat dict (``not_ready_by_reason`` nested)."""
+    out: dict[str, Any] = {}
+    for f in fields(stats):
+        value = getattr(stats, f.name)
+        out[f.name] = dict(sorted(value.items())) if isinstance(value, dict) else value
+    return out
+
+
+def _interval_to_dict(interval: IntervalStats) -> dict[str, Any]:
+    return {
+        "start": interval.start,
+        "end": interval.end,
+        "label": interval.label,
+        "calls": stats_to_dict(interval.calls),
+        "queues": {name: stats_to_dict(s) for name, s in interval.queues.items()},
+        "agents": stats_to_dict(interval.agents),
+        "agents_logged_in_avg": interval.agents_logged_in_avg,
+        "occupancy": interval.occupancy,
+    }

@@ -1,0 +1,110 @@
+"""`ccbox bench sim`: simulated calls per wall-clock second, against bare SimPy.
+
+Both models see the same traffic - the site's arrival profile, its trunk
+limit, its agents and its mean talk time - and run in the same process, one
+after the other, so their ratio holds whatever the machine's speed.
+
+- the site: the real call-control core, ACD, event log and KPI code, with
+  callers and agents as the testbed models them (call fidelity);
+- the baseline: the textbook SimPy model of that traffic - a process per call,
+  a ``Resource`` for the trunks and one for the agents, exponential talk times,
+  no event log and no reporting.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from random import Random
+
+import simpy
+
+from appliance.config import Site
+from appliance.kpi import KpiSettings, compute_kpis
+from sim.traffic.arrivals import RateProfile
+from sim.world import RunSpec, World
+
+
+@dataclass(frozen=True)
+class Measurement:
+    name: str
+    calls: int
+    seconds: float
+
+    @property
+    def calls_per_second(self) -> float:
+        return self.calls / self.seconds
+
+
+def run_site(site: Site, hours: float, seed: int) -> int:
+    """Simulate the site and compute its KPIs; returns the calls offered."""
+    log = World(site, RunSpec(hours=hours, seed=seed)).run()
+    report = compute_kpis(log.records, KpiSettings(window_end=hours * 3600.0))
+    return report.center.offered
+
+
+def run_plain_simpy(site: Site, hours: float, seed: int) -> int:
+    """The same traffic as a minimal SimPy M/M/c model (with the trunk limit)."""
+    traffic = site.traffic
+    assert traffic is not None
+    profile = RateProfile(traffic.calls_per_hour, traffic.interval_minutes * 60.0)
+    trunk_count = sum(
+        g.channels for g in site.trunk_groups
+        if any(c.trunk_group == g.name for c in traffic.call_types)
+    )
+    total_share = sum(c.share for c in traffic.call_types)
+    mean_talk = sum(c.share * c.talk_time.mean_value for c in traffic.call_types) / total_share
+    agent_count = len(site.expanded_agents())
+    env = simpy.Environment()
+    trunks = simpy.Resource(env, capacity=trunk_count)
+    agents = simpy.Resource(env, capacity=agent_count)
+    rng = Random(seed)
+    offered = 0
+
+    def call(env: simpy.Environment):
+        with trunks.request() as trunk:
+            yield trunk
+            with agents.request() as agent:
+                yield agent
+                yield env.timeout(rng.expovariate(1.0 / mean_talk))
+
+    def source(env: simpy.Environment):
+        nonlocal offered
+        t = 0.0
+        while True:
+            t = profile.next_arrival(t, rng)
+            if t == math.inf:
+                return
+            yield env.timeout(t - env.now)
+            offered += 1
+            if trunks.count < trunk_count:
+                env.process(call(env))
+
+    env.process(source(env))
+    env.run(until=hours * 3600.0)
+    return offered
+
+
+def measure(name: str, fn: Callable[[], int]) -> Measurement:
+    start = time.perf_counter()
+    calls = fn()
+    return Measurement(name, calls, time.perf_counter() - start)
+
+
+def bench_sim(site: Site, hours: float, seed: int, repeats: int) -> tuple[Measurement, Measurement]:
+    """Median of ``repeats`` alternating runs of each model."""
+    ours: list[Measurement] = []
+    plain: list[Measurement] = []
+    for r in range(repeats):
+        ours.append(measure("ccbox", lambda r=r: run_site(site, hours, seed + r)))
+        plain.append(measure("simpy", lambda r=r: run_plain_simpy(site, hours, seed + r)))
+    return _median(ours), _median(plain)
+
+
+def _median(runs: list[Measurement]) -> Measurement:
+    rate = statistics.median(m.calls_per_second for m in runs)
+    best = min(runs, key=lambda m: abs(m.calls_per_second - rate))
+    return best

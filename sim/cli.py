@@ -1,0 +1,122 @@
+"""``ccbox sim`` and ``ccbox bench``: the testbed's commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from appliance.config import ConfigError, Site, resolve_site
+from appliance.kpi import render_report, summarize
+from sim.experiment import Experiment, run_once, run_replications
+
+bench_app = typer.Typer(
+    help="Benchmarks, each printed against a baseline measured in the same run."
+)
+
+
+def _load(config: str) -> Site:
+    try:
+        site = resolve_site(config)
+    except ConfigError as error:
+        Console(stderr=True).print(str(error), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    if site.traffic is None:
+        Console(stderr=True).print(f"{config}: the site has no traffic section to simulate")
+        raise typer.Exit(2)
+    return site
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+def simulate_command(
+    config: str = typer.Argument("small", help="Site configuration file, or small/medium/digital"),
+    hours: float = typer.Option(8.0, min=0.01, help="Simulated hours per replication"),
+    seed: int = typer.Option(1, help="Seed of every random stream"),
+    replications: int = typer.Option(1, min=1, help="Independent replications (run in parallel)"),
+    warmup: float = typer.Option(0.0, min=0.0, help="Minutes at the start left out of the figures"),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
+    events: Path | None = typer.Option(None, help="Write the event log (JSON lines) here"),
+    workers: int | None = typer.Option(None, min=1, help="Processes for replications"),
+) -> None:
+    """Simulate a site with the appliance's own ACD and print its KPI report."""
+    site = _load(config)
+    if warmup * 60 >= hours * 3600:
+        Console(stderr=True).print("--warmup must be shorter than --hours")
+        raise typer.Exit(2)
+    experiment = Experiment(site, hours, seed, warmup * 60.0, events)
+    console = Console(stderr=as_json)
+    with _progress(console) as progress:
+        if replications == 1:
+            task = progress.add_task(f"simulating {hours:g} h", total=1.0)
+            report = run_once(
+                experiment, progress=lambda done: progress.update(task, completed=done)
+            )
+            reports = [report]
+        else:
+            task = progress.add_task(f"{replications} replications", total=replications)
+            reports = run_replications(
+                experiment, replications, workers, on_done=lambda _r: progress.advance(task)
+            )
+    title = f"{site.site}: {hours:g} h simulated, seed {seed}"
+    if replications == 1:
+        data = reports[0]
+    else:
+        data = summarize(reports)
+        title += f", {replications} replications (mean ± 95 % CI)"
+    if as_json:
+        json.dump(
+            {"site": site.site, "hours": hours, "seed": seed, "replications": replications,
+             "warmup_minutes": warmup, "report": data.to_dict()},
+            sys.stdout,
+            indent=1,
+        )
+        sys.stdout.write("\n")
+    else:
+        render_report(data, console, title=title)
+
+
+@bench_app.command("sim")
+def bench_sim_command(
+    config: str = typer.Argument("small", help="Site configuration file, or small/medium/digital"),
+    hours: float = typer.Option(200.0, help="Simulated hours per measured run"),
+    repeats: int = typer.Option(3, min=1, help="Measured runs of each model (median is shown)"),
+    seed: int = typer.Option(1),
+) -> None:
+    """Simulated calls per wall-clock second: the site in call fidelity vs bare SimPy."""
+    from sim.bench import bench_sim
+
+    site = _load(config)
+    console = Console()
+    with console.status("measuring"):
+        ours, plain = bench_sim(site, hours, seed, repeats)
+    table = Table(title=f"{site.site}: {hours:g} simulated hours per run, median of {repeats}")
+    table.add_column("model")
+    table.add_column("calls", justify="right")
+    table.add_column("wall s", justify="right")
+    table.add_column("calls / s", justify="right")
+    for m, label in ((ours, "ccbox (real ACD, event log, KPIs)"), (plain, "plain SimPy M/M/c")):
+        table.add_row(label, f"{m.calls:,}", f"{m.seconds:.2f}", f"{m.calls_per_second:,.0f}")
+    console.print(table)
+    ratio = ours.calls_per_second / plain.calls_per_second
+    console.print(f"ratio ccbox / plain SimPy: [bold]{ratio:.2f}[/bold] (target >= 0.3, aim 0.5)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sim")(simulate_command)
+    app.add_typer(bench_app, name="bench")
