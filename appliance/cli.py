@@ -33,7 +33,7 @@ def check(
     try:
         site = resolve_site(config)
     except ConfigError as error:
-        Console(stderr=True).print(str(error), markup=False, highlight=False)
+        typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
     trunks = sum(g.channels for g in site.trunk_groups)
     console.print(

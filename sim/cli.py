@@ -24,7 +24,7 @@ def _load(config: str) -> Site:
     try:
         site = resolve_site(config)
     except ConfigError as error:
-        Console(stderr=True).print(str(error), markup=False, highlight=False)
+        typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
     if site.traffic is None:
         Console(stderr=True).print(f"{config}: the site has no traffic section to simulate")

@@ -42,3 +42,11 @@ class SimClock:
         timer = SimTimer(fn)
         Timeout(self.env, delay).callbacks.append(timer)
         return timer
+
+    def after(self, delay: float, callback: Callable[[Timeout], None]) -> None:
+        """Call ``callback(event)`` in ``delay`` simulated seconds; it cannot be cancelled.
+
+        The testbed's hot path: callers and agents guard their callbacks with
+        their own state instead of cancelling, which saves an object a timer.
+        """
+        Timeout(self.env, delay).callbacks.append(callback)

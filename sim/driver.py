@@ -32,11 +32,15 @@ class CoreDriver:
     def settle(self) -> None:
         """Carry out the core's actions and re-arm its wake-up; call after every input."""
         core = self.core
-        handlers = self.handlers
-        for action in core.take_actions():
-            handler = handlers.get(type(action))
-            if handler is not None:
-                handler(action)
+        actions = core.outbox
+        if actions:
+            handlers = self.handlers
+            # Handlers only set timers; they never feed the core while we iterate.
+            for action in actions:
+                handler = handlers.get(type(action))
+                if handler is not None:
+                    handler(action)
+            actions.clear()
         deadline = core.next_deadline()
         if deadline is not None and deadline not in self._armed:
             self._armed.add(deadline)

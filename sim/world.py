@@ -63,7 +63,7 @@ class World:
             if planned.at == 0.0:
                 self._apply(planned)
             else:
-                self.clock.call_later(planned.at, lambda p=planned: self._apply(p))
+                self.clock.after(planned.at, lambda _event, p=planned: self._apply(p))
         self.driver.settle()
         self.callers.start()
         if progress is None:

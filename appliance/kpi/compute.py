@@ -39,6 +39,7 @@ LOGGED_OUT = AgentState.LOGGED_OUT
 TALKING = AgentState.TALKING
 HELD = AgentState.HELD
 WRAP_UP = AgentState.WRAP_UP
+NOT_READY = AgentState.NOT_READY
 
 # Unanswered calls that ended one of these ways were ended by the caller.
 _BY_CALLER = frozenset({EndCause.ABANDONED, EndCause.CALLER_HANGUP, EndCause.AGENT_HANGUP})
@@ -473,8 +474,21 @@ class _Pass:
         if agent is None:
             agent = self.agents[r.agent] = _Agent(t)
         before = agent.state
-        if before is not LOGGED_OUT and t > agent.since:
-            self.spend(agent, agent.since, t)
+        since = agent.since
+        if before is not LOGGED_OUT and t > since:
+            if (
+                self.here_from <= since
+                and t <= self.here_to
+                and self.window_start <= since
+                and t <= self.window_end
+                and before is not NOT_READY
+            ):
+                # The usual case, inline: the whole span lies in the current interval.
+                seconds = t - since
+                agent.tally.times[before] += seconds
+                self.here_agents.times[before] += seconds
+            else:
+                self.spend(agent, since, t)
         agent.state = state = r.state
         agent.reason = r.reason
         agent.since = t

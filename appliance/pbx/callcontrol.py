@@ -9,6 +9,7 @@ event log. Nothing here reads a clock or touches the network.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from random import Random
 from typing import TYPE_CHECKING
 
@@ -37,23 +38,24 @@ class CallControl:
         self.site = site
         self.log = log
         self.calls: dict[int, Call] = {}
-        self._outbox: list[Action] = []
+        # Drivers may read ``outbox`` directly and must clear it (``take_actions`` does both).
+        self.outbox: list[Action] = []
         self._deadlines = Deadlines()
         self._next_call_id = 0
         self.trunks = TrunkGroups(site)
         self.router = Router(site)
-        self.acd = Acd(site, self.calls, log.append, self._outbox, self._deadlines, self._end, rng)
+        self.acd = Acd(site, self.calls, log, self.outbox, self._deadlines, self._end, rng)
+        # When the core next needs on_deadline(); None if never. Drivers ask
+        # after every input, so this is the heap's own method.
+        self.next_deadline: Callable[[], float | None] = self._deadlines.next_deadline
 
     # --- the driver's side -----------------------------------------------------
 
     def take_actions(self) -> list[Action]:
         """The actions produced since the last call, oldest first; the outbox empties."""
-        actions = self._outbox[:]
-        self._outbox.clear()
+        actions = self.outbox[:]
+        self.outbox.clear()
         return actions
-
-    def next_deadline(self) -> float | None:
-        return self._deadlines.next_deadline()
 
     def on_deadline(self, now: float) -> None:
         self._deadlines.run_due(now)
@@ -75,13 +77,13 @@ class CallControl:
         if not self.trunks.seize(trunk_group):
             log(CallBlocked(now, call_id, trunk_group))
             log(CallEnded(now, call_id, EndCause.BLOCKED))
-            self._outbox.append(HangUpCaller(call_id, EndCause.BLOCKED))
+            self.outbox.append(HangUpCaller(call_id, EndCause.BLOCKED))
             return call_id
         call = Call(call_id, trunk_group, ani, dnis, now)
         self.calls[call_id] = call
         destination = self.router.route(trunk_group, ani, dnis)
         if destination is None:
-            self._outbox.append(HangUpCaller(call_id, EndCause.NO_ROUTE))
+            self.outbox.append(HangUpCaller(call_id, EndCause.NO_ROUTE))
             self._end(call, EndCause.NO_ROUTE, now)
             return call_id
         call.route_priority = destination.priority
@@ -98,7 +100,7 @@ class CallControl:
             self.acd.caller_left(call, now)
             self._end(call, EndCause.ABANDONED, now)
         elif state is TALKING or state is HELD:
-            self._outbox.append(HangUpAgent(call_id, call.agent))
+            self.outbox.append(HangUpAgent(call_id, call.agent))
             self.acd.talk_ended(call, now)
             self._end(call, EndCause.CALLER_HANGUP, now)
         else:
@@ -121,7 +123,7 @@ class CallControl:
         if agent_state.state is not AGENT_TALKING and agent_state.state is not AGENT_HELD:
             return False
         call = self.calls[agent_state.call]
-        self._outbox.append(HangUpCaller(call.id, EndCause.AGENT_HANGUP))
+        self.outbox.append(HangUpCaller(call.id, EndCause.AGENT_HANGUP))
         self.acd.talk_ended(call, now)
         self._end(call, EndCause.AGENT_HANGUP, now)
         return True

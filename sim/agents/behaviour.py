@@ -61,20 +61,9 @@ class Agents:
         self.models = {a: AgentModel(a, behaviour, streams) for a in agent_ids}
         driver.on(RingAgent, self._on_ring)
         driver.on(StopRinging, self._on_stop_ringing)
-        driver.on(Connect, self._chain(driver.handlers.get(Connect), self._on_connect))
+        driver.on(Connect, self._on_connect)
         driver.on(HangUpAgent, self._on_hang_up)
         driver.on(WrapUp, self._on_wrap_up)
-
-    @staticmethod
-    def _chain(first, second):
-        if first is None:
-            return second
-
-        def both(action):
-            first(action)
-            second(action)
-
-        return both
 
     def _on_ring(self, action: RingAgent) -> None:
         model = self.models[action.agent]
@@ -83,17 +72,20 @@ class Agents:
             return  # away from the desk: the ACD's ring timeout will fire
         token = model.ring_token
         call = action.call
+        delay = model.answer_delay()
+        self.callers.will_answer(call, self.clock.env.now + delay)
 
-        def answer() -> None:
+        def answer(_event: object) -> None:
             if model.ring_token == token:
                 self.core.agent_answer(self.clock.env.now, model.id, call)
                 self.driver.settle()
 
-        self.clock.call_later(model.answer_delay(), answer)
+        self.clock.after(delay, answer)
 
     def _on_stop_ringing(self, action: StopRinging) -> None:
         model = self.models[action.agent]
         model.ring_token += 1
+        self.callers.ring_withdrawn(action.call)
         agent = self.core.acd.agents[action.agent]
         if agent.state is NOT_READY and agent.reason == REASON_NO_ANSWER:
             self._come_back_later(model)
@@ -102,14 +94,15 @@ class Agents:
         """Paused for a missed ring: the agent notices after a while and goes ready."""
         agent = self.core.acd.agents[model.id]
 
-        def back() -> None:
+        def back(_event: object) -> None:
             if agent.state is NOT_READY and agent.reason == REASON_NO_ANSWER:
                 self.core.agent_ready(self.clock.env.now, model.id)
                 self.driver.settle()
 
-        self.clock.call_later(model.away(), back)
+        self.clock.after(model.away(), back)
 
     def _on_connect(self, action: Connect) -> None:
+        self.callers.connected(action)
         model = self.models[action.agent]
         model.ring_token += 1
         model.talk_token += 1
@@ -122,7 +115,7 @@ class Agents:
         core = self.core
         settle = self.driver.settle
 
-        def end_of_talk() -> None:
+        def end_of_talk(_event: object) -> None:
             if model.talk_token != token:
                 return
             now = clock.env.now
@@ -138,21 +131,21 @@ class Agents:
         if caller.hold is not None and not transferring:
             into, held = caller.hold
 
-            def hold() -> None:
+            def hold(_event: object) -> None:
                 if model.talk_token == token:
                     core.agent_hold(clock.env.now, model.id)
                     settle()
 
-            def resume() -> None:
+            def resume(_event: object) -> None:
                 if model.talk_token == token:
                     core.agent_resume(clock.env.now, model.id)
                     settle()
 
-            clock.call_later(into * self.talk_factor, hold)
-            clock.call_later(into * self.talk_factor + held, resume)
-            clock.call_later(talk + held, end_of_talk)
+            clock.after(into * self.talk_factor, hold)
+            clock.after(into * self.talk_factor + held, resume)
+            clock.after(talk + held, end_of_talk)
         else:
-            clock.call_later(talk, end_of_talk)
+            clock.after(talk, end_of_talk)
 
     def _on_hang_up(self, action: HangUpAgent) -> None:
         self.models[action.agent].talk_token += 1
@@ -168,9 +161,9 @@ class Agents:
         agent = self.core.acd.agents[action.agent]
         call = action.call
 
-        def ready() -> None:
+        def ready(_event: object) -> None:
             if agent.state is WRAP_UP and agent.call == call:
                 self.core.agent_ready(self.clock.env.now, model.id)
                 self.driver.settle()
 
-        self.clock.call_later(done - now, ready)
+        self.clock.after(done - now, ready)

@@ -9,6 +9,7 @@ process: simulations run millions of them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from appliance.events import EndCause
@@ -19,7 +20,7 @@ from sim.traffic.arrivals import RateProfile
 if TYPE_CHECKING:
     from appliance.config import CallType, Traffic
     from appliance.pbx.callcontrol import CallControl
-    from sim.clock import SimClock, SimTimer
+    from sim.clock import SimClock
     from sim.driver import CoreDriver
     from sim.streams import Streams
 
@@ -53,15 +54,21 @@ class CallTypeModel:
         self.announce_rng = streams(f"announce/{name}")
 
 
+def _never(_event: object) -> None:
+    pass
+
+
 class Caller:
     __slots__ = (
         "ani",
+        "answer_at",
         "attempt",
         "call",
         "call_type",
+        "give_up",
         "hold",
+        "patience_armed",
         "patience_deadline",
-        "patience_timer",
         "talk",
         "transfer_talk",
         "transfer_to",
@@ -75,7 +82,9 @@ class Caller:
         self.attempt = attempt
         self.call = 0
         self.waiting = True
-        self.patience_timer: SimTimer | None = None
+        self.give_up: Callable[[object], None] = _never
+        self.patience_armed = False
+        self.answer_at = math.inf  # when an agent ringing for the call will pick up
         patience = call_type.patience
         self.patience_deadline = now + patience() if patience else math.inf
         self.talk = call_type.talk()
@@ -117,7 +126,6 @@ class Callers:
         self.arrival_rng = streams("arrivals")
         self.type_rng = streams("call-type")
         self.by_call: dict[int, Caller] = {}
-        driver.on(Connect, self._on_connect)
         driver.on(Announce, self._on_announce)
         driver.on(HangUpCaller, self._on_hang_up)
 
@@ -129,9 +137,9 @@ class Callers:
     def _schedule_arrival(self, after: float) -> None:
         at = self.profile.next_arrival(after, self.arrival_rng)
         if at != math.inf:
-            self.clock.call_later(at - self.clock.env.now, self._arrive)
+            self.clock.after(at - self.clock.env.now, self._arrive)
 
-    def _arrive(self) -> None:
+    def _arrive(self, _event: object = None) -> None:
         now = self.clock.env.now
         self._schedule_arrival(now)
         call_type = self._pick_type()
@@ -154,16 +162,37 @@ class Callers:
             now, call_type.trunk_group, caller.ani, call_type.dnis, caller.attempt
         )
         caller.call = call_id
+        caller.give_up = lambda _event: self._give_up(caller)
         self.by_call[call_id] = caller
-        if caller.patience_deadline != math.inf:
-            caller.patience_timer = self.clock.call_later(
-                caller.patience_deadline - now, lambda: self._give_up(caller)
-            )
         self.driver.settle()
+        # Most calls ring an agent at once who picks up well within the
+        # caller's patience: they need no patience timer unless the ring is
+        # withdrawn first (see ring_withdrawn).
+        if caller.waiting and caller.patience_deadline < caller.answer_at:
+            self._arm_patience(caller)
+
+    def _arm_patience(self, caller: Caller) -> None:
+        if caller.patience_armed or caller.patience_deadline == math.inf:
+            return
+        caller.patience_armed = True
+        self.clock.after(max(caller.patience_deadline - self.clock.env.now, 0.0), caller.give_up)
+
+    def will_answer(self, call_id: int, at: float) -> None:
+        """An agent ringing for the call will pick up at ``at`` (the agents' model tells)."""
+        caller = self.by_call.get(call_id)
+        if caller is not None and at < caller.answer_at:
+            caller.answer_at = at
+
+    def ring_withdrawn(self, call_id: int) -> None:
+        """A ring for the call ended without an answer: the caller's patience counts again."""
+        caller = self.by_call.get(call_id)
+        if caller is not None and caller.waiting:
+            self._arm_patience(caller)
 
     # --- what callers do -------------------------------------------------------------
 
     def _give_up(self, caller: Caller) -> None:
+        """The caller hangs up while waiting (patience ran out, or the announcement)."""
         if not caller.waiting:
             return
         caller.waiting = False
@@ -172,19 +201,16 @@ class Callers:
         self.driver.settle()
         self._maybe_retry(caller, caller.call_type.config.retrial.after_abandon)
 
-    def _on_connect(self, action: Connect) -> None:
-        caller = self.by_call[action.call]
-        caller.waiting = False
-        if caller.patience_timer is not None:
-            caller.patience_timer.cancel()
-            caller.patience_timer = None
+    def connected(self, action: Connect) -> None:
+        """The caller reached an agent (the agents' model passes this on)."""
+        self.by_call[action.call].waiting = False  # its patience timer will do nothing
 
     def _on_announce(self, action: Announce) -> None:
         """After hearing it, a caller told to wait longer than they would may leave."""
         caller = self.by_call[action.call]
         expected = action.expected_wait
 
-        def heard() -> None:
+        def heard(_event: object) -> None:
             if not caller.waiting:
                 return
             remaining = caller.patience_deadline - self.clock.env.now
@@ -193,13 +219,11 @@ class Callers:
                 if caller.call_type.announce_rng.random() < config.leave_after_announcement:
                     self._give_up(caller)
 
-        self.clock.call_later(action.duration, heard)
+        self.clock.after(action.duration, heard)
 
     def _on_hang_up(self, action: HangUpCaller) -> None:
         caller = self.by_call.pop(action.call)
         caller.waiting = False
-        if caller.patience_timer is not None:
-            caller.patience_timer.cancel()
         if action.cause in RETRY_AFTER_BUSY:
             self._maybe_retry(caller, caller.call_type.config.retrial.after_busy)
 
@@ -214,7 +238,7 @@ class Callers:
             return
         delay = call_type.retrial_delay()
 
-        def retry() -> None:
+        def retry(_event: object) -> None:
             self._place(Caller(call_type, caller.ani, caller.attempt + 1, self.clock.env.now))
 
-        self.clock.call_later(delay, retry)
+        self.clock.after(delay, retry)

@@ -19,6 +19,7 @@ from random import Random
 from typing import TYPE_CHECKING
 
 from appliance.clock import Deadlines
+from appliance.eventlog import EventLog
 from appliance.events import (
     AgentRung,
     AgentStateChanged,
@@ -46,7 +47,6 @@ from appliance.pbx.acd.agent import (
     PendingRequest,
 )
 from appliance.pbx.acd.queue import Membership, QueueRuntime
-from appliance.pbx.acd.strategies import REMEMBER_ANSWERED, REMEMBER_RUNG
 from appliance.pbx.actions import (
     Action,
     Announce,
@@ -76,7 +76,7 @@ class Acd:
         self,
         site: Site,
         calls: dict[int, Call],
-        log: Callable[[object], None],
+        log: EventLog,
         outbox: list[Action],
         deadlines: Deadlines,
         end_call: EndCall,
@@ -128,17 +128,26 @@ class Acd:
         call.state = QUEUED
         queue.size += 1
         queue.push(call)
-        self._log(CallQueued(now, call.id, queue_name, call.priority, queue.position(call)))
-        if config.max_wait is not None:
-            call.max_wait_timer = self._deadlines.schedule(
-                now + config.max_wait, self._on_max_wait, call
-            )
-        announcements = config.announcements
-        if announcements is not None:
-            call.announce_timer = self._deadlines.schedule(
-                now + announcements.first_after, self._on_announce, call
-            )
+        self._log.append(CallQueued(now, call.id, queue_name, call.priority, queue.position(call)))
         self._offer(call, queue, now)
+        if not call.ringing:
+            self._arm_waiting(call, queue, now)
+
+    def _arm_waiting(self, call: Call, queue: QueueRuntime, now: float) -> None:
+        """Start the max-wait and announcement clocks of a call nobody rings for.
+
+        Most calls ring an agent the moment they arrive and are answered; they
+        never need these timers. Both count from entering the queue, so one
+        started late, after a ring-no-answer, can be due at once.
+        """
+        config = queue.config
+        if config.max_wait is not None and call.max_wait_timer is None:
+            due = max(call.queued_at + config.max_wait, now)
+            call.max_wait_timer = self._deadlines.schedule(due, self._on_max_wait, call)
+        announcements = config.announcements
+        if announcements is not None and call.announce_timer is None:
+            due = max(call.queued_at + announcements.first_after, now)
+            call.announce_timer = self._deadlines.schedule(due, self._on_announce, call)
 
     def _leave_queue(self, call: Call, queue: QueueRuntime) -> None:
         """Take the call out of its queue's bookkeeping (not its ringing agents)."""
@@ -172,14 +181,15 @@ class Acd:
         queue = self.queues[call.queue]
         position = queue.position(call)
         self._leave_queue(call, queue)
-        self._log(CallAbandoned(now, call.id, call.queue, position, now - call.first_queued_at))
+        wait = now - call.first_queued_at
+        self._log.append(CallAbandoned(now, call.id, call.queue, position, wait))
         self._stop_ringing(call, now)
 
     def _overflow(
         self, call: Call, queue: QueueRuntime, cause: OverflowCause, rule: Overflow, now: float
     ) -> None:
         target = rule.target if rule.action == "queue" else rule.action
-        self._log(CallOverflowed(now, call.id, queue.name, cause, target))
+        self._log.append(CallOverflowed(now, call.id, queue.name, cause, target))
         if rule.action == "queue":
             self.enqueue(call, target, now)  # type: ignore[arg-type]
         else:
@@ -190,6 +200,8 @@ class Acd:
     def _on_max_wait(self, now: float, call: Call) -> None:
         call.max_wait_timer = None
         queue = self.queues[call.queue]
+        if call.ringing and not queue.ring_all:
+            return  # an agent is about to answer; a ring-no-answer re-arms the timer
         self._leave_queue(call, queue)
         self._stop_ringing(call, now)
         self._overflow(call, queue, OverflowCause.MAX_WAIT, queue.config.on_max_wait, now)
@@ -204,7 +216,7 @@ class Acd:
             return  # about to be answered: no announcement over the ring
         position = queue.position(call)
         expected = queue.expected_wait(position)
-        self._log(CallAnnounced(now, call.id, queue.name, position, expected))
+        self._log.append(CallAnnounced(now, call.id, queue.name, position, expected))
         duration = announcements.duration
         self._outbox.append(Announce(call.id, queue.name, position, expected, duration))
 
@@ -226,10 +238,10 @@ class Acd:
         queue = membership.queue
         agent.move(RINGING, "", call.id)
         call.ringing.append(membership)
-        if queue.strategy_name in REMEMBER_RUNG:
+        if queue.remember_rung:
             queue.memory = membership.order
-        self._log(AgentRung(now, call.id, queue.name, agent.id))
-        self._log(AgentStateChanged(now, agent.id, RINGING, "", call.id))
+        self._log.append(AgentRung(now, call.id, queue.name, agent.id))
+        self._log.append(AgentStateChanged(now, agent.id, RINGING, "", call.id))
         self._outbox.append(RingAgent(call.id, agent.id, queue.name))
         if call.ring_timer is None:
             call.ring_timer = self._deadlines.schedule(
@@ -264,7 +276,7 @@ class Acd:
         for membership in refusing:
             agent = membership.agent
             call.ringing.remove(membership)
-            self._log(RingNoAnswer(now, call.id, queue.name, agent.id))
+            self._log.append(RingNoAnswer(now, call.id, queue.name, agent.id))
             self._outbox.append(StopRinging(call.id, agent.id))
             self._after_ring(agent, reason, now)
         if call.ringing:
@@ -275,6 +287,8 @@ class Acd:
         if not queue.ring_all:
             queue.push(call)  # same key: back at the head
         self._offer(call, queue, now)
+        if not call.ringing:
+            self._arm_waiting(call, queue, now)
 
     def _after_ring(self, agent: Agent, reason: str, now: float) -> None:
         pending = agent.pending
@@ -298,15 +312,16 @@ class Acd:
         self._stop_ringing(call, now, except_agent=agent)
         agent.move(TALKING, "", call.id)
         agent.calls_taken += 1
-        if queue.strategy_name in REMEMBER_ANSWERED:
+        if queue.remember_answered:
             for membership in agent.memberships:
                 if membership.queue is queue:
                     queue.memory = membership.order
         call.state = CallState.TALKING
         call.agent = agent_id
         call.answered_at = now
-        self._log(CallAnswered(now, call.id, queue.name, agent_id, now - call.first_queued_at))
-        self._log(AgentStateChanged(now, agent_id, TALKING, "", call.id))
+        wait = now - call.first_queued_at
+        self._log.append(CallAnswered(now, call.id, queue.name, agent_id, wait))
+        self._log.append(AgentStateChanged(now, agent_id, TALKING, "", call.id))
         self._outbox.append(Connect(call.id, agent_id))
         call.answered = True
         return True
@@ -326,7 +341,7 @@ class Acd:
             return False
         self._set(agent, HELD, now, "", agent.call)
         self._calls[agent.call].state = CallState.HELD
-        self._log(CallHeld(now, agent.call, agent_id))
+        self._log.append(CallHeld(now, agent.call, agent_id))
         return True
 
     def resume(self, agent_id: str, now: float) -> bool:
@@ -335,7 +350,7 @@ class Acd:
             return False
         self._set(agent, TALKING, now, "", agent.call)
         self._calls[agent.call].state = CallState.TALKING
-        self._log(CallResumed(now, agent.call, agent_id))
+        self._log.append(CallResumed(now, agent.call, agent_id))
         return True
 
     def talk_ended(self, call: Call, now: float) -> None:
@@ -358,7 +373,7 @@ class Acd:
         if (agent.state is not TALKING and agent.state is not HELD) or target not in self.queues:
             return False
         call = self._calls[agent.call]
-        self._log(CallTransferred(now, call.id, agent_id, target))
+        self._log.append(CallTransferred(now, call.id, agent_id, target))
         self._outbox.append(HangUpAgent(call.id, agent_id))
         self.talk_ended(call, now)
         call.key = None  # a new wait starts
@@ -426,7 +441,7 @@ class Acd:
 
     def _set(self, agent: Agent, state, now: float, reason: str = "", call: int = 0) -> None:
         agent.move(state, reason, call)
-        self._log(AgentStateChanged(now, agent.id, state, reason, call))
+        self._log.append(AgentStateChanged(now, agent.id, state, reason, call))
 
     def _become_ready(self, agent: Agent, now: float, announce: bool = True) -> None:
         self._set(agent, READY, now)

@@ -6,7 +6,12 @@ import heapq
 from typing import TYPE_CHECKING
 
 from appliance.pbx.acd.agent import LOGGED_OUT, READY, STAFFED, Agent
-from appliance.pbx.acd.strategies import STRATEGIES, Strategy
+from appliance.pbx.acd.strategies import (
+    REMEMBER_ANSWERED,
+    REMEMBER_RUNG,
+    STRATEGIES,
+    Strategy,
+)
 from appliance.pbx.call import Call
 
 if TYPE_CHECKING:
@@ -48,6 +53,8 @@ class QueueRuntime:
         "members",
         "memory",
         "name",
+        "remember_answered",
+        "remember_rung",
         "ring_all",
         "size",
         "strategy",
@@ -60,6 +67,8 @@ class QueueRuntime:
         self.strategy_name = config.strategy
         self.strategy: Strategy = STRATEGIES[config.strategy]
         self.ring_all = config.strategy == "ring_all"
+        self.remember_rung = config.strategy in REMEMBER_RUNG
+        self.remember_answered = config.strategy in REMEMBER_ANSWERED
         self.members: list[Membership] = []
         self.memory = -1  # member order of the last agent rung/answered (round-robin)
         self.size = 0  # calls in the queue, ringing ones included
