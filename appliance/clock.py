@@ -54,18 +54,22 @@ class TimerHandle:
 
 
 class Deadlines:
-    """A core's timers: a heap of (when, sequence, handle) with lazy cancellation."""
+    """A core's timers: a heap of (when, sequence, handle) with lazy cancellation.
 
-    __slots__ = ("_heap", "_seq")
+    ``scheduled`` counts the timers ever set: a driver that saw the same count
+    last time knows the next deadline cannot have moved earlier.
+    """
+
+    __slots__ = ("_heap", "scheduled")
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, TimerHandle]] = []
-        self._seq = 0
+        self.scheduled = 0
 
     def schedule(self, when: float, callback: Callable[..., None], *args: Any) -> TimerHandle:
         handle = TimerHandle(when, callback, args)
-        self._seq += 1
-        heapq.heappush(self._heap, (when, self._seq, handle))
+        self.scheduled += 1
+        heapq.heappush(self._heap, (when, self.scheduled, handle))
         return handle
 
     def next_deadline(self) -> float | None:

@@ -94,18 +94,19 @@ def simulate_command(
 @bench_app.command("sim")
 def bench_sim_command(
     config: str = typer.Argument("small", help="Site configuration file, or small/medium/digital"),
-    hours: float = typer.Option(200.0, help="Simulated hours per measured run"),
-    repeats: int = typer.Option(3, min=1, help="Measured runs of each model (median is shown)"),
-    seed: int = typer.Option(1),
+    days: int = typer.Option(20, min=1, help="Simulated working days per measured round"),
+    repeats: int = typer.Option(3, min=1, help="Rounds of each model (the fastest is shown)"),
 ) -> None:
     """Simulated calls per wall-clock second: the site in call fidelity vs bare SimPy."""
-    from sim.bench import bench_sim
+    from sim.bench import bench_sim, day_hours
 
     site = _load(config)
     console = Console()
     with console.status("measuring"):
-        ours, plain = bench_sim(site, hours, seed, repeats)
-    table = Table(title=f"{site.site}: {hours:g} simulated hours per run, median of {repeats}")
+        ours, plain = bench_sim(site, days, repeats)
+    table = Table(
+        title=f"{site.site}: {days} days of {day_hours(site):g} h, fastest of {repeats} rounds"
+    )
     table.add_column("model")
     table.add_column("calls", justify="right")
     table.add_column("wall s", justify="right")

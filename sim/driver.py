@@ -23,7 +23,8 @@ class CoreDriver:
         self.clock = clock
         self.core = core
         self.handlers: dict[type, Handler] = {}
-        self._armed: set[float] = set()
+        self._armed: set[float] = set()  # deadlines a SimPy wake-up is set for
+        self._seen = -1  # the core's timer count when we last looked at its deadline
 
     def on(self, action_type: type, handler: Handler) -> None:
         """Send actions of ``action_type`` to ``handler`` (others are dropped)."""
@@ -41,9 +42,18 @@ class CoreDriver:
                 if handler is not None:
                     handler(action)
             actions.clear()
+        # Only a new timer can bring the next deadline closer (a cancelled one
+        # just leaves a wake-up that finds nothing to do).
+        scheduled = core.deadlines.scheduled
+        if scheduled == self._seen:
+            return
+        self._seen = scheduled
         deadline = core.next_deadline()
-        if deadline is not None and deadline not in self._armed:
-            self._armed.add(deadline)
+        armed = self._armed
+        if deadline is not None and deadline not in armed:
+            if armed and deadline > min(armed):
+                return  # an earlier wake-up will look again
+            armed.add(deadline)
             env = self.clock.env
             Timeout(env, deadline - env.now, deadline).callbacks.append(self._wake)
 
@@ -53,4 +63,5 @@ class CoreDriver:
         # now + (deadline - now) can miss the deadline by a rounding step;
         # never tell the core a time before the deadline it asked for.
         self.core.on_deadline(max(self.clock.env.now, deadline))
+        self._seen = -1  # the wake-up this deadline relied on is gone: look again
         self.settle()

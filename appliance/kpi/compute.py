@@ -524,11 +524,12 @@ class _Pass:
             return
         state, reason = agent.state, agent.reason
         agent.tally.add_time(state, reason, end - begin)
-        k = self.interval(begin)
-        if end <= self.here_to:  # the usual case: within one interval
+        if self.here_from <= begin and end <= self.here_to:  # within the current interval
             self.here_agents.add_time(state, reason, end - begin)
             return
         grid = self.grid
+        # Index the interval without moving the cache: the next record is current again.
+        k = grid.index(begin)
         while begin < end:
             stop = min(end, max(begin, grid.start(k + 1)))
             self.agents_in(k).add_time(state, reason, stop - begin)

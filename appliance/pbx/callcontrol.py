@@ -40,7 +40,9 @@ class CallControl:
         self.calls: dict[int, Call] = {}
         # Drivers may read ``outbox`` directly and must clear it (``take_actions`` does both).
         self.outbox: list[Action] = []
-        self._deadlines = Deadlines()
+        # The core's timers. Drivers read ``deadlines.scheduled`` to skip asking for
+        # the next deadline when no timer was set since they last asked.
+        self.deadlines = self._deadlines = Deadlines()
         self._next_call_id = 0
         self.trunks = TrunkGroups(site)
         self.router = Router(site)

@@ -80,7 +80,7 @@ def test_check_validates_the_reference_sites(site: str) -> None:
 
 
 def test_bench_prints_both_rates_and_their_ratio() -> None:
-    result = invoke("bench", "sim", "--hours", "20", "--repeats", "1")
+    result = invoke("bench", "sim", "--days", "2", "--repeats", "1")
     assert result.exit_code == 0
     assert "plain SimPy" in result.stdout
     assert "ratio ccbox / plain SimPy" in result.stdout

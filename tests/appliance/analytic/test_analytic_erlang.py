@@ -1,4 +1,4 @@
-"""Erlang B and C against textbook figures, exact rational arithmetic, Poisson tails and pyworkforce."""
+"""Erlang B and C against textbook figures, exact rationals, Poisson tails and pyworkforce."""
 
 from __future__ import annotations
 
@@ -42,7 +42,8 @@ def poisson_erlang_b(servers: int, load: float) -> float:
 
 
 def poisson_erlang_c(agents: int, load: float) -> float:
-    # Stationary M/M/c: states below c follow Poisson(A) weights, the queue adds pmf(c) rho / (1 - rho).
+    # Stationary M/M/c: the states below c follow Poisson(A) weights; the queue adds
+    # pmf(c) / (1 - rho).
     head = poisson.logcdf(agents - 1, load)
     queue = poisson.logpmf(agents, load) - math.log1p(-load / agents)
     return math.exp(queue - np.logaddexp(head, queue))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.linalg import expm, solve_triangular
+from scipy.linalg import expm, solve_banded
 from scipy.special import logsumexp
 
 from appliance.analytic import (
@@ -51,13 +51,16 @@ class Chain:
 
 
 def build_chain(agents: int, arrival_rate: float, aht: float, mean_patience: float) -> Chain:
-    """Detailed balance pi_n lambda = pi_{n+1} death_{n+1}, in logs, truncated at 1e-18 of the peak."""
+    """Detailed balance pi_n lambda = pi_{n+1} death_{n+1}, in logs.
+
+    The queue is cut where its states fall below 1e-18 of the largest queue state, so that
+    even a tiny P(wait) keeps its relative precision.
+    """
     mu = 1.0 / aht
     theta = 0.0 if math.isinf(mean_patience) else 1.0 / mean_patience
     n = np.arange(1, agents + 1)
     log_head = np.concatenate(([0.0], np.cumsum(np.log(arrival_rate) - np.log(n * mu))))
-    # Enough queue states that the last one is 1e-18 below the peak and falling.
-    pieces = [log_head]
+    pieces = [log_head[-1:]]
     last = log_head[-1]
     k0 = 1
     while True:
@@ -72,7 +75,9 @@ def build_chain(agents: int, arrival_rate: float, aht: float, mean_patience: flo
         if steps[-1] < 0 and last < peak - 41.5:
             break
         assert k0 < 2_000_000, "chain too long"
-    log_pi = np.concatenate(pieces)
+    log_queue = np.concatenate(pieces)
+    kept = int(np.nonzero(log_queue >= np.max(log_queue) - 41.5)[0][-1]) + 2
+    log_pi = np.concatenate((log_head[:-1], log_queue[:kept]))
     pi = np.exp(log_pi - logsumexp(log_pi))
     return Chain(agents, arrival_rate, mu, theta, pi)
 
@@ -87,14 +92,17 @@ def tagged_call(chain: Chain, threshold: float | None) -> tuple[np.ndarray, np.n
     size = len(chain.queue_probabilities)
     j = np.arange(size)
     advance = chain.agents * chain.service_rate + j * chain.abandon_rate
-    generator = np.diag(-(advance + chain.abandon_rate)) + np.diag(advance[1:], k=-1)
     to_agent = np.zeros(size)
     to_agent[0] = advance[0]
-    minus = -generator
-    answered = solve_triangular(minus, to_agent, lower=True)
-    answered_time = solve_triangular(minus, answered, lower=True)
+    # -generator is lower bidiagonal: leaving rate on the diagonal, -advance below it.
+    bands = np.zeros((2, size))
+    bands[0] = advance + chain.abandon_rate
+    bands[1, :-1] = -advance[1:]
+    answered = solve_banded((1, 0), bands, to_agent)
+    answered_time = solve_banded((1, 0), bands, answered)
     within = np.full(size, np.nan)
     if threshold is not None:
+        generator = np.diag(-(advance + chain.abandon_rate)) + np.diag(advance[1:], k=-1)
         # Absorption into "answered" by the threshold: augment the generator with that state.
         augmented = np.zeros((size + 1, size + 1))
         augmented[:size, :size] = generator
@@ -296,8 +304,8 @@ def test_continuous_across_capacity() -> None:
 
 
 def test_five_hundred_agents_overloaded() -> None:
-    rate, patience = 550 / 300, 180.0
-    results = [erlang_a(c, rate, 300.0, patience) for c in (499, 500, 501)]
+    rate, patience = 550 / AHT, 180.0
+    results = [erlang_a(c, rate, AHT, patience) for c in (499, 500, 501)]
     for r in results:
         for value in (r.p_wait, r.p_abandon, r.service_level, r.occupancy):
             assert math.isfinite(value) and 0.0 <= value <= 1.0
@@ -305,7 +313,7 @@ def test_five_hundred_agents_overloaded() -> None:
     assert results[0].p_wait > results[1].p_wait > results[2].p_wait
     assert results[0].p_abandon > results[1].p_abandon > results[2].p_abandon
     assert results[0].service_level < results[1].service_level < results[2].service_level
-    ref = chain_figures(500, rate * 300 / AHT, patience, threshold=None)
+    ref = chain_figures(500, rate, patience, threshold=None)
     assert results[1].p_abandon == pytest.approx(ref["p_abandon"], rel=1e-9)
 
 
@@ -429,3 +437,23 @@ def test_figures_are_consistent(agents: int, factor: float, ratio: float, thresh
     more = erlang_a(agents + 1, rate, AHT, ratio * AHT, threshold)
     assert more.service_level >= r.service_level - 1e-12
     assert more.p_abandon <= r.p_abandon * (1 + 1e-9)
+
+
+@pytest.mark.parametrize(
+    ("agents", "load", "ratio", "threshold"),
+    [(400, 100.0, 3.0, 20.0), (3, 400.0, 2.0, 60.0), (60, 20.0, 50.0, 20.0),
+     (1000, 500.0, 0.5, 20.0)],
+)  # fmt: skip
+def test_tiny_figures_keep_relative_precision(
+    agents: int, load: float, ratio: float, threshold: float
+) -> None:
+    # Probabilities far below 1e-16 (waiting with 4 agents per Erlang, being answered within
+    # a minute among 400 Erlangs on 3 agents) are still exact to many digits, not rounded to 0.
+    rate, patience = load / AHT, ratio * AHT
+    ours = erlang_a(agents, rate, AHT, patience, threshold)
+    ref = chain_figures(agents, rate, patience, threshold)
+    assert ours.p_wait == pytest.approx(ref["p_wait"], rel=1e-9)
+    assert ours.p_abandon == pytest.approx(ref["p_abandon"], rel=1e-9)
+    assert ours.asa == pytest.approx(ref["asa"], rel=1e-9)
+    assert ours.service_level == pytest.approx(ref["service_level"], rel=1e-9)
+    assert min(ours.p_wait, ours.p_abandon, ours.service_level) < 1e-12
