@@ -23,8 +23,8 @@ import simpy
 
 from appliance.config import Site
 from appliance.kpi import compute_kpis
-from sim.traffic.arrivals import RateProfile
 from sim.experiment import kpi_settings
+from sim.traffic.arrivals import RateProfile
 from sim.world import RunSpec, World
 
 
