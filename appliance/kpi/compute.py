@@ -40,6 +40,8 @@ TALKING = AgentState.TALKING
 HELD = AgentState.HELD
 WRAP_UP = AgentState.WRAP_UP
 NOT_READY = AgentState.NOT_READY
+RINGING = AgentState.RINGING
+READY = AgentState.READY
 
 # Unanswered calls that ended one of these ways were ended by the caller.
 _BY_CALLER = frozenset({EndCause.ABANDONED, EndCause.CALLER_HANGUP, EndCause.AGENT_HANGUP})
@@ -263,7 +265,8 @@ class _Pass:
         self.leave(call, visit)
 
     def rung(self, r: AgentRung) -> None:
-        self.agent(r.agent)
+        if r.agent not in self.agents:
+            self.agent(r.agent)
         call = self.calls.get(r.call)
         if call is None:
             return
@@ -465,8 +468,15 @@ class _Pass:
         agent = self.agent(agent_id, t)
         if t < self.window_start or t >= self.window_end:
             return
-        for tally in (agent.tally, self.agents_in(self.interval(t))):
-            setattr(tally, what, getattr(tally, what) + 1)
+        interval = self.here_agents if self.here_from <= t < self.here_to else None
+        if interval is None:
+            interval = self.agents_in(self.interval(t))
+        if what == "calls_handled":
+            agent.tally.calls_handled += 1
+            interval.calls_handled += 1
+        else:
+            for tally in (agent.tally, interval):
+                setattr(tally, what, getattr(tally, what) + 1)
 
     def agent_state(self, r: AgentStateChanged) -> None:
         t = r.t
@@ -492,8 +502,14 @@ class _Pass:
         agent.state = state = r.state
         agent.reason = r.reason
         agent.since = t
+        if state is TALKING or state is HELD:
+            return
+        # Ringing or going ready after a ring has no answer to close; everything
+        # else may end the talk or the wrap-up of the agent's last answer.
+        if state is RINGING or (state is READY and before is RINGING):
+            return
         handling = self.handlings.get(r.agent)
-        if handling is not None and state is not TALKING and state is not HELD:
+        if handling is not None:
             self.follow(r.agent, handling, before, state, t)
 
     def follow(

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from appliance.config import Route, Site
-
-
-class Destination(NamedTuple):
-    queue: str
-    priority: int | None  # the route's priority override, if any
 
 
 class Router:
@@ -20,13 +15,13 @@ class Router:
         self._by_group: dict[str, list[Route]] = {}
         for route in site.routes:
             self._by_group.setdefault(route.trunk_group, []).append(route)
-        self._cache: dict[tuple[str, str, str], Destination | None] = {}
 
-    def route(self, trunk_group: str, ani: str, dnis: str) -> Destination | None:
+    def route(self, trunk_group: str, ani: str, dnis: str) -> Route | None:
+        """The route a call takes (its ``queue`` and ``priority`` override), or None."""
         for route in self._by_group.get(trunk_group, ()):
             if route.dnis is not None and route.dnis != dnis:
                 continue
             if route.ani_prefix is not None and not ani.startswith(route.ani_prefix):
                 continue
-            return Destination(route.queue, route.priority)
+            return route
         return None

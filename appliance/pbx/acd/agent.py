@@ -42,6 +42,11 @@ TRANSITIONS: frozenset[tuple[AgentState, AgentState]] = frozenset(
     }
 )
 
+# The same table by state, for the check on every move.
+NEXT_STATES: dict[AgentState, frozenset[AgentState]] = {
+    state: frozenset(new for old, new in TRANSITIONS if old is state) for state in AgentState
+}
+
 # States in which the agent counts as staffing its queues (for expected waits).
 STAFFED = frozenset({READY, RINGING, TALKING, HELD, WRAP_UP})
 # States in which the agent owns a call.
@@ -90,7 +95,7 @@ class Agent:
         self.memberships: list = []
 
     def move(self, new: AgentState, reason: str = "", call: int = 0) -> None:
-        if (self.state, new) not in TRANSITIONS:
+        if new not in NEXT_STATES[self.state]:
             raise IllegalTransition(f"agent {self.id}: {self.state} -> {new} is not a legal move")
         self.state = new
         self.reason = reason

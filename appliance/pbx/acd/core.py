@@ -152,11 +152,13 @@ class Acd:
     def _leave_queue(self, call: Call, queue: QueueRuntime) -> None:
         """Take the call out of its queue's bookkeeping (not its ringing agents)."""
         queue.size -= 1
-        queue.remove(call)
-        for timer in (call.max_wait_timer, call.announce_timer):
-            if timer is not None:
-                timer.cancel()
-        call.max_wait_timer = call.announce_timer = None
+        call.heap_version += 1  # out of the waiting heap (QueueRuntime.remove)
+        if call.max_wait_timer is not None:
+            call.max_wait_timer.cancel()
+            call.max_wait_timer = None
+        if call.announce_timer is not None:
+            call.announce_timer.cancel()
+            call.announce_timer = None
 
     def _stop_ringing(self, call: Call, now: float, except_agent: Agent | None = None) -> None:
         """Withdraw the call from every agent it rings; they are ready again."""
@@ -164,6 +166,8 @@ class Acd:
             call.ring_timer.cancel()
             call.ring_timer = None
         ringing = call.ringing
+        if not ringing:
+            return
         call.ringing = []
         freed = []
         for membership in ringing:
