@@ -43,10 +43,13 @@ class SimClock:
         Timeout(self.env, delay).callbacks.append(timer)
         return timer
 
-    def after(self, delay: float, callback: Callable[[Timeout], None]) -> None:
-        """Call ``callback(event)`` in ``delay`` simulated seconds; it cannot be cancelled.
+    def after(
+        self, delay: float, callback: Callable[[Timeout], None], value: object = None
+    ) -> None:
+        """Call ``callback(event)`` in ``delay`` simulated seconds (``event.value`` is
+        ``value``); it cannot be cancelled.
 
         The testbed's hot path: callers and agents guard their callbacks with
         their own state instead of cancelling, which saves an object a timer.
         """
-        Timeout(self.env, delay).callbacks.append(callback)
+        Timeout(self.env, delay, value).callbacks.append(callback)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from appliance.pbx.acd.agent import NOT_READY, WRAP_UP
 from appliance.pbx.acd.core import REASON_NO_ANSWER
 from appliance.pbx.actions import Connect, HangUpAgent, RingAgent, StopRinging, WrapUp
-from sim.distributions import sampler
+from sim.distributions import Sampler, sampler
 
 if TYPE_CHECKING:
     from appliance.config import AgentBehaviour
@@ -24,13 +24,25 @@ if TYPE_CHECKING:
 
 
 class AgentModel:
-    __slots__ = ("answer_delay", "away", "id", "miss_rng", "ring_token", "talk_token", "wrap_up")
+    __slots__ = (
+        "_away",
+        "_away_after",
+        "_streams",
+        "answer_delay",
+        "id",
+        "miss_rng",
+        "ring_token",
+        "talk_token",
+        "wrap_up",
+    )
 
     def __init__(self, agent_id: str, behaviour: AgentBehaviour, streams: Streams) -> None:
         self.id = agent_id
         self.answer_delay = sampler(behaviour.answer_delay, streams(f"agent/{agent_id}/answer"))
         self.miss_rng = streams(f"agent/{agent_id}/miss")
-        self.away = sampler(behaviour.away_after_missed_ring, streams(f"agent/{agent_id}/away"))
+        self._streams = streams
+        self._away_after = behaviour.away_after_missed_ring
+        self._away: Sampler | None = None
         self.wrap_up = (
             sampler(behaviour.wrap_up, streams(f"agent/{agent_id}/wrap-up"))
             if behaviour.wrap_up
@@ -39,6 +51,12 @@ class AgentModel:
         # Bumped when a ring or a talk is withdrawn, so that its pending timers do nothing.
         self.ring_token = 0
         self.talk_token = 0
+
+    def away(self) -> float:
+        """How long the agent stays away after missing a ring (its stream made on first use)."""
+        if self._away is None:
+            self._away = sampler(self._away_after, self._streams(f"agent/{self.id}/away"))
+        return self._away()
 
 
 class Agents:

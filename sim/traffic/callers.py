@@ -9,7 +9,6 @@ process: simulations run millions of them.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from appliance.events import EndCause
@@ -18,6 +17,8 @@ from sim.distributions import sampler
 from sim.traffic.arrivals import RateProfile
 
 if TYPE_CHECKING:
+    from simpy.events import Timeout
+
     from appliance.config import CallType, Traffic
     from appliance.pbx.callcontrol import CallControl
     from sim.clock import SimClock
@@ -54,10 +55,6 @@ class CallTypeModel:
         self.announce_rng = streams(f"announce/{name}")
 
 
-def _never(_event: object) -> None:
-    pass
-
-
 class Caller:
     __slots__ = (
         "ani",
@@ -65,7 +62,6 @@ class Caller:
         "attempt",
         "call",
         "call_type",
-        "give_up",
         "hold",
         "patience_armed",
         "patience_deadline",
@@ -82,7 +78,6 @@ class Caller:
         self.attempt = attempt
         self.call = 0
         self.waiting = True
-        self.give_up: Callable[[object], None] = _never
         self.patience_armed = False
         self.answer_at = math.inf  # when an agent ringing for the call will pick up
         patience = call_type.patience
@@ -143,7 +138,8 @@ class Callers:
         now = self.clock.env.now
         self._schedule_arrival(now)
         call_type = self._pick_type()
-        ani = f"1{call_type.ani_rng.randrange(call_type.callers):09d}"
+        # Calling numbers from a population of ``callers``: repeat callers exist.
+        ani = f"1{int(call_type.ani_rng.random() * call_type.callers):09d}"
         self._place(Caller(call_type, ani, 1, now))
 
     def _pick_type(self) -> CallTypeModel:
@@ -162,7 +158,6 @@ class Callers:
             now, call_type.trunk_group, caller.ani, call_type.dnis, caller.attempt
         )
         caller.call = call_id
-        caller.give_up = lambda _event: self._give_up(caller)
         self.by_call[call_id] = caller
         self.driver.settle()
         # Most calls ring an agent at once who picks up well within the
@@ -175,7 +170,11 @@ class Callers:
         if caller.patience_armed or caller.patience_deadline == math.inf:
             return
         caller.patience_armed = True
-        self.clock.after(max(caller.patience_deadline - self.clock.env.now, 0.0), caller.give_up)
+        delay = max(caller.patience_deadline - self.clock.env.now, 0.0)
+        self.clock.after(delay, self._patience_ran_out, caller)
+
+    def _patience_ran_out(self, event: Timeout) -> None:
+        self._give_up(event.value)
 
     def will_answer(self, call_id: int, at: float) -> None:
         """An agent ringing for the call will pick up at ``at`` (the agents' model tells)."""
