@@ -33,11 +33,20 @@ ensure_env() {
         python3 -m venv "$VENV"
     fi
     local stamp="$VENV/.ccbox-installed${extra:+-$extra}"
+    # The test install is a superset of the plain one.
+    if [ -z "$extra" ] && [ -f "$VENV/.ccbox-installed-test" ]; then
+        stamp="$VENV/.ccbox-installed-test"
+    fi
     # Reinstall when the project's dependency list changes.
     if [ ! -f "$stamp" ] || [ "$CCBOX_ROOT/pyproject.toml" -nt "$stamp" ]; then
         echo "ccbox: installing Python packages${extra:+ ($extra)}" >&2
-        "$VENV/bin/python" -m pip install -q --upgrade pip
-        "$VENV/bin/python" -m pip install -q -e "$CCBOX_ROOT${extra:+[$extra]}"
+        local log="$VENV/install.log"
+        if ! { "$VENV/bin/python" -m pip install -q --upgrade pip &&
+               "$VENV/bin/python" -m pip install -q -e "$CCBOX_ROOT${extra:+[$extra]}"; } >"$log" 2>&1; then
+            cat "$log" >&2
+            echo "ccbox: installing Python packages failed (log above, also in $log)" >&2
+            exit 1
+        fi
         touch "$stamp"
     fi
 }

@@ -61,6 +61,8 @@ def simulate_command(
         raise typer.Exit(2)
     experiment = Experiment(site, hours, seed, warmup * 60.0, events)
     console = Console(stderr=as_json)
+    if not console.is_terminal:
+        console.width = 150  # a file or a pipe: no terminal to fit, keep tables whole
     with _progress(console) as progress:
         if replications == 1:
             task = progress.add_task(f"simulating {hours:g} h", total=1.0)

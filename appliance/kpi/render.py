@@ -31,6 +31,11 @@ TIMES = frozenset(
         "avg_hold_time",
         "acw",
         "aht",
+    }
+)
+# Totals of agent time, long enough to read as hours and minutes.
+DURATIONS = frozenset(
+    {
         "logged_in_time",
         "ready_time",
         "ringing_time",
@@ -122,13 +127,23 @@ def render_report(
     handled the most calls.
     """
     source = _Source(report_or_summary)
+    notes: list[str] = []
     for table in (
         _center_table(source, title),
         _queue_table(source, title),
         _interval_table(source, title),
         _agent_table(source, title, max_agents),
     ):
+        # Definitions once, under all the tables and as wide as the terminal,
+        # rather than squeezed under each narrow table.
+        for sentence in str(table.caption or "").split(". "):
+            sentence = sentence.strip().rstrip(".")
+            if sentence and sentence not in notes:
+                notes.append(sentence)
+        table.caption = None
         console.print(table)
+    if notes:
+        console.print("Definitions: " + ". ".join(notes) + ".", highlight=False)
 
 
 class _Source:
@@ -175,6 +190,10 @@ def format_value(kind: str, value: float | None) -> str:
         return f"{value * 100:.1f} %"
     if kind in TIMES:
         return f"{value:.1f} s"
+    if kind in DURATIONS:
+        minutes, seconds = divmod(round(value), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours}:{minutes:02d}:{seconds:02d}"
     if kind in MEANS or isinstance(value, float):
         return f"{value:.1f}"
     return str(value)

@@ -97,13 +97,14 @@ def test_report_tables_show_the_figures():
     # offered, answered, abandoned, short, overflowed, SL, ASA, abandon rate, AHT
     assert cells(lines, "sales") == ["2", "1", "1", "0", "0", "50.0 %", "8.0 s", "50.0 %", "75.0 s"]
     # logged in, ready, talk, hold, wrap-up, not ready, handled, no answer, occupancy, calls/h
+    # agent totals as h:mm:ss
     assert cells(lines, "a1") == [
-        "100.0 s",
-        "23.0 s",
-        "60.0 s",
-        "0.0 s",
-        "15.0 s",
-        "0.0 s",
+        "0:01:40",
+        "0:00:23",
+        "0:01:00",
+        "0:00:00",
+        "0:00:15",
+        "0:00:00",
         "1",
         "0",
         "75.0 %",
