@@ -39,15 +39,6 @@ class Measurement:
         return self.calls / self.seconds
 
 
-def day_hours(site: Site) -> float:
-    """The length of the site's traffic profile: its working day."""
-    traffic = site.traffic
-    assert traffic is not None
-    profile = traffic.calls_per_hour
-    intervals = len(profile) if isinstance(profile, list) else 48
-    return intervals * traffic.interval_minutes / 60.0
-
-
 def run_site(site: Site, hours: float, seed: int) -> int:
     """Simulate the site and compute its KPIs; returns the calls offered."""
     log = World(site, RunSpec(hours=hours, seed=seed)).run()
@@ -59,7 +50,7 @@ def run_plain_simpy(site: Site, hours: float, seed: int) -> int:
     """The same traffic as a minimal SimPy M/M/c model (with the trunk limit)."""
     traffic = site.traffic
     assert traffic is not None
-    profile = RateProfile(traffic.calls_per_hour, traffic.interval_minutes * 60.0)
+    profile = RateProfile.of_day(traffic)
     trunk_count = sum(
         g.channels for g in site.trunk_groups
         if any(c.trunk_group == g.name for c in traffic.call_types)
@@ -97,24 +88,21 @@ def run_plain_simpy(site: Site, hours: float, seed: int) -> int:
     return offered
 
 
-def measure(name: str, run: Callable[[int], int], days: int) -> Measurement:
-    """Run ``days`` simulated days (seeds 0..days-1) and time them together."""
+def measure(name: str, run: Callable[[], int]) -> Measurement:
     start = time.perf_counter()
-    calls = sum(run(seed) for seed in range(days))
+    calls = run()
     return Measurement(name, calls, time.perf_counter() - start)
 
 
-def bench_sim(site: Site, days: int, repeats: int) -> tuple[Measurement, Measurement]:
-    """Both models over the same days, alternating; the fastest of ``repeats`` rounds each.
-
-    The fastest round is the one least disturbed by whatever else the machine did.
-    """
-    hours = day_hours(site)
+def bench_sim(site: Site, days: int, repeats: int, seed: int = 1) -> tuple[Measurement, Measurement]:
+    """Both models over the same ``days`` of the site's traffic, alternating; the fastest
+    of ``repeats`` rounds each (the round least disturbed by the rest of the machine)."""
+    hours = 24.0 * days
     ours: list[Measurement] = []
     plain: list[Measurement] = []
     for _ in range(repeats):
-        ours.append(measure("ccbox", lambda seed: run_site(site, hours, seed), days))
-        plain.append(measure("simpy", lambda seed: run_plain_simpy(site, hours, seed), days))
+        ours.append(measure("ccbox", lambda: run_site(site, hours, seed)))
+        plain.append(measure("simpy", lambda: run_plain_simpy(site, hours, seed)))
     return _fastest(ours), _fastest(plain)
 
 

@@ -96,18 +96,18 @@ def simulate_command(
 @bench_app.command("sim")
 def bench_sim_command(
     config: str = typer.Argument("small", help="Site configuration file, or small/medium/digital"),
-    days: int = typer.Option(20, min=1, help="Simulated working days per measured round"),
+    days: int = typer.Option(20, min=1, help="Simulated days (24 h) in each measured run"),
     repeats: int = typer.Option(3, min=1, help="Rounds of each model (the fastest is shown)"),
 ) -> None:
     """Simulated calls per wall-clock second: the site in call fidelity vs bare SimPy."""
-    from sim.bench import bench_sim, day_hours
+    from sim.bench import bench_sim
 
     site = _load(config)
     console = Console()
     with console.status("measuring"):
         ours, plain = bench_sim(site, days, repeats)
     table = Table(
-        title=f"{site.site}: {days} days of {day_hours(site):g} h, fastest of {repeats} rounds"
+        title=f"{site.site}: {days} simulated days per run, fastest of {repeats} rounds"
     )
     table.add_column("model")
     table.add_column("calls", justify="right")

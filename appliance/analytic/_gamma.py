@@ -151,7 +151,13 @@ def log_upper(a: float, z: float) -> float:
 
 
 def log1mexp(t: float) -> float:
-    """log(1 - e**t) for t <= 0, accurate near both ends."""
+    """log(1 - e**t) for t <= 0, accurate near both ends; -inf for t >= 0.
+
+    Callers pass the difference of two rounded logarithms, which can come out at or
+    a hair above 0 when the quantity they subtract is nil: its log is -inf.
+    """
+    if t >= 0.0:
+        return -math.inf
     if t > -math.log(2.0):
         return math.log(-math.expm1(t))
     return math.log1p(-math.exp(t))

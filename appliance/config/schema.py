@@ -588,6 +588,16 @@ class Traffic(_Frozen):
         _raise_if_any(list(_duplicate_names("call_types", self.call_types, "call type")))
         return self
 
+    @model_validator(mode="after")
+    def _check_profile_length(self) -> "Traffic":
+        per_day = 1440 // self.interval_minutes
+        if isinstance(self.calls_per_hour, list) and len(self.calls_per_hour) > per_day:
+            raise ValueError(
+                f"calls_per_hour: a daily profile has at most {per_day} values of "
+                f"{self.interval_minutes} minutes; got {len(self.calls_per_hour)}"
+            )
+        return self
+
     @property
     def profile(self) -> tuple[float, ...]:
         """Calls per hour per interval (one value for a constant rate)."""
@@ -595,10 +605,19 @@ class Traffic(_Frozen):
             return tuple(self.calls_per_hour)
         return (self.calls_per_hour,)
 
+    @property
+    def day_profile(self) -> tuple[float, ...]:
+        """Calls per hour in every interval of a day from `start`: a profile shorter
+        than a day has no calls for the rest of it; a constant rate holds all day."""
+        per_day = 1440 // self.interval_minutes
+        if isinstance(self.calls_per_hour, list):
+            return tuple(self.calls_per_hour) + (0.0,) * (per_day - len(self.calls_per_hour))
+        return (self.calls_per_hour,) * per_day
+
     def rate_at(self, elapsed: float) -> float:
-        """Calls per hour `elapsed` seconds after the run's start."""
-        profile = self.profile
-        return profile[int(elapsed // (self.interval_minutes * 60)) % len(profile)]
+        """Calls per hour `elapsed` seconds after the run's start; every day is the same."""
+        day = self.day_profile
+        return day[int(elapsed // (self.interval_minutes * 60)) % len(day)]
 
 
 class AgentBehaviour(_Frozen):

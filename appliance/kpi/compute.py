@@ -32,7 +32,7 @@ from appliance.events import (
 from appliance.kpi.agents import AgentTally
 from appliance.kpi.calls import CallTally, ratio
 from appliance.kpi.grid import Grid
-from appliance.kpi.report import IntervalStats, KpiReport
+from appliance.kpi.report import CallStats, IntervalStats, KpiReport
 from appliance.kpi.settings import KpiSettings
 
 LOGGED_OUT = AgentState.LOGGED_OUT
@@ -192,7 +192,7 @@ class _Pass:
         t = r.t
         if t < self.window_start or t >= self.window_end:
             return
-        k = self.interval(t)
+        k = self.here if self.here_from <= t < self.here_to else self.interval(t)
         tally = self.center.get(k)
         if tally is None:
             tally = self.center[k] = CallTally()
@@ -581,20 +581,29 @@ class _Pass:
             max(self.agent_intervals, default=-1) + 1,
         )
         intervals = []
+        # Quiet intervals (nights in a run of several days) share one set of
+        # empty figures: the stats are frozen, and building them is most of a
+        # long run's report.
+        no_calls = CallTally().stats()
+        no_agents = AgentTally()
+        no_agent_stats = no_agents.stats()
         for k in range(count):
             start = max(grid.start(k), self.window_start)
             stop = max(start, min(grid.start(k + 1), end))
-            agents = self.agent_intervals.get(k) or AgentTally()
-            agent_stats = agents.stats()
+            agents = self.agent_intervals.get(k)
+            agent_stats = no_agent_stats if agents is None else agents.stats()
+            calls = self.center.get(k)
             intervals.append(
                 IntervalStats(
                     start=start,
                     end=stop,
                     label=grid.label(k),
-                    calls=(self.center.get(k) or CallTally()).stats(),
-                    queues={q: (self.by_queue.get((k, q)) or CallTally()).stats() for q in queues},
+                    calls=no_calls if calls is None else calls.stats(),
+                    queues={q: _stats_or(self.by_queue.get((k, q)), no_calls) for q in queues},
                     agents=agent_stats,
-                    agents_logged_in_avg=ratio(agents.logged_in_time(), stop - start),
+                    agents_logged_in_avg=ratio(
+                        (agents or no_agents).logged_in_time(), stop - start
+                    ),
                     occupancy=agent_stats.occupancy,
                 )
             )
@@ -610,3 +619,7 @@ class _Pass:
             agents={name: tally.stats() for name, tally in agents.items()},
             intervals=intervals,
         )
+
+
+def _stats_or(tally: CallTally | None, empty: CallStats) -> CallStats:
+    return empty if tally is None else tally.stats()

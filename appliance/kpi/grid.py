@@ -37,9 +37,12 @@ class Grid:
         return math.ceil((self._origin + end) / self.size) - self._base
 
     def label(self, k: int) -> str:
-        """The nominal clock times of interval k, "08:00-08:30"."""
+        """The nominal clock times of interval k, "08:00-08:30"; from the second day
+        on with the day, "d2 08:00-08:30"."""
         begin = (self._base + k) * self.size
-        return f"{_clock(begin, self.size)}-{_clock(begin + self.size, self.size)}"
+        day, begin = divmod(begin, 86400)
+        text = f"{_clock(begin, self.size)}-{_clock(begin + self.size, self.size)}"
+        return text if day == 0 else f"d{int(day) + 1} {text}"
 
 
 def _clock(seconds: float, step: float) -> str:

@@ -32,7 +32,6 @@ class Call:
         "priority",
         "queue",
         "queued_at",
-        "ring_timer",
         "ringing",
         "route_priority",
         "state",
@@ -60,7 +59,6 @@ class Call:
         self.agent = ""  # the agent talking with it
         self.answered = False
         self.answered_at = 0.0
-        self.ring_timer: TimerHandle | None = None
         self.max_wait_timer: TimerHandle | None = None
         self.announce_timer: TimerHandle | None = None
 

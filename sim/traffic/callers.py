@@ -110,7 +110,7 @@ class Callers:
         self.clock = clock
         self.core = core
         self.driver = driver
-        self.profile = RateProfile(traffic.calls_per_hour, traffic.interval_minutes * 60.0)
+        self.profile = RateProfile.of_day(traffic)
         self.types = [CallTypeModel(c, streams) for c in traffic.call_types]
         total = sum(c.share for c in traffic.call_types)
         cumulative = 0.0

@@ -8,7 +8,12 @@ Requests an agent makes while busy (log out, pause with a reason) are kept as
 
 from __future__ import annotations
 
+from bisect import insort
+from operator import attrgetter
+
 from appliance.events import AgentState
+
+_member_order = attrgetter("order")
 
 LOGGED_OUT = AgentState.LOGGED_OUT
 READY = AgentState.READY
@@ -78,6 +83,7 @@ class Agent:
         "memberships",
         "pending",
         "reason",
+        "ring_timer",
         "state",
         "wrap_up_timer",
     )
@@ -91,15 +97,25 @@ class Agent:
         self.calls_taken = 0  # answered since the run started (fewest-calls)
         self.pending: PendingRequest | None = None
         self.wrap_up_timer = None
+        self.ring_timer = None  # the ring-no-answer timeout while ringing
         # Filled by the ACD: this agent's place in each queue it serves.
         self.memberships: list = []
 
     def move(self, new: AgentState, reason: str = "", call: int = 0) -> None:
-        if new not in NEXT_STATES[self.state]:
-            raise IllegalTransition(f"agent {self.id}: {self.state} -> {new} is not a legal move")
+        old = self.state
+        if new not in NEXT_STATES[old]:
+            raise IllegalTransition(f"agent {self.id}: {old} -> {new} is not a legal move")
         self.state = new
         self.reason = reason
         self.call = call
+        # Each queue keeps its ready members in member order, so that offering
+        # a call need not look at every member.
+        if old is READY:
+            for membership in self.memberships:
+                membership.queue.ready.remove(membership)
+        elif new is READY:
+            for membership in self.memberships:
+                insort(membership.queue.ready, membership, key=_member_order)
 
     def __repr__(self) -> str:
         return f"Agent({self.id!r}, {self.state}, call={self.call})"

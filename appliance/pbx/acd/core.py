@@ -162,9 +162,6 @@ class Acd:
 
     def _stop_ringing(self, call: Call, now: float, except_agent: Agent | None = None) -> None:
         """Withdraw the call from every agent it rings; they are ready again."""
-        if call.ring_timer is not None:
-            call.ring_timer.cancel()
-            call.ring_timer = None
         ringing = call.ringing
         if not ringing:
             return
@@ -172,6 +169,9 @@ class Acd:
         freed = []
         for membership in ringing:
             agent = membership.agent
+            if agent.ring_timer is not None:
+                agent.ring_timer.cancel()
+                agent.ring_timer = None
             if agent is except_agent:
                 continue
             self._outbox.append(StopRinging(call.id, agent.id))
@@ -228,9 +228,9 @@ class Acd:
 
     def _offer(self, call: Call, queue: QueueRuntime, now: float) -> None:
         """Ring the free members the strategy picks for a call that just became waiting."""
-        candidates = [m for m in queue.members if m.agent.state is READY]
-        if not candidates:
+        if not queue.ready:
             return
+        candidates = queue.ready[:]  # ringing takes agents off the list as we go
         chosen = queue.strategy(candidates, now, self._rng, queue.memory)
         if not queue.ring_all:
             queue.remove(call)  # rung on one agent: out of the waiting heap
@@ -247,10 +247,10 @@ class Acd:
         self._log.append(AgentRung(now, call.id, queue.name, agent.id))
         self._log.append(AgentStateChanged(now, agent.id, RINGING, "", call.id))
         self._outbox.append(RingAgent(call.id, agent.id, queue.name))
-        if call.ring_timer is None:
-            call.ring_timer = self._deadlines.schedule(
-                now + queue.config.ring_timeout, self._on_ring_timeout, call
-            )
+        # Each agent rung has a full ring timeout, also one who joins a ring-all late.
+        agent.ring_timer = self._deadlines.schedule(
+            now + queue.config.ring_timeout, self._on_ring_timeout, call, membership
+        )
 
     def _agent_available(self, agent: Agent, now: float) -> None:
         """A ready agent takes the best waiting call of the queues they serve."""
@@ -270,24 +270,24 @@ class Acd:
             queue.remove(best)
         self._ring(best, best_membership, now)  # type: ignore[arg-type]
 
-    def _on_ring_timeout(self, now: float, call: Call) -> None:
-        call.ring_timer = None
-        self._return_to_head(call, REASON_NO_ANSWER, now, list(call.ringing))
+    def _on_ring_timeout(self, now: float, call: Call, membership: Membership) -> None:
+        membership.agent.ring_timer = None
+        self._return_to_head(call, REASON_NO_ANSWER, now, [membership])
 
     def _return_to_head(self, call: Call, reason: str, now: float, refusing: list) -> None:
         """Agents in ``refusing`` did not take the call: pause them, re-offer the call."""
         queue = self.queues[call.queue]
         for membership in refusing:
             agent = membership.agent
+            if agent.ring_timer is not None:
+                agent.ring_timer.cancel()
+                agent.ring_timer = None
             call.ringing.remove(membership)
             self._log.append(RingNoAnswer(now, call.id, queue.name, agent.id))
             self._outbox.append(StopRinging(call.id, agent.id))
             self._after_ring(agent, reason, now)
         if call.ringing:
             return  # ring-all: others still ring
-        if call.ring_timer is not None:
-            call.ring_timer.cancel()
-            call.ring_timer = None
         if not queue.ring_all:
             queue.push(call)  # same key: back at the head
         self._offer(call, queue, now)
@@ -363,7 +363,8 @@ class Acd:
         queue = self.queues[call.queue]
         wrap_up = queue.config.wrap_up
         queue.record_handle_time(now - call.answered_at + wrap_up)
-        self._set(agent, WRAP_UP, now, "", call.id)
+        agent.move(WRAP_UP, "", call.id)
+        self._log.append(AgentStateChanged(now, agent.id, WRAP_UP, "", call.id))
         call.agent = ""
         if wrap_up > 0:
             agent.wrap_up_timer = self._deadlines.schedule(now + wrap_up, self._on_wrap_up, agent)
@@ -448,7 +449,8 @@ class Acd:
         self._log.append(AgentStateChanged(now, agent.id, state, reason, call))
 
     def _become_ready(self, agent: Agent, now: float, announce: bool = True) -> None:
-        self._set(agent, READY, now)
+        agent.move(READY)
+        self._log.append(AgentStateChanged(now, agent.id, READY, "", 0))
         agent.idle_since = now
         if announce:
             self._agent_available(agent, now)

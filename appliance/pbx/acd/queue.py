@@ -53,6 +53,7 @@ class QueueRuntime:
         "members",
         "memory",
         "name",
+        "ready",
         "remember_answered",
         "remember_rung",
         "ring_all",
@@ -70,6 +71,7 @@ class QueueRuntime:
         self.remember_rung = config.strategy in REMEMBER_RUNG
         self.remember_answered = config.strategy in REMEMBER_ANSWERED
         self.members: list[Membership] = []
+        self.ready: list[Membership] = []  # members who are ready, in member order (Agent.move)
         self.memory = -1  # member order of the last agent rung/answered (round-robin)
         self.size = 0  # calls in the queue, ringing ones included
         self.aht_estimate = config.expected_aht
@@ -126,6 +128,10 @@ class QueueRuntime:
 
     def ready_members(self) -> list[Membership]:
         return [m for m in self.members if m.agent.state is READY]
+
+    def check(self) -> None:
+        """Raise AssertionError if the ready list disagrees with the members' states."""
+        assert self.ready == self.ready_members(), (self.name, self.ready, self.ready_members())
 
     def staffed(self) -> int:
         """Members logged in and not paused: those who will take calls soon."""

@@ -245,13 +245,28 @@ def test_unquoted_clock_times_are_times_not_base_60_numbers(site_data) -> None:
     assert parse_site(text).agents[0].shift.end == 17 * 3600
 
 
-def test_traffic_profile_wraps_around() -> None:
+def test_a_daily_profile_is_quiet_after_it_ends_and_repeats_the_next_day() -> None:
     traffic = Traffic(interval_minutes=60, calls_per_hour=[10, 20, 30],
                       call_types=[{"name": "a", "trunk_group": "t",
                                    "talk_time": {"dist": "fixed", "value": 1}}])
-    assert [traffic.rate_at(h * 3600 + 1) for h in range(5)] == [10, 20, 30, 10, 20]
+    assert [traffic.rate_at(h * 3600 + 1) for h in range(5)] == [10, 20, 30, 0, 0]
+    assert [traffic.rate_at(86400 + h * 3600 + 1) for h in range(4)] == [10, 20, 30, 0]
     constant = traffic.model_copy(update={"calls_per_hour": 42.0})
     assert constant.rate_at(99_999) == 42.0
+
+
+def test_a_profile_longer_than_a_day_is_refused() -> None:
+    text = yaml.safe_dump(
+        {"site": "x", "trunk_groups": [{"name": "t", "kind": "sip", "channels": 1}],
+         "queues": [{"name": "q"}], "agents": [{"id": "1", "skills": {"q": 1}}],
+         "routes": [{"trunk_group": "t", "queue": "q"}],
+         "traffic": {"interval_minutes": 60, "calls_per_hour": [1.0] * 25,
+                     "call_types": [{"name": "a", "trunk_group": "t",
+                                     "talk_time": {"dist": "fixed", "value": 1}}]}}
+    )
+    with pytest.raises(ConfigError) as error:
+        parse_site(text)
+    assert "at most 24 values" in str(error.value)
 
 
 def test_direct_validation_reports_cross_field_problems_as_validation_error(site_data) -> None:

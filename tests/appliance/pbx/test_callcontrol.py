@@ -58,6 +58,8 @@ class Harness:
         return self
 
     def actions(self) -> list:
+        for queue in self.cc.acd.queues.values():
+            queue.check()  # the ready lists agree with the agents' states
         return self.cc.take_actions()
 
     def records(self, kind: type) -> list:
