@@ -94,7 +94,9 @@ def measure(name: str, run: Callable[[], int]) -> Measurement:
     return Measurement(name, calls, time.perf_counter() - start)
 
 
-def bench_sim(site: Site, days: int, repeats: int, seed: int = 1) -> tuple[Measurement, Measurement]:
+def bench_sim(
+    site: Site, days: int, repeats: int, seed: int = 1
+) -> tuple[Measurement, Measurement]:
     """Both models over the same ``days`` of the site's traffic, alternating; the fastest
     of ``repeats`` rounds each (the round least disturbed by the rest of the machine)."""
     hours = 24.0 * days
