@@ -44,9 +44,20 @@ def _progress(console: Console) -> Progress:
     )
 
 
+def working_day_hours(site: Site) -> float:
+    """The length of the site's daily traffic profile; 8 h for a constant rate."""
+    traffic = site.traffic
+    assert traffic is not None
+    if isinstance(traffic.calls_per_hour, list):
+        return len(traffic.calls_per_hour) * traffic.interval_minutes / 60.0
+    return 8.0
+
+
 def simulate_command(
     config: str = typer.Argument("small", help="Site configuration file, or small/medium/digital"),
-    hours: float = typer.Option(8.0, min=0.01, help="Simulated hours per replication"),
+    hours: float | None = typer.Option(
+        None, min=0.01, help="Simulated hours per replication [default: the site's day profile]"
+    ),
     seed: int = typer.Option(1, help="Seed of every random stream"),
     replications: int = typer.Option(1, min=1, help="Independent replications (run in parallel)"),
     warmup: float = typer.Option(0.0, min=0.0, help="Minutes at the start left out of the figures"),
@@ -56,6 +67,8 @@ def simulate_command(
 ) -> None:
     """Simulate a site with the appliance's own ACD and print its KPI report."""
     site = _load(config)
+    if hours is None:
+        hours = working_day_hours(site)
     if warmup * 60 >= hours * 3600:
         Console(stderr=True).print("--warmup must be shorter than --hours")
         raise typer.Exit(2)
