@@ -119,13 +119,14 @@ class _Call:
 
 
 class _Agent:
-    __slots__ = ("reason", "since", "state", "tally")
+    __slots__ = ("reason", "since", "state", "tally", "times")
 
     def __init__(self, since: float) -> None:
         self.state = LOGGED_OUT
         self.reason = ""
         self.since = since
         self.tally = AgentTally()
+        self.times = self.tally.times
 
 
 class _Pass:
@@ -146,6 +147,7 @@ class _Pass:
         self.here = 0  # the interval the last record fell in, and its bounds
         self.here_from = self.here_to = 0.0
         self.here_agents = AgentTally()
+        self.here_times = self.here_agents.times
         self.handlers: dict[type, Callable] = {
             CallOffered: self.offered,
             CallBlocked: self.blocked,
@@ -175,9 +177,11 @@ class _Pass:
         """The interval holding t; the last one found is kept, as records come in time order."""
         if not self.here_from <= t < self.here_to:
             k = self.here = self.grid.index(t)
-            self.here_from = self.grid.start(k)
-            self.here_to = self.grid.start(k + 1)
+            # Clipped to the window, so that a span inside these bounds needs no other check.
+            self.here_from = max(self.grid.start(k), self.window_start)
+            self.here_to = min(self.grid.start(k + 1), self.window_end)
             self.here_agents = self.agents_in(k)
+            self.here_times = self.here_agents.times
         return self.here
 
     def agents_in(self, k: int) -> AgentTally:
@@ -486,17 +490,12 @@ class _Pass:
         before = agent.state
         since = agent.since
         if before is not LOGGED_OUT and t > since:
-            if (
-                self.here_from <= since
-                and t <= self.here_to
-                and self.window_start <= since
-                and t <= self.window_end
-                and before is not NOT_READY
-            ):
-                # The usual case, inline: the whole span lies in the current interval.
+            if self.here_from <= since and t <= self.here_to and before is not NOT_READY:
+                # The usual case, inline: the whole span lies in the current interval
+                # (whose bounds are clipped to the window).
                 seconds = t - since
-                agent.tally.times[before] += seconds
-                self.here_agents.times[before] += seconds
+                agent.times[before] += seconds
+                self.here_times[before] += seconds
             else:
                 self.spend(agent, since, t)
         agent.state = state = r.state

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from appliance.clock import Deadlines
 from appliance.eventlog import EventLog
-from appliance.events import CallBlocked, CallEnded, CallOffered, EndCause
+from appliance.events import CallBlocked, CallEnded, CallOffered, EndCause, new
 from appliance.pbx.acd.agent import HELD as AGENT_HELD
 from appliance.pbx.acd.agent import TALKING as AGENT_TALKING
 from appliance.pbx.acd.core import Acd
@@ -75,20 +75,20 @@ class CallControl:
         self._next_call_id += 1
         call_id = self._next_call_id
         log = self.log.append
-        log(CallOffered(now, call_id, trunk_group, ani, dnis, attempt))
+        log(new(CallOffered, (now, call_id, trunk_group, ani, dnis, attempt)))
         trunks = self.trunks
         busy = trunks.busy[trunk_group]
         if busy >= trunks.channels[trunk_group]:
-            log(CallBlocked(now, call_id, trunk_group))
-            log(CallEnded(now, call_id, EndCause.BLOCKED))
-            self.outbox.append(HangUpCaller(call_id, EndCause.BLOCKED))
+            log(new(CallBlocked, (now, call_id, trunk_group)))
+            log(new(CallEnded, (now, call_id, EndCause.BLOCKED)))
+            self.outbox.append(new(HangUpCaller, (call_id, EndCause.BLOCKED)))
             return call_id
         trunks.busy[trunk_group] = busy + 1  # seized (TrunkGroups.seize, inline)
         call = Call(call_id, trunk_group, ani, dnis, now)
         self.calls[call_id] = call
         destination = self.router.route(trunk_group, ani, dnis)
         if destination is None:
-            self.outbox.append(HangUpCaller(call_id, EndCause.NO_ROUTE))
+            self.outbox.append(new(HangUpCaller, (call_id, EndCause.NO_ROUTE)))
             self._end(call, EndCause.NO_ROUTE, now)
             return call_id
         call.route_priority = destination.priority
@@ -105,7 +105,7 @@ class CallControl:
             self.acd.caller_left(call, now)
             self._end(call, EndCause.ABANDONED, now)
         elif state is TALKING or state is HELD:
-            self.outbox.append(HangUpAgent(call_id, call.agent))
+            self.outbox.append(new(HangUpAgent, (call_id, call.agent)))
             self.acd.talk_ended(call, now)
             self._end(call, EndCause.CALLER_HANGUP, now)
         else:
@@ -128,7 +128,7 @@ class CallControl:
         if agent_state.state is not AGENT_TALKING and agent_state.state is not AGENT_HELD:
             return False
         call = self.calls[agent_state.call]
-        self.outbox.append(HangUpCaller(call.id, EndCause.AGENT_HANGUP))
+        self.outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_HANGUP)))
         self.acd.talk_ended(call, now)
         self._end(call, EndCause.AGENT_HANGUP, now)
         return True
@@ -160,4 +160,4 @@ class CallControl:
         call.state = ENDED
         del self.calls[call.id]
         self.trunks.release(call.trunk_group)
-        self.log.append(CallEnded(now, call.id, cause))
+        self.log.append(new(CallEnded, (now, call.id, cause)))

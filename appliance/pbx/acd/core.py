@@ -34,6 +34,7 @@ from appliance.events import (
     EndCause,
     OverflowCause,
     RingNoAnswer,
+    new,
 )
 from appliance.pbx.acd.agent import (
     HELD,
@@ -128,7 +129,8 @@ class Acd:
         call.state = QUEUED
         queue.size += 1
         queue.push(call)
-        self._log.append(CallQueued(now, call.id, queue_name, call.priority, queue.position(call)))
+        position = queue.position(call)
+        self._log.append(new(CallQueued, (now, call.id, queue_name, call.priority, position)))
         self._offer(call, queue, now)
         if not call.ringing:
             self._arm_waiting(call, queue, now)
@@ -174,7 +176,7 @@ class Acd:
                 agent.ring_timer = None
             if agent is except_agent:
                 continue
-            self._outbox.append(StopRinging(call.id, agent.id))
+            self._outbox.append(new(StopRinging, (call.id, agent.id)))
             self._release(agent, now, announce=False)
             freed.append(agent)
         for agent in freed:
@@ -186,19 +188,19 @@ class Acd:
         position = queue.position(call)
         self._leave_queue(call, queue)
         wait = now - call.first_queued_at
-        self._log.append(CallAbandoned(now, call.id, call.queue, position, wait))
+        self._log.append(new(CallAbandoned, (now, call.id, call.queue, position, wait)))
         self._stop_ringing(call, now)
 
     def _overflow(
         self, call: Call, queue: QueueRuntime, cause: OverflowCause, rule: Overflow, now: float
     ) -> None:
         target = rule.target if rule.action == "queue" else rule.action
-        self._log.append(CallOverflowed(now, call.id, queue.name, cause, target))
+        self._log.append(new(CallOverflowed, (now, call.id, queue.name, cause, target)))
         if rule.action == "queue":
             self.enqueue(call, target, now)  # type: ignore[arg-type]
         else:
             cause_end = EndCause.VOICEMAIL if rule.action == "voicemail" else EndCause.BUSY
-            self._outbox.append(HangUpCaller(call.id, cause_end))
+            self._outbox.append(new(HangUpCaller, (call.id, cause_end)))
             self._end_call(call, cause_end, now)
 
     def _on_max_wait(self, now: float, call: Call) -> None:
@@ -220,9 +222,9 @@ class Acd:
             return  # about to be answered: no announcement over the ring
         position = queue.position(call)
         expected = queue.expected_wait(position)
-        self._log.append(CallAnnounced(now, call.id, queue.name, position, expected))
+        self._log.append(new(CallAnnounced, (now, call.id, queue.name, position, expected)))
         duration = announcements.duration
-        self._outbox.append(Announce(call.id, queue.name, position, expected, duration))
+        self._outbox.append(new(Announce, (call.id, queue.name, position, expected, duration)))
 
     # --- matching ------------------------------------------------------------
 
@@ -244,9 +246,9 @@ class Acd:
         call.ringing.append(membership)
         if queue.remember_rung:
             queue.memory = membership.order
-        self._log.append(AgentRung(now, call.id, queue.name, agent.id))
-        self._log.append(AgentStateChanged(now, agent.id, RINGING, "", call.id))
-        self._outbox.append(RingAgent(call.id, agent.id, queue.name))
+        self._log.append(new(AgentRung, (now, call.id, queue.name, agent.id)))
+        self._log.append(new(AgentStateChanged, (now, agent.id, RINGING, "", call.id)))
+        self._outbox.append(new(RingAgent, (call.id, agent.id, queue.name)))
         # Each agent rung has a full ring timeout, also one who joins a ring-all late.
         agent.ring_timer = self._deadlines.schedule(
             now + queue.config.ring_timeout, self._on_ring_timeout, call, membership
@@ -283,8 +285,8 @@ class Acd:
                 agent.ring_timer.cancel()
                 agent.ring_timer = None
             call.ringing.remove(membership)
-            self._log.append(RingNoAnswer(now, call.id, queue.name, agent.id))
-            self._outbox.append(StopRinging(call.id, agent.id))
+            self._log.append(new(RingNoAnswer, (now, call.id, queue.name, agent.id)))
+            self._outbox.append(new(StopRinging, (call.id, agent.id)))
             self._after_ring(agent, reason, now)
         if call.ringing:
             return  # ring-all: others still ring
@@ -324,9 +326,9 @@ class Acd:
         call.agent = agent_id
         call.answered_at = now
         wait = now - call.first_queued_at
-        self._log.append(CallAnswered(now, call.id, queue.name, agent_id, wait))
-        self._log.append(AgentStateChanged(now, agent_id, TALKING, "", call.id))
-        self._outbox.append(Connect(call.id, agent_id))
+        self._log.append(new(CallAnswered, (now, call.id, queue.name, agent_id, wait)))
+        self._log.append(new(AgentStateChanged, (now, agent_id, TALKING, "", call.id)))
+        self._outbox.append(new(Connect, (call.id, agent_id)))
         call.answered = True
         return True
 
@@ -345,7 +347,7 @@ class Acd:
             return False
         self._set(agent, HELD, now, "", agent.call)
         self._calls[agent.call].state = CallState.HELD
-        self._log.append(CallHeld(now, agent.call, agent_id))
+        self._log.append(new(CallHeld, (now, agent.call, agent_id)))
         return True
 
     def resume(self, agent_id: str, now: float) -> bool:
@@ -354,7 +356,7 @@ class Acd:
             return False
         self._set(agent, TALKING, now, "", agent.call)
         self._calls[agent.call].state = CallState.TALKING
-        self._log.append(CallResumed(now, agent.call, agent_id))
+        self._log.append(new(CallResumed, (now, agent.call, agent_id)))
         return True
 
     def talk_ended(self, call: Call, now: float) -> None:
@@ -364,11 +366,11 @@ class Acd:
         wrap_up = queue.config.wrap_up
         queue.record_handle_time(now - call.answered_at + wrap_up)
         agent.move(WRAP_UP, "", call.id)
-        self._log.append(AgentStateChanged(now, agent.id, WRAP_UP, "", call.id))
+        self._log.append(new(AgentStateChanged, (now, agent.id, WRAP_UP, "", call.id)))
         call.agent = ""
         if wrap_up > 0:
             agent.wrap_up_timer = self._deadlines.schedule(now + wrap_up, self._on_wrap_up, agent)
-            self._outbox.append(WrapUp(agent.id, call.id, now + wrap_up))
+            self._outbox.append(new(WrapUp, (agent.id, call.id, now + wrap_up)))
         else:
             self._release(agent, now)
 
@@ -378,8 +380,8 @@ class Acd:
         if (agent.state is not TALKING and agent.state is not HELD) or target not in self.queues:
             return False
         call = self._calls[agent.call]
-        self._log.append(CallTransferred(now, call.id, agent_id, target))
-        self._outbox.append(HangUpAgent(call.id, agent_id))
+        self._log.append(new(CallTransferred, (now, call.id, agent_id, target)))
+        self._outbox.append(new(HangUpAgent, (call.id, agent_id)))
         self.talk_ended(call, now)
         call.key = None  # a new wait starts
         self.enqueue(call, target, now)
@@ -446,11 +448,11 @@ class Acd:
 
     def _set(self, agent: Agent, state, now: float, reason: str = "", call: int = 0) -> None:
         agent.move(state, reason, call)
-        self._log.append(AgentStateChanged(now, agent.id, state, reason, call))
+        self._log.append(new(AgentStateChanged, (now, agent.id, state, reason, call)))
 
     def _become_ready(self, agent: Agent, now: float, announce: bool = True) -> None:
         agent.move(READY)
-        self._log.append(AgentStateChanged(now, agent.id, READY, "", 0))
+        self._log.append(new(AgentStateChanged, (now, agent.id, READY, "", 0)))
         agent.idle_since = now
         if announce:
             self._agent_available(agent, now)
