@@ -1,12 +1,16 @@
 """Drive a sans-I/O core in simulated time.
 
-After every input the driver hands the core's actions to their handlers and
-keeps a wake-up armed for the core's next deadline. The same shape drives the
-core live under asyncio; only the clock differs.
+After every input the driver hands the core's actions to their handlers. The
+core's wake-up is set lazily: ``run`` steps SimPy itself and, before each step,
+makes sure a wake-up exists if the core's next deadline comes before SimPy's
+next event. A deadline that is cancelled before that moment (a ring answered
+well within its timeout, the common case) never costs a SimPy event. The same
+shape drives the core live under asyncio; only the clock differs.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -24,16 +28,14 @@ class CoreDriver:
         self.core = core
         self.handlers: dict[type, Handler] = {}
         self._armed: set[float] = set()  # deadlines a SimPy wake-up is set for
-        self._seen = -1  # the core's timer count when we last looked at its deadline
 
     def on(self, action_type: type, handler: Handler) -> None:
         """Send actions of ``action_type`` to ``handler`` (others are dropped)."""
         self.handlers[action_type] = handler
 
     def settle(self) -> None:
-        """Carry out the core's actions and re-arm its wake-up; call after every input."""
-        core = self.core
-        actions = core.outbox
+        """Carry out the core's actions; call after every input."""
+        actions = self.core.outbox
         if actions:
             handlers = self.handlers
             # Handlers only set timers; they never feed the core while we iterate.
@@ -42,20 +44,33 @@ class CoreDriver:
                 if handler is not None:
                     handler(action)
             actions.clear()
-        # Only a new timer can bring the next deadline closer (a cancelled one
-        # just leaves a wake-up that finds nothing to do).
-        scheduled = core.deadlines.scheduled
-        if scheduled == self._seen:
-            return
-        self._seen = scheduled
-        deadline = core.next_deadline()
+
+    def run(self, until: float) -> None:
+        """Step the simulation up to time ``until``, waking the core at its deadlines."""
+        env = self.clock.env
+        core = self.core
+        deadlines = core.deadlines
         armed = self._armed
-        if deadline is not None and deadline not in armed:
-            if armed and deadline > min(armed):
-                return  # an earlier wake-up will look again
-            armed.add(deadline)
-            env = self.clock.env
-            Timeout(env, deadline - env.now, deadline).callbacks.append(self._wake)
+        seen = -1
+        deadline = math.inf
+        while True:
+            if deadlines.scheduled != seen:  # new timers: the next deadline may be sooner
+                seen = deadlines.scheduled
+                deadline = self._next_deadline()
+            following = env.peek()
+            if deadline < following and deadline <= until:
+                deadline = self._next_deadline()  # drop timers cancelled meanwhile
+                if deadline < following and deadline <= until and deadline not in armed:
+                    armed.add(deadline)
+                    Timeout(env, deadline - env.now, deadline).callbacks.append(self._wake)
+                    continue
+            if following > until:
+                return
+            env.step()
+
+    def _next_deadline(self) -> float:
+        deadline = self.core.next_deadline()
+        return math.inf if deadline is None else deadline
 
     def _wake(self, event: Timeout) -> None:
         deadline = event.value
@@ -63,5 +78,4 @@ class CoreDriver:
         # now + (deadline - now) can miss the deadline by a rounding step;
         # never tell the core a time before the deadline it asked for.
         self.core.on_deadline(max(self.clock.env.now, deadline))
-        self._seen = -1  # the wake-up this deadline relied on is gone: look again
         self.settle()

@@ -81,12 +81,12 @@ class World:
         self.driver.settle()
         self.callers.start()
         if progress is None:
-            self.env.run(until=self.length)
+            self.driver.run(self.length)
         else:
             t = 0.0
             while t < self.length:
                 t = min(t + step, self.length)
-                self.env.run(until=t)
+                self.driver.run(t)
                 progress(t / self.length)
         return self.log
 

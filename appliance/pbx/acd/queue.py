@@ -81,10 +81,9 @@ class QueueRuntime:
 
     def push(self, call: Call) -> None:
         neg_priority, since, seq = call.key  # type: ignore[misc]
-        heap = self._heap
-        if len(heap) > 2 * self.size + 16:
+        if len(self._heap) > 2 * self.size + 16:
             self._compact()
-        heapq.heappush(heap, (neg_priority, since, seq, call.heap_version, call))
+        heapq.heappush(self._heap, (neg_priority, since, seq, call.heap_version, call))
 
     def _compact(self) -> None:
         """Drop stale entries, which pile up while nobody takes calls from the head."""

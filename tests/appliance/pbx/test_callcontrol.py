@@ -372,3 +372,21 @@ def test_agent_rung_records_precede_the_agent_state() -> None:
     kinds = [type(r).__name__ for r in h.log.records[-3:]]
     assert kinds == ["CallQueued", "AgentRung", "AgentStateChanged"]
     assert h.records(AgentRung) == [AgentRung(0.0, call, "service", "a1")]
+
+
+def test_a_call_queued_after_the_waiting_line_is_compacted_is_still_served() -> None:
+    # Calls that leave the line leave stale entries behind; once they pile up the
+    # line is rebuilt, and the call queued at that moment must be in the new one.
+    h = Harness(agents=1)
+    h.cc.agent_not_ready(0.0, "a1", "break")
+    for i in range(19):  # callers who give up, leaving 19 stale entries: the next push compacts
+        call = h.cc.offer_call(float(i), "pstn")
+        h.cc.caller_hangup(float(i) + 0.5, call)
+    survivor = h.cc.offer_call(50.0, "pstn")
+    assert h.records(CallQueued)[-1].position == 1
+    second = h.cc.offer_call(51.0, "pstn")
+    assert h.records(CallQueued)[-1].position == 2
+    h.actions()
+    h.cc.agent_ready(60.0, "a1")
+    assert h.actions() == [RingAgent(survivor, "a1", "service")]
+    assert second in h.cc.calls
