@@ -51,15 +51,16 @@ class CoreDriver:
         core = self.core
         deadlines = core.deadlines
         armed = self._armed
+        next_deadline = core.next_deadline
         seen = -1
         deadline = math.inf
         while True:
             if deadlines.scheduled != seen:  # new timers: the next deadline may be sooner
                 seen = deadlines.scheduled
-                deadline = self._next_deadline()
+                deadline = next_deadline() or math.inf
             following = env.peek()
             if deadline < following and deadline <= until:
-                deadline = self._next_deadline()  # drop timers cancelled meanwhile
+                deadline = next_deadline() or math.inf  # drop timers cancelled meanwhile
                 if deadline < following and deadline <= until and deadline not in armed:
                     armed.add(deadline)
                     Timeout(env, deadline - env.now, deadline).callbacks.append(self._wake)
@@ -67,10 +68,6 @@ class CoreDriver:
             if following > until:
                 return
             env.step()
-
-    def _next_deadline(self) -> float:
-        deadline = self.core.next_deadline()
-        return math.inf if deadline is None else deadline
 
     def _wake(self, event: Timeout) -> None:
         deadline = event.value

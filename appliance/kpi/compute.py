@@ -340,7 +340,7 @@ class _Pass:
 
     def resumed(self, r: CallResumed) -> None:
         call = self.calls.get(r.call)
-        if call is not None:
+        if call is not None and call.hold_from is not None:
             self.end_hold(call, r.t)
 
     def end_hold(self, call: _Call, t: float) -> None:
@@ -356,7 +356,8 @@ class _Pass:
         call = self.calls.get(r.call)
         if call is None:
             return
-        self.end_hold(call, r.t)
+        if call.hold_from is not None:
+            self.end_hold(call, r.t)
         handling = call.handling
         if handling is not None:
             handling.queue.transferred += 1
@@ -375,7 +376,8 @@ class _Pass:
             tally.talked += 1
         call = handling.call
         if call.handling is handling:
-            self.end_hold(call, t)
+            if call.hold_from is not None:
+                self.end_hold(call, t)
             call.handling = None
 
     def end_wrap_up(self, agent: str, handling: _Handling, seconds: float) -> None:
@@ -389,7 +391,8 @@ class _Pass:
         if call is None:
             return
         t = r.t
-        self.end_hold(call, t)
+        if call.hold_from is not None:
+            self.end_hold(call, t)
         if call.handling is not None:
             self.end_talk(call.handling, t)
         visit = call.visit
