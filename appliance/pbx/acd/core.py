@@ -177,7 +177,7 @@ class Acd:
             if agent is except_agent:
                 continue
             self._outbox.append(new(StopRinging, (call.id, agent.id)))
-            self._release(agent, now, announce=False)
+            self._release(agent, now, announce=False, withdrawn=True)
             freed.append(agent)
         for agent in freed:
             self._agent_available(agent, now)
@@ -194,10 +194,18 @@ class Acd:
     def _overflow(
         self, call: Call, queue: QueueRuntime, cause: OverflowCause, rule: Overflow, now: float
     ) -> None:
+        self._log_overflow(call, queue, cause, rule, now)
+        self._apply_overflow(call, rule, now)
+
+    def _log_overflow(
+        self, call: Call, queue: QueueRuntime, cause: OverflowCause, rule: Overflow, now: float
+    ) -> None:
         target = rule.target if rule.action == "queue" else rule.action
         self._log.append(new(CallOverflowed, (now, call.id, queue.name, cause, target)))
+
+    def _apply_overflow(self, call: Call, rule: Overflow, now: float) -> None:
         if rule.action == "queue":
-            self.enqueue(call, target, now)  # type: ignore[arg-type]
+            self.enqueue(call, rule.target, now)  # type: ignore[arg-type]
         else:
             cause_end = EndCause.VOICEMAIL if rule.action == "voicemail" else EndCause.BUSY
             self._outbox.append(new(HangUpCaller, (call.id, cause_end)))
@@ -209,8 +217,11 @@ class Acd:
         if call.ringing and not queue.ring_all:
             return  # an agent is about to answer; a ring-no-answer re-arms the timer
         self._leave_queue(call, queue)
+        rule = queue.config.on_max_wait
+        # The call's own record first; then the agents it rang are free for others.
+        self._log_overflow(call, queue, OverflowCause.MAX_WAIT, rule, now)
         self._stop_ringing(call, now)
-        self._overflow(call, queue, OverflowCause.MAX_WAIT, queue.config.on_max_wait, now)
+        self._apply_overflow(call, rule, now)
 
     def _on_announce(self, now: float, call: Call) -> None:
         queue = self.queues[call.queue]
@@ -315,7 +326,6 @@ class Acd:
             return False
         queue = self.queues[call.queue]
         self._leave_queue(call, queue)
-        self._stop_ringing(call, now, except_agent=agent)
         agent.move(TALKING, "", call.id)
         agent.calls_taken += 1
         if queue.remember_answered:
@@ -330,6 +340,8 @@ class Acd:
         self._log.append(new(AgentStateChanged, (now, agent_id, TALKING, "", call.id)))
         self._outbox.append(new(Connect, (call.id, agent_id)))
         call.answered = True
+        # After the answer is on record: the others it rang are free for the next call.
+        self._stop_ringing(call, now, except_agent=agent)
         return True
 
     def decline(self, agent_id: str, call: Call, now: float) -> bool:
@@ -450,19 +462,27 @@ class Acd:
         agent.move(state, reason, call)
         self._log.append(new(AgentStateChanged, (now, agent.id, state, reason, call)))
 
-    def _become_ready(self, agent: Agent, now: float, announce: bool = True) -> None:
+    def _become_ready(
+        self, agent: Agent, now: float, announce: bool = True, withdrawn: bool = False
+    ) -> None:
         agent.move(READY)
         self._log.append(new(AgentStateChanged, (now, agent.id, READY, "", 0)))
-        agent.idle_since = now
+        if not withdrawn:
+            # A ring taken back (the caller left, another agent answered) is no
+            # call: the agent keeps their place in the longest-idle order.
+            agent.idle_since = now
         if announce:
             self._agent_available(agent, now)
 
-    def _release(self, agent: Agent, now: float, announce: bool = True) -> None:
-        """The agent is done with a call: apply what they asked for meanwhile, else ready."""
+    def _release(
+        self, agent: Agent, now: float, announce: bool = True, withdrawn: bool = False
+    ) -> None:
+        """The agent is done with a call (or its ring was withdrawn): apply what they
+        asked for meanwhile, else ready."""
         pending = agent.pending
         agent.pending = None
         if pending is None:
-            self._become_ready(agent, now, announce)
+            self._become_ready(agent, now, announce, withdrawn)
         elif pending.logout:
             self._set(agent, LOGGED_OUT, now)
         else:

@@ -150,7 +150,7 @@ def test_ring_all_rings_everyone_and_the_first_answer_wins() -> None:
     call = h.cc.offer_call(0.0, "pstn")
     assert h.actions() == [RingAgent(call, a, "service") for a in ("a1", "a2", "a3")]
     assert h.cc.agent_answer(2.0, "a2", call)
-    assert h.actions() == [StopRinging(call, "a1"), StopRinging(call, "a3"), Connect(call, "a2")]
+    assert h.actions() == [Connect(call, "a2"), StopRinging(call, "a1"), StopRinging(call, "a3")]
     assert not h.cc.agent_answer(2.5, "a1", call)  # too late
     assert h.state("a1") is AgentState.READY and h.state("a3") is AgentState.READY
 
@@ -390,3 +390,34 @@ def test_a_call_queued_after_the_waiting_line_is_compacted_is_still_served() -> 
     h.cc.agent_ready(60.0, "a1")
     assert h.actions() == [RingAgent(survivor, "a1", "service")]
     assert second in h.cc.calls
+
+
+def test_a_withdrawn_ring_keeps_the_agents_place_in_the_longest_idle_order() -> None:
+    h = Harness(agents=2, strategy="longest_idle")
+    # a1 has been idle since 0; a2 takes a call and is ready again at 10.
+    call = h.cc.offer_call(1.0, "pstn")
+    assert h.actions() == [RingAgent(call, "a1", "service")]
+    h.cc.caller_hangup(2.0, call)  # a1's ring is withdrawn: not a call taken
+    other = h.cc.offer_call(3.0, "pstn")
+    assert h.actions()[-1] == RingAgent(other, "a1", "service")
+    h.cc.agent_answer(4.0, "a1", other)
+    h.cc.agent_hangup(10.0, "a1")
+    h.actions()
+    third = h.cc.offer_call(11.0, "pstn")
+    # a2 (idle since 0) has now waited longest; a1 was ready again at 10.
+    assert h.actions() == [RingAgent(third, "a2", "service")]
+
+
+def test_the_answer_is_on_record_before_the_other_agents_are_rung_again() -> None:
+    h = Harness(agents=2, strategy="ring_all")
+    first = h.cc.offer_call(0.0, "pstn")
+    h.cc.agent_not_ready(0.5, "a1", "meeting")  # applied after a1's ring
+    h.actions()
+    h.cc.agent_ready(0.6, "a1")
+    second = h.cc.offer_call(1.0, "pstn")  # waits behind the first
+    h.actions()
+    h.cc.agent_answer(2.0, "a2", first)
+    kinds = [(type(r).__name__, r.call) for r in h.log.records if r.t == 2.0]
+    answered = kinds.index(("CallAnswered", first))
+    rung_again = [i for i, k in enumerate(kinds) if k == ("AgentRung", second)]
+    assert rung_again and min(rung_again) > answered
