@@ -131,6 +131,12 @@ def bench_sim_command(
     console.print(table)
     ratio = ours.calls_per_second / plain.calls_per_second
     console.print(f"ratio ccbox / plain SimPy: [bold]{ratio:.2f}[/bold] (target >= 0.3, aim 0.5)")
+    console.print(
+        "anchors (M/M/28 at 86 %, 200k calls, a 2-core machine like this one): "
+        "SimPy 4.1.2 122k calls/s with a process per call, 183k with Resource callbacks; "
+        "Ciw 3.2.7 47.6k calls/s",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:
