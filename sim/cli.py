@@ -109,8 +109,8 @@ def simulate_command(
 @bench_app.command("sim")
 def bench_sim_command(
     config: str = typer.Argument("small", help="Site configuration file, or small/medium/digital"),
-    days: int = typer.Option(20, min=1, help="Simulated days (24 h) in each measured run"),
-    repeats: int = typer.Option(3, min=1, help="Rounds of each model (the fastest is shown)"),
+    days: int = typer.Option(30, min=1, help="Simulated days (24 h) in each measured run"),
+    repeats: int = typer.Option(5, min=1, help="Rounds of each model (the fastest is shown)"),
 ) -> None:
     """Simulated calls per wall-clock second: the site in call fidelity vs bare SimPy."""
     from sim.bench import bench_sim
