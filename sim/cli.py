@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
@@ -27,9 +28,14 @@ def _load(config: str) -> Site:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
     if site.traffic is None:
-        Console(stderr=True).print(f"{config}: the site has no traffic section to simulate")
-        raise typer.Exit(2)
+        _fail(f"{config}: the site has no traffic section to simulate")
     return site
+
+
+def _fail(message: str) -> NoReturn:
+    """Say what is wrong and stop before anything runs."""
+    typer.echo(f"ccbox: {message}", err=True)
+    raise typer.Exit(2)
 
 
 def _progress(console: Console) -> Progress:
@@ -70,8 +76,9 @@ def simulate_command(
     if hours is None:
         hours = working_day_hours(site)
     if warmup * 60 >= hours * 3600:
-        Console(stderr=True).print("--warmup must be shorter than --hours")
-        raise typer.Exit(2)
+        _fail("--warmup must be shorter than --hours")
+    if events is not None and not events.parent.is_dir():
+        _fail(f"--events {events}: no directory {events.parent} to write it in")
     experiment = Experiment(site, hours, seed, warmup * 60.0, events)
     console = Console(stderr=as_json)
     if not console.is_terminal:

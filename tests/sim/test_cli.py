@@ -84,3 +84,13 @@ def test_bench_prints_both_rates_and_their_ratio() -> None:
     assert result.exit_code == 0
     assert "plain SimPy" in result.stdout
     assert "ratio ccbox / plain SimPy" in result.stdout
+
+
+def test_an_events_file_in_a_missing_directory_is_refused_before_simulating(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "missing" / "day.jsonl"
+    result = runner.invoke(app, ["sim", "small", "--events", str(target)])
+    assert result.exit_code == 2
+    assert "no directory" in result.output
+    assert not target.parent.exists()
