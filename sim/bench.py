@@ -51,13 +51,7 @@ def run_plain_simpy(site: Site, hours: float, seed: int) -> int:
     traffic = site.traffic
     assert traffic is not None
     profile = RateProfile.of_day(traffic)
-    trunk_count = sum(
-        g.channels for g in site.trunk_groups
-        if any(c.trunk_group == g.name for c in traffic.call_types)
-    )
-    total_share = sum(c.share for c in traffic.call_types)
-    mean_talk = sum(c.share * c.talk_time.mean_value for c in traffic.call_types) / total_share
-    agent_count = len(site.expanded_agents())
+    trunk_count, agent_count, mean_talk = _plain_figures(site)
     env = simpy.Environment()
     trunks = simpy.Resource(env, capacity=trunk_count)
     agents = simpy.Resource(env, capacity=agent_count)
@@ -88,24 +82,61 @@ def run_plain_simpy(site: Site, hours: float, seed: int) -> int:
     return offered
 
 
+def _plain_figures(site: Site) -> tuple[int, int, float]:
+    """(trunks the traffic uses, agents, mean talk time): all a textbook model keeps."""
+    traffic = site.traffic
+    assert traffic is not None
+    trunks = sum(
+        g.channels
+        for g in site.trunk_groups
+        if any(c.trunk_group == g.name for c in traffic.call_types)
+    )
+    total_share = sum(c.share for c in traffic.call_types)
+    mean_talk = sum(c.share * c.talk_time.mean_value for c in traffic.call_types) / total_share
+    return trunks, len(site.expanded_agents()), mean_talk
+
+
+def run_ciw(site: Site, hours: float, seed: int) -> int:
+    """The same traffic in Ciw (a peer simulator): M/M/c/K with the daily profile."""
+    import ciw
+
+    traffic = site.traffic
+    assert traffic is not None
+    trunks, agents, mean_talk = _plain_figures(site)
+    interval = traffic.interval_minutes * 60.0
+    rates = [rate / 3600.0 for rate in traffic.day_profile]
+    endpoints = [interval * (i + 1) for i in range(len(rates))]
+    network = ciw.create_network(
+        arrival_distributions=[ciw.dists.PoissonIntervals(rates, endpoints, hours * 3600.0)],
+        service_distributions=[ciw.dists.Exponential(1.0 / mean_talk)],
+        # Calls beyond the trunks are blocked; with at least as many agents as
+        # trunks nobody queues, as in the SimPy baseline.
+        number_of_servers=[min(trunks, agents)],
+        queue_capacities=[max(trunks - agents, 0)],
+    )
+    ciw.seed(seed)
+    simulation = ciw.Simulation(network)
+    simulation.simulate_until_max_time(hours * 3600.0)
+    return len(simulation.get_all_records())  # served and blocked calls
+
+
 def measure(name: str, run: Callable[[], int]) -> Measurement:
     start = time.perf_counter()
     calls = run()
     return Measurement(name, calls, time.perf_counter() - start)
 
 
-def bench_sim(
-    site: Site, days: int, repeats: int, seed: int = 1
-) -> tuple[Measurement, Measurement]:
-    """Both models over the same ``days`` of the site's traffic, alternating; the fastest
-    of ``repeats`` rounds each (the round least disturbed by the rest of the machine)."""
+def bench_sim(site: Site, days: int, repeats: int, seed: int = 1) -> list[Measurement]:
+    """ccbox, bare SimPy and Ciw over the same ``days`` of the site's traffic, in turn;
+    the fastest of ``repeats`` rounds each (the one least disturbed by the rest of the
+    machine), in that order."""
     hours = 24.0 * days
-    ours: list[Measurement] = []
-    plain: list[Measurement] = []
+    models = (("ccbox", run_site), ("simpy", run_plain_simpy), ("ciw", run_ciw))
+    rounds: dict[str, list[Measurement]] = {name: [] for name, _ in models}
     for _ in range(repeats):
-        ours.append(measure("ccbox", lambda: run_site(site, hours, seed)))
-        plain.append(measure("simpy", lambda: run_plain_simpy(site, hours, seed)))
-    return _fastest(ours), _fastest(plain)
+        for name, run in models:
+            rounds[name].append(measure(name, lambda run=run: run(site, hours, seed)))
+    return [_fastest(rounds[name]) for name, _ in models]
 
 
 def _fastest(runs: list[Measurement]) -> Measurement:

@@ -125,7 +125,7 @@ def bench_sim_command(
     site = _load(config)
     console = Console()
     with console.status("measuring"):
-        ours, plain = bench_sim(site, days, repeats)
+        ours, plain, ciw = bench_sim(site, days, repeats)
     table = Table(
         title=f"{site.site}: {days} simulated days per run, fastest of {repeats} rounds"
     )
@@ -133,11 +133,18 @@ def bench_sim_command(
     table.add_column("calls", justify="right")
     table.add_column("wall s", justify="right")
     table.add_column("calls / s", justify="right")
-    for m, label in ((ours, "ccbox (real ACD, event log, KPIs)"), (plain, "plain SimPy M/M/c")):
+    rows = (
+        (ours, "ccbox (real ACD, event log, KPIs)"),
+        (plain, "plain SimPy M/M/c"),
+        (ciw, "Ciw 3 M/M/c (a peer simulator)"),
+    )
+    for m, label in rows:
         table.add_row(label, f"{m.calls:,}", f"{m.seconds:.2f}", f"{m.calls_per_second:,.0f}")
     console.print(table)
     ratio = ours.calls_per_second / plain.calls_per_second
     console.print(f"ratio ccbox / plain SimPy: [bold]{ratio:.2f}[/bold] (target >= 0.3, aim 0.5)")
+    versus_ciw = ours.calls_per_second / ciw.calls_per_second
+    console.print(f"ratio ccbox / Ciw: [bold]{versus_ciw:.2f}[/bold]", highlight=False)
     console.print(
         "anchors (M/M/28 at 86 %, 200k calls, a 2-core machine like this one): "
         "SimPy 4.1.2 122k calls/s with a process per call, 183k with Resource callbacks; "

@@ -84,6 +84,7 @@ def test_bench_prints_both_rates_and_their_ratio() -> None:
     assert result.exit_code == 0
     assert "plain SimPy" in result.stdout
     assert "ratio ccbox / plain SimPy" in result.stdout
+    assert "Ciw" in result.stdout and "ratio ccbox / Ciw" in result.stdout
 
 
 def test_an_events_file_in_a_missing_directory_is_refused_before_simulating(
