@@ -150,8 +150,8 @@ class IntervalStats:
     end: float
     """End, in seconds on the records' clock (clipped to the window)."""
     label: str
-    """The interval's nominal clock times, "08:00-08:30" (hours go on past 24 on a
-    second day), also when the window cuts it."""
+    """The interval's nominal clock times, "08:00-08:30"; from the run's second day on
+    with the day, "d2 08:00-08:30"; nominal also when the window cuts it."""
     calls: CallStats
     """Center figures of the calls offered in this interval."""
     queues: dict[str, CallStats]
