@@ -14,6 +14,7 @@ Equal deadlines run in the order they were scheduled, by the heap's own
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -56,19 +57,23 @@ class TimerHandle:
 class Deadlines:
     """A core's timers: a heap of (when, sequence, handle) with lazy cancellation.
 
-    ``scheduled`` counts the timers ever set: a driver that saw the same count
-    last time knows the next deadline cannot have moved earlier.
+    ``soonest`` is the earliest time of the timers set since a driver last reset
+    it to infinity: a driver compares it with the deadline it knows instead of
+    asking ``next_deadline()`` after every input.
     """
 
-    __slots__ = ("_heap", "scheduled")
+    __slots__ = ("_heap", "scheduled", "soonest")
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, TimerHandle]] = []
         self.scheduled = 0
+        self.soonest = math.inf
 
     def schedule(self, when: float, callback: Callable[..., None], *args: Any) -> TimerHandle:
         handle = TimerHandle(when, callback, args)
         self.scheduled += 1
+        if when < self.soonest:
+            self.soonest = when
         heapq.heappush(self._heap, (when, self.scheduled, handle))
         return handle
 

@@ -52,15 +52,15 @@ class CoreDriver:
         deadlines = core.deadlines
         armed = self._armed
         next_deadline = core.next_deadline
-        seen = -1
-        deadline = math.inf
+        deadline = _or_never(next_deadline())
+        deadlines.soonest = math.inf
         while True:
-            if deadlines.scheduled != seen:  # new timers: the next deadline may be sooner
-                seen = deadlines.scheduled
-                deadline = next_deadline() or math.inf
+            if deadlines.soonest < deadline:  # a new timer comes before what we knew
+                deadline = deadlines.soonest
+            deadlines.soonest = math.inf
             following = env.peek()
             if deadline < following and deadline <= until:
-                deadline = next_deadline() or math.inf  # drop timers cancelled meanwhile
+                deadline = _or_never(next_deadline())  # drop timers cancelled meanwhile
                 if deadline < following and deadline <= until and deadline not in armed:
                     armed.add(deadline)
                     Timeout(env, deadline - env.now, deadline).callbacks.append(self._wake)
@@ -76,3 +76,8 @@ class CoreDriver:
         # never tell the core a time before the deadline it asked for.
         self.core.on_deadline(max(self.clock.env.now, deadline))
         self.settle()
+
+
+def _or_never(deadline: float | None) -> float:
+    # Not ``deadline or inf``: a deadline at time 0.0 is a deadline.
+    return math.inf if deadline is None else deadline

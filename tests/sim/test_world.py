@@ -65,3 +65,26 @@ def test_the_collector_is_back_on_after_a_run() -> None:
     assert gc.isenabled()
     World(resolve_site("small"), RunSpec(hours=0.5, seed=1)).run()
     assert gc.isenabled()
+
+
+def test_a_deadline_at_time_zero_is_kept() -> None:
+    # An announcement due the moment the first caller queues, at t = 0: the core's
+    # first deadline is 0.0, which must still wake it.
+    site = build_site(
+        agents=1,
+        queue={"announcements": {"first_after": 0, "every": 30, "duration": 5}},
+        traffic={
+            "calls_per_hour": 1,
+            "call_types": [
+                {"name": "a", "trunk_group": "pstn", "talk_time": {"dist": "fixed", "value": 60}}
+            ],
+        },
+    )
+    world = World(site, RunSpec(hours=1, seed=1))
+    world.driver.handlers.clear()  # a caller of our own, not one of the testbed's
+    world.core.agent_login(0.0, "a1", ready=False)
+    world.core.offer_call(0.0, "pstn")
+    world.driver.run(10.0)
+    records = world.log.records
+    announced = [r for r in records if type(r).__name__ == "CallAnnounced"]
+    assert announced and announced[0].t == 0.0
