@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from appliance.events import AgentState
 from appliance.kpi.calls import ratio
-from appliance.kpi.report import AgentStats
+from appliance.kpi.report import AgentStats, build
 
 LOGGED_OUT = AgentState.LOGGED_OUT
 NOT_READY = AgentState.NOT_READY
@@ -53,18 +53,21 @@ class AgentTally:
         wrap_up = times[AgentState.WRAP_UP]
         available = talk + hold + wrap_up + times[AgentState.READY] + times[AgentState.RINGING]
         logged_in = self.logged_in_time()
-        return AgentStats(
-            logged_in_time=logged_in,
-            ready_time=times[AgentState.READY],
-            ringing_time=times[AgentState.RINGING],
-            talk_time=talk,
-            hold_time=hold,
-            wrap_up_time=wrap_up,
-            not_ready_time=times[NOT_READY],
-            not_ready_by_reason=dict(sorted(self.not_ready.items())),
-            calls_handled=self.calls_handled,
-            ring_no_answer=self.ring_no_answer,
-            occupancy=ratio(talk + hold + wrap_up, available),
-            occupancy_talk_only=ratio(talk + hold, available),
-            calls_per_hour=ratio(self.calls_handled * 3600.0, logged_in),
+        return build(
+            AgentStats,
+            dict(
+                logged_in_time=logged_in,
+                ready_time=times[AgentState.READY],
+                ringing_time=times[AgentState.RINGING],
+                talk_time=talk,
+                hold_time=hold,
+                wrap_up_time=wrap_up,
+                not_ready_time=times[NOT_READY],
+                not_ready_by_reason=dict(sorted(self.not_ready.items())),
+                calls_handled=self.calls_handled,
+                ring_no_answer=self.ring_no_answer,
+                occupancy=ratio(talk + hold + wrap_up, available),
+                occupancy_talk_only=ratio(talk + hold, available),
+                calls_per_hour=ratio(self.calls_handled * 3600.0, logged_in),
+            ),
         )

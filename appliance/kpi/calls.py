@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from appliance.kpi.report import CallStats
+from appliance.kpi.report import CallStats, build
 
 _COUNTS = (
     "offered",
@@ -60,8 +60,7 @@ class CallTally:
         long_abandons = self.abandoned_in_queue - self.short_abandoned
         att = ratio(self.talk, self.talked)
         acw = ratio(self.wrap_up, self.wrapped)
-        return CallStats(
-            **counts,
+        counts.update(
             blocked_rate=ratio(self.blocked, self.offered),
             answer_rate=ratio(self.answered, self.offered),
             service_level=ratio(self.answered_within_sl, self.entered_queue),
@@ -75,6 +74,7 @@ class CallTally:
             transfer_rate=ratio(self.transferred, self.answered),
             queue_placement_rate=ratio(self.waited, self.offered),
         )
+        return build(CallStats, counts)
 
 
 def ratio(numerator: float, denominator: float) -> float | None:
