@@ -76,14 +76,11 @@ class CallControl:
         call_id = self._next_call_id
         log = self.log.append
         log(new(CallOffered, (now, call_id, trunk_group, ani, dnis, attempt)))
-        trunks = self.trunks
-        busy = trunks.busy[trunk_group]
-        if busy >= trunks.channels[trunk_group]:
+        if not self.trunks.seize(trunk_group):
             log(new(CallBlocked, (now, call_id, trunk_group)))
             log(new(CallEnded, (now, call_id, EndCause.BLOCKED)))
             self.outbox.append(new(HangUpCaller, (call_id, EndCause.BLOCKED)))
             return call_id
-        trunks.busy[trunk_group] = busy + 1  # seized (TrunkGroups.seize, inline)
         call = Call(call_id, trunk_group, ani, dnis, now)
         self.calls[call_id] = call
         destination = self.router.route(trunk_group, ani, dnis)
