@@ -1,5 +1,6 @@
 """RFC 3261 SIP as sans-I/O cores: bytes in, message objects out, and back."""
 
+from appliance.pbx.sip.auth import digest_response, format_auth_params, parse_auth_params
 from appliance.pbx.sip.headers import COMPACT_FORMS, MULTI_VALUED, Headers, canonical_name
 from appliance.pbx.sip.message import (
     KNOWN_METHODS,
@@ -14,6 +15,7 @@ from appliance.pbx.sip.message import (
     parse_name_addr,
     parse_via,
 )
+from appliance.pbx.sip.uri import SipUri, parse_uri
 
 __all__ = [
     "COMPACT_FORMS",
@@ -25,10 +27,15 @@ __all__ = [
     "Request",
     "Response",
     "SipError",
+    "SipUri",
     "Via",
     "canonical_name",
+    "digest_response",
+    "format_auth_params",
     "parse",
+    "parse_auth_params",
     "parse_cseq",
     "parse_name_addr",
+    "parse_uri",
     "parse_via",
 ]
