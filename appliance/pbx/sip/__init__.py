@@ -39,3 +39,41 @@ __all__ = [
     "parse_uri",
     "parse_via",
 ]
+
+from appliance.pbx.sip.transaction import (
+    T1,
+    T2,
+    T4,
+    Deliver,
+    InviteClientTransaction,
+    InviteServerTransaction,
+    NonInviteClientTransaction,
+    NonInviteServerTransaction,
+    Send,
+    State,
+    Terminated,
+    Timeout,
+    TransactionStateError,
+    make_ack,
+    make_response,
+    transaction_key,
+)
+
+__all__ += [
+    "T1",
+    "T2",
+    "T4",
+    "Deliver",
+    "InviteClientTransaction",
+    "InviteServerTransaction",
+    "NonInviteClientTransaction",
+    "NonInviteServerTransaction",
+    "Send",
+    "State",
+    "Terminated",
+    "Timeout",
+    "TransactionStateError",
+    "make_ack",
+    "make_response",
+    "transaction_key",
+]
