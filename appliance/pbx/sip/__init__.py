@@ -40,6 +40,13 @@ __all__ = [
     "parse_via",
 ]
 
+from appliance.pbx.sip.layer import (
+    CancelRequested,
+    SendTo,
+    TransactionLayer,
+    TransactionTimeout,
+    response_destination,
+)
 from appliance.pbx.sip.transaction import (
     T1,
     T2,
@@ -76,4 +83,12 @@ __all__ += [
     "make_ack",
     "make_response",
     "transaction_key",
+]
+
+__all__ += [
+    "CancelRequested",
+    "SendTo",
+    "TransactionLayer",
+    "TransactionTimeout",
+    "response_destination",
 ]

@@ -1,0 +1,323 @@
+"""The sans-I/O transaction layer: datagrams in, transactions and TU events out.
+
+`TransactionLayer` sits between a transport and the transaction user (TU). It parses
+datagrams, answers what the TU never needs to see (malformed requests, unknown or unsupported
+methods, unsupported extensions, CANCEL and retransmissions), keeps the table of client and
+server transactions (RFC 3261 17) and turns their effects into its own outbox of `SendTo`,
+`Deliver`, `CancelRequested` (inside a `Deliver`) and `TransactionTimeout` effects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from appliance.clock import Deadlines
+from appliance.pbx.sip.headers import Headers, canonical_name, is_token, split_values
+from appliance.pbx.sip.message import (
+    KNOWN_METHODS,
+    Request,
+    Response,
+    SipError,
+    Via,
+    parse,
+    parse_via,
+)
+from appliance.pbx.sip.transaction import (
+    Deliver,
+    InviteClientTransaction,
+    InviteServerTransaction,
+    NonInviteClientTransaction,
+    NonInviteServerTransaction,
+    Send,
+    State,
+    Terminated,
+    Timeout,
+    TransactionStateError,
+    make_response,
+    transaction_key,
+)
+
+Key = tuple[str, str, int, str]
+Address = tuple[str, int]
+ClientTransaction = InviteClientTransaction | NonInviteClientTransaction
+ServerTransaction = InviteServerTransaction | NonInviteServerTransaction
+
+# The headers a response copies (RFC 3261 8.2.6.2); without them no answer is possible.
+_ECHOED = ("Via", "From", "To", "Call-ID", "CSeq")
+
+
+@dataclass(frozen=True)
+class SendTo:
+    """Send `data` in one datagram to `destination`."""
+
+    data: bytes
+    destination: Address
+
+
+@dataclass(frozen=True)
+class CancelRequested:
+    """A CANCEL arrived for the pending INVITE server transaction `invite_key` (RFC 3261 9.2)."""
+
+    invite_key: Key
+
+
+@dataclass(frozen=True)
+class TransactionTimeout:
+    """Timer B, F or H fired for the transaction `key` (the TU acts as on a 408)."""
+
+    key: Key
+
+
+LayerEffect = SendTo | Deliver | TransactionTimeout
+
+
+def response_destination(response: Response) -> Address:
+    """Where a response goes: the top Via's received/rport, else its sent-by (RFC 3261 18.2.2,
+    RFC 3581 4)."""
+    via = parse_via(response.headers.get("Via") or "")
+    host = via.received or via.host
+    port = via.rport or via.port or 5060
+    return host.strip("[]"), port
+
+
+def _stamp_via(request: Request, source: Address) -> Request:
+    """The request with received (and rport when asked for) added to its top Via (18.2.1)."""
+    via = parse_via(request.headers.get("Via") or "")
+    params = dict(via.params)
+    wants_rport = "rport" in params and params["rport"] is None
+    if via.host.strip("[]") != source[0] or wants_rport:
+        params["received"] = source[0]
+    if wants_rport:
+        params["rport"] = str(source[1])
+    if params == via.params:
+        return request
+    stamped = str(Via(via.transport, via.host, via.port, params))
+    items: list[tuple[str, str]] = []
+    placed = False
+    for name, value in request.headers:
+        if name == "Via" and not placed:
+            items.append((name, stamped))
+            placed = True
+        else:
+            items.append((name, value))
+    return Request(request.method, request.uri, Headers(items), request.body)
+
+
+def _salvage_request_headers(data: bytes) -> Headers | None:
+    """The headers a response echoes, from a request `parse` rejected; None if incomplete."""
+    text = data.lstrip(b"\r\n").decode("utf-8", errors="replace")
+    head = text.replace("\r\n", "\n").split("\n\n", 1)[0]
+    start_line, *lines = head.split("\n")
+    if not start_line.strip() or start_line[:4].upper() == "SIP/":
+        return None
+    pairs: list[tuple[str, str]] = []
+    for line in lines:
+        name, colon, value = line.partition(":")
+        name = name.strip(" \t")
+        if not colon or not is_token(name) or canonical_name(name) not in _ECHOED:
+            continue
+        if any(char in value for char in "\r\x00"):
+            continue
+        pairs.append((name, value))
+    headers = Headers(pairs)
+    if any(name not in headers for name in _ECHOED):
+        return None
+    return headers
+
+
+class TransactionLayer:
+    """RFC 3261 8.2 and 17 between a datagram transport and the transaction user.
+
+    Inputs carry `now`; outputs are drained with `take_effects()`. Timers live in the shared
+    `deadlines`, woken through `next_deadline()` / `on_deadline(now)`.
+    """
+
+    def __init__(self, deadlines: Deadlines, supported_methods: frozenset[str],
+                 supported_extensions: frozenset[str] = frozenset()) -> None:
+        self.deadlines = deadlines
+        self.supported_methods = frozenset(supported_methods)
+        self.supported_extensions = frozenset(supported_extensions)
+        self._clients: dict[Key, tuple[ClientTransaction, Address]] = {}
+        self._servers: dict[Key, ServerTransaction] = {}
+        self._outbox: list[LayerEffect] = []
+
+    # -- transport side ---------------------------------------------------------------------
+
+    def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
+        """Handle one datagram from `source`; unusable ones are answered 400/505 or dropped."""
+        try:
+            message = parse(data)
+            key = transaction_key(message)
+            if isinstance(message, Request):
+                message = _stamp_via(message, source)
+        except SipError as error:
+            self._reject_unparsed(data, source, error)
+            return
+        if isinstance(message, Response):
+            self._receive_response(message, key, now)
+        else:
+            self._receive_request(message, key, now)
+
+    def _reject_unparsed(self, data: bytes, source: Address, error: SipError) -> None:
+        headers = _salvage_request_headers(data)
+        if headers is None:
+            return  # RFC 3261 allows dropping what cannot be answered
+        response = Response(error.status, error.reason, headers)
+        try:
+            destination = response_destination(response)
+        except (SipError, ValueError):
+            destination = source
+        self._outbox.append(SendTo(bytes(response), destination))
+
+    def _receive_response(self, response: Response, key: Key, now: float) -> None:
+        entry = self._clients.get(key)
+        if entry is not None:
+            entry[0].receive_response(response, now)
+            self._drain_client(key)
+        elif key[3] == "INVITE" and 200 <= response.status < 300:
+            self._outbox.append(Deliver(response))  # a retransmitted 2xx: the TU ACKs it
+
+    def _receive_request(self, request: Request, key: Key, now: float) -> None:
+        server = self._servers.get(key)
+        if server is not None:
+            server.receive_request(request, now)
+            self._drain_server(key)
+            return
+        method = request.method
+        if method == "ACK":
+            if "INVITE" in self.supported_methods:
+                self._outbox.append(Deliver(request))  # the ACK for a 2xx belongs to the TU
+            return
+        if method not in KNOWN_METHODS:
+            self._reject(request, key, now, make_response(request, 501, "Not Implemented"))
+            return
+        if method not in self.supported_methods:
+            answer = make_response(request, 405, "Method Not Allowed")
+            allow = ", ".join(sorted(self.supported_methods))
+            answer = Response(405, answer.reason, answer.headers.add("Allow", allow))
+            self._reject(request, key, now, answer)
+            return
+        if method != "CANCEL":
+            required = [
+                option
+                for value in request.headers.get_all("Require")
+                for option in split_values(value)
+                if option and option not in self.supported_extensions
+            ]
+            if required:
+                answer = make_response(request, 420, "Bad Extension")
+                headers = answer.headers.add("Unsupported", ", ".join(required))
+                self._reject(request, key, now, Response(420, answer.reason, headers))
+                return
+        if method == "CANCEL":
+            self._receive_cancel(request, key, now)
+            return
+        server = self._new_server(request, now)
+        self._servers[key] = server
+        self._drain_server(key)
+        self._outbox.append(Deliver(request))
+
+    def _receive_cancel(self, request: Request, key: Key, now: float) -> None:
+        invite_key = (*key[:3], "INVITE")
+        invite = self._servers.get(invite_key)
+        if not isinstance(invite, InviteServerTransaction):
+            self._reject(request, key, now,
+                         make_response(request, 481, "Call/Transaction Does Not Exist"))
+            return
+        self._reject(request, key, now, make_response(request, 200, "OK"))
+        if invite.state is State.PROCEEDING:
+            self._outbox.append(Deliver(CancelRequested(invite_key)))  # type: ignore[arg-type]
+
+    def _new_server(self, request: Request, now: float) -> ServerTransaction:
+        if request.method == "INVITE":
+            return InviteServerTransaction(request, self.deadlines, now)
+        return NonInviteServerTransaction(request, self.deadlines, now)
+
+    def _reject(self, request: Request, key: Key, now: float, answer: Response) -> None:
+        """Answer `request` with a final response inside a new server transaction, so that
+        retransmissions get the same answer; an INVITE's 100 Trying is not sent first."""
+        server = self._new_server(request, now)
+        server.drain()
+        self._servers[key] = server
+        server.send_response(answer, now)
+        self._drain_server(key)
+
+    # -- transaction user side --------------------------------------------------------------
+
+    def send_request(self, request: Request, destination: Address, now: float) -> Key:
+        """Start a client transaction for `request`; an ACK is sent without one."""
+        key = transaction_key(request)
+        if request.method == "ACK":
+            self._outbox.append(SendTo(bytes(request), destination))
+            return key
+        if key in self._clients:
+            raise TransactionStateError(f"a client transaction {key} already exists")
+        client: ClientTransaction
+        if request.method == "INVITE":
+            client = InviteClientTransaction(request, self.deadlines, now)
+        else:
+            client = NonInviteClientTransaction(request, self.deadlines, now)
+        self._clients[key] = (client, destination)
+        self._drain_client(key)
+        return key
+
+    def send_response(self, response: Response, now: float) -> None:
+        """Send `response` through its server transaction.
+
+        A 2xx to an INVITE whose transaction has ended (the TU retransmits it, RFC 3261
+        13.3.1.4) is sent directly.
+        """
+        key = transaction_key(response)
+        server = self._servers.get(key)
+        if server is None:
+            if key[3] == "INVITE" and 200 <= response.status < 300:
+                self._outbox.append(SendTo(bytes(response), response_destination(response)))
+                return
+            raise TransactionStateError(f"no server transaction {key}")
+        server.send_response(response, now)
+        self._drain_server(key)
+
+    def take_effects(self) -> list[LayerEffect]:
+        """Everything the layer wants done, oldest first; the outbox is left empty."""
+        effects, self._outbox = self._outbox, []
+        return effects
+
+    # -- timers -----------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        return self.deadlines.next_deadline()
+
+    def on_deadline(self, now: float) -> None:
+        self.deadlines.run_due(now)
+        for key in list(self._clients):
+            self._drain_client(key)
+        for key in list(self._servers):
+            self._drain_server(key)
+
+    # -- draining ---------------------------------------------------------------------------
+
+    def _drain_client(self, key: Key) -> None:
+        client, destination = self._clients[key]
+        for effect in client.drain():
+            if isinstance(effect, Send):
+                self._outbox.append(SendTo(bytes(effect.message), destination))
+            elif isinstance(effect, Deliver):
+                self._outbox.append(effect)
+            elif isinstance(effect, Timeout):
+                self._outbox.append(TransactionTimeout(key))
+            elif isinstance(effect, Terminated):
+                del self._clients[key]
+
+    def _drain_server(self, key: Key) -> None:
+        server = self._servers[key]
+        for effect in server.drain():
+            if isinstance(effect, Send):
+                message = effect.message
+                destination = response_destination(message)  # type: ignore[arg-type]
+                self._outbox.append(SendTo(bytes(message), destination))
+            elif isinstance(effect, Deliver):
+                self._outbox.append(effect)
+            elif isinstance(effect, Timeout):
+                self._outbox.append(TransactionTimeout(key))
+            elif isinstance(effect, Terminated):
+                del self._servers[key]
