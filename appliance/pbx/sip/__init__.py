@@ -1,6 +1,7 @@
 """RFC 3261 SIP as sans-I/O cores: bytes in, message objects out, and back."""
 
 from appliance.pbx.sip.auth import digest_response, format_auth_params, parse_auth_params
+from appliance.pbx.sip.dialog import Dialog, new_branch, new_tag
 from appliance.pbx.sip.headers import COMPACT_FORMS, MULTI_VALUED, Headers, canonical_name
 from appliance.pbx.sip.message import (
     KNOWN_METHODS,
@@ -91,4 +92,10 @@ __all__ += [
     "TransactionLayer",
     "TransactionTimeout",
     "response_destination",
+]
+
+__all__ += [
+    "Dialog",
+    "new_branch",
+    "new_tag",
 ]
