@@ -20,7 +20,6 @@ from appliance.pbx.sip.message import (
 from appliance.pbx.sip.transaction import MAGIC_COOKIE
 from appliance.pbx.sip.uri import parse_uri
 
-DEFAULT_VIA = "SIP/2.0/UDP 127.0.0.1:5060"
 _SAME_CSEQ = frozenset({"ACK", "CANCEL"})
 _TARGET_REFRESH = frozenset({"INVITE", "UPDATE"})
 
@@ -47,7 +46,7 @@ def _is_sips(uri: str) -> bool:
 
 def _via_without_branch(value: str | None) -> str:
     if not value:
-        return DEFAULT_VIA
+        return ""  # no Via of ours known: make_request refuses rather than invent one
     via = parse_via(value)
     params = {k: v for k, v in via.params.items() if k not in ("branch", "received", "rport")}
     return str(Via(via.transport, via.host, via.port, params))
@@ -67,7 +66,7 @@ class Dialog:
     local_cseq: int = 0
     remote_cseq: int | None = None
     secure: bool = False
-    local_via: str = DEFAULT_VIA
+    local_via: str = ""  # our own Via, without branch (the transport's address)
 
     @property
     def id(self) -> tuple[str, str, str]:
@@ -100,7 +99,7 @@ class Dialog:
         )
 
     @classmethod
-    def from_uas(cls, request: Request, local_tag: str, local_via: str = DEFAULT_VIA) -> Dialog:
+    def from_uas(cls, request: Request, local_tag: str, *, local_via: str) -> Dialog:
         """The dialog we create by answering the INVITE `request` with To tag `local_tag`."""
         if request.method != "INVITE":
             raise ValueError("a dialog comes from an INVITE")
@@ -137,7 +136,7 @@ class Dialog:
         branch = rng_or_branch if isinstance(rng_or_branch, str) else new_branch(rng_or_branch)
         uri, routes = self._route()
         pairs = [
-            ("Via", f"{self.local_via};branch={branch}"),
+            ("Via", f"{self._via()};branch={branch}"),
             ("Max-Forwards", "70"),
             ("From", f"<{self.local_uri}>;tag={self.local_tag}"),
             ("To", f"<{self.remote_uri}>;tag={self.remote_tag}"),
@@ -146,6 +145,11 @@ class Dialog:
         ]
         pairs += [("Route", route) for route in routes]
         return Request(method, uri, Headers(pairs))
+
+    def _via(self) -> str:
+        if not self.local_via:
+            raise ValueError("the dialog has no Via of ours (the transport's address) to send with")
+        return self.local_via
 
     def make_request(self, method: str, rng_or_branch: random.Random | str) -> Request:
         """The next in-dialog request (RFC 3261 12.2.1.1); ACK and CANCEL keep the CSeq."""
