@@ -308,14 +308,8 @@ class Acd:
             self._arm_waiting(call, queue, now)
 
     def _after_ring(self, agent: Agent, reason: str, now: float) -> None:
-        pending = agent.pending
-        agent.pending = None
-        if pending is None:
+        if not self._apply_pending(agent, now):
             self._set(agent, NOT_READY, now, reason)
-        elif pending.logout:
-            self._set(agent, LOGGED_OUT, now)
-        else:
-            self._set(agent, NOT_READY, now, pending.reason)
 
     # --- agent inputs ----------------------------------------------------------
 
@@ -479,12 +473,18 @@ class Acd:
     ) -> None:
         """The agent is done with a call (or its ring was withdrawn): apply what they
         asked for meanwhile, else ready."""
-        pending = agent.pending
-        agent.pending = None
-        if pending is None:
+        if not self._apply_pending(agent, now):
             self._become_ready(agent, now, announce, withdrawn)
-        elif pending.logout:
+
+    def _apply_pending(self, agent: Agent, now: float) -> bool:
+        """Carry out a log-out or pause the agent asked for while busy; False if none."""
+        pending = agent.pending
+        if pending is None:
+            return False
+        agent.pending = None
+        if pending.logout:
             self._set(agent, LOGGED_OUT, now)
         else:
             self._set(agent, NOT_READY, now, pending.reason)
+        return True
 
