@@ -154,7 +154,7 @@ class Acd:
     def _leave_queue(self, call: Call, queue: QueueRuntime) -> None:
         """Take the call out of its queue's bookkeeping (not its ringing agents)."""
         queue.size -= 1
-        call.heap_version += 1  # out of the waiting heap (QueueRuntime.remove)
+        queue.remove(call)
         if call.max_wait_timer is not None:
             call.max_wait_timer.cancel()
             call.max_wait_timer = None
