@@ -31,6 +31,8 @@ from pydantic import (
     model_validator,
 )
 
+from appliance.config.live import PeerAddress, Sip
+
 Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str]
 
@@ -231,6 +233,9 @@ class TrunkGroup(_Frozen):
     kind: Literal["analog", "e1", "sip"]
     channels: Annotated[Whole, Field(ge=1)]
     spans: Annotated[Whole, Field(ge=1)] = 1
+    # Gateways or carriers allowed to send calls on this group (live appliance); a call from
+    # any other address is taken for a phone and must authenticate.
+    peers: list[PeerAddress] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check_spans(self) -> "TrunkGroup":
@@ -647,6 +652,7 @@ class Site(_Frozen):
     routes: Annotated[list[Route], Field(min_length=1)]
     traffic: Traffic | None = None
     agent_behaviour: AgentBehaviour = AgentBehaviour()
+    sip: Sip = Sip()
 
     _queues: dict[str, Queue] = PrivateAttr(default_factory=dict)
     _trunk_groups: dict[str, TrunkGroup] = PrivateAttr(default_factory=dict)

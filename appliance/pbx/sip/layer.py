@@ -277,6 +277,10 @@ class TransactionLayer:
         server.send_response(response, now)
         self._drain_server(key)
 
+    def has_clients(self) -> bool:
+        """Whether any request of ours is still waiting for its final response."""
+        return bool(self._clients)
+
     def take_effects(self) -> list[LayerEffect]:
         """Everything the layer wants done, oldest first; the outbox is left empty."""
         effects, self._outbox = self._outbox, []

@@ -1,0 +1,129 @@
+"""What a site's configuration says about the live appliance: SIP settings, phones and their
+credentials. The simulator ignores all of it except in SIP fidelity.
+
+Passwords are never stored: a phone's entry holds the digest HA1 hashes for the site's realm
+(`ccbox passwd` prints them), so the file alone does not give away a password that may be in
+use elsewhere. An HA1 still lets its holder answer digest challenges for that realm, so the
+file stays readable by the appliance only.
+"""
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_USER = re.compile(r"[A-Za-z0-9_.+-]+")
+_FEATURE_CODE = re.compile(r"[*#][0-9]{1,4}")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, coerce_numbers_to_str=True
+    )
+
+
+def parse_peer(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, int | None]:
+    """`"192.0.2.7"`, `"192.0.2.7:5062"`, `"[2001:db8::1]:5060"` or `"10.1.0.0/24"` ->
+    (network, port or None). Raises ValueError naming the expected forms."""
+    host, port = text.strip(), None
+    if host.startswith("["):
+        host, _, rest = host[1:].partition("]")
+        if rest:
+            port = _port(rest, text)
+    elif host.count(":") == 1:
+        host, _, rest = host.partition(":")
+        port = _port(":" + rest, text)
+    try:
+        return ipaddress.ip_network(host, strict=False), port
+    except ValueError:
+        raise ValueError(
+            "expected an IP address, 'address:port' or a network like '10.1.0.0/24'; "
+            f"got {text!r}"
+        ) from None
+
+
+def _port(text: str, whole: str) -> int:
+    if not text.startswith(":") or not text[1:].isdigit() or not 0 < int(text[1:]) < 65536:
+        raise ValueError(f"expected a port from 1 to 65535 after ':'; got {whole!r}")
+    return int(text[1:])
+
+
+def _checked_peer(text: str) -> str:
+    parse_peer(text)
+    return text
+
+
+PeerAddress = Annotated[str, AfterValidator(_checked_peer)]
+"""A trunk peer: an address, an address with port, or a network."""
+
+
+class Phone(_Frozen):
+    """A SIP phone (or a gateway's FXS port) that registers with the appliance. A phone whose
+    user is an agent id is that agent's seat."""
+
+    user: Annotated[str, Field(pattern=_USER.pattern)]
+    ha1_md5: Annotated[str, Field(pattern=_HEX32.pattern)] | None = None
+    ha1_sha256: Annotated[str, Field(pattern=_HEX64.pattern)] | None = None
+
+    @model_validator(mode="after")
+    def _check_hashes(self) -> "Phone":
+        if self.ha1_md5 is None and self.ha1_sha256 is None:
+            raise ValueError("expected ha1_md5 or ha1_sha256 (or both): print them with "
+                             "`ccbox passwd USER --realm REALM`")
+        return self
+
+    def ha1_by_algorithm(self) -> dict[str, str]:
+        found = {"MD5": self.ha1_md5, "SHA-256": self.ha1_sha256}
+        return {name: value for name, value in found.items() if value is not None}
+
+
+class FeatureCodes(_Frozen):
+    """What an agent dials from their phone to change their state."""
+
+    login: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*41"
+    logout: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*42"
+    ready: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*43"
+    not_ready: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*44"
+
+    @model_validator(mode="after")
+    def _check_distinct(self) -> "FeatureCodes":
+        codes = [self.login, self.logout, self.ready, self.not_ready]
+        if len(set(codes)) != len(codes):
+            raise ValueError(f"expected four different feature codes; got {codes}")
+        return self
+
+
+class Sip(_Frozen):
+    """The live appliance's SIP settings."""
+
+    realm: Annotated[str, Field(min_length=1, pattern=r"[A-Za-z0-9.-]+")] = "ccbox"
+    # Calls in the appliance beyond which new ones get 503 with Retry-After, so that calls
+    # already up keep their quality.
+    max_calls: Annotated[int, Field(ge=1)] = 2000
+    retry_after: Annotated[int, Field(ge=1, le=3600)] = 30
+    # RFC 4028 session timers: a call whose refresh fails is ended, so a lost BYE cannot
+    # leave it up for ever. The RFC's floor for Min-SE is 90 s; lower values are for lab tests.
+    session_expires: Annotated[int, Field(ge=30)] = 1800
+    min_se: Annotated[int, Field(ge=30)] = 90
+    # "register": an agent is logged in (ready) when their phone registers and logged out
+    # when its last registration ends; "manual": only by feature code.
+    agent_login: Literal["register", "manual"] = "register"
+    feature_codes: FeatureCodes = FeatureCodes()
+    phones: list[Phone] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Sip":
+        if self.min_se > self.session_expires:
+            raise ValueError(f"min_se ({self.min_se}) must not exceed session_expires "
+                             f"({self.session_expires})")
+        seen: set[str] = set()
+        for index, phone in enumerate(self.phones):
+            if phone.user in seen:
+                raise ValueError(f"phones[{index}]: duplicate user {phone.user!r}")
+            seen.add(phone.user)
+        return self
+
+

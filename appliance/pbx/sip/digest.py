@@ -1,0 +1,338 @@
+"""The server side of HTTP Digest authentication for SIP (RFC 3261 22, RFC 7616, RFC 8760).
+
+A site stores `ha1()` values, never passwords. `DigestAuthenticator.verify()` reads a request's
+Authorization header and says who sent it, or which response to send instead; `challenge()`
+writes the 401 that offers SHA-256 first and MD5 second.
+
+Nonces are stateless: each one carries the time it was issued, 64 random bits and an HMAC over
+both, so the server recognises its own nonces and knows their age without remembering them. It
+remembers only the nonces clients have used, with the highest nonce count (nc) seen, to refuse
+replays; that table is bounded and pruned by age.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import heapq
+import hmac
+import random
+import re
+import struct
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from appliance.pbx.sip.auth import format_auth_params, parse_auth_params
+from appliance.pbx.sip.dialog import new_tag
+from appliance.pbx.sip.message import Request, Response, SipError, parse_name_addr
+from appliance.pbx.sip.transaction import make_response
+
+# Offered in this order: the preferred algorithm comes first (RFC 8760 2.4).
+ALGORITHMS = ("SHA-256", "MD5")
+
+Credentials = Mapping[str, Mapping[str, str]]
+"""user -> {algorithm name ("MD5", "SHA-256"): HA1 in hex}; what a site stores at rest."""
+
+_HASHES = {"MD5": "md5", "SHA-256": "sha256"}
+_NONCE_BODY = struct.Struct(">dQ")  # issue time, random bits
+_MAC_BYTES = 16
+_NONCE = re.compile(f"[0-9a-f]{{{2 * (_NONCE_BODY.size + _MAC_BYTES)}}}")
+_NC = re.compile(r"[0-9A-Fa-f]{8}")
+# A nonce used without qop can be used once only: no nonce count is higher than this mark.
+_USED_WITHOUT_QOP = 0x1_0000_0000
+_REQUIRED = ("username", "uri", "nonce", "response")
+
+
+def _algorithm(name: str | None) -> str:
+    """The canonical name of a supported algorithm; None means MD5 (RFC 7616 3.3)."""
+    canonical = (name or "MD5").upper()
+    if canonical not in _HASHES:
+        raise ValueError(f"unsupported digest algorithm: {name}")
+    return canonical
+
+
+def _hash(algorithm: str, text: str) -> str:
+    return hashlib.new(_HASHES[algorithm], text.encode("utf-8")).hexdigest()
+
+
+def ha1(user: str, realm: str, password: str, algorithm: str) -> str:
+    """H(user:realm:password) in lower-case hex, for "MD5" or "SHA-256" (any case).
+
+    This is what a site configuration stores instead of the password. Raises ValueError for
+    another algorithm; the message names the algorithm only.
+    """
+    return _hash(_algorithm(algorithm), f"{user}:{realm}:{password}")
+
+
+def digest_from_ha1(
+    algorithm: str | None,
+    ha1_hex: str,
+    method: str,
+    uri: str,
+    nonce: str,
+    nc: str | None = None,
+    cnonce: str | None = None,
+    qop: str | None = None,
+) -> str:
+    """The "response" value a client computes, from the stored HA1 instead of the password.
+
+    H(HA1:nonce:nc:cnonce:qop:HA2) with qop "auth", H(HA1:nonce:HA2) without qop (RFC 2069),
+    where HA2 = H(method:uri). Equals `auth.digest_response()` for the same password. Raises
+    ValueError for an unsupported algorithm or qop, or a qop without nc and cnonce.
+    """
+    name = _algorithm(algorithm)
+    ha2 = _hash(name, f"{method}:{uri}")
+    if qop is None:
+        return _hash(name, f"{ha1_hex.lower()}:{nonce}:{ha2}")
+    if qop != "auth":
+        raise ValueError(f"unsupported qop: {qop}")
+    if nc is None or cnonce is None:
+        raise ValueError("nc and cnonce are required with qop")
+    return _hash(name, f"{ha1_hex.lower()}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
+
+
+def make_tagged_response(
+    request: Request, status: int, reason: str, rng: random.Random
+) -> Response:
+    """`transaction.make_response()` plus a random To tag when the request's To has none.
+
+    RFC 3261 8.2.6.2: a UAS adds a To tag to every response but a 100 (Trying).
+    """
+    response = make_response(request, status, reason)
+    to = request.headers.get("To")
+    if to is None or status == 100 or parse_name_addr(to).tag is not None:
+        return response
+    headers = response.headers.replace("To", f"{to};tag={new_tag(rng)}")
+    return Response(status, reason, headers)
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """What `verify()` found: the authenticated `user`, or the `response` to send instead.
+
+    Exactly one of the two is set.
+    """
+
+    user: str | None = None
+    response: Response | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.user is not None
+
+
+class _Outcome(enum.Enum):
+    CHALLENGE = "challenge"  # no credentials for us, or not an answer to what we offered
+    STALE = "stale"  # right password, but the nonce is too old or already used
+    FORBIDDEN = "forbidden"  # wrong password or unknown user: the two look the same
+    BAD_REQUEST = "bad request"  # credentials we cannot even read
+
+
+class _Refused(Exception):
+    def __init__(self, outcome: _Outcome) -> None:
+        super().__init__(outcome.value)
+        self.outcome = outcome
+
+
+class DigestAuthenticator:
+    """Challenges requests and verifies their credentials for one realm.
+
+    `credentials` is read on every `verify()`, so changes to the mapping apply at once. With
+    `proxy=True` it speaks Proxy-Authenticate/Proxy-Authorization and 407 instead of
+    WWW-Authenticate/Authorization and 401. A nonce is good for `nonce_lifetime` seconds; at
+    most `max_nonces` used nonces are remembered, and when that bound forces one out, every
+    nonce issued no later than it becomes stale, so a replay is never accepted.
+    """
+
+    def __init__(
+        self,
+        realm: str,
+        credentials: Credentials,
+        secret: bytes,
+        rng: random.Random,
+        nonce_lifetime: float = 300.0,
+        *,
+        max_nonces: int = 10_000,
+        proxy: bool = False,
+    ) -> None:
+        if not secret:
+            raise ValueError("the nonce secret must not be empty")
+        if max_nonces < 1:
+            raise ValueError("max_nonces must be at least 1")
+        self.realm = realm
+        self.rng = rng
+        self.nonce_lifetime = nonce_lifetime
+        self.max_nonces = max_nonces
+        self.proxy = proxy
+        self._credentials = credentials
+        self._secret = secret
+        self._opaque = self._mac(b"opaque", b"").hex()
+        self._decoys = {name: _hash(name, self._mac(b"decoy", b"").hex()) for name in _HASHES}
+        self._seen: dict[str, int] = {}  # nonce -> highest nc accepted
+        self._by_issue: list[tuple[float, str]] = []  # heap of (issued at, nonce) in _seen
+        self._evicted_through = float("-inf")
+
+    def __repr__(self) -> str:
+        return f"DigestAuthenticator(realm={self.realm!r}, proxy={self.proxy})"
+
+    @property
+    def challenge_header(self) -> str:
+        return "Proxy-Authenticate" if self.proxy else "WWW-Authenticate"
+
+    @property
+    def credentials_header(self) -> str:
+        return "Proxy-Authorization" if self.proxy else "Authorization"
+
+    def challenge(self, request: Request, now: float, stale: bool = False) -> Response:
+        """A 401 (407 for a proxy) with one challenge per algorithm, SHA-256 first.
+
+        Both challenges share one fresh nonce and carry qop="auth" and the opaque value;
+        `stale` adds stale=true, telling the client to retry without asking its user again.
+        """
+        status, reason = (407, "Proxy Authentication Required") if self.proxy else (
+            401, "Unauthorized")
+        response = make_tagged_response(request, status, reason, self.rng)
+        nonce = self._new_nonce(now)
+        headers = response.headers
+        for algorithm in ALGORITHMS:
+            params = {"realm": self.realm, "qop": "auth", "algorithm": algorithm,
+                      "nonce": nonce, "opaque": self._opaque}
+            if stale:
+                params["stale"] = "true"
+            headers = headers.add(self.challenge_header, format_auth_params("Digest", params))
+        return Response(status, reason, headers)
+
+    def verify(self, request: Request, now: float) -> AuthResult:
+        """Who sent `request`, or the response to send: 401, 401 stale=true, 403 or 400.
+
+        403 answers both an unknown user and a wrong password. A nonce count must grow with
+        every use of a nonce; a nonce used without qop is good once. Replays and expired
+        nonces get a fresh challenge with stale=true.
+        """
+        self._forget_expired(now)
+        try:
+            return AuthResult(user=self._verified_user(request, now))
+        except _Refused as refused:
+            return AuthResult(response=self._refusal(refused.outcome, request, now))
+
+    def _refusal(self, outcome: _Outcome, request: Request, now: float) -> Response:
+        if outcome is _Outcome.FORBIDDEN:
+            return make_tagged_response(request, 403, "Forbidden", self.rng)
+        if outcome is _Outcome.BAD_REQUEST:
+            return make_tagged_response(request, 400, "Bad Request", self.rng)
+        return self.challenge(request, now, stale=outcome is _Outcome.STALE)
+
+    def _verified_user(self, request: Request, now: float) -> str:
+        params = self._our_credentials(request)
+        algorithm = _offered_algorithm(params)
+        if params.get("opaque", self._opaque) != self._opaque:
+            raise _Refused(_Outcome.CHALLENGE)
+        nc = _nonce_count(params)
+        if params["uri"] != request.uri:
+            raise _Refused(_Outcome.BAD_REQUEST)
+        issued = self._issued_at(params["nonce"])
+        if issued is None:
+            raise _Refused(_Outcome.CHALLENGE)
+        if not self._digest_matches(params, algorithm, request.method):
+            raise _Refused(_Outcome.FORBIDDEN)
+        if not self._fresh(issued, now) or not self._first_use(params["nonce"], issued, nc):
+            raise _Refused(_Outcome.STALE)
+        return params["username"]
+
+    def _our_credentials(self, request: Request) -> dict[str, str]:
+        """The parameters of the Digest credentials for our realm (RFC 3261 22.4)."""
+        for value in request.headers.get_all(self.credentials_header):
+            if _scheme(value) != "digest":
+                continue  # another scheme, e.g. Basic with a token68 we need not parse
+            try:
+                _, params = parse_auth_params(value)
+            except SipError:
+                raise _Refused(_Outcome.BAD_REQUEST) from None
+            if params.get("realm") == self.realm:
+                if any(name not in params for name in _REQUIRED):
+                    raise _Refused(_Outcome.BAD_REQUEST)
+                return params
+        raise _Refused(_Outcome.CHALLENGE)
+
+    def _digest_matches(self, params: dict[str, str], algorithm: str, method: str) -> bool:
+        stored = self._stored_ha1(params["username"], algorithm)
+        # An unknown user costs the same work as a known one and fails the same way.
+        expected = digest_from_ha1(
+            algorithm, stored or self._decoys[algorithm], method, params["uri"],
+            params["nonce"], params.get("nc"), params.get("cnonce"), params.get("qop"))
+        given = params["response"].lower().encode("utf-8")
+        return hmac.compare_digest(expected.encode("ascii"), given) and bool(stored)
+
+    def _stored_ha1(self, user: str, algorithm: str) -> str | None:
+        hashes = self._credentials.get(user)
+        if hashes is None:
+            return None
+        return next((value for name, value in hashes.items() if name.upper() == algorithm), None)
+
+    def _mac(self, purpose: bytes, data: bytes) -> bytes:
+        message = purpose + b"\0" + self.realm.encode("utf-8") + b"\0" + data
+        return hmac.new(self._secret, message, hashlib.sha256).digest()[:_MAC_BYTES]
+
+    def _new_nonce(self, now: float) -> str:
+        body = _NONCE_BODY.pack(now, self.rng.getrandbits(64))
+        return (body + self._mac(b"nonce", body)).hex()
+
+    def _issued_at(self, nonce: str) -> float | None:
+        """When we issued `nonce`, or None when it is not one of ours."""
+        if not _NONCE.fullmatch(nonce):
+            return None
+        raw = bytes.fromhex(nonce)
+        body, mac = raw[:_NONCE_BODY.size], raw[_NONCE_BODY.size:]
+        if not hmac.compare_digest(mac, self._mac(b"nonce", body)):
+            return None
+        issued, _ = _NONCE_BODY.unpack(body)
+        return float(issued)
+
+    def _fresh(self, issued: float, now: float) -> bool:
+        return issued > self._evicted_through and 0.0 <= now - issued <= self.nonce_lifetime
+
+    def _first_use(self, nonce: str, issued: float, nc: int | None) -> bool:
+        """Record this use of `nonce`; False when it replays an earlier one."""
+        highest = self._seen.get(nonce)
+        if highest is not None and (nc is None or nc <= highest):
+            return False
+        if highest is None:
+            heapq.heappush(self._by_issue, (issued, nonce))
+        self._seen[nonce] = _USED_WITHOUT_QOP if nc is None else nc
+        while len(self._seen) > self.max_nonces:
+            oldest, evicted = heapq.heappop(self._by_issue)
+            del self._seen[evicted]
+            self._evicted_through = max(self._evicted_through, oldest)
+        return True
+
+    def _forget_expired(self, now: float) -> None:
+        """Drop used nonces too old to be accepted anyway."""
+        while self._by_issue and now - self._by_issue[0][0] > self.nonce_lifetime:
+            _, nonce = heapq.heappop(self._by_issue)
+            del self._seen[nonce]
+
+
+def _offered_algorithm(params: dict[str, str]) -> str:
+    try:
+        algorithm = _algorithm(params.get("algorithm"))
+    except ValueError:
+        raise _Refused(_Outcome.CHALLENGE) from None
+    return algorithm
+
+
+def _nonce_count(params: dict[str, str]) -> int | None:
+    """The nonce count as a number with qop "auth", None without qop (RFC 2069 style)."""
+    qop = params.get("qop")
+    if qop is None:
+        return None
+    if qop != "auth":
+        raise _Refused(_Outcome.CHALLENGE)
+    nc = params.get("nc", "")
+    if not _NC.fullmatch(nc) or int(nc, 16) == 0 or "cnonce" not in params:
+        raise _Refused(_Outcome.BAD_REQUEST)
+    return int(nc, 16)
+
+
+def _scheme(value: str) -> str:
+    words = value.split(maxsplit=1)
+    return words[0].lower() if words else ""
