@@ -1,0 +1,45 @@
+"""Which trunk group a call belongs to, by the address it came from."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from appliance.config.live import parse_peer
+
+if TYPE_CHECKING:
+    from appliance.config import TrunkGroup
+
+Address = tuple[str, int]
+
+
+class TrunkPeers:
+    """Trunk groups' configured peers (addresses, address:port, networks), first match wins
+    in file order. Anything else is not a trunk: it is taken for a phone, which must
+    authenticate."""
+
+    def __init__(self, groups: Sequence[TrunkGroup]) -> None:
+        self._entries = [
+            (*parse_peer(peer), group.name) for group in groups for peer in group.peers
+        ]
+        self._cache: dict[Address, str | None] = {}
+
+    def group_for(self, source: Address) -> str | None:
+        found = self._cache.get(source, self)
+        if found is self:
+            found = self._match(source)
+            if len(self._cache) > 4096:  # addresses come from the network: keep it bounded
+                self._cache.clear()
+            self._cache[source] = found
+        return found  # type: ignore[return-value]
+
+    def _match(self, source: Address) -> str | None:
+        try:
+            address = ipaddress.ip_address(source[0])
+        except ValueError:
+            return None
+        for network, port, group in self._entries:
+            if address in network and (port is None or port == source[1]):
+                return group
+        return None

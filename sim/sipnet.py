@@ -1,0 +1,102 @@
+"""A simulated IP network for SIP cores: latency, jitter and loss, all from one seed.
+
+Endpoints are sans-I/O cores (the appliance's B2BUA, the testbed's user agents) at their own
+addresses. `SimulatedNetwork` is its own small event loop: it delivers datagrams when their
+flight ends and wakes each core at its next deadline, in time order, with ties broken by
+sequence so that a run replays exactly from its seed.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from random import Random
+from typing import Protocol
+
+Address = tuple[str, int]
+
+
+class DatagramCore(Protocol):
+    def receive_datagram(self, data: bytes, source: Address, now: float) -> None: ...
+    def take_datagrams(self) -> list[tuple[bytes, Address]]: ...
+    def next_deadline(self) -> float | None: ...
+    def on_deadline(self, now: float) -> None: ...
+
+
+@dataclass(frozen=True)
+class LinkQuality:
+    latency: float = 0.005  # one way, seconds
+    jitter: float = 0.0  # uniform extra delay in [0, jitter)
+    loss: float = 0.0  # probability a datagram is dropped
+
+
+class SimulatedNetwork:
+    def __init__(self, rng: Random, quality: LinkQuality = LinkQuality()) -> None:
+        self.rng = rng
+        self.quality = quality
+        self.now = 0.0
+        self.cores: dict[Address, DatagramCore] = {}
+        self._queue: list[tuple[float, int, Callable[[], None]]] = []
+        self._sequence = itertools.count()
+        self._armed: dict[Address, float | None] = {}
+        self.sent = 0
+        self.lost = 0
+        self.trace: list[tuple[float, Address, Address, bytes]] | None = None
+
+    def attach(self, address: Address, core: DatagramCore) -> None:
+        self.cores[address] = core
+        self._armed[address] = None
+        self._after_input(address)
+
+    def at(self, when: float, action: Callable[[], None]) -> None:
+        """Run `action` at simulated time `when` (scripted callers and agents use this)."""
+        heapq.heappush(self._queue, (when, next(self._sequence), action))
+
+    def run(self, until: float) -> None:
+        queue = self._queue
+        while queue and queue[0][0] <= until:
+            when, _, action = heapq.heappop(queue)
+            self.now = max(self.now, when)
+            action()
+        self.now = max(self.now, until)
+
+    def poke(self, address: Address) -> None:
+        """Send what the core at `address` has queued and re-arm its wake-up (call after any
+        direct input to a core, e.g. a scripted `call()`)."""
+        self._after_input(address)
+
+    def _after_input(self, address: Address) -> None:
+        core = self.cores[address]
+        for data, destination in core.take_datagrams():
+            self._transmit(address, destination, data)
+        deadline = core.next_deadline()
+        if deadline is not None and deadline != self._armed[address]:
+            self._armed[address] = deadline
+            self.at(deadline, lambda: self._wake(address, deadline))
+
+    def _wake(self, address: Address, deadline: float) -> None:
+        if self._armed[address] != deadline:
+            return  # superseded by a later arming
+        self._armed[address] = None
+        self.cores[address].on_deadline(self.now)
+        self._after_input(address)
+
+    def _transmit(self, source: Address, destination: Address, data: bytes) -> None:
+        self.sent += 1
+        quality = self.quality
+        if quality.loss and self.rng.random() < quality.loss:
+            self.lost += 1
+            return
+        delay = quality.latency + (self.rng.random() * quality.jitter if quality.jitter else 0.0)
+        if self.trace is not None:
+            self.trace.append((self.now, source, destination, data))
+        self.at(self.now + delay, lambda: self._arrive(source, destination, data))
+
+    def _arrive(self, source: Address, destination: Address, data: bytes) -> None:
+        core = self.cores.get(destination)
+        if core is None:
+            return  # nobody listens there: the datagram is dropped, as over UDP
+        core.receive_datagram(data, source, self.now)
+        self._after_input(destination)

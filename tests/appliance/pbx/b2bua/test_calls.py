@@ -1,0 +1,219 @@
+"""Calls through the B2BUA over a simulated network: the situations of a call center."""
+
+from __future__ import annotations
+
+from appliance.events import AgentRung, CallAnswered, CallEnded, EndCause
+from tests.appliance.pbx.b2bua.harness import Lab, live_site
+
+
+def kinds(events):
+    return [event.kind for event in events]
+
+
+def test_registered_phone_logs_agent_in_and_takes_a_queued_call():
+    lab = Lab(live_site(agents=1))
+    lab.register_all()
+    call = lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    phone = lab.phones["a1"]
+    assert kinds(phone.take_events()) == ["incoming"]
+    incoming = next(iter(phone.calls.values()))
+    lab.do(phone, "answer", incoming.id)
+    lab.run(0.5)
+    assert kinds(lab.gateway.take_events()) == ["ringing", "answered"]
+    lab.run(30)
+    lab.do(lab.gateway, "hangup", call)
+    lab.run(1)
+    assert kinds(phone.take_events()) == ["ended_by_peer"]
+    answered = [r for r in lab.log if isinstance(r, CallAnswered)]
+    ended = [r for r in lab.log if isinstance(r, CallEnded)]
+    assert [a.agent for a in answered] == ["a1"]
+    assert [e.cause for e in ended] == [EndCause.CALLER_HANGUP]
+    assert lab.box.is_idle() or not lab.box._by_dialog
+
+
+def answered_call(lab, agent="a1"):
+    """A gateway call answered by `agent`; returns (gateway call id, phone call id)."""
+    call = lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    phone = lab.phones[agent]
+    incoming = [c for c in phone.calls.values() if c.state == "incoming"][-1]
+    lab.do(phone, "answer", incoming.id)
+    lab.run(0.5)
+    return call, incoming.id
+
+
+def causes(lab):
+    return [r.cause for r in lab.log if isinstance(r, CallEnded)]
+
+
+def test_caller_abandons_while_queued_with_cancel():
+    lab = Lab(live_site(agents=1))
+    lab.register_all()
+    lab.do(lab.phones["a1"], "register", 0)  # the only agent logs out: the call waits
+    lab.run(1)
+    call = lab.do(lab.gateway, "call", "100")
+    lab.run(20)
+    lab.do(lab.gateway, "hangup", call)
+    lab.run(1)
+    assert kinds(lab.gateway.take_events()) == ["ringing", "failed"]
+    assert lab.gateway.calls[call].status == 487
+    assert causes(lab) == [EndCause.ABANDONED]
+    assert lab.box.is_idle()
+
+
+def test_agent_hangs_up():
+    lab = Lab(live_site(agents=1))
+    lab.register_all()
+    _, incoming = answered_call(lab)
+    lab.run(10)
+    lab.do(lab.phones["a1"], "hangup", incoming)
+    lab.run(1)
+    assert "ended_by_peer" in kinds(lab.gateway.take_events())
+    assert causes(lab) == [EndCause.AGENT_HANGUP]
+
+
+def test_ring_no_answer_moves_the_call_to_the_next_agent():
+    lab = Lab(live_site(agents=2, ring_timeout=5, strategy="linear"))
+    lab.register_all()
+    lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    first = next(a for a, p in lab.phones.items() if p.calls)
+    other = "a2" if first == "a1" else "a1"
+    lab.run(6)  # the first agent does not answer; the appliance CANCELs and rings the next
+    assert kinds(lab.phones[first].take_events()) == ["incoming", "cancelled"]
+    incoming = [c for c in lab.phones[other].calls.values() if c.state == "incoming"]
+    assert len(incoming) == 1
+    lab.do(lab.phones[other], "answer", incoming[0].id)
+    lab.run(1)
+    assert [r.agent for r in lab.log if isinstance(r, CallAnswered)] == [other]
+    assert [r.agent for r in lab.log if isinstance(r, AgentRung)] == [first, other]
+
+
+def test_busy_agent_phone_is_declined_and_the_call_goes_on():
+    lab = Lab(live_site(agents=2, strategy="linear"))
+    lab.register_all()
+    lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    first = next(a for a, p in lab.phones.items() if p.calls)
+    incoming = next(iter(lab.phones[first].calls.values()))
+    lab.do(lab.phones[first], "reject", incoming.id, 486, "Busy Here")
+    lab.run(0.5)
+    other = "a2" if first == "a1" else "a1"
+    assert kinds(lab.phones[other].take_events()) == ["incoming"]
+
+
+def test_unregistered_agent_is_not_rung_and_caller_waits():
+    lab = Lab(live_site(agents=1, sip={"agent_login": "manual"}))
+    lab.box.cc.agent_login(0.0, "a1")  # logged in, but no phone registered
+    lab.do(lab.gateway, "call", "100")
+    lab.run(5)
+    assert kinds(lab.gateway.take_events()) == ["ringing"]
+    assert lab.box.active_calls == 1
+
+
+def test_blocked_call_gets_busy():
+    lab = Lab(live_site(agents=1, trunks=1))
+    lab.register_all()
+    lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    second = lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    assert lab.gateway.calls[second].status == 486
+    assert EndCause.BLOCKED in causes(lab)
+
+
+def test_over_capacity_gets_503_with_retry_after_and_calls_up_stay_up():
+    lab = Lab(live_site(agents=1, sip={"max_calls": 1, "retry_after": 7}))
+    lab.register_all()
+    first, _ = answered_call(lab)
+    trace = lab.net.trace = []
+    second = lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    assert lab.gateway.calls[second].status == 503
+    assert any(b"Retry-After: 7" in data for *_, data in trace)
+    assert lab.gateway.calls[first].state == "answered"
+
+
+def test_hold_and_resume_from_the_agent_phone_are_relayed_and_logged():
+    from sim.sipua import offer_sdp
+
+    lab = Lab(live_site(agents=1))
+    lab.register_all()
+    _, incoming = answered_call(lab)
+    phone = lab.phones["a1"]
+    lab.do(phone, "reinvite", incoming, offer_sdp("10.0.1.1", 42000, "sendonly"))
+    lab.run(1)
+    lab.do(phone, "reinvite", incoming, offer_sdp("10.0.1.1", 42000, "sendrecv"))
+    lab.run(1)
+    assert kinds(lab.gateway.take_events()).count("reinvited") == 2
+    assert "CallHeld" in lab.record_types() and "CallResumed" in lab.record_types()
+
+
+def test_lost_bye_is_ended_by_the_session_timer():
+    lab = Lab(live_site(agents=1, sip={"session_expires": 90, "min_se": 90}))
+    lab.register_all()
+    answered_call(lab)
+    lab.gateway.ignore_all = True  # the caller's gateway vanished, its BYE never came
+    lab.run(45 + 33)
+    assert causes(lab) == [EndCause.CALLER_HANGUP]
+    assert "ended_by_peer" in kinds(lab.phones["a1"].take_events())
+    lab.run(40)
+    assert lab.box.is_idle()
+
+
+def test_feature_codes_log_the_agent_out_and_in():
+    lab = Lab(live_site(agents=1))
+    lab.register_all()
+    phone = lab.phones["a1"]
+    trace = lab.net.trace = []
+    call = lab.do(phone, "call", "*42")
+    lab.run(1)
+    assert any(data.startswith(b"SIP/2.0 401") for *_, data in trace)  # stations are challenged
+    # The phone answered the challenge; the appliance answered, then hung up.
+    assert kinds(phone.take_events()) == ["answered", "ended_by_peer"]
+    assert lab.box.cc.acd.agents["a1"].state.value == "logged_out"
+    lab.do(phone, "call", "*41")
+    lab.run(1)
+    assert lab.box.cc.acd.agents["a1"].state.value == "ready"
+    lab.do(phone, "call", "*44")
+    lab.run(1)
+    assert lab.box.cc.acd.agents["a1"].state.value == "not_ready"
+    lab.do(phone, "call", "*43")
+    lab.run(1)
+    assert lab.box.cc.acd.agents["a1"].state.value == "ready"
+    assert lab.box.is_idle() or not lab.box._by_dialog
+    del call
+
+
+def test_wrong_password_and_unknown_numbers_are_refused():
+    lab = Lab(live_site(agents=1))
+    lab.register_all()
+    phone = lab.phones["a1"]
+    phone.password = "wrong"
+    call = lab.do(phone, "call", "*42")
+    lab.run(1)
+    assert phone.calls[call].status == 403
+    phone.password = "secret-a1"
+    call = lab.do(phone, "call", "555")
+    lab.run(1)
+    assert phone.calls[call].status == 404
+    assert lab.box.cc.acd.agents["a1"].state.value == "ready"
+
+
+def test_options_are_answered_even_when_shutting_down():
+    lab = Lab(live_site(agents=1))
+    lab.box.shutdown(0.0)
+    trace = lab.net.trace = []
+    from appliance.pbx.sip.headers import Headers
+    from appliance.pbx.sip.message import Request
+
+    options = Request("OPTIONS", "sip:10.0.0.1", Headers([
+        ("Via", "SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKopt1"), ("Max-Forwards", "70"),
+        ("From", "<sip:gw@10.0.0.2>;tag=1"), ("To", "<sip:10.0.0.1>"), ("Call-ID", "o1"),
+        ("CSeq", "1 OPTIONS")]))
+    lab.box.receive_datagram(bytes(options), ("10.0.0.2", 5060), 0.0)
+    replies = lab.box.take_datagrams()
+    assert replies and replies[0][0].startswith(b"SIP/2.0 200 OK")
+    assert b"Allow: " in replies[0][0]
+    del trace
