@@ -1,0 +1,406 @@
+"""Durable event and call detail records in SQLite (WAL), written off the caller's thread.
+
+``RecordStore.append`` only puts the record on a queue; one daemon thread
+writes what it finds there in batches, one transaction a batch, and builds the
+call detail records on the way. ``RecordReader`` reads a database, also one
+left behind by a killed process, without adding anything to it.
+
+Call ids restart at 1 whenever the appliance starts, so every row carries the
+``run`` that wrote it and (run, call) and (run, seq) are the keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from contextlib import closing, suppress
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from appliance.eventlog import EventLog, record_from_json, record_to_json
+from appliance.events import CallEnded, EndCause, Record
+from appliance.records.cdr import CallDetail, CdrBuilder
+
+logger = logging.getLogger(__name__)
+
+# The one schema, for SQLite here and for a PostgreSQL backend: only types and
+# statements both accept. DOUBLE PRECISION rather than REAL because REAL is a
+# 4-byte float in PostgreSQL; SQLite gives it REAL affinity (8 bytes).
+SCHEMA: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS runs (
+        run TEXT PRIMARY KEY,
+        position INTEGER NOT NULL UNIQUE
+    )""",
+    """CREATE TABLE IF NOT EXISTS events (
+        run TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        t DOUBLE PRECISION NOT NULL,
+        type TEXT NOT NULL,
+        call INTEGER NULL,
+        agent TEXT NULL,
+        json TEXT NOT NULL,
+        PRIMARY KEY (run, seq)
+    )""",
+    """CREATE TABLE IF NOT EXISTS calls (
+        run TEXT NOT NULL,
+        call INTEGER NOT NULL,
+        trunk_group TEXT NOT NULL,
+        ani TEXT NOT NULL,
+        dnis TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        offered_at DOUBLE PRECISION NOT NULL,
+        first_queue TEXT NULL,
+        last_queue TEXT NULL,
+        queued_at DOUBLE PRECISION NULL,
+        answered_at DOUBLE PRECISION NULL,
+        agent TEXT NULL,
+        ended_at DOUBLE PRECISION NOT NULL,
+        cause TEXT NOT NULL,
+        wait DOUBLE PRECISION NOT NULL,
+        talk DOUBLE PRECISION NOT NULL,
+        hold DOUBLE PRECISION NOT NULL,
+        rings INTEGER NOT NULL,
+        ring_no_answers INTEGER NOT NULL,
+        transfers INTEGER NOT NULL,
+        overflows INTEGER NOT NULL,
+        abandoned SMALLINT NOT NULL,
+        PRIMARY KEY (run, call)
+    )""",
+)
+
+COMMIT_INTERVAL = 0.05  # seconds a record may wait for its commit when no call ended
+SYNCHRONOUS_LEVELS = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
+_BATCH_LIMIT = 5000  # records taken off the queue at a time: bounds the writer's memory
+
+_CALL_COLUMNS = ("run", *CallDetail._fields)
+_INSERT_EVENT = "INSERT INTO events (run, seq, t, type, call, agent, json) VALUES (?,?,?,?,?,?,?)"
+_INSERT_CALL = (
+    f"INSERT INTO calls ({', '.join(_CALL_COLUMNS)}) VALUES ({', '.join('?' * len(_CALL_COLUMNS))})"
+)
+_SELECT_CALLS = f"SELECT {', '.join(CallDetail._fields)} FROM calls"
+
+PathLike = str | os.PathLike[str]
+
+
+class RecordReader:
+    """Reads a records database; sees what its writers have committed."""
+
+    def __init__(self, path: PathLike) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise FileNotFoundError(f"no records database at {self.path}")
+
+    def runs(self) -> list[str]:
+        """Run ids in the order the runs started."""
+        return [row[0] for row in self._query("SELECT run FROM runs ORDER BY position")]
+
+    def events(self, run: str | None = None) -> list[Record]:
+        """The event-log records of one run, or of every run one run after the other."""
+        if run is None:
+            sql = (
+                "SELECT e.json FROM events e JOIN runs r ON r.run = e.run"
+                " ORDER BY r.position, e.seq"
+            )
+            rows = self._query(sql)
+        else:
+            rows = self._query("SELECT json FROM events WHERE run = ? ORDER BY seq", (run,))
+        return [record_from_json(row[0]) for row in rows]
+
+    def calls(self, run: str | None = None) -> list[CallDetail]:
+        """Call detail records of one run, or of every run, by run then call id."""
+        if run is None:
+            sql = f"{_SELECT_CALLS} JOIN runs USING (run) ORDER BY runs.position, call"
+            rows = self._query(sql)
+        else:
+            rows = self._query(f"{_SELECT_CALLS} WHERE run = ? ORDER BY call", (run,))
+        return [_detail_from_row(row) for row in rows]
+
+    def integrity_check(self) -> list[str]:
+        """SQLite's own check of the file: ``["ok"]`` when sound."""
+        return [row[0] for row in self._query("PRAGMA integrity_check")]
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        # A connection per read: reads come from any thread, and under WAL a
+        # reader never waits for the writer.
+        with closing(sqlite3.connect(self.path, timeout=10.0)) as db:
+            return db.execute(sql, params).fetchall()
+
+
+class RecordStore(RecordReader):
+    """Writes one run's records to an SQLite database, created if missing.
+
+    ``run`` names this run (a new uuid if not given) and must not be in the
+    database yet. ``synchronous`` is SQLite's setting: with NORMAL, a commit
+    survives the process being killed, and power loss may lose the last
+    commits; FULL keeps those too at the cost of an fsync a commit.
+    """
+
+    def __init__(
+        self, path: PathLike, run: str | None = None, *, synchronous: str = "NORMAL"
+    ) -> None:
+        self.path = Path(path)
+        self.run = run or uuid.uuid4().hex
+        self.dropped = 0  # records that could not be stored (logged as they happen)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # Appending is the queue's own put: the caller never waits for the disk.
+        self.append: Callable[[Record], None] = self._queue.put
+        self._db = _open(self.path, synchronous)
+        _register_run(self._db, self.run)
+        self._writer = _Writer(self._db, self.run)
+        self._thread = threading.Thread(
+            target=self._write_loop, name=f"records-{self.run}", daemon=True
+        )
+        self._closed = False
+        self._thread.start()
+
+    @property
+    def backlog(self) -> int:
+        """Records (and flush requests) appended and not yet taken by the writer; approximate."""
+        return self._queue.qsize()
+
+    def subscribe_to(self, log: EventLog) -> None:
+        """Store every record appended to ``log`` from now on."""
+        log.subscribe(self.append)
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Return once every record appended before the call is committed.
+
+        Records that could not be stored are counted in ``dropped`` instead.
+        Raises TimeoutError if that takes longer than ``timeout`` seconds.
+        """
+        if not self._thread.is_alive():
+            raise RuntimeError(f"the writer of {self.path} has stopped")
+        done = threading.Event()
+        self._queue.put(_Flush(done))
+        if not done.wait(timeout):
+            raise TimeoutError(f"records not committed to {self.path} within {timeout} s")
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Flush, then stop the writer. Records appended afterwards are not stored."""
+        if self._closed:
+            return
+        self._closed = True
+        self.flush(timeout)
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+
+    def __enter__(self) -> RecordStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _write_loop(self) -> None:
+        try:
+            self._drain_until_stopped()
+        finally:
+            self._db.close()
+
+    def _drain_until_stopped(self) -> None:
+        deadline: float | None = None  # when the open transaction must be committed
+        while True:
+            try:
+                first = self._queue.get(timeout=_seconds_until(deadline))
+            except queue.Empty:
+                self._commit([])
+                deadline = None
+                continue
+            batch = _take(self._queue, first)
+            flushes, call_ended, stop = self._write(batch)
+            if call_ended or flushes or stop or _passed(deadline):
+                self._commit(flushes)
+                deadline = None
+            elif deadline is None:
+                deadline = time.monotonic() + COMMIT_INTERVAL
+            if stop:
+                return
+
+    def _write(self, batch: list[Any]) -> tuple[list[threading.Event], bool, bool]:
+        """Insert a batch's records; its flush requests, whether a call ended, whether to stop."""
+        flushes = [item.done for item in batch if type(item) is _Flush]
+        stop = any(item is _STOP for item in batch)
+        records = [item for item in batch if type(item) is not _Flush and item is not _STOP]
+        call_ended = any(type(record) is CallEnded for record in records)
+        try:
+            self.dropped += self._writer.write(records)
+        except Exception:
+            # The last guard: the thread must live on to answer the flushes in this batch.
+            logger.exception("the records writer failed on %d records", len(records))
+            self.dropped += len(records)
+        return flushes, call_ended, stop
+
+    def _commit(self, flushes: list[threading.Event]) -> None:
+        self.dropped += self._writer.commit()
+        for done in flushes:
+            done.set()
+
+
+class _Flush:
+    """A flush request travelling through the queue behind the records it waits for."""
+
+    __slots__ = ("done",)
+
+    def __init__(self, done: threading.Event) -> None:
+        self.done = done
+
+
+_STOP = object()
+
+
+class _Writer:
+    """The writer thread's side: rows into the open transaction, and commits."""
+
+    def __init__(self, db: sqlite3.Connection, run: str) -> None:
+        self.db = db
+        self.run = run
+        self.seq = 0
+        self.builder = CdrBuilder()
+        self.pending = 0  # records in the open transaction
+
+    def write(self, records: list[Any]) -> int:
+        """Insert into the open transaction; returns how many records were dropped."""
+        events, calls, dropped = self.rows(records)
+        if not events:
+            return dropped
+        try:
+            if not self.db.in_transaction:
+                self.db.execute("BEGIN")
+            self.db.executemany(_INSERT_EVENT, events)
+            self.db.executemany(_INSERT_CALL, calls)
+        except sqlite3.Error:
+            logger.exception("could not write %d records of run %s", len(events), self.run)
+            return dropped + len(events) + self.rollback()
+        self.pending += len(events)
+        return dropped
+
+    def rows(self, records: list[Any]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
+        events: list[tuple[Any, ...]] = []
+        calls: list[tuple[Any, ...]] = []
+        dropped = 0
+        for record in records:
+            try:
+                event = self.event_row(record)
+                detail = self.builder.feed(record)
+            except Exception:
+                # One bad record must not stop the log of a live appliance.
+                logger.exception("dropped a record that could not be stored: %s", _describe(record))
+                dropped += 1
+                continue
+            events.append(event)
+            if detail is not None:
+                calls.append(_detail_row(self.run, detail))
+        return events, calls, dropped
+
+    def event_row(self, record: Record) -> tuple[Any, ...]:
+        line = record_to_json(record)
+        self.seq += 1
+        call = getattr(record, "call", 0) or None  # call ids start at 1; 0 is "no call"
+        agent = getattr(record, "agent", "") or None
+        return (self.run, self.seq, record.t, type(record).__name__, call, agent, line)
+
+    def commit(self) -> int:
+        """Commit the open transaction; returns how many records were lost if that failed."""
+        if not self.db.in_transaction:
+            return 0
+        try:
+            self.db.commit()
+        except sqlite3.Error:
+            logger.exception("could not commit %d records of run %s", self.pending, self.run)
+            return self.rollback()
+        self.pending = 0
+        return 0
+
+    def rollback(self) -> int:
+        lost, self.pending = self.pending, 0
+        try:
+            self.db.rollback()
+        except sqlite3.Error:
+            logger.exception("could not roll back the records of run %s", self.run)
+        return lost
+
+
+def _open(path: Path, synchronous: str) -> sqlite3.Connection:
+    level = synchronous.upper()
+    if level not in SYNCHRONOUS_LEVELS:
+        raise ValueError(f"synchronous must be one of {sorted(SYNCHRONOUS_LEVELS)}, not {level!r}")
+    # Autocommit mode (isolation_level None): the writer opens and commits its
+    # own transactions. The connection is made here, so that errors reach the
+    # caller, and then used by the writer thread alone.
+    db = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+    mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    if mode != "wal":
+        db.close()
+        raise ValueError(f"{path} cannot be put in WAL mode (journal mode {mode!r})")
+    # In WAL mode a commit appends its pages to the -wal file with write(); with
+    # NORMAL, SQLite fsyncs only at checkpoints. A killed process loses nothing
+    # committed: the frames are already in the OS page cache and the next open
+    # replays them. Power loss or a kernel crash may lose the last commits
+    # (never corrupt the file); FULL fsyncs every commit to keep those too.
+    db.execute(f"PRAGMA synchronous={level}")
+    for statement in SCHEMA:
+        db.execute(statement)
+    return db
+
+
+def _register_run(db: sqlite3.Connection, run: str) -> None:
+    # IMMEDIATE: two stores opening at once cannot both take the same position.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        exists = db.execute("SELECT 1 FROM runs WHERE run = ?", (run,)).fetchone()
+        if exists:
+            raise ValueError(f"run {run!r} is already in the database")
+        db.execute(
+            "INSERT INTO runs (run, position) SELECT ?, COALESCE(MAX(position), 0) + 1 FROM runs",
+            (run,),
+        )
+    except BaseException:
+        db.rollback()
+        db.close()
+        raise
+    db.commit()
+
+
+def _take(source: queue.SimpleQueue[Any], first: Any) -> list[Any]:
+    """``first`` and whatever else is queued, up to the batch limit, without waiting."""
+    batch = [first]
+    with suppress(queue.Empty):
+        while len(batch) < _BATCH_LIMIT:
+            batch.append(source.get_nowait())
+    return batch
+
+
+def _seconds_until(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def _passed(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
+
+
+def _describe(record: Any) -> str:
+    """A record's repr, also for a malformed one (whose own repr would raise)."""
+    if isinstance(record, tuple):
+        return f"{type(record).__name__}{tuple.__repr__(record)}"
+    return object.__repr__(record)
+
+
+def _detail_row(run: str, detail: CallDetail) -> tuple[Any, ...]:
+    # Plain str and int, so that any DB-API driver takes them.
+    return (run, *detail._replace(cause=str(detail.cause), abandoned=int(detail.abandoned)))
+
+
+def _detail_from_row(row: Iterable[Any]) -> CallDetail:
+    detail = CallDetail(*row)
+    return detail._replace(cause=EndCause(detail.cause), abandoned=bool(detail.abandoned))

@@ -1,0 +1,196 @@
+"""The SQLite record store: round trips, batching, bad records, reopening."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from appliance.eventlog import EventLog
+from appliance.events import (
+    AgentState,
+    AgentStateChanged,
+    CallEnded,
+    CallOffered,
+    EndCause,
+    Record,
+    new,
+)
+from appliance.records import SCHEMA, CallDetail, RecordReader, RecordStore, call_details
+from appliance.records.bench import sample_records
+from sim.world import RunSpec, World
+from tests.appliance.records.test_cdr import EVENTFUL_SITE
+
+
+def simulated_records(hours: float = 1, seed: int = 3) -> list[Record]:
+    return World(EVENTFUL_SITE, RunSpec(hours=hours, seed=seed)).run().records
+
+
+def store_all(path: Path, run: str, records: list[Record]) -> None:
+    with RecordStore(path, run=run) as store:
+        for record in records:
+            store.append(record)
+
+
+def wait_for(condition: Callable[[], bool], within: float = 10.0) -> bool:
+    """Poll until ``condition()`` holds; False if it still does not after ``within`` s."""
+    give_up = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > give_up:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def columns(path: Path, table: str) -> tuple[str, ...]:
+    with closing(sqlite3.connect(path)) as db:
+        return tuple(row[1] for row in db.execute(f"PRAGMA table_info({table})"))
+
+
+def test_schema_is_plain_sql_statements_whose_call_columns_are_the_detail_fields(
+    tmp_path: Path,
+) -> None:
+    assert all(statement.lstrip().startswith("CREATE TABLE") for statement in SCHEMA)
+    store_all(tmp_path / "r.db", "run1", [])
+    assert columns(tmp_path / "r.db", "calls") == ("run", *CallDetail._fields)
+    assert columns(tmp_path / "r.db", "events") == (
+        "run", "seq", "t", "type", "call", "agent", "json"
+    )  # fmt: skip
+
+
+def test_events_and_details_come_back_as_they_went_in(tmp_path: Path) -> None:
+    records = simulated_records()
+    store_all(tmp_path / "r.db", "run1", records)
+    reader = RecordReader(tmp_path / "r.db")
+    assert reader.runs() == ["run1"]
+    assert reader.events("run1") == records
+    details = reader.calls("run1")
+    assert details == sorted(call_details(records))  # by call id, not by end
+    assert all(type(d.cause) is EndCause and type(d.abandoned) is bool for d in details)
+
+
+def test_event_columns_are_filled_from_the_record(tmp_path: Path) -> None:
+    records: list[Record] = [
+        AgentStateChanged(0.0, "a1", AgentState.READY, "", 0),
+        CallOffered(1.5, 1, "pstn", "555", "800", 1),
+    ]
+    store_all(tmp_path / "r.db", "run1", records)
+    with closing(sqlite3.connect(tmp_path / "r.db")) as db:
+        rows = db.execute("SELECT seq, t, type, call, agent FROM events ORDER BY seq").fetchall()
+    assert rows == [(1, 0.0, "AgentStateChanged", None, "a1"), (2, 1.5, "CallOffered", 1, None)]
+
+
+def test_subscribed_store_gets_every_record_appended_to_the_log(tmp_path: Path) -> None:
+    log = EventLog()
+    with RecordStore(tmp_path / "r.db", run="live") as store:
+        store.subscribe_to(log)
+        for record in sample_records(80):
+            log.append(record)
+    assert RecordReader(tmp_path / "r.db").events("live") == log.records
+
+
+def test_writer_keeps_up_with_a_hundred_thousand_records(tmp_path: Path) -> None:
+    records = sample_records(100_000)
+    with RecordStore(tmp_path / "r.db", run="big") as store:
+        for record in records:
+            store.append(record)
+        store.flush(timeout=300.0)
+        assert store.dropped == 0
+        with closing(sqlite3.connect(tmp_path / "r.db")) as db:
+            events = db.execute("SELECT COUNT(*), MIN(seq), MAX(seq) FROM events").fetchone()
+            (calls,) = db.execute("SELECT COUNT(*) FROM calls").fetchone()
+    assert events == (len(records), 1, len(records))
+    assert calls == sum(type(r) is CallEnded for r in records)
+
+
+def test_an_ended_call_is_committed_without_a_flush(tmp_path: Path) -> None:
+    with RecordStore(tmp_path / "r.db", run="r") as store:
+        reader = RecordReader(tmp_path / "r.db")
+        for record in sample_records(8):  # one whole call
+            store.append(record)
+        assert wait_for(lambda: len(reader.calls("r")) == 1)
+
+
+def test_records_without_an_ended_call_are_committed_by_the_timer(tmp_path: Path) -> None:
+    with RecordStore(tmp_path / "r.db", run="r") as store:
+        reader = RecordReader(tmp_path / "r.db")
+        store.append(AgentStateChanged(0.0, "a1", AgentState.READY, "", 0))
+        assert wait_for(lambda: len(reader.events("r")) == 1)
+
+
+def test_a_record_that_cannot_be_stored_is_logged_and_the_writer_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    good = sample_records(16)
+    short = new(CallEnded, (1.0, 1))  # a field missing
+    unserializable = CallOffered(0.0, 99, "pstn", object(), "800", 1)  # type: ignore[arg-type]
+    logged = caplog.at_level(logging.ERROR, logger="appliance.records.store")
+    with logged, RecordStore(tmp_path / "r.db", run="r") as store:
+        for record in [short, *good[:8], unserializable, *good[8:]]:
+            store.append(record)
+        store.flush()
+        assert store.dropped == 2
+    reader = RecordReader(tmp_path / "r.db")
+    assert reader.events("r") == good
+    assert len(reader.calls("r")) == 2
+    assert sum("could not be stored" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_reopening_a_database_appends_a_new_run(tmp_path: Path) -> None:
+    first, second = sample_records(16), sample_records(8)
+    store_all(tmp_path / "r.db", "monday", first)
+    store_all(tmp_path / "r.db", "tuesday", second)
+    reader = RecordReader(tmp_path / "r.db")
+    assert reader.runs() == ["monday", "tuesday"]
+    assert reader.events() == first + second
+    assert reader.events("tuesday") == second
+    # Call ids restart with every run; (run, call) keeps both call 1s.
+    assert [d.call for d in reader.calls()] == [1, 2, 1]
+    assert [d.call for d in reader.calls("monday")] == [1, 2]
+
+
+def test_a_run_id_cannot_be_used_twice(tmp_path: Path) -> None:
+    store_all(tmp_path / "r.db", "monday", [])
+    with pytest.raises(ValueError, match="already"):
+        RecordStore(tmp_path / "r.db", run="monday")
+
+
+def test_a_run_gets_an_id_when_none_is_given(tmp_path: Path) -> None:
+    with RecordStore(tmp_path / "r.db") as store:
+        run = store.run
+    assert RecordReader(tmp_path / "r.db").runs() == [run]
+
+
+def test_database_is_in_wal_mode(tmp_path: Path) -> None:
+    store_all(tmp_path / "r.db", "r", [])
+    with closing(sqlite3.connect(tmp_path / "r.db")) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_synchronous_is_configurable(tmp_path: Path) -> None:
+    records = sample_records(8)
+    with RecordStore(tmp_path / "r.db", run="r", synchronous="full") as store:
+        for record in records:
+            store.append(record)
+    assert RecordReader(tmp_path / "r.db").events("r") == records
+    with pytest.raises(ValueError, match="synchronous"):
+        RecordStore(tmp_path / "other.db", synchronous="sometimes")
+
+
+def test_close_is_idempotent_and_flush_after_close_fails(tmp_path: Path) -> None:
+    store = RecordStore(tmp_path / "r.db", run="r")
+    store.close()
+    store.close()
+    with pytest.raises(RuntimeError, match="stopped"):
+        store.flush()
+
+
+def test_reading_a_missing_database_fails_without_creating_it(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        RecordReader(tmp_path / "none.db")
+    assert not (tmp_path / "none.db").exists()
