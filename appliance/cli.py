@@ -8,6 +8,7 @@ entry-point group, so the appliance never imports them.
 from __future__ import annotations
 
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import typer
 
@@ -42,6 +43,43 @@ def check(
         f"{len(site.routes)} routes",
         highlight=False,
     )
+
+
+@app.command("serve")
+def serve_command(
+    config: str = typer.Argument(..., help="Site configuration file, or a built-in site name"),
+    address: str = typer.Option("127.0.0.1", help="Address to listen on (UDP)"),
+    port: int = typer.Option(5060, help="Port to listen on (UDP)"),
+    records: Path = typer.Option(Path("ccbox-records.sqlite"),
+                                 help="SQLite database for the event log and detail records"),
+    grace: float = typer.Option(10.0, help="Seconds to let calls end on SIGTERM"),
+    log_level: str = typer.Option("info", help="debug, info, warning or error"),
+) -> None:
+    """Run the appliance: SIP on ADDRESS:PORT, records in an SQLite database.
+
+    SIGTERM ends calls with BYE and flushes records; SIGHUP reloads CONFIG (a configuration
+    that does not validate is reported and the running one kept).
+    """
+    from appliance.live.app import run_appliance
+    from appliance.live.logsetup import configure_logging
+
+    configure_logging(log_level.upper())
+    run_appliance(config, address, port, records, grace)
+
+
+@app.command("passwd")
+def passwd_command(
+    user: str = typer.Argument(..., help="The phone's user name (an agent id for a seat)"),
+    realm: str = typer.Option("ccbox", help="The site's sip.realm"),
+    password: str = typer.Option(..., prompt=True, hide_input=True,
+                                 help="The phone's password (asked for if not given)"),
+) -> None:
+    """Print a phone entry for a site's sip.phones: digest hashes, never the password."""
+    from appliance.pbx.sip.digest import ha1
+
+    typer.echo(f'- user: "{user}"')
+    typer.echo(f"  ha1_md5: {ha1(user, realm, password, 'MD5')}")
+    typer.echo(f"  ha1_sha256: {ha1(user, realm, password, 'SHA-256')}")
 
 
 def _register_plugins() -> None:

@@ -20,22 +20,35 @@ Subscriber = Callable[[Record], None]
 class EventLog:
     """An in-memory, append-only list of records with optional subscribers."""
 
-    __slots__ = ("_subscribers", "append", "records")
+    __slots__ = ("_retain", "_subscribers", "append", "records")
 
-    def __init__(self) -> None:
+    def __init__(self, retain: bool = True) -> None:
+        """``retain=False`` keeps nothing in memory and only feeds subscribers: the live
+        appliance runs for months and its records go to the record store."""
         self.records: list[Record] = []
         self._subscribers: list[Subscriber] = []
+        self._retain = retain
         # With no subscriber, appending is the list's own append: the hot path
         # of a simulation writes millions of records.
-        self.append: Callable[[Record], None] = self.records.append
+        self.append: Callable[[Record], None] = (
+            self.records.append if retain else self._subscribers_only
+        )
 
     def subscribe(self, subscriber: Subscriber) -> None:
         """Call ``subscriber`` with every record appended from now on."""
         self._subscribers.append(subscriber)
-        self.append = self._append_and_notify
+        if self._retain:
+            self.append = self._append_and_notify
+        else:
+            only = len(self._subscribers) == 1
+            self.append = subscriber if only else self._subscribers_only
 
     def _append_and_notify(self, record: Record) -> None:
         self.records.append(record)
+        for subscriber in self._subscribers:
+            subscriber(record)
+
+    def _subscribers_only(self, record: Record) -> None:
         for subscriber in self._subscribers:
             subscriber(record)
 

@@ -64,3 +64,19 @@ def test_records_and_actions_have_their_declared_fields() -> None:
     }
     for item in [*records, *seen_actions]:
         assert len(item) == len(type(item)._fields), item
+
+
+def test_a_log_that_does_not_retain_feeds_every_subscriber_and_keeps_nothing():
+    from appliance.eventlog import EventLog
+    from appliance.events import CallEnded, EndCause
+
+    log = EventLog(retain=False)
+    first: list = []
+    second: list = []
+    log.subscribe(first.append)
+    log.append(CallEnded(1.0, 1, EndCause.BLOCKED))
+    log.subscribe(second.append)
+    log.append(CallEnded(2.0, 2, EndCause.BLOCKED))
+    assert [r.call for r in first] == [1, 2]
+    assert [r.call for r in second] == [2]
+    assert log.records == []

@@ -1,0 +1,209 @@
+"""The `serve` loop: a site configuration, a core, a `UdpDriver`, and the signals of a daemon.
+
+SIGTERM and SIGINT end the appliance gracefully: the core is told to end every call, and the
+process returns once it is idle or after a grace period. SIGHUP reloads the configuration; a
+configuration that does not validate is logged and the old one stays in force. A configuration
+that does not validate at start stops the appliance before it binds anything: it never runs
+half-configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable
+
+from appliance.config import ConfigError, Site, resolve_site
+from appliance.live.core import Address, DatagramCore
+from appliance.live.udp import UdpDriver
+
+_log = logging.getLogger(__name__)
+
+EXIT_CONFIG_ERROR = 2
+"""Exit status when the site configuration cannot be used at start (as `ccbox check`)."""
+
+CoreFactory = Callable[[Site], DatagramCore]
+
+
+class Server:
+    """One appliance process: `start()`, then `run()` until `request_stop()` (or a signal).
+
+    `reload()` and `request_stop()` are what SIGHUP and SIGTERM/SIGINT call; they may as well
+    be called directly (tests, a console command).
+    """
+
+    def __init__(self, core_factory: CoreFactory, config_path: str, host: str, port: int, *,
+                 grace: float = 10.0) -> None:
+        self.core_factory = core_factory
+        self.config_path = config_path
+        self.host = host
+        self.port = port
+        self.grace = grace
+        self.site: Site | None = None
+        self.core: DatagramCore | None = None
+        self.driver: UdpDriver | None = None
+        self._stop: asyncio.Event | None = None
+        self._hurry: asyncio.Event | None = None
+        self.socket_lost = False
+        """True when `run()` ended because the socket closed, not because it was asked to."""
+
+    async def start(self) -> Address:
+        """Load the site, build the core and bind; returns the bound address.
+
+        Raises `ConfigError` before binding anything if the site does not validate.
+        """
+        site = resolve_site(self.config_path)
+        core = self.core_factory(site)
+        driver = UdpDriver(core, self.host, self.port)
+        self._stop = asyncio.Event()
+        self._hurry = asyncio.Event()
+        address = await driver.start()
+        bind = getattr(core, "bind", None)
+        if bind is not None:  # the core names itself in Via and Contact
+            bind(address)
+        self.site, self.core, self.driver = site, core, driver
+        _log.info("listening on %s:%d (site %s)", address[0], address[1], site.site)
+        return address
+
+    def reload(self) -> bool:
+        """Load the configuration file again and hand it to the core; True if it was applied.
+
+        A configuration that does not validate is logged as an ERROR naming the file and the
+        fields, and the core keeps running on the one it has.
+        """
+        core, driver = self._started()
+        try:
+            site = resolve_site(self.config_path)
+        except ConfigError as error:
+            _log.error("configuration not reloaded, still running site %s: %s",
+                       self.site.site if self.site else "?", error)
+            return False
+        try:
+            core.reload(site, driver.now())
+        except Exception:
+            _log.exception("core failed to apply the configuration from %s", self.config_path)
+            driver.flush()
+            return False
+        self.site = site
+        driver.flush()
+        _log.info("configuration reloaded (site %s)", site.site)
+        return True
+
+    def request_stop(self) -> None:
+        """Begin a graceful shutdown; asked a second time, stop waiting for calls to end."""
+        if self._stop is None or self._hurry is None:
+            return
+        if self._stop.is_set():
+            _log.warning("second stop request: not waiting for calls to end")
+            self._hurry.set()
+        self._stop.set()
+
+    async def run(self) -> bool:
+        """Serve until a stop is requested or the socket fails, then shut down gracefully.
+
+        Returns True if the core became idle within the grace period.
+        """
+        self._started()
+        assert self._stop is not None and self.driver is not None
+        stop = asyncio.ensure_future(self._stop.wait())
+        lost = asyncio.ensure_future(self.driver.wait_closed())
+        try:
+            await asyncio.wait((stop, lost), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            lost.cancel()
+        self.socket_lost = self.driver.closed and not self._stop.is_set()
+        return await self.shutdown()
+
+    async def shutdown(self) -> bool:
+        """Tell the core to end every call, wait until it is idle (at most `grace` seconds,
+        less if `request_stop()` comes again) and close the socket."""
+        core, driver = self._started()
+        assert self._hurry is not None
+        idle = False
+        if not driver.closed:
+            _log.info("shutting down: ending calls (grace %.1f s)", self.grace)
+            try:
+                core.shutdown(driver.now())
+            except Exception:
+                _log.exception("core failed to begin its shutdown")
+            driver.flush()
+            idle = await _idle_unless_hurried(driver, self.grace, self._hurry)
+        if idle:
+            _log.info("all calls ended")
+        elif not driver.closed:
+            _log.warning("closing with calls still up")
+        driver.close()
+        await driver.wait_closed()
+        _log.info("stopped")
+        return idle
+
+    def _started(self) -> tuple[DatagramCore, UdpDriver]:
+        if self.core is None or self.driver is None:
+            raise RuntimeError("the server has not been started")
+        return self.core, self.driver
+
+
+async def _idle_unless_hurried(driver: UdpDriver, grace: float, hurry: asyncio.Event) -> bool:
+    """Whether the core became idle within `grace` seconds; False at once if `hurry` is set."""
+    idle = asyncio.ensure_future(driver.wait_idle(grace))
+    hurried = asyncio.ensure_future(hurry.wait())
+    try:
+        done, _ = await asyncio.wait((idle, hurried), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hurried.cancel()
+        idle.cancel()  # nothing happens to a finished task
+    return idle in done and idle.result()
+
+
+async def serve(core_factory: CoreFactory, config_path: str, host: str, port: int, *,
+                grace: float = 10.0,
+                on_ready: Callable[[Address], None] | None = None) -> None:
+    """Run the appliance on (`host`, `port`) until SIGTERM or SIGINT, then end gracefully.
+
+    SIGHUP reloads `config_path`. If the configuration does not validate at start, the error
+    is printed on stderr and `SystemExit(2)` raised before anything is bound. If the socket
+    cannot be bound, or fails while serving, `SystemExit(1)` is raised. `on_ready` is called
+    with the bound address once the appliance answers.
+    """
+    server = Server(core_factory, config_path, host, port, grace=grace)
+    try:
+        address = await server.start()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG_ERROR) from None
+    except OSError as error:  # the port is taken, the address is not ours ...
+        print(f"cannot listen on {host}:{port}: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    loop = asyncio.get_running_loop()
+    handlers = {signal.SIGTERM: server.request_stop, signal.SIGINT: server.request_stop,
+                signal.SIGHUP: server.reload}
+    installed = [signum for signum, handler in handlers.items()
+                 if _add_signal_handler(loop, signum, handler)]
+    try:
+        if on_ready is not None:
+            on_ready(address)
+        await server.run()
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+        if server.driver is not None and not server.driver.closed:
+            server.driver.close()
+    if server.socket_lost:
+        raise SystemExit(1)
+
+
+def _add_signal_handler(loop: asyncio.AbstractEventLoop, signum: signal.Signals,
+                        handler: Callable[[], object]) -> bool:
+    try:
+        loop.add_signal_handler(signum, handler)
+    except (NotImplementedError, RuntimeError, ValueError) as error:
+        # Not the main thread, or a platform without POSIX signals.
+        _log.warning("cannot handle %s: %s", signum.name, error)
+        return False
+    return True
+
+
+__all__ = ["EXIT_CONFIG_ERROR", "CoreFactory", "Server", "serve"]
