@@ -58,12 +58,24 @@ def canonical_name(name: str) -> str:
 
     Unknown names are capitalised word by word ("x-my-header" -> "X-My-Header").
     """
+    known = _SEEN_NAMES.get(name)
+    if known is not None:
+        return known
     lowered = name.lower()
     if lowered in COMPACT_FORMS:
-        return COMPACT_FORMS[lowered]
-    if lowered in _CANONICAL_NAMES:
-        return _CANONICAL_NAMES[lowered]
-    return "-".join(part.capitalize() for part in lowered.split("-"))
+        full = COMPACT_FORMS[lowered]
+    elif lowered in _CANONICAL_NAMES:
+        full = _CANONICAL_NAMES[lowered]
+    else:
+        full = "-".join(part.capitalize() for part in lowered.split("-"))
+    # Names come from the network: remember a bounded number of spellings (and only valid
+    # ones, so that a name found here needs no token check either).
+    if len(_SEEN_NAMES) < 2048 and is_token(name):
+        _SEEN_NAMES[name] = full
+    return full
+
+
+_SEEN_NAMES: dict[str, str] = {}
 
 
 def split_values(value: str) -> list[str]:
@@ -71,6 +83,9 @@ def split_values(value: str) -> list[str]:
 
     Empty elements are dropped; a value with no element at all stays one empty value.
     """
+    if '"' not in value and "<" not in value:  # the common case: nothing to step over
+        elements = [part.strip(" \t") for part in value.split(",")]
+        return [element for element in elements if element] or [""]
     parts: list[str] = []
     start = 0
     in_quotes = in_angle = escaped = False
@@ -98,16 +113,28 @@ def split_values(value: str) -> list[str]:
 
 def _normalise(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     items: list[tuple[str, str]] = []
+    seen = _SEEN_NAMES
     for name, value in pairs:
-        if not is_token(name):
-            raise ValueError(f"invalid header name {name!r}")
+        full = seen.get(name)
+        if full is None:
+            if not is_token(name):
+                raise ValueError(f"invalid header name {name!r}")
+            full = canonical_name(name)
         if "\r" in value or "\n" in value:
             raise ValueError(f"line break in value of header {name!r}")
-        full = canonical_name(name)
         value = value.strip(" \t")
-        values = split_values(value) if full in MULTI_VALUED else [value]
-        items.extend((full, element) for element in values)
+        if full in MULTI_VALUED:
+            items.extend((full, element) for element in split_values(value))
+        else:
+            items.append((full, value))
     return tuple(items)
+
+
+def _headers_of(items: tuple[tuple[str, str], ...]) -> Headers:
+    """A `Headers` around items that are already normalised (no second pass over them)."""
+    headers = Headers.__new__(Headers)
+    headers._items = items
+    return headers
 
 
 class Headers:
@@ -135,16 +162,16 @@ class Headers:
 
     def add(self, name: str, value: str) -> Headers:
         """A copy with `value` appended as the last `name` entry."""
-        return Headers((*self._items, (name, value)))
+        return _headers_of(self._items + _normalise(((name, value),)))
 
     def prepend(self, name: str, value: str) -> Headers:
         """A copy with `value` placed before every other entry (e.g. a new top Via)."""
-        return Headers(((name, value), *self._items))
+        return _headers_of(_normalise(((name, value),)) + self._items)
 
     def remove(self, name: str) -> Headers:
         """A copy without any `name` entry."""
         wanted = canonical_name(name)
-        return Headers(item for item in self._items if item[0] != wanted)
+        return _headers_of(tuple(item for item in self._items if item[0] != wanted))
 
     def replace(self, name: str, value: str) -> Headers:
         """A copy where `value` takes the place of the first `name` entry and drops the rest.
@@ -154,15 +181,16 @@ class Headers:
         wanted = canonical_name(name)
         if wanted not in self:
             return self.add(name, value)
+        new = _normalise(((name, value),))
         items: list[tuple[str, str]] = []
         placed = False
-        for key, old in self._items:
-            if key != wanted:
-                items.append((key, old))
+        for item in self._items:
+            if item[0] != wanted:
+                items.append(item)
             elif not placed:
-                items.append((key, value))
+                items.extend(new)
                 placed = True
-        return Headers(items)
+        return _headers_of(tuple(items))
 
     def names(self) -> list[str]:
         """Distinct canonical names in order of first appearance."""

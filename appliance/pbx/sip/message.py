@@ -8,6 +8,7 @@ not content: a message's `headers` never hold it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -245,6 +246,8 @@ def _split_params(text: str, what: str) -> dict[str, str | None]:
 
 
 def _split_outside_quotes(text: str, separator: str) -> list[str]:
+    if '"' not in text:
+        return text.split(separator)
     parts: list[str] = []
     start = 0
     in_quotes = escaped = False
@@ -295,6 +298,10 @@ class Via:
         return f"{SIP_VERSION}/{self.transport} {self.host}{port}{_format_params(self.params)}"
 
 
+# A message's Via, From and To are parsed several times on its way through the layers, and
+# retransmissions repeat them: parsed values are cached. Callers must not modify the
+# `params` of what these return (copy them first, as `Via` users do).
+@functools.lru_cache(maxsize=4096)
 def parse_via(value: str) -> Via:
     """Parse one Via value such as "SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bK1;rport"."""
     match = _SENT_PROTOCOL.fullmatch(value.strip(" \t"))
@@ -348,6 +355,7 @@ def _quoted_string(text: str) -> tuple[str, str]:
     raise _bad("unterminated quoted string")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_name_addr(value: str) -> NameAddr:
     """Parse '"Smith, \\"J\\"" <sip:j@example.com>;tag=1' and the bare addr-spec form."""
     text = value.strip(" \t")
