@@ -111,6 +111,11 @@ class Sip(_Frozen):
     # "register": an agent is logged in (ready) when their phone registers and logged out
     # when its last registration ends; "manual": only by feature code.
     agent_login: Literal["register", "manual"] = "register"
+    # Digest challenges offered, preferred first (RFC 8760). Some phones answer only the
+    # first challenge and know only MD5: list MD5 alone for them.
+    digest_algorithms: Annotated[
+        list[Literal["SHA-256", "MD5"]], Field(min_length=1, max_length=2)
+    ] = Field(default_factory=lambda: ["SHA-256", "MD5"])
     feature_codes: FeatureCodes = FeatureCodes()
     phones: list[Phone] = Field(default_factory=list)
 

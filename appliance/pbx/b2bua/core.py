@@ -93,7 +93,8 @@ class B2bua:
         self.site = site
         self.sip = site.sip
         credentials = {phone.user: phone.ha1_by_algorithm() for phone in site.sip.phones}
-        authenticator = DigestAuthenticator(site.sip.realm, credentials, self.secret, self.rng)
+        authenticator = DigestAuthenticator(site.sip.realm, credentials, self.secret, self.rng,
+                                            algorithms=site.sip.digest_algorithms)
         if hasattr(self, "registrar"):
             # Bindings survive a reload; the same secret keeps issued nonces valid.
             self.registrar.authenticator = authenticator

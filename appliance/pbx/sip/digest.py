@@ -19,7 +19,7 @@ import hmac
 import random
 import re
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from appliance.pbx.sip.auth import format_auth_params, parse_auth_params
@@ -118,6 +118,7 @@ class AuthResult:
 
     @property
     def ok(self) -> bool:
+        """True when the request is authenticated."""
         return self.user is not None
 
 
@@ -154,11 +155,16 @@ class DigestAuthenticator:
         *,
         max_nonces: int = 10_000,
         proxy: bool = False,
+        algorithms: Sequence[str] = ALGORITHMS,
     ) -> None:
         if not secret:
             raise ValueError("the nonce secret must not be empty")
         if max_nonces < 1:
             raise ValueError("max_nonces must be at least 1")
+        if not algorithms or any(name not in _HASHES for name in algorithms):
+            raise ValueError(f"algorithms must be some of {', '.join(ALGORITHMS)}")
+        # Offered in this order; a phone that answers only the first challenge uses it.
+        self.algorithms = tuple(algorithms)
         self.realm = realm
         self.rng = rng
         self.nonce_lifetime = nonce_lifetime
@@ -177,10 +183,12 @@ class DigestAuthenticator:
 
     @property
     def challenge_header(self) -> str:
+        """The header a challenge goes in: WWW-Authenticate, or Proxy-Authenticate."""
         return "Proxy-Authenticate" if self.proxy else "WWW-Authenticate"
 
     @property
     def credentials_header(self) -> str:
+        """The header credentials are read from: Authorization, or Proxy-Authorization."""
         return "Proxy-Authorization" if self.proxy else "Authorization"
 
     def challenge(self, request: Request, now: float, stale: bool = False) -> Response:
@@ -194,7 +202,7 @@ class DigestAuthenticator:
         response = make_tagged_response(request, status, reason, self.rng)
         nonce = self._new_nonce(now)
         headers = response.headers
-        for algorithm in ALGORITHMS:
+        for algorithm in self.algorithms:
             params = {"realm": self.realm, "qop": "auth", "algorithm": algorithm,
                       "nonce": nonce, "opaque": self._opaque}
             if stale:
@@ -225,6 +233,8 @@ class DigestAuthenticator:
     def _verified_user(self, request: Request, now: float) -> str:
         params = self._our_credentials(request)
         algorithm = _offered_algorithm(params)
+        if algorithm not in self.algorithms:
+            raise _Refused(_Outcome.CHALLENGE)
         if params.get("opaque", self._opaque) != self._opaque:
             raise _Refused(_Outcome.CHALLENGE)
         nc = _nonce_count(params)

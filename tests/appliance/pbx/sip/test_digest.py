@@ -497,3 +497,22 @@ def test_no_response_carries_a_password_or_ha1() -> None:
 def test_empty_secret_is_refused() -> None:
     with pytest.raises(ValueError):
         DigestAuthenticator(REALM, credentials(), b"", random.Random(1))
+
+
+def test_only_the_configured_algorithms_are_offered_and_accepted() -> None:
+    import random as _random
+
+    from appliance.pbx.sip.auth import parse_auth_params
+
+    authenticator = DigestAuthenticator("r", {"u": {"MD5": "0" * 32}}, b"s",
+                                        _random.Random(1), algorithms=["MD5"])
+    request = Request("REGISTER", "sip:r", Headers([
+        ("Via", "SIP/2.0/UDP h;branch=z9hG4bK1"), ("Max-Forwards", "70"),
+        ("From", "<sip:u@r>;tag=1"), ("To", "<sip:u@r>"), ("Call-ID", "c"),
+        ("CSeq", "1 REGISTER")]))
+    challenge = authenticator.challenge(request, 0.0)
+    offered = [parse_auth_params(v)[1]["algorithm"]
+               for v in challenge.headers.get_all("WWW-Authenticate")]
+    assert offered == ["MD5"]
+    with pytest.raises(ValueError):
+        DigestAuthenticator("r", {}, b"s", _random.Random(1), algorithms=["SHA-1"])
