@@ -153,6 +153,46 @@ def bench_sim_command(
     )
 
 
+@bench_app.command("sip")
+def bench_sip_command(
+    step_seconds: float = typer.Option(10.0, help="Seconds of calls at each rate step"),
+    agents: int = typer.Option(1000, min=1, help="Registered agent phones"),
+    concurrent: int = typer.Option(1000, min=0, help="Concurrent calls to hold (0: skip)"),
+    ceiling_budget: float = typer.Option(60.0, help="Seconds for SIPp's own ceiling"),
+) -> None:
+    """Calls per second: SIPp against itself (the ceiling) vs SIPp through the appliance."""
+    from sim.bench_b2bua import ASTERISK_ANCHOR, measure_b2bua, measure_concurrent
+    from sim.bench_sip import ANCHOR, measure_sipp_ceiling
+
+    console = Console()
+    with console.status("SIPp uac -> SIPp uas (the load generator's ceiling)"):
+        ceiling = measure_sipp_ceiling(budget=ceiling_budget)
+    with console.status("SIPp callers -> ccbox queue -> SIPp agents"):
+        ours = measure_b2bua(seconds=step_seconds, agents=agents)
+    table = Table(title="ccbox serve: SIPp callers -> queue -> SIPp agents, 1 s calls, UDP")
+    for column in ("rate", "placed", "achieved/s", "failed", "CPU ms/call", "result"):
+        table.add_column(column, justify="right")
+    for step in ours["steps"]:  # type: ignore[attr-defined]
+        table.add_row(str(step["rate"]), str(step["placed"]), f"{step['achieved_rate']:.0f}",
+                      str(step["failed"]), f"{step['cpu_ms_per_call']:.2f}",
+                      "pass" if step["passed"] else f"FAIL {step['failures'] or ''}")
+    console.print(table)
+    sustained, top = ours["sustained"], ceiling["ceiling"]
+    console.print(f"SIPp ceiling (uac -> uas): [bold]{top}[/bold] calls/s; "
+                  f"appliance sustained: [bold]{sustained}[/bold] calls/s "
+                  f"(< 1 in 10,000 failed); ratio {sustained / top if top else 0:.3f}",
+                  highlight=False)
+    console.print(f"target >= 200 calls/s, aim 500. anchors: {ANCHOR}; {ASTERISK_ANCHOR}",
+                  highlight=False)
+    if concurrent:
+        with console.status(f"holding {concurrent} concurrent calls"):
+            held = measure_concurrent(concurrent)
+        console.print(f"concurrent: {held['peak_concurrent']} calls up at once, "
+                      f"{held['successful']} of {held['placed']} completed "
+                      f"({'held' if held['held'] else 'NOT held'}; target 1,000)",
+                      highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.command("sim")(simulate_command)
     app.add_typer(bench_app, name="bench")

@@ -14,7 +14,7 @@ import pytest
 from appliance.events import EndCause
 from appliance.records.store import RecordReader
 from sim.traffic.sipp import SippConfig, SippRun, free_udp_port, scenario_path
-from tests.live.appliance_process import ApplianceProcess, phone_passwords, write_site
+from sim.live import ApplianceProcess, phone_passwords, write_site
 
 BOUND = 60.0
 pytestmark = pytest.mark.slow

@@ -1,10 +1,12 @@
-"""`ccbox serve` as a child process on 127.0.0.1, with a site written for the test."""
+"""`ccbox serve` as a child process on 127.0.0.1, for live tests and benchmarks, with a site
+written for the run (a trunk whose peer is the SIPp caller, phones with digest hashes)."""
 
 from __future__ import annotations
 
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,7 +19,7 @@ from appliance.pbx.sip.digest import ha1
 from sim.traffic.sipp import free_udp_port, scenario_path
 
 REALM = "live.ccbox"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def phone_passwords() -> dict[str, str]:
@@ -26,8 +28,11 @@ def phone_passwords() -> dict[str, str]:
     return dict(line.split(";", 1) for line in lines if line.strip())
 
 
-def write_site(path: Path, caller_port: int, **queue: Any) -> Path:
-    users = phone_passwords()
+def write_site(path: Path, caller_port: int, users: dict[str, str] | None = None,
+               sip: dict[str, Any] | None = None, **queue: Any) -> Path:
+    """A one-queue site for agents `users` (user -> password; SIPp's users.csv by default),
+    calls accepted from 127.0.0.1:`caller_port`."""
+    users = users or phone_passwords()
     site = {
         "site": "live",
         "trunk_groups": [{"name": "gateway", "kind": "sip", "channels": 2000,
@@ -43,6 +48,7 @@ def write_site(path: Path, caller_port: int, **queue: Any) -> Path:
             "phones": [{"user": user, "ha1_md5": ha1(user, REALM, password, "MD5"),
                         "ha1_sha256": ha1(user, REALM, password, "SHA-256")}
                        for user, password in users.items()],
+            **(sip or {}),
         },
     }
     path.write_text(yaml.safe_dump(site, sort_keys=False))
@@ -52,18 +58,18 @@ def write_site(path: Path, caller_port: int, **queue: Any) -> Path:
 class ApplianceProcess:
     """Starts `ccbox serve`; `stop()` sends SIGTERM to its PID and returns the exit status."""
 
-    def __init__(self, config: Path, workdir: Path) -> None:
+    def __init__(self, config: Path, workdir: Path, log_level: str = "info") -> None:
         self.port = free_udp_port()
         self.records = workdir / "records.sqlite"
         self.log_path = workdir / "appliance.log"
         self._log = self.log_path.open("w")
         command = [sys.executable, "-m", "appliance", "serve", str(config),
                    "--address", "127.0.0.1", "--port", str(self.port),
-                   "--records", str(self.records), "--grace", "5"]
+                   "--records", str(self.records), "--grace", "5", "--log-level", log_level]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
                                         cwd=ROOT, env=env)
-        self._wait_for(r"listening on 127\.0\.0\.1:\d+", within=20)
+        self._wait_until_answering(within=20)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -71,6 +77,25 @@ class ApplianceProcess:
 
     def log(self) -> str:
         return self.log_path.read_text()
+
+    def _wait_until_answering(self, within: float) -> None:
+        """Probe with OPTIONS until the appliance answers (how a peer would check)."""
+        deadline = time.monotonic() + within
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            probe.settimeout(0.2)
+            attempt = 0
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"the appliance exited: {self.log()}")
+                attempt += 1
+                probe.sendto(_options(probe.getsockname()[1], attempt), self.address)
+                try:
+                    if probe.recv(65535).startswith(b"SIP/2.0 200"):
+                        return
+                except TimeoutError:
+                    continue
+        raise TimeoutError(f"the appliance never answered OPTIONS: {self.log()}")
 
     def _wait_for(self, pattern: str, within: float) -> None:
         deadline = time.monotonic() + within
@@ -82,6 +107,11 @@ class ApplianceProcess:
             time.sleep(0.05)
         raise TimeoutError(f"no {pattern!r} in the appliance's log: {self.log()}")
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the appliance has used so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self, timeout: float = 20) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -92,3 +122,11 @@ class ApplianceProcess:
             return self.process.wait(5)
         finally:
             self._log.close()
+
+
+def _options(port: int, attempt: int) -> bytes:
+    return (f"OPTIONS sip:ccbox@127.0.0.1 SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKprobe{attempt}\r\n"
+            f"Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=probe\r\n"
+            f"To: <sip:ccbox@127.0.0.1>\r\nCall-ID: probe-{port}\r\n"
+            f"CSeq: {attempt} OPTIONS\r\nContent-Length: 0\r\n\r\n").encode()
