@@ -59,11 +59,15 @@ class EventLog:
         return iter(self.records)
 
 
+# One encoder for every record: json.dumps with options builds a new one on each call.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def record_to_json(record: Record) -> str:
     fields = {"type": type(record).__name__}
     for name, value in zip(record._fields, record, strict=True):
         fields[name] = value.value if isinstance(value, Enum) else value
-    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE(fields)
 
 
 def record_from_json(line: str) -> Record:

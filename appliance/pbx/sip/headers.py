@@ -134,6 +134,7 @@ def _headers_of(items: tuple[tuple[str, str], ...]) -> Headers:
     """A `Headers` around items that are already normalised (no second pass over them)."""
     headers = Headers.__new__(Headers)
     headers._items = items
+    headers._index = None
     return headers
 
 
@@ -145,20 +146,35 @@ class Headers:
     The "modifying" methods return a new `Headers`.
     """
 
-    __slots__ = ("_items",)
+    __slots__ = ("_index", "_items")
 
     def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
         self._items = _normalise(pairs)
+        self._index: dict[str, list[str]] | None = None
+
+    def _by_name(self) -> dict[str, list[str]]:
+        # Built on the first lookup: a message is read many times on its way through.
+        index: dict[str, list[str]] = {}
+        for key, value in self._items:
+            values = index.get(key)
+            if values is None:
+                index[key] = [value]
+            else:
+                values.append(value)
+        self._index = index
+        return index
 
     def get(self, name: str) -> str | None:
         """The first value of `name`, or None when absent."""
-        wanted = canonical_name(name)
-        return next((value for key, value in self._items if key == wanted), None)
+        values = (self._index or self._by_name()).get(_SEEN_NAMES.get(name) or
+                                                       canonical_name(name))
+        return None if values is None else values[0]
 
     def get_all(self, name: str) -> list[str]:
         """Every value of `name` in message order (empty when absent)."""
-        wanted = canonical_name(name)
-        return [value for key, value in self._items if key == wanted]
+        values = (self._index or self._by_name()).get(_SEEN_NAMES.get(name) or
+                                                       canonical_name(name))
+        return [] if values is None else list(values)
 
     def add(self, name: str, value: str) -> Headers:
         """A copy with `value` appended as the last `name` entry."""
@@ -199,8 +215,7 @@ class Headers:
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        wanted = canonical_name(name)
-        return any(key == wanted for key, _ in self._items)
+        return canonical_name(name) in (self._index or self._by_name())
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._items)

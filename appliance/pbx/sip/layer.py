@@ -140,6 +140,8 @@ class TransactionLayer:
         self._clients: dict[Key, tuple[ClientTransaction, Address]] = {}
         self._servers: dict[Key, ServerTransaction] = {}
         self._outbox: list[LayerEffect] = []
+        # Transactions whose timers fired since the last drain, with their keys.
+        self._fired: list[tuple[bool, Key]] = []
 
     # -- transport side ---------------------------------------------------------------------
 
@@ -214,6 +216,7 @@ class TransactionLayer:
             return
         server = self._new_server(request, now)
         self._servers[key] = server
+        self._watch(server, key, False)
         self._drain_server(key)
         self._outbox.append(Deliver(request))
 
@@ -239,6 +242,7 @@ class TransactionLayer:
         server = self._new_server(request, now)
         server.drain()
         self._servers[key] = server
+        self._watch(server, key, False)
         server.send_response(answer, now)
         self._drain_server(key)
 
@@ -258,6 +262,7 @@ class TransactionLayer:
         else:
             client = NonInviteClientTransaction(request, self.deadlines, now)
         self._clients[key] = (client, destination)
+        self._watch(client, key, True)
         self._drain_client(key)
         return key
 
@@ -293,10 +298,17 @@ class TransactionLayer:
 
     def on_deadline(self, now: float) -> None:
         self.deadlines.run_due(now)
-        for key in list(self._clients):
-            self._drain_client(key)
-        for key in list(self._servers):
-            self._drain_server(key)
+        fired, self._fired = self._fired, []
+        for is_client, key in fired:
+            if is_client:
+                if key in self._clients:
+                    self._drain_client(key)
+            elif key in self._servers:
+                self._drain_server(key)
+
+    def _watch(self, transaction: ClientTransaction | ServerTransaction, key: Key,
+               is_client: bool) -> None:
+        transaction.on_timer = lambda _transaction: self._fired.append((is_client, key))
 
     # -- draining ---------------------------------------------------------------------------
 

@@ -124,6 +124,9 @@ class _Transaction:
         self.reliable = reliable
         self.outbox: list[Effect] = []
         self._timers: dict[str, TimerHandle] = {}
+        # Told when a timer of this transaction fired (and so may have left effects), so that
+        # an owner of many transactions drains only those rather than all of them.
+        self.on_timer: Callable[[_Transaction], None] | None = None
 
     state: State
 
@@ -134,7 +137,12 @@ class _Transaction:
 
     def _start(self, name: str, when: float, callback: Callable[[float], None]) -> None:
         self._cancel(name)
-        self._timers[name] = self.deadlines.schedule(when, callback)
+        self._timers[name] = self.deadlines.schedule(when, self._fire, callback)
+
+    def _fire(self, now: float, callback: Callable[[float], None]) -> None:
+        callback(now)
+        if self.on_timer is not None:
+            self.on_timer(self)
 
     def _cancel(self, *names: str) -> None:
         for name in names:
