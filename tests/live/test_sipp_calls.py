@@ -7,14 +7,15 @@ configured peer. The records the appliance wrote to SQLite are then read back.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from appliance.events import EndCause
 from appliance.records.store import RecordReader
-from sim.traffic.sipp import SippConfig, SippRun, free_udp_port, scenario_path
 from sim.live import ApplianceProcess, phone_passwords, write_site
+from sim.traffic.sipp import SippConfig, SippRun, free_udp_port, scenario_path
 
 BOUND = 60.0
 pytestmark = pytest.mark.slow
@@ -23,25 +24,32 @@ pytestmark = pytest.mark.slow
 class Floor:
     """The appliance, its phones' port and its caller's port for one test."""
 
-    def __init__(self, tmp_path: Path, **queue: object) -> None:
+    def __init__(self, tmp_path: Path, sip: dict | None = None, **queue: object) -> None:
         self.tmp = tmp_path
         self.caller_port = free_udp_port()
         self.phone_port = free_udp_port()
-        config = write_site(tmp_path / "site.yaml", self.caller_port, **queue)
+        config = write_site(tmp_path / "site.yaml", self.caller_port, sip=sip, **queue)
         self.box = ApplianceProcess(config, tmp_path)
 
-    def register_phones(self, scenario: str = "register.xml") -> None:
-        users = len(phone_passwords())
+    def register_phones(self, scenario: str = "register.xml", users: list[str] | None = None,
+                        port: int | None = None, expect_ok: bool = True) -> None:
+        """Register `users` (all of users.csv by default) from `port` (the phones' port)."""
+        passwords = phone_passwords()
+        users = users or sorted(passwords)
+        csv = self.tmp / f"phones-{'-'.join(users)}.csv"
+        csv.write_text("SEQUENTIAL\n" + "".join(f"{u};{passwords[u]}\n" for u in users))
         config = SippConfig(scenario_path(scenario), remote=self.box.address,
-                            local_port=self.phone_port, rate=20, call_limit=1, max_calls=users,
-                            injection=scenario_path("users.csv"))
-        result = SippRun(config, timeout=BOUND, workdir=self.tmp / "register").run()
-        assert (result.successful, result.failed) == (users, 0), result
+                            local_port=port or self.phone_port, rate=20, call_limit=1,
+                            max_calls=len(users), injection=csv)
+        result = SippRun(config, timeout=BOUND, workdir=self.tmp / f"register-{csv.stem}").run()
+        if expect_ok:
+            assert (result.successful, result.failed) == (len(users), 0), result
 
-    def agents(self, scenario: str = "agent.xml", **variables: object) -> SippRun:
-        config = SippConfig(scenario_path(scenario), local_port=self.phone_port,
+    def agents(self, scenario: str = "agent.xml", port: int | None = None,
+               **variables: object) -> SippRun:
+        config = SippConfig(scenario_path(scenario), local_port=port or self.phone_port,
                             variables=variables)  # type: ignore[arg-type]
-        run = SippRun(config, timeout=BOUND, workdir=self.tmp / "agents").start()
+        run = SippRun(config, timeout=BOUND, workdir=self.tmp / f"agents-{scenario}").start()
         run.wait_started()
         return run
 
@@ -93,3 +101,112 @@ def test_agent_hangs_up(floor):
     assert result.successful == 3, result
     details = floor.stop()
     assert [d.cause for d in details] == [EndCause.AGENT_HANGUP] * 3
+
+
+def test_agent_who_does_not_answer_is_cancelled_and_the_next_agent_answers(tmp_path):
+    floor = Floor(tmp_path, ring_timeout=3, strategy="linear")
+    try:
+        silent_port = free_udp_port()
+        floor.register_phones(users=["1001"], port=silent_port)  # rung first (linear)
+        floor.register_phones(users=["1002", "1003"])
+        with floor.agents("agent_noanswer.xml", port=silent_port) as silent, floor.agents() as ok:
+            result = floor.callers(calls=1).run()
+            silent.stop()
+            ok.stop()
+        assert (result.successful, result.failed) == (1, 0), result
+        details = floor.stop()
+        assert [(d.agent, d.ring_no_answers, d.cause) for d in details] == [
+            ("1002", 1, EndCause.CALLER_HANGUP)]
+    finally:
+        floor.box.stop()
+
+
+def test_busy_phone_declines_and_another_agent_answers(tmp_path):
+    floor = Floor(tmp_path, strategy="linear")
+    try:
+        busy_port = free_udp_port()
+        floor.register_phones(users=["1001"], port=busy_port)
+        floor.register_phones(users=["1002", "1003"])
+        with floor.agents("agent_busy.xml", port=busy_port) as busy, floor.agents() as ok:
+            result = floor.callers(calls=1).run()
+            busy.stop()
+            ok.stop()
+        assert result.successful == 1, result
+        assert [d.agent for d in floor.stop()] == ["1002"]
+    finally:
+        floor.box.stop()
+
+
+def test_caller_holds_and_resumes_through_the_appliance(floor):
+    floor.register_phones()
+    with floor.agents() as agents:
+        result = floor.callers("caller_hold.xml", calls=2, talk_ms=500).run()
+        agents.stop()
+    assert (result.successful, result.failed) == (2, 0), result
+    assert [d.cause for d in floor.stop()] == [EndCause.CALLER_HANGUP] * 2
+
+
+def test_lost_bye_is_ended_by_the_session_timer(tmp_path):
+    # 30 s sessions (a lab value; RFC 4028's floor is 90): the appliance refreshes after
+    # 15 s, the vanished caller never answers, and the call is ended.
+    floor = Floor(tmp_path, sip={"session_expires": 30, "min_se": 30})
+    try:
+        floor.register_phones()
+        with floor.agents() as agents:
+            result = floor.callers("caller_lost_bye.xml", calls=1, talk_ms=1000).run()
+            deadline = 70
+            while deadline and not RecordReader(floor.box.records).calls():
+                time.sleep(1)
+                deadline -= 1
+            agents.stop()
+        assert result.successful == 1, result
+        details = floor.stop()
+        assert [d.cause for d in details] == [EndCause.CALLER_HANGUP]
+        assert details[0].talk > 14  # ended by the refresh, not by anything sooner
+    finally:
+        floor.box.stop()
+
+
+def test_a_phone_with_the_wrong_password_is_refused(tmp_path):
+    floor = Floor(tmp_path)
+    try:
+        csv = tmp_path / "wrong.csv"
+        csv.write_text("SEQUENTIAL\n1001;not-the-password\n")
+        config = SippConfig(scenario_path("register.xml"), remote=floor.box.address,
+                            local_port=floor.phone_port, rate=5, max_calls=1, injection=csv)
+        result = SippRun(config, timeout=BOUND, workdir=tmp_path / "wrong").run()
+        assert (result.successful, result.failed) == (0, 1)
+        assert "not-the-password" not in floor.box.log()
+    finally:
+        floor.box.stop()
+
+
+def test_sigterm_ends_calls_with_bye_and_flushes_records(floor):
+    floor.register_phones()
+    with floor.agents() as agents:
+        callers = floor.callers(calls=3, talk_ms=60_000, rate=20).start()  # one per agent
+        callers.wait_started()
+        time.sleep(2)  # every call answered, a minute of talk ahead
+        status = floor.box.stop()
+        result = callers.wait()
+        agents.stop()
+    assert status == 0, floor.box.log()
+    # caller.xml counts a BYE from the far end as a completed call
+    assert (result.successful, result.failed) == (3, 0), result
+    assert "all calls ended" in floor.box.log()
+    details = RecordReader(floor.box.records).calls()
+    assert len(details) == 3 and all(d.answered_at is not None for d in details)
+
+
+def test_calls_that_ended_survive_kill_9_under_load(floor):
+    floor.register_phones()
+    with floor.agents() as agents:
+        result = floor.callers(calls=300, talk_ms=200, rate=100).run()
+        time.sleep(0.2)  # a moment after the last call ended
+        floor.box.process.kill()  # SIGKILL to the appliance's PID: no chance to flush
+        floor.box.process.wait(10)
+        agents.stop()
+    assert result.successful == 300, result
+    reader = RecordReader(floor.box.records)
+    assert reader.integrity_check() == ["ok"]
+    assert len(reader.calls()) == 300

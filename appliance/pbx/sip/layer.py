@@ -283,8 +283,9 @@ class TransactionLayer:
         self._drain_server(key)
 
     def has_clients(self) -> bool:
-        """Whether any request of ours is still waiting for its final response."""
-        return bool(self._clients)
+        """Whether any request of ours is still waiting for its final response (a finished
+        transaction lingering to absorb retransmissions does not count)."""
+        return any(client.state < State.COMPLETED for client, _ in self._clients.values())
 
     def take_effects(self) -> list[LayerEffect]:
         """Everything the layer wants done, oldest first; the outbox is left empty."""

@@ -217,3 +217,15 @@ def test_options_are_answered_even_when_shutting_down():
     assert replies and replies[0][0].startswith(b"SIP/2.0 200 OK")
     assert b"Allow: " in replies[0][0]
     del trace
+
+
+def test_shutdown_ends_calls_with_bye_and_becomes_idle_once_they_are_answered():
+    lab = Lab(live_site(agents=1))
+    lab.register_all()
+    answered_call(lab)
+    lab.box.shutdown(lab.net.now)
+    lab.net.poke(lab.box.local)
+    lab.run(1)
+    assert "ended_by_peer" in kinds(lab.gateway.take_events())
+    assert "ended_by_peer" in kinds(lab.phones["a1"].take_events())
+    assert lab.box.is_idle()  # not waiting for the BYE transactions' Timer K
