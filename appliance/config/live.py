@@ -116,6 +116,8 @@ class Sip(_Frozen):
     digest_algorithms: Annotated[
         list[Literal["SHA-256", "MD5"]], Field(min_length=1, max_length=2)
     ] = Field(default_factory=lambda: ["SHA-256", "MD5"])
+    # Seconds between OPTIONS probes of each trunk peer given as one address; 0: no probes.
+    probe_interval: Annotated[float, Field(ge=0)] = 60.0
     feature_codes: FeatureCodes = FeatureCodes()
     phones: list[Phone] = Field(default_factory=list)
 

@@ -23,6 +23,7 @@ from appliance.events import AgentState, EndCause
 from appliance.pbx.actions import Connect, HangUpAgent, HangUpCaller, RingAgent, StopRinging
 from appliance.pbx.b2bua.legs import Address, Key, Leg, Role
 from appliance.pbx.b2bua.peers import TrunkPeers
+from appliance.pbx.b2bua.probe import PeerStatus, probe_targets
 from appliance.pbx.b2bua.sdp import declining_answer, is_hold
 from appliance.pbx.b2bua.session import (
     SessionTerms,
@@ -82,9 +83,12 @@ class B2bua:
         # Our relayed re-INVITE -> the leg and re-INVITE it relays, answered when ours is.
         self._pending_relay: dict[Key, tuple[Leg, Request]] = {}
         self._expiry_timer = None
+        self._probes: dict[Key, Address] = {}  # our OPTIONS to trunk peers
         self.shutting_down = False
         self.local = local
         self.apply_site(site)
+        # The first probe waits a moment so that the driver can bind and name the address.
+        self.deadlines.schedule(1.0, self._probe_peers)
 
     # --- configuration -------------------------------------------------------------------
 
@@ -101,6 +105,7 @@ class B2bua:
         else:
             self.registrar = Registrar(authenticator)
         self.peers = TrunkPeers(site.trunk_groups)
+        self.peer_status = PeerStatus(probe_targets(site.trunk_groups))
         self._agents = {agent.id for agent in site.expanded_agents()}
         codes = site.sip.feature_codes
         self._features = {codes.login: "login", codes.logout: "logout",
@@ -162,7 +167,8 @@ class B2bua:
         self._pump(now)
 
     def is_idle(self) -> bool:
-        return not self._by_dialog and not self._by_invite and not self.layer.has_clients()
+        # Keep-alive probes do not count: a dead gateway must not hold up a shutdown.
+        return not self._by_dialog and not self._by_invite and not self._requests
 
     @property
     def active_calls(self) -> int:
@@ -501,6 +507,28 @@ class B2bua:
             logger.info("session expired on %r: ending the call", leg)
             self._lost(leg, now)
 
+    # --- keep-alive OPTIONS to trunk peers ---------------------------------------------------
+
+    def _probe_peers(self, now: float) -> None:
+        interval = self.sip.probe_interval
+        if interval and not self.shutting_down:
+            for peer in self.peer_status.targets:
+                self._probe(peer, now)
+        self.deadlines.schedule(now + (interval or 60.0), self._probe_peers)
+
+    def _probe(self, peer: Address, now: float) -> None:
+        host = f"[{peer[0]}]" if ":" in peer[0] else peer[0]
+        request = Request("OPTIONS", f"sip:{host}:{peer[1]}", Headers([
+            ("Via", f"{self._via};branch={new_branch(self.rng)}"),
+            ("Max-Forwards", "70"),
+            ("From", f"<sip:ccbox@{self._hostport}>;tag={new_tag(self.rng)}"),
+            ("To", f"<sip:{host}:{peer[1]}>"),
+            ("Call-ID", f"{self.rng.getrandbits(64):016x}@{self.local[0]}"),
+            ("CSeq", "1 OPTIONS"),
+            ("Allow", ALLOW),
+        ]))
+        self._probes[self.layer.send_request(request, peer, now)] = peer
+
     # --- call control's actions ---------------------------------------------------------------
 
     def _act(self, action: object, now: float) -> None:
@@ -623,6 +651,10 @@ class B2bua:
 
     def _on_response(self, response: Response, now: float) -> None:
         key = transaction_key(response)
+        peer = self._probes.pop(key, None) if response.status >= 200 else None
+        if peer is not None:
+            self.peer_status.answered(peer)  # any final answer: the peer is alive
+            return
         leg = self._by_invite.get(key)
         if leg is not None and leg.role is Role.AGENT:
             self._agent_invite_response(leg, response, now)
@@ -700,6 +732,10 @@ class B2bua:
         self.layer.send_request(leg.ack, leg.peer, now)
 
     def _timed_out(self, key: Key, now: float) -> None:
+        peer = self._probes.pop(key, None)
+        if peer is not None:
+            self.peer_status.timed_out(peer)
+            return
         leg = self._by_invite.get(key)
         if leg is not None and leg.role is Role.AGENT and leg.dialog is None:
             del self._by_invite[key]
