@@ -14,7 +14,8 @@ from rich.table import Table
 
 from appliance.config import ConfigError, Site, resolve_site
 from appliance.kpi import render_report, summarize
-from sim.experiment import Experiment, run_once, run_replications
+from sim.experiment import Experiment, run_once, run_replications, run_sip_once
+from sim.sipnet import LinkQuality
 
 bench_app = typer.Typer(
     help="Benchmarks, each printed against a baseline measured in the same run."
@@ -70,8 +71,16 @@ def simulate_command(
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
     events: Path | None = typer.Option(None, help="Write the event log (JSON lines) here"),
     workers: int | None = typer.Option(None, min=1, help="Processes for replications"),
+    fidelity: str = typer.Option(
+        "call", help="call: callers and agents talk to call control (fast); sip: every leg "
+        "is a SIP dialog over a simulated network"),
+    latency: float = typer.Option(0.02, min=0.0, help="SIP fidelity: one-way delay, seconds"),
+    jitter: float = typer.Option(0.01, min=0.0, help="SIP fidelity: extra random delay, s"),
+    loss: float = typer.Option(0.0, min=0.0, max=0.5, help="SIP fidelity: datagram loss"),
 ) -> None:
     """Simulate a site with the appliance's own ACD and print its KPI report."""
+    if fidelity not in ("call", "sip"):
+        _fail(f"--fidelity: expected 'call' or 'sip'; got {fidelity!r}")
     site = _load(config)
     if hours is None:
         hours = working_day_hours(site)
@@ -84,7 +93,15 @@ def simulate_command(
     if not console.is_terminal:
         console.width = 150  # a file or a pipe: no terminal to fit, keep tables whole
     with _progress(console) as progress:
-        if replications == 1:
+        if fidelity == "sip":
+            quality = LinkQuality(latency, jitter, loss)
+            task = progress.add_task(f"{replications} x {hours:g} h, SIP fidelity",
+                                     total=replications)
+            reports = []
+            for replication in range(replications):
+                reports.append(run_sip_once(experiment, quality, replication, replications))
+                progress.advance(task)
+        elif replications == 1:
             task = progress.add_task(f"simulating {hours:g} h", total=1.0)
             report = run_once(
                 experiment, progress=lambda done: progress.update(task, completed=done)
@@ -96,6 +113,8 @@ def simulate_command(
                 experiment, replications, workers, on_done=lambda _r: progress.advance(task)
             )
     title = f"{site.site}: {hours:g} h simulated, seed {seed}"
+    if fidelity == "sip":
+        title += f", SIP fidelity ({loss:.0%} loss, {latency * 1000:g} ms latency)"
     if replications == 1:
         data = reports[0]
     else:

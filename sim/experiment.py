@@ -11,6 +11,7 @@ from pathlib import Path
 from appliance.config import Site
 from appliance.eventlog import write_jsonl
 from appliance.kpi import KpiReport, KpiSettings, QueueKpiSettings, compute_kpis
+from sim.sipnet import LinkQuality
 from sim.world import RunSpec, World
 
 
@@ -98,3 +99,19 @@ def run_replications(
 
 def offered_calls(reports: Sequence[KpiReport]) -> int:
     return sum(r.center.offered for r in reports)
+
+
+def run_sip_once(experiment: Experiment, quality: LinkQuality, replication: int = 0,
+                 replications: int = 1) -> KpiReport:
+    """One run in SIP fidelity: the same figures from the same code, every leg a SIP dialog."""
+    from sim.sipfidelity import SipRunSpec, SipWorld
+
+    spec = experiment.spec(replication)
+    world = SipWorld(experiment.site, SipRunSpec(spec.hours, spec.seed, quality, replication))
+    log = world.run()
+    events_file = experiment.events_file(replication, replications)
+    if events_file is not None:
+        with events_file.open("w", encoding="utf-8") as out:
+            write_jsonl(log.records, out)
+    settings = kpi_settings(experiment.site, experiment.warmup, world.length)
+    return compute_kpis(log.records, settings)

@@ -716,7 +716,7 @@ class B2bua:
             self._finish_relay(leg, response, now)
         elif purpose == "refresh":
             if response is not None and 200 <= status < 300:
-                if response.headers.get("CSeq", "").endswith("INVITE"):
+                if (response.headers.get("CSeq") or "").endswith("INVITE"):
                     self._ack_in_dialog(leg, response, now)
                 self._start_session_timer(leg, now)
             elif status in _DIALOG_GONE:

@@ -240,3 +240,20 @@ def test_trunk_peers_are_probed_with_options_and_reported_down_when_silent():
     assert lab.box.peer_status.up == {("10.0.0.2", 5060): False}
     lab.box.shutdown(lab.net.now)
     assert lab.box.is_idle()  # an unanswered probe does not hold up a shutdown
+
+
+def test_session_refreshes_keep_a_long_call_up():
+    lab = Lab(live_site(agents=1, sip={"session_expires": 90, "min_se": 90}))
+    lab.register_all()
+    call, _ = answered_call(lab)
+    trace = lab.net.trace = []
+    lab.run(200)  # a refresh every 45 s, every one answered
+    assert causes(lab) == []
+    lab.do(lab.gateway, "hangup", call)
+    lab.run(1)
+    ended = [r for r in lab.log if isinstance(r, CallEnded)]
+    assert [e.cause for e in ended] == [EndCause.CALLER_HANGUP] and ended[0].t > 200
+    refreshes = [data for *_, data in trace if data.startswith(b"UPDATE ")]
+    # The gateway allows UPDATE: refreshes use it. The phone's 200 had no Session-Expires,
+    # so its leg has no session timer (RFC 4028 7.2: the UAS does not do them).
+    assert len(refreshes) == 4
