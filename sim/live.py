@@ -97,7 +97,7 @@ class ApplianceProcess:
                     continue
         raise TimeoutError(f"the appliance never answered OPTIONS: {self.log()}")
 
-    def _wait_for(self, pattern: str, within: float) -> None:
+    def wait_for_log(self, pattern: str, within: float) -> None:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if re.search(pattern, self.log()):

@@ -15,7 +15,7 @@ import pytest
 from appliance.events import EndCause
 from appliance.records.store import RecordReader
 from sim.live import ApplianceProcess, phone_passwords, write_site
-from sim.traffic.sipp import SippConfig, SippRun, free_udp_port, scenario_path
+from sim.traffic.sipp import SippConfig, SippResult, SippRun, free_udp_port, scenario_path
 
 BOUND = 60.0
 pytestmark = pytest.mark.slow
@@ -32,7 +32,7 @@ class Floor:
         self.box = ApplianceProcess(config, tmp_path)
 
     def register_phones(self, scenario: str = "register.xml", users: list[str] | None = None,
-                        port: int | None = None, expect_ok: bool = True) -> None:
+                        port: int | None = None, expect_ok: bool = True) -> SippResult:
         """Register `users` (all of users.csv by default) from `port` (the phones' port)."""
         passwords = phone_passwords()
         users = users or sorted(passwords)
@@ -44,6 +44,7 @@ class Floor:
         result = SippRun(config, timeout=BOUND, workdir=self.tmp / f"register-{csv.stem}").run()
         if expect_ok:
             assert (result.successful, result.failed) == (len(users), 0), result
+        return result
 
     def agents(self, scenario: str = "agent.xml", port: int | None = None,
                **variables: object) -> SippRun:
@@ -210,3 +211,31 @@ def test_calls_that_ended_survive_kill_9_under_load(floor):
     reader = RecordReader(floor.box.records)
     assert reader.integrity_check() == ["ok"]
     assert len(reader.calls()) == 300
+
+
+def test_sighup_reload_adds_a_phone_and_a_broken_file_keeps_the_running_one(tmp_path):
+    import signal
+
+    import yaml
+
+    floor = Floor(tmp_path)
+    try:
+        config = tmp_path / "site.yaml"
+        site = yaml.safe_load(config.read_text())
+        removed = site["sip"]["phones"].pop()  # 1003 unknown at start
+        config.write_text(yaml.safe_dump(site, sort_keys=False))
+        floor.box.process.send_signal(signal.SIGHUP)
+        floor.box.wait_for_log("configuration reloaded", within=10)
+        assert floor.register_phones(users=["1003"], expect_ok=False).successful == 0
+        config.write_text("site: live\nqueues: [oops\n")  # broken: refused, still running
+        floor.box.process.send_signal(signal.SIGHUP)
+        floor.box.wait_for_log("configuration not reloaded", within=10)
+        assert "site.yaml" in floor.box.log()
+        site["sip"]["phones"].append(removed)
+        config.write_text(yaml.safe_dump(site, sort_keys=False))
+        floor.box.process.send_signal(signal.SIGHUP)
+        floor.box.wait_for_log(r"configuration reloaded[\s\S]*configuration reloaded", within=10)
+        floor.register_phones(users=["1003"])  # now it may register
+        assert floor.box.stop() == 0
+    finally:
+        floor.box.stop()
