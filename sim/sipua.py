@@ -15,10 +15,11 @@ from random import Random
 from appliance.clock import Deadlines
 from appliance.pbx.sip.auth import digest_response, format_auth_params, parse_auth_params
 from appliance.pbx.sip.dialog import Dialog, new_branch, new_tag
+from appliance.pbx.sip.endpoint import Endpoint
 from appliance.pbx.sip.headers import Headers
-from appliance.pbx.sip.layer import CancelRequested, SendTo, TransactionLayer, TransactionTimeout
+from appliance.pbx.sip.layer import CancelRequested
 from appliance.pbx.sip.message import Request, Response, parse_cseq, parse_name_addr
-from appliance.pbx.sip.transaction import T1, T2, Deliver, make_response, transaction_key
+from appliance.pbx.sip.transaction import T1, T2, make_response, transaction_key
 
 Address = tuple[str, int]
 Key = tuple[str, str, int, str]
@@ -57,7 +58,7 @@ class UaEvent:
     status: int = 0
 
 
-class UserAgent:
+class UserAgent(Endpoint):
     def __init__(self, user: str, password: str, local: Address, server: Address,
                  rng: Random, deadlines: Deadlines | None = None) -> None:
         self.user = user
@@ -65,11 +66,10 @@ class UserAgent:
         self.local = local
         self.server = server
         self.rng = rng
-        self.deadlines = deadlines if deadlines is not None else Deadlines()
-        self.layer = TransactionLayer(self.deadlines, METHODS, frozenset({"timer"}))
+        super().__init__(deadlines if deadlines is not None else Deadlines(), METHODS,
+                         frozenset({"timer"}))
         self.calls: dict[int, UaCall] = {}
         self.events: list[UaEvent] = []
-        self._out: list[tuple[bytes, Address]] = []
         self._next_call = 0
         self._by_invite: dict[Key, UaCall] = {}
         self._by_dialog: dict[tuple[str, str], UaCall] = {}
@@ -82,21 +82,8 @@ class UserAgent:
     # --- driver side ------------------------------------------------------------------------
 
     def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
-        if self.ignore_all:
-            return
-        self.layer.receive_datagram(data, source, now)
-        self._pump(now)
-
-    def take_datagrams(self) -> list[tuple[bytes, Address]]:
-        out, self._out = self._out, []
-        return out
-
-    def next_deadline(self) -> float | None:
-        return self.deadlines.next_deadline()
-
-    def on_deadline(self, now: float) -> None:
-        self.layer.on_deadline(now)
-        self._pump(now)
+        if not self.ignore_all:
+            super().receive_datagram(data, source, now)
 
     def take_events(self) -> list[UaEvent]:
         events, self.events = self.events, []
@@ -269,16 +256,6 @@ class UserAgent:
 
     # --- what arrives ------------------------------------------------------------------------
 
-    def _pump(self, now: float) -> None:
-        while effects := self.layer.take_effects():
-            for effect in effects:
-                if type(effect) is SendTo:
-                    self._out.append((effect.data, effect.destination))
-                elif type(effect) is Deliver:
-                    self._deliver(effect.message, now)
-                elif type(effect) is TransactionTimeout:
-                    self._timed_out(effect.key)
-
     def _deliver(self, message: object, now: float) -> None:
         if type(message) is Response:
             self._on_response(message, now)
@@ -387,7 +364,7 @@ class UserAgent:
         self._by_dialog[(request.headers.get("Call-ID") or "", call.local_tag)] = call
         self.events.append(UaEvent("incoming", call.id))
 
-    def _timed_out(self, key: Key) -> None:
+    def _timed_out(self, key: Key, now: float) -> None:
         call = self._by_invite.get(key)
         if call is not None and call.state in ("calling", "ringing"):
             call.state = "ended"

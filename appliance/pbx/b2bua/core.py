@@ -34,11 +34,12 @@ from appliance.pbx.b2bua.session import (
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.sip.dialog import Dialog, new_branch, new_tag
 from appliance.pbx.sip.digest import DigestAuthenticator
+from appliance.pbx.sip.endpoint import Endpoint
 from appliance.pbx.sip.headers import Headers, split_values
-from appliance.pbx.sip.layer import CancelRequested, SendTo, TransactionLayer, TransactionTimeout
+from appliance.pbx.sip.layer import CancelRequested
 from appliance.pbx.sip.message import Request, Response, SipError, parse_cseq, parse_name_addr
 from appliance.pbx.sip.registrar import Registrar
-from appliance.pbx.sip.transaction import T1, T2, Deliver, make_response, transaction_key
+from appliance.pbx.sip.transaction import T1, T2, make_response, transaction_key
 from appliance.pbx.sip.uri import parse_uri
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ _REFUSALS: dict[EndCause, tuple[int, str]] = {
 _DIALOG_GONE = frozenset({408, 481})
 
 
-class B2bua:
+class B2bua(Endpoint):
     """The SIP side of the appliance. Satisfies `appliance.live.core.DatagramCore`."""
 
     def __init__(self, site: Site, log: EventLog, rng: Random, secret: bytes,
@@ -70,10 +71,8 @@ class B2bua:
         self.log = log
         self.rng = rng
         self.cc = CallControl(site, log, rng)
-        self.deadlines = self.cc.deadlines
-        self.layer = TransactionLayer(self.deadlines, SUPPORTED_METHODS, frozenset({"timer"}))
+        super().__init__(self.cc.deadlines, SUPPORTED_METHODS, frozenset({"timer"}))
         self.secret = secret
-        self._out: list[tuple[bytes, Address]] = []
         self._source: Address = ("", 0)
         self._callers: dict[int, Leg] = {}
         self._agent_legs: dict[tuple[int, str], Leg] = {}
@@ -138,20 +137,8 @@ class B2bua:
     # --- the driver's side -----------------------------------------------------------------
 
     def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
-        self._source = source
-        self.layer.receive_datagram(data, source, now)
-        self._pump(now)
-
-    def take_datagrams(self) -> list[tuple[bytes, Address]]:
-        out, self._out = self._out, []
-        return out
-
-    def next_deadline(self) -> float | None:
-        return self.deadlines.next_deadline()
-
-    def on_deadline(self, now: float) -> None:
-        self.layer.on_deadline(now)
-        self._pump(now)
+        self._source = source  # read by the handlers of what this datagram delivers
+        super().receive_datagram(data, source, now)
 
     def shutdown(self, now: float) -> None:
         """Refuse new calls and end every call in the appliance."""
@@ -188,13 +175,7 @@ class B2bua:
             effects = layer.take_effects()
             if not effects:
                 return
-            for effect in effects:
-                if type(effect) is SendTo:
-                    self._out.append((effect.data, effect.destination))
-                elif type(effect) is Deliver:
-                    self._deliver(effect.message, now)
-                elif type(effect) is TransactionTimeout:
-                    self._timed_out(effect.key, now)
+            self._carry_out(effects, now)
 
     def _deliver(self, message: object, now: float) -> None:
         try:
