@@ -9,6 +9,7 @@ server transactions (RFC 3261 17) and turns their effects into its own outbox of
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from appliance.clock import Deadlines
@@ -23,6 +24,7 @@ from appliance.pbx.sip.message import (
     parse_via,
 )
 from appliance.pbx.sip.transaction import (
+    T1,
     Deliver,
     InviteClientTransaction,
     InviteServerTransaction,
@@ -41,6 +43,9 @@ Key = tuple[str, str, int, str]
 Address = tuple[str, int]
 ClientTransaction = InviteClientTransaction | NonInviteClientTransaction
 ServerTransaction = InviteServerTransaction | NonInviteServerTransaction
+
+# RFC 6026 7.1: how long an INVITE answered with a 2xx is remembered ("Accepted").
+TIMER_L = 64 * T1
 
 # The headers a response copies (RFC 3261 8.2.6.2); without them no answer is possible.
 _ECHOED = ("Via", "From", "To", "Call-ID", "CSeq")
@@ -125,6 +130,17 @@ def _salvage_request_headers(data: bytes) -> Headers | None:
     return headers
 
 
+def _with_to_tag(response: Response, seed: str) -> Response:
+    """`response` with a To tag if it lacks one (RFC 3261 8.2.6.2: every response but 100).
+    The tag comes from `seed` (the branch), so a retransmission gets the same one."""
+    to = response.headers.get("To") or ""
+    if response.status == 100 or ";tag=" in to.replace(" ", "").lower():
+        return response
+    tag = hashlib.blake2s(seed.encode(), digest_size=4).hexdigest()
+    return Response(response.status, response.reason,
+                    response.headers.replace("To", f"{to};tag={tag}"), response.body)
+
+
 class TransactionLayer:
     """RFC 3261 8.2 and 17 between a datagram transport and the transaction user.
 
@@ -139,6 +155,10 @@ class TransactionLayer:
         self.supported_extensions = frozenset(supported_extensions)
         self._clients: dict[Key, tuple[ClientTransaction, Address]] = {}
         self._servers: dict[Key, ServerTransaction] = {}
+        # INVITEs answered with a 2xx, for Timer L: their transaction has ended (RFC 3261
+        # 17.2.1) but the peer may still retransmit them, and a retransmission must not reach
+        # the TU as a new call (RFC 6026 7.1).
+        self._accepted: set[Key] = set()
         self._outbox: list[LayerEffect] = []
         # Transactions whose timers fired since the last drain, with their keys.
         self._fired: list[tuple[bool, Key]] = []
@@ -164,7 +184,8 @@ class TransactionLayer:
         headers = _salvage_request_headers(data)
         if headers is None:
             return  # RFC 3261 allows dropping what cannot be answered
-        response = Response(error.status, error.reason, headers)
+        response = _with_to_tag(Response(error.status, error.reason, headers),
+                                headers.get("Via") or "")
         try:
             destination = response_destination(response)
         except (SipError, ValueError):
@@ -186,6 +207,8 @@ class TransactionLayer:
             self._drain_server(key)
             return
         method = request.method
+        if method == "INVITE" and key in self._accepted:
+            return  # its 2xx is the TU's to retransmit; the ACK still reaches the TU below
         if method == "ACK":
             if "INVITE" in self.supported_methods:
                 self._outbox.append(Deliver(request))  # the ACK for a 2xx belongs to the TU
@@ -243,7 +266,7 @@ class TransactionLayer:
         server.drain()
         self._servers[key] = server
         self._watch(server, key, False)
-        server.send_response(answer, now)
+        server.send_response(_with_to_tag(answer, key[0]), now)
         self._drain_server(key)
 
     # -- transaction user side --------------------------------------------------------------
@@ -280,7 +303,13 @@ class TransactionLayer:
                 return
             raise TransactionStateError(f"no server transaction {key}")
         server.send_response(response, now)
+        if key[3] == "INVITE" and 200 <= response.status < 300:
+            self._accepted.add(key)
+            self.deadlines.schedule(now + TIMER_L, self._forget_accepted, key)
         self._drain_server(key)
+
+    def _forget_accepted(self, _now: float, key: Key) -> None:
+        self._accepted.discard(key)
 
     def has_clients(self) -> bool:
         """Whether any request of ours is still waiting for its final response (a finished

@@ -29,6 +29,12 @@ REQUIRED_RESPONSE_HEADERS = ("To", "From", "CSeq", "Call-ID", "Via")
 SINGLE_VALUED = ("Call-ID", "CSeq", "To", "From", "Max-Forwards", "Content-Length",
                  "Content-Type")
 
+# Bounds on what one datagram may make us parse: the largest UDP payload, and header limits
+# well above what any real message needs.
+MAX_MESSAGE_BYTES = 65_535
+MAX_HEADER_LINES = 200
+MAX_LINE_BYTES = 8_192
+
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _LINE_END = re.compile(r"\r?\n")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -105,12 +111,17 @@ def parse(data: bytes) -> Request | Response:
     """Parse one whole message as received in a UDP datagram (RFC 3261 18.3).
 
     Without Content-Length the body is the rest of the datagram; a longer body is cut to
-    Content-Length, a shorter one is an error. Raises `SipError` (400, or 505 for a SIP
-    version other than 2.0) and nothing else.
+    Content-Length, a shorter one is an error. Raises `SipError` (400, 505 for a SIP version
+    other than 2.0, 513 for more than `MAX_MESSAGE_BYTES`) and nothing else. A header part
+    with more than `MAX_HEADER_LINES` lines after the start line, or a line (folded lines
+    count one by one) longer than `MAX_LINE_BYTES`, is a 400.
     """
+    if len(data) > MAX_MESSAGE_BYTES:
+        raise SipError(513, "Message Too Large")
     data = data.lstrip(b"\r\n")  # RFC 3261 7.5: ignore empty lines before the start line
     end = _HEAD_END.search(data)
     head, rest = (data[: end.start()], data[end.end():]) if end else (data, b"")
+    _check_head_size(head)
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError:
@@ -133,6 +144,18 @@ def parse(data: bytes) -> Request | Response:
     _check_headers(headers, REQUIRED_REQUEST_HEADERS)
     _check_request_headers(method, headers)
     return Request(method, uri, headers, body)
+
+
+def _check_head_size(head: bytes) -> None:
+    if head.count(b"\n") > MAX_HEADER_LINES:
+        raise _bad(f"too many headers (over {MAX_HEADER_LINES})")
+    lines = head.split(b"\n")
+    if max(map(len, lines)) <= MAX_LINE_BYTES:
+        return  # the common case: no line can be too long even with its CR
+    for index, line in enumerate(lines):
+        if len(line.removesuffix(b"\r")) > MAX_LINE_BYTES:
+            what = "header line" if index else "start line"
+            raise _bad(f"{what} too long (over {MAX_LINE_BYTES} bytes)")
 
 
 def _check_version(version: str) -> None:
@@ -204,8 +227,11 @@ def _check_headers(headers: Headers, required: tuple[str, ...]) -> None:
 
 
 def _checked_field(parser: Callable[[str], object], headers: Headers, name: str) -> None:
+    """Every value of `name` must parse: a proxy's Via below the top one is echoed in our
+    responses and must be sound too."""
     try:
-        parser(headers.get(name) or "")
+        for value in headers.get_all(name):
+            parser(value)
     except SipError:
         raise _bad(f"malformed {name} header") from None
 
