@@ -88,7 +88,11 @@ class Request:
         _without_content_length(self)
 
     def __bytes__(self) -> bytes:
-        return _serialize(f"{self.method} {self.uri} {SIP_VERSION}", self.headers, self.body)
+        wire = self.__dict__.get("_wire")
+        if wire is None:  # immutable: serialize once, however often it is (re)sent
+            wire = _serialize(f"{self.method} {self.uri} {SIP_VERSION}", self.headers, self.body)
+            object.__setattr__(self, "_wire", wire)
+        return wire
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,12 @@ class Response:
         _without_content_length(self)
 
     def __bytes__(self) -> bytes:
-        return _serialize(f"{SIP_VERSION} {self.status} {self.reason}", self.headers, self.body)
+        wire = self.__dict__.get("_wire")
+        if wire is None:
+            wire = _serialize(f"{SIP_VERSION} {self.status} {self.reason}", self.headers,
+                              self.body)
+            object.__setattr__(self, "_wire", wire)
+        return wire
 
 
 def parse(data: bytes) -> Request | Response:
@@ -245,6 +254,7 @@ def _check_request_headers(method: str, headers: Headers) -> None:
         raise _bad(f"malformed Max-Forwards header {max_forwards[:20]!r}")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_cseq(value: str) -> tuple[int, str]:
     """The sequence number and method of a CSeq value such as "4711 INVITE"."""
     match = _CSEQ.fullmatch(value.strip(" \t"))
