@@ -22,6 +22,11 @@ from appliance.live.core import Address, DatagramCore
 _log = logging.getLogger(__name__)
 
 SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
+# Overload detection by how late the loop runs a timer due every LAG_CHECK seconds.
+# Later than SIP's T1 (0.5 s) means peers already retransmit what waits in our queue.
+LAG_CHECK = 0.05
+LAG_OVERLOAD = 0.5
+LAG_RECOVERED = 0.05
 """Receive and send buffer asked for: room for a burst of a few thousand datagrams."""
 
 # After the core raises in on_deadline, the timer is not re-armed sooner than this, so that a
@@ -55,6 +60,8 @@ class UdpDriver(asyncio.DatagramProtocol):
         self._idle_waiter: asyncio.Future[None] | None = None
         self._closed: asyncio.Future[None] | None = None
         self._ipv6 = False
+        self.overloaded = False
+        self._lag_timer: asyncio.TimerHandle | None = None
         # Bound once: the hot path looks up nothing it can avoid.
         self._receive = core.receive_datagram
         self._take = core.take_datagrams
@@ -83,6 +90,8 @@ class UdpDriver(asyncio.DatagramProtocol):
             raise
         self._bound = sock.getsockname()[:2]
         self.flush()  # a core may want a timer, or to send, before anything arrives
+        if hasattr(self.core, "set_overloaded"):
+            self._watch_lag(loop.time())
         return self._bound
 
     @property
@@ -96,9 +105,34 @@ class UdpDriver(asyncio.DatagramProtocol):
         """Seconds since the driver started, on the loop's monotonic clock."""
         return self._time() - self._epoch
 
+    def _watch_lag(self, expected: float) -> None:
+        """Tell the core it is overloaded while the loop runs late.
+
+        A loop busy with more datagrams than it can handle runs its timers late. Past
+        LAG_OVERLOAD the core is told to refuse new calls (503) so that the calls it has keep
+        their timing; below LAG_RECOVERED it takes them again.
+        """
+        if self.closed:
+            return
+        lag = self._time() - expected
+        if lag > LAG_OVERLOAD and not self.overloaded:
+            self.overloaded = True
+            _log.warning("overloaded (event loop %.0f ms late): refusing new calls", lag * 1e3)
+            self.core.set_overloaded(True)  # type: ignore[attr-defined]
+        elif lag < LAG_RECOVERED and self.overloaded:
+            self.overloaded = False
+            _log.warning("load back to normal: taking new calls again")
+            self.core.set_overloaded(False)  # type: ignore[attr-defined]
+        next_check = self._time() + LAG_CHECK
+        loop = self._loop
+        assert loop is not None
+        self._lag_timer = loop.call_at(next_check, self._watch_lag, next_check)
+
     def close(self) -> None:
         """Stop the timer and close the socket; datagrams already handed over may still go."""
         self._cancel_timer()
+        if self._lag_timer is not None:
+            self._lag_timer.cancel()
         if self._transport is not None:
             self._transport.close()
 

@@ -84,6 +84,7 @@ class B2bua(Endpoint):
         self._expiry_timer = None
         self._probes: dict[Key, Address] = {}  # our OPTIONS to trunk peers
         self.shutting_down = False
+        self.overloaded = False
         self.local = local
         self.apply_site(site)
         # The first probe waits a moment so that the driver can bind and name the address.
@@ -152,6 +153,11 @@ class B2bua(Endpoint):
             if leg.role is Role.FEATURE:
                 self._send_bye(leg, now)
         self._pump(now)
+
+    def set_overloaded(self, overloaded: bool) -> None:
+        """The driver finds the appliance short of CPU: new calls get 503 with Retry-After
+        until it says otherwise; calls in progress and OPTIONS are served as before."""
+        self.overloaded = overloaded
 
     def is_idle(self) -> bool:
         # Keep-alive probes do not count: a dead gateway must not hold up a shutdown.
@@ -260,7 +266,7 @@ class B2bua(Endpoint):
         self._registrations_changed(now)
 
     def _new_invite(self, request: Request, now: float) -> None:
-        if self.shutting_down or self.active_calls >= self.sip.max_calls:
+        if self.shutting_down or self.overloaded or self.active_calls >= self.sip.max_calls:
             self._respond(request, 503, "Service Unavailable", now,
                           [("Retry-After", str(self.sip.retry_after))])
             return
@@ -359,10 +365,11 @@ class B2bua(Endpoint):
             self._send_bye(leg, now)
 
     def _peer_hung_up(self, leg: Leg, now: float) -> None:
+        connected = leg.partner is not None
         self._forget(leg)
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
-        elif leg.role is Role.AGENT and leg.partner is not None:
+        elif leg.role is Role.AGENT and connected:
             self.cc.agent_hangup(now, leg.agent)
 
     def _on_cancel(self, invite_key: Key, now: float) -> None:
@@ -750,6 +757,7 @@ class B2bua(Endpoint):
             if timer is not None:
                 timer.cancel()
         leg.ok_timer = leg.session_timer = None
+        leg.partner = None  # the two legs of a call must not keep each other alive
 
 
 def _user_of(name_addr: str | None) -> str:
