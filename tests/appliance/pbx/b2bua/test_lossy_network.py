@@ -68,7 +68,6 @@ def test_calls_leave_no_reference_cycles_behind():
     try:
         lab = run_day(seed=2, loss=0.0, calls=10)
         lab.run(4000)  # past every timer the calls set, cancelled ones included
-        del lab
         gc.set_debug(gc.DEBUG_SAVEALL)
         gc.collect()
         leftovers = {type(o).__name__ for o in gc.garbage}
@@ -77,3 +76,4 @@ def test_calls_leave_no_reference_cycles_behind():
         gc.garbage.clear()
         gc.enable()
     assert not leftovers & {"Leg", "Dialog", "Request", "Response", "TimerHandle"}
+    assert lab.box.is_idle()
