@@ -61,6 +61,7 @@ class UdpDriver(asyncio.DatagramProtocol):
         self._closed: asyncio.Future[None] | None = None
         self._ipv6 = False
         self.overloaded = False
+        self._late = False
         self._lag_timer: asyncio.TimerHandle | None = None
         # Bound once: the hot path looks up nothing it can avoid.
         self._receive = core.receive_datagram
@@ -115,7 +116,10 @@ class UdpDriver(asyncio.DatagramProtocol):
         if self.closed:
             return
         lag = self._time() - expected
-        if lag > LAG_OVERLOAD and not self.overloaded:
+        # One late timer is a pause (a page fault, a collection); two in a row are a backlog.
+        late_twice = lag > LAG_OVERLOAD and self._late
+        self._late = lag > LAG_OVERLOAD
+        if late_twice and not self.overloaded:
             self.overloaded = True
             _log.warning("overloaded (event loop %.0f ms late): refusing new calls", lag * 1e3)
             self.core.set_overloaded(True)  # type: ignore[attr-defined]

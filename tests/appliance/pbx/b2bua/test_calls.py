@@ -257,3 +257,19 @@ def test_session_refreshes_keep_a_long_call_up():
     # The gateway allows UPDATE: refreshes use it. The phone's 200 had no Session-Expires,
     # so its leg has no session timer (RFC 4028 7.2: the UAS does not do them).
     assert len(refreshes) == 4
+
+
+def test_while_overloaded_new_calls_get_503_and_calls_up_stay_up():
+    lab = Lab(live_site(agents=2))
+    lab.register_all()
+    first, _ = answered_call(lab)
+    lab.box.set_overloaded(True)
+    trace = lab.net.trace = []
+    refused = lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    assert lab.gateway.calls[refused].status == 503
+    assert any(b"Retry-After: 30" in data for *_, data in trace)
+    assert lab.gateway.calls[first].state == "answered"
+    lab.box.set_overloaded(False)
+    answered_call(lab, agent="a2")
+    assert lab.gateway.calls[first].state == "answered"
