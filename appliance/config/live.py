@@ -109,8 +109,10 @@ class Sip(_Frozen):
     session_expires: Annotated[int, Field(ge=30)] = 1800
     min_se: Annotated[int, Field(ge=30)] = 90
     # "register": an agent is logged in (ready) when their phone registers and logged out
-    # when its last registration ends; "manual": only by feature code.
-    agent_login: Literal["register", "manual"] = "register"
+    # when its last registration ends; "static": every agent of the file is logged in from
+    # the start (a phone that is not registered declines the call, and the ACD makes its
+    # agent not ready); "manual": only by feature code.
+    agent_login: Literal["register", "static", "manual"] = "register"
     # Digest challenges offered, preferred first (RFC 8760). Some phones answer only the
     # first challenge and know only MD5: list MD5 alone for them.
     digest_algorithms: Annotated[

@@ -89,6 +89,9 @@ class B2bua(Endpoint):
         self.apply_site(site)
         # The first probe waits a moment so that the driver can bind and name the address.
         self.deadlines.schedule(1.0, self._probe_peers)
+        if self.sip.agent_login == "static":
+            for agent in sorted(self._agents):
+                self.cc.agent_login(0.0, agent)
 
     # --- configuration -------------------------------------------------------------------
 

@@ -273,3 +273,15 @@ def test_while_overloaded_new_calls_get_503_and_calls_up_stay_up():
     lab.box.set_overloaded(False)
     answered_call(lab, agent="a2")
     assert lab.gateway.calls[first].state == "answered"
+
+
+def test_static_agents_are_logged_in_from_the_configuration():
+    lab = Lab(live_site(agents=2, strategy="linear", sip={"agent_login": "static"}))
+    states = {a: s.state.value for a, s in lab.box.cc.acd.agents.items()}
+    assert states == {"a1": "ready", "a2": "ready"}
+    lab.do(lab.phones["a2"], "register")  # only a2 has a phone up
+    lab.run(1)
+    lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)  # a1 is rung first, cannot be reached, and is made not ready
+    assert kinds(lab.phones["a2"].take_events())[-1] == "incoming"
+    assert lab.box.cc.acd.agents["a1"].state.value == "not_ready"
