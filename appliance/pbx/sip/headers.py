@@ -170,6 +170,11 @@ class Headers:
                                                        canonical_name(name))
         return None if values is None else values[0]
 
+    def first_repeated(self, names: Iterable[str]) -> str | None:
+        """The first of `names` (canonical names) that occurs more than once, or None."""
+        index = self._index or self._by_name()
+        return next((name for name in names if len(index.get(name, ())) > 1), None)
+
     def get_all(self, name: str) -> list[str]:
         """Every value of `name` in message order (empty when absent)."""
         values = (self._index or self._by_name()).get(_SEEN_NAMES.get(name) or

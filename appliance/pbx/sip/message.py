@@ -37,7 +37,8 @@ MAX_LINE_BYTES = 8_192
 
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _LINE_END = re.compile(r"\r?\n")
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# Control characters other than HTAB and line ends; a CR must end a line (CRLF).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
 _VERSION = re.compile(r"SIP/\d+\.\d+", re.IGNORECASE)
 _REQUEST_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")
 _STATUS = re.compile(r"[1-6]\d\d")
@@ -137,13 +138,13 @@ def parse(data: bytes) -> Request | Response:
         raise _bad("header part is not UTF-8") from None
     if not text:
         raise _bad("empty message")
-    if _CONTROL.search(text.replace("\r\n", "\n").replace("\n", "")):
+    if _CONTROL.search(text):
         raise _bad("control character in header part")
     start_line, *header_lines = _LINE_END.split(text)
     headers = _parse_header_lines(header_lines)
-    for name in SINGLE_VALUED:
-        if len(headers.get_all(name)) > 1:
-            raise _bad(f"more than one {name} header")
+    repeated = headers.first_repeated(SINGLE_VALUED)
+    if repeated is not None:
+        raise _bad(f"more than one {repeated} header")
     body = _frame_body(headers.get("Content-Length"), rest)
     if start_line[:4].upper() == "SIP/":
         status, reason = _parse_status_line(start_line)
