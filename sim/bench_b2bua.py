@@ -68,7 +68,7 @@ class _Floor:
         users = _users(agents)
         config = write_site(workdir / "site.yaml", self.caller_port, users,
                             sip={"session_expires": session_expires, "max_calls": 100_000},
-                            ring_timeout=30)
+                            channels=100_000, ring_timeout=30)
         self.box = ApplianceProcess(config, workdir, log_level="warning")
         csv = workdir / "phones.csv"
         csv.write_text("SEQUENTIAL\n" + "".join(f"{u};{p}\n" for u, p in users.items()))

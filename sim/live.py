@@ -29,13 +29,13 @@ def phone_passwords() -> dict[str, str]:
 
 
 def write_site(path: Path, caller_port: int, users: dict[str, str] | None = None,
-               sip: dict[str, Any] | None = None, **queue: Any) -> Path:
+               sip: dict[str, Any] | None = None, channels: int = 2000, **queue: Any) -> Path:
     """A one-queue site for agents `users` (user -> password; SIPp's users.csv by default),
     calls accepted from 127.0.0.1:`caller_port`."""
     users = users or phone_passwords()
     site = {
         "site": "live",
-        "trunk_groups": [{"name": "gateway", "kind": "sip", "channels": 2000,
+        "trunk_groups": [{"name": "gateway", "kind": "sip", "channels": channels,
                           "peers": [f"127.0.0.1:{caller_port}"]}],
         "queues": [{"name": "service", "strategy": "longest_idle", "ring_timeout": 15,
                     **queue}],
