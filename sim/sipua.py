@@ -19,7 +19,7 @@ from appliance.pbx.sip.endpoint import Endpoint
 from appliance.pbx.sip.headers import Headers
 from appliance.pbx.sip.layer import CancelRequested
 from appliance.pbx.sip.message import Request, Response, parse_cseq, parse_name_addr
-from appliance.pbx.sip.transaction import T1, T2, make_response, transaction_key
+from appliance.pbx.sip.transaction import T1, T2, make_cancel, make_response, transaction_key
 
 Address = tuple[str, int]
 Key = tuple[str, str, int, str]
@@ -222,12 +222,7 @@ class UserAgent(Endpoint):
         self._pump(now)
 
     def _cancel(self, call: UaCall, now: float) -> None:
-        invite = call.invite
-        number, _ = parse_cseq(invite.headers.get("CSeq") or "")
-        pairs = [(name, invite.headers.get(name) or "")
-                 for name in ("Via", "Max-Forwards", "From", "To", "Call-ID")]
-        pairs.append(("CSeq", f"{number} CANCEL"))
-        self.layer.send_request(Request("CANCEL", invite.uri, Headers(pairs)), self.server, now)
+        self.layer.send_request(make_cancel(call.invite), self.server, now)
 
     def _send_in_dialog(self, call: UaCall, method: str, now: float, body: bytes = b"") -> None:
         assert call.dialog is not None

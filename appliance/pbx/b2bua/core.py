@@ -14,56 +14,41 @@ one timer heap shared with call control and the transaction layer.
 from __future__ import annotations
 
 import logging
-import re
 from random import Random
 from typing import TYPE_CHECKING
 
 from appliance.eventlog import EventLog
-from appliance.events import AgentState, EndCause
-from appliance.pbx.actions import Connect, HangUpAgent, HangUpCaller, RingAgent, StopRinging
+from appliance.events import AgentState
+from appliance.pbx.b2bua.agents import AgentSide
 from appliance.pbx.b2bua.legs import Address, Key, Leg, Role
 from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.probe import PeerStatus, probe_targets
-from appliance.pbx.b2bua.sdp import declining_answer, is_hold
-from appliance.pbx.b2bua.session import (
-    SessionTerms,
-    expiry_margin,
-    parse_session_expires,
-    uas_session_terms,
+from appliance.pbx.b2bua.sdp import declining_answer
+from appliance.pbx.b2bua.session import uas_session_terms
+from appliance.pbx.b2bua.upkeep import DialogUpkeep
+from appliance.pbx.b2bua.wire import (
+    ALLOW,
+    SUPPORTED_METHODS,
+    allowed,
+    user_of,
+    user_of_uri,
 )
 from appliance.pbx.callcontrol import CallControl
-from appliance.pbx.sip.dialog import Dialog, new_branch, new_tag
+from appliance.pbx.sip.dialog import new_tag
 from appliance.pbx.sip.digest import DigestAuthenticator
 from appliance.pbx.sip.endpoint import Endpoint
-from appliance.pbx.sip.headers import Headers, split_values
 from appliance.pbx.sip.layer import CancelRequested
-from appliance.pbx.sip.message import Request, Response, SipError, parse_cseq, parse_name_addr
+from appliance.pbx.sip.message import Request, Response, SipError, parse_name_addr
 from appliance.pbx.sip.registrar import Registrar
-from appliance.pbx.sip.transaction import T1, T2, make_response, transaction_key
-from appliance.pbx.sip.uri import parse_uri
+from appliance.pbx.sip.transaction import make_response, transaction_key
 
 if TYPE_CHECKING:
     from appliance.config import Site
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER",
-                               "INFO", "UPDATE"})
-ALLOW = ", ".join(sorted(SUPPORTED_METHODS))
-_URI_USER = re.compile(r"[A-Za-z0-9+*#._-]+")
 
-# What a caller not yet answered hears when call control lets the call go.
-_REFUSALS: dict[EndCause, tuple[int, str]] = {
-    EndCause.BLOCKED: (486, "Busy Here"),
-    EndCause.BUSY: (486, "Busy Here"),
-    EndCause.NO_ROUTE: (404, "Not Found"),
-    EndCause.VOICEMAIL: (480, "Temporarily Unavailable"),
-}
-# Responses to our requests that mean the dialog is gone (RFC 3261 12.2.1.2, RFC 4028 10).
-_DIALOG_GONE = frozenset({408, 481})
-
-
-class B2bua(Endpoint):
+class B2bua(AgentSide, DialogUpkeep, Endpoint):
     """The SIP side of the appliance. Satisfies `appliance.live.core.DatagramCore`."""
 
     def __init__(self, site: Site, log: EventLog, rng: Random, secret: bytes,
@@ -285,8 +270,8 @@ class B2bua(Endpoint):
             self._respond(request, terms.refusal, "Session Interval Too Small", now,
                           [("Min-SE", str(self.sip.min_se))])
             return
-        ani = _user_of(request.headers.get("From"))
-        dnis = _user_of_uri(request.uri) if self.site.trunk_group(group).carries_dnis else ""
+        ani = user_of(request.headers.get("From"))
+        dnis = user_of_uri(request.uri) if self.site.trunk_group(group).carries_dnis else ""
         leg = self._incoming_leg(Role.CALLER, request, now)
         self._set_session(leg, terms)
         call = self.cc.offer_call(now, group, ani, dnis)
@@ -299,7 +284,7 @@ class B2bua(Endpoint):
     def _incoming_leg(self, role: Role, request: Request, now: float) -> Leg:
         key = transaction_key(request)
         leg = Leg(role, 0, "", request, key, new_tag(self.rng), self._source)
-        leg.allows_update = "UPDATE" in _allowed(request)
+        leg.allows_update = "UPDATE" in allowed(request)
         self._by_invite[key] = leg
         self._by_dialog[(leg.sip_call_id, leg.local_tag)] = leg
         return leg
@@ -309,7 +294,7 @@ class B2bua(Endpoint):
         if result.user is None:
             self.layer.send_response(result.response, now)
             return
-        feature = self._features.get(_user_of_uri(request.uri))
+        feature = self._features.get(user_of_uri(request.uri))
         if feature is None:
             self._respond(request, 404, "Not Found", now)
             return
@@ -384,360 +369,6 @@ class B2bua(Endpoint):
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
 
-    # --- re-INVITE: hold and resume, relayed to the other leg --------------------------------
-
-    def _reinvite(self, leg: Leg, request: Request, now: float) -> None:
-        leg.peer_refresh_seen = True
-        other = leg.partner
-        if other is None or not other.confirmed or not request.body:
-            # A refresh with no offer, or nobody to relay to: answer with what we last sent.
-            self._answer(leg, leg.sent_body, now, request)
-            return
-        if leg.reinvite_key is not None or other.reinvite_key is not None:
-            self._respond(request, 491, "Request Pending", now)
-            return
-        leg.reinvite_key = transaction_key(request)
-        relayed = self._in_dialog_request(other, "INVITE", now, request.body)
-        self._send(other, relayed, "relay", now)
-        other.reinvite_key = transaction_key(relayed)
-        self._pending_relay[transaction_key(relayed)] = (leg, request)
-
-    def _finish_relay(self, other: Leg, response: Response | None, now: float) -> None:
-        key = other.reinvite_key
-        other.reinvite_key = None
-        origin_entry = self._pending_relay.pop(key, None) if key else None
-        if origin_entry is None:
-            return
-        leg, request = origin_entry
-        leg.reinvite_key = None
-        if leg.ended:
-            return
-        if response is None or response.status >= 300:
-            status, reason = (408, "Request Timeout") if response is None else (
-                response.status, response.reason)
-            self._respond(request, status, reason, now)
-            return
-        self._answer(leg, response.body, now, request)
-        if leg.role is Role.AGENT:
-            if is_hold(request.body):
-                self.cc.agent_hold(now, leg.agent)
-            else:
-                self.cc.agent_resume(now, leg.agent)
-
-    # --- our 2xx to an INVITE, retransmitted until ACKed (RFC 3261 13.3.1.4) ----------------
-
-    def _answer(self, leg: Leg, body: bytes, now: float, request: Request | None = None) -> None:
-        request = request or leg.invite
-        extra = [("Contact", self._contact), ("Allow", ALLOW), *self._session_headers(leg)]
-        if leg.dialog is None:
-            leg.dialog = Dialog.from_uas(request, leg.local_tag, local_via=self._via)
-        ok = self._respond(request, 200, "OK", now, extra, body, tag=leg.local_tag)
-        leg.sent_body = body
-        leg.ok_response = ok
-        leg.ok_wait = T1
-        if leg.ok_timer is not None:
-            leg.ok_timer.cancel()
-        leg.ok_timer = self.deadlines.schedule(now + T1, self._retransmit_ok, leg, now + 64 * T1)
-
-    def _retransmit_ok(self, now: float, leg: Leg, give_up: float) -> None:
-        leg.ok_timer = None
-        if leg.ok_response is None or leg.ended:
-            return
-        if now >= give_up:
-            logger.info("no ACK for our 200 on %r: ending the call", leg)
-            self._lost(leg, now)
-            return
-        self.layer.send_response(leg.ok_response, now)
-        leg.ok_wait = min(2 * leg.ok_wait, T2)
-        leg.ok_timer = self.deadlines.schedule(now + leg.ok_wait, self._retransmit_ok, leg,
-                                               give_up)
-
-    # --- session timers (RFC 4028) -------------------------------------------------------------
-
-    def _set_session(self, leg: Leg, terms: SessionTerms) -> None:
-        leg.session_interval = terms.interval
-        leg.we_refresh = terms.we_refresh
-
-    def _session_headers(self, leg: Leg) -> list[tuple[str, str]]:
-        if not leg.session_interval:
-            return []
-        ours = "uas" if leg.role is not Role.AGENT else "uac"
-        theirs = "uac" if ours == "uas" else "uas"
-        refresher = ours if leg.we_refresh else theirs
-        return [("Session-Expires", f"{leg.session_interval};refresher={refresher}"),
-                ("Supported", "timer")]
-
-    def _start_session_timer(self, leg: Leg, now: float) -> None:
-        if not leg.session_interval or leg.ended:
-            return
-        if leg.session_timer is not None:
-            leg.session_timer.cancel()
-        interval = leg.session_interval
-        if leg.we_refresh:
-            leg.session_timer = self.deadlines.schedule(now + interval / 2, self._refresh, leg)
-        else:
-            leg.peer_refresh_seen = False
-            wait = interval - expiry_margin(interval)
-            leg.session_timer = self.deadlines.schedule(now + wait, self._check_refreshed, leg)
-
-    def _refresh(self, now: float, leg: Leg) -> None:
-        leg.session_timer = None
-        if not leg.confirmed:
-            return
-        method = "UPDATE" if leg.allows_update else "INVITE"
-        body = b"" if method == "UPDATE" else leg.sent_body
-        self._send(leg, self._in_dialog_request(leg, method, now, body), "refresh", now)
-
-    def _check_refreshed(self, now: float, leg: Leg) -> None:
-        leg.session_timer = None
-        if not leg.confirmed:
-            return
-        if leg.peer_refresh_seen:
-            self._start_session_timer(leg, now)
-        else:
-            logger.info("session expired on %r: ending the call", leg)
-            self._lost(leg, now)
-
-    # --- keep-alive OPTIONS to trunk peers ---------------------------------------------------
-
-    def _probe_peers(self, now: float) -> None:
-        interval = self.sip.probe_interval
-        if interval and not self.shutting_down:
-            for peer in self.peer_status.targets:
-                self._probe(peer, now)
-        self.deadlines.schedule(now + (interval or 60.0), self._probe_peers)
-
-    def _probe(self, peer: Address, now: float) -> None:
-        host = f"[{peer[0]}]" if ":" in peer[0] else peer[0]
-        request = Request("OPTIONS", f"sip:{host}:{peer[1]}", Headers([
-            ("Via", f"{self._via};branch={new_branch(self.rng)}"),
-            ("Max-Forwards", "70"),
-            ("From", f"<sip:ccbox@{self._hostport}>;tag={new_tag(self.rng)}"),
-            ("To", f"<sip:{host}:{peer[1]}>"),
-            ("Call-ID", f"{self.rng.getrandbits(64):016x}@{self.local[0]}"),
-            ("CSeq", "1 OPTIONS"),
-            ("Allow", ALLOW),
-        ]))
-        self._probes[self.layer.send_request(request, peer, now)] = peer
-
-    # --- call control's actions ---------------------------------------------------------------
-
-    def _act(self, action: object, now: float) -> None:
-        kind = type(action)
-        if kind is RingAgent:
-            self._ring(action.call, action.agent, now)  # type: ignore[attr-defined]
-        elif kind is StopRinging:
-            self._stop_ringing(action.call, action.agent, now)  # type: ignore[attr-defined]
-        elif kind is Connect:
-            self._connect(action.call, action.agent, now)  # type: ignore[attr-defined]
-        elif kind is HangUpCaller:
-            self._hang_up_caller(action.call, action.cause, now)  # type: ignore[attr-defined]
-        elif kind is HangUpAgent:
-            leg = self._agent_legs.get((action.call, action.agent))  # type: ignore[attr-defined]
-            if leg is not None:
-                self._send_bye(leg, now)
-        # Announce and WrapUp need no signalling: prompts belong to the media layer.
-
-    def _ring(self, call: int, agent: str, now: float) -> None:
-        caller = self._callers.get(call)
-        bindings = self.registrar.lookup(agent, now)
-        if caller is None or not bindings:
-            self.cc.agent_decline(now, agent, call)
-            return
-        binding = bindings[0]
-        ani = caller_ani = _user_of(caller.invite.headers.get("From"))
-        if not _URI_USER.fullmatch(caller_ani):
-            ani = "anonymous"
-        tag = new_tag(self.rng)
-        call_id = f"{self.rng.getrandbits(64):016x}@{self.local[0]}"
-        headers = [
-            ("Via", f"{self._via};branch={new_branch(self.rng)}"),
-            ("Max-Forwards", "70"),
-            ("From", f'"{caller_ani}" <sip:{ani}@{self._hostport}>;tag={tag}'),
-            ("To", f"<sip:{agent}@{self._hostport}>"),
-            ("Call-ID", call_id),
-            ("CSeq", "1 INVITE"),
-            ("Contact", self._contact),
-            ("Allow", ALLOW),
-            ("Supported", "timer"),
-            ("Session-Expires", f"{self.sip.session_expires};refresher=uac"),
-            ("Min-SE", str(self.sip.min_se)),
-        ]
-        if caller.invite.body:
-            headers.append(("Content-Type", "application/sdp"))
-        invite = Request("INVITE", binding.contact, Headers(headers), caller.invite.body)
-        key = transaction_key(invite)
-        leg = Leg(Role.AGENT, call, agent, invite, key, tag, binding.source)
-        leg.session_interval = self.sip.session_expires
-        self._agent_legs[(call, agent)] = leg
-        self._by_invite[key] = leg
-        self._by_dialog[(call_id, tag)] = leg
-        self.layer.send_request(invite, binding.source, now)
-
-    def _stop_ringing(self, call: int, agent: str, now: float) -> None:
-        leg = self._agent_legs.get((call, agent))
-        if leg is None or leg.cancelling or leg.dialog is not None:
-            return
-        leg.cancelling = True
-        if leg.provisional:
-            self._send_cancel(leg, now)
-
-    def _send_cancel(self, leg: Leg, now: float) -> None:
-        invite = leg.invite
-        number, _ = parse_cseq(invite.headers.get("CSeq") or "")
-        headers = [(name, invite.headers.get(name) or "")
-                   for name in ("Via", "Max-Forwards", "From", "To", "Call-ID")]
-        headers.append(("CSeq", f"{number} CANCEL"))
-        self._send(leg, Request("CANCEL", invite.uri, Headers(headers)), "cancel", now)
-
-    def _connect(self, call: int, agent: str, now: float) -> None:
-        caller = self._callers.get(call)
-        agent_leg = self._agent_legs.get((call, agent))
-        if caller is None or agent_leg is None:
-            return
-        caller.partner, agent_leg.partner = agent_leg, caller
-        self._answer(caller, agent_leg.answer_body, now)
-        self._start_session_timer(caller, now)
-        self._start_session_timer(agent_leg, now)
-
-    def _hang_up_caller(self, call: int, cause: EndCause, now: float) -> None:
-        leg = self._callers.get(call)
-        if leg is None:
-            return
-        status, reason = _REFUSALS.get(cause, (480, "Temporarily Unavailable"))
-        self._end_caller_leg(leg, status, reason, now)
-
-    def _end_caller_leg(self, leg: Leg, status: int, reason: str, now: float) -> None:
-        if leg.ended:
-            return
-        if leg.dialog is None:
-            self._respond(leg.invite, status, reason, now, tag=leg.local_tag)
-            self._forget(leg)
-        else:
-            self._send_bye(leg, now)
-
-    def _send_bye(self, leg: Leg, now: float) -> None:
-        if leg.ended:
-            return
-        if leg.dialog is None:
-            self._forget(leg)
-            return
-        self._send(leg, self._in_dialog_request(leg, "BYE", now), "bye", now)
-        self._forget(leg)
-
-    def _in_dialog_request(self, leg: Leg, method: str, now: float, body: bytes = b"") -> Request:
-        assert leg.dialog is not None
-        request = leg.dialog.make_request(method, self.rng)
-        headers = request.headers
-        if method in ("INVITE", "UPDATE"):
-            headers = headers.add("Contact", self._contact)
-            for name, value in self._session_headers(leg):
-                headers = headers.add(name, value)
-        if body:
-            headers = headers.add("Content-Type", "application/sdp")
-            leg.sent_body = body
-        return Request(method, request.uri, headers, body)
-
-    # --- responses to our requests --------------------------------------------------------------
-
-    def _on_response(self, response: Response, now: float) -> None:
-        key = transaction_key(response)
-        peer = self._probes.pop(key, None) if response.status >= 200 else None
-        if peer is not None:
-            self.peer_status.answered(peer)  # any final answer: the peer is alive
-            return
-        leg = self._by_invite.get(key)
-        if leg is not None and leg.role is Role.AGENT:
-            self._agent_invite_response(leg, response, now)
-            return
-        entry = self._requests.get(key)
-        if entry is not None:
-            if response.status >= 200:
-                del self._requests[key]
-                self._request_answered(entry[0], entry[1], response, now)
-            return
-        if 200 <= response.status < 300 and key[3] == "INVITE":
-            self._stray_ok(response, now)
-
-    def _stray_ok(self, response: Response, now: float) -> None:
-        """A retransmitted 2xx: the ACK we sent was lost; send it again (RFC 3261 13.2.2.4)."""
-        from_tag = parse_name_addr(response.headers.get("From") or "").tag or ""
-        leg = self._by_dialog.get((response.headers.get("Call-ID") or "", from_tag))
-        if leg is not None and leg.ack is not None:
-            self.layer.send_request(leg.ack, leg.peer, now)
-
-    def _agent_invite_response(self, leg: Leg, response: Response, now: float) -> None:
-        status = response.status
-        if status < 200:
-            # Any provisional response, 100 included, allows a CANCEL (RFC 3261 9.1).
-            if not leg.provisional:
-                leg.provisional = True
-                if leg.cancelling:
-                    self._send_cancel(leg, now)
-            return
-        del self._by_invite[leg.invite_key]
-        if status >= 300:
-            self._forget(leg)
-            if not leg.cancelling:
-                self.cc.agent_decline(now, leg.agent, leg.call)
-            return
-        self._agent_answered(leg, response, now)
-
-    def _agent_answered(self, leg: Leg, response: Response, now: float) -> None:
-        leg.dialog = Dialog.from_uac(leg.invite, response)
-        leg.answer_body = response.body
-        leg.allows_update = "UPDATE" in _allowed(response)
-        expires = parse_session_expires(response.headers.get("Session-Expires"))
-        if expires is None:
-            leg.session_interval = 0  # the phone does not do session timers
-        else:
-            leg.session_interval, refresher = expires
-            leg.we_refresh = refresher != "uas"
-        leg.ack = leg.dialog.make_ack(1, self.rng)
-        self.layer.send_request(leg.ack, leg.peer, now)
-        if leg.cancelling or not self.cc.agent_answer(now, leg.agent, leg.call):
-            self._send_bye(leg, now)  # the CANCEL/200 race, or the call went elsewhere
-
-    def _request_answered(self, leg: Leg, purpose: str, response: Response | None,
-                          now: float) -> None:
-        status = 408 if response is None else response.status
-        if purpose == "relay":
-            if response is not None and 200 <= status < 300 and leg.dialog is not None:
-                self._ack_in_dialog(leg, response, now)
-            self._finish_relay(leg, response, now)
-        elif purpose == "refresh":
-            if response is not None and 200 <= status < 300:
-                if (response.headers.get("CSeq") or "").endswith("INVITE"):
-                    self._ack_in_dialog(leg, response, now)
-                self._start_session_timer(leg, now)
-            elif status in _DIALOG_GONE:
-                logger.info("session refresh failed (%s) on %r: ending the call", status, leg)
-                self._lost(leg, now)
-            else:
-                self._start_session_timer(leg, now)  # e.g. 491: try again next interval
-
-    def _ack_in_dialog(self, leg: Leg, response: Response, now: float) -> None:
-        assert leg.dialog is not None
-        number, _ = parse_cseq(response.headers.get("CSeq") or "")
-        leg.ack = leg.dialog.make_ack(number, self.rng)
-        self.layer.send_request(leg.ack, leg.peer, now)
-
-    def _timed_out(self, key: Key, now: float) -> None:
-        peer = self._probes.pop(key, None)
-        if peer is not None:
-            self.peer_status.timed_out(peer)
-            return
-        leg = self._by_invite.get(key)
-        if leg is not None and leg.role is Role.AGENT and leg.dialog is None:
-            del self._by_invite[key]
-            self._forget(leg)
-            if not leg.cancelling:
-                self.cc.agent_decline(now, leg.agent, leg.call)
-            return
-        entry = self._requests.pop(key, None)
-        if entry is not None:
-            self._request_answered(entry[0], entry[1], None, now)
-
     def _lost(self, leg: Leg, now: float) -> None:
         """The peer of `leg` is gone (no ACK, no refresh): end the call as if it hung up."""
         if leg.ended:
@@ -763,20 +394,3 @@ class B2bua(Endpoint):
         leg.partner = None  # the two legs of a call must not keep each other alive
 
 
-def _user_of(name_addr: str | None) -> str:
-    try:
-        return _user_of_uri(parse_name_addr(name_addr or "").uri)
-    except (SipError, ValueError):
-        return ""
-
-
-def _user_of_uri(uri: str) -> str:
-    try:
-        return parse_uri(uri).user or ""
-    except (SipError, ValueError, AttributeError):
-        return ""
-
-
-def _allowed(message: Request | Response) -> set[str]:
-    return {method.strip().upper() for value in message.headers.get_all("Allow")
-            for method in split_values(value)}

@@ -110,6 +110,17 @@ def make_ack(request: Request, response: Response) -> Request:
     return Request("ACK", request.uri, Headers(headers))
 
 
+def make_cancel(invite: Request) -> Request:
+    """The CANCEL of a pending INVITE (RFC 3261 9.1): its Request-URI, top Via (same branch),
+    From, To, Call-ID and Route, and its CSeq number."""
+    number, _ = parse_cseq(invite.headers.get("CSeq") or "")
+    pairs = [("Via", invite.headers.get("Via") or ""), ("Max-Forwards", "70")]
+    pairs += [(name, invite.headers.get(name) or "") for name in ("From", "To", "Call-ID")]
+    pairs.append(("CSeq", f"{number} CANCEL"))
+    pairs += [("Route", route) for route in invite.headers.get_all("Route")]
+    return Request("CANCEL", invite.uri, Headers(pairs))
+
+
 def make_response(request: Request, status: int, reason: str) -> Response:
     """A response echoing the headers RFC 3261 8.2.6.2 says a response copies."""
     names = ("Via", "From", "To", "Call-ID", "CSeq")

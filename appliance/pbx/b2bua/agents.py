@@ -1,0 +1,244 @@
+"""The B2BUA's side towards agents: call control's actions carried out as SIP (ring, stop
+ringing, bridge, hang up), and what agents' phones and other peers answer to our requests.
+A part of `B2bua`, which provides the layer, timers and legs it uses."""
+
+from __future__ import annotations
+
+import logging
+
+from appliance.events import EndCause
+from appliance.pbx.actions import Connect, HangUpAgent, HangUpCaller, RingAgent, StopRinging
+from appliance.pbx.b2bua.legs import Key, Leg, Role
+from appliance.pbx.b2bua.session import parse_session_expires
+from appliance.pbx.b2bua.wire import (
+    ALLOW,
+    DIALOG_GONE,
+    REFUSALS,
+    URI_USER,
+    allowed,
+    user_of,
+)
+from appliance.pbx.sip.dialog import Dialog, new_branch, new_tag
+from appliance.pbx.sip.headers import Headers
+from appliance.pbx.sip.message import Request, Response, parse_cseq, parse_name_addr
+from appliance.pbx.sip.transaction import make_cancel, transaction_key
+
+logger = logging.getLogger(__name__)
+
+
+class AgentSide:
+    """Call control's actions as SIP, and the answers to our requests, for `B2bua`."""
+
+    # --- call control's actions ---------------------------------------------------------------
+
+    def _act(self, action: object, now: float) -> None:
+        kind = type(action)
+        if kind is RingAgent:
+            self._ring(action.call, action.agent, now)  # type: ignore[attr-defined]
+        elif kind is StopRinging:
+            self._stop_ringing(action.call, action.agent, now)  # type: ignore[attr-defined]
+        elif kind is Connect:
+            self._connect(action.call, action.agent, now)  # type: ignore[attr-defined]
+        elif kind is HangUpCaller:
+            self._hang_up_caller(action.call, action.cause, now)  # type: ignore[attr-defined]
+        elif kind is HangUpAgent:
+            leg = self._agent_legs.get((action.call, action.agent))  # type: ignore[attr-defined]
+            if leg is not None:
+                self._send_bye(leg, now)
+        # Announce and WrapUp need no signalling: prompts belong to the media layer.
+
+    def _ring(self, call: int, agent: str, now: float) -> None:
+        caller = self._callers.get(call)
+        bindings = self.registrar.lookup(agent, now)
+        if caller is None or not bindings:
+            self.cc.agent_decline(now, agent, call)
+            return
+        binding = bindings[0]
+        ani = caller_ani = user_of(caller.invite.headers.get("From"))
+        if not URI_USER.fullmatch(caller_ani):
+            ani = "anonymous"
+        tag = new_tag(self.rng)
+        call_id = f"{self.rng.getrandbits(64):016x}@{self.local[0]}"
+        headers = [
+            ("Via", f"{self._via};branch={new_branch(self.rng)}"),
+            ("Max-Forwards", "70"),
+            ("From", f'"{caller_ani}" <sip:{ani}@{self._hostport}>;tag={tag}'),
+            ("To", f"<sip:{agent}@{self._hostport}>"),
+            ("Call-ID", call_id),
+            ("CSeq", "1 INVITE"),
+            ("Contact", self._contact),
+            ("Allow", ALLOW),
+            ("Supported", "timer"),
+            ("Session-Expires", f"{self.sip.session_expires};refresher=uac"),
+            ("Min-SE", str(self.sip.min_se)),
+        ]
+        if caller.invite.body:
+            headers.append(("Content-Type", "application/sdp"))
+        invite = Request("INVITE", binding.contact, Headers(headers), caller.invite.body)
+        key = transaction_key(invite)
+        leg = Leg(Role.AGENT, call, agent, invite, key, tag, binding.source)
+        leg.session_interval = self.sip.session_expires
+        self._agent_legs[(call, agent)] = leg
+        self._by_invite[key] = leg
+        self._by_dialog[(call_id, tag)] = leg
+        self.layer.send_request(invite, binding.source, now)
+
+    def _stop_ringing(self, call: int, agent: str, now: float) -> None:
+        leg = self._agent_legs.get((call, agent))
+        if leg is None or leg.cancelling or leg.dialog is not None:
+            return
+        leg.cancelling = True
+        if leg.provisional:
+            self._send_cancel(leg, now)
+
+    def _send_cancel(self, leg: Leg, now: float) -> None:
+        self._send(leg, make_cancel(leg.invite), "cancel", now)
+
+    def _connect(self, call: int, agent: str, now: float) -> None:
+        caller = self._callers.get(call)
+        agent_leg = self._agent_legs.get((call, agent))
+        if caller is None or agent_leg is None:
+            return
+        caller.partner, agent_leg.partner = agent_leg, caller
+        self._answer(caller, agent_leg.answer_body, now)
+        self._start_session_timer(caller, now)
+        self._start_session_timer(agent_leg, now)
+
+    def _hang_up_caller(self, call: int, cause: EndCause, now: float) -> None:
+        leg = self._callers.get(call)
+        if leg is None:
+            return
+        status, reason = REFUSALS.get(cause, (480, "Temporarily Unavailable"))
+        self._end_caller_leg(leg, status, reason, now)
+
+    def _end_caller_leg(self, leg: Leg, status: int, reason: str, now: float) -> None:
+        if leg.ended:
+            return
+        if leg.dialog is None:
+            self._respond(leg.invite, status, reason, now, tag=leg.local_tag)
+            self._forget(leg)
+        else:
+            self._send_bye(leg, now)
+
+    def _send_bye(self, leg: Leg, now: float) -> None:
+        if leg.ended:
+            return
+        if leg.dialog is None:
+            self._forget(leg)
+            return
+        self._send(leg, self._in_dialog_request(leg, "BYE", now), "bye", now)
+        self._forget(leg)
+
+    def _in_dialog_request(self, leg: Leg, method: str, now: float, body: bytes = b"") -> Request:
+        assert leg.dialog is not None
+        request = leg.dialog.make_request(method, self.rng)
+        headers = request.headers
+        if method in ("INVITE", "UPDATE"):
+            headers = headers.add("Contact", self._contact)
+            for name, value in self._session_headers(leg):
+                headers = headers.add(name, value)
+        if body:
+            headers = headers.add("Content-Type", "application/sdp")
+            leg.sent_body = body
+        return Request(method, request.uri, headers, body)
+
+    # --- responses to our requests --------------------------------------------------------------
+
+    def _on_response(self, response: Response, now: float) -> None:
+        key = transaction_key(response)
+        peer = self._probes.pop(key, None) if response.status >= 200 else None
+        if peer is not None:
+            self.peer_status.answered(peer)  # any final answer: the peer is alive
+            return
+        leg = self._by_invite.get(key)
+        if leg is not None and leg.role is Role.AGENT:
+            self._agent_invite_response(leg, response, now)
+            return
+        entry = self._requests.get(key)
+        if entry is not None:
+            if response.status >= 200:
+                del self._requests[key]
+                self._request_answered(entry[0], entry[1], response, now)
+            return
+        if 200 <= response.status < 300 and key[3] == "INVITE":
+            self._stray_ok(response, now)
+
+    def _stray_ok(self, response: Response, now: float) -> None:
+        """A retransmitted 2xx: the ACK we sent was lost; send it again (RFC 3261 13.2.2.4)."""
+        from_tag = parse_name_addr(response.headers.get("From") or "").tag or ""
+        leg = self._by_dialog.get((response.headers.get("Call-ID") or "", from_tag))
+        if leg is not None and leg.ack is not None:
+            self.layer.send_request(leg.ack, leg.peer, now)
+
+    def _agent_invite_response(self, leg: Leg, response: Response, now: float) -> None:
+        status = response.status
+        if status < 200:
+            # Any provisional response, 100 included, allows a CANCEL (RFC 3261 9.1).
+            if not leg.provisional:
+                leg.provisional = True
+                if leg.cancelling:
+                    self._send_cancel(leg, now)
+            return
+        del self._by_invite[leg.invite_key]
+        if status >= 300:
+            self._forget(leg)
+            if not leg.cancelling:
+                self.cc.agent_decline(now, leg.agent, leg.call)
+            return
+        self._agent_answered(leg, response, now)
+
+    def _agent_answered(self, leg: Leg, response: Response, now: float) -> None:
+        leg.dialog = Dialog.from_uac(leg.invite, response)
+        leg.answer_body = response.body
+        leg.allows_update = "UPDATE" in allowed(response)
+        expires = parse_session_expires(response.headers.get("Session-Expires"))
+        if expires is None:
+            leg.session_interval = 0  # the phone does not do session timers
+        else:
+            leg.session_interval, refresher = expires
+            leg.we_refresh = refresher != "uas"
+        leg.ack = leg.dialog.make_ack(1, self.rng)
+        self.layer.send_request(leg.ack, leg.peer, now)
+        if leg.cancelling or not self.cc.agent_answer(now, leg.agent, leg.call):
+            self._send_bye(leg, now)  # the CANCEL/200 race, or the call went elsewhere
+
+    def _request_answered(self, leg: Leg, purpose: str, response: Response | None,
+                          now: float) -> None:
+        status = 408 if response is None else response.status
+        if purpose == "relay":
+            if response is not None and 200 <= status < 300 and leg.dialog is not None:
+                self._ack_in_dialog(leg, response, now)
+            self._finish_relay(leg, response, now)
+        elif purpose == "refresh":
+            if response is not None and 200 <= status < 300:
+                if (response.headers.get("CSeq") or "").endswith("INVITE"):
+                    self._ack_in_dialog(leg, response, now)
+                self._start_session_timer(leg, now)
+            elif status in DIALOG_GONE:
+                logger.info("session refresh failed (%s) on %r: ending the call", status, leg)
+                self._lost(leg, now)
+            else:
+                self._start_session_timer(leg, now)  # e.g. 491: try again next interval
+
+    def _ack_in_dialog(self, leg: Leg, response: Response, now: float) -> None:
+        assert leg.dialog is not None
+        number, _ = parse_cseq(response.headers.get("CSeq") or "")
+        leg.ack = leg.dialog.make_ack(number, self.rng)
+        self.layer.send_request(leg.ack, leg.peer, now)
+
+    def _timed_out(self, key: Key, now: float) -> None:
+        peer = self._probes.pop(key, None)
+        if peer is not None:
+            self.peer_status.timed_out(peer)
+            return
+        leg = self._by_invite.get(key)
+        if leg is not None and leg.role is Role.AGENT and leg.dialog is None:
+            del self._by_invite[key]
+            self._forget(leg)
+            if not leg.cancelling:
+                self.cc.agent_decline(now, leg.agent, leg.call)
+            return
+        entry = self._requests.pop(key, None)
+        if entry is not None:
+            self._request_answered(entry[0], entry[1], None, now)
+

@@ -1,0 +1,159 @@
+"""Keeping the B2BUA's dialogs alive and in step: re-INVITEs relayed between the legs (hold,
+resume), our 2xx retransmitted until ACKed, RFC 4028 session timers, and OPTIONS probes of
+trunk peers. A part of `B2bua`, which provides the layer, timers and legs it uses."""
+
+from __future__ import annotations
+
+import logging
+
+from appliance.pbx.b2bua.legs import Address, Leg, Role
+from appliance.pbx.b2bua.sdp import is_hold
+from appliance.pbx.b2bua.session import SessionTerms, expiry_margin
+from appliance.pbx.b2bua.wire import ALLOW
+from appliance.pbx.sip.dialog import Dialog, new_branch, new_tag
+from appliance.pbx.sip.headers import Headers
+from appliance.pbx.sip.message import Request, Response
+from appliance.pbx.sip.transaction import T1, T2, transaction_key
+
+logger = logging.getLogger(__name__)
+
+
+class DialogUpkeep:
+    """Re-INVITE relay, 2xx retransmission, session timers and peer probes of `B2bua`."""
+
+    # --- re-INVITE: hold and resume, relayed to the other leg --------------------------------
+
+    def _reinvite(self, leg: Leg, request: Request, now: float) -> None:
+        leg.peer_refresh_seen = True
+        other = leg.partner
+        if other is None or not other.confirmed or not request.body:
+            # A refresh with no offer, or nobody to relay to: answer with what we last sent.
+            self._answer(leg, leg.sent_body, now, request)
+            return
+        if leg.reinvite_key is not None or other.reinvite_key is not None:
+            self._respond(request, 491, "Request Pending", now)
+            return
+        leg.reinvite_key = transaction_key(request)
+        relayed = self._in_dialog_request(other, "INVITE", now, request.body)
+        self._send(other, relayed, "relay", now)
+        other.reinvite_key = transaction_key(relayed)
+        self._pending_relay[transaction_key(relayed)] = (leg, request)
+
+    def _finish_relay(self, other: Leg, response: Response | None, now: float) -> None:
+        key = other.reinvite_key
+        other.reinvite_key = None
+        origin_entry = self._pending_relay.pop(key, None) if key else None
+        if origin_entry is None:
+            return
+        leg, request = origin_entry
+        leg.reinvite_key = None
+        if leg.ended:
+            return
+        if response is None or response.status >= 300:
+            status, reason = (408, "Request Timeout") if response is None else (
+                response.status, response.reason)
+            self._respond(request, status, reason, now)
+            return
+        self._answer(leg, response.body, now, request)
+        if leg.role is Role.AGENT:
+            if is_hold(request.body):
+                self.cc.agent_hold(now, leg.agent)
+            else:
+                self.cc.agent_resume(now, leg.agent)
+
+    # --- our 2xx to an INVITE, retransmitted until ACKed (RFC 3261 13.3.1.4) ----------------
+
+    def _answer(self, leg: Leg, body: bytes, now: float, request: Request | None = None) -> None:
+        request = request or leg.invite
+        extra = [("Contact", self._contact), ("Allow", ALLOW), *self._session_headers(leg)]
+        if leg.dialog is None:
+            leg.dialog = Dialog.from_uas(request, leg.local_tag, local_via=self._via)
+        ok = self._respond(request, 200, "OK", now, extra, body, tag=leg.local_tag)
+        leg.sent_body = body
+        leg.ok_response = ok
+        leg.ok_wait = T1
+        if leg.ok_timer is not None:
+            leg.ok_timer.cancel()
+        leg.ok_timer = self.deadlines.schedule(now + T1, self._retransmit_ok, leg, now + 64 * T1)
+
+    def _retransmit_ok(self, now: float, leg: Leg, give_up: float) -> None:
+        leg.ok_timer = None
+        if leg.ok_response is None or leg.ended:
+            return
+        if now >= give_up:
+            logger.info("no ACK for our 200 on %r: ending the call", leg)
+            self._lost(leg, now)
+            return
+        self.layer.send_response(leg.ok_response, now)
+        leg.ok_wait = min(2 * leg.ok_wait, T2)
+        leg.ok_timer = self.deadlines.schedule(now + leg.ok_wait, self._retransmit_ok, leg,
+                                               give_up)
+
+    # --- session timers (RFC 4028) -------------------------------------------------------------
+
+    def _set_session(self, leg: Leg, terms: SessionTerms) -> None:
+        leg.session_interval = terms.interval
+        leg.we_refresh = terms.we_refresh
+
+    def _session_headers(self, leg: Leg) -> list[tuple[str, str]]:
+        if not leg.session_interval:
+            return []
+        ours = "uas" if leg.role is not Role.AGENT else "uac"
+        theirs = "uac" if ours == "uas" else "uas"
+        refresher = ours if leg.we_refresh else theirs
+        return [("Session-Expires", f"{leg.session_interval};refresher={refresher}"),
+                ("Supported", "timer")]
+
+    def _start_session_timer(self, leg: Leg, now: float) -> None:
+        if not leg.session_interval or leg.ended:
+            return
+        if leg.session_timer is not None:
+            leg.session_timer.cancel()
+        interval = leg.session_interval
+        if leg.we_refresh:
+            leg.session_timer = self.deadlines.schedule(now + interval / 2, self._refresh, leg)
+        else:
+            leg.peer_refresh_seen = False
+            wait = interval - expiry_margin(interval)
+            leg.session_timer = self.deadlines.schedule(now + wait, self._check_refreshed, leg)
+
+    def _refresh(self, now: float, leg: Leg) -> None:
+        leg.session_timer = None
+        if not leg.confirmed:
+            return
+        method = "UPDATE" if leg.allows_update else "INVITE"
+        body = b"" if method == "UPDATE" else leg.sent_body
+        self._send(leg, self._in_dialog_request(leg, method, now, body), "refresh", now)
+
+    def _check_refreshed(self, now: float, leg: Leg) -> None:
+        leg.session_timer = None
+        if not leg.confirmed:
+            return
+        if leg.peer_refresh_seen:
+            self._start_session_timer(leg, now)
+        else:
+            logger.info("session expired on %r: ending the call", leg)
+            self._lost(leg, now)
+
+    # --- keep-alive OPTIONS to trunk peers ---------------------------------------------------
+
+    def _probe_peers(self, now: float) -> None:
+        interval = self.sip.probe_interval
+        if interval and not self.shutting_down:
+            for peer in self.peer_status.targets:
+                self._probe(peer, now)
+        self.deadlines.schedule(now + (interval or 60.0), self._probe_peers)
+
+    def _probe(self, peer: Address, now: float) -> None:
+        host = f"[{peer[0]}]" if ":" in peer[0] else peer[0]
+        request = Request("OPTIONS", f"sip:{host}:{peer[1]}", Headers([
+            ("Via", f"{self._via};branch={new_branch(self.rng)}"),
+            ("Max-Forwards", "70"),
+            ("From", f"<sip:ccbox@{self._hostport}>;tag={new_tag(self.rng)}"),
+            ("To", f"<sip:{host}:{peer[1]}>"),
+            ("Call-ID", f"{self.rng.getrandbits(64):016x}@{self.local[0]}"),
+            ("CSeq", "1 OPTIONS"),
+            ("Allow", ALLOW),
+        ]))
+        self._probes[self.layer.send_request(request, peer, now)] = peer
+

@@ -1,0 +1,45 @@
+"""What the B2BUA's parts share: the methods it speaks and small readers of messages."""
+
+from __future__ import annotations
+
+import re
+
+from appliance.events import EndCause
+from appliance.pbx.sip.headers import split_values
+from appliance.pbx.sip.message import Request, Response, SipError, parse_name_addr
+from appliance.pbx.sip.uri import parse_uri
+
+SUPPORTED_METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER",
+                               "INFO", "UPDATE"})
+ALLOW = ", ".join(sorted(SUPPORTED_METHODS))
+URI_USER = re.compile(r"[A-Za-z0-9+*#._-]+")
+
+# What a caller not yet answered hears when call control lets the call go.
+REFUSALS: dict[EndCause, tuple[int, str]] = {
+    EndCause.BLOCKED: (486, "Busy Here"),
+    EndCause.BUSY: (486, "Busy Here"),
+    EndCause.NO_ROUTE: (404, "Not Found"),
+    EndCause.VOICEMAIL: (480, "Temporarily Unavailable"),
+}
+# Responses to our requests that mean the dialog is gone (RFC 3261 12.2.1.2, RFC 4028 10).
+DIALOG_GONE = frozenset({408, 481})
+
+
+def user_of(name_addr: str | None) -> str:
+    try:
+        return user_of_uri(parse_name_addr(name_addr or "").uri)
+    except (SipError, ValueError):
+        return ""
+
+
+def user_of_uri(uri: str) -> str:
+    try:
+        return parse_uri(uri).user or ""
+    except (SipError, ValueError, AttributeError):
+        return ""
+
+
+def allowed(message: Request | Response) -> set[str]:
+    return {method.strip().upper() for value in message.headers.get_all("Allow")
+            for method in split_values(value)}
+
