@@ -71,6 +71,29 @@ def free_udp_port(host: str = LOCALHOST) -> int:
         return int(sock.getsockname()[1])
 
 
+def free_udp_block(count: int = 4, host: str = LOCALHOST) -> int:
+    """An even port starting `count` consecutive UDP ports that were all free a moment ago.
+
+    SIPp binds its media sockets at -mp and the ports after it (6000 by default): SIPp runs
+    side by side would collide there.
+    """
+    for _ in range(100):
+        start = free_udp_port(host) & ~1
+        socks: list[socket.socket] = []
+        try:
+            for port in range(start, start + count):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(sock)
+                sock.bind((host, port))
+            return start
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise OSError(f"no block of {count} free UDP ports found")
+
+
 @dataclass(frozen=True)
 class SippResult:
     """What one SIPp run counted (cumulative figures of its last stat line).
@@ -171,6 +194,8 @@ def build_command(
     if config.remote is not None:
         command.append(f"{config.remote[0]}:{config.remote[1]}")
     command += ["-i", LOCALHOST, "-p", str(local_port), "-cp", str(control_port)]
+    if "-mp" not in config.extra_args:
+        command += ["-mp", str(free_udp_block())]
     command += ["-r", _rate_text(config.rate), "-nostdin"]
     command += _optional_args(config)
     command += _mapping_args("-set", config.variables)
