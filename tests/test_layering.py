@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 APPLIANCE = ROOT / "appliance"
-CORES = [APPLIANCE / "pbx", APPLIANCE / "hw"]
+CORES = [APPLIANCE / "pbx", APPLIANCE / "hw", APPLIANCE / "media"]
 
 FORBIDDEN_EVERYWHERE = {"sim", "simpy"}
 FORBIDDEN_IN_CORES = FORBIDDEN_EVERYWHERE | {
