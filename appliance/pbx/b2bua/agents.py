@@ -20,7 +20,7 @@ from appliance.pbx.b2bua.wire import (
 )
 from appliance.pbx.sip.dialog import Dialog, new_branch, new_tag
 from appliance.pbx.sip.headers import Headers
-from appliance.pbx.sip.message import Request, Response, parse_cseq, parse_name_addr
+from appliance.pbx.sip.message import Request, Response, SipError, parse_cseq, parse_name_addr
 from appliance.pbx.sip.transaction import make_cancel, transaction_key
 
 logger = logging.getLogger(__name__)
@@ -188,7 +188,17 @@ class AgentSide:
         self._agent_answered(leg, response, now)
 
     def _agent_answered(self, leg: Leg, response: Response, now: float) -> None:
-        leg.dialog = Dialog.from_uac(leg.invite, response)
+        try:
+            leg.dialog = Dialog.from_uac(leg.invite, response)
+        except (SipError, ValueError) as error:
+            # A 2xx we cannot build a dialog from (no Contact, no To tag): we cannot even
+            # ACK or BYE it, so the phone will give up; for the ACD it is a decline.
+            logger.warning("unusable 200 from %s's phone (%s): taken as a decline",
+                           leg.agent, error)
+            self._forget(leg)
+            if not leg.cancelling:
+                self.cc.agent_decline(now, leg.agent, leg.call)
+            return
         leg.answer_body = response.body
         leg.allows_update = "UPDATE" in allowed(response)
         expires = parse_session_expires(response.headers.get("Session-Expires"))

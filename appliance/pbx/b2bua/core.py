@@ -258,6 +258,10 @@ class B2bua(AgentSide, DialogUpkeep, Endpoint):
             self._respond(request, 503, "Service Unavailable", now,
                           [("Retry-After", str(self.sip.retry_after))])
             return
+        if not _usable_contact(request):
+            # RFC 3261 8.1.1.8: an INVITE must say where to reach its sender.
+            self._respond(request, 400, "Bad Request: missing or malformed Contact", now)
+            return
         group = self.peers.group_for(self._source)
         if group is not None:
             self._trunk_call(request, group, now)
@@ -394,3 +398,11 @@ class B2bua(AgentSide, DialogUpkeep, Endpoint):
         leg.partner = None  # the two legs of a call must not keep each other alive
 
 
+
+
+def _usable_contact(message: Request | Response) -> bool:
+    """Whether the message has a Contact a dialog can use as its remote target."""
+    try:
+        return bool(parse_name_addr(message.headers.get("Contact") or "").uri)
+    except (SipError, ValueError):
+        return False

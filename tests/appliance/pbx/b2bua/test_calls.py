@@ -285,3 +285,37 @@ def test_static_agents_are_logged_in_from_the_configuration():
     lab.run(0.5)  # a1 is rung first, cannot be reached, and is made not ready
     assert kinds(lab.phones["a2"].take_events())[-1] == "incoming"
     assert lab.box.cc.acd.agents["a1"].state.value == "not_ready"
+
+
+def test_an_invite_without_contact_is_refused_before_it_becomes_a_call():
+    lab = Lab(live_site(agents=1))
+    invite = (b"INVITE sip:100@10.0.0.1 SIP/2.0\r\n"
+              b"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKnocontact\r\n"
+              b"Max-Forwards: 70\r\nFrom: <sip:555@10.0.0.2>;tag=x\r\n"
+              b"To: <sip:100@10.0.0.1>\r\nCall-ID: nc1\r\nCSeq: 1 INVITE\r\n"
+              b"Content-Length: 0\r\n\r\n")
+    lab.box.receive_datagram(invite, ("10.0.0.2", 5060), 0.0)
+    replies = [data for data, _ in lab.box.take_datagrams()]
+    assert replies[-1].startswith(b"SIP/2.0 400 Bad Request: missing or malformed Contact")
+    assert lab.record_types() == []
+
+
+def test_a_phone_200_without_contact_counts_as_a_decline_and_the_call_goes_on():
+    from appliance.pbx.sip.message import Response
+    from appliance.pbx.sip.transaction import make_response
+
+    lab = Lab(live_site(agents=2, strategy="linear"))
+    lab.register_all()
+    lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    first = next(a for a, p in lab.phones.items() if p.calls)
+    phone = lab.phones[first]
+    incoming = next(iter(phone.calls.values()))
+    ok = make_response(incoming.invite, 200, "OK")
+    broken = Response(200, "OK", ok.headers.replace("To", ok.headers.get("To") + ";tag=z"))
+    phone.layer.send_response(broken, lab.net.now)  # no Contact: no dialog possible
+    phone._pump(lab.net.now)
+    lab.net.poke(phone.local)
+    lab.run(0.5)
+    other = "a2" if first == "a1" else "a1"
+    assert kinds(lab.phones[other].take_events())[-1] == "incoming"
