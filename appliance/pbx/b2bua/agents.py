@@ -79,7 +79,7 @@ class AgentSide:
         leg = Leg(Role.AGENT, call, agent, invite, key, tag, binding.source)
         leg.session_interval = self.sip.session_expires
         self._agent_legs[(call, agent)] = leg
-        self._by_invite[key] = leg
+        self._invites_out[key] = leg
         self._by_dialog[(call_id, tag)] = leg
         self.layer.send_request(invite, binding.source, now)
 
@@ -150,7 +150,7 @@ class AgentSide:
         if peer is not None:
             self.peer_status.answered(peer)  # any final answer: the peer is alive
             return
-        leg = self._by_invite.get(key)
+        leg = self._invites_out.get(key)
         if leg is not None and leg.role is Role.AGENT:
             self._agent_invite_response(leg, response, now)
             return
@@ -179,7 +179,7 @@ class AgentSide:
                 if leg.cancelling:
                     self._send_cancel(leg, now)
             return
-        del self._by_invite[leg.invite_key]
+        del self._invites_out[leg.invite_key]
         if status >= 300:
             self._forget(leg)
             if not leg.cancelling:
@@ -241,9 +241,9 @@ class AgentSide:
         if peer is not None:
             self.peer_status.timed_out(peer)
             return
-        leg = self._by_invite.get(key)
+        leg = self._invites_out.get(key)
         if leg is not None and leg.role is Role.AGENT and leg.dialog is None:
-            del self._by_invite[key]
+            del self._invites_out[key]
             self._forget(leg)
             if not leg.cancelling:
                 self.cc.agent_decline(now, leg.agent, leg.call)

@@ -62,7 +62,10 @@ class B2bua(AgentSide, DialogUpkeep, Endpoint):
         self._callers: dict[int, Leg] = {}
         self._agent_legs: dict[tuple[int, str], Leg] = {}
         self._by_dialog: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag)
-        self._by_invite: dict[Key, Leg] = {}  # INVITE transactions, ours and theirs
+        # INVITE transactions by key: the peers' (we answer) and ours (we ring agents). Two
+        # tables, since a forged request can carry the key of one of ours.
+        self._invites_in: dict[Key, Leg] = {}
+        self._invites_out: dict[Key, Leg] = {}
         self._requests: dict[Key, tuple[Leg, str]] = {}  # our in-dialog requests -> purpose
         # Our relayed re-INVITE -> the leg and re-INVITE it relays, answered when ours is.
         self._pending_relay: dict[Key, tuple[Leg, Request]] = {}
@@ -149,7 +152,8 @@ class B2bua(AgentSide, DialogUpkeep, Endpoint):
 
     def is_idle(self) -> bool:
         # Keep-alive probes do not count: a dead gateway must not hold up a shutdown.
-        return not self._by_dialog and not self._by_invite and not self._requests
+        return (not self._by_dialog and not self._invites_in and not self._invites_out
+                and not self._requests)
 
     @property
     def active_calls(self) -> int:
@@ -289,7 +293,7 @@ class B2bua(AgentSide, DialogUpkeep, Endpoint):
         key = transaction_key(request)
         leg = Leg(role, 0, "", request, key, new_tag(self.rng), self._source)
         leg.allows_update = "UPDATE" in allowed(request)
-        self._by_invite[key] = leg
+        self._invites_in[key] = leg
         self._by_dialog[(leg.sip_call_id, leg.local_tag)] = leg
         return leg
 
@@ -365,7 +369,7 @@ class B2bua(AgentSide, DialogUpkeep, Endpoint):
             self.cc.agent_hangup(now, leg.agent)
 
     def _on_cancel(self, invite_key: Key, now: float) -> None:
-        leg = self._by_invite.get(invite_key)
+        leg = self._invites_in.get(invite_key)
         if leg is None or leg.dialog is not None:
             return
         self._respond(leg.invite, 487, "Request Terminated", now, tag=leg.local_tag)
@@ -386,7 +390,8 @@ class B2bua(AgentSide, DialogUpkeep, Endpoint):
     def _forget(self, leg: Leg) -> None:
         leg.ended = True
         self._by_dialog.pop((leg.sip_call_id, leg.local_tag), None)
-        self._by_invite.pop(leg.invite_key, None)
+        invites = self._invites_out if leg.role is Role.AGENT else self._invites_in
+        invites.pop(leg.invite_key, None)
         if leg.role is Role.CALLER:
             self._callers.pop(leg.call, None)
         elif leg.role is Role.AGENT:
