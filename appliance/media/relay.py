@@ -73,6 +73,9 @@ class MediaRelay:
         self._by_port: dict[int, tuple[MediaSession, int]] = {}
         self._out: list[tuple[int, bytes, Address]] = []
         self._events: list[MediaTimeout] = []
+        # Ports the driver must start or stop listening on, oldest first.
+        self._opened: list[int] = []
+        self._closed: list[int] = []
 
     # --- calls ------------------------------------------------------------------------------
 
@@ -88,6 +91,7 @@ class MediaRelay:
         self.sessions[call] = session
         for index, side in enumerate(sides):
             self._by_port[side.local_port] = (session, index)
+            self._opened.append(side.local_port)
         self._arm(session, now + self.media_timeout)
         return session
 
@@ -111,6 +115,7 @@ class MediaRelay:
         for side in session.sides:
             del self._by_port[side.local_port]
             self._free.append(side.local_port)
+            self._closed.append(side.local_port)
 
     def _session(self, call: int) -> MediaSession:
         try:
@@ -140,6 +145,12 @@ class MediaRelay:
             self._out.append((other.local_port, data, other.peer))
         for listener in session.taps:
             listener(index, data, now)
+
+    def take_port_changes(self) -> tuple[list[int], list[int]]:
+        """Ports to start listening on and ports to stop, since the last call."""
+        opened, closed = self._opened, self._closed
+        self._opened, self._closed = [], []
+        return opened, closed
 
     def take_datagrams(self) -> list[tuple[int, bytes, Address]]:
         out, self._out = self._out, []

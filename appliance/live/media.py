@@ -1,0 +1,128 @@
+"""The media relay on real UDP sockets: one per relay port, opened and closed as calls come
+and go, read straight from the event loop's selector.
+
+RTP is many small datagrams on many sockets, so this driver skips asyncio's transports: each
+socket is non-blocking, registered with `loop.add_reader`, drained with `recvfrom` until it
+would block, and whatever the relay wants sent goes out at once with `sendto`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+from appliance.media.relay import MediaRelay
+
+_log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+_MAX_DATAGRAM = 2048  # RTP for voice is a few hundred bytes
+
+
+class MediaDriver:
+    def __init__(self, relay: MediaRelay, host: str,
+                 loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self.relay = relay
+        self.host = host
+        self._loop = loop
+        self._epoch = 0.0
+        self._sockets: dict[int, socket.socket] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._armed: float | None = None
+
+    def start(self) -> None:
+        loop = self._loop or asyncio.get_running_loop()
+        self._loop = loop
+        self._epoch = loop.time()
+        self.flush()
+
+    def now(self) -> float:
+        assert self._loop is not None
+        return self._loop.time() - self._epoch
+
+    @property
+    def ports(self) -> list[int]:
+        return sorted(self._sockets)
+
+    def flush(self) -> None:
+        """Bind and release ports, send what the relay has, and re-arm its timer; call after
+        anything that may have changed the relay."""
+        opened, closed = self.relay.take_port_changes()
+        for port in closed:
+            self._release(port)
+        for port in opened:
+            self._bind(port)
+        self._send()
+        self._rearm()
+
+    def close(self) -> None:
+        for port in list(self._sockets):
+            self._release(port)
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _bind(self, port: int) -> None:
+        assert self._loop is not None
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.bind((self.host, port))
+        except OSError as error:
+            sock.close()
+            _log.error("cannot listen for media on %s:%d: %s", self.host, port, error)
+            return
+        self._sockets[port] = sock
+        self._loop.add_reader(sock.fileno(), self._readable, port, sock)
+
+    def _release(self, port: int) -> None:
+        sock = self._sockets.pop(port, None)
+        if sock is None:
+            return
+        assert self._loop is not None
+        self._loop.remove_reader(sock.fileno())
+        sock.close()
+
+    def _readable(self, port: int, sock: socket.socket) -> None:
+        receive = self.relay.receive
+        now = self.now()
+        while True:
+            try:
+                data, source = sock.recvfrom(_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as error:  # e.g. an ICMP error reported on the socket
+                _log.debug("media socket %d: %s", port, error)
+                break
+            receive(port, data, source[:2], now)
+        self._send()
+        self._rearm()
+
+    def _send(self) -> None:
+        sockets = self._sockets
+        for port, data, destination in self.relay.take_datagrams():
+            sock = sockets.get(port)
+            if sock is None:
+                continue
+            try:
+                sock.sendto(data, destination)
+            except OSError as error:  # a full buffer or an unreachable peer: drop, as UDP does
+                _log.debug("media send from %d to %s failed: %s", port, destination, error)
+
+    def _rearm(self) -> None:
+        deadline = self.relay.next_deadline()
+        if deadline == self._armed:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._armed = deadline
+        self._timer = None
+        if deadline is not None:
+            assert self._loop is not None
+            self._timer = self._loop.call_at(self._epoch + deadline, self._on_timer, deadline)
+
+    def _on_timer(self, deadline: float) -> None:
+        self._timer = None
+        self._armed = None
+        self.relay.on_deadline(max(self.now(), deadline))
+        self.flush()

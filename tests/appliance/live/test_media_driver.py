@@ -1,0 +1,68 @@
+"""The media relay on real sockets on 127.0.0.1: both directions, ports released, silence."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from appliance.live.media import MediaDriver
+from appliance.media.relay import AGENT, CALLER, MediaRelay
+from appliance.media.rtp import RtpPacket
+from sim.traffic.sipp import free_udp_block
+
+HOST = "127.0.0.1"
+
+
+def _endpoint() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((HOST, 0))
+    sock.setblocking(False)
+    return sock
+
+
+async def _receive(sock: socket.socket, timeout: float = 2.0) -> tuple[bytes, tuple]:
+    loop = asyncio.get_running_loop()
+    data, source = await asyncio.wait_for(loop.sock_recvfrom(sock, 2048), timeout)
+    return data, source
+
+
+async def _scenario() -> dict[str, object]:
+    start = free_udp_block(8)
+    relay = MediaRelay(range(start, start + 8), media_timeout=0.3)
+    driver = MediaDriver(relay, HOST)
+    driver.start()
+    gateway, phone = _endpoint(), _endpoint()
+    try:
+        session = relay.open(1, driver.now())
+        relay.set_peer(1, CALLER, gateway.getsockname())
+        relay.set_peer(1, AGENT, phone.getsockname())
+        driver.flush()
+        caller_port = session.sides[CALLER].local_port
+        agent_port = session.sides[AGENT].local_port
+        packet = bytes(RtpPacket(0, 1, 160, 0xAB, b"\xff" * 160))
+        gateway.sendto(packet, (HOST, caller_port))
+        to_phone = await _receive(phone)
+        phone.sendto(packet, (HOST, agent_port))
+        to_gateway = await _receive(gateway)
+        ports_while_up = driver.ports
+        await asyncio.sleep(0.6)  # both sides silent past the media timeout
+        events = relay.take_events()
+        relay.close(1)
+        driver.flush()
+        return {"to_phone": to_phone, "to_gateway": to_gateway, "packet": packet,
+                "agent_port": agent_port, "caller_port": caller_port,
+                "ports_while_up": ports_while_up, "ports_after": driver.ports,
+                "events": events}
+    finally:
+        driver.close()
+        gateway.close()
+        phone.close()
+
+
+def test_rtp_crosses_the_relay_on_real_sockets_and_ports_are_released():
+    result = asyncio.run(_scenario())
+    packet = result["packet"]
+    assert result["to_phone"] == (packet, (HOST, result["agent_port"]))
+    assert result["to_gateway"] == (packet, (HOST, result["caller_port"]))
+    assert len(result["ports_while_up"]) == 2 and result["ports_after"] == []
+    assert [e.call for e in result["events"]] == [1]
