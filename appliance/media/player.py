@@ -1,0 +1,157 @@
+"""Prompts and music on hold as RTP, paced by the clock seam (no sleeping in the core).
+
+A `Player` turns 8 kHz audio into 20 ms G.711 packets, one due every 20 ms of the caller's
+time from when it starts. The driver wakes it at `next_deadline()`; `on_deadline(now)` emits
+every packet due by `now` (several at once if the wake-up came late, so the far end's jitter
+buffer sees the right timestamps), then says when the next one is due. Sequence numbers and
+timestamps run on across prompts and loops, as one RTP stream (RFC 3550 5.1), and the marker
+bit is set on the first packet of each talkspurt.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from appliance.media.g711 import alaw_encode, ulaw_encode
+from appliance.media.rtp import RtpPacket
+
+SAMPLE_RATE = 8000
+PACKET_SAMPLES = 160  # 20 ms
+PACKET_SECONDS = PACKET_SAMPLES / SAMPLE_RATE
+_ENCODERS = {0: ulaw_encode, 8: alaw_encode}  # RTP payload type -> G.711 law
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The player reached the end of `name` (a prompt, not a loop)."""
+
+    name: str
+    at: float
+
+
+class Player:
+    """One RTP stream towards one party: queued prompts, then (optionally) looping music."""
+
+    def __init__(self, ssrc: int, payload_type: int = 0, first_sequence: int = 0,
+                 first_timestamp: int = 0) -> None:
+        if payload_type not in _ENCODERS:
+            raise ValueError(f"payload type {payload_type}: expected 0 (PCMU) or 8 (PCMA)")
+        self.ssrc = ssrc
+        self.payload_type = payload_type
+        self._encode = _ENCODERS[payload_type]
+        self._sequence = first_sequence
+        self._timestamp = first_timestamp
+        self._queue: deque[tuple[str, np.ndarray]] = deque()
+        self._music: tuple[str, np.ndarray] | None = None
+        self._current: tuple[str, np.ndarray] | None = None  # the prompt playing
+        self._offset = 0
+        self._music_offset = 0  # music resumes where a prompt interrupted it
+        self._next_due: float | None = None
+        self._talkspurt = True
+        self.packets: list[RtpPacket] = []
+        self.events: list[Finished] = []
+
+    # --- what to play ---------------------------------------------------------------------
+
+    def play(self, name: str, samples: np.ndarray, now: float) -> None:
+        """Queue a prompt (int16, 8 kHz mono); it plays after the prompts queued before it,
+        interrupting the music."""
+        self._queue.append((name, _checked(samples)))  # music gives way at the next packet
+        self._start(now)
+
+    def loop(self, name: str, samples: np.ndarray, now: float) -> None:
+        """Music on hold: plays whenever no prompt is queued, from where it left off."""
+        self._music = (name, _checked(samples))
+        self._music_offset = 0
+        self._start(now)
+
+    def stop(self) -> None:
+        """Silence at once: prompts dropped, music off (an agent answered)."""
+        self._queue.clear()
+        self._music = self._current = None
+        self._next_due = None
+        self._talkspurt = True
+
+    @property
+    def playing(self) -> str | None:
+        """The prompt playing, else the music, else None."""
+        if self._current is not None:
+            return self._current[0]
+        if self._queue:
+            return self._queue[0][0]
+        return None if self._music is None or self._next_due is None else self._music[0]
+
+    # --- the clock seam ---------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        return self._next_due
+
+    def on_deadline(self, now: float) -> None:
+        while self._next_due is not None and self._next_due <= now:
+            due = self._next_due
+            frame = self._next_frame(due)
+            if frame is None:
+                self._next_due = None
+                self._talkspurt = True
+                return
+            self._emit(frame)
+            self._next_due = due + PACKET_SECONDS
+
+    def take_packets(self) -> list[RtpPacket]:
+        packets, self.packets = self.packets, []
+        return packets
+
+    def take_events(self) -> list[Finished]:
+        events, self.events = self.events, []
+        return events
+
+    # --- internals --------------------------------------------------------------------------
+
+    def _start(self, now: float) -> None:
+        if self._next_due is None:
+            self._next_due = now
+
+    def _next_frame(self, due: float) -> np.ndarray | None:
+        while True:
+            if self._current is None and self._queue:
+                self._current, self._offset = self._queue.popleft(), 0
+            if self._current is not None:
+                name, samples = self._current
+                if self._offset < len(samples):
+                    frame = samples[self._offset:self._offset + PACKET_SAMPLES]
+                    self._offset += PACKET_SAMPLES
+                    return _padded(frame)
+                self.events.append(Finished(name, due))
+                self._current = None
+                continue
+            if self._music is None:
+                return None
+            samples = self._music[1]
+            if self._music_offset >= len(samples):
+                self._music_offset = 0  # the music loops
+            frame = samples[self._music_offset:self._music_offset + PACKET_SAMPLES]
+            self._music_offset += PACKET_SAMPLES
+            return _padded(frame)
+
+    def _emit(self, frame: np.ndarray) -> None:
+        self.packets.append(RtpPacket(self.payload_type, self._sequence, self._timestamp,
+                                      self.ssrc, self._encode(frame), marker=self._talkspurt))
+        self._talkspurt = False
+        self._sequence = (self._sequence + 1) % 65536
+        self._timestamp = (self._timestamp + PACKET_SAMPLES) % 2**32
+
+
+def _padded(frame: np.ndarray) -> np.ndarray:
+    """A whole 20 ms frame: the last one of a sound is padded with silence."""
+    if len(frame) == PACKET_SAMPLES:
+        return frame
+    return np.concatenate([frame, np.zeros(PACKET_SAMPLES - len(frame), dtype=np.int16)])
+
+
+def _checked(samples: np.ndarray) -> np.ndarray:
+    if samples.dtype != np.int16 or samples.ndim != 1:
+        raise ValueError("expected mono int16 samples at 8 kHz")
+    return samples
