@@ -82,6 +82,22 @@ def passwd_command(
     typer.echo(f"  ha1_sha256: {ha1(user, realm, password, 'SHA-256')}")
 
 
+@app.command("prompts")
+def prompts_command(
+    out: Path = typer.Option(Path("prompts"), help="Folder for the prompt sets"),
+    language: list[str] = typer.Option(["en", "zh"], help="Languages to build"),
+) -> None:
+    """Generate the default prompt sets (espeak-ng and sox): OUT/<language>/<prompt>.wav."""
+    from appliance.live.prompt_build import PromptBuildError, build_prompts
+
+    try:
+        written = build_prompts(out, language)
+    except (PromptBuildError, KeyError) as error:
+        typer.echo(f"ccbox prompts: {error}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{len(written)} prompts in {out}/ ({', '.join(language)})")
+
+
 def _register_plugins() -> None:
     for entry in entry_points(group="ccbox.commands"):
         entry.load()(app)

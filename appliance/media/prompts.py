@@ -1,0 +1,123 @@
+"""Prompt sets: a folder of 8 kHz mono WAV files per language, named for what they say.
+
+A site may replace the folder with its own recordings (same names). The default sets are
+generated at install time from the texts below (`appliance.live.prompt_build`), so no
+audio is kept in the source tree. Announcements are sequences of prompt names: a number is
+read digit by digit, which works the same way in every language.
+"""
+
+from __future__ import annotations
+
+import wave
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE = 8000
+
+DIGIT_WORDS = {
+    "en": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
+    "zh": ["零", "一", "二", "三", "四", "五", "六", "七", "八", "九"],
+}
+
+PHRASES: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "welcome": "Thank you for calling. Please hold, an agent will be with you shortly.",
+        "position-before": "You are number",
+        "position-after": "in the queue.",
+        "wait-before": "Your expected wait is about",
+        "wait-minutes": "minutes.",
+        "wait-unknown": "All our agents are busy. Please hold.",
+        "agent-logged-in": "Agent logged in.",
+        "agent-logged-out": "Agent logged out.",
+        "agent-ready": "Ready.",
+        "agent-not-ready": "Not ready.",
+        "voicemail": "Please leave a message after the tone.",
+        "goodbye": "Goodbye.",
+    },
+    "zh": {
+        "welcome": "感谢您的来电，请稍候，座席将尽快为您服务。",
+        "position-before": "您前面还有",
+        "position-after": "位客户在等候。",
+        "wait-before": "预计等待时间约为",
+        "wait-minutes": "分钟。",
+        "wait-unknown": "座席正忙，请稍候。",
+        "agent-logged-in": "座席已签入。",
+        "agent-logged-out": "座席已签出。",
+        "agent-ready": "示闲。",
+        "agent-not-ready": "示忙。",
+        "voicemail": "请在提示音后留言。",
+        "goodbye": "再见。",
+    },
+}
+
+
+def prompt_texts(language: str) -> dict[str, str]:
+    """Every prompt of `language`: its phrases and its digits ("digit-0" ... "digit-9")."""
+    if language not in PHRASES:
+        raise KeyError(f"no prompt texts for language {language!r} (have: {', '.join(PHRASES)})")
+    texts = dict(PHRASES[language])
+    texts.update({f"digit-{d}": word for d, word in enumerate(DIGIT_WORDS[language])})
+    return texts
+
+
+def digits(number: int) -> list[str]:
+    """The prompt names that read `number` digit by digit."""
+    if number < 0:
+        raise ValueError(f"cannot read a negative number: {number}")
+    return [f"digit-{d}" for d in str(number)]
+
+
+def position_announcement(position: int) -> list[str]:
+    """What a caller hears for their place in the queue."""
+    return ["position-before", *digits(position), "position-after"]
+
+
+def wait_announcement(expected_wait: float | None) -> list[str]:
+    """What a caller hears for the expected wait (rounded up to whole minutes)."""
+    if expected_wait is None:
+        return ["wait-unknown"]
+    minutes = max(1, -(-int(expected_wait) // 60))
+    return ["wait-before", *digits(minutes), "wait-minutes"]
+
+
+class PromptError(Exception):
+    """A prompt is missing or not a usable WAV; the message names the file."""
+
+
+class PromptSet:
+    """The prompts of one language, read from `folder` on first use and kept in memory."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self._cache: dict[str, np.ndarray] = {}
+
+    def samples(self, name: str) -> np.ndarray:
+        cached = self._cache.get(name)
+        if cached is None:
+            cached = self._cache[name] = read_prompt(self.folder / f"{name}.wav")
+        return cached
+
+    def duration(self, names: list[str]) -> float:
+        """Seconds the prompts `names` take, played one after another."""
+        return sum(len(self.samples(name)) for name in names) / SAMPLE_RATE
+
+    def missing(self, names: list[str]) -> list[str]:
+        return [name for name in names if not (self.folder / f"{name}.wav").is_file()]
+
+
+def read_prompt(path: Path) -> np.ndarray:
+    """The samples of an 8 kHz, mono, 16-bit WAV; PromptError says what is wrong."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            shape = (wav.getframerate(), wav.getnchannels(), wav.getsampwidth())
+            if shape != (SAMPLE_RATE, 1, 2):
+                raise PromptError(f"{path}: expected 8000 Hz mono 16-bit; got {shape[0]} Hz, "
+                                  f"{shape[1]} channel(s), {8 * shape[2]}-bit")
+            frames = wav.readframes(wav.getnframes())
+    except FileNotFoundError:
+        raise PromptError(f"{path}: no such prompt") from None
+    except (wave.Error, EOFError) as error:
+        raise PromptError(f"{path}: not a usable WAV file ({error})") from None
+    return np.frombuffer(frames, dtype="<i2").astype(np.int16)

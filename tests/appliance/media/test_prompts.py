@@ -1,0 +1,67 @@
+"""Prompt sets: generated with espeak-ng and sox, read back as 8 kHz audio, announcements."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from appliance.live.prompt_build import build_prompts
+from appliance.media.prompts import (
+    PromptError,
+    PromptSet,
+    digits,
+    position_announcement,
+    prompt_texts,
+    wait_announcement,
+)
+
+
+def test_numbers_are_read_digit_by_digit():
+    assert digits(0) == ["digit-0"]
+    assert digits(12) == ["digit-1", "digit-2"]
+    assert position_announcement(3) == ["position-before", "digit-3", "position-after"]
+    assert wait_announcement(None) == ["wait-unknown"]
+    assert wait_announcement(61) == ["wait-before", "digit-2", "wait-minutes"]  # rounded up
+    assert wait_announcement(5) == ["wait-before", "digit-1", "wait-minutes"]
+    with pytest.raises(ValueError):
+        digits(-1)
+
+
+def test_every_language_says_the_same_prompts():
+    assert set(prompt_texts("en")) == set(prompt_texts("zh"))
+    with pytest.raises(KeyError, match="have: en, zh"):
+        prompt_texts("fr")
+
+
+@pytest.mark.slow
+def test_built_prompts_are_8_khz_speech_in_both_languages(tmp_path: Path):
+    names = ["digit-3", "position-before", "position-after"]
+    written = build_prompts(tmp_path, ("en", "zh"), only=names)
+    assert len(written) == 6
+    for language in ("en", "zh"):
+        prompts = PromptSet(tmp_path / language)
+        for name in names:
+            samples = prompts.samples(name)
+            assert len(samples) > 0.2 * 8000  # speech, not an empty file
+            assert np.abs(samples.astype(np.int32)).max() > 1000
+        assert prompts.duration(position_announcement(3)) > 1.0
+    # Reproducible: the same text and tools give the same audio.
+    again = build_prompts(tmp_path / "again", ("en",), only=["digit-3"])[0]
+    assert again.read_bytes() == (tmp_path / "en" / "digit-3.wav").read_bytes()
+
+
+def test_a_missing_or_wrong_prompt_names_its_file(tmp_path: Path):
+    prompts = PromptSet(tmp_path)
+    with pytest.raises(PromptError, match=r"welcome\.wav: no such prompt"):
+        prompts.samples("welcome")
+    with wave.open(str(tmp_path / "hi-fi.wav"), "wb") as wav:
+        wav.setnchannels(2)
+        wav.setsampwidth(2)
+        wav.setframerate(44100)
+        wav.writeframes(b"\0" * 400)
+    with pytest.raises(PromptError, match="expected 8000 Hz mono 16-bit; got 44100 Hz"):
+        prompts.samples("hi-fi")
+    assert prompts.missing(["hi-fi", "welcome"]) == ["welcome"]
