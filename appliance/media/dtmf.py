@@ -327,3 +327,29 @@ def _peaks_stand_out(
     others = group.copy()
     others[np.arange(len(group)), best] = 0.0
     return others.max(axis=1) * margin <= best_power
+
+
+def info_digit(content_type: str, body: bytes) -> str | None:
+    """The key press a SIP INFO carries (the de facto formats phones and gateways send), or
+    None if the body is not one.
+
+    `application/dtmf-relay` (Cisco style: "Signal=5\\r\\nDuration=160") and `application/dtmf`
+    (the digit alone). "Signal=10" and "11" are the older spellings of * and #.
+    """
+    kind = content_type.split(";", 1)[0].strip().lower()
+    text = body.decode("ascii", errors="replace").strip()
+    if kind == "application/dtmf-relay":
+        for line in text.splitlines():
+            name, _, value = line.partition("=")
+            if name.strip().lower() == "signal":
+                return _info_signal(value.strip())
+        return None
+    if kind == "application/dtmf":
+        return _info_signal(text)
+    return None
+
+
+def _info_signal(value: str) -> str | None:
+    legacy = {"10": "*", "11": "#"}
+    value = legacy.get(value, value).upper()
+    return value if len(value) == 1 and value in DIGITS else None

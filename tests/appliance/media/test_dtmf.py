@@ -383,3 +383,16 @@ def test_reset_forgets_a_tone_in_progress() -> None:
     assert detector.feed(pcm(tone("0", 200))) == ["0"]
     detector.reset()
     assert detector.feed(pcm(tone("0", 200))) == ["0"]
+
+
+def test_sip_info_digits_in_the_formats_phones_send() -> None:
+    from appliance.media.dtmf import info_digit
+
+    assert info_digit("application/dtmf-relay", b"Signal=5\r\nDuration=160\r\n") == "5"
+    assert info_digit("application/dtmf-relay", b"Signal= #\r\nDuration= 100") == "#"
+    assert info_digit("application/dtmf-relay; charset=x", b"Signal=10\r\n") == "*"
+    assert info_digit("Application/DTMF", b"11") == "#"
+    assert info_digit("application/dtmf", b"a") == "A"
+    assert info_digit("application/dtmf-relay", b"Duration=160") is None
+    assert info_digit("application/dtmf", b"12") is None
+    assert info_digit("application/sdp", b"v=0") is None
