@@ -318,6 +318,10 @@ class SippRun:
         )
 
     def start(self) -> SippRun:
+        """Start SIPp; a run already started is left as it is (so `with run.start():` and
+        `with run:` both mean one SIPp)."""
+        if self._process is not None:
+            return self
         self.workdir.mkdir(parents=True, exist_ok=True)
         with (self.workdir / "screen.log").open("wb") as screen:
             self._process = subprocess.Popen(

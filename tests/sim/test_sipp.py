@@ -541,3 +541,15 @@ def test_register_with_digest(name: str, tmp_path: Path) -> None:
     phone = SippConfig(scenario_path(name), rate=10, call_limit=1, max_calls=3, injection=USERS)
     phone_result, _ = _play(tmp_path, registrar, phone)
     _assert_all_succeeded(phone_result, 3)
+
+
+def test_a_started_run_used_as_a_context_manager_is_one_sipp_and_ends_with_it(
+        tmp_path: Path) -> None:
+    import os
+
+    run = SippRun(SippConfig("uas"), timeout=BOUND, workdir=tmp_path / "uas").start()
+    first = run.pid
+    with run as same:
+        assert same.pid == first  # not a second SIPp beside the first
+    with pytest.raises(ProcessLookupError):
+        os.kill(first, 0)  # gone, not left running after the test
