@@ -118,20 +118,40 @@ def digest_response(
     base = name.removesuffix("-SESS")
     if base not in _HASHES:
         raise ValueError(f"unsupported digest algorithm: {algorithm}")
-
-    def digest(text: str) -> str:
-        return hashlib.new(_HASHES[base], text.encode("utf-8")).hexdigest()
-
     if qop is not None and qop != "auth":
         raise ValueError(f"unsupported qop: {qop}")
     if (qop is not None or session) and cnonce is None:
         raise ValueError("cnonce is required with qop or a -sess algorithm")
-    ha1 = digest(f"{username}:{realm}:{password}")
+    ha1 = _digest(base, f"{username}:{realm}:{password}")
     if session:
-        ha1 = digest(f"{ha1}:{nonce}:{cnonce}")
-    ha2 = digest(f"{method}:{uri}")
+        ha1 = _digest(base, f"{ha1}:{nonce}:{cnonce}")
+    return response_from_ha1(base, ha1, method, uri, nonce, nc, cnonce, qop)
+
+
+def response_from_ha1(
+    algorithm: str,
+    ha1: str,
+    method: str,
+    uri: str,
+    nonce: str,
+    nc: str | None = None,
+    cnonce: str | None = None,
+    qop: str | None = None,
+) -> str:
+    """The "response" value from an HA1 already computed (what a server stores):
+    H(HA1:nonce:nc:cnonce:qop:HA2) with qop "auth", H(HA1:nonce:HA2) without (RFC 2069), where
+    HA2 = H(method:uri). `algorithm` is MD5, SHA-256 or SHA-512-256 (no -sess suffix)."""
+    if algorithm not in _HASHES:
+        raise ValueError(f"unsupported digest algorithm: {algorithm}")
+    if qop is not None and qop != "auth":
+        raise ValueError(f"unsupported qop: {qop}")
+    ha2 = _digest(algorithm, f"{method}:{uri}")
     if qop is None:
-        return digest(f"{ha1}:{nonce}:{ha2}")
-    if nc is None:
-        raise ValueError("nc is required with qop")
-    return digest(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
+        return _digest(algorithm, f"{ha1}:{nonce}:{ha2}")
+    if nc is None or cnonce is None:
+        raise ValueError("nc and cnonce are required with qop")
+    return _digest(algorithm, f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
+
+
+def _digest(algorithm: str, text: str) -> str:
+    return hashlib.new(_HASHES[algorithm], text.encode("utf-8")).hexdigest()

@@ -22,7 +22,7 @@ import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from appliance.pbx.sip.auth import format_auth_params, parse_auth_params
+from appliance.pbx.sip.auth import format_auth_params, parse_auth_params, response_from_ha1
 from appliance.pbx.sip.dialog import new_tag
 from appliance.pbx.sip.message import Request, Response, SipError, parse_name_addr
 from appliance.pbx.sip.transaction import make_response
@@ -80,15 +80,8 @@ def digest_from_ha1(
     where HA2 = H(method:uri). Equals `auth.digest_response()` for the same password. Raises
     ValueError for an unsupported algorithm or qop, or a qop without nc and cnonce.
     """
-    name = _algorithm(algorithm)
-    ha2 = _hash(name, f"{method}:{uri}")
-    if qop is None:
-        return _hash(name, f"{ha1_hex.lower()}:{nonce}:{ha2}")
-    if qop != "auth":
-        raise ValueError(f"unsupported qop: {qop}")
-    if nc is None or cnonce is None:
-        raise ValueError("nc and cnonce are required with qop")
-    return _hash(name, f"{ha1_hex.lower()}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
+    return response_from_ha1(_algorithm(algorithm), ha1_hex.lower(), method, uri, nonce, nc,
+                             cnonce, qop)
 
 
 def make_tagged_response(
