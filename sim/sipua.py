@@ -236,15 +236,8 @@ class UserAgent(Endpoint):
 
     def _reply(self, request: Request, status: int, reason: str, now: float, tag: str,
                body: bytes = b"", extra: list[tuple[str, str]] | None = None) -> Response:
-        response = make_response(request, status, reason)
-        headers = response.headers
-        if status > 100 and parse_name_addr(headers.get("To") or "").tag is None:
-            headers = headers.replace("To", f"{headers.get('To')};tag={tag}")
-        for name, value in extra or ():
-            headers = headers.add(name, value)
-        if body:
-            headers = headers.add("Content-Type", "application/sdp")
-        response = Response(status, reason, headers, body)
+        response = make_response(request, status, reason, to_tag=tag, extra=extra or (),
+                                 sdp=body)
         self.layer.send_response(response, now)
         self._pump(now)
         return response

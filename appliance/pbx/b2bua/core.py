@@ -190,17 +190,8 @@ class B2bua(AgentSide, DialogUpkeep, Endpoint):
     def _respond(self, request: Request, status: int, reason: str, now: float,
                  extra: list[tuple[str, str]] | None = None, body: bytes = b"",
                  tag: str | None = None) -> Response:
-        response = make_response(request, status, reason)
-        headers = response.headers
-        if tag is not None and status > 100:
-            to = parse_name_addr(headers.get("To") or "")
-            if to.tag is None:
-                headers = headers.replace("To", f"{headers.get('To')};tag={tag}")
-        for name, value in extra or ():
-            headers = headers.add(name, value)
-        if body:
-            headers = headers.add("Content-Type", "application/sdp")
-        response = Response(status, reason, headers, body)
+        response = make_response(request, status, reason, to_tag=tag, extra=extra or (),
+                                  sdp=body)
         self.layer.send_response(response, now)
         return response
 

@@ -91,12 +91,10 @@ def make_tagged_response(
 
     RFC 3261 8.2.6.2: a UAS adds a To tag to every response but a 100 (Trying).
     """
-    response = make_response(request, status, reason)
     to = request.headers.get("To")
-    if to is None or status == 100 or parse_name_addr(to).tag is not None:
-        return response
-    headers = response.headers.replace("To", f"{to};tag={new_tag(rng)}")
-    return Response(status, reason, headers)
+    # Draw a tag only when one is added, so the random stream is spent as before.
+    needs_tag = to is not None and status != 100 and parse_name_addr(to).tag is None
+    return make_response(request, status, reason, to_tag=new_tag(rng) if needs_tag else None)
 
 
 @dataclass(frozen=True)

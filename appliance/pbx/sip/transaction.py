@@ -12,12 +12,19 @@ Timer values are those of RFC 3261 for UDP; with ``reliable=True`` the retransmi
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from appliance.clock import Deadlines, TimerHandle
 from appliance.pbx.sip.headers import Headers
-from appliance.pbx.sip.message import Request, Response, SipError, parse_cseq, parse_via
+from appliance.pbx.sip.message import (
+    Request,
+    Response,
+    SipError,
+    parse_cseq,
+    parse_name_addr,
+    parse_via,
+)
 
 T1 = 0.5
 T2 = 4.0
@@ -121,11 +128,26 @@ def make_cancel(invite: Request) -> Request:
     return Request("CANCEL", invite.uri, Headers(pairs))
 
 
-def make_response(request: Request, status: int, reason: str) -> Response:
-    """A response echoing the headers RFC 3261 8.2.6.2 says a response copies."""
+def make_response(request: Request, status: int, reason: str, *, to_tag: str | None = None,
+                  extra: Iterable[tuple[str, str]] = (), sdp: bytes = b"") -> Response:
+    """A response echoing the headers RFC 3261 8.2.6.2 says a response copies.
+
+    `to_tag` is added to a To without a tag (never on a 100); `extra` headers follow; `sdp`
+    is the body, with its Content-Type.
+    """
     names = ("Via", "From", "To", "Call-ID", "CSeq")
     pairs = [(name, value) for name in names for value in request.headers.get_all(name)]
-    return Response(status, reason, Headers(pairs))
+    if to_tag is not None and status != 100:
+        pairs = [(name, _tagged(value, to_tag) if name == "To" else value)
+                 for name, value in pairs]
+    pairs += extra
+    if sdp:
+        pairs.append(("Content-Type", "application/sdp"))
+    return Response(status, reason, Headers(pairs), sdp)
+
+
+def _tagged(to: str, tag: str) -> str:
+    return to if parse_name_addr(to).tag is not None else f"{to};tag={tag}"
 
 
 class _Transaction:
