@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from appliance.config import Site
-from appliance.eventlog import write_jsonl
+from appliance.eventlog import EventLog, write_jsonl
 from appliance.kpi import KpiReport, KpiSettings, QueueKpiSettings, compute_kpis
 from sim.sipnet import LinkQuality
 from sim.world import RunSpec, World
@@ -61,12 +61,17 @@ def run_once(
 ) -> KpiReport:
     world = World(experiment.site, experiment.spec(replication))
     log = world.run(progress)
+    return _report(experiment, log, world.length, replication, replications)
+
+
+def _report(experiment: Experiment, log: EventLog, length: float, replication: int,
+            replications: int) -> KpiReport:
+    """A run's figures, its event log written out first if the experiment asks for it."""
     events_file = experiment.events_file(replication, replications)
     if events_file is not None:
         with events_file.open("w", encoding="utf-8") as out:
             write_jsonl(log.records, out)
-    settings = kpi_settings(experiment.site, experiment.warmup, world.length)
-    return compute_kpis(log.records, settings)
+    return compute_kpis(log.records, kpi_settings(experiment.site, experiment.warmup, length))
 
 
 def run_replications(
@@ -109,9 +114,4 @@ def run_sip_once(experiment: Experiment, quality: LinkQuality, replication: int 
     spec = experiment.spec(replication)
     world = SipWorld(experiment.site, SipRunSpec(spec.hours, spec.seed, quality, replication))
     log = world.run()
-    events_file = experiment.events_file(replication, replications)
-    if events_file is not None:
-        with events_file.open("w", encoding="utf-8") as out:
-            write_jsonl(log.records, out)
-    settings = kpi_settings(experiment.site, experiment.warmup, world.length)
-    return compute_kpis(log.records, settings)
+    return _report(experiment, log, world.length, replication, replications)
