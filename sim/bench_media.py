@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 
 from appliance.media.relay import AGENT, CALLER, MediaRelay
 from appliance.media.rtp import RtpPacket
+from sim.traffic.sipp import udp_ports_free
 
 HOST = "127.0.0.1"
 PACKET_INTERVAL = 0.02
@@ -133,18 +134,8 @@ def _free_media_block(count: int, low: int = 20_000, high: int = 32_000) -> int:
     """A free block of `count` ports below Linux's ephemeral range (where the kernel's own
     picks for port 0 land), as an appliance's configured RTP range would be."""
     for start in range(low, high - count, count):
-        socks: list[socket.socket] = []
-        try:
-            for port in range(start, start + count):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(sock)
-                sock.bind((HOST, port))
+        if udp_ports_free(start, count, HOST):
             return start
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
     raise OSError(f"no block of {count} free UDP ports in {low}-{high}")
 
 

@@ -55,6 +55,18 @@ def write_site(path: Path, caller_port: int, users: dict[str, str] | None = None
     return path
 
 
+def terminate(process: subprocess.Popen, timeout: float) -> int:
+    """SIGTERM to `process` (its PID only), SIGKILL if it is not gone within `timeout`
+    seconds; its exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait(5)
+
+
 class ApplianceProcess:
     """Starts `ccbox serve`; `stop()` sends SIGTERM to its PID and returns the exit status."""
 
@@ -113,13 +125,8 @@ class ApplianceProcess:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self, timeout: float = 20) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
         try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(5)
+            return terminate(self.process, timeout)
         finally:
             self._log.close()
 

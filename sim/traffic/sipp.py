@@ -71,6 +71,22 @@ def free_udp_port(host: str = LOCALHOST) -> int:
         return int(sock.getsockname()[1])
 
 
+def udp_ports_free(start: int, count: int, host: str = LOCALHOST) -> bool:
+    """Whether the UDP ports `start` .. `start + count - 1` can all be bound right now."""
+    socks: list[socket.socket] = []
+    try:
+        for port in range(start, start + count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(sock)
+            sock.bind((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        for sock in socks:
+            sock.close()
+
+
 def free_udp_block(count: int = 4, host: str = LOCALHOST) -> int:
     """An even port starting `count` consecutive UDP ports that were all free a moment ago.
 
@@ -79,18 +95,8 @@ def free_udp_block(count: int = 4, host: str = LOCALHOST) -> int:
     """
     for _ in range(100):
         start = free_udp_port(host) & ~1
-        socks: list[socket.socket] = []
-        try:
-            for port in range(start, start + count):
-                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(sock)
-                sock.bind((host, port))
+        if udp_ports_free(start, count, host):
             return start
-        except OSError:
-            continue
-        finally:
-            for sock in socks:
-                sock.close()
     raise OSError(f"no block of {count} free UDP ports found")
 
 

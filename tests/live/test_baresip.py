@@ -10,7 +10,6 @@ tests/data/captures/capture_baresip.py records the wire fixtures.
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 
 from appliance.events import AgentState, AgentStateChanged, EndCause
 from appliance.records.store import RecordReader
-from sim.live import ApplianceProcess, write_site
+from sim.live import ApplianceProcess, terminate, write_site
 from sim.traffic.sipp import SippConfig, SippRun, free_udp_port, scenario_path
 
 BOUND = 60.0
@@ -79,13 +78,7 @@ class Baresip:
 
     def stop(self, timeout: float = 10) -> int:
         """SIGTERM to baresip's PID (it unregisters first); its exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(5)
+        return terminate(self.process, timeout)
 
 
 def site(tmp_path: Path, caller_port: int) -> Path:
