@@ -48,6 +48,7 @@ class EndCause(StrEnum):
     VOICEMAIL = "voicemail"  # sent to voicemail by an overflow rule
     BUSY = "busy"  # given busy tone by an overflow rule (queue full, max wait)
     NO_ROUTE = "no_route"  # no inbound route matched
+    INTERRUPTED = "interrupted"  # the appliance stopped (crash, power) with the call up
 
 
 class OverflowCause(StrEnum):
@@ -199,6 +200,53 @@ class AgentStateChanged(NamedTuple):
     call: int
 
 
+# --- media (live appliance) ---------------------------------------------------
+
+
+class DigitReceived(NamedTuple):
+    """A key pressed by the caller (``party``), heard as ``via``: rfc4733, info or inband."""
+
+    t: float
+    call: int
+    party: str
+    digit: str
+    via: str
+
+
+class RecordingStarted(NamedTuple):
+    """The call's recording begins (when the agent answers); ``file`` names the WAV."""
+
+    t: float
+    call: int
+    file: str
+
+
+class RecordingStopped(NamedTuple):
+    """The recording ended before the call did; ``reason``: disk_low."""
+
+    t: float
+    call: int
+    reason: str
+
+
+class MediaTimedOut(NamedTuple):
+    """``party`` of the call sent no RTP for ``silent_for`` seconds; the call is ended."""
+
+    t: float
+    call: int
+    party: str
+    silent_for: float
+
+
+class Alarm(NamedTuple):
+    """An appliance-wide condition raised (``raised``) or cleared, e.g. disk_low."""
+
+    t: float
+    name: str
+    raised: bool
+    detail: str
+
+
 CallRecord = (
     CallOffered
     | CallBlocked
@@ -213,8 +261,12 @@ CallRecord = (
     | CallResumed
     | CallTransferred
     | CallEnded
+    | DigitReceived
+    | RecordingStarted
+    | RecordingStopped
+    | MediaTimedOut
 )
-Record = CallRecord | AgentStateChanged
+Record = CallRecord | AgentStateChanged | Alarm
 
 RECORD_TYPES: dict[str, type[Record]] = {
     cls.__name__: cls
@@ -233,5 +285,10 @@ RECORD_TYPES: dict[str, type[Record]] = {
         CallTransferred,
         CallEnded,
         AgentStateChanged,
+        DigitReceived,
+        RecordingStarted,
+        RecordingStopped,
+        MediaTimedOut,
+        Alarm,
     )
 }

@@ -337,6 +337,7 @@ class UserAgent(Endpoint):
             self.events.append(UaEvent("ended_by_peer", call.id))
             self._forget(call)
         elif method == "INVITE":
+            call.remote_body = request.body or call.remote_body
             self._reply(request, 200, "OK", now, call.local_tag,
                         offer_sdp(self.local[0], 42000), [("Contact", self._contact)])
             self.events.append(UaEvent("reinvited", call.id))

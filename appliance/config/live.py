@@ -136,3 +136,56 @@ class Sip(_Frozen):
         return self
 
 
+class Recording(_Frozen):
+    """Call recording: every answered call, both parties mixed into one WAV (and, with
+    `split`, one more file per party). Before the disk fills, recording stops cleanly and an
+    alarm is raised; old recordings are removed by age and by free space."""
+
+    enabled: bool = True
+    # Relative to the folder the appliance runs in, unless absolute.
+    folder: Annotated[str, Field(min_length=1)] = "recordings"
+    split: bool = False
+    # Below this much free space no recording starts and those running stop (alarm).
+    stop_below_mb: Annotated[int, Field(ge=1)] = 500
+    # Recording starts again once this much is free.
+    resume_above_mb: Annotated[int, Field(ge=1)] = 1000
+    # The clean-up removes recordings older than this (None: keep by age) ...
+    retention_days: Annotated[int, Field(ge=1)] | None = 90
+    # ... and, oldest first, as many as it takes to keep this much free.
+    keep_free_mb: Annotated[int, Field(ge=1)] = 2000
+
+    @model_validator(mode="after")
+    def _check(self) -> "Recording":
+        if self.resume_above_mb < self.stop_below_mb:
+            raise ValueError(f"resume_above_mb ({self.resume_above_mb}) must not be below "
+                             f"stop_below_mb ({self.stop_below_mb})")
+        return self
+
+
+class Media(_Frozen):
+    """RTP, prompts and recording in the live appliance."""
+
+    # Local UDP ports for relayed RTP: two per call (even ports; RTCP is not relayed).
+    rtp_port_min: Annotated[int, Field(ge=1024, le=65534)] = 10000
+    rtp_port_max: Annotated[int, Field(ge=1025, le=65535)] = 20000
+    # A party that sends no RTP for this long is taken as gone and the call is ended
+    # (the other half of lost-BYE protection). Held calls are not timed.
+    media_timeout: Annotated[float, Field(ge=1)] = 60.0
+    language: Literal["en", "zh"] = "en"
+    # A folder of prompt WAVs (8 kHz mono 16-bit, named as `ccbox prompts` writes them);
+    # None: the default set of `language` built at install time.
+    prompts: str | None = None
+    # Music on hold (8 kHz mono 16-bit WAV); None: the default track.
+    music: str | None = None
+    recording: Recording = Recording()
+
+    @model_validator(mode="after")
+    def _check(self) -> "Media":
+        if self.rtp_port_max - self.rtp_port_min < 3:
+            raise ValueError(f"rtp_port_min..rtp_port_max ({self.rtp_port_min}.."
+                             f"{self.rtp_port_max}) must hold at least one call's two ports")
+        return self
+
+    @property
+    def rtp_ports(self) -> range:
+        return range(self.rtp_port_min, self.rtp_port_max + 1)

@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from appliance.config.live import PeerAddress, Sip
+from appliance.config.live import Media, PeerAddress, Sip
 
 Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str]
@@ -653,6 +653,7 @@ class Site(_Frozen):
     traffic: Traffic | None = None
     agent_behaviour: AgentBehaviour = AgentBehaviour()
     sip: Sip = Sip()
+    media: Media = Media()
 
     _queues: dict[str, Queue] = PrivateAttr(default_factory=dict)
     _trunk_groups: dict[str, TrunkGroup] = PrivateAttr(default_factory=dict)

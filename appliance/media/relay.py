@@ -51,6 +51,7 @@ class Side:
     packets_in: int = 0
     packets_out: int = 0
     dropped: int = 0  # from a source other than the latched peer
+    watched: bool = True  # whether its silence ends the call (not while held or queued)
 
 
 @dataclass
@@ -79,6 +80,11 @@ class MediaRelay:
 
     # --- calls ------------------------------------------------------------------------------
 
+    @property
+    def calls_free(self) -> int:
+        """How many more calls the free ports can take."""
+        return len(self._free) // 2
+
     def open(self, call: int, now: float) -> MediaSession:
         """Two local ports for `call` (caller side first); MediaError when none are free."""
         if call in self.sessions:
@@ -100,6 +106,14 @@ class MediaRelay:
         target = self._session(call).sides[side]
         if not target.latched:
             target.peer = address
+
+    def watch(self, call: int, side: int, watched: bool, now: float) -> None:
+        """Whether `side`'s silence counts: not for a party on hold (RFC 3264 lets it stop
+        sending) nor for a side with nobody on it yet. Watching starts the count afresh."""
+        target = self._session(call).sides[side]
+        if watched and not target.watched:
+            target.last_heard = now
+        target.watched = watched
 
     def tap(self, call: int, listener: Tap) -> None:
         """Call `listener(side, packet, now)` with every packet either side sends."""
@@ -158,6 +172,10 @@ class MediaRelay:
 
     # --- media timeouts ---------------------------------------------------------------------
 
+    @property
+    def has_events(self) -> bool:
+        return bool(self._events)
+
     def take_events(self) -> list[MediaTimeout]:
         events, self._events = self._events, []
         return events
@@ -176,7 +194,11 @@ class MediaRelay:
         session.timer = None
         if session.call not in self.sessions or session.timed_out:
             return
-        quietest = min(session.sides, key=lambda side: side.last_heard)
+        watched = [side for side in session.sides if side.watched]
+        if not watched:
+            self._arm(session, now + self.media_timeout)
+            return
+        quietest = min(watched, key=lambda side: side.last_heard)
         silent_for = now - quietest.last_heard
         if silent_for >= self.media_timeout:
             session.timed_out = True

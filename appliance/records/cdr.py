@@ -23,6 +23,8 @@ from appliance.events import (
     CallTransferred,
     EndCause,
     Record,
+    RecordingStarted,
+    RecordingStopped,
     RingNoAnswer,
 )
 
@@ -58,6 +60,9 @@ class CallDetail(NamedTuple):
     transfers: int
     overflows: int
     abandoned: bool
+    recording: str | None = None  # the WAV file of the call (live appliance)
+    # recorded | disk_low (stopped before the end) | interrupted (repaired after a crash)
+    recording_status: str | None = None
 
 
 class _Call:
@@ -73,6 +78,8 @@ class _Call:
         "offered",
         "overflows",
         "queued_at",
+        "recording",
+        "recording_status",
         "ring_no_answers",
         "rings",
         "talk",
@@ -97,6 +104,8 @@ class _Call:
         self.ring_no_answers = 0
         self.transfers = 0
         self.overflows = 0
+        self.recording: str | None = None
+        self.recording_status: str | None = None
 
     def end_hold(self, t: float) -> None:
         if self.held_from is not None:
@@ -135,6 +144,8 @@ class _Call:
             transfers=self.transfers,
             overflows=self.overflows,
             abandoned=self.answered_at is None and ended.cause == EndCause.ABANDONED,
+            recording=self.recording,
+            recording_status=self.recording_status,
         )
 
     def wait_until(self, t: float) -> float:
@@ -236,6 +247,15 @@ def _transferred(call: _Call, r: CallTransferred) -> None:
     call.end_talk(r.t)
 
 
+def _recording_started(call: _Call, r: RecordingStarted) -> None:
+    call.recording = r.file
+    call.recording_status = "recorded"
+
+
+def _recording_stopped(call: _Call, r: RecordingStopped) -> None:
+    call.recording_status = r.reason
+
+
 _HANDLERS: dict[type, Callable[[_Call, Any], None]] = {
     CallQueued: _queued,
     AgentRung: _rung,
@@ -246,4 +266,6 @@ _HANDLERS: dict[type, Callable[[_Call, Any], None]] = {
     CallHeld: _held,
     CallResumed: _resumed,
     CallTransferred: _transferred,
+    RecordingStarted: _recording_started,
+    RecordingStopped: _recording_stopped,
 }

@@ -71,8 +71,15 @@ SCHEMA: tuple[str, ...] = (
         transfers INTEGER NOT NULL,
         overflows INTEGER NOT NULL,
         abandoned SMALLINT NOT NULL,
+        recording TEXT NULL,
+        recording_status TEXT NULL,
         PRIMARY KEY (run, call)
     )""",
+)
+# Columns added since the first schema: (table, column, type), added to older databases.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("calls", "recording", "TEXT NULL"),
+    ("calls", "recording_status", "TEXT NULL"),
 )
 
 COMMIT_INTERVAL = 0.05  # seconds a record may wait for its commit when no call ended
@@ -351,7 +358,16 @@ def _open(path: Path, synchronous: str) -> sqlite3.Connection:
     db.execute(f"PRAGMA synchronous={level}")
     for statement in SCHEMA:
         db.execute(statement)
+    _add_missing_columns(db)
     return db
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Bring a database made by an older version up to the schema (new nullable columns)."""
+    for table, column, kind in ADDED_COLUMNS:
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
 def _register_run(db: sqlite3.Connection, run: str) -> None:

@@ -7,7 +7,15 @@ from __future__ import annotations
 import logging
 
 from appliance.events import EndCause
-from appliance.pbx.actions import Connect, HangUpAgent, HangUpCaller, RingAgent, StopRinging
+from appliance.media.prompts import position_announcement, wait_announcement
+from appliance.pbx.actions import (
+    Announce,
+    Connect,
+    HangUpAgent,
+    HangUpCaller,
+    RingAgent,
+    StopRinging,
+)
 from appliance.pbx.b2bua.legs import Key, Leg, Role
 from appliance.pbx.b2bua.session import parse_session_expires
 from appliance.pbx.b2bua.wire import (
@@ -45,7 +53,11 @@ class AgentSide:
             leg = self._agent_legs.get((action.call, action.agent))  # type: ignore[attr-defined]
             if leg is not None:
                 self._send_bye(leg, now)
-        # Announce and WrapUp need no signalling: prompts belong to the media layer.
+        elif kind is Announce and self.media is not None:
+            names = (position_announcement(action.position)  # type: ignore[attr-defined]
+                     + wait_announcement(action.expected_wait))  # type: ignore[attr-defined]
+            self.media.play(action.call, names, now)  # type: ignore[attr-defined]
+        # WrapUp needs no signalling.
 
     def _ring(self, call: int, agent: str, now: float) -> None:
         caller = self._callers.get(call)
@@ -72,11 +84,14 @@ class AgentSide:
             ("Session-Expires", f"{self.sip.session_expires};refresher=uac"),
             ("Min-SE", str(self.sip.min_se)),
         ]
-        if caller.invite.body:
+        leg = Leg(Role.AGENT, call, agent, caller.invite, ("", "", 0, ""), tag, binding.source)
+        body = caller.invite.body if self.media is None else self._agent_offer(call, leg)
+        if body:
             headers.append(("Content-Type", "application/sdp"))
-        invite = Request("INVITE", binding.contact, Headers(headers), caller.invite.body)
+        invite = Request("INVITE", binding.contact, Headers(headers), body)
         key = transaction_key(invite)
-        leg = Leg(Role.AGENT, call, agent, invite, key, tag, binding.source)
+        leg.invite, leg.invite_key, leg.sip_call_id = invite, key, call_id
+        leg.sent_body = body
         leg.session_interval = self.sip.session_expires
         self._agent_legs[(call, agent)] = leg
         self._invites_out[key] = leg
@@ -100,8 +115,11 @@ class AgentSide:
         if caller is None or agent_leg is None:
             return
         caller.partner, agent_leg.partner = agent_leg, caller
-        self._answer(caller, agent_leg.answer_body, now)
-        self._start_session_timer(caller, now)
+        if self.media is None:
+            self._answer(caller, agent_leg.answer_body, now)
+            self._start_session_timer(caller, now)
+        else:
+            self._media_bridge(call, agent_leg, now)  # the caller was answered when queued
         self._start_session_timer(agent_leg, now)
 
     def _hang_up_caller(self, call: int, cause: EndCause, now: float) -> None:

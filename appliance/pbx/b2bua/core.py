@@ -14,12 +14,16 @@ one timer heap shared with call control and the transaction layer.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from random import Random
 from typing import TYPE_CHECKING
 
+from appliance.clock import Deadlines
 from appliance.eventlog import EventLog
 from appliance.events import AgentState
+from appliance.media.dtmf import info_digit
 from appliance.pbx.b2bua.agents import AgentSide
+from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.legs import Address, Key, Leg, Role
 from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.probe import PeerStatus, probe_targets
@@ -44,19 +48,32 @@ from appliance.pbx.sip.transaction import make_response, transaction_key
 
 if TYPE_CHECKING:
     from appliance.config import Site
+    from appliance.media.plane import MediaPlane
 
 logger = logging.getLogger(__name__)
 
 
-class B2bua(AgentSide, DialogUpkeep, Endpoint):
-    """The SIP side of the appliance. Satisfies `appliance.live.core.DatagramCore`."""
+class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
+    """The SIP side of the appliance. Satisfies `appliance.live.core.DatagramCore`.
+
+    With a `MediaPlane` (`media_for(deadlines)` builds it on the core's timer heap) the
+    appliance anchors every call's RTP: callers are answered when queued and hear prompts and
+    music, calls are recorded. Without one, signalling only: callers hear ringing (180) until
+    an agent answers, and the two parties' SDP pass through (as in SIP-fidelity simulation).
+    """
 
     def __init__(self, site: Site, log: EventLog, rng: Random, secret: bytes,
-                 local: Address = ("127.0.0.1", 5060)) -> None:
+                 local: Address = ("127.0.0.1", 5060),
+                 media_for: Callable[[Deadlines], MediaPlane] | None = None) -> None:
         self.log = log
         self.rng = rng
         self.cc = CallControl(site, log, rng)
         super().__init__(self.cc.deadlines, SUPPORTED_METHODS, frozenset({"timer"}))
+        self.media = None if media_for is None else media_for(self.cc.deadlines)
+        self.media_host = local[0] if self.media is None else self.media.host
+        # Per call: the agent-side relay port and the caller's payload types.
+        self._agent_ports: dict[int, tuple[int, int, int | None]] = {}
+        self._now = 0.0  # of the input being handled, for clean-ups that do not carry it
         self.secret = secret
         self._source: Address = ("", 0)
         self._callers: dict[int, Leg] = {}
@@ -130,7 +147,23 @@ class B2bua(AgentSide, DialogUpkeep, Endpoint):
 
     def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
         self._source = source  # read by the handlers of what this datagram delivers
+        self._now = now
         super().receive_datagram(data, source, now)
+
+    def on_deadline(self, now: float) -> None:
+        self._now = now
+        super().on_deadline(now)
+
+    def receive_media(self, local_port: int, data: bytes, source: Address, now: float) -> None:
+        """One RTP datagram on a relay port; call `media_done` after a batch of them."""
+        assert self.media is not None
+        self.media.relay.receive(local_port, data, source, now)
+
+    def media_done(self, now: float) -> None:
+        """Act on what the media received (digits, ...); then drain both outboxes."""
+        if self.media is not None and self.media.has_events:
+            self._now = now
+            self._pump(now)
 
     def shutdown(self, now: float) -> None:
         """Refuse new calls and end every call in the appliance."""
@@ -165,10 +198,15 @@ class B2bua(AgentSide, DialogUpkeep, Endpoint):
         """Carry out call control's actions and the layer's effects until both are quiet."""
         cc = self.cc
         layer = self.layer
+        media = self.media
         while True:
             if cc.outbox:
                 for action in cc.take_actions():
                     self._act(action, now)
+                continue
+            if media is not None and media.has_events:
+                for event in media.take_events():
+                    self._media_event(event, now)
                 continue
             effects = layer.take_effects()
             if not effects:
@@ -269,6 +307,16 @@ class B2bua(AgentSide, DialogUpkeep, Endpoint):
             self._respond(request, terms.refusal, "Session Interval Too Small", now,
                           [("Min-SE", str(self.sip.min_se))])
             return
+        offer = None
+        if self.media is not None:
+            if not self.media.has_room():
+                self._respond(request, 503, "Service Unavailable", now,
+                              [("Retry-After", str(self.sip.retry_after))])
+                return
+            offer = self._acceptable_offer(request.body)
+            if offer is None:  # no offer (RFC 3264 late offer is not supported) or no G.711
+                self._respond(request, 488, "Not Acceptable Here", now)
+                return
         ani = user_of(request.headers.get("From"))
         dnis = user_of_uri(request.uri) if self.site.trunk_group(group).carries_dnis else ""
         leg = self._incoming_leg(Role.CALLER, request, now)
@@ -276,9 +324,16 @@ class B2bua(AgentSide, DialogUpkeep, Endpoint):
         call = self.cc.offer_call(now, group, ani, dnis)
         leg.call = call
         self._callers[call] = leg
-        if call in self.cc.calls:
+        if call not in self.cc.calls:
+            return  # blocked or refused: call control's HangUpCaller answers it
+        if offer is None:
             self._respond(request, 180, "Ringing", now, tag=leg.local_tag)
-        # Otherwise it was blocked or refused: call control's HangUpCaller answers it.
+            return
+        # Answered at once: the caller hears the welcome prompt and music while queued.
+        analog = self.site.trunk_group(group).kind == "analog"
+        self._answer(leg, self._caller_answer(leg, offer, analog, now), now)
+        self._start_session_timer(leg, now)
+        self._welcome(call, now)
 
     def _incoming_leg(self, role: Role, request: Request, now: float) -> Leg:
         key = transaction_key(request)
@@ -340,7 +395,12 @@ class B2bua(AgentSide, DialogUpkeep, Endpoint):
         elif method == "UPDATE":
             leg.peer_refresh_seen = True
             self._respond(request, 200, "OK", now, self._session_headers(leg))
-        else:  # OPTIONS, INFO: nothing to relay until media and DTMF are anchored
+        elif method == "INFO":
+            self._respond(request, 200, "OK", now)
+            digit = info_digit(request.headers.get("Content-Type") or "", request.body)
+            if digit is not None:
+                self._info_digit(leg, digit, now)
+        else:  # OPTIONS
             self._respond(request, 200, "OK", now)
 
     def _on_ack(self, leg: Leg, now: float) -> None:
@@ -385,6 +445,9 @@ class B2bua(AgentSide, DialogUpkeep, Endpoint):
         invites.pop(leg.invite_key, None)
         if leg.role is Role.CALLER:
             self._callers.pop(leg.call, None)
+            if self.media is not None:
+                self.media.close(leg.call, self._now)
+                self._agent_ports.pop(leg.call, None)
         elif leg.role is Role.AGENT:
             self._agent_legs.pop((leg.call, leg.agent), None)
         for timer in (leg.ok_timer, leg.session_timer):

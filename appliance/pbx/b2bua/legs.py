@@ -34,6 +34,7 @@ class Leg:
         "invite",
         "invite_key",
         "local_tag",
+        "media_port",
         "ok_response",
         "ok_timer",
         "ok_wait",
@@ -43,6 +44,8 @@ class Leg:
         "provisional",
         "reinvite_key",
         "role",
+        "sdp_session",
+        "sdp_version",
         "sent_body",
         "session_interval",
         "session_timer",
@@ -80,6 +83,11 @@ class Leg:
         self.session_timer: TimerHandle | None = None
         self.peer_refresh_seen = False
         self.allows_update = False
+        # Media anchored by the appliance: our relay port facing this party, and the origin
+        # (o=) of the SDP we send it, whose version grows with each change (RFC 3264 8).
+        self.media_port = 0
+        self.sdp_session = 0
+        self.sdp_version = 0
 
     @property
     def confirmed(self) -> bool:

@@ -26,15 +26,23 @@ class DialogUpkeep:
     def _reinvite(self, leg: Leg, request: Request, now: float) -> None:
         leg.peer_refresh_seen = True
         other = leg.partner
+        anchored = self.media is not None
+        if anchored and request.body:
+            self._media_update(leg, request.body, now, offer=True)
         if other is None or not other.confirmed or not request.body:
-            # A refresh with no offer, or nobody to relay to: answer with what we last sent.
-            self._answer(leg, leg.sent_body, now, request)
+            # A refresh with no offer, or nobody to relay to (a queued caller): answer with
+            # what we last sent, or answer the new offer from the same relay port.
+            body = leg.sent_body
+            if anchored and request.body:
+                body = self._queued_reoffer(leg, request.body)
+            self._answer(leg, body, now, request)
             return
         if leg.reinvite_key is not None or other.reinvite_key is not None:
             self._respond(request, 491, "Request Pending", now)
             return
         leg.reinvite_key = transaction_key(request)
-        relayed = self._in_dialog_request(other, "INVITE", now, request.body)
+        offer = self._anchored(other, request.body) if anchored else request.body
+        relayed = self._in_dialog_request(other, "INVITE", now, offer)
         self._send(other, relayed, "relay", now)
         other.reinvite_key = transaction_key(relayed)
         self._pending_relay[transaction_key(relayed)] = (leg, request)
@@ -54,7 +62,11 @@ class DialogUpkeep:
                 response.status, response.reason)
             self._respond(request, status, reason, now)
             return
-        self._answer(leg, response.body, now, request)
+        body = response.body
+        if self.media is not None:
+            self._media_update(other, body, now, offer=False)
+            body = self._anchored(leg, body)
+        self._answer(leg, body, now, request)
         if leg.role is Role.AGENT:
             if is_hold(request.body):
                 self.cc.agent_hold(now, leg.agent)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from random import Random
 from typing import Any
 
 import yaml
 
+from appliance.clock import Deadlines
 from appliance.config import Site, parse_site
 from appliance.eventlog import EventLog
+from appliance.media.plane import MediaPlane
 from appliance.pbx.b2bua import B2bua
 from appliance.pbx.sip.digest import ha1
 from sim.sipnet import LinkQuality, SimulatedNetwork
@@ -42,10 +45,12 @@ def live_site(agents: int = 2, sip: dict[str, Any] | None = None, **kwargs: Any)
 class Lab:
     """The appliance at APPLIANCE, a gateway at GATEWAY and phone aN at 10.0.1.N."""
 
-    def __init__(self, site: Site, seed: int = 1, quality: LinkQuality | None = None) -> None:
+    def __init__(self, site: Site, seed: int = 1, quality: LinkQuality | None = None,
+                 media_for: Callable[[Deadlines], MediaPlane] | None = None) -> None:
         self.log = EventLog()
         self.net = SimulatedNetwork(Random(f"net-{seed}"), quality or LinkQuality())
-        self.box = B2bua(site, self.log, Random(f"box-{seed}"), b"lab-secret", APPLIANCE)
+        self.box = B2bua(site, self.log, Random(f"box-{seed}"), b"lab-secret", APPLIANCE,
+                         media_for=media_for)
         self.net.attach(APPLIANCE, self.box)
         self.gateway = UserAgent("gw", "", GATEWAY, APPLIANCE, Random(f"gw-{seed}"))
         self.net.attach(GATEWAY, self.gateway)

@@ -1,0 +1,309 @@
+"""The media side of the appliance's calls, sans-I/O: what the B2BUA asks of RTP.
+
+Each call gets a relay session (`MediaRelay`) from the moment its caller is answered. While
+the caller waits, a `Player` sends prompts and music from the caller-side port; once an agent
+is bridged the relay carries both directions and a `CallRecorder` taps them. Digits come out of
+the caller's stream as RFC 4733 events or, for analog trunks, as in-band tones (Goertzel).
+
+One 20 ms tick paces every player and recorder of the appliance, instead of a timer per
+packet: at a few hundred calls that is fifty wake-ups a second rather than thousands. The
+tick runs only while something plays or records. The tick and the relay's silence timers live
+in the caller's `Deadlines`, so one heap drives signalling and media alike.
+
+Out: datagrams `(local port, bytes, destination)` and events (`Digit`, `MediaTimeout`,
+`RecordingStopped`, `DiskAlarm`). Whoever owns the plane drains both after every input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from random import Random
+from typing import Protocol
+
+import numpy as np
+
+from appliance.clock import Deadlines, TimerHandle
+from appliance.media.callrecorder import CallRecorder
+from appliance.media.diskguard import DiskAlarm
+from appliance.media.dtmf import GoertzelDetector, Rfc4733Receiver
+from appliance.media.g711 import alaw_decode, ulaw_decode
+from appliance.media.player import PACKET_SECONDS, Player
+from appliance.media.relay import AGENT, CALLER, MediaRelay, MediaTimeout
+
+Address = tuple[str, int]
+
+DISK_CHECK_SECONDS = 5.0
+"""How often free space is looked at while the appliance records."""
+
+
+class SoundSource(Protocol):
+    """Prompts by name (8 kHz mono int16): a `PromptSet`, or anything that acts like one."""
+
+    def samples(self, name: str) -> np.ndarray: ...
+
+
+class RecordingDesk(Protocol):
+    """Where recordings come from: opens a call's files and watches the disk they go to."""
+
+    def open(self, call: int, now: float) -> tuple[CallRecorder, str] | None:
+        """A recorder for `call` and its file's name; None when recording is not allowed."""
+        ...
+
+    def check(self, now: float) -> DiskAlarm | None:
+        """Look at the free space; an alarm when recording must stop or may start again."""
+        ...
+
+
+@dataclass(frozen=True)
+class Digit:
+    """A key pressed by `side` of `call`, heard as `via` ("rfc4733" or "inband")."""
+
+    call: int
+    side: int
+    digit: str
+    via: str
+    at: float
+
+
+@dataclass(frozen=True)
+class RecordingStopped:
+    """The recording of `call` stopped before the call ended (the disk is nearly full)."""
+
+    call: int
+    reason: str
+    seconds: float
+
+
+@dataclass
+class CallMedia:
+    """What the plane keeps for one call besides its relay session."""
+
+    call: int
+    payload_type: int = 0  # the G.711 law the caller's side negotiated
+    event_payload_type: int | None = None  # telephone-event, if negotiated
+    player: Player | None = None
+    recorder: CallRecorder | None = None
+    recording: str | None = None
+    next_record_tick: float = 0.0
+    digit_receiver: Rfc4733Receiver = field(default_factory=Rfc4733Receiver)
+    inband: GoertzelDetector | None = None
+
+
+class MediaPlane:
+    def __init__(self, host: str, ports: Iterable[int], deadlines: Deadlines, rng: Random, *,
+                 media_timeout: float = 60.0, prompts: SoundSource | None = None,
+                 music: np.ndarray | None = None,
+                 recordings: RecordingDesk | None = None) -> None:
+        self.host = host
+        self.deadlines = deadlines
+        self.rng = rng
+        self.relay = MediaRelay(ports, media_timeout, deadlines)
+        self.prompts = prompts
+        self.music = music
+        self.recordings = recordings
+        self.calls: dict[int, CallMedia] = {}
+        self._out: list[tuple[int, bytes, Address]] = []
+        self._events: list[Digit | MediaTimeout | RecordingStopped | DiskAlarm] = []
+        self._tick_timer: TimerHandle | None = None
+        self._tick_at = 0.0
+        self._next_disk_check = 0.0
+
+    # --- calls ------------------------------------------------------------------------------
+
+    def has_room(self) -> bool:
+        return self.relay.calls_free > 0
+
+    def open(self, call: int, now: float) -> tuple[int, int]:
+        """Media for `call`: its caller-side and agent-side local ports. The agent side is not
+        timed until an agent is bridged."""
+        session = self.relay.open(call, now)
+        self.relay.watch(call, AGENT, False, now)
+        self.calls[call] = CallMedia(call)
+        self.relay.tap(call, self._tap_for(call))
+        return session.sides[CALLER].local_port, session.sides[AGENT].local_port
+
+    def set_caller(self, call: int, address: Address, payload_type: int,
+                   event_payload_type: int | None, inband_digits: bool) -> None:
+        media = self.calls[call]
+        media.payload_type = payload_type
+        media.event_payload_type = event_payload_type
+        media.inband = GoertzelDetector() if inband_digits else None
+        self.relay.set_peer(call, CALLER, address)
+
+    def set_agent(self, call: int, address: Address, now: float) -> None:
+        self.relay.set_peer(call, AGENT, address)
+        self.relay.watch(call, AGENT, True, now)
+
+    def hold(self, call: int, held: bool, now: float) -> None:
+        """While a call is on hold either side may stop sending: neither is timed."""
+        if call in self.calls:
+            self.relay.watch(call, CALLER, not held, now)
+            self.relay.watch(call, AGENT, not held, now)
+
+    def close(self, call: int, now: float) -> None:
+        media = self.calls.pop(call, None)
+        if media is None:
+            return
+        if media.recorder is not None:
+            media.recorder.finish(now)
+        self.relay.close(call)
+
+    # --- prompts and music ------------------------------------------------------------------
+
+    def play(self, call: int, names: Sequence[str], now: float) -> None:
+        """Queue prompts to the caller; music, if it plays, resumes after them."""
+        if self.prompts is None:
+            return
+        player = self._player(call, now)
+        if player is None:
+            return
+        for name in names:
+            player.play(name, self.prompts.samples(name), now)
+        self._ensure_tick(now)
+
+    def play_music(self, call: int, now: float) -> None:
+        if self.music is None:
+            return
+        player = self._player(call, now)
+        if player is not None:
+            player.loop("music", self.music, now)
+            self._ensure_tick(now)
+
+    def silence(self, call: int) -> None:
+        media = self.calls.get(call)
+        if media is not None and media.player is not None:
+            media.player.stop()
+
+    def _player(self, call: int, now: float) -> Player | None:
+        media = self.calls.get(call)
+        if media is None:
+            return None
+        if media.player is None:
+            media.player = Player(self.rng.getrandbits(32), media.payload_type,
+                                  self.rng.getrandbits(16), self.rng.getrandbits(32))
+        return media.player
+
+    # --- recording --------------------------------------------------------------------------
+
+    def record(self, call: int, now: float) -> str | None:
+        """Start recording `call` (both parties); the file's name, or None if not recorded."""
+        media = self.calls.get(call)
+        if media is None or self.recordings is None or media.recorder is not None:
+            return None
+        self._check_disk(now, force=True)
+        opened = self.recordings.open(call, now)
+        if opened is None:
+            return None
+        media.recorder, media.recording = opened
+        media.next_record_tick = now + 1.0
+        self._ensure_tick(now)
+        return media.recording
+
+    def _check_disk(self, now: float, force: bool = False) -> None:
+        if self.recordings is None or (not force and now < self._next_disk_check):
+            return
+        self._next_disk_check = now + DISK_CHECK_SECONDS
+        alarm = self.recordings.check(now)
+        if alarm is None:
+            return
+        self._events.append(alarm)
+        if alarm.raised:
+            for media in self.calls.values():
+                if media.recorder is not None:
+                    seconds = media.recorder.finish(now)
+                    media.recorder = None
+                    self._events.append(RecordingStopped(media.call, "disk_low", seconds))
+
+    # --- packets ----------------------------------------------------------------------------
+
+    def receive(self, local_port: int, data: bytes, source: Address, now: float) -> None:
+        self.relay.receive(local_port, data, source, now)
+
+    def _tap_for(self, call: int):
+        media = self.calls[call]
+
+        def tap(side: int, packet: bytes, now: float) -> None:
+            recorder = media.recorder
+            if recorder is not None:
+                recorder.packet(side, packet, now)
+            if side == CALLER and len(packet) >= 12:
+                payload_type = packet[1] & 0x7F
+                if payload_type == media.event_payload_type:
+                    self._rfc4733(media, packet, now)
+                elif media.inband is not None and payload_type in (0, 8):
+                    self._inband(media, packet, payload_type, now)
+
+        return tap
+
+    def _rfc4733(self, media: CallMedia, packet: bytes, now: float) -> None:
+        start = 12 + 4 * (packet[0] & 0x0F)
+        timestamp = int.from_bytes(packet[4:8], "big")
+        try:
+            digits = media.digit_receiver.feed(timestamp, bool(packet[1] & 0x80),
+                                               packet[start:start + 4], now)
+        except ValueError:
+            return  # a malformed event: drop it, as any bad RTP
+        self._events += [Digit(media.call, CALLER, d, "rfc4733", now) for d in digits]
+
+    def _inband(self, media: CallMedia, packet: bytes, payload_type: int, now: float) -> None:
+        assert media.inband is not None
+        start = 12 + 4 * (packet[0] & 0x0F)
+        payload = np.frombuffer(packet, dtype=np.uint8, offset=start)
+        samples = ulaw_decode(payload) if payload_type == 0 else alaw_decode(payload)
+        for digit in media.inband.feed(samples):
+            self._events.append(Digit(media.call, CALLER, digit, "inband", now))
+
+    def take_datagrams(self) -> list[tuple[int, bytes, Address]]:
+        out = self.relay.take_datagrams()
+        if self._out:
+            out += self._out
+            self._out = []
+        return out
+
+    def take_port_changes(self) -> tuple[list[int], list[int]]:
+        return self.relay.take_port_changes()
+
+    def take_events(self) -> list[Digit | MediaTimeout | RecordingStopped | DiskAlarm]:
+        events = self._events
+        events += self.relay.take_events()
+        self._events = []
+        return events
+
+    @property
+    def has_events(self) -> bool:
+        return bool(self._events) or self.relay.has_events
+
+    # --- the tick ---------------------------------------------------------------------------
+
+    def _ensure_tick(self, now: float) -> None:
+        if self._tick_timer is None:
+            self._tick_at = now
+            self._tick_timer = self.deadlines.schedule(now, self._tick)
+
+    def _tick(self, now: float) -> None:
+        self._tick_timer = None
+        busy = False
+        sessions = self.relay.sessions
+        for media in self.calls.values():
+            player = media.player
+            if player is not None and player.next_deadline() is not None:
+                player.on_deadline(now)
+                packets = player.take_packets()
+                player.take_events()
+                peer = sessions[media.call].sides[CALLER].peer
+                if peer is not None:
+                    port = sessions[media.call].sides[CALLER].local_port
+                    self._out += [(port, bytes(packet), peer) for packet in packets]
+                busy = busy or player.next_deadline() is not None
+            recorder = media.recorder
+            if recorder is not None:
+                if now >= media.next_record_tick:
+                    recorder.tick(now)
+                    media.next_record_tick = now + 1.0
+                busy = True
+        if busy:
+            self._check_disk(now)
+            # On a fixed 20 ms grid: a late tick does not push the next ones back.
+            self._tick_at = max(self._tick_at + PACKET_SECONDS, now - PACKET_SECONDS)
+            self._tick_timer = self.deadlines.schedule(self._tick_at, self._tick)

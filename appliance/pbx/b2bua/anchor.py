@@ -1,0 +1,207 @@
+"""The B2BUA anchors every call's media: each party sees only the appliance's address.
+
+A caller is answered as soon as call control queues it, with an SDP answer on the caller-side
+relay port, and hears prompts and music from there. The agent's phone is offered the
+agent-side port with the codec the caller's side negotiated (the relay copies bytes, it does
+not transcode). Re-INVITEs are relayed with each SDP rewritten to the relay's address on the
+side it goes to. A part of `B2bua`, which provides the legs, layer and call control it uses.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from appliance.events import (
+    Alarm,
+    DigitReceived,
+    MediaTimedOut,
+    RecordingStarted,
+    RecordingStopped,
+    new,
+)
+from appliance.media import sdp
+from appliance.media.diskguard import DiskAlarm
+from appliance.media.plane import Digit
+from appliance.media.plane import RecordingStopped as PlaneRecordingStopped
+from appliance.media.relay import AGENT, CALLER, MediaTimeout
+from appliance.pbx.b2bua.legs import Leg, Role
+from appliance.pbx.b2bua.sdp import is_hold
+
+logger = logging.getLogger(__name__)
+
+PARTIES = ("caller", "agent")
+
+
+class MediaAnchor:
+    """SDP on the appliance's relay ports, prompts, recording and media events of `B2bua`."""
+
+    # --- the caller's side ------------------------------------------------------------------
+
+    def _acceptable_offer(self, request_body: bytes) -> sdp.Sdp | None:
+        """The caller's offer if it has an audio stream we can take (G.711), else None."""
+        offer = _parsed(request_body)
+        if offer is None or _first_audio(sdp.answer(offer, self.media_host, 2)) is None:
+            return None
+        return offer
+
+    def _caller_answer(self, leg: Leg, offer: sdp.Sdp, analog: bool, now: float) -> bytes:
+        """Open media for the caller of `leg`; our SDP answer to its (acceptable) offer."""
+        media = self.media
+        caller_port, agent_port = media.open(leg.call, now)
+        leg.sdp_session = self.rng.getrandbits(31)
+        answer = sdp.answer(offer, self.media_host, caller_port,
+                            session_id=leg.sdp_session, session_version=leg.sdp_version)
+        accepted = _first_audio(answer)
+        offered = _first_audio(offer)
+        assert accepted is not None and offered is not None  # checked by _acceptable_offer
+        payload_type = int(accepted.formats[0])
+        event = next((int(f) for f in accepted.formats[1:]), None)
+        media.set_caller(leg.call, _address(offer, offered), payload_type, event,
+                         inband_digits=analog)
+        leg.media_port = caller_port
+        self._agent_ports[leg.call] = (agent_port, payload_type, event)
+        return bytes(answer)
+
+    def _welcome(self, call: int, now: float) -> None:
+        self.media.play(call, ["welcome"], now)
+        self.media.play_music(call, now)
+
+    def _agent_offer(self, call: int, leg: Leg) -> bytes:
+        """Our offer to an agent's phone: the agent-side port and the caller's codec."""
+        port, payload_type, event = self._agent_ports[call]
+        leg.sdp_session = self.rng.getrandbits(31)
+        formats = [str(payload_type)] + ([] if event is None else [str(event)])
+        attributes = [sdp.Attribute("rtpmap", f"{payload_type} "
+                                    f"{'PCMU' if payload_type == 0 else 'PCMA'}/8000")]
+        if event is not None:
+            attributes += [sdp.Attribute("rtpmap", f"{event} telephone-event/8000"),
+                           sdp.Attribute("fmtp", f"{event} 0-15")]
+        attributes += [sdp.Attribute("ptime", "20"), sdp.Attribute("sendrecv")]
+        address_type = "IP6" if ":" in self.media_host else "IP4"
+        offer = sdp.Sdp(
+            origin=sdp.Origin("ccbox", leg.sdp_session, 0, self.media_host, "IN", address_type),
+            session_name="-",
+            connection=sdp.Connection(self.media_host, "IN", address_type),
+            media=(sdp.Media("audio", port, "RTP/AVP", tuple(formats),
+                             attributes=tuple(attributes)),),
+        )
+        return bytes(offer)
+
+    def _media_bridge(self, call: int, agent_leg: Leg, now: float) -> None:
+        """The agent answered: their audio replaces the music, and recording starts."""
+        media = self.media
+        answer = _parsed(agent_leg.answer_body)
+        stream = None if answer is None else _first_audio(answer)
+        if stream is None or answer is None:
+            logger.warning("%r answered without a usable audio stream", agent_leg)
+        else:
+            media.set_agent(call, _address(answer, stream), now)
+        agent_leg.media_port = self._agent_ports[call][0]
+        media.silence(call)
+        recording = media.record(call, now)
+        if recording is not None:
+            self.log.append(new(RecordingStarted, (now, call, recording)))
+
+    # --- re-INVITEs -------------------------------------------------------------------------
+
+    def _anchored(self, leg: Leg, body: bytes) -> bytes:
+        """`body` (an offer or answer from the other party) as we send it on `leg`: our
+        address and `leg`'s relay port, our origin with the next version."""
+        parsed = _parsed(body)
+        if parsed is None or not leg.media_port:
+            return body
+        leg.sdp_version += 1
+        address_type = "IP6" if ":" in self.media_host else "IP4"
+        connection = sdp.Connection(self.media_host, "IN", address_type)
+        streams = []
+        audio_done = False
+        for stream in parsed.media:
+            if stream.media == "audio" and not audio_done and not stream.rejected:
+                stream = replace(stream, port=leg.media_port, connection=None)
+                audio_done = True
+            streams.append(stream)
+        rewritten = replace(
+            parsed,
+            origin=sdp.Origin("ccbox", leg.sdp_session, leg.sdp_version, self.media_host,
+                              "IN", address_type),
+            connection=connection,
+            media=tuple(streams),
+        )
+        return bytes(rewritten)
+
+    def _media_update(self, leg: Leg, body: bytes, now: float, offer: bool) -> None:
+        """A party's new SDP (a re-INVITE's offer or its answer): where it receives, and
+        whether its offer holds the call."""
+        parsed = _parsed(body)
+        stream = None if parsed is None else _first_audio(parsed)
+        if parsed is None or stream is None or leg.call not in self.media.calls:
+            return
+        side = CALLER if leg.role is Role.CALLER else AGENT
+        self.media.relay.set_peer(leg.call, side, _address(parsed, stream))
+        if offer:
+            self.media.hold(leg.call, is_hold(body), now)
+
+    def _queued_reoffer(self, leg: Leg, body: bytes) -> bytes:
+        """Our answer to a queued caller's re-INVITE offer, on the same port."""
+        offer = _parsed(body)
+        if offer is None or not leg.media_port:
+            return leg.sent_body
+        leg.sdp_version += 1
+        answer = sdp.answer(offer, self.media_host, leg.media_port,
+                            session_id=leg.sdp_session, session_version=leg.sdp_version)
+        return bytes(answer) if _first_audio(answer) is not None else leg.sent_body
+
+    # --- what the media plane reports ----------------------------------------------------------
+
+    def _media_event(self, event: object, now: float) -> None:
+        kind = type(event)
+        if kind is Digit:
+            self.log.append(new(DigitReceived, (now, event.call, PARTIES[event.side],  # type: ignore[attr-defined]
+                                                event.digit, event.via)))  # type: ignore[attr-defined]
+        elif kind is MediaTimeout:
+            self._media_timed_out(event, now)  # type: ignore[arg-type]
+        elif kind is PlaneRecordingStopped:
+            self.log.append(new(RecordingStopped, (now, event.call, event.reason)))  # type: ignore[attr-defined]
+        elif kind is DiskAlarm:
+            detail = f"{event.free_bytes // 1_000_000} MB free for recordings"  # type: ignore[attr-defined]
+            self.log.append(new(Alarm, (now, "disk_low", event.raised, detail)))  # type: ignore[attr-defined]
+            log = logger.error if event.raised else logger.warning  # type: ignore[attr-defined]
+            log("recording %s: %s", "stopped" if event.raised else "resumed", detail)  # type: ignore[attr-defined]
+
+    def _media_timed_out(self, event: MediaTimeout, now: float) -> None:
+        caller = self._callers.get(event.call)
+        if caller is None:
+            return
+        leg = caller if event.side == CALLER else caller.partner
+        if leg is None or leg.ended:
+            return
+        self.log.append(new(MediaTimedOut, (now, event.call, PARTIES[event.side],
+                                            round(event.silent_for, 3))))
+        logger.info("no RTP from the %s of call %d for %.0f s: ending it",
+                    PARTIES[event.side], event.call, event.silent_for)
+        self._lost(leg, now)
+
+    def _info_digit(self, leg: Leg, digit: str, now: float) -> None:
+        if leg.role is Role.CALLER:
+            self.log.append(new(DigitReceived, (now, leg.call, "caller", digit, "info")))
+        elif leg.role is Role.AGENT:
+            self.log.append(new(DigitReceived, (now, leg.call, "agent", digit, "info")))
+
+
+def _parsed(body: bytes) -> sdp.Sdp | None:
+    if not body:
+        return None
+    try:
+        return sdp.parse(body)
+    except sdp.SdpError:
+        return None
+
+
+def _first_audio(description: sdp.Sdp) -> sdp.Media | None:
+    return next((m for m in description.media if m.media == "audio" and not m.rejected), None)
+
+
+def _address(description: sdp.Sdp, stream: sdp.Media) -> tuple[str, int]:
+    connection = stream.connection or description.connection
+    return (connection.address if connection is not None else "0.0.0.0", stream.port)

@@ -1,0 +1,257 @@
+"""Calls whose media the B2BUA anchors: answered when queued, music and prompts, the relay
+between the parties, recording, digits and media timeouts. Signalling runs on the simulated
+network; RTP is fed to and read from the media plane directly."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from random import Random
+
+import numpy as np
+
+from appliance.events import (
+    CallAbandoned,
+    CallEnded,
+    DigitReceived,
+    EndCause,
+    MediaTimedOut,
+    RecordingStarted,
+)
+from appliance.media import sdp
+from appliance.media.callrecorder import CallRecorder
+from appliance.media.diskguard import DiskGuard
+from appliance.media.dtmf import telephone_event_packets
+from appliance.media.plane import MediaPlane
+from appliance.media.rtp import RtpPacket
+from appliance.media.rtp import parse as parse_rtp
+from appliance.records.cdr import call_details
+from tests.appliance.pbx.b2bua.harness import APPLIANCE, GATEWAY, Lab, live_site
+
+CALLER_MEDIA = (GATEWAY[0], 40000)  # where the testbed's gateway says it receives
+PHONE_MEDIA = ("10.0.1.1", 42000)
+PORTS = range(30000, 30100)
+
+
+class Sounds:
+    """Prompts of 0.2 s each."""
+
+    def samples(self, name: str) -> np.ndarray:
+        return np.full(1600, 1000, dtype=np.int16)
+
+
+MUSIC = (np.sin(np.arange(8000) * 2 * np.pi * 440 / 8000) * 8000).astype(np.int16)
+
+
+class MemorySink:
+    def __init__(self) -> None:
+        self.chunks: list[np.ndarray] = []
+        self.closed = False
+
+    def write(self, samples: np.ndarray) -> None:
+        self.chunks.append(samples.copy())
+
+    def close(self) -> None:
+        self.closed = True
+
+    @property
+    def seconds(self) -> float:
+        return sum(len(chunk) for chunk in self.chunks) / 8000
+
+
+class MemoryDesk:
+    def __init__(self) -> None:
+        self.sinks: dict[int, MemorySink] = {}
+        self.free = 10**12
+        self.guard = DiskGuard(stop_below=500_000_000, resume_above=1_000_000_000)
+
+    def open(self, call: int, now: float) -> tuple[CallRecorder, str] | None:
+        if not self.guard.recording_allowed:
+            return None
+        sink = self.sinks[call] = MemorySink()
+        return CallRecorder(sink, now), f"recordings/call{call}.wav"
+
+    def check(self, now: float):
+        return self.guard.update(self.free, now)
+
+
+def media_lab(desk: MemoryDesk | None = None, timeout: float = 30.0, **site: object) -> Lab:
+    def plane(deadlines):
+        return MediaPlane(APPLIANCE[0], PORTS, deadlines, Random(7), media_timeout=timeout,
+                          prompts=Sounds(), music=MUSIC, recordings=desk)
+
+    lab = Lab(live_site(agents=1, **site), media_for=plane)
+    lab.register_all()
+    return lab
+
+
+def kinds(events):
+    return [event.kind for event in events]
+
+
+def audio_of(body: bytes) -> tuple[str, int, tuple[str, ...]]:
+    description = sdp.parse(body)
+    stream = description.media[0]
+    connection = stream.connection or description.connection
+    return connection.address, stream.port, stream.formats
+
+
+def rtp(seq: int, payload_type: int = 0, ssrc: int = 0x1234, payload: bytes = b"\xff" * 160):
+    return bytes(RtpPacket(payload_type, seq, seq * 160, ssrc, payload))
+
+
+def sent(lab: Lab) -> list[tuple[int, RtpPacket, tuple[str, int]]]:
+    return [(port, parse_rtp(data), to) for port, data, to in lab.box.media.take_datagrams()]
+
+
+def logged_out_lab(**kwargs) -> Lab:
+    """The only agent logged out, so that a call waits in the queue."""
+    lab = media_lab(**kwargs)
+    lab.do(lab.phones["a1"], "register", 0)
+    lab.run(1)
+    return lab
+
+
+def test_a_queued_caller_is_answered_at_once_on_a_relay_port_and_hears_music():
+    lab = logged_out_lab()
+    call = lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    assert kinds(lab.gateway.take_events()) == ["answered"]
+    host, port, formats = audio_of(lab.gateway.calls[call].remote_body)
+    assert (host, port) == (APPLIANCE[0], 30000)
+    assert formats[0] == "0"
+    lab.run(2.0)
+    packets = sent(lab)
+    assert {(port, to) for port, _, to in packets} == {(30000, CALLER_MEDIA)}
+    # 2.5 s at 50 packets a second: the welcome prompt, then music, as one RTP stream.
+    assert 120 <= len(packets) <= 130
+    sequences = [packet.sequence for _, packet, _ in packets]
+    assert all((b - a) % 65536 == 1 for a, b in pairwise(sequences))
+
+
+def test_the_agent_is_offered_the_agent_side_port_with_the_callers_codec():
+    lab = media_lab()
+    lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    incoming = next(iter(lab.phones["a1"].calls.values()))
+    host, port, formats = audio_of(incoming.invite.body)
+    assert (host, port) == (APPLIANCE[0], 30002)
+    assert formats[0] == "0"
+
+
+def answered(lab: Lab) -> int:
+    call = lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    phone = lab.phones["a1"]
+    incoming = [c for c in phone.calls.values() if c.state == "incoming"][-1]
+    lab.do(phone, "answer", incoming.id)
+    lab.run(0.5)
+    return call
+
+
+def test_once_bridged_rtp_flows_both_ways_through_the_relay_and_the_music_stops():
+    lab = media_lab()
+    answered(lab)
+    sent(lab)  # the music so far
+    box = lab.box
+    box.receive_media(30000, rtp(1), CALLER_MEDIA, lab.net.now)
+    box.receive_media(30002, rtp(7, ssrc=0x99), PHONE_MEDIA, lab.net.now)
+    lab.run(0.2)
+    packets = sent(lab)
+    assert [(port, p.ssrc, to) for port, p, to in packets] == [
+        (30002, 0x1234, PHONE_MEDIA), (30000, 0x99, CALLER_MEDIA)]
+
+
+def test_bye_while_queued_is_an_abandon_and_frees_the_ports():
+    lab = logged_out_lab()
+    call = lab.do(lab.gateway, "call", "100")
+    lab.run(5)
+    lab.do(lab.gateway, "hangup", call)
+    lab.run(1)
+    assert [r.cause for r in lab.log if isinstance(r, CallEnded)] == [EndCause.ABANDONED]
+    assert len([r for r in lab.log if isinstance(r, CallAbandoned)]) == 1
+    assert lab.box.media.relay.sessions == {}
+    assert lab.box.media.relay.calls_free == len(PORTS) // 4  # two even ports a call
+
+
+def test_a_silent_caller_is_taken_as_gone_and_the_call_ended():
+    lab = logged_out_lab(timeout=5.0)
+    lab.do(lab.gateway, "call", "100")
+    lab.run(2)
+    for seq in range(3):  # it sends a little, then its gateway vanishes
+        lab.box.receive_media(30000, rtp(seq), CALLER_MEDIA, lab.net.now)
+    lab.run(10)
+    timed_out = [r for r in lab.log if isinstance(r, MediaTimedOut)]
+    assert [(r.party, r.silent_for >= 5.0) for r in timed_out] == [("caller", True)]
+    assert [r.cause for r in lab.log if isinstance(r, CallEnded)] == [EndCause.ABANDONED]
+    assert "ended_by_peer" in kinds(lab.gateway.take_events())
+
+
+def test_a_held_call_is_not_timed_out():
+    lab = media_lab(timeout=5.0)
+    answered(lab)
+    phone = lab.phones["a1"]
+    held = sdp.parse(phone.calls[next(iter(phone.calls))].invite.body)
+    hold_offer = (
+        f"v=0\r\no=a1 1 2 IN IP4 {PHONE_MEDIA[0]}\r\ns=-\r\nc=IN IP4 {PHONE_MEDIA[0]}\r\n"
+        f"t=0 0\r\nm=audio {PHONE_MEDIA[1]} RTP/AVP 0\r\na=sendonly\r\n").encode()
+    assert held is not None
+    lab.do(phone, "reinvite", next(iter(phone.calls)), hold_offer)
+    lab.run(1)
+    relayed = lab.gateway.calls[next(iter(lab.gateway.calls))].remote_body
+    host, port, _ = audio_of(relayed)
+    assert (host, port) == (APPLIANCE[0], 30000)  # the caller still sees only the relay
+    assert b"a=sendonly" in relayed
+    lab.run(20)  # silence on both sides while held
+    assert not [r for r in lab.log if isinstance(r, MediaTimedOut)]
+    assert not [r for r in lab.log if isinstance(r, CallEnded)]
+
+
+WITH_EVENTS = (b"v=0\r\no=gw 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\n"
+               b"m=audio 40000 RTP/AVP 0 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+               b"a=fmtp:101 0-15\r\n")
+
+
+def test_rfc4733_digits_from_the_caller_are_logged_once_each():
+    lab = logged_out_lab()
+    lab.do(lab.gateway, "call", "100", WITH_EVENTS)
+    lab.run(1)
+    seq = 0
+    for index, digit in enumerate("12#"):
+        start = 8000 * (index + 1)
+        for event in telephone_event_packets(digit, 800):
+            packet = RtpPacket(101, seq, start + event.timestamp_offset, 0x1234,
+                               bytes(event.payload), marker=event.marker)
+            lab.box.receive_media(30000, bytes(packet), CALLER_MEDIA, lab.net.now)
+            seq += 1
+        lab.box.media_done(lab.net.now)
+        lab.run(0.2)
+    digits = [(r.party, r.digit, r.via) for r in lab.log if isinstance(r, DigitReceived)]
+    assert digits == [("caller", "1", "rfc4733"), ("caller", "2", "rfc4733"),
+                      ("caller", "#", "rfc4733")]
+
+
+def test_an_answered_call_is_recorded_for_its_talk_time_and_indexed_in_its_detail_record():
+    desk = MemoryDesk()
+    lab = media_lab(desk)
+    call = answered(lab)
+    started = [r for r in lab.log if isinstance(r, RecordingStarted)]
+    assert [r.file for r in started] == ["recordings/call1.wav"]
+    lab.run(12.3)
+    lab.do(lab.gateway, "hangup", call)
+    lab.run(1)
+    (detail,) = call_details(lab.log)
+    assert detail.recording == "recordings/call1.wav"
+    assert detail.recording_status == "recorded"
+    sink = desk.sinks[1]
+    assert sink.closed
+    assert abs(sink.seconds - detail.talk) < 0.1
+
+
+def test_an_offer_without_g711_is_refused_with_488_and_never_offered_to_call_control():
+    lab = media_lab()
+    body = (b"v=0\r\no=gw 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\n"
+            b"m=audio 40000 RTP/AVP 18\r\na=rtpmap:18 G729/8000\r\n")
+    call = lab.do(lab.gateway, "call", "100", body)
+    lab.run(0.5)
+    assert lab.gateway.calls[call].status == 488
+    assert not list(lab.log)[-1:] or not [r for r in lab.log if type(r).__name__ == "CallOffered"]
