@@ -160,8 +160,12 @@ class SippConfig:
     extra_args: Sequence[str] = ()
 
 
+def _is_builtin(scenario: str | Path) -> bool:
+    return isinstance(scenario, str) and scenario in BUILTIN_SCENARIOS
+
+
 def _scenario_args(scenario: str | Path) -> list[str]:
-    if isinstance(scenario, str) and scenario in BUILTIN_SCENARIOS:
+    if _is_builtin(scenario):
         return ["-sn", scenario]
     return ["-sf", str(scenario)]
 
@@ -195,8 +199,16 @@ def _trace_args(workdir: Path) -> list[str]:
 def build_command(
     config: SippConfig, sipp: str, local_port: int, control_port: int, workdir: Path
 ) -> list[str]:
-    """The full ``sipp`` argument list for ``config``."""
-    command = [sipp, *_scenario_args(config.scenario)]
+    """The full ``sipp`` argument list for ``config``.
+
+    For a scenario file the ``-key`` options come first: SIPp loads the file as soon as it reads
+    ``-sf`` and resolves keyword attributes such as ``play_pcap_audio="[pcap]"`` right then.
+    """
+    keys_first = not _is_builtin(config.scenario)
+    command = [sipp]
+    if keys_first:
+        command += _mapping_args("-key", config.keys)
+    command += _scenario_args(config.scenario)
     if config.remote is not None:
         command.append(f"{config.remote[0]}:{config.remote[1]}")
     command += ["-i", LOCALHOST, "-p", str(local_port), "-cp", str(control_port)]
@@ -205,7 +217,8 @@ def build_command(
     command += ["-r", _rate_text(config.rate), "-nostdin"]
     command += _optional_args(config)
     command += _mapping_args("-set", config.variables)
-    command += _mapping_args("-key", config.keys)
+    if not keys_first:
+        command += _mapping_args("-key", config.keys)
     command += _trace_args(workdir)
     return [*command, *config.extra_args]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from sim.traffic import sipp
+from sim.traffic.rtp_pcap import tone, write_rtp_pcap
 from sim.traffic.sipp import (
     SCENARIOS,
     SippConfig,
@@ -390,9 +391,11 @@ def test_a_broken_scenario_is_reported(tmp_path: Path) -> None:
 # Every shipped scenario is accepted by SIPp
 
 
-UAS_SCENARIOS = ("agent.xml", "agent_hangup.xml", "agent_noanswer.xml", "agent_busy.xml")
+UAS_SCENARIOS = ("agent.xml", "agent_hangup.xml", "agent_noanswer.xml", "agent_busy.xml",
+                 "agent_media.xml")
 UAC_SCENARIOS = (
     "caller.xml",
+    "caller_media.xml",
     "caller_abandon.xml",
     "caller_hold.xml",
     "caller_lost_bye.xml",
@@ -416,6 +419,8 @@ def test_sipp_accepts_the_scenario(name: str, tmp_path: Path) -> None:
         max_calls=1,
         recv_timeout_ms=200,
         injection=USERS if name.endswith("register.xml") else None,
+        keys={"pcap": str(write_rtp_pcap(tmp_path / "a.pcap", tone(1000, 0.1)))}
+        if "media" in name else {},
     )
     with SippRun(config, timeout=BOUND, workdir=tmp_path) as run:
         run.wait_started()
