@@ -14,7 +14,9 @@ from rich.table import Table
 
 from appliance.config import ConfigError, Site, resolve_site
 from appliance.kpi import render_report, summarize
+from appliance.kpi.storage import describe_storage
 from sim.experiment import Experiment, run_once, run_replications, run_sip_once
+from sim.media import announcement_timing, recording_storage_of
 from sim.sipnet import LinkQuality
 
 bench_app = typer.Typer(
@@ -89,6 +91,8 @@ def simulate_command(
     if events is not None and not events.parent.is_dir():
         _fail(f"--events {events}: no directory {events.parent} to write it in")
     experiment = Experiment(site, hours, seed, warmup * 60.0, events)
+    # Builds the default prompts once, here, before any replication needs them.
+    timing = announcement_timing(site)
     console = Console(stderr=as_json)
     if not console.is_terminal:
         console.width = 150  # a file or a pipe: no terminal to fit, keep tables whole
@@ -120,16 +124,23 @@ def simulate_command(
     else:
         data = summarize(reports)
         title += f", {replications} replications (mean ± 95 % CI)"
+    storage = recording_storage_of(site, data, working_day_hours(site))
     if as_json:
         json.dump(
             {"site": site.site, "hours": hours, "seed": seed, "replications": replications,
-             "warmup_minutes": warmup, "report": data.to_dict()},
+             "warmup_minutes": warmup, "report": data.to_dict(),
+             "recordings": storage.to_dict() if storage is not None else None,
+             "announcements": timing.note or None},
             sys.stdout,
             indent=1,
         )
         sys.stdout.write("\n")
     else:
         render_report(data, console, title=title)
+        if storage is not None:
+            console.print(describe_storage(storage), highlight=False)
+        if timing.note:
+            console.print(timing.note, highlight=False)
 
 
 @bench_app.command("sim")

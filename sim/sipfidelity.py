@@ -23,6 +23,7 @@ from appliance.eventlog import EventLog
 from appliance.pbx.b2bua import B2bua
 from appliance.pbx.sip.digest import ha1
 from sim.distributions import sampler
+from sim.media import AnnouncementTiming, announcement_timing
 from sim.sipnet import LinkQuality, SimulatedNetwork
 from sim.sipua import UaEvent, UserAgent
 from sim.streams import Streams
@@ -64,7 +65,12 @@ def _password(user: str) -> str:
 
 
 class SipWorld:
-    def __init__(self, site: Site, spec: SipRunSpec) -> None:
+    """One run in SIP fidelity. Announcements play for the real length of the site's
+    prompts unless `timing` says otherwise (see `sim.media.announcement_timing`)."""
+
+    def __init__(
+        self, site: Site, spec: SipRunSpec, timing: AnnouncementTiming | None = None
+    ) -> None:
         if site.traffic is None:
             raise ValueError(f"site {site.site!r} has no traffic section to simulate")
         self.site = lab_site(site)
@@ -74,6 +80,9 @@ class SipWorld:
         self.log = EventLog()
         self.net = SimulatedNetwork(streams("network"), spec.quality)
         self.box = B2bua(self.site, self.log, streams("acd"), b"sim-secret", APPLIANCE)
+        self.timing = announcement_timing(site) if timing is None else timing
+        # Set on the core the B2BUA built, before any call reaches it.
+        self.box.cc.announcement_seconds = self.timing.seconds
         self.net.attach(APPLIANCE, self.box)
         self.gateways: dict[str, UserAgent] = {}
         for index, group in enumerate(self.site.trunk_groups, start=1):

@@ -15,6 +15,7 @@ from sim.agents.behaviour import Agents
 from sim.agents.schedule import PlannedStep, plan_agent
 from sim.clock import SimClock
 from sim.driver import CoreDriver
+from sim.media import AnnouncementTiming, announcement_timing
 from sim.streams import Streams
 from sim.traffic.callers import Callers
 
@@ -29,7 +30,12 @@ class RunSpec:
 
 
 class World:
-    def __init__(self, site: Site, spec: RunSpec) -> None:
+    """One run in call fidelity. Announcements play for the real length of the site's
+    prompts unless `timing` says otherwise (see `sim.media.announcement_timing`)."""
+
+    def __init__(
+        self, site: Site, spec: RunSpec, timing: AnnouncementTiming | None = None
+    ) -> None:
         if site.traffic is None:
             raise ValueError(f"site {site.site!r} has no traffic section to simulate")
         self.site = site
@@ -39,7 +45,8 @@ class World:
         self.clock = SimClock(self.env)
         self.streams = Streams(spec.seed, spec.replication)
         self.log = EventLog()
-        self.core = CallControl(site, self.log, self.streams("acd"))
+        self.timing = announcement_timing(site) if timing is None else timing
+        self.core = CallControl(site, self.log, self.streams("acd"), self.timing.seconds)
         self.driver = CoreDriver(self.clock, self.core)
         self.callers = Callers(site.traffic, self.clock, self.core, self.driver, self.streams)
         agents = site.expanded_agents()

@@ -1,19 +1,28 @@
-"""Generate the default prompt sets with espeak-ng and sox (Debian packages), reproducibly.
+"""Generate the default prompt sets with espeak-ng and sox (Debian packages), and the default
+music on hold, reproducibly.
 
-Runs at install time, not on the call path: the same texts and tools give the same files.
+Runs at install time (or on first use), not on the call path: the same texts and tools give
+the same files. The music needs neither tool: it is synthesised with numpy from a fixed score.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
+import wave
 from collections.abc import Iterable
 from pathlib import Path
 
-from appliance.media.prompts import SAMPLE_RATE, prompt_texts
+import numpy as np
+
+import appliance
+from appliance.media.prompts import SAMPLE_RATE, PromptSet, prompt_texts
 
 VOICES = {"en": "en-gb", "zh": "cmn"}
+MUSIC = Path("music") / "default.wav"
+"""Where the default music on hold goes, relative to a prompts folder."""
 
 
 class PromptBuildError(RuntimeError):
@@ -27,9 +36,48 @@ def _tool(name: str) -> str:
     return path
 
 
+def tools_available() -> bool:
+    """Whether espeak-ng and sox are installed, so the default prompts can be built."""
+    return all(shutil.which(name) is not None for name in ("espeak-ng", "sox"))
+
+
+def default_prompts_folder() -> Path:
+    """Where the default prompt sets live: `prompts/` next to the `appliance` package (the
+    repository's own, git-ignored folder), one sub-folder per language plus `music/`."""
+    return Path(appliance.__file__).resolve().parent.parent / "prompts"
+
+
+def ensure_default_prompts(language: str, root: Path | None = None) -> Path:
+    """The folder of `language`'s default prompts, built first if any prompt is missing.
+
+    `root` defaults to `default_prompts_folder()`. Safe to call from several processes at
+    once: each file appears whole or not at all. Raises PromptBuildError when a prompt has
+    to be built and espeak-ng or sox is missing, KeyError for an unknown language.
+    """
+    root = default_prompts_folder() if root is None else Path(root)
+    folder = root / language
+    missing = PromptSet(folder).missing(list(prompt_texts(language)))
+    if missing:
+        build_prompts(root, (language,), only=missing)
+    return folder
+
+
+def ensure_default_music(root: Path | None = None) -> Path:
+    """The default music-on-hold file, written first if it is not there yet."""
+    root = default_prompts_folder() if root is None else Path(root)
+    path = root / MUSIC
+    if not path.is_file():
+        build_music(path)
+    return path
+
+
 def build_prompts(out: Path, languages: Iterable[str] = ("en", "zh"),
                   only: Iterable[str] | None = None) -> list[Path]:
-    """Write `out/<language>/<prompt>.wav` for every prompt (or those in `only`)."""
+    """Write `out/<language>/<prompt>.wav` for every prompt (or those in `only`).
+
+    A full build (`only` None) also writes the default music on hold, `out/music/default.wav`,
+    last in the list returned.
+    """
     espeak, sox = _tool("espeak-ng"), _tool("sox")
     wanted = set(only) if only is not None else None
     written: list[Path] = []
@@ -43,15 +91,96 @@ def build_prompts(out: Path, languages: Iterable[str] = ("en", "zh"),
                 raw = Path(tmp) / f"{language}-{name}.wav"
                 _run([espeak, "-v", VOICES[language], "-s", "150", "-w", str(raw), text])
                 target = folder / f"{name}.wav"
+                partial = _partial(target)
                 # 8 kHz mono 16-bit, the telephone format; a little headroom against clipping;
                 # no dither (-D), which is random and would make every build differ.
                 _run([sox, "-D", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16",
-                      str(target), "gain", "-n", "-3"])
+                      str(partial), "gain", "-n", "-3"])
+                os.replace(partial, target)
                 written.append(target)
+    if wanted is None:
+        written.append(build_music(Path(out) / MUSIC))
     return written
+
+
+def _partial(target: Path) -> Path:
+    """A name beside `target` to write to first, then rename: readers (another process
+    building the same set, say) never see half a file."""
+    return target.with_name(f".{target.stem}.{os.getpid()}.partial{target.suffix}")
 
 
 def _run(command: list[str]) -> None:
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     if result.returncode != 0:
         raise PromptBuildError(f"{' '.join(command[:2])} failed: {result.stderr.strip()}")
+
+
+# --- music on hold -------------------------------------------------------------------
+
+BAR_SECONDS = 3.0
+"""One bar of four beats at 80 beats a minute; eight bars make a 24-second loop."""
+
+# The score: per bar a chord (bass note, four arpeggio notes) and two melody notes, as MIDI
+# note numbers. C - Am - F - G, then C - Am - Dm - G, which leads back to the first bar.
+_BASS = [48, 45, 53, 55, 48, 45, 50, 55]
+_CHORDS = [
+    [60, 64, 67, 72], [57, 60, 64, 69], [57, 60, 65, 69], [59, 62, 67, 71],
+    [60, 64, 67, 72], [57, 60, 64, 69], [57, 62, 65, 69], [59, 62, 67, 71],
+]
+_MELODY = [[76, 79], [76, 72], [77, 81], [79, 74], [72, 76], [81, 76], [77, 74], [71, 74]]
+# Two arpeggio figures, alternating bar by bar, so no two neighbouring bars sound alike.
+_FIGURES = [[0, 1, 2, 3, 2, 1, 0, 1], [0, 2, 1, 3, 1, 2, 3, 2]]
+
+
+def music_samples() -> np.ndarray:
+    """The default music on hold: a soft, looping 24-second piece, 8 kHz 16-bit samples.
+
+    Bell-like notes (a sine with two quiet overtones and an exponential decay): a bass note a
+    bar, an arpeggio in eighth notes and a slow melody on top. Tails that ring past the end
+    wrap round to the start, so the loop has no seam. Pure arithmetic, no randomness: every
+    build gives the same samples.
+    """
+    length = round(len(_BASS) * BAR_SECONDS * SAMPLE_RATE)
+    mix = np.zeros(length)
+    eighth = BAR_SECONDS / 8
+    for bar, bass in enumerate(_BASS):
+        start = bar * BAR_SECONDS
+        _add_note(mix, start, bass, BAR_SECONDS, 0.5, decay=1.2)
+        for step, index in enumerate(_FIGURES[bar % 2]):
+            note = _CHORDS[bar][index]
+            _add_note(mix, start + step * eighth, note, eighth * 2, 0.3, decay=0.35)
+        for half, note in enumerate(_MELODY[bar]):
+            _add_note(mix, start + half * BAR_SECONDS / 2, note, BAR_SECONDS, 0.4, decay=0.8)
+    # About -6 dBFS at the loudest: room for the telephone codec and no clipping.
+    mix *= 0.5 * 32767 / np.abs(mix).max()
+    return np.round(mix).astype(np.int16)
+
+
+def _add_note(mix: np.ndarray, start: float, note: int, seconds: float, level: float,
+              decay: float) -> None:
+    """Add one note to `mix`, its samples past the end wrapped round to the start."""
+    frequency = 440.0 * 2.0 ** ((note - 69) / 12)
+    t = np.arange(round(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    attack = np.minimum(t / 0.01, 1.0)  # 10 ms: no click
+    release = np.minimum((seconds - t) / 0.05, 1.0)  # 50 ms fade before the note stops
+    tone = (np.sin(2 * np.pi * frequency * t) + 0.3 * np.sin(4 * np.pi * frequency * t)
+            + 0.1 * np.sin(6 * np.pi * frequency * t))
+    sound = level * attack * release * np.exp(-t / decay) * tone
+    first = round(start * SAMPLE_RATE)
+    inside = min(len(sound), len(mix) - first)
+    mix[first:first + inside] += sound[:inside]
+    mix[:len(sound) - inside] += sound[inside:]
+
+
+def build_music(path: Path) -> Path:
+    """Write the default music on hold to `path` (8 kHz mono 16-bit WAV); returns `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = _partial(path)
+    with wave.open(str(partial), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(music_samples().astype("<i2").tobytes())
+    os.replace(partial, path)
+    return path

@@ -76,10 +76,23 @@ def position_announcement(position: int) -> list[str]:
 
 def wait_announcement(expected_wait: float | None) -> list[str]:
     """What a caller hears for the expected wait (rounded up to whole minutes)."""
-    if expected_wait is None:
+    minutes = wait_minutes(expected_wait)
+    if minutes is None:
         return ["wait-unknown"]
-    minutes = max(1, -(-int(expected_wait) // 60))
     return ["wait-before", *digits(minutes), "wait-minutes"]
+
+
+def wait_minutes(expected_wait: float | None) -> int | None:
+    """The whole minutes a caller is told for `expected_wait` seconds (at least one);
+    None when the wait is unknown. Waits that round alike sound alike."""
+    if expected_wait is None:
+        return None
+    return max(1, -(-int(expected_wait) // 60))
+
+
+def queue_announcement(position: int, expected_wait: float | None) -> list[str]:
+    """The whole announcement a waiting caller hears: their place, then the expected wait."""
+    return [*position_announcement(position), *wait_announcement(expected_wait)]
 
 
 class PromptError(Exception):
@@ -121,3 +134,27 @@ def read_prompt(path: Path) -> np.ndarray:
     except (wave.Error, EOFError) as error:
         raise PromptError(f"{path}: not a usable WAV file ({error})") from None
     return np.frombuffer(frames, dtype="<i2").astype(np.int16)
+
+
+class AnnouncementTimings:
+    """Seconds each queue announcement takes when played from `prompts`.
+
+    Callable as ``timings(position, expected_wait)``, the shape the ACD takes for its
+    announcement lengths. Each distinct announcement (place in line, whole minutes of wait)
+    is measured once from the prompts' real lengths and remembered: a long simulation asks
+    the same few questions millions of times. A missing or unusable prompt raises
+    PromptError on the first announcement that needs it.
+    """
+
+    def __init__(self, prompts: PromptSet) -> None:
+        self.prompts = prompts
+        self._seconds: dict[tuple[int, int | None], float] = {}
+
+    def __call__(self, position: int, expected_wait: float | None) -> float:
+        key = (position, wait_minutes(expected_wait))
+        seconds = self._seconds.get(key)
+        if seconds is None:
+            seconds = self._seconds[key] = self.prompts.duration(
+                queue_announcement(position, expected_wait)
+            )
+        return seconds

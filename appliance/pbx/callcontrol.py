@@ -18,7 +18,7 @@ from appliance.eventlog import EventLog
 from appliance.events import CallBlocked, CallEnded, CallOffered, EndCause, new
 from appliance.pbx.acd.agent import HELD as AGENT_HELD
 from appliance.pbx.acd.agent import TALKING as AGENT_TALKING
-from appliance.pbx.acd.core import Acd
+from appliance.pbx.acd.core import Acd, AnnouncementSeconds
 from appliance.pbx.actions import Action, HangUpAgent, HangUpCaller
 from appliance.pbx.call import Call, CallState
 from appliance.pbx.routing import Router
@@ -34,7 +34,17 @@ ENDED = CallState.ENDED
 
 
 class CallControl:
-    def __init__(self, site: Site, log: EventLog, rng: Random) -> None:
+    """`announcement_seconds`, if given, says how long each queue announcement plays (the
+    prompt set's real length, say); without it every announcement lasts its queue's
+    configured `duration`."""
+
+    def __init__(
+        self,
+        site: Site,
+        log: EventLog,
+        rng: Random,
+        announcement_seconds: AnnouncementSeconds | None = None,
+    ) -> None:
         self.site = site
         self.log = log
         self.calls: dict[int, Call] = {}
@@ -46,10 +56,21 @@ class CallControl:
         self._next_call_id = 0
         self.trunks = TrunkGroups(site)
         self.router = Router(site)
-        self.acd = Acd(site, self.calls, log, self.outbox, self._deadlines, self._end, rng)
+        self.acd = Acd(site, self.calls, log, self.outbox, self._deadlines, self._end, rng,
+                       announcement_seconds)
         # When the core next needs on_deadline(); None if never. Drivers ask
         # after every input, so this is the heap's own method.
         self.next_deadline: Callable[[], float | None] = self._deadlines.next_deadline
+
+    @property
+    def announcement_seconds(self) -> AnnouncementSeconds | None:
+        """How long announcements play (None: the configured duration). Settable, for
+        drivers that get a core already built; it applies from the next announcement on."""
+        return self.acd.announcement_seconds
+
+    @announcement_seconds.setter
+    def announcement_seconds(self, seconds: AnnouncementSeconds | None) -> None:
+        self.acd.announcement_seconds = seconds
 
     # --- the driver's side -----------------------------------------------------
 

@@ -70,6 +70,8 @@ REASON_NO_ANSWER = "no_answer"
 REASON_DECLINED = "declined"
 
 EndCall = Callable[[Call, EndCause, float], None]
+AnnouncementSeconds = Callable[[int, float | None], float]
+"""How long the announcement of (position, expected wait) takes to play, in seconds."""
 
 
 class Acd:
@@ -82,8 +84,11 @@ class Acd:
         deadlines: Deadlines,
         end_call: EndCall,
         rng: Random,
+        announcement_seconds: AnnouncementSeconds | None = None,
     ) -> None:
         self._calls = calls
+        # None: every announcement lasts the queue's configured `duration`.
+        self.announcement_seconds = announcement_seconds
         self._log = log
         self._outbox = outbox
         self._deadlines = deadlines
@@ -224,17 +229,25 @@ class Acd:
         self._apply_overflow(call, rule, now)
 
     def _on_announce(self, now: float, call: Call) -> None:
+        """Tell the caller their place and wait; the next one comes `every` seconds after
+        this one has finished playing."""
         queue = self.queues[call.queue]
         announcements = queue.config.announcements
-        call.announce_timer = self._deadlines.schedule(
-            now + announcements.duration + announcements.every, self._on_announce, call
-        )
         if call.ringing and not queue.ring_all:
-            return  # about to be answered: no announcement over the ring
+            # About to be answered: no announcement over the ring. Should the ring fail,
+            # the caller hears one a round later, as if this one had played.
+            call.announce_timer = self._deadlines.schedule(
+                now + announcements.duration + announcements.every, self._on_announce, call
+            )
+            return
         position = queue.position(call)
         expected = queue.expected_wait(position)
+        seconds = self.announcement_seconds
+        duration = announcements.duration if seconds is None else seconds(position, expected)
+        call.announce_timer = self._deadlines.schedule(
+            now + duration + announcements.every, self._on_announce, call
+        )
         self._log.append(new(CallAnnounced, (now, call.id, queue.name, position, expected)))
-        duration = announcements.duration
         self._outbox.append(new(Announce, (call.id, queue.name, position, expected, duration)))
 
     # --- matching ------------------------------------------------------------

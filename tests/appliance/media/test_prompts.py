@@ -10,12 +10,15 @@ import pytest
 
 from appliance.live.prompt_build import build_prompts
 from appliance.media.prompts import (
+    AnnouncementTimings,
     PromptError,
     PromptSet,
     digits,
     position_announcement,
     prompt_texts,
+    queue_announcement,
     wait_announcement,
+    wait_minutes,
 )
 
 
@@ -65,3 +68,40 @@ def test_a_missing_or_wrong_prompt_names_its_file(tmp_path: Path):
     with pytest.raises(PromptError, match="expected 8000 Hz mono 16-bit; got 44100 Hz"):
         prompts.samples("hi-fi")
     assert prompts.missing(["hi-fi", "welcome"]) == ["welcome"]
+
+
+def write_prompts(folder: Path, seconds: dict[str, float]) -> None:
+    """Silent prompts of the given lengths, in the format of a prompt set."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, length in seconds.items():
+        with wave.open(str(folder / f"{name}.wav"), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(8000)
+            wav.writeframes(b"\0\0" * round(length * 8000))
+
+
+def test_an_announcement_is_the_place_then_the_wait():
+    assert queue_announcement(2, 61) == [
+        "position-before", "digit-2", "position-after", "wait-before", "digit-2", "wait-minutes"
+    ]
+    assert queue_announcement(1, None)[-1] == "wait-unknown"
+    assert [wait_minutes(w) for w in (None, 0.0, 60.0, 60.5, 61.0)] == [None, 1, 1, 1, 2]
+
+
+def test_announcement_timings_are_the_prompts_real_lengths_measured_once(tmp_path: Path):
+    lengths = {"position-before": 0.75, "position-after": 0.5, "wait-before": 1.0,
+               "wait-minutes": 0.375, "wait-unknown": 2.0}
+    lengths.update({f"digit-{d}": 0.25 + d / 100 for d in range(10)})
+    write_prompts(tmp_path, lengths)
+    prompts = PromptSet(tmp_path)
+    timings = AnnouncementTimings(prompts)
+    # Place 12: 0.75 + 0.26 + 0.27 + 0.5; a wait of 3 minutes: 1.0 + 0.28 + 0.375.
+    assert timings(12, 150.0) == pytest.approx(3.435)
+    assert timings(1, None) == pytest.approx(0.75 + 0.26 + 0.5 + 2.0)
+    # Measured once per announcement: the same place and minutes need no prompt again.
+    (tmp_path / "digit-3.wav").unlink()
+    prompts._cache.clear()
+    assert timings(12, 179.0) == pytest.approx(3.435)
+    with pytest.raises(PromptError, match=r"digit-3\.wav"):
+        timings(3, None)

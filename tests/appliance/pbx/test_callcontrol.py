@@ -349,6 +349,48 @@ def test_announcements_depend_on_position_and_staffing() -> None:
     assert latest.expected_wait == pytest.approx(120.0 + 0.1 * (13.0 - 120.0))
 
 
+def test_announcements_last_as_long_as_the_seam_says() -> None:
+    # A prompt set's lengths: a longer announcement for a later place in line.
+    asked: list[tuple[int, float | None]] = []
+
+    def seconds(position: int, expected_wait: float | None) -> float:
+        asked.append((position, expected_wait))
+        return 3.25 + position
+
+    site = build_site(agents=1, queue={
+        "announcements": {"first_after": 10, "every": 30, "duration": 5},
+        "expected_aht": 120,
+    })
+    log = EventLog()
+    cc = CallControl(site, log, Random(7), announcement_seconds=seconds)
+    assert cc.announcement_seconds is seconds
+    cc.agent_login(0.0, "a1")
+    cc.agent_answer(0.0, "a1", cc.offer_call(0.0, "pstn"))
+    cc.take_actions()
+    waiting = cc.offer_call(1.0, "pstn")
+    while (deadline := cc.next_deadline()) is not None and deadline <= 60.0:
+        cc.on_deadline(deadline)
+    announced = [r.t for r in log.records if isinstance(r, CallAnnounced)]
+    # 11 s after queueing, then every 30 s after a 4.25 s announcement ends.
+    assert announced == [11.0, 45.25]
+    assert asked == [(1, 120.0), (1, 120.0)]
+    assert Announce(waiting, "service", 1, 120.0, 4.25) in cc.take_actions()
+
+
+def test_without_the_seam_announcements_last_the_configured_duration() -> None:
+    h = Harness(agents=1, queue={"announcements": {"first_after": 10, "every": 30,
+                                                   "duration": 5}})
+    assert h.cc.announcement_seconds is None
+    h.cc.agent_answer(0.0, "a1", h.cc.offer_call(0.0, "pstn"))
+    h.actions()
+    h.cc.offer_call(1.0, "pstn")
+    h.cc.announcement_seconds = lambda position, wait: 2.0  # set on a core already built
+    h.cc.announcement_seconds = None
+    h.at(60.0)
+    assert [r.t for r in h.records(CallAnnounced)] == [11.0, 46.0]
+    assert all(a.duration == 5 for a in h.actions() if isinstance(a, Announce))
+
+
 def test_transfer_puts_the_call_in_the_target_queue_and_the_agent_in_wrap_up() -> None:
     h = Harness(agents=2, strategy="linear", wrap_up=5, extra_queues=[{"name": "billing"}])
     h.cc.agent_not_ready(0.0, "a2", "break")
