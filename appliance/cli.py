@@ -54,8 +54,11 @@ def serve_command(
                                  help="SQLite database for the event log and detail records"),
     grace: float = typer.Option(10.0, help="Seconds to let calls end on SIGTERM"),
     log_level: str = typer.Option("info", help="debug, info, warning or error"),
+    media_address: str = typer.Option(None, help="Address for RTP, given in SDP "
+                                      "(default: ADDRESS, or the primary one if that is 0.0.0.0)"),
 ) -> None:
-    """Run the appliance: SIP on ADDRESS:PORT, records in an SQLite database.
+    """Run the appliance: SIP on ADDRESS:PORT, RTP on the site's media ports, records in an
+    SQLite database, recordings under the site's media.recording.folder.
 
     SIGTERM ends calls with BYE and flushes records; SIGHUP reloads CONFIG (a configuration
     that does not validate is reported and the running one kept).
@@ -64,7 +67,7 @@ def serve_command(
     from appliance.live.logsetup import configure_logging
 
     configure_logging(log_level.upper())
-    run_appliance(config, address, port, records, grace)
+    run_appliance(config, address, port, records, grace, media_address=media_address)
 
 
 @app.command("passwd")

@@ -28,11 +28,27 @@ def phone_passwords() -> dict[str, str]:
     return dict(line.split(";", 1) for line in lines if line.strip())
 
 
+def media_port_range(size: int = 2000) -> tuple[int, int]:
+    """RTP ports for one appliance under test: below the kernel's ephemeral range (where SIPp's
+    and the tests' own ports come from), a block of its own per pytest-xdist worker."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    start = 10_000 + size * (int(worker) if worker.isdigit() else 0) % 20_000
+    return start, start + size - 1
+
+
 def write_site(path: Path, caller_port: int, users: dict[str, str] | None = None,
-               sip: dict[str, Any] | None = None, channels: int = 2000, **queue: Any) -> Path:
+               sip: dict[str, Any] | None = None, channels: int = 2000,
+               media: dict[str, Any] | None = None, **queue: Any) -> Path:
     """A one-queue site for agents `users` (user -> password; SIPp's users.csv by default),
-    calls accepted from 127.0.0.1:`caller_port`."""
+    calls accepted from 127.0.0.1:`caller_port`; recordings in `path`'s folder. Queued callers
+    get early media unless `media` says otherwise, so that SIPp callers see the 200 when an
+    agent answers."""
     users = users or phone_passwords()
+    low, high = media_port_range()
+    media = {"rtp_port_min": low, "rtp_port_max": high, "queued_callers": "early_media",
+             "recording": {"folder": str(path.parent / "recordings"), "stop_below_mb": 50,
+                           "resume_above_mb": 100, "keep_free_mb": 100},
+             **(media or {})}
     site = {
         "site": "live",
         "trunk_groups": [{"name": "gateway", "kind": "sip", "channels": channels,
@@ -50,6 +66,7 @@ def write_site(path: Path, caller_port: int, users: dict[str, str] | None = None
                        for user, password in users.items()],
             **(sip or {}),
         },
+        "media": media,
     }
     path.write_text(yaml.safe_dump(site, sort_keys=False))
     return path

@@ -171,6 +171,10 @@ class Media(_Frozen):
     # A party that sends no RTP for this long is taken as gone and the call is ended
     # (the other half of lost-BYE protection). Held calls are not timed.
     media_timeout: Annotated[float, Field(ge=1)] = 60.0
+    # How a queued caller hears prompts and music: "answer" (200 at once: the caller may be
+    # charged from then on, and may hang up with BYE) or "early_media" (183 with SDP; the 200
+    # comes when an agent answers, for trunks where answering a waiting call costs the caller).
+    queued_callers: Literal["answer", "early_media"] = "answer"
     language: Literal["en", "zh"] = "en"
     # A folder of prompt WAVs (8 kHz mono 16-bit, named as `ccbox prompts` writes them);
     # None: the default set of `language` built at install time.

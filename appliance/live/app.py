@@ -1,4 +1,5 @@
-"""The live appliance put together: a site, its B2BUA core, the record store and the loop."""
+"""The live appliance put together: a site, its B2BUA core with its media plane, the record
+store, the recordings and the loop."""
 
 from __future__ import annotations
 
@@ -6,28 +7,57 @@ import asyncio
 import gc
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 from random import Random
 
-from appliance.config import Site
+import numpy as np
+
+from appliance.clock import Deadlines
+from appliance.config import ConfigError, Site
 from appliance.eventlog import EventLog
-from appliance.live.core import Address
+from appliance.live.core import Address, DatagramCore
+from appliance.live.media import MediaDriver
+from appliance.live.prompt_build import (
+    PromptBuildError,
+    ensure_default_music,
+    ensure_default_prompts,
+)
+from appliance.live.recordings import WavDesk
 from appliance.live.serve import serve
+from appliance.live.udp import UdpDriver
+from appliance.media.plane import MediaPlane
+from appliance.media.prompts import (
+    AnnouncementTimings,
+    PromptError,
+    PromptSet,
+    prompt_texts,
+    read_prompt,
+)
 from appliance.pbx.b2bua import B2bua
 from appliance.records.store import RecordStore
 
 _log = logging.getLogger(__name__)
 
 
-class Appliance:
-    """Builds the core for `serve` and owns the record store it writes to."""
+CLEAN_UP_EVERY = 3600.0
+"""Seconds between runs of the recordings clean-up (the first runs at start)."""
 
-    def __init__(self, records: Path) -> None:
+
+class Appliance:
+    """Builds the core for `serve` and owns the record store it writes to, the media sockets
+    and the recordings."""
+
+    def __init__(self, records: Path, media_address: str = "127.0.0.1") -> None:
         self.records_path = records
+        self.media_address = media_address
         self.store: RecordStore | None = None
         self.core: B2bua | None = None
+        self.desk: WavDesk | None = None
+        self.media_driver: MediaDriver | None = None
+        self._cleaning: asyncio.Task[None] | None = None
 
     def build(self, site: Site) -> B2bua:
         # One run per process: call ids start again at 1, records stay apart by run.
@@ -36,12 +66,55 @@ class Appliance:
         log = EventLog(retain=False)
         self.store.subscribe_to(log)
         seed = int.from_bytes(os.urandom(8), "big")
-        self.core = B2bua(site, log, Random(seed), secret=os.urandom(32))
+        media = site.media
+        prompts, music = _sounds(site)
+        self.desk = WavDesk(media.recording, run)
+
+        def media_plane(deadlines: Deadlines) -> MediaPlane:
+            return MediaPlane(self.media_address, media.rtp_ports, deadlines, Random(seed + 1),
+                              media_timeout=media.media_timeout, prompts=prompts, music=music,
+                              recordings=self.desk)
+
+        self.core = B2bua(site, log, Random(seed), secret=os.urandom(32), media_for=media_plane)
+        # The ACD times its announcements by what the callers will actually hear.
+        self.core.cc.announcement_seconds = AnnouncementTimings(prompts)
         _log.info("records in %s (run %s)", self.records_path, run)
         _quieter_garbage_collection()
         return self.core
 
+    def started(self, core: DatagramCore, sip: UdpDriver) -> None:
+        """The SIP socket is up: open the media side beside it and start the clean-up."""
+        assert core is self.core and self.core.media is not None
+        box = self.core
+
+        def after_input(now: float) -> None:
+            box.media_done(now)
+            sip.flush()
+
+        driver = MediaDriver(box.media, self.media_address, receive=box.receive_media,
+                             after_input=after_input, epoch=sip.epoch)
+        driver.start()
+        sip.after_flush.append(driver.flush)
+        self.media_driver = driver
+        self._cleaning = asyncio.get_running_loop().create_task(self._clean_up_regularly())
+
+    async def _clean_up_regularly(self) -> None:
+        assert self.desk is not None
+        while True:
+            try:
+                await asyncio.to_thread(self.desk.clean)
+            except OSError as error:
+                _log.error("recordings clean-up failed: %s", error)
+            await asyncio.sleep(CLEAN_UP_EVERY)
+
     def close(self) -> None:
+        if self._cleaning is not None:
+            self._cleaning.cancel()
+        if self.core is not None and self.core.media is not None:
+            self.core.media.close_all(0.0 if self.media_driver is None
+                                      else self.media_driver.now())
+        if self.media_driver is not None:
+            self.media_driver.close()
         if self.store is not None:
             self.store.close()
             _log.info("records flushed")
@@ -56,10 +129,40 @@ def _quieter_garbage_collection() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def run_appliance(config: str, host: str, port: int, records: Path, grace: float,
-                  on_ready: Callable[[Address], None] | None = None) -> None:
-    appliance = Appliance(records)
+def _sounds(site: Site) -> tuple[PromptSet, np.ndarray]:
+    """The site's prompts and music, checked now so that a missing file stops the start
+    (naming the file) rather than a call."""
+    media = site.media
     try:
-        asyncio.run(serve(appliance.build, config, host, port, grace=grace, on_ready=on_ready))
+        folder = (Path(media.prompts) if media.prompts is not None
+                  else ensure_default_prompts(media.language))
+        prompts = PromptSet(folder)
+        missing = prompts.missing(list(prompt_texts(media.language)))
+        if missing:
+            raise ConfigError(site.site, [("media.prompts", f"{folder} lacks "
+                                           + ", ".join(f"{name}.wav" for name in missing))])
+        music_path = Path(media.music) if media.music is not None else ensure_default_music()
+        music = read_prompt(music_path)
+    except (PromptError, PromptBuildError) as error:
+        raise ConfigError(site.site, [("media", str(error))]) from None
+    return prompts, music
+
+
+def run_appliance(config: str, host: str, port: int, records: Path, grace: float,
+                  on_ready: Callable[[Address], None] | None = None,
+                  media_address: str | None = None) -> None:
+    appliance = Appliance(records, media_address or _advertised(host))
+    try:
+        asyncio.run(serve(appliance.build, config, host, port, grace=grace, on_ready=on_ready,
+                          on_started=appliance.started))
     finally:
         appliance.close()
+
+
+def _advertised(host: str) -> str:
+    """The address to put in SDP: the listening one, unless that is a wildcard."""
+    if host not in ("", "0.0.0.0", "::"):
+        return host
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
+        return probe.getsockname()[0]

@@ -4,6 +4,10 @@ and go, read straight from the event loop's selector.
 RTP is many small datagrams on many sockets, so this driver skips asyncio's transports: each
 socket is non-blocking, registered with `loop.add_reader`, drained with `recvfrom` until it
 would block, and whatever the relay wants sent goes out at once with `sendto`.
+
+Alone (the media bench) it keeps the relay's timer itself. Beside the SIP driver, the media
+shares the SIP core's timer heap: then `receive` and `after_input` route datagrams into the
+core, the SIP driver keeps the one timer and calls `flush` after each of its own flushes.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-
-from appliance.media.relay import MediaRelay
+from collections.abc import Callable
+from typing import Protocol
 
 _log = logging.getLogger(__name__)
 
@@ -20,12 +24,34 @@ Address = tuple[str, int]
 _MAX_DATAGRAM = 2048  # RTP for voice is a few hundred bytes
 
 
+class MediaSource(Protocol):
+    """A `MediaRelay` or a `MediaPlane`: ports to listen on, datagrams to send, a timer."""
+
+    def receive(self, local_port: int, data: bytes, source: Address, now: float) -> None: ...
+
+    def take_port_changes(self) -> tuple[list[int], list[int]]: ...
+
+    def take_datagrams(self) -> list[tuple[int, bytes, Address]]: ...
+
+    def next_deadline(self) -> float | None: ...
+
+    def on_deadline(self, now: float) -> None: ...
+
+
 class MediaDriver:
-    def __init__(self, relay: MediaRelay, host: str,
-                 loop: asyncio.AbstractEventLoop | None = None) -> None:
+    def __init__(self, relay: MediaSource, host: str,
+                 loop: asyncio.AbstractEventLoop | None = None, *,
+                 receive: Callable[[int, bytes, Address, float], None] | None = None,
+                 after_input: Callable[[float], None] | None = None,
+                 epoch: float | None = None) -> None:
+        """`receive` and `after_input` (given together) hand datagrams to a core that owns
+        the timers; `epoch` is then the SIP driver's, so both read the same `now`."""
         self.relay = relay
         self.host = host
         self._loop = loop
+        self._receive = receive or relay.receive
+        self._after_input = after_input
+        self._fixed_epoch = epoch
         self._epoch = 0.0
         self._sockets: dict[int, socket.socket] = {}
         self._timer: asyncio.TimerHandle | None = None
@@ -34,7 +60,7 @@ class MediaDriver:
     def start(self) -> None:
         loop = self._loop or asyncio.get_running_loop()
         self._loop = loop
-        self._epoch = loop.time()
+        self._epoch = loop.time() if self._fixed_epoch is None else self._fixed_epoch
         self.flush()
 
     def now(self) -> float:
@@ -84,7 +110,7 @@ class MediaDriver:
         sock.close()
 
     def _readable(self, port: int, sock: socket.socket) -> None:
-        receive = self.relay.receive
+        receive = self._receive
         now = self.now()
         while True:
             try:
@@ -95,6 +121,9 @@ class MediaDriver:
                 _log.debug("media socket %d: %s", port, error)
                 break
             receive(port, data, source[:2], now)
+        if self._after_input is not None:
+            self._after_input(now)  # the owner flushes, which sends what we have too
+            return
         self._send()
         self._rearm()
 
@@ -110,6 +139,8 @@ class MediaDriver:
                 _log.debug("media send from %d to %s failed: %s", port, destination, error)
 
     def _rearm(self) -> None:
+        if self._after_input is not None:
+            return  # the owner of the timer heap keeps the timer
         deadline = self.relay.next_deadline()
         if deadline == self._armed:
             return

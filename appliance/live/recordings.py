@@ -7,16 +7,28 @@ operator finds a day's calls at a glance and the clean-up removes whole days as 
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import stat
+import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
+from appliance.config.live import Recording as RecordingSettings
+from appliance.media.callrecorder import CallRecorder
+from appliance.media.diskguard import DiskAlarm, DiskGuard
+from appliance.media.recording import WavRecorder
+
+_log = logging.getLogger(__name__)
+
 DAY_SECONDS = 86_400
+MB = 1_000_000
 
 
 class DiskUsage(Protocol):
@@ -123,3 +135,77 @@ def _remove_empty_folders(candidates: set[Path], root: Path) -> None:
             except OSError:
                 break  # not empty (a new recording, another file), or already gone
             folder = folder.parent
+
+
+class _TrackedWav:
+    """A `WavRecorder` that leaves the desk's set of files being written when closed."""
+
+    def __init__(self, path: Path, active: set[Path]) -> None:
+        self.recorder = WavRecorder(path)
+        self.path = path
+        self.active = active
+        active.add(path)
+
+    def write(self, samples: np.ndarray) -> None:
+        self.recorder.write(samples)
+
+    def close(self) -> None:
+        try:
+            self.recorder.close()
+        finally:
+            self.active.discard(self.path)
+
+
+class WavDesk:
+    """The live appliance's recordings: WAV files under the site's folder, a disk guard on
+    that folder's file system, and the clean-up by age and free space.
+
+    `open` and `check` satisfy `appliance.media.plane.RecordingDesk`; they run on the event
+    loop and do only quick I/O (create a file, statvfs). `clean` walks the folder and belongs
+    in a worker thread.
+    """
+
+    def __init__(self, settings: RecordingSettings, run: str, *,
+                 wall_clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.folder = Path(settings.folder)
+        self.run = run
+        self.guard = DiskGuard(settings.stop_below_mb * MB, settings.resume_above_mb * MB)
+        self.active: set[Path] = set()
+        self._wall_clock = wall_clock
+
+    def open(self, call: int, now: float) -> tuple[CallRecorder, str] | None:
+        if not self.settings.enabled or not self.guard.recording_allowed:
+            return None
+        path = recording_path(self.folder, self._wall_clock(), self.run, call)
+        try:
+            mixed = _TrackedWav(path, self.active)
+            parties = None
+            if self.settings.split:
+                caller, agent = party_paths(path)
+                parties = (_TrackedWav(caller, self.active), _TrackedWav(agent, self.active))
+        except OSError as error:
+            _log.error("cannot record call %d in %s: %s", call, path, error)
+            return None
+        return CallRecorder(mixed, now, parties), str(path)
+
+    def check(self, now: float) -> DiskAlarm | None:
+        try:
+            free = free_bytes(self.folder)
+        except OSError as error:
+            _log.error("cannot read the free space of %s: %s", self.folder, error)
+            return None
+        return self.guard.update(free, now)
+
+    def clean(self) -> CleanupReport:
+        settings = self.settings
+        report = clean_recordings(self.folder, settings.retention_days,
+                                  settings.keep_free_mb * MB, self._wall_clock(),
+                                  active=set(self.active))
+        if report.removed:
+            _log.info("clean-up removed %d recordings (%d MB)", report.removed,
+                      report.freed_bytes // MB)
+        if report.still_short:
+            _log.warning("recordings clean-up: still less than %d MB free in %s",
+                         settings.keep_free_mb, self.folder)
+        return report

@@ -25,6 +25,7 @@ EXIT_CONFIG_ERROR = 2
 """Exit status when the site configuration cannot be used at start (as `ccbox check`)."""
 
 CoreFactory = Callable[[Site], DatagramCore]
+StartHook = Callable[[DatagramCore, UdpDriver], None]
 
 
 class Server:
@@ -35,8 +36,9 @@ class Server:
     """
 
     def __init__(self, core_factory: CoreFactory, config_path: str, host: str, port: int, *,
-                 grace: float = 10.0) -> None:
+                 grace: float = 10.0, on_started: StartHook | None = None) -> None:
         self.core_factory = core_factory
+        self.on_started = on_started
         self.config_path = config_path
         self.host = host
         self.port = port
@@ -64,6 +66,8 @@ class Server:
         if bind is not None:  # the core names itself in Via and Contact
             bind(address)
         self.site, self.core, self.driver = site, core, driver
+        if self.on_started is not None:  # e.g. the media sockets, beside the SIP socket
+            self.on_started(core, driver)
         _log.info("listening on %s:%d (site %s)", address[0], address[1], site.site)
         return address
 
@@ -160,7 +164,8 @@ async def _idle_unless_hurried(driver: UdpDriver, grace: float, hurry: asyncio.E
 
 async def serve(core_factory: CoreFactory, config_path: str, host: str, port: int, *,
                 grace: float = 10.0,
-                on_ready: Callable[[Address], None] | None = None) -> None:
+                on_ready: Callable[[Address], None] | None = None,
+                on_started: StartHook | None = None) -> None:
     """Run the appliance on (`host`, `port`) until SIGTERM or SIGINT, then end gracefully.
 
     SIGHUP reloads `config_path`. If the configuration does not validate at start, the error
@@ -168,7 +173,7 @@ async def serve(core_factory: CoreFactory, config_path: str, host: str, port: in
     cannot be bound, or fails while serving, `SystemExit(1)` is raised. `on_ready` is called
     with the bound address once the appliance answers.
     """
-    server = Server(core_factory, config_path, host, port, grace=grace)
+    server = Server(core_factory, config_path, host, port, grace=grace, on_started=on_started)
     try:
         address = await server.start()
     except ConfigError as error:

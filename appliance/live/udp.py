@@ -61,6 +61,9 @@ class UdpDriver(asyncio.DatagramProtocol):
         self._closed: asyncio.Future[None] | None = None
         self._ipv6 = False
         self.overloaded = False
+        # Called after every flush: a companion driver (the media sockets) that sends what
+        # the same core queued for it.
+        self.after_flush: list[Callable[[], None]] = []
         self._late = False
         self._lag_timer: asyncio.TimerHandle | None = None
         # Bound once: the hot path looks up nothing it can avoid.
@@ -101,6 +104,11 @@ class UdpDriver(asyncio.DatagramProtocol):
         if self._bound is None:
             raise RuntimeError("the driver has not been started")
         return self._bound
+
+    @property
+    def epoch(self) -> float:
+        """The loop time that `now()` counts from."""
+        return self._epoch
 
     def now(self) -> float:
         """Seconds since the driver started, on the loop's monotonic clock."""
@@ -208,6 +216,8 @@ class UdpDriver(asyncio.DatagramProtocol):
                 self._arm(deadline, deadline)
         except Exception:
             _log.exception("core failed while being flushed")
+        for hook in self.after_flush:
+            hook()
         if self._idle_waiter is not None:
             self._check_idle()
 

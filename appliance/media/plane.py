@@ -141,6 +141,11 @@ class MediaPlane:
             self.relay.watch(call, CALLER, not held, now)
             self.relay.watch(call, AGENT, not held, now)
 
+    def close_all(self, now: float) -> None:
+        """Finish every recording and free every port (the appliance is stopping)."""
+        for call in list(self.calls):
+            self.close(call, now)
+
     def close(self, call: int, now: float) -> None:
         media = self.calls.pop(call, None)
         if media is None:
@@ -253,6 +258,12 @@ class MediaPlane:
         samples = ulaw_decode(payload) if payload_type == 0 else alaw_decode(payload)
         for digit in media.inband.feed(samples):
             self._events.append(Digit(media.call, CALLER, digit, "inband", now))
+
+    def next_deadline(self) -> float | None:
+        return self.deadlines.next_deadline()
+
+    def on_deadline(self, now: float) -> None:
+        self.deadlines.run_due(now)
 
     def take_datagrams(self) -> list[tuple[int, bytes, Address]]:
         out = self.relay.take_datagrams()

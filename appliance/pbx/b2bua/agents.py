@@ -119,7 +119,10 @@ class AgentSide:
             self._answer(caller, agent_leg.answer_body, now)
             self._start_session_timer(caller, now)
         else:
-            self._media_bridge(call, agent_leg, now)  # the caller was answered when queued
+            if caller.dialog is None:  # early media while queued: answer now
+                self._answer(caller, caller.sent_body, now)
+                self._start_session_timer(caller, now)
+            self._media_bridge(call, agent_leg, now)
         self._start_session_timer(agent_leg, now)
 
     def _hang_up_caller(self, call: int, cause: EndCause, now: float) -> None:

@@ -98,6 +98,7 @@ class MediaAnchor:
         else:
             media.set_agent(call, _address(answer, stream), now)
         agent_leg.media_port = self._agent_ports[call][0]
+        media.relay.watch(call, CALLER, True, now)
         media.silence(call)
         recording = media.record(call, now)
         if recording is not None:

@@ -329,10 +329,18 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         if offer is None:
             self._respond(request, 180, "Ringing", now, tag=leg.local_tag)
             return
-        # Answered at once: the caller hears the welcome prompt and music while queued.
+        # The caller hears the welcome prompt and music while queued: answered at once, or
+        # as early media until an agent answers.
         analog = self.site.trunk_group(group).kind == "analog"
-        self._answer(leg, self._caller_answer(leg, offer, analog, now), now)
-        self._start_session_timer(leg, now)
+        body = self._caller_answer(leg, offer, analog, now)
+        if self.site.media.queued_callers == "answer":
+            self._answer(leg, body, now)
+            self._start_session_timer(leg, now)
+        else:
+            leg.sent_body = body
+            self.media.relay.watch(call, 0, False, now)  # gateways may not send before 200
+            self._respond(request, 183, "Session Progress", now, [("Contact", self._contact)],
+                          body, tag=leg.local_tag)
         self._welcome(call, now)
 
     def _incoming_leg(self, role: Role, request: Request, now: float) -> Leg:
