@@ -38,7 +38,8 @@ def media_port_range(size: int = 2000) -> tuple[int, int]:
 
 def write_site(path: Path, caller_port: int, users: dict[str, str] | None = None,
                sip: dict[str, Any] | None = None, channels: int = 2000,
-               media: dict[str, Any] | None = None, **queue: Any) -> Path:
+               media: dict[str, Any] | None = None, trunk_kind: str = "sip",
+               **queue: Any) -> Path:
     """A one-queue site for agents `users` (user -> password; SIPp's users.csv by default),
     calls accepted from 127.0.0.1:`caller_port`; recordings in `path`'s folder. Queued callers
     get early media unless `media` says otherwise, so that SIPp callers see the 200 when an
@@ -51,7 +52,7 @@ def write_site(path: Path, caller_port: int, users: dict[str, str] | None = None
              **(media or {})}
     site = {
         "site": "live",
-        "trunk_groups": [{"name": "gateway", "kind": "sip", "channels": channels,
+        "trunk_groups": [{"name": "gateway", "kind": trunk_kind, "channels": channels,
                           "peers": [f"127.0.0.1:{caller_port}"]}],
         "queues": [{"name": "service", "strategy": "longest_idle", "ring_timeout": 15,
                     **queue}],

@@ -130,3 +130,82 @@ def test_baresip_registers_with_digest_and_answers_a_queued_call(tmp_path):
         if phone is not None:
             phone.stop()
         box.stop()
+
+
+_CALLER_CONFIG = """\
+poll_method\t\tepoll
+sip_listen\t\t127.0.0.1:{port}
+net_interface\t\t127.0.0.1
+audio_player\t\taubridge,caller
+audio_source\t\taubridge,caller
+audio_alert\t\taubridge,caller
+module_path\t\t/usr/lib/baresip/modules
+module\t\t\tg711.so
+module\t\t\taubridge.so
+module\t\t\tsndfile.so
+module\t\t\tmenu.so
+module_tmp\t\taccount.so
+snd_path\t\t{dumps}
+"""
+
+
+def heard_by_baresip(tmp_path: Path, box_address: tuple[str, int], port: int,
+                     seconds: float) -> Path:
+    """baresip dials the appliance's queue as a trunk gateway, stays `seconds`, hangs up;
+    the audio it received (its sndfile module's '-dec' dump)."""
+    home, dumps = tmp_path / "caller-home", tmp_path / "dumps"
+    home.mkdir()
+    dumps.mkdir()
+    (home / "config").write_text(_CALLER_CONFIG.format(port=port, dumps=dumps))
+    (home / "accounts").write_text("<sip:gateway@127.0.0.1>;regint=0\n")
+    host, sip_port = box_address
+    log_path = tmp_path / "baresip-caller.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            ["baresip", "-f", str(home), "-e", f"/dial sip:100@{host}:{sip_port}"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(seconds)
+    finally:
+        terminate(process, 10)  # on SIGTERM baresip hangs up (BYE) before it exits
+    received = sorted(dumps.glob("*-dec.wav"))
+    assert received, log_path.read_text(errors="replace")
+    return received[0]
+
+
+def test_baresip_calling_the_queue_hears_the_welcome_prompt(tmp_path):
+    import wave
+
+    import numpy as np
+
+    from appliance.live.prompt_build import ensure_default_prompts
+    from appliance.media.prompts import PromptSet
+
+    port = free_udp_port()
+    config = write_site(tmp_path / "site.yaml", port, users={USER: PASSWORD},
+                        media={"queued_callers": "answer"})
+    box = ApplianceProcess(config, tmp_path)  # no phone registered: the caller waits
+    try:
+        dump = heard_by_baresip(tmp_path, box.address, port, seconds=8.0)
+        assert box.stop() == 0, box.log()
+    finally:
+        box.stop()
+    with wave.open(str(dump), "rb") as wav:
+        assert wav.getframerate() == 8000
+        heard = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        if wav.getnchannels() > 1:
+            heard = heard[::wav.getnchannels()]
+    welcome = PromptSet(ensure_default_prompts("en")).samples("welcome").astype(np.float64)
+    heard = heard.astype(np.float64)
+    assert len(heard) > len(welcome), "baresip did not hear the whole welcome prompt"
+    # Where the prompt lies in what baresip heard, and how alike the two are there (G.711
+    # both ways, so near 1 if it is the prompt, near 0 for anything else).
+    size = 1 << int(np.ceil(np.log2(len(heard) + len(welcome))))
+    correlation = np.fft.irfft(np.fft.rfft(heard, size) * np.conj(np.fft.rfft(welcome, size)),
+                               size)[:len(heard) - len(welcome) + 1]
+    offset = int(np.argmax(correlation))
+    segment = heard[offset:offset + len(welcome)]
+    similarity = correlation[offset] / (np.linalg.norm(segment) * np.linalg.norm(welcome))
+    assert similarity > 0.9, similarity
+    details = RecordReader(box.records).calls()
+    assert [d.cause for d in details] == [EndCause.ABANDONED]

@@ -24,11 +24,13 @@ pytestmark = pytest.mark.slow
 class Floor:
     """The appliance, its phones' port and its caller's port for one test."""
 
-    def __init__(self, tmp_path: Path, sip: dict | None = None, **queue: object) -> None:
+    def __init__(self, tmp_path: Path, sip: dict | None = None, media: dict | None = None,
+                 trunk_kind: str = "sip", **queue: object) -> None:
         self.tmp = tmp_path
         self.caller_port = free_udp_port()
         self.phone_port = free_udp_port()
-        config = write_site(tmp_path / "site.yaml", self.caller_port, sip=sip, **queue)
+        config = write_site(tmp_path / "site.yaml", self.caller_port, sip=sip, media=media,
+                            trunk_kind=trunk_kind, **queue)
         self.box = ApplianceProcess(config, tmp_path)
 
     def register_phones(self, scenario: str = "register.xml", users: list[str] | None = None,
@@ -47,18 +49,18 @@ class Floor:
         return result
 
     def agents(self, scenario: str = "agent.xml", port: int | None = None,
-               **variables: object) -> SippRun:
+               keys: dict[str, str] | None = None, **variables: object) -> SippRun:
         config = SippConfig(scenario_path(scenario), local_port=port or self.phone_port,
-                            variables=variables)  # type: ignore[arg-type]
+                            variables=variables, keys=keys or {})  # type: ignore[arg-type]
         run = SippRun(config, timeout=BOUND, workdir=self.tmp / f"agents-{scenario}").start()
         run.wait_started()
         return run
 
     def callers(self, scenario: str = "caller.xml", calls: int = 5, talk_ms: int = 1000,
-                rate: float = 5) -> SippRun:
+                rate: float = 5, keys: dict[str, str] | None = None) -> SippRun:
         config = SippConfig(scenario_path(scenario), remote=self.box.address,
                             local_port=self.caller_port, rate=rate, max_calls=calls,
-                            duration_ms=talk_ms, service="100")
+                            duration_ms=talk_ms, service="100", keys=keys or {})
         return SippRun(config, timeout=BOUND, workdir=self.tmp / "callers")
 
     def stop(self) -> list:

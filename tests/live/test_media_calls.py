@@ -1,0 +1,95 @@
+"""Media through the live appliance: SIPp callers and agents that send real RTP (tones and
+RFC 4733 digits, from pcaps made here), recorded by `ccbox serve` and read back from its
+records and WAV files."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from appliance.events import DigitReceived, EndCause
+from appliance.records.store import RecordReader
+from sim.traffic.rtp_pcap import dtmf_tone, tone, write_rtp_pcap
+from tests.live.test_sipp_calls import Floor
+
+pytestmark = pytest.mark.slow
+
+CALLER_HZ = 1000.0
+AGENT_HZ = 1500.0
+RING_MS = 500
+CALL_MS = 4000
+
+
+def read_wav(path: str) -> tuple[np.ndarray, float]:
+    with wave.open(path, "rb") as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
+        frames = wav.readframes(wav.getnframes())
+        return np.frombuffer(frames, dtype="<i2"), wav.getnframes() / 8000
+
+
+def level_at(samples: np.ndarray, hz: float) -> float:
+    """How far the spectrum at `hz` stands above the median of the spectrum."""
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64)))
+    frequencies = np.fft.rfftfreq(len(samples), 1 / 8000)
+    near = spectrum[np.abs(frequencies - hz) < 5].max()
+    return float(near / (np.median(spectrum) + 1e-9))
+
+
+def media_floor(tmp_path: Path, **kwargs: object) -> Floor:
+    floor = Floor(tmp_path, media={"queued_callers": "answer"}, **kwargs)
+    floor.register_phones()
+    return floor
+
+
+def test_calls_are_recorded_for_their_talk_time_with_both_parties_and_rfc4733_digits(tmp_path):
+    floor = media_floor(tmp_path)
+    try:
+        caller_pcap = write_rtp_pcap(tmp_path / "caller.pcap", tone(CALLER_HZ, 3.6),
+                                     digits=[(0.2, "5"), (0.5, "#")])
+        agent_pcap = write_rtp_pcap(tmp_path / "agent.pcap", tone(AGENT_HZ, 3.0))
+        with floor.agents("agent_media.xml", keys={"pcap": str(agent_pcap)},
+                          ring_ms=RING_MS) as agents:
+            result = floor.callers("caller_media.xml", calls=3, rate=2, talk_ms=CALL_MS,
+                                   keys={"pcap": str(caller_pcap)}).run()
+            agents.stop()
+        assert (result.successful, result.failed) == (3, 0), result
+        details = floor.stop()
+    finally:
+        floor.box.stop()
+    assert [d.cause for d in details] == [EndCause.CALLER_HANGUP] * 3
+    for detail in details:
+        assert detail.recording_status == "recorded"
+        assert detail.recording is not None and Path(detail.recording).is_file()
+        samples, seconds = read_wav(detail.recording)
+        assert abs(seconds - detail.talk) < 0.1, (seconds, detail.talk)
+        assert level_at(samples, CALLER_HZ) > 50, "the caller is not in the recording"
+        assert level_at(samples, AGENT_HZ) > 50, "the agent is not in the recording"
+    events = RecordReader(floor.box.records).events()
+    digits = [(r.call, r.digit, r.via) for r in events if isinstance(r, DigitReceived)]
+    assert sorted(digits) == sorted(
+        (d.call, digit, "rfc4733") for d in details for digit in "5#")
+
+
+def test_inband_digits_from_an_analog_trunk_are_detected(tmp_path):
+    floor = media_floor(tmp_path, trunk_kind="analog")
+    try:
+        silence = np.zeros(800, dtype=np.int16)
+        audio = np.concatenate([silence, dtmf_tone("7", 0.08), silence, dtmf_tone("*", 0.08),
+                                silence, tone(CALLER_HZ, 1.0)])
+        caller_pcap = write_rtp_pcap(tmp_path / "caller.pcap", audio)
+        agent_pcap = write_rtp_pcap(tmp_path / "agent.pcap", tone(AGENT_HZ, 1.0))
+        with floor.agents("agent_media.xml", keys={"pcap": str(agent_pcap)},
+                          ring_ms=RING_MS) as agents:
+            result = floor.callers("caller_media.xml", calls=1, talk_ms=2500,
+                                   keys={"pcap": str(caller_pcap)}).run()
+            agents.stop()
+        assert (result.successful, result.failed) == (1, 0), result
+        floor.stop()
+    finally:
+        floor.box.stop()
+    events = RecordReader(floor.box.records).events()
+    assert [(r.digit, r.via) for r in events if isinstance(r, DigitReceived)] == [
+        ("7", "inband"), ("*", "inband")]
