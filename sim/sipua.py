@@ -221,17 +221,24 @@ class UserAgent(Endpoint):
         self._send_in_dialog(call, "INVITE", now, body)
         self._pump(now)
 
+    def press(self, now: float, call_id: int, digit: str) -> None:
+        """A key press sent as SIP INFO (application/dtmf-relay), as some gateways do."""
+        body = f"Signal={digit}\r\nDuration=160\r\n".encode()
+        self._send_in_dialog(self.calls[call_id], "INFO", now, body, "application/dtmf-relay")
+        self._pump(now)
+
     def _cancel(self, call: UaCall, now: float) -> None:
         self.layer.send_request(make_cancel(call.invite), self.server, now)
 
-    def _send_in_dialog(self, call: UaCall, method: str, now: float, body: bytes = b"") -> None:
+    def _send_in_dialog(self, call: UaCall, method: str, now: float, body: bytes = b"",
+                        content_type: str = "application/sdp") -> None:
         assert call.dialog is not None
         request = call.dialog.make_request(method, self.rng)
         headers = request.headers
         if method == "INVITE":
             headers = headers.add("Contact", self._contact)
         if body:
-            headers = headers.add("Content-Type", "application/sdp")
+            headers = headers.add("Content-Type", content_type)
         self.layer.send_request(Request(method, request.uri, headers, body), self.server, now)
 
     def _reply(self, request: Request, status: int, reason: str, now: float, tag: str,

@@ -184,10 +184,9 @@ class MediaAnchor:
         self._lost(leg, now)
 
     def _info_digit(self, leg: Leg, digit: str, now: float) -> None:
-        if leg.role is Role.CALLER:
-            self.log.append(new(DigitReceived, (now, leg.call, "caller", digit, "info")))
-        elif leg.role is Role.AGENT:
-            self.log.append(new(DigitReceived, (now, leg.call, "agent", digit, "info")))
+        if leg.role is not Role.FEATURE:
+            party = PARTIES[CALLER if leg.role is Role.CALLER else AGENT]
+            self.log.append(new(DigitReceived, (now, leg.call, party, digit, "info")))
 
 
 def _parsed(body: bytes) -> sdp.Sdp | None:

@@ -6,12 +6,13 @@ from collections.abc import Callable
 from random import Random
 from typing import Any
 
+import numpy as np
 import yaml
 
 from appliance.clock import Deadlines
 from appliance.config import Site, parse_site
 from appliance.eventlog import EventLog
-from appliance.media.plane import MediaPlane
+from appliance.media.plane import MediaPlane, RecordingDesk
 from appliance.pbx.b2bua import B2bua
 from appliance.pbx.sip.digest import ha1
 from sim.sipnet import LinkQuality, SimulatedNetwork
@@ -80,3 +81,28 @@ class Lab:
 
     def record_types(self) -> list[str]:
         return [type(record).__name__ for record in self.log]
+
+
+MEDIA_PORTS = range(30000, 30100)
+
+
+class Sounds:
+    """Prompts of 0.2 s each."""
+
+    def samples(self, name: str) -> np.ndarray:
+        return np.full(1600, 1000, dtype=np.int16)
+
+
+MUSIC = (np.sin(np.arange(8000) * 2 * np.pi * 440 / 8000) * 8000).astype(np.int16)
+
+
+def media_plane(timeout: float = 30.0, desk: RecordingDesk | None = None
+                ) -> Callable[[Deadlines], MediaPlane]:
+    """Builds the appliance's media plane on its timer heap: relay ports MEDIA_PORTS, short
+    prompts, a 440 Hz music, recordings to `desk`."""
+
+    def build(deadlines: Deadlines) -> MediaPlane:
+        return MediaPlane(APPLIANCE[0], MEDIA_PORTS, deadlines, Random(7), media_timeout=timeout,
+                          prompts=Sounds(), music=MUSIC, recordings=desk)
+
+    return build

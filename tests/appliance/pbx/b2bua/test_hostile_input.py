@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from appliance.events import CallEnded, CallOffered
-from tests.appliance.pbx.b2bua.harness import GATEWAY, Lab, live_site
+from tests.appliance.pbx.b2bua.harness import GATEWAY, MEDIA_PORTS, Lab, live_site, media_plane
 
 
 def _recorded_call_datagrams() -> list[bytes]:
@@ -59,10 +59,9 @@ mutations = st.lists(
     min_size=1, max_size=25)
 
 
-@settings(max_examples=60, deadline=None)
-@given(mutations)
-def test_mutated_datagrams_during_calls_never_raise_and_every_call_ends(attacks) -> None:
-    lab = Lab(live_site(agents=1, sip={"session_expires": 90, "min_se": 90}))
+def _attack(lab: Lab, attacks) -> tuple[set[int], set[int]]:
+    """A call answered, the hostile datagrams, the caller's hang-up and five minutes; the
+    calls offered and the calls ended."""
     lab.register_all()
     call = lab.do(lab.gateway, "call", "100")
     lab.run(0.5)
@@ -79,10 +78,32 @@ def test_mutated_datagrams_during_calls_never_raise_and_every_call_ends(attacks)
     lab.run(300)  # long enough for session timers to end anything left
     offered = {r.call for r in lab.log if isinstance(r, CallOffered)}
     ended = {r.call for r in lab.log if isinstance(r, CallEnded)}
+    return offered, ended
+
+
+@settings(max_examples=60, deadline=None)
+@given(mutations)
+def test_mutated_datagrams_during_calls_never_raise_and_every_call_ends(attacks) -> None:
+    lab = Lab(live_site(agents=1, sip={"session_expires": 90, "min_se": 90}))
+    offered, ended = _attack(lab, attacks)
     assert set(lab.box.cc.calls) == offered - ended
     assert set(lab.box._callers) == offered - ended
     for waiting in offered - ended:
         assert lab.box.cc.calls[waiting].state.name == "QUEUED"
+
+
+@settings(max_examples=40, deadline=None)
+@given(mutations)
+def test_with_media_anchored_every_call_ends_and_gives_its_ports_back(attacks) -> None:
+    # With media, a caller that sends no RTP is gone after the media timeout: nothing waits.
+    lab = Lab(live_site(agents=1, sip={"session_expires": 90, "min_se": 90}),
+              media_for=media_plane(timeout=30.0))
+    offered, ended = _attack(lab, attacks)
+    assert offered == ended
+    assert not lab.box.cc.calls and not lab.box._callers
+    media = lab.box.media
+    assert not media.calls and not media.relay.sessions
+    assert media.relay.calls_free == len(MEDIA_PORTS) // 4
 
 
 def test_a_forged_invite_with_the_key_of_our_agent_invite_does_not_steal_its_answer() -> None:

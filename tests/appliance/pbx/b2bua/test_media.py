@@ -5,7 +5,6 @@ network; RTP is fed to and read from the media plane directly."""
 from __future__ import annotations
 
 from itertools import pairwise
-from random import Random
 
 import numpy as np
 
@@ -21,25 +20,21 @@ from appliance.media import sdp
 from appliance.media.callrecorder import CallRecorder
 from appliance.media.diskguard import DiskGuard
 from appliance.media.dtmf import telephone_event_packets
-from appliance.media.plane import MediaPlane
 from appliance.media.rtp import RtpPacket
 from appliance.media.rtp import parse as parse_rtp
 from appliance.records.cdr import call_details
-from tests.appliance.pbx.b2bua.harness import APPLIANCE, GATEWAY, Lab, live_site
+from tests.appliance.pbx.b2bua.harness import (
+    APPLIANCE,
+    GATEWAY,
+    MEDIA_PORTS,
+    Lab,
+    live_site,
+    media_plane,
+)
 
 CALLER_MEDIA = (GATEWAY[0], 40000)  # where the testbed's gateway says it receives
 PHONE_MEDIA = ("10.0.1.1", 42000)
-PORTS = range(30000, 30100)
-
-
-class Sounds:
-    """Prompts of 0.2 s each."""
-
-    def samples(self, name: str) -> np.ndarray:
-        return np.full(1600, 1000, dtype=np.int16)
-
-
-MUSIC = (np.sin(np.arange(8000) * 2 * np.pi * 440 / 8000) * 8000).astype(np.int16)
+PORTS = MEDIA_PORTS
 
 
 class MemorySink:
@@ -75,11 +70,7 @@ class MemoryDesk:
 
 
 def media_lab(desk: MemoryDesk | None = None, timeout: float = 30.0, **site: object) -> Lab:
-    def plane(deadlines):
-        return MediaPlane(APPLIANCE[0], PORTS, deadlines, Random(7), media_timeout=timeout,
-                          prompts=Sounds(), music=MUSIC, recordings=desk)
-
-    lab = Lab(live_site(agents=1, **site), media_for=plane)
+    lab = Lab(live_site(agents=1, **site), media_for=media_plane(timeout, desk))
     lab.register_all()
     return lab
 
@@ -255,3 +246,14 @@ def test_an_offer_without_g711_is_refused_with_488_and_never_offered_to_call_con
     lab.run(0.5)
     assert lab.gateway.calls[call].status == 488
     assert not list(lab.log)[-1:] or not [r for r in lab.log if type(r).__name__ == "CallOffered"]
+
+
+def test_sip_info_digits_are_logged_as_the_same_digit_events():
+    lab = logged_out_lab()
+    call = lab.do(lab.gateway, "call", "100")
+    lab.run(1)
+    for digit in "9*":
+        lab.do(lab.gateway, "press", call, digit)
+        lab.run(0.2)
+    digits = [(r.party, r.digit, r.via) for r in lab.log if isinstance(r, DigitReceived)]
+    assert digits == [("caller", "9", "info"), ("caller", "*", "info")]
