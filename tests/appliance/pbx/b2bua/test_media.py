@@ -5,6 +5,7 @@ network; RTP is fed to and read from the media plane directly."""
 from __future__ import annotations
 
 from itertools import pairwise
+from random import Random
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from appliance.media import sdp
 from appliance.media.callrecorder import CallRecorder
 from appliance.media.diskguard import DiskGuard
 from appliance.media.dtmf import telephone_event_packets
+from appliance.media.plane import MediaPlane
 from appliance.media.rtp import RtpPacket
 from appliance.media.rtp import parse as parse_rtp
 from appliance.records.cdr import call_details
@@ -27,7 +29,9 @@ from tests.appliance.pbx.b2bua.harness import (
     APPLIANCE,
     GATEWAY,
     MEDIA_PORTS,
+    MUSIC,
     Lab,
+    Sounds,
     live_site,
     media_plane,
 )
@@ -257,3 +261,57 @@ def test_sip_info_digits_are_logged_as_the_same_digit_events():
         lab.run(0.2)
     digits = [(r.party, r.digit, r.via) for r in lab.log if isinstance(r, DigitReceived)]
     assert digits == [("caller", "9", "info"), ("caller", "*", "info")]
+
+
+def test_queued_callers_hear_their_position_and_expected_wait_from_digit_prompts():
+    played: list[str] = []
+
+    class Recorded(Sounds):
+        def samples(self, name: str) -> np.ndarray:
+            played.append(name)
+            return super().samples(name)
+
+    def plane(deadlines):
+        return MediaPlane(APPLIANCE[0], PORTS, deadlines, Random(7), prompts=Recorded(),
+                          music=MUSIC)
+
+    lab = Lab(live_site(agents=1, queue={"announcements": {"first_after": 5, "every": 30,
+                                                           "duration": 2}}), media_for=plane)
+    lab.register_all()
+    lab.do(lab.phones["a1"], "register", 0)
+    lab.run(1)
+    lab.do(lab.gateway, "call", "100")
+    lab.run(6)
+    announced = [r for r in lab.log if type(r).__name__ == "CallAnnounced"]
+    assert len(announced) == 1
+    assert played[0] == "welcome"
+    assert played[1:4] == ["position-before", "digit-1", "position-after"]
+    assert played[4] in ("wait-before", "wait-unknown")
+
+
+def test_recording_stops_cleanly_with_an_alarm_when_the_disk_runs_low_and_resumes_after():
+    desk = MemoryDesk()
+    lab = media_lab(desk)
+    call = answered(lab)
+    lab.run(3)
+    desk.free = 100_000_000  # below stop_below
+    lab.run(10)
+    assert desk.sinks[1].closed  # stopped at once, not at the end of the call
+    stopped_after = desk.sinks[1].seconds
+    assert 2.0 < stopped_after < 10.0
+    lab.do(lab.gateway, "hangup", call)
+    lab.run(1)
+    alarms = [(r.name, r.raised) for r in lab.log if type(r).__name__ == "Alarm"]
+    assert alarms == [("disk_low", True)]
+    (detail,) = call_details(lab.log)
+    assert detail.recording_status == "disk_low"
+    # While the disk is low, new calls go unrecorded; once there is room, recording resumes.
+    call = answered(lab)
+    assert 2 not in desk.sinks
+    lab.do(lab.gateway, "hangup", call)
+    lab.run(1)
+    desk.free = 10**12
+    call = answered(lab)
+    assert 3 in desk.sinks
+    alarms = [(r.name, r.raised) for r in lab.log if type(r).__name__ == "Alarm"]
+    assert alarms == [("disk_low", True), ("disk_low", False)]
