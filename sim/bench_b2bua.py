@@ -68,6 +68,8 @@ class _Floor:
         users = _users(agents)
         config = write_site(workdir / "site.yaml", self.caller_port, users,
                             sip={"session_expires": session_expires, "max_calls": 100_000},
+                            # Room for 5,000 calls' relay ports, below the ephemeral range.
+                            media={"rtp_port_min": 10_000, "rtp_port_max": 31_999},
                             channels=100_000, ring_timeout=30)
         self.box = ApplianceProcess(config, workdir, log_level="warning")
         csv = workdir / "phones.csv"

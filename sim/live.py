@@ -88,10 +88,11 @@ def terminate(process: subprocess.Popen, timeout: float) -> int:
 class ApplianceProcess:
     """Starts `ccbox serve`; `stop()` sends SIGTERM to its PID and returns the exit status."""
 
-    def __init__(self, config: Path, workdir: Path, log_level: str = "info") -> None:
+    def __init__(self, config: Path, workdir: Path, log_level: str = "info",
+                 records: Path | None = None, log_name: str = "appliance.log") -> None:
         self.port = free_udp_port()
-        self.records = workdir / "records.sqlite"
-        self.log_path = workdir / "appliance.log"
+        self.records = records or workdir / "records.sqlite"
+        self.log_path = workdir / log_name
         self._log = self.log_path.open("w")
         command = [sys.executable, "-m", "appliance", "serve", str(config),
                    "--address", "127.0.0.1", "--port", str(self.port),

@@ -7,6 +7,7 @@ import asyncio
 import gc
 import logging
 import os
+import resource
 import socket
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from appliance.live.prompt_build import (
     ensure_default_music,
     ensure_default_prompts,
 )
-from appliance.live.recordings import WavDesk
+from appliance.live.recordings import WavDesk, party_paths
 from appliance.live.serve import serve
 from appliance.live.udp import UdpDriver
 from appliance.media.plane import MediaPlane
@@ -36,7 +37,9 @@ from appliance.media.prompts import (
     prompt_texts,
     read_prompt,
 )
+from appliance.media.recording import repair
 from appliance.pbx.b2bua import B2bua
+from appliance.records.recovery import close_interrupted_calls
 from appliance.records.store import RecordStore
 
 _log = logging.getLogger(__name__)
@@ -62,6 +65,10 @@ class Appliance:
     def build(self, site: Site) -> B2bua:
         # One run per process: call ids start again at 1, records stay apart by run.
         run = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+        # Calls a killed predecessor left up get their end and detail record first.
+        for call in close_interrupted_calls(self.records_path, _repair_with_parties):
+            _log.warning("call %d of run %s was cut off by a stop; recording %s (%s s)",
+                         call.call, call.run, call.recording, call.recording_seconds)
         self.store = RecordStore(self.records_path, run)
         log = EventLog(retain=False)
         self.store.subscribe_to(log)
@@ -79,6 +86,7 @@ class Appliance:
         # The ACD times its announcements by what the callers will actually hear.
         self.core.cc.announcement_seconds = AnnouncementTimings(prompts)
         _log.info("records in %s (run %s)", self.records_path, run)
+        _more_file_descriptors()
         _quieter_garbage_collection()
         return self.core
 
@@ -118,6 +126,28 @@ class Appliance:
         if self.store is not None:
             self.store.close()
             _log.info("records flushed")
+
+
+def _repair_with_parties(path: str) -> float:
+    """Mend the mixed recording and, if the site split them, its parties' files."""
+    for party in party_paths(Path(path)):
+        if party.is_file():
+            repair(party)
+    return repair(path)
+
+
+def _more_file_descriptors() -> None:
+    """Two RTP sockets a call: take the hard limit of open files, not the soft one (often
+    1,024, which would stop the appliance at about 500 calls)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as error:
+            _log.warning("cannot raise the open-file limit from %d: %s", soft, error)
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    _log.info("up to %d open files: room for about %d calls' media", soft, soft // 2 - 100)
 
 
 def _quieter_garbage_collection() -> None:

@@ -311,11 +311,9 @@ class _Writer:
         return events, calls, dropped
 
     def event_row(self, record: Record) -> tuple[Any, ...]:
-        line = record_to_json(record)
-        self.seq += 1
-        call = getattr(record, "call", 0) or None  # call ids start at 1; 0 is "no call"
-        agent = getattr(record, "agent", "") or None
-        return (self.run, self.seq, record.t, type(record).__name__, call, agent, line)
+        row = event_row(self.run, self.seq + 1, record)
+        self.seq += 1  # counted once the row is built: a record that cannot be encoded takes none
+        return row
 
     def commit(self) -> int:
         """Commit the open transaction; returns how many records were lost if that failed."""
@@ -410,6 +408,14 @@ def _describe(record: Any) -> str:
     if isinstance(record, tuple):
         return f"{type(record).__name__}{tuple.__repr__(record)}"
     return object.__repr__(record)
+
+
+def event_row(run: str, seq: int, record: Record) -> tuple[Any, ...]:
+    """The ``events`` row (for ``_INSERT_EVENT``) of ``record``, the ``seq``-th of ``run``."""
+    line = record_to_json(record)
+    call = getattr(record, "call", 0) or None  # call ids start at 1; 0 is "no call"
+    agent = getattr(record, "agent", "") or None
+    return (run, seq, record.t, type(record).__name__, call, agent, line)
 
 
 def _detail_row(run: str, detail: CallDetail) -> tuple[Any, ...]:

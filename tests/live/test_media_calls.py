@@ -4,6 +4,7 @@ records and WAV files."""
 
 from __future__ import annotations
 
+import time
 import wave
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from appliance.events import DigitReceived, EndCause
 from appliance.records.store import RecordReader
+from sim.live import ApplianceProcess
 from sim.traffic.rtp_pcap import dtmf_tone, tone, write_rtp_pcap
 from tests.live.test_sipp_calls import Floor
 
@@ -93,3 +95,38 @@ def test_inband_digits_from_an_analog_trunk_are_detected(tmp_path):
     events = RecordReader(floor.box.records).events()
     assert [(r.digit, r.via) for r in events if isinstance(r, DigitReceived)] == [
         ("7", "inband"), ("*", "inband")]
+
+
+def test_kill_9_during_a_recorded_call_leaves_a_valid_wav_and_a_detail_record_saying_so(
+        tmp_path):
+    floor = media_floor(tmp_path)
+    caller_pcap = write_rtp_pcap(tmp_path / "caller.pcap", tone(CALLER_HZ, 12.0))
+    agent_pcap = write_rtp_pcap(tmp_path / "agent.pcap", tone(AGENT_HZ, 12.0))
+    try:
+        with floor.agents("agent_media.xml", keys={"pcap": str(agent_pcap)},
+                          ring_ms=RING_MS) as agents:
+            callers = floor.callers("caller_media.xml", calls=1, talk_ms=15_000,
+                                    keys={"pcap": str(caller_pcap)}).start()
+            with callers:
+                callers.wait_started()
+                time.sleep(4.5)  # the agent answered at about 0.5 s: some 4 s recorded
+                floor.box.process.kill()  # SIGKILL to the appliance's PID
+                floor.box.process.wait(5)
+                callers.stop()
+            agents.stop()
+    finally:
+        floor.box.stop()
+    # The next start closes the call the killed appliance left up.
+    again = ApplianceProcess(tmp_path / "site.yaml", tmp_path, records=floor.box.records,
+                             log_name="appliance-again.log")
+    try:
+        assert again.stop() == 0, again.log()
+    finally:
+        again.stop()
+    (detail,) = RecordReader(floor.box.records).calls()
+    assert detail.cause is EndCause.INTERRUPTED
+    assert detail.recording_status == "interrupted"
+    samples, seconds = read_wav(detail.recording)
+    assert 2.5 < seconds < 4.5, seconds
+    assert abs(detail.talk - seconds) < 1.0, (detail.talk, seconds)
+    assert level_at(samples, CALLER_HZ) > 50 and level_at(samples, AGENT_HZ) > 50

@@ -1,0 +1,181 @@
+"""Closing the calls a stopped appliance left up, so that every call has its detail record.
+
+When the appliance is killed (kill -9, power cut) with calls up, those calls have their
+``CallOffered`` (maybe a ``CallAnswered`` and a ``RecordingStarted``) but no ``CallEnded``, so no
+detail record, and the WAV being written may have a stale header. ``close_interrupted_calls``
+ends them as the run would have if it had seen them end at the moment it was cut off: the
+recording is repaired, ``RecordingStopped(t, call, "interrupted")`` (for a recording still
+running) and ``CallEnded(t, call, EndCause.INTERRUPTED)`` are appended to that run's events, and
+the detail record is stored.
+
+Call it when the appliance starts, before its ``RecordStore`` registers the new run. It closes
+every call without a ``CallEnded`` in every run of the database and cannot tell a run that
+stopped from one still being written: it is safe only because the appliance is one process per
+database, so that at start no run is being written.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from appliance.eventlog import record_from_json
+from appliance.events import CallEnded, EndCause, Record, RecordingStarted, RecordingStopped
+from appliance.media import recording
+from appliance.records.cdr import CdrBuilder
+from appliance.records.store import _INSERT_CALL, _INSERT_EVENT, _detail_row, _open, event_row
+
+logger = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted"
+"""The ``RecordingStopped`` reason, and so the ``recording_status``, of a recording cut off."""
+
+Repair = Callable[[str], float]
+
+# The records of every call of a run that was offered and never ended, in the run's order.
+# Only those calls' rows come back: a run of months holds millions of events.
+_OPEN_CALL_EVENTS = """
+    SELECT call, json FROM events
+    WHERE run = ?1 AND call IN (
+        SELECT call FROM events WHERE run = ?1 AND type = 'CallOffered'
+        EXCEPT SELECT call FROM events WHERE run = ?1 AND type = 'CallEnded'
+    )
+    ORDER BY seq
+"""
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """One call closed after its run stopped."""
+
+    run: str
+    call: int
+    recording: str | None
+    """The call's WAV file as its ``RecordingStarted`` names it; None if it was not recorded."""
+    recording_seconds: float | None
+    """The recording's duration after repair; None if no recording or the file is missing or
+    unreadable."""
+
+
+def close_interrupted_calls(
+    path: Path | str, repair_recording: Repair | None = None
+) -> list[Recovered]:
+    """End every call left up by the runs in the records database at ``path``.
+
+    Returns the calls closed, by run (in the order the runs started) then call id; ``[]`` if the
+    database does not exist (it is not created). Each call is ended at ``t``, the latest of the
+    run's last event time and, for a call still being recorded, its ``RecordingStarted`` time
+    plus the repaired recording's duration: the best estimate of when the run was cut off. Its
+    detail record then has cause ``interrupted``, talk time up to ``t`` and, if recorded,
+    ``recording_status`` "interrupted" (kept as it was for a recording already stopped, e.g.
+    disk_low). A recording's file name is used as written, so relative names resolve against
+    the current directory, as they did for the run that wrote them.
+
+    ``repair_recording(file) -> seconds`` mends each recording first (default
+    ``appliance.media.recording.repair``); a file it cannot mend (``OSError``, ``ValueError``
+    such as ``WavError``) is logged and the call closed all the same. A run's new events (seq
+    numbers following its last) and detail records go in one transaction, so a second call
+    finds nothing left to close and changes nothing. Must be called before the new run's
+    ``RecordStore`` is opened (see the module's docstring).
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    repair = recording.repair if repair_recording is None else repair_recording
+    # FULL: the closing is rare and small, and should outlive a power cut right after it.
+    with closing(_open(path, "FULL")) as db:
+        runs = [row[0] for row in db.execute("SELECT run FROM runs ORDER BY position")]
+        return [done for run in runs for done in _close_run(db, run, repair)]
+
+
+def _close_run(db: sqlite3.Connection, run: str, repair: Repair) -> list[Recovered]:
+    # IMMEDIATE: the write lock from the first read, so that the calls found open are still
+    # open, and the seq numbers still free, when the rows go in.
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        recovered, events, details = _closing_rows(db, run, repair)
+        db.executemany(_INSERT_EVENT, events)
+        db.executemany(_INSERT_CALL, details)
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()
+    if recovered:
+        logger.info("closed %d calls left up by run %s", len(recovered), run)
+    return recovered
+
+
+def _closing_rows(
+    db: sqlite3.Connection, run: str, repair: Repair
+) -> tuple[list[Recovered], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The calls of ``run`` to close, and the event and detail rows that close them."""
+    calls = _open_calls(db, run)
+    if not calls:
+        return [], [], []
+    last_seq, last_t = db.execute(
+        "SELECT MAX(seq), MAX(t) FROM events WHERE run = ?", (run,)
+    ).fetchone()
+    recovered: list[Recovered] = []
+    events: list[tuple[Any, ...]] = []
+    details: list[tuple[Any, ...]] = []
+    for call in sorted(calls):
+        records = calls[call]
+        done, ending = _close_call(run, call, records, last_t, repair)
+        for record in ending:
+            last_seq += 1
+            events.append(event_row(run, last_seq, record))
+        # Every record of the call, and its CallOffered first: the one detail record is its own.
+        (detail,) = CdrBuilder().feed_all([*records, *ending])
+        details.append(_detail_row(run, detail))
+        recovered.append(done)
+    return recovered, events, details
+
+
+def _open_calls(db: sqlite3.Connection, run: str) -> dict[int, list[Record]]:
+    calls: dict[int, list[Record]] = {}
+    for call, line in db.execute(_OPEN_CALL_EVENTS, (run,)):
+        calls.setdefault(call, []).append(record_from_json(line))
+    return calls
+
+
+def _close_call(
+    run: str, call: int, records: list[Record], last_t: float, repair: Repair
+) -> tuple[Recovered, list[Record]]:
+    """What is known of the call's end, and the records that end it."""
+    started, running = _recording(records)
+    seconds = None if started is None else _repaired(started.file, repair)
+    t = last_t
+    ending: list[Record] = []
+    if started is not None and running:
+        # The recorder wrote audio up to (within a second of) the kill, at the pace of the call.
+        # A recording stopped before (disk_low) dates nothing: it kept its own end.
+        if seconds is not None:
+            t = max(last_t, started.t + seconds)
+        ending.append(RecordingStopped(t, call, INTERRUPTED))
+    ending.append(CallEnded(t, call, EndCause.INTERRUPTED))
+    return Recovered(run, call, None if started is None else started.file, seconds), ending
+
+
+def _recording(records: list[Record]) -> tuple[RecordingStarted | None, bool]:
+    """The call's last recording, and whether it was still running."""
+    started: RecordingStarted | None = None
+    running = False
+    for record in records:
+        if type(record) is RecordingStarted:
+            started, running = record, True
+        elif type(record) is RecordingStopped:
+            running = False
+    return started, running
+
+
+def _repaired(file: str, repair: Repair) -> float | None:
+    try:
+        return repair(file)
+    except (OSError, ValueError) as error:
+        logger.warning("cannot repair the recording %s: %s", file, error)
+        return None
