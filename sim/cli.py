@@ -186,26 +186,67 @@ def bench_sim_command(
 @bench_app.command("media")
 def bench_media_command(
     seconds: float = typer.Option(5.0, min=1.0, help="Seconds of RTP at each step"),
+    calls: list[int] = typer.Option([50, 100, 200, 300, 400], min=1,
+                                    help="Concurrent calls at each step (repeat the option)"),
+    record: bool = typer.Option(True, help="Record every call (WAVs in a temporary folder), "
+                                "as the appliance does; --no-record measures the bare relay"),
+    baseline: bool = typer.Option(True, help="With --record, also measure the bare relay at "
+                                  "each step and print the ratios"),
 ) -> None:
     """Concurrent calls' RTP through the media relay, both ways, 20 ms packets."""
-    from sim.bench_media import MAX_P999_MS, measure_media
+    from sim.bench_media import MAX_P999_MS, measure_media, recording_room
 
     console = Console()
+    if record:
+        free, needed = recording_room(max(calls), seconds)
+        console.print(f"recordings go to a temporary folder with {free / 1e9:,.1f} GB free "
+                      f"(the largest step needs {needed / 1e9:,.1f} GB"
+                      f"{'' if free >= needed else ': TOO LITTLE'})", highlight=False)
     with console.status("relaying RTP"):
-        figures = measure_media(seconds=seconds)
+        figures = measure_media(sorted(calls), seconds, record=record, baseline=baseline)
+    runs = [("recorded" if record else "bare", figures)]
+    if "baseline" in figures:
+        runs.append(("bare", figures["baseline"]))  # type: ignore[arg-type]
     table = Table(title="media relay on 127.0.0.1: one 20 ms G.711 packet each way per call")
-    for column in ("calls", "packets", "lost", "p50 ms", "p99 ms", "p99.9 ms",
-                   "relay CPU ms per call-second", "result"):
+    for column in ("calls", "mode", "packets", "lost", "p50 ms", "p99 ms", "p99.9 ms",
+                   "CPU ms/call-s", "result"):
         table.add_column(column, justify="right")
-    for step in figures["steps"]:  # type: ignore[attr-defined]
-        table.add_row(str(step["calls"]), f"{step['sent']:,}", str(step["lost"]),
+    rows = sorted(((step["calls"], order, mode, step) for order, (mode, run) in enumerate(runs)
+                   for step in run["steps"]), key=lambda row: row[:2])  # type: ignore[index]
+    for count, _, mode, step in rows:
+        table.add_row(str(count), mode, f"{step['sent']:,}", str(step["lost"]),
                       f"{step['p50_ms']:.1f}", f"{step['p99_ms']:.1f}",
                       f"{step['p999_ms']:.1f}", f"{step['relay_cpu_ms_per_call_second']:.2f}",
                       "pass" if step["passed"] else "FAIL")
     console.print(table)
-    console.print(f"held: [bold]{figures['held']}[/bold] concurrent calls with no loss and "
-                  f"p99.9 <= {MAX_P999_MS:g} ms (target 200, aim 300; recording not yet on)",
-                  highlight=False)
+    for count, _, _mode, step in rows:
+        if step["recorded"]:
+            console.print(
+                f"{count} recorded: {step['recordings']} WAVs read back, durations within "
+                f"{step['worst_duration_error_ms']:.0f} ms, {step['bytes_per_call_second']:,.0f} "
+                f"bytes per call-second; starting one took the loop up to "
+                f"{step['start_max_ms']:.1f} ms, starting and finishing "
+                f"{step['start_and_finish_cpu_ms_per_call']:.2f} ms CPU a call", highlight=False)
+    if "baseline" in figures:
+        bare = {step["calls"]: step for step in figures["baseline"]["steps"]}  # type: ignore[index]
+        for step in figures["steps"]:  # type: ignore[attr-defined]
+            other = bare.get(step["calls"])
+            if other is not None:
+                cpu = _ratio(step["relay_cpu_ms_per_call_second"],
+                             other["relay_cpu_ms_per_call_second"])
+                console.print(f"{step['calls']} calls, recorded / bare: CPU per call-second "
+                              f"{cpu}, p99.9 {_ratio(step['p999_ms'], other['p999_ms'])}",
+                              highlight=False)
+    what = "recorded" if record else "bare (not recorded)"
+    line = (f"held: [bold]{figures['held']}[/bold] concurrent {what} calls with no loss and "
+            f"p99.9 <= {MAX_P999_MS:g} ms")
+    if "baseline" in figures:
+        line += f" (bare relay: {figures['baseline']['held']})"  # type: ignore[index]
+    console.print(line + "; target 200, aim 300", highlight=False)
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "-"
 
 
 @bench_app.command("records")
