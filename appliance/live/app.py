@@ -123,6 +123,8 @@ class Appliance:
                                       else self.media_driver.now())
         if self.media_driver is not None:
             self.media_driver.close()
+        if self.desk is not None:
+            self.desk.shutdown()
         if self.store is not None:
             self.store.close()
             _log.info("records flushed")

@@ -13,6 +13,7 @@ import shutil
 import stat
 import time
 from collections.abc import Callable, Collection
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,12 +139,14 @@ def _remove_empty_folders(candidates: set[Path], root: Path) -> None:
 
 
 class _TrackedWav:
-    """A `WavRecorder` that leaves the desk's set of files being written when closed."""
+    """A `WavRecorder` that leaves the desk's set of files being written when closed, and
+    leaves its fsync to the desk's worker thread."""
 
-    def __init__(self, path: Path, active: set[Path]) -> None:
+    def __init__(self, path: Path, active: set[Path], closer: Executor) -> None:
         self.recorder = WavRecorder(path)
         self.path = path
         self.active = active
+        self.closer = closer
         active.add(path)
 
     def write(self, samples: np.ndarray) -> None:
@@ -151,9 +154,19 @@ class _TrackedWav:
 
     def close(self) -> None:
         try:
-            self.recorder.close()
+            self.recorder.close_later(self._submit)
         finally:
             self.active.discard(self.path)
+
+    def _submit(self, close: Callable[[], None]) -> None:
+        self.closer.submit(_close_logging_errors, self.path, close)
+
+
+def _close_logging_errors(path: Path, close: Callable[[], None]) -> None:
+    try:
+        close()
+    except OSError as error:  # in a worker thread: nobody else would hear of it
+        _log.error("recording %s may not be on disk: %s", path, error)
 
 
 class WavDesk:
@@ -173,21 +186,29 @@ class WavDesk:
         self.guard = DiskGuard(settings.stop_below_mb * MB, settings.resume_above_mb * MB)
         self.active: set[Path] = set()
         self._wall_clock = wall_clock
+        # fsync takes a fraction of a millisecond a file, hundreds of times a second at full
+        # load: one worker does it so that the event loop relaying RTP does not wait.
+        self.closer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wav-fsync")
 
     def open(self, call: int, now: float) -> tuple[CallRecorder, str] | None:
         if not self.settings.enabled or not self.guard.recording_allowed:
             return None
         path = recording_path(self.folder, self._wall_clock(), self.run, call)
         try:
-            mixed = _TrackedWav(path, self.active)
+            mixed = _TrackedWav(path, self.active, self.closer)
             parties = None
             if self.settings.split:
                 caller, agent = party_paths(path)
-                parties = (_TrackedWav(caller, self.active), _TrackedWav(agent, self.active))
+                parties = (_TrackedWav(caller, self.active, self.closer),
+                           _TrackedWav(agent, self.active, self.closer))
         except OSError as error:
             _log.error("cannot record call %d in %s: %s", call, path, error)
             return None
         return CallRecorder(mixed, now, parties), str(path)
+
+    def shutdown(self) -> None:
+        """Wait for the fsync of every finished recording."""
+        self.closer.shutdown(wait=True)
 
     def check(self, now: float) -> DiskAlarm | None:
         try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,6 +218,19 @@ class WavRecorder:
             os.fsync(self._file.fileno())
         finally:
             self._file.close()
+
+    def close_later(self, submit: Callable[[Callable[[], None]], object]) -> None:
+        """Write what is pending and the final sizes now, and hand the fsync and the close to
+        `submit` (e.g. a worker thread's): the file is whole for a killed process at once,
+        and on disk for a power cut once the worker has run, without stalling the caller."""
+        if self._file.closed:
+            return
+        try:
+            self._sync()
+        except BaseException:
+            self._file.close()
+            raise
+        submit(self.close)
 
     def __enter__(self) -> WavRecorder:
         return self

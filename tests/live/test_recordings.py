@@ -1,4 +1,5 @@
-"""Recording files: paths by UTC day, free space, and the clean-up by age and by free space.
+"""Recording files: paths by UTC day, free space, the clean-up by age and by free space, and
+the desk that opens a call's WAVs.
 
 Free space is faked through `disk_usage`: no test fills a real disk.
 """
@@ -6,14 +7,17 @@ Free space is faked through `disk_usage`: no test fills a real disk.
 from __future__ import annotations
 
 import os
+import wave
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
+from appliance.config.live import Recording
 from appliance.live.recordings import (
     CleanupReport,
+    WavDesk,
     clean_recordings,
     free_bytes,
     party_paths,
@@ -236,3 +240,44 @@ def test_freed_bytes_is_the_sum_of_what_was_removed(tmp_path: Path, keep_free: i
     remaining = sum(path.stat().st_size for path in tmp_path.rglob("*.wav"))
     assert report.freed_bytes == sum(sizes) - remaining
     assert report.still_short == (report.freed_bytes < keep_free)
+
+
+def _desk(tmp_path: Path, **settings: object) -> WavDesk:
+    return WavDesk(Recording(folder=str(tmp_path / "rec"), **settings), "run1",
+                   wall_clock=lambda: 1_700_000_000.0)
+
+
+def test_the_desk_records_a_call_into_a_dated_wav_and_fsyncs_it_off_the_caller(tmp_path):
+    desk = _desk(tmp_path)
+    recorder, name = desk.open(7, now=10.0)
+    assert name.endswith("2023-11-14/run1-call7.wav")
+    assert Path(name) in desk.active
+    packet = bytes([0x80, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]) + b"\xff" * 160
+    for index in range(100):
+        recorder.packet(0, packet, 10.0 + index * 0.02)
+    assert recorder.finish(12.0) == pytest.approx(2.0)
+    assert not desk.active
+    desk.shutdown()
+    with wave.open(name, "rb") as wav:
+        assert wav.getnframes() == 16_000
+
+
+def test_split_recordings_give_one_file_per_party_beside_the_mixed_one(tmp_path):
+    desk = _desk(tmp_path, split=True)
+    recorder, name = desk.open(1, now=0.0)
+    recorder.finish(1.0)
+    desk.shutdown()
+    caller, agent = party_paths(Path(name))
+    for path in (Path(name), caller, agent):
+        with wave.open(str(path), "rb") as wav:
+            assert wav.getnframes() == 8000
+
+
+def test_the_desk_refuses_while_the_disk_is_low_and_reports_the_alarm(tmp_path):
+    desk = _desk(tmp_path, stop_below_mb=1, resume_above_mb=1)
+    desk.guard.update(0, 0.0)  # as if the disk had filled
+    assert desk.open(1, now=0.0) is None
+    alarm = desk.check(5.0)  # this file system has room again
+    assert alarm is not None and not alarm.raised
+    assert desk.open(2, now=5.0) is not None
+    desk.shutdown()

@@ -321,3 +321,16 @@ def test_a_recording_survives_kill_9(tmp_path: Path) -> None:
     params, samples = read_wav(path)
     assert params.nframes / RATE == duration
     assert abs(peak_frequency(samples) - 440) < 2
+
+
+def test_close_later_leaves_a_whole_file_before_its_fsync_runs(tmp_path):
+    path = tmp_path / "later.wav"
+    recorder = WavRecorder(path)
+    recorder.write(np.full(4000, 1234, dtype=np.int16))  # half a second, not yet synced
+    handed: list = []
+    recorder.close_later(handed.append)
+    with wave.open(str(path), "rb") as wav:  # what a kill at this moment would leave
+        assert wav.getnframes() == 4000
+    assert not recorder.closed and len(handed) == 1
+    handed[0]()  # the worker's fsync and close
+    assert recorder.closed
