@@ -28,11 +28,12 @@ from appliance.media.callrecorder import CallRecorder
 from appliance.media.diskguard import DiskAlarm
 from appliance.media.dtmf import GoertzelDetector, Rfc4733Receiver
 from appliance.media.g711 import alaw_decode, ulaw_decode
-from appliance.media.player import PACKET_SECONDS, Player
+from appliance.media.player import PACKET_SECONDS, Player, encode
 from appliance.media.relay import AGENT, CALLER, MediaRelay, MediaTimeout
 
 Address = tuple[str, int]
 
+MUSIC = "\x00music"  # the music's key among the encoded sounds (no prompt has this name)
 DISK_CHECK_SECONDS = 5.0
 """How often free space is looked at while the appliance records."""
 
@@ -103,6 +104,7 @@ class MediaPlane:
         self.music = music
         self.recordings = recordings
         self.calls: dict[int, CallMedia] = {}
+        self._sounds: dict[tuple[str, int], bytes] = {}  # (prompt name, payload type) -> G.711
         self._out: list[tuple[int, bytes, Address]] = []
         self._events: list[Digit | MediaTimeout | RecordingStopped | DiskAlarm] = []
         self._tick_timer: TimerHandle | None = None
@@ -164,7 +166,7 @@ class MediaPlane:
         if player is None:
             return
         for name in names:
-            player.play(name, self.prompts.samples(name), now)
+            player.play_encoded(name, self._encoded(name, player.payload_type), now)
         self._ensure_tick(now)
 
     def play_music(self, call: int, now: float) -> None:
@@ -172,13 +174,27 @@ class MediaPlane:
             return
         player = self._player(call, now)
         if player is not None:
-            player.loop("music", self.music, now)
+            player.loop_encoded("music", self._encoded(MUSIC, player.payload_type), now)
             self._ensure_tick(now)
 
     def silence(self, call: int) -> None:
         media = self.calls.get(call)
         if media is not None and media.player is not None:
             media.player.stop()
+
+    def _encoded(self, name: str, payload_type: int) -> bytes:
+        """A sound in G.711, encoded once for all the calls that hear it."""
+        key = (name, payload_type)
+        payload = self._sounds.get(key)
+        if payload is None:
+            if name == MUSIC:
+                assert self.music is not None
+                samples = self.music
+            else:
+                assert self.prompts is not None
+                samples = self.prompts.samples(name)
+            payload = self._sounds[key] = encode(samples, payload_type)
+        return payload
 
     def _player(self, call: int, now: float) -> Player | None:
         media = self.calls.get(call)
@@ -300,12 +316,13 @@ class MediaPlane:
             player = media.player
             if player is not None and player.next_deadline() is not None:
                 player.on_deadline(now)
-                packets = player.take_packets()
-                player.take_events()
-                peer = sessions[media.call].sides[CALLER].peer
+                datagrams = player.take_datagrams()
+                player.events.clear()
+                caller = sessions[media.call].sides[CALLER]
+                peer = caller.peer
                 if peer is not None:
-                    port = sessions[media.call].sides[CALLER].local_port
-                    self._out += [(port, bytes(packet), peer) for packet in packets]
+                    port = caller.local_port
+                    self._out += [(port, data, peer) for data in datagrams]
                 busy = busy or player.next_deadline() is not None
             recorder = media.recorder
             if recorder is not None:

@@ -6,10 +6,16 @@ every packet due by `now` (several at once if the wake-up came late, so the far 
 buffer sees the right timestamps), then says when the next one is due. Sequence numbers and
 timestamps run on across prompts and loops, as one RTP stream (RFC 3550 5.1), and the marker
 bit is set on the first packet of each talkspurt.
+
+Sounds are encoded to G.711 once, when queued (`play`, `loop`), or before (`play_encoded`,
+`loop_encoded`, with bytes a caller may share between players): a packet is then a slice of
+bytes behind a 12-byte header. At hundreds of queued callers this is most of the appliance's
+work, so nothing is encoded or allocated per packet beyond that.
 """
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from dataclasses import dataclass
 
@@ -17,11 +23,21 @@ import numpy as np
 
 from appliance.media.g711 import alaw_encode, ulaw_encode
 from appliance.media.rtp import RtpPacket
+from appliance.media.rtp import parse as parse_rtp
 
 SAMPLE_RATE = 8000
 PACKET_SAMPLES = 160  # 20 ms
 PACKET_SECONDS = PACKET_SAMPLES / SAMPLE_RATE
 _ENCODERS = {0: ulaw_encode, 8: alaw_encode}  # RTP payload type -> G.711 law
+_SILENCE = {0: b"\xff", 8: b"\xd5"}  # the G.711 code of 0 in each law
+_HEADER = struct.Struct("!BBHII")  # V=2, no padding/extension/CSRC; M+PT; seq; ts; SSRC
+
+
+def encode(samples: np.ndarray, payload_type: int) -> bytes:
+    """8 kHz mono int16 samples as G.711 payload bytes for `payload_type` (0 or 8)."""
+    if payload_type not in _ENCODERS:
+        raise ValueError(f"payload type {payload_type}: expected 0 (PCMU) or 8 (PCMA)")
+    return _ENCODERS[payload_type](_checked(samples))
 
 
 @dataclass(frozen=True)
@@ -41,17 +57,17 @@ class Player:
             raise ValueError(f"payload type {payload_type}: expected 0 (PCMU) or 8 (PCMA)")
         self.ssrc = ssrc
         self.payload_type = payload_type
-        self._encode = _ENCODERS[payload_type]
         self._sequence = first_sequence
         self._timestamp = first_timestamp
-        self._queue: deque[tuple[str, np.ndarray]] = deque()
-        self._music: tuple[str, np.ndarray] | None = None
-        self._current: tuple[str, np.ndarray] | None = None  # the prompt playing
+        self._silence = _SILENCE[payload_type] * PACKET_SAMPLES
+        self._queue: deque[tuple[str, bytes]] = deque()
+        self._music: tuple[str, bytes] | None = None
+        self._current: tuple[str, bytes] | None = None  # the prompt playing
         self._offset = 0
         self._music_offset = 0  # music resumes where a prompt interrupted it
         self._next_due: float | None = None
         self._talkspurt = True
-        self.packets: list[RtpPacket] = []
+        self.datagrams: list[bytes] = []
         self.events: list[Finished] = []
 
     # --- what to play ---------------------------------------------------------------------
@@ -59,12 +75,19 @@ class Player:
     def play(self, name: str, samples: np.ndarray, now: float) -> None:
         """Queue a prompt (int16, 8 kHz mono); it plays after the prompts queued before it,
         interrupting the music."""
-        self._queue.append((name, _checked(samples)))  # music gives way at the next packet
+        self.play_encoded(name, encode(samples, self.payload_type), now)
+
+    def play_encoded(self, name: str, payload: bytes, now: float) -> None:
+        """`play` for a sound already encoded in this player's law."""
+        self._queue.append((name, payload))  # music gives way at the next packet
         self._start(now)
 
     def loop(self, name: str, samples: np.ndarray, now: float) -> None:
         """Music on hold: plays whenever no prompt is queued, from where it left off."""
-        self._music = (name, _checked(samples))
+        self.loop_encoded(name, encode(samples, self.payload_type), now)
+
+    def loop_encoded(self, name: str, payload: bytes, now: float) -> None:
+        self._music = (name, payload)
         self._music_offset = 0
         self._start(now)
 
@@ -100,9 +123,14 @@ class Player:
             self._emit(frame)
             self._next_due = due + PACKET_SECONDS
 
+    def take_datagrams(self) -> list[bytes]:
+        """The RTP packets due so far, as bytes to send."""
+        datagrams, self.datagrams = self.datagrams, []
+        return datagrams
+
     def take_packets(self) -> list[RtpPacket]:
-        packets, self.packets = self.packets, []
-        return packets
+        """The same, parsed (for tests and tools)."""
+        return [parse_rtp(data) for data in self.take_datagrams()]
 
     def take_events(self) -> list[Finished]:
         events, self.events = self.events, []
@@ -114,41 +142,41 @@ class Player:
         if self._next_due is None:
             self._next_due = now
 
-    def _next_frame(self, due: float) -> np.ndarray | None:
+    def _next_frame(self, due: float) -> bytes | None:
         while True:
             if self._current is None and self._queue:
                 self._current, self._offset = self._queue.popleft(), 0
             if self._current is not None:
-                name, samples = self._current
-                if self._offset < len(samples):
-                    frame = samples[self._offset:self._offset + PACKET_SAMPLES]
+                name, payload = self._current
+                if self._offset < len(payload):
+                    frame = payload[self._offset:self._offset + PACKET_SAMPLES]
                     self._offset += PACKET_SAMPLES
-                    return _padded(frame)
+                    return self._padded(frame)
                 self.events.append(Finished(name, due))
                 self._current = None
                 continue
             if self._music is None:
                 return None
-            samples = self._music[1]
-            if self._music_offset >= len(samples):
+            payload = self._music[1]
+            if self._music_offset >= len(payload):
                 self._music_offset = 0  # the music loops
-            frame = samples[self._music_offset:self._music_offset + PACKET_SAMPLES]
+            frame = payload[self._music_offset:self._music_offset + PACKET_SAMPLES]
             self._music_offset += PACKET_SAMPLES
-            return _padded(frame)
+            return self._padded(frame)
 
-    def _emit(self, frame: np.ndarray) -> None:
-        self.packets.append(RtpPacket(self.payload_type, self._sequence, self._timestamp,
-                                      self.ssrc, self._encode(frame), marker=self._talkspurt))
+    def _padded(self, frame: bytes) -> bytes:
+        """A whole 20 ms frame: the last one of a sound is padded with silence."""
+        if len(frame) == PACKET_SAMPLES:
+            return frame
+        return frame + self._silence[len(frame):]
+
+    def _emit(self, frame: bytes) -> None:
+        first = 0x80 if self._talkspurt else 0
+        self.datagrams.append(_HEADER.pack(0x80, first | self.payload_type, self._sequence,
+                                           self._timestamp, self.ssrc) + frame)
         self._talkspurt = False
         self._sequence = (self._sequence + 1) % 65536
         self._timestamp = (self._timestamp + PACKET_SAMPLES) % 2**32
-
-
-def _padded(frame: np.ndarray) -> np.ndarray:
-    """A whole 20 ms frame: the last one of a sound is padded with silence."""
-    if len(frame) == PACKET_SAMPLES:
-        return frame
-    return np.concatenate([frame, np.zeros(PACKET_SAMPLES - len(frame), dtype=np.int16)])
 
 
 def _checked(samples: np.ndarray) -> np.ndarray:
