@@ -16,17 +16,21 @@ What it needs from the file, read from its ``prepare_pcap.c`` and ``send_packets
 
 SIPp sends through a raw socket: it must run as root (or with CAP_NET_RAW).
 
-Everything here is plain Python and numpy: the frames are built with :mod:`struct` (no scapy,
-which the project does not depend on), and :func:`read_pcap` reads them back.
+The signals and the RTP stream are plain Python and numpy. The capture itself is scapy's work:
+:func:`write_rtp_pcap` stacks ``Ether()/IP()/UDP()/Raw()`` per packet (scapy fills in the
+lengths and both checksums, a UDP checksum of 0 sent as 0xFFFF as RFC 768 asks) and writes them
+with ``wrpcap``, the packet's ``.time`` as its capture time; :func:`read_pcap` reads a capture
+back with ``rdpcap``. scapy is imported on first use only (a test dependency: the ``test``
+extra).
 """
 
 from __future__ import annotations
 
-import ipaddress
+import logging
 import math
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -58,19 +62,10 @@ _DECODERS = {PCMU: g711.ulaw_decode, PCMA: g711.alaw_decode}
 # A fixed, non-zero capture start (2023-11-14T22:13:20Z): see the module docstring on why not 0.
 CAPTURE_EPOCH_US = 1_700_000_000 * 1_000_000
 
-_PCAP_MAGIC = 0xA1B2C3D4
-_PCAP_GLOBAL_HEADER = struct.Struct("<IHHiIII")
-_PCAP_RECORD_HEADER = struct.Struct("<IIII")
-_LINKTYPE_ETHERNET = 1
-_SNAPLEN = 65_535
-_ETHERNET_HEADER = struct.Struct("!6s6sH")
-_ETHERTYPE_IPV4 = 0x0800
-_IPV4_HEADER = struct.Struct("!BBHHHBBH4s4s")
-_UDP_HEADER = struct.Struct("!HHHH")
-_IPPROTO_UDP = 17
+_UDP_HEADER_SIZE = 8
 # Locally administered MAC addresses: SIPp ignores the Ethernet header, capture readers want one.
-_SOURCE_MAC = bytes.fromhex("020000000001")
-_DESTINATION_MAC = bytes.fromhex("020000000002")
+_SOURCE_MAC = "02:00:00:00:00:01"
+_DESTINATION_MAC = "02:00:00:00:00:02"
 
 
 def tone(frequency: float, seconds: float, level: float = 0.3) -> np.ndarray:
@@ -215,46 +210,38 @@ def write_rtp_pcap(
         event_payload_type=event_payload_type,
         digit_seconds=digit_seconds,
     )
-    path = Path(path)
-    with path.open("wb") as handle:
-        handle.write(
-            _PCAP_GLOBAL_HEADER.pack(_PCAP_MAGIC, 2, 4, 0, 0, _SNAPLEN, _LINKTYPE_ETHERNET)
+    # scapy is imported here, not at the top: it takes longer to load than the rest of the
+    # module, and only the capture files need it.
+    _quiet_scapy_import()
+    from scapy.data import DLT_EN10MB
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+    from scapy.utils import wrpcap
+
+    frames = []
+    for identification, timed in enumerate(stream):
+        # Explicit addresses everywhere: left out, scapy would look them up in the host's
+        # routes and ARP table. DSCP EF (0xB8) as phones mark voice; don't fragment.
+        frame = (
+            Ether(src=_SOURCE_MAC, dst=_DESTINATION_MAC)
+            / IP(
+                src=source[0],
+                dst=destination[0],
+                tos=0xB8,
+                id=identification % 0x10000,
+                flags="DF",
+                ttl=64,
+            )
+            / UDP(sport=source[1], dport=destination[1])
+            / Raw(bytes(timed.packet))
         )
-        for identification, timed in enumerate(stream):
-            frame = _ethernet_frame(bytes(timed.packet), source, destination, identification)
-            seconds, micros = divmod(CAPTURE_EPOCH_US + round(timed.offset * 1e6), 1_000_000)
-            handle.write(_PCAP_RECORD_HEADER.pack(seconds, micros, len(frame), len(frame)))
-            handle.write(frame)
+        # A Decimal, not a float: scapy splits it into whole seconds and microseconds exactly.
+        frame.time = Decimal(CAPTURE_EPOCH_US + round(timed.offset * 1e6)) / 1_000_000
+        frames.append(frame)
+    path = Path(path)
+    wrpcap(str(path), frames, linktype=DLT_EN10MB)
     return path
-
-
-def _ethernet_frame(
-    payload: bytes, source: tuple[str, int], destination: tuple[str, int], identification: int
-) -> bytes:
-    source_ip = ipaddress.IPv4Address(source[0]).packed
-    destination_ip = ipaddress.IPv4Address(destination[0]).packed
-    udp_length = _UDP_HEADER.size + len(payload)
-    pseudo_header = source_ip + destination_ip + struct.pack("!BBH", 0, _IPPROTO_UDP, udp_length)
-    unchecked = _UDP_HEADER.pack(source[1], destination[1], udp_length, 0) + payload
-    # RFC 768: a computed checksum of 0 is sent as all ones (0 means "no checksum").
-    udp_checksum = internet_checksum(pseudo_header + unchecked) or 0xFFFF
-    udp = _UDP_HEADER.pack(source[1], destination[1], udp_length, udp_checksum) + payload
-    ip_length = _IPV4_HEADER.size + len(udp)
-    # Version 4, 5-word header; DSCP EF (0xB8) as phones mark voice; don't fragment; TTL 64.
-    fields = [0x45, 0xB8, ip_length, identification % 0x10000, 0x4000, 64, _IPPROTO_UDP]
-    header = _IPV4_HEADER.pack(*fields, 0, source_ip, destination_ip)
-    header = _IPV4_HEADER.pack(*fields, internet_checksum(header), source_ip, destination_ip)
-    return _ETHERNET_HEADER.pack(_DESTINATION_MAC, _SOURCE_MAC, _ETHERTYPE_IPV4) + header + udp
-
-
-def internet_checksum(data: bytes) -> int:
-    """The 16-bit one's complement checksum of IPv4 and UDP headers (RFC 1071)."""
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 @dataclass(frozen=True)
@@ -268,47 +255,38 @@ class CapturedDatagram:
 
 
 def read_pcap(path: str | Path) -> list[CapturedDatagram]:
-    """The IPv4 UDP datagrams of a classic little- or big-endian Ethernet pcap (other frames
-    are skipped), in file order."""
-    data = Path(path).read_bytes()
-    order = _byte_order(data)
-    header = struct.Struct(order + _PCAP_GLOBAL_HEADER.format[1:])
-    record = struct.Struct(order + _PCAP_RECORD_HEADER.format[1:])
-    linktype = header.unpack_from(data)[-1]
-    if linktype != _LINKTYPE_ETHERNET:
-        raise ValueError(f"link type {linktype}, only Ethernet ({_LINKTYPE_ETHERNET}) is read")
+    """The UDP datagrams over IPv4 of a pcap or pcapng capture, in file order.
+
+    Any link type scapy dissects is read (Ethernet, Linux cooked, ...); frames that are not
+    IPv4 UDP are skipped. A payload is exactly the UDP length's worth of bytes, without any
+    link-layer padding after it.
+    """
+    _quiet_scapy_import()
+    from scapy.layers.inet import IP, UDP
+    from scapy.utils import rdpcap
+
     datagrams = []
-    offset = header.size
-    while offset + record.size <= len(data):
-        seconds, micros, captured, _ = record.unpack_from(data, offset)
-        frame = data[offset + record.size : offset + record.size + captured]
-        offset += record.size + captured
-        datagram = _udp_datagram(frame, seconds + micros / 1e6)
-        if datagram is not None:
-            datagrams.append(datagram)
+    for frame in rdpcap(str(path)):
+        if IP not in frame or UDP not in frame:
+            continue
+        ip, udp = frame[IP], frame[UDP]
+        datagrams.append(
+            CapturedDatagram(
+                time=float(frame.time),
+                source=(ip.src, udp.sport),
+                destination=(ip.dst, udp.dport),
+                payload=bytes(udp.payload)[: udp.len - _UDP_HEADER_SIZE],
+            )
+        )
     return datagrams
 
 
-def _byte_order(data: bytes) -> str:
-    for order in "<>":
-        if len(data) >= 4 and struct.unpack_from(order + "I", data)[0] == _PCAP_MAGIC:
-            return order
-    raise ValueError("not a classic microsecond pcap file")
-
-
-def _udp_datagram(frame: bytes, time: float) -> CapturedDatagram | None:
-    ethertype = _ETHERNET_HEADER.unpack_from(frame)[2]
-    ip = frame[_ETHERNET_HEADER.size :]
-    if ethertype != _ETHERTYPE_IPV4 or ip[9] != _IPPROTO_UDP:
-        return None
-    udp = ip[(ip[0] & 0x0F) * 4 :]
-    source_port, destination_port, length, _ = _UDP_HEADER.unpack_from(udp)
-    return CapturedDatagram(
-        time=time,
-        source=(str(ipaddress.IPv4Address(ip[12:16])), source_port),
-        destination=(str(ipaddress.IPv4Address(ip[16:20])), destination_port),
-        payload=udp[_UDP_HEADER.size : length],
-    )
+def _quiet_scapy_import() -> None:
+    """Silence what scapy logs while it loads (no libpcap, no IPv6 routes, ...): it says
+    nothing about building or reading capture files. A level set by the caller is kept."""
+    loading = logging.getLogger("scapy.loading")
+    if loading.level == logging.NOTSET:
+        loading.setLevel(logging.ERROR)
 
 
 def rtp_audio(packets: Sequence[bytes]) -> np.ndarray:

@@ -46,21 +46,34 @@ def media_floor(tmp_path: Path, **kwargs: object) -> Floor:
     return floor
 
 
-def test_calls_are_recorded_for_their_talk_time_with_both_parties_and_rfc4733_digits(tmp_path):
-    floor = media_floor(tmp_path)
+def talk(floor: Floor, caller_audio: np.ndarray, agent_audio: np.ndarray, *, calls: int = 1,
+         talk_ms: int, scenario: str = "caller_media.xml", rate: float = 5,
+         digits: list[tuple[float, str]] | None = None) -> list:
+    """SIPp callers playing `caller_audio` (and RFC 4733 `digits`) to SIPp agents playing
+    `agent_audio`, through the appliance; the calls' detail records once it has stopped."""
+    caller_pcap = write_rtp_pcap(floor.tmp / "caller.pcap", caller_audio, digits=digits or ())
+    agent_pcap = write_rtp_pcap(floor.tmp / "agent.pcap", agent_audio)
     try:
-        caller_pcap = write_rtp_pcap(tmp_path / "caller.pcap", tone(CALLER_HZ, 3.6),
-                                     digits=[(0.2, "5"), (0.5, "#")])
-        agent_pcap = write_rtp_pcap(tmp_path / "agent.pcap", tone(AGENT_HZ, 3.0))
         with floor.agents("agent_media.xml", keys={"pcap": str(agent_pcap)},
                           ring_ms=RING_MS) as agents:
-            result = floor.callers("caller_media.xml", calls=3, rate=2, talk_ms=CALL_MS,
+            result = floor.callers(scenario, calls=calls, rate=rate, talk_ms=talk_ms,
                                    keys={"pcap": str(caller_pcap)}).run()
             agents.stop()
-        assert (result.successful, result.failed) == (3, 0), result
-        details = floor.stop()
+        assert (result.successful, result.failed) == (calls, 0), result
+        return floor.stop()
     finally:
         floor.box.stop()
+
+
+def digits_logged(floor: Floor) -> list[tuple[int, str, str, str]]:
+    events = RecordReader(floor.box.records).events()
+    return [(r.call, r.party, r.digit, r.via) for r in events if isinstance(r, DigitReceived)]
+
+
+def test_calls_are_recorded_for_their_talk_time_with_both_parties_and_rfc4733_digits(tmp_path):
+    floor = media_floor(tmp_path)
+    details = talk(floor, tone(CALLER_HZ, 3.6), tone(AGENT_HZ, 3.0), calls=3, rate=2,
+                   talk_ms=CALL_MS, digits=[(0.2, "5"), (0.5, "#")])
     assert [d.cause for d in details] == [EndCause.CALLER_HANGUP] * 3
     for detail in details:
         assert detail.recording_status == "recorded"
@@ -69,32 +82,27 @@ def test_calls_are_recorded_for_their_talk_time_with_both_parties_and_rfc4733_di
         assert abs(seconds - detail.talk) < 0.1, (seconds, detail.talk)
         assert level_at(samples, CALLER_HZ) > 50, "the caller is not in the recording"
         assert level_at(samples, AGENT_HZ) > 50, "the agent is not in the recording"
-    events = RecordReader(floor.box.records).events()
-    digits = [(r.call, r.digit, r.via) for r in events if isinstance(r, DigitReceived)]
-    assert sorted(digits) == sorted(
-        (d.call, digit, "rfc4733") for d in details for digit in "5#")
+    assert sorted(digits_logged(floor)) == sorted(
+        (d.call, "caller", digit, "rfc4733") for d in details for digit in "5#")
+
+
+def test_sip_info_digits_from_the_caller_are_received(tmp_path):
+    floor = media_floor(tmp_path)
+    (detail,) = talk(floor, tone(CALLER_HZ, 3.0), tone(AGENT_HZ, 3.0), talk_ms=3500,
+                     scenario="caller_info.xml")
+    assert detail.cause is EndCause.CALLER_HANGUP
+    assert digits_logged(floor) == [(detail.call, "caller", "4", "info"),
+                                    (detail.call, "caller", "#", "info")]
 
 
 def test_inband_digits_from_an_analog_trunk_are_detected(tmp_path):
     floor = media_floor(tmp_path, trunk_kind="analog")
-    try:
-        silence = np.zeros(800, dtype=np.int16)
-        audio = np.concatenate([silence, dtmf_tone("7", 0.08), silence, dtmf_tone("*", 0.08),
-                                silence, tone(CALLER_HZ, 1.0)])
-        caller_pcap = write_rtp_pcap(tmp_path / "caller.pcap", audio)
-        agent_pcap = write_rtp_pcap(tmp_path / "agent.pcap", tone(AGENT_HZ, 1.0))
-        with floor.agents("agent_media.xml", keys={"pcap": str(agent_pcap)},
-                          ring_ms=RING_MS) as agents:
-            result = floor.callers("caller_media.xml", calls=1, talk_ms=2500,
-                                   keys={"pcap": str(caller_pcap)}).run()
-            agents.stop()
-        assert (result.successful, result.failed) == (1, 0), result
-        floor.stop()
-    finally:
-        floor.box.stop()
-    events = RecordReader(floor.box.records).events()
-    assert [(r.digit, r.via) for r in events if isinstance(r, DigitReceived)] == [
-        ("7", "inband"), ("*", "inband")]
+    silence = np.zeros(800, dtype=np.int16)
+    audio = np.concatenate([silence, dtmf_tone("7", 0.08), silence, dtmf_tone("*", 0.08),
+                            silence, tone(CALLER_HZ, 1.0)])
+    (detail,) = talk(floor, audio, tone(AGENT_HZ, 1.0), talk_ms=2500)
+    assert digits_logged(floor) == [(detail.call, "caller", "7", "inband"),
+                                    (detail.call, "caller", "*", "inband")]
 
 
 def test_kill_9_during_a_recorded_call_leaves_a_valid_wav_and_a_detail_record_saying_so(

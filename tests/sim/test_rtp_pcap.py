@@ -1,21 +1,25 @@
 """RTP captures for SIPp: what the pcap holds, and what SIPp really sends from it.
 
-The file is checked with a reader written here from the pcap, IPv4 and UDP formats (scapy is
-not a dependency of the project), and then by SIPp itself: caller_media.xml and agent_media.xml
-play it to a SIPp peer whose SDP points the RTP at a socket this test reads, and the tone and
-key presses are found in what arrives.
+The file is checked through scapy's reading of it (the frames, their lengths, checksums and
+capture times), and then by SIPp itself: caller_media.xml and agent_media.xml play it to a SIPp
+peer whose SDP points the RTP at a socket this test reads, and the tone and key presses are
+found in what arrives.
 """
 
 from __future__ import annotations
 
 import random
 import socket
-import struct
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from scapy.data import DLT_EN10MB
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
+from scapy.packet import Packet, Padding, Raw
+from scapy.utils import PcapNgReader, PcapReader, wrpcap
 
 from appliance.media import g711
 from appliance.media.dtmf import GoertzelDetector, Rfc4733Receiver, TelephoneEvent
@@ -28,7 +32,6 @@ from sim.traffic.rtp_pcap import (
     TELEPHONE_EVENT,
     dominant_frequency,
     dtmf_tone,
-    internet_checksum,
     read_pcap,
     rtp_audio,
     rtp_stream,
@@ -64,17 +67,15 @@ def _received_digits(packets: list[RtpPacket]) -> list[str]:
     return digits
 
 
-def _pcap_records(path: Path) -> Iterator[tuple[int, int, bytes]]:
-    """(seconds, microseconds, frame) of each record, checking the file header on the way."""
-    data = path.read_bytes()
-    magic, major, minor, _, _, _, linktype = struct.unpack_from("<IHHiIII", data)
-    assert (magic, major, minor, linktype) == (0xA1B2C3D4, 2, 4, 1)
-    offset = 24
-    while offset < len(data):
-        seconds, micros, captured, original = struct.unpack_from("<IIII", data, offset)
-        assert captured == original  # SIPp refuses truncated packets
-        yield seconds, micros, data[offset + 16 : offset + 16 + captured]
-        offset += 16 + captured
+def _capture(path: Path) -> list[Packet]:
+    """The frames of a capture as scapy reads them, checked on the way to be what SIPp reads:
+    a classic microsecond libpcap file of Ethernet frames, each captured whole."""
+    with PcapReader(str(path)) as reader:
+        assert not isinstance(reader, PcapNgReader)
+        assert (reader.linktype, reader.nano) == (DLT_EN10MB, False)
+        frames = list(reader)
+    assert all(frame.wirelen == len(frame) for frame in frames)  # SIPp refuses truncated ones
+    return frames
 
 
 @pytest.fixture
@@ -181,25 +182,23 @@ def test_audio_must_be_int16() -> None:
 
 
 def test_pcap_holds_one_udp_datagram_per_packet_at_its_send_time(pcap: Path) -> None:
-    records = list(_pcap_records(pcap))
-    assert len(records) == SLOTS
-    times = [seconds * 1_000_000 + micros for seconds, micros, _ in records]
+    frames = _capture(pcap)
+    assert len(frames) == SLOTS
+    times = [round(frame.time * 1_000_000) for frame in frames]
     # Exact 20 ms steps, and a first timestamp that is not 0 (SIPp 3.6 reads 0 as "no last
     # packet" and sends the second one at once).
     assert times == [CAPTURE_EPOCH_US + i * 20_000 for i in range(SLOTS)]
     assert times[0] > 0
 
 
-def test_pcap_frames_have_valid_ipv4_and_udp_checksums(pcap: Path) -> None:
-    for _, _, frame in _pcap_records(pcap):
-        assert frame[12:14] == b"\x08\x00"
-        ip = frame[14:]
-        assert ip[0] == 0x45 and ip[9] == 17
-        assert internet_checksum(ip[:20]) == 0
-        udp = ip[20:]
-        pseudo_header = ip[12:20] + struct.pack("!BBH", 0, 17, len(udp))
-        assert internet_checksum(pseudo_header + udp) == 0
-        assert struct.unpack("!H", ip[2:4])[0] == len(ip)
+def test_pcap_frames_have_valid_ipv4_and_udp_lengths_and_checksums(pcap: Path) -> None:
+    for frame in _capture(pcap):
+        assert Raw in frame[UDP]  # the RTP is not taken for some other protocol
+        assert frame[UDP].chksum != 0  # 0 would mean "no checksum"
+        # scapy recomputes what is deleted: the frame must come out byte for byte the same.
+        rebuilt = frame.copy()
+        del rebuilt[IP].len, rebuilt[IP].chksum, rebuilt[UDP].len, rebuilt[UDP].chksum
+        assert bytes(Ether(bytes(rebuilt))) == bytes(frame)
 
 
 def test_pcap_reads_back_as_the_rtp_stream(pcap: Path) -> None:
@@ -212,6 +211,21 @@ def test_pcap_reads_back_as_the_rtp_stream(pcap: Path) -> None:
     packets = [parse(d.payload) for d in datagrams]
     expected = [timed.packet for timed in rtp_stream(tone(1000, 1.0), digits=DIGITS)]
     assert packets == expected
+
+
+def test_read_pcap_leaves_out_ethernet_padding_and_what_is_not_udp(tmp_path: Path) -> None:
+    # A real capture pads frames to Ethernet's 60-byte minimum: a 16-byte telephone-event
+    # packet in a 58-byte frame gets 2 bytes that are no part of the datagram.
+    rtp = bytes(rtp_stream(tone(1000, 0.02), digits=[(0.0, "1")])[0].packet)
+    ether = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+    addresses = {"src": "192.0.2.1", "dst": "192.0.2.2"}
+    udp = ether / IP(**addresses) / UDP(sport=4000, dport=4002) / Raw(rtp) / Padding(b"\0\0")
+    not_udp = ether / IP(**addresses, proto=6) / Raw(b"\0" * 20)
+    path = tmp_path / "padded.pcap"
+    wrpcap(str(path), [not_udp, udp])
+    (datagram,) = read_pcap(path)
+    assert datagram.payload == rtp
+    assert (datagram.source, datagram.destination) == (("192.0.2.1", 4000), ("192.0.2.2", 4002))
 
 
 def test_received_audio_is_decoded_in_sequence_order(tmp_path: Path) -> None:

@@ -396,12 +396,15 @@ UAS_SCENARIOS = ("agent.xml", "agent_hangup.xml", "agent_noanswer.xml", "agent_b
 UAC_SCENARIOS = (
     "caller.xml",
     "caller_media.xml",
+    "caller_info.xml",
     "caller_abandon.xml",
     "caller_hold.xml",
     "caller_lost_bye.xml",
     "register.xml",
     "unregister.xml",
 )
+# The scenarios that play a pcap: SIPp loads it (-key pcap) when it reads the scenario.
+PCAP_SCENARIOS = ("agent_media.xml", "caller_media.xml", "caller_info.xml")
 
 
 def test_every_shipped_scenario_is_tested() -> None:
@@ -420,7 +423,7 @@ def test_sipp_accepts_the_scenario(name: str, tmp_path: Path) -> None:
         recv_timeout_ms=200,
         injection=USERS if name.endswith("register.xml") else None,
         keys={"pcap": str(write_rtp_pcap(tmp_path / "a.pcap", tone(1000, 0.1)))}
-        if "media" in name else {},
+        if name in PCAP_SCENARIOS else {},
     )
     with SippRun(config, timeout=BOUND, workdir=tmp_path) as run:
         run.wait_started()
