@@ -165,7 +165,8 @@ class Recording(_Frozen):
 class Media(_Frozen):
     """RTP, prompts and recording in the live appliance."""
 
-    # Local UDP ports for relayed RTP: two per call (even ports; RTCP is not relayed).
+    # Local UDP ports for relayed media: per call, two even RTP ports and the odd RTCP port
+    # above each (four sockets a call).
     rtp_port_min: Annotated[int, Field(ge=1024, le=65534)] = 10000
     rtp_port_max: Annotated[int, Field(ge=1025, le=65535)] = 20000
     # A party that sends no RTP for this long is taken as gone and the call is ended

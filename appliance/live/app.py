@@ -139,8 +139,8 @@ def _repair_with_parties(path: str) -> float:
 
 
 def _more_file_descriptors() -> None:
-    """Two RTP sockets a call: take the hard limit of open files, not the soft one (often
-    1,024, which would stop the appliance at about 500 calls)."""
+    """Four media sockets a call (RTP and RTCP, each side): take the hard limit of open files,
+    not the soft one (often 1,024, which would stop the appliance at about 250 calls)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or soft < hard:
         target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
@@ -149,7 +149,7 @@ def _more_file_descriptors() -> None:
         except (ValueError, OSError) as error:
             _log.warning("cannot raise the open-file limit from %d: %s", soft, error)
     soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    _log.info("up to %d open files: room for about %d calls' media", soft, soft // 2 - 100)
+    _log.info("up to %d open files: room for about %d calls' media", soft, soft // 4 - 100)
 
 
 def _quieter_garbage_collection() -> None:

@@ -6,6 +6,10 @@ side's peer. A peer's address comes from its SDP and is replaced by the source o
 packet (symmetric RTP, "latching"), which is what reaches phones behind NAT; after that,
 packets from any other source are dropped, so a stranger cannot inject audio into a call.
 
+RTCP (RFC 3550 6) goes through the odd port above each RTP port the same way, latched on its
+own (behind NAT it comes from another port than the RTP); until a side's RTCP is heard, it is
+sent to the port above that side's RTP peer. RTCP does not count as the side being heard.
+
 Packets are relayed as bytes, unparsed: the relay is on the hot path of every call. Whoever
 records or listens (recording, DTMF detection) taps a call and parses what it needs.
 
@@ -52,6 +56,13 @@ class Side:
     packets_out: int = 0
     dropped: int = 0  # from a source other than the latched peer
     watched: bool = True  # whether its silence ends the call (not while held or queued)
+    rtcp_peer: Address | None = None  # latched from the side's first RTCP packet
+
+    @property
+    def rtcp_destination(self) -> Address | None:
+        if self.rtcp_peer is not None:
+            return self.rtcp_peer
+        return None if self.peer is None else (self.peer[0], self.peer[1] + 1)
 
 
 @dataclass
@@ -66,12 +77,16 @@ class MediaSession:
 class MediaRelay:
     def __init__(self, ports: Iterable[int], media_timeout: float = 60.0,
                  deadlines: Deadlines | None = None) -> None:
-        """`ports`: the local ports the relay may use (even ones are taken as RTP ports)."""
-        self._free = deque(port for port in ports if port % 2 == 0)
+        """`ports`: the local ports the relay may use: each even one whose odd neighbour is
+        also given is a side's RTP port, the odd one its RTCP port."""
+        usable = set(ports)
+        self._free = deque(port for port in sorted(usable)
+                           if port % 2 == 0 and port + 1 in usable)
         self.media_timeout = media_timeout
         self.deadlines = deadlines if deadlines is not None else Deadlines()
         self.sessions: dict[int, MediaSession] = {}
         self._by_port: dict[int, tuple[MediaSession, int]] = {}
+        self._by_rtcp_port: dict[int, tuple[MediaSession, int]] = {}
         self._out: list[tuple[int, bytes, Address]] = []
         self._events: list[MediaTimeout] = []
         # Ports the driver must start or stop listening on, oldest first.
@@ -97,7 +112,8 @@ class MediaRelay:
         self.sessions[call] = session
         for index, side in enumerate(sides):
             self._by_port[side.local_port] = (session, index)
-            self._opened.append(side.local_port)
+            self._by_rtcp_port[side.local_port + 1] = (session, index)
+            self._opened += (side.local_port, side.local_port + 1)
         self._arm(session, now + self.media_timeout)
         return session
 
@@ -128,8 +144,9 @@ class MediaRelay:
             session.timer.cancel()
         for side in session.sides:
             del self._by_port[side.local_port]
+            del self._by_rtcp_port[side.local_port + 1]
             self._free.append(side.local_port)
-            self._closed.append(side.local_port)
+            self._closed += (side.local_port, side.local_port + 1)
 
     def _session(self, call: int) -> MediaSession:
         try:
@@ -143,7 +160,8 @@ class MediaRelay:
         """A datagram arrived on `local_port` from `source`."""
         entry = self._by_port.get(local_port)
         if entry is None:
-            return  # a port of a call that has ended: late packets are dropped
+            self._receive_rtcp(local_port, data, source)
+            return
         session, index = entry
         side = session.sides[index]
         if not side.latched:
@@ -159,6 +177,22 @@ class MediaRelay:
             self._out.append((other.local_port, data, other.peer))
         for listener in session.taps:
             listener(index, data, now)
+
+    def _receive_rtcp(self, local_port: int, data: bytes, source: Address) -> None:
+        entry = self._by_rtcp_port.get(local_port)
+        if entry is None:
+            return  # a port of a call that has ended: late packets are dropped
+        session, index = entry
+        side = session.sides[index]
+        if side.rtcp_peer is None:
+            side.rtcp_peer = source
+        elif source != side.rtcp_peer:
+            side.dropped += 1
+            return
+        other = session.sides[1 - index]
+        destination = other.rtcp_destination
+        if destination is not None:
+            self._out.append((other.local_port + 1, data, destination))
 
     def take_port_changes(self) -> tuple[list[int], list[int]]:
         """Ports to start listening on and ports to stop, since the last call."""

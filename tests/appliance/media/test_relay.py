@@ -69,6 +69,35 @@ def test_ports_are_pairs_given_back_when_a_call_closes():
     assert {s.local_port for s in reopened.sides} == {s.local_port for s in first.sides}
 
 
+def test_rtcp_crosses_through_the_port_above_each_rtp_port():
+    relay, caller_port, agent_port = relay_with_call()
+    report = b"\x81\xc9\x00\x07" + bytes(28)  # a receiver report
+    relay.receive(caller_port + 1, report, (GATEWAY[0], GATEWAY[1] + 1), 1.0)
+    # Nothing heard from the phone's RTCP yet: to the port above its RTP.
+    assert relay.take_datagrams() == [(agent_port + 1, report, (PHONE[0], PHONE[1] + 1))]
+    relay.receive(agent_port + 1, report, PHONE_BEHIND_NAT, 1.0)  # NAT: its own port
+    relay.receive(caller_port + 1, report, (GATEWAY[0], GATEWAY[1] + 1), 2.0)
+    assert relay.take_datagrams() == [
+        (caller_port + 1, report, (GATEWAY[0], GATEWAY[1] + 1)),
+        (agent_port + 1, report, PHONE_BEHIND_NAT)]
+    relay.receive(agent_port + 1, report, ("198.51.100.66", 5005), 2.0)  # a stranger
+    assert relay.take_datagrams() == []
+    assert relay.sessions[1].sides[CALLER].last_heard == 0.0  # RTCP is not RTP
+
+
+def test_the_relay_listens_on_both_ports_of_each_side_and_lets_them_go():
+    relay = MediaRelay(range(20000, 20004))
+    relay.open(1, 0.0)
+    assert relay.take_port_changes() == ([20000, 20001, 20002, 20003], [])
+    relay.close(1)
+    assert relay.take_port_changes() == ([], [20000, 20001, 20002, 20003])
+
+
+def test_an_even_port_without_its_odd_neighbour_is_not_used():
+    assert MediaRelay(range(20000, 20003)).calls_free == 0  # 20002 has no 20003
+    assert MediaRelay(range(20000, 20004)).calls_free == 1
+
+
 def test_a_silent_side_is_reported_once_after_the_media_timeout():
     relay, caller_port, agent_port = relay_with_call()
     now = 0.0

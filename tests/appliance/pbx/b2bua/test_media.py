@@ -165,7 +165,7 @@ def test_bye_while_queued_is_an_abandon_and_frees_the_ports():
     assert [r.cause for r in lab.log if isinstance(r, CallEnded)] == [EndCause.ABANDONED]
     assert len([r for r in lab.log if isinstance(r, CallAbandoned)]) == 1
     assert lab.box.media.relay.sessions == {}
-    assert lab.box.media.relay.calls_free == len(PORTS) // 4  # two even ports a call
+    assert lab.box.media.relay.calls_free == len(PORTS) // 4  # an RTP and an RTCP port per side
 
 
 def test_a_silent_caller_is_taken_as_gone_and_the_call_ended():
