@@ -310,5 +310,8 @@ def bench_sip_command(
 
 
 def register(app: typer.Typer) -> None:
+    from sim.sizing.command import size_command
+
     app.command("sim")(simulate_command)
+    app.command("size")(size_command)
     app.add_typer(bench_app, name="bench")

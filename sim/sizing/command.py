@@ -1,0 +1,201 @@
+"""`ccbox size`: agents and trunks per interval, by the rule, the formulas and simulation."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from appliance.config import ConfigError, resolve_site
+from sim.sizing.explain import explain
+from sim.sizing.formulas import FormulaAnswer, answer_all
+from sim.sizing.inputs import RuleInputs, SizingInputs, from_site, parse_service_level
+from sim.sizing.simulate import SimulatedAnswer, simulate_interval
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"ccbox size: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _rates(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.replace(";", ",").split(","))
+    except ValueError:
+        raise _fail(f"--calls-per-hour: expected a number or numbers separated by commas "
+                    f"(one per interval); got {text!r}") from None
+
+
+def _clock(text: str) -> float:
+    hours, _, minutes = text.partition(":")
+    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
+        raise _fail(f"--start: expected a time of day like 08:00; got {text!r}")
+    return int(hours) * 3600.0 + int(minutes) * 60.0
+
+
+def size_command(
+    config: str = typer.Argument(None, help="A site file or built-in site to size from "
+                                 "(else the numbers below)"),
+    calls_per_hour: str = typer.Option(None, help="Calls per hour, or one per interval: "
+                                       "120,180,240"),
+    population: int = typer.Option(None, help="People served (the sources' rule)"),
+    call_rate: float = typer.Option(None, help="Calls per person per day, e.g. 0.003"),
+    busy_hour_share: float = typer.Option(None, help="Share of the day's calls in the busy "
+                                          "hour, e.g. 0.18"),
+    interval_minutes: int = typer.Option(None, help="Minutes per interval [60]"),
+    start: str = typer.Option(None, help="Time of day of the first interval [08:00]"),
+    aht: float = typer.Option(None, help="Average handle time in seconds [180]"),
+    sl: str = typer.Option(None, help="Service level target, percent/seconds [80/20]"),
+    patience: float = typer.Option(None, help="Mean seconds callers wait before hanging up "
+                                   "(none: they never do)"),
+    retrial: float = typer.Option(None, help="Share of abandoning callers who call again"),
+    ivr_share: float = typer.Option(None, help="Share of calls served by the IVR alone"),
+    ivr_seconds: float = typer.Option(None, help="Seconds such a call holds a trunk [60]"),
+    shrinkage: float = typer.Option(None, help="Share of paid time off the phones [0]"),
+    max_occupancy: float = typer.Option(None, help="The rule's occupancy cap [0.7]"),
+    trunks: int = typer.Option(None, help="Trunks installed (report their blocking)"),
+    blocking: float = typer.Option(None, help="Blocking target for sizing trunks [0.01]"),
+    simulate: bool = typer.Option(True, help="Also search the agent count by simulation"),
+    replications: int = typer.Option(10, min=2, help="Runs per agent count (more if the "
+                                     "answer is not clear)"),
+    hours: float = typer.Option(4.0, min=0.5, help="Simulated hours per run, after a "
+                                "30-minute warm-up"),
+    seed: int = typer.Option(1, help="Seed of the simulation (common to every agent count)"),
+    workers: int = typer.Option(None, help="Processes for the simulation [CPU count]"),
+    as_json: bool = typer.Option(False, "--json", help="Print the answers as JSON"),
+) -> None:
+    """Agents and trunks per interval: the sources' rule, Erlang C and A, Erlang B, and a
+    simulation of the appliance's own code; where they disagree, and why."""
+    inputs = _inputs(config, locals())
+    console = Console(stderr=as_json)
+    answers = answer_all(inputs)
+    simulated: list[SimulatedAnswer | None] = [None] * len(answers)
+    if simulate:
+        busy = [i for i, a in enumerate(answers) if a.load > 0]
+        with console.status("simulating") as status:
+            for done, index in enumerate(busy, start=1):
+                status.update(f"simulating interval {done} of {len(busy)} "
+                              f"({answers[index].interval})")
+                formula = answers[index]
+                start_from = formula.erlang_a if formula.erlang_a is not None else formula.erlang_c
+                simulated[index] = simulate_interval(
+                    inputs, formula.calls_per_hour, start_from, replications=replications,
+                    hours=hours, seed=seed, workers=workers)
+    document = sizing_document(inputs, answers, simulated)
+    if as_json:
+        typer.echo(json.dumps(document, indent=2))
+        return
+    _print(console, inputs, document)
+
+
+def _inputs(config: str | None, options: dict[str, Any]) -> SizingInputs:
+    fields: dict[str, Any] = {}
+    for name in ("interval_minutes", "aht", "patience", "retrial", "ivr_share", "ivr_seconds",
+                 "shrinkage", "max_occupancy", "trunks"):
+        if options[name] is not None:
+            fields[name] = options[name]
+    if options["blocking"] is not None:
+        fields["blocking_target"] = options["blocking"]
+    if options["start"] is not None:
+        fields["day_start"] = _clock(options["start"])
+    if options["sl"] is not None:
+        try:
+            fields["sl_target"], fields["sl_threshold"] = parse_service_level(options["sl"])
+        except ValueError as error:
+            raise _fail(f"--sl: {error}") from None
+    rule_parts = [options[n] for n in ("population", "call_rate", "busy_hour_share")]
+    try:
+        if any(part is not None for part in rule_parts):
+            if not all(part is not None for part in rule_parts):
+                raise _fail("--population, --call-rate and --busy-hour-share go together")
+            rule = RuleInputs(population=rule_parts[0], call_rate=rule_parts[1],
+                              busy_hour_share=rule_parts[2])
+            fields["rule"] = rule
+            fields.setdefault("calls_per_hour", (rule.busy_hour_calls,))
+        if options["calls_per_hour"] is not None:
+            fields["calls_per_hour"] = _rates(options["calls_per_hour"])
+        if config is not None:
+            try:
+                return from_site(resolve_site(config), **fields)
+            except ConfigError as error:
+                typer.echo(str(error), err=True)
+                raise typer.Exit(2) from None
+        if "calls_per_hour" not in fields:
+            raise _fail("give a site, --calls-per-hour, or --population, --call-rate and "
+                        "--busy-hour-share")
+        return SizingInputs.model_validate(fields)
+    except ValidationError as error:
+        problems = "; ".join(f"--{'-'.join(str(p) for p in e['loc'][:1]).replace('_', '-')}: "
+                             f"{e['msg']}" for e in error.errors())
+        raise _fail(problems) from None
+    except ValueError as error:
+        raise _fail(str(error)) from None
+
+
+def sizing_document(inputs: SizingInputs, answers: list[FormulaAnswer],
+                    simulated: list[SimulatedAnswer | None]) -> dict[str, Any]:
+    """Everything `ccbox size` found, as JSON-ready data (the report reads the same)."""
+    intervals = []
+    for formula, sim in zip(answers, simulated, strict=True):
+        entry: dict[str, Any] = asdict(formula)
+        entry["simulated"] = None if sim is None else _simulated_dict(sim)
+        on_phones = {"rule": formula.rule, "erlang_c": formula.erlang_c,
+                     "erlang_a": formula.erlang_a,
+                     "simulated": None if sim is None else sim.agents}
+        entry["scheduled"] = {name: None if count is None else
+                              formula.scheduled(count, inputs.shrinkage)
+                              for name, count in on_phones.items()}
+        entry["notes"] = explain(inputs, formula, sim)
+        intervals.append(entry)
+    return {"inputs": inputs.model_dump(mode="json"), "intervals": intervals}
+
+
+def _simulated_dict(sim: SimulatedAnswer) -> dict[str, Any]:
+    return {
+        "agents": sim.agents, "replications": sim.replications, "hours": sim.hours,
+        "seconds": round(sim.seconds, 3), "confident": sim.confident,
+        "candidates": [
+            {"agents": c.agents, "offered": c.offered,
+             "service_level": c.service_level.to_dict(), "asa": c.asa.to_dict(),
+             "abandoned": c.abandoned.to_dict()}
+            for c in sim.candidates
+        ],
+    }
+
+
+def _print(console: Console, inputs: SizingInputs, document: dict[str, Any]) -> None:
+    table = Table(title=f"Agents on the phones for {inputs.sl_target:.0%} answered within "
+                        f"{inputs.sl_threshold:g} s, AHT {inputs.aht:g} s"
+                        + (f", patience {inputs.patience:g} s" if inputs.patience else ""))
+    for heading in ("interval", "calls/h", "Erlangs", "rule", "Erlang C", "Erlang A",
+                    "simulated", "scheduled", "trunks"):
+        table.add_column(heading, justify="right")
+    for entry in document["intervals"]:
+        sim = entry["simulated"]
+        if sim is None:
+            simulated = "-"
+        else:
+            chosen = next(c for c in sim["candidates"] if c["agents"] == sim["agents"])
+            level = chosen["service_level"]
+            simulated = (f"{sim['agents']} ({level['mean']:.1%} ± {level['half_width'] or 0:.1%})"
+                         + ("" if sim["confident"] else " ?"))
+        best = entry["scheduled"]["simulated"] or entry["scheduled"]["erlang_a"] or entry[
+            "scheduled"]["erlang_c"]
+        trunks = str(entry["trunks"])
+        if entry["blocking"] is not None:
+            trunks += f" ({inputs.trunks}: {entry['blocking']:.1%} blocked)"
+        table.add_row(entry["interval"], f"{entry['calls_per_hour']:g}", f"{entry['load']:.2f}",
+                      f"{entry['rule']} ({entry['rule_exact']:.2f})", str(entry["erlang_c"]),
+                      "-" if entry["erlang_a"] is None else str(entry["erlang_a"]),
+                      simulated, str(best), trunks)
+    console.print(table)
+    if inputs.shrinkage:
+        console.print(f"Scheduled: the best answer / (1 - {inputs.shrinkage:.0%} shrinkage).")
+    for entry in document["intervals"]:
+        for note in entry["notes"]:
+            console.print(f"[bold]{entry['interval']}[/bold] {note}")
