@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from appliance.config import ConfigError, resolve_site
+from appliance.config.live import Recording
+from appliance.kpi.storage import RecordingStorage, describe_storage, recording_storage
 from sim.sizing.explain import explain
 from sim.sizing.formulas import FormulaAnswer, answer_all
 from sim.sizing.inputs import RuleInputs, SizingInputs, from_site, parse_service_level
@@ -67,6 +69,8 @@ def size_command(
                                 "30-minute warm-up"),
     seed: int = typer.Option(1, help="Seed of the simulation (common to every agent count)"),
     workers: int = typer.Option(None, help="Processes for the simulation [CPU count]"),
+    retention_days: int = typer.Option(90, min=1, help="Days recordings are kept"),
+    split: bool = typer.Option(False, help="Recordings also kept one file per party"),
     as_json: bool = typer.Option(False, "--json", help="Print the answers as JSON"),
 ) -> None:
     """Agents and trunks per interval: the sources' rule, Erlang C and A, Erlang B, and a
@@ -86,7 +90,8 @@ def size_command(
                 simulated[index] = simulate_interval(
                     inputs, formula.calls_per_hour, start_from, replications=replications,
                     hours=hours, seed=seed, workers=workers)
-    document = sizing_document(inputs, answers, simulated)
+    recording = Recording(retention_days=retention_days, split=split)
+    document = sizing_document(inputs, answers, simulated, recording)
     if as_json:
         typer.echo(json.dumps(document, indent=2))
         return
@@ -138,9 +143,11 @@ def _inputs(config: str | None, options: dict[str, Any]) -> SizingInputs:
 
 
 def sizing_document(inputs: SizingInputs, answers: list[FormulaAnswer],
-                    simulated: list[SimulatedAnswer | None]) -> dict[str, Any]:
+                    simulated: list[SimulatedAnswer | None],
+                    recording: Recording | None = None) -> dict[str, Any]:
     """Everything `ccbox size` found, as JSON-ready data (the report reads the same)."""
     intervals = []
+    storage = None if recording is None else _storage(inputs, answers, simulated, recording)
     for formula, sim in zip(answers, simulated, strict=True):
         entry: dict[str, Any] = asdict(formula)
         entry["simulated"] = None if sim is None else _simulated_dict(sim)
@@ -152,7 +159,29 @@ def sizing_document(inputs: SizingInputs, answers: list[FormulaAnswer],
                               for name, count in on_phones.items()}
         entry["notes"] = explain(inputs, formula, sim)
         intervals.append(entry)
-    return {"inputs": inputs.model_dump(mode="json"), "intervals": intervals}
+    return {"inputs": inputs.model_dump(mode="json"), "intervals": intervals,
+            "recordings": None if storage is None else storage.to_dict()}
+
+
+def _storage(inputs: SizingInputs, answers: list[FormulaAnswer],
+             simulated: list[SimulatedAnswer | None], recording: Recording
+             ) -> RecordingStorage | None:
+    """The disk the day's recordings need: simulated talk time where there is a simulation,
+    else the answered calls (Erlang A's abandons taken out) times the AHT."""
+    seconds = calls = 0.0
+    hours = inputs.interval_seconds / 3600.0
+    for formula, sim in zip(answers, simulated, strict=True):
+        chosen = None if sim is None else sim.candidate(sim.agents)
+        if chosen is not None:
+            seconds += chosen.recorded_per_hour * hours
+            calls += chosen.answered_per_hour * hours
+        else:
+            answered = inputs.agent_rate(formula.calls_per_hour) * inputs.interval_seconds * (
+                1.0 - (formula.erlang_a_abandon or 0.0))
+            seconds += answered * inputs.aht
+            calls += answered
+    day = len(answers) * inputs.interval_seconds
+    return recording_storage(seconds, round(calls), day, day / 3600.0, recording)
 
 
 def _simulated_dict(sim: SimulatedAnswer) -> dict[str, Any]:
@@ -199,3 +228,5 @@ def _print(console: Console, inputs: SizingInputs, document: dict[str, Any]) -> 
     for entry in document["intervals"]:
         for note in entry["notes"]:
             console.print(f"[bold]{entry['interval']}[/bold] {note}")
+    if document["recordings"] is not None:
+        console.print(describe_storage(RecordingStorage(**document["recordings"])))

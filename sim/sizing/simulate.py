@@ -40,6 +40,8 @@ class Candidate:
     asa: FigureSummary
     abandoned: FigureSummary  # share of the calls that entered the queue, short ones too
     offered: float  # mean calls offered to the queue in the measured window
+    answered_per_hour: float
+    recorded_per_hour: float  # seconds of talk and hold an hour: what recordings hold
 
     def meets(self, target: float) -> bool:
         return self.service_level.mean is not None and self.service_level.mean >= target
@@ -92,8 +94,9 @@ def _run(site: Site, hours: float, seed: int, replication: int) -> KpiReport:
     return run_once(experiment, replication)
 
 
-def _candidate(agents: int, reports: Sequence[KpiReport]) -> Candidate:
+def _candidate(agents: int, reports: Sequence[KpiReport], hours: float) -> Candidate:
     queues = [report.queues[QUEUE] for report in reports]
+    runs = len(reports)
 
     def figure(values: list[float | None]) -> FigureSummary:
         return summarize_values([v for v in values if v is not None])
@@ -104,7 +107,10 @@ def _candidate(agents: int, reports: Sequence[KpiReport]) -> Candidate:
         asa=figure([q.asa for q in queues]),
         abandoned=figure([q.abandoned_in_queue / q.entered_queue if q.entered_queue else None
                           for q in queues]),
-        offered=sum(q.offered for q in queues) / len(queues),
+        offered=sum(q.offered for q in queues) / runs,
+        answered_per_hour=sum(q.answered for q in queues) / runs / hours,
+        recorded_per_hour=sum(r.center_agents.talk_time + r.center_agents.hold_time
+                              for r in reports) / runs / hours,
     )
 
 
@@ -146,7 +152,7 @@ class _Evaluator:
 
     def candidate(self, agents: int, replications: int) -> Candidate:
         self.evaluate([agents], replications)
-        return _candidate(agents, self.reports[agents])
+        return _candidate(agents, self.reports[agents], self.hours)
 
 
 def simulate_interval(inputs: SizingInputs, calls_per_hour: float, start: int, *,
@@ -182,7 +188,7 @@ def simulate_interval(inputs: SizingInputs, calls_per_hour: float, start: int, *
                 agents -= 1
             while not evaluator.candidate(agents, runs).meets(target):
                 agents += 1
-        candidates = tuple(_candidate(n, reports)
+        candidates = tuple(_candidate(n, reports, hours)
                            for n, reports in sorted(evaluator.reports.items()))
         return SimulatedAnswer(
             agents=agents, candidates=candidates, replications=runs, hours=hours,

@@ -40,6 +40,11 @@ def test_the_worked_example_gives_16_agents_by_the_rule_and_the_other_answers_be
     assert interval["simulated"]["agents"] in (14, 15, 16)
     assert interval["trunks"] >= 12
     assert any("rule overstaffs" in note for note in interval["notes"])
+    recordings = json.loads(out)["recordings"]
+    # About 270 answered calls of 150 s in the hour, 16,000 bytes a second, kept 90 days.
+    assert recordings["bytes_per_day"] == pytest.approx(270 * 150 * 16_000, rel=0.25)
+    assert recordings["disk_bytes"] == pytest.approx(
+        recordings["bytes_per_day"] * 90 + recordings["keep_free_bytes"])
     assert time.monotonic() - started < 30  # a simulated answer for one interval
 
 
