@@ -157,10 +157,11 @@ class _Evaluator:
 
 def simulate_interval(inputs: SizingInputs, calls_per_hour: float, start: int, *,
                       replications: int = 10, hours: float = 4.0, seed: int = 1,
-                      workers: int | None = None,
+                      workers: int | None = None, time_budget: float = 25.0,
                       on_run: Callable[[], None] | None = None) -> SimulatedAnswer:
     """The fewest agents meeting the service-level target in simulation, searching from
-    `start` (an analytic answer) up or down one agent at a time."""
+    `start` (an analytic answer) up or down one agent at a time. More replications are run
+    while the answer is not clear-cut and `time_budget` seconds allow."""
     began = time.monotonic()
     target = inputs.sl_target
     workers = workers if workers is not None else (os.cpu_count() or 1)
@@ -181,6 +182,11 @@ def simulate_interval(inputs: SizingInputs, calls_per_hour: float, start: int, *
                 evaluator.evaluate([agents, agents + 1], replications)
         runs = replications
         while not _separated(evaluator, agents, runs, target) and runs < MAX_REPLICATIONS:
+            # Doubling the runs of two counts costs about what every run so far cost per run.
+            spent = time.monotonic() - began
+            per_run = spent / max(1, sum(len(r) for r in evaluator.reports.values()))
+            if spent + per_run * 2 * runs / max(1, workers) > time_budget:
+                break  # the answer is stated as not clear-cut rather than late
             runs = min(MAX_REPLICATIONS, 2 * runs)
             evaluator.evaluate([c for c in (agents - 1, agents) if c >= 1], runs)
             # More runs may move the means across the target: settle the count again.
