@@ -374,9 +374,11 @@ def _figure(figure: dict, form: str) -> str:
 
 
 def register(app: typer.Typer) -> None:
+    from sim.forecast.command import register as register_forecast
     from sim.sizing.command import size_command
 
     app.command("sim")(simulate_command)
+    register_forecast(app)
     app.command("size")(size_command)
     app.command("sweep")(sweep_command)
     app.add_typer(bench_app, name="bench")
