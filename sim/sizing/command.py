@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -45,6 +46,10 @@ def size_command(
                                  "(else the numbers below)"),
     calls_per_hour: str = typer.Option(None, help="Calls per hour, or one per interval: "
                                        "120,180,240"),
+    history: Path = typer.Option(None, help="A call history CSV (as `ccbox forecast` reads): "
+                                 "size the forecast of --day"),
+    day: str = typer.Option(None, help="With --history: the day to size, YYYY-MM-DD "
+                            "(default: the first open day after the history)"),
     population: int = typer.Option(None, help="People served (the sources' rule)"),
     call_rate: float = typer.Option(None, help="Calls per person per day, e.g. 0.003"),
     busy_hour_share: float = typer.Option(None, help="Share of the day's calls in the busy "
@@ -69,6 +74,8 @@ def size_command(
                                 "30-minute warm-up"),
     seed: int = typer.Option(1, help="Seed of the simulation (common to every agent count)"),
     workers: int = typer.Option(None, help="Processes for the simulation [CPU count]"),
+    plan: bool = typer.Option(False, help="Also plan shifts for the day (8 h, breaks and "
+                              "lunch) and simulate the plan interval by interval"),
     retention_days: int = typer.Option(90, min=1, help="Days recordings are kept"),
     split: bool = typer.Option(False, help="Recordings also kept one file per party"),
     as_json: bool = typer.Option(False, "--json", help="Print the answers as JSON"),
@@ -92,6 +99,8 @@ def size_command(
                     hours=hours, seed=seed, workers=workers)
     recording = Recording(retention_days=retention_days, split=split)
     document = sizing_document(inputs, answers, simulated, recording)
+    if plan:
+        document["plan"] = _plan(console, inputs, document, replications, seed, workers)
     if as_json:
         typer.echo(json.dumps(document, indent=2))
         return
@@ -124,6 +133,8 @@ def _inputs(config: str | None, options: dict[str, Any]) -> SizingInputs:
             fields.setdefault("calls_per_hour", (rule.busy_hour_calls,))
         if options["calls_per_hour"] is not None:
             fields["calls_per_hour"] = _rates(options["calls_per_hour"])
+        elif options["history"] is not None:
+            fields.update(_forecast_day(options["history"], options["day"]))
         if config is not None:
             try:
                 return from_site(resolve_site(config), **fields)
@@ -140,6 +151,54 @@ def _inputs(config: str | None, options: dict[str, Any]) -> SizingInputs:
         raise _fail(problems) from None
     except ValueError as error:
         raise _fail(str(error)) from None
+
+
+def _plan(console: Console, inputs: SizingInputs, document: dict[str, Any], replications: int,
+          seed: int, workers: int | None) -> dict[str, Any]:
+    from sim.sizing.plancheck import check_plan, plan_day, plan_dict
+    from sim.sizing.schedule import ShiftPlanError
+
+    required = [_best(entry) for entry in document["intervals"]]
+    try:
+        shifts = plan_day(inputs, required)
+    except ShiftPlanError as error:
+        raise _fail(f"no shift plan: {error}") from None
+    with console.status("simulating the shift plan"):
+        checks = check_plan(inputs, shifts, replications, seed, workers)
+    return plan_dict(inputs, shifts, checks)
+
+
+def _best(entry: dict[str, Any]) -> int:
+    """Agents on the phones the interval needs: simulated, else Erlang A, else Erlang C."""
+    sim = entry["simulated"]
+    if sim is not None:
+        return int(sim["agents"])
+    return int(entry["erlang_a"] if entry["erlang_a"] is not None else entry["erlang_c"])
+
+
+def _forecast_day(path: Path, day: str | None) -> dict[str, Any]:
+    """The traffic of one forecast day: calls per hour per interval from opening time."""
+    from datetime import date, timedelta
+
+    from sim.forecast.history import HistoryError, read_history
+    from sim.forecast.model import ForecastError, fit, forecast, profile_for_day
+
+    try:
+        past = read_history(path)
+        wanted = date.fromisoformat(day) if day else None
+        first = past.last_day + timedelta(days=1)
+        last = max(first, wanted) if wanted else first + timedelta(days=7)
+        result = forecast(fit(past), first, last)
+        if wanted is None:
+            wanted = next(d.day for d in result.days if d.expected > 0)
+        profile = profile_for_day(result, wanted)
+    except (HistoryError, ForecastError) as error:
+        raise _fail(str(error)) from None
+    except ValueError as error:
+        raise _fail(f"--day: expected a date like 2026-03-30 after the history; {error}") from None
+    opens = result.opens
+    return {"calls_per_hour": tuple(profile), "interval_minutes": result.interval_minutes,
+            "day_start": opens.hour * 3600.0 + opens.minute * 60.0}
 
 
 def sizing_document(inputs: SizingInputs, answers: list[FormulaAnswer],
@@ -218,7 +277,7 @@ def _print(console: Console, inputs: SizingInputs, document: dict[str, Any]) -> 
         trunks = str(entry["trunks"])
         if entry["blocking"] is not None:
             trunks += f" ({inputs.trunks}: {entry['blocking']:.1%} blocked)"
-        table.add_row(entry["interval"], f"{entry['calls_per_hour']:g}", f"{entry['load']:.2f}",
+        table.add_row(entry["interval"], f"{entry['calls_per_hour']:.0f}", f"{entry['load']:.2f}",
                       f"{entry['rule']} ({entry['rule_exact']:.2f})", str(entry["erlang_c"]),
                       "-" if entry["erlang_a"] is None else str(entry["erlang_a"]),
                       simulated, str(best), trunks)
@@ -228,5 +287,35 @@ def _print(console: Console, inputs: SizingInputs, document: dict[str, Any]) -> 
     for entry in document["intervals"]:
         for note in entry["notes"]:
             console.print(f"[bold]{entry['interval']}[/bold] {note}")
+    if document.get("plan") is not None:
+        _print_plan(console, inputs, document["plan"])
     if document["recordings"] is not None:
         console.print(describe_storage(RecordingStorage(**document["recordings"])))
+
+
+def _print_plan(console: Console, inputs: SizingInputs, plan: dict[str, Any]) -> None:
+    shifts = Table(title=f"Shift plan: {plan['agents']} agents, {plan['paid_hours']:g} paid hours"
+                   + (f" ({plan['paid_hours_with_shrinkage']:.0f} with "
+                      f"{inputs.shrinkage:.0%} shrinkage)" if inputs.shrinkage else ""))
+    for heading in ("agents", "shift", "breaks"):
+        shifts.add_column(heading)
+    for shift in plan["shifts"]:
+        breaks = ", ".join(f"{b['start']} {b['minutes']:g} min {b['reason']}"
+                           for b in shift["breaks"])
+        shifts.add_row(str(shift["count"]), f"{shift['start']}-{shift['end']}", breaks)
+    console.print(shifts)
+    check = Table(title="The plan simulated: service level per interval (mean ± 95 %)")
+    for heading in ("interval", "required", "planned", "service level", ""):
+        check.add_column(heading, justify="right")
+    for row in plan["check"]:
+        level = row["service_level"]
+        shown = "-" if level["mean"] is None else (
+            f"{level['mean']:.1%} ± {level['half_width'] or 0:.1%}")
+        check.add_row(row["interval"], str(row["required"]), str(row["planned"]), shown,
+                      "ok" if row["meets"] else "[red]below target[/red]")
+    console.print(check)
+    short = [row["interval"] for row in plan["check"] if not row["meets"]]
+    if short:
+        console.print(f"Below the {inputs.sl_target:.0%} target in simulation: "
+                      f"{', '.join(short)} (queues carried over from busier intervals, or "
+                      "breaks taken where the plan is tight).")

@@ -134,3 +134,33 @@ def test_bad_input_is_named_and_nothing_runs(args, message):
     code, _, err = run(*args, "--no-simulate")
     assert code == 2
     assert message in err
+
+
+def test_a_forecast_day_is_sized_from_a_call_history(tmp_path):
+    from sim.forecast.history import HistorySpec, generate_history, write_history
+
+    path = tmp_path / "history.csv"
+    write_history(generate_history(HistorySpec(weeks=6), seed=3), path)
+    code, out, err = run("--history", str(path), "--aht", "180", "--no-simulate", "--json")
+    assert code == 0, err
+    document = json.loads(out)
+    assert document["inputs"]["interval_minutes"] == 30
+    rates = [entry["calls_per_hour"] for entry in document["intervals"]]
+    assert len(rates) == 24 and max(rates) > 2 * min(rates)  # a day's shape, not a flat line
+
+
+@pytest.mark.slow
+def test_the_shift_plan_covers_the_answers_and_is_checked_by_simulation():
+    rates = "40,120,200,240,200,160,200,240,160,80"  # 08:00-18:00
+    code, out, err = run("--calls-per-hour", rates, "--aht", "180", "--patience", "90",
+                         "--no-simulate", "--plan", "--replications", "4", "--json")
+    assert code == 0, err
+    document = json.loads(out)
+    plan = document["plan"]
+    needed = [entry["erlang_a"] for entry in document["intervals"]]
+    assert plan["required"] == needed
+    assert all(p >= r for p, r in zip(plan["planned"], plan["required"], strict=True))
+    assert plan["paid_hours"] == 8 * plan["agents"]
+    assert len(plan["check"]) == 10
+    levels = [row["service_level"]["mean"] for row in plan["check"]]
+    assert sum(level >= 0.7 for level in levels) >= 8  # a plan that covers, as simulated
