@@ -249,9 +249,11 @@ def profile_for_day(result: Forecast, day: date) -> list[float]:
                         f"{result.days[-1].day})")
 
 
-def evaluate(history: History, holdout_days: int = 14) -> Evaluation:
-    """Fit on all but the last `holdout_days` calendar days and score the forecast of those
-    days, given their campaign and holiday flags, against seasonal-naive."""
+def holdout_predictions(history: History, holdout_days: int = 14
+                        ) -> tuple[History, History, np.ndarray, float]:
+    """Fit on all but the last `holdout_days` calendar days and forecast those days, given
+    their campaign and holiday flags: (train, test, predicted calls per test interval,
+    fit seconds)."""
     if holdout_days < 1:
         raise ForecastError(f"holdout_days: expected at least 1; got {holdout_days}")
     cut = history.last_day - timedelta(days=holdout_days)
@@ -265,6 +267,14 @@ def evaluate(history: History, holdout_days: int = 14) -> Evaluation:
     predicted = forecast(model, cut + timedelta(days=1), history.last_day, campaign, holiday)
     by_start = {item.start: item.expected for item in predicted.intervals}
     model_pred = np.array([by_start.get(start, 0.0) for start in test.starts])
+    return train, test, model_pred, model.fit_seconds
+
+
+def evaluate(history: History, holdout_days: int = 14) -> Evaluation:
+    """Score the forecast of the last `holdout_days` days (`holdout_predictions`) against
+    seasonal-naive."""
+    train, test, model_pred, fit_seconds = holdout_predictions(history, holdout_days)
+    cut = history.last_day - timedelta(days=holdout_days)
     naive_pred = _seasonal_naive(train, test.starts)
     actual = test.calls.astype(float)
     day_of = np.array([start.toordinal() for start in test.starts])
@@ -274,7 +284,7 @@ def evaluate(history: History, holdout_days: int = 14) -> Evaluation:
         interval_mape=_mape(actual, model_pred), naive_interval_mape=_mape(actual, naive_pred),
         daily_mape=_mape(*_by_day(day_of, actual, model_pred)),
         naive_daily_mape=_mape(*_by_day(day_of, actual, naive_pred)),
-        fit_seconds=model.fit_seconds,
+        fit_seconds=fit_seconds,
     )
 
 

@@ -20,6 +20,8 @@ from sim.sizing.formulas import FormulaAnswer, answer_all
 from sim.sizing.inputs import RuleInputs, SizingInputs, from_site, parse_service_level
 from sim.sizing.simulate import SimulatedAnswer, simulate_interval
 
+HOLDOUT_DAYS = 14
+
 
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"ccbox size: {message}", err=True)
@@ -76,13 +78,17 @@ def size_command(
     workers: int = typer.Option(None, help="Processes for the simulation [CPU count]"),
     plan: bool = typer.Option(False, help="Also plan shifts for the day (8 h, breaks and "
                               "lunch) and simulate the plan interval by interval"),
+    report: Path = typer.Option(None, help="Also write a customer report (HTML, PNG, PDF, "
+                                "JSON) into this folder"),
     retention_days: int = typer.Option(90, min=1, help="Days recordings are kept"),
     split: bool = typer.Option(False, help="Recordings also kept one file per party"),
     as_json: bool = typer.Option(False, "--json", help="Print the answers as JSON"),
 ) -> None:
     """Agents and trunks per interval: the sources' rule, Erlang C and A, Erlang B, and a
     simulation of the appliance's own code; where they disagree, and why."""
-    inputs = _inputs(config, locals())
+    options = dict(locals())
+    inputs = _inputs(config, options)
+    forecast_data = options.get("forecast_data")
     console = Console(stderr=as_json)
     answers = answer_all(inputs)
     simulated: list[SimulatedAnswer | None] = [None] * len(answers)
@@ -101,6 +107,12 @@ def size_command(
     document = sizing_document(inputs, answers, simulated, recording)
     if plan:
         document["plan"] = _plan(console, inputs, document, replications, seed, workers)
+    if report is not None:
+        from sim.report import render_report  # matplotlib loads only when a report is asked for
+
+        files = render_report(document, report, plan=document.get("plan"),
+                              forecast=forecast_data)
+        console.print(f"Report: {files.html}")
     if as_json:
         typer.echo(json.dumps(document, indent=2))
         return
@@ -134,7 +146,8 @@ def _inputs(config: str | None, options: dict[str, Any]) -> SizingInputs:
         if options["calls_per_hour"] is not None:
             fields["calls_per_hour"] = _rates(options["calls_per_hour"])
         elif options["history"] is not None:
-            fields.update(_forecast_day(options["history"], options["day"]))
+            traffic, options["forecast_data"] = _forecast_day(options["history"], options["day"])
+            fields.update(traffic)
         if config is not None:
             try:
                 return from_site(resolve_site(config), **fields)
@@ -176,12 +189,21 @@ def _best(entry: dict[str, Any]) -> int:
     return int(entry["erlang_a"] if entry["erlang_a"] is not None else entry["erlang_c"])
 
 
-def _forecast_day(path: Path, day: str | None) -> dict[str, Any]:
-    """The traffic of one forecast day: calls per hour per interval from opening time."""
+def _forecast_day(path: Path, day: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The traffic of one forecast day (calls per hour per interval from opening time), and
+    the forecast as the report shows it: recent history, the hold-out against its actual
+    calls, and the forecast up to the day."""
     from datetime import date, timedelta
 
     from sim.forecast.history import HistoryError, read_history
-    from sim.forecast.model import ForecastError, fit, forecast, profile_for_day
+    from sim.forecast.model import (
+        ForecastError,
+        evaluate,
+        fit,
+        forecast,
+        holdout_predictions,
+        profile_for_day,
+    )
 
     try:
         past = read_history(path)
@@ -192,13 +214,27 @@ def _forecast_day(path: Path, day: str | None) -> dict[str, Any]:
         if wanted is None:
             wanted = next(d.day for d in result.days if d.expected > 0)
         profile = profile_for_day(result, wanted)
+        _, test, predicted, _ = holdout_predictions(past, HOLDOUT_DAYS)
+        scores = evaluate(past, HOLDOUT_DAYS)
     except (HistoryError, ForecastError) as error:
         raise _fail(str(error)) from None
     except ValueError as error:
         raise _fail(f"--day: expected a date like 2026-03-30 after the history; {error}") from None
     opens = result.opens
-    return {"calls_per_hour": tuple(profile), "interval_minutes": result.interval_minutes,
-            "day_start": opens.hour * 3600.0 + opens.minute * 60.0}
+    recent = past.since(past.last_day - timedelta(days=4 * 7))
+    shown = {
+        "history": [{"start": s.isoformat(), "calls": int(c)}
+                    for s, c in zip(recent.starts, recent.calls, strict=True)],
+        "holdout": [{"start": s.isoformat(), "actual": int(a), "predicted": float(p)}
+                    for s, a, p in zip(test.starts, test.calls, predicted, strict=True)],
+        "forecast": [{"start": i.start.isoformat(), "calls": i.expected, "low": i.lower,
+                      "high": i.upper} for i in result.intervals if i.start.date() <= wanted],
+        "mape": scores.interval_mape, "naive_mape": scores.naive_interval_mape,
+        "level": result.level,
+    }
+    traffic = {"calls_per_hour": tuple(profile), "interval_minutes": result.interval_minutes,
+               "day_start": opens.hour * 3600.0 + opens.minute * 60.0}
+    return traffic, shown
 
 
 def sizing_document(inputs: SizingInputs, answers: list[FormulaAnswer],

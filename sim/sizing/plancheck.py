@@ -67,8 +67,8 @@ def plan_dict(inputs: SizingInputs, plan: ShiftPlan,
     return {
         "labels": [inputs.interval_label(i) for i in range(len(plan.required))],
         "required": list(plan.required),
-        "planned": list(plan.min_coverage),
-        "coverage": [round(c, 3) for c in plan.coverage],
+        "planned": [round(c, 3) for c in plan.coverage],  # mean agents present
+        "min_planned": list(plan.min_coverage),  # fewest present at any moment
         "agents": plan.agents,
         "paid_hours": plan.paid_hours,
         "paid_hours_with_shrinkage": plan.paid_hours / (1.0 - inputs.shrinkage),

@@ -164,3 +164,17 @@ def test_the_shift_plan_covers_the_answers_and_is_checked_by_simulation():
     assert len(plan["check"]) == 10
     levels = [row["service_level"]["mean"] for row in plan["check"]]
     assert sum(level >= 0.7 for level in levels) >= 8  # a plan that covers, as simulated
+
+
+def test_size_writes_the_customer_report_with_the_forecast_it_sized(tmp_path):
+    from sim.forecast.history import HistorySpec, generate_history, write_history
+
+    history = tmp_path / "history.csv"
+    write_history(generate_history(HistorySpec(weeks=6), seed=5), history)
+    code, _, err = run("--history", str(history), "--aht", "180", "--no-simulate",
+                       "--report", str(tmp_path / "report"))
+    assert code == 0, err
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["forecast"]["holdout"] and report["forecast"]["mape"] > 0
+    for name in ("index.html", "report.pdf", "profile.png", "forecast.png"):
+        assert (tmp_path / "report" / name).stat().st_size > 1000, name
