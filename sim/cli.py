@@ -41,7 +41,7 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _progress(console: Console) -> Progress:
+def progress_bar(console: Console) -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -96,7 +96,7 @@ def simulate_command(
     console = Console(stderr=as_json)
     if not console.is_terminal:
         console.width = 150  # a file or a pipe: no terminal to fit, keep tables whole
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         if fidelity == "sip":
             quality = LinkQuality(latency, jitter, loss)
             task = progress.add_task(f"{replications} x {hours:g} h, SIP fidelity",
@@ -334,7 +334,7 @@ def sweep_command(
     sites = [_load(config) for config in configs]
     runs = grid(sites, scales, replications, hours, seed)
     console = Console(stderr=as_json)
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task(f"{len(runs)} runs", total=len(runs))
 
         def advance(done: int) -> None:

@@ -93,16 +93,25 @@ def size_command(
     answers = answer_all(inputs)
     simulated: list[SimulatedAnswer | None] = [None] * len(answers)
     if simulate:
+        from sim.cli import progress_bar
+
         busy = [i for i, a in enumerate(answers) if a.load > 0]
-        with console.status("simulating") as status:
-            for done, index in enumerate(busy, start=1):
-                status.update(f"simulating interval {done} of {len(busy)} "
-                              f"({answers[index].interval})")
+        with progress_bar(console) as progress:
+            task = progress.add_task("simulating", total=len(busy))
+            for done, index in enumerate(busy):
                 formula = answers[index]
+                runs = 0
+
+                def ran(label: str = formula.interval) -> None:
+                    nonlocal runs
+                    runs += 1
+                    progress.update(task, description=f"simulating {label}: {runs} runs")
+
                 start_from = formula.erlang_a if formula.erlang_a is not None else formula.erlang_c
                 simulated[index] = simulate_interval(
                     inputs, formula.calls_per_hour, start_from, replications=replications,
-                    hours=hours, seed=seed, workers=workers)
+                    hours=hours, seed=seed, workers=workers, on_run=ran)
+                progress.update(task, completed=done + 1)
     recording = Recording(retention_days=retention_days, split=split)
     document = sizing_document(inputs, answers, simulated, recording)
     if plan:
