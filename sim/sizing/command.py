@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,12 @@ from appliance.kpi.storage import RecordingStorage, describe_storage, recording_
 from sim.sizing.explain import explain
 from sim.sizing.formulas import FormulaAnswer, answer_all
 from sim.sizing.inputs import RuleInputs, SizingInputs, from_site, parse_service_level
-from sim.sizing.simulate import SimulatedAnswer, simulate_interval
+from sim.sizing.simulate import (
+    SimulatedAnswer,
+    SimulatedTrunks,
+    simulate_interval,
+    simulate_trunks,
+)
 
 HOLDOUT_DAYS = 14
 
@@ -92,6 +98,7 @@ def size_command(
     console = Console(stderr=as_json)
     answers = answer_all(inputs)
     simulated: list[SimulatedAnswer | None] = [None] * len(answers)
+    trunks: list[SimulatedTrunks | None] = [None] * len(answers)
     if simulate:
         from sim.cli import progress_bar
 
@@ -111,9 +118,13 @@ def size_command(
                 simulated[index] = simulate_interval(
                     inputs, formula.calls_per_hour, start_from, replications=replications,
                     hours=hours, seed=seed, workers=workers, on_run=ran)
+                trunks[index] = simulate_trunks(
+                    inputs, formula.calls_per_hour, simulated[index].agents, formula.trunks,
+                    replications=replications, hours=hours, seed=seed, workers=workers,
+                    on_run=ran)
                 progress.update(task, completed=done + 1)
     recording = Recording(retention_days=retention_days, split=split)
-    document = sizing_document(inputs, answers, simulated, recording)
+    document = sizing_document(inputs, answers, simulated, recording, trunks)
     if plan:
         document["plan"] = _plan(console, inputs, document, replications, seed, workers)
     if report is not None:
@@ -248,20 +259,27 @@ def _forecast_day(path: Path, day: str | None) -> tuple[dict[str, Any], dict[str
 
 def sizing_document(inputs: SizingInputs, answers: list[FormulaAnswer],
                     simulated: list[SimulatedAnswer | None],
-                    recording: Recording | None = None) -> dict[str, Any]:
+                    recording: Recording | None = None,
+                    trunks: Sequence[SimulatedTrunks | None] | None = None) -> dict[str, Any]:
     """Everything `ccbox size` found, as JSON-ready data (the report reads the same)."""
     intervals = []
     storage = None if recording is None else _storage(inputs, answers, simulated, recording)
-    for formula, sim in zip(answers, simulated, strict=True):
+    trunks = trunks or [None] * len(answers)
+    for formula, sim, lines in zip(answers, simulated, trunks, strict=True):
         entry: dict[str, Any] = asdict(formula)
         entry["simulated"] = None if sim is None else _simulated_dict(sim)
+        entry["simulated_trunks"] = None if lines is None else {
+            "trunks": lines.trunks, "replications": lines.replications,
+            "seconds": round(lines.seconds, 3),
+            "candidates": [{"trunks": count, "blocked": share.to_dict()}
+                           for count, share in lines.candidates]}
         on_phones = {"rule": formula.rule, "erlang_c": formula.erlang_c,
                      "erlang_a": formula.erlang_a,
                      "simulated": None if sim is None else sim.agents}
         entry["scheduled"] = {name: None if count is None else
                               formula.scheduled(count, inputs.shrinkage)
                               for name, count in on_phones.items()}
-        entry["notes"] = explain(inputs, formula, sim)
+        entry["notes"] = explain(inputs, formula, sim, lines)
         intervals.append(entry)
     return {"inputs": inputs.model_dump(mode="json"), "intervals": intervals,
             "recordings": None if storage is None else storage.to_dict()}
@@ -306,7 +324,7 @@ def _print(console: Console, inputs: SizingInputs, document: dict[str, Any]) -> 
                         f"{inputs.sl_threshold:g} s, AHT {inputs.aht:g} s"
                         + (f", patience {inputs.patience:g} s" if inputs.patience else ""))
     for heading in ("interval", "calls/h", "Erlangs", "rule", "Erlang C", "Erlang A",
-                    "simulated", "scheduled", "trunks"):
+                    "simulated", "scheduled", "trunks B / sim"):
         table.add_column(heading, justify="right")
     for entry in document["intervals"]:
         sim = entry["simulated"]
@@ -320,6 +338,8 @@ def _print(console: Console, inputs: SizingInputs, document: dict[str, Any]) -> 
         best = entry["scheduled"]["simulated"] or entry["scheduled"]["erlang_a"] or entry[
             "scheduled"]["erlang_c"]
         trunks = str(entry["trunks"])
+        if entry["simulated_trunks"] is not None:
+            trunks += f" / {entry['simulated_trunks']['trunks']}"
         if entry["blocking"] is not None:
             trunks += f" ({inputs.trunks}: {entry['blocking']:.1%} blocked)"
         table.add_row(entry["interval"], f"{entry['calls_per_hour']:.0f}", f"{entry['load']:.2f}",

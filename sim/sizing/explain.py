@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sim.sizing.formulas import FormulaAnswer
 from sim.sizing.inputs import SizingInputs
-from sim.sizing.simulate import SimulatedAnswer
+from sim.sizing.simulate import SimulatedAnswer, SimulatedTrunks
 
 
 def _agents(count: int) -> str:
@@ -12,7 +12,8 @@ def _agents(count: int) -> str:
 
 
 def explain(inputs: SizingInputs, formula: FormulaAnswer,
-            simulated: SimulatedAnswer | None) -> list[str]:
+            simulated: SimulatedAnswer | None,
+            trunks: SimulatedTrunks | None = None) -> list[str]:
     """Plain sentences on one interval's answers, the most telling first."""
     notes: list[str] = []
     analytic = formula.erlang_a if formula.erlang_a is not None else formula.erlang_c
@@ -38,6 +39,8 @@ def explain(inputs: SizingInputs, formula: FormulaAnswer,
             f"{(formula.erlang_a_abandon or 0):.1%} of callers abandon.")
     if simulated is not None:
         notes += _simulation_notes(inputs, formula, simulated, analytic, model)
+    if trunks is not None and trunks.trunks != formula.trunks:
+        notes.append(_trunk_note(inputs, formula, trunks))
     if inputs.ivr_share:
         notes.append(
             f"{inputs.ivr_share:.0%} of calls end in the IVR: they need no agent but hold a "
@@ -80,3 +83,17 @@ def _simulation_notes(inputs: SizingInputs, formula: FormulaAnswer, simulated: S
                      f"{simulated.agents - 1} and {simulated.agents} agents are not both clear "
                      "of the target: read the answer as one agent either way.")
     return notes
+
+
+def _trunk_note(inputs: SizingInputs, formula: FormulaAnswer, trunks: SimulatedTrunks) -> str:
+    difference = trunks.trunks - formula.trunks
+    if difference > 0:
+        why = ("a queued call holds its trunk while it waits, and waits are longest exactly "
+               "when every trunk is busy; Erlang B takes holding times as independent of load")
+    else:
+        why = ("callers who give up free their trunk early, and blocked callers who retry "
+               "come back when trunks are free")
+    return (f"The simulation needs {abs(difference)} trunk{'s' if abs(difference) != 1 else ''} "
+            f"{'more' if difference > 0 else 'fewer'} than Erlang B for "
+            f"{inputs.blocking_target:.1%} blocking ({trunks.trunks} against "
+            f"{formula.trunks}): {why}.")

@@ -40,6 +40,7 @@ class Candidate:
     asa: FigureSummary
     abandoned: FigureSummary  # share of the calls that entered the queue, short ones too
     offered: float  # mean calls offered to the queue in the measured window
+    blocked: FigureSummary  # share of calls that found every trunk busy
     answered_per_hour: float
     recorded_per_hour: float  # seconds of talk and hold an hour: what recordings hold
 
@@ -60,8 +61,10 @@ class SimulatedAnswer:
         return next((c for c in self.candidates if c.agents == agents), None)
 
 
-def interval_site(inputs: SizingInputs, calls_per_hour: float, agents: int) -> Site:
-    """A one-queue site that offers the agents' share of `calls_per_hour` for ever."""
+def interval_site(inputs: SizingInputs, calls_per_hour: float, agents: int,
+                  trunks: int | None = None) -> Site:
+    """A one-queue site that offers the agents' share of `calls_per_hour` for ever, on
+    `trunks` (else the inputs' trunks, else plenty)."""
     call_type: dict[str, Any] = {
         "name": "calls", "trunk_group": "pstn",
         "talk_time": {"dist": "exponential", "mean": inputs.aht},
@@ -72,8 +75,8 @@ def interval_site(inputs: SizingInputs, calls_per_hour: float, agents: int) -> S
     load = inputs.agent_rate(calls_per_hour) * inputs.aht
     # Trunks for the agents' calls: the given ones less what the IVR holds, else plenty.
     ivr_load = calls_per_hour * inputs.ivr_share / 3600.0 * inputs.ivr_seconds
-    channels = (max(1, inputs.trunks - round(ivr_load)) if inputs.trunks is not None
-                else int(3 * load) + 50)
+    trunks = trunks if trunks is not None else inputs.trunks
+    channels = max(1, trunks - round(ivr_load)) if trunks is not None else int(3 * load) + 50
     data = {
         "site": "sizing",
         "trunk_groups": [{"name": "pstn", "kind": "sip", "channels": channels}],
@@ -108,6 +111,7 @@ def _candidate(agents: int, reports: Sequence[KpiReport], hours: float) -> Candi
         abandoned=figure([q.abandoned_in_queue / q.entered_queue if q.entered_queue else None
                           for q in queues]),
         offered=sum(q.offered for q in queues) / runs,
+        blocked=figure([report.center.blocked_rate for report in reports]),
         answered_per_hour=sum(q.answered for q in queues) / runs / hours,
         recorded_per_hour=sum(r.center_agents.talk_time + r.center_agents.hold_time
                               for r in reports) / runs / hours,
@@ -115,13 +119,13 @@ def _candidate(agents: int, reports: Sequence[KpiReport], hours: float) -> Candi
 
 
 class _Evaluator:
-    """Runs agent counts, `replications` each, in parallel processes; caches what it ran."""
+    """Runs the sites `site_for(count)` builds for agent or trunk counts, `replications` each,
+    in parallel processes; caches what it ran."""
 
-    def __init__(self, inputs: SizingInputs, calls_per_hour: float, hours: float, seed: int,
+    def __init__(self, site_for: Callable[[int], Site], hours: float, seed: int,
                  pool: ProcessPoolExecutor | None,
                  on_run: Callable[[], None] | None) -> None:
-        self.inputs = inputs
-        self.calls_per_hour = calls_per_hour
+        self.site_for = site_for
         self.hours = hours
         self.seed = seed
         self.pool = pool
@@ -132,7 +136,7 @@ class _Evaluator:
         jobs = []
         for agents in counts:
             done = len(self.reports.get(agents, []))
-            site = interval_site(self.inputs, self.calls_per_hour, agents)
+            site = self.site_for(agents)
             jobs += [(agents, site, r) for r in range(done, replications)]
         if self.pool is None:
             results = [(agents, _run(site, self.hours, self.seed, r)) for agents, site, r in jobs]
@@ -167,7 +171,8 @@ def simulate_interval(inputs: SizingInputs, calls_per_hour: float, start: int, *
     workers = workers if workers is not None else (os.cpu_count() or 1)
     pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
     try:
-        evaluator = _Evaluator(inputs, calls_per_hour, hours, seed, pool, on_run)
+        evaluator = _Evaluator(lambda count: interval_site(inputs, calls_per_hour, count),
+                               hours, seed, pool, on_run)
         agents = max(1, start)
         # Two counts at once keep both workers busy: the start and the one the search
         # will most likely want next.
@@ -220,3 +225,51 @@ def _separated(evaluator: _Evaluator, agents: int, runs: int, target: float) -> 
     return fewer.mean is not None and fewer.half_width is not None and (
         fewer.mean + fewer.half_width < target)
 
+
+
+@dataclass(frozen=True)
+class SimulatedTrunks:
+    trunks: int  # the fewest whose simulated blocking meets the target
+    candidates: tuple[tuple[int, FigureSummary], ...]  # (trunks, blocked share), fewest first
+    replications: int
+    seconds: float
+
+
+def simulate_trunks(inputs: SizingInputs, calls_per_hour: float, agents: int, start: int, *,
+                    replications: int = 10, hours: float = 4.0, seed: int = 1,
+                    workers: int | None = None,
+                    on_run: Callable[[], None] | None = None) -> SimulatedTrunks:
+    """The fewest trunks whose simulated blocking is at most the target, with `agents` on
+    the phones, searching from `start` (Erlang B's answer). A trunk is held while the caller
+    waits too, so patience, retrials and the queue shape what the trunks carry."""
+    began = time.monotonic()
+    target = inputs.blocking_target
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+
+    def blocked(count: int) -> FigureSummary:
+        return evaluator.candidate(count, replications).blocked
+
+    def meets(count: int) -> bool:
+        share = blocked(count).mean
+        return share is not None and share <= target
+
+    try:
+        evaluator = _Evaluator(
+            lambda count: interval_site(inputs, calls_per_hour, agents, trunks=count),
+            hours, seed, pool, on_run)
+        trunks = max(1, start)
+        evaluator.evaluate([trunks, max(1, trunks - 1)], replications)
+        if meets(trunks):
+            while trunks > 1 and meets(trunks - 1):
+                trunks -= 1
+        else:
+            while not meets(trunks):
+                trunks += 1
+                evaluator.evaluate([trunks, trunks + 1], replications)
+        candidates = tuple((count, _candidate(count, reports, hours).blocked)
+                           for count, reports in sorted(evaluator.reports.items()))
+        return SimulatedTrunks(trunks, candidates, replications, time.monotonic() - began)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)

@@ -178,3 +178,16 @@ def test_size_writes_the_customer_report_with_the_forecast_it_sized(tmp_path):
     assert report["forecast"]["holdout"] and report["forecast"]["mape"] > 0
     for name in ("index.html", "report.pdf", "profile.png", "forecast.png"):
         assert (tmp_path / "report" / name).stat().st_size > 1000, name
+
+
+@pytest.mark.slow
+def test_trunks_are_searched_by_simulation_too_and_queued_calls_hold_them():
+    from sim.sizing.simulate import simulate_trunks
+
+    inputs = SizingInputs(calls_per_hour=(270,), aht=150)
+    formula = answer_interval(inputs, 0, 270)
+    found = simulate_trunks(inputs, 270, formula.erlang_c, formula.trunks, replications=10)
+    shares = dict(found.candidates)
+    assert shares[found.trunks].mean <= inputs.blocking_target < shares[found.trunks - 1].mean
+    # Waits hold trunks longest when they are all busy: Erlang B's count blocks more.
+    assert found.trunks >= formula.trunks
