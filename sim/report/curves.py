@@ -129,7 +129,20 @@ def blocking_curve(document: dict[str, Any], index: int) -> dict[str, Any]:
         "installed": installed, "installed_blocking": entry["blocking"],
         "trunks": trunks, "blocking": [erlang_b(n, load) for n in trunks],
         "floor": _BLOCKING_FLOOR,
+        "simulated": _simulated_blocking(entry.get("simulated_trunks")),
     }
+
+
+def _simulated_blocking(found: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The trunk counts the simulation tried, their blocked share (mean, 95 % half-width),
+    and the count it chose; None without a simulation."""
+    if found is None:
+        return None
+    points = [c for c in found["candidates"] if c["blocked"]["mean"] is not None]
+    return {"trunks": found["trunks"],
+            "tried": [c["trunks"] for c in points],
+            "mean": [c["blocked"]["mean"] for c in points],
+            "half_width": [c["blocked"]["half_width"] or 0.0 for c in points]}
 
 
 def derive(document: dict[str, Any]) -> dict[str, Any]:

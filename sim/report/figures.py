@@ -133,8 +133,16 @@ def blocking_figure(curve: dict[str, Any]) -> Figure:
     ax.axhline(curve["target"], color=COLOURS["target"], linestyle="--", linewidth=1,
                label=f"Target {curve['target']:.1%}")
     ax.plot([curve["sized"]], [max(curve["sized_blocking"], floor)], "D", markersize=8,
-            color=COLOURS["simulated"], label=f"Sized: {curve['sized']} trunks "
+            color=COLOURS["erlang_c"], label=f"Erlang B: {curve['sized']} trunks "
             f"({curve['sized_blocking']:.2%})")
+    simulated = curve.get("simulated")
+    if simulated is not None:
+        means = [max(m, floor) for m in simulated["mean"]]
+        lows = [m - max(m - w, floor) for m, w in zip(means, simulated["half_width"],
+                                                          strict=True)]
+        ax.errorbar(simulated["tried"], means, yerr=[lows, simulated["half_width"]], fmt="s",
+                    markersize=5, capsize=3, color=COLOURS["simulated"],
+                    label=f"Simulated (95 % interval): {simulated['trunks']} trunks")
     if curve["installed"] is not None:
         ax.plot([curve["installed"]], [max(curve["installed_blocking"], floor)], "X",
                 markersize=9, color=COLOURS["erlang_a"],
