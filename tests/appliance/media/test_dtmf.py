@@ -396,3 +396,25 @@ def test_sip_info_digits_in_the_formats_phones_send() -> None:
     assert info_digit("application/dtmf-relay", b"Duration=160") is None
     assert info_digit("application/dtmf", b"12") is None
     assert info_digit("application/sdp", b"v=0") is None
+
+
+@pytest.mark.slow
+def test_no_talk_off_on_real_speech_and_music_and_digits_after_speech_are_heard() -> None:
+    # The default prompt sets (espeak-ng voices, English and Mandarin) and the music on hold:
+    # about 100 s of speech and music through u-law, as a caller's line would carry it.
+    from appliance.live.prompt_build import ensure_default_music, ensure_default_prompts
+    from appliance.media.g711 import ulaw_decode, ulaw_encode
+    from appliance.media.prompts import PromptSet, prompt_texts, read_prompt
+
+    sounds = [read_prompt(ensure_default_music())]
+    for language in ("en", "zh"):
+        prompts = PromptSet(ensure_default_prompts(language))
+        sounds += [prompts.samples(name) for name in prompt_texts(language)]
+    speech = np.concatenate(sounds)
+    assert len(speech) > 90 * 8000
+    line = ulaw_decode(ulaw_encode(speech))
+    assert detect(line) == []
+    # A key pressed right after someone spoke is still one digit.
+    pause = np.zeros(400, dtype=np.int16)
+    key = ulaw_decode(ulaw_encode(pcm(tone("7", 60))))
+    assert detect(np.concatenate([line[-8000:], pause, key, pause])) == ["7"]
