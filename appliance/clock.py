@@ -39,8 +39,14 @@ class DeadlineCore(Protocol):
     def on_deadline(self, now: float) -> None: ...
 
 
+def _cancelled(*_args: Any) -> None:
+    """What a cancelled handle would call: nothing."""
+
+
 class TimerHandle:
-    """A scheduled callback; ``cancel()`` makes it a no-op (it stays in the heap)."""
+    """A scheduled callback; ``cancel()`` makes it a no-op (it stays in the heap until its
+    time or the next compaction, but lets go of its callback and arguments at once: a call's
+    session timer is cancelled long before it is due, and must not keep the call alive)."""
 
     __slots__ = ("args", "callback", "cancelled", "when")
 
@@ -52,6 +58,11 @@ class TimerHandle:
 
     def cancel(self) -> None:
         self.cancelled = True
+        self.callback = _cancelled
+        self.args = ()
+
+
+_COMPACT_EVERY = 4096  # timers scheduled between looks at how many are cancelled
 
 
 class Deadlines:
@@ -75,7 +86,19 @@ class Deadlines:
         if when < self.soonest:
             self.soonest = when
         heapq.heappush(self._heap, (when, self.scheduled, handle))
+        if not self.scheduled % _COMPACT_EVERY:
+            self._compact()
         return handle
+
+    def _compact(self) -> None:
+        """Drop cancelled handles once they are most of the heap (timers set far ahead and
+        cancelled, like session timers, would otherwise pile up); amortised O(1) a timer.
+        The order of the live timers is their (when, sequence), so nothing reorders."""
+        heap = self._heap
+        live = [entry for entry in heap if not entry[2].cancelled]
+        if len(live) < len(heap) // 2:
+            heap[:] = live
+            heapq.heapify(heap)
 
     def next_deadline(self) -> float | None:
         heap = self._heap

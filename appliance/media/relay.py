@@ -140,8 +140,12 @@ class MediaRelay:
         session = self.sessions.pop(call, None)
         if session is None:
             return
+        # The timer's arguments hold the session: break the cycle, so that reference counting
+        # frees the call at once (the appliance runs the cyclic collector rarely).
         if session.timer is not None:
             session.timer.cancel()
+            session.timer = None
+        session.taps.clear()
         for side in session.sides:
             del self._by_port[side.local_port]
             del self._by_rtcp_port[side.local_port + 1]

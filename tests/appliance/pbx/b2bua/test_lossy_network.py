@@ -3,15 +3,19 @@ and the same seed replays the same run."""
 
 from __future__ import annotations
 
+import pytest
+
 from appliance.eventlog import record_to_json
 from appliance.events import CallAnswered, CallEnded, CallOffered, EndCause
 from sim.sipnet import LinkQuality
-from tests.appliance.pbx.b2bua.harness import Lab, live_site
+from tests.appliance.pbx.b2bua.harness import Lab, live_site, media_plane
+from tests.appliance.pbx.b2bua.test_media import MemoryDesk
 
 
-def run_day(seed: int, loss: float, calls: int = 40) -> Lab:
+def run_day(seed: int, loss: float, calls: int = 40, media: bool = False) -> Lab:
     lab = Lab(live_site(agents=3), seed=seed,
-              quality=LinkQuality(latency=0.02, jitter=0.01, loss=loss))
+              quality=LinkQuality(latency=0.02, jitter=0.01, loss=loss),
+              media_for=media_plane(timeout=600, desk=MemoryDesk()) if media else None)
     for phone in lab.phones.values():
         lab.do(phone, "register")
     lab.run(40)  # lost REGISTERs are retransmitted (Timer E)
@@ -58,15 +62,16 @@ def test_a_run_replays_exactly_from_its_seed():
     assert first != other
 
 
-def test_calls_leave_no_reference_cycles_behind():
-    # The live appliance runs the cyclic garbage collector rarely: a call's legs, dialogs
-    # and timers must be freed by reference counting alone.
+@pytest.mark.parametrize("media", [False, True])
+def test_calls_leave_no_reference_cycles_behind(media: bool):
+    # The live appliance runs the cyclic garbage collector rarely: a call's legs, dialogs,
+    # timers and media (relay session, player, recorder) must be freed by reference counting.
     import gc
 
     gc.collect()
     gc.disable()
     try:
-        lab = run_day(seed=2, loss=0.0, calls=10)
+        lab = run_day(seed=2, loss=0.0, calls=10, media=media)
         lab.run(4000)  # past every timer the calls set, cancelled ones included
         gc.set_debug(gc.DEBUG_SAVEALL)
         gc.collect()
@@ -75,5 +80,19 @@ def test_calls_leave_no_reference_cycles_behind():
         gc.set_debug(0)
         gc.garbage.clear()
         gc.enable()
-    assert not leftovers & {"Leg", "Dialog", "Request", "Response", "TimerHandle"}
+    assert not leftovers & {"Leg", "Dialog", "Request", "Response", "TimerHandle",
+                            "MediaSession", "Side", "CallMedia", "Player", "CallRecorder"}
     assert lab.box.is_idle()
+
+
+def test_a_finished_call_is_freed_at_once_not_when_its_session_timer_was_due():
+    # Session timers are set half an interval ahead (15 minutes by default) and cancelled
+    # when the call ends: the cancelled timer must not hold the call's legs until then.
+    import gc
+
+    from appliance.pbx.b2bua.legs import Leg
+
+    lab = run_day(seed=5, loss=0.0, calls=10, media=True)
+    lab.run(70)  # past the 2xx retransmissions and the transactions' Timer J/K
+    gc.collect()
+    assert not [o for o in gc.get_objects() if type(o) is Leg]
