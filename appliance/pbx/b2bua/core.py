@@ -2,10 +2,12 @@
 
 A call from a trunk is one leg (the appliance is its UAS); call control routes and queues it,
 the ACD picks an agent, and the appliance rings the agent's registered phone on a second leg
-(as UAC). When the agent answers, the caller gets a 200 with the agent's SDP: media flows
-between the two ends until the appliance anchors it. Everything call control decides arrives
-as its actions (RingAgent, StopRinging, Connect, HangUp*), so a live call and a simulated one
-leave the same records in the event log.
+(as UAC). With a media plane the appliance anchors the call's RTP (`anchor.py`): the caller
+is answered when queued and hears prompts and music, and each party sees only the relay's
+ports. Without one (SIP-fidelity simulation) the caller hears ringing and gets the agent's SDP
+in its 200. Everything call control decides arrives as its actions (RingAgent, StopRinging,
+Connect, Announce, HangUp*), so a live call and a simulated one leave the same call records
+in the event log.
 
 Sans-I/O like the rest of the PBX: datagrams and `now` in, datagrams out (`take_datagrams`),
 one timer heap shared with call control and the transaction layer.
