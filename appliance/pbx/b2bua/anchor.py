@@ -48,7 +48,7 @@ class MediaAnchor:
     def _caller_answer(self, leg: Leg, offer: sdp.Sdp, analog: bool, now: float) -> bytes:
         """Open media for the caller of `leg`; our SDP answer to its (acceptable) offer."""
         media = self.media
-        caller_port, agent_port = media.open(leg.call, now)
+        caller_port, _ = media.open(leg.call, now)
         leg.sdp_session = self.rng.getrandbits(31)
         answer = sdp.answer(offer, self.media_host, caller_port,
                             session_id=leg.sdp_session, session_version=leg.sdp_version)
@@ -60,7 +60,6 @@ class MediaAnchor:
         media.set_caller(leg.call, _address(offer, offered), payload_type, event,
                          inband_digits=analog)
         leg.media_port = caller_port
-        self._agent_ports[leg.call] = (agent_port, payload_type, event)
         return bytes(answer)
 
     def _welcome(self, call: int, now: float) -> None:
@@ -69,7 +68,9 @@ class MediaAnchor:
 
     def _agent_offer(self, call: int, leg: Leg) -> bytes:
         """Our offer to an agent's phone: the agent-side port and the caller's codec."""
-        port, payload_type, event = self._agent_ports[call]
+        media = self.media.calls[call]
+        port = self._agent_port(call)
+        payload_type, event = media.payload_type, media.event_payload_type
         leg.sdp_session = self.rng.getrandbits(31)
         formats = [str(payload_type)] + ([] if event is None else [str(event)])
         attributes = [sdp.Attribute("rtpmap", f"{payload_type} "
@@ -97,12 +98,16 @@ class MediaAnchor:
             logger.warning("%r answered without a usable audio stream", agent_leg)
         else:
             media.set_agent(call, _address(answer, stream), now)
-        agent_leg.media_port = self._agent_ports[call][0]
+        agent_leg.media_port = self._agent_port(call)
         media.relay.watch(call, CALLER, True, now)
         media.silence(call)
         recording = media.record(call, now)
         if recording is not None:
             self.log.append(new(RecordingStarted, (now, call, recording)))
+
+    def _agent_port(self, call: int) -> int:
+        """The relay port that faces the agent's phone."""
+        return self.media.relay.sessions[call].sides[AGENT].local_port
 
     # --- re-INVITEs -------------------------------------------------------------------------
 

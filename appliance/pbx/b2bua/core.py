@@ -73,8 +73,6 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         super().__init__(self.cc.deadlines, SUPPORTED_METHODS, frozenset({"timer"}))
         self.media = None if media_for is None else media_for(self.cc.deadlines)
         self.media_host = local[0] if self.media is None else self.media.host
-        # Per call: the agent-side relay port and the caller's payload types.
-        self._agent_ports: dict[int, tuple[int, int, int | None]] = {}
         self._now = 0.0  # of the input being handled, for clean-ups that do not carry it
         self.secret = secret
         self._source: Address = ("", 0)
@@ -457,7 +455,6 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
             self._callers.pop(leg.call, None)
             if self.media is not None:
                 self.media.close(leg.call, self._now)
-                self._agent_ports.pop(leg.call, None)
         elif leg.role is Role.AGENT:
             self._agent_legs.pop((leg.call, leg.agent), None)
         for timer in (leg.ok_timer, leg.session_timer):
