@@ -15,6 +15,7 @@ from rich.table import Table
 
 from appliance.config import ConfigError, resolve_site
 from appliance.config.live import Recording
+from appliance.config.schema import parse_time_of_day
 from appliance.kpi.storage import RecordingStorage, describe_storage, recording_storage
 from sim.sizing.explain import explain
 from sim.sizing.formulas import FormulaAnswer, answer_all
@@ -40,13 +41,6 @@ def _rates(text: str) -> tuple[float, ...]:
     except ValueError:
         raise _fail(f"--calls-per-hour: expected a number or numbers separated by commas "
                     f"(one per interval); got {text!r}") from None
-
-
-def _clock(text: str) -> float:
-    hours, _, minutes = text.partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and int(hours) < 24 and int(minutes) < 60):
-        raise _fail(f"--start: expected a time of day like 08:00; got {text!r}")
-    return int(hours) * 3600.0 + int(minutes) * 60.0
 
 
 def size_command(
@@ -148,7 +142,10 @@ def _inputs(config: str | None, options: dict[str, Any]) -> SizingInputs:
     if options["blocking"] is not None:
         fields["blocking_target"] = options["blocking"]
     if options["start"] is not None:
-        fields["day_start"] = _clock(options["start"])
+        try:
+            fields["day_start"] = parse_time_of_day(options["start"])
+        except ValueError as error:
+            raise _fail(f"--start: {error}") from None
     if options["sl"] is not None:
         try:
             fields["sl_target"], fields["sl_threshold"] = parse_service_level(options["sl"])

@@ -8,13 +8,13 @@ files do.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from appliance.config import Site
+from appliance.config.schema import format_time_of_day
 
 _SL = re.compile(r"\s*(\d+(?:\.\d+)?)\s*/\s*(\d+(?:\.\d+)?)\s*")
 
@@ -78,12 +78,7 @@ class SizingInputs(BaseModel):
     def interval_label(self, index: int) -> str:
         start = (self.day_start + index * self.interval_seconds) % 86_400
         end = (start + self.interval_seconds) % 86_400
-        return f"{_clock(start)}-{_clock(end)}"
-
-
-def _clock(seconds: float) -> str:
-    minutes = round(seconds / 60.0)
-    return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"
+        return f"{format_time_of_day(start)}-{format_time_of_day(end)}"
 
 
 def parse_service_level(text: str) -> tuple[float, float]:
@@ -128,7 +123,3 @@ def from_site(site: Site, **overrides: object) -> SizingInputs:
     }
     values.update(overrides)
     return SizingInputs.model_validate(values)
-
-
-def finite_or_none(value: float | None) -> float | None:
-    return None if value is None or math.isinf(value) else value

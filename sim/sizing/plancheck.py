@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from appliance.config import Site, parse_site
+from appliance.config.schema import format_time_of_day
 from appliance.kpi.replications import FigureSummary, summarize_values
 from sim.experiment import Experiment, run_replications
 from sim.sizing.inputs import SizingInputs
@@ -37,7 +38,7 @@ def day_site(inputs: SizingInputs, plan: ShiftPlan) -> Site:
     """The sized day's traffic (the agents' share of it) with the plan's agents."""
     one = interval_site(inputs, inputs.calls_per_hour[0], 1).model_dump(mode="json")
     one["traffic"].update(
-        start=_clock(inputs.day_start), interval_minutes=inputs.interval_minutes,
+        start=format_time_of_day(inputs.day_start), interval_minutes=inputs.interval_minutes,
         calls_per_hour=[rate * (1.0 - inputs.ivr_share) for rate in inputs.calls_per_hour])
     one["agents"] = plan.agent_entries({QUEUE: 5})
     return parse_site(yaml.safe_dump(one), source="<shift plan>")
@@ -73,9 +74,9 @@ def plan_dict(inputs: SizingInputs, plan: ShiftPlan,
         "paid_hours": plan.paid_hours,
         "paid_hours_with_shrinkage": plan.paid_hours / (1.0 - inputs.shrinkage),
         "status": plan.status,
-        "shifts": [{"start": _clock(s.start), "end": _clock(s.end), "count": s.count,
-                    "template": s.template,
-                    "breaks": [{"start": _clock(b.start), "minutes": b.duration / 60,
+        "shifts": [{"start": format_time_of_day(s.start), "end": format_time_of_day(s.end),
+                    "count": s.count, "template": s.template,
+                    "breaks": [{"start": format_time_of_day(b.start), "minutes": b.duration / 60,
                                 "reason": b.reason} for b in s.breaks]}
                    for s in plan.shifts],
         "check": None if checks is None else [
@@ -83,8 +84,3 @@ def plan_dict(inputs: SizingInputs, plan: ShiftPlan,
              "service_level": c.service_level.to_dict(), "meets": c.meets(inputs.sl_target)}
             for c in checks],
     }
-
-
-def _clock(seconds: float) -> str:
-    minutes = round(seconds / 60.0)
-    return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"
