@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,6 +160,37 @@ class _Evaluator:
         return _candidate(agents, self.reports[agents], self.hours)
 
 
+@contextmanager
+def _evaluator(site_for: Callable[[int], Site], hours: float, seed: int, workers: int | None,
+               on_run: Callable[[], None] | None) -> Iterator[_Evaluator]:
+    """An evaluator on a process pool of `workers` (the CPU count unless told; none for 1)."""
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        yield _Evaluator(site_for, hours, seed, pool, on_run)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def _fewest(evaluator: _Evaluator, start: int, runs: int,
+            meets: Callable[[Candidate], bool]) -> int:
+    """The fewest agents or trunks whose candidate `meets` the target, one at a time from
+    `start` (an analytic answer), up or down. Two counts are run at once, the one asked for
+    and the one the search will most likely want next, to keep both workers busy."""
+    count = max(1, start)
+    evaluator.evaluate([count, max(1, count - 1)], runs)
+    if meets(evaluator.candidate(count, runs)):
+        while count > 1 and meets(evaluator.candidate(count - 1, runs)):
+            count -= 1
+            evaluator.evaluate([max(1, count - 1)], runs)
+    else:
+        while not meets(evaluator.candidate(count, runs)):
+            count += 1
+            evaluator.evaluate([count, count + 1], runs)
+    return count
+
+
 def simulate_interval(inputs: SizingInputs, calls_per_hour: float, start: int, *,
                       replications: int = 10, hours: float = 4.0, seed: int = 1,
                       workers: int | None = None, time_budget: float = 25.0,
@@ -168,29 +200,20 @@ def simulate_interval(inputs: SizingInputs, calls_per_hour: float, start: int, *
     while the answer is not clear-cut and `time_budget` seconds allow."""
     began = time.monotonic()
     target = inputs.sl_target
-    workers = workers if workers is not None else (os.cpu_count() or 1)
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
-    try:
-        evaluator = _Evaluator(lambda count: interval_site(inputs, calls_per_hour, count),
-                               hours, seed, pool, on_run)
-        agents = max(1, start)
-        # Two counts at once keep both workers busy: the start and the one the search
-        # will most likely want next.
-        evaluator.evaluate([agents, max(1, agents - 1)], replications)
-        if evaluator.candidate(agents, replications).meets(target):
-            while agents > 1 and evaluator.candidate(agents - 1, replications).meets(target):
-                agents -= 1
-                evaluator.evaluate([max(1, agents - 1)], replications)
-        else:
-            while not evaluator.candidate(agents, replications).meets(target):
-                agents += 1
-                evaluator.evaluate([agents, agents + 1], replications)
+    parallel = max(1, workers if workers is not None else (os.cpu_count() or 1))
+
+    def meets(candidate: Candidate) -> bool:
+        return candidate.meets(target)
+
+    with _evaluator(lambda count: interval_site(inputs, calls_per_hour, count), hours, seed,
+                    workers, on_run) as evaluator:
+        agents = _fewest(evaluator, start, replications, meets)
         runs = replications
         while not _separated(evaluator, agents, runs, target) and runs < MAX_REPLICATIONS:
             # Doubling the runs of two counts costs about what every run so far cost per run.
             spent = time.monotonic() - began
             per_run = spent / max(1, sum(len(r) for r in evaluator.reports.values()))
-            if spent + per_run * 2 * runs / max(1, workers) > time_budget:
+            if spent + per_run * 2 * runs / parallel > time_budget:
                 break  # the answer is stated as not clear-cut rather than late
             runs = min(MAX_REPLICATIONS, 2 * runs)
             evaluator.evaluate([c for c in (agents - 1, agents) if c >= 1], runs)
@@ -206,9 +229,6 @@ def simulate_interval(inputs: SizingInputs, calls_per_hour: float, start: int, *
             seconds=time.monotonic() - began,
             confident=_separated(evaluator, agents, runs, target),
         )
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
 
 
 def _separated(evaluator: _Evaluator, agents: int, runs: int, target: float) -> bool:
@@ -244,32 +264,13 @@ def simulate_trunks(inputs: SizingInputs, calls_per_hour: float, agents: int, st
     waits too, so patience, retrials and the queue shape what the trunks carry."""
     began = time.monotonic()
     target = inputs.blocking_target
-    workers = workers if workers is not None else (os.cpu_count() or 1)
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
 
-    def blocked(count: int) -> FigureSummary:
-        return evaluator.candidate(count, replications).blocked
+    def meets(candidate: Candidate) -> bool:
+        return candidate.blocked.mean is not None and candidate.blocked.mean <= target
 
-    def meets(count: int) -> bool:
-        share = blocked(count).mean
-        return share is not None and share <= target
-
-    try:
-        evaluator = _Evaluator(
-            lambda count: interval_site(inputs, calls_per_hour, agents, trunks=count),
-            hours, seed, pool, on_run)
-        trunks = max(1, start)
-        evaluator.evaluate([trunks, max(1, trunks - 1)], replications)
-        if meets(trunks):
-            while trunks > 1 and meets(trunks - 1):
-                trunks -= 1
-        else:
-            while not meets(trunks):
-                trunks += 1
-                evaluator.evaluate([trunks, trunks + 1], replications)
+    with _evaluator(lambda count: interval_site(inputs, calls_per_hour, agents, trunks=count),
+                    hours, seed, workers, on_run) as evaluator:
+        trunks = _fewest(evaluator, start, replications, meets)
         candidates = tuple((count, _candidate(count, reports, hours).blocked)
                            for count, reports in sorted(evaluator.reports.items()))
-        return SimulatedTrunks(trunks, candidates, replications, time.monotonic() - began)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    return SimulatedTrunks(trunks, candidates, replications, time.monotonic() - began)
