@@ -86,9 +86,7 @@ def size_command(
 ) -> None:
     """Agents and trunks per interval: the sources' rule, Erlang C and A, Erlang B, and a
     simulation of the appliance's own code; where they disagree, and why."""
-    options = dict(locals())
-    inputs = _inputs(config, options)
-    forecast_data = options.get("forecast_data")
+    inputs, forecast_data = _inputs(config, locals())
     console = Console(stderr=as_json)
     answers = answer_all(inputs)
     simulated: list[SimulatedAnswer | None] = [None] * len(answers)
@@ -133,8 +131,11 @@ def size_command(
     _print(console, inputs, document)
 
 
-def _inputs(config: str | None, options: dict[str, Any]) -> SizingInputs:
+def _inputs(config: str | None, options: dict[str, Any]
+            ) -> tuple[SizingInputs, dict[str, Any] | None]:
+    """The sizing question the options ask, and the forecast it came from (if any)."""
     fields: dict[str, Any] = {}
+    forecast_data = None
     for name in ("interval_minutes", "aht", "patience", "retrial", "ivr_share", "ivr_seconds",
                  "shrinkage", "max_occupancy", "trunks"):
         if options[name] is not None:
@@ -163,18 +164,18 @@ def _inputs(config: str | None, options: dict[str, Any]) -> SizingInputs:
         if options["calls_per_hour"] is not None:
             fields["calls_per_hour"] = _rates(options["calls_per_hour"])
         elif options["history"] is not None:
-            traffic, options["forecast_data"] = _forecast_day(options["history"], options["day"])
+            traffic, forecast_data = _forecast_day(options["history"], options["day"])
             fields.update(traffic)
         if config is not None:
             try:
-                return from_site(resolve_site(config), **fields)
+                return from_site(resolve_site(config), **fields), forecast_data
             except ConfigError as error:
                 typer.echo(str(error), err=True)
                 raise typer.Exit(2) from None
         if "calls_per_hour" not in fields:
             raise _fail("give a site, --calls-per-hour, or --population, --call-rate and "
                         "--busy-hour-share")
-        return SizingInputs.model_validate(fields)
+        return SizingInputs.model_validate(fields), forecast_data
     except ValidationError as error:
         problems = "; ".join(f"--{'-'.join(str(p) for p in e['loc'][:1]).replace('_', '-')}: "
                              f"{e['msg']}" for e in error.errors())
