@@ -21,6 +21,7 @@ import numpy as np
 
 from appliance.media.g711 import alaw_decode, ulaw_decode
 from appliance.media.recording import AGENT, CALLER, mix_mono
+from appliance.media.rtp import payload_of
 
 SAMPLE_RATE = 8000
 PCMU = 0
@@ -166,28 +167,6 @@ class CallRecorder:
 
 
 def _g711_payload(packet: bytes) -> tuple[int, bytes] | None:
-    """(payload type, payload) of an RTP packet carrying PCMU or PCMA, else None.
-
-    A lean RFC 3550 5.1 parse: skips CSRCs and a header extension, strips padding, and checks
-    only what it must to find the payload, since this runs for every packet of every call.
-    """
-    size = len(packet)
-    if size <= 12:
-        return None
-    first = packet[0]
-    payload_type = packet[1] & 0x7F
-    if first >> 6 != 2 or payload_type not in _DECODERS:
-        return None
-    offset = 12 + 4 * (first & 0x0F)
-    if first & 0x10:
-        if offset + 4 > size:
-            return None
-        offset += 4 + 4 * int.from_bytes(packet[offset + 2 : offset + 4], "big")
-    end = size
-    if first & 0x20:
-        end -= packet[-1]
-        if packet[-1] == 0:
-            return None
-    if end <= offset:
-        return None
-    return payload_type, packet[offset:end]
+    """(payload type, payload) of an RTP packet carrying PCMU or PCMA, else None."""
+    found = payload_of(packet)
+    return found if found is not None and found[0] in _DECODERS else None

@@ -30,6 +30,7 @@ from appliance.media.dtmf import GoertzelDetector, Rfc4733Receiver
 from appliance.media.g711 import alaw_decode, ulaw_decode
 from appliance.media.player import PACKET_SECONDS, Player, encode
 from appliance.media.relay import AGENT, CALLER, MediaRelay, MediaTimeout
+from appliance.media.rtp import payload_of
 
 Address = tuple[str, int]
 
@@ -248,29 +249,34 @@ class MediaPlane:
             recorder = media.recorder
             if recorder is not None:
                 recorder.packet(side, packet, now)
-            if side == CALLER and len(packet) >= 12:
-                payload_type = packet[1] & 0x7F
-                if payload_type == media.event_payload_type:
-                    self._rfc4733(media, packet, now)
-                elif media.inband is not None and payload_type in (0, 8):
-                    self._inband(media, packet, payload_type, now)
+            if side != CALLER or len(packet) < 12:
+                return
+            payload_type = packet[1] & 0x7F  # cheap: most packets need no more than this
+            if payload_type == media.event_payload_type:
+                self._rfc4733(media, packet, now)
+            elif media.inband is not None and payload_type in (0, 8):
+                self._inband(media, packet, now)
 
         return tap
 
     def _rfc4733(self, media: CallMedia, packet: bytes, now: float) -> None:
-        start = 12 + 4 * (packet[0] & 0x0F)
+        found = payload_of(packet)
+        if found is None:
+            return
         timestamp = int.from_bytes(packet[4:8], "big")
         try:
-            digits = media.digit_receiver.feed(timestamp, bool(packet[1] & 0x80),
-                                               packet[start:start + 4], now)
+            digits = media.digit_receiver.feed(timestamp, bool(packet[1] & 0x80), found[1],
+                                               now)
         except ValueError:
             return  # a malformed event: drop it, as any bad RTP
         self._events += [Digit(media.call, CALLER, d, "rfc4733", now) for d in digits]
 
-    def _inband(self, media: CallMedia, packet: bytes, payload_type: int, now: float) -> None:
+    def _inband(self, media: CallMedia, packet: bytes, now: float) -> None:
         assert media.inband is not None
-        start = 12 + 4 * (packet[0] & 0x0F)
-        payload = np.frombuffer(packet, dtype=np.uint8, offset=start)
+        found = payload_of(packet)
+        if found is None:
+            return
+        payload_type, payload = found
         samples = ulaw_decode(payload) if payload_type == 0 else alaw_decode(payload)
         for digit in media.inband.feed(samples):
             self._events.append(Digit(media.call, CALLER, digit, "inband", now))

@@ -94,6 +94,34 @@ def _check_range(what: str, value: int, limit: int) -> None:
         raise RtpError(f"{what} {value} is outside 0..{limit - 1}")
 
 
+def payload_of(packet: bytes) -> tuple[int, bytes] | None:
+    """(payload type, payload) of an RTP packet, or None if it cannot be one.
+
+    A lean RFC 3550 5.1 parse for the paths that see every packet of every call (recording,
+    digit detection): skips CSRCs and a header extension, strips padding, and checks only
+    what it must to find the payload. `parse` is the full, strict one.
+    """
+    size = len(packet)
+    if size <= 12:
+        return None
+    first = packet[0]
+    if first >> 6 != 2:
+        return None
+    offset = 12 + 4 * (first & 0x0F)
+    if first & 0x10:
+        if offset + 4 > size:
+            return None
+        offset += 4 + 4 * int.from_bytes(packet[offset + 2 : offset + 4], "big")
+    end = size
+    if first & 0x20:
+        end -= packet[-1]
+        if packet[-1] == 0:
+            return None
+    if end <= offset:
+        return None
+    return packet[1] & 0x7F, packet[offset:end]
+
+
 def parse(data: bytes) -> RtpPacket:
     """Parse one RTP packet; raises `RtpError` (and nothing else) saying what is wrong."""
     if len(data) < HEADER_BYTES:
