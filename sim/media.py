@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from appliance.config import Site
 from appliance.kpi import KpiReport, ReplicationSummary, flatten
@@ -49,20 +48,17 @@ def announcement_timing(site: Site) -> AnnouncementTiming:
     # announce needs it.
     from appliance.live.prompt_build import (
         PromptBuildError,
-        ensure_default_prompts,
+        site_prompts_folder,
         tools_available,
     )
 
     media = site.media
-    if media.prompts is not None:
-        folder = Path(media.prompts)
-    elif not tools_available():
+    if media.prompts is None and not tools_available():
         return _configured("espeak-ng or sox is not installed to build the default prompts")
-    else:
-        try:
-            folder = ensure_default_prompts(media.language)
-        except PromptBuildError as error:
-            return _configured(f"the default prompts could not be built: {error}")
+    try:
+        folder = site_prompts_folder(media)
+    except PromptBuildError as error:
+        return _configured(f"the default prompts could not be built: {error}")
     prompts = PromptSet(folder)
     try:
         for name in ANNOUNCEMENT_PROMPTS:

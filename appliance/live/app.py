@@ -24,7 +24,7 @@ from appliance.live.media import MediaDriver
 from appliance.live.prompt_build import (
     PromptBuildError,
     ensure_default_music,
-    ensure_default_prompts,
+    site_prompts_folder,
 )
 from appliance.live.recordings import WavDesk, party_paths
 from appliance.live.serve import serve
@@ -166,8 +166,7 @@ def _sounds(site: Site) -> tuple[PromptSet, np.ndarray]:
     (naming the file) rather than a call."""
     media = site.media
     try:
-        folder = (Path(media.prompts) if media.prompts is not None
-                  else ensure_default_prompts(media.language))
+        folder = site_prompts_folder(media)
         prompts = PromptSet(folder)
         missing = prompts.missing(list(prompt_texts(media.language)))
         if missing:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import appliance
+from appliance.config.live import Media
 from appliance.media.prompts import SAMPLE_RATE, PromptSet, prompt_texts
 
 VOICES = {"en": "en-gb", "zh": "cmn"}
@@ -45,6 +46,14 @@ def default_prompts_folder() -> Path:
     """Where the default prompt sets live: `prompts/` next to the `appliance` package (the
     repository's own, git-ignored folder), one sub-folder per language plus `music/`."""
     return Path(appliance.__file__).resolve().parent.parent / "prompts"
+
+
+def site_prompts_folder(media: Media) -> Path:
+    """The folder of a site's prompts: its own (`media.prompts`), else the default set of
+    its language, built first if missing (PromptBuildError without espeak-ng or sox)."""
+    if media.prompts is not None:
+        return Path(media.prompts)
+    return ensure_default_prompts(media.language)
 
 
 def ensure_default_prompts(language: str, root: Path | None = None) -> Path:
