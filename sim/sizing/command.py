@@ -117,8 +117,16 @@ def size_command(
                 progress.update(task, completed=done + 1)
     recording = Recording(retention_days=retention_days, split=split)
     document = sizing_document(inputs, answers, simulated, recording, trunks)
+    plan_error = None
     if plan:
-        document["plan"] = _plan(console, inputs, document, replications, seed, workers)
+        from sim.sizing.schedule import ShiftPlanError
+
+        try:
+            document["plan"] = _plan(console, inputs, document, replications, seed, workers)
+        except ShiftPlanError as error:
+            # The sizing is still worth having: it is shown (or written) before the refusal.
+            plan_error = f"no shift plan: {error}"
+            document["plan_error"] = plan_error
     if report is not None:
         from sim.report import render_report  # matplotlib loads only when a report is asked for
 
@@ -127,8 +135,10 @@ def size_command(
         console.print(f"Report: {files.html}")
     if as_json:
         typer.echo(json.dumps(document, indent=2))
-        return
-    _print(console, inputs, document)
+    else:
+        _print(console, inputs, document)
+    if plan_error is not None:
+        raise _fail(plan_error)
 
 
 def _inputs(config: str | None, options: dict[str, Any]
@@ -187,13 +197,9 @@ def _inputs(config: str | None, options: dict[str, Any]
 def _plan(console: Console, inputs: SizingInputs, document: dict[str, Any], replications: int,
           seed: int, workers: int | None) -> dict[str, Any]:
     from sim.sizing.plancheck import check_plan, plan_day, plan_dict
-    from sim.sizing.schedule import ShiftPlanError
 
     required = [_best(entry) for entry in document["intervals"]]
-    try:
-        shifts = plan_day(inputs, required)
-    except ShiftPlanError as error:
-        raise _fail(f"no shift plan: {error}") from None
+    shifts = plan_day(inputs, required)
     with console.status("simulating the shift plan"):
         checks = check_plan(inputs, shifts, replications, seed, workers)
     return plan_dict(inputs, shifts, checks)

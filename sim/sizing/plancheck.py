@@ -15,7 +15,7 @@ from appliance.config.schema import format_time_of_day
 from appliance.kpi.replications import FigureSummary, summarize_values
 from sim.experiment import Experiment, run_replications
 from sim.sizing.inputs import SizingInputs
-from sim.sizing.schedule import ShiftPlan, plan_shifts
+from sim.sizing.schedule import FULL_TIME, PART_TIME, ShiftPlan, ShiftPlanError, plan_shifts
 from sim.sizing.simulate import QUEUE, interval_site
 
 
@@ -31,7 +31,13 @@ class IntervalCheck:
 
 
 def plan_day(inputs: SizingInputs, required: Sequence[int]) -> ShiftPlan:
-    return plan_shifts(list(required), inputs.interval_minutes, inputs.day_start)
+    """Eight-hour shifts where they can cover the day; where they cannot (a day shorter than
+    a shift, say), four-hour shifts as well. Raises ShiftPlanError if neither can."""
+    try:
+        return plan_shifts(list(required), inputs.interval_minutes, inputs.day_start)
+    except ShiftPlanError:
+        return plan_shifts(list(required), inputs.interval_minutes, inputs.day_start,
+                           (FULL_TIME, PART_TIME))
 
 
 def day_site(inputs: SizingInputs, plan: ShiftPlan) -> Site:

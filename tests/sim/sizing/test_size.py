@@ -191,3 +191,27 @@ def test_trunks_are_searched_by_simulation_too_and_queued_calls_hold_them():
     assert shares[found.trunks].mean <= inputs.blocking_target < shares[found.trunks - 1].mean
     # Waits hold trunks longest when they are all busy: Erlang B's count blocks more.
     assert found.trunks >= formula.trunks
+
+
+def test_a_day_shorter_than_a_full_shift_is_planned_with_four_hour_shifts():
+    code, out, err = run("--calls-per-hour", "120,240,310,260", "--aht", "180", "--no-simulate",
+                         "--plan", "--replications", "2", "--hours", "0.5", "--json")
+    assert code == 0, err
+    plan = json.loads(out)["plan"]
+    assert {shift["template"] for shift in plan["shifts"]} == {"part-time"}
+    assert all(low >= need for low, need in zip(plan["min_planned"], plan["required"],
+                                                strict=True))
+
+
+def test_a_day_no_shift_can_cover_still_prints_its_sizing_before_the_refusal():
+    # One hour: neither an 8-hour nor a 4-hour shift fits inside it.
+    code, out, err = run("--calls-per-hour", "240", "--aht", "180", "--no-simulate", "--plan")
+    assert code == 2
+    assert "Erlang C" in out  # the table computed before the planner gave up
+    assert "no shift plan" in err
+    code, out, err = run("--calls-per-hour", "240", "--aht", "180", "--no-simulate", "--plan",
+                         "--json")
+    assert code == 2
+    document = json.loads(out)
+    assert document["intervals"][0]["erlang_c"] > 0
+    assert document["plan_error"].startswith("no shift plan")
