@@ -12,6 +12,8 @@ from pathlib import Path
 
 import typer
 
+from appliance.state import StateFolder
+
 app = typer.Typer(
     name="ccbox",
     help="A call-center appliance and the testbed that drives its real code.",
@@ -21,21 +23,37 @@ app = typer.Typer(
 )
 
 
+STATE_DIR_HELP = ("Folder for records, recordings and built prompts (default: "
+                  "/var/lib/ccbox as root, else ~/.local/share/ccbox; or $CCBOX_STATE_DIR)")
+
+
+def _state(state_dir: Path | None) -> StateFolder:
+    return StateFolder.default() if state_dir is None else StateFolder(state_dir)
+
+
 @app.command("check")
 def check(
     config: str = typer.Argument(..., help="Site configuration file, or a built-in site name"),
+    state_dir: Path = typer.Option(None, help=STATE_DIR_HELP),
 ) -> None:
-    """Validate a site configuration and summarise it."""
+    """Validate a site configuration and summarise it, with every check `serve` makes before
+    it starts (prompts, music, folders) and what would keep the site from taking calls."""
     from rich.console import Console
 
     from appliance.config import ConfigError, resolve_site
+    from appliance.live.preflight import preflight
 
     console = Console()
     try:
         site = resolve_site(config)
+        checked = preflight(site, _state(state_dir))
+        if checked.problems:
+            raise ConfigError(config, checked.problems, "cannot serve this site configuration")
     except ConfigError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
+    for warning in checked.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     trunks = sum(g.channels for g in site.trunk_groups)
     console.print(
         f"{site.site}: valid - {trunks} trunk channels in {len(site.trunk_groups)} groups, "
@@ -50,15 +68,17 @@ def serve_command(
     config: str = typer.Argument(..., help="Site configuration file, or a built-in site name"),
     address: str = typer.Option("127.0.0.1", help="Address to listen on (UDP)"),
     port: int = typer.Option(5060, help="Port to listen on (UDP)"),
-    records: Path = typer.Option(Path("ccbox-records.sqlite"),
-                                 help="SQLite database for the event log and detail records"),
+    state_dir: Path = typer.Option(None, help=STATE_DIR_HELP),
+    records: Path = typer.Option(None, help="SQLite database for the event log and detail "
+                                 "records [STATE_DIR/records.sqlite]"),
     grace: float = typer.Option(10.0, help="Seconds to let calls end on SIGTERM"),
     log_level: str = typer.Option("info", help="debug, info, warning or error"),
     media_address: str = typer.Option(None, help="Address for RTP, given in SDP "
                                       "(default: ADDRESS, or the primary one if that is 0.0.0.0)"),
 ) -> None:
     """Run the appliance: SIP on ADDRESS:PORT, RTP on the site's media ports, records in an
-    SQLite database, recordings under the site's media.recording.folder.
+    SQLite database, recordings under the site's media.recording.folder (relative to the state
+    folder). It writes nothing outside the state folder (and --records).
 
     SIGTERM ends calls with BYE and flushes records; SIGHUP reloads CONFIG (a configuration
     that does not validate is reported and the running one kept).
@@ -67,7 +87,8 @@ def serve_command(
     from appliance.live.logsetup import configure_logging
 
     configure_logging(log_level.upper())
-    run_appliance(config, address, port, records, grace, media_address=media_address)
+    run_appliance(config, address, port, _state(state_dir), records, grace,
+                  media_address=media_address)
 
 
 @app.command("passwd")

@@ -2,7 +2,8 @@
 # packages a command needs exist, installing only what is missing.
 set -euo pipefail
 
-CCBOX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The clone this script belongs to, also when it is reached through a symbolic link.
+CCBOX_ROOT=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 VENV="$CCBOX_ROOT/.venv"
 
 as_root() {

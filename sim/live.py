@@ -10,11 +10,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from appliance.live.prompt_build import ensure_default_music, ensure_default_prompts
 from appliance.pbx.sip.digest import ha1
 from sim.traffic.sipp import free_udp_port, scenario_path
 
@@ -46,7 +48,9 @@ def write_site(path: Path, caller_port: int, users: dict[str, str] | None = None
     agent answers."""
     users = users or phone_passwords()
     low, high = media_port_range()
-    media = {"rtp_port_min": low, "rtp_port_max": high, "queued_callers": "early_media",
+    # The default prompts, built once for every run rather than in each run's state folder.
+    media = {"prompts": str(ensure_default_prompts("en")), "music": str(ensure_default_music()),
+             "rtp_port_min": low, "rtp_port_max": high, "queued_callers": "early_media",
              "recording": {"folder": str(path.parent / "recordings"), "stop_below_mb": 50,
                            "resume_above_mb": 100, "keep_free_mb": 100},
              **(media or {})}
@@ -96,10 +100,12 @@ class ApplianceProcess:
         self._log = self.log_path.open("w")
         command = [sys.executable, "-m", "appliance", "serve", str(config),
                    "--address", "127.0.0.1", "--port", str(self.port),
+                   "--state-dir", str(workdir / "state"),
                    "--records", str(self.records), "--grace", "5", "--log-level", log_level]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        # Started in its work folder: the appliance must write nothing where it is started.
         self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
-                                        cwd=ROOT, env=env)
+                                        cwd=workdir, env=env)
         self._wait_until_answering(within=20)
 
     @property
@@ -110,23 +116,7 @@ class ApplianceProcess:
         return self.log_path.read_text()
 
     def _wait_until_answering(self, within: float) -> None:
-        """Probe with OPTIONS until the appliance answers (how a peer would check)."""
-        deadline = time.monotonic() + within
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            probe.settimeout(0.2)
-            attempt = 0
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"the appliance exited: {self.log()}")
-                attempt += 1
-                probe.sendto(_options(probe.getsockname()[1], attempt), self.address)
-                try:
-                    if probe.recv(65535).startswith(b"SIP/2.0 200"):
-                        return
-                except TimeoutError:
-                    continue
-        raise TimeoutError(f"the appliance never answered OPTIONS: {self.log()}")
+        wait_until_answering(self.address, self.process, self.log, within)
 
     def wait_for_log(self, pattern: str, within: float) -> None:
         deadline = time.monotonic() + within
@@ -148,6 +138,28 @@ class ApplianceProcess:
             return terminate(self.process, timeout)
         finally:
             self._log.close()
+
+
+def wait_until_answering(address: tuple[str, int], process: subprocess.Popen,
+                         log: Callable[[], str], within: float) -> None:
+    """Probe `address` with OPTIONS until the appliance answers (how a peer would check);
+    RuntimeError if `process` exits first, TimeoutError after `within` seconds."""
+    deadline = time.monotonic() + within
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        probe.settimeout(0.2)
+        attempt = 0
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the appliance exited: {log()}")
+            attempt += 1
+            probe.sendto(_options(probe.getsockname()[1], attempt), address)
+            try:
+                if probe.recv(65535).startswith(b"SIP/2.0 200"):
+                    return
+            except TimeoutError:
+                continue
+    raise TimeoutError(f"the appliance never answered OPTIONS: {log()}")
 
 
 def _options(port: int, attempt: int) -> bytes:

@@ -9,6 +9,7 @@ import logging
 import os
 import resource
 import socket
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,13 +22,14 @@ from appliance.config import ConfigError, Site
 from appliance.eventlog import EventLog
 from appliance.live.core import Address, DatagramCore
 from appliance.live.media import MediaDriver
+from appliance.live.preflight import preflight
 from appliance.live.prompt_build import (
     PromptBuildError,
     ensure_default_music,
     site_prompts_folder,
 )
 from appliance.live.recordings import WavDesk, party_paths
-from appliance.live.serve import serve
+from appliance.live.serve import StartError, serve
 from appliance.live.udp import UdpDriver
 from appliance.media.plane import MediaPlane
 from appliance.media.prompts import (
@@ -41,6 +43,7 @@ from appliance.media.recording import repair
 from appliance.pbx.b2bua import B2bua
 from appliance.records.recovery import close_interrupted_calls
 from appliance.records.store import RecordStore
+from appliance.state import StateFolder
 
 _log = logging.getLogger(__name__)
 
@@ -53,9 +56,12 @@ class Appliance:
     """Builds the core for `serve` and owns the record store it writes to, the media sockets
     and the recordings."""
 
-    def __init__(self, records: Path, media_address: str = "127.0.0.1") -> None:
-        self.records_path = records
+    def __init__(self, state: StateFolder, records: Path | None = None,
+                 media_address: str = "127.0.0.1", address: str | None = None) -> None:
+        self.state = state
+        self.records_path = records if records is not None else state.records
         self.media_address = media_address
+        self.address = address  # where SIP listens, for the start's warnings
         self.store: RecordStore | None = None
         self.core: B2bua | None = None
         self.desk: WavDesk | None = None
@@ -63,19 +69,37 @@ class Appliance:
         self._cleaning: asyncio.Task[None] | None = None
 
     def build(self, site: Site) -> B2bua:
+        """The core for `site`. Raises ConfigError (nothing written) for what the site file
+        must change, StartError for what the machine must change."""
+        checked = preflight(site, self.state, self.records_path, self.address)
+        if checked.problems:
+            raise ConfigError(site.site, checked.problems,
+                              "cannot serve this site configuration")
+        for warning in checked.warnings:
+            _log.warning("%s", warning)
+        try:
+            self.state.make()
+        except OSError as error:
+            raise StartError(f"cannot create the state folder {self.state.root}: "
+                             f"{error.strerror or error}") from None
         # One run per process: call ids start again at 1, records stay apart by run.
         run = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
         # Calls a killed predecessor left up get their end and detail record first.
         for call in close_interrupted_calls(self.records_path, _repair_with_parties):
             _log.warning("call %d of run %s was cut off by a stop; recording %s (%s s)",
                          call.call, call.run, call.recording, call.recording_seconds)
-        self.store = RecordStore(self.records_path, run)
+        try:
+            self.store = RecordStore(self.records_path, run)
+        except (OSError, sqlite3.Error) as error:
+            raise StartError(f"cannot open the records database {self.records_path}: "
+                             f"{error}") from None
         log = EventLog(retain=False)
         self.store.subscribe_to(log)
         seed = int.from_bytes(os.urandom(8), "big")
         media = site.media
-        prompts, music = _sounds(site)
-        self.desk = WavDesk(media.recording, run)
+        prompts, music = _sounds(site, self.state)
+        self.desk = WavDesk(media.recording, run,
+                            folder=self.state.resolve(media.recording.folder))
 
         def media_plane(deadlines: Deadlines) -> MediaPlane:
             return MediaPlane(self.media_address, media.rtp_ports, deadlines, Random(seed + 1),
@@ -161,28 +185,30 @@ def _quieter_garbage_collection() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def _sounds(site: Site) -> tuple[PromptSet, np.ndarray]:
-    """The site's prompts and music, checked now so that a missing file stops the start
-    (naming the file) rather than a call."""
+def _sounds(site: Site, state: StateFolder) -> tuple[PromptSet, np.ndarray]:
+    """The site's prompts and music (the defaults built under the state folder if missing),
+    checked now so that a missing file stops the start (naming the file) rather than a call."""
     media = site.media
     try:
-        folder = site_prompts_folder(media)
+        folder = site_prompts_folder(media, state.prompts)
         prompts = PromptSet(folder)
         missing = prompts.missing(list(prompt_texts(media.language)))
         if missing:
             raise ConfigError(site.site, [("media.prompts", f"{folder} lacks "
                                            + ", ".join(f"{name}.wav" for name in missing))])
-        music_path = Path(media.music) if media.music is not None else ensure_default_music()
+        music_path = (Path(media.music) if media.music is not None
+                      else ensure_default_music(state.prompts))
         music = read_prompt(music_path)
     except (PromptError, PromptBuildError) as error:
         raise ConfigError(site.site, [("media", str(error))]) from None
     return prompts, music
 
 
-def run_appliance(config: str, host: str, port: int, records: Path, grace: float,
+def run_appliance(config: str, host: str, port: int, state: StateFolder,
+                  records: Path | None, grace: float,
                   on_ready: Callable[[Address], None] | None = None,
                   media_address: str | None = None) -> None:
-    appliance = Appliance(records, media_address or _advertised(host))
+    appliance = Appliance(state, records, media_address or _advertised(host), address=host)
     try:
         asyncio.run(serve(appliance.build, config, host, port, grace=grace, on_ready=on_ready,
                           on_started=appliance.started))

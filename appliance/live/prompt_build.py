@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-import appliance
 from appliance.config.live import Media
 from appliance.media.prompts import SAMPLE_RATE, PromptSet, prompt_texts
+from appliance.state import StateFolder
 
 VOICES = {"en": "en-gb", "zh": "cmn"}
 MUSIC = Path("music") / "default.wav"
@@ -43,17 +43,18 @@ def tools_available() -> bool:
 
 
 def default_prompts_folder() -> Path:
-    """Where the default prompt sets live: `prompts/` next to the `appliance` package (the
-    repository's own, git-ignored folder), one sub-folder per language plus `music/`."""
-    return Path(appliance.__file__).resolve().parent.parent / "prompts"
+    """Where the default prompt sets live: `prompts/` in the default state folder (never in
+    the package), one sub-folder per language plus `music/`."""
+    return StateFolder.default().prompts
 
 
-def site_prompts_folder(media: Media) -> Path:
+def site_prompts_folder(media: Media, root: Path | None = None) -> Path:
     """The folder of a site's prompts: its own (`media.prompts`), else the default set of
-    its language, built first if missing (PromptBuildError without espeak-ng or sox)."""
+    its language under `root` (default: `default_prompts_folder()`), built first if missing
+    (PromptBuildError without espeak-ng or sox)."""
     if media.prompts is not None:
         return Path(media.prompts)
-    return ensure_default_prompts(media.language)
+    return ensure_default_prompts(media.language, root)
 
 
 def ensure_default_prompts(language: str, root: Path | None = None) -> Path:

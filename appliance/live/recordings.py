@@ -179,9 +179,10 @@ class WavDesk:
     """
 
     def __init__(self, settings: RecordingSettings, run: str, *,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+                 wall_clock: Callable[[], float] = time.time, folder: Path | None = None) -> None:
+        """`folder`: where the recordings go, `settings.folder` resolved (default: as given)."""
         self.settings = settings
-        self.folder = Path(settings.folder)
+        self.folder = Path(settings.folder) if folder is None else folder
         self.run = run
         self.guard = DiskGuard(settings.stop_below_mb * MB, settings.resume_above_mb * MB)
         self.active: set[Path] = set()

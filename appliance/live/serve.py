@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Callable
 
@@ -23,6 +24,11 @@ _log = logging.getLogger(__name__)
 
 EXIT_CONFIG_ERROR = 2
 """Exit status when the site configuration cannot be used at start (as `ccbox check`)."""
+
+
+class StartError(Exception):
+    """The machine, not the site file, keeps the appliance from starting (a folder it cannot
+    write, a database it cannot open); the message says what and where, for the user."""
 
 CoreFactory = Callable[[Site], DatagramCore]
 StartHook = Callable[[DatagramCore, UdpDriver], None]
@@ -57,6 +63,9 @@ class Server:
         Raises `ConfigError` before binding anything if the site does not validate.
         """
         site = resolve_site(self.config_path)
+        # Before the core is built: building it creates the records and state folders, and
+        # nothing is created by an appliance that cannot listen.
+        await _check_can_listen(self.host, self.port)
         core = self.core_factory(site)
         driver = UdpDriver(core, self.host, self.port)
         self._stop = asyncio.Event()
@@ -179,8 +188,11 @@ async def serve(core_factory: CoreFactory, config_path: str, host: str, port: in
     except ConfigError as error:
         print(error, file=sys.stderr)
         raise SystemExit(EXIT_CONFIG_ERROR) from None
+    except StartError as error:
+        print(f"cannot start: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
     except OSError as error:  # the port is taken, the address is not ours ...
-        print(f"cannot listen on {host}:{port}: {error}", file=sys.stderr)
+        print(f"cannot listen on {host}:{port}: {error.strerror or error}", file=sys.stderr)
         raise SystemExit(1) from None
     loop = asyncio.get_running_loop()
     handlers = {signal.SIGTERM: server.request_stop, signal.SIGINT: server.request_stop,
@@ -200,6 +212,19 @@ async def serve(core_factory: CoreFactory, config_path: str, host: str, port: in
         raise SystemExit(1)
 
 
+async def _check_can_listen(host: str, port: int) -> None:
+    """Raise OSError if (`host`, `port`) cannot be bound for UDP now (taken, not ours)."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM,
+                                       flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise OSError(error.errno, f"cannot resolve {host!r}: {error.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.bind(address)
+
+
 def _add_signal_handler(loop: asyncio.AbstractEventLoop, signum: signal.Signals,
                         handler: Callable[[], object]) -> bool:
     try:
@@ -211,4 +236,4 @@ def _add_signal_handler(loop: asyncio.AbstractEventLoop, signum: signal.Signals,
     return True
 
 
-__all__ = ["EXIT_CONFIG_ERROR", "CoreFactory", "Server", "serve"]
+__all__ = ["EXIT_CONFIG_ERROR", "CoreFactory", "Server", "StartError", "serve"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import appliance
 from appliance.live.prompt_build import (
     build_music,
     default_prompts_folder,
@@ -41,10 +42,13 @@ def test_the_music_is_a_tune_not_a_tone() -> None:
     assert abs(samples[0] - samples[-1]) <= np.abs(np.diff(samples)).max()
 
 
-def test_the_default_folder_is_the_repositorys_prompts_folder() -> None:
-    folder = default_prompts_folder()
-    assert folder.name == "prompts"
-    assert (folder.parent / "appliance" / "__init__.py").is_file()
+def test_the_default_folder_is_in_the_state_folder_never_in_the_package(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CCBOX_STATE_DIR", str(tmp_path))
+    assert default_prompts_folder() == tmp_path / "prompts"
+    monkeypatch.delenv("CCBOX_STATE_DIR")
+    package = Path(appliance.__file__).resolve().parent.parent
+    assert package not in default_prompts_folder().resolve().parents
 
 
 def test_ensure_default_music_writes_once(tmp_path: Path) -> None:

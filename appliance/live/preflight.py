@@ -1,0 +1,120 @@
+"""What `ccbox serve` checks before it starts, and `ccbox check` shows without starting.
+
+Problems stop the start (the appliance never runs half-configured); warnings say why a site
+that starts may still take no call. Nothing here writes anything: `check` may run it on a
+machine the appliance does not run on, and `serve` runs it before it may create its files.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from appliance.config import Site
+from appliance.live.prompt_build import tools_available
+from appliance.media.prompts import PromptSet, prompt_texts
+from appliance.pbx.sip.digest import ha1
+from appliance.state import StateFolder
+
+EXAMPLE_PASSWORD_SUFFIX = "-example"
+"""The shipped sites' phones have the password `<user>-example` (README): fine on 127.0.0.1,
+never beyond it."""
+
+
+@dataclass
+class Preflight:
+    """`problems`: (field path, message) pairs as `ConfigError` lists them; `warnings`: lines."""
+
+    problems: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def preflight(site: Site, state: StateFolder, records: Path | None = None,
+              address: str | None = None) -> Preflight:
+    """Everything that would stop `serve` on `site` before a call, and what would make it
+    take no call. `records` is the database `serve` would use (default: the state folder's);
+    `address` the one it would listen on (for the example-password warning)."""
+    found = Preflight()
+    _check_sounds(site, state, found)
+    _check_writable(state.root, "state folder", found)
+    recordings = state.resolve(site.media.recording.folder)
+    if site.media.recording.enabled:
+        _check_writable(recordings, "media.recording.folder", found)
+    # The state folder is created at start; a database elsewhere must have its folder.
+    if records is not None and records.parent != state.root and not records.parent.is_dir():
+        found.problems.append(("--records", f"{records.parent} is not a folder"))
+    found.warnings += reachability_warnings(site)
+    if address is not None and not _loopback(address) and _example_passwords(site):
+        found.warnings.append(
+            f"phones {', '.join(_example_passwords(site))} still have the example password "
+            f"'<user>{EXAMPLE_PASSWORD_SUFFIX}' and the appliance listens on {address}: give "
+            "them their own (`ccbox passwd USER --realm REALM`)")
+    return found
+
+
+def reachability_warnings(site: Site) -> list[str]:
+    """Why `site` would take no call at all, or leave agents unreachable."""
+    warnings = []
+    if not any(group.peers for group in site.trunk_groups):
+        warnings.append("no trunk group has peers (trunk_groups[].peers): no call can come in")
+    agents = {agent.id for agent in site.expanded_agents()}
+    phones = {phone.user for phone in site.sip.phones}
+    seated = agents & phones
+    if agents and not seated:
+        warnings.append("no agent has a phone in sip.phones: no agent can be reached, "
+                        "so every call waits until it gives up")
+    elif len(seated) < len(agents):
+        missing = sorted(agents - phones)
+        shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        warnings.append(f"{len(missing)} agents have no phone in sip.phones ({shown})")
+    return warnings
+
+
+def _check_sounds(site: Site, state: StateFolder, found: Preflight) -> None:
+    media = site.media
+    names = list(prompt_texts(media.language))
+    if media.prompts is not None:
+        folder = Path(media.prompts)
+        if not folder.is_dir():
+            found.problems.append(("media.prompts", f"{folder} is not a folder"))
+        else:
+            missing = PromptSet(folder).missing(names)
+            if missing:
+                found.problems.append(("media.prompts", f"{folder} lacks "
+                                       + ", ".join(f"{name}.wav" for name in missing)))
+    else:
+        built = not PromptSet(state.prompts / media.language).missing(names)
+        if not built and not tools_available():
+            found.problems.append(("media.prompts", "the default prompts are not built in "
+                                   f"{state.prompts} and espeak-ng or sox is not installed "
+                                   "to build them (Debian: apt-get install espeak-ng sox)"))
+    # The default music is synthesised at start: it needs no tool.
+    if media.music is not None and not Path(media.music).is_file():
+        found.problems.append(("media.music", f"{media.music} is not a file"))
+
+
+def _check_writable(folder: Path, what: str, found: Preflight) -> None:
+    """The folder, or the nearest existing parent it would be created in, is writable."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        found.problems.append((what, f"{folder}: {existing} is not a folder"))
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        found.problems.append((what, f"{folder}: cannot write in {existing}"))
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
+
+
+def _example_passwords(site: Site) -> list[str]:
+    realm = site.sip.realm
+    return [phone.user for phone in site.sip.phones
+            if phone.ha1_md5 == ha1(phone.user, realm, phone.user + EXAMPLE_PASSWORD_SUFFIX,
+                                    "MD5")]
