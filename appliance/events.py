@@ -238,6 +238,25 @@ class MediaTimedOut(NamedTuple):
     silent_for: float
 
 
+class MediaQuality(NamedTuple):
+    """The RTP of ``party`` (caller or agent) over the call, when a conversation ends.
+
+    What the appliance received from the party (packets, packets missing from their stream,
+    interarrival jitter sampled every report interval, mean and max) and what their RTCP said:
+    the latest round trip and how many of our packets they reported lost (None without RTCP).
+    """
+
+    t: float
+    call: int
+    party: str
+    packets_received: int
+    packets_lost: int
+    jitter_mean_ms: float
+    jitter_max_ms: float
+    rtt_ms: float | None
+    reported_lost: int | None
+
+
 class Alarm(NamedTuple):
     """An appliance-wide condition raised (``raised``) or cleared, e.g. disk_low."""
 
@@ -265,6 +284,7 @@ CallRecord = (
     | RecordingStarted
     | RecordingStopped
     | MediaTimedOut
+    | MediaQuality
 )
 Record = CallRecord | AgentStateChanged | Alarm
 
@@ -289,6 +309,7 @@ RECORD_TYPES: dict[str, type[Record]] = {
         RecordingStarted,
         RecordingStopped,
         MediaTimedOut,
+        MediaQuality,
         Alarm,
     )
 }

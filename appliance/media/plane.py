@@ -29,6 +29,7 @@ from appliance.media.diskguard import DiskAlarm
 from appliance.media.dtmf import GoertzelDetector, Rfc4733Receiver
 from appliance.media.g711 import alaw_decode, ulaw_decode
 from appliance.media.player import PACKET_SECONDS, Player, encode
+from appliance.media.quality import PartyQuality
 from appliance.media.relay import AGENT, CALLER, MediaRelay, MediaTimeout
 from appliance.media.rtp import payload_of
 
@@ -90,6 +91,8 @@ class CallMedia:
     next_record_tick: float = 0.0
     digit_receiver: Rfc4733Receiver = field(default_factory=Rfc4733Receiver)
     inband: GoertzelDetector | None = None
+    bridged: bool = False  # an agent answered
+    quality_reported: bool = False  # since the last agent was bridged
 
 
 class MediaPlane:
@@ -100,7 +103,7 @@ class MediaPlane:
         self.host = host
         self.deadlines = deadlines
         self.rng = rng
-        self.relay = MediaRelay(ports, media_timeout, deadlines)
+        self.relay = MediaRelay(ports, media_timeout, deadlines, rng, cname=f"ccbox@{host}")
         self.prompts = prompts
         self.music = music
         self.recordings = recordings
@@ -149,13 +152,19 @@ class MediaPlane:
         for call in list(self.calls):
             self.close(call, now)
 
-    def close(self, call: int, now: float) -> None:
+    def close(self, call: int, now: float) -> tuple[PartyQuality, PartyQuality] | None:
+        """Finish the call's recording, send each party a last RTCP report with BYE, free the
+        ports. The caller's and agent's media figures; None for a call without media."""
         media = self.calls.pop(call, None)
         if media is None:
-            return
+            return None
         if media.recorder is not None:
             media.recorder.finish(now)
-        self.relay.close(call)
+        return self.relay.close(call, now)
+
+    def quality(self, call: int) -> tuple[PartyQuality, PartyQuality] | None:
+        """The caller's and agent's media figures so far; None for a call without media."""
+        return self.relay.quality(call) if call in self.calls else None
 
     # --- prompts and music ------------------------------------------------------------------
 
@@ -202,8 +211,8 @@ class MediaPlane:
         if media is None:
             return None
         if media.player is None:
-            media.player = Player(self.rng.getrandbits(32), media.payload_type,
-                                  self.rng.getrandbits(16), self.rng.getrandbits(32))
+            stream = self.relay.sessions[call].sides[CALLER].stream
+            media.player = Player(stream, media.payload_type)
         return media.player
 
     # --- recording --------------------------------------------------------------------------

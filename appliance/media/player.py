@@ -3,9 +3,11 @@
 A `Player` turns 8 kHz audio into 20 ms G.711 packets, one due every 20 ms of the caller's
 time from when it starts. The driver wakes it at `next_deadline()`; `on_deadline(now)` emits
 every packet due by `now` (several at once if the wake-up came late, so the far end's jitter
-buffer sees the right timestamps), then says when the next one is due. Sequence numbers and
-timestamps run on across prompts and loops, as one RTP stream (RFC 3550 5.1), and the marker
-bit is set on the first packet of each talkspurt.
+buffer sees the right timestamps), then says when the next one is due. Packets go out through
+the party's `OutboundStream`, the one the relay also sends the other party's audio through:
+sequence numbers and timestamps run on across prompts, loops and relayed audio, as one RTP
+stream (RFC 3550 5.1), and the marker bit is set on the first packet of each talkspurt, whose
+timestamp also counts the silence before it.
 
 Sounds are encoded to G.711 once, when queued (`play`, `loop`), or before (`play_encoded`,
 `loop_encoded`, with bytes a caller may share between players): a packet is then a slice of
@@ -15,7 +17,6 @@ work, so nothing is encoded or allocated per packet beyond that.
 
 from __future__ import annotations
 
-import struct
 from collections import deque
 from dataclasses import dataclass
 
@@ -24,13 +25,13 @@ import numpy as np
 from appliance.media.g711 import alaw_encode, ulaw_encode
 from appliance.media.rtp import RtpPacket
 from appliance.media.rtp import parse as parse_rtp
+from appliance.media.stream import OutboundStream
 
 SAMPLE_RATE = 8000
 PACKET_SAMPLES = 160  # 20 ms
 PACKET_SECONDS = PACKET_SAMPLES / SAMPLE_RATE
 _ENCODERS = {0: ulaw_encode, 8: alaw_encode}  # RTP payload type -> G.711 law
 _SILENCE = {0: b"\xff", 8: b"\xd5"}  # the G.711 code of 0 in each law
-_HEADER = struct.Struct("!BBHII")  # V=2, no padding/extension/CSRC; M+PT; seq; ts; SSRC
 
 
 def encode(samples: np.ndarray, payload_type: int) -> bytes:
@@ -49,16 +50,14 @@ class Finished:
 
 
 class Player:
-    """One RTP stream towards one party: queued prompts, then (optionally) looping music."""
+    """The appliance's own audio towards one party, sent through `stream`: queued prompts,
+    then (optionally) looping music."""
 
-    def __init__(self, ssrc: int, payload_type: int = 0, first_sequence: int = 0,
-                 first_timestamp: int = 0) -> None:
+    def __init__(self, stream: OutboundStream, payload_type: int = 0) -> None:
         if payload_type not in _ENCODERS:
             raise ValueError(f"payload type {payload_type}: expected 0 (PCMU) or 8 (PCMA)")
-        self.ssrc = ssrc
+        self.stream = stream
         self.payload_type = payload_type
-        self._sequence = first_sequence
-        self._timestamp = first_timestamp
         self._silence = _SILENCE[payload_type] * PACKET_SAMPLES
         self._queue: deque[tuple[str, bytes]] = deque()
         self._music: tuple[str, bytes] | None = None
@@ -120,7 +119,7 @@ class Player:
                 self._next_due = None
                 self._talkspurt = True
                 return
-            self._emit(frame)
+            self._emit(frame, due)
             self._next_due = due + PACKET_SECONDS
 
     def take_datagrams(self) -> list[bytes]:
@@ -170,13 +169,10 @@ class Player:
             return frame
         return frame + self._silence[len(frame):]
 
-    def _emit(self, frame: bytes) -> None:
-        first = 0x80 if self._talkspurt else 0
-        self.datagrams.append(_HEADER.pack(0x80, first | self.payload_type, self._sequence,
-                                           self._timestamp, self.ssrc) + frame)
+    def _emit(self, frame: bytes, due: float) -> None:
+        self.datagrams.append(self.stream.own(self.payload_type, frame, PACKET_SAMPLES,
+                                              self._talkspurt, due))
         self._talkspurt = False
-        self._sequence = (self._sequence + 1) % 65536
-        self._timestamp = (self._timestamp + PACKET_SAMPLES) % 2**32
 
 
 def _checked(samples: np.ndarray) -> np.ndarray:

@@ -6,12 +6,21 @@ side's peer. A peer's address comes from its SDP and is replaced by the source o
 packet (symmetric RTP, "latching"), which is what reaches phones behind NAT; after that,
 packets from any other source are dropped, so a stranger cannot inject audio into a call.
 
-RTCP (RFC 3550 6) goes through the odd port above each RTP port the same way, latched on its
-own (behind NAT it comes from another port than the RTP); until a side's RTCP is heard, it is
-sent to the port above that side's RTP peer. RTCP does not count as the side being heard.
+Towards each party the appliance is one RTP source for the whole call (`OutboundStream`):
+relayed packets get that side's SSRC, sequence numbers and timestamps, continuous with the
+prompts and music the plane's `Player` sent through the same stream. Datagrams too short for
+an RTP header, or not version 2, are dropped (`Side.malformed`).
 
-Packets are relayed as bytes, unparsed: the relay is on the hot path of every call. Whoever
-records or listens (recording, DTMF detection) taps a call and parses what it needs.
+RTCP (RFC 3550 6) arrives on the odd port above each RTP port, latched on its own (behind NAT
+it comes from another port than the RTP); until a side's RTCP is heard, ours goes to the port
+above that side's RTP peer. It is read, not relayed (the peer's reports are about streams the
+other party never sees): each side's `RtcpParty` keeps the figures, and every call sends each
+side a compound report about every 5 s (randomised 0.5-1.5 times, RFC 3550 6.2) on one timer
+per call, and a BYE when it closes. RTCP does not count as the side being heard.
+
+Packets are relayed with their header rewritten and their payload untouched: the relay is on
+the hot path of every call. Whoever records or listens (recording, DTMF detection) taps a
+call and parses what it needs; taps see packets as the party sent them.
 
 A side that has been silent for `media_timeout` seconds is reported (`MediaTimeout`), the
 other half of lost-BYE protection. Drivers carry out `take_datagrams()` (each a local port,
@@ -20,17 +29,22 @@ bytes and destination), keep one wake-up at `next_deadline()` and call `on_deadl
 
 from __future__ import annotations
 
+import struct
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from random import Random
 
 from appliance.clock import Deadlines, TimerHandle
+from appliance.media.quality import REPORT_INTERVAL, PartyQuality, RtcpParty
+from appliance.media.stream import OutboundStream
 
 Address = tuple[str, int]
 Tap = Callable[[int, bytes, float], None]  # (side, packet, now)
 
 CALLER = 0
 AGENT = 1
+_FIXED = struct.Struct("!BBHII")
 
 
 class MediaError(Exception):
@@ -49,14 +63,21 @@ class MediaTimeout:
 @dataclass
 class Side:
     local_port: int
+    rtcp: RtcpParty  # our RTCP with the party, and `rtcp.stream`, what we send them
     peer: Address | None = None
     latched: bool = False
     last_heard: float = 0.0
     packets_in: int = 0
     packets_out: int = 0
     dropped: int = 0  # from a source other than the latched peer
+    malformed: int = 0  # too short for RTP, or not version 2
     watched: bool = True  # whether its silence ends the call (not while held or queued)
     rtcp_peer: Address | None = None  # latched from the side's first RTCP packet
+
+    @property
+    def stream(self) -> OutboundStream:
+        """The one RTP stream the appliance sends this side's party."""
+        return self.rtcp.stream
 
     @property
     def rtcp_destination(self) -> Address | None:
@@ -71,19 +92,27 @@ class MediaSession:
     sides: tuple[Side, Side]
     taps: list[Tap] = field(default_factory=list)
     timer: TimerHandle | None = None
+    rtcp_timer: TimerHandle | None = None
     timed_out: bool = False
 
 
 class MediaRelay:
     def __init__(self, ports: Iterable[int], media_timeout: float = 60.0,
-                 deadlines: Deadlines | None = None) -> None:
+                 deadlines: Deadlines | None = None, rng: Random | None = None, *,
+                 cname: str = "ccbox", ntp_epoch: float = 0.0) -> None:
         """`ports`: the local ports the relay may use: each even one whose odd neighbour is
-        also given is a side's RTP port, the odd one its RTCP port."""
+        also given is a side's RTP port, the odd one its RTCP port. `rng` draws SSRCs, first
+        sequence numbers and timestamps and report intervals (seeded with 0 if not given);
+        `cname` is our RTCP CNAME, `ntp_epoch` the Unix time of `now == 0` for sender
+        reports' NTP timestamps."""
         usable = set(ports)
         self._free = deque(port for port in sorted(usable)
                            if port % 2 == 0 and port + 1 in usable)
         self.media_timeout = media_timeout
         self.deadlines = deadlines if deadlines is not None else Deadlines()
+        self.rng = rng if rng is not None else Random(0)
+        self.cname = cname
+        self.ntp_epoch = ntp_epoch
         self.sessions: dict[int, MediaSession] = {}
         self._by_port: dict[int, tuple[MediaSession, int]] = {}
         self._by_rtcp_port: dict[int, tuple[MediaSession, int]] = {}
@@ -106,8 +135,8 @@ class MediaRelay:
             raise MediaError(f"call {call} already has media")
         if len(self._free) < 2:
             raise MediaError("no free media ports")
-        sides = (Side(self._free.popleft(), last_heard=now),
-                 Side(self._free.popleft(), last_heard=now))
+        sides = (Side(self._free.popleft(), self._rtcp_party(), last_heard=now),
+                 Side(self._free.popleft(), self._rtcp_party(), last_heard=now))
         session = MediaSession(call, sides)
         self.sessions[call] = session
         for index, side in enumerate(sides):
@@ -115,7 +144,15 @@ class MediaRelay:
             self._by_rtcp_port[side.local_port + 1] = (session, index)
             self._opened += (side.local_port, side.local_port + 1)
         self._arm(session, now + self.media_timeout)
+        # RFC 3550 6.2: the first report after half the minimum interval.
+        session.rtcp_timer = self.deadlines.schedule(now + self._report_interval() / 2,
+                                                     self._send_reports, session)
         return session
+
+    def _rtcp_party(self) -> RtcpParty:
+        rng = self.rng
+        stream = OutboundStream(rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(32))
+        return RtcpParty(stream, self.cname, self.ntp_epoch)
 
     def set_peer(self, call: int, side: int, address: Address) -> None:
         """Where `side` receives, from its SDP (until its first packet says otherwise)."""
@@ -135,22 +172,34 @@ class MediaRelay:
         """Call `listener(side, packet, now)` with every packet either side sends."""
         self._session(call).taps.append(listener)
 
-    def close(self, call: int) -> None:
-        """Stop relaying `call` and free its ports. Unknown calls are ignored."""
+    def quality(self, call: int) -> tuple[PartyQuality, PartyQuality]:
+        """The media figures of the caller and the agent side so far."""
+        sides = self._session(call).sides
+        return sides[CALLER].rtcp.figures(), sides[AGENT].rtcp.figures()
+
+    def close(self, call: int, now: float | None = None
+              ) -> tuple[PartyQuality, PartyQuality] | None:
+        """Stop relaying `call` and free its ports; with `now`, send each side a last report
+        and an RTCP BYE first. The call's media figures; None for an unknown call."""
         session = self.sessions.pop(call, None)
         if session is None:
-            return
-        # The timer's arguments hold the session: break the cycle, so that reference counting
+            return None
+        if now is not None:
+            self._report_to_each(session, now, bye=True)
+        # The timers' arguments hold the session: break the cycle, so that reference counting
         # frees the call at once (the appliance runs the cyclic collector rarely).
-        if session.timer is not None:
-            session.timer.cancel()
-            session.timer = None
+        for timer in (session.timer, session.rtcp_timer):
+            if timer is not None:
+                timer.cancel()
+        session.timer = session.rtcp_timer = None
         session.taps.clear()
+        figures = (session.sides[CALLER].rtcp.figures(), session.sides[AGENT].rtcp.figures())
         for side in session.sides:
             del self._by_port[side.local_port]
             del self._by_rtcp_port[side.local_port + 1]
             self._free.append(side.local_port)
             self._closed += (side.local_port, side.local_port + 1)
+        return figures
 
     def _session(self, call: int) -> MediaSession:
         try:
@@ -164,10 +213,13 @@ class MediaRelay:
         """A datagram arrived on `local_port` from `source`."""
         entry = self._by_port.get(local_port)
         if entry is None:
-            self._receive_rtcp(local_port, data, source)
+            self._receive_rtcp(local_port, data, source, now)
             return
         session, index = entry
         side = session.sides[index]
+        if len(data) < 12 or data[0] & 0xC0 != 0x80:
+            side.malformed += 1
+            return
         if not side.latched:
             side.peer, side.latched = source, True
         elif source != side.peer:
@@ -175,14 +227,16 @@ class MediaRelay:
             return
         side.packets_in += 1
         side.last_heard = now
+        _, _, sequence, timestamp, ssrc = _FIXED.unpack_from(data)
+        side.rtcp.reception.packet(sequence, timestamp, ssrc, now)
         other = session.sides[1 - index]
         if other.peer is not None:
             other.packets_out += 1
-            self._out.append((other.local_port, data, other.peer))
+            self._out.append((other.local_port, other.rtcp.stream.relay(data, now), other.peer))
         for listener in session.taps:
             listener(index, data, now)
 
-    def _receive_rtcp(self, local_port: int, data: bytes, source: Address) -> None:
+    def _receive_rtcp(self, local_port: int, data: bytes, source: Address, now: float) -> None:
         entry = self._by_rtcp_port.get(local_port)
         if entry is None:
             return  # a port of a call that has ended: late packets are dropped
@@ -193,10 +247,24 @@ class MediaRelay:
         elif source != side.rtcp_peer:
             side.dropped += 1
             return
-        other = session.sides[1 - index]
-        destination = other.rtcp_destination
-        if destination is not None:
-            self._out.append((other.local_port + 1, data, destination))
+        side.rtcp.receive(data, now)
+
+    def _send_reports(self, now: float, session: MediaSession) -> None:
+        session.rtcp_timer = None
+        if session.call not in self.sessions:
+            return
+        self._report_to_each(session, now, bye=False)
+        session.rtcp_timer = self.deadlines.schedule(now + self._report_interval(),
+                                                     self._send_reports, session)
+
+    def _report_to_each(self, session: MediaSession, now: float, bye: bool) -> None:
+        for side in session.sides:
+            destination = side.rtcp_destination
+            if destination is not None:
+                self._out.append((side.local_port + 1, side.rtcp.report(now, bye), destination))
+
+    def _report_interval(self) -> float:
+        return REPORT_INTERVAL * (0.5 + self.rng.random())
 
     def take_port_changes(self) -> tuple[list[int], list[int]]:
         """Ports to start listening on and ports to stop, since the last call."""

@@ -22,6 +22,7 @@ from appliance.events import (
     CallResumed,
     CallTransferred,
     EndCause,
+    MediaQuality,
     Record,
     RecordingStarted,
     RecordingStopped,
@@ -63,6 +64,22 @@ class CallDetail(NamedTuple):
     recording: str | None = None  # the WAV file of the call (live appliance)
     # recorded | disk_low (stopped before the end) | interrupted (repaired after a crash)
     recording_status: str | None = None
+    # Each party's RTP (live appliance, from the last MediaQuality of the call): packets we
+    # received from them and missing from their stream, the jitter of their stream (mean and
+    # max over report intervals), the round trip from their RTCP and the packets of ours
+    # they reported lost. None where the call had no such party or no such report.
+    caller_packets: int | None = None
+    caller_lost: int | None = None
+    caller_jitter_ms: float | None = None
+    caller_jitter_max_ms: float | None = None
+    caller_rtt_ms: float | None = None
+    caller_reported_lost: int | None = None
+    agent_packets: int | None = None
+    agent_lost: int | None = None
+    agent_jitter_ms: float | None = None
+    agent_jitter_max_ms: float | None = None
+    agent_rtt_ms: float | None = None
+    agent_reported_lost: int | None = None
 
 
 class _Call:
@@ -75,6 +92,7 @@ class _Call:
         "held_from",
         "hold",
         "last_queue",
+        "media",
         "offered",
         "overflows",
         "queued_at",
@@ -106,6 +124,7 @@ class _Call:
         self.overflows = 0
         self.recording: str | None = None
         self.recording_status: str | None = None
+        self.media: dict[str, MediaQuality] = {}  # by party
 
     def end_hold(self, t: float) -> None:
         if self.held_from is not None:
@@ -146,7 +165,17 @@ class _Call:
             abandoned=self.answered_at is None and ended.cause == EndCause.ABANDONED,
             recording=self.recording,
             recording_status=self.recording_status,
+            **self.media_fields(),
         )
+
+    def media_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for party, q in self.media.items():
+            fields.update({
+                f"{party}_packets": q.packets_received, f"{party}_lost": q.packets_lost,
+                f"{party}_jitter_ms": q.jitter_mean_ms, f"{party}_jitter_max_ms": q.jitter_max_ms,
+                f"{party}_rtt_ms": q.rtt_ms, f"{party}_reported_lost": q.reported_lost})
+        return fields
 
     def wait_until(self, t: float) -> float:
         if self.wait is not None:
@@ -256,6 +285,11 @@ def _recording_stopped(call: _Call, r: RecordingStopped) -> None:
     call.recording_status = r.reason
 
 
+def _media_quality(call: _Call, r: MediaQuality) -> None:
+    if r.party in ("caller", "agent"):
+        call.media[r.party] = r
+
+
 _HANDLERS: dict[type, Callable[[_Call, Any], None]] = {
     CallQueued: _queued,
     AgentRung: _rung,
@@ -268,4 +302,5 @@ _HANDLERS: dict[type, Callable[[_Call, Any], None]] = {
     CallTransferred: _transferred,
     RecordingStarted: _recording_started,
     RecordingStopped: _recording_stopped,
+    MediaQuality: _media_quality,
 }

@@ -80,6 +80,19 @@ SCHEMA: tuple[str, ...] = (
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("calls", "recording", "TEXT NULL"),
     ("calls", "recording_status", "TEXT NULL"),
+    # The parties' media figures (MediaQuality).
+    ("calls", "caller_packets", "INTEGER NULL"),
+    ("calls", "caller_lost", "INTEGER NULL"),
+    ("calls", "caller_jitter_ms", "DOUBLE PRECISION NULL"),
+    ("calls", "caller_jitter_max_ms", "DOUBLE PRECISION NULL"),
+    ("calls", "caller_rtt_ms", "DOUBLE PRECISION NULL"),
+    ("calls", "caller_reported_lost", "INTEGER NULL"),
+    ("calls", "agent_packets", "INTEGER NULL"),
+    ("calls", "agent_lost", "INTEGER NULL"),
+    ("calls", "agent_jitter_ms", "DOUBLE PRECISION NULL"),
+    ("calls", "agent_jitter_max_ms", "DOUBLE PRECISION NULL"),
+    ("calls", "agent_rtt_ms", "DOUBLE PRECISION NULL"),
+    ("calls", "agent_reported_lost", "INTEGER NULL"),
 )
 
 COMMIT_INTERVAL = 0.05  # seconds a record may wait for its commit when no call ended

@@ -15,6 +15,7 @@ from dataclasses import replace
 from appliance.events import (
     Alarm,
     DigitReceived,
+    MediaQuality,
     MediaTimedOut,
     RecordingStarted,
     RecordingStopped,
@@ -99,11 +100,35 @@ class MediaAnchor:
         else:
             media.set_agent(call, _address(answer, stream), now)
         agent_leg.media_port = self._agent_port(call)
+        call_media = media.calls[call]
+        call_media.bridged, call_media.quality_reported = True, False
         media.relay.watch(call, CALLER, True, now)
         media.silence(call)
         recording = media.record(call, now)
         if recording is not None:
             self.log.append(new(RecordingStarted, (now, call, recording)))
+
+    def _media_leg_ended(self, leg: Leg, now: float) -> None:
+        """`leg`'s party left. The first to leave a conversation puts both parties' media
+        figures into the log (`MediaQuality`, before the call's `CallEnded`); the caller's
+        leaving ends the call's media (a last RTCP report and BYE to each party)."""
+        media = self.media
+        call_media = media.calls.get(leg.call)
+        if call_media is None:
+            return
+        if leg.role is Role.CALLER:
+            figures = media.close(leg.call, now)
+        elif leg.role is Role.AGENT and leg.partner is not None:
+            figures = media.quality(leg.call)
+        else:
+            return  # an agent rung who never answered: the conversation goes on
+        # A call that call control has already ended has logged its last record.
+        if figures is None or call_media.quality_reported or leg.call not in self.cc.calls:
+            return
+        call_media.quality_reported = True
+        for side in (CALLER, AGENT) if call_media.bridged else (CALLER,):
+            self.log.append(new(MediaQuality, (now, leg.call, PARTIES[side],
+                                               *figures[side].as_tuple())))
 
     def _agent_port(self, call: int) -> int:
         """The relay port that faces the agent's phone."""

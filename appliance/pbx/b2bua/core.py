@@ -451,10 +451,10 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         self._by_dialog.pop((leg.sip_call_id, leg.local_tag), None)
         invites = self._invites_out if leg.role is Role.AGENT else self._invites_in
         invites.pop(leg.invite_key, None)
+        if self.media is not None:
+            self._media_leg_ended(leg, self._now)
         if leg.role is Role.CALLER:
             self._callers.pop(leg.call, None)
-            if self.media is not None:
-                self.media.close(leg.call, self._now)
         elif leg.role is Role.AGENT:
             self._agent_legs.pop((leg.call, leg.agent), None)
         for timer in (leg.ok_timer, leg.session_timer):

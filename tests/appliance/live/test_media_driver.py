@@ -7,7 +7,7 @@ import socket
 
 from appliance.live.media import MediaDriver
 from appliance.media.relay import AGENT, CALLER, MediaRelay
-from appliance.media.rtp import RtpPacket
+from appliance.media.rtp import RtpPacket, parse
 from sim.traffic.sipp import free_udp_block
 
 HOST = "127.0.0.1"
@@ -62,8 +62,13 @@ async def _scenario() -> dict[str, object]:
 def test_rtp_crosses_the_relay_on_real_sockets_and_ports_are_released():
     result = asyncio.run(_scenario())
     packet = result["packet"]
-    assert result["to_phone"] == (packet, (HOST, result["agent_port"]))
-    assert result["to_gateway"] == (packet, (HOST, result["caller_port"]))
+    to_phone, from_port = result["to_phone"]
+    assert from_port == (HOST, result["agent_port"])
+    assert result["to_gateway"][1] == (HOST, result["caller_port"])
+    # Each party gets the packet's audio under the appliance's own stream towards it.
+    sent, to_phone, to_gateway = parse(packet), parse(to_phone), parse(result["to_gateway"][0])
+    assert to_phone.payload == to_gateway.payload == sent.payload
+    assert to_phone.ssrc != sent.ssrc and to_gateway.ssrc not in (sent.ssrc, to_phone.ssrc)
     # RTP and RTCP on each side while the call is up; nothing once it is closed.
     assert len(result["ports_while_up"]) == 4 and result["ports_after"] == []
     assert [e.call for e in result["events"]] == [1]

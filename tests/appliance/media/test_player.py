@@ -9,7 +9,8 @@ import pytest
 
 from appliance.media.g711 import ulaw_decode
 from appliance.media.player import PACKET_SECONDS, Finished, Player
-from appliance.media.rtp import seq_diff
+from appliance.media.rtp import seq_diff, ts_diff
+from appliance.media.stream import OutboundStream
 
 
 def tone(seconds: float, frequency: float = 440.0, amplitude: int = 8000) -> np.ndarray:
@@ -31,7 +32,7 @@ def run(player: Player, until: float, wake_every: float = PACKET_SECONDS) -> lis
 
 
 def test_a_prompt_is_sent_as_20_ms_packets_on_time_then_reported_finished():
-    player = Player(ssrc=7)
+    player = Player(OutboundStream(7, 0, 0))
     player.play("welcome", tone(0.5), now=0.0)
     sent = run(player, until=1.0)
     assert len(sent) == 25  # 0.5 s / 20 ms
@@ -45,14 +46,14 @@ def test_a_prompt_is_sent_as_20_ms_packets_on_time_then_reported_finished():
 
 
 def test_a_late_wake_up_sends_every_packet_that_was_due():
-    player = Player(ssrc=7)
+    player = Player(OutboundStream(7, 0, 0))
     player.play("p", tone(0.2), now=0.0)
     player.on_deadline(0.1)  # woken 100 ms late
     assert len(player.take_packets()) == 6  # 0, 20, 40, 60, 80 and 100 ms
 
 
 def test_music_loops_and_a_prompt_interrupts_it_then_music_resumes_where_it_was():
-    player = Player(ssrc=1)
+    player = Player(OutboundStream(1, 0, 0))
     music = np.arange(800, dtype=np.int16)  # 100 ms of a ramp: five frames, each different
     player.loop("moh", music, now=0.0)
     first = run(player, until=0.25)
@@ -67,7 +68,7 @@ def test_music_loops_and_a_prompt_interrupts_it_then_music_resumes_where_it_was(
 
 
 def test_stop_silences_at_once_and_the_stream_continues_on_the_next_play():
-    player = Player(ssrc=1)
+    player = Player(OutboundStream(1, 0, 0))
     player.play("a", tone(1.0), now=0.0)
     player.on_deadline(0.1)
     last = player.take_packets()[-1]
@@ -77,14 +78,16 @@ def test_stop_silences_at_once_and_the_stream_continues_on_the_next_play():
     player.on_deadline(5.0)
     resumed = player.take_packets()[0]
     assert resumed.marker and seq_diff(resumed.sequence, last.sequence) == 1
+    # The silence between counts in the timestamps: 4.9 s after the last packet was due.
+    assert ts_diff(resumed.timestamp, last.timestamp) == 4.9 * 8000
 
 
 def test_a_law_and_bad_input():
-    player = Player(ssrc=1, payload_type=8)
+    player = Player(OutboundStream(1, 0, 0), payload_type=8)
     player.play("x", tone(0.02), now=0.0)
     player.on_deadline(0.0)
     assert player.take_packets()[0].payload_type == 8
     with pytest.raises(ValueError):
-        Player(ssrc=1, payload_type=18)
+        Player(OutboundStream(1, 0, 0), payload_type=18)
     with pytest.raises(ValueError):
         player.play("stereo", np.zeros((10, 2), dtype=np.int16), now=0.0)

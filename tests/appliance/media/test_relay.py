@@ -1,9 +1,11 @@
-"""The media relay: both directions, latching, strangers dropped, ports, silence."""
+"""The media relay: both directions, one stream towards each party, latching, strangers
+dropped, ports, RTCP read and sent, silence."""
 
 from __future__ import annotations
 
 import pytest
 
+from appliance.media import rtcp
 from appliance.media.relay import AGENT, CALLER, MediaError, MediaRelay, MediaTimeout
 from appliance.media.rtp import RtpPacket, parse
 
@@ -24,12 +26,33 @@ def relay_with_call() -> tuple[MediaRelay, int, int]:
     return relay, session.sides[CALLER].local_port, session.sides[AGENT].local_port
 
 
-def test_packets_cross_from_each_side_to_the_other_unchanged():
+def rtp_out(relay: MediaRelay) -> list[tuple[int, RtpPacket, tuple[str, int]]]:
+    """The RTP the relay sent (RTCP, from the odd ports, left out), parsed."""
+    return [(port, parse(data), to) for port, data, to in relay.take_datagrams()
+            if port % 2 == 0]
+
+
+def test_packets_cross_from_each_side_to_the_other_under_that_sides_stream():
     relay, caller_port, agent_port = relay_with_call()
     relay.receive(caller_port, rtp(1), GATEWAY, 0.02)
     relay.receive(agent_port, rtp(7, ssrc=9), PHONE, 0.03)
-    assert relay.take_datagrams() == [(agent_port, rtp(1), PHONE),
-                                      (caller_port, rtp(7, ssrc=9), GATEWAY)]
+    out = rtp_out(relay)
+    assert [(port, to) for port, _, to in out] == [(agent_port, PHONE), (caller_port, GATEWAY)]
+    sides = relay.sessions[1].sides
+    to_phone, to_gateway = out[0][1], out[1][1]
+    assert to_phone.ssrc == sides[AGENT].stream.ssrc
+    assert to_gateway.ssrc == sides[CALLER].stream.ssrc
+    assert to_phone.payload == to_gateway.payload == b"\xff" * 160
+    assert to_phone.marker and to_gateway.marker  # a new source for each party
+
+
+def test_datagrams_that_cannot_be_rtp_are_dropped_and_counted():
+    relay, caller_port, _ = relay_with_call()
+    for junk in (b"", b"\x80\x00", bytes(20), b"\x40" + bytes(20)):  # short, version 0 and 1
+        relay.receive(caller_port, junk, GATEWAY, 0.02)
+    assert relay.take_datagrams() == []
+    caller = relay.sessions[1].sides[CALLER]
+    assert caller.malformed == 4 and caller.packets_in == 0 and not caller.latched
 
 
 def test_the_first_packet_latches_the_peer_and_strangers_are_dropped():
@@ -37,8 +60,9 @@ def test_the_first_packet_latches_the_peer_and_strangers_are_dropped():
     relay.receive(agent_port, rtp(1), PHONE_BEHIND_NAT, 0.02)  # NAT: not the SDP address
     relay.receive(caller_port, rtp(1), GATEWAY, 0.02)
     relay.receive(agent_port, rtp(2), ("198.51.100.66", 5004), 0.04)  # a stranger
-    out = relay.take_datagrams()
-    assert out == [(caller_port, rtp(1), GATEWAY), (agent_port, rtp(1), PHONE_BEHIND_NAT)]
+    out = rtp_out(relay)
+    assert [(port, to) for port, _, to in out] == [(caller_port, GATEWAY),
+                                                  (agent_port, PHONE_BEHIND_NAT)]
     assert relay.sessions[1].sides[AGENT].dropped == 1
     relay.set_peer(1, AGENT, PHONE)  # a late SDP does not undo what the packets showed
     assert relay.sessions[1].sides[AGENT].peer == PHONE_BEHIND_NAT
@@ -69,20 +93,89 @@ def test_ports_are_pairs_given_back_when_a_call_closes():
     assert {s.local_port for s in reopened.sides} == {s.local_port for s in first.sides}
 
 
-def test_rtcp_crosses_through_the_port_above_each_rtp_port():
+def rtcp_out(relay: MediaRelay) -> list[tuple[int, tuple, tuple[str, int]]]:
+    return [(port, rtcp.parse(data), to) for port, data, to in relay.take_datagrams()
+            if port % 2 == 1]
+
+
+def run_until(relay: MediaRelay, until: float) -> None:
+    deadline = relay.next_deadline()
+    while deadline is not None and deadline <= until:
+        relay.on_deadline(deadline)
+        deadline = relay.next_deadline()
+
+
+def test_rtcp_is_read_not_relayed_and_ours_goes_to_the_port_above_each_rtp_port():
     relay, caller_port, agent_port = relay_with_call()
-    report = b"\x81\xc9\x00\x07" + bytes(28)  # a receiver report
+    report = bytes(rtcp.ReceiverReport(0x1234))
     relay.receive(caller_port + 1, report, (GATEWAY[0], GATEWAY[1] + 1), 1.0)
-    # Nothing heard from the phone's RTCP yet: to the port above its RTP.
-    assert relay.take_datagrams() == [(agent_port + 1, report, (PHONE[0], PHONE[1] + 1))]
+    assert relay.take_datagrams() == []  # the gateway's report is about our stream: kept
     relay.receive(agent_port + 1, report, PHONE_BEHIND_NAT, 1.0)  # NAT: its own port
-    relay.receive(caller_port + 1, report, (GATEWAY[0], GATEWAY[1] + 1), 2.0)
-    assert relay.take_datagrams() == [
-        (caller_port + 1, report, (GATEWAY[0], GATEWAY[1] + 1)),
-        (agent_port + 1, report, PHONE_BEHIND_NAT)]
     relay.receive(agent_port + 1, report, ("198.51.100.66", 5005), 2.0)  # a stranger
-    assert relay.take_datagrams() == []
+    assert relay.sessions[1].sides[AGENT].dropped == 1
     assert relay.sessions[1].sides[CALLER].last_heard == 0.0  # RTCP is not RTP
+    run_until(relay, 10.0)
+    sent = rtcp_out(relay)
+    # Reports to the gateway at the port above its RTP, to the phone where its RTCP came from.
+    assert {(port, to) for port, _, to in sent} == {
+        (caller_port + 1, (GATEWAY[0], GATEWAY[1] + 1)), (agent_port + 1, PHONE_BEHIND_NAT)}
+
+
+def test_reports_come_every_five_seconds_or_so_with_a_cname_and_a_bye_at_the_end():
+    relay, caller_port, agent_port = relay_with_call()
+    for n in range(1, 3001):  # a minute of the gateway talking
+        relay.receive(caller_port, rtp(n), GATEWAY, n * 0.02)
+        run_until(relay, n * 0.02)
+    sent = [(port, packets) for port, packets, _ in rtcp_out(relay) if port == agent_port + 1]
+    # RFC 3550 6.2: 5 s on average, each 2.5-7.5 s, the first after half that.
+    assert 8 <= len(sent) <= 24
+    for _, packets in sent:
+        first, sdes = packets
+        assert isinstance(first, rtcp.SenderReport)  # we send the phone RTP
+        assert sdes.chunks[0].cname == "ccbox" and sdes.chunks[0].ssrc == first.ssrc
+    stream = relay.sessions[1].sides[AGENT].stream
+    relay.close(1, 61.0)
+    goodbyes = rtcp_out(relay)
+    assert len(goodbyes) == 2
+    for _, packets, _ in goodbyes:
+        assert isinstance(packets[-1], rtcp.Bye)
+    last = next(packets[0] for port, packets, _ in goodbyes if port == agent_port + 1)
+    assert (last.ssrc, last.packet_count, last.octet_count) == (stream.ssrc, 3000, 3000 * 160)
+    # The gateway sent, so our report to it carries a block about its stream: nothing lost.
+    to_gateway = next(packets for port, packets, _ in goodbyes if port == caller_port + 1)
+    assert isinstance(to_gateway[0], rtcp.ReceiverReport)  # we sent the gateway nothing
+    block = to_gateway[0].reports[0]
+    assert (block.ssrc, block.cumulative_lost, block.highest_sequence) == (0x1234, 0, 3000)
+
+
+def test_quality_figures_count_loss_and_take_the_round_trip_from_the_partys_report():
+    relay, caller_port, agent_port = relay_with_call()
+    for n in range(1, 501):
+        if n % 50 != 25:  # one packet in fifty lost on the way
+            relay.receive(caller_port, rtp(n), GATEWAY, n * 0.02)
+        relay.receive(agent_port, rtp(n, ssrc=9), PHONE, n * 0.02)
+        run_until(relay, n * 0.02)
+    ours = [packets[0] for port, packets, _ in rtcp_out(relay) if port == caller_port + 1]
+    sr = ours[-1]
+    assert isinstance(sr, rtcp.SenderReport)  # the phone's audio went to the gateway
+    # The gateway answers 40 ms later with a block about our stream, held 10 ms.
+    lsr = (sr.ntp_timestamp >> 16) & 0xFFFFFFFF
+    block = rtcp.ReportBlock(sr.ssrc, 0, 2, 500, 0, lsr, int(0.010 * 65536))
+    reply = bytes(rtcp.ReceiverReport(0x1234, (block,)))
+    sr_time = _sr_time(relay.sessions[1].sides[CALLER].rtcp, sr)
+    relay.receive(caller_port + 1, reply, (GATEWAY[0], GATEWAY[1] + 1), sr_time + 0.040)
+    caller, agent = relay.quality(1)
+    assert (caller.packets_received, caller.packets_lost) == (490, 10)
+    assert (agent.packets_received, agent.packets_lost) == (500, 0)
+    assert caller.rtt_ms == pytest.approx(30, abs=0.1) and caller.reported_lost == 2
+    assert agent.rtt_ms is None and agent.reported_lost is None
+    assert caller.jitter_max_ms >= caller.jitter_mean_ms >= 0
+
+
+def _sr_time(party, sr) -> float:
+    """When the relay sent `sr`, from its NTP timestamp."""
+    from appliance.media.quality import NTP_UNIX_OFFSET
+    return sr.ntp_timestamp / 2**32 - NTP_UNIX_OFFSET - party.ntp_epoch
 
 
 def test_the_relay_listens_on_both_ports_of_each_side_and_lets_them_go():

@@ -14,6 +14,7 @@ from appliance.events import (
     CallEnded,
     DigitReceived,
     EndCause,
+    MediaQuality,
     MediaTimedOut,
     RecordingStarted,
 )
@@ -95,7 +96,9 @@ def rtp(seq: int, payload_type: int = 0, ssrc: int = 0x1234, payload: bytes = b"
 
 
 def sent(lab: Lab) -> list[tuple[int, RtpPacket, tuple[str, int]]]:
-    return [(port, parse_rtp(data), to) for port, data, to in lab.box.media.take_datagrams()]
+    """The RTP the appliance sent since the last look (RTCP, from the odd ports, left out)."""
+    return [(port, parse_rtp(data), to) for port, data, to in lab.box.media.take_datagrams()
+            if port % 2 == 0]
 
 
 def logged_out_lab(**kwargs) -> Lab:
@@ -115,12 +118,18 @@ def test_a_queued_caller_is_answered_at_once_on_a_relay_port_and_hears_music():
     assert (host, port) == (APPLIANCE[0], 30000)
     assert formats[0] == "0"
     lab.run(2.0)
-    packets = sent(lab)
+    datagrams = lab.box.media.take_datagrams()
+    packets = [(port, parse_rtp(data), to) for port, data, to in datagrams if port % 2 == 0]
     assert {(port, to) for port, _, to in packets} == {(30000, CALLER_MEDIA)}
     # 2.5 s at 50 packets a second: the welcome prompt, then music, as one RTP stream.
     assert 120 <= len(packets) <= 130
     sequences = [packet.sequence for _, packet, _ in packets]
     assert all((b - a) % 65536 == 1 for a, b in pairwise(sequences))
+    assert len({packet.ssrc for _, packet, _ in packets}) == 1
+    # Our own RTCP goes to the port above the caller's RTP (RFC 3550 6.2: the first within
+    # 1.25-3.75 s); only the caller's side has a party yet.
+    reports = [(port, to) for port, _, to in datagrams if port % 2 == 1]
+    assert reports in ([], [(30001, (CALLER_MEDIA[0], CALLER_MEDIA[1] + 1))])
 
 
 def test_the_agent_is_offered_the_agent_side_port_with_the_callers_codec():
@@ -146,14 +155,21 @@ def answered(lab: Lab) -> int:
 def test_once_bridged_rtp_flows_both_ways_through_the_relay_and_the_music_stops():
     lab = media_lab()
     answered(lab)
-    sent(lab)  # the music so far
+    music = sent(lab)  # the music so far
     box = lab.box
     box.receive_media(30000, rtp(1), CALLER_MEDIA, lab.net.now)
     box.receive_media(30002, rtp(7, ssrc=0x99), PHONE_MEDIA, lab.net.now)
     lab.run(0.2)
     packets = sent(lab)
-    assert [(port, p.ssrc, to) for port, p, to in packets] == [
-        (30002, 0x1234, PHONE_MEDIA), (30000, 0x99, CALLER_MEDIA)]
+    assert [(port, to) for port, _, to in packets] == [(30002, PHONE_MEDIA),
+                                                      (30000, CALLER_MEDIA)]
+    # The caller hears the agent as the stream the music came in: same SSRC, the next
+    # sequence number, the marker where the source changed.
+    last_music = music[-1][1]
+    to_caller = packets[1][1]
+    assert to_caller.ssrc == last_music.ssrc != 0x99
+    assert (to_caller.sequence - last_music.sequence) % 65536 == 1 and to_caller.marker
+    assert to_caller.payload == rtp(7, ssrc=0x99)[12:]
 
 
 def test_bye_while_queued_is_an_abandon_and_frees_the_ports():
@@ -240,6 +256,46 @@ def test_an_answered_call_is_recorded_for_its_talk_time_and_indexed_in_its_detai
     sink = desk.sinks[1]
     assert sink.closed
     assert abs(sink.seconds - detail.talk) < 0.1
+
+
+def talk(lab: Lab, seconds: float, skip_from_caller: int = 0) -> None:
+    """Both parties send 20 ms packets for `seconds`; the caller's every `skip_from_caller`th
+    is lost on the way."""
+    for n in range(1, int(seconds * 50) + 1):
+        if not skip_from_caller or n % skip_from_caller:
+            lab.box.receive_media(30000, rtp(n), CALLER_MEDIA, lab.net.now)
+        lab.box.receive_media(30002, rtp(n, ssrc=0x99), PHONE_MEDIA, lab.net.now)
+        lab.box.media_done(lab.net.now)
+        lab.run(0.02)
+
+
+def test_each_partys_media_figures_are_logged_before_the_end_and_kept_in_the_detail_record():
+    lab = media_lab()
+    call = answered(lab)
+    talk(lab, 3.0, skip_from_caller=10)
+    lab.do(lab.gateway, "hangup", call)
+    lab.run(1)
+    kinds_logged = [type(r) for r in lab.log if isinstance(r, MediaQuality | CallEnded)]
+    assert kinds_logged == [MediaQuality, MediaQuality, CallEnded]
+    (detail,) = call_details(lab.log)
+    assert (detail.caller_packets, detail.caller_lost) == (135, 14)  # 150 sent, 1 in 10 lost
+    assert (detail.agent_packets, detail.agent_lost) == (150, 0)
+    assert detail.caller_rtt_ms is None  # the testbed's gateway sends no RTCP
+
+
+def test_when_the_agent_hangs_up_the_figures_still_come_before_the_end():
+    lab = media_lab()
+    answered(lab)
+    talk(lab, 1.0)
+    phone = lab.phones["a1"]
+    talking = next(c for c in phone.calls.values() if c.state == "answered")
+    lab.do(phone, "hangup", talking.id)
+    lab.run(1)
+    records = [r for r in lab.log if isinstance(r, MediaQuality | CallEnded)]
+    assert [type(r) for r in records] == [MediaQuality, MediaQuality, CallEnded]
+    assert [r.party for r in records[:2]] == ["caller", "agent"]
+    (detail,) = call_details(lab.log)
+    assert detail.agent_packets == 50
 
 
 def test_an_offer_without_g711_is_refused_with_488_and_never_offered_to_call_control():
