@@ -133,8 +133,8 @@ class Media:
         """The rtpmap for `payload_type`, or the RFC 3551 static meaning when there is none."""
         for attribute in self.attributes:
             if attribute.name == "rtpmap" and attribute.value is not None:
-                rtpmap = parse_rtpmap(attribute.value)
-                if rtpmap.payload_type == payload_type:
+                rtpmap = _readable_rtpmap(attribute.value)
+                if rtpmap is not None and rtpmap.payload_type == payload_type:
                     return rtpmap
         static = STATIC_PAYLOAD_TYPES.get(payload_type)
         return RtpMap(payload_type, *static) if static else None
@@ -220,6 +220,16 @@ def parse_rtpmap(value: str) -> RtpMap:
     return RtpMap(int(match[1]), match[2], int(match[3]), channels)
 
 
+def _readable_rtpmap(value: str) -> RtpMap | None:
+    """The rtpmap in `value`, None when it cannot be read: RFC 4566 5.13 has attributes that
+    are not understood ignored, and a codec whose rtpmap we cannot read is one we cannot use
+    (a static payload type still means what RFC 3551 says)."""
+    try:
+        return parse_rtpmap(value)
+    except SdpError:
+        return None
+
+
 def _parse_ptime(value: str) -> float:
     if not _PTIME.fullmatch(value):
         raise SdpError(f"malformed ptime {value[:40]!r}")
@@ -298,13 +308,10 @@ def _parse_attribute(value: str) -> Attribute:
 
 
 def _check_attribute(attribute: Attribute) -> None:
-    value = attribute.value or ""
-    if attribute.name == "rtpmap":
-        parse_rtpmap(value)
-    elif attribute.name == "fmtp" and not _FMTP.fullmatch(value):
-        raise SdpError(f"malformed fmtp {value[:80]!r}")
-    elif attribute.name == "ptime":
-        _parse_ptime(value)
+    # rtpmap and fmtp lines are read when a codec is chosen, and one we cannot read is
+    # ignored there: a peer's odd line for a codec we do not know must not cost the call.
+    if attribute.name == "ptime":
+        _parse_ptime(attribute.value or "")
 
 
 _SessionParts = tuple[

@@ -33,9 +33,11 @@ from appliance.pbx.b2bua.sdp import declining_answer
 from appliance.pbx.b2bua.session import uas_session_terms
 from appliance.pbx.b2bua.upkeep import DialogUpkeep
 from appliance.pbx.b2bua.wire import (
+    ACCEPT,
     ALLOW,
     SUPPORTED_METHODS,
     allowed,
+    content_refusal,
     user_of,
     user_of_uri,
 )
@@ -241,6 +243,10 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
 
     def _on_request(self, request: Request, now: float) -> None:
         method = request.method
+        refusal = content_refusal(request)
+        if refusal is not None:
+            self._respond(request, *refusal, now, [("Accept", ACCEPT)], tag=new_tag(self.rng))
+            return
         to_tag = parse_name_addr(request.headers.get("To") or "").tag
         if to_tag is not None:
             self._in_dialog(request, to_tag, now)
@@ -254,7 +260,7 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
             self._respond(request, 481, "Call/Transaction Does Not Exist", now)
 
     def _capabilities(self) -> list[tuple[str, str]]:
-        return [("Allow", ALLOW), ("Accept", "application/sdp"), ("Supported", "timer")]
+        return [("Allow", ALLOW), ("Accept", ACCEPT), ("Supported", "timer")]
 
     def _register(self, request: Request, now: float) -> None:
         response = self.registrar.handle(request, self._source, now)
@@ -291,15 +297,18 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
             self._respond(request, 503, "Service Unavailable", now,
                           [("Retry-After", str(self.sip.retry_after))])
             return
-        if not _usable_contact(request):
-            # RFC 3261 8.1.1.8: an INVITE must say where to reach its sender.
-            self._respond(request, 400, "Bad Request: missing or malformed Contact", now)
-            return
         group = self.peers.group_for(self._source)
-        if group is not None:
+        if group is None:
+            self._station_call(request, now)  # authenticated before anything else is read
+        elif self._has_contact(request, now):
             self._trunk_call(request, group, now)
-        else:
-            self._station_call(request, now)
+
+    def _has_contact(self, request: Request, now: float) -> bool:
+        """RFC 3261 8.1.1.8: an INVITE must say where to reach its sender; 400 if it does not."""
+        if _usable_contact(request):
+            return True
+        self._respond(request, 400, "Bad Request: missing or malformed Contact", now)
+        return False
 
     def _trunk_call(self, request: Request, group: str, now: float) -> None:
         terms = uas_session_terms(request, self.sip.session_expires, self.sip.min_se)
@@ -355,6 +364,8 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         result = self.registrar.authenticator.verify(request, now)
         if result.user is None:
             self.layer.send_response(result.response, now)
+            return
+        if not self._has_contact(request, now):
             return
         feature = self._features.get(user_of_uri(request.uri))
         if feature is None:

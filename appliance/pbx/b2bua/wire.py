@@ -43,3 +43,28 @@ def allowed(message: Request | Response) -> set[str]:
     return {method.strip().upper() for value in message.headers.get_all("Allow")
             for method in split_values(value)}
 
+
+
+# The one body type the appliance reads in INVITE, UPDATE and OPTIONS (RFC 3261 8.2.3).
+ACCEPT = "application/sdp"
+_BODY_READ_BY = frozenset({"INVITE", "UPDATE", "OPTIONS"})
+_ANSWERS_WE_CAN_GIVE = frozenset({"application/sdp", "application/*", "*/*"})
+
+
+def media_type(value: str | None) -> str:
+    """"application/SDP; charset=x" -> "application/sdp"."""
+    return (value or "").split(";", 1)[0].strip(" \t").lower()
+
+
+def content_refusal(request: Request) -> tuple[int, str] | None:
+    """415 for a body we cannot read (answered with Accept), 406 for an INVITE whose Accept
+    leaves out the SDP our answer would carry (RFC 3261 8.2.3, 21.4.7); None when fine."""
+    if request.method not in _BODY_READ_BY:
+        return None
+    if request.body and media_type(request.headers.get("Content-Type")) != ACCEPT:
+        return 415, "Unsupported Media Type"
+    accepts = request.headers.get_all("Accept")
+    if (request.method == "INVITE" and accepts
+            and not any(media_type(value) in _ANSWERS_WE_CAN_GIVE for value in accepts)):
+        return 406, "Not Acceptable"
+    return None

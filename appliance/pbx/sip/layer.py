@@ -9,7 +9,10 @@ server transactions (RFC 3261 17) and turns their effects into its own outbox of
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import ipaddress
+import logging
 from dataclasses import dataclass
 
 from appliance.clock import Deadlines
@@ -38,6 +41,7 @@ from appliance.pbx.sip.transaction import (
     make_response,
     transaction_key,
 )
+from appliance.pbx.sip.uri import parse_uri
 
 Key = tuple[str, str, int, str]
 Address = tuple[str, int]
@@ -46,6 +50,11 @@ ServerTransaction = InviteServerTransaction | NonInviteServerTransaction
 
 # RFC 6026 7.1: how long an INVITE answered with a 2xx is remembered ("Accepted").
 TIMER_L = 64 * T1
+
+logger = logging.getLogger(__name__)
+
+# What we serve in a Request-URI: SIP over UDP. A sips: request (TLS) or a tel: one is 416.
+REQUEST_URI_SCHEMES = frozenset({"sip"})
 
 # The headers a response copies (RFC 3261 8.2.6.2); without them no answer is possible.
 _ECHOED = ("Via", "From", "To", "Call-ID", "CSeq")
@@ -76,43 +85,80 @@ class TransactionTimeout:
 LayerEffect = SendTo | Deliver | TransactionTimeout
 
 
-def response_destination(response: Response) -> Address:
+def response_destination(response: Response) -> Address | None:
     """Where a response goes: the top Via's received/rport, else its sent-by (RFC 3261 18.2.2,
-    RFC 3581 4)."""
+    RFC 3581 4). None when that is not an IP literal: a request's Via gets received= from the
+    layer whenever its host is not the source address, so only a host name in a Via we did
+    not stamp can lead here, and no name is ever looked up."""
     via = parse_via(response.headers.get("Via") or "")
-    host = via.received or via.host
-    port = via.rport or via.port or 5060
-    return host.strip("[]"), port
+    host = (via.received or via.host).strip("[]")
+    if not is_ip_literal(host):
+        return None
+    return host, via.rport or via.port or 5060
 
 
-def _stamp_via(request: Request, source: Address) -> Request:
-    """The request with received (and rport when asked for) added to its top Via (18.2.1)."""
-    via = parse_via(request.headers.get("Via") or "")
+@functools.lru_cache(maxsize=4096)
+def is_ip_literal(host: str) -> bool:
+    """Whether `host` is an IPv4 or IPv6 address (no brackets), not a name to look up."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _stamped_via(via: Via, source: Address) -> Via:
+    """`via` with received (and rport when asked for) set from `source` (RFC 3261 18.2.1, RFC
+    3581 4). A received or rport value the sender wrote itself is replaced: only ours count."""
     params = dict(via.params)
-    wants_rport = "rport" in params and params["rport"] is None
-    if via.host.strip("[]") != source[0] or wants_rport:
+    wants_rport = "rport" in params  # RFC 3581 4: then received= always, even if equal
+    if wants_rport or via.host.strip("[]") != source[0] or "received" in params:
         params["received"] = source[0]
     if wants_rport:
         params["rport"] = str(source[1])
     if params == via.params:
-        return request
-    stamped = str(Via(via.transport, via.host, via.port, params))
+        return via
+    return Via(via.transport, via.host, via.port, params)
+
+
+def _replace_top_via(headers: Headers, top: str) -> Headers:
     items: list[tuple[str, str]] = []
     placed = False
-    for name, value in request.headers:
+    for name, value in headers:
         if name == "Via" and not placed:
-            items.append((name, stamped))
+            items.append((name, top))
             placed = True
         else:
             items.append((name, value))
-    return Request(request.method, request.uri, Headers(items), request.body)
+    return Headers(items)
+
+
+def _stamp_via(request: Request, source: Address) -> Request:
+    """The request with received (and rport when asked for) in its top Via (18.2.1)."""
+    via = parse_via(request.headers.get("Via") or "")
+    stamped = _stamped_via(via, source)
+    if stamped is via:
+        return request
+    return Request(request.method, request.uri, _replace_top_via(request.headers, str(stamped)),
+                   request.body)
+
+
+def _unfolded_lines(head: str) -> list[str]:
+    """Header lines with continuation lines joined to the line they continue (7.3.1)."""
+    lines: list[str] = []
+    for line in head.split("\n"):
+        if line[:1] in (" ", "\t") and lines:
+            lines[-1] += " " + line.strip(" \t")
+        else:
+            lines.append(line)
+    return lines
 
 
 def _salvage_request_headers(data: bytes) -> Headers | None:
-    """The headers a response echoes, from a request `parse` rejected; None if incomplete."""
+    """The headers a response echoes, from a request `parse` rejected; None if too few."""
     text = data.lstrip(b"\r\n").decode("utf-8", errors="replace")
     head = text.replace("\r\n", "\n").split("\n\n", 1)[0]
-    start_line, *lines = head.split("\n")
+    start_line, *lines = _unfolded_lines(head)
     if not start_line.strip() or start_line[:4].upper() == "SIP/":
         return None
     pairs: list[tuple[str, str]] = []
@@ -125,9 +171,35 @@ def _salvage_request_headers(data: bytes) -> Headers | None:
             continue
         pairs.append((name, value))
     headers = Headers(pairs)
-    if any(name not in headers for name in _ECHOED):
-        return None
-    return headers
+    # With a sound Via the rest is echoed where present, so that even a request lacking To,
+    # From or Call-ID hears why (RFC 4475 3.3.1); without one, only a complete set will do.
+    if _sound_via(headers.get("Via")) or all(name in headers for name in _ECHOED):
+        return headers
+    return None
+
+
+def _sound_via(value: str | None) -> bool:
+    try:
+        parse_via(value or "")
+    except SipError:
+        return False
+    return True
+
+
+def _request_uri_refusal(request: Request) -> tuple[int, str] | None:
+    """416 for a Request-URI scheme we do not serve (RFC 3261 8.2.2.1), 400 for a sip or sips
+    URI that does not parse (an IPv6 address without brackets, RFC 5118 4.2) or carries
+    escaped headers (RFC 4475 3.1.2.11); None when the URI is fine."""
+    scheme = request.uri.partition(":")[0].lower()
+    if scheme not in REQUEST_URI_SCHEMES:
+        return 416, "Unsupported URI Scheme"
+    try:
+        uri = parse_uri(request.uri)
+    except SipError:
+        return 400, "Bad Request: malformed Request-URI"
+    if uri.headers:
+        return 400, "Bad Request: headers in the Request-URI"
+    return None
 
 
 def _with_to_tag(response: Response, seed: str) -> Response:
@@ -166,7 +238,10 @@ class TransactionLayer:
     # -- transport side ---------------------------------------------------------------------
 
     def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
-        """Handle one datagram from `source`; unusable ones are answered 400/505 or dropped."""
+        """Handle one datagram from `source`; unusable ones are answered 400/505 or dropped.
+
+        Every answer goes where RFC 3261 18.2.2 and RFC 3581 say, with received= (and rport)
+        from `source`, so it always goes to an IP literal."""
         try:
             message = parse(data)
             key = transaction_key(message)
@@ -181,16 +256,28 @@ class TransactionLayer:
             self._receive_request(message, key, now)
 
     def _reject_unparsed(self, data: bytes, source: Address, error: SipError) -> None:
+        """Answer statelessly what `parse` refused, if enough can be read to answer it."""
         headers = _salvage_request_headers(data)
         if headers is None:
             return  # RFC 3261 allows dropping what cannot be answered
+        try:
+            stamped = _stamped_via(parse_via(headers.get("Via") or ""), source)
+        except SipError:
+            destination: Address | None = source  # a Via beyond repair: answer the source
+        else:
+            headers = _replace_top_via(headers, str(stamped))
+            destination = None
         response = _with_to_tag(Response(error.status, error.reason, headers),
                                 headers.get("Via") or "")
-        try:
-            destination = response_destination(response)
-        except (SipError, ValueError):
-            destination = source
-        self._outbox.append(SendTo(bytes(response), destination))
+        self._emit(bytes(response), destination or response_destination(response))
+
+    def _emit(self, data: bytes, destination: Address | None) -> None:
+        """Queue one datagram, only ever toward an IP literal: the driver must never have to
+        look a name up (that would block its event loop)."""
+        if destination is None or not is_ip_literal(destination[0]):
+            logger.info("dropped a datagram to %s: not an IP address", destination)
+            return
+        self._outbox.append(SendTo(data, destination))
 
     def _receive_response(self, response: Response, key: Key, now: float) -> None:
         entry = self._clients.get(key)
@@ -221,6 +308,10 @@ class TransactionLayer:
             allow = ", ".join(sorted(self.supported_methods))
             answer = Response(405, answer.reason, answer.headers.add("Allow", allow))
             self._reject(request, key, now, answer)
+            return
+        refusal = _request_uri_refusal(request)
+        if refusal is not None:
+            self._reject(request, key, now, make_response(request, *refusal))
             return
         if method != "CANCEL":
             required = [
@@ -275,7 +366,7 @@ class TransactionLayer:
         """Start a client transaction for `request`; an ACK is sent without one."""
         key = transaction_key(request)
         if request.method == "ACK":
-            self._outbox.append(SendTo(bytes(request), destination))
+            self._emit(bytes(request), destination)
             return key
         if key in self._clients:
             raise TransactionStateError(f"a client transaction {key} already exists")
@@ -299,7 +390,7 @@ class TransactionLayer:
         server = self._servers.get(key)
         if server is None:
             if key[3] == "INVITE" and 200 <= response.status < 300:
-                self._outbox.append(SendTo(bytes(response), response_destination(response)))
+                self._emit(bytes(response), response_destination(response))
                 return
             raise TransactionStateError(f"no server transaction {key}")
         server.send_response(response, now)
@@ -346,7 +437,7 @@ class TransactionLayer:
         client, destination = self._clients[key]
         for effect in client.drain():
             if isinstance(effect, Send):
-                self._outbox.append(SendTo(bytes(effect.message), destination))
+                self._emit(bytes(effect.message), destination)
             elif isinstance(effect, Deliver):
                 self._outbox.append(effect)
             elif isinstance(effect, Timeout):
@@ -359,8 +450,7 @@ class TransactionLayer:
         for effect in server.drain():
             if isinstance(effect, Send):
                 message = effect.message
-                destination = response_destination(message)  # type: ignore[arg-type]
-                self._outbox.append(SendTo(bytes(message), destination))
+                self._emit(bytes(message), response_destination(message))  # type: ignore[arg-type]
             elif isinstance(effect, Deliver):
                 self._outbox.append(effect)
             elif isinstance(effect, Timeout):

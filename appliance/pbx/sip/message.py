@@ -22,8 +22,9 @@ KNOWN_METHODS: frozenset[str] = frozenset({
     "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE", "PUBLISH",
 })
 
-# RFC 3261 8.1.1: every request carries these.
-REQUIRED_REQUEST_HEADERS = ("To", "From", "CSeq", "Call-ID", "Max-Forwards", "Via")
+# RFC 3261 8.1.1: every request carries these (and Max-Forwards, but a user agent server
+# need not read it, and RFC 2543 requests lack it: RFC 4475 3.4.1).
+REQUIRED_REQUEST_HEADERS = ("To", "From", "CSeq", "Call-ID", "Via")
 # A response lacking one of these cannot be matched to a transaction or dialog.
 REQUIRED_RESPONSE_HEADERS = ("To", "From", "CSeq", "Call-ID", "Via")
 SINGLE_VALUED = ("Call-ID", "CSeq", "To", "From", "Max-Forwards", "Content-Length",
@@ -39,6 +40,8 @@ _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _LINE_END = re.compile(r"\r?\n")
 # Control characters other than HTAB and line ends; a CR must end a line (CRLF).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)")
+# RFC 3261 25.1: a quoted-pair inside a quoted string may escape any control but CR and LF.
+_QUOTED_PAIR = re.compile(r'"(?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[^\r\n])*"')
 _VERSION = re.compile(r"SIP/\d+\.\d+", re.IGNORECASE)
 _REQUEST_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+")
 _STATUS = re.compile(r"[1-6]\d\d")
@@ -138,7 +141,7 @@ def parse(data: bytes) -> Request | Response:
         raise _bad("header part is not UTF-8") from None
     if not text:
         raise _bad("empty message")
-    if _CONTROL.search(text):
+    if _CONTROL.search(text) and _CONTROL.search(_QUOTED_PAIR.sub("", text)):
         raise _bad("control character in header part")
     start_line, *header_lines = _LINE_END.split(text)
     headers = _parse_header_lines(header_lines)
@@ -248,9 +251,14 @@ def _checked_field(parser: Callable[[str], object], headers: Headers, name: str)
 
 def _check_request_headers(method: str, headers: Headers) -> None:
     _, cseq_method = parse_cseq(headers.get("CSeq") or "")
+    if cseq_method != method and method not in KNOWN_METHODS:
+        # RFC 4475 3.1.2.18: what we cannot do at all is better said by a 501
+        raise SipError(501, "Not Implemented")
     if cseq_method != method:
         raise _bad(f"CSeq method {cseq_method!r} differs from request method {method!r}")
-    max_forwards = headers.get("Max-Forwards") or ""
+    max_forwards = headers.get("Max-Forwards")
+    if max_forwards is None:
+        return
     if not (max_forwards.isascii() and max_forwards.isdigit() and int(max_forwards) <= 255):
         raise _bad(f"malformed Max-Forwards header {max_forwards[:20]!r}")
 

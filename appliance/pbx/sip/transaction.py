@@ -12,6 +12,7 @@ Timer values are those of RFC 3261 for UDP; with ``reliable=True`` the retransmi
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -20,7 +21,6 @@ from appliance.pbx.sip.headers import Headers
 from appliance.pbx.sip.message import (
     Request,
     Response,
-    SipError,
     parse_cseq,
     parse_name_addr,
     parse_via,
@@ -86,20 +86,29 @@ def transaction_key(message: Request | Response) -> tuple[str, str, int, str]:
     """(branch, sent-by host, sent-by port, method) of the top Via (RFC 3261 17.1.3, 17.2.3).
 
     An ACK gets the key of the INVITE it acknowledges; a CANCEL keeps its own. A response's
-    method is its CSeq method. Raises `SipError` when the branch lacks the RFC 3261 magic
-    cookie: RFC 2543 matching is not supported.
+    method is its CSeq method. A branch without the RFC 3261 magic cookie (or the bare cookie)
+    is an RFC 2543 peer's: its place is taken by an identifier made of what 17.2.3 matches
+    such requests by and their responses repeat (From, Call-ID, CSeq number, the branch as
+    sent), so requests, retransmissions, ACKs and our responses all meet in one key.
     """
     via = parse_via(message.headers.get("Via") or "")
     branch = via.branch or ""
-    if not branch.startswith(MAGIC_COOKIE):
-        raise SipError(400, "Bad Request: Via branch lacks the z9hG4bK magic cookie")
     if isinstance(message, Request):
         method = message.method
     else:
         method = parse_cseq(message.headers.get("CSeq") or "")[1]
     if method == "ACK":
         method = "INVITE"
+    if len(branch) <= len(MAGIC_COOKIE) or not branch.startswith(MAGIC_COOKIE):
+        branch = _rfc2543_id(message.headers, branch)
     return branch, via.host.lower(), via.port or 5060, method
+
+
+def _rfc2543_id(headers: Headers, branch: str) -> str:
+    number, _ = parse_cseq(headers.get("CSeq") or "")
+    parts = (headers.get("From") or "", headers.get("Call-ID") or "", str(number), branch)
+    digest = hashlib.blake2s("\n".join(parts).encode(), digest_size=12).hexdigest()
+    return f"rfc2543-{digest}"
 
 
 def make_ack(request: Request, response: Response) -> Request:

@@ -168,9 +168,7 @@ def test_ipv6_address_and_custom_support() -> None:
         ("v=0\r\no=- 1 1 IN IP4 a\r\ns=-\r\nt=0 0\r\nm=audio 1 RTP/AVP\r\n", "malformed m="),
         ("v=0\r\no=- 1 1 IN IP4 a\r\ns=-\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\nt=0 0\r\n",
          "unexpected t= line in the audio section"),
-        ("v=0\r\no=- 1 1 IN IP4 a\r\ns=-\r\nt=0 0\r\na=rtpmap:0 PCMU\r\n", "malformed rtpmap"),
         ("v=0\r\no=- 1 1 IN IP4 a\r\ns=-\r\nt=0 0\r\na=ptime:x\r\n", "malformed ptime"),
-        ("v=0\r\no=- 1 1 IN IP4 a\r\ns=-\r\nt=0 0\r\na=fmtp:101\r\n", "malformed fmtp"),
         ("v=0\r\no=- 1 1 IN IP4 a\r\ns=-\r\nt=0 0\r\nx y\r\n", "malformed line"),
         (b"v=0\r\no=- 1 1 IN IP4 \xff\r\ns=-\r\nt=0 0\r\n", "not UTF-8"),
     ],
@@ -178,6 +176,26 @@ def test_ipv6_address_and_custom_support() -> None:
 def test_malformed_descriptions_say_why(text: str | bytes, reason: str) -> None:
     with pytest.raises(SdpError, match=reason):
         parse(text)
+
+
+UNKNOWN_CODEC_OFFER = (
+    "v=0\r\no=- 1 1 IN IP4 192.0.2.5\r\ns=-\r\nc=IN IP4 192.0.2.5\r\nt=0 0\r\n"
+    "m=audio 49170 RTP/AVP 31 0 101\r\n"
+    "a=rtpmap:31 LPC\r\na=fmtp:31\r\na=rtpmap:0 PCMU/8000\r\n"
+    "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
+)
+
+
+def test_an_unknown_codec_beside_pcmu_is_ignored_and_pcmu_answered() -> None:
+    result = answer(parse(UNKNOWN_CODEC_OFFER), "192.0.2.10", 40000)
+    [audio] = result.media
+    assert (audio.port, audio.formats) == (40000, ("0", "101"))
+
+
+def test_an_unreadable_rtpmap_for_a_static_type_falls_back_on_its_rfc_3551_meaning() -> None:
+    offer = parse(UNKNOWN_CODEC_OFFER.replace("a=rtpmap:0 PCMU/8000", "a=rtpmap:0 PCMU"))
+    assert offer.media[0].rtpmap(0) == RtpMap(0, "PCMU", 8000)
+    assert answer(offer, "192.0.2.10", 40000).media[0].formats == ("0", "101")
 
 
 def test_bad_local_port_is_refused() -> None:

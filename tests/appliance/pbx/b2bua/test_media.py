@@ -308,6 +308,17 @@ def test_an_offer_without_g711_is_refused_with_488_and_never_offered_to_call_con
     assert not list(lab.log)[-1:] or not [r for r in lab.log if type(r).__name__ == "CallOffered"]
 
 
+def test_an_unknown_codec_beside_pcmu_is_ignored_and_the_call_answered_with_pcmu():
+    lab = logged_out_lab()
+    body = (b"v=0\r\no=gw 1 1 IN IP4 10.0.0.2\r\ns=-\r\nc=IN IP4 10.0.0.2\r\nt=0 0\r\n"
+            b"m=audio 40000 RTP/AVP 31 0\r\na=rtpmap:31 LPC\r\na=rtpmap:0 PCMU/8000\r\n")
+    call = lab.do(lab.gateway, "call", "100", body)
+    lab.run(0.5)
+    assert kinds(lab.gateway.take_events()) == ["answered"]
+    _, _, formats = audio_of(lab.gateway.calls[call].remote_body)
+    assert formats == ("0",)
+
+
 def test_sip_info_digits_are_logged_as_the_same_digit_events():
     lab = logged_out_lab()
     call = lab.do(lab.gateway, "call", "100")

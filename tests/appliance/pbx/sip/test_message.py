@@ -244,7 +244,6 @@ def test_known_methods() -> None:
         (invite(without="To"), 400, "Bad Request: missing To header"),
         (invite(without="From"), 400, "Bad Request: missing From header"),
         (invite(without="CSeq"), 400, "Bad Request: missing CSeq header"),
-        (invite(without="Max-Forwards"), 400, "Bad Request: missing Max-Forwards header"),
         (invite(without="Via"), 400, "Bad Request: missing Via header"),
         (invite().replace(b"SIP/2.0\r\n", b"SIP/7.0\r\n", 1), 505, "Version Not Supported"),
         (wire("SIP/3.0 200 OK", *MANDATORY), 505, "Version Not Supported"),
@@ -387,3 +386,27 @@ def test_parse_cseq(value: str, expected: tuple[int, str]) -> None:
 def test_parse_cseq_rejects(value: str) -> None:
     with pytest.raises(SipError, match="malformed CSeq"):
         parse_cseq(value)
+
+
+def test_a_request_without_max_forwards_is_accepted_as_rfc_2543_ones_come() -> None:
+    message = parse(invite(without="Max-Forwards"))
+    assert isinstance(message, Request) and "Max-Forwards" not in message.headers
+
+
+def test_an_escaped_control_character_in_a_quoted_string_is_legal() -> None:
+    data = invite().replace(b"From: Alice", b'From: "A\\\x01B"', 1)
+    message = parse(data)
+    assert isinstance(message, Request)
+    assert '"A\\\x01B"' in (message.headers.get("From") or "")
+
+
+def test_an_unescaped_control_character_in_a_quoted_string_is_not() -> None:
+    with pytest.raises(SipError):
+        parse(invite().replace(b"From: Alice", b'From: "A\x01B"', 1))
+
+
+def test_an_unknown_method_whose_cseq_differs_is_a_501() -> None:
+    data = invite().replace(b"INVITE sip:", b"FROB sip:", 1)
+    with pytest.raises(SipError) as caught:
+        parse(data)
+    assert caught.value.status == 501

@@ -23,7 +23,6 @@ from appliance.pbx.sip import (
     Request,
     Response,
     Send,
-    SipError,
     State,
     Terminated,
     Timeout,
@@ -326,9 +325,21 @@ def test_transaction_key_matches_ack_to_invite_and_keeps_cancel_apart() -> None:
     assert transaction_key(other) != transaction_key(invite)
 
 
-def test_transaction_key_refuses_rfc_2543_branches() -> None:
-    with pytest.raises(SipError):
-        transaction_key(request(via="SIP/2.0/UDP pc33.example.com;branch=776asdhds"))
+def test_rfc_2543_requests_their_ack_and_our_response_share_one_key() -> None:
+    via = "SIP/2.0/UDP pc33.example.com;branch=776asdhds"
+    invite = request(via=via)
+    key = transaction_key(invite)
+    assert key[0].startswith("rfc2543-") and key[1:] == ("pc33.example.com", 5060, "INVITE")
+    assert transaction_key(request("ACK", via=via)) == key
+    assert transaction_key(response(invite, 486)) == key
+    assert transaction_key(request(via=via, cseq=2)) != key
+    without_branch = request(via="SIP/2.0/UDP pc33.example.com")
+    assert transaction_key(without_branch) not in (key, transaction_key(request()))
+
+
+def test_a_bare_magic_cookie_is_matched_as_rfc_2543() -> None:
+    assert transaction_key(request(via="SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK"))[0].startswith(
+        "rfc2543-")
 
 
 # --- random interleavings --------------------------------------------------------------
