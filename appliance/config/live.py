@@ -60,24 +60,78 @@ PeerAddress = Annotated[str, AfterValidator(_checked_peer)]
 """A trunk peer: an address, an address with port, or a network."""
 
 
+def parse_contact(text: str) -> tuple[str, int]:
+    """`"192.0.2.7:5062"` or `"[2001:db8::1]:5060"` -> (address, port): one host and a port.
+    Raises ValueError naming the expected form."""
+    network, port = parse_peer(text)
+    if port is None or network.num_addresses != 1 or "/" in text:
+        raise ValueError(f"expected 'address:port' (one IP address and its port); got {text!r}")
+    return str(network.network_address), port
+
+
+def _checked_contact(text: str) -> str:
+    parse_contact(text)
+    return text
+
+
+ContactAddress = Annotated[str, AfterValidator(_checked_contact)]
+"""Where a phone is always reached: one IP address and its port."""
+
+DigestAlgorithm = Literal["MD5", "SHA-256"]
+
+
 class Phone(_Frozen):
-    """A SIP phone (or a gateway's FXS port) that registers with the appliance. A phone whose
-    user is an agent id is that agent's seat."""
+    """A SIP phone (or a gateway's FXS port) of the appliance. A phone whose user is an agent
+    id is that agent's seat.
+
+    A phone registers, unless it has a static `contact` (a desk phone at a fixed address, a
+    gateway port): then it is rung there and need never register. With `register: true` as
+    well, a registration overrides the static contact while it lasts."""
 
     user: Annotated[str, Field(pattern=_USER.pattern)]
     ha1_md5: Annotated[str, Field(pattern=_HEX32.pattern)] | None = None
     ha1_sha256: Annotated[str, Field(pattern=_HEX64.pattern)] | None = None
+    # Challenges offered to this phone, preferred first; None: the site's digest_algorithms.
+    digest_algorithms: Annotated[
+        list[DigestAlgorithm], Field(min_length=1, max_length=2)
+    ] | None = None
+    contact: ContactAddress | None = None
+    # `register` in the file (a BaseModel attribute has that name). None: register when
+    # there is no static contact, not otherwise.
+    registration: bool | None = Field(default=None, alias="register")
 
     @model_validator(mode="after")
     def _check_hashes(self) -> "Phone":
         if self.ha1_md5 is None and self.ha1_sha256 is None:
             raise ValueError("expected ha1_md5 or ha1_sha256 (or both): print them with "
                              "`ccbox passwd USER --realm REALM`")
+        if self.contact is None and self.registration is False:
+            raise ValueError("register: false needs a static contact ('address:port'), or "
+                             "the phone could never be reached")
         return self
 
     def ha1_by_algorithm(self) -> dict[str, str]:
         found = {"MD5": self.ha1_md5, "SHA-256": self.ha1_sha256}
         return {name: value for name, value in found.items() if value is not None}
+
+    def offered_algorithms(self, default: list[str]) -> list[str]:
+        """The challenges to offer this phone, preferred first: its own digest_algorithms (or
+        the site's `default`) for which it has a hash; a challenge it has no hash for could
+        only fail."""
+        stored = self.ha1_by_algorithm()
+        return [name for name in self.digest_algorithms or default if name in stored]
+
+    @property
+    def registers(self) -> bool:
+        """Whether the phone may register (without a static contact it must)."""
+        if self.registration is not None:
+            return self.registration
+        return self.contact is None
+
+    @property
+    def static_contact(self) -> tuple[str, int] | None:
+        """The (address, port) the phone is always reached at, or None."""
+        return None if self.contact is None else parse_contact(self.contact)
 
 
 class FeatureCodes(_Frozen):
@@ -113,11 +167,12 @@ class Sip(_Frozen):
     # the start (a phone that is not registered declines the call, and the ACD makes its
     # agent not ready); "manual": only by feature code.
     agent_login: Literal["register", "static", "manual"] = "register"
-    # Digest challenges offered, preferred first (RFC 8760). Some phones answer only the
-    # first challenge and know only MD5: list MD5 alone for them.
+    # Digest challenges offered, preferred first (RFC 8760); a phone entry may say otherwise.
+    # MD5 comes first by default because common phones (baresip 1.0, SIPp) answer only the
+    # first challenge and know only MD5.
     digest_algorithms: Annotated[
-        list[Literal["SHA-256", "MD5"]], Field(min_length=1, max_length=2)
-    ] = Field(default_factory=lambda: ["SHA-256", "MD5"])
+        list[DigestAlgorithm], Field(min_length=1, max_length=2)
+    ] = Field(default_factory=lambda: ["MD5", "SHA-256"])
     # Seconds between OPTIONS probes of each trunk peer given as one address; 0: no probes.
     probe_interval: Annotated[float, Field(ge=0)] = 60.0
     feature_codes: FeatureCodes = FeatureCodes()
@@ -129,10 +184,22 @@ class Sip(_Frozen):
             raise ValueError(f"min_se ({self.min_se}) must not exceed session_expires "
                              f"({self.session_expires})")
         seen: set[str] = set()
+        contacts: dict[tuple[str, int], str] = {}
         for index, phone in enumerate(self.phones):
             if phone.user in seen:
                 raise ValueError(f"phones[{index}]: duplicate user {phone.user!r}")
             seen.add(phone.user)
+            if not phone.offered_algorithms(self.digest_algorithms):
+                offer = phone.digest_algorithms or self.digest_algorithms
+                raise ValueError(f"phones[{index}]: no hash for the algorithms offered to it "
+                                 f"({', '.join(offer)}); expected ha1_md5 or ha1_sha256 to "
+                                 "match digest_algorithms")
+            address = phone.static_contact
+            if address is not None and address in contacts:
+                raise ValueError(f"phones[{index}].contact: {phone.contact} is already the "
+                                 f"contact of {contacts[address]!r}")
+            if address is not None:
+                contacts[address] = phone.user
         return self
 
 

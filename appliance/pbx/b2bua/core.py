@@ -105,8 +105,11 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         self.site = site
         self.sip = site.sip
         credentials = {phone.user: phone.ha1_by_algorithm() for phone in site.sip.phones}
+        offers = {phone.user: phone.offered_algorithms(site.sip.digest_algorithms)
+                  for phone in site.sip.phones}
         authenticator = DigestAuthenticator(site.sip.realm, credentials, self.secret, self.rng,
-                                            algorithms=site.sip.digest_algorithms)
+                                            algorithms=site.sip.digest_algorithms,
+                                            offers=offers)
         if hasattr(self, "registrar"):
             # Bindings survive a reload; the same secret keeps issued nonces valid.
             self.registrar.authenticator = authenticator
