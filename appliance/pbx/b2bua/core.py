@@ -97,6 +97,8 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         if self.sip.agent_login == "static":
             for agent in sorted(self._agents):
                 self.cc.agent_login(0.0, agent)
+        elif self.sip.agent_login == "register":
+            self._log_in_static_phones(0.0)
 
     # --- configuration -------------------------------------------------------------------
 
@@ -110,11 +112,17 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         authenticator = DigestAuthenticator(site.sip.realm, credentials, self.secret, self.rng,
                                             algorithms=site.sip.digest_algorithms,
                                             offers=offers)
+        static_only = frozenset(phone.user for phone in site.sip.phones if not phone.registers)
         if hasattr(self, "registrar"):
             # Bindings survive a reload; the same secret keeps issued nonces valid.
             self.registrar.authenticator = authenticator
+            self.registrar.static_only = static_only
         else:
-            self.registrar = Registrar(authenticator)
+            self.registrar = Registrar(authenticator, static_only=static_only)
+        # Phones always reachable at a fixed address:port, and who is at each such address.
+        self._static_contacts = {phone.user: phone.static_contact for phone in site.sip.phones
+                                 if phone.static_contact is not None}
+        self._phone_at = {address: user for user, address in self._static_contacts.items()}
         self.peers = TrunkPeers(site.trunk_groups)
         self.peer_status = PeerStatus(probe_targets(site.trunk_groups))
         self._agents = {agent.id for agent in site.expanded_agents()}
@@ -127,7 +135,16 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         agents and routes in call control keep their old shape until a restart (calls in
         progress hold references into them)."""
         self.apply_site(site)
+        if self.sip.agent_login == "register":
+            self._log_in_static_phones(now)
         self._pump(now)
+
+    def _log_in_static_phones(self, now: float) -> None:
+        """With login by registration, an agent whose phone has a static contact is always
+        reachable, so logged in (ready) as if their phone had registered."""
+        for agent in sorted(self._static_contacts):
+            if agent in self._agents and agent in self.cc.acd.agents:
+                self.cc.agent_login(now, agent, ready=True)
 
     def bind(self, local: Address) -> None:
         """The address the transport listens on (used in Via and Contact)."""
@@ -268,6 +285,8 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         for user, registered in self.registrar.take_changes():
             if self.sip.agent_login != "register" or user not in self._agents:
                 continue
+            if user in self._static_contacts:
+                continue  # reachable at its static contact with or without a registration
             if registered:
                 self.cc.agent_login(now, user, ready=True)
             else:
@@ -298,11 +317,18 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
             # RFC 3261 8.1.1.8: an INVITE must say where to reach its sender.
             self._respond(request, 400, "Bad Request: missing or malformed Contact", now)
             return
-        group = self.peers.group_for(self._source)
+        group = None if self._from_phone(request) else self.peers.group_for(self._source)
         if group is not None:
             self._trunk_call(request, group, now)
         else:
             self._station_call(request, now)
+
+    def _from_phone(self, request: Request) -> bool:
+        """A request from a phone's static contact (address and port), or one carrying
+        credentials for our realm, is a phone's, even from a trunk peer's address: it must
+        then authenticate, and wrong credentials are refused, never taken for the trunk."""
+        return (self._source in self._phone_at
+                or self.registrar.authenticator.has_credentials(request))
 
     def _trunk_call(self, request: Request, group: str, now: float) -> None:
         terms = uas_session_terms(request, self.sip.session_expires, self.sip.min_se)

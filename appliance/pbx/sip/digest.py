@@ -238,6 +238,14 @@ class DigestAuthenticator:
             headers = headers.add(self.challenge_header, format_auth_params("Digest", params))
         return Response(status, reason, headers)
 
+    def has_credentials(self, request: Request) -> bool:
+        """Whether `request` carries Digest credentials for our realm (readable or not)."""
+        try:
+            self._our_credentials(request)
+        except _Refused as refused:
+            return refused.outcome is not _Outcome.CHALLENGE
+        return True
+
     def verify(self, request: Request, now: float) -> AuthResult:
         """Who sent `request`, or the response to send: 401, 401 stale=true, 403 or 400.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -76,7 +77,8 @@ class Registrar:
 
     Requested expiry times are clamped to `max_expires`; a non-zero one under `min_expires`
     gets a 423. A REGISTER's updates apply all together or not at all. The To tags of responses
-    come from `rng`, by default the authenticator's.
+    come from `rng`, by default the authenticator's. Users in `static_only` (phones reached at
+    a static contact that must not register) get 403 once authenticated.
     """
 
     def __init__(
@@ -87,6 +89,7 @@ class Registrar:
         max_expires: int = 7200,
         *,
         rng: random.Random | None = None,
+        static_only: Container[str] = frozenset(),
     ) -> None:
         if not 0 < min_expires <= default_expires <= max_expires:
             raise ValueError("need 0 < min_expires <= default_expires <= max_expires")
@@ -95,6 +98,7 @@ class Registrar:
         self.min_expires = min_expires
         self.max_expires = max_expires
         self.rng = rng if rng is not None else authenticator.rng
+        self.static_only = static_only
         self.changes: list[Change] = []
         self._bindings: dict[str, dict[str, Binding]] = {}
 
@@ -146,6 +150,8 @@ class Registrar:
             user = _aor_user(request)
             if user != result.user:
                 raise _Rejected(403, "Forbidden")
+            if user in self.static_only:
+                raise _Rejected(403, "Forbidden: this phone has a static contact")
             self._register(user, request, source, now)
         except _Rejected as rejected:
             return self._respond(request, rejected)
