@@ -115,11 +115,15 @@ class Phone(_Frozen):
         return {name: value for name, value in found.items() if value is not None}
 
     def offered_algorithms(self, default: list[str]) -> list[str]:
-        """The challenges to offer this phone, preferred first: its own digest_algorithms (or
-        the site's `default`) for which it has a hash; a challenge it has no hash for could
-        only fail."""
+        """The challenges to offer this phone, preferred first: its own digest_algorithms for
+        which it has a hash (a challenge it has no hash for could only fail); without them,
+        the site's `default` for which it has a hash, or else (a phone holding only a SHA-256
+        hash on an MD5 site) every algorithm it has a hash for, strongest first. Empty only
+        when its own digest_algorithms name no hash it has."""
         stored = self.ha1_by_algorithm()
-        return [name for name in self.digest_algorithms or default if name in stored]
+        if self.digest_algorithms is not None:
+            return [name for name in self.digest_algorithms if name in stored]
+        return [name for name in default if name in stored] or sorted(stored, reverse=True)
 
     @property
     def registers(self) -> bool:
@@ -168,11 +172,11 @@ class Sip(_Frozen):
     # agent not ready); "manual": only by feature code.
     agent_login: Literal["register", "static", "manual"] = "register"
     # Digest challenges offered, preferred first (RFC 8760); a phone entry may say otherwise.
-    # MD5 comes first by default because common phones (baresip 1.0, SIPp) answer only the
-    # first challenge and know only MD5.
+    # MD5 alone by default: baresip 1.0 gives up on a 401 with any other challenge in it, and
+    # SIPp knows only MD5. Phones that know SHA-256 say so in their own entry.
     digest_algorithms: Annotated[
         list[DigestAlgorithm], Field(min_length=1, max_length=2)
-    ] = Field(default_factory=lambda: ["MD5", "SHA-256"])
+    ] = Field(default_factory=lambda: ["MD5"])
     # Seconds between OPTIONS probes of each trunk peer given as one address; 0: no probes.
     probe_interval: Annotated[float, Field(ge=0)] = 60.0
     feature_codes: FeatureCodes = FeatureCodes()
@@ -190,10 +194,9 @@ class Sip(_Frozen):
                 raise ValueError(f"phones[{index}]: duplicate user {phone.user!r}")
             seen.add(phone.user)
             if not phone.offered_algorithms(self.digest_algorithms):
-                offer = phone.digest_algorithms or self.digest_algorithms
-                raise ValueError(f"phones[{index}]: no hash for the algorithms offered to it "
-                                 f"({', '.join(offer)}); expected ha1_md5 or ha1_sha256 to "
-                                 "match digest_algorithms")
+                raise ValueError(f"phones[{index}]: no hash for its digest_algorithms "
+                                 f"({', '.join(phone.digest_algorithms or [])}); expected "
+                                 "ha1_md5 or ha1_sha256 to match them")
             address = phone.static_contact
             if address is not None and address in contacts:
                 raise ValueError(f"phones[{index}].contact: {phone.contact} is already the "

@@ -3,9 +3,9 @@
 A site stores `ha1()` values, never passwords. `DigestAuthenticator.verify()` reads a request's
 Authorization header and says who sent it, or which response to send instead; `challenge()`
 writes the 401 with one challenge per algorithm offered to the phone the request comes from,
-preferred first (RFC 8760). Phones that answer only the first challenge and know only MD5
-(baresip 1.0, SIPp 3.6) are common, so the default offer puts MD5 first; a phone entry may ask
-for SHA-256 first, or hold only a SHA-256 hash.
+preferred first (RFC 8760). The default offer is MD5 alone: baresip 1.0 (libre 1.1) gives up
+on a 401 that carries any challenge other than MD5, wherever it stands, and SIPp 3.6 knows
+only MD5. Phones that know SHA-256 are offered it per user (`offers`).
 
 A response must answer what we offered: qop "auth" and our opaque are required, an algorithm
 not offered to that user gets a fresh challenge.
@@ -39,8 +39,8 @@ from appliance.pbx.sip.message import Request, Response, SipError, parse_name_ad
 from appliance.pbx.sip.transaction import make_response
 from appliance.pbx.sip.uri import parse_uri
 
-ALGORITHMS = ("MD5", "SHA-256")
-"""The default offer, in order: the first challenge is the one every phone can answer."""
+ALGORITHMS = ("MD5",)
+"""The default offer: the one challenge every phone answers."""
 
 SUPPORTED = tuple(HASHES)
 """Every algorithm a challenge may offer (and `ha1()` computes)."""
@@ -185,7 +185,7 @@ class DigestAuthenticator:
         for offer in (algorithms, *(offers or {}).values()):
             if not offer or any(name not in HASHES for name in offer):
                 raise ValueError(f"algorithms must be some of {', '.join(SUPPORTED)}")
-        # Offered in this order; a phone that answers only the first challenge uses it.
+        # Offered in this order; RFC 8760 clients take the first they support.
         self.algorithms = tuple(algorithms)
         self._offers = {user: tuple(offer) for user, offer in (offers or {}).items()}
         self.realm = realm
