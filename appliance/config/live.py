@@ -154,6 +154,30 @@ class FeatureCodes(_Frozen):
         return self
 
 
+class AuthFailures(_Frozen):
+    """Limits on failed authentications (wrong or malformed credentials), counted per source
+    address and per user: from `slow_after` failures on, answers are delayed by `slow_delay`
+    seconds; at `block_after` the source or user is refused (403, credentials unread) for
+    `block_for` seconds. A count is forgotten after `window` seconds without a failure."""
+
+    slow_after: Annotated[int, Field(ge=1)] = 5
+    slow_delay: Annotated[float, Field(ge=0, le=30)] = 2.0
+    block_after: Annotated[int, Field(ge=1)] = 20
+    block_for: Annotated[float, Field(gt=0)] = 300.0
+    window: Annotated[float, Field(gt=0)] = 600.0
+    # Sources and users tracked, each; the least recently active are forgotten first.
+    max_tracked: Annotated[int, Field(ge=1)] = 10_000
+    # Answers held back at once; beyond this a slowed request is refused at once.
+    max_delayed: Annotated[int, Field(ge=1)] = 1_000
+
+    @model_validator(mode="after")
+    def _check(self) -> "AuthFailures":
+        if self.block_after < self.slow_after:
+            raise ValueError(f"block_after ({self.block_after}) must not be below slow_after "
+                             f"({self.slow_after})")
+        return self
+
+
 class Sip(_Frozen):
     """The live appliance's SIP settings."""
 
@@ -180,6 +204,9 @@ class Sip(_Frozen):
     # Seconds between OPTIONS probes of each trunk peer given as one address; 0: no probes.
     probe_interval: Annotated[float, Field(ge=0)] = 60.0
     feature_codes: FeatureCodes = FeatureCodes()
+    auth_failures: AuthFailures = AuthFailures()
+    # Contacts one phone may register at once (a registrar must not grow without bound).
+    max_contacts: Annotated[int, Field(ge=1, le=100)] = 10
     phones: list[Phone] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -28,6 +28,7 @@ from appliance.pbx.b2bua.agents import AgentSide
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.legs import Address, Key, Leg, Role
 from appliance.pbx.b2bua.peers import TrunkPeers
+from appliance.pbx.b2bua.phones import PhoneSide
 from appliance.pbx.b2bua.probe import PeerStatus, probe_targets
 from appliance.pbx.b2bua.sdp import declining_answer
 from appliance.pbx.b2bua.session import uas_session_terms
@@ -41,11 +42,9 @@ from appliance.pbx.b2bua.wire import (
 )
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.sip.dialog import new_tag
-from appliance.pbx.sip.digest import DigestAuthenticator
 from appliance.pbx.sip.endpoint import Endpoint
 from appliance.pbx.sip.layer import CancelRequested
 from appliance.pbx.sip.message import Request, Response, SipError, parse_name_addr
-from appliance.pbx.sip.registrar import Registrar
 from appliance.pbx.sip.transaction import make_response, transaction_key
 
 if TYPE_CHECKING:
@@ -55,7 +54,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
+class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
     """The SIP side of the appliance. Satisfies `appliance.live.core.DatagramCore`.
 
     With a `MediaPlane` (`media_for(deadlines)` builds it on the core's timer heap) the
@@ -106,23 +105,7 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         """Take the SIP settings of `site` (phones, trunk peers, limits)."""
         self.site = site
         self.sip = site.sip
-        credentials = {phone.user: phone.ha1_by_algorithm() for phone in site.sip.phones}
-        offers = {phone.user: phone.offered_algorithms(site.sip.digest_algorithms)
-                  for phone in site.sip.phones}
-        authenticator = DigestAuthenticator(site.sip.realm, credentials, self.secret, self.rng,
-                                            algorithms=site.sip.digest_algorithms,
-                                            offers=offers)
-        static_only = frozenset(phone.user for phone in site.sip.phones if not phone.registers)
-        if hasattr(self, "registrar"):
-            # Bindings survive a reload; the same secret keeps issued nonces valid.
-            self.registrar.authenticator = authenticator
-            self.registrar.static_only = static_only
-        else:
-            self.registrar = Registrar(authenticator, static_only=static_only)
-        # Phones always reachable at a fixed address:port, and who is at each such address.
-        self._static_contacts = {phone.user: phone.static_contact for phone in site.sip.phones
-                                 if phone.static_contact is not None}
-        self._phone_at = {address: user for user, address in self._static_contacts.items()}
+        self._apply_phones(site.sip)
         self.peers = TrunkPeers(site.trunk_groups)
         self.peer_status = PeerStatus(probe_targets(site.trunk_groups))
         self._agents = {agent.id for agent in site.expanded_agents()}
@@ -138,13 +121,6 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         if self.sip.agent_login == "register":
             self._log_in_static_phones(now)
         self._pump(now)
-
-    def _log_in_static_phones(self, now: float) -> None:
-        """With login by registration, an agent whose phone has a static contact is always
-        reachable, so logged in (ready) as if their phone had registered."""
-        for agent in sorted(self._static_contacts):
-            if agent in self._agents and agent in self.cc.acd.agents:
-                self.cc.agent_login(now, agent, ready=True)
 
     def bind(self, local: Address) -> None:
         """The address the transport listens on (used in Via and Contact)."""
@@ -277,7 +253,10 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         return [("Allow", ALLOW), ("Accept", "application/sdp"), ("Supported", "timer")]
 
     def _register(self, request: Request, now: float) -> None:
-        response = self.registrar.handle(request, self._source, now)
+        result = self._authenticate(request, now)
+        if result is None:
+            return
+        response = self.registrar.handle(request, self._source, now, auth=result)
         self.layer.send_response(response, now)
         self._registrations_changed(now)
 
@@ -322,13 +301,6 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
             self._trunk_call(request, group, now)
         else:
             self._station_call(request, now)
-
-    def _from_phone(self, request: Request) -> bool:
-        """A request from a phone's static contact (address and port), or one carrying
-        credentials for our realm, is a phone's, even from a trunk peer's address: it must
-        then authenticate, and wrong credentials are refused, never taken for the trunk."""
-        return (self._source in self._phone_at
-                or self.registrar.authenticator.has_credentials(request))
 
     def _trunk_call(self, request: Request, group: str, now: float) -> None:
         terms = uas_session_terms(request, self.sip.session_expires, self.sip.min_se)
@@ -381,7 +353,9 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         return leg
 
     def _station_call(self, request: Request, now: float) -> None:
-        result = self.registrar.authenticator.verify(request, now)
+        result = self._authenticate(request, now)
+        if result is None:
+            return
         if result.user is None:
             self.layer.send_response(result.response, now)
             return

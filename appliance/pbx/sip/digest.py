@@ -238,6 +238,13 @@ class DigestAuthenticator:
             headers = headers.add(self.challenge_header, format_auth_params("Digest", params))
         return Response(status, reason, headers)
 
+    def claimed_user(self, request: Request) -> str | None:
+        """The username of `request`'s credentials for our realm, if it has readable ones."""
+        try:
+            return self._our_credentials(request).get("username")
+        except _Refused:
+            return None
+
     def has_credentials(self, request: Request) -> bool:
         """Whether `request` carries Digest credentials for our realm (readable or not)."""
         try:
