@@ -60,24 +60,82 @@ PeerAddress = Annotated[str, AfterValidator(_checked_peer)]
 """A trunk peer: an address, an address with port, or a network."""
 
 
+def parse_contact(text: str) -> tuple[str, int]:
+    """`"192.0.2.7:5062"` or `"[2001:db8::1]:5060"` -> (address, port): one host and a port.
+    Raises ValueError naming the expected form."""
+    network, port = parse_peer(text)
+    if port is None or network.num_addresses != 1 or "/" in text:
+        raise ValueError(f"expected 'address:port' (one IP address and its port); got {text!r}")
+    return str(network.network_address), port
+
+
+def _checked_contact(text: str) -> str:
+    parse_contact(text)
+    return text
+
+
+ContactAddress = Annotated[str, AfterValidator(_checked_contact)]
+"""Where a phone is always reached: one IP address and its port."""
+
+DigestAlgorithm = Literal["MD5", "SHA-256"]
+
+
 class Phone(_Frozen):
-    """A SIP phone (or a gateway's FXS port) that registers with the appliance. A phone whose
-    user is an agent id is that agent's seat."""
+    """A SIP phone (or a gateway's FXS port) of the appliance. A phone whose user is an agent
+    id is that agent's seat.
+
+    A phone registers, unless it has a static `contact` (a desk phone at a fixed address, a
+    gateway port): then it is rung there and need never register. With `register: true` as
+    well, a registration overrides the static contact while it lasts."""
 
     user: Annotated[str, Field(pattern=_USER.pattern)]
     ha1_md5: Annotated[str, Field(pattern=_HEX32.pattern)] | None = None
     ha1_sha256: Annotated[str, Field(pattern=_HEX64.pattern)] | None = None
+    # Challenges offered to this phone, preferred first; None: the site's digest_algorithms.
+    digest_algorithms: Annotated[
+        list[DigestAlgorithm], Field(min_length=1, max_length=2)
+    ] | None = None
+    contact: ContactAddress | None = None
+    # `register` in the file (a BaseModel attribute has that name). None: register when
+    # there is no static contact, not otherwise.
+    registration: bool | None = Field(default=None, alias="register")
 
     @model_validator(mode="after")
     def _check_hashes(self) -> "Phone":
         if self.ha1_md5 is None and self.ha1_sha256 is None:
             raise ValueError("expected ha1_md5 or ha1_sha256 (or both): print them with "
                              "`ccbox passwd USER --realm REALM`")
+        if self.contact is None and self.registration is False:
+            raise ValueError("register: false needs a static contact ('address:port'), or "
+                             "the phone could never be reached")
         return self
 
     def ha1_by_algorithm(self) -> dict[str, str]:
         found = {"MD5": self.ha1_md5, "SHA-256": self.ha1_sha256}
         return {name: value for name, value in found.items() if value is not None}
+
+    def offered_algorithms(self, default: list[str]) -> list[str]:
+        """The challenges to offer this phone, preferred first: its own digest_algorithms for
+        which it has a hash (a challenge it has no hash for could only fail); without them,
+        the site's `default` for which it has a hash, or else (a phone holding only a SHA-256
+        hash on an MD5 site) every algorithm it has a hash for, strongest first. Empty only
+        when its own digest_algorithms name no hash it has."""
+        stored = self.ha1_by_algorithm()
+        if self.digest_algorithms is not None:
+            return [name for name in self.digest_algorithms if name in stored]
+        return [name for name in default if name in stored] or sorted(stored, reverse=True)
+
+    @property
+    def registers(self) -> bool:
+        """Whether the phone may register (without a static contact it must)."""
+        if self.registration is not None:
+            return self.registration
+        return self.contact is None
+
+    @property
+    def static_contact(self) -> tuple[str, int] | None:
+        """The (address, port) the phone is always reached at, or None."""
+        return None if self.contact is None else parse_contact(self.contact)
 
 
 class FeatureCodes(_Frozen):
@@ -93,6 +151,30 @@ class FeatureCodes(_Frozen):
         codes = [self.login, self.logout, self.ready, self.not_ready]
         if len(set(codes)) != len(codes):
             raise ValueError(f"expected four different feature codes; got {codes}")
+        return self
+
+
+class AuthFailures(_Frozen):
+    """Limits on failed authentications (wrong or malformed credentials), counted per source
+    address and per user: from `slow_after` failures on, answers are delayed by `slow_delay`
+    seconds; at `block_after` the source or user is refused (403, credentials unread) for
+    `block_for` seconds. A count is forgotten after `window` seconds without a failure."""
+
+    slow_after: Annotated[int, Field(ge=1)] = 5
+    slow_delay: Annotated[float, Field(ge=0, le=30)] = 2.0
+    block_after: Annotated[int, Field(ge=1)] = 20
+    block_for: Annotated[float, Field(gt=0)] = 300.0
+    window: Annotated[float, Field(gt=0)] = 600.0
+    # Sources and users tracked, each; the least recently active are forgotten first.
+    max_tracked: Annotated[int, Field(ge=1)] = 10_000
+    # Answers held back at once; beyond this a slowed request is refused at once.
+    max_delayed: Annotated[int, Field(ge=1)] = 1_000
+
+    @model_validator(mode="after")
+    def _check(self) -> "AuthFailures":
+        if self.block_after < self.slow_after:
+            raise ValueError(f"block_after ({self.block_after}) must not be below slow_after "
+                             f"({self.slow_after})")
         return self
 
 
@@ -113,14 +195,18 @@ class Sip(_Frozen):
     # the start (a phone that is not registered declines the call, and the ACD makes its
     # agent not ready); "manual": only by feature code.
     agent_login: Literal["register", "static", "manual"] = "register"
-    # Digest challenges offered, preferred first (RFC 8760). Some phones answer only the
-    # first challenge and know only MD5: list MD5 alone for them.
+    # Digest challenges offered, preferred first (RFC 8760); a phone entry may say otherwise.
+    # MD5 alone by default: baresip 1.0 gives up on a 401 with any other challenge in it, and
+    # SIPp knows only MD5. Phones that know SHA-256 say so in their own entry.
     digest_algorithms: Annotated[
-        list[Literal["SHA-256", "MD5"]], Field(min_length=1, max_length=2)
-    ] = Field(default_factory=lambda: ["SHA-256", "MD5"])
+        list[DigestAlgorithm], Field(min_length=1, max_length=2)
+    ] = Field(default_factory=lambda: ["MD5"])
     # Seconds between OPTIONS probes of each trunk peer given as one address; 0: no probes.
     probe_interval: Annotated[float, Field(ge=0)] = 60.0
     feature_codes: FeatureCodes = FeatureCodes()
+    auth_failures: AuthFailures = AuthFailures()
+    # Contacts one phone may register at once (a registrar must not grow without bound).
+    max_contacts: Annotated[int, Field(ge=1, le=100)] = 10
     phones: list[Phone] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -129,10 +215,21 @@ class Sip(_Frozen):
             raise ValueError(f"min_se ({self.min_se}) must not exceed session_expires "
                              f"({self.session_expires})")
         seen: set[str] = set()
+        contacts: dict[tuple[str, int], str] = {}
         for index, phone in enumerate(self.phones):
             if phone.user in seen:
                 raise ValueError(f"phones[{index}]: duplicate user {phone.user!r}")
             seen.add(phone.user)
+            if not phone.offered_algorithms(self.digest_algorithms):
+                raise ValueError(f"phones[{index}]: no hash for its digest_algorithms "
+                                 f"({', '.join(phone.digest_algorithms or [])}); expected "
+                                 "ha1_md5 or ha1_sha256 to match them")
+            address = phone.static_contact
+            if address is not None and address in contacts:
+                raise ValueError(f"phones[{index}].contact: {phone.contact} is already the "
+                                 f"contact of {contacts[address]!r}")
+            if address is not None:
+                contacts[address] = phone.user
         return self
 
 

@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from appliance.config.live import Media, PeerAddress, Sip
+from appliance.config.live import Media, PeerAddress, Sip, parse_peer
 
 Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str]
@@ -699,11 +699,26 @@ def _site_problems(site: Site) -> Iterator[Problem]:
     yield from _overflow_cycles(site.queues)
     yield from _agent_id_problems(site.agents)
     yield from _skill_problems(site.queues, site.agents)
+    yield from _phone_contact_problems(site)
     route_problems = list(_route_problems(site))
     yield from route_problems
     if site.traffic is not None:
         # Whether a call type can be routed is only worth saying once the routes are valid.
         yield from _traffic_problems(site, site.traffic, check_routing=not route_problems)
+
+
+def _phone_contact_problems(site: Site) -> Iterator[Problem]:
+    """A phone's static contact may share an address with a trunk peer, but not its port:
+    requests are told apart by address:port first, and one address:port cannot be both."""
+    peers = {(str(network.network_address), port): (group.name, peer)
+             for group in site.trunk_groups for peer in group.peers
+             for network, port in [parse_peer(peer)] if port is not None}
+    for index, phone in enumerate(site.sip.phones):
+        clash = peers.get(phone.static_contact or ("", 0))
+        if clash is not None:
+            yield (("sip", "phones", index, "contact"),
+                   f"{phone.contact} is also trunk group {clash[0]!r}'s peer {clash[1]!r}: "
+                   "give the phone or the trunk another port")
 
 
 def _duplicate_names(field: str, items: Sequence[Any], what: str) -> Iterator[Problem]:

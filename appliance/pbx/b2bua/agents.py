@@ -16,7 +16,7 @@ from appliance.pbx.actions import (
     RingAgent,
     StopRinging,
 )
-from appliance.pbx.b2bua.legs import Key, Leg, Role
+from appliance.pbx.b2bua.legs import Address, Key, Leg, Role
 from appliance.pbx.b2bua.session import parse_session_expires
 from appliance.pbx.b2bua.wire import (
     ALLOW,
@@ -59,13 +59,26 @@ class AgentSide:
             self.media.play(action.call, names, now)  # type: ignore[attr-defined]
         # WrapUp needs no signalling.
 
+    def _phone_target(self, agent: str, now: float) -> tuple[str, Address] | None:
+        """Where to ring `agent`: the Request-URI and the address to send to. A live
+        registration wins over a static contact; None when the phone is nowhere."""
+        bindings = self.registrar.lookup(agent, now)
+        if bindings:
+            return bindings[0].contact, bindings[0].source
+        static = self._static_contacts.get(agent)
+        if static is None:
+            return None
+        host, port = static
+        hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return f"sip:{agent}@{hostport}", static
+
     def _ring(self, call: int, agent: str, now: float) -> None:
         caller = self._callers.get(call)
-        bindings = self.registrar.lookup(agent, now)
-        if caller is None or not bindings:
+        target = self._phone_target(agent, now)
+        if caller is None or target is None:
             self.cc.agent_decline(now, agent, call)
             return
-        binding = bindings[0]
+        contact, address = target
         ani = caller_ani = user_of(caller.invite.headers.get("From"))
         if not URI_USER.fullmatch(caller_ani):
             ani = "anonymous"
@@ -84,11 +97,11 @@ class AgentSide:
             ("Session-Expires", f"{self.sip.session_expires};refresher=uac"),
             ("Min-SE", str(self.sip.min_se)),
         ]
-        leg = Leg(Role.AGENT, call, agent, caller.invite, ("", "", 0, ""), tag, binding.source)
+        leg = Leg(Role.AGENT, call, agent, caller.invite, ("", "", 0, ""), tag, address)
         body = caller.invite.body if self.media is None else self._agent_offer(call, leg)
         if body:
             headers.append(("Content-Type", "application/sdp"))
-        invite = Request("INVITE", binding.contact, Headers(headers), body)
+        invite = Request("INVITE", contact, Headers(headers), body)
         key = transaction_key(invite)
         leg.invite, leg.invite_key, leg.sip_call_id = invite, key, call_id
         leg.sent_body = body
@@ -96,7 +109,7 @@ class AgentSide:
         self._agent_legs[(call, agent)] = leg
         self._invites_out[key] = leg
         self._by_dialog[(call_id, tag)] = leg
-        self.layer.send_request(invite, binding.source, now)
+        self.layer.send_request(invite, address, now)
 
     def _stop_ringing(self, call: int, agent: str, now: float) -> None:
         leg = self._agent_legs.get((call, agent))

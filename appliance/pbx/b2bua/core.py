@@ -28,6 +28,7 @@ from appliance.pbx.b2bua.agents import AgentSide
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.legs import Address, Key, Leg, Role
 from appliance.pbx.b2bua.peers import TrunkPeers
+from appliance.pbx.b2bua.phones import PhoneSide
 from appliance.pbx.b2bua.probe import PeerStatus, probe_targets
 from appliance.pbx.b2bua.sdp import declining_answer
 from appliance.pbx.b2bua.session import uas_session_terms
@@ -43,11 +44,9 @@ from appliance.pbx.b2bua.wire import (
 )
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.sip.dialog import new_tag
-from appliance.pbx.sip.digest import DigestAuthenticator
 from appliance.pbx.sip.endpoint import Endpoint
 from appliance.pbx.sip.layer import CancelRequested
 from appliance.pbx.sip.message import Request, Response, SipError, parse_name_addr
-from appliance.pbx.sip.registrar import Registrar
 from appliance.pbx.sip.transaction import make_response, transaction_key
 
 if TYPE_CHECKING:
@@ -57,7 +56,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
+class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
     """The SIP side of the appliance. Satisfies `appliance.live.core.DatagramCore`.
 
     With a `MediaPlane` (`media_for(deadlines)` builds it on the core's timer heap) the
@@ -99,6 +98,8 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         if self.sip.agent_login == "static":
             for agent in sorted(self._agents):
                 self.cc.agent_login(0.0, agent)
+        elif self.sip.agent_login == "register":
+            self._log_in_static_phones(0.0)
 
     # --- configuration -------------------------------------------------------------------
 
@@ -106,14 +107,7 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         """Take the SIP settings of `site` (phones, trunk peers, limits)."""
         self.site = site
         self.sip = site.sip
-        credentials = {phone.user: phone.ha1_by_algorithm() for phone in site.sip.phones}
-        authenticator = DigestAuthenticator(site.sip.realm, credentials, self.secret, self.rng,
-                                            algorithms=site.sip.digest_algorithms)
-        if hasattr(self, "registrar"):
-            # Bindings survive a reload; the same secret keeps issued nonces valid.
-            self.registrar.authenticator = authenticator
-        else:
-            self.registrar = Registrar(authenticator)
+        self._apply_phones(site.sip)
         self.peers = TrunkPeers(site.trunk_groups)
         self.peer_status = PeerStatus(probe_targets(site.trunk_groups))
         self._agents = {agent.id for agent in site.expanded_agents()}
@@ -126,6 +120,8 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         agents and routes in call control keep their old shape until a restart (calls in
         progress hold references into them)."""
         self.apply_site(site)
+        if self.sip.agent_login == "register":
+            self._log_in_static_phones(now)
         self._pump(now)
 
     def bind(self, local: Address) -> None:
@@ -263,7 +259,10 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         return [("Allow", ALLOW), ("Accept", ACCEPT), ("Supported", "timer")]
 
     def _register(self, request: Request, now: float) -> None:
-        response = self.registrar.handle(request, self._source, now)
+        result = self._authenticate(request, now)
+        if result is None:
+            return
+        response = self.registrar.handle(request, self._source, now, auth=result)
         self.layer.send_response(response, now)
         self._registrations_changed(now)
 
@@ -271,6 +270,8 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         for user, registered in self.registrar.take_changes():
             if self.sip.agent_login != "register" or user not in self._agents:
                 continue
+            if user in self._static_contacts:
+                continue  # reachable at its static contact with or without a registration
             if registered:
                 self.cc.agent_login(now, user, ready=True)
             else:
@@ -297,7 +298,7 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
             self._respond(request, 503, "Service Unavailable", now,
                           [("Retry-After", str(self.sip.retry_after))])
             return
-        group = self.peers.group_for(self._source)
+        group = None if self._from_phone(request) else self.peers.group_for(self._source)
         if group is None:
             self._station_call(request, now)  # authenticated before anything else is read
         elif self._has_contact(request, now):
@@ -361,7 +362,9 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         return leg
 
     def _station_call(self, request: Request, now: float) -> None:
-        result = self.registrar.authenticator.verify(request, now)
+        result = self._authenticate(request, now)
+        if result is None:
+            return
         if result.user is None:
             self.layer.send_response(result.response, now)
             return

@@ -15,14 +15,15 @@ Address = tuple[str, int]
 
 
 class TrunkPeers:
-    """Trunk groups' configured peers (addresses, address:port, networks), first match wins
-    in file order. Anything else is not a trunk: it is taken for a phone, which must
-    authenticate."""
+    """Trunk groups' configured peers (addresses, address:port, networks). A peer given with
+    its port matches before any given without one, so that a trunk and a phone on one address
+    are told apart by port; otherwise the first match in file order wins. Anything else is not
+    a trunk: it is taken for a phone, which must authenticate."""
 
     def __init__(self, groups: Sequence[TrunkGroup]) -> None:
-        self._entries = [
-            (*parse_peer(peer), group.name) for group in groups for peer in group.peers
-        ]
+        entries = [(*parse_peer(peer), group.name) for group in groups for peer in group.peers]
+        # sorted() is stable: file order holds among peers with ports and among those without.
+        self._entries = sorted(entries, key=lambda entry: entry[1] is None)
         self._cache: dict[Address, str | None] = {}
 
     def group_for(self, source: Address) -> str | None:

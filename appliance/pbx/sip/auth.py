@@ -16,7 +16,8 @@ from appliance.pbx.sip.message import SipError
 # Parameters the RFCs write as bare tokens; every other value is a quoted-string.
 _UNQUOTED = frozenset({"algorithm", "nc", "stale", "userhash"})
 
-_HASHES = {"MD5": "md5", "SHA-256": "sha256", "SHA-512-256": "sha512_256"}
+HASHES = {"MD5": "md5", "SHA-256": "sha256", "SHA-512-256": "sha512_256"}
+"""Digest algorithm name (RFC 7616 3.3) -> hashlib name: the one table client and server use."""
 
 _SCHEME = re.compile(r"[ \t]*([A-Za-z0-9.!%*_+`'~-]+)")
 _PARAM_NAME = re.compile(r"[ \t]*,?[ \t]*([A-Za-z0-9.!%*_+`'~-]+)[ \t]*=[ \t]*")
@@ -116,7 +117,7 @@ def digest_response(
     name = (algorithm or "MD5").upper()
     session = name.endswith("-SESS")
     base = name.removesuffix("-SESS")
-    if base not in _HASHES:
+    if base not in HASHES:
         raise ValueError(f"unsupported digest algorithm: {algorithm}")
     if qop is not None and qop != "auth":
         raise ValueError(f"unsupported qop: {qop}")
@@ -141,7 +142,7 @@ def response_from_ha1(
     """The "response" value from an HA1 already computed (what a server stores):
     H(HA1:nonce:nc:cnonce:qop:HA2) with qop "auth", H(HA1:nonce:HA2) without (RFC 2069), where
     HA2 = H(method:uri). `algorithm` is MD5, SHA-256 or SHA-512-256 (no -sess suffix)."""
-    if algorithm not in _HASHES:
+    if algorithm not in HASHES:
         raise ValueError(f"unsupported digest algorithm: {algorithm}")
     if qop is not None and qop != "auth":
         raise ValueError(f"unsupported qop: {qop}")
@@ -154,4 +155,4 @@ def response_from_ha1(
 
 
 def _digest(algorithm: str, text: str) -> str:
-    return hashlib.new(_HASHES[algorithm], text.encode("utf-8")).hexdigest()
+    return hashlib.new(HASHES[algorithm], text.encode("utf-8")).hexdigest()

@@ -2,7 +2,13 @@
 
 A site stores `ha1()` values, never passwords. `DigestAuthenticator.verify()` reads a request's
 Authorization header and says who sent it, or which response to send instead; `challenge()`
-writes the 401 that offers SHA-256 first and MD5 second.
+writes the 401 with one challenge per algorithm offered to the phone the request comes from,
+preferred first (RFC 8760). The default offer is MD5 alone: baresip 1.0 (libre 1.1) gives up
+on a 401 that carries any challenge other than MD5, wherever it stands, and SIPp 3.6 knows
+only MD5. Phones that know SHA-256 are offered it per user (`offers`).
+
+A response must answer what we offered: qop "auth" and our opaque are required, an algorithm
+not offered to that user gets a fresh challenge.
 
 Nonces are stateless: each one carries the time it was issued, 64 random bits and an HMAC over
 both, so the server recognises its own nonces and knows their age without remembering them. It
@@ -22,41 +28,51 @@ import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from appliance.pbx.sip.auth import format_auth_params, parse_auth_params, response_from_ha1
+from appliance.pbx.sip.auth import (
+    HASHES,
+    format_auth_params,
+    parse_auth_params,
+    response_from_ha1,
+)
 from appliance.pbx.sip.dialog import new_tag
 from appliance.pbx.sip.message import Request, Response, SipError, parse_name_addr
 from appliance.pbx.sip.transaction import make_response
+from appliance.pbx.sip.uri import parse_uri
 
-# Offered in this order: the preferred algorithm comes first (RFC 8760 2.4).
-ALGORITHMS = ("SHA-256", "MD5")
+ALGORITHMS = ("MD5",)
+"""The default offer: the one challenge every phone answers."""
+
+SUPPORTED = tuple(HASHES)
+"""Every algorithm a challenge may offer (and `ha1()` computes)."""
 
 Credentials = Mapping[str, Mapping[str, str]]
 """user -> {algorithm name ("MD5", "SHA-256"): HA1 in hex}; what a site stores at rest."""
 
-_HASHES = {"MD5": "md5", "SHA-256": "sha256"}
+Offers = Mapping[str, Sequence[str]]
+"""user -> the algorithms offered to that user, preferred first, where not the default."""
+
 _NONCE_BODY = struct.Struct(">dQ")  # issue time, random bits
 _MAC_BYTES = 16
 _NONCE = re.compile(f"[0-9a-f]{{{2 * (_NONCE_BODY.size + _MAC_BYTES)}}}")
 _NC = re.compile(r"[0-9A-Fa-f]{8}")
-# A nonce used without qop can be used once only: no nonce count is higher than this mark.
-_USED_WITHOUT_QOP = 0x1_0000_0000
 _REQUIRED = ("username", "uri", "nonce", "response")
 
 
 def _algorithm(name: str | None) -> str:
     """The canonical name of a supported algorithm; None means MD5 (RFC 7616 3.3)."""
     canonical = (name or "MD5").upper()
-    if canonical not in _HASHES:
+    if canonical not in HASHES:
         raise ValueError(f"unsupported digest algorithm: {name}")
     return canonical
 
 
 def _hash(algorithm: str, text: str) -> str:
-    return hashlib.new(_HASHES[algorithm], text.encode("utf-8")).hexdigest()
+    return hashlib.new(HASHES[algorithm], text.encode("utf-8")).hexdigest()
 
 
 def ha1(user: str, realm: str, password: str, algorithm: str) -> str:
-    """H(user:realm:password) in lower-case hex, for "MD5" or "SHA-256" (any case).
+    """H(user:realm:password) in lower-case hex, for "MD5", "SHA-256" or "SHA-512-256" (any
+    case).
 
     This is what a site configuration stores instead of the password. Raises ValueError for
     another algorithm; the message names the algorithm only.
@@ -101,11 +117,19 @@ def make_tagged_response(
 class AuthResult:
     """What `verify()` found: the authenticated `user`, or the `response` to send instead.
 
-    Exactly one of the two is set.
+    Exactly one of the two is set. `claimed` is the username the credentials gave, when the
+    request carried readable credentials for our realm.
     """
 
     user: str | None = None
     response: Response | None = None
+    claimed: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True for credentials that were wrong or malformed (403 or 400), as opposed to
+        absent or stale (a challenge): what someone guessing passwords gets."""
+        return self.response is not None and self.response.status in (400, 403)
 
     @property
     def ok(self) -> bool:
@@ -117,13 +141,14 @@ class _Outcome(enum.Enum):
     CHALLENGE = "challenge"  # no credentials for us, or not an answer to what we offered
     STALE = "stale"  # right password, but the nonce is too old or already used
     FORBIDDEN = "forbidden"  # wrong password or unknown user: the two look the same
-    BAD_REQUEST = "bad request"  # credentials we cannot even read
+    BAD_REQUEST = "bad request"  # credentials we cannot even read, or not as we asked
 
 
 class _Refused(Exception):
-    def __init__(self, outcome: _Outcome) -> None:
+    def __init__(self, outcome: _Outcome, detail: str = "") -> None:
         super().__init__(outcome.value)
         self.outcome = outcome
+        self.detail = detail
 
 
 class DigestAuthenticator:
@@ -134,6 +159,10 @@ class DigestAuthenticator:
     WWW-Authenticate/Authorization and 401. A nonce is good for `nonce_lifetime` seconds; at
     most `max_nonces` used nonces are remembered, and when that bound forces one out, every
     nonce issued no later than it becomes stale, so a replay is never accepted.
+
+    `algorithms` is the default offer, preferred first; `offers` overrides it per user. The
+    user is the one a request's From names, the only hint a request without credentials
+    gives; an unknown user gets the default offer.
     """
 
     def __init__(
@@ -147,15 +176,18 @@ class DigestAuthenticator:
         max_nonces: int = 10_000,
         proxy: bool = False,
         algorithms: Sequence[str] = ALGORITHMS,
+        offers: Offers | None = None,
     ) -> None:
         if not secret:
             raise ValueError("the nonce secret must not be empty")
         if max_nonces < 1:
             raise ValueError("max_nonces must be at least 1")
-        if not algorithms or any(name not in _HASHES for name in algorithms):
-            raise ValueError(f"algorithms must be some of {', '.join(ALGORITHMS)}")
-        # Offered in this order; a phone that answers only the first challenge uses it.
+        for offer in (algorithms, *(offers or {}).values()):
+            if not offer or any(name not in HASHES for name in offer):
+                raise ValueError(f"algorithms must be some of {', '.join(SUPPORTED)}")
+        # Offered in this order; RFC 8760 clients take the first they support.
         self.algorithms = tuple(algorithms)
+        self._offers = {user: tuple(offer) for user, offer in (offers or {}).items()}
         self.realm = realm
         self.rng = rng
         self.nonce_lifetime = nonce_lifetime
@@ -164,7 +196,7 @@ class DigestAuthenticator:
         self._credentials = credentials
         self._secret = secret
         self._opaque = self._mac(b"opaque", b"").hex()
-        self._decoys = {name: _hash(name, self._mac(b"decoy", b"").hex()) for name in _HASHES}
+        self._decoys = {name: _hash(name, self._mac(b"decoy", b"").hex()) for name in HASHES}
         self._seen: dict[str, int] = {}  # nonce -> highest nc accepted
         self._by_issue: list[tuple[float, str]] = []  # heap of (issued at, nonce) in _seen
         self._evicted_through = float("-inf")
@@ -182,10 +214,15 @@ class DigestAuthenticator:
         """The header credentials are read from: Authorization, or Proxy-Authorization."""
         return "Proxy-Authorization" if self.proxy else "Authorization"
 
-    def challenge(self, request: Request, now: float, stale: bool = False) -> Response:
-        """A 401 (407 for a proxy) with one challenge per algorithm, SHA-256 first.
+    def offered_to(self, user: str | None) -> tuple[str, ...]:
+        """The algorithms offered to `user`, preferred first."""
+        return self._offers.get(user or "", self.algorithms)
 
-        Both challenges share one fresh nonce and carry qop="auth" and the opaque value;
+    def challenge(self, request: Request, now: float, stale: bool = False) -> Response:
+        """A 401 (407 for a proxy) with one challenge per algorithm offered to the request's
+        From user, preferred first.
+
+        The challenges share one fresh nonce and carry qop="auth" and the opaque value;
         `stale` adds stale=true, telling the client to retry without asking its user again.
         """
         status, reason = (407, "Proxy Authentication Required") if self.proxy else (
@@ -193,13 +230,28 @@ class DigestAuthenticator:
         response = make_tagged_response(request, status, reason, self.rng)
         nonce = self._new_nonce(now)
         headers = response.headers
-        for algorithm in self.algorithms:
+        for algorithm in self.offered_to(_from_user(request)):
             params = {"realm": self.realm, "qop": "auth", "algorithm": algorithm,
                       "nonce": nonce, "opaque": self._opaque}
             if stale:
                 params["stale"] = "true"
             headers = headers.add(self.challenge_header, format_auth_params("Digest", params))
         return Response(status, reason, headers)
+
+    def claimed_user(self, request: Request) -> str | None:
+        """The username of `request`'s credentials for our realm, if it has readable ones."""
+        try:
+            return self._our_credentials(request).get("username")
+        except _Refused:
+            return None
+
+    def has_credentials(self, request: Request) -> bool:
+        """Whether `request` carries Digest credentials for our realm (readable or not)."""
+        try:
+            self._our_credentials(request)
+        except _Refused as refused:
+            return refused.outcome is not _Outcome.CHALLENGE
+        return True
 
     def verify(self, request: Request, now: float) -> AuthResult:
         """Who sent `request`, or the response to send: 401, 401 stale=true, 403 or 400.
@@ -210,23 +262,31 @@ class DigestAuthenticator:
         """
         self._forget_expired(now)
         try:
-            return AuthResult(user=self._verified_user(request, now))
+            params = self._our_credentials(request)
         except _Refused as refused:
-            return AuthResult(response=self._refusal(refused.outcome, request, now))
+            return AuthResult(response=self._refusal(refused, request, now))
+        try:
+            return AuthResult(user=self._verified_user(params, request, now),
+                              claimed=params["username"])
+        except _Refused as refused:
+            return AuthResult(response=self._refusal(refused, request, now),
+                              claimed=params["username"])
 
-    def _refusal(self, outcome: _Outcome, request: Request, now: float) -> Response:
-        if outcome is _Outcome.FORBIDDEN:
+    def _refusal(self, refused: _Refused, request: Request, now: float) -> Response:
+        if refused.outcome is _Outcome.FORBIDDEN:
             return make_tagged_response(request, 403, "Forbidden", self.rng)
-        if outcome is _Outcome.BAD_REQUEST:
-            return make_tagged_response(request, 400, "Bad Request", self.rng)
-        return self.challenge(request, now, stale=outcome is _Outcome.STALE)
+        if refused.outcome is _Outcome.BAD_REQUEST:
+            reason = f"Bad Request: {refused.detail}" if refused.detail else "Bad Request"
+            return make_tagged_response(request, 400, reason, self.rng)
+        return self.challenge(request, now, stale=refused.outcome is _Outcome.STALE)
 
-    def _verified_user(self, request: Request, now: float) -> str:
-        params = self._our_credentials(request)
+    def _verified_user(self, params: dict[str, str], request: Request, now: float) -> str:
         algorithm = _offered_algorithm(params)
-        if algorithm not in self.algorithms:
+        if algorithm not in self.offered_to(params["username"]):
             raise _Refused(_Outcome.CHALLENGE)
-        if params.get("opaque", self._opaque) != self._opaque:
+        if "opaque" not in params:
+            raise _Refused(_Outcome.BAD_REQUEST, "digest response without our opaque")
+        if params["opaque"] != self._opaque:
             raise _Refused(_Outcome.CHALLENGE)
         nc = _nonce_count(params)
         if params["uri"] != request.uri:
@@ -292,14 +352,14 @@ class DigestAuthenticator:
     def _fresh(self, issued: float, now: float) -> bool:
         return issued > self._evicted_through and 0.0 <= now - issued <= self.nonce_lifetime
 
-    def _first_use(self, nonce: str, issued: float, nc: int | None) -> bool:
+    def _first_use(self, nonce: str, issued: float, nc: int) -> bool:
         """Record this use of `nonce`; False when it replays an earlier one."""
         highest = self._seen.get(nonce)
-        if highest is not None and (nc is None or nc <= highest):
+        if highest is not None and nc <= highest:
             return False
         if highest is None:
             heapq.heappush(self._by_issue, (issued, nonce))
-        self._seen[nonce] = _USED_WITHOUT_QOP if nc is None else nc
+        self._seen[nonce] = nc
         while len(self._seen) > self.max_nonces:
             oldest, evicted = heapq.heappop(self._by_issue)
             del self._seen[evicted]
@@ -321,17 +381,25 @@ def _offered_algorithm(params: dict[str, str]) -> str:
     return algorithm
 
 
-def _nonce_count(params: dict[str, str]) -> int | None:
-    """The nonce count as a number with qop "auth", None without qop (RFC 2069 style)."""
+def _nonce_count(params: dict[str, str]) -> int:
+    """The nonce count as a number. Every challenge offers qop "auth", so a response without
+    qop (RFC 2069 style: no nonce count, no replay protection) is refused (RFC 7616 3.4)."""
     qop = params.get("qop")
     if qop is None:
-        return None
+        raise _Refused(_Outcome.BAD_REQUEST, "digest response without qop")
     if qop != "auth":
         raise _Refused(_Outcome.CHALLENGE)
     nc = params.get("nc", "")
     if not _NC.fullmatch(nc) or int(nc, 16) == 0 or "cnonce" not in params:
         raise _Refused(_Outcome.BAD_REQUEST)
     return int(nc, 16)
+
+
+def _from_user(request: Request) -> str | None:
+    try:
+        return parse_uri(parse_name_addr(request.headers.get("From") or "").uri).user
+    except SipError:
+        return None
 
 
 def _scheme(value: str) -> str:

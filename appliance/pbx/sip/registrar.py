@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from appliance.pbx.sip.digest import DigestAuthenticator, make_tagged_response
+from appliance.pbx.sip.digest import AuthResult, DigestAuthenticator, make_tagged_response
 from appliance.pbx.sip.headers import Headers
 from appliance.pbx.sip.message import Request, Response, SipError, parse_cseq, parse_name_addr
 from appliance.pbx.sip.uri import SipUri, parse_uri
@@ -76,7 +77,9 @@ class Registrar:
 
     Requested expiry times are clamped to `max_expires`; a non-zero one under `min_expires`
     gets a 423. A REGISTER's updates apply all together or not at all. The To tags of responses
-    come from `rng`, by default the authenticator's.
+    come from `rng`, by default the authenticator's. Users in `static_only` (phones reached at
+    a static contact that must not register) get 403 once authenticated, and so does a
+    REGISTER that would leave a user with more than `max_bindings` contacts.
     """
 
     def __init__(
@@ -87,6 +90,8 @@ class Registrar:
         max_expires: int = 7200,
         *,
         rng: random.Random | None = None,
+        static_only: Container[str] = frozenset(),
+        max_bindings: int = 10,
     ) -> None:
         if not 0 < min_expires <= default_expires <= max_expires:
             raise ValueError("need 0 < min_expires <= default_expires <= max_expires")
@@ -95,6 +100,8 @@ class Registrar:
         self.min_expires = min_expires
         self.max_expires = max_expires
         self.rng = rng if rng is not None else authenticator.rng
+        self.static_only = static_only
+        self.max_bindings = max_bindings
         self.changes: list[Change] = []
         self._bindings: dict[str, dict[str, Binding]] = {}
 
@@ -125,8 +132,10 @@ class Registrar:
                     emptied.append(user)
         return emptied
 
-    def handle(self, request: Request, source: tuple[str, int], now: float) -> Response:
-        """The response to a REGISTER from `source`, after updating the bindings.
+    def handle(self, request: Request, source: tuple[str, int], now: float,
+               auth: AuthResult | None = None) -> Response:
+        """The response to a REGISTER from `source`, after updating the bindings. `auth` is
+        what the authenticator's `verify()` said of `request`, if the caller has asked it.
 
         Bindings run out by `now` are expired first. 200 lists every live binding of the
         user with its remaining seconds; 401/403/400 come from the authenticator; 403 when the
@@ -139,13 +148,15 @@ class Registrar:
         if request.method != "REGISTER":
             return self._respond(request, _Rejected(405, "Method Not Allowed",
                                                     (("Allow", "REGISTER"),)))
-        result = self.authenticator.verify(request, now)
+        result = auth if auth is not None else self.authenticator.verify(request, now)
         if result.response is not None:
             return result.response
         try:
             user = _aor_user(request)
             if user != result.user:
                 raise _Rejected(403, "Forbidden")
+            if user in self.static_only:
+                raise _Rejected(403, "Forbidden: this phone has a static contact")
             self._register(user, request, source, now)
         except _Rejected as rejected:
             return self._respond(request, rejected)
@@ -166,6 +177,8 @@ class Registrar:
             else:
                 table[update.key] = Binding(user, update.contact, now + update.expires, source,
                                             call_id, cseq, update.q, now)
+        if len(table) > self.max_bindings:
+            raise _Rejected(403, f"Forbidden: more than {self.max_bindings} contacts")
         self._store(user, table)
 
     def _requested_updates(self, request: Request) -> list[_Update] | None:

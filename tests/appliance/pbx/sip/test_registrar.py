@@ -510,3 +510,11 @@ class RegistrarMachine(RuleBasedStateMachine):
 RegistrarMachine.TestCase.settings = settings(max_examples=200, stateful_step_count=30,
                                               deadline=None)
 TestRegistrarMachine = RegistrarMachine.TestCase
+
+
+def test_a_static_only_user_is_refused_once_authenticated() -> None:
+    box = Registrar(authenticator(), static_only={"bob"})
+    refused = Phone("bob").send(box, [contact(1, "bob")])
+    assert (refused.status, refused.reason) == (403, "Forbidden: this phone has a static contact")
+    assert box.lookup("bob", 0.0) == [] and box.take_changes() == []
+    assert Phone("alice").send(box, [contact(1)]).status == 200

@@ -1,0 +1,141 @@
+"""Registration with the default digest settings, as a new site gets them: Debian's baresip,
+SIPp's REGISTER scenario and a phone that asks for SHA-256, against `ccbox serve` on 127.0.0.1.
+
+The site is written without `sip.digest_algorithms`, so the appliance offers what it offers
+out of the box: MD5 alone (baresip 1.0 gives up on a 401 with any other challenge in it, and
+SIPp 3.6 knows only MD5), SHA-256 to the phones whose entries ask for it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from appliance.pbx.sip import Headers, Request, Response, parse_auth_params
+from appliance.pbx.sip.auth import digest_response, format_auth_params
+from appliance.pbx.sip.message import parse
+from sim.live import ApplianceProcess, phone_passwords, write_site
+from sim.traffic.sipp import SippConfig, SippRun, free_udp_port, scenario_path
+from tests.live.test_baresip import Baresip, wait_until_ready
+
+BOUND = 60.0
+pytestmark = pytest.mark.slow
+
+
+def default_site(tmp_path: Path, users: dict[str, str] | None = None,
+                 phone_changes: dict[str, dict[str, Any]] | None = None) -> Path:
+    """write_site's site with the digest settings left at their defaults; `phone_changes`
+    are merged into the phone entries of the users they name."""
+    path = write_site(tmp_path / "site.yaml", free_udp_port(), users=users)
+    site = yaml.safe_load(path.read_text())
+    del site["sip"]["digest_algorithms"]
+    for phone in site["sip"]["phones"]:
+        phone.update((phone_changes or {}).get(phone["user"], {}))
+    path.write_text(yaml.safe_dump(site, sort_keys=False))
+    return path
+
+
+@pytest.mark.skipif(shutil.which("baresip") is None, reason="baresip not installed")
+def test_baresip_registers_with_the_default_digest_settings(tmp_path):
+    user, password = "1001", "baresip-1001"
+    box = ApplianceProcess(default_site(tmp_path, {user: password}), tmp_path)
+    phone = None
+    try:
+        phone = Baresip(tmp_path, box.address, user, password)
+        wait_until_ready(box.records, user, within=15, phone=phone)
+        assert "Function not implemented" not in phone.log()
+        assert phone.stop() == 0, phone.log()
+        assert box.stop() == 0, box.log()
+    finally:
+        if phone is not None:
+            phone.stop()
+        box.stop()
+
+
+def test_sipp_registers_with_the_default_digest_settings(tmp_path):
+    passwords = phone_passwords()
+    box = ApplianceProcess(default_site(tmp_path), tmp_path)
+    try:
+        csv = tmp_path / "phones.csv"
+        csv.write_text("SEQUENTIAL\n" + "".join(f"{u};{p}\n" for u, p in passwords.items()))
+        config = SippConfig(scenario_path("register.xml"), remote=box.address,
+                            local_port=free_udp_port(), rate=20, call_limit=1,
+                            max_calls=len(passwords), injection=csv)
+        result = SippRun(config, timeout=BOUND, workdir=tmp_path / "register").run()
+        assert (result.successful, result.failed) == (len(passwords), 0), result
+        assert box.stop() == 0, box.log()
+    finally:
+        box.stop()
+
+
+class DigestPhone:
+    """A phone that REGISTERs over a UDP socket and answers the first challenge it is offered,
+    in whichever algorithm that challenge names (as RFC 8760 asks of a client)."""
+
+    def __init__(self, user: str, password: str, server: tuple[str, int]) -> None:
+        self.user, self.password, self.server = user, password, server
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.settimeout(5.0)
+        self.cseq = 0
+
+    def close(self) -> None:
+        self.socket.close()
+
+    def register(self, authorization: str | None = None) -> Response:
+        self.cseq += 1
+        host, port = self.socket.getsockname()
+        aor = f"<sip:{self.user}@{self.server[0]}>"
+        pairs = [("Via", f"SIP/2.0/UDP {host}:{port};branch=z9hG4bK-sha{self.cseq}"),
+                 ("Max-Forwards", "70"), ("From", f"{aor};tag=sha256"), ("To", aor),
+                 ("Call-ID", f"sha256-{port}@{host}"), ("CSeq", f"{self.cseq} REGISTER"),
+                 ("Contact", f"<sip:{self.user}@{host}:{port}>"), ("Expires", "600")]
+        if authorization is not None:
+            pairs.append(("Authorization", authorization))
+        request = Request("REGISTER", f"sip:{self.server[0]}:{self.server[1]}", Headers(pairs))
+        self.socket.sendto(bytes(request), self.server)
+        while True:
+            response = parse(self.socket.recv(65535))
+            if isinstance(response, Response) and response.status >= 200:
+                return response
+
+    def answer(self, challenge: Response) -> str:
+        _, params = parse_auth_params(challenge.headers.get_all("WWW-Authenticate")[0])
+        uri = f"sip:{self.server[0]}:{self.server[1]}"
+        digest = digest_response(params["algorithm"], self.user, params["realm"], self.password,
+                                 "REGISTER", uri, params["nonce"], "00000001", "0a4f113b",
+                                 "auth")
+        return format_auth_params("Digest", {
+            "username": self.user, "realm": params["realm"], "nonce": params["nonce"],
+            "uri": uri, "algorithm": params["algorithm"], "qop": "auth", "nc": "00000001",
+            "cnonce": "0a4f113b", "opaque": params["opaque"], "response": digest})
+
+
+def offered(response: Response) -> list[str]:
+    return [parse_auth_params(value)[1]["algorithm"]
+            for value in response.headers.get_all("WWW-Authenticate")]
+
+
+def test_a_phone_that_asks_for_sha256_registers_with_it(tmp_path):
+    users = {"1001": "md5-phone", "1002": "sha-phone"}
+    box = ApplianceProcess(default_site(tmp_path, users, {"1002": {
+        "digest_algorithms": ["SHA-256", "MD5"]}}), tmp_path)
+    phones = [DigestPhone(user, password, box.address) for user, password in users.items()]
+    try:
+        challenges = [phone.register() for phone in phones]
+        assert [offered(c) for c in challenges] == [["MD5"], ["SHA-256", "MD5"]]
+        for phone, challenge in zip(phones, challenges, strict=True):
+            registered = phone.register(phone.answer(challenge))
+            assert registered.status == 200, (registered, box.log())
+        wait_until_ready(box.records, "1002", within=5)
+        assert box.stop() == 0, box.log()
+    finally:
+        for phone in phones:
+            phone.close()
+        box.stop()
+
