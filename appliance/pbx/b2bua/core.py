@@ -183,6 +183,11 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         until it says otherwise; calls in progress and OPTIONS are served as before."""
         self.overloaded = overloaded
 
+    @property
+    def retry_after(self) -> int:
+        """Seconds a refused caller is asked to wait (Retry-After of our 503s)."""
+        return self.sip.retry_after
+
     def is_idle(self) -> bool:
         # Keep-alive probes do not count: a dead gateway must not hold up a shutdown.
         return (not self._by_dialog and not self._invites_in and not self._invites_out
