@@ -460,12 +460,14 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
             self._callers.pop(leg.call, None)
             if self.media is not None:
                 self.media.close(leg.call, self._now)
-        elif leg.role is Role.AGENT:
-            self._agent_legs.pop((leg.call, leg.agent), None)
-        for timer in (leg.ok_timer, leg.session_timer):
+        elif leg.role is Role.AGENT and self._agent_legs.get((leg.call, leg.agent)) is leg:
+            # Only this leg: the agent may already ring again for the same call on a new one.
+            del self._agent_legs[(leg.call, leg.agent)]
+        self._end_pending_requests(leg, self._now)
+        for timer in (leg.ok_timer, leg.session_timer, leg.cancel_timer):
             if timer is not None:
                 timer.cancel()
-        leg.ok_timer = leg.session_timer = None
+        leg.ok_timer = leg.session_timer = leg.cancel_timer = None
         leg.partner = None  # the two legs of a call must not keep each other alive
 
 
