@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from appliance.events import CallEnded, EndCause
 from appliance.pbx.b2bua.invariants import broken_invariants
+from sim.sipnet import LinkQuality
 from sim.sipua import UserAgent, offer_sdp
 from tests.appliance.pbx.b2bua.harness import APPLIANCE, GATEWAY, Lab, live_site, media_plane
 
@@ -238,3 +242,55 @@ def test_an_invite_whose_cancel_is_never_answered_is_given_up() -> None:
     assert lab.box._invites_out  # CANCEL sent, no final response
     lab.do(lab.gateway, "hangup", call)
     lab.settle()  # 64*T1 after the CANCEL the INVITE is forgotten
+
+
+# --- any interleaving ----------------------------------------------------------------------
+
+STEPS = st.lists(
+    st.tuples(st.sampled_from(["call", "caller_hangs_up", "ring", "answer", "reject",
+                               "agent_hangs_up", "caller_reinvite", "agent_reinvite", "wait"]),
+              st.integers(0, 3), st.sampled_from([0.0, 0.002, 0.005, 0.011, 0.3, 2.5])),
+    max_size=25)
+
+
+def live_calls(ua: UserAgent) -> list[Any]:
+    """Calls `ua` can still act on (a call it CANCELled waits for the final response)."""
+    return [c for c in ua.calls.values() if c.state != "ended" and not c.cancelled]
+
+
+def _step(lab: CheckedLab, action: str, pick: int) -> None:
+    gateway = lab.gateway
+    phones = list(lab.phones.values())
+    phone = phones[pick % len(phones)]
+    if action == "call":
+        lab.do(gateway, "call", "100")
+        return
+    own = live_calls(gateway if action.startswith("caller") else phone)
+    if not own:
+        return
+    target = own[pick % len(own)]
+    ua = gateway if action.startswith("caller") else phone
+    if action in ("caller_hangs_up", "agent_hangs_up"):
+        lab.do(ua, "hangup", target.id)
+    elif action in ("ring", "answer", "reject") and target.state == "incoming":
+        lab.do(ua, action, target.id)
+    elif action.endswith("reinvite") and target.dialog is not None:
+        direction = "sendonly" if pick % 2 else "sendrecv"
+        lab.do(ua, "reinvite", target.id, offer_sdp(ua.local[0], 40000, direction))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(STEPS, st.integers(0, 2**16), st.sampled_from([0.0, 0.1]))
+def test_any_interleaving_keeps_the_invariants_and_leaves_nothing_behind(
+        steps: list[tuple[str, int, float]], seed: int, loss: float) -> None:
+    lab = lab_with_media(agents=2, ring_timeout=3)
+    lab.net.quality = LinkQuality(latency=0.005, jitter=0.004, loss=loss)
+    lab.net.rng.seed(seed)
+    for action, pick, wait in steps:
+        _step(lab, action, pick)
+        lab.run(wait)
+    lab.net.quality = LinkQuality()  # the network heals; everyone hangs up
+    for ua in (lab.gateway, *lab.phones.values()):
+        for call in live_calls(ua):
+            lab.do(ua, "hangup", call.id)
+    lab.settle()
