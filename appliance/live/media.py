@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections import Counter
 from collections.abc import Callable
 from typing import Protocol
 
@@ -75,10 +76,16 @@ class MediaDriver:
         """Bind and release ports, send what the relay has, and re-arm its timer; call after
         anything that may have changed the relay."""
         opened, closed = self.relay.take_port_changes()
-        for port in closed:
-            self._release(port)
-        for port in opened:
-            self._bind(port)
+        # A port's opens and closes alternate, so the balance says where it ended: a call that
+        # came and went since the last flush (many datagrams are handled between two under
+        # load) must not leave its ports bound.
+        balance = Counter(opened)
+        balance.subtract(closed)
+        for port, net in balance.items():
+            if net < 0:
+                self._release(port)
+            elif net > 0 and port not in self._sockets:
+                self._bind(port)
         self._send()
         self._rearm()
 

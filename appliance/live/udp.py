@@ -5,8 +5,17 @@ needs attention, and the driver keeps one `loop.call_at` handle that it re-arms 
 deadline changes. `now` is seconds since the driver started, from `loop.time()` (monotonic), so
 the core's times are small numbers just as they are in simulation.
 
-The hot path (`datagram_received`) carries thousands of datagrams a second: it logs nothing
-below WARNING and calls through attributes bound once at start.
+The socket is read straight from the loop's selector (`add_reader`), not through asyncio's
+datagram transport, which reads one datagram per pass of the loop: timers then run on time
+while seconds of backlog wait unseen in the kernel's buffer. Each time the socket is readable
+everything waiting is read into a `Backlog`, stamped with the time the kernel received it
+(SO_TIMESTAMPNS), and handled in order of importance - responses, in-dialog requests and
+OPTIONS first - for at most WORK_SLICE seconds before the loop gets a turn (timers, media).
+When a datagram has waited longer than BACKLOG_OVERLOAD the appliance is overloaded: the core
+is told, and new INVITEs get a stateless 503 with Retry-After until the backlog is gone.
+
+The hot path carries thousands of datagrams a second: it logs nothing below WARNING and calls
+through attributes bound once at start.
 """
 
 from __future__ import annotations
@@ -14,36 +23,87 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import struct
+import sys
+import time
 from collections.abc import Callable
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any
 
+from appliance.live.backlog import (
+    Backlog,
+    Kind,
+    OverloadGauge,
+    RecentInvites,
+    Waiting,
+    refusal,
+    top_branch,
+)
 from appliance.live.core import Address, DatagramCore
 
 _log = logging.getLogger(__name__)
 
 SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
-# Overload detection by how late the loop runs a timer due every LAG_CHECK seconds.
-# Later than SIP's T1 (0.5 s) means peers already retransmit what waits in our queue.
-LAG_CHECK = 0.05
-LAG_OVERLOAD = 0.5
-LAG_RECOVERED = 0.05
 """Receive and send buffer asked for: room for a burst of a few thousand datagrams."""
+
+# A datagram that waited longer than this means overload: well below SIP's T1 (0.5 s), after
+# which peers retransmit what already waits in our queue.
+BACKLOG_OVERLOAD = 0.15
+# Back to normal once the oldest waiting is younger than this and nothing was late for
+# OVERLOAD_HOLD seconds.
+BACKLOG_RECOVERED = 0.05
+OVERLOAD_HOLD = 1.0
+OVERLOAD_RECHECK = 0.1
+# Handle waiting datagrams for at most this long before the loop runs timers and media.
+WORK_SLICE = 0.02
+# At most this many datagrams are read ahead into memory; beyond, the kernel's buffer holds
+# them (reading resumes when half of them are handled).
+BACKLOG_LIMIT = 20_000
+# How long an INVITE handed to the core is remembered (64 * T1, as long as the peer may
+# retransmit it): its retransmissions belong to its transaction and are never shed.
+INVITE_MEMORY = 32.0
+RETRY_AFTER_DEFAULT = 30
+_MAX_DATAGRAM = 65_535
+
+# Linux socket options Python's socket module does not name.
+_SO_TIMESTAMPNS = 35
+_SO_RXQ_OVFL = 40
+_TIMESPEC = struct.Struct("@qq")
+_COUNTER = struct.Struct("@I")
+_ANCILLARY_BYTES = socket.CMSG_SPACE(_TIMESPEC.size) + socket.CMSG_SPACE(_COUNTER.size)
 
 # After the core raises in on_deadline, the timer is not re-armed sooner than this, so that a
 # core stuck on a due deadline costs a traceback every 50 ms rather than a spinning loop.
 _RETRY_AFTER_FAILURE = 0.05
 
 
-class UdpDriver(asyncio.DatagramProtocol):
+@dataclass
+class BacklogStats:
+    """What the driver has seen since it started (for logs, benchmarks and tests)."""
+
+    received: int = 0
+    shed: int = 0  # new INVITEs refused with a stateless 503
+    dropped: int = 0  # ACKs of those 503s, ignored
+    kernel_drops: int = 0  # datagrams the kernel dropped, its buffer full (SO_RXQ_OVFL)
+    deepest: int = 0  # most datagrams waiting at once
+    oldest: float = 0.0  # longest any datagram waited, seconds
+    overloads: int = 0  # times the driver found the appliance overloaded
+
+
+class UdpDriver:
     """Feeds `core` the datagrams that reach (`host`, `port`) and sends what it answers.
 
     `await start()` binds the socket (port 0 picks a free one: see `bound_address`). From then
-    on every datagram is passed to `core.receive_datagram`, everything `core.take_datagrams()`
-    returns is sent, and `core.on_deadline` is called when `core.next_deadline()` falls due.
-    An exception raised by the core is logged with its traceback and serving goes on; send
-    errors (an ICMP port unreachable, say) are logged at DEBUG.
+    on every datagram is passed to `core.receive_datagram` (responses, in-dialog requests and
+    OPTIONS ahead of new calls), everything `core.take_datagrams()` returns is sent, and
+    `core.on_deadline` is called when `core.next_deadline()` falls due. An exception raised by
+    the core is logged with its traceback and serving goes on; send errors (a full buffer, an
+    unreachable peer) are logged at DEBUG.
 
-    Whoever calls the core outside these events (a shutdown, a reload) calls `flush()` after.
+    A core with `set_overloaded(bool)` takes calls: it is told when the backlog makes the
+    appliance overloaded and when that is over, and meanwhile the driver refuses new INVITEs
+    itself (503 with the core's `retry_after`, if it has one). Whoever calls the core outside
+    these events (a shutdown, a reload) calls `flush()` after.
     """
 
     def __init__(self, core: DatagramCore, host: str, port: int,
@@ -53,25 +113,31 @@ class UdpDriver(asyncio.DatagramProtocol):
         self.port = port
         self._loop = loop
         self._epoch = 0.0
-        self._transport: asyncio.DatagramTransport | None = None
+        self._sock: socket.socket | None = None
+        self._reading = False
         self._bound: Address | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._armed: float | None = None
         self._idle_waiter: asyncio.Future[None] | None = None
         self._closed: asyncio.Future[None] | None = None
         self._ipv6 = False
-        self.overloaded = False
+        self.kernel_timestamps = False  # arrival times from the kernel
+        self._work_pending = False
+        self._recheck_handle: asyncio.TimerHandle | None = None
+        self.backlog = Backlog()
+        self.gauge = OverloadGauge(BACKLOG_OVERLOAD, BACKLOG_RECOVERED, OVERLOAD_HOLD)
+        self.stats = BacklogStats()
+        self._recent = RecentInvites(INVITE_MEMORY)
+        self._sheds = hasattr(core, "set_overloaded")
         # Called after every flush: a companion driver (the media sockets) that sends what
         # the same core queued for it.
         self.after_flush: list[Callable[[], None]] = []
-        self._late = False
-        self._lag_timer: asyncio.TimerHandle | None = None
         # Bound once: the hot path looks up nothing it can avoid.
         self._receive = core.receive_datagram
         self._take = core.take_datagrams
         self._next_deadline = core.next_deadline
         self._time: Callable[[], float] = _not_started
-        self._sendto: Callable[[bytes, Address], None] = _not_started
+        self._sendto: Callable[[bytes, Address], Any] = _not_started
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -82,21 +148,29 @@ class UdpDriver(asyncio.DatagramProtocol):
         loop = self._loop or asyncio.get_running_loop()
         self._loop = loop
         sock = await _bound_socket(loop, self.host, self.port)
+        self._sock = sock
         self._ipv6 = sock.family == socket.AF_INET6
+        self.kernel_timestamps = _ask_for_timestamps(sock)
         self._epoch = loop.time()
         self._time = loop.time
+        self._sendto = sock.sendto
         self._closed = loop.create_future()
-        try:
-            await loop.create_datagram_endpoint(lambda: self, sock=sock)
-        except BaseException:
-            sock.close()
-            self._closed.set_result(None)
-            raise
         self._bound = sock.getsockname()[:2]
+        self._resume_reading()
         self.flush()  # a core may want a timer, or to send, before anything arrives
-        if hasattr(self.core, "set_overloaded"):
-            self._watch_lag(loop.time())
         return self._bound
+
+    @property
+    def socket(self) -> socket.socket:
+        """The bound socket (to read its options); only valid after `start()`."""
+        if self._sock is None:
+            raise RuntimeError("the driver has not been started")
+        return self._sock
+
+    @property
+    def overloaded(self) -> bool:
+        """Whether the backlog says the appliance is overloaded right now."""
+        return self.gauge.overloaded
 
     @property
     def bound_address(self) -> Address:
@@ -114,39 +188,16 @@ class UdpDriver(asyncio.DatagramProtocol):
         """Seconds since the driver started, on the loop's monotonic clock."""
         return self._time() - self._epoch
 
-    def _watch_lag(self, expected: float) -> None:
-        """Tell the core it is overloaded while the loop runs late.
-
-        A loop busy with more datagrams than it can handle runs its timers late. Past
-        LAG_OVERLOAD the core is told to refuse new calls (503) so that the calls it has keep
-        their timing; below LAG_RECOVERED it takes them again.
-        """
-        if self.closed:
-            return
-        lag = self._time() - expected
-        # One late timer is a pause (a page fault, a collection); two in a row are a backlog.
-        late_twice = lag > LAG_OVERLOAD and self._late
-        self._late = lag > LAG_OVERLOAD
-        if late_twice and not self.overloaded:
-            self.overloaded = True
-            _log.warning("overloaded (event loop %.0f ms late): refusing new calls", lag * 1e3)
-            self.core.set_overloaded(True)  # type: ignore[attr-defined]
-        elif lag < LAG_RECOVERED and self.overloaded:
-            self.overloaded = False
-            _log.warning("load back to normal: taking new calls again")
-            self.core.set_overloaded(False)  # type: ignore[attr-defined]
-        next_check = self._time() + LAG_CHECK
-        loop = self._loop
-        assert loop is not None
-        self._lag_timer = loop.call_at(next_check, self._watch_lag, next_check)
-
     def close(self) -> None:
-        """Stop the timer and close the socket; datagrams already handed over may still go."""
+        """Stop the timer and close the socket; what is still waiting is not handled."""
         self._cancel_timer()
-        if self._lag_timer is not None:
-            self._lag_timer.cancel()
-        if self._transport is not None:
-            self._transport.close()
+        if self._recheck_handle is not None:
+            self._recheck_handle.cancel()
+        self._pause_reading()
+        if self._sock is not None:
+            self._sock.close()
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
 
     async def wait_closed(self) -> None:
         """Return once the socket is closed (by `close()` or by a fatal transport error)."""
@@ -172,45 +223,176 @@ class UdpDriver(asyncio.DatagramProtocol):
             return False
         return True
 
-    # -- asyncio.DatagramProtocol -------------------------------------------------------------
+    # -- reading and the backlog ---------------------------------------------------------------
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # asyncio's datagram transports do not all derive from DatagramTransport.
-        datagrams = cast(asyncio.DatagramTransport, transport)
-        self._transport = datagrams
-        self._sendto = datagrams.sendto
+    def _resume_reading(self) -> None:
+        if not self._reading and self._sock is not None and not self.closed:
+            assert self._loop is not None
+            self._loop.add_reader(self._sock.fileno(), self._readable)
+            self._reading = True
 
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        if self._ipv6:
-            addr = addr[:2]  # (host, port), without flow information and scope id
+    def _pause_reading(self) -> None:
+        if self._reading and self._sock is not None:
+            assert self._loop is not None
+            self._loop.remove_reader(self._sock.fileno())
+            self._reading = False
+
+    def _readable(self) -> None:
+        """Read everything waiting (up to BACKLOG_LIMIT), then handle what the slice allows."""
+        self._read_all()
+        if not self._work_pending:  # else a slice is already due on the loop
+            self._work()
+
+    def _read_all(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        backlog, stats = self.backlog, self.stats
+        now = self._time()
+        # The kernel stamps arrivals on the wall clock; the driver counts on the loop's.
+        wall_to_loop = now - time.time()
+        room = BACKLOG_LIMIT - len(backlog)
+        ipv6 = self._ipv6
+        read = 0
+        while read < room:
+            try:
+                data, ancillary, _flags, source = sock.recvmsg(_MAX_DATAGRAM, _ANCILLARY_BYTES)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as error:  # an ICMP error reported on the socket, say
+                _log.debug("receive error: %s", error)
+                break
+            read += 1
+            arrived = now
+            for level, kind, payload in ancillary:
+                if level != socket.SOL_SOCKET:
+                    continue
+                if kind == _SO_TIMESTAMPNS and len(payload) >= _TIMESPEC.size:
+                    seconds, nanoseconds = _TIMESPEC.unpack_from(payload)
+                    arrived = min(now, seconds + nanoseconds * 1e-9 + wall_to_loop)
+                elif kind == _SO_RXQ_OVFL and len(payload) >= _COUNTER.size:
+                    self._count_kernel_drops(_COUNTER.unpack_from(payload)[0])
+            backlog.add(data, source[:2] if ipv6 else source, arrived)
+        stats.received += read
+        stats.deepest = max(stats.deepest, len(backlog))
+        if len(backlog) >= BACKLOG_LIMIT:
+            self._pause_reading()  # the kernel's buffer holds the rest meanwhile
+
+    def _count_kernel_drops(self, total: int) -> None:
+        if total > self.stats.kernel_drops:
+            _log.warning("the kernel dropped %d SIP datagrams (receive buffer full)",
+                         total - self.stats.kernel_drops)
+            self.stats.kernel_drops = total
+
+    def _work(self) -> None:
+        """Handle waiting datagrams, most important first, for at most WORK_SLICE seconds."""
+        self._work_pending = False
+        if self.closed:
+            return
+        clock, backlog = self._time, self.backlog
+        now = clock()
+        self._watch_backlog(now)
+        self._recent.expire(now - self._epoch)
+        stop_at = now + WORK_SLICE
+        handled = 0
+        while backlog:
+            # Reading the clock costs little next to handling a datagram, but not nothing.
+            if handled & 7 == 7 and clock() >= stop_at:
+                break
+            self._handle(backlog.pop(), clock())
+            handled += 1
+        self.stats.dropped = backlog.dropped
+        self.flush()
+        if backlog:
+            self._work_pending = True
+            assert self._loop is not None
+            self._loop.call_soon(self._work)
+        if len(backlog) <= BACKLOG_LIMIT // 2:
+            self._resume_reading()
+
+    def _watch_backlog(self, now: float) -> None:
+        oldest = self.backlog.oldest()
+        age = 0.0 if oldest is None else now - oldest
+        stats = self.stats
+        stats.oldest = max(stats.oldest, age)
+        if not self.gauge.observe(age, now):
+            return
+        overloaded = self.gauge.overloaded
+        if overloaded:
+            stats.overloads += 1
+            _log.warning("overloaded: SIP datagrams waited %.0f ms (%d waiting): refusing "
+                         "new calls", age * 1e3, len(self.backlog))
+        else:
+            _log.warning("load back to normal: taking new calls again (%d refused so far)",
+                         stats.shed)
+        if overloaded:
+            self._recheck_later()
+        if self._sheds:
+            try:
+                self.core.set_overloaded(overloaded)  # type: ignore[attr-defined]
+            except Exception:
+                _log.exception("core failed to take its overload state")
+
+    def _recheck_later(self) -> None:
+        """While overloaded, look at the backlog now and then even if nothing arrives: the
+        end of an overload must not wait for the next datagram."""
+        if self._recheck_handle is None:
+            assert self._loop is not None
+            self._recheck_handle = self._loop.call_later(OVERLOAD_RECHECK, self._recheck)
+
+    def _recheck(self) -> None:
+        self._recheck_handle = None
+        if self.closed or not self.gauge.overloaded:
+            return
+        self._watch_backlog(self._time())
+        if self.gauge.overloaded:
+            self._recheck_later()
+
+    def _handle(self, waiting: Waiting, now: float) -> None:
+        data, source = waiting.data, waiting.source
+        if waiting.kind is Kind.NEW_INVITE and self._sheds and self._shed(waiting, now):
+            return
         try:
-            self._receive(data, addr, self._time() - self._epoch)
+            self._receive(data, source, now - self._epoch)
         except Exception:
             _log.exception("core failed on a datagram from %s (%d bytes): %r",
-                           _format_address(addr), len(data), data[:200])
-        self.flush()
+                           _format_address(source), len(data), data[:200])
 
-    def error_received(self, exc: Exception) -> None:
-        # Mostly ICMP port unreachable from a phone that went away: the transaction timers
-        # deal with it, so it is not worth more than a debug line.
-        _log.debug("send error: %s", exc)
+    def _shed(self, invite: Waiting, now: float) -> bool:
+        """Refuse a new INVITE if the appliance is overloaded or the INVITE itself waited too
+        long - unless it retransmits one the core already has. True if it was refused."""
+        branch = top_branch(invite.data)
+        known = branch is not None and branch in self._recent
+        late = now - invite.arrived > BACKLOG_OVERLOAD
+        if not known and (late or self.gauge.overloaded) and self._refuse(invite.data,
+                                                                          invite.source):
+            return True
+        if branch is not None and not known:
+            self._recent.add(branch, now - self._epoch)
+        return False
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_timer()
-        if exc is not None:
-            _log.error("UDP socket on %s closed by an error: %s",
-                       _format_address(self._bound or (self.host, self.port)), exc)
-        if self._closed is not None and not self._closed.done():
-            self._closed.set_result(None)
+    def _refuse(self, data: bytes, source: Address) -> bool:
+        """Answer a new INVITE with a stateless 503; False if it cannot be answered so."""
+        answer = refusal(data, int(getattr(self.core, "retry_after", RETRY_AFTER_DEFAULT)))
+        if answer is None:
+            return False
+        self.stats.shed += 1
+        self._send(answer, source)
+        return True
+
+    def _send(self, data: bytes, destination: Address) -> None:
+        try:
+            self._sendto(data, destination)
+        except OSError as error:  # a full buffer or an unreachable peer: dropped, as UDP does
+            _log.debug("send error to %s: %s", _format_address(destination), error)
 
     # -- sending and the timer ------------------------------------------------------------------
 
     def flush(self) -> None:
         """Send what the core has queued and re-arm the timer if its deadline changed."""
         try:
-            sendto = self._sendto
+            send = self._send
             for data, destination in self._take():
-                sendto(data, destination)
+                send(data, destination)
             deadline = self._next_deadline()
             if deadline != self._armed:
                 self._arm(deadline, deadline)
@@ -227,7 +409,7 @@ class UdpDriver(asyncio.DatagramProtocol):
             self._timer.cancel()
             self._timer = None
         self._armed = deadline
-        if at is not None and self._transport is not None and not self._transport.is_closing():
+        if at is not None and self._sock is not None and not self.closed:
             assert self._loop is not None
             self._timer = self._loop.call_at(self._epoch + at, self._on_timer)
 
@@ -303,6 +485,21 @@ async def _bound_socket(loop: asyncio.AbstractEventLoop, host: str, port: int) -
         sock.close()
         raise
     return sock
+
+
+def _ask_for_timestamps(sock: socket.socket) -> bool:
+    """Ask the kernel to stamp each datagram with its arrival time and to count the ones it
+    drops; False where it cannot (then a datagram's age is counted from when it is read)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    stamped = True
+    for option in (_SO_TIMESTAMPNS, _SO_RXQ_OVFL):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, 1)
+        except OSError as error:
+            _log.warning("socket option %d not available: %s", option, error)
+            stamped = stamped and option != _SO_TIMESTAMPNS
+    return stamped
 
 
 def _set_buffer(sock: socket.socket, option: int, name: str) -> None:

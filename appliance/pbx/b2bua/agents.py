@@ -29,7 +29,7 @@ from appliance.pbx.b2bua.wire import (
 from appliance.pbx.sip.dialog import Dialog, new_branch, new_tag
 from appliance.pbx.sip.headers import Headers
 from appliance.pbx.sip.message import Request, Response, SipError, parse_cseq, parse_name_addr
-from appliance.pbx.sip.transaction import make_cancel, transaction_key
+from appliance.pbx.sip.transaction import T1, make_cancel, transaction_key
 
 logger = logging.getLogger(__name__)
 
@@ -116,11 +116,24 @@ class AgentSide:
         if leg is None or leg.cancelling or leg.dialog is not None:
             return
         leg.cancelling = True
+        # Call control is done with this ring: the leg lives on (through its INVITE) only
+        # until the phone's final response, and the agent may be rung again for the call.
+        del self._agent_legs[(call, agent)]
         if leg.provisional:
             self._send_cancel(leg, now)
 
     def _send_cancel(self, leg: Leg, now: float) -> None:
         self._send(leg, make_cancel(leg.invite), "cancel", now)
+        # RFC 3261 9.1: with no final response 64*T1 after the CANCEL, the INVITE is over.
+        leg.cancel_timer = self.deadlines.schedule(now + 64 * T1, self._cancel_unanswered, leg)
+
+    def _cancel_unanswered(self, now: float, leg: Leg) -> None:
+        leg.cancel_timer = None
+        if leg.ended or leg.dialog is not None:
+            return
+        logger.info("no final response to our CANCELled INVITE on %r: forgotten", leg)
+        self._invites_out.pop(leg.invite_key, None)
+        self._forget(leg)
 
     def _connect(self, call: int, agent: str, now: float) -> None:
         caller = self._callers.get(call)

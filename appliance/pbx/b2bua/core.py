@@ -181,6 +181,11 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         until it says otherwise; calls in progress and OPTIONS are served as before."""
         self.overloaded = overloaded
 
+    @property
+    def retry_after(self) -> int:
+        """Seconds a refused caller is asked to wait (Retry-After of our 503s)."""
+        return self.sip.retry_after
+
     def is_idle(self) -> bool:
         # Keep-alive probes do not count: a dead gateway must not hold up a shutdown.
         return (not self._by_dialog and not self._invites_in and not self._invites_out
@@ -469,12 +474,14 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
             self._media_leg_ended(leg, self._now)
         if leg.role is Role.CALLER:
             self._callers.pop(leg.call, None)
-        elif leg.role is Role.AGENT:
-            self._agent_legs.pop((leg.call, leg.agent), None)
-        for timer in (leg.ok_timer, leg.session_timer):
+        elif leg.role is Role.AGENT and self._agent_legs.get((leg.call, leg.agent)) is leg:
+            # Only this leg: the agent may already ring again for the same call on a new one.
+            del self._agent_legs[(leg.call, leg.agent)]
+        self._end_pending_requests(leg, self._now)
+        for timer in (leg.ok_timer, leg.session_timer, leg.cancel_timer):
             if timer is not None:
                 timer.cancel()
-        leg.ok_timer = leg.session_timer = None
+        leg.ok_timer = leg.session_timer = leg.cancel_timer = None
         leg.partner = None  # the two legs of a call must not keep each other alive
 
 

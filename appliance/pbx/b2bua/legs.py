@@ -28,6 +28,7 @@ class Leg:
         "allows_update",
         "answer_body",
         "call",
+        "cancel_timer",
         "cancelling",
         "dialog",
         "ended",
@@ -69,6 +70,8 @@ class Leg:
         self.partner: Leg | None = None
         self.provisional = False  # a 1xx arrived, so a CANCEL may be sent (RFC 3261 9.1)
         self.cancelling = False  # we gave up on this INVITE (CANCEL sent or pending)
+        # After our CANCEL: when to stop waiting for the INVITE's final response (RFC 3261 9.1).
+        self.cancel_timer: TimerHandle | None = None
         self.ended = False
         self.answer_body = b""  # the SDP answer the agent's 2xx carried
         self.sent_body = b""  # the last SDP we sent on this leg (re-used to refresh)

@@ -73,6 +73,14 @@ class DialogUpkeep:
             else:
                 self.cc.agent_resume(now, leg.agent)
 
+    def _end_pending_requests(self, leg: Leg, now: float) -> None:
+        """`leg`'s dialog is over: a re-INVITE of its peer that we are still relaying gets
+        487 (RFC 3261 15.1.2), so that its transaction ends on both sides."""
+        for key, (origin, request) in list(self._pending_relay.items()):
+            if origin is leg:
+                del self._pending_relay[key]
+                self._respond(request, 487, "Request Terminated", now)
+
     # --- our 2xx to an INVITE, retransmitted until ACKed (RFC 3261 13.3.1.4) ----------------
 
     def _answer(self, leg: Leg, body: bytes, now: float, request: Request | None = None) -> None:

@@ -72,3 +72,39 @@ def test_rtp_crosses_the_relay_on_real_sockets_and_ports_are_released():
     # RTP and RTCP on each side while the call is up; nothing once it is closed.
     assert len(result["ports_while_up"]) == 4 and result["ports_after"] == []
     assert [e.call for e in result["events"]] == [1]
+
+
+def _ports_after(changes: list[str]) -> list[int]:
+    """The ports the driver listens on after the relay opened and closed call 1 as `changes`
+    says between two flushes ("flush" marks one)."""
+    async def scenario() -> list[int]:
+        start = free_udp_block(8)
+        relay = MediaRelay(range(start, start + 4), media_timeout=30)
+        driver = MediaDriver(relay, HOST)
+        driver.start()
+        try:
+            for change in changes:
+                if change == "open":
+                    relay.open(1, driver.now())
+                elif change == "close":
+                    relay.close(1)
+                else:
+                    driver.flush()
+            driver.flush()
+            return driver.ports
+        finally:
+            driver.close()
+
+    return asyncio.run(scenario())
+
+
+def test_a_call_opened_and_closed_between_two_flushes_leaves_no_port_bound():
+    # Many datagrams are handled between two flushes under load: a call can come and go.
+    assert _ports_after(["open", "close"]) == []
+    assert _ports_after(["open", "flush", "close", "open", "close"]) == []
+
+
+def test_a_port_closed_and_opened_again_between_two_flushes_stays_bound():
+    # Only two ports per side: the next call gets the same ones back.
+    ports = _ports_after(["open", "flush", "close", "open"])
+    assert len(ports) == 4

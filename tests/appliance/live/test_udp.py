@@ -122,17 +122,10 @@ def test_bound_address_before_start_is_an_error() -> None:
 
 @pytest.mark.skipif(not Path("/proc/sys/net/core/rmem_max").exists(), reason="Linux only")
 def test_socket_buffers_asked_for_4_mib() -> None:
-    captured: list[socket.socket] = []
-
-    class Spy(UdpDriver):
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            captured.append(transport.get_extra_info("socket"))
-            super().connection_made(transport)
-
     async def main() -> None:
-        driver = Spy(small_core(), LOOPBACK, 0)
+        driver = UdpDriver(small_core(), LOOPBACK, 0)
         await driver.start()
-        (sock,) = captured
+        sock = driver.socket
         received = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
         sent = sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
         driver.close()
@@ -199,8 +192,15 @@ def test_send_errors_are_debug_lines_and_serving_goes_on(
         gone = Client()
         gone_address = gone.address
         gone.close()
+        sendto = driver._sendto
+
+        def refused(data: bytes, destination: Address) -> None:
+            if destination == gone_address:
+                raise ConnectionRefusedError(111, "Connection refused")
+            sendto(data, destination)
+
+        driver._sendto = refused
         client.send(options_request(gone_address, "gone1", rport=False), driver.bound_address)
-        driver.error_received(ConnectionRefusedError(111, "Connection refused"))
         client.send(options_request(client.address, "here1"), driver.bound_address)
         answer = await client.receive()
         assert (answer.status, call_branch(answer)) == (200, "here1")

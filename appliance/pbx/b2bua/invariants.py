@@ -1,0 +1,47 @@
+"""What must hold between the B2BUA's legs, call control and the media plane after every
+input. A call that breaks one of these is stuck: up inside the appliance (an agent's phone
+rung or talking, relay ports held) while the caller is gone, until a timeout ends it.
+Tests check them after each datagram and deadline; nothing here changes any state."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from appliance.pbx.b2bua.legs import Role
+
+if TYPE_CHECKING:
+    from appliance.pbx.b2bua.core import B2bua
+
+
+def broken_invariants(box: B2bua) -> list[str]:
+    """Each invariant `box` breaks right now, in words; empty when all hold."""
+    return [*_agent_legs_have_callers(box), *_calls_have_caller_legs(box),
+            *_media_has_callers(box)]
+
+
+def _agent_legs_have_callers(box: B2bua) -> list[str]:
+    broken = []
+    for leg in box._by_dialog.values():
+        if leg.role is not Role.AGENT or leg.ended:
+            continue
+        caller = box._callers.get(leg.call)
+        if leg.dialog is not None and (caller is None or caller.ended):
+            broken.append(f"{leg!r} is up but its caller is gone")
+        if not leg.cancelling and box._agent_legs.get((leg.call, leg.agent)) is not leg:
+            broken.append(f"{leg!r} is alive but call control's actions cannot reach it")
+    return broken
+
+
+def _calls_have_caller_legs(box: B2bua) -> list[str]:
+    broken = [f"call {call} is in call control with no caller leg"
+              for call in box.cc.calls if call not in box._callers]
+    broken += [f"{leg!r} has no call in call control"
+               for call, leg in box._callers.items() if call not in box.cc.calls]
+    return broken
+
+
+def _media_has_callers(box: B2bua) -> list[str]:
+    if box.media is None:
+        return []
+    return [f"media of call {call} is open with no caller leg"
+            for call in box.media.calls if call not in box._callers]
