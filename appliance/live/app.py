@@ -11,6 +11,7 @@ import resource
 import socket
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from random import Random
 
@@ -104,7 +105,27 @@ class Appliance:
         driver.start()
         sip.after_flush.append(driver.flush)
         self.media_driver = driver
+        self._release_when_durable(box, sip)
         self._cleaning = asyncio.get_running_loop().create_task(self._clean_up_regularly())
+
+    def _release_when_durable(self, box: B2bua, sip: UdpDriver) -> None:
+        """Answers that end calls wait for the store's commit (`B2bua.log_durable`): the
+        writer thread wakes the loop when it has committed, and the loop sends them."""
+        assert self.store is not None
+        store = self.store
+        loop = asyncio.get_running_loop()
+
+        def released(mark: int) -> None:
+            if mark == store.durable:  # later commits already released this one
+                box.log_durable(mark, sip.now())
+                sip.flush()
+
+        def committed(mark: int) -> None:  # on the writer thread
+            # Once the loop has ended (RuntimeError) nobody is left to answer.
+            with suppress(RuntimeError):
+                loop.call_soon_threadsafe(released, mark)
+
+        store.on_durable = committed
 
     async def _clean_up_regularly(self) -> None:
         assert self.desk is not None

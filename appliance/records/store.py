@@ -2,7 +2,10 @@
 
 ``RecordStore.append`` only puts the record on a queue; one daemon thread
 writes what it finds there in batches, one transaction a batch, and builds the
-call detail records on the way. ``RecordReader`` reads a database, also one
+call detail records on the way. ``RecordStore.mark`` numbers everything
+appended so far; once that is committed the store says so (``durable``,
+``on_durable``), so that an answer that ends a call can wait for the call's end
+to be on disk. ``RecordReader`` reads a database, also one
 left behind by a killed process, without adding anything to it.
 
 Call ids restart at 1 whenever the appliance starts, so every row carries the
@@ -20,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from contextlib import closing, suppress
+from itertools import count
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -155,6 +159,11 @@ class RecordStore(RecordReader):
         self.path = Path(path)
         self.run = run or uuid.uuid4().hex
         self.dropped = 0  # records that could not be stored (logged as they happen)
+        self.durable = 0
+        """The highest mark whose records are committed (or could not be stored)."""
+        self.on_durable: Callable[[int], None] | None = None
+        """Called on the writer thread with ``durable`` each time marks are committed."""
+        self._marks = count(1)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         # Appending is the queue's own put: the caller never waits for the disk.
         self.append: Callable[[Record], None] = self._queue.put
@@ -173,8 +182,22 @@ class RecordStore(RecordReader):
         return self._queue.qsize()
 
     def subscribe_to(self, log: EventLog) -> None:
-        """Store every record appended to ``log`` from now on."""
+        """Store every record appended to ``log`` from now on; ``log.durability`` is this
+        store."""
         log.subscribe(self.append)
+        log.durability = self
+
+    def mark(self) -> int:
+        """A number for every record appended so far, larger than any mark before it.
+
+        The writer commits at once what the mark covers, sets ``durable`` to it and calls
+        ``on_durable``. Records that could not be stored count as done: they are logged and
+        counted in ``dropped``, and waiting for them would not bring them back. Marks are
+        taken on one thread (the one that appends).
+        """
+        mark = next(self._marks)
+        self._queue.put(_Mark(mark))
+        return mark
 
     def flush(self, timeout: float = 10.0) -> None:
         """Return once every record appended before the call is committed.
@@ -225,20 +248,24 @@ class RecordStore(RecordReader):
                 deadline = None
                 continue
             batch = _take(self._queue, first)
-            flushes, call_ended, stop = self._write(batch)
-            if call_ended or flushes or stop or _passed(deadline):
+            flushes, marks, call_ended, stop = self._write(batch)
+            if call_ended or flushes or marks or stop or _passed(deadline):
                 self._commit(flushes)
                 deadline = None
+                if marks:
+                    self._report_durable(max(marks))
             elif deadline is None:
                 deadline = time.monotonic() + COMMIT_INTERVAL
             if stop:
                 return
 
-    def _write(self, batch: list[Any]) -> tuple[list[threading.Event], bool, bool]:
-        """Insert a batch's records; its flush requests, whether a call ended, whether to stop."""
+    def _write(self, batch: list[Any]) -> tuple[list[threading.Event], list[int], bool, bool]:
+        """Insert a batch's records; its flush requests, its marks, whether a call ended,
+        whether to stop."""
         flushes = [item.done for item in batch if type(item) is _Flush]
+        marks = [item.mark for item in batch if type(item) is _Mark]
         stop = any(item is _STOP for item in batch)
-        records = [item for item in batch if type(item) is not _Flush and item is not _STOP]
+        records = [item for item in batch if type(item) not in _CONTROL and item is not _STOP]
         call_ended = any(type(record) is CallEnded for record in records)
         try:
             self.dropped += self._writer.write(records)
@@ -246,12 +273,23 @@ class RecordStore(RecordReader):
             # The last guard: the thread must live on to answer the flushes in this batch.
             logger.exception("the records writer failed on %d records", len(records))
             self.dropped += len(records)
-        return flushes, call_ended, stop
+        return flushes, marks, call_ended, stop
 
     def _commit(self, flushes: list[threading.Event]) -> None:
         self.dropped += self._writer.commit()
         for done in flushes:
             done.set()
+
+    def _report_durable(self, mark: int) -> None:
+        self.durable = mark
+        listener = self.on_durable
+        if listener is None:
+            return
+        try:
+            listener(mark)
+        except Exception:
+            # The writer must live on: the next commit reports a later mark.
+            logger.exception("the listener of committed records failed")
 
 
 class _Flush:
@@ -263,6 +301,16 @@ class _Flush:
         self.done = done
 
 
+class _Mark:
+    """A mark travelling through the queue behind the records it covers."""
+
+    __slots__ = ("mark",)
+
+    def __init__(self, mark: int) -> None:
+        self.mark = mark
+
+
+_CONTROL = (_Flush, _Mark)
 _STOP = object()
 
 

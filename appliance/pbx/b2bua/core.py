@@ -16,6 +16,7 @@ one timer heap shared with call control and the transaction layer.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from random import Random
 from typing import TYPE_CHECKING
@@ -88,6 +89,8 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         self._pending_relay: dict[Key, tuple[Leg, Request]] = {}
         self._expiry_timer = None
         self._probes: dict[Key, Address] = {}  # our OPTIONS to trunk peers
+        # Answers that end a call, each behind the log mark that covers the call's end.
+        self._held: deque[tuple[int, Response]] = deque()
         self.shutting_down = False
         self.overloaded = False
         self.local = local
@@ -178,6 +181,14 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
                 self._send_bye(leg, now)
         self._pump(now)
 
+    def log_durable(self, mark: int, now: float) -> None:
+        """The event log is durable up to `mark` (see `EventLog.durability`): send the answers
+        that waited for it."""
+        held = self._held
+        while held and held[0][0] <= mark:
+            self.layer.send_response(held.popleft()[1], now)
+        self._pump(now)
+
     def set_overloaded(self, overloaded: bool) -> None:
         """The driver finds the appliance short of CPU: new calls get 503 with Retry-After
         until it says otherwise; calls in progress and OPTIONS are served as before."""
@@ -186,7 +197,7 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
     def is_idle(self) -> bool:
         # Keep-alive probes do not count: a dead gateway must not hold up a shutdown.
         return (not self._by_dialog and not self._invites_in and not self._invites_out
-                and not self._requests)
+                and not self._requests and not self._held)
 
     @property
     def active_calls(self) -> int:
@@ -232,6 +243,19 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
                                   sdp=body)
         self.layer.send_response(response, now)
         return response
+
+    def _respond_once_durable(self, request: Request, status: int, reason: str, now: float,
+                              tag: str | None = None) -> None:
+        """A final answer that tells the peer its call has ended: sent once everything the
+        log holds so far (the call's end included) is durable, so that a peer never hears of
+        an end the records could lose. Meanwhile the transaction layer absorbs the request's
+        retransmissions. Sent at once when the log has no durable store (simulation)."""
+        response = make_response(request, status, reason, to_tag=tag)
+        durability = self.log.durability
+        if durability is None:
+            self.layer.send_response(response, now)
+        else:
+            self._held.append((durability.mark(), response))
 
     def _send(self, leg: Leg, request: Request, purpose: str, now: float) -> None:
         key = self.layer.send_request(request, leg.peer, now)
@@ -396,8 +420,8 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
                           [("Retry-After", "1")])
             return
         if method == "BYE":
-            self._respond(request, 200, "OK", now)
-            self._peer_hung_up(leg, now)
+            self._peer_hung_up(leg, now)  # first: the 200 waits for the call's end record
+            self._respond_once_durable(request, 200, "OK", now)
         elif method == "INVITE":
             self._reinvite(leg, request, now)
         elif method == "UPDATE":
@@ -431,10 +455,10 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         leg = self._invites_in.get(invite_key)
         if leg is None or leg.dialog is not None:
             return
-        self._respond(leg.invite, 487, "Request Terminated", now, tag=leg.local_tag)
         self._forget(leg)
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
+        self._respond_once_durable(leg.invite, 487, "Request Terminated", now, tag=leg.local_tag)
 
     def _lost(self, leg: Leg, now: float) -> None:
         """The peer of `leg` is gone (no ACK, no refresh): end the call as if it hung up."""

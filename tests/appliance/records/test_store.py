@@ -123,6 +123,52 @@ def test_records_without_an_ended_call_are_committed_by_the_timer(tmp_path: Path
         assert wait_for(lambda: len(reader.events("r")) == 1)
 
 
+def test_a_mark_is_reported_once_what_it_covers_is_committed(tmp_path: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    with RecordStore(tmp_path / "r.db", run="r") as store:
+        reader = RecordReader(tmp_path / "r.db")
+        # What the reader sees when the store reports the mark: everything appended before it.
+        store.on_durable = lambda mark: seen.append((mark, len(reader.events("r"))))
+        log = EventLog(retain=False)
+        store.subscribe_to(log)
+        assert log.durability is store
+        records = sample_records(12)
+        for record in records[:5]:
+            log.append(record)
+        first = store.mark()
+        for record in records[5:]:
+            log.append(record)
+        second = store.mark()
+        assert wait_for(lambda: store.durable == second)
+    assert first < second
+    assert seen[-1] == (second, 12)
+    assert all(count >= 5 for mark, count in seen if mark == first)
+
+
+def test_marks_are_reported_even_when_their_records_could_not_be_stored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR), RecordStore(tmp_path / "r.db", run="r") as store:
+        store.append(new(CallEnded, (1.0, 1)))  # a field missing: dropped
+        mark = store.mark()
+        assert wait_for(lambda: store.durable == mark)
+        assert store.dropped == 1
+
+
+def test_a_failing_listener_is_logged_and_marks_go_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(mark: int) -> None:
+        raise RuntimeError("listener broke")
+
+    with caplog.at_level(logging.ERROR), RecordStore(tmp_path / "r.db", run="r") as store:
+        store.on_durable = broken
+        store.mark()
+        later = store.mark()
+        assert wait_for(lambda: store.durable == later)
+    assert any("listener" in r.getMessage() for r in caplog.records)
+
+
 def test_a_record_that_cannot_be_stored_is_logged_and_the_writer_goes_on(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
