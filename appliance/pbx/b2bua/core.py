@@ -89,7 +89,9 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         self._pending_relay: dict[Key, tuple[Leg, Request]] = {}
         self._expiry_timer = None
         self._probes: dict[Key, Address] = {}  # our OPTIONS to trunk peers
-        # Answers that end a call, each behind the log mark that covers the call's end.
+        # Answers that start or end a call wait for the log to be durable (`_hold`): those
+        # of the input being handled, then each behind the log mark that covers it.
+        self._unmarked: list[Response] = []
         self._held: deque[tuple[int, Response]] = deque()
         self.shutting_down = False
         self.overloaded = False
@@ -197,7 +199,7 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
     def is_idle(self) -> bool:
         # Keep-alive probes do not count: a dead gateway must not hold up a shutdown.
         return (not self._by_dialog and not self._invites_in and not self._invites_out
-                and not self._requests and not self._held)
+                and not self._requests and not self._held and not self._unmarked)
 
     @property
     def active_calls(self) -> int:
@@ -221,8 +223,18 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
                 continue
             effects = layer.take_effects()
             if not effects:
-                return
+                break
             self._carry_out(effects, now)
+        if self._unmarked:
+            self._mark_held()
+
+    def _mark_held(self) -> None:
+        """The input is handled and its records are in the log: one mark covers them all."""
+        durability = self.log.durability
+        assert durability is not None
+        mark = durability.mark()
+        self._held.extend((mark, response) for response in self._unmarked)
+        self._unmarked.clear()
 
     def _deliver(self, message: object, now: float) -> None:
         try:
@@ -241,21 +253,26 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
                  tag: str | None = None) -> Response:
         response = make_response(request, status, reason, to_tag=tag, extra=extra or (),
                                   sdp=body)
-        self.layer.send_response(response, now)
+        if 200 <= status < 300 and request.method == "INVITE" and _initial(request):
+            self._hold(response, now)  # a call is answered: its record must exist first
+        else:
+            self.layer.send_response(response, now)
         return response
 
     def _respond_once_durable(self, request: Request, status: int, reason: str, now: float,
                               tag: str | None = None) -> None:
-        """A final answer that tells the peer its call has ended: sent once everything the
-        log holds so far (the call's end included) is durable, so that a peer never hears of
-        an end the records could lose. Meanwhile the transaction layer absorbs the request's
+        """A final answer that tells the peer its call has ended (see `_hold`)."""
+        self._hold(make_response(request, status, reason, to_tag=tag), now)
+
+    def _hold(self, response: Response, now: float) -> None:
+        """Send `response` once everything the log holds at the end of this input (the call's
+        answer or end included) is durable, so that a peer never hears of an answer or an end
+        the records could lose. Meanwhile the transaction layer absorbs the request's
         retransmissions. Sent at once when the log has no durable store (simulation)."""
-        response = make_response(request, status, reason, to_tag=tag)
-        durability = self.log.durability
-        if durability is None:
+        if self.log.durability is None:
             self.layer.send_response(response, now)
         else:
-            self._held.append((durability.mark(), response))
+            self._unmarked.append(response)
 
     def _send(self, leg: Leg, request: Request, purpose: str, now: float) -> None:
         key = self.layer.send_request(request, leg.peer, now)
@@ -488,6 +505,11 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         leg.partner = None  # the two legs of a call must not keep each other alive
 
 
+
+
+def _initial(request: Request) -> bool:
+    """Whether `request` starts a dialog (its To has no tag)."""
+    return parse_name_addr(request.headers.get("To") or "").tag is None
 
 
 def _usable_contact(message: Request | Response) -> bool:
