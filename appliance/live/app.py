@@ -40,7 +40,7 @@ from appliance.media.prompts import (
 )
 from appliance.media.recording import repair
 from appliance.pbx.b2bua import B2bua
-from appliance.records.recovery import close_interrupted_calls
+from appliance.records.recovery import ORPHANS, account_for_recordings, close_interrupted_calls
 from appliance.records.store import RecordStore
 
 _log = logging.getLogger(__name__)
@@ -66,10 +66,7 @@ class Appliance:
     def build(self, site: Site) -> B2bua:
         # One run per process: call ids start again at 1, records stay apart by run.
         run = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
-        # Calls a killed predecessor left up get their end and detail record first.
-        for call in close_interrupted_calls(self.records_path, _repair_with_parties):
-            _log.warning("call %d of run %s was cut off by a stop; recording %s (%s s)",
-                         call.call, call.run, call.recording, call.recording_seconds)
+        _repair_after_a_stop(self.records_path, Path(site.media.recording.folder))
         self.store = RecordStore(self.records_path, run)
         log = EventLog(retain=False)
         self.store.subscribe_to(log)
@@ -149,6 +146,27 @@ class Appliance:
         if self.store is not None:
             self.store.close()
             _log.info("records flushed")
+
+
+def _repair_after_a_stop(records: Path, recordings: Path) -> None:
+    """Calls a killed predecessor left up get their end and detail record; recordings no
+    record names are attached to their call or moved aside. Logs a summary either way."""
+    closed = close_interrupted_calls(records, _repair_with_parties)
+    for call in closed:
+        _log.warning("call %d of run %s was cut off by a stop (%s); recording %s (%s s)",
+                     call.call, call.run,
+                     "not answered" if call.agent is None else f"answered by {call.agent}",
+                     call.recording, call.recording_seconds)
+    account = account_for_recordings(records, recordings, _repair_with_parties)
+    if not closed and not account.attached and not account.orphans:
+        _log.info("start-up check: no call or recording left to repair")
+        return
+    answered = sum(call.agent is not None for call in closed)
+    repaired = sum(call.recording_seconds is not None for call in closed)
+    _log.warning("start-up repair: %d calls cut off by a stop closed (%d answered, %d "
+                 "recordings repaired); %d recordings attached to their calls; %d recordings "
+                 "of no call moved to %s", len(closed), answered, repaired,
+                 len(account.attached), len(account.orphans), recordings / ORPHANS)
 
 
 def _repair_with_parties(path: str) -> float:
