@@ -29,7 +29,7 @@ from types import TracebackType
 from typing import Any
 
 from appliance.eventlog import EventLog, record_from_json, record_to_json
-from appliance.events import CallEnded, EndCause, Record
+from appliance.events import CallAnswered, CallEnded, EndCause, Record, RecordingStarted
 from appliance.records.cdr import CallDetail, CdrBuilder
 
 logger = logging.getLogger(__name__)
@@ -91,11 +91,19 @@ SYNCHRONOUS_LEVELS = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
 _BATCH_LIMIT = 5000  # records taken off the queue at a time: bounds the writer's memory
 
 _CALL_COLUMNS = ("run", *CallDetail._fields)
+# Records after which an answered call's row is written again, in progress.
+_PROGRESS = (CallAnswered, RecordingStarted)
 _INSERT_EVENT = "INSERT INTO events (run, seq, t, type, call, agent, json) VALUES (?,?,?,?,?,?,?)"
+# An upsert (SQLite 3.24+ and PostgreSQL alike): a call's row is first written in progress.
 _INSERT_CALL = (
     f"INSERT INTO calls ({', '.join(_CALL_COLUMNS)}) VALUES ({', '.join('?' * len(_CALL_COLUMNS))})"
+    f" ON CONFLICT (run, call) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in CallDetail._fields if name != "call")
 )
+IN_PROGRESS = "in_progress"
+"""The ``cause`` of the detail row of a call still up (answered, not yet ended)."""
 _SELECT_CALLS = f"SELECT {', '.join(CallDetail._fields)} FROM calls"
+_FINISHED = f"cause <> '{IN_PROGRESS}'"
 
 PathLike = str | os.PathLike[str]
 
@@ -125,13 +133,27 @@ class RecordReader:
         return [record_from_json(row[0]) for row in rows]
 
     def calls(self, run: str | None = None) -> list[CallDetail]:
-        """Call detail records of one run, or of every run, by run then call id."""
+        """Call detail records of the ended calls of one run, or of every run, by run then
+        call id."""
+        return self._details(_FINISHED, run)
+
+    def calls_in_progress(self, run: str | None = None) -> list[CallDetail]:
+        """Detail records of calls answered and not ended (yet, or ever: a run killed and not
+        yet repaired), as they read at their last answer or recording start: ``ended_at`` is
+        that moment and ``cause`` is ``EndCause.INTERRUPTED``."""
+        return [detail._replace(cause=EndCause.INTERRUPTED)
+                for detail in self._details(f"NOT ({_FINISHED})", run, in_progress=True)]
+
+    def _details(self, where: str, run: str | None, in_progress: bool = False
+                 ) -> list[CallDetail]:
         if run is None:
-            sql = f"{_SELECT_CALLS} JOIN runs USING (run) ORDER BY runs.position, call"
+            sql = (f"{_SELECT_CALLS} JOIN runs USING (run) WHERE {where}"
+                   " ORDER BY runs.position, call")
             rows = self._query(sql)
         else:
-            rows = self._query(f"{_SELECT_CALLS} WHERE run = ? ORDER BY call", (run,))
-        return [_detail_from_row(row) for row in rows]
+            sql = f"{_SELECT_CALLS} WHERE run = ? AND {where} ORDER BY call"
+            rows = self._query(sql, (run,))
+        return [_detail_from_row(row, in_progress) for row in rows]
 
     def integrity_check(self) -> list[str]:
         """SQLite's own check of the file: ``["ok"]`` when sound."""
@@ -356,6 +378,11 @@ class _Writer:
             events.append(event)
             if detail is not None:
                 calls.append(_detail_row(self.run, detail))
+            elif type(record) in _PROGRESS:
+                # From its answer on, a call has a row: a kill leaves it for the repair.
+                so_far = self.builder.so_far(record.call, record.t)
+                if so_far is not None and so_far.answered_at is not None:
+                    calls.append(_detail_row(self.run, so_far, IN_PROGRESS))
         return events, calls, dropped
 
     def event_row(self, record: Record) -> tuple[Any, ...]:
@@ -466,11 +493,13 @@ def event_row(run: str, seq: int, record: Record) -> tuple[Any, ...]:
     return (run, seq, record.t, type(record).__name__, call, agent, line)
 
 
-def _detail_row(run: str, detail: CallDetail) -> tuple[Any, ...]:
+def _detail_row(run: str, detail: CallDetail, cause: str | None = None) -> tuple[Any, ...]:
     # Plain str and int, so that any DB-API driver takes them.
-    return (run, *detail._replace(cause=str(detail.cause), abandoned=int(detail.abandoned)))
+    return (run, *detail._replace(cause=cause or str(detail.cause),
+                                  abandoned=int(detail.abandoned)))
 
 
-def _detail_from_row(row: Iterable[Any]) -> CallDetail:
+def _detail_from_row(row: Iterable[Any], in_progress: bool = False) -> CallDetail:
     detail = CallDetail(*row)
-    return detail._replace(cause=EndCause(detail.cause), abandoned=bool(detail.abandoned))
+    cause = EndCause.INTERRUPTED if in_progress else EndCause(detail.cause)
+    return detail._replace(cause=cause, abandoned=bool(detail.abandoned))

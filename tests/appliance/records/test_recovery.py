@@ -400,3 +400,19 @@ def test_no_database_or_no_folder_changes_nothing(tmp_path: Path) -> None:
     assert account_for_recordings(tmp_path / "r.db", tmp_path / "no-folder") == (
         RecordingsAccount([], [])
     )
+
+
+def test_the_row_an_answered_call_had_in_progress_is_completed(tmp_path: Path) -> None:
+    database = tmp_path / "records.db"
+    store_run(database, "r", [*answered_call(1, 0.0, "one.wav"), *queued_call(2, 1.0)])
+    reader = RecordReader(database)
+    (so_far,) = reader.calls_in_progress("r")
+    assert (so_far.call, so_far.agent, so_far.recording) == (1, "a2", "one.wav")
+
+    close_interrupted_calls(database, lambda file: 2.0)
+
+    assert reader.calls_in_progress("r") == []
+    answered, queued = reader.calls("r")
+    assert (answered.agent, answered.answered_at, answered.talk) == ("a2", 0.5, 2.0)
+    assert (answered.cause, answered.recording_status) == (EndCause.INTERRUPTED, "interrupted")
+    assert queued.answered_at is None

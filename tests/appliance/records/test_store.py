@@ -15,10 +15,12 @@ from appliance.eventlog import EventLog
 from appliance.events import (
     AgentState,
     AgentStateChanged,
+    CallAnswered,
     CallEnded,
     CallOffered,
     EndCause,
     Record,
+    RecordingStarted,
     new,
 )
 from appliance.records import SCHEMA, CallDetail, RecordReader, RecordStore, call_details
@@ -167,6 +169,38 @@ def test_a_failing_listener_is_logged_and_marks_go_on(
         later = store.mark()
         assert wait_for(lambda: store.durable == later)
     assert any("listener" in r.getMessage() for r in caplog.records)
+
+
+def test_an_answered_call_has_a_row_in_progress_until_it_ends(tmp_path: Path) -> None:
+    records = sample_records(8)  # offered 1, answered 4, ended 91
+    answered = next(i for i, r in enumerate(records) if type(r) is CallAnswered)
+    with RecordStore(tmp_path / "r.db", run="r") as store:
+        reader = RecordReader(tmp_path / "r.db")
+        for record in records[: answered + 1]:
+            store.append(record)
+        store.append(RecordingStarted(4.0, 1, "call1.wav"))
+        store.flush()
+        (so_far,) = reader.calls_in_progress("r")
+        assert reader.calls("r") == []  # not ended: not among the detail records
+        assert (so_far.answered_at, so_far.agent, so_far.ended_at) == (4.0, "a1", 4.0)
+        assert (so_far.recording, so_far.cause) == ("call1.wav", EndCause.INTERRUPTED)
+        for record in records[answered + 1:]:
+            store.append(record)
+        store.flush()
+        (ended,) = reader.calls("r")
+        assert reader.calls_in_progress("r") == []
+    assert ended.cause is EndCause.CALLER_HANGUP and ended.recording == "call1.wav"
+    assert ended == call_details([*records[: answered + 1],
+                                  RecordingStarted(4.0, 1, "call1.wav"),
+                                  *records[answered + 1:]])[0]
+
+
+def test_a_call_never_answered_has_no_row_until_it_ends(tmp_path: Path) -> None:
+    with RecordStore(tmp_path / "r.db", run="r") as store:
+        store.append(CallOffered(0.0, 1, "pstn", "5551234", "800", 1))
+        store.flush()
+        reader = RecordReader(tmp_path / "r.db")
+        assert reader.calls_in_progress("r") == [] and reader.calls("r") == []
 
 
 def test_a_record_that_cannot_be_stored_is_logged_and_the_writer_goes_on(
