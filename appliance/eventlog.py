@@ -10,17 +10,26 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
-from typing import IO, get_type_hints
+from typing import IO, Protocol, get_type_hints
 
 from appliance.events import RECORD_TYPES, Record
 
 Subscriber = Callable[[Record], None]
 
 
+class Durability(Protocol):
+    """What makes a log's records durable (the record store), as a core sees it."""
+
+    def mark(self) -> int:
+        """A number for every record appended so far, larger than any before it. Whoever
+        drives the core tells it when the records up to a mark are durable."""
+        ...
+
+
 class EventLog:
     """An in-memory, append-only list of records with optional subscribers."""
 
-    __slots__ = ("_retain", "_subscribers", "append", "records")
+    __slots__ = ("_retain", "_subscribers", "append", "durability", "records")
 
     def __init__(self, retain: bool = True) -> None:
         """``retain=False`` keeps nothing in memory and only feeds subscribers: the live
@@ -28,6 +37,8 @@ class EventLog:
         self.records: list[Record] = []
         self._subscribers: list[Subscriber] = []
         self._retain = retain
+        # None: records are as durable when appended as they will ever be (simulation).
+        self.durability: Durability | None = None
         # With no subscriber, appending is the list's own append: the hot path
         # of a simulation writes millions of records.
         self.append: Callable[[Record], None] = (

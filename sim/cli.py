@@ -254,7 +254,7 @@ def bench_records_command(
     records: int = typer.Option(200_000, min=1000, help="Event records to append"),
 ) -> None:
     """What writing detail records to SQLite costs the code that handles calls."""
-    from appliance.records.bench import measure_append_overhead
+    from appliance.records.bench import measure_append_overhead, measure_durable_wait
 
     figures = measure_append_overhead(records)
     console = Console()
@@ -267,6 +267,12 @@ def bench_records_command(
     per_call = figures["added_ns_per_record"] * 9 / 1e6
     console.print(f"about {per_call:.3f} ms a call at 9 records a call, against the "
                   "appliance's few milliseconds of CPU a call (ccbox bench sip)", highlight=False)
+    held = measure_durable_wait(max(100, records // 400))
+    console.print(
+        f"the 200 to a BYE waits for the call's end to be committed: median "
+        f"{held['median_ms']:.2f} ms, p99 {held['p99_ms']:.2f} ms, max {held['max_ms']:.2f} ms "
+        f"over {held['calls']:,.0f} calls one after the other "
+        f"({held['calls_per_s']:,.0f} calls/s at one commit a call)", highlight=False)
 
 
 @bench_app.command("sip")

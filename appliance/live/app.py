@@ -12,6 +12,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from random import Random
 
@@ -41,7 +42,7 @@ from appliance.media.prompts import (
 )
 from appliance.media.recording import repair
 from appliance.pbx.b2bua import B2bua
-from appliance.records.recovery import close_interrupted_calls
+from appliance.records.recovery import ORPHANS, account_for_recordings, close_interrupted_calls
 from appliance.records.store import RecordStore
 from appliance.state import StateFolder
 
@@ -84,11 +85,9 @@ class Appliance:
                              f"{error.strerror or error}") from None
         # One run per process: call ids start again at 1, records stay apart by run.
         run = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
-        # Calls a killed predecessor left up get their end and detail record first.
-        for call in close_interrupted_calls(self.records_path, _repair_with_parties):
-            _log.warning("call %d of run %s was cut off by a stop; recording %s (%s s)",
-                         call.call, call.run, call.recording, call.recording_seconds)
         try:
+            _repair_after_a_stop(self.records_path,
+                                 self.state.resolve(site.media.recording.folder))
             self.store = RecordStore(self.records_path, run)
         except (OSError, sqlite3.Error) as error:
             raise StartError(f"cannot open the records database {self.records_path}: "
@@ -128,7 +127,27 @@ class Appliance:
         driver.start()
         sip.after_flush.append(driver.flush)
         self.media_driver = driver
+        self._release_when_durable(box, sip)
         self._cleaning = asyncio.get_running_loop().create_task(self._clean_up_regularly())
+
+    def _release_when_durable(self, box: B2bua, sip: UdpDriver) -> None:
+        """Answers that end calls wait for the store's commit (`B2bua.log_durable`): the
+        writer thread wakes the loop when it has committed, and the loop sends them."""
+        assert self.store is not None
+        store = self.store
+        loop = asyncio.get_running_loop()
+
+        def released(mark: int) -> None:
+            if mark == store.durable:  # later commits already released this one
+                box.log_durable(mark, sip.now())
+                sip.flush()
+
+        def committed(mark: int) -> None:  # on the writer thread
+            # Once the loop has ended (RuntimeError) nobody is left to answer.
+            with suppress(RuntimeError):
+                loop.call_soon_threadsafe(released, mark)
+
+        store.on_durable = committed
 
     async def _clean_up_regularly(self) -> None:
         assert self.desk is not None
@@ -152,6 +171,27 @@ class Appliance:
         if self.store is not None:
             self.store.close()
             _log.info("records flushed")
+
+
+def _repair_after_a_stop(records: Path, recordings: Path) -> None:
+    """Calls a killed predecessor left up get their end and detail record; recordings no
+    record names are attached to their call or moved aside. Logs a summary either way."""
+    closed = close_interrupted_calls(records, _repair_with_parties)
+    for call in closed:
+        _log.warning("call %d of run %s was cut off by a stop (%s); recording %s (%s s)",
+                     call.call, call.run,
+                     "not answered" if call.agent is None else f"answered by {call.agent}",
+                     call.recording, call.recording_seconds)
+    account = account_for_recordings(records, recordings, _repair_with_parties)
+    if not closed and not account.attached and not account.orphans:
+        _log.info("start-up check: no call or recording left to repair")
+        return
+    answered = sum(call.agent is not None for call in closed)
+    repaired = sum(call.recording_seconds is not None for call in closed)
+    _log.warning("start-up repair: %d calls cut off by a stop closed (%d answered, %d "
+                 "recordings repaired); %d recordings attached to their calls; %d recordings "
+                 "of no call moved to %s", len(closed), answered, repaired,
+                 len(account.attached), len(account.orphans), recordings / ORPHANS)
 
 
 def _repair_with_parties(path: str) -> float:

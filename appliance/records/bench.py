@@ -7,7 +7,9 @@ time (off the caller's thread) is reported apart, as the drain time.
 
 from __future__ import annotations
 
+import statistics
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -86,3 +88,46 @@ def _time_appends(log: EventLog, records: list[Record]) -> float:
     for record in records:
         append(record)
     return time.perf_counter() - started
+
+
+def measure_durable_wait(calls: int, directory: Path | None = None) -> dict[str, float]:
+    """How long an answer that ends a call waits for the call's end to be committed.
+
+    Each of ``calls`` calls appends its records, takes a mark (as the B2BUA does before its
+    200 to a BYE) and waits until the store reports the mark: one commit a call, the worst
+    case (under load one commit covers many calls). Returns ``calls``, ``median_ms``,
+    ``p99_ms`` and ``max_ms`` of that wait, and ``calls_per_s`` so handled one after the
+    other. The database goes to a temporary directory, made in ``directory`` if given.
+    """
+    records = sample_records(calls * 8)
+    waits: list[float] = []
+    with tempfile.TemporaryDirectory(dir=directory) as tmp:
+        store = RecordStore(Path(tmp) / "bench.db", run="bench")
+        committed = threading.Condition()
+
+        def reported(mark: int) -> None:
+            with committed:
+                committed.notify_all()
+
+        store.on_durable = reported
+        log = EventLog(retain=False)
+        store.subscribe_to(log)
+        started = time.perf_counter()
+        for call in range(calls):
+            for record in records[call * 8:(call + 1) * 8]:
+                log.append(record)
+            marked = time.perf_counter()
+            mark = store.mark()
+            with committed:
+                committed.wait_for(lambda mark=mark: store.durable >= mark, timeout=60.0)
+            waits.append(time.perf_counter() - marked)
+        elapsed = time.perf_counter() - started
+        store.close(timeout=600.0)
+    waits.sort()
+    return {
+        "calls": float(calls),
+        "median_ms": statistics.median(waits) * 1e3,
+        "p99_ms": waits[min(len(waits) - 1, int(len(waits) * 0.99))] * 1e3,
+        "max_ms": waits[-1] * 1e3,
+        "calls_per_s": calls / elapsed,
+    }

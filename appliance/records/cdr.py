@@ -8,6 +8,7 @@ time in a detail record is a ``t`` taken from the records themselves.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from copy import copy
 from typing import Any, NamedTuple
 
 from appliance.events import (
@@ -213,6 +214,13 @@ class CdrBuilder:
             if call is not None:
                 handler(call, record)
         return None
+
+    def so_far(self, call: int, t: float) -> CallDetail | None:
+        """The detail record of a call still up, as it would read if the call ended at ``t``
+        (cause ``INTERRUPTED``); None for a call not offered or already ended. Changes
+        nothing: the call goes on."""
+        up = self._calls.get(call)
+        return None if up is None else copy(up).detail(CallEnded(t, call, EndCause.INTERRUPTED))
 
     def feed_all(self, records: Iterable[Record]) -> Iterator[CallDetail]:
         """The detail records of every call the records end, in the order they end."""

@@ -17,10 +17,12 @@ database, so that at start no run is being written.
 from __future__ import annotations
 
 import logging
+import os
+import re
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,8 @@ class Recovered:
     recording_seconds: float | None
     """The recording's duration after repair; None if no recording or the file is missing or
     unreadable."""
+    agent: str | None = None
+    """Who had answered the call (its detail record says so too); None if nobody had."""
 
 
 def close_interrupted_calls(
@@ -132,7 +136,7 @@ def _closing_rows(
         # Every record of the call, and its CallOffered first: the one detail record is its own.
         (detail,) = CdrBuilder().feed_all([*records, *ending])
         details.append(_detail_row(run, detail))
-        recovered.append(done)
+        recovered.append(replace(done, agent=detail.agent))
     return recovered, events, details
 
 
@@ -179,3 +183,127 @@ def _repaired(file: str, repair: Repair) -> float | None:
     except (OSError, ValueError) as error:
         logger.warning("cannot repair the recording %s: %s", file, error)
         return None
+
+
+ORPHANS = "orphans"
+"""The folder, under the recordings folder, where recordings that belong to no call go."""
+
+# `<run>-call<n>.wav` as the recordings desk names a call's mix; `-caller`/`-agent` for its
+# parties' own files.
+_RECORDING_NAME = re.compile(r"^(?P<run>.+)-call(?P<call>\d+)(?P<party>-caller|-agent)?\.wav$")
+
+
+@dataclass(frozen=True)
+class RecordingsAccount:
+    """What `account_for_recordings` did with the recordings no detail record named."""
+
+    attached: list[str]
+    """Recordings (mixes) of calls that had a detail record without one: now named in it."""
+    orphans: list[tuple[str, str]]
+    """(where it was, where it went) of every file that belongs to no call, moved aside."""
+
+
+def account_for_recordings(path: Path | str, folder: Path | str,
+                           repair_recording: Repair | None = None) -> RecordingsAccount:
+    """Make every recording under ``folder`` belong to a detail record, or move it aside.
+
+    A killed appliance can leave a file whose call's ``RecordingStarted`` never reached the
+    database. A file named as the recordings desk names them (``<run>-call<n>.wav``, and its
+    ``-caller``/``-agent`` party files) whose call has a detail record that names no recording
+    is repaired and attached (``recording_status`` "interrupted"). Every other file named so
+    whose call has no detail record naming it (its run or call unknown, another recording
+    named) is moved, with its folders below ``folder``, under ``folder/orphans/`` and logged.
+    Files named otherwise (an operator's) and those already under ``orphans/`` are left alone.
+    Run it after `close_interrupted_calls` and before the new run starts recording: a file
+    being written would be taken for an orphan. Nothing happens if the database or the folder
+    does not exist.
+    """
+    path, folder = Path(path), Path(folder)
+    if not path.exists() or not folder.is_dir():
+        return RecordingsAccount([], [])
+    repair = recording.repair if repair_recording is None else repair_recording
+    by_run = _recordings_by_run(folder)
+    attached: list[str] = []
+    orphans: list[tuple[str, str]] = []
+    with closing(_open(path, "FULL")) as db:
+        for run, files in sorted(by_run.items()):
+            known = _recordings_of_run(db, run)
+            attach, strays = _sort_out(files, known)
+            _attach(db, run, attach, repair)
+            attached += [str(file) for _, file in attach]
+            orphans += [_move_aside(file, folder) for file in strays]
+    if attached:
+        logger.warning("attached %d recordings to the calls they belong to", len(attached))
+    for was, now in orphans:
+        logger.warning("recording %s belongs to no call: moved to %s", was, now)
+    return RecordingsAccount(attached, orphans)
+
+
+def _recordings_by_run(folder: Path) -> dict[str, list[tuple[int, Path]]]:
+    """(call, file) of every recording under ``folder`` named as the desk names them, by run;
+    the orphans folder is not searched."""
+    found: dict[str, list[tuple[int, Path]]] = {}
+    for top, folders, names in os.walk(folder):
+        if Path(top) == folder and ORPHANS in folders:
+            folders.remove(ORPHANS)
+        for name in sorted(names):
+            matched = _RECORDING_NAME.match(name)
+            file = Path(top) / name
+            if matched is not None and file.is_file() and not file.is_symlink():
+                found.setdefault(matched["run"], []).append((int(matched["call"]), file))
+    return found
+
+
+def _recordings_of_run(db: sqlite3.Connection, run: str) -> dict[int, str | None]:
+    """Each detail record of ``run``: its call and the recording it names (None if none)."""
+    rows = db.execute("SELECT call, recording FROM calls WHERE run = ?", (run,))
+    return dict(rows.fetchall())
+
+
+def _sort_out(files: list[tuple[int, Path]], known: dict[int, str | None]
+              ) -> tuple[list[tuple[int, Path]], list[Path]]:
+    """The mixes to attach to their call's record, and the files that belong to no record."""
+    attach: list[tuple[int, Path]] = []
+    strays: list[Path] = []
+    for call, file in files:
+        mix = _mix_of(file)
+        if call not in known:
+            strays.append(file)
+        elif known[call] is None:
+            if file == mix:
+                attach.append((call, file))
+            elif not mix.is_file():
+                strays.append(file)  # a party file whose mix is gone: nothing to attach to
+        elif Path(known[call] or "").resolve() != mix.resolve():
+            strays.append(file)
+    return attach, strays
+
+
+def _mix_of(file: Path) -> Path:
+    """The mixed recording a party file sits beside (the file itself for a mix)."""
+    name = re.sub(r"-(caller|agent)\.wav$", ".wav", file.name)
+    return file.with_name(name)
+
+
+def _attach(db: sqlite3.Connection, run: str, files: list[tuple[int, Path]],
+            repair: Repair) -> None:
+    if not files:
+        return
+    for _, file in files:
+        _repaired(str(file), repair)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.executemany(
+            "UPDATE calls SET recording = ?, recording_status = ? WHERE run = ? AND call = ?",
+            [(str(file), INTERRUPTED, run, call) for call, file in files])
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()
+
+
+def _move_aside(file: Path, folder: Path) -> tuple[str, str]:
+    target = folder / ORPHANS / file.relative_to(folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(file, target)
+    return str(file), str(target)

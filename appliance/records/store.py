@@ -2,7 +2,10 @@
 
 ``RecordStore.append`` only puts the record on a queue; one daemon thread
 writes what it finds there in batches, one transaction a batch, and builds the
-call detail records on the way. ``RecordReader`` reads a database, also one
+call detail records on the way. ``RecordStore.mark`` numbers everything
+appended so far; once that is committed the store says so (``durable``,
+``on_durable``), so that an answer that ends a call can wait for the call's end
+to be on disk. ``RecordReader`` reads a database, also one
 left behind by a killed process, without adding anything to it.
 
 Call ids restart at 1 whenever the appliance starts, so every row carries the
@@ -20,12 +23,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from contextlib import closing, suppress
+from itertools import count
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from appliance.eventlog import EventLog, record_from_json, record_to_json
-from appliance.events import CallEnded, EndCause, Record
+from appliance.events import CallAnswered, CallEnded, EndCause, Record, RecordingStarted
 from appliance.records.cdr import CallDetail, CdrBuilder
 
 logger = logging.getLogger(__name__)
@@ -100,11 +104,19 @@ SYNCHRONOUS_LEVELS = frozenset({"OFF", "NORMAL", "FULL", "EXTRA"})
 _BATCH_LIMIT = 5000  # records taken off the queue at a time: bounds the writer's memory
 
 _CALL_COLUMNS = ("run", *CallDetail._fields)
+# Records after which an answered call's row is written again, in progress.
+_PROGRESS = (CallAnswered, RecordingStarted)
 _INSERT_EVENT = "INSERT INTO events (run, seq, t, type, call, agent, json) VALUES (?,?,?,?,?,?,?)"
+# An upsert (SQLite 3.24+ and PostgreSQL alike): a call's row is first written in progress.
 _INSERT_CALL = (
     f"INSERT INTO calls ({', '.join(_CALL_COLUMNS)}) VALUES ({', '.join('?' * len(_CALL_COLUMNS))})"
+    f" ON CONFLICT (run, call) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in CallDetail._fields if name != "call")
 )
+IN_PROGRESS = "in_progress"
+"""The ``cause`` of the detail row of a call still up (answered, not yet ended)."""
 _SELECT_CALLS = f"SELECT {', '.join(CallDetail._fields)} FROM calls"
+_FINISHED = f"cause <> '{IN_PROGRESS}'"
 
 PathLike = str | os.PathLike[str]
 
@@ -134,13 +146,27 @@ class RecordReader:
         return [record_from_json(row[0]) for row in rows]
 
     def calls(self, run: str | None = None) -> list[CallDetail]:
-        """Call detail records of one run, or of every run, by run then call id."""
+        """Call detail records of the ended calls of one run, or of every run, by run then
+        call id."""
+        return self._details(_FINISHED, run)
+
+    def calls_in_progress(self, run: str | None = None) -> list[CallDetail]:
+        """Detail records of calls answered and not ended (yet, or ever: a run killed and not
+        yet repaired), as they read at their last answer or recording start: ``ended_at`` is
+        that moment and ``cause`` is ``EndCause.INTERRUPTED``."""
+        return [detail._replace(cause=EndCause.INTERRUPTED)
+                for detail in self._details(f"NOT ({_FINISHED})", run, in_progress=True)]
+
+    def _details(self, where: str, run: str | None, in_progress: bool = False
+                 ) -> list[CallDetail]:
         if run is None:
-            sql = f"{_SELECT_CALLS} JOIN runs USING (run) ORDER BY runs.position, call"
+            sql = (f"{_SELECT_CALLS} JOIN runs USING (run) WHERE {where}"
+                   " ORDER BY runs.position, call")
             rows = self._query(sql)
         else:
-            rows = self._query(f"{_SELECT_CALLS} WHERE run = ? ORDER BY call", (run,))
-        return [_detail_from_row(row) for row in rows]
+            sql = f"{_SELECT_CALLS} WHERE run = ? AND {where} ORDER BY call"
+            rows = self._query(sql, (run,))
+        return [_detail_from_row(row, in_progress) for row in rows]
 
     def integrity_check(self) -> list[str]:
         """SQLite's own check of the file: ``["ok"]`` when sound."""
@@ -168,6 +194,11 @@ class RecordStore(RecordReader):
         self.path = Path(path)
         self.run = run or uuid.uuid4().hex
         self.dropped = 0  # records that could not be stored (logged as they happen)
+        self.durable = 0
+        """The highest mark whose records are committed (or could not be stored)."""
+        self.on_durable: Callable[[int], None] | None = None
+        """Called on the writer thread with ``durable`` each time marks are committed."""
+        self._marks = count(1)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         # Appending is the queue's own put: the caller never waits for the disk.
         self.append: Callable[[Record], None] = self._queue.put
@@ -186,8 +217,22 @@ class RecordStore(RecordReader):
         return self._queue.qsize()
 
     def subscribe_to(self, log: EventLog) -> None:
-        """Store every record appended to ``log`` from now on."""
+        """Store every record appended to ``log`` from now on; ``log.durability`` is this
+        store."""
         log.subscribe(self.append)
+        log.durability = self
+
+    def mark(self) -> int:
+        """A number for every record appended so far, larger than any mark before it.
+
+        The writer commits at once what the mark covers, sets ``durable`` to it and calls
+        ``on_durable``. Records that could not be stored count as done: they are logged and
+        counted in ``dropped``, and waiting for them would not bring them back. Marks are
+        taken on one thread (the one that appends).
+        """
+        mark = next(self._marks)
+        self._queue.put(_Mark(mark))
+        return mark
 
     def flush(self, timeout: float = 10.0) -> None:
         """Return once every record appended before the call is committed.
@@ -238,20 +283,24 @@ class RecordStore(RecordReader):
                 deadline = None
                 continue
             batch = _take(self._queue, first)
-            flushes, call_ended, stop = self._write(batch)
-            if call_ended or flushes or stop or _passed(deadline):
+            flushes, marks, call_ended, stop = self._write(batch)
+            if call_ended or flushes or marks or stop or _passed(deadline):
                 self._commit(flushes)
                 deadline = None
+                if marks:
+                    self._report_durable(max(marks))
             elif deadline is None:
                 deadline = time.monotonic() + COMMIT_INTERVAL
             if stop:
                 return
 
-    def _write(self, batch: list[Any]) -> tuple[list[threading.Event], bool, bool]:
-        """Insert a batch's records; its flush requests, whether a call ended, whether to stop."""
+    def _write(self, batch: list[Any]) -> tuple[list[threading.Event], list[int], bool, bool]:
+        """Insert a batch's records; its flush requests, its marks, whether a call ended,
+        whether to stop."""
         flushes = [item.done for item in batch if type(item) is _Flush]
+        marks = [item.mark for item in batch if type(item) is _Mark]
         stop = any(item is _STOP for item in batch)
-        records = [item for item in batch if type(item) is not _Flush and item is not _STOP]
+        records = [item for item in batch if type(item) not in _CONTROL and item is not _STOP]
         call_ended = any(type(record) is CallEnded for record in records)
         try:
             self.dropped += self._writer.write(records)
@@ -259,12 +308,23 @@ class RecordStore(RecordReader):
             # The last guard: the thread must live on to answer the flushes in this batch.
             logger.exception("the records writer failed on %d records", len(records))
             self.dropped += len(records)
-        return flushes, call_ended, stop
+        return flushes, marks, call_ended, stop
 
     def _commit(self, flushes: list[threading.Event]) -> None:
         self.dropped += self._writer.commit()
         for done in flushes:
             done.set()
+
+    def _report_durable(self, mark: int) -> None:
+        self.durable = mark
+        listener = self.on_durable
+        if listener is None:
+            return
+        try:
+            listener(mark)
+        except Exception:
+            # The writer must live on: the next commit reports a later mark.
+            logger.exception("the listener of committed records failed")
 
 
 class _Flush:
@@ -276,6 +336,16 @@ class _Flush:
         self.done = done
 
 
+class _Mark:
+    """A mark travelling through the queue behind the records it covers."""
+
+    __slots__ = ("mark",)
+
+    def __init__(self, mark: int) -> None:
+        self.mark = mark
+
+
+_CONTROL = (_Flush, _Mark)
 _STOP = object()
 
 
@@ -321,6 +391,11 @@ class _Writer:
             events.append(event)
             if detail is not None:
                 calls.append(_detail_row(self.run, detail))
+            elif type(record) in _PROGRESS:
+                # From its answer on, a call has a row: a kill leaves it for the repair.
+                so_far = self.builder.so_far(record.call, record.t)
+                if so_far is not None and so_far.answered_at is not None:
+                    calls.append(_detail_row(self.run, so_far, IN_PROGRESS))
         return events, calls, dropped
 
     def event_row(self, record: Record) -> tuple[Any, ...]:
@@ -431,11 +506,13 @@ def event_row(run: str, seq: int, record: Record) -> tuple[Any, ...]:
     return (run, seq, record.t, type(record).__name__, call, agent, line)
 
 
-def _detail_row(run: str, detail: CallDetail) -> tuple[Any, ...]:
+def _detail_row(run: str, detail: CallDetail, cause: str | None = None) -> tuple[Any, ...]:
     # Plain str and int, so that any DB-API driver takes them.
-    return (run, *detail._replace(cause=str(detail.cause), abandoned=int(detail.abandoned)))
+    return (run, *detail._replace(cause=cause or str(detail.cause),
+                                  abandoned=int(detail.abandoned)))
 
 
-def _detail_from_row(row: Iterable[Any]) -> CallDetail:
+def _detail_from_row(row: Iterable[Any], in_progress: bool = False) -> CallDetail:
     detail = CallDetail(*row)
-    return detail._replace(cause=EndCause(detail.cause), abandoned=bool(detail.abandoned))
+    cause = EndCause.INTERRUPTED if in_progress else EndCause(detail.cause)
+    return detail._replace(cause=cause, abandoned=bool(detail.abandoned))

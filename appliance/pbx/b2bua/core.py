@@ -16,6 +16,7 @@ one timer heap shared with call control and the transaction layer.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from random import Random
 from typing import TYPE_CHECKING
@@ -89,6 +90,10 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         self._pending_relay: dict[Key, tuple[Leg, Request]] = {}
         self._expiry_timer = None
         self._probes: dict[Key, Address] = {}  # our OPTIONS to trunk peers
+        # Answers that start or end a call wait for the log to be durable (`_hold`): those
+        # of the input being handled, then each behind the log mark that covers it.
+        self._unmarked: list[Response] = []
+        self._held: deque[tuple[int, Response]] = deque()
         self.shutting_down = False
         self.overloaded = False
         self.local = local
@@ -176,6 +181,14 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
                 self._send_bye(leg, now)
         self._pump(now)
 
+    def log_durable(self, mark: int, now: float) -> None:
+        """The event log is durable up to `mark` (see `EventLog.durability`): send the answers
+        that waited for it."""
+        held = self._held
+        while held and held[0][0] <= mark:
+            self.layer.send_response(held.popleft()[1], now)
+        self._pump(now)
+
     def set_overloaded(self, overloaded: bool) -> None:
         """The driver finds the appliance short of CPU: new calls get 503 with Retry-After
         until it says otherwise; calls in progress and OPTIONS are served as before."""
@@ -189,7 +202,7 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
     def is_idle(self) -> bool:
         # Keep-alive probes do not count: a dead gateway must not hold up a shutdown.
         return (not self._by_dialog and not self._invites_in and not self._invites_out
-                and not self._requests)
+                and not self._requests and not self._held and not self._unmarked)
 
     @property
     def active_calls(self) -> int:
@@ -213,8 +226,18 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
                 continue
             effects = layer.take_effects()
             if not effects:
-                return
+                break
             self._carry_out(effects, now)
+        if self._unmarked:
+            self._mark_held()
+
+    def _mark_held(self) -> None:
+        """The input is handled and its records are in the log: one mark covers them all."""
+        durability = self.log.durability
+        assert durability is not None
+        mark = durability.mark()
+        self._held.extend((mark, response) for response in self._unmarked)
+        self._unmarked.clear()
 
     def _deliver(self, message: object, now: float) -> None:
         try:
@@ -233,8 +256,26 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
                  tag: str | None = None) -> Response:
         response = make_response(request, status, reason, to_tag=tag, extra=extra or (),
                                   sdp=body)
-        self.layer.send_response(response, now)
+        if 200 <= status < 300 and request.method == "INVITE" and _initial(request):
+            self._hold(response, now)  # a call is answered: its record must exist first
+        else:
+            self.layer.send_response(response, now)
         return response
+
+    def _respond_once_durable(self, request: Request, status: int, reason: str, now: float,
+                              tag: str | None = None) -> None:
+        """A final answer that tells the peer its call has ended (see `_hold`)."""
+        self._hold(make_response(request, status, reason, to_tag=tag), now)
+
+    def _hold(self, response: Response, now: float) -> None:
+        """Send `response` once everything the log holds at the end of this input (the call's
+        answer or end included) is durable, so that a peer never hears of an answer or an end
+        the records could lose. Meanwhile the transaction layer absorbs the request's
+        retransmissions. Sent at once when the log has no durable store (simulation)."""
+        if self.log.durability is None:
+            self.layer.send_response(response, now)
+        else:
+            self._unmarked.append(response)
 
     def _send(self, leg: Leg, request: Request, purpose: str, now: float) -> None:
         key = self.layer.send_request(request, leg.peer, now)
@@ -415,8 +456,8 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
                           [("Retry-After", "1")])
             return
         if method == "BYE":
-            self._respond(request, 200, "OK", now)
-            self._peer_hung_up(leg, now)
+            self._peer_hung_up(leg, now)  # first: the 200 waits for the call's end record
+            self._respond_once_durable(request, 200, "OK", now)
         elif method == "INVITE":
             self._reinvite(leg, request, now)
         elif method == "UPDATE":
@@ -450,10 +491,10 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         leg = self._invites_in.get(invite_key)
         if leg is None or leg.dialog is not None:
             return
-        self._respond(leg.invite, 487, "Request Terminated", now, tag=leg.local_tag)
         self._forget(leg)
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
+        self._respond_once_durable(leg.invite, 487, "Request Terminated", now, tag=leg.local_tag)
 
     def _lost(self, leg: Leg, now: float) -> None:
         """The peer of `leg` is gone (no ACK, no refresh): end the call as if it hung up."""
@@ -485,6 +526,11 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         leg.partner = None  # the two legs of a call must not keep each other alive
 
 
+
+
+def _initial(request: Request) -> bool:
+    """Whether `request` starts a dialog (its To has no tag)."""
+    return parse_name_addr(request.headers.get("To") or "").tag is None
 
 
 def _usable_contact(message: Request | Response) -> bool:

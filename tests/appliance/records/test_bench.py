@@ -8,7 +8,11 @@ import pytest
 
 from appliance.events import CallEnded, CallOffered
 from appliance.records import call_details
-from appliance.records.bench import measure_append_overhead, sample_records
+from appliance.records.bench import (
+    measure_append_overhead,
+    measure_durable_wait,
+    sample_records,
+)
 
 
 def test_sample_records_are_whole_calls_cut_at_n() -> None:
@@ -28,3 +32,11 @@ def test_measurement_reports_both_rates_and_their_ratio(tmp_path: Path) -> None:
     assert figures["plain_per_s"] > 0 and figures["store_per_s"] > 0
     assert figures["ratio"] == pytest.approx(figures["plain_per_s"] / figures["store_per_s"])
     assert list(tmp_path.iterdir()) == []  # the database went with its temporary directory
+
+
+def test_the_durable_wait_is_measured_for_every_call(tmp_path: Path) -> None:
+    figures = measure_durable_wait(50, directory=tmp_path)
+    assert set(figures) == {"calls", "median_ms", "p99_ms", "max_ms", "calls_per_s"}
+    assert figures["calls"] == 50
+    assert 0 < figures["median_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    assert list(tmp_path.iterdir()) == []

@@ -30,8 +30,14 @@ from appliance.events import (
     RecordingStarted,
     RecordingStopped,
 )
+from appliance.media.recording import wav_header
 from appliance.records import SCHEMA, RecordReader, RecordStore, call_details
-from appliance.records.recovery import Recovered, close_interrupted_calls
+from appliance.records.recovery import (
+    RecordingsAccount,
+    Recovered,
+    account_for_recordings,
+    close_interrupted_calls,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 RATE = 8000
@@ -172,7 +178,7 @@ def test_calls_up_at_a_kill_are_closed_and_their_recording_repaired(tmp_path: Pa
 
     (recorded, queued) = recovered
     seconds = recorded.recording_seconds
-    assert recorded == Recovered(RUN, 2, str(wav), seconds)
+    assert recorded == Recovered(RUN, 2, str(wav), seconds, agent="a2")
     assert queued == Recovered(RUN, 3, None, None)
     # What the child had handed the kernel: all but at most the last second (not yet synced),
     # and at most one 0.1 s chunk more than it printed (a kill between write and print).
@@ -245,8 +251,8 @@ def test_a_missing_or_broken_recording_is_logged_and_its_call_closed(
         recovered = close_interrupted_calls(database)
 
     assert recovered == [
-        Recovered("r", 1, str(missing), None),
-        Recovered("r", 2, str(broken), None),
+        Recovered("r", 1, str(missing), None, "a2"),
+        Recovered("r", 2, str(broken), None, "a2"),
     ]
     assert str(missing) in caplog.text and str(broken) in caplog.text
     for detail in RecordReader(database).calls("r"):
@@ -272,9 +278,9 @@ def test_every_run_is_closed_on_its_own_seq_and_clock(tmp_path: Path) -> None:
 
     assert repaired == ["one.wav", "two.wav"]
     assert recovered == [
-        Recovered("first", 1, "one.wav", 10.0),
+        Recovered("first", 1, "one.wav", 10.0, "a2"),
         Recovered("first", 2, None, None),
-        Recovered("second", 2, "two.wav", 10.0),
+        Recovered("second", 2, "two.wav", 10.0, "a2"),
     ]
     reader = RecordReader(database)
     # A recording stopped before the kill keeps its reason, and its length (the fake 10 s) does
@@ -324,3 +330,89 @@ def test_a_database_without_runs_has_nothing_to_close(tmp_path: Path) -> None:
     assert close_interrupted_calls(str(database)) == []
     assert RecordReader(database).runs() == []
     assert RecordReader(database).integrity_check() == ["ok"]
+
+
+# ---- recordings that no detail record names ---------------------------------------------------
+
+
+def header_only(path: Path) -> Path:
+    """A recording as a kill right after its creation leaves it: a header and no audio."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(wav_header(RATE, 1, 0))
+    return path
+
+
+def test_recordings_of_no_record_are_attached_to_their_call_or_moved_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    database, folder = tmp_path / "records.db", tmp_path / "recordings"
+    day = folder / "2026-12-07"
+    named = header_only(day / "r-call1.wav")  # its record names it
+    # Call 2 was answered and recorded, but the kill came before RecordingStarted was stored.
+    unnamed = header_only(day / "r-call2.wav")
+    unnamed_parties = [header_only(day / f"r-call2-{party}.wav") for party in ("caller", "agent")]
+    unknown_call = header_only(day / "r-call9.wav")  # not even its CallOffered was stored
+    unknown_run = header_only(day / "gone-call1.wav")
+    notes = day / "notes.wav.txt"
+    notes.write_text("an operator's file")
+    store_run(database, "r", [*answered_call(1, 0.0, str(named)), *queued_call(2, 1.0)])
+    close_interrupted_calls(database)
+
+    with caplog.at_level(logging.WARNING, logger="appliance.records.recovery"):
+        account = account_for_recordings(database, folder)
+
+    assert account.attached == [str(unnamed)]
+    orphans = folder / "orphans" / "2026-12-07"
+    assert sorted(account.orphans) == sorted([
+        (str(unknown_run), str(orphans / "gone-call1.wav")),
+        (str(unknown_call), str(orphans / "r-call9.wav")),
+    ])
+    assert sorted(p.name for p in orphans.iterdir()) == ["gone-call1.wav", "r-call9.wav"]
+    assert named.exists() and unnamed.exists() and all(p.exists() for p in unnamed_parties)
+    assert notes.exists()
+    assert "r-call9.wav" in caplog.text and "gone-call1.wav" in caplog.text
+    details = {d.call: d for d in RecordReader(database).calls("r")}
+    assert details[2].recording == str(unnamed)
+    assert details[2].recording_status == "interrupted"
+    assert details[1].recording == str(named)
+    # A second start finds everything accounted for, the orphans folder included.
+    assert account_for_recordings(database, folder) == RecordingsAccount([], [])
+
+
+def test_a_recording_beside_one_its_record_names_is_moved_aside(tmp_path: Path) -> None:
+    database, folder = tmp_path / "records.db", tmp_path / "recordings"
+    kept = header_only(folder / "a" / "r-call1.wav")
+    stray = header_only(folder / "b" / "r-call1.wav")  # same name, not the one named
+    store_run(database, "r", [*finished_call(1, 0.0)[:-1], RecordingStarted(1.0, 1, str(kept)),
+                              finished_call(1, 0.0)[-1]])
+    account = account_for_recordings(database, folder)
+    assert account.orphans == [(str(stray), str(folder / "orphans" / "b" / "r-call1.wav"))]
+    assert kept.exists()
+
+
+def test_no_database_or_no_folder_changes_nothing(tmp_path: Path) -> None:
+    header_only(tmp_path / "rec" / "r-call1.wav")
+    assert account_for_recordings(tmp_path / "none.db", tmp_path / "rec") == RecordingsAccount(
+        [], []
+    )
+    assert not (tmp_path / "none.db").exists()
+    store_run(tmp_path / "r.db", "r", [])
+    assert account_for_recordings(tmp_path / "r.db", tmp_path / "no-folder") == (
+        RecordingsAccount([], [])
+    )
+
+
+def test_the_row_an_answered_call_had_in_progress_is_completed(tmp_path: Path) -> None:
+    database = tmp_path / "records.db"
+    store_run(database, "r", [*answered_call(1, 0.0, "one.wav"), *queued_call(2, 1.0)])
+    reader = RecordReader(database)
+    (so_far,) = reader.calls_in_progress("r")
+    assert (so_far.call, so_far.agent, so_far.recording) == (1, "a2", "one.wav")
+
+    close_interrupted_calls(database, lambda file: 2.0)
+
+    assert reader.calls_in_progress("r") == []
+    answered, queued = reader.calls("r")
+    assert (answered.agent, answered.answered_at, answered.talk) == ("a2", 0.5, 2.0)
+    assert (answered.cause, answered.recording_status) == (EndCause.INTERRUPTED, "interrupted")
+    assert queued.answered_at is None

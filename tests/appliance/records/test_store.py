@@ -15,10 +15,12 @@ from appliance.eventlog import EventLog
 from appliance.events import (
     AgentState,
     AgentStateChanged,
+    CallAnswered,
     CallEnded,
     CallOffered,
     EndCause,
     Record,
+    RecordingStarted,
     new,
 )
 from appliance.records import SCHEMA, CallDetail, RecordReader, RecordStore, call_details
@@ -121,6 +123,84 @@ def test_records_without_an_ended_call_are_committed_by_the_timer(tmp_path: Path
         reader = RecordReader(tmp_path / "r.db")
         store.append(AgentStateChanged(0.0, "a1", AgentState.READY, "", 0))
         assert wait_for(lambda: len(reader.events("r")) == 1)
+
+
+def test_a_mark_is_reported_once_what_it_covers_is_committed(tmp_path: Path) -> None:
+    seen: list[tuple[int, int]] = []
+    with RecordStore(tmp_path / "r.db", run="r") as store:
+        reader = RecordReader(tmp_path / "r.db")
+        # What the reader sees when the store reports the mark: everything appended before it.
+        store.on_durable = lambda mark: seen.append((mark, len(reader.events("r"))))
+        log = EventLog(retain=False)
+        store.subscribe_to(log)
+        assert log.durability is store
+        records = sample_records(12)
+        for record in records[:5]:
+            log.append(record)
+        first = store.mark()
+        for record in records[5:]:
+            log.append(record)
+        second = store.mark()
+        assert wait_for(lambda: store.durable == second)
+    assert first < second
+    assert seen[-1] == (second, 12)
+    assert all(count >= 5 for mark, count in seen if mark == first)
+
+
+def test_marks_are_reported_even_when_their_records_could_not_be_stored(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR), RecordStore(tmp_path / "r.db", run="r") as store:
+        store.append(new(CallEnded, (1.0, 1)))  # a field missing: dropped
+        mark = store.mark()
+        assert wait_for(lambda: store.durable == mark)
+        assert store.dropped == 1
+
+
+def test_a_failing_listener_is_logged_and_marks_go_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(mark: int) -> None:
+        raise RuntimeError("listener broke")
+
+    with caplog.at_level(logging.ERROR), RecordStore(tmp_path / "r.db", run="r") as store:
+        store.on_durable = broken
+        store.mark()
+        later = store.mark()
+        assert wait_for(lambda: store.durable == later)
+    assert any("listener" in r.getMessage() for r in caplog.records)
+
+
+def test_an_answered_call_has_a_row_in_progress_until_it_ends(tmp_path: Path) -> None:
+    records = sample_records(8)  # offered 1, answered 4, ended 91
+    answered = next(i for i, r in enumerate(records) if type(r) is CallAnswered)
+    with RecordStore(tmp_path / "r.db", run="r") as store:
+        reader = RecordReader(tmp_path / "r.db")
+        for record in records[: answered + 1]:
+            store.append(record)
+        store.append(RecordingStarted(4.0, 1, "call1.wav"))
+        store.flush()
+        (so_far,) = reader.calls_in_progress("r")
+        assert reader.calls("r") == []  # not ended: not among the detail records
+        assert (so_far.answered_at, so_far.agent, so_far.ended_at) == (4.0, "a1", 4.0)
+        assert (so_far.recording, so_far.cause) == ("call1.wav", EndCause.INTERRUPTED)
+        for record in records[answered + 1:]:
+            store.append(record)
+        store.flush()
+        (ended,) = reader.calls("r")
+        assert reader.calls_in_progress("r") == []
+    assert ended.cause is EndCause.CALLER_HANGUP and ended.recording == "call1.wav"
+    assert ended == call_details([*records[: answered + 1],
+                                  RecordingStarted(4.0, 1, "call1.wav"),
+                                  *records[answered + 1:]])[0]
+
+
+def test_a_call_never_answered_has_no_row_until_it_ends(tmp_path: Path) -> None:
+    with RecordStore(tmp_path / "r.db", run="r") as store:
+        store.append(CallOffered(0.0, 1, "pstn", "5551234", "800", 1))
+        store.flush()
+        reader = RecordReader(tmp_path / "r.db")
+        assert reader.calls_in_progress("r") == [] and reader.calls("r") == []
 
 
 def test_a_record_that_cannot_be_stored_is_logged_and_the_writer_goes_on(
