@@ -189,7 +189,9 @@ class CallEnded(NamedTuple):
 class AgentStateChanged(NamedTuple):
     """Every transition of an agent's state machine.
 
-    ``reason`` is the not-ready reason code ("" otherwise); ``call`` is the call
+    ``reason`` is the not-ready reason code; entering ready, why when the agent did not ask
+    (``autopause_over``, or the failure of a ring that did not pause them); "" otherwise.
+    ``call`` is the call
     the agent is ringing for, talking on, holding or wrapping up (0 for none).
     """
 

@@ -292,11 +292,20 @@ Strategy = Literal[
 ]
 
 
+AutoPause = Literal["no", "on_no_answer", "on_any_failure"]
+
+
 class Queue(_Frozen):
     """An ACD queue. A call leaves it by `on_max_wait` after waiting `max_wait`, and by
     `on_full` when `capacity` callers already wait or (with `join_empty` false) when no agent
     of the queue is logged in. `priority` is the default for calls entering it; higher is
-    served first."""
+    served first.
+
+    `autopause` says when an agent who did not take a call of this queue is paused: never,
+    when the ring went unanswered (ring timeout, the phone's own 408/480, or a phone that
+    cannot be reached), or on any failure (busy and declined too). A paused agent goes ready
+    again by themselves, or after `autopause_ready_after` seconds if set. An agent who did
+    not take a call and was not paused is not offered that call again for `retry` seconds."""
 
     name: Identifier
     skill: Identifier | None = None
@@ -313,6 +322,9 @@ class Queue(_Frozen):
     short_abandon: Seconds = 20.0
     announcements: Announcements | None = None
     expected_aht: PositiveSeconds = 180.0
+    autopause: AutoPause = "on_no_answer"
+    autopause_ready_after: PositiveSeconds | None = None
+    retry: PositiveSeconds = 5.0
 
     @property
     def required_skill(self) -> str:

@@ -18,7 +18,7 @@ from appliance.eventlog import EventLog
 from appliance.events import CallBlocked, CallEnded, CallOffered, EndCause, new
 from appliance.pbx.acd.agent import HELD as AGENT_HELD
 from appliance.pbx.acd.agent import TALKING as AGENT_TALKING
-from appliance.pbx.acd.core import Acd, AnnouncementSeconds
+from appliance.pbx.acd.core import REASON_DECLINED, Acd, AnnouncementSeconds
 from appliance.pbx.actions import Action, HangUpAgent, HangUpCaller
 from appliance.pbx.call import Call, CallState
 from appliance.pbx.routing import Router
@@ -136,9 +136,13 @@ class CallControl:
         call = self.calls.get(call_id)
         return call is not None and self.acd.answer(agent, call, now)
 
-    def agent_decline(self, now: float, agent: str, call_id: int) -> bool:
+    def agent_decline(
+        self, now: float, agent: str, call_id: int, reason: str = REASON_DECLINED
+    ) -> bool:
+        """The ring failed before its timeout; ``reason`` is one of the ACD's REASON_ codes
+        and decides, with the queue's ``autopause``, whether the agent is paused."""
         call = self.calls.get(call_id)
-        return call is not None and self.acd.decline(agent, call, now)
+        return call is not None and self.acd.decline(agent, call, now, reason)
 
     def agent_hangup(self, now: float, agent: str) -> bool:
         """The agent hung up their call (talking or holding)."""

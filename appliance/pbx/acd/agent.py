@@ -30,12 +30,12 @@ TRANSITIONS: frozenset[tuple[AgentState, AgentState]] = frozenset(
         (READY, RINGING),  # offered a call
         (READY, NOT_READY),  # pause
         (READY, LOGGED_OUT),
-        (NOT_READY, READY),  # unpause
+        (NOT_READY, READY),  # unpause, or an automatic pause is over
         (NOT_READY, NOT_READY),  # another reason code
         (NOT_READY, LOGGED_OUT),
         (RINGING, TALKING),  # answered
-        (RINGING, READY),  # ring withdrawn: caller left, or another agent answered
-        (RINGING, NOT_READY),  # ring-no-answer or declined
+        (RINGING, READY),  # ring withdrawn, or not taken and the queue does not pause
+        (RINGING, NOT_READY),  # not taken, and the queue's autopause says pause
         (RINGING, LOGGED_OUT),  # logged out while ringing
         (TALKING, HELD),
         (TALKING, WRAP_UP),  # hang-up or transfer
@@ -81,6 +81,7 @@ class Agent:
         "id",
         "idle_since",
         "memberships",
+        "pause_timer",
         "pending",
         "reason",
         "ring_timer",
@@ -98,6 +99,7 @@ class Agent:
         self.pending: PendingRequest | None = None
         self.wrap_up_timer = None
         self.ring_timer = None  # the ring-no-answer timeout while ringing
+        self.pause_timer = None  # the automatic return to ready of an automatic pause
         # Filled by the ACD: this agent's place in each queue it serves.
         self.memberships: list = []
 

@@ -8,8 +8,12 @@ Matching rules:
 - A call entering a queue rings the free members the queue's strategy picks.
 - An agent who becomes ready takes the best waiting call of the queues they
   serve: highest priority first, then the longest wait (FIFO within a priority).
-- Ring-no-answer (or decline) returns the call to the head of its queue and
-  makes the agent not ready.
+- A call an agent did not take (ring-no-answer, busy, declined, unreachable)
+  goes back to the head of its queue. The queue's ``autopause`` says whether
+  that agent is paused (with the failure as the reason, and an automatic
+  return to ready after ``autopause_ready_after`` if set); an agent not paused
+  is not offered that call again for the queue's ``retry`` seconds, so the call
+  goes to the others first.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Callable
 from random import Random
 from typing import TYPE_CHECKING
 
-from appliance.clock import Deadlines
+from appliance.clock import Deadlines, TimerHandle
 from appliance.eventlog import EventLog
 from appliance.events import (
     AgentRung,
@@ -65,9 +69,24 @@ if TYPE_CHECKING:
 
 QUEUED = CallState.QUEUED
 
-# Not-ready reason codes the ACD itself sets.
-REASON_NO_ANSWER = "no_answer"
-REASON_DECLINED = "declined"
+# Why an agent did not take a call rung on them; also the reason code of the pause
+# (or of the return to ready) the ACD logs for it.
+REASON_NO_ANSWER = "no_answer"  # the queue's ring timeout ran out
+REASON_UNAVAILABLE = "unavailable"  # the phone said so itself (408, 480: no answer, DND)
+REASON_UNREACHABLE = "unreachable"  # no phone registered, no response, an unusable answer
+REASON_BUSY = "busy"  # busy on another line (486, 600)
+REASON_DECLINED = "declined"  # the agent rejected the ring (603)
+# The failures `autopause: on_no_answer` pauses for; `on_any_failure` pauses for all.
+NO_ANSWER_REASONS = frozenset({REASON_NO_ANSWER, REASON_UNAVAILABLE, REASON_UNREACHABLE})
+# The reason logged with READY when an automatic pause ends by itself.
+REASON_AUTOPAUSE_OVER = "autopause_over"
+
+
+def pauses(policy: str, reason: str) -> bool:
+    """Whether a queue with ``autopause`` ``policy`` pauses an agent who failed with ``reason``."""
+    if policy == "on_any_failure":
+        return True
+    return policy == "on_no_answer" and reason in NO_ANSWER_REASONS
 
 EndCall = Callable[[Call, EndCause, float], None]
 AnnouncementSeconds = Callable[[int, float | None], float]
@@ -95,6 +114,8 @@ class Acd:
         self._end_call = end_call
         self._rng = rng
         self._seq = 0
+        # call id -> {agent id: the timer ending that agent's refusal of the call}
+        self._refusals: dict[int, dict[str, TimerHandle]] = {}
         self.queues: dict[str, QueueRuntime] = {q.name: QueueRuntime(q) for q in site.queues}
         self.agents: dict[str, Agent] = {}
         skill_queues: dict[str, list[QueueRuntime]] = {}
@@ -166,6 +187,10 @@ class Acd:
         if call.announce_timer is not None:
             call.announce_timer.cancel()
             call.announce_timer = None
+        refusals = self._refusals.pop(call.id, None)
+        if refusals is not None:
+            for timer in refusals.values():
+                timer.cancel()
 
     def _stop_ringing(self, call: Call, now: float, except_agent: Agent | None = None) -> None:
         """Withdraw the call from every agent it rings; they are ready again."""
@@ -256,7 +281,14 @@ class Acd:
         """Ring the free members the strategy picks for a call that just became waiting."""
         if not queue.ready:
             return
-        candidates = queue.ready[:]  # ringing takes agents off the list as we go
+        refused = self._refusals.get(call.id)
+        # A copy either way: ringing takes agents off the ready list as we go.
+        if refused:
+            candidates = [m for m in queue.ready if m.agent.id not in refused]
+            if not candidates:
+                return
+        else:
+            candidates = queue.ready[:]
         chosen = queue.strategy(candidates, now, self._rng, queue.memory)
         if not queue.ring_all:
             queue.remove(call)  # rung on one agent: out of the waiting heap
@@ -286,6 +318,9 @@ class Acd:
         best_membership: Membership | None = None
         for membership in agent.memberships:
             call = membership.queue.head()
+            if call is not None and agent.id in self._refusals.get(call.id, ()):
+                call = membership.queue.first_waiting(
+                    lambda c: agent.id in self._refusals.get(c.id, ()))
             if call is not None and (best is None or call.key < best.key):  # type: ignore[operator]
                 best = call
                 best_membership = membership
@@ -301,7 +336,8 @@ class Acd:
         self._return_to_head(call, REASON_NO_ANSWER, now, [membership])
 
     def _return_to_head(self, call: Call, reason: str, now: float, refusing: list) -> None:
-        """Agents in ``refusing`` did not take the call: pause them, re-offer the call."""
+        """Agents in ``refusing`` did not take the call (for ``reason``): pause them or keep
+        them off this call for a while, as the queue says; re-offer the call."""
         queue = self.queues[call.queue]
         for membership in refusing:
             agent = membership.agent
@@ -311,7 +347,7 @@ class Acd:
             call.ringing.remove(membership)
             self._log.append(new(RingNoAnswer, (now, call.id, queue.name, agent.id)))
             self._outbox.append(new(StopRinging, (call.id, agent.id)))
-            self._after_ring(agent, reason, now)
+            self._after_ring(agent, call, queue, reason, now)
         if call.ringing:
             return  # ring-all: others still ring
         if not queue.ring_all:
@@ -320,9 +356,37 @@ class Acd:
         if not call.ringing:
             self._arm_waiting(call, queue, now)
 
-    def _after_ring(self, agent: Agent, reason: str, now: float) -> None:
-        if not self._apply_pending(agent, now):
+    def _after_ring(
+        self, agent: Agent, call: Call, queue: QueueRuntime, reason: str, now: float
+    ) -> None:
+        if self._apply_pending(agent, now):
+            return
+        config = queue.config
+        if pauses(config.autopause, reason):
             self._set(agent, NOT_READY, now, reason)
+            if config.autopause_ready_after is not None:
+                agent.pause_timer = self._deadlines.schedule(
+                    now + config.autopause_ready_after, self._on_pause_over, agent)
+            return
+        # Recorded before the agent is ready again, so that they are not rung for it at once.
+        self._refusals.setdefault(call.id, {})[agent.id] = self._deadlines.schedule(
+            now + config.retry, self._on_refusal_over, call, agent)
+        self._become_ready(agent, now, withdrawn=True, reason=reason)
+
+    def _on_pause_over(self, now: float, agent: Agent) -> None:
+        agent.pause_timer = None
+        self._become_ready(agent, now, reason=REASON_AUTOPAUSE_OVER)
+
+    def _on_refusal_over(self, now: float, call: Call, agent: Agent) -> None:
+        refusals = self._refusals[call.id]
+        del refusals[agent.id]
+        if not refusals:
+            del self._refusals[call.id]
+        self._agent_available(agent, now)
+
+    def refused_by(self, call_id: int) -> frozenset[str]:
+        """The agents who did not take the call lately and are not offered it yet."""
+        return frozenset(self._refusals.get(call_id, ()))
 
     # --- agent inputs ----------------------------------------------------------
 
@@ -351,13 +415,16 @@ class Acd:
         self._stop_ringing(call, now, except_agent=agent)
         return True
 
-    def decline(self, agent_id: str, call: Call, now: float) -> bool:
-        """The agent rejected the ring (busy, decline): like ring-no-answer, at once."""
+    def decline(
+        self, agent_id: str, call: Call, now: float, reason: str = REASON_DECLINED
+    ) -> bool:
+        """The ring failed before the ring timeout (``reason``: one of the REASON_ codes
+        above): like ring-no-answer, at once, with the queue's autopause for ``reason``."""
         agent = self.agents[agent_id]
         if agent.state is not RINGING or agent.call != call.id:
             return False
         membership = next(m for m in call.ringing if m.agent is agent)
-        self._return_to_head(call, REASON_DECLINED, now, [membership])
+        self._return_to_head(call, reason, now, [membership])
         return True
 
     def hold(self, agent_id: str, now: float) -> bool:
@@ -466,20 +533,32 @@ class Acd:
     # --- helpers ---------------------------------------------------------------
 
     def _set(self, agent: Agent, state, now: float, reason: str = "", call: int = 0) -> None:
+        self._end_auto_pause(agent)
         agent.move(state, reason, call)
         self._log.append(new(AgentStateChanged, (now, agent.id, state, reason, call)))
 
     def _become_ready(
-        self, agent: Agent, now: float, announce: bool = True, withdrawn: bool = False
+        self, agent: Agent, now: float, announce: bool = True, withdrawn: bool = False,
+        reason: str = "",
     ) -> None:
-        agent.move(READY)
-        self._log.append(new(AgentStateChanged, (now, agent.id, READY, "", 0)))
+        """``reason`` says why, where the agent did not ask for it (an automatic pause over,
+        a ring not taken)."""
+        self._end_auto_pause(agent)
+        agent.move(READY, reason)
+        self._log.append(new(AgentStateChanged, (now, agent.id, READY, reason, 0)))
         if not withdrawn:
             # A ring taken back (the caller left, another agent answered) is no
             # call: the agent keeps their place in the longest-idle order.
             agent.idle_since = now
         if announce:
             self._agent_available(agent, now)
+
+    @staticmethod
+    def _end_auto_pause(agent: Agent) -> None:
+        """The agent leaves an automatic pause some other way: its return to ready is off."""
+        if agent.pause_timer is not None:
+            agent.pause_timer.cancel()
+            agent.pause_timer = None
 
     def _release(
         self, agent: Agent, now: float, announce: bool = True, withdrawn: bool = False

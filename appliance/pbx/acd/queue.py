@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from appliance.pbx.acd.agent import LOGGED_OUT, READY, STAFFED, Agent
@@ -107,6 +109,17 @@ class QueueRuntime:
                 return call
             heapq.heappop(heap)
         return None
+
+    def first_waiting(self, skip: Callable[[Call], bool]) -> Call | None:
+        """The waiting call served next among those ``skip`` does not exclude, or None.
+
+        Looks at every waiting call: for the rare agent who refused the head."""
+        name = self.name
+        entries = [
+            e for e in self._heap
+            if e[3] == e[4].heap_version and e[4].queue == name and not skip(e[4])
+        ]
+        return min(entries, key=itemgetter(0, 1, 2))[4] if entries else None
 
     def position(self, call: Call) -> int:
         """1-based place of ``call`` among the calls waiting here."""

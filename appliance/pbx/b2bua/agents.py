@@ -8,6 +8,12 @@ import logging
 
 from appliance.events import EndCause
 from appliance.media.prompts import position_announcement, wait_announcement
+from appliance.pbx.acd.core import (
+    REASON_BUSY,
+    REASON_DECLINED,
+    REASON_UNAVAILABLE,
+    REASON_UNREACHABLE,
+)
 from appliance.pbx.actions import (
     Announce,
     Connect,
@@ -32,6 +38,19 @@ from appliance.pbx.sip.message import Request, Response, SipError, parse_cseq, p
 from appliance.pbx.sip.transaction import T1, make_cancel, transaction_key
 
 logger = logging.getLogger(__name__)
+
+# What an agent's phone means by its final refusal of our INVITE, for the queue's autopause:
+# busy on another line or rejected is not "away from the desk"; 408/480 is the phone's own
+# no-answer (or do-not-disturb). Anything else: the phone cannot take calls.
+_REFUSAL_REASONS = {
+    486: REASON_BUSY, 600: REASON_BUSY, 603: REASON_DECLINED,
+    408: REASON_UNAVAILABLE, 480: REASON_UNAVAILABLE,
+}
+
+
+def refusal_reason(status: int) -> str:
+    """The ACD's reason code for an agent phone's final response ``status`` (>= 300)."""
+    return _REFUSAL_REASONS.get(status, REASON_UNREACHABLE)
 
 
 class AgentSide:
@@ -76,7 +95,7 @@ class AgentSide:
         caller = self._callers.get(call)
         target = self._phone_target(agent, now)
         if caller is None or target is None:
-            self.cc.agent_decline(now, agent, call)
+            self.cc.agent_decline(now, agent, call, REASON_UNREACHABLE)
             return
         contact, address = target
         ani = caller_ani = user_of(caller.invite.headers.get("From"))
@@ -230,7 +249,7 @@ class AgentSide:
         if status >= 300:
             self._forget(leg)
             if not leg.cancelling:
-                self.cc.agent_decline(now, leg.agent, leg.call)
+                self.cc.agent_decline(now, leg.agent, leg.call, refusal_reason(status))
             return
         self._agent_answered(leg, response, now)
 
@@ -244,7 +263,7 @@ class AgentSide:
                            leg.agent, error)
             self._forget(leg)
             if not leg.cancelling:
-                self.cc.agent_decline(now, leg.agent, leg.call)
+                self.cc.agent_decline(now, leg.agent, leg.call, REASON_UNREACHABLE)
             return
         leg.answer_body = response.body
         leg.allows_update = "UPDATE" in allowed(response)
@@ -293,7 +312,7 @@ class AgentSide:
             del self._invites_out[key]
             self._forget(leg)
             if not leg.cancelling:
-                self.cc.agent_decline(now, leg.agent, leg.call)
+                self.cc.agent_decline(now, leg.agent, leg.call, REASON_UNREACHABLE)
             return
         entry = self._requests.pop(key, None)
         if entry is not None:

@@ -47,6 +47,13 @@ from appliance.events import (
     RingNoAnswer,
 )
 from appliance.pbx.acd.agent import ON_CALL, TRANSITIONS
+from appliance.pbx.acd.core import (
+    REASON_BUSY,
+    REASON_DECLINED,
+    REASON_UNAVAILABLE,
+    REASON_UNREACHABLE,
+    pauses,
+)
 from appliance.pbx.acd.strategies import STRATEGIES
 from appliance.pbx.actions import (
     Announce,
@@ -78,13 +85,18 @@ CALLER_RELEASED = frozenset(
 class _Visit:
     """A call's stay in a queue as the log tells it (for the FIFO property)."""
 
-    __slots__ = ("in_queue", "key", "queue", "ringing")
+    __slots__ = ("in_queue", "key", "queue", "refused", "ringing")
 
     def __init__(self, queue: str, key: tuple[int, float, int]) -> None:
         self.queue = queue
         self.key = key  # (-priority, start of the wait, n-th CallQueued): the core's order
         self.in_queue = True
         self.ringing: set[str] = set()
+        self.refused: dict[str, float] = {}  # agent -> until when they are not offered it
+
+    def refused_by(self, agent: str, t: float) -> bool:
+        """Whether ``agent`` turned this call down and may be passed over for it at ``t``."""
+        return self.refused.get(agent, -math.inf) >= t - EPS
 
 
 class LogChecker:
@@ -104,7 +116,8 @@ class LogChecker:
     - FIFO: see ``_check_fifo``;
     - given the site (``for_site``): an agent paused for "no_answer" rang for the
       queue's full ring timeout, and at the end of every instant no agent is
-      ready while a call of a queue they serve waits (``_end_of_instant``).
+      ready while a call of a queue they serve waits (``_end_of_instant``),
+      unless they turned that call down less than the queue's ``retry`` ago.
     """
 
     def __init__(
@@ -112,10 +125,12 @@ class LogChecker:
         ring_all_queues: frozenset[str] = frozenset(),
         members: dict[str, frozenset[str]] | None = None,
         ring_timeouts: dict[str, float] | None = None,
+        retries: dict[str, float] | None = None,
     ) -> None:
         self.ring_all_queues = ring_all_queues
         self.members = members  # queue -> agents serving it
         self.ring_timeouts = ring_timeouts or {}
+        self.retries = retries  # queue -> its retry; None: a refusal lasts the whole visit
         self.last_t = -math.inf
         self.agents: dict[str, tuple[AgentState, int]] = {}
         self.ring_started: dict[str, float] = {}
@@ -143,7 +158,8 @@ class LogChecker:
             for q in site.queues
         }
         ring_all = frozenset(q.name for q in site.queues if q.strategy == "ring_all")
-        return cls(ring_all, members, {q.name: q.ring_timeout for q in site.queues})
+        return cls(ring_all, members, {q.name: q.ring_timeout for q in site.queues},
+                   {q.name: q.retry for q in site.queues})
 
     def feed(self, records: list[Record]) -> None:
         for record in records[self.n:]:
@@ -184,7 +200,10 @@ class LogChecker:
             return
         for call, visit in self.visits.items():
             if visit.in_queue and (visit.queue in self.ring_all_queues or not visit.ringing):
-                idle = ready & self.members[visit.queue]
+                idle = {
+                    a for a in ready & self.members[visit.queue]
+                    if not visit.refused.get(a, -math.inf) > self.last_t + EPS
+                }
                 assert not idle, (
                     f"t={self.last_t}: {sorted(idle)} ready while call {call} waits in "
                     f"{visit.queue}"
@@ -285,6 +304,7 @@ class LogChecker:
                 and other.queue == r.queue
                 and other.key < visit.key
                 and (ring_all or not other.ringing)
+                and not other.refused_by(r.agent, r.t)
             ):
                 raise AssertionError(
                     f"FIFO: call {r.call} (key {visit.key}) rung on {r.agent} at t={r.t} "
@@ -294,7 +314,10 @@ class LogChecker:
 
     def _RingNoAnswer(self, r: RingNoAnswer) -> None:
         assert self._ringing_for(r.agent, r.call), f"ring-no-answer, agent not ringing: {r}"
-        self.visits[r.call].ringing.discard(r.agent)
+        visit = self.visits[r.call]
+        visit.ringing.discard(r.agent)
+        retry = math.inf if self.retries is None else self.retries[r.queue]
+        visit.refused[r.agent] = r.t + retry
         self.ring_no_answers.append((r, self.ring_started[r.agent]))
         self.missed[r.agent] = (r.queue, self.ring_started[r.agent])
 
@@ -402,7 +425,11 @@ def queue_configs(draw: st.DrawFn, name: str, other: str | None) -> dict[str, An
         "ring_timeout": draw(st.integers(5, 20)),
         "priority": draw(st.integers(0, 2)),
         "join_empty": draw(st.sampled_from([True, True, True, False])),
+        "autopause": draw(st.sampled_from(["no", "on_no_answer", "on_any_failure"])),
+        "retry": draw(st.sampled_from([1, 5, 30])),
     }
+    if draw(st.booleans()):
+        queue["autopause_ready_after"] = draw(st.integers(1, 60))
     if draw(st.integers(0, 3)) == 0:
         queue["capacity"] = draw(st.integers(1, 4))
         queue["on_full"] = draw(overflows(other))
@@ -610,16 +637,33 @@ class AcdMachine(RuleBasedStateMachine):
     # --- agents ----------------------------------------------------------------------------
 
     @precondition(lambda self: self.rings)
-    @rule(index=st.integers(0, 1000), answer=st.sampled_from([True, True, True, False]))
-    def agent_takes_a_ring(self, index: int, answer: bool) -> None:
+    @rule(
+        index=st.integers(0, 1000),
+        answer=st.sampled_from([True, True, True, False]),
+        reason=st.sampled_from(
+            [REASON_BUSY, REASON_DECLINED, REASON_UNAVAILABLE, REASON_UNREACHABLE]
+        ),
+    )
+    def agent_takes_a_ring(self, index: int, answer: bool, reason: str) -> None:
         call, agent = sorted(self.rings)[index % len(self.rings)]
         if answer:
             self.agent_input("agent_answer", True, agent, call)
             assert self.state(agent) is S.TALKING and self.connected[call] == agent
+            return
+        pending = self.cc.acd.agents[agent].pending
+        queue = self.cc.calls[call].queue
+        paused = pauses(self.site.queue(queue).autopause, reason)
+        self.agent_input("agent_decline", True, agent, call, reason)
+        assert (call, agent) not in self.rings
+        if pending is not None:
+            assert self.state(agent) is (S.LOGGED_OUT if pending.logout else S.NOT_READY)
+        elif paused:
+            assert self.state(agent) is S.NOT_READY
+            assert self.cc.acd.agents[agent].reason == reason
         else:
-            self.agent_input("agent_decline", True, agent, call)
-            assert self.state(agent) in (S.NOT_READY, S.LOGGED_OUT)
-            assert (call, agent) not in self.rings
+            # Still available, for other calls: not rung again for this one at once.
+            assert self.state(agent) in (S.READY, S.RINGING)
+            assert self.cc.acd.agents[agent].call != call
 
     @precondition(lambda self: self.offered)
     @rule(agent=st.integers(0, 3), index=st.integers(0, 1000), answer=st.booleans())
@@ -778,15 +822,23 @@ class AcdMachine(RuleBasedStateMachine):
                 assert head is min(waiting, key=lambda c: c.key), (queue.name, head, waiting)
             else:
                 assert head is None, (queue.name, head)
-            # (vii) work conservation: no ready member while a call waits unrung; a ring-all
-            # call in line takes every member who frees up.
+            # (vii) work conservation: no ready member while a call waits unrung, unless the
+            # member turned that call down lately; a ring-all call in line takes every member
+            # who frees up.
             ready = [m.agent.id for m in queue.members if m.agent.state is S.READY]
             cached = getattr(queue, "ready", None)
             if cached is not None:  # the core's own list of ready members, in member order
                 assert [m.agent.id for m in cached] == ready, (queue.name, cached, ready)
-            assert not (ready and waiting), (
-                f"{queue.name}: {ready} ready while {waiting} wait"
-            )
+            for call in waiting:
+                idle = set(ready) - acd.refused_by(call.id)
+                assert not idle, f"{queue.name}: {sorted(idle)} ready while {call} waits"
+            # Only an automatic pause has an automatic end.
+            for member in queue.members:
+                if member.agent.pause_timer is not None:
+                    assert member.agent.state is S.NOT_READY, member.agent
+            # Only calls in a queue carry refusals.
+            for call_id in acd._refusals:
+                assert calls[call_id].state is CallState.QUEUED
 
 
 TestAcdMachine = AcdMachine.TestCase

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from appliance.events import AgentRung, CallAnswered, CallEnded, EndCause
 from tests.appliance.pbx.b2bua.harness import Lab, live_site
 
@@ -90,8 +92,29 @@ def test_ring_no_answer_moves_the_call_to_the_next_agent():
     assert [r.agent for r in lab.log if isinstance(r, AgentRung)] == [first, other]
 
 
-def test_busy_agent_phone_is_declined_and_the_call_goes_on():
+@pytest.mark.parametrize(("status", "reason"),
+                         [(486, "Busy Here"), (600, "Busy Everywhere"), (603, "Decline")])
+def test_busy_agent_phone_sends_the_call_to_another_agent_and_stays_ready(status, reason):
     lab = Lab(live_site(agents=2, strategy="linear"))
+    lab.register_all()
+    lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    first = next(a for a, p in lab.phones.items() if p.calls)
+    incoming = next(iter(lab.phones[first].calls.values()))
+    lab.do(lab.phones[first], "reject", incoming.id, status, reason)
+    lab.run(0.5)
+    other = "a2" if first == "a1" else "a1"
+    assert kinds(lab.phones[other].take_events()) == ["incoming"]
+    # Busy on another line is not away from the desk: no pause by default.
+    assert lab.box.cc.acd.agents[first].state.value == "ready"
+    answer = next(iter(lab.phones[other].calls.values()))
+    lab.do(lab.phones[other], "answer", answer.id)
+    lab.run(0.5)
+    assert [r.agent for r in lab.log if isinstance(r, CallAnswered)] == [other]
+
+
+def test_a_queue_that_pauses_on_any_failure_pauses_a_busy_agent():
+    lab = Lab(live_site(agents=2, strategy="linear", queue={"autopause": "on_any_failure"}))
     lab.register_all()
     lab.do(lab.gateway, "call", "100")
     lab.run(0.5)
@@ -99,8 +122,8 @@ def test_busy_agent_phone_is_declined_and_the_call_goes_on():
     incoming = next(iter(lab.phones[first].calls.values()))
     lab.do(lab.phones[first], "reject", incoming.id, 486, "Busy Here")
     lab.run(0.5)
-    other = "a2" if first == "a1" else "a1"
-    assert kinds(lab.phones[other].take_events()) == ["incoming"]
+    agent = lab.box.cc.acd.agents[first]
+    assert (agent.state.value, agent.reason) == ("not_ready", "busy")
 
 
 def test_unregistered_agent_is_not_rung_and_caller_waits():
