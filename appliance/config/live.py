@@ -88,6 +88,9 @@ class Phone(_Frozen):
     gateway port): then it is rung there and need never register. With `register: true` as
     well, a registration overrides the static contact while it lasts."""
 
+    # A dumped site (a sweep's workers, a reload's comparison) names the field, not its alias.
+    model_config = ConfigDict(**_Frozen.model_config, populate_by_name=True)
+
     user: Annotated[str, Field(pattern=_USER.pattern)]
     ha1_md5: Annotated[str, Field(pattern=_HEX32.pattern)] | None = None
     ha1_sha256: Annotated[str, Field(pattern=_HEX64.pattern)] | None = None
