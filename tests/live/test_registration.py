@@ -206,3 +206,33 @@ def test_linphone_registers_by_default_and_with_sha256_where_its_entry_asks(
         if phone is not None:
             phone.stop()
         box.stop()
+
+
+def test_a_phone_guessing_passwords_is_refused_and_the_log_says_so(tmp_path):
+    path = default_site(tmp_path, {"1001": "right"})
+    site = yaml.safe_load(path.read_text())
+    site["sip"]["auth_failures"] = {"slow_after": 2, "slow_delay": 0.3, "block_after": 4,
+                                    "block_for": 600}
+    path.write_text(yaml.safe_dump(site, sort_keys=False))
+    box = ApplianceProcess(path, tmp_path)
+    try:
+        csv = tmp_path / "wrong.csv"
+        csv.write_text("SEQUENTIAL\n1001;wrong\n")
+        config = SippConfig(scenario_path("register.xml"), remote=box.address,
+                            local_port=free_udp_port(), rate=5, call_limit=1, max_calls=8,
+                            injection=csv)
+        result = SippRun(config, timeout=BOUND, workdir=tmp_path / "guesses").run()
+        assert (result.successful, result.failed) == (0, 8), result
+        box.wait_for_log(r"4 failed authentications from user 1001: refused for 600 s", 5)
+        # Refused, so the right password from the same address fails too until block_for.
+        right = DigestPhone("1001", "right", box.address)
+        try:
+            assert right.register().status == 403
+        finally:
+            right.close()
+        assert box.stop() == 0, box.log()
+        log = box.log()
+        assert log.count("from source 127.0.0.1: refused") == 1
+        assert log.count("from source 127.0.0.1: answers slowed down") == 1
+    finally:
+        box.stop()
