@@ -8,8 +8,11 @@ SIPp 3.6 knows only MD5), SHA-256 to the phones whose entries ask for it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ import yaml
 from appliance.pbx.sip import Headers, Request, Response, parse_auth_params
 from appliance.pbx.sip.auth import digest_response, format_auth_params
 from appliance.pbx.sip.message import parse
-from sim.live import ApplianceProcess, phone_passwords, write_site
+from sim.live import ApplianceProcess, phone_passwords, terminate, write_site
 from sim.traffic.sipp import SippConfig, SippRun, free_udp_port, scenario_path
 from tests.live.test_baresip import Baresip, wait_until_ready
 
@@ -139,3 +142,97 @@ def test_a_phone_that_asks_for_sha256_registers_with_it(tmp_path):
             phone.close()
         box.stop()
 
+
+
+class Linphone:
+    """Debian's linphone (linphonec 5.1) as `user`'s phone, run headless: a `linphonec --pipe`
+    daemon driven with `linphonecsh`. It needs its data folder to exist, or its core never
+    starts. One per system user at a time (the daemon's pipe is named after the uid)."""
+
+    def __init__(self, workdir: Path, registrar: tuple[str, int], user: str,
+                 password: str) -> None:
+        home = workdir / "linphone"
+        (home / ".local" / "share" / "linphone").mkdir(parents=True)
+        config = home / "linphonerc"
+        config.write_text(f"[sip]\nsip_port={free_udp_port()}\nsip_tcp_port=-1\n"
+                          "sip_tls_port=-1\nbind_address=127.0.0.1\n")
+        self.env = {**os.environ, "HOME": str(home)}
+        self.log_path = workdir / "linphone.log"
+        self.process = subprocess.Popen(
+            ["linphonec", "--pipe", "-c", str(config), "-d", "6", "-l", str(self.log_path)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+            env=self.env)
+        deadline = time.monotonic() + 15
+        while self.command("generic", "help").returncode != 0:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError(f"linphonec never answered its pipe: {self.log()}")
+            time.sleep(0.2)
+        host, port = registrar
+        self.command("register", "--host", f"{host}:{port}", "--username", user,
+                     "--password", password)
+
+    def command(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["linphonecsh", *args], env=self.env, capture_output=True,
+                              text=True, timeout=10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.command("exit")
+        terminate(self.process, 10)
+
+
+@pytest.mark.skipif(shutil.which("linphonecsh") is None,
+                    reason="linphone not installed (Debian package linphone-cli)")
+@pytest.mark.parametrize(("changes", "algorithm"), [
+    ({}, "MD5"),
+    ({"digest_algorithms": ["SHA-256", "MD5"]}, "SHA-256"),
+])
+def test_linphone_registers_by_default_and_with_sha256_where_its_entry_asks(
+        tmp_path, changes, algorithm):
+    user, password = "1001", "linphone-1001"
+    box = ApplianceProcess(default_site(tmp_path, {user: password}, {user: changes}),
+                           tmp_path)
+    phone = None
+    try:
+        phone = Linphone(tmp_path, box.address, user, password)
+        wait_until_ready(box.records, user, within=15)
+        assert f"algorithm={algorithm}, opaque" in phone.log()
+        phone.stop()
+        assert box.stop() == 0, box.log()
+    finally:
+        if phone is not None:
+            phone.stop()
+        box.stop()
+
+
+def test_a_phone_guessing_passwords_is_refused_and_the_log_says_so(tmp_path):
+    path = default_site(tmp_path, {"1001": "right"})
+    site = yaml.safe_load(path.read_text())
+    site["sip"]["auth_failures"] = {"slow_after": 2, "slow_delay": 0.3, "block_after": 4,
+                                    "block_for": 600}
+    path.write_text(yaml.safe_dump(site, sort_keys=False))
+    box = ApplianceProcess(path, tmp_path)
+    try:
+        csv = tmp_path / "wrong.csv"
+        csv.write_text("SEQUENTIAL\n1001;wrong\n")
+        config = SippConfig(scenario_path("register.xml"), remote=box.address,
+                            local_port=free_udp_port(), rate=5, call_limit=1, max_calls=8,
+                            injection=csv)
+        result = SippRun(config, timeout=BOUND, workdir=tmp_path / "guesses").run()
+        assert (result.successful, result.failed) == (0, 8), result
+        box.wait_for_log(r"4 failed authentications from user 1001: refused for 600 s", 5)
+        # Refused, so the right password from the same address fails too until block_for.
+        right = DigestPhone("1001", "right", box.address)
+        try:
+            assert right.register().status == 403
+        finally:
+            right.close()
+        assert box.stop() == 0, box.log()
+        log = box.log()
+        assert log.count("from source 127.0.0.1: refused") == 1
+        assert log.count("from source 127.0.0.1: answers slowed down") == 1
+    finally:
+        box.stop()

@@ -60,13 +60,25 @@ class PhoneSide:
         return (self._source in self._phone_at
                 or self.registrar.authenticator.has_credentials(request))
 
+    def _phone_is_at(self, user: str | None, now: float) -> bool:
+        """Whether this request comes from where `user`'s phone is known to be (a live
+        registration's source, or its static contact). A user refused for failures from
+        elsewhere still gets through from there: guesses spread over many addresses must not
+        shut out the real phone. Its source is still limited like any other."""
+        if user is None:
+            return False
+        source = self._source
+        return (self._static_contacts.get(user) == source
+                or any(binding.source == source for binding in self.registrar.lookup(user, now)))
+
     def _authenticate(self, request: Request, now: float) -> AuthResult | None:
         """`verify()` within the limits on failed authentications. None when the request
         has been answered here: a refused source or user gets 403 at once, a slowed one its
         challenge or refusal late. A success is answered by the caller, never delayed."""
         authenticator = self.registrar.authenticator
         host = self._source[0]
-        users = (user_of(request.headers.get("From")), authenticator.claimed_user(request))
+        named = (user_of(request.headers.get("From")), authenticator.claimed_user(request))
+        users = [user for user in named if not self._phone_is_at(user, now)]
         verdict = self.auth_limits.verdict(host, users, now)
         if verdict is Verdict.REFUSE:
             self.layer.send_response(make_tagged_response(request, 403, "Forbidden", self.rng),

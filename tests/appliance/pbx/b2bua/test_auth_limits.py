@@ -104,6 +104,23 @@ def test_a_guessing_phone_is_answered_then_slowed_then_refused(caplog):
                     elsewhere) == [200]
 
 
+def test_a_blocked_user_still_gets_through_from_where_its_phone_registered():
+    box = Box()
+    phone = ("10.0.1.1", 5060)
+    challenge = box.challenge("a1", phone, 0)
+    assert box.send(register("a1", phone, 1, guess(challenge, "a1", "secret-a1")),
+                    phone) == [200]
+    for n in range(6):  # guesses from six addresses: a1 is refused, no source is
+        source = (f"203.0.113.{n}", 5060)
+        box.send(register("a1", source, 10 + n, guess(challenge, "a1", f"guess{n}")), source)
+    assert box.box.auth_limits.users.verdict("a1", box.now).name == "REFUSE"
+    elsewhere = ("192.0.2.50", 5060)
+    assert box.send(register("a1", elsewhere, 20), elsewhere) == [403]
+    challenge = box.challenge("a1", phone, 21)  # the registered phone refreshes as usual
+    assert box.send(register("a1", phone, 22, guess(challenge, "a1", "secret-a1")),
+                    phone) == [200]
+
+
 def test_slowed_answers_come_after_slow_delay():
     box = Box()
     source = ("198.51.100.8", 5060)

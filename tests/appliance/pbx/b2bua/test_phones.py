@@ -126,3 +126,12 @@ def test_a_trunk_peer_given_with_its_port_matches_before_a_network():
     assert peers.group_for(("10.0.0.2", 5062)) == "fxo"
     assert peers.group_for(("10.0.0.2", 5060)) == "office"
     assert peers.group_for(("10.0.1.2", 5062)) is None
+
+
+def test_a_static_contact_added_by_a_reload_logs_the_agent_in_and_is_rung():
+    lab = Lab(live_site(agents=1))
+    assert lab.box.cc.acd.agents["a1"].state.value == "logged_out"  # not registered
+    lab.box.reload(site_with({"a1": {"contact": "10.0.1.1:5060"}}), lab.net.now)
+    assert lab.box.cc.acd.agents["a1"].state.value == "ready"
+    ring_once(lab)
+    assert kinds(lab.phones["a1"].take_events()) == ["incoming"]

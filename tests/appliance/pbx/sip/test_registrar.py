@@ -518,3 +518,14 @@ def test_a_static_only_user_is_refused_once_authenticated() -> None:
     assert (refused.status, refused.reason) == (403, "Forbidden: this phone has a static contact")
     assert box.lookup("bob", 0.0) == [] and box.take_changes() == []
     assert Phone("alice").send(box, [contact(1)]).status == 200
+
+
+def test_a_user_cannot_bind_more_than_max_bindings_contacts() -> None:
+    box = Registrar(authenticator(), max_bindings=2)
+    phone = Phone("alice")
+    assert phone.send(box, [contact(1), contact(2)]).status == 200
+    refused = phone.send(box, [contact(3)])
+    assert (refused.status, refused.reason) == (403, "Forbidden: more than 2 contacts")
+    assert sorted(b.contact for b in box.lookup("alice", 0.0)) == [contact(1), contact(2)]
+    assert phone.send(box, [contact(1)], expires=0).status == 200  # removing one makes room
+    assert phone.send(box, [contact(3)]).status == 200
