@@ -90,6 +90,13 @@ def test_a_request_of_another_sip_version_is_505_sent_to_its_source() -> None:
     assert only_answer(data).status == 505
 
 
+def test_an_escaped_control_character_in_a_display_name_is_served() -> None:
+    data = request().replace(b"From: <", b'From: "Al\\\x07ice" <', 1)
+    response = only_answer(data)
+    assert response.status == 200
+    assert '"Al\\\x07ice"' in (response.headers.get("From") or "")
+
+
 def test_an_ack_is_never_answered_however_broken() -> None:
     for data in (request("ACK", uri="tel:123"),
                  request("ACK").replace(b"Call-ID: rfc-1\r\n", b""),
@@ -104,6 +111,8 @@ def test_an_rfc_2543_request_and_its_retransmission_are_one_transaction() -> Non
     box = B2bua(live_site(agents=1), EventLog(), Random(1), b"secret", APPLIANCE)
     box.receive_datagram(data, SOURCE, 0.0)
     first = box.take_datagrams()
+    [(answer, _)] = first
+    assert parse(answer).status == 200  # type: ignore[union-attr]
     box.receive_datagram(data, SOURCE, 0.1)
     assert box.take_datagrams() == first  # the same 200, from the transaction's memory
 
