@@ -161,6 +161,8 @@ def _salvage_request_headers(data: bytes) -> Headers | None:
     start_line, *lines = _unfolded_lines(head)
     if not start_line.strip() or start_line[:4].upper() == "SIP/":
         return None
+    if start_line.split(" ", 1)[0] == "ACK":
+        return None  # an ACK is never answered (RFC 3261 17), however broken
     pairs: list[tuple[str, str]] = []
     for line in lines:
         name, colon, value = line.partition(":")
@@ -187,14 +189,19 @@ def _sound_via(value: str | None) -> bool:
 
 
 def _request_uri_refusal(request: Request) -> tuple[int, str] | None:
-    """416 for a Request-URI scheme we do not serve (RFC 3261 8.2.2.1), 400 for a sip or sips
-    URI that does not parse (an IPv6 address without brackets, RFC 5118 4.2) or carries
-    escaped headers (RFC 4475 3.1.2.11); None when the URI is fine."""
-    scheme = request.uri.partition(":")[0].lower()
-    if scheme not in REQUEST_URI_SCHEMES:
+    """416 for a Request-URI scheme we do not serve (RFC 3261 8.2.2.1), 400 for a sip URI
+    that does not parse (an IPv6 address without brackets, RFC 5118 4.2) or carries escaped
+    headers (RFC 4475 3.1.2.11); None when the URI is fine."""
+    return _uri_refusal(request.uri)
+
+
+# Calls to one number share a Request-URI: the verdict on it is worth keeping.
+@functools.lru_cache(maxsize=4096)
+def _uri_refusal(text: str) -> tuple[int, str] | None:
+    if text.partition(":")[0].lower() not in REQUEST_URI_SCHEMES:
         return 416, "Unsupported URI Scheme"
     try:
-        uri = parse_uri(request.uri)
+        uri = parse_uri(text)
     except SipError:
         return 400, "Bad Request: malformed Request-URI"
     if uri.headers:

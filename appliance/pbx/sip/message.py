@@ -124,8 +124,9 @@ def parse(data: bytes) -> Request | Response:
     """Parse one whole message as received in a UDP datagram (RFC 3261 18.3).
 
     Without Content-Length the body is the rest of the datagram; a longer body is cut to
-    Content-Length, a shorter one is an error. Raises `SipError` (400, 505 for a SIP version
-    other than 2.0, 513 for more than `MAX_MESSAGE_BYTES`) and nothing else. A header part
+    Content-Length, a shorter one is an error. Raises `SipError` (400, 501 for an unknown
+    method whose CSeq names another, 505 for a SIP version other than 2.0, 513 for more than
+    `MAX_MESSAGE_BYTES`) and nothing else. A header part
     with more than `MAX_HEADER_LINES` lines after the start line, or a line (folded lines
     count one by one) longer than `MAX_LINE_BYTES`, is a 400.
     """
