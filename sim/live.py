@@ -65,7 +65,6 @@ def write_site(path: Path, caller_port: int, users: dict[str, str] | None = None
         "sip": {
             "realm": REALM,
             "session_expires": 90,
-            "digest_algorithms": ["MD5"],  # SIPp 3.6.1 answers only MD5, and only the first
             "phones": [{"user": user, "ha1_md5": ha1(user, REALM, password, "MD5"),
                         "ha1_sha256": ha1(user, REALM, password, "SHA-256")}
                        for user, password in users.items()],

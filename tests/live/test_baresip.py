@@ -1,10 +1,10 @@
 """The live appliance with a real SIP phone: baresip 1.0 registers as agent 1001 with digest
 authentication, answers the queued call by itself, and the caller (SIPp) hangs up.
 
-baresip 1.0 (libre 1.1) computes MD5 digests only, and a 401 that offers SHA-256 first makes
-it give up ("Register: Function not implemented") instead of taking the MD5 challenge that
-follows, so the site offers MD5 alone. `Baresip` is also how
-tests/data/captures/capture_baresip.py records the wire fixtures.
+baresip 1.0 (libre 1.1) computes MD5 digests only and gives up ("Register: Function not
+implemented") on a 401 carrying any other challenge: the site's default offer (MD5 alone)
+registers it. `Baresip` is also how tests/data/captures/capture_baresip.py records the wire
+fixtures.
 """
 
 from __future__ import annotations
@@ -82,8 +82,7 @@ class Baresip:
 
 
 def site(tmp_path: Path, caller_port: int) -> Path:
-    return write_site(tmp_path / "site.yaml", caller_port, users={USER: PASSWORD},
-                      sip={"digest_algorithms": ["MD5"]})
+    return write_site(tmp_path / "site.yaml", caller_port, users={USER: PASSWORD})
 
 
 def wait_until_ready(records: Path, agent: str, within: float,
