@@ -124,6 +124,11 @@ class MediaRelay:
 
     # --- calls ------------------------------------------------------------------------------
 
+    def set_wall_clock(self, unix_time_at_zero: float) -> None:
+        """The Unix time of `now == 0`, for the NTP timestamps of calls opened from now on
+        (a driver that may read the wall clock says it once, at start)."""
+        self.ntp_epoch = unix_time_at_zero
+
     @property
     def calls_free(self) -> int:
         """How many more calls the free ports can take."""

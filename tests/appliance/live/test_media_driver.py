@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 
 from appliance.live.media import MediaDriver
+from appliance.media import rtcp
+from appliance.media.quality import NTP_UNIX_OFFSET
 from appliance.media.relay import AGENT, CALLER, MediaRelay
 from appliance.media.rtp import RtpPacket, parse
 from sim.traffic.sipp import free_udp_block
@@ -72,3 +75,23 @@ def test_rtp_crosses_the_relay_on_real_sockets_and_ports_are_released():
     # RTP and RTCP on each side while the call is up; nothing once it is closed.
     assert len(result["ports_while_up"]) == 4 and result["ports_after"] == []
     assert [e.call for e in result["events"]] == [1]
+
+
+def test_our_sender_reports_carry_the_wall_clock_the_driver_gave_the_core():
+    async def report() -> bytes:
+        start = free_udp_block(4)
+        relay = MediaRelay(range(start, start + 4))
+        driver = MediaDriver(relay, HOST)
+        driver.start()
+        try:
+            relay.open(1, driver.now())
+            side = relay.sessions[1].sides[CALLER]
+            side.stream.own(0, b"\xff" * 160, 160, True, driver.now())
+            return side.rtcp.report(driver.now())
+        finally:
+            driver.close()
+
+    sender_report = rtcp.parse(asyncio.run(report()))[0]
+    assert isinstance(sender_report, rtcp.SenderReport)
+    unix_time = sender_report.ntp_timestamp / 2**32 - NTP_UNIX_OFFSET
+    assert abs(unix_time - time.time()) < 60  # the date, not 1900
