@@ -14,7 +14,9 @@ do: otherwise every call's once-a-second write would fall into the same tick, an
 would measure a burst of file creation no appliance sees rather than calls being held. What
 starting and finishing the recordings cost is reported apart. After the step every WAV is
 read back: its duration must be within 100 ms of the time from its start to the step's end.
-Bare (`record=False`), the process runs only the `MediaRelay`: the baseline.
+Bare (`record=False`), the process runs only the `MediaRelay`: the baseline. Either way the
+relay rewrites every packet into the stream the appliance sends that party and sends each
+party RTCP; the load leaves that RTCP out of its counts.
 """
 
 from __future__ import annotations
@@ -247,6 +249,8 @@ def _play(pairs: list[tuple[socket.socket, socket.socket]], ports: list[tuple[in
                     data = sock.recv(2048)  # type: ignore[union-attr]
                 except BlockingIOError:
                     break
+                if 192 <= data[1] <= 223:
+                    continue  # the relay's own RTCP to a port above one of ours: not RTP
                 arrived = time.monotonic()
                 sent_at, _stream = _STAMP.unpack_from(data, 12)
                 delays.append(arrived - sent_at)
