@@ -232,12 +232,14 @@ class MediaRelay:
             return
         side.packets_in += 1
         side.last_heard = now
-        _, _, sequence, timestamp, ssrc = _FIXED.unpack_from(data)
+        first, second, sequence, timestamp, ssrc = _FIXED.unpack_from(data)
         side.rtcp.reception.packet(sequence, timestamp, ssrc, now)
         other = session.sides[1 - index]
         if other.peer is not None:
             other.packets_out += 1
-            self._out.append((other.local_port, other.rtcp.stream.relay(data, now), other.peer))
+            rewritten = other.rtcp.stream.rewrite(data, first, second, sequence, timestamp,
+                                                  ssrc, now)
+            self._out.append((other.local_port, rewritten, other.peer))
         for listener in session.taps:
             listener(index, data, now)
 
