@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from appliance.media.rtp import RtpError, RtpPacket, parse, seq_diff, ts_diff
-from sim.live import media_port_range
 from sim.traffic.rtp_pcap import tone, write_rtp_pcap
 from sim.traffic.sipp import SippConfig, SippRun, scenario_path
-from tests.live.test_media_calls import media_floor
+from tests.live.test_baresip_audio import own_media_ports
+from tests.live.test_sipp_calls import Floor
 
 pytestmark = pytest.mark.slow
 
@@ -78,11 +78,11 @@ def _udp(frame: bytes) -> tuple[int, int, bytes] | None:
     return source, destination, frame[start + 8:start + length]
 
 
-def streams_from_the_appliance(capture: LoopbackCapture) -> dict[int, list[RtpPacket]]:
-    """RTP from the appliance's RTP ports (the even ones of its range), by port. Each call
-    takes the next four ports of the range (one call at a time, none used twice): the first
-    RTP port faces the caller, the second the agent."""
-    low, high = media_port_range()
+def streams_from_the_appliance(capture: LoopbackCapture, low: int, high: int,
+                               ) -> dict[int, list[RtpPacket]]:
+    """RTP from the appliance's RTP ports (the even ones of `low`..`high`), by port. Each
+    call takes the next four ports of the range (one call at a time, none used twice): the
+    first RTP port faces the caller, the second the agent."""
     flows: dict[int, list[RtpPacket]] = defaultdict(list)
     for source, destination, payload in capture.datagrams:
         if low <= source <= high and source % 2 == 0 and not low <= destination <= high:
@@ -94,7 +94,10 @@ def streams_from_the_appliance(capture: LoopbackCapture) -> dict[int, list[RtpPa
 
 
 def test_each_party_receives_one_continuous_stream_across_music_and_the_agent(tmp_path: Path):
-    floor = media_floor(tmp_path)
+    low, high = own_media_ports()
+    floor = Floor(tmp_path, media={"queued_callers": "answer", "rtp_port_min": low,
+                                   "rtp_port_max": high})
+    floor.register_phones()
     caller_pcap = write_rtp_pcap(tmp_path / "caller.pcap", tone(1000.0, TALK_MS / 1000))
     agent_pcap = write_rtp_pcap(tmp_path / "agent.pcap", tone(1500.0, TALK_MS / 1000))
     try:
@@ -111,8 +114,7 @@ def test_each_party_receives_one_continuous_stream_across_music_and_the_agent(tm
     finally:
         floor.box.stop()
     assert len(details) == CALLS
-    flows = streams_from_the_appliance(capture)
-    low, _ = media_port_range()
+    flows = streams_from_the_appliance(capture, low, high)
     assert sorted(flows) == [low + 2 * n for n in range(2 * CALLS)], sorted(flows)
     to_callers = {port: packets for port, packets in flows.items() if (port - low) % 4 == 0}
     for port, packets in flows.items():
