@@ -11,7 +11,6 @@ agent's audio while the relay passed it on under the agent's own SSRC and number
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -24,8 +23,8 @@ import pytest
 
 from appliance.records.store import RecordReader
 from sim.live import ApplianceProcess, terminate, write_site
-from sim.traffic.sipp import free_udp_port, udp_ports_free
-from tests.live.test_baresip import PASSWORD, USER, wait_until_ready
+from sim.traffic.sipp import free_udp_port
+from tests.live.test_baresip import PASSWORD, USER, own_media_ports, wait_until_ready
 
 CALLS = 20
 TALK_SECONDS = 3.0
@@ -59,19 +58,6 @@ module\t\t\tmenu.so
 module_tmp\t\taccount.so
 snd_path\t\t{dumps}
 """
-
-
-def own_media_ports(count: int = 400) -> tuple[int, int]:
-    """An RTP port range free a moment ago, away from the block other live runs on this
-    machine share (`sim.live.media_port_range`): two appliances bound to the same ports send
-    each other's callers their audio."""
-    low, high = 12_000, 32_000  # below the kernel's ephemeral ports, above the shared block
-    start = low + (os.getpid() * count) % (high - low - count)
-    for _ in range((high - low) // count):
-        if udp_ports_free(start, count):
-            return start, start + count - 1
-        start = low + (start - low + count) % (high - low - count)
-    raise OSError(f"no block of {count} free UDP ports between {low} and {high}")
 
 
 def write_tone(path: Path, frequency: float, seconds: float = 60.0) -> Path:

@@ -20,7 +20,7 @@ import pytest
 from appliance.media.rtp import RtpError, RtpPacket, parse, seq_diff, ts_diff
 from sim.traffic.rtp_pcap import tone, write_rtp_pcap
 from sim.traffic.sipp import SippConfig, SippRun, scenario_path
-from tests.live.test_baresip_audio import own_media_ports
+from tests.live.test_baresip import own_media_ports
 from tests.live.test_sipp_calls import Floor
 
 pytestmark = pytest.mark.slow
