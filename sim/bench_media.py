@@ -14,7 +14,9 @@ do: otherwise every call's once-a-second write would fall into the same tick, an
 would measure a burst of file creation no appliance sees rather than calls being held. What
 starting and finishing the recordings cost is reported apart. After the step every WAV is
 read back: its duration must be within 100 ms of the time from its start to the step's end.
-Bare (`record=False`), the process runs only the `MediaRelay`: the baseline.
+Bare (`record=False`), the process runs only the `MediaRelay`: the baseline. Either way the
+relay rewrites every packet into the stream the appliance sends that party and sends each
+party RTCP; the load leaves that RTCP out of its counts.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ START_SLOTS = 50
 # is dropped with its call; a recording's expected length includes it.
 END_GRACE = 2 * PACKET_INTERVAL
 _STAMP = struct.Struct("!dI")  # send time, stream number
+_NUMBERS = struct.Struct("!HI")  # an RTP sequence number and timestamp
 
 Address = tuple[str, int]
 
@@ -217,7 +220,7 @@ def _play(pairs: list[tuple[socket.socket, socket.socket]], ports: list[tuple[in
         selector.register(phone, selectors.EVENT_READ)
     template = bytes(RtpPacket(0, 0, 0, 1, b"\xff" * PAYLOAD_BYTES))
     delays: list[float] = []
-    sent = 0
+    sent = ticks = 0
     start = time.monotonic()
     next_tick = start
     end = start + seconds
@@ -225,10 +228,15 @@ def _play(pairs: list[tuple[socket.socket, socket.socket]], ports: list[tuple[in
     while True:
         now = time.monotonic()
         if now >= next_tick and now < end:
+            # Sequence numbers and timestamps run on, as a phone's do: the relay's rewrite
+            # and reception statistics take their usual path.
+            numbers = _NUMBERS.pack(ticks % 65536, ticks * PAYLOAD_BYTES % 2**32)
+            ticks += 1
             for index, (gateway, phone) in enumerate(pairs):
                 caller_port, agent_port = ports[index]
                 stamp = _STAMP.pack(time.monotonic(), index)
-                packet = template[:12] + stamp + template[12 + _STAMP.size:]
+                packet = template[:2] + numbers + template[8:12] + stamp + \
+                    template[12 + _STAMP.size:]
                 gateway.sendto(packet, (HOST, caller_port))
                 phone.sendto(packet, (HOST, agent_port))
                 sent += 2
@@ -247,6 +255,8 @@ def _play(pairs: list[tuple[socket.socket, socket.socket]], ports: list[tuple[in
                     data = sock.recv(2048)  # type: ignore[union-attr]
                 except BlockingIOError:
                     break
+                if 192 <= data[1] <= 223:
+                    continue  # the relay's own RTCP to a port above one of ours: not RTP
                 arrived = time.monotonic()
                 sent_at, _stream = _STAMP.unpack_from(data, 12)
                 delays.append(arrived - sent_at)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Protocol
@@ -37,6 +38,8 @@ class MediaSource(Protocol):
     def next_deadline(self) -> float | None: ...
 
     def on_deadline(self, now: float) -> None: ...
+
+    def set_wall_clock(self, unix_time_at_zero: float) -> None: ...
 
 
 class MediaDriver:
@@ -62,6 +65,8 @@ class MediaDriver:
         loop = self._loop or asyncio.get_running_loop()
         self._loop = loop
         self._epoch = loop.time() if self._fixed_epoch is None else self._fixed_epoch
+        # RTCP sender reports carry wall-clock time; the core never reads a clock itself.
+        self.relay.set_wall_clock(time.time() - self.now())
         self.flush()
 
     def now(self) -> float:

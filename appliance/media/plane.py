@@ -117,6 +117,10 @@ class MediaPlane:
 
     # --- calls ------------------------------------------------------------------------------
 
+    def set_wall_clock(self, unix_time_at_zero: float) -> None:
+        """The Unix time of `now == 0`, for our RTCP sender reports' NTP timestamps."""
+        self.relay.set_wall_clock(unix_time_at_zero)
+
     def has_room(self) -> bool:
         return self.relay.calls_free > 0
 

@@ -16,7 +16,8 @@ it comes from another port than the RTP); until a side's RTCP is heard, ours goe
 above that side's RTP peer. It is read, not relayed (the peer's reports are about streams the
 other party never sees): each side's `RtcpParty` keeps the figures, and every call sends each
 side a compound report about every 5 s (randomised 0.5-1.5 times, RFC 3550 6.2) on one timer
-per call, and a BYE when it closes. RTCP does not count as the side being heard.
+per call, and a BYE when it closes. RTCP does not count as the side being heard. RTCP sent
+to the RTP port (RFC 5761 muxing, which we never offer) is read the same way.
 
 Packets are relayed with their header rewritten and their payload untouched: the relay is on
 the hot path of every call. Whoever records or listens (recording, DTMF detection) taps a
@@ -124,6 +125,11 @@ class MediaRelay:
 
     # --- calls ------------------------------------------------------------------------------
 
+    def set_wall_clock(self, unix_time_at_zero: float) -> None:
+        """The Unix time of `now == 0`, for the NTP timestamps of calls opened from now on
+        (a driver that may read the wall clock says it once, at start)."""
+        self.ntp_epoch = unix_time_at_zero
+
     @property
     def calls_free(self) -> int:
         """How many more calls the free ports can take."""
@@ -225,14 +231,21 @@ class MediaRelay:
         elif source != side.peer:
             side.dropped += 1
             return
+        first, second, sequence, timestamp, ssrc = _FIXED.unpack_from(data)
+        if 192 <= second <= 223:
+            # RTCP on the RTP port (RFC 5761 muxing, never offered): read, and not taken for
+            # a new RTP source, which would restart the other party's stream.
+            side.rtcp.receive(data, now)
+            return
         side.packets_in += 1
         side.last_heard = now
-        _, _, sequence, timestamp, ssrc = _FIXED.unpack_from(data)
         side.rtcp.reception.packet(sequence, timestamp, ssrc, now)
         other = session.sides[1 - index]
         if other.peer is not None:
             other.packets_out += 1
-            self._out.append((other.local_port, other.rtcp.stream.relay(data, now), other.peer))
+            rewritten = other.rtcp.stream.rewrite(data, first, second, sequence, timestamp,
+                                                  ssrc, now)
+            self._out.append((other.local_port, rewritten, other.peer))
         for listener in session.taps:
             listener(index, data, now)
 

@@ -92,14 +92,19 @@ class OutboundStream:
     def relay(self, packet: bytes, now: float) -> bytes:
         """`packet`, an RTP packet from the other party (at least 12 bytes, version not
         checked), as a packet of this stream."""
-        first, second, in_sequence, in_timestamp, source = _HEADER.unpack_from(packet)
+        return self.rewrite(packet, *_HEADER.unpack_from(packet), now)
+
+    def rewrite(self, packet: bytes, first: int, second: int, in_sequence: int,
+                in_timestamp: int, source: int, now: float) -> bytes:
+        """`relay` for a caller that has unpacked the fixed header already (the relay reads
+        it once for this and for the reception statistics)."""
         if source != self._source:
             self._switch_to(source, in_sequence, in_timestamp, now)
             second |= 0x80
-        sequence = (in_sequence + self._seq_offset) & SEQ_MASK
-        timestamp = (in_timestamp + self._ts_offset) & TS_MASK
-        if (sequence - self._next_sequence) & SEQ_MASK < 0x8000:  # the newest yet
-            self._next_sequence = (sequence + 1) & SEQ_MASK
+        sequence = (in_sequence + self._seq_offset) & 0xFFFF
+        timestamp = (in_timestamp + self._ts_offset) & 0xFFFFFFFF
+        if (sequence - self._next_sequence) & 0xFFFF < 0x8000:  # the newest yet
+            self._next_sequence = (sequence + 1) & 0xFFFF
             self.last_timestamp = timestamp
             self.last_sent_at = now
         self.packets += 1

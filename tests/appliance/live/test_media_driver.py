@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 
 from appliance.live.media import MediaDriver
+from appliance.media import rtcp
+from appliance.media.quality import NTP_UNIX_OFFSET
 from appliance.media.relay import AGENT, CALLER, MediaRelay
 from appliance.media.rtp import RtpPacket, parse
 from sim.traffic.sipp import free_udp_block
@@ -108,3 +111,23 @@ def test_a_port_closed_and_opened_again_between_two_flushes_stays_bound():
     # Only two ports per side: the next call gets the same ones back.
     ports = _ports_after(["open", "flush", "close", "open"])
     assert len(ports) == 4
+
+
+def test_our_sender_reports_carry_the_wall_clock_the_driver_gave_the_core():
+    async def report() -> bytes:
+        start = free_udp_block(4)
+        relay = MediaRelay(range(start, start + 4))
+        driver = MediaDriver(relay, HOST)
+        driver.start()
+        try:
+            relay.open(1, driver.now())
+            side = relay.sessions[1].sides[CALLER]
+            side.stream.own(0, b"\xff" * 160, 160, True, driver.now())
+            return side.rtcp.report(driver.now())
+        finally:
+            driver.close()
+
+    sender_report = rtcp.parse(asyncio.run(report()))[0]
+    assert isinstance(sender_report, rtcp.SenderReport)
+    unix_time = sender_report.ntp_timestamp / 2**32 - NTP_UNIX_OFFSET
+    assert abs(unix_time - time.time()) < 60  # the date, not 1900

@@ -1,12 +1,18 @@
-"""The media plane's per-packet taps: digits and recording take whatever arrives."""
+"""The media plane: its per-packet taps (digits and recording take whatever arrives), and the
+one stream a caller hears from its player and the relay together."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from random import Random
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from appliance.clock import Deadlines
 from appliance.media.plane import Digit, MediaPlane
-from appliance.media.rtp import RtpExtension, RtpPacket, payload_of
+from appliance.media.rtp import RtpExtension, RtpPacket, parse, payload_of, seq_diff, ts_diff
 
 GATEWAY = ("192.0.2.10", 40000)
 
@@ -46,3 +52,49 @@ def test_in_band_digits_are_found_behind_a_header_extension():
         plane.receive(port, bytes(packet), GATEWAY, n * 0.02)
     assert [(e.digit, e.via) for e in plane.take_events() if isinstance(e, Digit)] == [
         ("5", "inband")]
+
+
+PHONE = ("10.0.1.1", 42000)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["agent", "music", "silence", "wait"]),
+                          st.integers(1, 30)), min_size=1, max_size=40),
+       st.integers(0, 2**16 - 1))
+@settings(max_examples=60, deadline=None)
+def test_the_caller_hears_one_stream_whatever_mix_of_music_and_agent_audio(steps, seed):
+    plane = MediaPlane("127.0.0.1", range(30000, 30004), Deadlines(), Random(seed),
+                       music=np.arange(1600, dtype=np.int16))
+    caller_port, agent_port = plane.open(1, 0.0)
+    plane.set_caller(1, GATEWAY, 0, None, inband_digits=False)
+    plane.set_agent(1, PHONE, 0.0)
+    now, agent_sequence = 0.0, 5000
+    to_caller: list[RtpPacket] = []
+
+    def sent() -> None:  # drained after each input, as a driver does, to keep their order
+        to_caller.extend(parse(data) for port, data, to in plane.take_datagrams()
+                         if port == caller_port and to == GATEWAY)
+
+    for action, count in steps:
+        if action == "music":
+            plane.play_music(1, now)
+        elif action == "silence":
+            plane.silence(1)
+        for _ in range(count):
+            now = round(now + 0.02, 6)
+            if action == "agent":
+                packet = RtpPacket(0, agent_sequence % 65536, agent_sequence * 160, 0x99,
+                                   b"\x00" * 160)
+                plane.receive(agent_port, bytes(packet), PHONE, now)
+                agent_sequence += 1
+                sent()
+            deadline = plane.next_deadline()
+            while deadline is not None and deadline <= now:
+                plane.on_deadline(deadline)
+                sent()
+                deadline = plane.next_deadline()
+    assert len({packet.ssrc for packet in to_caller}) <= 1
+    assert all(seq_diff(b.sequence, a.sequence) == 1 for a, b in pairwise(to_caller))
+    assert all(ts_diff(b.timestamp, a.timestamp) >= 160 for a, b in pairwise(to_caller))
+    for before, after in pairwise(to_caller):
+        if (before.payload == b"\x00" * 160) != (after.payload == b"\x00" * 160):
+            assert after.marker  # music to agent or back: the source changed

@@ -121,6 +121,19 @@ def test_rtcp_is_read_not_relayed_and_ours_goes_to_the_port_above_each_rtp_port(
         (caller_port + 1, (GATEWAY[0], GATEWAY[1] + 1)), (agent_port + 1, PHONE_BEHIND_NAT)}
 
 
+def test_rtcp_on_the_rtp_port_is_read_and_never_relayed_as_audio():
+    relay, caller_port, _ = relay_with_call()
+    caller = relay.sessions[1].sides[CALLER]
+    relay.receive(caller_port, rtp(1), GATEWAY, 0.02)
+    about_us = rtcp.ReportBlock(caller.stream.ssrc, 0, 7)
+    relay.receive(caller_port, bytes(rtcp.ReceiverReport(0x1234, (about_us,))), GATEWAY, 0.03)
+    relay.receive(caller_port, rtp(2), GATEWAY, 0.04)
+    out = rtp_out(relay)
+    assert len(out) == 2 and not out[1][1].marker  # one source: no change of source
+    assert caller.packets_in == 2 and caller.rtcp.reception.received == 2
+    assert relay.quality(1)[CALLER].reported_lost == 7
+
+
 def test_reports_come_every_five_seconds_or_so_with_a_cname_and_a_bye_at_the_end():
     relay, caller_port, agent_port = relay_with_call()
     for n in range(1, 3001):  # a minute of the gateway talking

@@ -26,6 +26,7 @@ from appliance.events import (
     CallResumed,
     CallTransferred,
     EndCause,
+    MediaQuality,
     OverflowCause,
     Record,
     RingNoAnswer,
@@ -288,3 +289,27 @@ def check_detail(d: CallDetail) -> None:
         assert d.talk == 0 and d.transfers == 0
     if d.abandoned:
         assert d.cause == EndCause.ABANDONED
+
+
+def test_each_partys_latest_media_figures_go_into_the_detail_record() -> None:
+    detail = only(
+        [
+            offered(10.0),
+            CallQueued(10.0, 1, "service", 0, 1),
+            CallAnswered(12.0, 1, "service", "a1", 2.0),
+            # A transfer ended the first conversation; the figures at the end are the call's.
+            MediaQuality(40.0, 1, "caller", 1400, 0, 1.0, 2.0, 30.0, 0),
+            MediaQuality(40.0, 1, "agent", 1390, 3, 1.5, 4.0, None, None),
+            MediaQuality(70.0, 1, "caller", 2900, 2, 1.2, 2.5, 31.5, 1),
+            CallEnded(70.0, 1, EndCause.CALLER_HANGUP),
+        ]
+    )
+    assert (detail.caller_packets, detail.caller_lost, detail.caller_jitter_ms,
+            detail.caller_jitter_max_ms, detail.caller_rtt_ms, detail.caller_reported_lost) == (
+        2900, 2, 1.2, 2.5, 31.5, 1)
+    assert (detail.agent_packets, detail.agent_lost, detail.agent_rtt_ms) == (1390, 3, None)
+
+
+def test_a_call_without_media_figures_has_none() -> None:
+    detail = only([offered(10.0), CallEnded(11.0, 1, EndCause.ABANDONED)])
+    assert detail.caller_packets is None and detail.agent_rtt_ms is None
