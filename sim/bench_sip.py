@@ -15,6 +15,7 @@ answered, every OPTIONS answered quickly, nothing left held inside the appliance
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import socket
 import tempfile
@@ -340,14 +341,24 @@ class _OverloadFloor:
         return run
 
     def media_ports_bound(self) -> int:
-        """UDP ports of the appliance's media range bound right now (Linux /proc)."""
+        """UDP ports of the media range the appliance holds right now (Linux /proc): its own
+        sockets only, since other programs on the machine may use the same range."""
         low, high = self.ports
+        fds = Path(f"/proc/{self.box.process.pid}/fd")
+        owned = set()
+        with contextlib.suppress(OSError):
+            for fd in fds.iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(fd)
+                    if target.startswith("socket:["):
+                        owned.add(target[8:-1])
         bound = 0
         for table in ("/proc/net/udp", "/proc/net/udp6"):
             with contextlib.suppress(OSError):
                 for line in Path(table).read_text().splitlines()[1:]:
-                    port = int(line.split()[1].rsplit(":", 1)[1], 16)
-                    bound += low <= port <= high
+                    fields = line.split()
+                    port = int(fields[1].rsplit(":", 1)[1], 16)
+                    bound += low <= port <= high and fields[9] in owned
         return bound
 
     def close(self) -> None:

@@ -151,25 +151,33 @@ class Backlog:
 
 
 class OverloadGauge:
-    """Overloaded once a datagram has waited longer than `overload_age` seconds; back to
-    normal when the oldest waiting is younger than `recovered_age` and nothing has been late
-    for `hold` seconds (so that one burst does not make the state flap)."""
+    """Overloaded once datagrams have been waiting longer than `overload_age` seconds for
+    `persist` seconds on end (a backlog that does not drain; one pause of the process, a page
+    fault or a collection, drains at once); back to normal when the oldest waiting is younger
+    than `recovered_age` and nothing has been late for `hold` seconds, so that the state does
+    not flap."""
 
-    def __init__(self, overload_age: float, recovered_age: float, hold: float) -> None:
+    def __init__(self, overload_age: float, recovered_age: float, hold: float,
+                 persist: float = 0.0) -> None:
         self.overload_age = overload_age
         self.recovered_age = recovered_age
         self.hold = hold
+        self.persist = persist
         self.overloaded = False
+        self._late_since: float | None = None
         self._last_late = float("-inf")
 
     def observe(self, age: float, now: float) -> bool:
         """Take the age of the oldest waiting datagram (0 if none); True if the state changed."""
         if age > self.overload_age:
             self._last_late = now
-            if not self.overloaded:
+            if self._late_since is None:
+                self._late_since = now
+            if not self.overloaded and now - self._late_since >= self.persist:
                 self.overloaded = True
                 return True
             return False
+        self._late_since = None
         if (self.overloaded and age < self.recovered_age
                 and now - self._last_late >= self.hold):
             self.overloaded = False

@@ -11,8 +11,9 @@ while seconds of backlog wait unseen in the kernel's buffer. Each time the socke
 everything waiting is read into a `Backlog`, stamped with the time the kernel received it
 (SO_TIMESTAMPNS), and handled in order of importance - responses, in-dialog requests and
 OPTIONS first - for at most WORK_SLICE seconds before the loop gets a turn (timers, media).
-When a datagram has waited longer than BACKLOG_OVERLOAD the appliance is overloaded: the core
-is told, and new INVITEs get a stateless 503 with Retry-After until the backlog is gone.
+When datagrams have waited longer than BACKLOG_OVERLOAD for OVERLOAD_PERSIST on end the
+appliance is overloaded: the core is told, and new INVITEs get a stateless 503 with
+Retry-After until the backlog is gone.
 
 The hot path carries thousands of datagrams a second: it logs nothing below WARNING and calls
 through attributes bound once at start.
@@ -46,9 +47,13 @@ _log = logging.getLogger(__name__)
 SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 """Receive and send buffer asked for: room for a burst of a few thousand datagrams."""
 
-# A datagram that waited longer than this means overload: well below SIP's T1 (0.5 s), after
-# which peers retransmit what already waits in our queue.
+# Datagrams waiting longer than this for OVERLOAD_PERSIST seconds on end mean overload: well
+# below SIP's T1 (0.5 s), after which peers retransmit what already waits in our queue.
 BACKLOG_OVERLOAD = 0.15
+OVERLOAD_PERSIST = 0.1
+# A new INVITE that waited this long is refused even before the backlog counts as overload:
+# its sender has retransmitted it already, and a 503 now is worth more than a late 100.
+INVITE_TOO_OLD = 0.5
 # Back to normal once the oldest waiting is younger than this and nothing was late for
 # OVERLOAD_HOLD seconds.
 BACKLOG_RECOVERED = 0.05
@@ -125,7 +130,8 @@ class UdpDriver:
         self._work_pending = False
         self._recheck_handle: asyncio.TimerHandle | None = None
         self.backlog = Backlog()
-        self.gauge = OverloadGauge(BACKLOG_OVERLOAD, BACKLOG_RECOVERED, OVERLOAD_HOLD)
+        self.gauge = OverloadGauge(BACKLOG_OVERLOAD, BACKLOG_RECOVERED, OVERLOAD_HOLD,
+                                   OVERLOAD_PERSIST)
         self.stats = BacklogStats()
         self._recent = RecentInvites(INVITE_MEMORY)
         self._sheds = hasattr(core, "set_overloaded")
@@ -362,7 +368,7 @@ class UdpDriver:
         long - unless it retransmits one the core already has. True if it was refused."""
         branch = top_branch(invite.data)
         known = branch is not None and branch in self._recent
-        late = now - invite.arrived > BACKLOG_OVERLOAD
+        late = now - invite.arrived > INVITE_TOO_OLD
         if not known and (late or self.gauge.overloaded) and self._refuse(invite.data,
                                                                           invite.source):
             return True

@@ -118,27 +118,36 @@ def test_recent_invites_are_forgotten_after_their_time() -> None:
     assert len(recent) == 0
 
 
-def test_gauge_needs_a_late_datagram_and_holds_before_recovering() -> None:
-    gauge = OverloadGauge(overload_age=0.15, recovered_age=0.05, hold=1.0)
+def test_gauge_needs_lateness_that_persists_and_holds_before_recovering() -> None:
+    gauge = OverloadGauge(overload_age=0.15, recovered_age=0.05, hold=1.0, persist=0.1)
     assert not gauge.observe(0.1, 0.0) and not gauge.overloaded
-    assert gauge.observe(0.2, 1.0) and gauge.overloaded
-    assert not gauge.observe(0.0, 1.5) and gauge.overloaded  # still within the hold
-    assert not gauge.observe(0.1, 2.5) and gauge.overloaded  # not young enough yet
-    assert gauge.observe(0.01, 2.5) and not gauge.overloaded
+    assert not gauge.observe(0.3, 1.0) and not gauge.overloaded  # late, not yet for long
+    assert not gauge.observe(0.0, 1.02) and not gauge.overloaded  # a pause: drained at once
+    assert not gauge.observe(0.2, 2.0)
+    assert gauge.observe(0.2, 2.1) and gauge.overloaded  # late for 0.1 s on end
+    assert not gauge.observe(0.0, 2.5) and gauge.overloaded  # still within the hold
+    assert not gauge.observe(0.1, 3.5) and gauge.overloaded  # not young enough yet
+    assert gauge.observe(0.01, 3.5) and not gauge.overloaded
 
 
 @given(st.lists(st.tuples(st.floats(0, 2), st.floats(0, 0.5)), max_size=60))
 def test_gauge_is_overloaded_exactly_when_lateness_says_so(
         steps: list[tuple[float, float]]) -> None:
-    gauge = OverloadGauge(overload_age=0.15, recovered_age=0.05, hold=1.0)
-    now, last_late, expected = 0.0, None, False
+    gauge = OverloadGauge(overload_age=0.15, recovered_age=0.05, hold=1.0, persist=0.1)
+    now, expected = 0.0, False
+    late_since: float | None = None
+    last_late: float | None = None
     for gap, age in steps:
         now += gap
         changed = gauge.observe(age, now)
         before = expected
         if age > 0.15:
-            expected, last_late = True, now
-        elif expected and age < 0.05 and last_late is not None and now - last_late >= 1.0:
-            expected = False
+            last_late = now
+            late_since = now if late_since is None else late_since
+            expected = expected or now - late_since >= 0.1
+        else:
+            late_since = None
+            if expected and age < 0.05 and last_late is not None and now - last_late >= 1.0:
+                expected = False
         assert gauge.overloaded == expected
         assert changed == (before != expected)
