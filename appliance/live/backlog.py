@@ -112,7 +112,7 @@ def refusal(data: bytes, retry_after: int) -> bytes | None:
     return b"\r\n".join(out)
 
 
-@dataclass
+@dataclass(slots=True)
 class Waiting:
     kind: Kind
     data: bytes
@@ -140,6 +140,11 @@ class Backlog:
     def pop(self) -> Waiting:
         """The next datagram to handle; the backlog must not be empty."""
         return self._first.popleft() if self._first else self._new.popleft()
+
+    @property
+    def first_waiting(self) -> bool:
+        """Whether a FIRST datagram waits."""
+        return bool(self._first)
 
     def oldest(self) -> float | None:
         """When the longest-waiting datagram arrived, or None if nothing waits."""

@@ -246,8 +246,9 @@ class UdpDriver:
     def _readable(self) -> None:
         """Read everything waiting (up to BACKLOG_LIMIT), then handle what the slice allows."""
         self._read_all()
-        if not self._work_pending:  # else a slice is already due on the loop
-            self._work()
+        # With a slice already due on the loop, what keeps calls and peers going is handled
+        # now all the same: it must not wait behind the new calls of that slice.
+        self._work(first_only=self._work_pending)
 
     def _read_all(self) -> None:
         sock = self._sock
@@ -289,9 +290,11 @@ class UdpDriver:
                          total - self.stats.kernel_drops)
             self.stats.kernel_drops = total
 
-    def _work(self) -> None:
-        """Handle waiting datagrams, most important first, for at most WORK_SLICE seconds."""
-        self._work_pending = False
+    def _work(self, first_only: bool = False) -> None:
+        """Handle waiting datagrams, most important first (only those if `first_only`), for
+        at most WORK_SLICE seconds; what is left waits for a slice due on the loop."""
+        if not first_only:
+            self._work_pending = False
         if self.closed:
             return
         clock, backlog = self._time, self.backlog
@@ -300,7 +303,7 @@ class UdpDriver:
         self._recent.expire(now - self._epoch)
         stop_at = now + WORK_SLICE
         handled = 0
-        while backlog:
+        while backlog and (backlog.first_waiting or not first_only):
             # Reading the clock costs little next to handling a datagram, but not nothing.
             if handled & 7 == 7 and clock() >= stop_at:
                 break
@@ -308,7 +311,7 @@ class UdpDriver:
             handled += 1
         self.stats.dropped = backlog.dropped
         self.flush()
-        if backlog:
+        if backlog and not self._work_pending:
             self._work_pending = True
             assert self._loop is not None
             self._loop.call_soon(self._work)
