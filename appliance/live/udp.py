@@ -92,6 +92,7 @@ class BacklogStats:
     kernel_drops: int = 0  # datagrams the kernel dropped, its buffer full (SO_RXQ_OVFL)
     deepest: int = 0  # most datagrams waiting at once
     oldest: float = 0.0  # longest any datagram waited, seconds
+    first_wait: float = 0.0  # longest a response, in-dialog request or OPTIONS waited
     overloads: int = 0  # times the driver found the appliance overloaded
 
 
@@ -331,8 +332,9 @@ class UdpDriver:
             _log.warning("overloaded: SIP datagrams waited %.0f ms (%d waiting): refusing "
                          "new calls", age * 1e3, len(self.backlog))
         else:
-            _log.warning("load back to normal: taking new calls again (%d refused so far)",
-                         stats.shed)
+            _log.warning("load back to normal: taking new calls again (%d refused so far; "
+                         "in-dialog requests, responses and OPTIONS waited %.0f ms at most)",
+                         stats.shed, stats.first_wait * 1e3)
         if overloaded:
             self._recheck_later()
         if self._sheds:
@@ -357,8 +359,12 @@ class UdpDriver:
             self._recheck_later()
 
     def _handle(self, waiting: Waiting, now: float) -> None:
-        data, source = waiting.data, waiting.source
-        if waiting.kind is Kind.NEW_INVITE and self._sheds and self._shed(waiting, now):
+        data, source, kind = waiting.data, waiting.source, waiting.kind
+        if kind is Kind.FIRST:
+            wait = now - waiting.arrived
+            if wait > self.stats.first_wait:
+                self.stats.first_wait = wait
+        elif kind is Kind.NEW_INVITE and self._sheds and self._shed(waiting, now):
             return
         try:
             self._receive(data, source, now - self._epoch)
