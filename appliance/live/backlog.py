@@ -78,6 +78,23 @@ def top_branch(data: bytes) -> bytes | None:
     return None if found is None else found.group(1)
 
 
+_TOP_VIA = re.compile(rb"\n(?:via|v)[ \t]*:[ \t]*SIP[ \t]*/[ \t]*2\.0[ \t]*/[ \t]*UDP[ \t]+"
+                      rb"(\[[^\]]*\]|[^\s:;,]+)(?:[ \t]*:[ \t]*(\d+))?([^\r\n,]*)",
+                      re.IGNORECASE)
+_RPORT = re.compile(rb";[ \t]*rport(?=[ \t]*(?:;|$))", re.IGNORECASE)
+
+
+def reply_address(data: bytes, source: Address) -> Address:
+    """Where a response to the request `data` from `source` goes: the source's address with
+    the top Via's port, or the source's port if the Via asks for rport (RFC 3261 18.2.2, RFC
+    3581 4). A Via this peek cannot read gets the source."""
+    via = _TOP_VIA.search(_head(data))
+    if via is None or _RPORT.search(via.group(3)):
+        return source
+    port = via.group(2)
+    return source[0], int(port) if port else 5060
+
+
 def refusal(data: bytes, retry_after: int) -> bytes | None:
     """A 503 with Retry-After for the request `data`, built without parsing it, or None if it
     lacks a header a response must copy. The To tag is derived from the top Via and Call-ID,

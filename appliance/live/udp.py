@@ -38,6 +38,7 @@ from appliance.live.backlog import (
     RecentInvites,
     Waiting,
     refusal,
+    reply_address,
     top_branch,
 )
 from appliance.live.core import Address, DatagramCore
@@ -391,7 +392,7 @@ class UdpDriver:
         if answer is None:
             return False
         self.stats.shed += 1
-        self._send(answer, source)
+        self._send(answer, reply_address(data, source))
         return True
 
     def _send(self, data: bytes, destination: Address) -> None:

@@ -13,17 +13,20 @@ from appliance.live.backlog import (
     RecentInvites,
     classify,
     refusal,
+    reply_address,
     top_branch,
 )
 from appliance.pbx.sip import Response, parse
 
 
 def request(method: str, to_tag: str | None = None, branch: str = "z9hG4bKabc",
-            compact: bool = False, call_id: str = "c1@10.0.0.2") -> bytes:
+            compact: bool = False, call_id: str = "c1@10.0.0.2", rport: bool = False) -> bytes:
+    """A request from 10.0.0.2:5060 (answered where it came from with `rport`)."""
     to = "<sip:100@10.0.0.1>" + (f";tag={to_tag}" if to_tag else "")
     names = ("v", "f", "t", "i") if compact else ("Via", "From", "To", "Call-ID")
+    via_params = ";rport" if rport else ""
     return (f"{method} sip:100@10.0.0.1 SIP/2.0\r\n"
-            f"{names[0]}: SIP/2.0/UDP 10.0.0.2:5060;branch={branch}\r\n"
+            f"{names[0]}: SIP/2.0/UDP 10.0.0.2:5060{via_params};branch={branch}\r\n"
             "Max-Forwards: 70\r\n"
             f"{names[1]}: <sip:gw@10.0.0.2>;tag=f1\r\n"
             f"{names[2]}: {to}\r\n"
@@ -86,6 +89,19 @@ def test_a_retransmission_gets_the_same_503_and_its_ack_is_dropped() -> None:
 def test_no_503_for_a_request_missing_a_header_a_response_copies() -> None:
     invite = request("INVITE").replace(b"Call-ID: c1@10.0.0.2\r\n", b"")
     assert refusal(invite, 30) is None
+
+
+def test_the_503_goes_where_rfc_3261_and_3581_send_responses() -> None:
+    source = ("192.0.2.7", 40123)  # behind a NAT: not what its Via says
+    invite = request("INVITE")  # Via: SIP/2.0/UDP 10.0.0.2:5060, no rport
+    assert reply_address(invite, source) == ("192.0.2.7", 5060)
+    with_rport = invite.replace(b"5060;branch", b"5060;rport;branch")
+    assert reply_address(with_rport, source) == source
+    no_port = invite.replace(b"10.0.0.2:5060;", b"10.0.0.2;")
+    assert reply_address(no_port, source) == ("192.0.2.7", 5060)
+    ipv6 = invite.replace(b"10.0.0.2:5060", b"[2001:db8::2]:5070")
+    assert reply_address(ipv6, ("2001:db8::2", 1)) == ("2001:db8::2", 5070)
+    assert reply_address(b"INVITE x SIP/2.0\r\n\r\n", source) == source
 
 
 def test_top_branch() -> None:

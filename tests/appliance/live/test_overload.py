@@ -18,7 +18,7 @@ from appliance.live.udp import (
     UdpDriver,
 )
 from appliance.pbx.sip import Response
-from tests.appliance.live.test_backlog import request
+from tests.appliance.live import test_backlog
 from tests.appliance.live.test_udp import WAIT, Address, Client, run_with_driver, until
 
 STALL = BACKLOG_OVERLOAD + 0.15  # the loop is blocked this long while datagrams arrive
@@ -72,6 +72,11 @@ class CallCore(RecordingCore):
 
     def set_overloaded(self, overloaded: bool) -> None:
         self.overload_calls.append(overloaded)
+
+
+def request(method: str, to_tag: str | None = None, **fields: str) -> bytes:
+    """A request our client sends: its Via asks for rport, so answers come back to it."""
+    return test_backlog.request(method, to_tag, rport=True, **fields)  # type: ignore[arg-type]
 
 
 RESPONSE_200 = (b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKo\r\n"
