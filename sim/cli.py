@@ -281,10 +281,17 @@ def bench_sip_command(
     agents: int = typer.Option(1000, min=1, help="Registered agent phones"),
     concurrent: int = typer.Option(1000, min=0, help="Concurrent calls to hold (0: skip)"),
     ceiling_budget: float = typer.Option(60.0, help="Seconds for SIPp's own ceiling"),
+    overload_seconds: float = typer.Option(
+        60.0, min=0, help="Seconds of the overload ramp (0: skip the overload step)"),
+    overload_factor: float = typer.Option(
+        4.0, min=1, help="The ramp ends at this many times the sustained rate"),
+    overload_held_after: float = typer.Option(
+        60.0, min=0, help="Seconds after the ramp to look for calls and ports still held"),
 ) -> None:
-    """Calls per second: SIPp against itself (the ceiling) vs SIPp through the appliance."""
+    """Calls per second: SIPp against itself (the ceiling) vs SIPp through the appliance,
+    then an overload step ramping past the rate the appliance sustained."""
     from sim.bench_b2bua import ASTERISK_ANCHOR, measure_b2bua, measure_concurrent
-    from sim.bench_sip import ANCHOR, measure_sipp_ceiling
+    from sim.bench_sip import ANCHOR, format_overload, measure_overload, measure_sipp_ceiling
 
     console = Console()
     with console.status("SIPp uac -> SIPp uas (the load generator's ceiling)"):
@@ -312,6 +319,13 @@ def bench_sip_command(
         console.print(f"concurrent: {held['peak_concurrent']} calls up at once, "
                       f"{held['successful']} of {held['placed']} completed "
                       f"({'held' if held['held'] else 'NOT held'}; target 1,000)",
+                      highlight=False)
+    if overload_seconds and sustained:
+        with console.status(f"overload: {sustained} -> {overload_factor * sustained:g} calls/s"):
+            figures = measure_overload(sustained, overload_seconds, factor=overload_factor,
+                                       agents=agents, held_after=overload_held_after)
+        console.print(format_overload(figures), highlight=False)
+        console.print("(figures from a shared machine are noisy: compare runs, not digits)",
                       highlight=False)
 
 

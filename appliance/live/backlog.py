@@ -78,6 +78,23 @@ def top_branch(data: bytes) -> bytes | None:
     return None if found is None else found.group(1)
 
 
+_TOP_VIA = re.compile(rb"\n(?:via|v)[ \t]*:[ \t]*SIP[ \t]*/[ \t]*2\.0[ \t]*/[ \t]*UDP[ \t]+"
+                      rb"(\[[^\]]*\]|[^\s:;,]+)(?:[ \t]*:[ \t]*(\d+))?([^\r\n,]*)",
+                      re.IGNORECASE)
+_RPORT = re.compile(rb";[ \t]*rport(?=[ \t]*(?:;|$))", re.IGNORECASE)
+
+
+def reply_address(data: bytes, source: Address) -> Address:
+    """Where a response to the request `data` from `source` goes: the source's address with
+    the top Via's port, or the source's port if the Via asks for rport (RFC 3261 18.2.2, RFC
+    3581 4). A Via this peek cannot read gets the source."""
+    via = _TOP_VIA.search(_head(data))
+    if via is None or _RPORT.search(via.group(3)):
+        return source
+    port = via.group(2)
+    return source[0], int(port) if port else 5060
+
+
 def refusal(data: bytes, retry_after: int) -> bytes | None:
     """A 503 with Retry-After for the request `data`, built without parsing it, or None if it
     lacks a header a response must copy. The To tag is derived from the top Via and Call-ID,
@@ -112,7 +129,7 @@ def refusal(data: bytes, retry_after: int) -> bytes | None:
     return b"\r\n".join(out)
 
 
-@dataclass
+@dataclass(slots=True)
 class Waiting:
     kind: Kind
     data: bytes
@@ -141,6 +158,11 @@ class Backlog:
         """The next datagram to handle; the backlog must not be empty."""
         return self._first.popleft() if self._first else self._new.popleft()
 
+    @property
+    def first_waiting(self) -> bool:
+        """Whether a FIRST datagram waits."""
+        return bool(self._first)
+
     def oldest(self) -> float | None:
         """When the longest-waiting datagram arrived, or None if nothing waits."""
         fronts = [queue[0].arrived for queue in (self._first, self._new) if queue]
@@ -151,25 +173,33 @@ class Backlog:
 
 
 class OverloadGauge:
-    """Overloaded once a datagram has waited longer than `overload_age` seconds; back to
-    normal when the oldest waiting is younger than `recovered_age` and nothing has been late
-    for `hold` seconds (so that one burst does not make the state flap)."""
+    """Overloaded once datagrams have been waiting longer than `overload_age` seconds for
+    `persist` seconds on end (a backlog that does not drain; one pause of the process, a page
+    fault or a collection, drains at once); back to normal when the oldest waiting is younger
+    than `recovered_age` and nothing has been late for `hold` seconds, so that the state does
+    not flap."""
 
-    def __init__(self, overload_age: float, recovered_age: float, hold: float) -> None:
+    def __init__(self, overload_age: float, recovered_age: float, hold: float,
+                 persist: float = 0.0) -> None:
         self.overload_age = overload_age
         self.recovered_age = recovered_age
         self.hold = hold
+        self.persist = persist
         self.overloaded = False
+        self._late_since: float | None = None
         self._last_late = float("-inf")
 
     def observe(self, age: float, now: float) -> bool:
         """Take the age of the oldest waiting datagram (0 if none); True if the state changed."""
         if age > self.overload_age:
             self._last_late = now
-            if not self.overloaded:
+            if self._late_since is None:
+                self._late_since = now
+            if not self.overloaded and now - self._late_since >= self.persist:
                 self.overloaded = True
                 return True
             return False
+        self._late_since = None
         if (self.overloaded and age < self.recovered_age
                 and now - self._last_late >= self.hold):
             self.overloaded = False

@@ -11,8 +11,9 @@ while seconds of backlog wait unseen in the kernel's buffer. Each time the socke
 everything waiting is read into a `Backlog`, stamped with the time the kernel received it
 (SO_TIMESTAMPNS), and handled in order of importance - responses, in-dialog requests and
 OPTIONS first - for at most WORK_SLICE seconds before the loop gets a turn (timers, media).
-When a datagram has waited longer than BACKLOG_OVERLOAD the appliance is overloaded: the core
-is told, and new INVITEs get a stateless 503 with Retry-After until the backlog is gone.
+When datagrams have waited longer than BACKLOG_OVERLOAD for OVERLOAD_PERSIST on end the
+appliance is overloaded: the core is told, and new INVITEs get a stateless 503 with
+Retry-After until the backlog is gone.
 
 The hot path carries thousands of datagrams a second: it logs nothing below WARNING and calls
 through attributes bound once at start.
@@ -37,6 +38,7 @@ from appliance.live.backlog import (
     RecentInvites,
     Waiting,
     refusal,
+    reply_address,
     top_branch,
 )
 from appliance.live.core import Address, DatagramCore
@@ -46,9 +48,13 @@ _log = logging.getLogger(__name__)
 SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 """Receive and send buffer asked for: room for a burst of a few thousand datagrams."""
 
-# A datagram that waited longer than this means overload: well below SIP's T1 (0.5 s), after
-# which peers retransmit what already waits in our queue.
+# Datagrams waiting longer than this for OVERLOAD_PERSIST seconds on end mean overload: well
+# below SIP's T1 (0.5 s), after which peers retransmit what already waits in our queue.
 BACKLOG_OVERLOAD = 0.15
+OVERLOAD_PERSIST = 0.1
+# A new INVITE that waited this long is refused even before the backlog counts as overload:
+# its sender has retransmitted it already, and a 503 now is worth more than a late 100.
+INVITE_TOO_OLD = 0.5
 # Back to normal once the oldest waiting is younger than this and nothing was late for
 # OVERLOAD_HOLD seconds.
 BACKLOG_RECOVERED = 0.05
@@ -87,6 +93,7 @@ class BacklogStats:
     kernel_drops: int = 0  # datagrams the kernel dropped, its buffer full (SO_RXQ_OVFL)
     deepest: int = 0  # most datagrams waiting at once
     oldest: float = 0.0  # longest any datagram waited, seconds
+    first_wait: float = 0.0  # longest a response, in-dialog request or OPTIONS waited
     overloads: int = 0  # times the driver found the appliance overloaded
 
 
@@ -125,7 +132,8 @@ class UdpDriver:
         self._work_pending = False
         self._recheck_handle: asyncio.TimerHandle | None = None
         self.backlog = Backlog()
-        self.gauge = OverloadGauge(BACKLOG_OVERLOAD, BACKLOG_RECOVERED, OVERLOAD_HOLD)
+        self.gauge = OverloadGauge(BACKLOG_OVERLOAD, BACKLOG_RECOVERED, OVERLOAD_HOLD,
+                                   OVERLOAD_PERSIST)
         self.stats = BacklogStats()
         self._recent = RecentInvites(INVITE_MEMORY)
         self._sheds = hasattr(core, "set_overloaded")
@@ -240,8 +248,9 @@ class UdpDriver:
     def _readable(self) -> None:
         """Read everything waiting (up to BACKLOG_LIMIT), then handle what the slice allows."""
         self._read_all()
-        if not self._work_pending:  # else a slice is already due on the loop
-            self._work()
+        # With a slice already due on the loop, what keeps calls and peers going is handled
+        # now all the same: it must not wait behind the new calls of that slice.
+        self._work(first_only=self._work_pending)
 
     def _read_all(self) -> None:
         sock = self._sock
@@ -283,9 +292,11 @@ class UdpDriver:
                          total - self.stats.kernel_drops)
             self.stats.kernel_drops = total
 
-    def _work(self) -> None:
-        """Handle waiting datagrams, most important first, for at most WORK_SLICE seconds."""
-        self._work_pending = False
+    def _work(self, first_only: bool = False) -> None:
+        """Handle waiting datagrams, most important first (only those if `first_only`), for
+        at most WORK_SLICE seconds; what is left waits for a slice due on the loop."""
+        if not first_only:
+            self._work_pending = False
         if self.closed:
             return
         clock, backlog = self._time, self.backlog
@@ -294,7 +305,7 @@ class UdpDriver:
         self._recent.expire(now - self._epoch)
         stop_at = now + WORK_SLICE
         handled = 0
-        while backlog:
+        while backlog and (backlog.first_waiting or not first_only):
             # Reading the clock costs little next to handling a datagram, but not nothing.
             if handled & 7 == 7 and clock() >= stop_at:
                 break
@@ -302,7 +313,7 @@ class UdpDriver:
             handled += 1
         self.stats.dropped = backlog.dropped
         self.flush()
-        if backlog:
+        if backlog and not self._work_pending:
             self._work_pending = True
             assert self._loop is not None
             self._loop.call_soon(self._work)
@@ -322,8 +333,9 @@ class UdpDriver:
             _log.warning("overloaded: SIP datagrams waited %.0f ms (%d waiting): refusing "
                          "new calls", age * 1e3, len(self.backlog))
         else:
-            _log.warning("load back to normal: taking new calls again (%d refused so far)",
-                         stats.shed)
+            _log.warning("load back to normal: taking new calls again (%d refused so far; "
+                         "in-dialog requests, responses and OPTIONS waited %.0f ms at most)",
+                         stats.shed, stats.first_wait * 1e3)
         if overloaded:
             self._recheck_later()
         if self._sheds:
@@ -348,8 +360,12 @@ class UdpDriver:
             self._recheck_later()
 
     def _handle(self, waiting: Waiting, now: float) -> None:
-        data, source = waiting.data, waiting.source
-        if waiting.kind is Kind.NEW_INVITE and self._sheds and self._shed(waiting, now):
+        data, source, kind = waiting.data, waiting.source, waiting.kind
+        if kind is Kind.FIRST:
+            wait = now - waiting.arrived
+            if wait > self.stats.first_wait:
+                self.stats.first_wait = wait
+        elif kind is Kind.NEW_INVITE and self._sheds and self._shed(waiting, now):
             return
         try:
             self._receive(data, source, now - self._epoch)
@@ -362,7 +378,7 @@ class UdpDriver:
         long - unless it retransmits one the core already has. True if it was refused."""
         branch = top_branch(invite.data)
         known = branch is not None and branch in self._recent
-        late = now - invite.arrived > BACKLOG_OVERLOAD
+        late = now - invite.arrived > INVITE_TOO_OLD
         if not known and (late or self.gauge.overloaded) and self._refuse(invite.data,
                                                                           invite.source):
             return True
@@ -376,7 +392,7 @@ class UdpDriver:
         if answer is None:
             return False
         self.stats.shed += 1
-        self._send(answer, source)
+        self._send(answer, reply_address(data, source))
         return True
 
     def _send(self, data: bytes, destination: Address) -> None:

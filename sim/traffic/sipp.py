@@ -28,7 +28,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 
@@ -122,6 +122,9 @@ class SippResult:
     exit_code: int | None
     timed_out: bool
     workdir: Path
+    counts: Mapping[str, int] = field(default_factory=dict)
+    """SIPp's ``-trace_counts`` columns (e.g. ``"0_INVITE_Sent"``, ``"4_503_Recv"``), in the
+    scenario's order: how often each message of the scenario was sent or received."""
 
     @property
     def ok(self) -> bool:
@@ -189,7 +192,7 @@ def _mapping_args(flag: str, values: Mapping[str, str | int | float]) -> list[st
 
 def _trace_args(workdir: Path) -> list[str]:
     return [
-        "-trace_stat", "-stf", str(workdir / _STAT_FILE), "-fd", "1",
+        "-trace_stat", "-stf", str(workdir / _STAT_FILE), "-fd", "1", "-trace_counts",
         "-trace_err", "-error_file", str(workdir / "errors.log"),
         "-trace_logs", "-log_file", str(workdir / "logs.log"),
         "-trace_screen", "-screen_file", str(workdir / "screen_final.log"),
@@ -289,6 +292,56 @@ def result_from_row(
         timed_out=timed_out,
         workdir=workdir,
     )
+
+
+def read_counts(workdir: Path) -> dict[str, int]:
+    """The last line of the ``-trace_counts`` file SIPp wrote in `workdir`, in column order;
+    empty if there is none."""
+    files = sorted(workdir.glob("*_counts.csv"))
+    if not files:
+        return {}
+    with files[-1].open(newline="") as handle:
+        rows = [row for row in csv.reader(handle, delimiter=";") if row]
+    if len(rows) < 2:
+        return {}
+    return {name: int(value) for name, value in zip(rows[0], rows[-1], strict=False)
+            if name and value.isdigit() and name not in ("CurrentTime", "ElapsedTime")}
+
+
+@dataclass(frozen=True)
+class InviteOutcomes:
+    """What became of the calls a caller scenario placed, by their INVITE's final response."""
+
+    sent: int
+    answered: int  # a 2xx
+    refused: int  # any other final response (503 and the like)
+
+    @property
+    def without_final(self) -> int:
+        """INVITEs that never got a final response."""
+        return max(0, self.sent - self.answered - self.refused)
+
+
+def invite_outcomes(counts: Mapping[str, int]) -> InviteOutcomes:
+    """Read from `counts` (of a scenario that opens with an INVITE, then receives its
+    responses before it sends anything else) how many INVITEs got which final response."""
+    sent = answered = refused = 0
+    started = False
+    for name, value in counts.items():
+        index, _, rest = name.partition("_")
+        message, _, what = rest.rpartition("_")
+        if not started:
+            if (message, what) == ("INVITE", "Sent"):
+                sent, started = value, True
+            continue
+        if what == "Sent" or not index.isdigit():
+            break
+        if what == "Recv" and message.isdigit() and int(message) >= 200:
+            if int(message) < 300:
+                answered += value
+            else:
+                refused += value
+    return InviteOutcomes(sent, answered, refused)
 
 
 def _empty_result(exit_code: int | None, timed_out: bool, workdir: Path) -> SippResult:
@@ -415,7 +468,8 @@ class SippRun:
             if exit_code not in (None, 0, 1):
                 raise SippError(self._failure_text())
             return _empty_result(exit_code, self._timed_out, self.workdir)
-        return result_from_row(rows[-1], exit_code, self._timed_out, self.workdir)
+        result = result_from_row(rows[-1], exit_code, self._timed_out, self.workdir)
+        return replace(result, counts=read_counts(self.workdir))
 
     def run(self) -> SippResult:
         """Start, wait for the end (or the deadline) and return the counts."""

@@ -23,7 +23,9 @@ from sim.traffic.sipp import (
     SippRun,
     build_command,
     free_udp_port,
+    invite_outcomes,
     parse_sipp_time,
+    read_counts,
     read_stat_rows,
     result_from_row,
     scenario_path,
@@ -285,6 +287,23 @@ def test_result_from_a_stat_line(tmp_path: Path) -> None:
     assert result.target_rate == 20.0
     assert result.failure_ratio == pytest.approx(0.1)
     assert not result.ok
+
+
+def test_invite_outcomes_from_a_counts_file(tmp_path: Path) -> None:
+    # The caller scenario's columns as SIPp 3.6.1 writes them with -trace_counts (a subset).
+    header = ("CurrentTime;ElapsedTime;0_INVITE_Sent;0_INVITE_Retrans;0_INVITE_Timeout;"
+              "1_100_Recv;1_100_Retrans;2_183_Recv;3_503_Recv;3_503_Retrans;4_487_Recv;"
+              "5_200_Recv;5_200_Retrans;6_ACK_Sent;7_BYE_Sent;8_200_Recv;")
+    rows = ["2026-12-07\t05:33:29.02;00:00:00:000000;0;0;0;0;0;0;0;0;0;0;0;0;0;0;",
+            "2026-12-07\t05:33:30.02;00:00:01:000000;50;9;0;48;0;40;6;2;1;40;3;47;40;39;"]
+    (tmp_path / "caller_123_counts.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
+    counts = read_counts(tmp_path)
+    assert counts["0_INVITE_Sent"] == 50 and counts["8_200_Recv"] == 39
+    outcomes = invite_outcomes(counts)
+    # The BYE's 200 and retransmitted finals are not answers to an INVITE.
+    assert (outcomes.sent, outcomes.answered, outcomes.refused) == (50, 40, 7)
+    assert outcomes.without_final == 3
+    assert read_counts(tmp_path / "nowhere") == {}
 
 
 def test_command_line(tmp_path: Path) -> None:

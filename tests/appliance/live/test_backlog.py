@@ -13,17 +13,20 @@ from appliance.live.backlog import (
     RecentInvites,
     classify,
     refusal,
+    reply_address,
     top_branch,
 )
 from appliance.pbx.sip import Response, parse
 
 
 def request(method: str, to_tag: str | None = None, branch: str = "z9hG4bKabc",
-            compact: bool = False, call_id: str = "c1@10.0.0.2") -> bytes:
+            compact: bool = False, call_id: str = "c1@10.0.0.2", rport: bool = False) -> bytes:
+    """A request from 10.0.0.2:5060 (answered where it came from with `rport`)."""
     to = "<sip:100@10.0.0.1>" + (f";tag={to_tag}" if to_tag else "")
     names = ("v", "f", "t", "i") if compact else ("Via", "From", "To", "Call-ID")
+    via_params = ";rport" if rport else ""
     return (f"{method} sip:100@10.0.0.1 SIP/2.0\r\n"
-            f"{names[0]}: SIP/2.0/UDP 10.0.0.2:5060;branch={branch}\r\n"
+            f"{names[0]}: SIP/2.0/UDP 10.0.0.2:5060{via_params};branch={branch}\r\n"
             "Max-Forwards: 70\r\n"
             f"{names[1]}: <sip:gw@10.0.0.2>;tag=f1\r\n"
             f"{names[2]}: {to}\r\n"
@@ -88,6 +91,19 @@ def test_no_503_for_a_request_missing_a_header_a_response_copies() -> None:
     assert refusal(invite, 30) is None
 
 
+def test_the_503_goes_where_rfc_3261_and_3581_send_responses() -> None:
+    source = ("192.0.2.7", 40123)  # behind a NAT: not what its Via says
+    invite = request("INVITE")  # Via: SIP/2.0/UDP 10.0.0.2:5060, no rport
+    assert reply_address(invite, source) == ("192.0.2.7", 5060)
+    with_rport = invite.replace(b"5060;branch", b"5060;rport;branch")
+    assert reply_address(with_rport, source) == source
+    no_port = invite.replace(b"10.0.0.2:5060;", b"10.0.0.2;")
+    assert reply_address(no_port, source) == ("192.0.2.7", 5060)
+    ipv6 = invite.replace(b"10.0.0.2:5060", b"[2001:db8::2]:5070")
+    assert reply_address(ipv6, ("2001:db8::2", 1)) == ("2001:db8::2", 5070)
+    assert reply_address(b"INVITE x SIP/2.0\r\n\r\n", source) == source
+
+
 def test_top_branch() -> None:
     assert top_branch(request("INVITE", branch="z9hG4bK77")) == b"z9hG4bK77"
     assert top_branch(request("INVITE", branch="z9hG4bK77", compact=True)) == b"z9hG4bK77"
@@ -118,27 +134,36 @@ def test_recent_invites_are_forgotten_after_their_time() -> None:
     assert len(recent) == 0
 
 
-def test_gauge_needs_a_late_datagram_and_holds_before_recovering() -> None:
-    gauge = OverloadGauge(overload_age=0.15, recovered_age=0.05, hold=1.0)
+def test_gauge_needs_lateness_that_persists_and_holds_before_recovering() -> None:
+    gauge = OverloadGauge(overload_age=0.15, recovered_age=0.05, hold=1.0, persist=0.1)
     assert not gauge.observe(0.1, 0.0) and not gauge.overloaded
-    assert gauge.observe(0.2, 1.0) and gauge.overloaded
-    assert not gauge.observe(0.0, 1.5) and gauge.overloaded  # still within the hold
-    assert not gauge.observe(0.1, 2.5) and gauge.overloaded  # not young enough yet
-    assert gauge.observe(0.01, 2.5) and not gauge.overloaded
+    assert not gauge.observe(0.3, 1.0) and not gauge.overloaded  # late, not yet for long
+    assert not gauge.observe(0.0, 1.02) and not gauge.overloaded  # a pause: drained at once
+    assert not gauge.observe(0.2, 2.0)
+    assert gauge.observe(0.2, 2.1) and gauge.overloaded  # late for 0.1 s on end
+    assert not gauge.observe(0.0, 2.5) and gauge.overloaded  # still within the hold
+    assert not gauge.observe(0.1, 3.5) and gauge.overloaded  # not young enough yet
+    assert gauge.observe(0.01, 3.5) and not gauge.overloaded
 
 
 @given(st.lists(st.tuples(st.floats(0, 2), st.floats(0, 0.5)), max_size=60))
 def test_gauge_is_overloaded_exactly_when_lateness_says_so(
         steps: list[tuple[float, float]]) -> None:
-    gauge = OverloadGauge(overload_age=0.15, recovered_age=0.05, hold=1.0)
-    now, last_late, expected = 0.0, None, False
+    gauge = OverloadGauge(overload_age=0.15, recovered_age=0.05, hold=1.0, persist=0.1)
+    now, expected = 0.0, False
+    late_since: float | None = None
+    last_late: float | None = None
     for gap, age in steps:
         now += gap
         changed = gauge.observe(age, now)
         before = expected
         if age > 0.15:
-            expected, last_late = True, now
-        elif expected and age < 0.05 and last_late is not None and now - last_late >= 1.0:
-            expected = False
+            last_late = now
+            late_since = now if late_since is None else late_since
+            expected = expected or now - late_since >= 0.1
+        else:
+            late_since = None
+            if expected and age < 0.05 and last_late is not None and now - last_late >= 1.0:
+                expected = False
         assert gauge.overloaded == expected
         assert changed == (before != expected)
