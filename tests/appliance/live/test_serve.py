@@ -117,7 +117,9 @@ def test_start_reload_and_graceful_stop(config: Path, caplog: pytest.LogCaptureF
     (error,) = [m for level, m in messages if level == "ERROR"]
     assert str(config) in error
     assert "trunk_groups[0] (pstn).channels" in error
-    assert ("INFO", "configuration reloaded (site small-two)") in messages
+    assert ("INFO", "reload applies: site: 'small' -> 'small-two'") in messages
+    assert ("INFO", "configuration reloaded (site small-two): 1 changes applied, "
+                    "0 need a restart") in messages
     assert ("INFO", "all calls ended") in messages
 
 
