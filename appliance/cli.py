@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from appliance.config import Site
 
 app = typer.Typer(
     name="ccbox",
@@ -24,8 +28,12 @@ app = typer.Typer(
 @app.command("check")
 def check(
     config: str = typer.Argument(..., help="Site configuration file, or a built-in site name"),
+    against: str = typer.Option(None, "--against", metavar="RUNNING",
+                                help="The configuration the appliance runs: print what a "
+                                     "reload (SIGHUP) to CONFIG would change, and what of it "
+                                     "needs a restart"),
 ) -> None:
-    """Validate a site configuration and summarise it."""
+    """Validate a site configuration and summarise it. Exits with 2 if a file is invalid."""
     from rich.console import Console
 
     from appliance.config import ConfigError, resolve_site
@@ -43,6 +51,22 @@ def check(
         f"{len(site.routes)} routes",
         highlight=False,
     )
+    if against is not None:
+        _print_reload_changes(against, site)
+
+
+def _print_reload_changes(running_config: str, new: Site) -> None:
+    """What a reload from ``running_config`` to ``new`` changes, one line each."""
+    from appliance.config import ConfigError, resolve_site
+    from appliance.config.changes import compare, describe
+
+    try:
+        running = resolve_site(running_config)
+    except ConfigError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    for line in describe(compare(running, new)):
+        typer.echo(line)
 
 
 @app.command("serve")
