@@ -17,8 +17,10 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from appliance.config import builtin_site_path
 from appliance.live import EXIT_CONFIG_ERROR, Server, serve
@@ -342,3 +344,51 @@ def test_child_with_a_bad_config_exits_2_without_binding(config: Path, tmp_path:
     assert str(config) in log
     assert "trunk_groups[0] (pstn).channels" in log
     assert "listening on" not in log
+
+
+# -- the appliance itself, with SIPp phones -------------------------------------------------------
+
+
+def rewrite_site(path: Path, agents: list[str], media: dict[str, Any]) -> None:
+    """Keep the phones of the site at `path`; give it these agents and media settings."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["agents"] = [{"id": agent, "skills": {"service": 5}} for agent in agents]
+    recording = {**data["media"]["recording"], **media.get("recording", {})}
+    data["media"] = {**data["media"], **media, "recording": recording}
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_sighup_to_ccbox_serve_applies_agents_and_recordings_and_names_what_needs_a_restart(
+        tmp_path: Path) -> None:
+    from tests.live.test_sipp_calls import Floor
+
+    floor = Floor(tmp_path)
+    try:
+        config, box = tmp_path / "site.yaml", floor.box
+        rewrite_site(config, ["1001"], {})
+        box.process.send_signal(signal.SIGHUP)
+        box.wait_for_log(r"configuration reloaded \(site live\): 1 changes", 20)
+        low = yaml.safe_load(config.read_text())["media"]["rtp_port_min"]
+        moved = tmp_path / "moved"
+        rewrite_site(config, ["1002"], {"recording": {"folder": str(moved)},
+                                        "rtp_port_min": low + 2})
+        box.process.send_signal(signal.SIGHUP)
+        box.wait_for_log(r"configuration reloaded \(site live\): 3 changes applied, 1 need", 20)
+        log = box.log()
+        assert "reload applies: agents: added 1002 (may log in)" in log
+        assert "reload applies: agents: removed 1001" in log
+        old = tmp_path / "recordings"
+        assert f"reload applies: media.recording.folder: {old} -> {moved}" in log
+        assert f"WARNING appliance.live.serve: needs a restart: media.rtp_port_min: {low}" in log
+        floor.register_phones()  # 1002 logs in as its phone registers; 1001 is no agent now
+        with floor.agents() as agents:
+            result = floor.callers(calls=1).run()
+            agents.stop()
+        assert (result.successful, result.failed) == (1, 0), result
+        (detail,) = floor.stop()
+        assert detail.agent == "1002"
+        assert detail.recording is not None and Path(detail.recording).is_relative_to(moved)
+        assert "Traceback" not in box.log()
+    finally:
+        floor.box.stop()
