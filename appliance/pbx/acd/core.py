@@ -94,6 +94,9 @@ AnnouncementSeconds = Callable[[int, float | None], float]
 
 
 class Acd:
+    """Agent inputs (answer, ready, log out ...) return False, changing nothing, when they do
+    not apply: the agent is not in that state, or is not (or no longer) an agent of the site."""
+
     def __init__(
         self,
         site: Site,
@@ -472,9 +475,8 @@ class Acd:
     def answer(self, agent_id: str, call: Call, now: float) -> bool:
         """The agent picked up. False if the call no longer rings them."""
         agent = self.agents.get(agent_id)
-        if agent is None:
-            return False  # not, or no longer, an agent of the site
-        if agent.state is not RINGING or agent.call != call.id or call.state is not QUEUED:
+        if (agent is None or agent.state is not RINGING or agent.call != call.id
+                or call.state is not QUEUED):
             return False
         queue = self.queues[call.queue]
         self._leave_queue(call, queue)
@@ -502,9 +504,7 @@ class Acd:
         """The ring failed before the ring timeout (``reason``: one of the REASON_ codes
         above): like ring-no-answer, at once, with the queue's autopause for ``reason``."""
         agent = self.agents.get(agent_id)
-        if agent is None:
-            return False  # not, or no longer, an agent of the site
-        if agent.state is not RINGING or agent.call != call.id:
+        if agent is None or agent.state is not RINGING or agent.call != call.id:
             return False
         membership = next(m for m in call.ringing if m.agent is agent)
         self._return_to_head(call, reason, now, [membership])
@@ -512,9 +512,7 @@ class Acd:
 
     def hold(self, agent_id: str, now: float) -> bool:
         agent = self.agents.get(agent_id)
-        if agent is None:
-            return False  # not, or no longer, an agent of the site
-        if agent.state is not TALKING:
+        if agent is None or agent.state is not TALKING:
             return False
         self._set(agent, HELD, now, "", agent.call)
         self._calls[agent.call].state = CallState.HELD
@@ -523,9 +521,7 @@ class Acd:
 
     def resume(self, agent_id: str, now: float) -> bool:
         agent = self.agents.get(agent_id)
-        if agent is None:
-            return False  # not, or no longer, an agent of the site
-        if agent.state is not HELD:
+        if agent is None or agent.state is not HELD:
             return False
         self._set(agent, TALKING, now, "", agent.call)
         self._calls[agent.call].state = CallState.TALKING
@@ -550,10 +546,8 @@ class Acd:
     def transfer(self, agent_id: str, target: str, now: float) -> bool:
         """Blind transfer of the agent's call to a queue; the agent goes to wrap-up."""
         agent = self.agents.get(agent_id)
-        if agent is None:
-            return False  # not, or no longer, an agent of the site
-        if ((agent.state is not TALKING and agent.state is not HELD)
-                or target not in self.queues or target in self._retired_queues):
+        if (agent is None or (agent.state is not TALKING and agent.state is not HELD)
+                or not self.live_queue(target)):
             return False
         call = self._calls[agent.call]
         self._log.append(new(CallTransferred, (now, call.id, agent_id, target)))
@@ -569,9 +563,7 @@ class Acd:
 
     def login(self, agent_id: str, now: float, ready: bool = True, reason: str = "") -> bool:
         agent = self.agents.get(agent_id)
-        if agent is None:
-            return False  # not, or no longer, an agent of the site
-        if agent.state is not LOGGED_OUT:
+        if agent is None or agent.state is not LOGGED_OUT:
             return False
         if ready:
             self._become_ready(agent, now)
@@ -581,11 +573,9 @@ class Acd:
 
     def logout(self, agent_id: str, now: float) -> bool:
         agent = self.agents.get(agent_id)
-        if agent is None:
-            return False  # not, or no longer, an agent of the site
-        state = agent.state
-        if state is LOGGED_OUT:
+        if agent is None or agent.state is LOGGED_OUT:
             return False
+        state = agent.state
         if state is READY or state is NOT_READY:
             self._set(agent, LOGGED_OUT, now)
         elif state is RINGING:
@@ -597,10 +587,8 @@ class Acd:
 
     def ready(self, agent_id: str, now: float) -> bool:
         agent = self.agents.get(agent_id)
-        if agent is None:
-            return False  # not, or no longer, an agent of the site
-        if agent_id in self._retired_agents:
-            return False  # removed from the file: their log-out after the call stands
+        if agent is None or agent_id in self._retired_agents:
+            return False  # a removed agent's log-out after their call stands
         state = agent.state
         if state is NOT_READY:
             self._become_ready(agent, now)
@@ -618,10 +606,8 @@ class Acd:
 
     def not_ready(self, agent_id: str, reason: str, now: float) -> bool:
         agent = self.agents.get(agent_id)
-        if agent is None:
-            return False  # not, or no longer, an agent of the site
-        if agent_id in self._retired_agents:
-            return False  # removed from the file: their log-out after the call stands
+        if agent is None or agent_id in self._retired_agents:
+            return False  # a removed agent's log-out after their call stands
         state = agent.state
         if state is READY or state is NOT_READY:
             self._set(agent, NOT_READY, now, reason)

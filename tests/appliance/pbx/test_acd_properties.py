@@ -161,6 +161,21 @@ class LogChecker:
         return cls(ring_all, members, {q.name: q.ring_timeout for q in site.queues},
                    {q.name: q.retry for q in site.queues})
 
+    def reconfigure(self, site: Site, members: dict[str, frozenset[str]],
+                    ring_all_queues: frozenset[str], now: float) -> None:
+        """The core took a new configuration at ``now``: close the instants before it under
+        the members they had, then check with ``members`` (the core's, after the reload)."""
+        if now > self.last_t:
+            self._end_of_instant()
+            self.last_t = now
+        self.members = members
+        self.ring_all_queues = ring_all_queues
+        for queue in site.queues:
+            # A ring started before the reload keeps its old timeout: the shortest counts.
+            self.ring_timeouts[queue.name] = min(
+                self.ring_timeouts.get(queue.name, math.inf), queue.ring_timeout)
+        self.retries = {**(self.retries or {}), **{q.name: q.retry for q in site.queues}}
+
     def feed(self, records: list[Record]) -> None:
         for record in records[self.n:]:
             self.check(record)
@@ -800,12 +815,9 @@ class AcdMachine(RuleBasedStateMachine):
                 self.ever_ring_all.add(name)
         self.agent_ids = sorted(set(self.agent_ids) | set(acd.agents))
         self.queue_names = [q.name for q in site.queues]
-        checker = self.checker
-        checker.members = {q.name: frozenset(m.agent.id for m in q.members)
-                           for q in acd.queues.values()}
-        checker.ring_all_queues = frozenset(q.name for q in acd.queues.values() if q.ring_all)
-        checker.ring_timeouts = dict(self.shortest_ring)
-        checker.retries = {**(checker.retries or {}), **{q.name: q.retry for q in site.queues}}
+        members = {q.name: frozenset(m.agent.id for m in q.members) for q in acd.queues.values()}
+        ring_all = frozenset(q.name for q in acd.queues.values() if q.ring_all)
+        self.checker.reconfigure(site, members, ring_all, self.now)
         self.settle()
 
     # --- invariants --------------------------------------------------------------------------
