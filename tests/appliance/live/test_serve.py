@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from appliance.config import builtin_site_path
+from appliance.config import ConfigError, Site, builtin_site_path
 from appliance.live import EXIT_CONFIG_ERROR, Server, serve
 from appliance.live.logsetup import LOG_FORMAT, configure_logging
 from appliance.pbx.sip import Response, parse
@@ -123,6 +123,38 @@ def test_start_reload_and_graceful_stop(config: Path, caplog: pytest.LogCaptureF
     assert ("INFO", "configuration reloaded (site small-two): 1 changes applied, "
                     "0 need a restart") in messages
     assert ("INFO", "all calls ended") in messages
+
+
+def test_a_reload_whose_media_cannot_be_read_changes_nothing(
+        config: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cores: list[OptionsCore] = []
+    applied: list[str] = []
+
+    def factory(site: object) -> OptionsCore:
+        cores.append(OptionsCore(site))  # type: ignore[arg-type]
+        return cores[-1]
+
+    def media_hook(site: Site) -> Callable[[], None]:
+        if site.site == "small-bad-music":
+            raise ConfigError(str(config), [("media.music", "no such file: music.wav")])
+        return lambda: applied.append(site.site)
+
+    async def scenario() -> None:
+        server = Server(factory, str(config), LOOPBACK, 0, grace=WAIT, on_reload=media_hook)
+        await server.start()
+        rename_site(config, "small-bad-music")
+        assert not server.reload()
+        rename_site(config, "small-two")
+        assert server.reload()
+        server.request_stop()
+        await server.run()
+
+    with caplog.at_level(logging.INFO, logger="appliance.live"):
+        run(scenario)
+    assert [name for name, _ in cores[0].reloads] == ["small-two"]
+    assert applied == ["small-two"]
+    (error,) = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert "configuration not reloaded" in error and "media.music" in error
 
 
 def _port(messages: list[tuple[str, str]]) -> str:
