@@ -48,8 +48,10 @@ from appliance.events import (
 )
 from appliance.pbx.acd.agent import ON_CALL, TRANSITIONS
 from appliance.pbx.acd.core import (
+    REASON_AUTOPAUSE_OVER,
     REASON_BUSY,
     REASON_DECLINED,
+    REASON_NO_ANSWER,
     REASON_UNAVAILABLE,
     REASON_UNREACHABLE,
     pauses,
@@ -72,6 +74,8 @@ S = AgentState
 EPS = 1e-9
 STRATEGY_NAMES = sorted(STRATEGIES)
 QUEUE_NAMES = ("service", "backup")
+FAILURES = frozenset(
+    {REASON_NO_ANSWER, REASON_BUSY, REASON_DECLINED, REASON_UNAVAILABLE, REASON_UNREACHABLE})
 # The hang-up the core must send the caller's leg for each way a call ends.
 CALLER_RELEASED = frozenset(
     {EndCause.BLOCKED, EndCause.NO_ROUTE, EndCause.VOICEMAIL, EndCause.BUSY,
@@ -517,6 +521,8 @@ class AcdMachine(RuleBasedStateMachine):
         self.shortest_ring = {q.name: q.ring_timeout for q in site.queues}
         self.longest_ring = dict(self.shortest_ring)
         self.ever_ring_all = {q.name for q in site.queues if q.strategy == "ring_all"}
+        self.refusals: dict[str, RingNoAnswer] = {}  # agent -> their ring that just failed
+        self.auto_ready_due: dict[str, float] = {}  # agent -> when their automatic pause ends
         self.rings: dict[tuple[int, str], float] = {}  # RingAgent not yet withdrawn: its time
         self.connected: dict[int, str] = {}
         self.caller_hung_up: dict[int, EndCause] = {}
@@ -544,9 +550,34 @@ class AcdMachine(RuleBasedStateMachine):
         """Take the core's actions, check the action stream, replay the new records."""
         for action in self.cc.take_actions():
             self.apply(action)
+        self.check_pause_policy(self.log.records[self.checker.n:])
         self.checker.feed(self.log.records)
         deadline = self.cc.next_deadline()
         assert deadline is None or deadline >= self.now - EPS, "a timer in the past"
+
+    def check_pause_policy(self, records: list[Record]) -> None:
+        """An agent who did not take a call is paused exactly when the queue's autopause
+        says so, with the failure as the reason; an automatic pause ends by itself after
+        autopause_ready_after, unless the agent moved in between."""
+        for r in records:
+            if isinstance(r, RingNoAnswer):
+                self.refusals[r.agent] = r
+                continue
+            if not isinstance(r, AgentStateChanged):
+                continue
+            refusal = self.refusals.pop(r.agent, None)
+            if r.reason == REASON_AUTOPAUSE_OVER:
+                due = self.auto_ready_due.pop(r.agent, None)
+                assert r.state is S.READY and due is not None and abs(r.t - due) < 1e-6, r
+                continue
+            self.auto_ready_due.pop(r.agent, None)  # the agent moved: no automatic end
+            if refusal is None or r.reason not in FAILURES:
+                continue  # not the outcome of a ring (or a request made while ringing won)
+            config = self.cc.acd.queues[refusal.queue].config
+            paused = pauses(config.autopause, r.reason)
+            assert r.state is (S.NOT_READY if paused else S.READY), (r, config.autopause)
+            if paused and config.autopause_ready_after is not None:
+                self.auto_ready_due[r.agent] = r.t + config.autopause_ready_after
 
     def apply(self, action: Any) -> None:
         if isinstance(action, RingAgent):
@@ -615,6 +646,8 @@ class AcdMachine(RuleBasedStateMachine):
                 self.check_full_ring(record, started)
             self.check_state()
         self.now = target
+        assert all(due > target for due in self.auto_ready_due.values()), (
+            f"an automatic pause outlived autopause_ready_after: {self.auto_ready_due}")
 
     def check_full_ring(self, record: RingNoAnswer, started: float) -> None:
         timeout = self.shortest_ring[record.queue]
