@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from appliance.state import StateFolder
+
+if TYPE_CHECKING:
+    from appliance.config import Site
 
 app = typer.Typer(
     name="ccbox",
@@ -35,9 +39,14 @@ def _state(state_dir: Path | None) -> StateFolder:
 def check(
     config: str = typer.Argument(..., help="Site configuration file, or a built-in site name"),
     state_dir: Path = typer.Option(None, help=STATE_DIR_HELP),
+    against: str = typer.Option(None, "--against", metavar="RUNNING",
+                                help="The configuration the appliance runs: print what a "
+                                     "reload (SIGHUP) to CONFIG would change, and what of it "
+                                     "needs a restart"),
 ) -> None:
     """Validate a site configuration and summarise it, with every check `serve` makes before
-    it starts (prompts, music, folders) and what would keep the site from taking calls."""
+    it starts (prompts, music, folders) and what would keep the site from taking calls.
+    Exits with 2 if a file is invalid or cannot be served."""
     from rich.console import Console
 
     from appliance.config import ConfigError, resolve_site
@@ -61,6 +70,22 @@ def check(
         f"{len(site.routes)} routes",
         highlight=False,
     )
+    if against is not None:
+        _print_reload_changes(against, site)
+
+
+def _print_reload_changes(running_config: str, new: Site) -> None:
+    """What a reload from ``running_config`` to ``new`` changes, one line each."""
+    from appliance.config import ConfigError, resolve_site
+    from appliance.config.changes import compare, describe
+
+    try:
+        running = resolve_site(running_config)
+    except ConfigError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    for line in describe(compare(running, new)):
+        typer.echo(line)
 
 
 @app.command("serve")

@@ -292,7 +292,14 @@ Strategy = Literal[
 ]
 
 
-AutoPause = Literal["no", "on_no_answer", "on_any_failure"]
+def _unquoted_no(value: object) -> object:
+    """YAML reads a bare `no` as false: `autopause: no` means the policy "no"."""
+    return "no" if value is False else value
+
+
+AutoPause = Annotated[
+    Literal["no", "on_no_answer", "on_any_failure"], BeforeValidator(_unquoted_no)
+]
 
 
 class Queue(_Frozen):

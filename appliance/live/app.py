@@ -29,6 +29,7 @@ from appliance.live.prompt_build import (
     ensure_default_music,
     site_prompts_folder,
 )
+from appliance.live.reconfigure import reconfigure_media
 from appliance.live.recordings import WavDesk, party_paths
 from appliance.live.serve import StartError, serve
 from appliance.live.udp import UdpDriver
@@ -112,6 +113,19 @@ class Appliance:
         _more_file_descriptors()
         _quieter_garbage_collection()
         return self.core
+
+    def reload(self, site: Site) -> Callable[[], None]:
+        """SIGHUP: read the prompts and music `site` names (a ConfigError, and nothing
+        changes, if they cannot be read); returns what applies its media settings."""
+        prompts, music = _sounds(site)
+
+        def apply() -> None:
+            assert self.core is not None and self.core.media is not None
+            assert self.desk is not None
+            reconfigure_media(self.core.media, self.desk, site.media, prompts, music)
+            self.core.cc.announcement_seconds = AnnouncementTimings(prompts)
+
+        return apply
 
     def started(self, core: DatagramCore, sip: UdpDriver) -> None:
         """The SIP socket is up: open the media side beside it and start the clean-up."""
@@ -251,7 +265,7 @@ def run_appliance(config: str, host: str, port: int, state: StateFolder,
     appliance = Appliance(state, records, media_address or _advertised(host), address=host)
     try:
         asyncio.run(serve(appliance.build, config, host, port, grace=grace, on_ready=on_ready,
-                          on_started=appliance.started))
+                          on_started=appliance.started, on_reload=appliance.reload))
     finally:
         appliance.close()
 

@@ -1,8 +1,10 @@
 """The `serve` loop: a site configuration, a core, a `UdpDriver`, and the signals of a daemon.
 
 SIGTERM and SIGINT end the appliance gracefully: the core is told to end every call, and the
-process returns once it is idle or after a grace period. SIGHUP reloads the configuration; a
-configuration that does not validate is logged and the old one stays in force. A configuration
+process returns once it is idle or after a grace period. SIGHUP reloads the configuration: all
+of it applies to new calls, calls up keep going, and the log names each change and what needs a
+restart instead (`appliance.config.changes`); a configuration that does not validate is logged
+and the old one stays in force. A configuration
 that does not validate at start stops the appliance before it binds anything: it never runs
 half-configured.
 """
@@ -17,6 +19,7 @@ import sys
 from collections.abc import Callable
 
 from appliance.config import ConfigError, Site, resolve_site
+from appliance.config.changes import compare, effective
 from appliance.live.core import Address, DatagramCore
 from appliance.live.udp import UdpDriver
 
@@ -32,6 +35,9 @@ class StartError(Exception):
 
 CoreFactory = Callable[[Site], DatagramCore]
 StartHook = Callable[[DatagramCore, UdpDriver], None]
+ReloadHook = Callable[[Site], Callable[[], None]]
+"""Given the new site, reads what it needs (raising `ConfigError` if it cannot: then nothing is
+applied) and returns what applies it, called right after the core took the new site."""
 
 
 class Server:
@@ -42,9 +48,11 @@ class Server:
     """
 
     def __init__(self, core_factory: CoreFactory, config_path: str, host: str, port: int, *,
-                 grace: float = 10.0, on_started: StartHook | None = None) -> None:
+                 grace: float = 10.0, on_started: StartHook | None = None,
+                 on_reload: ReloadHook | None = None) -> None:
         self.core_factory = core_factory
         self.on_started = on_started
+        self.on_reload = on_reload
         self.config_path = config_path
         self.host = host
         self.port = port
@@ -81,27 +89,41 @@ class Server:
         return address
 
     def reload(self) -> bool:
-        """Load the configuration file again and hand it to the core; True if it was applied.
+        """Load the configuration file again and apply it to new calls; True if it was applied.
 
-        A configuration that does not validate is logged as an ERROR naming the file and the
-        fields, and the core keeps running on the one it has.
+        Each change is logged (INFO), and each one that needs a restart as a WARNING
+        "needs a restart: ..." - those keep their running value, the rest applies. A
+        configuration that does not validate (or names prompts or music that cannot be read)
+        is logged as an ERROR naming the file and the fields, and nothing changes.
         """
         core, driver = self._started()
+        running = self.site
+        assert running is not None
         try:
-            site = resolve_site(self.config_path)
+            read = resolve_site(self.config_path)
+            site = effective(running, read)
+            apply_hook = None if self.on_reload is None else self.on_reload(site)
         except ConfigError as error:
             _log.error("configuration not reloaded, still running site %s: %s",
-                       self.site.site if self.site else "?", error)
+                       running.site, error)
             return False
         try:
             core.reload(site, driver.now())
+            if apply_hook is not None:
+                apply_hook()
         except Exception:
             _log.exception("core failed to apply the configuration from %s", self.config_path)
             driver.flush()
             return False
         self.site = site
         driver.flush()
-        _log.info("configuration reloaded (site %s)", site.site)
+        changes = compare(running, read)
+        for line in changes.applied:
+            _log.info("reload applies: %s", line)
+        for line in changes.restart:
+            _log.warning("needs a restart: %s", line)
+        _log.info("configuration reloaded (site %s): %d changes applied, %d need a restart",
+                  site.site, len(changes.applied), len(changes.restart))
         return True
 
     def request_stop(self) -> None:
@@ -174,7 +196,8 @@ async def _idle_unless_hurried(driver: UdpDriver, grace: float, hurry: asyncio.E
 async def serve(core_factory: CoreFactory, config_path: str, host: str, port: int, *,
                 grace: float = 10.0,
                 on_ready: Callable[[Address], None] | None = None,
-                on_started: StartHook | None = None) -> None:
+                on_started: StartHook | None = None,
+                on_reload: ReloadHook | None = None) -> None:
     """Run the appliance on (`host`, `port`) until SIGTERM or SIGINT, then end gracefully.
 
     SIGHUP reloads `config_path`. If the configuration does not validate at start, the error
@@ -182,7 +205,8 @@ async def serve(core_factory: CoreFactory, config_path: str, host: str, port: in
     cannot be bound, or fails while serving, `SystemExit(1)` is raised. `on_ready` is called
     with the bound address once the appliance answers.
     """
-    server = Server(core_factory, config_path, host, port, grace=grace, on_started=on_started)
+    server = Server(core_factory, config_path, host, port, grace=grace, on_started=on_started,
+                    on_reload=on_reload)
     try:
         address = await server.start()
     except ConfigError as error:
@@ -236,4 +260,5 @@ def _add_signal_handler(loop: asyncio.AbstractEventLoop, signum: signal.Signals,
     return True
 
 
-__all__ = ["EXIT_CONFIG_ERROR", "CoreFactory", "Server", "StartError", "serve"]
+__all__ = ["EXIT_CONFIG_ERROR", "CoreFactory", "ReloadHook", "Server", "StartError",
+           "serve"]

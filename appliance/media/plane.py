@@ -196,6 +196,13 @@ class MediaPlane:
         if media is not None and media.player is not None:
             media.player.stop()
 
+    def use_sounds(self, prompts: SoundSource | None, music: np.ndarray | None) -> None:
+        """Prompts and music for what is played from now on (a reload); sounds already
+        queued to a caller play on as they are."""
+        self.prompts = prompts
+        self.music = music
+        self._sounds.clear()
+
     def _encoded(self, name: str, payload_type: int) -> bytes:
         """A sound in G.711, encoded once for all the calls that hear it."""
         key = (name, payload_type)

@@ -72,6 +72,18 @@ class CallControl:
     def announcement_seconds(self, seconds: AnnouncementSeconds | None) -> None:
         self.acd.announcement_seconds = seconds
 
+    def reload(self, site: Site, now: float) -> None:
+        """Apply a new configuration (already validated) to new calls; calls up keep going.
+
+        Routes and trunk groups apply to calls offered from now on (a call holds its
+        channel of a group until it ends, even of a group gone from the file); queues,
+        agents and skills as `Acd.reload` says.
+        """
+        self.site = site
+        self.trunks.reload(site)
+        self.router = Router(site)
+        self.acd.reload(site, now)
+
     # --- the driver's side -----------------------------------------------------
 
     def take_actions(self) -> list[Action]:
@@ -146,8 +158,9 @@ class CallControl:
 
     def agent_hangup(self, now: float, agent: str) -> bool:
         """The agent hung up their call (talking or holding)."""
-        agent_state = self.acd.agents[agent]
-        if agent_state.state is not AGENT_TALKING and agent_state.state is not AGENT_HELD:
+        agent_state = self.acd.agents.get(agent)
+        if agent_state is None or (agent_state.state is not AGENT_TALKING
+                                   and agent_state.state is not AGENT_HELD):
             return False
         call = self.calls[agent_state.call]
         self.outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_HANGUP)))

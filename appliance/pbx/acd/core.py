@@ -94,6 +94,9 @@ AnnouncementSeconds = Callable[[int, float | None], float]
 
 
 class Acd:
+    """Agent inputs (answer, ready, log out ...) return False, changing nothing, when they do
+    not apply: the agent is not in that state, or is not (or no longer) an agent of the site."""
+
     def __init__(
         self,
         site: Site,
@@ -117,18 +120,94 @@ class Acd:
         # call id -> {agent id: the timer ending that agent's refusal of the call}
         self._refusals: dict[int, dict[str, TimerHandle]] = {}
         self.queues: dict[str, QueueRuntime] = {q.name: QueueRuntime(q) for q in site.queues}
-        self.agents: dict[str, Agent] = {}
-        skill_queues: dict[str, list[QueueRuntime]] = {}
+        self.agents: dict[str, Agent] = {a.id: Agent(a.id) for a in site.expanded_agents()}
+        # Gone from the configuration, kept while calls still use them (see `reload`).
+        self._retired_queues: set[str] = set()
+        self._retired_agents: set[str] = set()
+        self._build_memberships(site)
+
+    # --- configuration -----------------------------------------------------------
+
+    def reload(self, site: Site, now: float) -> None:
+        """Apply a new configuration to what happens from now on; calls keep going.
+
+        Queues are changed in place: their new settings rule every ring, pause, wrap-up
+        and overflow decided from now on, while timers already running (a waiting call's
+        max-wait, an agent's wrap-up) keep their time. A queue gone from the file takes no
+        new call but serves the calls in it with the members it had. Agents added may log
+        in; agents removed are logged out, at once if idle or paused, else after their call.
+        Skills take effect at once: an agent serves the queues their new skills say.
+        """
+        configs = {q.name: q for q in site.queues}
+        for name, config in configs.items():
+            queue = self.queues.get(name)
+            if queue is None:
+                self.queues[name] = QueueRuntime(config)
+            elif queue.reconfigure(config):
+                self._strategy_kind_changed(queue)
+        self._retired_queues = set(self.queues) - set(configs)
+        wanted = {a.id for a in site.expanded_agents()}
+        for agent_id in wanted - set(self.agents):
+            self.agents[agent_id] = Agent(agent_id)
+        self._retired_agents = set(self.agents) - wanted
+        for agent_id in sorted(self._retired_agents):
+            self.logout(agent_id, now)  # with the memberships they had: see Agent.move
+        self._drop_logged_out_retirees()
+        self._build_memberships(site)
+        # Agents who gained a skill may serve calls that were waiting.
+        for agent in list(self.agents.values()):
+            self._agent_available(agent, now)
+
+    def _build_memberships(self, site: Site) -> None:
+        """Members of each queue in file order, from the agents' skills; a retired queue keeps
+        the members it had. The queues' ready lists follow the members' states."""
+        specs = {a.id: a for a in site.expanded_agents()}
         for queue in self.queues.values():
-            skill_queues.setdefault(queue.config.required_skill, []).append(queue)
-        for spec in site.expanded_agents():
-            agent = Agent(spec.id)
-            self.agents[spec.id] = agent
-            for skill, level in spec.skills.items():
-                for queue in skill_queues.get(skill, ()):
-                    membership = Membership(agent, queue, len(queue.members), level)
-                    queue.members.append(membership)
-                    agent.memberships.append(membership)
+            if queue.name in self._retired_queues:
+                members = [m for m in queue.members if m.agent.id in self.agents]
+            else:
+                old = {m.agent.id: m for m in queue.members}
+                members = []
+                skill = queue.config.required_skill
+                for spec in specs.values():
+                    level = spec.level(skill)
+                    if level > 0:
+                        membership = old.get(spec.id) or Membership(
+                            self.agents[spec.id], queue, 0, level)
+                        membership.order, membership.level = len(members), level
+                        members.append(membership)
+            queue.members = members
+            queue.ready = [m for m in members if m.agent.state is READY]
+        for agent in self.agents.values():
+            agent.memberships = []
+        for queue in self.queues.values():
+            for membership in queue.members:
+                membership.agent.memberships.append(membership)
+
+    def _strategy_kind_changed(self, queue: QueueRuntime) -> None:
+        """The queue switched to or from ring-all. A ring-all call stays in line while it
+        rings; another call leaves the line while rung. Calls ringing now follow the new
+        kind; their rings go on (a call that rang several agents keeps ringing them, and
+        returns to the line once none of them rings any more)."""
+        for call in self._calls.values():
+            if call.state is QUEUED and call.queue == queue.name and call.ringing:
+                if queue.ring_all:
+                    queue.push(call)
+                else:
+                    queue.remove(call)
+
+    def _drop_logged_out_retirees(self) -> None:
+        for agent_id in [a for a in self._retired_agents if self.agents[a].state is LOGGED_OUT]:
+            self._retired_agents.discard(agent_id)
+            agent = self.agents.pop(agent_id)
+            for membership in agent.memberships:
+                membership.queue.members.remove(membership)
+            agent.memberships = []
+
+    def live_queue(self, name: str) -> bool:
+        """Whether ``name`` is a queue of the configuration in force (not one kept for the
+        calls still in it after a reload)."""
+        return name in self.queues and name not in self._retired_queues
 
     # --- calls entering and leaving queues ---------------------------------
 
@@ -258,6 +337,9 @@ class Acd:
         this one has finished playing."""
         queue = self.queues[call.queue]
         announcements = queue.config.announcements
+        if announcements is None:  # switched off by a reload
+            call.announce_timer = None
+            return
         if call.ringing and not queue.ring_all:
             # About to be answered: no announcement over the ring. Should the ring fail,
             # the caller hears one a round later, as if this one had played.
@@ -392,8 +474,9 @@ class Acd:
 
     def answer(self, agent_id: str, call: Call, now: float) -> bool:
         """The agent picked up. False if the call no longer rings them."""
-        agent = self.agents[agent_id]
-        if agent.state is not RINGING or agent.call != call.id or call.state is not QUEUED:
+        agent = self.agents.get(agent_id)
+        if (agent is None or agent.state is not RINGING or agent.call != call.id
+                or call.state is not QUEUED):
             return False
         queue = self.queues[call.queue]
         self._leave_queue(call, queue)
@@ -420,16 +503,16 @@ class Acd:
     ) -> bool:
         """The ring failed before the ring timeout (``reason``: one of the REASON_ codes
         above): like ring-no-answer, at once, with the queue's autopause for ``reason``."""
-        agent = self.agents[agent_id]
-        if agent.state is not RINGING or agent.call != call.id:
+        agent = self.agents.get(agent_id)
+        if agent is None or agent.state is not RINGING or agent.call != call.id:
             return False
         membership = next(m for m in call.ringing if m.agent is agent)
         self._return_to_head(call, reason, now, [membership])
         return True
 
     def hold(self, agent_id: str, now: float) -> bool:
-        agent = self.agents[agent_id]
-        if agent.state is not TALKING:
+        agent = self.agents.get(agent_id)
+        if agent is None or agent.state is not TALKING:
             return False
         self._set(agent, HELD, now, "", agent.call)
         self._calls[agent.call].state = CallState.HELD
@@ -437,8 +520,8 @@ class Acd:
         return True
 
     def resume(self, agent_id: str, now: float) -> bool:
-        agent = self.agents[agent_id]
-        if agent.state is not HELD:
+        agent = self.agents.get(agent_id)
+        if agent is None or agent.state is not HELD:
             return False
         self._set(agent, TALKING, now, "", agent.call)
         self._calls[agent.call].state = CallState.TALKING
@@ -462,8 +545,9 @@ class Acd:
 
     def transfer(self, agent_id: str, target: str, now: float) -> bool:
         """Blind transfer of the agent's call to a queue; the agent goes to wrap-up."""
-        agent = self.agents[agent_id]
-        if (agent.state is not TALKING and agent.state is not HELD) or target not in self.queues:
+        agent = self.agents.get(agent_id)
+        if (agent is None or (agent.state is not TALKING and agent.state is not HELD)
+                or not self.live_queue(target)):
             return False
         call = self._calls[agent.call]
         self._log.append(new(CallTransferred, (now, call.id, agent_id, target)))
@@ -478,8 +562,8 @@ class Acd:
         self._release(agent, now)
 
     def login(self, agent_id: str, now: float, ready: bool = True, reason: str = "") -> bool:
-        agent = self.agents[agent_id]
-        if agent.state is not LOGGED_OUT:
+        agent = self.agents.get(agent_id)
+        if agent is None or agent.state is not LOGGED_OUT:
             return False
         if ready:
             self._become_ready(agent, now)
@@ -488,10 +572,10 @@ class Acd:
         return True
 
     def logout(self, agent_id: str, now: float) -> bool:
-        agent = self.agents[agent_id]
-        state = agent.state
-        if state is LOGGED_OUT:
+        agent = self.agents.get(agent_id)
+        if agent is None or agent.state is LOGGED_OUT:
             return False
+        state = agent.state
         if state is READY or state is NOT_READY:
             self._set(agent, LOGGED_OUT, now)
         elif state is RINGING:
@@ -502,7 +586,9 @@ class Acd:
         return True
 
     def ready(self, agent_id: str, now: float) -> bool:
-        agent = self.agents[agent_id]
+        agent = self.agents.get(agent_id)
+        if agent is None or agent_id in self._retired_agents:
+            return False  # a removed agent's log-out after their call stands
         state = agent.state
         if state is NOT_READY:
             self._become_ready(agent, now)
@@ -519,7 +605,9 @@ class Acd:
         return True
 
     def not_ready(self, agent_id: str, reason: str, now: float) -> bool:
-        agent = self.agents[agent_id]
+        agent = self.agents.get(agent_id)
+        if agent is None or agent_id in self._retired_agents:
+            return False  # a removed agent's log-out after their call stands
         state = agent.state
         if state is READY or state is NOT_READY:
             self._set(agent, NOT_READY, now, reason)
@@ -576,6 +664,8 @@ class Acd:
         agent.pending = None
         if pending.logout:
             self._set(agent, LOGGED_OUT, now)
+            if agent.id in self._retired_agents:
+                self._drop_logged_out_retirees()
         else:
             self._set(agent, NOT_READY, now, pending.reason)
         return True

@@ -65,19 +65,29 @@ class QueueRuntime:
     )
 
     def __init__(self, config: Queue) -> None:
-        self.config = config
         self.name = config.name
-        self.strategy_name = config.strategy
-        self.strategy: Strategy = STRATEGIES[config.strategy]
-        self.ring_all = config.strategy == "ring_all"
-        self.remember_rung = config.strategy in REMEMBER_RUNG
-        self.remember_answered = config.strategy in REMEMBER_ANSWERED
+        self._take(config)
         self.members: list[Membership] = []
         self.ready: list[Membership] = []  # members who are ready, in member order (Agent.move)
         self.memory = -1  # member order of the last agent rung/answered (round-robin)
         self.size = 0  # calls in the queue, ringing ones included
         self.aht_estimate = config.expected_aht
         self._heap: list[tuple[int, float, int, int, Call]] = []
+
+    def reconfigure(self, config: Queue) -> bool:
+        """Take the settings of ``config`` (same name) for what happens from now on; True if
+        the queue switched to or from ring-all, which the ACD must follow up."""
+        was_ring_all = self.ring_all
+        self._take(config)
+        return was_ring_all != self.ring_all
+
+    def _take(self, config: Queue) -> None:
+        self.config = config
+        self.strategy_name = config.strategy
+        self.strategy: Strategy = STRATEGIES[config.strategy]
+        self.ring_all = config.strategy == "ring_all"
+        self.remember_rung = config.strategy in REMEMBER_RUNG
+        self.remember_answered = config.strategy in REMEMBER_ANSWERED
 
     # --- waiting calls -----------------------------------------------------
 

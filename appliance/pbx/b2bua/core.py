@@ -121,10 +121,18 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
                           codes.ready: "ready", codes.not_ready: "not_ready"}
 
     def reload(self, site: Site, now: float) -> None:
-        """A validated new configuration: SIP settings and phones apply at once. Queues,
-        agents and routes in call control keep their old shape until a restart (calls in
-        progress hold references into them)."""
+        """A validated new configuration, for new calls: SIP settings and phones at once,
+        and call control's queues, agents, skills, routes and trunk groups (`CallControl.
+        reload`); calls up keep going. An agent added whose phone is registered already is
+        logged in as if it had just registered (with `agent_login: static`, at once); the
+        others keep the state they are in."""
+        before = self._agents
         self.apply_site(site)
+        self.cc.reload(site, now)
+        for agent in sorted(self._agents - before):
+            if self.sip.agent_login == "static" or (
+                    self.sip.agent_login == "register" and self.registrar.lookup(agent, now)):
+                self.cc.agent_login(now, agent)
         if self.sip.agent_login == "register":
             self._log_in_static_phones(now)
         self._pump(now)

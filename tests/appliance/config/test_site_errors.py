@@ -48,6 +48,16 @@ CASES: dict[str, tuple[Edit, str, list[str]]] = {
         "queues[0] (service).strategy",
         ["expected one of 'ring_all', 'linear'", "'skills'", "got 'fifo'"],
     ),
+    "unknown pause policy": (
+        put("queues", 0, "autopause", value="always"),
+        "queues[0] (service).autopause",
+        ["expected one of 'no', 'on_no_answer', 'on_any_failure'", "got 'always'"],
+    ),
+    "pause that ends at once": (
+        put("queues", 0, "autopause_ready_after", value=0),
+        "queues[0] (service).autopause_ready_after",
+        ["expected a number > 0", "got 0"],
+    ),
     "negative number": (
         put("queues", 1, "wrap_up", value=-5),
         "queues[1] (billing).wrap_up",

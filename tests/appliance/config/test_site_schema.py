@@ -22,6 +22,7 @@ from appliance.config import (
     parse_site,
     parse_time_of_day,
 )
+from tests.factories import site_dict
 
 DISTRIBUTIONS = TypeAdapter(Distribution)
 
@@ -273,3 +274,9 @@ def test_direct_validation_reports_cross_field_problems_as_validation_error(site
     site_data["routes"][0]["queue"] = "sales"
     with pytest.raises(ValidationError, match=r"routes\[0\].queue: no queue named 'sales'"):
         Site.model_validate(site_data)
+
+
+def test_a_bare_no_is_the_autopause_policy_no() -> None:
+    text = yaml.safe_dump(site_dict(queue={"autopause": "no"})).replace("'no'", "no")
+    assert "autopause: no\n" in text
+    assert parse_site(text, source="<test>").queue("service").autopause == "no"

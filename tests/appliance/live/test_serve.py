@@ -17,10 +17,12 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from appliance.config import builtin_site_path
+from appliance.config import ConfigError, Site, builtin_site_path
 from appliance.live import EXIT_CONFIG_ERROR, Server, serve
 from appliance.live.logsetup import LOG_FORMAT, configure_logging
 from appliance.pbx.sip import Response, parse
@@ -117,8 +119,42 @@ def test_start_reload_and_graceful_stop(config: Path, caplog: pytest.LogCaptureF
     (error,) = [m for level, m in messages if level == "ERROR"]
     assert str(config) in error
     assert "trunk_groups[0] (pstn).channels" in error
-    assert ("INFO", "configuration reloaded (site small-two)") in messages
+    assert ("INFO", "reload applies: site: 'small' -> 'small-two'") in messages
+    assert ("INFO", "configuration reloaded (site small-two): 1 changes applied, "
+                    "0 need a restart") in messages
     assert ("INFO", "all calls ended") in messages
+
+
+def test_a_reload_whose_media_cannot_be_read_changes_nothing(
+        config: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cores: list[OptionsCore] = []
+    applied: list[str] = []
+
+    def factory(site: object) -> OptionsCore:
+        cores.append(OptionsCore(site))  # type: ignore[arg-type]
+        return cores[-1]
+
+    def media_hook(site: Site) -> Callable[[], None]:
+        if site.site == "small-bad-music":
+            raise ConfigError(str(config), [("media.music", "no such file: music.wav")])
+        return lambda: applied.append(site.site)
+
+    async def scenario() -> None:
+        server = Server(factory, str(config), LOOPBACK, 0, grace=WAIT, on_reload=media_hook)
+        await server.start()
+        rename_site(config, "small-bad-music")
+        assert not server.reload()
+        rename_site(config, "small-two")
+        assert server.reload()
+        server.request_stop()
+        await server.run()
+
+    with caplog.at_level(logging.INFO, logger="appliance.live"):
+        run(scenario)
+    assert [name for name, _ in cores[0].reloads] == ["small-two"]
+    assert applied == ["small-two"]
+    (error,) = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert "configuration not reloaded" in error and "media.music" in error
 
 
 def _port(messages: list[tuple[str, str]]) -> str:
@@ -340,3 +376,51 @@ def test_child_with_a_bad_config_exits_2_without_binding(config: Path, tmp_path:
     assert str(config) in log
     assert "trunk_groups[0] (pstn).channels" in log
     assert "listening on" not in log
+
+
+# -- the appliance itself, with SIPp phones -------------------------------------------------------
+
+
+def rewrite_site(path: Path, agents: list[str], media: dict[str, Any]) -> None:
+    """Keep the phones of the site at `path`; give it these agents and media settings."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["agents"] = [{"id": agent, "skills": {"service": 5}} for agent in agents]
+    recording = {**data["media"]["recording"], **media.get("recording", {})}
+    data["media"] = {**data["media"], **media, "recording": recording}
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_sighup_to_ccbox_serve_applies_agents_and_recordings_and_names_what_needs_a_restart(
+        tmp_path: Path) -> None:
+    from tests.live.test_sipp_calls import Floor
+
+    floor = Floor(tmp_path)
+    try:
+        config, box = tmp_path / "site.yaml", floor.box
+        rewrite_site(config, ["1001"], {})
+        box.process.send_signal(signal.SIGHUP)
+        box.wait_for_log(r"configuration reloaded \(site live\): 1 changes", 20)
+        low = yaml.safe_load(config.read_text())["media"]["rtp_port_min"]
+        moved = tmp_path / "moved"
+        rewrite_site(config, ["1002"], {"recording": {"folder": str(moved)},
+                                        "rtp_port_min": low + 2})
+        box.process.send_signal(signal.SIGHUP)
+        box.wait_for_log(r"configuration reloaded \(site live\): 3 changes applied, 1 need", 20)
+        log = box.log()
+        assert "reload applies: agents: added 1002 (may log in)" in log
+        assert "reload applies: agents: removed 1001" in log
+        old = tmp_path / "recordings"
+        assert f"reload applies: media.recording.folder: {old} -> {moved}" in log
+        assert f"WARNING appliance.live.serve: needs a restart: media.rtp_port_min: {low}" in log
+        floor.register_phones()  # 1002 logs in as its phone registers; 1001 is no agent now
+        with floor.agents() as agents:
+            result = floor.callers(calls=1).run()
+            agents.stop()
+        assert (result.successful, result.failed) == (1, 0), result
+        (detail,) = floor.stop()
+        assert detail.agent == "1002"
+        assert detail.recording is not None and Path(detail.recording).is_relative_to(moved)
+        assert "Traceback" not in box.log()
+    finally:
+        floor.box.stop()

@@ -14,7 +14,7 @@ from random import Random
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -24,7 +24,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from appliance.config import Site, parse_site
+from appliance.config import ConfigError, Site, parse_site
 from appliance.eventlog import EventLog
 from appliance.events import (
     AgentRung,
@@ -48,8 +48,10 @@ from appliance.events import (
 )
 from appliance.pbx.acd.agent import ON_CALL, TRANSITIONS
 from appliance.pbx.acd.core import (
+    REASON_AUTOPAUSE_OVER,
     REASON_BUSY,
     REASON_DECLINED,
+    REASON_NO_ANSWER,
     REASON_UNAVAILABLE,
     REASON_UNREACHABLE,
     pauses,
@@ -72,6 +74,8 @@ S = AgentState
 EPS = 1e-9
 STRATEGY_NAMES = sorted(STRATEGIES)
 QUEUE_NAMES = ("service", "backup")
+FAILURES = frozenset(
+    {REASON_NO_ANSWER, REASON_BUSY, REASON_DECLINED, REASON_UNAVAILABLE, REASON_UNREACHABLE})
 # The hang-up the core must send the caller's leg for each way a call ends.
 CALLER_RELEASED = frozenset(
     {EndCause.BLOCKED, EndCause.NO_ROUTE, EndCause.VOICEMAIL, EndCause.BUSY,
@@ -160,6 +164,21 @@ class LogChecker:
         ring_all = frozenset(q.name for q in site.queues if q.strategy == "ring_all")
         return cls(ring_all, members, {q.name: q.ring_timeout for q in site.queues},
                    {q.name: q.retry for q in site.queues})
+
+    def reconfigure(self, site: Site, members: dict[str, frozenset[str]],
+                    ring_all_queues: frozenset[str], now: float) -> None:
+        """The core took a new configuration at ``now``: close the instants before it under
+        the members they had, then check with ``members`` (the core's, after the reload)."""
+        if now > self.last_t:
+            self._end_of_instant()
+            self.last_t = now
+        self.members = members
+        self.ring_all_queues = ring_all_queues
+        for queue in site.queues:
+            # A ring started before the reload keeps its old timeout: the shortest counts.
+            self.ring_timeouts[queue.name] = min(
+                self.ring_timeouts.get(queue.name, math.inf), queue.ring_timeout)
+        self.retries = {**(self.retries or {}), **{q.name: q.retry for q in site.queues}}
 
     def feed(self, records: list[Record]) -> None:
         for record in records[self.n:]:
@@ -498,6 +517,12 @@ class AcdMachine(RuleBasedStateMachine):
         self.agent_ids = [a.id for a in site.expanded_agents()]
         self.queue_names = [q.name for q in site.queues]
         self.checker = LogChecker.for_site(site)
+        # Per queue, the shortest and longest ring timeouts it has had (reloads change them).
+        self.shortest_ring = {q.name: q.ring_timeout for q in site.queues}
+        self.longest_ring = dict(self.shortest_ring)
+        self.ever_ring_all = {q.name for q in site.queues if q.strategy == "ring_all"}
+        self.refusals: dict[str, RingNoAnswer] = {}  # agent -> their ring that just failed
+        self.auto_ready_due: dict[str, float] = {}  # agent -> when their automatic pause ends
         self.rings: dict[tuple[int, str], float] = {}  # RingAgent not yet withdrawn: its time
         self.connected: dict[int, str] = {}
         self.caller_hung_up: dict[int, EndCause] = {}
@@ -514,15 +539,45 @@ class AcdMachine(RuleBasedStateMachine):
         return self.agent_ids[index % len(self.agent_ids)]
 
     def state(self, agent: str) -> AgentState:
-        return self.cc.acd.agents[agent].state
+        found = self.cc.acd.agents.get(agent)
+        return S.LOGGED_OUT if found is None else found.state
+
+    def retired(self, agent: str) -> bool:
+        """Removed from the configuration by a reload (perhaps still finishing a call)."""
+        return agent not in {a.id for a in self.site.expanded_agents()}
 
     def settle(self) -> None:
         """Take the core's actions, check the action stream, replay the new records."""
         for action in self.cc.take_actions():
             self.apply(action)
+        self.check_pause_policy(self.log.records[self.checker.n:])
         self.checker.feed(self.log.records)
         deadline = self.cc.next_deadline()
         assert deadline is None or deadline >= self.now - EPS, "a timer in the past"
+
+    def check_pause_policy(self, records: list[Record]) -> None:
+        """An agent who did not take a call is paused exactly when the queue's autopause
+        says so, with the failure as the reason; an automatic pause ends by itself after
+        autopause_ready_after, unless the agent moved in between."""
+        for r in records:
+            if isinstance(r, RingNoAnswer):
+                self.refusals[r.agent] = r
+                continue
+            if not isinstance(r, AgentStateChanged):
+                continue
+            refusal = self.refusals.pop(r.agent, None)
+            if r.reason == REASON_AUTOPAUSE_OVER:
+                due = self.auto_ready_due.pop(r.agent, None)
+                assert r.state is S.READY and due is not None and abs(r.t - due) < 1e-6, r
+                continue
+            self.auto_ready_due.pop(r.agent, None)  # the agent moved: no automatic end
+            if refusal is None or r.reason not in FAILURES:
+                continue  # not the outcome of a ring (or a request made while ringing won)
+            config = self.cc.acd.queues[refusal.queue].config
+            paused = pauses(config.autopause, r.reason)
+            assert r.state is (S.NOT_READY if paused else S.READY), (r, config.autopause)
+            if paused and config.autopause_ready_after is not None:
+                self.auto_ready_due[r.agent] = r.t + config.autopause_ready_after
 
     def apply(self, action: Any) -> None:
         if isinstance(action, RingAgent):
@@ -591,9 +646,11 @@ class AcdMachine(RuleBasedStateMachine):
                 self.check_full_ring(record, started)
             self.check_state()
         self.now = target
+        assert all(due > target for due in self.auto_ready_due.values()), (
+            f"an automatic pause outlived autopause_ready_after: {self.auto_ready_due}")
 
     def check_full_ring(self, record: RingNoAnswer, started: float) -> None:
-        timeout = self.site.queue(record.queue).ring_timeout
+        timeout = self.shortest_ring[record.queue]
         assert record.t - started >= timeout - 1e-6, (
             f"{record.agent} marked no-answer after {record.t - started:g} s of ringing "
             f"(ring_timeout {timeout:g}): {record}"
@@ -652,7 +709,7 @@ class AcdMachine(RuleBasedStateMachine):
             return
         pending = self.cc.acd.agents[agent].pending
         queue = self.cc.calls[call].queue
-        paused = pauses(self.site.queue(queue).autopause, reason)
+        paused = pauses(self.cc.acd.queues[queue].config.autopause, reason)
         self.agent_input("agent_decline", True, agent, call, reason)
         assert (call, agent) not in self.rings
         if pending is not None:
@@ -699,7 +756,8 @@ class AcdMachine(RuleBasedStateMachine):
     def agent_acts(self, agent: str, act: str, destination: str) -> None:
         before = self.state(agent)
         on_call = before in (S.TALKING, S.HELD)
-        call = self.cc.acd.agents[agent].call
+        found = self.cc.acd.agents.get(agent)
+        call = 0 if found is None else found.call
         if act == "hangup":
             if self.agent_input("agent_hangup", on_call, agent):
                 assert call not in self.cc.calls
@@ -709,13 +767,14 @@ class AcdMachine(RuleBasedStateMachine):
         elif act == "hold":
             self.agent_input("agent_resume", True, agent)
         else:
-            known = destination in self.queue_names
+            known = self.cc.acd.live_queue(destination)
             if self.agent_input("agent_transfer", on_call and known, agent, destination):
                 assert self.state(agent) not in (S.TALKING, S.HELD)
                 assert call in self.agent_hung_up
 
     def away(self) -> list[str]:
-        return [a for a in self.agent_ids if self.state(a) in (S.NOT_READY, S.WRAP_UP)]
+        return [a for a in self.agent_ids
+                if self.state(a) in (S.NOT_READY, S.WRAP_UP) and not self.retired(a)]
 
     @precondition(lambda self: self.away())
     @rule(index=st.integers(0, 3))
@@ -735,21 +794,64 @@ class AcdMachine(RuleBasedStateMachine):
         """Log in, log out, go ready or pause, whatever the agent is doing."""
         agent_id = self.agent(agent)
         before = self.state(agent_id)
+        retired = self.retired(agent_id)
         if change.startswith("login"):
             ready = change == "login"
-            self.agent_input("agent_login", before is S.LOGGED_OUT, agent_id, ready, reason)
+            expected = before is S.LOGGED_OUT and not retired
+            self.agent_input("agent_login", expected, agent_id, ready, reason)
         elif change == "logout":
             self.agent_input("agent_logout", before is not S.LOGGED_OUT, agent_id)
             if before in (S.READY, S.NOT_READY, S.RINGING):
                 assert self.state(agent_id) is S.LOGGED_OUT
         elif change == "ready":
-            expected = before not in (S.READY, S.LOGGED_OUT)
+            expected = before not in (S.READY, S.LOGGED_OUT) and not retired
             self.agent_input("agent_ready", expected, agent_id)
         else:
-            self.agent_input("agent_not_ready", before is not S.LOGGED_OUT, agent_id, reason)
+            expected = before is not S.LOGGED_OUT and not retired
+            self.agent_input("agent_not_ready", expected, agent_id, reason)
             if before in (S.READY, S.NOT_READY):
                 assert self.state(agent_id) is S.NOT_READY
                 assert self.cc.acd.agents[agent_id].reason == reason
+
+    # --- reloads -----------------------------------------------------------------------------
+
+    @rule(site=acd_sites())
+    def reload(self, site: Site) -> None:
+        """A new configuration: other queues, agents, skills, strategies, pause policies."""
+        self.apply_site(site)
+
+    @precondition(lambda self: self.on_call())
+    @rule(index=st.integers(0, 3))
+    def remove_an_agent_on_a_call(self, index: int) -> None:
+        """The same configuration without one agent who is on a call."""
+        agents = self.on_call()
+        gone = agents[index % len(agents)]
+        data = self.site.model_dump(mode="json", exclude_defaults=True)
+        data["agents"] = [a for a in data["agents"] if a["id"] != gone]
+        try:
+            site = parse_site_dict(data)
+        except ConfigError:
+            assume(False)  # the agent was the last to serve a queue
+        self.apply_site(site)
+        assert self.state(gone) in (S.TALKING, S.HELD), "the call goes on"
+
+    def apply_site(self, site: Site) -> None:
+        self.cc.reload(site, self.now)
+        self.site = site
+        acd = self.cc.acd
+        for queue in site.queues:
+            name = queue.name
+            self.shortest_ring[name] = min(self.shortest_ring.get(name, math.inf),
+                                           queue.ring_timeout)
+            self.longest_ring[name] = max(self.longest_ring.get(name, 0.0), queue.ring_timeout)
+            if queue.strategy == "ring_all":
+                self.ever_ring_all.add(name)
+        self.agent_ids = sorted(set(self.agent_ids) | set(acd.agents))
+        self.queue_names = [q.name for q in site.queues]
+        members = {q.name: frozenset(m.agent.id for m in q.members) for q in acd.queues.values()}
+        ring_all = frozenset(q.name for q in acd.queues.values() if q.ring_all)
+        self.checker.reconfigure(site, members, ring_all, self.now)
+        self.settle()
 
     # --- invariants --------------------------------------------------------------------------
 
@@ -765,9 +867,9 @@ class AcdMachine(RuleBasedStateMachine):
         # (iv) conservation: offered == ended + up, trunks match the calls up.
         assert len(checker.offered) == len(checker.ended) + len(calls)
         assert set(calls) == checker.live
-        for group, channels in cc.trunks.channels.items():
+        for group in set(cc.trunks.busy) | {c.trunk_group for c in calls.values()}:
             up = sum(1 for c in calls.values() if c.trunk_group == group)
-            assert cc.trunks.busy[group] == up <= channels, (group, cc.trunks.busy, up)
+            assert cc.trunks.busy[group] == up, (group, cc.trunks.busy, up)
         # The caller's and agent's legs released exactly as the calls ended.
         for call, cause in checker.ended.items():
             if cause in CALLER_RELEASED:
@@ -785,7 +887,7 @@ class AcdMachine(RuleBasedStateMachine):
                 assert call.state is CallState.QUEUED
                 assert sum(m.agent is agent for m in call.ringing) == 1
                 ringing_for = self.now - self.rings[(call.id, agent.id)]
-                assert ringing_for < self.site.queue(call.queue).ring_timeout, (
+                assert ringing_for < self.longest_ring[call.queue], (
                     f"{agent.id} rings for {ringing_for:g} s, past the ring timeout"
                 )
             elif agent.state in (S.TALKING, S.HELD):
@@ -802,7 +904,7 @@ class AcdMachine(RuleBasedStateMachine):
                 for m in call.ringing:
                     assert m.agent.state is S.RINGING and m.agent.call == call.id
                     assert m.queue.name == call.queue
-                if acd.queues[call.queue].strategy_name != "ring_all":
+                if call.queue not in self.ever_ring_all:
                     assert len(call.ringing) <= 1
             else:
                 raise AssertionError(f"call {call} up in state {call.state}")

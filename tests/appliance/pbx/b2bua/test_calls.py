@@ -113,6 +113,26 @@ def test_busy_agent_phone_sends_the_call_to_another_agent_and_stays_ready(status
     assert [r.agent for r in lab.log if isinstance(r, CallAnswered)] == [other]
 
 
+@pytest.mark.parametrize(("status", "reason", "paused_for"),
+                         [(480, "Temporarily Unavailable", "unavailable"),
+                          (408, "Request Timeout", "unavailable"),
+                          (404, "Not Found", "unreachable"),
+                          (500, "Server Internal Error", "unreachable")])
+def test_a_phone_that_is_away_or_broken_pauses_its_agent_by_default(status, reason, paused_for):
+    lab = Lab(live_site(agents=2, strategy="linear"))
+    lab.register_all()
+    lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    first = next(a for a, p in lab.phones.items() if p.calls)
+    incoming = next(iter(lab.phones[first].calls.values()))
+    lab.do(lab.phones[first], "reject", incoming.id, status, reason)
+    lab.run(0.5)
+    agent = lab.box.cc.acd.agents[first]
+    assert (agent.state.value, agent.reason) == ("not_ready", paused_for)
+    other = "a2" if first == "a1" else "a1"
+    assert kinds(lab.phones[other].take_events()) == ["incoming"]
+
+
 def test_a_queue_that_pauses_on_any_failure_pauses_a_busy_agent():
     lab = Lab(live_site(agents=2, strategy="linear", queue={"autopause": "on_any_failure"}))
     lab.register_all()
