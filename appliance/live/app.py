@@ -117,12 +117,13 @@ class Appliance:
     def reload(self, site: Site) -> Callable[[], None]:
         """SIGHUP: read the prompts and music `site` names (a ConfigError, and nothing
         changes, if they cannot be read); returns what applies its media settings."""
-        prompts, music = _sounds(site)
+        prompts, music = _sounds(site, self.state)
+        folder = self.state.resolve(site.media.recording.folder)
 
         def apply() -> None:
             assert self.core is not None and self.core.media is not None
             assert self.desk is not None
-            reconfigure_media(self.core.media, self.desk, site.media, prompts, music)
+            reconfigure_media(self.core.media, self.desk, site.media, prompts, music, folder)
             self.core.cc.announcement_seconds = AnnouncementTimings(prompts)
 
         return apply

@@ -23,17 +23,19 @@ _log = logging.getLogger(__name__)
 
 
 def reconfigure_media(plane: MediaPlane, desk: WavDesk, media: Media, prompts: PromptSet,
-                      music: np.ndarray) -> None:
-    """Apply `media` (with its prompts and music already read) to new calls and recordings."""
+                      music: np.ndarray, folder: Path | None = None) -> None:
+    """Apply `media` (with its prompts and music already read) to new calls and recordings;
+    `folder` is `media.recording.folder` resolved (default: as written)."""
     plane.use_sounds(prompts, music)
     plane.relay.media_timeout = media.media_timeout
-    reconfigure_recordings(desk, media)
+    reconfigure_recordings(desk, media, folder)
 
 
-def reconfigure_recordings(desk: WavDesk, media: Media) -> None:
-    """New recordings follow `media.recording`; those in progress finish where they are."""
+def reconfigure_recordings(desk: WavDesk, media: Media, folder: Path | None = None) -> None:
+    """New recordings follow `media.recording` (into `folder`, if given); those in progress
+    finish where they are."""
     settings = media.recording
-    folder = Path(settings.folder)
+    folder = Path(settings.folder) if folder is None else folder
     if folder != desk.folder:
         _log.info("new recordings go to %s (those in progress finish in %s)", folder,
                   desk.folder)
