@@ -32,9 +32,16 @@ def phone_passwords() -> dict[str, str]:
 
 def media_port_range(size: int = 2000) -> tuple[int, int]:
     """RTP ports for one appliance under test: below the kernel's ephemeral range (where SIPp's
-    and the tests' own ports come from), a block of its own per pytest-xdist worker."""
+    and the tests' own ports come from), in a window of its own per pytest-xdist worker. An
+    appliance binds its ports call by call, so a block that is free now may be taken later:
+    two appliances must never be given overlapping blocks, and a worker runs one at a time."""
+    low, high = 10_000, 32_000
+    workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    start = 10_000 + size * (int(worker) if worker.isdigit() else 0) % 20_000
+    window = (high - low) // workers
+    if size > window:
+        raise ValueError(f"{size} media ports do not fit in a worker's {window}")
+    start = low + window * ((int(worker) if worker.isdigit() else 0) % workers)
     return start, start + size - 1
 
 

@@ -9,7 +9,6 @@ fixtures.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
@@ -20,7 +19,7 @@ import pytest
 from appliance.events import AgentState, AgentStateChanged, EndCause
 from appliance.records.store import RecordReader
 from sim.live import ApplianceProcess, terminate, write_site
-from sim.traffic.sipp import SippConfig, SippRun, free_udp_port, scenario_path, udp_ports_free
+from sim.traffic.sipp import SippConfig, SippRun, free_udp_port, scenario_path
 
 BOUND = 60.0
 USER = "1001"
@@ -82,23 +81,8 @@ class Baresip:
         return terminate(self.process, timeout)
 
 
-def own_media_ports(count: int = 400) -> tuple[int, int]:
-    """An RTP port range free a moment ago, away from the block other live runs on this
-    machine share (`sim.live.media_port_range`): two appliances bound to the same ports send
-    each other's callers their audio."""
-    low, high = 12_000, 32_000  # below the kernel's ephemeral ports, above the shared block
-    start = low + (os.getpid() * count) % (high - low - count)
-    for _ in range((high - low) // count):
-        if udp_ports_free(start, count):
-            return start, start + count - 1
-        start = low + (start - low + count) % (high - low - count)
-    raise OSError(f"no block of {count} free UDP ports between {low} and {high}")
-
-
 def site(tmp_path: Path, caller_port: int) -> Path:
-    low, high = own_media_ports()
-    return write_site(tmp_path / "site.yaml", caller_port, users={USER: PASSWORD},
-                      media={"rtp_port_min": low, "rtp_port_max": high})
+    return write_site(tmp_path / "site.yaml", caller_port, users={USER: PASSWORD})
 
 
 def wait_until_ready(records: Path, agent: str, within: float,
@@ -197,10 +181,8 @@ def test_baresip_calling_the_queue_hears_the_welcome_prompt(tmp_path):
     from appliance.media.prompts import PromptSet
 
     port = free_udp_port()
-    low, high = own_media_ports()
     config = write_site(tmp_path / "site.yaml", port, users={USER: PASSWORD},
-                        media={"queued_callers": "answer", "rtp_port_min": low,
-                               "rtp_port_max": high})
+                        media={"queued_callers": "answer"})
     box = ApplianceProcess(config, tmp_path)  # no phone registered: the caller waits
     try:
         dump = heard_by_baresip(tmp_path, box.address, port, seconds=8.0)

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from appliance.media.rtp import RtpError, RtpPacket, parse, seq_diff, ts_diff
+from sim.live import media_port_range
 from sim.traffic.rtp_pcap import tone, write_rtp_pcap
 from sim.traffic.sipp import SippConfig, SippRun, scenario_path
-from tests.live.test_baresip import own_media_ports
 from tests.live.test_sipp_calls import Floor
 
 pytestmark = pytest.mark.slow
@@ -94,9 +94,8 @@ def streams_from_the_appliance(capture: LoopbackCapture, low: int, high: int,
 
 
 def test_each_party_receives_one_continuous_stream_across_music_and_the_agent(tmp_path: Path):
-    low, high = own_media_ports()
-    floor = Floor(tmp_path, media={"queued_callers": "answer", "rtp_port_min": low,
-                                   "rtp_port_max": high})
+    low, high = media_port_range()
+    floor = Floor(tmp_path, media={"queued_callers": "answer"})
     floor.register_phones()
     caller_pcap = write_rtp_pcap(tmp_path / "caller.pcap", tone(1000.0, TALK_MS / 1000))
     agent_pcap = write_rtp_pcap(tmp_path / "agent.pcap", tone(1500.0, TALK_MS / 1000))
