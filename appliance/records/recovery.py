@@ -210,7 +210,8 @@ def account_for_recordings(path: Path | str, folder: Path | str,
     A killed appliance can leave a file whose call's ``RecordingStarted`` never reached the
     database. A file named as the recordings desk names them (``<run>-call<n>.wav``, and its
     ``-caller``/``-agent`` party files) whose call has a detail record that names no recording
-    is repaired and attached (``recording_status`` "interrupted"). Every other file named so
+    is repaired and attached (``recording_status`` "interrupted"); one that cannot be repaired
+    (`WavError`, e.g. empty: cut off before its header) is moved aside. Every other file named so
     whose call has no detail record naming it (its run or call unknown, another recording
     named) is moved, with its folders below ``folder``, under ``folder/orphans/`` and logged.
     Files named otherwise (an operator's) and those already under ``orphans/`` are left alone.
@@ -229,7 +230,12 @@ def account_for_recordings(path: Path | str, folder: Path | str,
         for run, files in sorted(by_run.items()):
             known = _recordings_of_run(db, run)
             attach, strays = _sort_out(files, known)
-            _attach(db, run, attach, repair)
+            # A file that cannot be mended (a kill between its creation and its header) is no
+            # recording a record should name: it goes aside with its party files.
+            broken = {file for _, file in attach if _repaired(str(file), repair) is None}
+            attach = [(call, file) for call, file in attach if file not in broken]
+            strays += [file for _, file in files if _mix_of(file) in broken]
+            _attach(db, run, attach)
             attached += [str(file) for _, file in attach]
             orphans += [_move_aside(file, folder) for file in strays]
     if attached:
@@ -285,12 +291,9 @@ def _mix_of(file: Path) -> Path:
     return file.with_name(name)
 
 
-def _attach(db: sqlite3.Connection, run: str, files: list[tuple[int, Path]],
-            repair: Repair) -> None:
+def _attach(db: sqlite3.Connection, run: str, files: list[tuple[int, Path]]) -> None:
     if not files:
         return
-    for _, file in files:
-        _repaired(str(file), repair)
     db.execute("BEGIN IMMEDIATE")
     try:
         db.executemany(

@@ -416,3 +416,25 @@ def test_the_row_an_answered_call_had_in_progress_is_completed(tmp_path: Path) -
     assert (answered.agent, answered.answered_at, answered.talk) == ("a2", 0.5, 2.0)
     assert (answered.cause, answered.recording_status) == (EndCause.INTERRUPTED, "interrupted")
     assert queued.answered_at is None
+
+
+def test_a_recording_cut_off_before_its_header_is_moved_aside_not_attached(
+    tmp_path: Path,
+) -> None:
+    database, folder = tmp_path / "records.db", tmp_path / "recordings"
+    empty = folder / "d" / "r-call1.wav"
+    empty.parent.mkdir(parents=True)
+    empty.write_bytes(b"")  # killed between creating the file and writing its header
+    agent_side = header_only(folder / "d" / "r-call1-agent.wav")
+    store_run(database, "r", queued_call(1, 0.0))
+    close_interrupted_calls(database)
+
+    account = account_for_recordings(database, folder)
+
+    assert account.attached == []
+    assert sorted(account.orphans) == [
+        (str(agent_side), str(folder / "orphans" / "d" / "r-call1-agent.wav")),
+        (str(empty), str(folder / "orphans" / "d" / "r-call1.wav")),
+    ]
+    (detail,) = RecordReader(database).calls("r")
+    assert detail.recording is None
