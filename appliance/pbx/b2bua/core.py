@@ -239,6 +239,11 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         if self._unmarked:
             self._mark_held()
 
+    def _still_held(self, response: Response) -> bool:
+        """Whether `response` waits for the log to be durable (not sent even once yet)."""
+        return (any(held is response for held in self._unmarked)
+                or any(held is response for _, held in self._held))
+
     def _mark_held(self) -> None:
         """The input is handled and its records are in the log: one mark covers them all."""
         durability = self.log.durability

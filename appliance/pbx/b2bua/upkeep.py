@@ -104,6 +104,12 @@ class DialogUpkeep:
             logger.info("no ACK for our 200 on %r: ending the call", leg)
             self._lost(leg, now)
             return
+        if self._still_held(leg.ok_response):  # type: ignore[attr-defined]
+            # Not sent yet: its call's records are not durable. Retransmitting it now would
+            # announce an answer a kill could still lose.
+            leg.ok_timer = self.deadlines.schedule(now + leg.ok_wait, self._retransmit_ok, leg,
+                                                   give_up)
+            return
         self.layer.send_response(leg.ok_response, now)
         leg.ok_wait = min(2 * leg.ok_wait, T2)
         leg.ok_timer = self.deadlines.schedule(now + leg.ok_wait, self._retransmit_ok, leg,

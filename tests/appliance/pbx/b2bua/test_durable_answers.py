@@ -143,3 +143,18 @@ def test_without_a_durable_store_nothing_waits() -> None:
     lab.run(0.1)
     assert status_lines(received, "INVITE")[-1] == "SIP/2.0 200 OK"
     assert set(status_lines(received, "BYE")) == {"SIP/2.0 200 OK"}
+
+
+def test_a_slow_commit_holds_the_callers_200_past_its_retransmission_times() -> None:
+    lab, disk = durable_lab()
+    received = heard_by_gateway(lab)
+    lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    phone = lab.phones["a1"]
+    (incoming,) = phone.calls.values()
+    lab.do(phone, "answer", incoming.id)
+    lab.run(3)  # T1, 2 T1 and 4 T1 pass: a 200 sent would have been retransmitted by now
+    assert "SIP/2.0 200 OK" not in status_lines(received, "INVITE")
+    commit(lab, len(disk.covered))
+    assert status_lines(received, "INVITE")[-1] == "SIP/2.0 200 OK"
+    assert [e.kind for e in lab.gateway.take_events()] == ["ringing", "answered"]
