@@ -41,6 +41,8 @@ class MediaSource(Protocol):
 
     def set_wall_clock(self, unix_time_at_zero: float) -> None: ...
 
+    def port_failed(self, port: int) -> None: ...
+
 
 class MediaDriver:
     def __init__(self, relay: MediaSource, host: str,
@@ -86,13 +88,19 @@ class MediaDriver:
         # load) must not leave its ports bound.
         balance = Counter(opened)
         balance.subtract(closed)
+        failed: list[int] = []
         for port, net in balance.items():
             if net < 0:
                 self._release(port)
-            elif net > 0 and port not in self._sockets:
-                self._bind(port)
+            elif net > 0 and port not in self._sockets and not self._bind(port):
+                failed.append(port)
         self._send()
         self._rearm()
+        if failed:
+            for port in failed:
+                self.relay.port_failed(port)
+            if self._after_input is not None:  # the core ends the calls that lost a port
+                self._after_input(self.now())
 
     def close(self) -> None:
         for port in list(self._sockets):
@@ -100,7 +108,8 @@ class MediaDriver:
         if self._timer is not None:
             self._timer.cancel()
 
-    def _bind(self, port: int) -> None:
+    def _bind(self, port: int) -> bool:
+        """Listen on `port`; False (logged) if it cannot be bound."""
         assert self._loop is not None
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
@@ -109,9 +118,10 @@ class MediaDriver:
         except OSError as error:
             sock.close()
             _log.error("cannot listen for media on %s:%d: %s", self.host, port, error)
-            return
+            return False
         self._sockets[port] = sock
         self._loop.add_reader(sock.fileno(), self._readable, port, sock)
+        return True
 
     def _release(self, port: int) -> None:
         sock = self._sockets.pop(port, None)

@@ -30,7 +30,7 @@ from appliance.media.dtmf import GoertzelDetector, Rfc4733Receiver
 from appliance.media.g711 import alaw_decode, ulaw_decode
 from appliance.media.player import PACKET_SECONDS, Player, encode
 from appliance.media.quality import PartyQuality
-from appliance.media.relay import AGENT, CALLER, MediaRelay, MediaTimeout
+from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaRelay, MediaTimeout
 from appliance.media.rtp import payload_of
 
 Address = tuple[str, int]
@@ -78,6 +78,10 @@ class RecordingStopped:
     seconds: float
 
 
+PlaneEvent = Digit | MediaTimeout | MediaPortFailed | RecordingStopped | DiskAlarm
+"""What the plane reports (`take_events`)."""
+
+
 @dataclass
 class CallMedia:
     """What the plane keeps for one call besides its relay session."""
@@ -110,7 +114,7 @@ class MediaPlane:
         self.calls: dict[int, CallMedia] = {}
         self._sounds: dict[tuple[str, int], bytes] = {}  # (prompt name, payload type) -> G.711
         self._out: list[tuple[int, bytes, Address]] = []
-        self._events: list[Digit | MediaTimeout | RecordingStopped | DiskAlarm] = []
+        self._events: list[PlaneEvent] = []
         self._tick_timer: TimerHandle | None = None
         self._tick_at = 0.0
         self._next_disk_check = 0.0
@@ -317,7 +321,10 @@ class MediaPlane:
     def take_port_changes(self) -> tuple[list[int], list[int]]:
         return self.relay.take_port_changes()
 
-    def take_events(self) -> list[Digit | MediaTimeout | RecordingStopped | DiskAlarm]:
+    def port_failed(self, port: int) -> None:
+        self.relay.port_failed(port)
+
+    def take_events(self) -> list[PlaneEvent]:
         events = self._events
         events += self.relay.take_events()
         self._events = []

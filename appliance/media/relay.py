@@ -53,6 +53,16 @@ class MediaError(Exception):
 
 
 @dataclass(frozen=True)
+class MediaPortFailed:
+    """The driver cannot listen on `port`, which serves `side` of `call`: another program
+    holds it. The call has no audio that way; the port is left out from now on."""
+
+    call: int
+    side: int
+    port: int
+
+
+@dataclass(frozen=True)
 class MediaTimeout:
     """`side` of `call` sent nothing for `silent_for` seconds."""
 
@@ -109,6 +119,7 @@ class MediaRelay:
         usable = set(ports)
         self._free = deque(port for port in sorted(usable)
                            if port % 2 == 0 and port + 1 in usable)
+        self._unusable: set[int] = set()  # RTP ports another program holds
         self.media_timeout = media_timeout
         self.deadlines = deadlines if deadlines is not None else Deadlines()
         self.rng = rng if rng is not None else Random(0)
@@ -118,7 +129,7 @@ class MediaRelay:
         self._by_port: dict[int, tuple[MediaSession, int]] = {}
         self._by_rtcp_port: dict[int, tuple[MediaSession, int]] = {}
         self._out: list[tuple[int, bytes, Address]] = []
-        self._events: list[MediaTimeout] = []
+        self._events: list[MediaTimeout | MediaPortFailed] = []
         # Ports the driver must start or stop listening on, oldest first.
         self._opened: list[int] = []
         self._closed: list[int] = []
@@ -203,9 +214,23 @@ class MediaRelay:
         for side in session.sides:
             del self._by_port[side.local_port]
             del self._by_rtcp_port[side.local_port + 1]
-            self._free.append(side.local_port)
+            if side.local_port not in self._unusable:
+                self._free.append(side.local_port)
             self._closed += (side.local_port, side.local_port + 1)
         return figures
+
+    def port_failed(self, port: int) -> None:
+        """The driver could not listen on `port` (RTP or RTCP): its side's ports leave the pool
+        for good, and the call they serve is reported (`MediaPortFailed`) so that it is ended
+        rather than left without audio."""
+        rtp_port = port & ~1
+        self._unusable.add(rtp_port)
+        if rtp_port in self._free:
+            self._free.remove(rtp_port)
+        entry = self._by_port.get(rtp_port)
+        if entry is not None:
+            session, index = entry
+            self._events.append(MediaPortFailed(session.call, index, port))
 
     def _session(self, call: int) -> MediaSession:
         try:
@@ -295,7 +320,7 @@ class MediaRelay:
     def has_events(self) -> bool:
         return bool(self._events)
 
-    def take_events(self) -> list[MediaTimeout]:
+    def take_events(self) -> list[MediaTimeout | MediaPortFailed]:
         events, self._events = self._events, []
         return events
 

@@ -25,7 +25,7 @@ from appliance.media import sdp
 from appliance.media.diskguard import DiskAlarm
 from appliance.media.plane import Digit
 from appliance.media.plane import RecordingStopped as PlaneRecordingStopped
-from appliance.media.relay import AGENT, CALLER, MediaTimeout
+from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaTimeout
 from appliance.pbx.b2bua.legs import Leg, Role
 from appliance.pbx.b2bua.sdp import is_hold
 
@@ -192,6 +192,8 @@ class MediaAnchor:
                                                 event.digit, event.via)))  # type: ignore[attr-defined]
         elif kind is MediaTimeout:
             self._media_timed_out(event, now)  # type: ignore[arg-type]
+        elif kind is MediaPortFailed:
+            self._media_port_failed(event, now)  # type: ignore[arg-type]
         elif kind is PlaneRecordingStopped:
             self.log.append(new(RecordingStopped, (now, event.call, event.reason)))  # type: ignore[attr-defined]
         elif kind is DiskAlarm:
@@ -212,6 +214,18 @@ class MediaAnchor:
         logger.info("no RTP from the %s of call %d for %.0f s: ending it",
                     PARTIES[event.side], event.call, event.silent_for)
         self._lost(leg, now)
+
+    def _media_port_failed(self, event: MediaPortFailed, now: float) -> None:
+        """A port of the call cannot be listened on: end the call rather than leave its
+        parties in silence, and raise the alarm (the RTP port range overlaps another
+        program's ports)."""
+        detail = (f"media port {event.port} is held by another program: call {event.call} "
+                  "ended, the port left out until a restart")
+        self.log.append(new(Alarm, (now, "media_port_taken", True, detail)))
+        logger.error("%s", detail)
+        caller = self._callers.get(event.call)
+        if caller is not None and not caller.ended:
+            self._lost(caller, now)
 
     def _info_digit(self, leg: Leg, digit: str, now: float) -> None:
         if leg.role is not Role.FEATURE:

@@ -131,3 +131,29 @@ def test_our_sender_reports_carry_the_wall_clock_the_driver_gave_the_core():
     assert isinstance(sender_report, rtcp.SenderReport)
     unix_time = sender_report.ntp_timestamp / 2**32 - NTP_UNIX_OFFSET
     assert abs(unix_time - time.time()) < 60  # the date, not 1900
+
+
+def test_a_port_another_program_holds_is_reported_to_the_core_which_hears_of_it_at_once():
+    async def scenario() -> tuple[list, list[int], list[int]]:
+        start = free_udp_block(8)
+        relay = MediaRelay(range(start, start + 8), media_timeout=30)
+        heard: list[float] = []
+        driver = MediaDriver(relay, HOST, receive=relay.receive, after_input=heard.append)
+        squatter = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        squatter.bind((HOST, start + 1))  # the RTCP port of the first side
+        driver.start()
+        try:
+            relay.open(1, driver.now())
+            driver.flush()
+            events = relay.take_events()
+            bound = driver.ports
+        finally:
+            driver.close()
+            squatter.close()
+        return events, bound, [len(heard)]
+
+    events, bound, heard = asyncio.run(scenario())
+    ((call, side, port),) = [(e.call, e.side, e.port) for e in events]
+    assert (call, side) == (1, CALLER)
+    assert port not in bound and port - 1 in bound
+    assert heard == [1]  # the core was told at once, not at the next datagram

@@ -10,6 +10,7 @@ from random import Random
 import numpy as np
 
 from appliance.events import (
+    Alarm,
     CallAbandoned,
     CallEnded,
     DigitReceived,
@@ -195,6 +196,31 @@ def test_a_silent_caller_is_taken_as_gone_and_the_call_ended():
     assert [(r.party, r.silent_for >= 5.0) for r in timed_out] == [("caller", True)]
     assert [r.cause for r in lab.log if isinstance(r, CallEnded)] == [EndCause.ABANDONED]
     assert "ended_by_peer" in kinds(lab.gateway.take_events())
+
+
+def test_a_call_whose_port_cannot_be_listened_on_is_ended_with_an_alarm_and_the_port_dropped():
+    lab = logged_out_lab()
+    lab.do(lab.gateway, "call", "100")
+    lab.run(2)
+    relay = lab.box.media.relay
+    (session,) = relay.sessions.values()
+    port = session.sides[0].local_port
+    free_before = relay.calls_free
+    lab.box.media.port_failed(port + 1)  # its RTCP port, say: another program holds it
+    lab.box.media_done(lab.net.now)
+    lab.run(2)
+    (alarm,) = [r for r in lab.log if isinstance(r, Alarm)]
+    assert (alarm.name, alarm.raised) == ("media_port_taken", True)
+    assert f"media port {port + 1}" in alarm.detail
+    assert [r.cause for r in lab.log if isinstance(r, CallEnded)] == [EndCause.ABANDONED]
+    assert "ended_by_peer" in kinds(lab.gateway.take_events())
+    assert relay.sessions == {}
+    # The call's other side goes back to the pool, the port that failed does not.
+    assert relay.calls_free == free_before
+    lab.do(lab.gateway, "call", "100")
+    lab.run(1)
+    (session,) = relay.sessions.values()
+    assert port not in {side.local_port for side in session.sides}
 
 
 def test_a_held_call_is_not_timed_out():
