@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sim.live import ApplianceProcess, write_site
+from sim.live import ApplianceProcess, media_port_window, write_site
 from sim.traffic.sipp import SippConfig, SippRun, free_udp_port, scenario_path
 
 ASTERISK_ANCHOR = ("Asterisk 23.4 app_queue + chan_pjsip, same set-up: 0 failures at 125 calls/s "
@@ -66,10 +66,12 @@ class _Floor:
         self.caller_port = free_udp_port()
         self.phone_port = free_udp_port()
         users = _users(agents)
+        # Every relay port this process may use: 5,500 calls' worth on its own, half that
+        # beside another pytest worker.
+        low, high = media_port_window()
         config = write_site(workdir / "site.yaml", self.caller_port, users,
                             sip={"session_expires": session_expires, "max_calls": 100_000},
-                            # Room for 5,000 calls' relay ports, below the ephemeral range.
-                            media={"rtp_port_min": 10_000, "rtp_port_max": 31_999},
+                            media={"rtp_port_min": low, "rtp_port_max": high},
                             channels=100_000, ring_timeout=30)
         self.box = ApplianceProcess(config, workdir, log_level="warning")
         csv = workdir / "phones.csv"

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from appliance.media.relay import AGENT, CALLER, MediaRelay
 from appliance.media.rtp import RtpPacket
+from sim.live import media_port_window
 from sim.traffic.sipp import udp_ports_free
 
 if TYPE_CHECKING:
@@ -264,10 +265,12 @@ def _play(pairs: list[tuple[socket.socket, socket.socket]], ports: list[tuple[in
     return sent, delays
 
 
-def _free_media_block(count: int, low: int = 20_000, high: int = 32_000) -> int:
+def _free_media_block(count: int) -> int:
     """A free block of `count` ports below Linux's ephemeral range (where the kernel's own
-    picks for port 0 land), as an appliance's configured RTP range would be."""
-    for start in range(low, high - count, count):
+    picks for port 0 land), as an appliance's configured RTP range would be, in this
+    process's window (`media_port_window`: apart from other test workers' appliances)."""
+    low, high = media_port_window()
+    for start in range(low, high + 1 - count, count):
         if udp_ports_free(start, count, HOST):
             return start
     raise OSError(f"no block of {count} free UDP ports in {low}-{high}")

@@ -30,19 +30,26 @@ def phone_passwords() -> dict[str, str]:
     return dict(line.split(";", 1) for line in lines if line.strip())
 
 
-def media_port_range(size: int = 2000) -> tuple[int, int]:
-    """RTP ports for one appliance under test: below the kernel's ephemeral range (where SIPp's
-    and the tests' own ports come from), in a window of its own per pytest-xdist worker. An
-    appliance binds its ports call by call, so a block that is free now may be taken later:
-    two appliances must never be given overlapping blocks, and a worker runs one at a time."""
+def media_port_window() -> tuple[int, int]:
+    """The RTP ports this pytest-xdist worker's appliances may use (all of them outside
+    pytest): below the kernel's ephemeral range (where SIPp's and the tests' own ports come
+    from), and apart from every other worker's. An appliance binds its ports call by call, so
+    a block free a moment ago may be taken later: two appliances running at once must never
+    be given overlapping ports, and a worker runs one at a time."""
     low, high = 10_000, 32_000
     workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     window = (high - low) // workers
-    if size > window:
-        raise ValueError(f"{size} media ports do not fit in a worker's {window}")
     start = low + window * ((int(worker) if worker.isdigit() else 0) % workers)
-    return start, start + size - 1
+    return start, start + window - 1
+
+
+def media_port_range(size: int = 2000) -> tuple[int, int]:
+    """`size` RTP ports for one appliance under test, at the start of `media_port_window()`."""
+    low, high = media_port_window()
+    if size > high - low + 1:
+        raise ValueError(f"{size} media ports do not fit in a worker's {high - low + 1}")
+    return low, low + size - 1
 
 
 def write_site(path: Path, caller_port: int, users: dict[str, str] | None = None,
