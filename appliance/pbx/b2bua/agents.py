@@ -181,7 +181,9 @@ class AgentSide:
         if leg.ended:
             return
         if leg.dialog is None:
-            self._respond(leg.invite, status, reason, now, tag=leg.local_tag)
+            # A final answer that ends the call: it waits for the call's end to be durable.
+            self._respond_once_durable(leg.invite, status, reason, now,  # type: ignore[attr-defined]
+                                       tag=leg.local_tag)
             self._forget(leg)
         else:
             self._send_bye(leg, now)

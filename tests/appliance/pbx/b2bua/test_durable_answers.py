@@ -158,3 +158,25 @@ def test_a_slow_commit_holds_the_callers_200_past_its_retransmission_times() -> 
     commit(lab, len(disk.covered))
     assert status_lines(received, "INVITE")[-1] == "SIP/2.0 200 OK"
     assert [e.kind for e in lab.gateway.take_events()] == ["ringing", "answered"]
+
+
+def test_a_refusal_that_ends_a_call_waits_for_its_end_to_be_durable() -> None:
+    lab = Lab(live_site(agents=1, trunks=1))
+    disk = SlowDisk(lab)
+    lab.log.durability = disk
+    lab.register_all()
+    received = heard_by_gateway(lab)
+    lab.do(lab.gateway, "call", "100")  # holds the only trunk
+    lab.run(0.5)
+    lab.do(lab.gateway, "call", "100")  # blocked: all trunks busy
+    lab.run(0.5)
+    ended = [r for r in lab.log if isinstance(r, CallEnded)]
+    assert len(ended) == 1
+    assert refusals(received) == []
+    commit(lab, len(disk.covered))
+    assert len(refusals(received)) == 1
+
+
+def refusals(datagrams: list[bytes]) -> list[str]:
+    """The final answers of 300 and above to INVITEs among `datagrams`."""
+    return [line for line in status_lines(datagrams, "INVITE") if int(line.split()[1]) >= 300]
