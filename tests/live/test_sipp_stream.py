@@ -119,9 +119,15 @@ def test_each_party_receives_one_continuous_stream_across_music_and_the_agent(tm
     for port, packets in flows.items():
         assert len({packet.ssrc for packet in packets}) == 1, port
         steps = [seq_diff(b.sequence, a.sequence) for a, b in pairwise(packets)]
-        assert set(steps) == {1}, (port, sorted(set(steps)))
+        # Never backwards, never a jump: a gap of a packet or two is a datagram lost on a
+        # loaded machine (on its way in, or by the capture), which the relay keeps as a gap.
+        assert all(1 <= step <= 3 for step in steps), (port, sorted(set(steps)))
+        assert sum(step - 1 for step in steps) <= max(2, len(steps) // 100), (port, steps)
         assert all(ts_diff(b.timestamp, a.timestamp) > 0 for a, b in pairwise(packets))
         assert packets[0].marker
+        # Where the source changes (marker), the numbering runs on by exactly one.
+        assert all(steps[n - 1] == 1 for n, packet in enumerate(packets)
+                   if packet.marker and n > 0), port
     for port, packets in to_callers.items():
         # The prompt and music, then the agent: the marker where the agent's audio begins,
         # which is G.711 of a steady tone, where the music was not.
