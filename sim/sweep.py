@@ -10,6 +10,7 @@ intervals, like `ccbox sim --replications`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,9 +113,13 @@ def _client(scheduler: str, workers: int | None) -> Iterator[Any]:
         with Client(scheduler, timeout="10s") as client:
             yield client
         return
-    # Processes, one thread each: a simulation is pure Python and holds the GIL.
+    # Processes, one thread each: a simulation is pure Python and holds the GIL. The
+    # cluster's own chatter stays quiet (a worker's heartbeat racing the scheduler's close
+    # would print a traceback at the end of a sweep that went well); a run that fails still
+    # raises here, through its future.
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=None, silence_logs=logging.CRITICAL) as cluster, \
+            Client(cluster) as client:
         yield client
 
 
