@@ -38,7 +38,6 @@ from appliance.media.prompts import (
     AnnouncementTimings,
     PromptError,
     PromptSet,
-    prompt_texts,
     read_prompt,
 )
 from appliance.media.recording import repair
@@ -73,12 +72,7 @@ class Appliance:
     def build(self, site: Site) -> B2bua:
         """The core for `site`. Raises ConfigError (nothing written) for what the site file
         must change, StartError for what the machine must change."""
-        checked = preflight(site, self.state, self.records_path, self.address)
-        if checked.problems:
-            raise ConfigError(site.site, checked.problems,
-                              "cannot serve this site configuration")
-        for warning in checked.warnings:
-            _log.warning("%s", warning)
+        self._preflight(site)
         try:
             self.state.make()
         except OSError as error:
@@ -117,6 +111,7 @@ class Appliance:
     def reload(self, site: Site) -> Callable[[], None]:
         """SIGHUP: read the prompts and music `site` names (a ConfigError, and nothing
         changes, if they cannot be read); returns what applies its media settings."""
+        self._preflight(site)
         prompts, music = _sounds(site, self.state)
         folder = self.state.resolve(site.media.recording.folder)
 
@@ -127,6 +122,16 @@ class Appliance:
             self.core.cc.announcement_seconds = AnnouncementTimings(prompts)
 
         return apply
+
+    def _preflight(self, site: Site) -> None:
+        """The checks `ccbox check` shows, at start and on every reload: a ConfigError
+        naming every problem; warnings logged."""
+        checked = preflight(site, self.state, self.records_path, self.address)
+        if checked.problems:
+            raise ConfigError(site.site, checked.problems,
+                              "cannot serve this site configuration")
+        for warning in checked.warnings:
+            _log.warning("%s", warning)
 
     def started(self, core: DatagramCore, sip: UdpDriver) -> None:
         """The SIP socket is up: open the media side beside it and start the clean-up."""
@@ -241,16 +246,12 @@ def _quieter_garbage_collection() -> None:
 
 
 def _sounds(site: Site, state: StateFolder) -> tuple[PromptSet, np.ndarray]:
-    """The site's prompts and music (the defaults built under the state folder if missing),
-    checked now so that a missing file stops the start (naming the file) rather than a call."""
+    """The site's prompts and music (the defaults built under the state folder if missing).
+    `preflight` has checked that every file is there; a file that cannot be read or built
+    is a ConfigError naming it."""
     media = site.media
     try:
-        folder = site_prompts_folder(media, state.prompts)
-        prompts = PromptSet(folder)
-        missing = prompts.missing(list(prompt_texts(media.language)))
-        if missing:
-            raise ConfigError(site.site, [("media.prompts", f"{folder} lacks "
-                                           + ", ".join(f"{name}.wav" for name in missing))])
+        prompts = PromptSet(site_prompts_folder(media, state.prompts))
         music_path = (Path(media.music) if media.music is not None
                       else ensure_default_music(state.prompts))
         music = read_prompt(music_path)
