@@ -3,6 +3,10 @@
 `parse_auth_params()` reads a WWW-Authenticate, Proxy-Authenticate, Authorization or
 Proxy-Authorization value; `format_auth_params()` writes one; `digest_response()` computes the
 "response" parameter a client sends and a server checks.
+
+This module owns the digest algorithms (RFC 7616 3.3, RFC 8760): `HASHES` names them,
+`algorithm_name()` reads a name as a challenge or credentials give it, `hex_digest()` hashes
+with one. The server side (`appliance.pbx.sip.digest`) uses the same three.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ _UNQUOTED = frozenset({"algorithm", "nc", "stale", "userhash"})
 
 HASHES = {"MD5": "md5", "SHA-256": "sha256", "SHA-512-256": "sha512_256"}
 """Digest algorithm name (RFC 7616 3.3) -> hashlib name: the one table client and server use."""
+
+SESSION_SUFFIX = "-SESS"
 
 _SCHEME = re.compile(r"[ \t]*([A-Za-z0-9.!%*_+`'~-]+)")
 _PARAM_NAME = re.compile(r"[ \t]*,?[ \t]*([A-Za-z0-9.!%*_+`'~-]+)[ \t]*=[ \t]*")
@@ -115,17 +121,15 @@ def digest_response(
     required. qop "auth-int" is not supported. Raises ValueError for what it cannot compute.
     """
     name = (algorithm or "MD5").upper()
-    session = name.endswith("-SESS")
-    base = name.removesuffix("-SESS")
-    if base not in HASHES:
-        raise ValueError(f"unsupported digest algorithm: {algorithm}")
+    session = name.endswith(SESSION_SUFFIX)
+    base = algorithm_name(name.removesuffix(SESSION_SUFFIX))
     if qop is not None and qop != "auth":
         raise ValueError(f"unsupported qop: {qop}")
     if (qop is not None or session) and cnonce is None:
         raise ValueError("cnonce is required with qop or a -sess algorithm")
-    ha1 = _digest(base, f"{username}:{realm}:{password}")
+    ha1 = hex_digest(base, f"{username}:{realm}:{password}")
     if session:
-        ha1 = _digest(base, f"{ha1}:{nonce}:{cnonce}")
+        ha1 = hex_digest(base, f"{ha1}:{nonce}:{cnonce}")
     return response_from_ha1(base, ha1, method, uri, nonce, nc, cnonce, qop)
 
 
@@ -142,17 +146,28 @@ def response_from_ha1(
     """The "response" value from an HA1 already computed (what a server stores):
     H(HA1:nonce:nc:cnonce:qop:HA2) with qop "auth", H(HA1:nonce:HA2) without (RFC 2069), where
     HA2 = H(method:uri). `algorithm` is MD5, SHA-256 or SHA-512-256 (no -sess suffix)."""
-    if algorithm not in HASHES:
-        raise ValueError(f"unsupported digest algorithm: {algorithm}")
+    algorithm = algorithm_name(algorithm)
     if qop is not None and qop != "auth":
         raise ValueError(f"unsupported qop: {qop}")
-    ha2 = _digest(algorithm, f"{method}:{uri}")
+    ha2 = hex_digest(algorithm, f"{method}:{uri}")
     if qop is None:
-        return _digest(algorithm, f"{ha1}:{nonce}:{ha2}")
+        return hex_digest(algorithm, f"{ha1}:{nonce}:{ha2}")
     if nc is None or cnonce is None:
         raise ValueError("nc and cnonce are required with qop")
-    return _digest(algorithm, f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
+    return hex_digest(algorithm, f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
 
 
-def _digest(algorithm: str, text: str) -> str:
+def algorithm_name(name: str | None) -> str:
+    """The name `HASHES` knows `name` by (any case); None means MD5 (RFC 7616 3.3).
+
+    Raises ValueError for an algorithm not in `HASHES`, naming only the algorithm.
+    """
+    canonical = (name or "MD5").upper()
+    if canonical not in HASHES:
+        raise ValueError(f"unsupported digest algorithm: {name}")
+    return canonical
+
+
+def hex_digest(algorithm: str, text: str) -> str:
+    """H(text) in lower-case hex with `algorithm`, a name as `algorithm_name()` returns it."""
     return hashlib.new(HASHES[algorithm], text.encode("utf-8")).hexdigest()

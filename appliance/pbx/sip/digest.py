@@ -30,7 +30,9 @@ from dataclasses import dataclass
 
 from appliance.pbx.sip.auth import (
     HASHES,
+    algorithm_name,
     format_auth_params,
+    hex_digest,
     parse_auth_params,
     response_from_ha1,
 )
@@ -58,18 +60,6 @@ _NC = re.compile(r"[0-9A-Fa-f]{8}")
 _REQUIRED = ("username", "uri", "nonce", "response")
 
 
-def _algorithm(name: str | None) -> str:
-    """The canonical name of a supported algorithm; None means MD5 (RFC 7616 3.3)."""
-    canonical = (name or "MD5").upper()
-    if canonical not in HASHES:
-        raise ValueError(f"unsupported digest algorithm: {name}")
-    return canonical
-
-
-def _hash(algorithm: str, text: str) -> str:
-    return hashlib.new(HASHES[algorithm], text.encode("utf-8")).hexdigest()
-
-
 def ha1(user: str, realm: str, password: str, algorithm: str) -> str:
     """H(user:realm:password) in lower-case hex, for "MD5", "SHA-256" or "SHA-512-256" (any
     case).
@@ -77,7 +67,7 @@ def ha1(user: str, realm: str, password: str, algorithm: str) -> str:
     This is what a site configuration stores instead of the password. Raises ValueError for
     another algorithm; the message names the algorithm only.
     """
-    return _hash(_algorithm(algorithm), f"{user}:{realm}:{password}")
+    return hex_digest(algorithm_name(algorithm), f"{user}:{realm}:{password}")
 
 
 def digest_from_ha1(
@@ -96,7 +86,7 @@ def digest_from_ha1(
     where HA2 = H(method:uri). Equals `auth.digest_response()` for the same password. Raises
     ValueError for an unsupported algorithm or qop, or a qop without nc and cnonce.
     """
-    return response_from_ha1(_algorithm(algorithm), ha1_hex.lower(), method, uri, nonce, nc,
+    return response_from_ha1(algorithm_name(algorithm), ha1_hex.lower(), method, uri, nonce, nc,
                              cnonce, qop)
 
 
@@ -196,7 +186,7 @@ class DigestAuthenticator:
         self._credentials = credentials
         self._secret = secret
         self._opaque = self._mac(b"opaque", b"").hex()
-        self._decoys = {name: _hash(name, self._mac(b"decoy", b"").hex()) for name in HASHES}
+        self._decoys = {name: hex_digest(name, self._mac(b"decoy", b"").hex()) for name in HASHES}
         self._seen: dict[str, int] = {}  # nonce -> highest nc accepted
         self._by_issue: list[tuple[float, str]] = []  # heap of (issued at, nonce) in _seen
         self._evicted_through = float("-inf")
@@ -375,7 +365,7 @@ class DigestAuthenticator:
 
 def _offered_algorithm(params: dict[str, str]) -> str:
     try:
-        algorithm = _algorithm(params.get("algorithm"))
+        algorithm = algorithm_name(params.get("algorithm"))
     except ValueError:
         raise _Refused(_Outcome.CHALLENGE) from None
     return algorithm

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 
 import pytest
@@ -17,6 +18,7 @@ from appliance.pbx.sip import (
     parse_auth_params,
     parse_name_addr,
 )
+from appliance.pbx.sip.auth import HASHES
 from appliance.pbx.sip.digest import (
     ALGORITHMS,
     SUPPORTED,
@@ -545,12 +547,20 @@ def test_a_user_may_be_offered_sha256_first_or_alone() -> None:
     assert downgraded.response is not None and offered(downgraded.response) == ["SHA-256"]
 
 
-def test_sha512_256_can_be_offered_and_verified() -> None:
-    creds = {"alice": {"SHA-512-256": ha1("alice", REALM, PASSWORD, "SHA-512-256")}}
-    auth = authenticator(creds, algorithms=["SHA-512-256"])
+@pytest.mark.parametrize("algorithm", sorted(HASHES))
+def test_every_algorithm_the_client_knows_can_be_offered_and_verified(algorithm: str) -> None:
+    creds = {"alice": {algorithm: ha1("alice", REALM, PASSWORD, algorithm)}}
+    auth = authenticator(creds, algorithms=[algorithm])
     challenge = fresh_challenge(auth)
-    assert challenge["algorithm"] == "SHA-512-256"
+    assert challenge["algorithm"] == algorithm
     assert auth.verify(register(answer(challenge)), 1.0).user == "alice"
+
+
+def test_ha1_with_sha512_256_is_sha512_truncated_to_256_bits() -> None:
+    # FIPS 180-4's SHA-512/256, not the first half of a SHA-512 digest (RFC 7616 3.2).
+    expected = hashlib.new("sha512_256", f"alice:{REALM}:{PASSWORD}".encode()).hexdigest()
+    assert ha1("alice", REALM, PASSWORD, "sha-512-256") == expected
+    assert expected != hashlib.sha512(f"alice:{REALM}:{PASSWORD}".encode()).hexdigest()[:64]
 
 
 def test_failed_tells_wrong_credentials_from_a_challenge() -> None:
