@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from appliance.media.relay import AGENT, CALLER, MediaRelay
 from appliance.media.rtp import RtpPacket
+from appliance.net import Address
 from sim.live import media_port_window
 from sim.traffic.sipp import udp_ports_free
 
@@ -57,8 +58,6 @@ START_SLOTS = 50
 END_GRACE = 2 * PACKET_INTERVAL
 _STAMP = struct.Struct("!dI")  # send time, stream number
 _NUMBERS = struct.Struct("!HI")  # an RTP sequence number and timestamp
-
-Address = tuple[str, int]
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from random import Random
 from typing import Protocol
 
-Address = tuple[str, int]
+from appliance.net import Address
 
 
 class DatagramCore(Protocol):

@@ -13,16 +13,21 @@ from dataclasses import dataclass, field
 from random import Random
 
 from appliance.clock import Deadlines
+from appliance.net import Address
 from appliance.pbx.sip.auth import digest_response, format_auth_params, parse_auth_params
 from appliance.pbx.sip.dialog import Dialog, new_branch, new_tag
 from appliance.pbx.sip.endpoint import Endpoint
 from appliance.pbx.sip.headers import Headers
 from appliance.pbx.sip.layer import CancelRequested
 from appliance.pbx.sip.message import Request, Response, parse_cseq, parse_name_addr
-from appliance.pbx.sip.transaction import T1, T2, make_cancel, make_response, transaction_key
-
-Address = tuple[str, int]
-Key = tuple[str, str, int, str]
+from appliance.pbx.sip.transaction import (
+    T1,
+    T2,
+    Key,
+    make_cancel,
+    make_response,
+    transaction_key,
+)
 
 METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE"})
 

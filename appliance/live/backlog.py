@@ -23,7 +23,7 @@ from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 
-Address = tuple[str, int]
+from appliance.net import Address
 
 
 class Kind(Enum):

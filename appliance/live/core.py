@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from appliance.net import Address
+
 if TYPE_CHECKING:
     from appliance.config import Site
-
-Address = tuple[str, int]
 
 
 class DatagramCore(Protocol):

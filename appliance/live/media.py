@@ -20,9 +20,10 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Protocol
 
+from appliance.net import Address
+
 _log = logging.getLogger(__name__)
 
-Address = tuple[str, int]
 _MAX_DATAGRAM = 2048  # RTP for voice is a few hundred bytes
 
 

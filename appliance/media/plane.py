@@ -32,8 +32,7 @@ from appliance.media.player import PACKET_SECONDS, Player, encode
 from appliance.media.quality import PartyQuality
 from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaRelay, MediaTimeout
 from appliance.media.rtp import payload_of
-
-Address = tuple[str, int]
+from appliance.net import Address
 
 MUSIC = "\x00music"  # the music's key among the encoded sounds (no prompt has this name)
 DISK_CHECK_SECONDS = 5.0

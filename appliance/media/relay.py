@@ -39,8 +39,8 @@ from random import Random
 from appliance.clock import Deadlines, TimerHandle
 from appliance.media.quality import REPORT_INTERVAL, PartyQuality, RtcpParty
 from appliance.media.stream import OutboundStream
+from appliance.net import Address
 
-Address = tuple[str, int]
 Tap = Callable[[int, bytes, float], None]  # (side, packet, now)
 
 CALLER = 0

@@ -4,11 +4,9 @@ datagrams, driven by `receive_datagram` / `on_deadline` and drained with `take_d
 from __future__ import annotations
 
 from appliance.clock import Deadlines
+from appliance.net import Address
 from appliance.pbx.sip.layer import SendTo, TransactionLayer, TransactionTimeout
-from appliance.pbx.sip.transaction import Deliver
-
-Address = tuple[str, int]
-Key = tuple[str, str, int, str]
+from appliance.pbx.sip.transaction import Deliver, Key
 
 
 class Endpoint:

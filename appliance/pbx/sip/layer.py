@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from appliance.clock import Deadlines
+from appliance.net import Address
 from appliance.pbx.sip.headers import Headers, canonical_name, is_token, split_values
 from appliance.pbx.sip.message import (
     KNOWN_METHODS,
@@ -31,6 +32,7 @@ from appliance.pbx.sip.transaction import (
     Deliver,
     InviteClientTransaction,
     InviteServerTransaction,
+    Key,
     NonInviteClientTransaction,
     NonInviteServerTransaction,
     Send,
@@ -43,8 +45,6 @@ from appliance.pbx.sip.transaction import (
 )
 from appliance.pbx.sip.uri import parse_uri
 
-Key = tuple[str, str, int, str]
-Address = tuple[str, int]
 ClientTransaction = InviteClientTransaction | NonInviteClientTransaction
 ServerTransaction = InviteServerTransaction | NonInviteServerTransaction
 

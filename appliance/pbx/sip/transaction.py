@@ -78,11 +78,15 @@ class State(enum.IntEnum):
     TERMINATED = 5
 
 
+Key = tuple[str, str, int, str]
+"""A transaction's identity as `transaction_key()` gives it: (branch, host, port, method)."""
+
+
 class TransactionStateError(Exception):
     """The transaction user asked for something the current state does not allow."""
 
 
-def transaction_key(message: Request | Response) -> tuple[str, str, int, str]:
+def transaction_key(message: Request | Response) -> Key:
     """(branch, sent-by host, sent-by port, method) of the top Via (RFC 3261 17.1.3, 17.2.3).
 
     An ACK gets the key of the INVITE it acknowledges; a CANCEL keeps its own. A response's

@@ -13,6 +13,7 @@ import logging
 from appliance.clock import Deadlines
 from appliance.config import Site, resolve_site
 from appliance.live import DatagramCore
+from appliance.net import Address
 from appliance.pbx.sip import (
     Deliver,
     Headers,
@@ -24,7 +25,6 @@ from appliance.pbx.sip import (
     parse,
 )
 
-Address = tuple[str, int]
 SHUTDOWN_DRAIN = 0.2
 
 _log = logging.getLogger(__name__)

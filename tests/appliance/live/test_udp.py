@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from appliance.live import SOCKET_BUFFER_BYTES, UdpDriver
+from appliance.net import Address
 from appliance.pbx.sip import Response, parse
 from tests.appliance.live.test_options_core import (
     OptionsCore,
@@ -21,7 +22,6 @@ from tests.appliance.live.test_options_core import (
     small_core,
 )
 
-Address = tuple[str, int]
 LOOPBACK = "127.0.0.1"
 WAIT = 5.0  # bound on every wait; nothing here should take more than a fraction of it
 

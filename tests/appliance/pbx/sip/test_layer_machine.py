@@ -45,6 +45,7 @@ from appliance.pbx.sip.transaction import (
     TIMER_I,
     TIMER_J,
     TIMER_K,
+    Key,
     State,
     TransactionStateError,
 )
@@ -55,7 +56,6 @@ METHODS = frozenset({"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS"})
 RETRANSMIT_WINDOW = 64 * T1  # Timer B / Timer F at the peer
 QUIET = 100.0  # longer than any chain of RFC 3261 timers after the last input
 
-Key = tuple[str, str, int, str]
 _T = TypeVar("_T")
 
 
