@@ -30,11 +30,10 @@ from appliance.media.rtcp import (
     parse,
     serialize,
 )
+from appliance.media.rtp import MAX_DROPOUT, SEQ_MOD, ts_diff
 from appliance.media.stream import OutboundStream
 
 NTP_UNIX_OFFSET = 2_208_988_800  # seconds from 1900 (NTP) to 1970 (Unix)
-SEQ_MOD = 1 << 16
-MAX_DROPOUT = 3000  # RFC 3550 A.1: a bigger jump ahead is not in sequence
 REPORT_INTERVAL = 5.0
 """RFC 3550 6.2's minimum interval between reports; each is randomised to 0.5-1.5 times it."""
 
@@ -104,8 +103,7 @@ class Reception:
         self.transit = transit
         if previous is not None:
             # Timestamps wrap at 2^32: take the difference the short way round.
-            d = (transit - previous + (1 << 31)) % (1 << 32) - (1 << 31)
-            self.jitter += (abs(d) - self.jitter) / 16
+            self.jitter += (abs(ts_diff(transit, previous)) - self.jitter) / 16
 
     @property
     def extended_highest(self) -> int:
