@@ -26,7 +26,7 @@ from sim.distributions import sampler
 from sim.media import AnnouncementTiming, announcement_timing
 from sim.sipnet import LinkQuality, SimulatedNetwork
 from sim.sipua import UaEvent, UserAgent
-from sim.streams import Streams
+from sim.streams import ACD, SIP_IDS, Streams
 from sim.traffic.arrivals import RateProfile
 
 APPLIANCE = ("10.0.0.1", 5060)
@@ -79,7 +79,8 @@ class SipWorld:
         streams = Streams(spec.seed, spec.replication)
         self.log = EventLog()
         self.net = SimulatedNetwork(streams("network"), spec.quality)
-        self.box = B2bua(self.site, self.log, streams("acd"), b"sim-secret", APPLIANCE)
+        self.box = B2bua(self.site, self.log, streams(ACD), b"sim-secret", APPLIANCE,
+                         sip_ids=streams(SIP_IDS))
         self.timing = announcement_timing(site) if timing is None else timing
         # Set on the core the B2BUA built, before any call reaches it.
         self.box.cc.announcement_seconds = self.timing.seconds

@@ -15,6 +15,13 @@ from __future__ import annotations
 
 from random import Random
 
+ACD = "acd"
+"""The ACD's choices (distribution strategies, ties), in both fidelities."""
+
+SIP_IDS = "sip-ids"
+"""The appliance's SIP identifiers (tags, Call-IDs, branches, nonces): apart from `ACD`, so
+that a message more or less never changes which agent the ACD picks."""
+
 
 class Streams:
     def __init__(self, seed: int, replication: int = 0) -> None:

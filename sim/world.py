@@ -16,7 +16,7 @@ from sim.agents.schedule import PlannedStep, plan_agent
 from sim.clock import SimClock
 from sim.driver import CoreDriver
 from sim.media import AnnouncementTiming, announcement_timing
-from sim.streams import Streams
+from sim.streams import ACD, Streams
 from sim.traffic.callers import Callers
 
 Progress = Callable[[float], None]
@@ -46,7 +46,7 @@ class World:
         self.streams = Streams(spec.seed, spec.replication)
         self.log = EventLog()
         self.timing = announcement_timing(site) if timing is None else timing
-        self.core = CallControl(site, self.log, self.streams("acd"), self.timing.seconds)
+        self.core = CallControl(site, self.log, self.streams(ACD), self.timing.seconds)
         self.driver = CoreDriver(self.clock, self.core)
         self.callers = Callers(site.traffic, self.clock, self.core, self.driver, self.streams)
         agents = site.expanded_agents()

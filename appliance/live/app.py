@@ -100,7 +100,8 @@ class Appliance:
                               media_timeout=media.media_timeout, prompts=prompts, music=music,
                               recordings=self.desk)
 
-        self.core = B2bua(site, log, Random(seed), secret=os.urandom(32), media_for=media_plane)
+        self.core = B2bua(site, log, Random(seed), secret=os.urandom(32), media_for=media_plane,
+                          sip_ids=Random(seed + 2))
         # The ACD times its announcements by what the callers will actually hear.
         self.core.cc.announcement_seconds = AnnouncementTimings(prompts)
         _log.info("records in %s (run %s)", self.records_path, run)

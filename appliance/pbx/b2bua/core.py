@@ -68,9 +68,13 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
 
     def __init__(self, site: Site, log: EventLog, rng: Random, secret: bytes,
                  local: Address = ("127.0.0.1", 5060),
-                 media_for: Callable[[Deadlines], MediaPlane] | None = None) -> None:
+                 media_for: Callable[[Deadlines], MediaPlane] | None = None, *,
+                 sip_ids: Random | None = None) -> None:
         self.log = log
-        self.rng = rng
+        # `rng` is the ACD's alone; tags, Call-IDs, branches and nonces come from `sip_ids`, so
+        # that one SIP message more or less never changes which agent the ACD picks. Without
+        # `sip_ids` it is seeded by one draw of `rng`, here, before any call.
+        self.rng = Random(rng.getrandbits(64)) if sip_ids is None else sip_ids
         self.cc = CallControl(site, log, rng)
         super().__init__(self.cc.deadlines, SUPPORTED_METHODS, frozenset({"timer"}))
         self.media = None if media_for is None else media_for(self.cc.deadlines)
