@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from appliance.config import Site
 from appliance.kpi import KpiReport, ReplicationSummary, flatten
 from appliance.kpi.storage import RecordingStorage, recording_storage
+from appliance.live.promptfiles import PromptSet
 from appliance.media.prompts import (
     AnnouncementTimings,
     PromptError,
-    PromptSet,
     digits,
     queue_announcement,
 )

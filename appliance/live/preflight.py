@@ -14,7 +14,8 @@ from pathlib import Path
 
 from appliance.config import Site
 from appliance.live.prompt_build import tools_available
-from appliance.media.prompts import PromptSet, prompt_texts
+from appliance.live.promptfiles import PromptSet
+from appliance.media.prompts import prompt_texts
 from appliance.pbx.sip.digest import ha1
 from appliance.state import StateFolder
 

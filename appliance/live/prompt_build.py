@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from appliance.config.live import Media
-from appliance.media.prompts import SAMPLE_RATE, PromptSet, prompt_texts
+from appliance.live.promptfiles import PromptSet
+from appliance.media.prompts import SAMPLE_RATE, prompt_texts
 from appliance.state import StateFolder
 
 VOICES = {"en": "en-gb", "zh": "cmn"}

@@ -22,9 +22,9 @@ from typing import Protocol
 import numpy as np
 
 from appliance.config.live import Recording as RecordingSettings
+from appliance.live.wavfile import open_recording
 from appliance.media.callrecorder import CallRecorder
 from appliance.media.diskguard import DiskAlarm, DiskGuard
-from appliance.media.recording import WavRecorder
 
 _log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class _TrackedWav:
     leaves its fsync to the desk's worker thread."""
 
     def __init__(self, path: Path, active: set[Path], closer: Executor) -> None:
-        self.recorder = WavRecorder(path)
+        self.recorder = open_recording(path)
         self.path = path
         self.active = active
         self.closer = closer

@@ -31,7 +31,7 @@ _SIDES = (CALLER, AGENT)
 
 
 class RecordingSink(Protocol):
-    """Where recorded audio goes (a `WavRecorder`, or a list in tests)."""
+    """Where recorded audio goes (a `WavRecorder` on a file or in memory, or a list in tests)."""
 
     def write(self, samples: np.ndarray) -> None:
         """Take int16 mono samples, shape (n,)."""

@@ -29,6 +29,7 @@ from appliance.media.diskguard import DiskAlarm
 from appliance.media.dtmf import GoertzelDetector, Rfc4733Receiver
 from appliance.media.g711 import alaw_decode, ulaw_decode
 from appliance.media.player import PACKET_SECONDS, Player, encode
+from appliance.media.prompts import SoundSource
 from appliance.media.quality import PartyQuality
 from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaRelay, MediaTimeout
 from appliance.media.rtp import payload_of
@@ -37,12 +38,6 @@ from appliance.net import Address
 MUSIC = "\x00music"  # the music's key among the encoded sounds (no prompt has this name)
 DISK_CHECK_SECONDS = 5.0
 """How often free space is looked at while the appliance records."""
-
-
-class SoundSource(Protocol):
-    """Prompts by name (8 kHz mono int16): a `PromptSet`, or anything that acts like one."""
-
-    def samples(self, name: str) -> np.ndarray: ...
 
 
 class RecordingDesk(Protocol):

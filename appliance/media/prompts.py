@@ -1,18 +1,21 @@
-"""Prompt sets: a folder of 8 kHz mono WAV files per language, named for what they say.
+"""Prompts: 8 kHz mono WAV files per language, named for what they say, and the announcements
+made of them.
 
-A site may replace the folder with its own recordings (same names). The default sets are
-generated at install time from the texts below (`appliance.live.prompt_build`), so no
+A site may replace a language's folder with its own recordings (same names). The default sets
+are generated at install time from the texts below (`appliance.live.prompt_build`), so no
 audio is kept in the source tree. Announcements are sequences of prompt names: a number is
-read digit by digit, which works the same way in every language.
+read digit by digit, which works the same way in every language. Reading the files is the
+driver's (`appliance.live.promptfiles`); here a prompt is bytes in, samples out.
 """
 
 from __future__ import annotations
 
-import wave
 from collections.abc import Mapping
-from pathlib import Path
+from typing import Protocol
 
 import numpy as np
+
+from appliance.media.recording import SAMPLE_BYTES, WavError, read_format
 
 SAMPLE_RATE = 8000
 
@@ -99,41 +102,31 @@ class PromptError(Exception):
     """A prompt is missing or not a usable WAV; the message names the file."""
 
 
-class PromptSet:
-    """The prompts of one language, read from `folder` on first use and kept in memory."""
+class SoundSource(Protocol):
+    """Prompts by name as 8 kHz mono int16 samples (`appliance.live.promptfiles.PromptSet`
+    reads them from a folder); raises PromptError for one it does not have."""
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
-        self._cache: dict[str, np.ndarray] = {}
-
-    def samples(self, name: str) -> np.ndarray:
-        cached = self._cache.get(name)
-        if cached is None:
-            cached = self._cache[name] = read_prompt(self.folder / f"{name}.wav")
-        return cached
-
-    def duration(self, names: list[str]) -> float:
-        """Seconds the prompts `names` take, played one after another."""
-        return sum(len(self.samples(name)) for name in names) / SAMPLE_RATE
-
-    def missing(self, names: list[str]) -> list[str]:
-        return [name for name in names if not (self.folder / f"{name}.wav").is_file()]
+    def samples(self, name: str) -> np.ndarray: ...
 
 
-def read_prompt(path: Path) -> np.ndarray:
-    """The samples of an 8 kHz, mono, 16-bit WAV; PromptError says what is wrong."""
+def duration(prompts: SoundSource, names: list[str]) -> float:
+    """Seconds the prompts `names` take, played one after another."""
+    return sum(len(prompts.samples(name)) for name in names) / SAMPLE_RATE
+
+
+def prompt_samples(wav: bytes, name: str) -> np.ndarray:
+    """The samples of an 8 kHz, mono, 16-bit WAV file's bytes; PromptError names `name` and
+    says what is wrong."""
     try:
-        with wave.open(str(path), "rb") as wav:
-            shape = (wav.getframerate(), wav.getnchannels(), wav.getsampwidth())
-            if shape != (SAMPLE_RATE, 1, 2):
-                raise PromptError(f"{path}: expected 8000 Hz mono 16-bit; got {shape[0]} Hz, "
-                                  f"{shape[1]} channel(s), {8 * shape[2]}-bit")
-            frames = wav.readframes(wav.getnframes())
-    except FileNotFoundError:
-        raise PromptError(f"{path}: no such prompt") from None
-    except (wave.Error, EOFError) as error:
-        raise PromptError(f"{path}: not a usable WAV file ({error})") from None
-    return np.frombuffer(frames, dtype="<i2").astype(np.int16)
+        fmt = read_format(wav)
+    except WavError as error:
+        raise PromptError(f"{name}: not a usable WAV file ({error})") from None
+    if (fmt.sample_rate, fmt.channels) != (SAMPLE_RATE, 1):
+        raise PromptError(f"{name}: expected 8000 Hz mono 16-bit; got {fmt.sample_rate} Hz, "
+                          f"{fmt.channels} channel(s), {8 * SAMPLE_BYTES}-bit")
+    available = min(fmt.data_bytes, len(wav) - fmt.data_offset)
+    end = fmt.data_offset + available // SAMPLE_BYTES * SAMPLE_BYTES
+    return np.frombuffer(wav[fmt.data_offset:end], dtype="<i2").astype(np.int16)
 
 
 class AnnouncementTimings:
@@ -146,7 +139,7 @@ class AnnouncementTimings:
     PromptError on the first announcement that needs it.
     """
 
-    def __init__(self, prompts: PromptSet) -> None:
+    def __init__(self, prompts: SoundSource) -> None:
         self.prompts = prompts
         self._seconds: dict[tuple[int, int | None], float] = {}
 
@@ -154,7 +147,6 @@ class AnnouncementTimings:
         key = (position, wait_minutes(expected_wait))
         seconds = self._seconds.get(key)
         if seconds is None:
-            seconds = self._seconds[key] = self.prompts.duration(
-                queue_announcement(position, expected_wait)
-            )
+            seconds = self._seconds[key] = duration(
+                self.prompts, queue_announcement(position, expected_wait))
         return seconds

@@ -1,23 +1,23 @@
 """Call recordings as standard 16-bit PCM WAV files that survive the process being killed.
 
-The pure part builds and reads the 44-byte header (`wav_header`, `read_format`) and mixes the two
-parties of a call (`mix_mono`, `interleave`, `Mixer`). The I/O part is thin: `WavRecorder` appends
-audio and keeps the header's sizes true, `repair()` mends a file a killed process left behind.
+This module builds and reads the 44-byte header (`wav_header`, `read_format`), mixes the two
+parties of a call (`mix_mono`, `interleave`, `Mixer`) and decides what a recording writes and
+when (`WavRecorder`). The bytes go to a `WavStorage`: a file on the box
+(`appliance.live.wavfile`, which also mends a file a killed process left behind), `MemoryWav`
+in simulation and tests. No file is opened here.
 
-Durability promise (kill -9, not power loss): `WavRecorder` hands the audio to the kernel and
-rewrites the RIFF and data sizes each time `sync_seconds` (at most 1 s) of audio has been written,
-and on `close()`. A file copied or cut at any moment therefore parses with Python's `wave` module
-and holds all the audio written except at most the last `sync_seconds`; `repair()` then also
-counts any audio past the header's figure.
+Durability promise (kill -9, not power loss): `WavRecorder` hands the audio to its storage and
+then rewrites the RIFF and data sizes each time `sync_seconds` (at most 1 s) of audio has been
+written, and on `close()`. A file copied or cut at any moment therefore parses with Python's
+`wave` module and holds all the audio written except at most the last `sync_seconds`.
 """
 
 from __future__ import annotations
 
-import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -26,8 +26,8 @@ SAMPLE_BYTES = 2  # 16-bit PCM
 _PCM = 1
 _RIFF_LIMIT = 0xFFFF_FFFF
 # Where the two size fields sit in our 44-byte header.
-_RIFF_SIZE_OFFSET = 4
-_DATA_SIZE_OFFSET = 40
+RIFF_SIZE_OFFSET = 4
+DATA_SIZE_OFFSET = 40
 
 CALLER = 0
 AGENT = 1
@@ -56,10 +56,10 @@ def wav_header(sample_rate: int, channels: int, data_bytes: int) -> bytes:
     """The canonical 44-byte header of a 16-bit PCM WAV holding `data_bytes` of samples."""
     frame = channels * SAMPLE_BYTES
     return b"".join([
-        b"RIFF", struct.pack("<I", min(36 + data_bytes, _RIFF_LIMIT)), b"WAVE",
+        b"RIFF", size_field(36 + data_bytes), b"WAVE",
         b"fmt ", struct.pack("<IHHIIHH", 16, _PCM, channels, sample_rate, sample_rate * frame,
                              frame, 8 * SAMPLE_BYTES),
-        b"data", struct.pack("<I", min(data_bytes, _RIFF_LIMIT)),
+        b"data", size_field(data_bytes),
     ])
 
 
@@ -163,33 +163,66 @@ class Mixer:
         return taken
 
 
+class WavStorage(Protocol):
+    """Where a `WavRecorder` puts its bytes: a new, empty file or its stand-in."""
+
+    def append(self, data: bytes) -> None:
+        """Add `data` at the end, handed on at once (a killed process loses none of it)."""
+
+    def patch(self, offset: int, data: bytes) -> None:
+        """Overwrite bytes already appended, from `offset` on."""
+
+    def close(self) -> None:
+        """Make everything durable and release the storage; no more calls follow."""
+
+
+class MemoryWav:
+    """A `WavStorage` in memory: the recording's bytes in `data`, for simulation and tests."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.closed = False
+
+    def append(self, data: bytes) -> None:
+        self.data += data
+
+    def patch(self, offset: int, data: bytes) -> None:
+        if offset + len(data) > len(self.data):
+            raise ValueError("a patch must overwrite bytes already appended")
+        self.data[offset:offset + len(data)] = data
+
+    def close(self) -> None:
+        self.closed = True
+
+
 class WavRecorder:
-    """Appends 16-bit PCM to a new WAV file whose header stays true to within `sync_seconds`.
+    """Appends 16-bit PCM to a WAV in `storage` whose header stays true to within
+    `sync_seconds`.
 
     `write(samples)` takes int16 samples: a 1-D array for mono, shape (n, 2) for stereo. Audio is
-    buffered and handed to the kernel, followed by the header's sizes, whenever `sync_seconds` of
-    audio has accumulated, and on `close()` (which also fsyncs). The file must not exist yet: a
-    recording is never overwritten (`FileExistsError`). Use as a context manager or call
-    `close()`; `seconds_written` counts all audio accepted so far.
+    buffered and handed to the storage, followed by the header's sizes, whenever `sync_seconds`
+    of audio has accumulated, and on `close()` (which also closes the storage, making the file
+    durable). Use as a context manager or call `close()`; `seconds_written` counts all audio
+    accepted so far.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], sample_rate: int = 8000, channels: int = 1,
+        self, storage: WavStorage, sample_rate: int = 8000, channels: int = 1,
         *, sync_seconds: float = 1.0,
     ) -> None:
         if channels not in (1, 2):
             raise ValueError("recordings are mono or stereo")
         if not 0 < sync_seconds <= 1.0:
             raise ValueError("sync_seconds must be in (0, 1]")
-        self.path = Path(path)
+        self.storage = storage
         self.sample_rate = sample_rate
         self.channels = channels
         self._frame_bytes = channels * SAMPLE_BYTES
         self._sync_bytes = max(1, round(sync_seconds * sample_rate)) * self._frame_bytes
         self._pending = bytearray()
         self._on_disk = 0
-        self._file = open(self.path, "xb", buffering=0)  # noqa: SIM115 - closed by close()
-        self._write_all(wav_header(sample_rate, channels, 0))
+        self._closed = False
+        storage.append(wav_header(sample_rate, channels, 0))
 
     @property
     def seconds_written(self) -> float:
@@ -197,7 +230,7 @@ class WavRecorder:
 
     @property
     def closed(self) -> bool:
-        return self._file.closed
+        return self._closed
 
     def write(self, samples: np.ndarray) -> None:
         samples = np.asarray(samples)
@@ -211,26 +244,28 @@ class WavRecorder:
             self._sync()
 
     def close(self) -> None:
-        if self._file.closed:
+        if self._closed:
             return
         try:
             self._sync()
-            os.fsync(self._file.fileno())
         finally:
-            self._file.close()
+            self._closed = True
+            self.storage.close()
 
     def close_later(self, submit: Callable[[Callable[[], None]], object]) -> None:
-        """Write what is pending and the final sizes now, and hand the fsync and the close to
-        `submit` (e.g. a worker thread's): the file is whole for a killed process at once,
-        and on disk for a power cut once the worker has run, without stalling the caller."""
-        if self._file.closed:
+        """Write what is pending and the final sizes now, and hand the storage's close (the
+        fsync, for a file) to `submit` (e.g. a worker thread's): the file is whole for a killed
+        process at once, and on disk for a power cut once the worker has run, without
+        stalling the caller."""
+        if self._closed:
             return
+        self._closed = True
         try:
             self._sync()
         except BaseException:
-            self._file.close()
+            self.storage.close()
             raise
-        submit(self.close)
+        submit(self.storage.close)
 
     def __enter__(self) -> WavRecorder:
         return self
@@ -241,44 +276,13 @@ class WavRecorder:
     def _sync(self) -> None:
         # Samples first, then the sizes that cover them: a kill between the two leaves a header
         # that undercounts, never one that points past the end of the file.
-        self._write_all(bytes(self._pending))
+        self.storage.append(bytes(self._pending))
         self._on_disk += len(self._pending)
         self._pending.clear()
-        _write_sizes(self._file.fileno(), self._on_disk)
-
-    def _write_all(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            written = self._file.write(view)
-            view = view[written:]
+        self.storage.patch(RIFF_SIZE_OFFSET, size_field(36 + self._on_disk))
+        self.storage.patch(DATA_SIZE_OFFSET, size_field(self._on_disk))
 
 
-def _write_sizes(fd: int, data_bytes: int) -> None:
-    os.pwrite(fd, struct.pack("<I", min(36 + data_bytes, _RIFF_LIMIT)), _RIFF_SIZE_OFFSET)
-    os.pwrite(fd, struct.pack("<I", min(data_bytes, _RIFF_LIMIT)), _DATA_SIZE_OFFSET)
-
-
-def repair(path: str | os.PathLike[str]) -> float:
-    """Make a WAV left by a killed recorder whole again and return its duration in seconds.
-
-    The data chunk is taken to run to the end of the file; a trailing partial frame is cut off,
-    and the RIFF and data sizes are rewritten to match. Repairing a sound file changes nothing,
-    so this is idempotent. Only files whose data chunk comes last (as `WavRecorder` writes them)
-    are supported; raises `WavError` for anything that is not a 16-bit PCM WAV.
-    """
-    with open(path, "r+b") as file:
-        head = file.read(4096)
-        fmt = read_format(head)
-        length = os.fstat(file.fileno()).st_size
-        if length < fmt.data_offset:
-            raise WavError("file ends inside the data chunk's header")
-        data_bytes = (length - fmt.data_offset) // fmt.frame_bytes * fmt.frame_bytes
-        if fmt.data_offset + data_bytes != length:
-            file.truncate(fmt.data_offset + data_bytes)
-        riff = fmt.data_offset - 8 + data_bytes
-        if struct.unpack_from("<I", head, 4)[0] != riff or fmt.data_bytes != data_bytes:
-            file.seek(4)
-            file.write(struct.pack("<I", min(riff, _RIFF_LIMIT)))
-            file.seek(fmt.data_offset - 4)
-            file.write(struct.pack("<I", min(data_bytes, _RIFF_LIMIT)))
-    return data_bytes / (fmt.frame_bytes * fmt.sample_rate)
+def size_field(size: int) -> bytes:
+    """A RIFF size field: little-endian, capped at 4 GiB - 1 (a longer file keeps the cap)."""
+    return struct.pack("<I", min(size, _RIFF_LIMIT))

@@ -28,7 +28,7 @@ from typing import Any
 
 from appliance.eventlog import record_from_json
 from appliance.events import CallEnded, EndCause, Record, RecordingStarted, RecordingStopped
-from appliance.media import recording
+from appliance.live.wavfile import repair as repair_wav
 from appliance.records.cdr import CdrBuilder
 from appliance.records.store import _INSERT_CALL, _INSERT_EVENT, _detail_row, _open, event_row
 
@@ -81,7 +81,7 @@ def close_interrupted_calls(
     the current directory, as they did for the run that wrote them.
 
     ``repair_recording(file) -> seconds`` mends each recording first (default
-    ``appliance.media.recording.repair``); a file it cannot mend (``OSError``, ``ValueError``
+    ``appliance.live.wavfile.repair``); a file it cannot mend (``OSError``, ``ValueError``
     such as ``WavError``) is logged and the call closed all the same. A run's new events (seq
     numbers following its last) and detail records go in one transaction, so a second call
     finds nothing left to close and changes nothing. Must be called before the new run's
@@ -90,7 +90,7 @@ def close_interrupted_calls(
     path = Path(path)
     if not path.exists():
         return []
-    repair = recording.repair if repair_recording is None else repair_recording
+    repair = repair_wav if repair_recording is None else repair_recording
     # FULL: the closing is rare and small, and should outlive a power cut right after it.
     with closing(_open(path, "FULL")) as db:
         runs = [row[0] for row in db.execute("SELECT run FROM runs ORDER BY position")]
@@ -222,7 +222,7 @@ def account_for_recordings(path: Path | str, folder: Path | str,
     path, folder = Path(path), Path(folder)
     if not path.exists() or not folder.is_dir():
         return RecordingsAccount([], [])
-    repair = recording.repair if repair_recording is None else repair_recording
+    repair = repair_wav if repair_recording is None else repair_recording
     by_run = _recordings_by_run(folder)
     attached: list[str] = []
     orphans: list[tuple[str, str]] = []

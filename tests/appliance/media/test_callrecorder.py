@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import random
 import wave
 from collections.abc import Iterable
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from appliance.media.callrecorder import PCMA, PCMU, CallRecorder
 from appliance.media.g711 import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
-from appliance.media.recording import AGENT, CALLER, WavRecorder
+from appliance.media.recording import AGENT, CALLER, MemoryWav, WavRecorder
 from appliance.media.rtp import RtpExtension, RtpPacket
 
 RATE = 8000
@@ -233,14 +233,15 @@ def test_the_mix_sums_the_parties() -> None:
     np.testing.assert_array_equal(mixed.samples, np.clip(total, -32768, 32767))
 
 
-def test_a_wav_file_holds_the_time_recorded(tmp_path: Path) -> None:
-    paths = [tmp_path / name for name in ("call.wav", "caller.wav", "agent.wav")]
-    mixed, caller, agent = (WavRecorder(path) for path in paths)
+def test_a_wav_holds_the_time_recorded() -> None:
+    storages = [MemoryWav() for _ in range(3)]
+    mixed, caller, agent = (WavRecorder(storage) for storage in storages)
     recorder = CallRecorder(mixed, START, parties=(caller, agent))
     seconds = run(recorder, lossy(), START + 7.5, tick_every=0.1)
     assert seconds == pytest.approx(7.5)
-    for path in paths:
-        with wave.open(str(path), "rb") as wav:
+    for storage in storages:
+        assert storage.closed
+        with wave.open(io.BytesIO(bytes(storage.data)), "rb") as wav:
             assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (RATE, 1, 2)
             assert wav.getnframes() == round(7.5 * RATE)
             samples = np.frombuffer(wav.readframes(wav.getnframes()), "<i2")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import wave
 from pathlib import Path
 
@@ -9,12 +10,13 @@ import numpy as np
 import pytest
 
 from appliance.live.prompt_build import build_prompts
+from appliance.live.promptfiles import PromptSet
 from appliance.media.prompts import (
     AnnouncementTimings,
     PromptError,
-    PromptSet,
     digits,
     position_announcement,
+    prompt_samples,
     prompt_texts,
     queue_announcement,
     wait_announcement,
@@ -68,6 +70,29 @@ def test_a_missing_or_wrong_prompt_names_its_file(tmp_path: Path):
     with pytest.raises(PromptError, match="expected 8000 Hz mono 16-bit; got 44100 Hz"):
         prompts.samples("hi-fi")
     assert prompts.missing(["hi-fi", "welcome"]) == ["welcome"]
+
+
+def wav_bytes(rate: int, channels: int, frames: bytes) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(channels)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(frames)
+    return out.getvalue()
+
+
+def test_a_prompt_is_read_from_its_bytes_and_a_wrong_one_is_named() -> None:
+    samples = np.array([0, 1000, -1000, 32767], dtype=np.int16)
+    assert prompt_samples(wav_bytes(8000, 1, samples.tobytes()), "beep").tolist() == (
+        samples.tolist())
+    with pytest.raises(PromptError, match="hi-fi: expected 8000 Hz mono 16-bit; got 44100 Hz, 2"):
+        prompt_samples(wav_bytes(44100, 2, bytes(8)), "hi-fi")
+    with pytest.raises(PromptError, match="junk: not a usable WAV file"):
+        prompt_samples(b"not a wave file at all", "junk")
+    # A file cut short inside its samples gives the whole samples it holds.
+    cut = wav_bytes(8000, 1, samples.tobytes())[:-3]
+    assert prompt_samples(cut, "cut").tolist() == samples[:2].tolist()
 
 
 def write_prompts(folder: Path, seconds: dict[str, float]) -> None:

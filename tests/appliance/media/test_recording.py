@@ -1,13 +1,10 @@
-"""WAV recordings: content, header kept true while writing, repair after a kill, mixing."""
+"""WAV recordings: header, format, mixing, and what the recorder writes to its storage.
+
+The same recorder on a file, repair and kill -9: tests/appliance/live/test_wavfile.py."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
+import io
 import wave
 from pathlib import Path
 from typing import Any
@@ -22,18 +19,17 @@ from appliance.media.recording import (
     AGENT,
     CALLER,
     HEADER_BYTES,
+    MemoryWav,
     Mixer,
     WavError,
     WavRecorder,
     interleave,
     mix_mono,
     read_format,
-    repair,
     wav_header,
 )
 
 RATE = 8000
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def sine(freq: float, seconds: float, amplitude: float = 8000, rate: int = RATE) -> np.ndarray:
@@ -41,8 +37,10 @@ def sine(freq: float, seconds: float, amplitude: float = 8000, rate: int = RATE)
     return np.round(amplitude * np.sin(2 * np.pi * freq * t)).astype(np.int16)
 
 
-def read_wav(path: Path) -> tuple[Any, np.ndarray]:
-    with wave.open(str(path), "rb") as wav:
+def read_wav(source: Path | bytes) -> tuple[Any, np.ndarray]:
+    """The parameters and samples of a WAV file, or of its bytes."""
+    opened = io.BytesIO(source) if isinstance(source, bytes | bytearray) else str(source)
+    with wave.open(opened, "rb") as wav:
         params = wav.getparams()
         frames = wav.readframes(params.nframes)
     samples = np.frombuffer(frames, dtype="<i2")
@@ -142,195 +140,58 @@ def test_mixer_loses_and_invents_nothing(pushes: list[tuple[int, int]]) -> None:
     assert longest <= len(stereo) <= len(sent[CALLER]) + len(sent[AGENT])
 
 
-# ---- the recorder ---------------------------------------------------------------------------
+# ---- the recorder, in memory ------------------------------------------------------------------
 
 
-def test_a_recorded_tone_reads_back_with_its_frequency_and_duration(tmp_path: Path) -> None:
-    path = tmp_path / "call.wav"
-    audio = sine(1004, 3.5)
-    with WavRecorder(path) as recorder:
-        for i in range(0, len(audio), 160):
-            recorder.write(audio[i:i + 160])
-        assert recorder.seconds_written == pytest.approx(3.5)
-    params, samples = read_wav(path)
-    assert (params.nchannels, params.sampwidth, params.framerate) == (1, 2, RATE)
-    assert params.nframes / params.framerate == pytest.approx(3.5)
-    assert np.array_equal(samples, audio)
-    assert abs(peak_frequency(samples) - 1004) < 1
+@pytest.mark.parametrize(("channels", "chunk"), [(1, 160), (2, 160), (1, 2_731), (2, 11_000)])
+def test_the_bytes_handed_on_parse_at_every_moment_and_are_at_most_sync_seconds_short(
+    channels: int, chunk: int,
+) -> None:
+    """What a kill would leave is what the storage holds: it must always be a sound WAV."""
+    audio = sine(700, 6.0)
+    if channels == 2:
+        audio = interleave(audio, sine(1300, 6.0))
+    storage = MemoryWav()
+    recorder = WavRecorder(storage, channels=channels, sync_seconds=0.5)
+    for i in range(0, len(audio), chunk):
+        recorder.write(audio[i:i + chunk])
+        params, samples = read_wav(bytes(storage.data))
+        assert recorder.seconds_written - 0.5 <= params.nframes / RATE <= recorder.seconds_written
+        assert np.array_equal(samples, audio[: params.nframes])
+    recorder.close()
+    assert storage.closed and read_wav(bytes(storage.data))[0].nframes == len(audio)
 
 
-def test_stereo_keeps_the_parties_apart(tmp_path: Path) -> None:
-    caller, agent = sine(440, 2.0), sine(1200, 1.7, amplitude=5000)
-    mixer = Mixer(channels=2)
-    path = tmp_path / "stereo.wav"
-    with WavRecorder(path, channels=2) as recorder:
-        for i in range(0, 2 * RATE, 160):
-            mixer.push(CALLER, caller[i:i + 160])
-            mixer.push(AGENT, agent[i:i + 160])
-            recorder.write(mixer.pull())
-        recorder.write(mixer.drain())
-    params, samples = read_wav(path)
-    assert params.nchannels == 2 and params.nframes == 2 * RATE
-    assert abs(peak_frequency(samples[:, 0]) - 440) < 1
-    assert abs(peak_frequency(samples[:, 1]) - 1200) < 1
-    # No trace of one party on the other's channel.
-    assert np.array_equal(samples[:, 0], caller)
-    assert np.array_equal(samples[: len(agent), 1], agent) and not samples[len(agent):, 1].any()
+def test_close_later_writes_everything_now_and_hands_on_only_the_storage_close() -> None:
+    storage = MemoryWav()
+    recorder = WavRecorder(storage)
+    recorder.write(np.full(4000, 1234, dtype=np.int16))  # half a second, not yet handed on
+    assert read_wav(bytes(storage.data))[0].nframes == 0
+    handed: list = []
+    recorder.close_later(handed.append)
+    assert read_wav(bytes(storage.data))[0].nframes == 4000
+    assert recorder.closed and not storage.closed and handed == [storage.close]
+    recorder.close_later(handed.append)  # once closed, nothing more happens
+    recorder.close()
+    assert len(handed) == 1 and not storage.closed
 
 
-def test_mono_mix_holds_both_parties(tmp_path: Path) -> None:
-    path = tmp_path / "mono.wav"
-    with WavRecorder(path) as recorder:
-        recorder.write(mix_mono(sine(440, 1.0), sine(1200, 1.0)))
-    _, samples = read_wav(path)
-    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64)))
-    strongest = sorted(np.fft.rfftfreq(len(samples), 1 / RATE)[np.argsort(spectrum)[-2:]])
-    assert strongest == [440, 1200]
-
-
-def test_the_recorder_refuses_wrong_shapes_and_never_overwrites(tmp_path: Path) -> None:
-    path = tmp_path / "x.wav"
-    with WavRecorder(path, channels=2) as recorder:
+def test_the_recorder_refuses_wrong_shapes_and_settings() -> None:
+    with WavRecorder(MemoryWav(), channels=2) as recorder:
         with pytest.raises(TypeError):
             recorder.write(np.zeros(10, dtype=np.int16))
         with pytest.raises(TypeError):
             recorder.write(np.zeros((10, 2), dtype=np.float32))
-    with pytest.raises(FileExistsError):
-        WavRecorder(path)
+    with pytest.raises(ValueError):
+        WavRecorder(MemoryWav(), channels=3)
+    with pytest.raises(ValueError):
+        WavRecorder(MemoryWav(), sync_seconds=1.5)
 
 
-@pytest.mark.parametrize(("channels", "chunk"), [(1, 160), (2, 160), (1, 2_731), (2, 11_000)])
-def test_a_copy_taken_at_any_moment_parses_and_is_at_most_a_second_short(
-    tmp_path: Path, channels: int, chunk: int,
-) -> None:
-    """A kill simulated: the file's bytes are copied while the recorder is still open."""
-    rng = np.random.default_rng(chunk + channels)
-    path = tmp_path / "live.wav"
-    audio = sine(700, 12.0)
-    if channels == 2:
-        audio = interleave(audio, sine(1300, 12.0))
-    recorder = WavRecorder(path, channels=channels)
-    copies = 0
-    for i in range(0, len(audio), chunk):
-        recorder.write(audio[i:i + chunk])
-        if chunk > RATE or rng.random() < 0.25:
-            copy = tmp_path / f"copy{copies}.wav"
-            copy.write_bytes(path.read_bytes())
-            copies += 1
-            written = recorder.seconds_written
-            # As it stands, without repair:
-            params, samples = read_wav(copy)
-            seconds = params.nframes / RATE
-            assert written - 1.0 <= seconds <= written
-            assert np.array_equal(samples, audio[: params.nframes])
-            # Repaired: at least as much, and idempotent.
-            repaired = repair(copy)
-            assert written - 1.0 <= repaired <= written
-            assert repair(copy) == repaired
-            params, samples = read_wav(copy)
-            assert params.nframes / RATE == repaired
-            assert np.array_equal(samples, audio[: params.nframes])
-    recorder.close()
-    assert copies > 3
-    assert repair(path) == pytest.approx(12.0)
-
-
-def test_repair_trims_a_partial_frame_and_fixes_both_sizes(tmp_path: Path) -> None:
-    path = tmp_path / "cut.wav"
-    with WavRecorder(path, channels=2) as recorder:
-        recorder.write(interleave(sine(500, 1.5), sine(900, 1.5)))
-    whole = path.read_bytes()
-    rng = np.random.default_rng(7)
-    for cut in [HEADER_BYTES, HEADER_BYTES + 1, HEADER_BYTES + 3, len(whole) - 1,
-                *rng.integers(HEADER_BYTES, len(whole), 20).tolist()]:
-        # The header claims more than the file holds, as after a truncated copy.
-        path.write_bytes(whole[:cut])
-        frames = (cut - HEADER_BYTES) // 4
-        assert repair(path) == frames / RATE
-        assert path.stat().st_size == HEADER_BYTES + 4 * frames
-        params, _ = read_wav(path)
-        assert params.nframes == frames
-        riff_size = int.from_bytes(path.read_bytes()[4:8], "little")
-        assert riff_size == path.stat().st_size - 8
-        before = path.read_bytes()
-        repair(path)
-        assert path.read_bytes() == before
-
-
-def test_repair_refuses_what_is_not_a_wav(tmp_path: Path) -> None:
-    path = tmp_path / "junk.wav"
-    path.write_bytes(b"not a wav at all" * 10)
-    with pytest.raises(WavError):
-        repair(path)
-    path.write_bytes(b"")
-    with pytest.raises(WavError):
-        repair(path)
-
-
-CHILD = textwrap.dedent("""
-    import sys, time
-    import numpy as np
-    from appliance.media.recording import WavRecorder
-
-    rate = 8000
-    tone = np.round(6000 * np.sin(2 * np.pi * 440 * np.arange(rate // 10) / rate))
-    recorder = WavRecorder(sys.argv[1])
-    print("ready", flush=True)
-    started = time.monotonic()
-    # Ten times real time, so the kill lands well past several header rewrites; the wall-clock
-    # cap ends the child even if the parent never kills it.
-    while time.monotonic() - started < 30:
-        recorder.write(tone.astype(np.int16))
-        print(f"{recorder.seconds_written:.3f}", flush=True)
-        time.sleep(0.01)
-""")
-
-
-@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-def test_a_recording_survives_kill_9(tmp_path: Path) -> None:
-    path = tmp_path / "killed.wav"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
-    )
-    try:
-        assert child.stdout is not None
-        first = child.stdout.readline()  # EOF (and a failure below) if the child dies first
-        assert first.strip() == "ready", child.stderr.read() if child.stderr else ""
-        time.sleep(1.5)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=10)
-        printed = child.stdout.read().split()
-    finally:
-        if child.poll() is None:
-            os.kill(child.pid, signal.SIGKILL)
-            child.wait(timeout=10)
-        for stream in (child.stdout, child.stderr):
-            if stream is not None:
-                stream.close()
-    assert child.returncode == -signal.SIGKILL
-    last = float(printed[-1])
-    assert last > 1.0  # the kill came after at least one header rewrite
-    # The kill may fall between a write and the printing of its figure: one chunk (0.1 s) more.
-    most = last + 0.1 + 1e-9
-    params, _ = read_wav(path)  # parses even before repair
-    assert last - 1.0 <= params.nframes / RATE <= most
-    duration = repair(path)
-    assert last - 1.0 <= duration <= most
-    params, samples = read_wav(path)
-    assert params.nframes / RATE == duration
-    assert abs(peak_frequency(samples) - 440) < 2
-
-
-def test_close_later_leaves_a_whole_file_before_its_fsync_runs(tmp_path):
-    path = tmp_path / "later.wav"
-    recorder = WavRecorder(path)
-    recorder.write(np.full(4000, 1234, dtype=np.int16))  # half a second, not yet synced
-    handed: list = []
-    recorder.close_later(handed.append)
-    with wave.open(str(path), "rb") as wav:  # what a kill at this moment would leave
-        assert wav.getnframes() == 4000
-    assert not recorder.closed and len(handed) == 1
-    handed[0]()  # the worker's fsync and close
-    assert recorder.closed
+def test_memory_storage_patches_only_what_was_appended() -> None:
+    storage = MemoryWav()
+    storage.append(b"abcd")
+    storage.patch(1, b"XY")
+    assert storage.data == bytearray(b"aXYd")
+    with pytest.raises(ValueError):
+        storage.patch(3, b"ZZ")

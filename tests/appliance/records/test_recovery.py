@@ -106,7 +106,7 @@ CHILD = textwrap.dedent(f"""
     import sys, time
     import numpy as np
     from appliance.eventlog import EventLog
-    from appliance.media.recording import WavRecorder
+    from appliance.live.wavfile import open_recording
     from appliance.records import RecordStore
     from tests.appliance.records.test_recovery import before_the_kill
 
@@ -119,7 +119,7 @@ CHILD = textwrap.dedent(f"""
     store.flush()
     rate = {RATE}
     tone = np.round(6000 * np.sin(2 * np.pi * 440 * np.arange(rate // 10) / rate))
-    recorder = WavRecorder(wav, rate)
+    recorder = open_recording(wav, rate)
     print("ready", flush=True)
     started = time.monotonic()
     while time.monotonic() - started < 30:  # ends the child even if it is never killed

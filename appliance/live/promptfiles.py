@@ -1,0 +1,44 @@
+"""Prompt sets on disk: a folder of 8 kHz mono WAV files per language, one file per prompt.
+
+The reading is here, in the driver; what a prompt file must hold and the announcements made of
+prompts are `appliance.media.prompts`, the same in simulation and on the box.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from appliance.media.prompts import PromptError, duration, prompt_samples
+
+
+class PromptSet:
+    """The prompts of one language, read from `folder` on first use and kept in memory.
+    Satisfies `appliance.media.prompts.SoundSource`."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self._cache: dict[str, np.ndarray] = {}
+
+    def samples(self, name: str) -> np.ndarray:
+        cached = self._cache.get(name)
+        if cached is None:
+            cached = self._cache[name] = read_prompt(self.folder / f"{name}.wav")
+        return cached
+
+    def duration(self, names: list[str]) -> float:
+        """Seconds the prompts `names` take, played one after another."""
+        return duration(self, names)
+
+    def missing(self, names: list[str]) -> list[str]:
+        return [name for name in names if not (self.folder / f"{name}.wav").is_file()]
+
+
+def read_prompt(path: Path) -> np.ndarray:
+    """The samples of the 8 kHz, mono, 16-bit WAV at `path`; PromptError says what is wrong."""
+    try:
+        wav = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise PromptError(f"{path}: no such prompt") from None
+    return prompt_samples(wav, str(path))
