@@ -5,6 +5,11 @@
   and clock-free, so the same code runs in simulated and in real time.
 - The cores use no module-level random generator: every random stream is
   handed in.
+- The cores do no file or socket I/O: no `open()`, no `os`, `pathlib`, `io`,
+  `wave`, `shutil`, `sqlite3` ... and no file calls (`read_bytes()`,
+  `fsync()` ...). Files are the drivers' (`appliance/live/`): the cores take a
+  small writer or reader handed in (`media.recording.WavStorage`,
+  `media.prompts.SoundSource`, `media.plane.RecordingDesk`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,22 @@ FORBIDDEN_EVERYWHERE = {"sim", "simpy"}
 FORBIDDEN_IN_CORES = FORBIDDEN_EVERYWHERE | {
     "asyncio", "socket", "time", "threading", "selectors", "multiprocessing",
 }
+
+
+FILE_AND_NETWORK_MODULES = {
+    "os", "pathlib", "io", "shutil", "tempfile", "glob", "fcntl", "mmap", "wave", "sqlite3",
+    "socket", "ssl", "http", "urllib", "subprocess",
+}
+FILE_CALLS = {
+    "open", "fsync", "read_text", "read_bytes", "write_text", "write_bytes", "unlink", "mkdir",
+    "rmdir", "touch", "is_file", "is_dir", "iterdir", "rglob", "pwrite", "truncate",
+}
+"""Called as a bare name (`open(...)`) or, but for `open`, as a method (`path.read_bytes()`):
+`open` alone is also a method of the cores' own objects (a relay opens a media session)."""
+
+IO_ALLOWED: dict[str, str] = {}
+"""Core files that may do file or socket I/O, by path below the repository, each with the
+reason it must stay there. Empty: every core is sans-I/O."""
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -74,8 +95,54 @@ def test_cores_use_no_module_level_random(path: Path) -> None:
             assert names <= {"Random"}, f"{path.name} imports {names - {'Random'}} from random"
 
 
+def io_found(source: str) -> list[str]:
+    """What in `source` imports an I/O module or calls a file function, one line each."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if node.level == 0 else [])
+            found += [f"{node.lineno}: import {name}" for name in names
+                      if name.split(".")[0] in FILE_AND_NETWORK_MODULES]
+        elif isinstance(node, ast.Call) and _file_call(node.func):
+            found.append(f"{node.lineno}: {ast.unparse(node.func)}()")
+    return found
+
+
+def _file_call(func: ast.expr) -> bool:
+    if isinstance(func, ast.Name):
+        return func.id in FILE_CALLS
+    return isinstance(func, ast.Attribute) and func.attr in FILE_CALLS - {"open"}
+
+
+CORE_FILES = [p for core in CORES for p in python_files(core)]
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_cores_do_no_file_or_socket_io(path: Path) -> None:
+    name = str(path.relative_to(ROOT))
+    found = io_found(path.read_text(encoding="utf-8"))
+    if name in IO_ALLOWED:
+        assert found, f"{name} is allowed I/O it no longer does: drop it from IO_ALLOWED"
+    else:
+        assert not found, f"{name} does I/O in a core: {found}"
+
+
+def test_the_io_scan_sees_files_and_sockets() -> None:
+    source = (
+        "import os\nfrom pathlib import Path\nimport socket as s\nfrom io import BytesIO\n"
+        "f = open('x')\nPath('y').read_bytes()\nos.fsync(3)\n"
+        "self.relay.open(1, 0.0)\nfrom .recording import read_format\n"
+    )
+    assert io_found(source) == [
+        "1: import os", "2: import pathlib", "3: import socket", "4: import io",
+        "5: open()", "6: Path('y').read_bytes()", "7: os.fsync()",
+    ]
+    assert all(reason.strip() for reason in IO_ALLOWED.values())
+
+
 def test_the_scan_sees_the_cores() -> None:
     """Guard against the checks above passing because they found no files."""
     files = [p.name for core in CORES for p in python_files(core)]
-    assert "callcontrol.py" in files and "core.py" in files
+    assert "callcontrol.py" in files and "core.py" in files and "recording.py" in files
     assert "time" in imported_modules(ROOT / "sim" / "bench.py")
