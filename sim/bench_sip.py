@@ -29,6 +29,7 @@ from pathlib import Path
 import yaml
 
 from appliance.events import CallEnded, CallOffered
+from appliance.net import Address
 from appliance.records.store import RecordReader
 from sim.live import ApplianceProcess, media_port_range, write_site
 from sim.traffic.sipp import (
@@ -198,7 +199,7 @@ class OptionsProbe:
     """Sends OPTIONS to `target` every `interval` seconds from its own thread and times the
     answers, as a trunk peer's keep-alive would."""
 
-    def __init__(self, target: tuple[str, int], interval: float = 0.05) -> None:
+    def __init__(self, target: Address, interval: float = 0.05) -> None:
         self.target = target
         self.interval = interval
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from appliance.live.prompt_build import ensure_default_music, ensure_default_prompts
+from appliance.net import Address
 from appliance.pbx.sip.digest import ha1
 from sim.traffic.sipp import free_udp_port, scenario_path
 
@@ -122,7 +123,7 @@ class ApplianceProcess:
         self._wait_until_answering(within=20)
 
     @property
-    def address(self) -> tuple[str, int]:
+    def address(self) -> Address:
         return "127.0.0.1", self.port
 
     def log(self) -> str:
@@ -153,7 +154,7 @@ class ApplianceProcess:
             self._log.close()
 
 
-def wait_until_answering(address: tuple[str, int], process: subprocess.Popen,
+def wait_until_answering(address: Address, process: subprocess.Popen,
                          log: Callable[[], str], within: float) -> None:
     """Probe `address` with OPTIONS until the appliance answers (how a peer would check);
     RuntimeError if `process` exits first, TimeoutError after `within` seconds."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from appliance.config import Site
 from appliance.eventlog import EventLog
+from appliance.net import Address
 from appliance.pbx.b2bua import B2bua
 from appliance.pbx.sip.digest import ha1
 from sim.distributions import sampler
@@ -56,7 +57,7 @@ def lab_site(site: Site) -> Site:
     return Site.model_validate(data)
 
 
-def _gateway(index: int) -> tuple[str, int]:
+def _gateway(index: int) -> Address:
     return f"10.1.{index}.1", 5060
 
 

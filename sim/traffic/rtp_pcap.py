@@ -43,6 +43,7 @@ from appliance.media.dtmf import (
     telephone_event_packets,
 )
 from appliance.media.rtp import SEQ_MOD, TS_MOD, RtpPacket, parse, seq_diff
+from appliance.net import Address
 
 SAMPLE_RATE = 8000
 """G.711 and telephone-event both run an 8 kHz RTP clock."""
@@ -194,8 +195,8 @@ def write_rtp_pcap(
     digits: Sequence[tuple[float, str]] = (),
     event_payload_type: int = TELEPHONE_EVENT,
     digit_seconds: float = 0.1,
-    source: tuple[str, int] = ("127.0.0.1", 6000),
-    destination: tuple[str, int] = ("127.0.0.1", 6002),
+    source: Address = ("127.0.0.1", 6000),
+    destination: Address = ("127.0.0.1", 6002),
 ) -> Path:
     """Write the :func:`rtp_stream` of `audio` and `digits` as a pcap SIPp can play; return
     its path.
@@ -249,8 +250,8 @@ class CapturedDatagram:
     """One UDP datagram of a capture: capture time (seconds since the epoch), addresses, data."""
 
     time: float
-    source: tuple[str, int]
-    destination: tuple[str, int]
+    source: Address
+    destination: Address
     payload: bytes
 
 

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 
+from appliance.net import Address
+
 SCENARIOS = Path(__file__).with_name("sipp_scenarios")
 """The scenario files shipped with the package (``caller.xml``, ``agent.xml``...)."""
 
@@ -148,7 +150,7 @@ class SippConfig:
     """
 
     scenario: str | Path
-    remote: tuple[str, int] | None = None
+    remote: Address | None = None
     local_port: int | None = None
     rate: float = 10.0
     call_limit: int | None = None
@@ -380,7 +382,7 @@ class SippRun:
         return self._process.pid if self._process else None
 
     @property
-    def address(self) -> tuple[str, int]:
+    def address(self) -> Address:
         """Where this SIPp listens (for the peer's ``remote``)."""
         return (LOCALHOST, self.local_port)
 

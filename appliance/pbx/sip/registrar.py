@@ -15,6 +15,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from appliance.net import Address
 from appliance.pbx.sip.digest import AuthResult, DigestAuthenticator, make_tagged_response
 from appliance.pbx.sip.headers import Headers
 from appliance.pbx.sip.message import Request, Response, SipError, parse_cseq, parse_name_addr
@@ -37,7 +38,7 @@ class Binding:
     user: str
     contact: str
     expires_at: float
-    source: tuple[str, int]
+    source: Address
     call_id: str
     cseq: int
     q: float = 1.0
@@ -132,7 +133,7 @@ class Registrar:
                     emptied.append(user)
         return emptied
 
-    def handle(self, request: Request, source: tuple[str, int], now: float,
+    def handle(self, request: Request, source: Address, now: float,
                auth: AuthResult | None = None) -> Response:
         """The response to a REGISTER from `source`, after updating the bindings. `auth` is
         what the authenticator's `verify()` said of `request`, if the caller has asked it.
@@ -162,7 +163,7 @@ class Registrar:
             return self._respond(request, rejected)
         return self._ok(request, user, now)
 
-    def _register(self, user: str, request: Request, source: tuple[str, int], now: float) -> None:
+    def _register(self, user: str, request: Request, source: Address, now: float) -> None:
         call_id, cseq = _call_id_and_cseq(request)
         updates = self._requested_updates(request)
         table = dict(self._bindings.get(user, {}))
