@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -13,7 +12,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from appliance.config import ConfigError, Site, resolve_site
-from appliance.kpi import render_report, summarize
+from appliance.kpi import summarize
+from appliance.kpi.render import print_kpis, report_console
 from appliance.kpi.storage import describe_storage
 from sim.experiment import Experiment, run_once, run_replications, run_sip_once
 from sim.media import announcement_timing, recording_storage_of
@@ -93,9 +93,7 @@ def simulate_command(
     experiment = Experiment(site, hours, seed, warmup * 60.0, events)
     # Builds the default prompts once, here, before any replication needs them.
     timing = announcement_timing(site)
-    console = Console(stderr=as_json)
-    if not console.is_terminal:
-        console.width = 150  # a file or a pipe: no terminal to fit, keep tables whole
+    console = report_console(as_json)
     with progress_bar(console) as progress:
         if fidelity == "sip":
             quality = LinkQuality(latency, jitter, loss)
@@ -125,18 +123,12 @@ def simulate_command(
         data = summarize(reports)
         title += f", {replications} replications (mean ± 95 % CI)"
     storage = recording_storage_of(site, data, working_day_hours(site))
-    if as_json:
-        json.dump(
-            {"site": site.site, "hours": hours, "seed": seed, "replications": replications,
-             "warmup_minutes": warmup, "report": data.to_dict(),
-             "recordings": storage.to_dict() if storage is not None else None,
-             "announcements": timing.note or None},
-            sys.stdout,
-            indent=1,
-        )
-        sys.stdout.write("\n")
-    else:
-        render_report(data, console, title=title)
+    header = {"site": site.site, "hours": hours, "seed": seed, "replications": replications,
+              "warmup_minutes": warmup}
+    trailer = {"recordings": storage.to_dict() if storage is not None else None,
+               "announcements": timing.note or None}
+    print_kpis(data, console, title=title, as_json=as_json, header=header, trailer=trailer)
+    if not as_json:
         if storage is not None:
             console.print(describe_storage(storage), highlight=False)
         if timing.note:
