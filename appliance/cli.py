@@ -167,6 +167,8 @@ def report_command(
     from appliance.kpi.render import print_kpis, report_console
 
     try:
+        if html is not None and not html.parent.is_dir():
+            raise ReportError(f"--html {html}: no directory {html.parent} to write it in")
         made = box_report(read_timeline(records), interval, start, end, queue)
     except ReportError as error:
         typer.echo(f"ccbox report: {error}", err=True)
@@ -180,7 +182,6 @@ def report_command(
         from appliance.kpi.html import write_html
 
         write_html(made.kpis, html, title=title)
-        console.print(f"Report: {html}", highlight=False)
 
 
 def _register_plugins() -> None:

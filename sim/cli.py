@@ -71,6 +71,8 @@ def simulate_command(
     replications: int = typer.Option(1, min=1, help="Independent replications (run in parallel)"),
     warmup: float = typer.Option(0.0, min=0.0, help="Minutes at the start left out of the figures"),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
+    html: Path | None = typer.Option(None, "--html", metavar="FILE",
+                                     help="Also write the report as an HTML page with its plots"),
     events: Path | None = typer.Option(None, help="Write the event log (JSON lines) here"),
     workers: int | None = typer.Option(None, min=1, help="Processes for replications"),
     fidelity: str = typer.Option(
@@ -88,8 +90,9 @@ def simulate_command(
         hours = working_day_hours(site)
     if warmup * 60 >= hours * 3600:
         _fail("--warmup must be shorter than --hours")
-    if events is not None and not events.parent.is_dir():
-        _fail(f"--events {events}: no directory {events.parent} to write it in")
+    for option, path in (("--events", events), ("--html", html)):
+        if path is not None and not path.parent.is_dir():
+            _fail(f"{option} {path}: no directory {path.parent} to write it in")
     experiment = Experiment(site, hours, seed, warmup * 60.0, events)
     # Builds the default prompts once, here, before any replication needs them.
     timing = announcement_timing(site)
@@ -128,6 +131,10 @@ def simulate_command(
     trailer = {"recordings": storage.to_dict() if storage is not None else None,
                "announcements": timing.note or None}
     print_kpis(data, console, title=title, as_json=as_json, header=header, trailer=trailer)
+    if html is not None:
+        from appliance.kpi.html import write_html  # matplotlib: only when a page is asked for
+
+        write_html(data, html, title=title)
     if not as_json:
         if storage is not None:
             console.print(describe_storage(storage), highlight=False)

@@ -124,6 +124,7 @@ def test_a_database_without_records_is_named(tmp_path):
     (["--from", "09:00", "--to", "08:00"], "--to"),
     (["--from", "yesterday"], "--from yesterday"),
     (["--queue", "nobody"], "queues: backup, service"),
+    (["--html", "/no/such/folder/report.html"], "no directory /no/such/folder"),
 ])
 def test_bad_options_are_named(database, option, said):
     assert said in one_line_error(str(database), *option)
