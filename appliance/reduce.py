@@ -134,6 +134,7 @@ class CallState:
         "transfers",
         "visit",
         "wait",
+        "wrap_up",
     )
 
     def __init__(self, offered: CallOffered) -> None:
@@ -151,6 +152,8 @@ class CallState:
         self.hold = 0.0
         self.hold_from: float | None = None
         self.held = False
+        # The agents' after-call work on it; it mostly ends after the call has closed.
+        self.wrap_up = 0.0
         self.rings = 0
         self.ring_no_answers = 0
         self.transfers = 0
@@ -499,6 +502,7 @@ class EventReducer:
             call.handling = None
 
     def end_wrap_up(self, handling: Handling, seconds: float) -> None:
+        handling.call.wrap_up += seconds
         self.listener.wrap_up_ended(handling, seconds)
         del self.handlings[handling.agent]
 

@@ -146,3 +146,25 @@ def test_an_answered_call_is_answered_whatever_its_end() -> None:
     call = CallState(offered(0.0))
     call.answered_at = 3.0
     assert outcome_of(call, EndCause.INTERRUPTED) is Outcome.ANSWERED
+
+
+class _WrapUps(ReductionListener):
+    def __init__(self) -> None:
+        self.closed: list[CallState] = []
+
+    def call_closed(self, call: CallState) -> None:
+        self.closed.append(call)
+
+
+def test_a_calls_wrap_up_is_the_agents_after_call_work_that_follows_it() -> None:
+    listener = _WrapUps()
+    EventReducer(listener).feed_all([
+        offered(0.0), CallQueued(0.0, 1, "sales", 0, 1),
+        CallAnswered(2.0, 1, "sales", "a1", 2.0),
+        AgentStateChanged(2.0, "a1", AgentState.TALKING, "", 1),
+        CallEnded(9.0, 1, EndCause.CALLER_HANGUP),
+        AgentStateChanged(9.0, "a1", AgentState.WRAP_UP, "", 1),
+        AgentStateChanged(24.0, "a1", AgentState.READY, "", 0),
+    ])
+    (call,) = listener.closed
+    assert (call.talk, call.wrap_up, call.outcome) == (7.0, 15.0, Outcome.ANSWERED)
