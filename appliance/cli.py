@@ -157,20 +157,25 @@ def report_command(
     end: str = typer.Option(None, "--to", help="End, the same way [default: the last record]"),
     interval: str = typer.Option("30m", help="Interval length: 30m, 1h, 900s"),
     queue: str = typer.Option(None, help="Only the calls that visited this queue"),
+    config: str = typer.Option(None, help="The site file the box runs: its queues' service-"
+                               "level and short-abandon thresholds [default: 20 s each]"),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
     html: Path = typer.Option(None, "--html", metavar="FILE",
                               help="Also write the report as an HTML page with its plots"),
 ) -> None:
     """The KPI report of the appliance's own records, as `ccbox sim` prints a simulation's:
     the same figures by the same code. Exits with 2 if the records cannot be read."""
+    from appliance.config import ConfigError, resolve_site
     from appliance.kpi.boxreport import ReportError, box_report, read_timeline
     from appliance.kpi.render import print_kpis, report_console
+    from appliance.kpi.settings import queue_thresholds
 
     try:
         if html is not None and not html.parent.is_dir():
             raise ReportError(f"--html {html}: no directory {html.parent} to write it in")
-        made = box_report(read_timeline(records), interval, start, end, queue)
-    except ReportError as error:
+        thresholds = None if config is None else queue_thresholds(resolve_site(config))
+        made = box_report(read_timeline(records), interval, start, end, queue, thresholds)
+    except (ReportError, ConfigError) as error:
         typer.echo(f"ccbox report: {error}", err=True)
         raise typer.Exit(2) from None
     title = f"{records.name}: {made.period} (the box's clock)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 from appliance.events import CallAbandoned, CallAnswered, CallOverflowed, CallQueued, Record
 from appliance.kpi.compute import compute_kpis
 from appliance.kpi.report import KpiReport
-from appliance.kpi.settings import KpiSettings
+from appliance.kpi.settings import KpiSettings, QueueKpiSettings
 from appliance.kpi.timeline import Timeline, lay_out
 from appliance.records.store import RecordReader
 
@@ -76,15 +77,18 @@ def read_timeline(path: Path) -> Timeline:
 
 
 def box_report(timeline: Timeline, interval: str = "30m", start: str | None = None,
-               end: str | None = None, queue: str | None = None) -> BoxReport:
+               end: str | None = None, queue: str | None = None,
+               thresholds: Mapping[str, QueueKpiSettings] | None = None) -> BoxReport:
     """The KPI report over [start, end) (times as ``parse_moment`` reads them), in intervals
-    of ``interval``, of every call or of the calls that visited ``queue``."""
+    of ``interval``, of every call or of the calls that visited ``queue``; ``thresholds``
+    are the queues' own (``queue_thresholds`` of the site), else 20 s for every queue."""
     window_start = 0.0 if start is None else parse_moment(start, timeline, "--from")
     window_end = None if end is None else parse_moment(end, timeline, "--to")
     if window_end is not None and window_end <= window_start:
         raise ReportError(f"--to {end} is not after --from {start or 'the first record'}")
     settings = KpiSettings(interval=parse_interval(interval), window_start=window_start,
-                           window_end=window_end, clock_origin=timeline.clock_origin)
+                           window_end=window_end, clock_origin=timeline.clock_origin,
+                           queues=thresholds or {})
     records = timeline.records if queue is None else calls_of_queue(timeline, queue)
     kpis = compute_kpis(records, settings)
     if queue is not None:

@@ -9,8 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from appliance.cli import _register_plugins, app
+from appliance.config import resolve_site
 from appliance.events import Record
 from appliance.kpi import KpiSettings, compute_kpis
+from appliance.kpi.settings import queue_thresholds
 from appliance.records.store import RecordStore
 from sim.world import RunSpec, World
 from tests.appliance.records.test_cdr import EVENTFUL_SITE
@@ -63,6 +65,14 @@ def test_the_window_and_the_intervals_are_on_the_box_clock(database, simulated):
     assert [i["label"] for i in document["report"]["intervals"]][:2] == [
         "08:15-08:30", "08:30-08:45"]
     assert (document["from"], document["to"]) == ("2026-12-07 08:15:00", "2026-12-07 09:15:00")
+
+
+def test_the_site_file_gives_the_queues_thresholds(database, simulated):
+    document = figures(str(database), "--config", "small")
+    thresholds = queue_thresholds(resolve_site("small"))
+    settings = KpiSettings(interval=1800.0, clock_origin=8 * 3600.0, queues=thresholds)
+    assert document["report"] == compute_kpis(simulated, settings).to_dict()
+    assert document["report"]["settings"]["queues"].keys() == thresholds.keys()
 
 
 def test_a_queue_report_counts_the_calls_that_visited_the_queue(database, simulated):
@@ -128,3 +138,9 @@ def test_a_database_without_records_is_named(tmp_path):
 ])
 def test_bad_options_are_named(database, option, said):
     assert said in one_line_error(str(database), *option)
+
+
+def test_a_site_file_that_cannot_be_read_is_refused_as_ccbox_check_refuses_it(database):
+    result = report(str(database), "--config", "/no/such/site.yaml")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("ccbox report: /no/such/site.yaml: ")
