@@ -147,6 +147,48 @@ def prompts_command(
     typer.echo(f"{len(written)} prompts in {out}/ ({', '.join(language)})")
 
 
+@app.command("report")
+def report_command(
+    records: Path = typer.Argument(..., help="The records database: STATE_DIR/records.sqlite "
+                                   "of a running or stopped appliance (or its --records)"),
+    start: str = typer.Option(None, "--from", help="First moment, on the box's clock: "
+                              "2026-12-07T08:00, or 08:00 on the first record's day "
+                              "[default: the first record]"),
+    end: str = typer.Option(None, "--to", help="End, the same way [default: the last record]"),
+    interval: str = typer.Option("30m", help="Interval length: 30m, 1h, 900s"),
+    queue: str = typer.Option(None, help="Only the calls that visited this queue"),
+    config: str = typer.Option(None, help="The site file the box runs: its queues' service-"
+                               "level and short-abandon thresholds [default: 20 s each]"),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
+    html: Path = typer.Option(None, "--html", metavar="FILE",
+                              help="Also write the report as an HTML page with its plots"),
+) -> None:
+    """The KPI report of the appliance's own records, as `ccbox sim` prints a simulation's:
+    the same figures by the same code. Exits with 2 if the records cannot be read."""
+    from appliance.config import ConfigError, resolve_site
+    from appliance.kpi.boxreport import ReportError, box_report, read_timeline
+    from appliance.kpi.render import print_kpis, report_console
+    from appliance.kpi.settings import queue_thresholds
+
+    try:
+        if html is not None and not html.parent.is_dir():
+            raise ReportError(f"--html {html}: no directory {html.parent} to write it in")
+        thresholds = None if config is None else queue_thresholds(resolve_site(config))
+        made = box_report(read_timeline(records), interval, start, end, queue, thresholds)
+    except (ReportError, ConfigError) as error:
+        typer.echo(f"ccbox report: {error}", err=True)
+        raise typer.Exit(2) from None
+    title = f"{records.name}: {made.period} (the box's clock)"
+    if queue is not None:
+        title += f", calls of queue {queue}"
+    console = report_console(as_json)
+    print_kpis(made.kpis, console, title=title, as_json=as_json, header=made.header(records))
+    if html is not None:
+        from appliance.kpi.html import write_html
+
+        write_html(made.kpis, html, title=title)
+
+
 def _register_plugins() -> None:
     for entry in entry_points(group="ccbox.commands"):
         entry.load()(app)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import NoReturn
 
@@ -13,7 +12,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from appliance.config import ConfigError, Site, resolve_site
-from appliance.kpi import render_report, summarize
+from appliance.kpi import summarize
+from appliance.kpi.render import print_kpis, report_console
 from appliance.kpi.storage import describe_storage
 from sim.experiment import Experiment, run_once, run_replications, run_sip_once
 from sim.media import announcement_timing, recording_storage_of
@@ -71,6 +71,8 @@ def simulate_command(
     replications: int = typer.Option(1, min=1, help="Independent replications (run in parallel)"),
     warmup: float = typer.Option(0.0, min=0.0, help="Minutes at the start left out of the figures"),
     as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON"),
+    html: Path | None = typer.Option(None, "--html", metavar="FILE",
+                                     help="Also write the report as an HTML page with its plots"),
     events: Path | None = typer.Option(None, help="Write the event log (JSON lines) here"),
     workers: int | None = typer.Option(None, min=1, help="Processes for replications"),
     fidelity: str = typer.Option(
@@ -88,14 +90,13 @@ def simulate_command(
         hours = working_day_hours(site)
     if warmup * 60 >= hours * 3600:
         _fail("--warmup must be shorter than --hours")
-    if events is not None and not events.parent.is_dir():
-        _fail(f"--events {events}: no directory {events.parent} to write it in")
+    for option, path in (("--events", events), ("--html", html)):
+        if path is not None and not path.parent.is_dir():
+            _fail(f"{option} {path}: no directory {path.parent} to write it in")
     experiment = Experiment(site, hours, seed, warmup * 60.0, events)
     # Builds the default prompts once, here, before any replication needs them.
     timing = announcement_timing(site)
-    console = Console(stderr=as_json)
-    if not console.is_terminal:
-        console.width = 150  # a file or a pipe: no terminal to fit, keep tables whole
+    console = report_console(as_json)
     with progress_bar(console) as progress:
         if fidelity == "sip":
             quality = LinkQuality(latency, jitter, loss)
@@ -125,18 +126,16 @@ def simulate_command(
         data = summarize(reports)
         title += f", {replications} replications (mean ± 95 % CI)"
     storage = recording_storage_of(site, data, working_day_hours(site))
-    if as_json:
-        json.dump(
-            {"site": site.site, "hours": hours, "seed": seed, "replications": replications,
-             "warmup_minutes": warmup, "report": data.to_dict(),
-             "recordings": storage.to_dict() if storage is not None else None,
-             "announcements": timing.note or None},
-            sys.stdout,
-            indent=1,
-        )
-        sys.stdout.write("\n")
-    else:
-        render_report(data, console, title=title)
+    header = {"site": site.site, "hours": hours, "seed": seed, "replications": replications,
+              "warmup_minutes": warmup}
+    trailer = {"recordings": storage.to_dict() if storage is not None else None,
+               "announcements": timing.note or None}
+    print_kpis(data, console, title=title, as_json=as_json, header=header, trailer=trailer)
+    if html is not None:
+        from appliance.kpi.html import write_html  # matplotlib: only when a page is asked for
+
+        write_html(data, html, title=title)
+    if not as_json:
         if storage is not None:
             console.print(describe_storage(storage), highlight=False)
         if timing.note:

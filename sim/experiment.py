@@ -10,7 +10,8 @@ from pathlib import Path
 
 from appliance.config import Site
 from appliance.eventlog import EventLog, write_jsonl
-from appliance.kpi import KpiReport, KpiSettings, QueueKpiSettings, compute_kpis
+from appliance.kpi import KpiReport, KpiSettings, compute_kpis
+from appliance.kpi.settings import queue_thresholds
 from sim.sipnet import LinkQuality
 from sim.world import RunSpec, World
 
@@ -44,12 +45,7 @@ def kpi_settings(site: Site, window_start: float, window_end: float) -> KpiSetti
         window_start=window_start,
         window_end=window_end,
         clock_origin=float(traffic.start) if traffic else 0.0,
-        queues={
-            q.name: QueueKpiSettings(
-                sl_threshold=q.service_level.threshold, short_abandon=q.short_abandon
-            )
-            for q in site.queues
-        },
+        queues=queue_thresholds(site),
     )
 
 

@@ -1,8 +1,10 @@
 """Operating figures (DOMAIN.md) computed from the event log, for simulation and the box.
 
-``compute_kpis(records, settings)`` is a pure function of the records: no clock,
-no simulation. ``summarize(reports)`` pools replications of a simulation into
-means with 95 % confidence intervals; ``render_report`` prints either as tables.
+``compute_kpis(records, settings)`` is a pure function of the records: no clock, no
+simulation; it adds up the facts of the one per-call reduction (``appliance.reduce``) that
+detail records are written from too. ``summarize(reports)`` pools replications of a
+simulation into means with 95 % confidence intervals; ``render_report`` prints either as
+tables.
 """
 
 from appliance.kpi.compute import compute_kpis

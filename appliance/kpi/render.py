@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import sys
+from collections.abc import Callable, Mapping
 
 from rich.console import Console
 from rich.table import Table
@@ -112,6 +114,34 @@ OCCUPANCY_CAPTION = (
 )
 
 
+def report_console(as_json: bool) -> Console:
+    """The console a report prints its tables and notes on: stderr when stdout carries JSON;
+    150 columns when it is a file or a pipe, so that tables stay whole."""
+    console = Console(stderr=as_json)
+    if not console.is_terminal:
+        console.width = 150
+    return console
+
+
+def print_kpis(
+    data: KpiReport | ReplicationSummary,
+    console: Console,
+    *,
+    title: str,
+    as_json: bool,
+    header: Mapping[str, object],
+    trailer: Mapping[str, object] | None = None,
+) -> None:
+    """A report as ``ccbox sim`` and ``ccbox report`` print it: the tables under ``title``,
+    or on stdout one JSON object of ``header``, the figures under "report", then ``trailer``."""
+    if not as_json:
+        render_report(data, console, title=title)
+        return
+    document = {**header, "report": data.to_dict(), **(trailer or {})}
+    json.dump(document, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+
+
 def render_report(
     report_or_summary: KpiReport | ReplicationSummary,
     console: Console,
@@ -126,7 +156,7 @@ def render_report(
     agents when there are at most ``max_agents``, else the ``max_agents`` who
     handled the most calls.
     """
-    source = _Source(report_or_summary)
+    source = ReportCells(report_or_summary)
     notes: list[str] = []
     for table in (
         _center_table(source, title),
@@ -146,7 +176,7 @@ def render_report(
         console.print("Definitions: " + ". ".join(notes) + ".", highlight=False)
 
 
-class _Source:
+class ReportCells:
     """Formatted cells by flat key, from a report or from a summary."""
 
     def __init__(self, data: KpiReport | ReplicationSummary) -> None:
@@ -219,7 +249,7 @@ def _thresholds(default: float, pick: Callable[[str], float], queues: list[str])
     return f"{_seconds(default)} ({', '.join(own)})" if own else _seconds(default)
 
 
-def _captions(source: _Source) -> tuple[str, str]:
+def _captions(source: ReportCells) -> tuple[str, str]:
     settings = source.settings
     sl = _thresholds(settings.default_sl_threshold, settings.sl_threshold, source.queues)
     short = _thresholds(settings.default_short_abandon, settings.short_abandon, source.queues)
@@ -230,7 +260,7 @@ def _captions(source: _Source) -> tuple[str, str]:
     )
 
 
-def _center_table(source: _Source, title: str) -> Table:
+def _center_table(source: ReportCells, title: str) -> Table:
     sl_caption, short_caption = _captions(source)
     table = Table(
         title=f"{title}: center" + _replications(source),
@@ -251,7 +281,7 @@ def _center_table(source: _Source, title: str) -> Table:
     return table
 
 
-def _queue_table(source: _Source, title: str) -> Table:
+def _queue_table(source: ReportCells, title: str) -> Table:
     sl_caption, short_caption = _captions(source)
     table = Table(
         title=f"{title}: queues" + _replications(source),
@@ -269,7 +299,7 @@ def _queue_table(source: _Source, title: str) -> Table:
     return table
 
 
-def _interval_table(source: _Source, title: str) -> Table:
+def _interval_table(source: ReportCells, title: str) -> Table:
     sl_caption, _ = _captions(source)
     table = Table(
         title=f"{title}: intervals" + _replications(source),
@@ -286,7 +316,7 @@ def _interval_table(source: _Source, title: str) -> Table:
     return table
 
 
-def _agent_table(source: _Source, title: str, max_agents: int) -> Table:
+def _agent_table(source: ReportCells, title: str, max_agents: int) -> Table:
     agents = source.agents
     caption = OCCUPANCY_CAPTION + " Times are totals over the window."
     if len(agents) > max_agents:
@@ -311,12 +341,12 @@ def _agent_table(source: _Source, title: str, max_agents: int) -> Table:
     return table
 
 
-def _replications(source: _Source) -> str:
+def _replications(source: ReportCells) -> str:
     if source.summary is None:
         return ""
     return f" ({source.summary.replications} replications)"
 
 
-def _confidence(source: _Source) -> str:
+def _confidence(source: ReportCells) -> str:
     assert source.summary is not None
     return f"{source.summary.confidence * 100:g} %"

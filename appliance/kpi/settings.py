@@ -6,6 +6,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from appliance.config import Site
 
 
 @dataclass(frozen=True)
@@ -95,3 +99,13 @@ class KpiSettings:
                 for name, q in sorted(self.queues.items())
             },
         }
+
+
+def queue_thresholds(site: Site) -> dict[str, QueueKpiSettings]:
+    """Each queue's service-level and short-abandon thresholds, as the site sets them."""
+    return {
+        q.name: QueueKpiSettings(
+            sl_threshold=q.service_level.threshold, short_abandon=q.short_abandon
+        )
+        for q in site.queues
+    }

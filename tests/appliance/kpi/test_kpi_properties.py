@@ -12,6 +12,7 @@ from appliance.events import (
     AgentState,
     AgentStateChanged,
     CallAbandoned,
+    CallAnnounced,
     CallAnswered,
     CallBlocked,
     CallEnded,
@@ -63,6 +64,9 @@ def call_life(draw, call: int) -> list[Record]:
     agents = iter(f"a{call}.{n}" for n in range(100))
     for _ in range(4):
         records.append(CallQueued(t, call, queue, 0, 1))
+        if draw(st.booleans()):
+            t += draw(steps)
+            records.append(CallAnnounced(t, call, queue, 1, draw(st.sampled_from([None, 30.0]))))
         for _ in range(draw(st.integers(0, 2))):
             agent = next(agents)
             t += draw(steps)

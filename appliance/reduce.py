@@ -1,0 +1,580 @@
+"""The one per-call reduction of the event log: detail records, KPIs and the console read it.
+
+``EventReducer`` is fed the log's records in time order and keeps a small object per call
+that is still up (``CallState``) and per agent (``AgentStatus``). It alone decides each
+call's queue visits, wait, talk, hold, wrap-up, transfers and outcome, and tells a
+``ReductionListener`` each fact as soon as it is known; the listener only adds figures up
+(``appliance.kpi.compute``) or writes them down (``appliance.records.cdr``). Two reports
+built this way cannot disagree about a call, which is how Asterisk's reports came to
+disagree with its queue_log. No clock is read: every time is a record's ``t``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from typing import Any
+
+from appliance.events import (
+    AgentRung,
+    AgentState,
+    AgentStateChanged,
+    CallAbandoned,
+    CallAnswered,
+    CallBlocked,
+    CallEnded,
+    CallHeld,
+    CallOffered,
+    CallOverflowed,
+    CallQueued,
+    CallResumed,
+    CallTransferred,
+    EndCause,
+    Record,
+    RingNoAnswer,
+)
+
+LOGGED_OUT = AgentState.LOGGED_OUT
+TALKING = AgentState.TALKING
+HELD = AgentState.HELD
+WRAP_UP = AgentState.WRAP_UP
+RINGING = AgentState.RINGING
+READY = AgentState.READY
+
+
+class Outcome(StrEnum):
+    """How a call turned out: exactly one for every call offered."""
+
+    ANSWERED = "answered"
+    ABANDONED = "abandoned"  # unanswered, ended by the caller's side
+    BLOCKED = "blocked"
+    NO_ROUTE = "no_route"
+    VOICEMAIL = "voicemail"
+    BUSY = "busy"
+    IN_SYSTEM = "in_system"  # still up at the last record, or cut off by a stop of the box
+
+
+class VisitEnd(StrEnum):
+    """How a call's stay in one queue ended."""
+
+    ANSWERED = "answered"
+    ABANDONED = "abandoned"
+    OVERFLOWED = "overflowed"  # by rule, or on to another queue; ``Visit.target`` says where
+    IN_SYSTEM = "in_system"  # still waiting at the last record, or cut off by a stop
+
+
+_UNANSWERED = {
+    EndCause.BLOCKED: Outcome.BLOCKED,
+    EndCause.NO_ROUTE: Outcome.NO_ROUTE,
+    EndCause.VOICEMAIL: Outcome.VOICEMAIL,
+    EndCause.BUSY: Outcome.BUSY,
+    EndCause.INTERRUPTED: Outcome.IN_SYSTEM,
+}
+
+
+class Visit:
+    """A call's stay in one queue, from ``CallQueued`` until it leaves."""
+
+    __slots__ = ("entered", "queue", "rung", "tag", "target")
+
+    def __init__(self, queue: str, entered: float) -> None:
+        self.queue = queue
+        self.entered = entered
+        self.rung: float | None = None  # when an agent was first rung for it here
+        self.target = ""  # where it overflowed to
+        self.tag: Any = None  # the listener's own figures for this visit
+
+    @property
+    def waited(self) -> bool:
+        """Whether the caller had to wait: no agent was rung the instant the call arrived."""
+        return self.rung is None or self.rung > self.entered
+
+
+class Handling:
+    """One agent's answer of a call: talk from the answer, then the agent's wrap-up."""
+
+    __slots__ = ("agent", "answered", "call", "held", "talking", "visit", "wrap_from")
+
+    def __init__(self, call: CallState, agent: str, answered: float, visit: Visit) -> None:
+        self.call = call
+        self.agent = agent
+        self.answered = answered
+        self.visit = visit  # the queue visit the agent answered it from
+        self.talking = True
+        self.held = False
+        self.wrap_from: float | None = None
+
+
+class CallState:
+    """What the event log has said about one call so far."""
+
+    __slots__ = (
+        "abandon_queue",
+        "agent",
+        "answered_at",
+        "blocked",
+        "cause",
+        "ended_at",
+        "first_queue",
+        "first_rung",
+        "handling",
+        "held",
+        "hold",
+        "hold_from",
+        "last_queue",
+        "offered",
+        "outcome",
+        "overflow",
+        "overflows",
+        "queued_at",
+        "ring_no_answers",
+        "rings",
+        "tag",
+        "talk",
+        "transfers",
+        "visit",
+        "wait",
+        "wrap_up",
+    )
+
+    def __init__(self, offered: CallOffered) -> None:
+        self.offered = offered
+        self.first_queue: str | None = None
+        self.last_queue: str | None = None
+        self.queued_at: float | None = None  # first entry into any queue
+        self.first_rung: float | None = None
+        self.visit: Visit | None = None
+        self.handling: Handling | None = None
+        self.answered_at: float | None = None
+        self.agent: str | None = None  # who answered last
+        self.wait: float | None = None  # to the first answer, or to the abandon
+        self.talk = 0.0
+        self.hold = 0.0
+        self.hold_from: float | None = None
+        self.held = False
+        # The agents' after-call work on it; it mostly ends after the call has closed.
+        self.wrap_up = 0.0
+        self.rings = 0
+        self.ring_no_answers = 0
+        self.transfers = 0
+        self.overflows = 0
+        self.overflow = ""  # target of the last overflow
+        self.abandon_queue: str | None = None  # the queue it was abandoned in
+        self.blocked = False
+        self.ended_at: float | None = None
+        self.cause: EndCause | None = None
+        self.outcome = Outcome.IN_SYSTEM
+        self.tag: Any = None  # the listener's own figures for this call
+
+    @property
+    def waited(self) -> bool:
+        """Whether it entered a queue and no agent was rung the instant it first did."""
+        first = self.queued_at
+        return first is not None and (self.first_rung is None or self.first_rung > first)
+
+    def wait_until(self, t: float) -> float:
+        """The wait as it reads at ``t``: fixed once answered or abandoned, else running
+        from the first queue (0 for a call never queued)."""
+        if self.wait is not None:
+            return self.wait
+        return 0.0 if self.queued_at is None else t - self.queued_at
+
+    def talk_until(self, t: float) -> float:
+        """Talk so far, counting the current answer's talk up to ``t``."""
+        handling = self.handling
+        if handling is None or not handling.talking:
+            return self.talk
+        return self.talk + t - handling.answered
+
+    def hold_until(self, t: float) -> float:
+        """Hold so far, counting an open hold up to ``t``."""
+        return self.hold if self.hold_from is None else self.hold + t - self.hold_from
+
+
+def outcome_of(call: CallState, cause: EndCause | None) -> Outcome:
+    """The call's outcome if it ended now with ``cause`` (None: it is still up)."""
+    if call.answered_at is not None:
+        return Outcome.ANSWERED
+    if cause is None:
+        return _outcome_so_far(call)
+    return _UNANSWERED.get(cause, Outcome.ABANDONED)
+
+
+def _outcome_so_far(call: CallState) -> Outcome:
+    """How a call the records leave up will end, where that is already decided."""
+    if call.abandon_queue is not None:
+        return Outcome.ABANDONED
+    if call.visit is None and call.overflow == "voicemail":
+        return Outcome.VOICEMAIL
+    if call.visit is None and call.overflow == "busy":
+        return Outcome.BUSY
+    return Outcome.BLOCKED if call.blocked else Outcome.IN_SYSTEM
+
+
+class AgentStatus:
+    """An agent's current state and since when."""
+
+    __slots__ = ("name", "reason", "since", "state", "tag")
+
+    def __init__(self, name: str, since: float) -> None:
+        self.name = name
+        self.state = LOGGED_OUT
+        self.reason = ""
+        self.since = since
+        self.tag: Any = None  # the listener's own figures for this agent
+
+
+class ReductionListener:
+    """Told every fact of the reduction as it becomes known; each method does nothing here.
+
+    Times are on the records' clock. A call the listener did not admit has no facts.
+    """
+
+    def call_opened(self, call: CallState) -> bool:
+        """A call was offered; return False to leave it (and all its records) out."""
+        return True
+
+    def visit_opened(self, call: CallState, visit: Visit, first: bool) -> None:
+        """The call entered a queue; ``first``: the first queue it entered."""
+
+    def visit_closed(self, call: CallState, visit: Visit, end: VisitEnd, t: float) -> None:
+        """The call left a queue at ``t`` (for ``IN_SYSTEM``: the records ended first)."""
+
+    def call_answered(self, call: CallState, handling: Handling, first: bool) -> None:
+        """An agent answered; ``first``: the call's first answer (``call.wait`` is set)."""
+
+    def hold_began(self, call: CallState, first_for_call: bool, first_for_answer: bool) -> None:
+        """The call was put on hold (only told when it is a first for the call or the answer)."""
+
+    def hold_ended(self, call: CallState, seconds: float) -> None:
+        """A hold ended (``call.handling`` is the answer it happened in, if still talking)."""
+
+    def call_transferred(self, call: CallState, handling: Handling | None, first: bool) -> None:
+        """The agent of ``handling`` transferred the call; ``first``: its first transfer."""
+
+    def talk_ended(self, handling: Handling, seconds: float) -> None:
+        """An answer's talk ended: transfer, hang-up or the agent leaving talk."""
+
+    def wrap_up_ended(self, handling: Handling, seconds: float) -> None:
+        """The agent finished the answer's wrap-up (0 seconds: went straight on)."""
+
+    def call_closed(self, call: CallState) -> None:
+        """The call ended (``ended_at`` set) or the records ended with it up (None);
+        ``outcome``, ``wait``, ``talk`` and ``hold`` are final."""
+
+    def agent_opened(self, agent: AgentStatus) -> None:
+        """An agent appeared in the records."""
+
+    def agent_span(self, agent: AgentStatus, t: float) -> None:
+        """The agent is leaving ``agent.state``, held since ``agent.since``, at ``t``."""
+
+    def agent_answered(self, agent: AgentStatus, t: float) -> None:
+        """The agent answered a call (any call, admitted or not)."""
+
+    def agent_missed(self, agent: AgentStatus, t: float) -> None:
+        """The agent was rung and did not answer."""
+
+
+class EventReducer:
+    """Feeds records to the per-call reduction; tells ``listener`` what follows from them.
+
+    Record types the reduction does not use are skipped; records of calls whose offer
+    was not fed (or not admitted) are ignored.
+    """
+
+    def __init__(self, listener: ReductionListener) -> None:
+        self.listener = listener
+        self.calls: dict[int, CallState] = {}
+        self.agents: dict[str, AgentStatus] = {}
+        self.handlings: dict[str, Handling] = {}  # each agent's last answer, until wrapped up
+        self.queues: set[str] = set()  # every queue the records name
+        self.last_t: float | None = None
+        # Bound once: the agent hooks run for most records of a long run.
+        self._agent_span = listener.agent_span
+        self.handlers: dict[type, Callable[[Any], None]] = {
+            CallOffered: self.offered,
+            CallBlocked: self.blocked,
+            CallQueued: self.queued,
+            AgentRung: self.rung,
+            RingNoAnswer: self.ring_no_answer,
+            CallAnswered: self.answered,
+            CallAbandoned: self.abandoned,
+            CallOverflowed: self.overflowed,
+            CallHeld: self.held,
+            CallResumed: self.resumed,
+            CallTransferred: self.transferred,
+            CallEnded: self.ended,
+            AgentStateChanged: self.agent_state,
+        }
+
+    def feed(self, record: Record) -> None:
+        handler = self.handlers.get(type(record))
+        if handler is not None:
+            handler(record)
+        self.last_t = record.t
+
+    def feed_all(self, records: Iterable[Record]) -> float | None:
+        """Feed every record; the ``t`` of the last one (None for none)."""
+        handlers = self.handlers
+        record = None
+        for record in records:
+            handler = handlers.get(type(record))
+            if handler is not None:
+                handler(record)
+        if record is not None:
+            self.last_t = record.t
+        return self.last_t
+
+    def finish(self, last_t: float) -> None:
+        """The records end at ``last_t``: close every call still up (holds count to
+        ``last_t``; talk still going is left out, its end unknown)."""
+        for call in self.calls.values():
+            self.end_hold(call, last_t)
+            if call.visit is not None:
+                self.leave(call, call.visit, VisitEnd.IN_SYSTEM, last_t)
+            self.close(call, None, None)
+        self.calls.clear()
+
+    def close_agents(self, end: float) -> None:
+        """Tell the listener every logged-in agent's current span, up to ``end``."""
+        for agent in self.agents.values():
+            if agent.state is not LOGGED_OUT and end > agent.since:
+                self._agent_span(agent, end)
+                agent.since = end
+
+    # --- calls -----------------------------------------------------------------
+
+    def offered(self, r: CallOffered) -> None:
+        call = CallState(r)
+        if self.listener.call_opened(call):
+            self.calls[r.call] = call
+
+    def blocked(self, r: CallBlocked) -> None:
+        call = self.calls.get(r.call)
+        if call is not None:
+            call.blocked = True
+
+    def queued(self, r: CallQueued) -> None:
+        self.queues.add(r.queue)
+        call = self.calls.get(r.call)
+        if call is None:
+            return
+        if call.visit is not None:
+            # Left its queue without a record saying how: it went on to this one.
+            self.overflow_visit(call, call.visit, r.queue, r.t)
+        self.enter(call, r.queue, r.t)
+
+    def enter(self, call: CallState, queue: str, t: float) -> Visit:
+        visit = call.visit = Visit(queue, t)
+        first = call.queued_at is None
+        if first:
+            call.queued_at = t
+            call.first_queue = queue
+        call.last_queue = queue
+        self.listener.visit_opened(call, visit, first)
+        return visit
+
+    def visit_in(self, call: CallState, queue: str, t: float) -> Visit:
+        """The call's stay in ``queue``; one starting now if the records skipped its entry."""
+        visit = call.visit
+        if visit is not None and visit.queue == queue:
+            return visit
+        if visit is not None:
+            self.overflow_visit(call, visit, queue, t)
+        self.queues.add(queue)
+        return self.enter(call, queue, t)
+
+    def leave(self, call: CallState, visit: Visit, end: VisitEnd, t: float) -> None:
+        call.visit = None
+        self.listener.visit_closed(call, visit, end, t)
+
+    def overflow_visit(self, call: CallState, visit: Visit, target: str, t: float) -> None:
+        visit.target = call.overflow = target
+        call.overflows += 1
+        self.leave(call, visit, VisitEnd.OVERFLOWED, t)
+
+    def abandon_visit(self, call: CallState, visit: Visit, t: float, call_wait: float) -> None:
+        call.abandon_queue = visit.queue
+        if call.wait is None:
+            call.wait = call_wait
+        self.leave(call, visit, VisitEnd.ABANDONED, t)
+
+    def rung(self, r: AgentRung) -> None:
+        if r.agent not in self.agents:
+            self.agent(r.agent, 0.0)
+        call = self.calls.get(r.call)
+        if call is None:
+            return
+        call.rings += 1
+        if call.first_rung is None:
+            call.first_rung = r.t
+        visit = call.visit
+        if visit is not None and visit.rung is None:
+            visit.rung = r.t
+
+    def ring_no_answer(self, r: RingNoAnswer) -> None:
+        self.listener.agent_missed(self.agent(r.agent, r.t), r.t)
+        call = self.calls.get(r.call)
+        if call is not None:
+            call.ring_no_answers += 1
+
+    def answered(self, r: CallAnswered) -> None:
+        t = r.t
+        self.listener.agent_answered(self.agent(r.agent, t), t)
+        call = self.calls.get(r.call)
+        if call is None:
+            return
+        visit = self.visit_in(call, r.queue, t)
+        if visit.rung is None:  # answered without a ring record: rung as it was answered
+            visit.rung = t
+        if call.first_rung is None:
+            call.first_rung = t
+        if call.handling is not None:  # answered again without the last answer ending
+            self.end_talk(call.handling, t)
+        first = call.answered_at is None
+        if first:
+            call.answered_at = t
+            call.wait = r.wait
+        call.agent = r.agent
+        self.leave(call, visit, VisitEnd.ANSWERED, t)
+        handling = call.handling = self.handlings[r.agent] = Handling(call, r.agent, t, visit)
+        self.listener.call_answered(call, handling, first)
+
+    def abandoned(self, r: CallAbandoned) -> None:
+        call = self.calls.get(r.call)
+        if call is not None:
+            self.abandon_visit(call, self.visit_in(call, r.queue, r.t), r.t, r.wait)
+
+    def overflowed(self, r: CallOverflowed) -> None:
+        call = self.calls.get(r.call)
+        if call is not None:
+            self.overflow_visit(call, self.visit_in(call, r.queue, r.t), r.target, r.t)
+
+    def held(self, r: CallHeld) -> None:
+        call = self.calls.get(r.call)
+        if call is None:
+            return
+        if call.hold_from is None:
+            call.hold_from = r.t
+        first_for_call = not call.held
+        call.held = True
+        handling = call.handling
+        first_for_answer = handling is not None and not handling.held
+        if first_for_answer:
+            handling.held = True  # type: ignore[union-attr]
+        if first_for_call or first_for_answer:
+            self.listener.hold_began(call, first_for_call, first_for_answer)
+
+    def resumed(self, r: CallResumed) -> None:
+        call = self.calls.get(r.call)
+        if call is not None:
+            self.end_hold(call, r.t)
+
+    def end_hold(self, call: CallState, t: float) -> None:
+        if call.hold_from is None:
+            return
+        seconds = t - call.hold_from
+        call.hold_from = None
+        call.hold += seconds
+        self.listener.hold_ended(call, seconds)
+
+    def transferred(self, r: CallTransferred) -> None:
+        call = self.calls.get(r.call)
+        if call is None:
+            return
+        self.end_hold(call, r.t)
+        call.transfers += 1
+        handling = call.handling
+        self.listener.call_transferred(call, handling, call.transfers == 1)
+        if handling is not None:
+            self.end_talk(handling, r.t)
+
+    def end_talk(self, handling: Handling, t: float) -> None:
+        if not handling.talking:
+            return
+        handling.talking = False
+        seconds = t - handling.answered
+        call = handling.call
+        call.talk += seconds
+        self.listener.talk_ended(handling, seconds)
+        if call.handling is handling:
+            self.end_hold(call, t)
+            call.handling = None
+
+    def end_wrap_up(self, handling: Handling, seconds: float) -> None:
+        handling.call.wrap_up += seconds
+        self.listener.wrap_up_ended(handling, seconds)
+        del self.handlings[handling.agent]
+
+    def ended(self, r: CallEnded) -> None:
+        call = self.calls.pop(r.call, None)
+        if call is None:
+            return
+        t, cause = r.t, r.cause
+        self.end_hold(call, t)
+        if call.handling is not None:
+            self.end_talk(call.handling, t)
+        visit = call.visit
+        if visit is not None:
+            # Ended while waiting with no record saying how: trust the cause.
+            if cause is EndCause.VOICEMAIL or cause is EndCause.BUSY:
+                self.overflow_visit(call, visit, cause.value, t)
+            elif cause is EndCause.INTERRUPTED:
+                self.leave(call, visit, VisitEnd.IN_SYSTEM, t)
+            else:
+                self.abandon_visit(call, visit, t, call.wait_until(t))
+        self.close(call, t, cause)
+
+    def close(self, call: CallState, t: float | None, cause: EndCause | None) -> None:
+        call.ended_at = t
+        call.cause = cause
+        call.outcome = outcome_of(call, cause)
+        if t is not None and call.wait is None:
+            call.wait = call.wait_until(t)
+        self.listener.call_closed(call)
+
+    # --- agents ----------------------------------------------------------------
+
+    def agent(self, name: str, t: float) -> AgentStatus:
+        agent = self.agents.get(name)
+        if agent is None:
+            agent = self.agents[name] = AgentStatus(name, t)
+            self.listener.agent_opened(agent)
+        return agent
+
+    def agent_state(self, r: AgentStateChanged) -> None:
+        t = r.t
+        agent = self.agents.get(r.agent)
+        if agent is None:
+            agent = self.agent(r.agent, t)
+        before = agent.state
+        if before is not LOGGED_OUT and t > agent.since:
+            self._agent_span(agent, t)
+        agent.state = state = r.state
+        agent.reason = r.reason
+        agent.since = t
+        if state is TALKING or state is HELD:
+            return
+        # Ringing or going ready after a ring has no answer to close; everything
+        # else may end the talk or the wrap-up of the agent's last answer.
+        if state is RINGING or (state is READY and before is RINGING):
+            return
+        handling = self.handlings.get(r.agent)
+        if handling is not None:
+            self.follow(handling, before, state, t)
+
+    def follow(self, handling: Handling, before: AgentState, state: AgentState, t: float) -> None:
+        """The agent left talk: the talk ends, then the wrap-up (none if not in WRAP_UP)."""
+        if before is TALKING or before is HELD:
+            self.end_talk(handling, t)
+            if state is WRAP_UP:
+                handling.wrap_from = t
+            else:
+                self.end_wrap_up(handling, 0.0)
+        elif state is WRAP_UP:
+            return  # still wrapping up
+        elif before is WRAP_UP and handling.wrap_from is not None:
+            self.end_wrap_up(handling, t - handling.wrap_from)
+        else:
+            # The agent moved on without the records closing this answer.
+            del self.handlings[handling.agent]
