@@ -154,6 +154,15 @@ class ApplianceProcess:
             self._log.close()
 
 
+def wait_until(condition: Callable[[], bool], within: float, what: str) -> None:
+    """Poll `condition` until it holds; TimeoutError naming `what` after `within` seconds."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {within} s")
+        time.sleep(0.05)
+
+
 def wait_until_answering(address: Address, process: subprocess.Popen,
                          log: Callable[[], str], within: float) -> None:
     """Probe `address` with OPTIONS until the appliance answers (how a peer would check);

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.events import DigitReceived, EndCause
+from appliance.events import CallAnswered, DigitReceived, EndCause
 from appliance.records.store import RecordReader
-from sim.live import ApplianceProcess
+from sim.live import ApplianceProcess, wait_until
 from sim.traffic.rtp_pcap import dtmf_tone, tone, write_rtp_pcap
 from tests.live.test_sipp_calls import Floor
 
@@ -23,6 +23,7 @@ CALLER_HZ = 1000.0
 AGENT_HZ = 1500.0
 RING_MS = 500
 CALL_MS = 4000
+RECORDED_BEFORE_KILL = 3.5  # seconds of talk the killed call has recorded
 
 
 def read_wav(path: str) -> tuple[np.ndarray, float]:
@@ -63,6 +64,10 @@ def talk(floor: Floor, caller_audio: np.ndarray, agent_audio: np.ndarray, *, cal
         return floor.stop()
     finally:
         floor.box.stop()
+
+
+def answered(floor: Floor) -> bool:
+    return any(isinstance(r, CallAnswered) for r in RecordReader(floor.box.records).events())
 
 
 def digits_logged(floor: Floor) -> list[tuple[int, str, str, str]]:
@@ -117,7 +122,8 @@ def test_kill_9_during_a_recorded_call_leaves_a_valid_wav_and_a_detail_record_sa
                                     keys={"pcap": str(caller_pcap)}).start()
             with callers:
                 callers.wait_started()
-                time.sleep(4.5)  # the agent answered at about 0.5 s: some 4 s recorded
+                wait_until(lambda: answered(floor), 10, "the agent answering")
+                time.sleep(RECORDED_BEFORE_KILL)  # the call talks; the recording grows
                 floor.box.process.kill()  # SIGKILL to the appliance's PID
                 floor.box.process.wait(5)
                 callers.stop()
@@ -135,6 +141,6 @@ def test_kill_9_during_a_recorded_call_leaves_a_valid_wav_and_a_detail_record_sa
     assert detail.cause is EndCause.INTERRUPTED
     assert detail.recording_status == "interrupted"
     samples, seconds = read_wav(detail.recording)
-    assert 2.5 < seconds < 4.5, seconds
+    assert RECORDED_BEFORE_KILL - 1.0 < seconds < RECORDED_BEFORE_KILL + 1.0, seconds
     assert abs(detail.talk - seconds) < 1.0, (detail.talk, seconds)
     assert level_at(samples, CALLER_HZ) > 50 and level_at(samples, AGENT_HZ) > 50

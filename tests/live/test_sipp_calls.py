@@ -7,14 +7,13 @@ configured peer. The records the appliance wrote to SQLite are then read back.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
-from appliance.events import EndCause
+from appliance.events import CallAnswered, EndCause
 from appliance.records.store import RecordReader
-from sim.live import ApplianceProcess, phone_passwords, write_site
+from sim.live import ApplianceProcess, phone_passwords, wait_until, write_site
 from sim.traffic.sipp import SippConfig, SippResult, SippRun, free_udp_port, scenario_path
 
 BOUND = 60.0
@@ -66,6 +65,12 @@ class Floor:
     def stop(self) -> list:
         assert self.box.stop() == 0, self.box.log()
         return RecordReader(self.box.records).calls()
+
+
+def answered(floor: Floor) -> int:
+    """Calls the event log shows answered so far."""
+    events = RecordReader(floor.box.records).events()
+    return sum(type(record) is CallAnswered for record in events)
 
 
 @pytest.fixture
@@ -157,10 +162,8 @@ def test_lost_bye_is_ended_by_the_session_timer(tmp_path):
         floor.register_phones()
         with floor.agents() as agents:
             result = floor.callers("caller_lost_bye.xml", calls=1, talk_ms=1000).run()
-            deadline = 70
-            while deadline and not RecordReader(floor.box.records).calls():
-                time.sleep(1)
-                deadline -= 1
+            wait_until(lambda: bool(RecordReader(floor.box.records).calls()), 70,
+                       "the call ended by the session timer")
             agents.stop()
         assert result.successful == 1, result
         details = floor.stop()
@@ -189,7 +192,7 @@ def test_sigterm_ends_calls_with_bye_and_flushes_records(floor):
     with floor.agents() as agents:
         callers = floor.callers(calls=3, talk_ms=60_000, rate=20).start()  # one per agent
         callers.wait_started()
-        time.sleep(2)  # every call answered, a minute of talk ahead
+        wait_until(lambda: answered(floor) == 3, BOUND, "every call answered")
         status = floor.box.stop()
         result = callers.wait()
         agents.stop()
@@ -205,7 +208,7 @@ def test_calls_that_ended_survive_kill_9_under_load(floor):
     floor.register_phones()
     with floor.agents() as agents:
         result = floor.callers(calls=300, talk_ms=200, rate=100).run()
-        time.sleep(0.2)  # a moment after the last call ended
+        # At once: the appliance answers a BYE only once the call's end is on disk.
         floor.box.process.kill()  # SIGKILL to the appliance's PID: no chance to flush
         floor.box.process.wait(10)
         agents.stop()

@@ -12,7 +12,7 @@ from appliance.events import CallOffered
 from appliance.kpi import compute_kpis
 from sim.experiment import kpi_settings
 from sim.world import RunSpec, World
-from tests.appliance.pbx.test_acd_properties import (
+from tests.appliance.pbx.acd.test_acd_properties import (
     STRATEGY_NAMES,
     LogChecker,
     parse_site_dict,

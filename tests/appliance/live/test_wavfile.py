@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import wave
 from pathlib import Path
 
@@ -170,6 +169,9 @@ CHILD = textwrap.dedent("""
 """)
 
 
+KILL_PAST = 3.0  # seconds of audio written before the kill: past several header rewrites
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_a_recording_survives_kill_9(tmp_path: Path) -> None:
     path = tmp_path / "killed.wav"
@@ -182,10 +184,13 @@ def test_a_recording_survives_kill_9(tmp_path: Path) -> None:
         assert child.stdout is not None
         first = child.stdout.readline()  # EOF (and a failure below) if the child dies first
         assert first.strip() == "ready", child.stderr.read() if child.stderr else ""
-        time.sleep(1.5)
+        written = "0"
+        for written in child.stdout:  # the seconds written so far, after each write
+            if float(written) >= KILL_PAST:
+                break
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=10)
-        printed = child.stdout.read().split()
+        printed = [written, *child.stdout.read().split()]
     finally:
         if child.poll() is None:
             os.kill(child.pid, signal.SIGKILL)

@@ -4,7 +4,6 @@ against Erlang C where its assumptions hold and against it where they do not."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import typer
@@ -14,7 +13,8 @@ from typer.testing import CliRunner
 from sim.sizing.command import size_command
 from sim.sizing.formulas import answer_interval
 from sim.sizing.inputs import SizingInputs, from_site, parse_service_level
-from sim.sizing.simulate import simulate_interval
+from sim.sizing.simulate import MAX_REPLICATIONS, simulate_interval
+from sim.world import World
 
 WORKED_EXAMPLE = ["--population", "500000", "--call-rate", "0.003", "--busy-hour-share", "0.18",
                   "--aht", "150", "--max-occupancy", "0.7"]
@@ -29,7 +29,6 @@ def run(*args: str) -> tuple[int, str, str]:
 
 
 def test_the_worked_example_gives_16_agents_by_the_rule_and_the_other_answers_beside_it():
-    started = time.monotonic()
     code, out, err = run(*WORKED_EXAMPLE, "--json")
     assert code == 0, err
     (interval,) = json.loads(out)["intervals"]
@@ -45,15 +44,21 @@ def test_the_worked_example_gives_16_agents_by_the_rule_and_the_other_answers_be
     assert recordings["bytes_per_day"] == pytest.approx(270 * 150 * 16_000, rel=0.25)
     assert recordings["disk_bytes"] == pytest.approx(
         recordings["bytes_per_day"] * 90 + recordings["keep_free_bytes"])
-    assert time.monotonic() - started < 30  # a simulated answer for one interval
+    # The search's work stays bounded: a few agent counts around the analytic answer, each
+    # run no more often than the cap (its speed is the business of `ccbox bench sim`).
+    simulated = interval["simulated"]
+    assert simulated["replications"] <= MAX_REPLICATIONS
+    assert {c["agents"] for c in simulated["candidates"]} <= set(range(12, 19))
 
 
-def test_the_formulas_answer_at_once_for_a_whole_day():
+def test_the_formulas_answer_a_whole_day_without_simulating(monkeypatch: pytest.MonkeyPatch):
+    def no_simulation(*_args, **_kwargs):
+        raise AssertionError("the formulas ran a simulation")
+
+    monkeypatch.setattr(World, "run", no_simulation)
     inputs = SizingInputs(calls_per_hour=tuple(float(r) for r in range(50, 1250, 50)),
                           interval_minutes=30, aht=240, patience=90)
-    started = time.perf_counter()
     answers = [answer_interval(inputs, i, rate) for i, rate in enumerate(inputs.calls_per_hour)]
-    assert time.perf_counter() - started < 1.0
     assert all(a.erlang_a is not None and a.erlang_a <= a.erlang_c for a in answers)
 
 
