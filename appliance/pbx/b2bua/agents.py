@@ -8,6 +8,7 @@ import logging
 
 from appliance.events import EndCause
 from appliance.media.prompts import position_announcement, wait_announcement
+from appliance.net import Address
 from appliance.pbx.acd.core import (
     REASON_BUSY,
     REASON_DECLINED,
@@ -22,7 +23,6 @@ from appliance.pbx.actions import (
     RingAgent,
     StopRinging,
 )
-from appliance.pbx.b2bua.legs import Address, Key, Leg, Role
 from appliance.pbx.b2bua.session import parse_session_expires
 from appliance.pbx.b2bua.wire import (
     ALLOW,
@@ -32,8 +32,11 @@ from appliance.pbx.b2bua.wire import (
     allowed,
     user_of,
 )
+from appliance.pbx.legs import AgentLeg, Leg, LegEvent, LegState, Role
+from appliance.pbx.legs.agent import GIVEN_UP
 from appliance.pbx.sip.dialog import Dialog, new_branch, new_tag
 from appliance.pbx.sip.headers import Headers
+from appliance.pbx.sip.layer import Key
 from appliance.pbx.sip.message import Request, Response, SipError, parse_cseq, parse_name_addr
 from appliance.pbx.sip.transaction import T1, make_cancel, transaction_key
 
@@ -71,7 +74,7 @@ class AgentSide:
         elif kind is HangUpAgent:
             leg = self._agent_legs.get((action.call, action.agent))  # type: ignore[attr-defined]
             if leg is not None:
-                self._send_bye(leg, now)
+                self._hang_up(leg, now)
         elif kind is Announce and self.media is not None:
             names = (position_announcement(action.position)  # type: ignore[attr-defined]
                      + wait_announcement(action.expected_wait))  # type: ignore[attr-defined]
@@ -116,7 +119,7 @@ class AgentSide:
             ("Session-Expires", f"{self.sip.session_expires};refresher=uac"),
             ("Min-SE", str(self.sip.min_se)),
         ]
-        leg = Leg(Role.AGENT, call, agent, caller.invite, ("", "", 0, ""), tag, address)
+        leg = AgentLeg(call, agent, caller.invite, ("", "", 0, ""), tag, address)
         body = caller.invite.body if self.media is None else self._agent_offer(call, leg)
         if body:
             headers.append(("Content-Type", "application/sdp"))
@@ -132,13 +135,13 @@ class AgentSide:
 
     def _stop_ringing(self, call: int, agent: str, now: float) -> None:
         leg = self._agent_legs.get((call, agent))
-        if leg is None or leg.cancelling or leg.dialog is not None:
+        if leg is None:
             return
-        leg.cancelling = True
+        leg.fire(LegEvent.STOP)
         # Call control is done with this ring: the leg lives on (through its INVITE) only
         # until the phone's final response, and the agent may be rung again for the call.
         del self._agent_legs[(call, agent)]
-        if leg.provisional:
+        if leg.state is LegState.CANCELLING:
             self._send_cancel(leg, now)
 
     def _send_cancel(self, leg: Leg, now: float) -> None:
@@ -148,11 +151,9 @@ class AgentSide:
 
     def _cancel_unanswered(self, now: float, leg: Leg) -> None:
         leg.cancel_timer = None
-        if leg.ended or leg.dialog is not None:
-            return
+        leg.fire(LegEvent.CANCEL_UNANSWERED)
         logger.info("no final response to our CANCELled INVITE on %r: forgotten", leg)
-        self._invites_out.pop(leg.invite_key, None)
-        self._forget(leg)
+        self._forget(leg, now)
 
     def _connect(self, call: int, agent: str, now: float) -> None:
         caller = self._callers.get(call)
@@ -164,7 +165,7 @@ class AgentSide:
             self._answer(caller, agent_leg.answer_body, now)
             self._start_session_timer(caller, now)
         else:
-            if caller.dialog is None:  # early media while queued: answer now
+            if caller.state is LegState.INVITED:  # early media while queued: answer now
                 self._answer(caller, caller.sent_body, now)
                 self._start_session_timer(caller, now)
             self._media_bridge(call, agent_leg, now)
@@ -174,28 +175,8 @@ class AgentSide:
         leg = self._callers.get(call)
         if leg is None:
             return
-        status, reason = REFUSALS.get(cause, (480, "Temporarily Unavailable"))
-        self._end_caller_leg(leg, status, reason, now)
-
-    def _end_caller_leg(self, leg: Leg, status: int, reason: str, now: float) -> None:
-        if leg.ended:
-            return
-        if leg.dialog is None:
-            # A final answer that ends the call: it waits for the call's end to be durable.
-            self._respond_once_durable(leg.invite, status, reason, now,  # type: ignore[attr-defined]
-                                       tag=leg.local_tag)
-            self._forget(leg)
-        else:
-            self._send_bye(leg, now)
-
-    def _send_bye(self, leg: Leg, now: float) -> None:
-        if leg.ended:
-            return
-        if leg.dialog is None:
-            self._forget(leg)
-            return
-        self._send(leg, self._in_dialog_request(leg, "BYE", now), "bye", now)
-        self._forget(leg)
+        refusal = REFUSALS.get(cause, (480, "Temporarily Unavailable"))
+        self._hang_up(leg, now, refusal=refusal)
 
     def _in_dialog_request(self, leg: Leg, method: str, now: float, body: bytes = b"") -> Request:
         assert leg.dialog is not None
@@ -242,31 +223,36 @@ class AgentSide:
         status = response.status
         if status < 200:
             # Any provisional response, 100 included, allows a CANCEL (RFC 3261 9.1).
-            if not leg.provisional:
-                leg.provisional = True
-                if leg.cancelling:
-                    self._send_cancel(leg, now)
+            if leg.fire(LegEvent.PROVISIONAL) is LegState.CANCEL_PENDING:
+                self._send_cancel(leg, now)
             return
         del self._invites_out[leg.invite_key]
         if status >= 300:
-            self._forget(leg)
-            if not leg.cancelling:
-                self.cc.agent_decline(now, leg.agent, leg.call, refusal_reason(status))
-            return
-        self._agent_answered(leg, response, now)
+            self._agent_refused(leg, refusal_reason(status), now)
+        else:
+            self._agent_answered(leg, response, now)
+
+    def _agent_refused(self, leg: Leg, reason: str, now: float,
+                       event: LegEvent = LegEvent.PEER_REFUSAL) -> None:
+        """Our INVITE to the phone of `leg` failed (`event`): a decline for the ACD, unless
+        call control had given the ring up already (a 487 after our CANCEL, say)."""
+        before = leg.fire(event)
+        self._forget(leg, now)
+        if before not in GIVEN_UP:
+            self.cc.agent_decline(now, leg.agent, leg.call, reason)
 
     def _agent_answered(self, leg: Leg, response: Response, now: float) -> None:
         try:
-            leg.dialog = Dialog.from_uac(leg.invite, response)
+            dialog = Dialog.from_uac(leg.invite, response)
         except (SipError, ValueError) as error:
             # A 2xx we cannot build a dialog from (no Contact, no To tag): we cannot even
             # ACK or BYE it, so the phone will give up; for the ACD it is a decline.
             logger.warning("unusable 200 from %s's phone (%s): taken as a decline",
                            leg.agent, error)
-            self._forget(leg)
-            if not leg.cancelling:
-                self.cc.agent_decline(now, leg.agent, leg.call, REASON_UNREACHABLE)
+            self._agent_refused(leg, REASON_UNREACHABLE, now)
             return
+        leg.fire(LegEvent.PEER_ANSWER)
+        leg.dialog = dialog
         leg.answer_body = response.body
         leg.allows_update = "UPDATE" in allowed(response)
         expires = parse_session_expires(response.headers.get("Session-Expires"))
@@ -275,10 +261,12 @@ class AgentSide:
         else:
             leg.session_interval, refresher = expires
             leg.we_refresh = refresher != "uas"
-        leg.ack = leg.dialog.make_ack(1, self.rng)
+        leg.ack = dialog.make_ack(1, self.rng)
         self.layer.send_request(leg.ack, leg.peer, now)
-        if leg.cancelling or not self.cc.agent_answer(now, leg.agent, leg.call):
-            self._send_bye(leg, now)  # the CANCEL/200 race, or the call went elsewhere
+        if leg.ended:
+            self._close(leg, now)  # the 200 crossed our CANCEL
+        elif not self.cc.agent_answer(now, leg.agent, leg.call):
+            self._hang_up(leg, now)  # the call went elsewhere
 
     def _request_answered(self, leg: Leg, purpose: str, response: Response | None,
                           now: float) -> None:
@@ -294,7 +282,7 @@ class AgentSide:
                 self._start_session_timer(leg, now)
             elif status in DIALOG_GONE:
                 logger.info("session refresh failed (%s) on %r: ending the call", status, leg)
-                self._lost(leg, now)
+                self._lost(leg, LegEvent.LOST, now)
             else:
                 self._start_session_timer(leg, now)  # e.g. 491: try again next interval
 
@@ -312,9 +300,7 @@ class AgentSide:
         leg = self._invites_out.get(key)
         if leg is not None and leg.role is Role.AGENT and leg.dialog is None:
             del self._invites_out[key]
-            self._forget(leg)
-            if not leg.cancelling:
-                self.cc.agent_decline(now, leg.agent, leg.call, REASON_UNREACHABLE)
+            self._agent_refused(leg, REASON_UNREACHABLE, now, LegEvent.NO_RESPONSE)
             return
         entry = self._requests.pop(key, None)
         if entry is not None:

@@ -26,8 +26,8 @@ from appliance.media.diskguard import DiskAlarm
 from appliance.media.plane import Digit
 from appliance.media.plane import RecordingStopped as PlaneRecordingStopped
 from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaTimeout
-from appliance.pbx.b2bua.legs import Leg, Role
 from appliance.pbx.b2bua.sdp import is_hold
+from appliance.pbx.legs import Leg, LegEvent, Role
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ class MediaAnchor:
                                             round(event.silent_for, 3))))
         logger.info("no RTP from the %s of call %d for %.0f s: ending it",
                     PARTIES[event.side], event.call, event.silent_for)
-        self._lost(leg, now)
+        self._lost(leg, LegEvent.LOST, now)
 
     def _media_port_failed(self, event: MediaPortFailed, now: float) -> None:
         """A port of the call cannot be listened on: end the call rather than leave its
@@ -225,7 +225,7 @@ class MediaAnchor:
         logger.error("%s", detail)
         caller = self._callers.get(event.call)
         if caller is not None and not caller.ended:
-            self._lost(caller, now)
+            self._lost(caller, LegEvent.LOST, now)
 
     def _info_digit(self, leg: Leg, digit: str, now: float) -> None:
         if leg.role is not Role.FEATURE:

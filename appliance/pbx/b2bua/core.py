@@ -25,9 +25,9 @@ from appliance.clock import Deadlines
 from appliance.eventlog import EventLog
 from appliance.events import AgentState
 from appliance.media.dtmf import info_digit
+from appliance.net import Address
 from appliance.pbx.b2bua.agents import AgentSide
 from appliance.pbx.b2bua.anchor import MediaAnchor
-from appliance.pbx.b2bua.legs import Address, Key, Leg, Role
 from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.phones import PhoneSide
 from appliance.pbx.b2bua.probe import PeerStatus, probe_targets
@@ -44,9 +44,10 @@ from appliance.pbx.b2bua.wire import (
     user_of_uri,
 )
 from appliance.pbx.callcontrol import CallControl
+from appliance.pbx.legs import CallerLeg, FeatureLeg, Leg, LegEvent, LegState, LegStateError, Role
 from appliance.pbx.sip.dialog import new_tag
 from appliance.pbx.sip.endpoint import Endpoint
-from appliance.pbx.sip.layer import CancelRequested
+from appliance.pbx.sip.layer import CancelRequested, Key
 from appliance.pbx.sip.message import Request, Response, SipError, parse_name_addr
 from appliance.pbx.sip.transaction import make_response, transaction_key
 
@@ -183,10 +184,10 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
             self.cc.caller_hangup(now, call)
             leg = self._callers.get(call)
             if leg is not None:
-                self._end_caller_leg(leg, 503, "Service Unavailable", now)
+                self._hang_up(leg, now, refusal=(503, "Service Unavailable"))
         for leg in list(self._by_dialog.values()):
             if leg.role is Role.FEATURE:
-                self._send_bye(leg, now)
+                self._hang_up(leg, now)
         self._pump(now)
 
     def log_durable(self, mark: int, now: float) -> None:
@@ -260,8 +261,9 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
                 self._on_response(message, now)
             elif type(message) is CancelRequested:
                 self._on_cancel(message.invite_key, now)
-        except (SipError, ValueError) as error:
-            # A message the layer accepted but a dialog cannot use (e.g. no Contact).
+        except (SipError, ValueError, LegStateError) as error:
+            # A message the layer accepted but a dialog cannot use (e.g. no Contact), or one
+            # its leg's state does not allow.
             logger.info("dropped a %s: %s", type(message).__name__, error)
 
     def _respond(self, request: Request, status: int, reason: str, now: float,
@@ -388,7 +390,7 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
                 return
         ani = user_of(request.headers.get("From"))
         dnis = user_of_uri(request.uri) if self.site.trunk_group(group).carries_dnis else ""
-        leg = self._incoming_leg(Role.CALLER, request, now)
+        leg = self._incoming_leg(CallerLeg, request, now)
         self._set_session(leg, terms)
         call = self.cc.offer_call(now, group, ani, dnis)
         leg.call = call
@@ -412,9 +414,9 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
                           body, tag=leg.local_tag)
         self._welcome(call, now)
 
-    def _incoming_leg(self, role: Role, request: Request, now: float) -> Leg:
+    def _incoming_leg(self, kind: type[Leg], request: Request, now: float) -> Leg:
         key = transaction_key(request)
-        leg = Leg(role, 0, "", request, key, new_tag(self.rng), self._source)
+        leg = kind(0, "", request, key, new_tag(self.rng), self._source)
         leg.allows_update = "UPDATE" in allowed(request)
         self._invites_in[key] = leg
         self._by_dialog[(leg.sip_call_id, leg.local_tag)] = leg
@@ -437,7 +439,7 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         if user not in self._agents or not self._apply_feature(user, feature, now):
             self._respond(request, 403, "Forbidden", now)
             return
-        leg = self._incoming_leg(Role.FEATURE, request, now)
+        leg = self._incoming_leg(FeatureLeg, request, now)
         body = declining_answer(request.body, self.local[0], self.rng.getrandbits(31))
         self._answer(leg, body, now)
 
@@ -485,16 +487,18 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
             self._respond(request, 200, "OK", now)
 
     def _on_ack(self, leg: Leg, now: float) -> None:
+        leg.fire(LegEvent.ACK)
         if leg.ok_timer is not None:
             leg.ok_timer.cancel()
             leg.ok_timer = None
         leg.ok_response = None
-        if leg.role is Role.FEATURE and not leg.ended:
-            self._send_bye(leg, now)
+        if leg.role is Role.FEATURE:
+            self._hang_up(leg, now)  # the feature is done: the phone hears it end
 
     def _peer_hung_up(self, leg: Leg, now: float) -> None:
+        leg.fire(LegEvent.PEER_BYE)
         connected = leg.partner is not None
-        self._forget(leg)
+        self._forget(leg, now)
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
         elif leg.role is Role.AGENT and connected:
@@ -502,36 +506,56 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
 
     def _on_cancel(self, invite_key: Key, now: float) -> None:
         leg = self._invites_in.get(invite_key)
-        if leg is None or leg.dialog is not None:
-            return
-        self._forget(leg)
+        if leg is None or leg.fire(LegEvent.CANCEL) is not LegState.INVITED:
+            return  # answered already: the CANCEL crossed our 200 and changes nothing
+        self._forget(leg, now)
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
         self._respond_once_durable(leg.invite, 487, "Request Terminated", now, tag=leg.local_tag)
 
-    def _lost(self, leg: Leg, now: float) -> None:
-        """The peer of `leg` is gone (no ACK, no refresh): end the call as if it hung up."""
-        if leg.ended:
+    def _lost(self, leg: Leg, event: LegEvent, now: float) -> None:
+        """The peer of `leg` is gone (`event`: no ACK, no refresh, no RTP): end the call as if
+        it hung up."""
+        if not self._hang_up(leg, now, event):
             return
-        self._send_bye(leg, now)
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
         elif leg.role is Role.AGENT:
             self.cc.agent_hangup(now, leg.agent)
 
-    def _forget(self, leg: Leg) -> None:
-        leg.ended = True
+    def _hang_up(self, leg: Leg, now: float, event: LegEvent = LegEvent.HANG_UP,
+                 refusal: tuple[int, str] = (480, "Temporarily Unavailable")) -> bool:
+        """End `leg` on our side: a BYE, or `refusal` to an INVITE not answered yet. False if
+        it had ended already."""
+        before = leg.fire(event)
+        if before is LegState.ENDED:
+            return False
+        if before is LegState.INVITED:
+            # A final answer that ends the call: it waits for the call's end to be durable.
+            self._respond_once_durable(leg.invite, *refusal, now, tag=leg.local_tag)
+            self._forget(leg, now)
+        else:
+            self._close(leg, now)
+        return True
+
+    def _close(self, leg: Leg, now: float) -> None:
+        """BYE the dialog of an ended `leg` (if it has one), and forget the leg."""
+        if leg.dialog is not None:
+            self._send(leg, self._in_dialog_request(leg, "BYE", now), "bye", now)
+        self._forget(leg, now)
+
+    def _forget(self, leg: Leg, now: float) -> None:
         self._by_dialog.pop((leg.sip_call_id, leg.local_tag), None)
         invites = self._invites_out if leg.role is Role.AGENT else self._invites_in
         invites.pop(leg.invite_key, None)
         if self.media is not None:
-            self._media_leg_ended(leg, self._now)
+            self._media_leg_ended(leg, now)
         if leg.role is Role.CALLER:
             self._callers.pop(leg.call, None)
         elif leg.role is Role.AGENT and self._agent_legs.get((leg.call, leg.agent)) is leg:
             # Only this leg: the agent may already ring again for the same call on a new one.
             del self._agent_legs[(leg.call, leg.agent)]
-        self._end_pending_requests(leg, self._now)
+        self._end_pending_requests(leg, now)
         for timer in (leg.ok_timer, leg.session_timer, leg.cancel_timer):
             if timer is not None:
                 timer.cancel()

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from appliance.pbx.b2bua.legs import Role
+from appliance.pbx.legs import Role
+from appliance.pbx.legs.agent import GIVEN_UP
 
 if TYPE_CHECKING:
     from appliance.pbx.b2bua.core import B2bua
@@ -27,7 +28,7 @@ def _agent_legs_have_callers(box: B2bua) -> list[str]:
         caller = box._callers.get(leg.call)
         if leg.dialog is not None and (caller is None or caller.ended):
             broken.append(f"{leg!r} is up but its caller is gone")
-        if not leg.cancelling and box._agent_legs.get((leg.call, leg.agent)) is not leg:
+        if leg.state not in GIVEN_UP and box._agent_legs.get((leg.call, leg.agent)) is not leg:
             broken.append(f"{leg!r} is alive but call control's actions cannot reach it")
     return broken
 

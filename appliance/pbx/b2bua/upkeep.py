@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 
-from appliance.pbx.b2bua.legs import Address, Leg, Role
+from appliance.net import Address
 from appliance.pbx.b2bua.sdp import is_hold
 from appliance.pbx.b2bua.session import SessionTerms, expiry_margin
 from appliance.pbx.b2bua.wire import ALLOW
+from appliance.pbx.legs import Leg, LegEvent, Role
 from appliance.pbx.sip.dialog import Dialog, new_branch, new_tag
 from appliance.pbx.sip.headers import Headers
 from appliance.pbx.sip.message import Request, Response
@@ -84,6 +85,8 @@ class DialogUpkeep:
     # --- our 2xx to an INVITE, retransmitted until ACKed (RFC 3261 13.3.1.4) ----------------
 
     def _answer(self, leg: Leg, body: bytes, now: float, request: Request | None = None) -> None:
+        if request is None:
+            leg.fire(LegEvent.ANSWER)  # the dialog-creating INVITE; else a re-INVITE
         request = request or leg.invite
         extra = [("Contact", self._contact), ("Allow", ALLOW), *self._session_headers(leg)]
         if leg.dialog is None:
@@ -102,7 +105,7 @@ class DialogUpkeep:
             return
         if now >= give_up:
             logger.info("no ACK for our 200 on %r: ending the call", leg)
-            self._lost(leg, now)
+            self._lost(leg, LegEvent.ACK_TIMEOUT, now)
             return
         if self._still_held(leg.ok_response):  # type: ignore[attr-defined]
             # Not sent yet: its call's records are not durable. Retransmitting it now would
@@ -159,7 +162,7 @@ class DialogUpkeep:
             self._start_session_timer(leg, now)
         else:
             logger.info("session expired on %r: ending the call", leg)
-            self._lost(leg, now)
+            self._lost(leg, LegEvent.LOST, now)
 
     # --- keep-alive OPTIONS to trunk peers ---------------------------------------------------
 
