@@ -8,7 +8,6 @@ import logging
 
 from appliance.events import EndCause
 from appliance.media.prompts import position_announcement, wait_announcement
-from appliance.net import Address
 from appliance.pbx.acd.core import (
     REASON_BUSY,
     REASON_DECLINED,
@@ -81,22 +80,9 @@ class AgentSide:
             self.media.play(action.call, names, now)  # type: ignore[attr-defined]
         # WrapUp needs no signalling.
 
-    def _phone_target(self, agent: str, now: float) -> tuple[str, Address] | None:
-        """Where to ring `agent`: the Request-URI and the address to send to. A live
-        registration wins over a static contact; None when the phone is nowhere."""
-        bindings = self.registrar.lookup(agent, now)
-        if bindings:
-            return bindings[0].contact, bindings[0].source
-        static = self._static_contacts.get(agent)
-        if static is None:
-            return None
-        host, port = static
-        hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        return f"sip:{agent}@{hostport}", static
-
     def _ring(self, call: int, agent: str, now: float) -> None:
         caller = self._callers.get(call)
-        target = self._phone_target(agent, now)
+        target = self.phones.target(agent, now)
         if caller is None or target is None:
             self.cc.agent_decline(now, agent, call, REASON_UNREACHABLE)
             return
@@ -105,15 +91,15 @@ class AgentSide:
         if not URI_USER.fullmatch(caller_ani):
             ani = "anonymous"
         tag = new_tag(self.rng)
-        call_id = f"{self.rng.getrandbits(64):016x}@{self.local[0]}"
+        call_id = f"{self.rng.getrandbits(64):016x}@{self.here.address[0]}"
         headers = [
-            ("Via", f"{self._via};branch={new_branch(self.rng)}"),
+            ("Via", f"{self.here.via};branch={new_branch(self.rng)}"),
             ("Max-Forwards", "70"),
-            ("From", f'"{caller_ani}" <sip:{ani}@{self._hostport}>;tag={tag}'),
-            ("To", f"<sip:{agent}@{self._hostport}>"),
+            ("From", f'"{caller_ani}" <sip:{ani}@{self.here.hostport}>;tag={tag}'),
+            ("To", f"<sip:{agent}@{self.here.hostport}>"),
             ("Call-ID", call_id),
             ("CSeq", "1 INVITE"),
-            ("Contact", self._contact),
+            ("Contact", self.here.contact),
             ("Allow", ALLOW),
             ("Supported", "timer"),
             ("Session-Expires", f"{self.sip.session_expires};refresher=uac"),
@@ -183,7 +169,7 @@ class AgentSide:
         request = leg.dialog.make_request(method, self.rng)
         headers = request.headers
         if method in ("INVITE", "UPDATE"):
-            headers = headers.add("Contact", self._contact)
+            headers = headers.add("Contact", self.here.contact)
             for name, value in self._session_headers(leg):
                 headers = headers.add(name, value)
         if body:

@@ -28,8 +28,9 @@ from appliance.media.dtmf import info_digit
 from appliance.net import Address
 from appliance.pbx.b2bua.agents import AgentSide
 from appliance.pbx.b2bua.anchor import MediaAnchor
+from appliance.pbx.b2bua.local import LocalAddress
 from appliance.pbx.b2bua.peers import TrunkPeers
-from appliance.pbx.b2bua.phones import PhoneSide
+from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.probe import PeerStatus, probe_targets
 from appliance.pbx.b2bua.sdp import declining_answer
 from appliance.pbx.b2bua.session import uas_session_terms
@@ -49,7 +50,7 @@ from appliance.pbx.sip.dialog import new_tag
 from appliance.pbx.sip.endpoint import Endpoint
 from appliance.pbx.sip.layer import CancelRequested, Key
 from appliance.pbx.sip.message import Request, Response, SipError, parse_name_addr
-from appliance.pbx.sip.transaction import make_response, transaction_key
+from appliance.pbx.sip.transaction import Deliver, make_response, transaction_key
 
 if TYPE_CHECKING:
     from appliance.config import Site
@@ -57,8 +58,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+NOWHERE: Address = ("", 0)  # the source of what no datagram brought (a timer, the media)
 
-class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
+
+class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
     """The SIP side of the appliance. Satisfies `appliance.live.core.DatagramCore`.
 
     With a `MediaPlane` (`media_for(deadlines)` builds it on the core's timer heap) the
@@ -76,9 +79,7 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         super().__init__(self.cc.deadlines, SUPPORTED_METHODS, frozenset({"timer"}))
         self.media = None if media_for is None else media_for(self.cc.deadlines)
         self.media_host = local[0] if self.media is None else self.media.host
-        self._now = 0.0  # of the input being handled, for clean-ups that do not carry it
-        self.secret = secret
-        self._source: Address = ("", 0)
+        self.phones = Phones(site.sip, secret, rng, self.layer, self.deadlines)
         self._callers: dict[int, Leg] = {}
         self._agent_legs: dict[tuple[int, str], Leg] = {}
         self._by_dialog: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag)
@@ -97,7 +98,7 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         self._held: deque[tuple[int, Response]] = deque()
         self.shutting_down = False
         self.overloaded = False
-        self.local = local
+        self.here = LocalAddress(local)
         self.apply_site(site)
         # The first probe waits a moment so that the driver can bind and name the address.
         self.deadlines.schedule(1.0, self._probe_peers)
@@ -113,7 +114,7 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         """Take the SIP settings of `site` (phones, trunk peers, limits)."""
         self.site = site
         self.sip = site.sip
-        self._apply_phones(site.sip)
+        self.phones.apply(site.sip)
         self.peers = TrunkPeers(site.trunk_groups)
         self.peer_status = PeerStatus(probe_targets(site.trunk_groups))
         self._agents = {agent.id for agent in site.expanded_agents()}
@@ -130,9 +131,9 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         before = self._agents
         self.apply_site(site)
         self.cc.reload(site, now)
+        login, registrar = self.sip.agent_login, self.phones.registrar
         for agent in sorted(self._agents - before):
-            if self.sip.agent_login == "static" or (
-                    self.sip.agent_login == "register" and self.registrar.lookup(agent, now)):
+            if login == "static" or (login == "register" and registrar.lookup(agent, now)):
                 self.cc.agent_login(now, agent)
         if self.sip.agent_login == "register":
             self._log_in_static_phones(now)
@@ -140,31 +141,17 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
 
     def bind(self, local: Address) -> None:
         """The address the transport listens on (used in Via and Contact)."""
-        self.local = local
+        self.here.bind(local)
 
     @property
-    def _via(self) -> str:
-        return f"SIP/2.0/UDP {self._hostport}"
-
-    @property
-    def _hostport(self) -> str:
-        host, port = self.local
-        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-    @property
-    def _contact(self) -> str:
-        return f"<sip:ccbox@{self._hostport}>"
+    def local(self) -> Address:
+        return self.here.address
 
     # --- the driver's side -----------------------------------------------------------------
 
     def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
-        self._source = source  # read by the handlers of what this datagram delivers
-        self._now = now
-        super().receive_datagram(data, source, now)
-
-    def on_deadline(self, now: float) -> None:
-        self._now = now
-        super().on_deadline(now)
+        self.layer.receive_datagram(data, source, now)
+        self._pump(now, source)
 
     def receive_media(self, local_port: int, data: bytes, source: Address, now: float) -> None:
         """One RTP datagram on a relay port; call `media_done` after a batch of them."""
@@ -174,7 +161,6 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
     def media_done(self, now: float) -> None:
         """Act on what the media received (digits, ...); then drain both outboxes."""
         if self.media is not None and self.media.has_events:
-            self._now = now
             self._pump(now)
 
     def shutdown(self, now: float) -> None:
@@ -219,8 +205,9 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
 
     # --- plumbing ----------------------------------------------------------------------------
 
-    def _pump(self, now: float) -> None:
-        """Carry out call control's actions and the layer's effects until both are quiet."""
+    def _pump(self, now: float, source: Address = NOWHERE) -> None:
+        """Carry out call control's actions and the layer's effects until both are quiet;
+        `source` sent the datagram being handled, if any."""
         cc = self.cc
         layer = self.layer
         media = self.media
@@ -236,7 +223,7 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
             effects = layer.take_effects()
             if not effects:
                 break
-            self._carry_out(effects, now)
+            self._carry_out(effects, now, source)
         if self._unmarked:
             self._mark_held()
 
@@ -253,10 +240,17 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         self._held.extend((mark, response) for response in self._unmarked)
         self._unmarked.clear()
 
-    def _deliver(self, message: object, now: float) -> None:
+    def _carry_out(self, effects: list, now: float, source: Address = NOWHERE) -> None:
+        for effect in effects:
+            if type(effect) is Deliver:
+                self._route(effect.message, source, now)
+            else:
+                super()._carry_out([effect], now)
+
+    def _route(self, message: object, source: Address, now: float) -> None:
         try:
             if type(message) is Request:
-                self._on_request(message, now)
+                self._on_request(message, source, now)
             elif type(message) is Response:
                 self._on_response(message, now)
             elif type(message) is CancelRequested:
@@ -298,7 +292,7 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
 
     # --- requests ------------------------------------------------------------------------------
 
-    def _on_request(self, request: Request, now: float) -> None:
+    def _on_request(self, request: Request, source: Address, now: float) -> None:
         method = request.method
         refusal = content_refusal(request)
         if refusal is not None:
@@ -308,9 +302,9 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         if to_tag is not None:
             self._in_dialog(request, to_tag, now)
         elif method == "INVITE":
-            self._new_invite(request, now)
+            self._new_invite(request, source, now)
         elif method == "REGISTER":
-            self._register(request, now)
+            self._register(request, source, now)
         elif method == "OPTIONS":
             self._respond(request, 200, "OK", now, self._capabilities(), tag=new_tag(self.rng))
         elif method != "ACK":
@@ -319,19 +313,26 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
     def _capabilities(self) -> list[tuple[str, str]]:
         return [("Allow", ALLOW), ("Accept", ACCEPT), ("Supported", "timer")]
 
-    def _register(self, request: Request, now: float) -> None:
-        result = self._authenticate(request, now)
+    def _register(self, request: Request, source: Address, now: float) -> None:
+        result = self.phones.authenticate(request, source, now)
         if result is None:
             return
-        response = self.registrar.handle(request, self._source, now, auth=result)
+        response = self.phones.registrar.handle(request, source, now, auth=result)
         self.layer.send_response(response, now)
         self._registrations_changed(now)
 
+    def _log_in_static_phones(self, now: float) -> None:
+        """With login by registration, an agent whose phone has a static contact is always
+        reachable, so logged in (ready) as if their phone had registered."""
+        for agent in sorted(self.phones.static_contacts):
+            if agent in self._agents and agent in self.cc.acd.agents:
+                self.cc.agent_login(now, agent, ready=True)
+
     def _registrations_changed(self, now: float) -> None:
-        for user, registered in self.registrar.take_changes():
+        for user, registered in self.phones.registrar.take_changes():
             if self.sip.agent_login != "register" or user not in self._agents:
                 continue
-            if user in self._static_contacts:
+            if user in self.phones.static_contacts:
                 continue  # reachable at its static contact with or without a registration
             if registered:
                 self.cc.agent_login(now, user, ready=True)
@@ -340,7 +341,7 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         self._arm_expiry()
 
     def _arm_expiry(self) -> None:
-        when = self.registrar.next_expiry()
+        when = self.phones.registrar.next_expiry()
         timer = self._expiry_timer
         if timer is not None and not timer.cancelled and when is not None and timer.when <= when:
             return
@@ -351,19 +352,19 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
 
     def _expire_registrations(self, now: float) -> None:
         self._expiry_timer = None
-        self.registrar.expire(now)
+        self.phones.registrar.expire(now)
         self._registrations_changed(now)
 
-    def _new_invite(self, request: Request, now: float) -> None:
+    def _new_invite(self, request: Request, source: Address, now: float) -> None:
         if self.shutting_down or self.overloaded or self.active_calls >= self.sip.max_calls:
             self._respond(request, 503, "Service Unavailable", now,
                           [("Retry-After", str(self.sip.retry_after))])
             return
-        group = None if self._from_phone(request) else self.peers.group_for(self._source)
+        group = None if self.phones.from_phone(request, source) else self.peers.group_for(source)
         if group is None:
-            self._station_call(request, now)  # authenticated before anything else is read
+            self._station_call(request, source, now)  # authenticated before anything is read
         elif self._has_contact(request, now):
-            self._trunk_call(request, group, now)
+            self._trunk_call(request, group, source, now)
 
     def _has_contact(self, request: Request, now: float) -> bool:
         """RFC 3261 8.1.1.8: an INVITE must say where to reach its sender; 400 if it does not."""
@@ -372,7 +373,7 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         self._respond(request, 400, "Bad Request: missing or malformed Contact", now)
         return False
 
-    def _trunk_call(self, request: Request, group: str, now: float) -> None:
+    def _trunk_call(self, request: Request, group: str, source: Address, now: float) -> None:
         terms = uas_session_terms(request, self.sip.session_expires, self.sip.min_se)
         if terms.refusal is not None:
             self._respond(request, terms.refusal, "Session Interval Too Small", now,
@@ -390,7 +391,7 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
                 return
         ani = user_of(request.headers.get("From"))
         dnis = user_of_uri(request.uri) if self.site.trunk_group(group).carries_dnis else ""
-        leg = self._incoming_leg(CallerLeg, request, now)
+        leg = self._incoming_leg(CallerLeg, request, source)
         self._set_session(leg, terms)
         call = self.cc.offer_call(now, group, ani, dnis)
         leg.call = call
@@ -410,20 +411,20 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         else:
             leg.sent_body = body
             self.media.relay.watch(call, 0, False, now)  # gateways may not send before 200
-            self._respond(request, 183, "Session Progress", now, [("Contact", self._contact)],
+            self._respond(request, 183, "Session Progress", now, [("Contact", self.here.contact)],
                           body, tag=leg.local_tag)
         self._welcome(call, now)
 
-    def _incoming_leg(self, kind: type[Leg], request: Request, now: float) -> Leg:
+    def _incoming_leg(self, kind: type[Leg], request: Request, source: Address) -> Leg:
         key = transaction_key(request)
-        leg = kind(0, "", request, key, new_tag(self.rng), self._source)
+        leg = kind(0, "", request, key, new_tag(self.rng), source)
         leg.allows_update = "UPDATE" in allowed(request)
         self._invites_in[key] = leg
         self._by_dialog[(leg.sip_call_id, leg.local_tag)] = leg
         return leg
 
-    def _station_call(self, request: Request, now: float) -> None:
-        result = self._authenticate(request, now)
+    def _station_call(self, request: Request, source: Address, now: float) -> None:
+        result = self.phones.authenticate(request, source, now)
         if result is None:
             return
         if result.user is None:
@@ -439,8 +440,8 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         if user not in self._agents or not self._apply_feature(user, feature, now):
             self._respond(request, 403, "Forbidden", now)
             return
-        leg = self._incoming_leg(FeatureLeg, request, now)
-        body = declining_answer(request.body, self.local[0], self.rng.getrandbits(31))
+        leg = self._incoming_leg(FeatureLeg, request, source)
+        body = declining_answer(request.body, self.here.address[0], self.rng.getrandbits(31))
         self._answer(leg, body, now)
 
     def _apply_feature(self, agent: str, feature: str, now: float) -> bool:

@@ -88,9 +88,9 @@ class DialogUpkeep:
         if request is None:
             leg.fire(LegEvent.ANSWER)  # the dialog-creating INVITE; else a re-INVITE
         request = request or leg.invite
-        extra = [("Contact", self._contact), ("Allow", ALLOW), *self._session_headers(leg)]
+        extra = [("Contact", self.here.contact), ("Allow", ALLOW), *self._session_headers(leg)]
         if leg.dialog is None:
-            leg.dialog = Dialog.from_uas(request, leg.local_tag, local_via=self._via)
+            leg.dialog = Dialog.from_uas(request, leg.local_tag, local_via=self.here.via)
         ok = self._respond(request, 200, "OK", now, extra, body, tag=leg.local_tag)
         leg.sent_body = body
         leg.ok_response = ok
@@ -176,11 +176,11 @@ class DialogUpkeep:
     def _probe(self, peer: Address, now: float) -> None:
         host = f"[{peer[0]}]" if ":" in peer[0] else peer[0]
         request = Request("OPTIONS", f"sip:{host}:{peer[1]}", Headers([
-            ("Via", f"{self._via};branch={new_branch(self.rng)}"),
+            ("Via", f"{self.here.via};branch={new_branch(self.rng)}"),
             ("Max-Forwards", "70"),
-            ("From", f"<sip:ccbox@{self._hostport}>;tag={new_tag(self.rng)}"),
+            ("From", f"<sip:ccbox@{self.here.hostport}>;tag={new_tag(self.rng)}"),
             ("To", f"<sip:{host}:{peer[1]}>"),
-            ("Call-ID", f"{self.rng.getrandbits(64):016x}@{self.local[0]}"),
+            ("Call-ID", f"{self.rng.getrandbits(64):016x}@{self.here.address[0]}"),
             ("CSeq", "1 OPTIONS"),
             ("Allow", ALLOW),
         ]))
