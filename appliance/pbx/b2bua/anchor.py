@@ -26,7 +26,6 @@ from appliance.media.diskguard import DiskAlarm
 from appliance.media.plane import Digit
 from appliance.media.plane import RecordingStopped as PlaneRecordingStopped
 from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaTimeout
-from appliance.pbx.b2bua.sdp import is_hold
 from appliance.pbx.legs import Leg, LegEvent, Role
 
 logger = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ class MediaAnchor:
 
     def _acceptable_offer(self, request_body: bytes) -> sdp.Sdp | None:
         """The caller's offer if it has an audio stream we can take (G.711), else None."""
-        offer = _parsed(request_body)
+        offer = sdp.readable(request_body)
         if offer is None or _first_audio(sdp.answer(offer, self.media_host, 2)) is None:
             return None
         return offer
@@ -93,7 +92,7 @@ class MediaAnchor:
     def _media_bridge(self, call: int, agent_leg: Leg, now: float) -> None:
         """The agent answered: their audio replaces the music, and recording starts."""
         media = self.media
-        answer = _parsed(agent_leg.answer_body)
+        answer = sdp.readable(agent_leg.answer_body)
         stream = None if answer is None else _first_audio(answer)
         if stream is None or answer is None:
             logger.warning("%r answered without a usable audio stream", agent_leg)
@@ -139,7 +138,7 @@ class MediaAnchor:
     def _anchored(self, leg: Leg, body: bytes) -> bytes:
         """`body` (an offer or answer from the other party) as we send it on `leg`: our
         address and `leg`'s relay port, our origin with the next version."""
-        parsed = _parsed(body)
+        parsed = sdp.readable(body)
         if parsed is None or not leg.media_port:
             return body
         leg.sdp_version += 1
@@ -164,18 +163,18 @@ class MediaAnchor:
     def _media_update(self, leg: Leg, body: bytes, now: float, offer: bool) -> None:
         """A party's new SDP (a re-INVITE's offer or its answer): where it receives, and
         whether its offer holds the call."""
-        parsed = _parsed(body)
+        parsed = sdp.readable(body)
         stream = None if parsed is None else _first_audio(parsed)
         if parsed is None or stream is None or leg.call not in self.media.calls:
             return
         side = CALLER if leg.role is Role.CALLER else AGENT
         self.media.relay.set_peer(leg.call, side, _address(parsed, stream))
         if offer:
-            self.media.hold(leg.call, is_hold(body), now)
+            self.media.hold(leg.call, sdp.is_hold(body), now)
 
     def _queued_reoffer(self, leg: Leg, body: bytes) -> bytes:
         """Our answer to a queued caller's re-INVITE offer, on the same port."""
-        offer = _parsed(body)
+        offer = sdp.readable(body)
         if offer is None or not leg.media_port:
             return leg.sent_body
         leg.sdp_version += 1
@@ -231,15 +230,6 @@ class MediaAnchor:
         if leg.role is not Role.FEATURE:
             party = PARTIES[CALLER if leg.role is Role.CALLER else AGENT]
             self.log.append(new(DigitReceived, (now, leg.call, party, digit, "info")))
-
-
-def _parsed(body: bytes) -> sdp.Sdp | None:
-    if not body:
-        return None
-    try:
-        return sdp.parse(body)
-    except sdp.SdpError:
-        return None
 
 
 def _first_audio(description: sdp.Sdp) -> sdp.Media | None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from appliance.clock import Deadlines
 from appliance.eventlog import EventLog
 from appliance.events import AgentState
+from appliance.media import sdp
 from appliance.media.dtmf import info_digit
 from appliance.net import Address
 from appliance.pbx.b2bua.agents import AgentSide
@@ -32,7 +33,6 @@ from appliance.pbx.b2bua.local import LocalAddress
 from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.probe import PeerStatus, probe_targets
-from appliance.pbx.b2bua.sdp import declining_answer
 from appliance.pbx.b2bua.session import uas_session_terms
 from appliance.pbx.b2bua.upkeep import DialogUpkeep
 from appliance.pbx.b2bua.wire import (
@@ -441,7 +441,9 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
             self._respond(request, 403, "Forbidden", now)
             return
         leg = self._incoming_leg(FeatureLeg, request, source)
-        body = declining_answer(request.body, self.here.address[0], self.rng.getrandbits(31))
+        declined = sdp.declining(sdp.readable(request.body), self.here.address[0],
+                                 self.rng.getrandbits(31))
+        body = bytes(declined)
         self._answer(leg, body, now)
 
     def _apply_feature(self, agent: str, feature: str, now: float) -> bool:

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from appliance.config.live import parse_peer
+from appliance.net import Address
 
 if TYPE_CHECKING:
     from appliance.config import TrunkGroup
 
 logger = logging.getLogger(__name__)
 
-Address = tuple[str, int]
 
 
 def probe_targets(groups: Sequence[TrunkGroup]) -> dict[Address, str]:

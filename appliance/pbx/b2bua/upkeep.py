@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 
+from appliance.media.sdp import is_hold
 from appliance.net import Address
-from appliance.pbx.b2bua.sdp import is_hold
 from appliance.pbx.b2bua.session import SessionTerms, expiry_margin
 from appliance.pbx.b2bua.wire import ALLOW
 from appliance.pbx.legs import Leg, LegEvent, Role
