@@ -181,9 +181,7 @@ class AgentSide:
 
     def _on_response(self, response: Response, now: float) -> None:
         key = transaction_key(response)
-        peer = self._probes.pop(key, None) if response.status >= 200 else None
-        if peer is not None:
-            self.peer_status.answered(peer)  # any final answer: the peer is alive
+        if self.probes.answered(key, response):
             return
         leg = self._invites_out.get(key)
         if leg is not None and leg.role is Role.AGENT:
@@ -279,9 +277,7 @@ class AgentSide:
         self.layer.send_request(leg.ack, leg.peer, now)
 
     def _timed_out(self, key: Key, now: float) -> None:
-        peer = self._probes.pop(key, None)
-        if peer is not None:
-            self.peer_status.timed_out(peer)
+        if self.probes.timed_out(key):
             return
         leg = self._invites_out.get(key)
         if leg is not None and leg.role is Role.AGENT and leg.dialog is None:

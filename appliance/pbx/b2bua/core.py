@@ -16,7 +16,6 @@ one timer heap shared with call control and the transaction layer.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable
 from random import Random
 from typing import TYPE_CHECKING
@@ -29,10 +28,11 @@ from appliance.media.dtmf import info_digit
 from appliance.net import Address
 from appliance.pbx.b2bua.agents import AgentSide
 from appliance.pbx.b2bua.anchor import MediaAnchor
+from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.local import LocalAddress
 from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.phones import Phones
-from appliance.pbx.b2bua.probe import PeerStatus, probe_targets
+from appliance.pbx.b2bua.probe import PeerProbes
 from appliance.pbx.b2bua.session import uas_session_terms
 from appliance.pbx.b2bua.upkeep import DialogUpkeep
 from appliance.pbx.b2bua.wire import (
@@ -50,7 +50,7 @@ from appliance.pbx.sip.dialog import new_tag
 from appliance.pbx.sip.endpoint import Endpoint
 from appliance.pbx.sip.layer import CancelRequested, Key
 from appliance.pbx.sip.message import Request, Response, SipError, parse_name_addr
-from appliance.pbx.sip.transaction import Deliver, make_response, transaction_key
+from appliance.pbx.sip.transaction import Deliver, transaction_key
 
 if TYPE_CHECKING:
     from appliance.config import Site
@@ -91,17 +91,13 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         # Our relayed re-INVITE -> the leg and re-INVITE it relays, answered when ours is.
         self._pending_relay: dict[Key, tuple[Leg, Request]] = {}
         self._expiry_timer = None
-        self._probes: dict[Key, Address] = {}  # our OPTIONS to trunk peers
-        # Answers that start or end a call wait for the log to be durable (`_hold`): those
-        # of the input being handled, then each behind the log mark that covers it.
-        self._unmarked: list[Response] = []
-        self._held: deque[tuple[int, Response]] = deque()
+        self.answers = Answers(self.layer, log)
         self.shutting_down = False
         self.overloaded = False
         self.here = LocalAddress(local)
+        self.probes = PeerProbes(self.layer, self.deadlines, rng, self.here, site.sip)
         self.apply_site(site)
-        # The first probe waits a moment so that the driver can bind and name the address.
-        self.deadlines.schedule(1.0, self._probe_peers)
+        self.probes.start()
         if self.sip.agent_login == "static":
             for agent in sorted(self._agents):
                 self.cc.agent_login(0.0, agent)
@@ -116,7 +112,7 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         self.sip = site.sip
         self.phones.apply(site.sip)
         self.peers = TrunkPeers(site.trunk_groups)
-        self.peer_status = PeerStatus(probe_targets(site.trunk_groups))
+        self.probes.apply(site.sip, site.trunk_groups)
         self._agents = {agent.id for agent in site.expanded_agents()}
         codes = site.sip.feature_codes
         self._features = {codes.login: "login", codes.logout: "logout",
@@ -165,7 +161,7 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
 
     def shutdown(self, now: float) -> None:
         """Refuse new calls and end every call in the appliance."""
-        self.shutting_down = True
+        self.shutting_down = self.probes.paused = True
         for call in list(self._callers):
             self.cc.caller_hangup(now, call)
             leg = self._callers.get(call)
@@ -179,9 +175,7 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
     def log_durable(self, mark: int, now: float) -> None:
         """The event log is durable up to `mark` (see `EventLog.durability`): send the answers
         that waited for it."""
-        held = self._held
-        while held and held[0][0] <= mark:
-            self.layer.send_response(held.popleft()[1], now)
+        self.answers.release(mark, now)
         self._pump(now)
 
     def set_overloaded(self, overloaded: bool) -> None:
@@ -197,7 +191,7 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
     def is_idle(self) -> bool:
         # Keep-alive probes do not count: a dead gateway must not hold up a shutdown.
         return (not self._by_dialog and not self._invites_in and not self._invites_out
-                and not self._requests and not self._held and not self._unmarked)
+                and not self._requests and not self.answers.waiting)
 
     @property
     def active_calls(self) -> int:
@@ -224,21 +218,7 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
             if not effects:
                 break
             self._carry_out(effects, now, source)
-        if self._unmarked:
-            self._mark_held()
-
-    def _still_held(self, response: Response) -> bool:
-        """Whether `response` waits for the log to be durable (not sent even once yet)."""
-        return (any(held is response for held in self._unmarked)
-                or any(held is response for _, held in self._held))
-
-    def _mark_held(self) -> None:
-        """The input is handled and its records are in the log: one mark covers them all."""
-        durability = self.log.durability
-        assert durability is not None
-        mark = durability.mark()
-        self._held.extend((mark, response) for response in self._unmarked)
-        self._unmarked.clear()
+        self.answers.input_done()
 
     def _carry_out(self, effects: list, now: float, source: Address = NOWHERE) -> None:
         for effect in effects:
@@ -260,32 +240,6 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
             # its leg's state does not allow.
             logger.info("dropped a %s: %s", type(message).__name__, error)
 
-    def _respond(self, request: Request, status: int, reason: str, now: float,
-                 extra: list[tuple[str, str]] | None = None, body: bytes = b"",
-                 tag: str | None = None) -> Response:
-        response = make_response(request, status, reason, to_tag=tag, extra=extra or (),
-                                  sdp=body)
-        if 200 <= status < 300 and request.method == "INVITE" and _initial(request):
-            self._hold(response, now)  # a call is answered: its record must exist first
-        else:
-            self.layer.send_response(response, now)
-        return response
-
-    def _respond_once_durable(self, request: Request, status: int, reason: str, now: float,
-                              tag: str | None = None) -> None:
-        """A final answer that tells the peer its call has ended (see `_hold`)."""
-        self._hold(make_response(request, status, reason, to_tag=tag), now)
-
-    def _hold(self, response: Response, now: float) -> None:
-        """Send `response` once everything the log holds at the end of this input (the call's
-        answer or end included) is durable, so that a peer never hears of an answer or an end
-        the records could lose. Meanwhile the transaction layer absorbs the request's
-        retransmissions. Sent at once when the log has no durable store (simulation)."""
-        if self.log.durability is None:
-            self.layer.send_response(response, now)
-        else:
-            self._unmarked.append(response)
-
     def _send(self, leg: Leg, request: Request, purpose: str, now: float) -> None:
         key = self.layer.send_request(request, leg.peer, now)
         self._requests[key] = (leg, purpose)
@@ -296,7 +250,8 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         method = request.method
         refusal = content_refusal(request)
         if refusal is not None:
-            self._respond(request, *refusal, now, [("Accept", ACCEPT)], tag=new_tag(self.rng))
+            self.answers.respond(request, *refusal, now, [("Accept", ACCEPT)],
+                                 tag=new_tag(self.rng))
             return
         to_tag = parse_name_addr(request.headers.get("To") or "").tag
         if to_tag is not None:
@@ -306,9 +261,10 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         elif method == "REGISTER":
             self._register(request, source, now)
         elif method == "OPTIONS":
-            self._respond(request, 200, "OK", now, self._capabilities(), tag=new_tag(self.rng))
+            self.answers.respond(request, 200, "OK", now, self._capabilities(),
+                                 tag=new_tag(self.rng))
         elif method != "ACK":
-            self._respond(request, 481, "Call/Transaction Does Not Exist", now)
+            self.answers.respond(request, 481, "Call/Transaction Does Not Exist", now)
 
     def _capabilities(self) -> list[tuple[str, str]]:
         return [("Allow", ALLOW), ("Accept", ACCEPT), ("Supported", "timer")]
@@ -357,8 +313,8 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
 
     def _new_invite(self, request: Request, source: Address, now: float) -> None:
         if self.shutting_down or self.overloaded or self.active_calls >= self.sip.max_calls:
-            self._respond(request, 503, "Service Unavailable", now,
-                          [("Retry-After", str(self.sip.retry_after))])
+            self.answers.respond(request, 503, "Service Unavailable", now,
+                                 [("Retry-After", str(self.sip.retry_after))])
             return
         group = None if self.phones.from_phone(request, source) else self.peers.group_for(source)
         if group is None:
@@ -370,24 +326,24 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         """RFC 3261 8.1.1.8: an INVITE must say where to reach its sender; 400 if it does not."""
         if _usable_contact(request):
             return True
-        self._respond(request, 400, "Bad Request: missing or malformed Contact", now)
+        self.answers.respond(request, 400, "Bad Request: missing or malformed Contact", now)
         return False
 
     def _trunk_call(self, request: Request, group: str, source: Address, now: float) -> None:
         terms = uas_session_terms(request, self.sip.session_expires, self.sip.min_se)
         if terms.refusal is not None:
-            self._respond(request, terms.refusal, "Session Interval Too Small", now,
-                          [("Min-SE", str(self.sip.min_se))])
+            self.answers.respond(request, terms.refusal, "Session Interval Too Small", now,
+                                 [("Min-SE", str(self.sip.min_se))])
             return
         offer = None
         if self.media is not None:
             if not self.media.has_room():
-                self._respond(request, 503, "Service Unavailable", now,
-                              [("Retry-After", str(self.sip.retry_after))])
+                self.answers.respond(request, 503, "Service Unavailable", now,
+                                     [("Retry-After", str(self.sip.retry_after))])
                 return
             offer = self._acceptable_offer(request.body)
             if offer is None:  # no offer (RFC 3264 late offer is not supported) or no G.711
-                self._respond(request, 488, "Not Acceptable Here", now)
+                self.answers.respond(request, 488, "Not Acceptable Here", now)
                 return
         ani = user_of(request.headers.get("From"))
         dnis = user_of_uri(request.uri) if self.site.trunk_group(group).carries_dnis else ""
@@ -399,7 +355,7 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         if call not in self.cc.calls:
             return  # blocked or refused: call control's HangUpCaller answers it
         if offer is None:
-            self._respond(request, 180, "Ringing", now, tag=leg.local_tag)
+            self.answers.respond(request, 180, "Ringing", now, tag=leg.local_tag)
             return
         # The caller hears the welcome prompt and music while queued: answered at once, or
         # as early media until an agent answers.
@@ -411,8 +367,8 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         else:
             leg.sent_body = body
             self.media.relay.watch(call, 0, False, now)  # gateways may not send before 200
-            self._respond(request, 183, "Session Progress", now, [("Contact", self.here.contact)],
-                          body, tag=leg.local_tag)
+            self.answers.respond(request, 183, "Session Progress", now,
+                                 [("Contact", self.here.contact)], body, tag=leg.local_tag)
         self._welcome(call, now)
 
     def _incoming_leg(self, kind: type[Leg], request: Request, source: Address) -> Leg:
@@ -434,11 +390,11 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
             return
         feature = self._features.get(user_of_uri(request.uri))
         if feature is None:
-            self._respond(request, 404, "Not Found", now)
+            self.answers.respond(request, 404, "Not Found", now)
             return
         user = result.user
         if user not in self._agents or not self._apply_feature(user, feature, now):
-            self._respond(request, 403, "Forbidden", now)
+            self.answers.respond(request, 403, "Forbidden", now)
             return
         leg = self._incoming_leg(FeatureLeg, request, source)
         declined = sdp.declining(sdp.readable(request.body), self.here.address[0],
@@ -464,30 +420,30 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         method = request.method
         if leg is None or leg.dialog is None:
             if method != "ACK":
-                self._respond(request, 481, "Call/Transaction Does Not Exist", now)
+                self.answers.respond(request, 481, "Call/Transaction Does Not Exist", now)
             return
         if method == "ACK":
             self._on_ack(leg, now)
             return
         if not leg.dialog.receive_request(request):
-            self._respond(request, 500, "Server Internal Error", now,
-                          [("Retry-After", "1")])
+            self.answers.respond(request, 500, "Server Internal Error", now,
+                                 [("Retry-After", "1")])
             return
         if method == "BYE":
             self._peer_hung_up(leg, now)  # first: the 200 waits for the call's end record
-            self._respond_once_durable(request, 200, "OK", now)
+            self.answers.respond_once_durable(request, 200, "OK", now)
         elif method == "INVITE":
             self._reinvite(leg, request, now)
         elif method == "UPDATE":
             leg.peer_refresh_seen = True
-            self._respond(request, 200, "OK", now, self._session_headers(leg))
+            self.answers.respond(request, 200, "OK", now, self._session_headers(leg))
         elif method == "INFO":
-            self._respond(request, 200, "OK", now)
+            self.answers.respond(request, 200, "OK", now)
             digit = info_digit(request.headers.get("Content-Type") or "", request.body)
             if digit is not None:
                 self._info_digit(leg, digit, now)
         else:  # OPTIONS
-            self._respond(request, 200, "OK", now)
+            self.answers.respond(request, 200, "OK", now)
 
     def _on_ack(self, leg: Leg, now: float) -> None:
         leg.fire(LegEvent.ACK)
@@ -514,7 +470,8 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         self._forget(leg, now)
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
-        self._respond_once_durable(leg.invite, 487, "Request Terminated", now, tag=leg.local_tag)
+        self.answers.respond_once_durable(leg.invite, 487, "Request Terminated", now,
+                                          tag=leg.local_tag)
 
     def _lost(self, leg: Leg, event: LegEvent, now: float) -> None:
         """The peer of `leg` is gone (`event`: no ACK, no refresh, no RTP): end the call as if
@@ -535,7 +492,7 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
             return False
         if before is LegState.INVITED:
             # A final answer that ends the call: it waits for the call's end to be durable.
-            self._respond_once_durable(leg.invite, *refusal, now, tag=leg.local_tag)
+            self.answers.respond_once_durable(leg.invite, *refusal, now, tag=leg.local_tag)
             self._forget(leg, now)
         else:
             self._close(leg, now)
@@ -566,11 +523,6 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         leg.partner = None  # the two legs of a call must not keep each other alive
 
 
-
-
-def _initial(request: Request) -> bool:
-    """Whether `request` starts a dialog (its To has no tag)."""
-    return parse_name_addr(request.headers.get("To") or "").tag is None
 
 
 def _usable_contact(message: Request | Response) -> bool:

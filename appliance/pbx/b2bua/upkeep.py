@@ -7,12 +7,10 @@ from __future__ import annotations
 import logging
 
 from appliance.media.sdp import is_hold
-from appliance.net import Address
 from appliance.pbx.b2bua.session import SessionTerms, expiry_margin
 from appliance.pbx.b2bua.wire import ALLOW
 from appliance.pbx.legs import Leg, LegEvent, Role
-from appliance.pbx.sip.dialog import Dialog, new_branch, new_tag
-from appliance.pbx.sip.headers import Headers
+from appliance.pbx.sip.dialog import Dialog
 from appliance.pbx.sip.message import Request, Response
 from appliance.pbx.sip.transaction import T1, T2, transaction_key
 
@@ -39,7 +37,7 @@ class DialogUpkeep:
             self._answer(leg, body, now, request)
             return
         if leg.reinvite_key is not None or other.reinvite_key is not None:
-            self._respond(request, 491, "Request Pending", now)
+            self.answers.respond(request, 491, "Request Pending", now)
             return
         leg.reinvite_key = transaction_key(request)
         offer = self._anchored(other, request.body) if anchored else request.body
@@ -61,7 +59,7 @@ class DialogUpkeep:
         if response is None or response.status >= 300:
             status, reason = (408, "Request Timeout") if response is None else (
                 response.status, response.reason)
-            self._respond(request, status, reason, now)
+            self.answers.respond(request, status, reason, now)
             return
         body = response.body
         if self.media is not None:
@@ -80,7 +78,7 @@ class DialogUpkeep:
         for key, (origin, request) in list(self._pending_relay.items()):
             if origin is leg:
                 del self._pending_relay[key]
-                self._respond(request, 487, "Request Terminated", now)
+                self.answers.respond(request, 487, "Request Terminated", now)
 
     # --- our 2xx to an INVITE, retransmitted until ACKed (RFC 3261 13.3.1.4) ----------------
 
@@ -91,7 +89,7 @@ class DialogUpkeep:
         extra = [("Contact", self.here.contact), ("Allow", ALLOW), *self._session_headers(leg)]
         if leg.dialog is None:
             leg.dialog = Dialog.from_uas(request, leg.local_tag, local_via=self.here.via)
-        ok = self._respond(request, 200, "OK", now, extra, body, tag=leg.local_tag)
+        ok = self.answers.respond(request, 200, "OK", now, extra, body, tag=leg.local_tag)
         leg.sent_body = body
         leg.ok_response = ok
         leg.ok_wait = T1
@@ -107,7 +105,7 @@ class DialogUpkeep:
             logger.info("no ACK for our 200 on %r: ending the call", leg)
             self._lost(leg, LegEvent.ACK_TIMEOUT, now)
             return
-        if self._still_held(leg.ok_response):  # type: ignore[attr-defined]
+        if self.answers.still_held(leg.ok_response):  # type: ignore[attr-defined]
             # Not sent yet: its call's records are not durable. Retransmitting it now would
             # announce an answer a kill could still lose.
             leg.ok_timer = self.deadlines.schedule(now + leg.ok_wait, self._retransmit_ok, leg,
@@ -164,25 +162,4 @@ class DialogUpkeep:
             logger.info("session expired on %r: ending the call", leg)
             self._lost(leg, LegEvent.LOST, now)
 
-    # --- keep-alive OPTIONS to trunk peers ---------------------------------------------------
-
-    def _probe_peers(self, now: float) -> None:
-        interval = self.sip.probe_interval
-        if interval and not self.shutting_down:
-            for peer in self.peer_status.targets:
-                self._probe(peer, now)
-        self.deadlines.schedule(now + (interval or 60.0), self._probe_peers)
-
-    def _probe(self, peer: Address, now: float) -> None:
-        host = f"[{peer[0]}]" if ":" in peer[0] else peer[0]
-        request = Request("OPTIONS", f"sip:{host}:{peer[1]}", Headers([
-            ("Via", f"{self.here.via};branch={new_branch(self.rng)}"),
-            ("Max-Forwards", "70"),
-            ("From", f"<sip:ccbox@{self.here.hostport}>;tag={new_tag(self.rng)}"),
-            ("To", f"<sip:{host}:{peer[1]}>"),
-            ("Call-ID", f"{self.rng.getrandbits(64):016x}@{self.here.address[0]}"),
-            ("CSeq", "1 OPTIONS"),
-            ("Allow", ALLOW),
-        ]))
-        self._probes[self.layer.send_request(request, peer, now)] = peer
 
