@@ -2,15 +2,19 @@
 
 A call from a trunk is one leg (the appliance is its UAS); call control routes and queues it,
 the ACD picks an agent, and the appliance rings the agent's registered phone on a second leg
-(as UAC). With a media plane the appliance anchors the call's RTP (`anchor.py`): the caller
-is answered when queued and hears prompts and music, and each party sees only the relay's
-ports. Without one (SIP-fidelity simulation) the caller hears ringing and gets the agent's SDP
-in its 200. Everything call control decides arrives as its actions (RingAgent, StopRinging,
-Connect, Announce, HangUp*), so a live call and a simulated one leave the same call records
-in the event log.
+(as UAC). Each leg is a state machine of its role (`appliance.pbx.legs`). With a media plane
+the appliance anchors the call's RTP (`anchor.py`): the caller is answered when queued and
+hears prompts and music, and each party sees only the relay's ports. Without one
+(SIP-fidelity simulation) the caller hears ringing and gets the agent's SDP in its 200.
+Everything call control decides arrives as its actions (RingAgent, StopRinging, Connect,
+Announce, HangUp*), so a live call and a simulated one leave the same call records in the
+event log.
 
-Sans-I/O like the rest of the PBX: datagrams and `now` in, datagrams out (`take_datagrams`),
-one timer heap shared with call control and the transaction layer.
+`B2bua` routes: what the transaction layer delivers goes to the leg it concerns and to the
+part that deals with it (phones, agents' side, dialogs, re-INVITE relay, media anchor), and
+call control's actions to the agents' side and the legs. Sans-I/O like the rest of the PBX:
+datagrams, their source and `now` in, datagrams out (`take_datagrams`), one timer heap shared
+with call control and the transaction layer.
 """
 
 from __future__ import annotations
@@ -22,22 +26,31 @@ from typing import TYPE_CHECKING
 
 from appliance.clock import Deadlines
 from appliance.eventlog import EventLog
-from appliance.events import AgentState
+from appliance.events import DigitReceived, EndCause, new
 from appliance.media import sdp
 from appliance.media.dtmf import info_digit
+from appliance.media.prompts import position_announcement, wait_announcement
+from appliance.media.relay import AGENT, CALLER
 from appliance.net import Address
+from appliance.pbx import actions
 from appliance.pbx.b2bua.agents import AgentSide
-from appliance.pbx.b2bua.anchor import MediaAnchor
+from appliance.pbx.b2bua.anchor import PARTIES, MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
+from appliance.pbx.b2bua.dialogs import Dialogs
+from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
+from appliance.pbx.b2bua.features import FeatureCodes
+from appliance.pbx.b2bua.legbook import LegBook
 from appliance.pbx.b2bua.local import LocalAddress
+from appliance.pbx.b2bua.logins import AgentLogins
 from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.probe import PeerProbes
+from appliance.pbx.b2bua.relay import ReinviteRelay
 from appliance.pbx.b2bua.session import uas_session_terms
-from appliance.pbx.b2bua.upkeep import DialogUpkeep
 from appliance.pbx.b2bua.wire import (
     ACCEPT,
     ALLOW,
+    REFUSALS,
     SUPPORTED_METHODS,
     allowed,
     content_refusal,
@@ -61,7 +74,7 @@ logger = logging.getLogger(__name__)
 NOWHERE: Address = ("", 0)  # the source of what no datagram brought (a timer, the media)
 
 
-class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
+class B2bua(Endpoint):
     """The SIP side of the appliance. Satisfies `appliance.live.core.DatagramCore`.
 
     With a `MediaPlane` (`media_for(deadlines)` builds it on the core's timer heap) the
@@ -78,31 +91,27 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         self.cc = CallControl(site, log, rng)
         super().__init__(self.cc.deadlines, SUPPORTED_METHODS, frozenset({"timer"}))
         self.media = None if media_for is None else media_for(self.cc.deadlines)
-        self.media_host = local[0] if self.media is None else self.media.host
         self.phones = Phones(site.sip, secret, rng, self.layer, self.deadlines)
-        self._callers: dict[int, Leg] = {}
-        self._agent_legs: dict[tuple[int, str], Leg] = {}
-        self._by_dialog: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag)
-        # INVITE transactions by key: the peers' (we answer) and ours (we ring agents). Two
-        # tables, since a forged request can carry the key of one of ours.
-        self._invites_in: dict[Key, Leg] = {}
-        self._invites_out: dict[Key, Leg] = {}
-        self._requests: dict[Key, tuple[Leg, str]] = {}  # our in-dialog requests -> purpose
-        # Our relayed re-INVITE -> the leg and re-INVITE it relays, answered when ours is.
-        self._pending_relay: dict[Key, tuple[Leg, Request]] = {}
-        self._expiry_timer = None
+        self.here = LocalAddress(local)
+        self.legs = LegBook()
         self.answers = Answers(self.layer, log)
+        self.dialogs = Dialogs(self.layer, self.deadlines, self.answers, self.here, rng,
+                               self.legs, self._lost)
+        self.anchor = None if self.media is None else MediaAnchor(
+            self.media, log, self.cc, rng, self.legs, self._lost)
+        self.relay = ReinviteRelay(self.dialogs, self.answers, self.anchor, self.cc)
+        self.ending = LegEnding(self.legs, self.dialogs, self.answers, self.relay, self.anchor,
+                                self.cc)
+        self.agent_side = AgentSide(self.dialogs, self.ending, self.phones, self.anchor, self.cc,
+                                    site.sip)
+        self.logins = AgentLogins(self.phones, self.cc, self.layer, self.deadlines)
+        self.features = FeatureCodes(self.cc)
         self.shutting_down = False
         self.overloaded = False
-        self.here = LocalAddress(local)
         self.probes = PeerProbes(self.layer, self.deadlines, rng, self.here, site.sip)
         self.apply_site(site)
         self.probes.start()
-        if self.sip.agent_login == "static":
-            for agent in sorted(self._agents):
-                self.cc.agent_login(0.0, agent)
-        elif self.sip.agent_login == "register":
-            self._log_in_static_phones(0.0)
+        self.logins.start()
 
     # --- configuration -------------------------------------------------------------------
 
@@ -111,12 +120,11 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         self.site = site
         self.sip = site.sip
         self.phones.apply(site.sip)
+        self.agent_side.apply(site.sip)
         self.peers = TrunkPeers(site.trunk_groups)
         self.probes.apply(site.sip, site.trunk_groups)
-        self._agents = {agent.id for agent in site.expanded_agents()}
-        codes = site.sip.feature_codes
-        self._features = {codes.login: "login", codes.logout: "logout",
-                          codes.ready: "ready", codes.not_ready: "not_ready"}
+        self.logins.apply(site)
+        self.features.apply(site.sip.feature_codes)
 
     def reload(self, site: Site, now: float) -> None:
         """A validated new configuration, for new calls: SIP settings and phones at once,
@@ -124,15 +132,10 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         reload`); calls up keep going. An agent added whose phone is registered already is
         logged in as if it had just registered (with `agent_login: static`, at once); the
         others keep the state they are in."""
-        before = self._agents
+        before = self.logins.agents
         self.apply_site(site)
         self.cc.reload(site, now)
-        login, registrar = self.sip.agent_login, self.phones.registrar
-        for agent in sorted(self._agents - before):
-            if login == "static" or (login == "register" and registrar.lookup(agent, now)):
-                self.cc.agent_login(now, agent)
-        if self.sip.agent_login == "register":
-            self._log_in_static_phones(now)
+        self.logins.reloaded(before, now)
         self._pump(now)
 
     def bind(self, local: Address) -> None:
@@ -162,14 +165,14 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
     def shutdown(self, now: float) -> None:
         """Refuse new calls and end every call in the appliance."""
         self.shutting_down = self.probes.paused = True
-        for call in list(self._callers):
+        for call in list(self.legs.callers):
             self.cc.caller_hangup(now, call)
-            leg = self._callers.get(call)
+            leg = self.legs.callers.get(call)
             if leg is not None:
-                self._hang_up(leg, now, refusal=(503, "Service Unavailable"))
-        for leg in list(self._by_dialog.values()):
+                self.ending.hang_up(leg, now, refusal=(503, "Service Unavailable"))
+        for leg in list(self.legs.dialogs.values()):
             if leg.role is Role.FEATURE:
-                self._hang_up(leg, now)
+                self.ending.hang_up(leg, now)
         self._pump(now)
 
     def log_durable(self, mark: int, now: float) -> None:
@@ -190,12 +193,11 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
 
     def is_idle(self) -> bool:
         # Keep-alive probes do not count: a dead gateway must not hold up a shutdown.
-        return (not self._by_dialog and not self._invites_in and not self._invites_out
-                and not self._requests and not self.answers.waiting)
+        return self.legs.empty and not self.dialogs.requests and not self.answers.waiting
 
     @property
     def active_calls(self) -> int:
-        return len(self._callers)
+        return len(self.legs.callers)
 
     # --- plumbing ----------------------------------------------------------------------------
 
@@ -204,15 +206,15 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         `source` sent the datagram being handled, if any."""
         cc = self.cc
         layer = self.layer
-        media = self.media
+        anchor = self.anchor
         while True:
             if cc.outbox:
                 for action in cc.take_actions():
                     self._act(action, now)
                 continue
-            if media is not None and media.has_events:
-                for event in media.take_events():
-                    self._media_event(event, now)
+            if anchor is not None and anchor.media.has_events:
+                for event in anchor.media.take_events():
+                    anchor.event(event, now)
                 continue
             effects = layer.take_effects()
             if not effects:
@@ -240,9 +242,8 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
             # its leg's state does not allow.
             logger.info("dropped a %s: %s", type(message).__name__, error)
 
-    def _send(self, leg: Leg, request: Request, purpose: str, now: float) -> None:
-        key = self.layer.send_request(request, leg.peer, now)
-        self._requests[key] = (leg, purpose)
+    def _lost(self, leg: Leg, event: LegEvent, now: float) -> None:
+        self.ending.lost(leg, event, now)
 
     # --- requests ------------------------------------------------------------------------------
 
@@ -259,7 +260,7 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
         elif method == "INVITE":
             self._new_invite(request, source, now)
         elif method == "REGISTER":
-            self._register(request, source, now)
+            self.logins.register(request, source, now)
         elif method == "OPTIONS":
             self.answers.respond(request, 200, "OK", now, self._capabilities(),
                                  tag=new_tag(self.rng))
@@ -268,48 +269,6 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
 
     def _capabilities(self) -> list[tuple[str, str]]:
         return [("Allow", ALLOW), ("Accept", ACCEPT), ("Supported", "timer")]
-
-    def _register(self, request: Request, source: Address, now: float) -> None:
-        result = self.phones.authenticate(request, source, now)
-        if result is None:
-            return
-        response = self.phones.registrar.handle(request, source, now, auth=result)
-        self.layer.send_response(response, now)
-        self._registrations_changed(now)
-
-    def _log_in_static_phones(self, now: float) -> None:
-        """With login by registration, an agent whose phone has a static contact is always
-        reachable, so logged in (ready) as if their phone had registered."""
-        for agent in sorted(self.phones.static_contacts):
-            if agent in self._agents and agent in self.cc.acd.agents:
-                self.cc.agent_login(now, agent, ready=True)
-
-    def _registrations_changed(self, now: float) -> None:
-        for user, registered in self.phones.registrar.take_changes():
-            if self.sip.agent_login != "register" or user not in self._agents:
-                continue
-            if user in self.phones.static_contacts:
-                continue  # reachable at its static contact with or without a registration
-            if registered:
-                self.cc.agent_login(now, user, ready=True)
-            else:
-                self.cc.agent_logout(now, user)
-        self._arm_expiry()
-
-    def _arm_expiry(self) -> None:
-        when = self.phones.registrar.next_expiry()
-        timer = self._expiry_timer
-        if timer is not None and not timer.cancelled and when is not None and timer.when <= when:
-            return
-        if timer is not None:
-            timer.cancel()
-        self._expiry_timer = None if when is None else self.deadlines.schedule(
-            when, self._expire_registrations)
-
-    def _expire_registrations(self, now: float) -> None:
-        self._expiry_timer = None
-        self.phones.registrar.expire(now)
-        self._registrations_changed(now)
 
     def _new_invite(self, request: Request, source: Address, now: float) -> None:
         if self.shutting_down or self.overloaded or self.active_calls >= self.sip.max_calls:
@@ -336,47 +295,47 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
                                  [("Min-SE", str(self.sip.min_se))])
             return
         offer = None
-        if self.media is not None:
-            if not self.media.has_room():
+        anchor = self.anchor
+        if anchor is not None:
+            if not anchor.media.has_room():
                 self.answers.respond(request, 503, "Service Unavailable", now,
                                      [("Retry-After", str(self.sip.retry_after))])
                 return
-            offer = self._acceptable_offer(request.body)
+            offer = anchor.acceptable_offer(request.body)
             if offer is None:  # no offer (RFC 3264 late offer is not supported) or no G.711
                 self.answers.respond(request, 488, "Not Acceptable Here", now)
                 return
         ani = user_of(request.headers.get("From"))
         dnis = user_of_uri(request.uri) if self.site.trunk_group(group).carries_dnis else ""
         leg = self._incoming_leg(CallerLeg, request, source)
-        self._set_session(leg, terms)
+        self.dialogs.set_session(leg, terms)
         call = self.cc.offer_call(now, group, ani, dnis)
         leg.call = call
-        self._callers[call] = leg
+        self.legs.callers[call] = leg
         if call not in self.cc.calls:
             return  # blocked or refused: call control's HangUpCaller answers it
-        if offer is None:
+        if anchor is None or offer is None:
             self.answers.respond(request, 180, "Ringing", now, tag=leg.local_tag)
             return
         # The caller hears the welcome prompt and music while queued: answered at once, or
         # as early media until an agent answers.
         analog = self.site.trunk_group(group).kind == "analog"
-        body = self._caller_answer(leg, offer, analog, now)
+        body = anchor.caller_answer(leg, offer, analog, now)
         if self.site.media.queued_callers == "answer":
-            self._answer(leg, body, now)
-            self._start_session_timer(leg, now)
+            self.dialogs.answer(leg, body, now)
+            self.dialogs.start_session_timer(leg, now)
         else:
             leg.sent_body = body
-            self.media.relay.watch(call, 0, False, now)  # gateways may not send before 200
+            anchor.media.relay.watch(call, 0, False, now)  # gateways may not send before 200
             self.answers.respond(request, 183, "Session Progress", now,
                                  [("Contact", self.here.contact)], body, tag=leg.local_tag)
-        self._welcome(call, now)
+        anchor.welcome(call, now)
 
     def _incoming_leg(self, kind: type[Leg], request: Request, source: Address) -> Leg:
         key = transaction_key(request)
         leg = kind(0, "", request, key, new_tag(self.rng), source)
         leg.allows_update = "UPDATE" in allowed(request)
-        self._invites_in[key] = leg
-        self._by_dialog[(leg.sip_call_id, leg.local_tag)] = leg
+        self.legs.add_incoming(leg)
         return leg
 
     def _station_call(self, request: Request, source: Address, now: float) -> None:
@@ -388,35 +347,22 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
             return
         if not self._has_contact(request, now):
             return
-        feature = self._features.get(user_of_uri(request.uri))
+        feature = self.features.dialled(user_of_uri(request.uri))
         if feature is None:
             self.answers.respond(request, 404, "Not Found", now)
             return
         user = result.user
-        if user not in self._agents or not self._apply_feature(user, feature, now):
+        if user not in self.logins.agents or not self.features.carry_out(user, feature, now):
             self.answers.respond(request, 403, "Forbidden", now)
             return
         leg = self._incoming_leg(FeatureLeg, request, source)
         declined = sdp.declining(sdp.readable(request.body), self.here.address[0],
                                  self.rng.getrandbits(31))
         body = bytes(declined)
-        self._answer(leg, body, now)
-
-    def _apply_feature(self, agent: str, feature: str, now: float) -> bool:
-        """Carry out a feature code; False if the agent's state does not allow it. Asking
-        for the state one is already in succeeds (a second *41 is not an error)."""
-        cc = self.cc
-        state = cc.acd.agents[agent].state
-        if feature == "login":
-            return cc.agent_login(now, agent, ready=True) or state is not AgentState.LOGGED_OUT
-        if feature == "logout":
-            return cc.agent_logout(now, agent) or state is AgentState.LOGGED_OUT
-        if feature == "ready":
-            return cc.agent_ready(now, agent) or state is AgentState.READY
-        return cc.agent_not_ready(now, agent, "phone") or state is AgentState.NOT_READY
+        self.dialogs.answer(leg, body, now)
 
     def _in_dialog(self, request: Request, to_tag: str, now: float) -> None:
-        leg = self._by_dialog.get((request.headers.get("Call-ID") or "", to_tag))
+        leg = self.legs.dialog(request.headers.get("Call-ID") or "", to_tag)
         method = request.method
         if leg is None or leg.dialog is None:
             if method != "ACK":
@@ -430,13 +376,13 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
                                  [("Retry-After", "1")])
             return
         if method == "BYE":
-            self._peer_hung_up(leg, now)  # first: the 200 waits for the call's end record
+            self.ending.peer_hung_up(leg, now)  # first: the 200 waits for the call's end record
             self.answers.respond_once_durable(request, 200, "OK", now)
         elif method == "INVITE":
-            self._reinvite(leg, request, now)
+            self.relay.reinvite(leg, request, now)
         elif method == "UPDATE":
             leg.peer_refresh_seen = True
-            self.answers.respond(request, 200, "OK", now, self._session_headers(leg))
+            self.answers.respond(request, 200, "OK", now, self.dialogs.session_headers(leg))
         elif method == "INFO":
             self.answers.respond(request, 200, "OK", now)
             digit = info_digit(request.headers.get("Content-Type") or "", request.body)
@@ -447,82 +393,100 @@ class B2bua(AgentSide, DialogUpkeep, MediaAnchor, Endpoint):
 
     def _on_ack(self, leg: Leg, now: float) -> None:
         leg.fire(LegEvent.ACK)
-        if leg.ok_timer is not None:
-            leg.ok_timer.cancel()
-            leg.ok_timer = None
-        leg.ok_response = None
+        self.dialogs.acked(leg)
         if leg.role is Role.FEATURE:
-            self._hang_up(leg, now)  # the feature is done: the phone hears it end
-
-    def _peer_hung_up(self, leg: Leg, now: float) -> None:
-        leg.fire(LegEvent.PEER_BYE)
-        connected = leg.partner is not None
-        self._forget(leg, now)
-        if leg.role is Role.CALLER:
-            self.cc.caller_hangup(now, leg.call)
-        elif leg.role is Role.AGENT and connected:
-            self.cc.agent_hangup(now, leg.agent)
+            self.ending.hang_up(leg, now)  # the feature is done: the phone hears it end
 
     def _on_cancel(self, invite_key: Key, now: float) -> None:
-        leg = self._invites_in.get(invite_key)
+        leg = self.legs.invites_in.get(invite_key)
         if leg is None or leg.fire(LegEvent.CANCEL) is not LegState.INVITED:
             return  # answered already: the CANCEL crossed our 200 and changes nothing
-        self._forget(leg, now)
+        self.ending.forget(leg, now)
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
         self.answers.respond_once_durable(leg.invite, 487, "Request Terminated", now,
                                           tag=leg.local_tag)
 
-    def _lost(self, leg: Leg, event: LegEvent, now: float) -> None:
-        """The peer of `leg` is gone (`event`: no ACK, no refresh, no RTP): end the call as if
-        it hung up."""
-        if not self._hang_up(leg, now, event):
+    def _info_digit(self, leg: Leg, digit: str, now: float) -> None:
+        if leg.role is not Role.FEATURE:
+            party = PARTIES[CALLER if leg.role is Role.CALLER else AGENT]
+            self.log.append(new(DigitReceived, (now, leg.call, party, digit, "info")))
+
+    # --- call control's actions ---------------------------------------------------------------
+
+    def _act(self, action: object, now: float) -> None:
+        match action:
+            case actions.RingAgent(call=call, agent=agent):
+                self.agent_side.ring(call, agent, now)
+            case actions.StopRinging(call=call, agent=agent):
+                self.agent_side.stop_ringing(call, agent, now)
+            case actions.Connect(call=call, agent=agent):
+                self._connect(call, agent, now)
+            case actions.HangUpCaller(call=call, cause=cause):
+                self._hang_up_caller(call, cause, now)
+            case actions.HangUpAgent(call=call, agent=agent):
+                leg = self.legs.rings.get((call, agent))
+                if leg is not None:
+                    self.ending.hang_up(leg, now)
+            case actions.Announce() if self.media is not None:
+                names = (position_announcement(action.position)
+                         + wait_announcement(action.expected_wait))
+                self.media.play(action.call, names, now)
+        # WrapUp needs no signalling.
+
+    def _connect(self, call: int, agent: str, now: float) -> None:
+        caller = self.legs.callers.get(call)
+        agent_leg = self.legs.rings.get((call, agent))
+        if caller is None or agent_leg is None:
             return
-        if leg.role is Role.CALLER:
-            self.cc.caller_hangup(now, leg.call)
-        elif leg.role is Role.AGENT:
-            self.cc.agent_hangup(now, leg.agent)
-
-    def _hang_up(self, leg: Leg, now: float, event: LegEvent = LegEvent.HANG_UP,
-                 refusal: tuple[int, str] = (480, "Temporarily Unavailable")) -> bool:
-        """End `leg` on our side: a BYE, or `refusal` to an INVITE not answered yet. False if
-        it had ended already."""
-        before = leg.fire(event)
-        if before is LegState.ENDED:
-            return False
-        if before is LegState.INVITED:
-            # A final answer that ends the call: it waits for the call's end to be durable.
-            self.answers.respond_once_durable(leg.invite, *refusal, now, tag=leg.local_tag)
-            self._forget(leg, now)
+        caller.partner, agent_leg.partner = agent_leg, caller
+        dialogs = self.dialogs
+        if self.anchor is None:
+            dialogs.answer(caller, agent_leg.answer_body, now)
+            dialogs.start_session_timer(caller, now)
         else:
-            self._close(leg, now)
-        return True
+            if caller.state is LegState.INVITED:  # early media while queued: answer now
+                dialogs.answer(caller, caller.sent_body, now)
+                dialogs.start_session_timer(caller, now)
+            self.anchor.bridge(call, agent_leg, now)
+        dialogs.start_session_timer(agent_leg, now)
 
-    def _close(self, leg: Leg, now: float) -> None:
-        """BYE the dialog of an ended `leg` (if it has one), and forget the leg."""
-        if leg.dialog is not None:
-            self._send(leg, self._in_dialog_request(leg, "BYE", now), "bye", now)
-        self._forget(leg, now)
+    def _hang_up_caller(self, call: int, cause: EndCause, now: float) -> None:
+        leg = self.legs.callers.get(call)
+        if leg is not None:
+            self.ending.hang_up(leg, now, refusal=REFUSALS.get(cause, UNAVAILABLE))
 
-    def _forget(self, leg: Leg, now: float) -> None:
-        self._by_dialog.pop((leg.sip_call_id, leg.local_tag), None)
-        invites = self._invites_out if leg.role is Role.AGENT else self._invites_in
-        invites.pop(leg.invite_key, None)
-        if self.media is not None:
-            self._media_leg_ended(leg, now)
-        if leg.role is Role.CALLER:
-            self._callers.pop(leg.call, None)
-        elif leg.role is Role.AGENT and self._agent_legs.get((leg.call, leg.agent)) is leg:
-            # Only this leg: the agent may already ring again for the same call on a new one.
-            del self._agent_legs[(leg.call, leg.agent)]
-        self._end_pending_requests(leg, now)
-        for timer in (leg.ok_timer, leg.session_timer, leg.cancel_timer):
-            if timer is not None:
-                timer.cancel()
-        leg.ok_timer = leg.session_timer = leg.cancel_timer = None
-        leg.partner = None  # the two legs of a call must not keep each other alive
+    # --- responses to our requests --------------------------------------------------------------
 
+    def _on_response(self, response: Response, now: float) -> None:
+        key = transaction_key(response)
+        if self.probes.answered(key, response):
+            return
+        leg = self.legs.invites_out.get(key)
+        if leg is not None:
+            self.agent_side.invite_response(leg, response, now)
+            return
+        final = response.status >= 200
+        entry = self.dialogs.answered(key, final)
+        if entry is not None:
+            if final:
+                self._request_answered(*entry, response, now)
+        elif 200 <= response.status < 300 and key[3] == "INVITE":
+            self.dialogs.stray_ok(response, now)
 
+    def _request_answered(self, leg: Leg, purpose: str, response: Response | None,
+                          now: float) -> None:
+        if purpose == "relay":
+            self.relay.answered(leg, response, now)
+        elif purpose == "refresh":
+            self.dialogs.refresh_answered(leg, response, now)
+
+    def _timed_out(self, key: Key, now: float) -> None:
+        if self.probes.timed_out(key) or self.agent_side.timed_out(key, now):
+            return
+        entry = self.dialogs.requests.pop(key, None)
+        if entry is not None:
+            self._request_answered(*entry, None, now)
 
 
 def _usable_contact(message: Request | Response) -> bool:

@@ -31,7 +31,7 @@ def test_registered_phone_logs_agent_in_and_takes_a_queued_call():
     ended = [r for r in lab.log if isinstance(r, CallEnded)]
     assert [a.agent for a in answered] == ["a1"]
     assert [e.cause for e in ended] == [EndCause.CALLER_HANGUP]
-    assert lab.box.is_idle() or not lab.box._by_dialog
+    assert lab.box.is_idle() or not lab.box.legs.dialogs
 
 
 def answered_call(lab, agent="a1"):
@@ -225,7 +225,7 @@ def test_feature_codes_log_the_agent_out_and_in():
     lab.do(phone, "call", "*43")
     lab.run(1)
     assert lab.box.cc.acd.agents["a1"].state.value == "ready"
-    assert lab.box.is_idle() or not lab.box._by_dialog
+    assert lab.box.is_idle() or not lab.box.legs.dialogs
     del call
 
 

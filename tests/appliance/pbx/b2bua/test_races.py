@@ -46,7 +46,7 @@ class CheckedLab(Lab):
         self.run(70)
         self.check("at the end")
         box = self.box
-        assert box.is_idle(), (box._by_dialog, box._invites_out, box._requests)
+        assert box.is_idle(), (box.legs.dialogs, box.legs.invites_out, box.dialogs.requests)
         assert box.active_calls == 0 and not box.cc.calls
         if box.media is not None:
             assert box.media.relay.sessions == {}
@@ -121,7 +121,7 @@ def test_caller_bye_while_the_agent_rings() -> None:
 def test_caller_bye_before_the_agents_phone_says_anything() -> None:
     lab = lab_with_media()
     call = lab.do(lab.gateway, "call", "100")
-    until(lab, lambda: bool(lab.box._agent_legs))  # our INVITE to the phone just left
+    until(lab, lambda: bool(lab.box.legs.rings))  # our INVITE to the phone just left
     lab.do(lab.gateway, "hangup", call)  # the BYE arrives before the phone's 100
     lab.run(1)
     assert kinds(lab.phones["a1"]) == ["incoming", "cancelled"]
@@ -315,7 +315,7 @@ def test_an_invite_whose_cancel_is_never_answered_is_given_up() -> None:
     lab.run(0.1)
     deafen(lab, phone.local)  # the phone hears nothing more after its 180
     lab.run(2)
-    assert lab.box._invites_out  # CANCEL sent, no final response
+    assert lab.box.legs.invites_out  # CANCEL sent, no final response
     lab.do(lab.gateway, "hangup", call)
     lab.settle()  # 64*T1 after the CANCEL the INVITE is forgotten
 
