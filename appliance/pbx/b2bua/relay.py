@@ -1,6 +1,7 @@
 """Re-INVITEs (hold, resume, a new offer) relayed from one leg of a call to the other, each
-answered when the other party answers ours; with the media anchored, each SDP is rewritten to
-the relay's address on the side it goes to."""
+answered when the other party answers ours (`appliance.pbx.legs.reinvite` has its table);
+with the media anchored, each SDP is rewritten to the relay's address on the side it goes
+to."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import Leg, Role
+from appliance.pbx.legs.reinvite import Relay, RelayEvent, RelayState
 from appliance.pbx.sip.layer import Key
 from appliance.pbx.sip.message import Request, Response
 from appliance.pbx.sip.transaction import transaction_key
 
 
 class ReinviteRelay:
-    """The re-INVITEs in flight: ours (relayed) -> the leg and the re-INVITE it relays."""
+    """The re-INVITEs in flight, by the key of the one we relayed."""
 
     def __init__(self, dialogs: Dialogs, answers: Answers, anchor: MediaAnchor | None,
                  cc: CallControl) -> None:
@@ -24,7 +26,7 @@ class ReinviteRelay:
         self.answers = answers
         self.anchor = anchor
         self.cc = cc
-        self.pending: dict[Key, tuple[Leg, Request]] = {}
+        self.pending: dict[Key, Relay] = {}
 
     def reinvite(self, leg: Leg, request: Request, now: float) -> None:
         """The peer of `leg` sent `request`, a re-INVITE in its dialog."""
@@ -49,7 +51,7 @@ class ReinviteRelay:
         relayed = self.dialogs.request(other, "INVITE", now, offer)
         key = self.dialogs.send(other, relayed, "relay", now)
         other.reinvite_key = key
-        self.pending[key] = (leg, request)
+        self.pending[key] = Relay(leg, request)
 
     def answered(self, other: Leg, response: Response | None, now: float) -> None:
         """`other`'s answer to the re-INVITE we relayed to it (None: it timed out)."""
@@ -57,21 +59,20 @@ class ReinviteRelay:
             self.dialogs.ack(other, response, now)
         key = other.reinvite_key
         other.reinvite_key = None
-        origin = self.pending.pop(key, None) if key else None
-        if origin is None:
+        relay = self.pending.pop(key, None) if key else None
+        if relay is None:
             return
-        leg, request = origin
-        leg.reinvite_key = None
-        if not leg.ended:
-            self._answer_origin(leg, request, other, response, now)
-
-    def _answer_origin(self, leg: Leg, request: Request, other: Leg,
-                       response: Response | None, now: float) -> None:
-        if response is None or response.status >= 300:
+        relay.sender.reinvite_key = None
+        if relay.fire(_event(response)) is RelayState.ANSWERED:
+            assert response is not None
+            self._relay_answer(relay, other, response, now)
+        else:
             status, reason = (408, "Request Timeout") if response is None else (
                 response.status, response.reason)
-            self.answers.respond(request, status, reason, now)
-            return
+            self.answers.respond(relay.request, status, reason, now)
+
+    def _relay_answer(self, relay: Relay, other: Leg, response: Response, now: float) -> None:
+        leg, request = relay.sender, relay.request
         body = response.body
         if self.anchor is not None:
             self.anchor.update(other, body, now, offer=False)
@@ -85,12 +86,15 @@ class ReinviteRelay:
 
     def leg_ended(self, leg: Leg, now: float) -> None:
         """`leg`'s dialog is over: a re-INVITE of its peer that we are still relaying gets
-        487 (RFC 3261 15.1.2), so that its transaction ends on both sides."""
-        for key, (origin, request) in list(self.pending.items()):
-            if origin is leg:
+        487, so that its transaction ends on both sides."""
+        for key, relay in list(self.pending.items()):
+            if relay.sender is leg:
                 del self.pending[key]
-                self.answers.respond(request, 487, "Request Terminated", now)
+                relay.fire(RelayEvent.SENDER_ENDED)
+                self.answers.respond(relay.request, 487, "Request Terminated", now)
 
-    @property
-    def idle(self) -> bool:
-        return not self.pending
+
+def _event(response: Response | None) -> RelayEvent:
+    if response is None:
+        return RelayEvent.NO_RESPONSE
+    return RelayEvent.REFUSAL if response.status >= 300 else RelayEvent.ANSWER

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import Enum
+from typing import TypeVar
 
 
 class LegState(Enum):
@@ -39,6 +40,8 @@ class LegEvent(Enum):
 
 
 Table = Mapping[LegState, Mapping[LegEvent, LegState]]
+S = TypeVar("S", bound=Enum)
+E = TypeVar("E", bound=Enum)
 
 
 class LegStateError(Exception):
@@ -46,7 +49,7 @@ class LegStateError(Exception):
     or a bug in what drives the leg. The leg's state is left as it was."""
 
 
-def next_state(table: Table, state: LegState, event: LegEvent) -> LegState:
+def next_state(table: Mapping[S, Mapping[E, S]], state: S, event: E) -> S:
     """The state `event` moves a leg in `state` to; raises `LegStateError` if not allowed."""
     try:
         return table[state][event]

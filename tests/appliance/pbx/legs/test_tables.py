@@ -1,14 +1,18 @@
 """The legs' state tables on their own: every (state, event) a table leaves out raises, the rows
-it has lead where they say, and from every state a leg can reach an end."""
+it has lead where they say, from every state a leg can reach an end, and a relayed re-INVITE
+ends once."""
 
 from __future__ import annotations
 
 import itertools
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from appliance.pbx.legs import AgentLeg, CallerLeg, FeatureLeg, Leg, LegEvent, LegState
 from appliance.pbx.legs.machine import LegStateError, Table, next_state
+from appliance.pbx.legs.reinvite import Relay, RelayEvent, RelayState
 from appliance.pbx.sip.headers import Headers
 from appliance.pbx.sip.message import Request
 
@@ -92,3 +96,33 @@ def _leg(kind: type[Leg]) -> Leg:
     invite = Request("INVITE", "sip:a1@192.0.2.1", Headers([("Call-ID", "c1")]))
     return kind(1, "a1", invite, ("z9hG4bK1", "192.0.2.1:5060", 1, "INVITE"), "tag",
                 ("192.0.2.1", 5060))
+
+
+def test_a_relayed_reinvite_ends_once_and_a_bye_during_it_terminates_it() -> None:
+    for event, after in [(RelayEvent.SENDER_ENDED, RelayState.TERMINATED),  # BYE during it
+                         (RelayEvent.ANSWER, RelayState.ANSWERED),
+                         (RelayEvent.NO_RESPONSE, RelayState.REFUSED)]:
+        relay = Relay(_leg(CallerLeg), Request("INVITE", "sip:x", Headers([])))
+        assert relay.fire(event) is after
+        for late in RelayEvent:  # over: whatever comes later is refused
+            with pytest.raises(LegStateError):
+                relay.fire(late)
+        assert relay.state is after
+
+
+@settings(max_examples=200)
+@given(st.sampled_from(LEGS), st.lists(st.sampled_from(list(LegEvent)), max_size=30))
+def test_any_event_sequence_moves_by_the_table_or_raises_leaving_the_state(
+        kind: type[Leg], events: list[LegEvent]) -> None:
+    leg = _leg(kind)
+    for event in events:
+        before = leg.state
+        allowed = kind.table.get(before, {})
+        if event in allowed:
+            assert leg.fire(event) is before
+            assert leg.state is allowed[event]
+        else:
+            with pytest.raises(LegStateError):
+                leg.fire(event)
+            assert leg.state is before
+        assert before is not S.ENDED or leg.state is S.ENDED  # nothing comes back from ENDED
