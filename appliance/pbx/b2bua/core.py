@@ -294,31 +294,42 @@ class B2bua(Endpoint):
             self.answers.respond(request, terms.refusal, "Session Interval Too Small", now,
                                  [("Min-SE", str(self.sip.min_se))])
             return
-        offer = None
-        anchor = self.anchor
-        if anchor is not None:
-            if not anchor.media.has_room():
-                self.answers.respond(request, 503, "Service Unavailable", now,
-                                     [("Retry-After", str(self.sip.retry_after))])
-                return
-            offer = anchor.acceptable_offer(request.body)
-            if offer is None:  # no offer (RFC 3264 late offer is not supported) or no G.711
-                self.answers.respond(request, 488, "Not Acceptable Here", now)
-                return
+        taken, offer = self._media_offer(request, now)
+        if not taken:
+            return
         ani = user_of(request.headers.get("From"))
         dnis = user_of_uri(request.uri) if self.site.trunk_group(group).carries_dnis else ""
         leg = self._incoming_leg(CallerLeg, request, source)
         self.dialogs.set_session(leg, terms)
-        call = self.cc.offer_call(now, group, ani, dnis)
-        leg.call = call
+        call = leg.call = self.cc.offer_call(now, group, ani, dnis)
         self.legs.callers[call] = leg
         if call not in self.cc.calls:
             return  # blocked or refused: call control's HangUpCaller answers it
-        if anchor is None or offer is None:
+        if offer is None:
             self.answers.respond(request, 180, "Ringing", now, tag=leg.local_tag)
-            return
-        # The caller hears the welcome prompt and music while queued: answered at once, or
-        # as early media until an agent answers.
+        else:
+            self._queue_with_media(leg, offer, group, now)
+
+    def _media_offer(self, request: Request, now: float) -> tuple[bool, sdp.Sdp | None]:
+        """The caller's SDP offer when the media is anchored (None without a media plane);
+        False when the call is refused here for its media: 503 with no room, 488 with no
+        offer we can take (a late offer, RFC 3264, is not supported; or no G.711)."""
+        if self.anchor is None:
+            return True, None
+        if not self.anchor.media.has_room():
+            self.answers.respond(request, 503, "Service Unavailable", now,
+                                 [("Retry-After", str(self.sip.retry_after))])
+            return False, None
+        offer = self.anchor.acceptable_offer(request.body)
+        if offer is None:
+            self.answers.respond(request, 488, "Not Acceptable Here", now)
+        return offer is not None, offer
+
+    def _queue_with_media(self, leg: Leg, offer: sdp.Sdp, group: str, now: float) -> None:
+        """The caller hears the welcome prompt and music while queued: answered at once, or
+        as early media until an agent answers."""
+        anchor = self.anchor
+        assert anchor is not None
         analog = self.site.trunk_group(group).kind == "analog"
         body = anchor.caller_answer(leg, offer, analog, now)
         if self.site.media.queued_callers == "answer":
@@ -326,10 +337,10 @@ class B2bua(Endpoint):
             self.dialogs.start_session_timer(leg, now)
         else:
             leg.sent_body = body
-            anchor.media.relay.watch(call, 0, False, now)  # gateways may not send before 200
-            self.answers.respond(request, 183, "Session Progress", now,
+            anchor.media.relay.watch(leg.call, 0, False, now)  # gateways send after 200 only
+            self.answers.respond(leg.invite, 183, "Session Progress", now,
                                  [("Contact", self.here.contact)], body, tag=leg.local_tag)
-        anchor.welcome(call, now)
+        anchor.welcome(leg.call, now)
 
     def _incoming_leg(self, kind: type[Leg], request: Request, source: Address) -> Leg:
         key = transaction_key(request)
