@@ -102,7 +102,7 @@ class B2bua(Endpoint):
         self.logins = AgentLogins(self.phones, self.cc, self.layer, self.deadlines)
         self.features = FeatureCodes(self.cc)
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
-                                 self.anchor, self.cc, rng)
+                                 self.anchor, self.cc)
         self.shutting_down = False
         self.overloaded = False
         self.probes = PeerProbes(self.layer, self.deadlines, rng, self.here, site.sip)

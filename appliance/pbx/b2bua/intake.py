@@ -4,7 +4,6 @@ INVITE, once authenticated, a feature code carried out on a feature leg."""
 
 from __future__ import annotations
 
-from random import Random
 from typing import TYPE_CHECKING
 
 from appliance.media import sdp
@@ -32,17 +31,14 @@ class CallIntake:
     """Takes the INVITEs that start calls, once the B2BUA has admitted them."""
 
     def __init__(self, dialogs: Dialogs, phones: Phones, logins: AgentLogins,
-                 features: FeatureCodes, anchor: MediaAnchor | None, cc: CallControl,
-                 rng: Random) -> None:
+                 features: FeatureCodes, anchor: MediaAnchor | None, cc: CallControl) -> None:
         self.dialogs = dialogs
         self.answers: Answers = dialogs.answers
-        self.legs, self.here, self.layer = dialogs.legs, dialogs.here, dialogs.layer
-        self.phones = phones
-        self.logins = logins
-        self.features = features
+        self.legs, self.here, self.layer, self.rng = (dialogs.legs, dialogs.here, dialogs.layer,
+                                                      dialogs.rng)
+        self.phones, self.logins, self.features = phones, logins, features
         self.anchor = anchor
         self.cc = cc
-        self.rng = rng
 
     def apply(self, site: Site) -> None:
         self.site = site
