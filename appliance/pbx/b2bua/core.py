@@ -287,7 +287,12 @@ class B2bua(Endpoint):
         if not leg.dialog.receive_request(request):
             self.answers.respond(request, 500, "Server Internal Error", now,
                                  [("Retry-After", "1")])
-            return
+        else:
+            self._dialog_request(leg, request, now)
+
+    def _dialog_request(self, leg: Leg, request: Request, now: float) -> None:
+        """A request in `leg`'s dialog, in sequence: to the part that deals with it."""
+        method = request.method
         if method == "BYE":
             self.ending.peer_hung_up(leg, now)  # first: the 200 waits for the call's end record
             self.answers.respond_once_durable(request, 200, "OK", now)
@@ -296,13 +301,10 @@ class B2bua(Endpoint):
         elif method == "UPDATE":
             leg.peer_refresh_seen = True
             self.answers.respond(request, 200, "OK", now, self.dialogs.session_headers(leg))
-        elif method == "INFO":
+        else:  # INFO, OPTIONS
             self.answers.respond(request, 200, "OK", now)
-            digit = info_digit(request.headers.get("Content-Type") or "", request.body)
-            if digit is not None:
-                self._info_digit(leg, digit, now)
-        else:  # OPTIONS
-            self.answers.respond(request, 200, "OK", now)
+            if method == "INFO":
+                self._info_digit(leg, request, now)
 
     def _on_ack(self, leg: Leg, now: float) -> None:
         leg.fire(LegEvent.ACK)
@@ -320,8 +322,10 @@ class B2bua(Endpoint):
         self.answers.respond_once_durable(leg.invite, 487, "Request Terminated", now,
                                           tag=leg.local_tag)
 
-    def _info_digit(self, leg: Leg, digit: str, now: float) -> None:
-        if leg.role is not Role.FEATURE:
+    def _info_digit(self, leg: Leg, request: Request, now: float) -> None:
+        """A digit sent in an INFO (RFC 2976 with application/dtmf-relay or dtmf)."""
+        digit = info_digit(request.headers.get("Content-Type") or "", request.body)
+        if digit is not None and leg.role is not Role.FEATURE:
             party = PARTIES[CALLER if leg.role is Role.CALLER else AGENT]
             self.log.append(new(DigitReceived, (now, leg.call, party, digit, "info")))
 
