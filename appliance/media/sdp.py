@@ -470,3 +470,39 @@ def _telephone_event(offered: Media, supported: Mapping[str, int | None]) -> Rtp
         if name is not None and name.lower() == TELEPHONE_EVENT:
             return rtpmap
     return None
+
+
+def readable(body: bytes) -> Sdp | None:
+    """The description in a message body; None for an empty or unreadable one."""
+    if not body:
+        return None
+    try:
+        return parse(body)
+    except SdpError:
+        return None
+
+
+def audio_direction(description: Sdp) -> str | None:
+    """The direction of the first audio stream: its own attribute, else the session's, else
+    sendrecv (RFC 4566 6). None if the description has no audio stream."""
+    stream = next((m for m in description.media if m.media == "audio"), None)
+    return None if stream is None else stream.direction(description.direction)
+
+
+def is_hold(body: bytes) -> bool:
+    """Whether an offer in `body` puts the other party on hold: its audio is sendonly or
+    inactive (RFC 3264 8.4). An unreadable body holds nothing."""
+    description = readable(body)
+    return description is not None and audio_direction(description) in ("sendonly", "inactive")
+
+
+def declining(offer: Sdp | None, local_address: str, session_id: int) -> Sdp:
+    """An answer that refuses every offered stream (port 0, RFC 3264 6): the call is accepted
+    but carries no media, as for a feature code until prompts are played."""
+    address_type = "IP6" if ":" in local_address else "IP4"
+    return Sdp(
+        origin=Origin("ccbox", session_id, session_id, local_address, "IN", address_type),
+        connection=Connection(local_address, "IN", address_type),
+        timing=((0, 0),) if offer is None else offer.timing,
+        media=() if offer is None else tuple(_rejected(offered) for offered in offer.media),
+    )

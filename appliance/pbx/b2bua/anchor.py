@@ -4,14 +4,16 @@ A caller is answered as soon as call control queues it, with an SDP answer on th
 relay port, and hears prompts and music from there. The agent's phone is offered the
 agent-side port with the codec the caller's side negotiated (the relay copies bytes, it does
 not transcode). Re-INVITEs are relayed with each SDP rewritten to the relay's address on the
-side it goes to. A part of `B2bua`, which provides the legs, layer and call control it uses.
+side it goes to. Media events that end a call (no RTP, a port taken) go to `on_lost`.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from random import Random
 
+from appliance.eventlog import EventLog
 from appliance.events import (
     Alarm,
     DigitReceived,
@@ -23,11 +25,13 @@ from appliance.events import (
 )
 from appliance.media import sdp
 from appliance.media.diskguard import DiskAlarm
-from appliance.media.plane import Digit
+from appliance.media.plane import Digit, MediaPlane
 from appliance.media.plane import RecordingStopped as PlaneRecordingStopped
 from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaTimeout
-from appliance.pbx.b2bua.legs import Leg, Role
-from appliance.pbx.b2bua.sdp import is_hold
+from appliance.pbx.b2bua.dialogs import Lost
+from appliance.pbx.b2bua.legbook import LegBook
+from appliance.pbx.callcontrol import CallControl
+from appliance.pbx.legs import Leg, LegEvent, Role
 
 logger = logging.getLogger(__name__)
 
@@ -35,18 +39,28 @@ PARTIES = ("caller", "agent")
 
 
 class MediaAnchor:
-    """SDP on the appliance's relay ports, prompts, recording and media events of `B2bua`."""
+    """SDP on the appliance's relay ports, prompts, recording and media events."""
+
+    def __init__(self, media: MediaPlane, log: EventLog, cc: CallControl, rng: Random,
+                 legs: LegBook, on_lost: Lost) -> None:
+        self.media = media
+        self.media_host = media.host
+        self.log = log
+        self.cc = cc
+        self.rng = rng
+        self.legs = legs
+        self.on_lost = on_lost
 
     # --- the caller's side ------------------------------------------------------------------
 
-    def _acceptable_offer(self, request_body: bytes) -> sdp.Sdp | None:
+    def acceptable_offer(self, request_body: bytes) -> sdp.Sdp | None:
         """The caller's offer if it has an audio stream we can take (G.711), else None."""
-        offer = _parsed(request_body)
+        offer = sdp.readable(request_body)
         if offer is None or _first_audio(sdp.answer(offer, self.media_host, 2)) is None:
             return None
         return offer
 
-    def _caller_answer(self, leg: Leg, offer: sdp.Sdp, analog: bool, now: float) -> bytes:
+    def caller_answer(self, leg: Leg, offer: sdp.Sdp, analog: bool, now: float) -> bytes:
         """Open media for the caller of `leg`; our SDP answer to its (acceptable) offer."""
         media = self.media
         caller_port, _ = media.open(leg.call, now)
@@ -63,11 +77,11 @@ class MediaAnchor:
         leg.media_port = caller_port
         return bytes(answer)
 
-    def _welcome(self, call: int, now: float) -> None:
+    def welcome(self, call: int, now: float) -> None:
         self.media.play(call, ["welcome"], now)
         self.media.play_music(call, now)
 
-    def _agent_offer(self, call: int, leg: Leg) -> bytes:
+    def agent_offer(self, call: int, leg: Leg) -> bytes:
         """Our offer to an agent's phone: the agent-side port and the caller's codec."""
         media = self.media.calls[call]
         port = self._agent_port(call)
@@ -90,10 +104,10 @@ class MediaAnchor:
         )
         return bytes(offer)
 
-    def _media_bridge(self, call: int, agent_leg: Leg, now: float) -> None:
+    def bridge(self, call: int, agent_leg: Leg, now: float) -> None:
         """The agent answered: their audio replaces the music, and recording starts."""
         media = self.media
-        answer = _parsed(agent_leg.answer_body)
+        answer = sdp.readable(agent_leg.answer_body)
         stream = None if answer is None else _first_audio(answer)
         if stream is None or answer is None:
             logger.warning("%r answered without a usable audio stream", agent_leg)
@@ -108,7 +122,7 @@ class MediaAnchor:
         if recording is not None:
             self.log.append(new(RecordingStarted, (now, call, recording)))
 
-    def _media_leg_ended(self, leg: Leg, now: float) -> None:
+    def leg_ended(self, leg: Leg, now: float) -> None:
         """`leg`'s party left. The first to leave a conversation puts both parties' media
         figures into the log (`MediaQuality`, before the call's `CallEnded`); the caller's
         leaving ends the call's media (a last RTCP report and BYE to each party)."""
@@ -136,10 +150,10 @@ class MediaAnchor:
 
     # --- re-INVITEs -------------------------------------------------------------------------
 
-    def _anchored(self, leg: Leg, body: bytes) -> bytes:
+    def anchored(self, leg: Leg, body: bytes) -> bytes:
         """`body` (an offer or answer from the other party) as we send it on `leg`: our
         address and `leg`'s relay port, our origin with the next version."""
-        parsed = _parsed(body)
+        parsed = sdp.readable(body)
         if parsed is None or not leg.media_port:
             return body
         leg.sdp_version += 1
@@ -161,21 +175,21 @@ class MediaAnchor:
         )
         return bytes(rewritten)
 
-    def _media_update(self, leg: Leg, body: bytes, now: float, offer: bool) -> None:
+    def update(self, leg: Leg, body: bytes, now: float, offer: bool) -> None:
         """A party's new SDP (a re-INVITE's offer or its answer): where it receives, and
         whether its offer holds the call."""
-        parsed = _parsed(body)
+        parsed = sdp.readable(body)
         stream = None if parsed is None else _first_audio(parsed)
         if parsed is None or stream is None or leg.call not in self.media.calls:
             return
         side = CALLER if leg.role is Role.CALLER else AGENT
         self.media.relay.set_peer(leg.call, side, _address(parsed, stream))
         if offer:
-            self.media.hold(leg.call, is_hold(body), now)
+            self.media.hold(leg.call, sdp.is_hold(body), now)
 
-    def _queued_reoffer(self, leg: Leg, body: bytes) -> bytes:
+    def queued_reoffer(self, leg: Leg, body: bytes) -> bytes:
         """Our answer to a queued caller's re-INVITE offer, on the same port."""
-        offer = _parsed(body)
+        offer = sdp.readable(body)
         if offer is None or not leg.media_port:
             return leg.sent_body
         leg.sdp_version += 1
@@ -185,25 +199,27 @@ class MediaAnchor:
 
     # --- what the media plane reports ----------------------------------------------------------
 
-    def _media_event(self, event: object, now: float) -> None:
-        kind = type(event)
-        if kind is Digit:
-            self.log.append(new(DigitReceived, (now, event.call, PARTIES[event.side],  # type: ignore[attr-defined]
-                                                event.digit, event.via)))  # type: ignore[attr-defined]
-        elif kind is MediaTimeout:
-            self._media_timed_out(event, now)  # type: ignore[arg-type]
-        elif kind is MediaPortFailed:
-            self._media_port_failed(event, now)  # type: ignore[arg-type]
-        elif kind is PlaneRecordingStopped:
-            self.log.append(new(RecordingStopped, (now, event.call, event.reason)))  # type: ignore[attr-defined]
-        elif kind is DiskAlarm:
-            detail = f"{event.free_bytes // 1_000_000} MB free for recordings"  # type: ignore[attr-defined]
-            self.log.append(new(Alarm, (now, "disk_low", event.raised, detail)))  # type: ignore[attr-defined]
-            log = logger.error if event.raised else logger.warning  # type: ignore[attr-defined]
-            log("recording %s: %s", "stopped" if event.raised else "resumed", detail)  # type: ignore[attr-defined]
+    def event(self, event: object, now: float) -> None:
+        if isinstance(event, Digit):
+            self.log.append(new(DigitReceived, (now, event.call, PARTIES[event.side],
+                                                event.digit, event.via)))
+        elif isinstance(event, MediaTimeout):
+            self._media_timed_out(event, now)
+        elif isinstance(event, MediaPortFailed):
+            self._media_port_failed(event, now)
+        elif isinstance(event, PlaneRecordingStopped):
+            self.log.append(new(RecordingStopped, (now, event.call, event.reason)))
+        elif isinstance(event, DiskAlarm):
+            self._disk_alarm(event, now)
+
+    def _disk_alarm(self, event: DiskAlarm, now: float) -> None:
+        detail = f"{event.free_bytes // 1_000_000} MB free for recordings"
+        self.log.append(new(Alarm, (now, "disk_low", event.raised, detail)))
+        log = logger.error if event.raised else logger.warning
+        log("recording %s: %s", "stopped" if event.raised else "resumed", detail)
 
     def _media_timed_out(self, event: MediaTimeout, now: float) -> None:
-        caller = self._callers.get(event.call)
+        caller = self.legs.callers.get(event.call)
         if caller is None:
             return
         leg = caller if event.side == CALLER else caller.partner
@@ -213,7 +229,7 @@ class MediaAnchor:
                                             round(event.silent_for, 3))))
         logger.info("no RTP from the %s of call %d for %.0f s: ending it",
                     PARTIES[event.side], event.call, event.silent_for)
-        self._lost(leg, now)
+        self.on_lost(leg, LegEvent.LOST, now)
 
     def _media_port_failed(self, event: MediaPortFailed, now: float) -> None:
         """A port of the call cannot be listened on: end the call rather than leave its
@@ -223,23 +239,10 @@ class MediaAnchor:
                   "ended, the port left out until a restart")
         self.log.append(new(Alarm, (now, "media_port_taken", True, detail)))
         logger.error("%s", detail)
-        caller = self._callers.get(event.call)
+        caller = self.legs.callers.get(event.call)
         if caller is not None and not caller.ended:
-            self._lost(caller, now)
+            self.on_lost(caller, LegEvent.LOST, now)
 
-    def _info_digit(self, leg: Leg, digit: str, now: float) -> None:
-        if leg.role is not Role.FEATURE:
-            party = PARTIES[CALLER if leg.role is Role.CALLER else AGENT]
-            self.log.append(new(DigitReceived, (now, leg.call, party, digit, "info")))
-
-
-def _parsed(body: bytes) -> sdp.Sdp | None:
-    if not body:
-        return None
-    try:
-        return sdp.parse(body)
-    except sdp.SdpError:
-        return None
 
 
 def _first_audio(description: sdp.Sdp) -> sdp.Media | None:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from appliance.pbx.b2bua.legs import Role
+from appliance.pbx.legs import Role
+from appliance.pbx.legs.agent import GIVEN_UP
 
 if TYPE_CHECKING:
     from appliance.pbx.b2bua.core import B2bua
@@ -21,22 +22,22 @@ def broken_invariants(box: B2bua) -> list[str]:
 
 def _agent_legs_have_callers(box: B2bua) -> list[str]:
     broken = []
-    for leg in box._by_dialog.values():
+    for leg in box.legs.dialogs.values():
         if leg.role is not Role.AGENT or leg.ended:
             continue
-        caller = box._callers.get(leg.call)
+        caller = box.legs.callers.get(leg.call)
         if leg.dialog is not None and (caller is None or caller.ended):
             broken.append(f"{leg!r} is up but its caller is gone")
-        if not leg.cancelling and box._agent_legs.get((leg.call, leg.agent)) is not leg:
+        if leg.state not in GIVEN_UP and box.legs.rings.get((leg.call, leg.agent)) is not leg:
             broken.append(f"{leg!r} is alive but call control's actions cannot reach it")
     return broken
 
 
 def _calls_have_caller_legs(box: B2bua) -> list[str]:
     broken = [f"call {call} is in call control with no caller leg"
-              for call in box.cc.calls if call not in box._callers]
+              for call in box.cc.calls if call not in box.legs.callers]
     broken += [f"{leg!r} has no call in call control"
-               for call, leg in box._callers.items() if call not in box.cc.calls]
+               for call, leg in box.legs.callers.items() if call not in box.cc.calls]
     return broken
 
 
@@ -44,4 +45,4 @@ def _media_has_callers(box: B2bua) -> list[str]:
     if box.media is None:
         return []
     return [f"media of call {call} is open with no caller leg"
-            for call in box.media.calls if call not in box._callers]
+            for call in box.media.calls if call not in box.legs.callers]

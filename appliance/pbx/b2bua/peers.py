@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from appliance.config.live import parse_peer
+from appliance.net import Address
 
 if TYPE_CHECKING:
     from appliance.config import TrunkGroup
 
-Address = tuple[str, int]
 
 
 class TrunkPeers:

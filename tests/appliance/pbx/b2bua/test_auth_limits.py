@@ -113,7 +113,7 @@ def test_a_blocked_user_still_gets_through_from_where_its_phone_registered():
     for n in range(6):  # guesses from six addresses: a1 is refused, no source is
         source = (f"203.0.113.{n}", 5060)
         box.send(register("a1", source, 10 + n, guess(challenge, "a1", f"guess{n}")), source)
-    assert box.box.auth_limits.users.verdict("a1", box.now).name == "REFUSE"
+    assert box.box.phones.auth_limits.users.verdict("a1", box.now).name == "REFUSE"
     elsewhere = ("192.0.2.50", 5060)
     assert box.send(register("a1", elsewhere, 20), elsewhere) == [403]
     challenge = box.challenge("a1", phone, 21)  # the registered phone refreshes as usual
@@ -152,17 +152,17 @@ def test_a_register_flood_from_random_users_and_addresses_stays_within_bounds():
         box.box.take_datagrams()
         if n % 1000 == 0:
             box.advance(1.0)  # 1,000 REGISTERs a second
-            limits = box.box.auth_limits
+            limits = box.box.phones.auth_limits
             assert len(limits.sources) <= LIMITS["max_tracked"]
             assert len(limits.users) <= LIMITS["max_tracked"]
-            assert box.box._delayed_answers <= LIMITS["max_delayed"]
-            assert len(box.box.registrar._bindings) == 0
-            assert len(box.box.registrar.authenticator._seen) == 0
+            assert box.box.phones.delayed_answers <= LIMITS["max_delayed"]
+            assert len(box.box.phones.registrar._bindings) == 0
+            assert len(box.box.phones.registrar.authenticator._seen) == 0
             # Transactions last Timer J (32 s) after their answer: at most 33 s of the flood.
             assert len(box.box.layer._servers) <= 33_000
     assert settings.auth_failures.max_tracked == LIMITS["max_tracked"]
     # The flood did fill the tables to their bounds: the bounds held, not an empty table.
-    assert len(box.box.auth_limits.sources) == len(box.box.auth_limits.users) == 500
+    assert len(box.box.phones.auth_limits.sources) == len(box.box.phones.auth_limits.users) == 500
     # The phones still register in the middle of it.
     phone = ("10.0.1.2", 5060)
     challenge = box.challenge("a2", phone, -1)

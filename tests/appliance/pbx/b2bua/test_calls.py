@@ -31,7 +31,7 @@ def test_registered_phone_logs_agent_in_and_takes_a_queued_call():
     ended = [r for r in lab.log if isinstance(r, CallEnded)]
     assert [a.agent for a in answered] == ["a1"]
     assert [e.cause for e in ended] == [EndCause.CALLER_HANGUP]
-    assert lab.box.is_idle() or not lab.box._by_dialog
+    assert lab.box.is_idle() or not lab.box.legs.dialogs
 
 
 def answered_call(lab, agent="a1"):
@@ -225,7 +225,7 @@ def test_feature_codes_log_the_agent_out_and_in():
     lab.do(phone, "call", "*43")
     lab.run(1)
     assert lab.box.cc.acd.agents["a1"].state.value == "ready"
-    assert lab.box.is_idle() or not lab.box._by_dialog
+    assert lab.box.is_idle() or not lab.box.legs.dialogs
     del call
 
 
@@ -277,10 +277,10 @@ def test_shutdown_ends_calls_with_bye_and_becomes_idle_once_they_are_answered():
 def test_trunk_peers_are_probed_with_options_and_reported_down_when_silent():
     lab = Lab(live_site(agents=1, sip={"probe_interval": 10}))
     lab.run(12)
-    assert lab.box.peer_status.up == {("10.0.0.2", 5060): True}
+    assert lab.box.probes.status.up == {("10.0.0.2", 5060): True}
     lab.gateway.ignore_all = True
     lab.run(10 + 33)
-    assert lab.box.peer_status.up == {("10.0.0.2", 5060): False}
+    assert lab.box.probes.status.up == {("10.0.0.2", 5060): False}
     lab.box.shutdown(lab.net.now)
     assert lab.box.is_idle()  # an unanswered probe does not hold up a shutdown
 

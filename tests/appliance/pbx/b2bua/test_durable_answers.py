@@ -180,3 +180,23 @@ def test_a_refusal_that_ends_a_call_waits_for_its_end_to_be_durable() -> None:
 def refusals(datagrams: list[bytes]) -> list[str]:
     """The final answers of 300 and above to INVITEs among `datagrams`."""
     return [line for line in status_lines(datagrams, "INVITE") if int(line.split()[1]) >= 300]
+
+
+def test_cancel_crossing_200_held_for_the_log_is_too_late_and_the_call_goes_on() -> None:
+    lab, disk = durable_lab()
+    heard = heard_by_gateway(lab)
+    call = lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    phone = lab.phones["a1"]
+    lab.do(phone, "answer", max(phone.calls))
+    lab.run(0.5)  # the caller's 200 waits for the answer's record to be durable
+    lab.do(lab.gateway, "hangup", call)  # ... and the caller's CANCEL crosses it
+    lab.run(0.5)
+    assert status_lines(heard, "INVITE") == ["SIP/2.0 100 Trying", "SIP/2.0 180 Ringing"]
+    commit(lab, len(disk.covered))
+    commit(lab, len(disk.covered))  # the BYE's 200, after the call's end record
+    assert status_lines(heard, "INVITE")[-1] == "SIP/2.0 200 OK"  # no 487: too late
+    assert [type(r) for r in lab.log if type(r) in (CallAnswered, CallEnded)] == [
+        CallAnswered, CallEnded]
+    assert [r.cause.value for r in lab.log if type(r) is CallEnded] == ["caller_hangup"]
+    assert lab.box.is_idle()

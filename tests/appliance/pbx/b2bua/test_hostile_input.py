@@ -87,7 +87,7 @@ def test_mutated_datagrams_during_calls_never_raise_and_every_call_ends(attacks)
     lab = Lab(live_site(agents=1, sip={"session_expires": 90, "min_se": 90}))
     offered, ended = _attack(lab, attacks)
     assert set(lab.box.cc.calls) == offered - ended
-    assert set(lab.box._callers) == offered - ended
+    assert set(lab.box.legs.callers) == offered - ended
     for waiting in offered - ended:
         assert lab.box.cc.calls[waiting].state.name == "QUEUED"
 
@@ -100,7 +100,7 @@ def test_with_media_anchored_every_call_ends_and_gives_its_ports_back(attacks) -
               media_for=media_plane(timeout=30.0))
     offered, ended = _attack(lab, attacks)
     assert offered == ended
-    assert not lab.box.cc.calls and not lab.box._callers
+    assert not lab.box.cc.calls and not lab.box.legs.callers
     media = lab.box.media
     assert not media.calls and not media.relay.sessions
     assert media.relay.calls_free == len(MEDIA_PORTS) // 4

@@ -1,4 +1,5 @@
-"""The B2BUA's small parts: SDP direction, session-timer terms, trunk peers, live config."""
+"""The B2BUA's small parts: SDP hold and declining answers (as `appliance.media.sdp` reads and
+writes them for the B2BUA), session-timer terms, trunk peers, live config."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import yaml
 
 from appliance.config import ConfigError, parse_site
 from appliance.config.live import parse_peer
+from appliance.media.sdp import audio_direction, declining, is_hold, parse, readable
 from appliance.pbx.b2bua.peers import TrunkPeers
-from appliance.pbx.b2bua.sdp import declining_answer, direction, is_hold
 from appliance.pbx.b2bua.session import expiry_margin, parse_session_expires, uas_session_terms
 from appliance.pbx.sip.headers import Headers
 from appliance.pbx.sip.message import Request
@@ -25,20 +26,26 @@ OFFER = (b"v=0\r\no=a 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0
     (b"a=recvonly\r\n", "recvonly"),
 ])
 def test_direction_of_the_audio_stream(extra: bytes, expected: str) -> None:
-    assert direction(OFFER + extra) == expected
+    assert audio_direction(parse(OFFER + extra)) == expected
     assert is_hold(OFFER + extra) is (expected in ("sendonly", "inactive"))
 
 
 def test_session_level_direction_applies_when_the_stream_has_none() -> None:
     body = OFFER.replace(b"t=0 0\r\n", b"t=0 0\r\na=sendonly\r\n")
-    assert direction(body) == "sendonly"
-    assert direction(b"v=0\r\ns=-\r\n") is None  # no audio stream at all
+    assert audio_direction(parse(body)) == "sendonly"
+    assert is_hold(body)
+    no_audio = OFFER.split(b"m=")[0] + b"m=video 5000 RTP/AVP 31\r\n"
+    assert audio_direction(parse(no_audio)) is None
+    assert not is_hold(b"v=0\r\ns=-\r\n")  # unreadable: holds nothing
 
 
 def test_declining_answer_refuses_every_stream_with_port_zero() -> None:
-    answer = declining_answer(OFFER, "198.51.100.7", 42).decode()
-    assert "m=audio 0 RTP/AVP 0" in answer
+    answer = bytes(declining(readable(OFFER), "198.51.100.7", 42)).decode()
+    assert "m=audio 0 RTP/AVP 0 8 101\r\n" in answer
     assert "c=IN IP4 198.51.100.7" in answer and answer.endswith("\r\n")
+    assert [m.port for m in parse(answer).media] == [0]
+    bare = bytes(declining(readable(b""), "2001:db8::7", 42)).decode()
+    assert "c=IN IP6 2001:db8::7" in bare and "m=" not in bare
 
 
 @pytest.mark.parametrize(("value", "expected"), [

@@ -97,7 +97,7 @@ def test_credentials_from_a_trunk_address_are_a_phones_and_wrong_ones_are_refuse
     lab = Lab(live_site(agents=1))
     lab.register_all()
     phone = extra_phone(lab, "a1", (GATEWAY[0], 5070))  # same address as the trunk, no contact
-    challenge = lab.box.registrar.authenticator.challenge
+    challenge = lab.box.phones.registrar.authenticator.challenge
     phone.password = "wrong"
     request_probe = lab.do(phone, "call", "*44")
     lab.run(1)

@@ -1,6 +1,8 @@
-"""Races between a caller's hang-up and the agent's leg, each in a test named after it, with
-the B2BUA's invariants checked after every datagram and deadline: no agent leg up without
-its caller, no call or media without a caller leg, every agent leg reachable."""
+"""Races between a caller's hang-up and the agent's leg, each in a test named after it (the
+races that are a row of a leg's table, `appliance/pbx/legs`, after that row: CANCEL crossing
+200, BYE during re-INVITE, lost ACK, 486 after CANCEL, BYE before ACK), with the B2BUA's
+invariants checked after every datagram and deadline: no agent leg up without its caller, no
+call or media without a caller leg, every agent leg reachable."""
 
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ class CheckedLab(Lab):
         self.run(70)
         self.check("at the end")
         box = self.box
-        assert box.is_idle(), (box._by_dialog, box._invites_out, box._requests)
+        assert box.is_idle(), (box.legs.dialogs, box.legs.invites_out, box.dialogs.requests)
         assert box.active_calls == 0 and not box.cc.calls
         if box.media is not None:
             assert box.media.relay.sessions == {}
@@ -78,6 +80,17 @@ def deafen(lab: Lab, address: tuple[str, int]) -> list[bool]:
     return deaf
 
 
+def lose(lab: Lab, dropped: Any) -> None:
+    """Lose every datagram for which `dropped(source, destination, data)` is true."""
+    transmit = lab.net._transmit
+
+    def lossy(source: Any, destination: Any, data: bytes) -> None:
+        if not dropped(source, destination, data):
+            transmit(source, destination, data)
+
+    lab.net._transmit = lossy  # type: ignore[method-assign]
+
+
 def ringing(phone: UserAgent) -> int:
     """The phone's latest call still ringing."""
     return max(c.id for c in phone.calls.values() if c.state == "incoming")
@@ -108,14 +121,14 @@ def test_caller_bye_while_the_agent_rings() -> None:
 def test_caller_bye_before_the_agents_phone_says_anything() -> None:
     lab = lab_with_media()
     call = lab.do(lab.gateway, "call", "100")
-    until(lab, lambda: bool(lab.box._agent_legs))  # our INVITE to the phone just left
+    until(lab, lambda: bool(lab.box.legs.rings))  # our INVITE to the phone just left
     lab.do(lab.gateway, "hangup", call)  # the BYE arrives before the phone's 100
     lab.run(1)
     assert kinds(lab.phones["a1"]) == ["incoming", "cancelled"]
     lab.settle()
 
 
-def test_agent_200_crosses_our_cancel() -> None:
+def test_cancel_crossing_200_of_the_agents_phone_is_acked_and_byed() -> None:
     lab = lab_with_media()
     call = lab.do(lab.gateway, "call", "100")
     lab.run(0.5)
@@ -130,7 +143,7 @@ def test_agent_200_crosses_our_cancel() -> None:
     lab.settle()
 
 
-def test_agent_200_crosses_our_cancel_before_any_provisional() -> None:
+def test_cancel_crossing_200_before_any_provisional_is_acked_and_byed() -> None:
     lab = lab_with_media()
     phone = lab.phones["a1"]
     call = lab.do(lab.gateway, "call", "100")
@@ -142,7 +155,7 @@ def test_agent_200_crosses_our_cancel_before_any_provisional() -> None:
     lab.settle()
 
 
-def test_caller_bye_during_a_relayed_reinvite() -> None:
+def test_bye_during_reinvite_of_the_caller_ends_both_legs() -> None:
     lab = lab_with_media()
     call = lab.do(lab.gateway, "call", "100")
     lab.run(0.5)
@@ -159,7 +172,7 @@ def test_caller_bye_during_a_relayed_reinvite() -> None:
     lab.settle()
 
 
-def test_agent_reinvite_pending_when_the_caller_hangs_up_gets_487() -> None:
+def test_bye_during_reinvite_of_the_agent_answers_the_pending_one_487() -> None:
     lab = lab_with_media()
     call = lab.do(lab.gateway, "call", "100")
     lab.run(0.5)
@@ -178,7 +191,7 @@ def test_agent_reinvite_pending_when_the_caller_hangs_up_gets_487() -> None:
     lab.settle()
 
 
-def test_caller_bye_before_the_ack_of_our_200() -> None:
+def test_bye_before_ack_of_our_200_ends_the_call() -> None:
     lab = lab_with_media()
     net = lab.net
     transmit = net._transmit
@@ -230,6 +243,69 @@ def test_the_same_agent_rung_again_while_our_cancel_is_unanswered() -> None:
     lab.settle()
 
 
+def test_cancel_crossing_200_of_the_caller_is_too_late_and_the_call_goes_on() -> None:
+    lab = lab_with_media()
+    gateway = lab.gateway
+    # The gateway gives up the moment it calls; the appliance answers (queued callers are
+    # answered at once) before the CANCEL arrives.
+    call = lab.do(gateway, "call", "100")
+    lab.do(gateway, "hangup", call)
+    lab.run(1)
+    assert kinds(gateway)[-1] == "ended"  # the 200 came anyway: the gateway ACKed and BYE'd
+    assert causes(lab) == [EndCause.ABANDONED]
+    assert kinds(lab.phones["a1"]) in ([], ["incoming", "cancelled"])
+    lab.settle()
+
+
+def test_lost_ack_of_our_200_ends_the_call_after_64_t1() -> None:
+    lab = CheckedLab(live_site(agents=1), media_for=media_plane(timeout=120))
+    lab.register_all()
+    acks = []
+
+    def lose_every_ack(source: Any, destination: Any, data: bytes) -> bool:
+        if source == GATEWAY and data.startswith(b"ACK "):
+            acks.append(data)
+            return True
+        return False
+
+    lose(lab, lose_every_ack)
+    lab.do(lab.gateway, "call", "100")
+    lab.run(31)
+    assert causes(lab) == []  # still retransmitting the 200
+    lab.run(9)  # the first retransmission time past 64*T1: BYE, and the call ends
+    assert acks and causes(lab) == [EndCause.ABANDONED]
+    assert "ended_by_peer" in kinds(lab.gateway)
+    lab.settle()
+
+
+def test_486_after_cancel_is_no_decline_of_the_agents_next_ring() -> None:
+    lab = lab_with_media(ring_timeout=2)
+    phone = lab.phones["a1"]
+    lose(lab, lambda source, destination, data: (destination == phone.local
+                                                 and data.startswith(b"CANCEL ")))
+    call = lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    first = ringing(phone)
+    lab.do(phone, "ring", first)
+    lab.run(2)  # the ring times out; our CANCEL never reaches the phone
+    box = lab.box
+    box.cc.agent_ready(lab.net.now, "a1")  # rung again at once for the same call
+    box._pump(lab.net.now)
+    lab.net.poke(APPLIANCE)
+    lab.run(0.5)
+    second = ringing(phone)
+    lab.do(phone, "reject", first)  # the first ring's 486 comes after our CANCEL
+    lab.run(0.5)
+    assert phone.calls[second].state == "incoming"  # the second ring goes on
+    lab.do(phone, "answer", second)
+    lab.run(0.5)
+    lab.do(lab.gateway, "hangup", call)
+    lab.run(1)
+    assert phone.calls[second].state == "ended"
+    assert causes(lab) == [EndCause.CALLER_HANGUP]
+    lab.settle()
+
+
 def test_an_invite_whose_cancel_is_never_answered_is_given_up() -> None:
     lab = lab_with_media(ring_timeout=2)
     phone = lab.phones["a1"]
@@ -239,7 +315,7 @@ def test_an_invite_whose_cancel_is_never_answered_is_given_up() -> None:
     lab.run(0.1)
     deafen(lab, phone.local)  # the phone hears nothing more after its 180
     lab.run(2)
-    assert lab.box._invites_out  # CANCEL sent, no final response
+    assert lab.box.legs.invites_out  # CANCEL sent, no final response
     lab.do(lab.gateway, "hangup", call)
     lab.settle()  # 64*T1 after the CANCEL the INVITE is forgotten
 

@@ -1,16 +1,17 @@
-"""One side of a call as the B2BUA sees it: a SIP dialog with a caller, an agent's phone or a
-phone dialling a feature code."""
+"""What every leg keeps besides its state: the SIP dialog (early or confirmed) with a caller, an
+agent's phone or a phone dialling a feature code, and what the B2BUA needs to drive it."""
 
 from __future__ import annotations
 
 from enum import Enum
+from typing import ClassVar
 
 from appliance.clock import TimerHandle
+from appliance.net import Address
+from appliance.pbx.legs.machine import LegEvent, LegState, Table, next_state
 from appliance.pbx.sip.dialog import Dialog
+from appliance.pbx.sip.layer import Key
 from appliance.pbx.sip.message import Request, Response
-
-Address = tuple[str, int]
-Key = tuple[str, str, int, str]
 
 
 class Role(Enum):
@@ -20,7 +21,11 @@ class Role(Enum):
 
 
 class Leg:
-    """A dialog (early or confirmed) and what the B2BUA must remember to drive it."""
+    """A dialog and its state in its role's table (`fire` moves it)."""
+
+    role: ClassVar[Role]
+    table: ClassVar[Table]
+    initial: ClassVar[LegState]
 
     __slots__ = (
         "ack",
@@ -29,9 +34,7 @@ class Leg:
         "answer_body",
         "call",
         "cancel_timer",
-        "cancelling",
         "dialog",
-        "ended",
         "invite",
         "invite_key",
         "local_tag",
@@ -42,21 +45,23 @@ class Leg:
         "partner",
         "peer",
         "peer_refresh_seen",
-        "provisional",
         "reinvite_key",
-        "role",
         "sdp_session",
         "sdp_version",
         "sent_body",
         "session_interval",
         "session_timer",
         "sip_call_id",
+        "state",
         "we_refresh",
     )
 
-    def __init__(self, role: Role, call: int, agent: str, invite: Request, invite_key: Key,
+    def __init_subclass__(cls, role: Role, table: Table, initial: LegState) -> None:
+        cls.role, cls.table, cls.initial = role, table, initial
+
+    def __init__(self, call: int, agent: str, invite: Request, invite_key: Key,
                  local_tag: str, peer: Address) -> None:
-        self.role = role
+        self.state = self.initial
         self.call = call  # call control's call id (0 for a feature-code leg)
         self.agent = agent
         self.invite = invite  # the dialog-creating INVITE (received or sent)
@@ -68,11 +73,8 @@ class Leg:
         self.peer = peer
         self.dialog: Dialog | None = None
         self.partner: Leg | None = None
-        self.provisional = False  # a 1xx arrived, so a CANCEL may be sent (RFC 3261 9.1)
-        self.cancelling = False  # we gave up on this INVITE (CANCEL sent or pending)
         # After our CANCEL: when to stop waiting for the INVITE's final response (RFC 3261 9.1).
         self.cancel_timer: TimerHandle | None = None
-        self.ended = False
         self.answer_body = b""  # the SDP answer the agent's 2xx carried
         self.sent_body = b""  # the last SDP we sent on this leg (re-used to refresh)
         self.ack: Request | None = None  # our ACK for the peer's 2xx, re-sent on retransmits
@@ -92,9 +94,21 @@ class Leg:
         self.sdp_session = 0
         self.sdp_version = 0
 
+    def fire(self, event: LegEvent) -> LegState:
+        """Move to the state `event` leads to from here; the state before it. Raises
+        `LegStateError` (the state unchanged) if the role's table does not allow `event`."""
+        before = self.state
+        self.state = next_state(self.table, before, event)
+        return before
+
+    @property
+    def ended(self) -> bool:
+        return self.state is LegState.ENDED
+
     @property
     def confirmed(self) -> bool:
         return self.dialog is not None and not self.ended
 
     def __repr__(self) -> str:
-        return f"Leg({self.role.value}, call={self.call}, agent={self.agent!r}, ended={self.ended})"
+        return (f"{type(self).__name__}({self.state.name}, call={self.call}, "
+                f"agent={self.agent!r})")

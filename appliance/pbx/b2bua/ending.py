@@ -1,0 +1,80 @@
+"""How a leg ends, whoever ends it: our BYE (or a final refusal before the answer), the
+peer's BYE, or the peer found gone; the leg leaves every index and its timers, media and
+pending re-INVITEs are let go, and call control hears what it must."""
+
+from __future__ import annotations
+
+from appliance.pbx.b2bua.anchor import MediaAnchor
+from appliance.pbx.b2bua.answers import Answers
+from appliance.pbx.b2bua.dialogs import Dialogs
+from appliance.pbx.b2bua.legbook import LegBook
+from appliance.pbx.b2bua.relay import ReinviteRelay
+from appliance.pbx.callcontrol import CallControl
+from appliance.pbx.legs import Leg, LegEvent, LegState, Role
+
+UNAVAILABLE = (480, "Temporarily Unavailable")
+
+
+class LegEnding:
+    """Ends legs; each end is an event of the leg's table (`Leg.fire`)."""
+
+    def __init__(self, legs: LegBook, dialogs: Dialogs, answers: Answers,
+                 relay: ReinviteRelay, anchor: MediaAnchor | None, cc: CallControl) -> None:
+        self.legs = legs
+        self.dialogs = dialogs
+        self.answers = answers
+        self.relay = relay
+        self.anchor = anchor
+        self.cc = cc
+
+    def hang_up(self, leg: Leg, now: float, event: LegEvent = LegEvent.HANG_UP,
+                refusal: tuple[int, str] = UNAVAILABLE) -> bool:
+        """End `leg` on our side: a BYE, or `refusal` to an INVITE not answered yet. False if
+        it had ended already."""
+        before = leg.fire(event)
+        if before is LegState.ENDED:
+            return False
+        if before is LegState.INVITED:
+            # A final answer that ends the call: it waits for the call's end to be durable.
+            self.answers.respond_once_durable(leg.invite, *refusal, now, tag=leg.local_tag)
+            self.forget(leg, now)
+        else:
+            self.close(leg, now)
+        return True
+
+    def lost(self, leg: Leg, event: LegEvent, now: float) -> None:
+        """The peer of `leg` is gone (`event`: no ACK, no refresh, no RTP): end the call as if
+        it hung up."""
+        if not self.hang_up(leg, now, event):
+            return
+        if leg.role is Role.CALLER:
+            self.cc.caller_hangup(now, leg.call)
+        elif leg.role is Role.AGENT:
+            self.cc.agent_hangup(now, leg.agent)
+
+    def peer_hung_up(self, leg: Leg, now: float) -> None:
+        leg.fire(LegEvent.PEER_BYE)
+        connected = leg.partner is not None
+        self.forget(leg, now)
+        if leg.role is Role.CALLER:
+            self.cc.caller_hangup(now, leg.call)
+        elif leg.role is Role.AGENT and connected:
+            self.cc.agent_hangup(now, leg.agent)
+
+    def close(self, leg: Leg, now: float) -> None:
+        """BYE the dialog of an ended `leg` (if it has one), and forget the leg."""
+        if leg.dialog is not None:
+            self.dialogs.bye(leg, now)
+        self.forget(leg, now)
+
+    def forget(self, leg: Leg, now: float) -> None:
+        """`leg` has ended: nothing finds it or keeps it alive any more."""
+        self.legs.drop(leg)
+        if self.anchor is not None:
+            self.anchor.leg_ended(leg, now)
+        self.relay.leg_ended(leg, now)
+        for timer in (leg.ok_timer, leg.session_timer, leg.cancel_timer):
+            if timer is not None:
+                timer.cancel()
+        leg.ok_timer = leg.session_timer = leg.cancel_timer = None
+        leg.partner = None  # the two legs of a call must not keep each other alive

@@ -1,0 +1,153 @@
+"""New calls into the B2BUA: a trunk's INVITE becomes a caller leg and a call for call control
+(answered at once, as early media or with ringing, as the media and the site say); a phone's
+INVITE, once authenticated, a feature code carried out on a feature leg."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from appliance.media import sdp
+from appliance.net import Address
+from appliance.pbx.b2bua.anchor import MediaAnchor
+from appliance.pbx.b2bua.answers import Answers
+from appliance.pbx.b2bua.dialogs import Dialogs
+from appliance.pbx.b2bua.features import FeatureCodes
+from appliance.pbx.b2bua.logins import AgentLogins
+from appliance.pbx.b2bua.peers import TrunkPeers
+from appliance.pbx.b2bua.phones import Phones
+from appliance.pbx.b2bua.session import uas_session_terms
+from appliance.pbx.b2bua.wire import allowed, user_of, user_of_uri
+from appliance.pbx.callcontrol import CallControl
+from appliance.pbx.legs import CallerLeg, FeatureLeg, Leg
+from appliance.pbx.sip.dialog import new_tag
+from appliance.pbx.sip.message import Request, Response, SipError, parse_name_addr
+from appliance.pbx.sip.transaction import transaction_key
+
+if TYPE_CHECKING:
+    from appliance.config import Site
+
+
+class CallIntake:
+    """Takes the INVITEs that start calls, once the B2BUA has admitted them."""
+
+    def __init__(self, dialogs: Dialogs, phones: Phones, logins: AgentLogins,
+                 features: FeatureCodes, anchor: MediaAnchor | None, cc: CallControl) -> None:
+        self.dialogs = dialogs
+        self.answers: Answers = dialogs.answers
+        self.legs, self.here, self.layer, self.rng = (dialogs.legs, dialogs.here, dialogs.layer,
+                                                      dialogs.rng)
+        self.phones, self.logins, self.features = phones, logins, features
+        self.anchor = anchor
+        self.cc = cc
+
+    def apply(self, site: Site) -> None:
+        self.site = site
+        self.peers = TrunkPeers(site.trunk_groups)
+
+    def invite(self, request: Request, source: Address, now: float) -> None:
+        """An INVITE that starts a call: a phone's (authenticated first: a feature code) or a
+        trunk's (a caller for call control)."""
+        group = None if self.phones.from_phone(request, source) else self.peers.group_for(source)
+        if group is None:
+            self._station_call(request, source, now)  # authenticated before anything is read
+        elif self._has_contact(request, now):
+            self._trunk_call(request, group, source, now)
+
+    def _has_contact(self, request: Request, now: float) -> bool:
+        """RFC 3261 8.1.1.8: an INVITE must say where to reach its sender; 400 if it does not."""
+        if _usable_contact(request):
+            return True
+        self.answers.respond(request, 400, "Bad Request: missing or malformed Contact", now)
+        return False
+
+    def _trunk_call(self, request: Request, group: str, source: Address, now: float) -> None:
+        terms = uas_session_terms(request, self.site.sip.session_expires, self.site.sip.min_se)
+        if terms.refusal is not None:
+            self.answers.respond(request, terms.refusal, "Session Interval Too Small", now,
+                                 [("Min-SE", str(self.site.sip.min_se))])
+            return
+        taken, offer = self._media_offer(request, now)
+        if not taken:
+            return
+        ani = user_of(request.headers.get("From"))
+        dnis = user_of_uri(request.uri) if self.site.trunk_group(group).carries_dnis else ""
+        leg = self._incoming_leg(CallerLeg, request, source)
+        self.dialogs.set_session(leg, terms)
+        call = leg.call = self.cc.offer_call(now, group, ani, dnis)
+        self.legs.callers[call] = leg
+        if call not in self.cc.calls:
+            return  # blocked or refused: call control's HangUpCaller answers it
+        if offer is None:
+            self.answers.respond(request, 180, "Ringing", now, tag=leg.local_tag)
+        else:
+            self._queue_with_media(leg, offer, group, now)
+
+    def _media_offer(self, request: Request, now: float) -> tuple[bool, sdp.Sdp | None]:
+        """The caller's SDP offer when the media is anchored (None without a media plane);
+        False when the call is refused here for its media: 503 with no room, 488 with no
+        offer we can take (a late offer, RFC 3264, is not supported; or no G.711)."""
+        if self.anchor is None:
+            return True, None
+        if not self.anchor.media.has_room():
+            self.answers.respond(request, 503, "Service Unavailable", now,
+                                 [("Retry-After", str(self.site.sip.retry_after))])
+            return False, None
+        offer = self.anchor.acceptable_offer(request.body)
+        if offer is None:
+            self.answers.respond(request, 488, "Not Acceptable Here", now)
+        return offer is not None, offer
+
+    def _queue_with_media(self, leg: Leg, offer: sdp.Sdp, group: str, now: float) -> None:
+        """The caller hears the welcome prompt and music while queued: answered at once, or
+        as early media until an agent answers."""
+        anchor = self.anchor
+        assert anchor is not None
+        analog = self.site.trunk_group(group).kind == "analog"
+        body = anchor.caller_answer(leg, offer, analog, now)
+        if self.site.media.queued_callers == "answer":
+            self.dialogs.answer(leg, body, now)
+            self.dialogs.start_session_timer(leg, now)
+        else:
+            leg.sent_body = body
+            anchor.media.relay.watch(leg.call, 0, False, now)  # gateways send after 200 only
+            self.answers.respond(leg.invite, 183, "Session Progress", now,
+                                 [("Contact", self.here.contact)], body, tag=leg.local_tag)
+        anchor.welcome(leg.call, now)
+
+    def _incoming_leg(self, kind: type[Leg], request: Request, source: Address) -> Leg:
+        key = transaction_key(request)
+        leg = kind(0, "", request, key, new_tag(self.rng), source)
+        leg.allows_update = "UPDATE" in allowed(request)
+        self.legs.add_incoming(leg)
+        return leg
+
+    def _station_call(self, request: Request, source: Address, now: float) -> None:
+        result = self.phones.authenticate(request, source, now)
+        if result is None:
+            return
+        if result.user is None:
+            self.layer.send_response(result.response, now)
+            return
+        if not self._has_contact(request, now):
+            return
+        feature = self.features.dialled(user_of_uri(request.uri))
+        if feature is None:
+            self.answers.respond(request, 404, "Not Found", now)
+            return
+        user = result.user
+        if user not in self.logins.agents or not self.features.carry_out(user, feature, now):
+            self.answers.respond(request, 403, "Forbidden", now)
+            return
+        leg = self._incoming_leg(FeatureLeg, request, source)
+        declined = sdp.declining(sdp.readable(request.body), self.here.address[0],
+                                 self.rng.getrandbits(31))
+        body = bytes(declined)
+        self.dialogs.answer(leg, body, now)
+
+
+def _usable_contact(message: Request | Response) -> bool:
+    """Whether the message has a Contact a dialog can use as its remote target."""
+    try:
+        return bool(parse_name_addr(message.headers.get("Contact") or "").uri)
+    except (SipError, ValueError):
+        return False

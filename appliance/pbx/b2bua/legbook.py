@@ -1,0 +1,48 @@
+"""Every live leg of the B2BUA, by each thing that finds it: call control's call id (callers),
+the ring of an agent for a call, the dialog (Call-ID and our tag), and the INVITE
+transaction that creates it."""
+
+from __future__ import annotations
+
+from appliance.pbx.legs import Leg, Role
+from appliance.pbx.sip.layer import Key
+
+
+class LegBook:
+    """The legs' indexes. A leg leaves them all at once (`drop`) when it ends."""
+
+    def __init__(self) -> None:
+        self.callers: dict[int, Leg] = {}
+        # Agent legs call control can still reach with its actions (a ring given up is not).
+        self.rings: dict[tuple[int, str], Leg] = {}
+        self.dialogs: dict[tuple[str, str], Leg] = {}  # (Call-ID, our tag)
+        # INVITE transactions by key: the peers' (we answer) and ours (we ring agents). Two
+        # tables, since a forged request can carry the key of one of ours.
+        self.invites_in: dict[Key, Leg] = {}
+        self.invites_out: dict[Key, Leg] = {}
+
+    @property
+    def empty(self) -> bool:
+        return not (self.dialogs or self.invites_in or self.invites_out)
+
+    def add_incoming(self, leg: Leg) -> None:
+        self.invites_in[leg.invite_key] = leg
+        self.dialogs[(leg.sip_call_id, leg.local_tag)] = leg
+
+    def add_ring(self, leg: Leg) -> None:
+        self.rings[(leg.call, leg.agent)] = leg
+        self.invites_out[leg.invite_key] = leg
+        self.dialogs[(leg.sip_call_id, leg.local_tag)] = leg
+
+    def dialog(self, call_id: str, tag: str) -> Leg | None:
+        return self.dialogs.get((call_id, tag))
+
+    def drop(self, leg: Leg) -> None:
+        self.dialogs.pop((leg.sip_call_id, leg.local_tag), None)
+        invites = self.invites_out if leg.role is Role.AGENT else self.invites_in
+        invites.pop(leg.invite_key, None)
+        if leg.role is Role.CALLER:
+            self.callers.pop(leg.call, None)
+        elif leg.role is Role.AGENT and self.rings.get((leg.call, leg.agent)) is leg:
+            # Only this leg: the agent may already ring again for the same call on a new one.
+            del self.rings[(leg.call, leg.agent)]
