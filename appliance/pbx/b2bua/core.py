@@ -90,14 +90,14 @@ class B2bua(Endpoint):
         self.cc = CallControl(site, log, rng)
         super().__init__(self.cc.deadlines, SUPPORTED_METHODS, frozenset({"timer"}))
         self.media = None if media_for is None else media_for(self.cc.deadlines)
-        self.phones = Phones(site.sip, secret, rng, self.layer, self.deadlines)
+        self.phones = Phones(site.sip, secret, self.rng, self.layer, self.deadlines)
         self.here = LocalAddress(local)
         self.legs = LegBook()
         self.answers = Answers(self.layer, log)
-        self.dialogs = Dialogs(self.layer, self.deadlines, self.answers, self.here, rng,
+        self.dialogs = Dialogs(self.layer, self.deadlines, self.answers, self.here, self.rng,
                                self.legs, self._lost)
         self.anchor = None if self.media is None else MediaAnchor(
-            self.media, log, self.cc, rng, self.legs, self._lost)
+            self.media, log, self.cc, self.rng, self.legs, self._lost)
         self.relay = ReinviteRelay(self.dialogs, self.answers, self.anchor, self.cc)
         self.ending = LegEnding(self.legs, self.dialogs, self.answers, self.relay, self.anchor,
                                 self.cc)
@@ -109,7 +109,7 @@ class B2bua(Endpoint):
                                  self.anchor, self.cc)
         self.shutting_down = False
         self.overloaded = False
-        self.probes = PeerProbes(self.layer, self.deadlines, rng, self.here, site.sip)
+        self.probes = PeerProbes(self.layer, self.deadlines, self.rng, self.here, site.sip)
         self.apply_site(site)
         self.probes.start()
         self.logins.start()
