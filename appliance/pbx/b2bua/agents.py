@@ -128,6 +128,7 @@ class AgentSide:
         leg.fire(LegEvent.CANCEL_UNANSWERED)
         logger.info("no final response to our CANCELled INVITE on %r: forgotten", leg)
         self.ending.forget(leg, now)
+        self.layer.give_up(leg.invite_key, now)
 
     # --- the phones' answers to our INVITEs ---------------------------------------------------
 

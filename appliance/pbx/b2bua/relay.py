@@ -14,7 +14,7 @@ from appliance.pbx.legs import Leg, Role
 from appliance.pbx.legs.reinvite import Relay, RelayEvent, RelayState
 from appliance.pbx.sip.layer import Key
 from appliance.pbx.sip.message import Request, Response
-from appliance.pbx.sip.transaction import transaction_key
+from appliance.pbx.sip.transaction import T1, transaction_key
 
 
 class ReinviteRelay:
@@ -86,12 +86,20 @@ class ReinviteRelay:
 
     def leg_ended(self, leg: Leg, now: float) -> None:
         """`leg`'s dialog is over: a re-INVITE of its peer that we are still relaying gets
-        487, so that its transaction ends on both sides."""
+        487, so that its transaction ends on both sides; and one we relayed to `leg` is
+        given up 64*T1 later if `leg` never answers it (RFC 3261 15.1.2 has a party that
+        takes a BYE answer its pending requests 487; not every party does)."""
         for key, relay in list(self.pending.items()):
             if relay.sender is leg:
                 del self.pending[key]
                 relay.fire(RelayEvent.SENDER_ENDED)
                 self.answers.respond(relay.request, 487, "Request Terminated", now)
+        ours = leg.reinvite_key
+        if ours is not None and ours in self.dialogs.requests:
+            self.dialogs.deadlines.schedule(now + 64 * T1, self._give_up, ours)
+
+    def _give_up(self, now: float, key: Key) -> None:
+        self.dialogs.layer.give_up(key, now)
 
 
 def _event(response: Response | None) -> RelayEvent:

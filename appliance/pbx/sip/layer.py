@@ -409,6 +409,14 @@ class TransactionLayer:
     def _forget_accepted(self, _now: float, key: Key) -> None:
         self._accepted.discard(key)
 
+    def give_up(self, key: Key, now: float) -> None:
+        """Our INVITE `key` will get no final response: end its client transaction with a
+        `TransactionTimeout` (nothing happens if it has ended already)."""
+        entry = self._clients.get(key)
+        if entry is not None and isinstance(entry[0], InviteClientTransaction):
+            entry[0].give_up(now)
+            self._drain_client(key)
+
     def has_clients(self) -> bool:
         """Whether any request of ours is still waiting for its final response (a finished
         transaction lingering to absorb retransmissions does not count)."""

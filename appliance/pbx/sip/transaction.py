@@ -245,6 +245,12 @@ class InviteClientTransaction(_Transaction):
         self.outbox.append(Timeout())
         self._terminate(now)
 
+    def give_up(self, now: float) -> None:
+        """Stop waiting for a final response that is not coming (RFC 3261 9.1: none 64*T1
+        after a CANCEL, or a BYE, ended the request's purpose): a timeout, as Timer B gives."""
+        if self.state in (State.CALLING, State.PROCEEDING):
+            self._timer_b(now)
+
     def _timer_d(self, now: float) -> None:
         self._terminate(now)
 

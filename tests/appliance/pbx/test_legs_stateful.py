@@ -13,7 +13,6 @@ from __future__ import annotations
 from random import Random
 from typing import TypeVar
 
-import pytest
 import yaml
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -243,8 +242,6 @@ class AnswersReinvitesIntoTheVoid(UserAgent):
                 if not (data.startswith(b"SIP/2.0 200") and b" INVITE\r\n" in data)]
 
 
-@pytest.mark.xfail(strict=True, reason="a re-INVITE the appliance relays to the caller and that "
-                   "gets only a 100 is kept after the call has ended: is_idle() stays False")
 def test_a_reinvite_relayed_to_a_caller_who_never_answers_it_ends_with_the_call() -> None:
     legs = Legs()
     legs.gateway = AnswersReinvitesIntoTheVoid("gw", "", GATEWAY, APPLIANCE, Random("gw"))

@@ -230,6 +230,20 @@ def test_client_timeout_is_reported_with_its_key() -> None:
         TransactionTimeout(key)]
 
 
+def test_an_invite_given_up_after_its_100_times_out_and_leaves_no_client() -> None:
+    core = layer()
+    invite = request(branch="z9hG4bKgiveup")
+    key = core.send_request(invite, PEER, 0.0)
+    core.receive_datagram(bytes(make_response(invite, 100, "Trying")), PEER, 0.1)
+    core.take_effects()
+    assert core.has_clients()  # a proceeding INVITE has no timer of its own
+    core.give_up(key, 40.0)
+    assert core.take_effects() == [TransactionTimeout(key)]
+    assert not core.has_clients()
+    core.give_up(key, 41.0)  # once only
+    assert core.take_effects() == []
+
+
 def test_stray_2xx_to_invite_is_delivered_other_strays_dropped() -> None:
     core = layer()
     invite = request(branch="z9hG4bKgone")
