@@ -66,7 +66,8 @@ def read_timeline(path: Path) -> Timeline:
     """Every run of the database at ``path`` on one clock; ReportError if there is none."""
     try:
         reader = RecordReader(path)
-        timeline = lay_out((run, reader.events(run)) for run in reader.runs())
+        timeline = lay_out(((run, reader.events(run)) for run in reader.runs()),
+                           reader.clock_origins())
     except FileNotFoundError:
         raise ReportError(f"{path}: no such records file") from None
     except (OSError, sqlite3.Error, ValueError, KeyError) as error:

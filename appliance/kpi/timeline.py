@@ -12,7 +12,7 @@ started again. The last run may still be going, so its agents are left as they a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import count
@@ -66,7 +66,8 @@ class Timeline:
         origin = self.origin
         if origin is None:
             return 0.0
-        return origin.hour * 3600.0 + origin.minute * 60.0 + origin.second
+        return (origin.hour * 3600.0 + origin.minute * 60.0 + origin.second
+                + origin.microsecond / 1e6)
 
 
 def run_started(run: str) -> datetime | None:
@@ -77,8 +78,16 @@ def run_started(run: str) -> datetime | None:
         return None
 
 
-def lay_out(runs: Iterable[tuple[str, list[Record]]]) -> Timeline:
-    """Place each run's records after the ones before it, on one clock."""
+def _started(run: str, origins: Mapping[str, float]) -> datetime | None:
+    origin = origins.get(run)
+    return run_started(run) if origin is None else datetime.fromtimestamp(origin)
+
+
+def lay_out(runs: Iterable[tuple[str, list[Record]]],
+            origins: Mapping[str, float] | None = None) -> Timeline:
+    """Place each run's records after the ones before it, on one clock. `origins` holds the
+    wall-clock time (Unix seconds) of a run's t = 0 where the box recorded it; other runs
+    are placed by the time in their run id."""
     spans: list[RunSpan] = []
     records: list[Record] = []
     origin: datetime | None = None
@@ -86,7 +95,7 @@ def lay_out(runs: Iterable[tuple[str, list[Record]]]) -> Timeline:
     for run, events in runs:
         if not events:
             continue
-        started = run_started(run)
+        started = _started(run, origins or {})
         if origin is None and started is not None:
             # Untimed runs before the first timed one keep their place before it.
             origin = started - timedelta(seconds=_end(spans))

@@ -145,6 +145,8 @@ class Appliance:
         sip.after_flush.append(driver.flush)
         self.media_driver = driver
         self._release_when_durable(box, sip)
+        assert self.store is not None
+        self.store.set_clock_origin(time.time() - sip.now())
         self._cleaning = asyncio.get_running_loop().create_task(self._clean_up_regularly())
 
     def _release_when_durable(self, box: B2bua, sip: UdpDriver) -> None:

@@ -82,6 +82,8 @@ SCHEMA: tuple[str, ...] = (
 )
 # Columns added since the first schema: (table, column, type), added to older databases.
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    # The wall-clock time (Unix seconds) of the run's t = 0, once the appliance knows it.
+    ("runs", "clock_origin", "DOUBLE PRECISION NULL"),
     ("calls", "recording", "TEXT NULL"),
     ("calls", "recording_status", "TEXT NULL"),
     # The parties' media figures (MediaQuality).
@@ -132,6 +134,14 @@ class RecordReader:
     def runs(self) -> list[str]:
         """Run ids in the order the runs started."""
         return [row[0] for row in self._query("SELECT run FROM runs ORDER BY position")]
+
+    def clock_origins(self) -> dict[str, float]:
+        """Each run's wall-clock time (Unix seconds) at its t = 0, where it was recorded."""
+        try:
+            rows = self._query("SELECT run, clock_origin FROM runs")
+        except sqlite3.OperationalError:  # a database no writer of this version has opened
+            return {}
+        return {run: origin for run, origin in rows if origin is not None}
 
     def events(self, run: str | None = None) -> list[Record]:
         """The event-log records of one run, or of every run one run after the other."""
@@ -234,6 +244,11 @@ class RecordStore(RecordReader):
         self._queue.put(_Mark(mark))
         return mark
 
+    def set_clock_origin(self, wall: float) -> None:
+        """Record that this run's t = 0 is `wall` (Unix seconds), for reports on the box's
+        clock; committed with the records that follow."""
+        self._queue.put(_Origin(wall))
+
     def flush(self, timeout: float = 10.0) -> None:
         """Return once every record appended before the call is committed.
 
@@ -302,6 +317,9 @@ class RecordStore(RecordReader):
         stop = any(item is _STOP for item in batch)
         records = [item for item in batch if type(item) not in _CONTROL and item is not _STOP]
         call_ended = any(type(record) is CallEnded for record in records)
+        for item in batch:
+            if type(item) is _Origin:
+                self._writer.set_clock_origin(item.wall)
         try:
             self.dropped += self._writer.write(records)
         except Exception:
@@ -345,7 +363,16 @@ class _Mark:
         self.mark = mark
 
 
-_CONTROL = (_Flush, _Mark)
+class _Origin:
+    """The run's wall-clock origin, written by the writer thread like a record."""
+
+    __slots__ = ("wall",)
+
+    def __init__(self, wall: float) -> None:
+        self.wall = wall
+
+
+_CONTROL = (_Flush, _Mark, _Origin)
 _STOP = object()
 
 
@@ -402,6 +429,14 @@ class _Writer:
         row = event_row(self.run, self.seq + 1, record)
         self.seq += 1  # counted once the row is built: a record that cannot be encoded takes none
         return row
+
+    def set_clock_origin(self, wall: float) -> None:
+        try:
+            if not self.db.in_transaction:
+                self.db.execute("BEGIN")
+            self.db.execute("UPDATE runs SET clock_origin = ? WHERE run = ?", (wall, self.run))
+        except sqlite3.Error:
+            logger.exception("could not note the clock origin of run %s", self.run)
 
     def commit(self) -> int:
         """Commit the open transaction; returns how many records were lost if that failed."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -45,9 +46,11 @@ def test_the_report_of_a_live_run_equals_the_kpis_of_its_event_log(tmp_path: Pat
         assert floor.box.stop() == 0, floor.box.log()
     reader = RecordReader(floor.box.records)
     (run,) = reader.runs()
-    started = run_started(run)
-    assert started is not None, run
-    clock = started.hour * 3600.0 + started.minute * 60.0 + started.second
+    # The box recorded the wall-clock time of its t = 0 when its SIP socket came up.
+    started = datetime.fromtimestamp(reader.clock_origins()[run])
+    assert abs((started - run_started(run)).total_seconds()) < 60, run
+    clock = started.hour * 3600.0 + started.minute * 60.0 + started.second + \
+        started.microsecond / 1e6
     expected = compute_kpis(reader.events(run), KpiSettings(interval=1800.0, clock_origin=clock))
     document = ccbox_report(floor.box.records)
     assert document["report"] == expected.to_dict()

@@ -67,3 +67,10 @@ def test_a_clock_set_back_never_puts_a_run_before_the_one_it_followed() -> None:
 
 def test_runs_without_records_are_left_out() -> None:
     assert lay_out([("20261207T080000-1", [])]).runs == []
+
+
+def test_a_recorded_clock_origin_places_a_run_rather_than_its_id() -> None:
+    origin = datetime(2026, 12, 7, 8, 0, 7, 500_000)
+    timeline = lay_out([("20261207T080003-1", run_of(1))],
+                       {"20261207T080003-1": origin.timestamp()})
+    assert timeline.origin == origin  # the id's second was taken before the box was up

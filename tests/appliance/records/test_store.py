@@ -274,3 +274,14 @@ def test_reading_a_missing_database_fails_without_creating_it(tmp_path: Path) ->
     with pytest.raises(FileNotFoundError):
         RecordReader(tmp_path / "none.db")
     assert not (tmp_path / "none.db").exists()
+
+
+def test_the_clock_origin_of_a_run_is_stored_with_the_records_that_follow(
+        tmp_path: Path) -> None:
+    path = tmp_path / "records.sqlite"
+    with RecordStore(path, "run-1") as store:
+        store.set_clock_origin(1_765_094_400.25)
+        store.append(CallOffered(1.0, 1, "pstn", "1", "2", 1))
+    with RecordStore(path, "run-2"):
+        pass
+    assert RecordReader(path).clock_origins() == {"run-1": 1_765_094_400.25}
