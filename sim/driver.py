@@ -16,10 +16,15 @@ from typing import Any
 
 from simpy.events import Timeout
 
+from appliance.drive import Wakeup
 from appliance.pbx.callcontrol import CallControl
 from sim.clock import SimClock
 
 Handler = Callable[[Any], None]
+
+# SimPy fires a timeout at now + (deadline - now), which can miss the deadline by a rounding
+# step; far below any time a call centre measures.
+_ROUNDING = 1e-6
 
 
 class CoreDriver:
@@ -27,7 +32,8 @@ class CoreDriver:
         self.clock = clock
         self.core = core
         self.handlers: dict[type, Handler] = {}
-        self._armed: set[float] = set()  # deadlines a SimPy wake-up is set for
+        self._take_actions = core.take_actions
+        self._wakeup = Wakeup(core, self._schedule, _ROUNDING)
 
     def on(self, action_type: type, handler: Handler) -> None:
         """Send actions of ``action_type`` to ``handler`` (others are dropped)."""
@@ -35,22 +41,20 @@ class CoreDriver:
 
     def settle(self) -> None:
         """Carry out the core's actions; call after every input."""
-        actions = self.core.outbox
+        actions = self._take_actions()
         if actions:
             handlers = self.handlers
-            # Handlers only set timers; they never feed the core while we iterate.
             for action in actions:
                 handler = handlers.get(type(action))
                 if handler is not None:
                     handler(action)
-            actions.clear()
 
     def run(self, until: float) -> None:
         """Step the simulation up to time ``until``, waking the core at its deadlines."""
         env = self.clock.env
         core = self.core
         deadlines = core.deadlines
-        armed = self._armed
+        wakeup = self._wakeup
         next_deadline = core.next_deadline
         deadline = _or_never(next_deadline())
         deadlines.soonest = math.inf
@@ -61,21 +65,20 @@ class CoreDriver:
             following = env.peek()
             if deadline < following and deadline <= until:
                 deadline = _or_never(next_deadline())  # drop timers cancelled meanwhile
-                if deadline < following and deadline <= until and deadline not in armed:
-                    armed.add(deadline)
-                    Timeout(env, deadline - env.now, deadline).callbacks.append(self._wake)
+                if deadline < following and deadline <= until and deadline != wakeup.armed:
+                    wakeup.arm(deadline)
                     continue
             if following > until:
                 return
             env.step()
 
+    def _schedule(self, deadline: float, at: float) -> None:
+        env = self.clock.env
+        Timeout(env, at - env.now, deadline).callbacks.append(self._wake)
+
     def _wake(self, event: Timeout) -> None:
-        deadline = event.value
-        self._armed.discard(deadline)
-        # now + (deadline - now) can miss the deadline by a rounding step;
-        # never tell the core a time before the deadline it asked for.
-        self.core.on_deadline(max(self.clock.env.now, deadline))
-        self.settle()
+        if self._wakeup.fire(event.value, self.clock.env.now):
+            self.settle()
 
 
 def _or_never(deadline: float | None) -> float:

@@ -224,8 +224,9 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         layer = self.layer
         media = self.media
         while True:
-            if cc.outbox:
-                for action in cc.take_actions():
+            actions = cc.take_actions()
+            if actions:
+                for action in actions:
                     self._act(action, now)
                 continue
             if media is not None and media.has_events:
@@ -445,7 +446,8 @@ class B2bua(AgentSide, PhoneSide, DialogUpkeep, MediaAnchor, Endpoint):
         """Carry out a feature code; False if the agent's state does not allow it. Asking
         for the state one is already in succeeds (a second *41 is not an error)."""
         cc = self.cc
-        state = cc.acd.agents[agent].state
+        status = cc.agent_status(agent)
+        state = AgentState.LOGGED_OUT if status is None else status.state
         if feature == "login":
             return cc.agent_login(now, agent, ready=True) or state is not AgentState.LOGGED_OUT
         if feature == "logout":

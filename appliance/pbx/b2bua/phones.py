@@ -50,7 +50,7 @@ class PhoneSide:
         """With login by registration, an agent whose phone has a static contact is always
         reachable, so logged in (ready) as if their phone had registered."""
         for agent in sorted(self._static_contacts):
-            if agent in self._agents and agent in self.cc.acd.agents:
+            if agent in self._agents and self.cc.agent_status(agent) is not None:
                 self.cc.agent_login(now, agent, ready=True)
 
     def _from_phone(self, request: Request) -> bool:
