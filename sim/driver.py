@@ -52,25 +52,30 @@ class CoreDriver:
     def run(self, until: float) -> None:
         """Step the simulation up to time ``until``, waking the core at its deadlines."""
         env = self.clock.env
+        peek, step = env.peek, env.step  # bound once: the loop runs for every SimPy event
         core = self.core
         deadlines = core.deadlines
         wakeup = self._wakeup
         next_deadline = core.next_deadline
+        inf = math.inf
         deadline = _or_never(next_deadline())
-        deadlines.soonest = math.inf
+        deadlines.soonest = inf
         while True:
-            if deadlines.soonest < deadline:  # a new timer comes before what we knew
-                deadline = deadlines.soonest
-            deadlines.soonest = math.inf
-            following = env.peek()
+            soonest = deadlines.soonest
+            if soonest != inf:  # a timer was set since the last look
+                deadlines.soonest = inf
+                if soonest < deadline:
+                    deadline = soonest
+            following = peek()
             if deadline < following and deadline <= until:
-                deadline = _or_never(next_deadline())  # drop timers cancelled meanwhile
+                known = next_deadline()  # drops timers cancelled meanwhile
+                deadline = inf if known is None else known
                 if deadline < following and deadline <= until and deadline != wakeup.armed:
                     wakeup.arm(deadline)
                     continue
             if following > until:
                 return
-            env.step()
+            step()
 
     def _schedule(self, deadline: float, at: float) -> None:
         env = self.clock.env

@@ -5,9 +5,10 @@ RTP is many small datagrams on many sockets, so this driver skips asyncio's tran
 socket is non-blocking, registered with `loop.add_reader`, drained with `recvfrom` until it
 would block, and whatever the relay wants sent goes out at once with `sendto`.
 
-Alone (the media bench) it keeps the relay's timer itself. Beside the SIP driver, the media
-shares the SIP core's timer heap: then `receive` and `after_input` route datagrams into the
-core, the SIP driver keeps the one timer and calls `flush` after each of its own flushes.
+Alone (the media bench) it keeps the relay's timer itself, with a `Wakeup`. Beside the SIP
+driver, the media shares the SIP core's timer heap: then `receive` and `after_input` route
+datagrams into the core, the SIP driver keeps the one timer and calls `flush` after each of its
+own flushes.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """`UdpDriver`: a `DatagramCore` on a UDP socket, with asyncio's loop as its clock.
 
 The driver follows the aioquic pattern: every input carries `now`, the core says when it next
-needs attention, and the driver keeps one `loop.call_at` handle that it re-arms only when that
-deadline changes. `now` is seconds since the driver started, from `loop.time()` (monotonic), so
-the core's times are small numbers just as they are in simulation.
+needs attention, and the driver keeps one `loop.call_at` handle for it through a `Wakeup`,
+which re-arms it only when that deadline changes. `now` is seconds since the driver started,
+from `loop.time()` (monotonic), so the core's times are small numbers just as they are in
+simulation.
 
 The socket is read straight from the loop's selector (`add_reader`), not through asyncio's
 datagram transport, which reads one datagram per pass of the loop: timers then run on time

@@ -98,6 +98,8 @@ class CallControl:
     def take_actions(self) -> list[Action]:
         """The actions produced since the last call, oldest first; the outbox empties."""
         outbox = self._outbox
+        if not outbox:  # a third of the time in simulation: spare the copy
+            return []
         actions = outbox[:]
         outbox.clear()
         return actions
