@@ -1,11 +1,12 @@
 """Drive a sans-I/O core in simulated time.
 
-After every input the driver hands the core's actions to their handlers. The
-core's wake-up is set lazily: ``run`` steps SimPy itself and, before each step,
-makes sure a wake-up exists if the core's next deadline comes before SimPy's
-next event. A deadline that is cancelled before that moment (a ring answered
-well within its timeout, the common case) never costs a SimPy event. The same
-shape drives the core live under asyncio; only the clock differs.
+After every input the driver hands the core's ``take_actions()`` to their
+handlers. The core's wake-up is set lazily: ``run`` steps SimPy itself and,
+before each step, has its ``Wakeup`` arm a SimPy timeout if the core's next
+deadline comes before SimPy's next event. A deadline that is cancelled before
+that moment (a ring answered well within its timeout, the common case) never
+costs a SimPy event. The live drivers keep their wake-up with the same
+``Wakeup``; only the way of scheduling one differs.
 """
 
 from __future__ import annotations
