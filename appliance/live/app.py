@@ -21,7 +21,7 @@ import numpy as np
 from appliance.clock import Deadlines
 from appliance.config import ConfigError, Site
 from appliance.eventlog import EventLog
-from appliance.live.core import Address, ServedCore
+from appliance.live.core import Address, DatagramCore
 from appliance.live.media import MediaDriver
 from appliance.live.preflight import preflight
 from appliance.live.prompt_build import (
@@ -128,7 +128,7 @@ class Appliance:
 
         return apply
 
-    def started(self, core: ServedCore, sip: UdpDriver) -> None:
+    def started(self, core: DatagramCore, sip: UdpDriver) -> None:
         """The SIP socket is up: open the media side beside it and start the clean-up."""
         assert core is self.core and self.core.media is not None
         box = self.core
