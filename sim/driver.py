@@ -31,6 +31,7 @@ _ROUNDING = 1e-6
 class CoreDriver:
     def __init__(self, clock: SimClock, core: CallControl) -> None:
         self.clock = clock
+        self._env = clock.env
         self.core = core
         self.handlers: dict[type, Handler] = {}
         self._take_actions = core.take_actions
@@ -52,7 +53,7 @@ class CoreDriver:
 
     def run(self, until: float) -> None:
         """Step the simulation up to time ``until``, waking the core at its deadlines."""
-        env = self.clock.env
+        env = self._env
         peek, step = env.peek, env.step  # bound once: the loop runs for every SimPy event
         core = self.core
         deadlines = core.deadlines
@@ -79,11 +80,11 @@ class CoreDriver:
             step()
 
     def _schedule(self, deadline: float, at: float) -> None:
-        env = self.clock.env
+        env = self._env
         Timeout(env, at - env.now, deadline).callbacks.append(self._wake)
 
     def _wake(self, event: Timeout) -> None:
-        if self._wakeup.fire(event.value, self.clock.env.now):
+        if self._wakeup.fire(event.value, self._env.now):
             self.settle()
 
 
