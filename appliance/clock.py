@@ -1,11 +1,11 @@
-"""The clock seam: how cores learn the time and ask to be woken.
+"""A core's timers: how cores ask to be woken without reading a clock.
 
 Cores never read a clock. Every input carries ``now``; a core keeps its own
 timers in a ``Deadlines`` heap, says when it next needs attention through
 ``next_deadline()`` and is told when that time comes through
 ``on_deadline(now)`` (the aioquic shape). A driver - SimPy in simulation,
-asyncio on the box, ``ManualClock`` in tests - arms one wake-up for the
-earliest deadline and re-arms it when that changes.
+asyncio on the box - keeps one wake-up armed for the earliest deadline with
+``appliance.drive.Wakeup``.
 
 Equal deadlines run in the order they were scheduled, by the heap's own
 (when, sequence) key, so results never depend on how a driver breaks ties.
@@ -16,27 +16,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable
-from typing import Any, Protocol
-
-
-class Timer(Protocol):
-    def cancel(self) -> None: ...
-
-
-class Clock(Protocol):
-    """What a driver offers: the time, and cancellable one-shot callbacks."""
-
-    def now(self) -> float: ...
-
-    def call_later(self, delay: float, fn: Callable[[], None]) -> Timer: ...
-
-
-class DeadlineCore(Protocol):
-    """The shape every sans-I/O core has towards its driver."""
-
-    def next_deadline(self) -> float | None: ...
-
-    def on_deadline(self, now: float) -> None: ...
+from typing import Any
 
 
 def _cancelled(*_args: Any) -> None:
@@ -121,28 +101,3 @@ class Deadlines:
 
     def __len__(self) -> int:
         return sum(1 for _, _, h in self._heap if not h.cancelled)
-
-
-class ManualClock:
-    """A clock for tests and replays: time moves only when told to."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self._now = start
-        self._deadlines = Deadlines()
-
-    def now(self) -> float:
-        return self._now
-
-    def call_later(self, delay: float, fn: Callable[[], None]) -> Timer:
-        return self._deadlines.schedule(self._now + delay, lambda _now: fn())
-
-    def advance(self, seconds: float) -> None:
-        """Move time forward, firing every callback that falls due on the way."""
-        target = self._now + seconds
-        while True:
-            when = self._deadlines.next_deadline()
-            if when is None or when > target:
-                break
-            self._now = when
-            self._deadlines.run_due(when)
-        self._now = target

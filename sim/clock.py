@@ -1,7 +1,7 @@
-"""The clock seam under SimPy: simulated time, and timers as SimPy timeouts.
+"""Simulated time for the testbed: the SimPy environment, and callbacks after a delay.
 
-A SimPy timeout cannot be taken back, so a cancelled timer stays scheduled
-and does nothing when it fires.
+A SimPy timeout cannot be taken back: whoever schedules one guards its callback with its own
+state (a token, the agent's state) instead of cancelling it.
 """
 
 from __future__ import annotations
@@ -12,36 +12,13 @@ import simpy
 from simpy.events import Timeout
 
 
-class SimTimer:
-    __slots__ = ("cancelled", "fn")
-
-    def __init__(self, fn: Callable[[], None]) -> None:
-        self.fn = fn
-        self.cancelled = False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-    def __call__(self, _event: object) -> None:
-        if not self.cancelled:
-            self.fn()
-
-
 class SimClock:
-    """``appliance.clock.Clock`` on a SimPy environment."""
+    """One-shot callbacks on a SimPy environment (its time is ``env.now``)."""
 
     __slots__ = ("env",)
 
     def __init__(self, env: simpy.Environment) -> None:
         self.env = env
-
-    def now(self) -> float:
-        return self.env.now
-
-    def call_later(self, delay: float, fn: Callable[[], None]) -> SimTimer:
-        timer = SimTimer(fn)
-        Timeout(self.env, delay).callbacks.append(timer)
-        return timer
 
     def after(
         self, delay: float, callback: Callable[[Timeout], None], value: object = None

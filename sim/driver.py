@@ -1,11 +1,12 @@
 """Drive a sans-I/O core in simulated time.
 
-After every input the driver hands the core's actions to their handlers. The
-core's wake-up is set lazily: ``run`` steps SimPy itself and, before each step,
-makes sure a wake-up exists if the core's next deadline comes before SimPy's
-next event. A deadline that is cancelled before that moment (a ring answered
-well within its timeout, the common case) never costs a SimPy event. The same
-shape drives the core live under asyncio; only the clock differs.
+After every input the driver hands the core's ``take_actions()`` to their
+handlers. The core's wake-up is set lazily: ``run`` steps SimPy itself and,
+before each step, has its ``Wakeup`` arm a SimPy timeout if the core's next
+deadline comes before SimPy's next event. A deadline that is cancelled before
+that moment (a ring answered well within its timeout, the common case) never
+costs a SimPy event. The live drivers keep their wake-up with the same
+``Wakeup``; only the way of scheduling one differs.
 """
 
 from __future__ import annotations
@@ -16,18 +17,25 @@ from typing import Any
 
 from simpy.events import Timeout
 
+from appliance.drive import Wakeup
 from appliance.pbx.callcontrol import CallControl
 from sim.clock import SimClock
 
 Handler = Callable[[Any], None]
 
+# SimPy fires a timeout at now + (deadline - now), which can miss the deadline by a rounding
+# step; far below any time a call centre measures.
+_ROUNDING = 1e-6
+
 
 class CoreDriver:
     def __init__(self, clock: SimClock, core: CallControl) -> None:
         self.clock = clock
+        self._env = clock.env
         self.core = core
         self.handlers: dict[type, Handler] = {}
-        self._armed: set[float] = set()  # deadlines a SimPy wake-up is set for
+        self._take_actions = core.take_actions
+        self._wakeup = Wakeup(core, self._schedule, _ROUNDING)
 
     def on(self, action_type: type, handler: Handler) -> None:
         """Send actions of ``action_type`` to ``handler`` (others are dropped)."""
@@ -35,47 +43,49 @@ class CoreDriver:
 
     def settle(self) -> None:
         """Carry out the core's actions; call after every input."""
-        actions = self.core.outbox
+        actions = self._take_actions()
         if actions:
             handlers = self.handlers
-            # Handlers only set timers; they never feed the core while we iterate.
             for action in actions:
                 handler = handlers.get(type(action))
                 if handler is not None:
                     handler(action)
-            actions.clear()
 
     def run(self, until: float) -> None:
         """Step the simulation up to time ``until``, waking the core at its deadlines."""
-        env = self.clock.env
+        env = self._env
+        peek, step = env.peek, env.step  # bound once: the loop runs for every SimPy event
         core = self.core
         deadlines = core.deadlines
-        armed = self._armed
+        wakeup = self._wakeup
         next_deadline = core.next_deadline
+        inf = math.inf
         deadline = _or_never(next_deadline())
-        deadlines.soonest = math.inf
+        deadlines.soonest = inf
         while True:
-            if deadlines.soonest < deadline:  # a new timer comes before what we knew
-                deadline = deadlines.soonest
-            deadlines.soonest = math.inf
-            following = env.peek()
+            soonest = deadlines.soonest
+            if soonest != inf:  # a timer was set since the last look
+                deadlines.soonest = inf
+                if soonest < deadline:
+                    deadline = soonest
+            following = peek()
             if deadline < following and deadline <= until:
-                deadline = _or_never(next_deadline())  # drop timers cancelled meanwhile
-                if deadline < following and deadline <= until and deadline not in armed:
-                    armed.add(deadline)
-                    Timeout(env, deadline - env.now, deadline).callbacks.append(self._wake)
+                known = next_deadline()  # drops timers cancelled meanwhile
+                deadline = inf if known is None else known
+                if deadline < following and deadline <= until and deadline != wakeup.armed:
+                    wakeup.arm(deadline)
                     continue
             if following > until:
                 return
-            env.step()
+            step()
+
+    def _schedule(self, deadline: float, at: float) -> None:
+        env = self._env
+        Timeout(env, at - env.now, deadline).callbacks.append(self._wake)
 
     def _wake(self, event: Timeout) -> None:
-        deadline = event.value
-        self._armed.discard(deadline)
-        # now + (deadline - now) can miss the deadline by a rounding step;
-        # never tell the core a time before the deadline it asked for.
-        self.core.on_deadline(max(self.clock.env.now, deadline))
-        self.settle()
+        if self._wakeup.fire(event.value, self._env.now):
+            self.settle()
 
 
 def _or_never(deadline: float | None) -> float:

@@ -13,16 +13,9 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from random import Random
-from typing import Protocol
 
+from appliance.drive import DatagramCore, Wakeup
 from appliance.net import Address
-
-
-class DatagramCore(Protocol):
-    def receive_datagram(self, data: bytes, source: Address, now: float) -> None: ...
-    def take_datagrams(self) -> list[tuple[bytes, Address]]: ...
-    def next_deadline(self) -> float | None: ...
-    def on_deadline(self, now: float) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -40,14 +33,15 @@ class SimulatedNetwork:
         self.cores: dict[Address, DatagramCore] = {}
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._sequence = itertools.count()
-        self._armed: dict[Address, float | None] = {}
+        self._wakeups: dict[Address, Wakeup] = {}
         self.sent = 0
         self.lost = 0
         self.trace: list[tuple[float, Address, Address, bytes]] | None = None
 
     def attach(self, address: Address, core: DatagramCore) -> None:
         self.cores[address] = core
-        self._armed[address] = None
+        self._wakeups[address] = Wakeup(
+            core, lambda deadline, at: self.at(at, lambda: self._wake(address, deadline)))
         self._after_input(address)
 
     def at(self, when: float, action: Callable[[], None]) -> None:
@@ -71,17 +65,11 @@ class SimulatedNetwork:
         core = self.cores[address]
         for data, destination in core.take_datagrams():
             self._transmit(address, destination, data)
-        deadline = core.next_deadline()
-        if deadline is not None and deadline != self._armed[address]:
-            self._armed[address] = deadline
-            self.at(deadline, lambda: self._wake(address, deadline))
+        self._wakeups[address].rearm()
 
     def _wake(self, address: Address, deadline: float) -> None:
-        if self._armed[address] != deadline:
-            return  # superseded by a later arming
-        self._armed[address] = None
-        self.cores[address].on_deadline(self.now)
-        self._after_input(address)
+        if self._wakeups[address].fire(deadline, self.now):
+            self._after_input(address)
 
     def _transmit(self, source: Address, destination: Address, data: bytes) -> None:
         self.sent += 1

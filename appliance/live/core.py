@@ -1,37 +1,25 @@
-"""What the live driver needs from a core: datagrams in and out, one deadline, an orderly end.
+"""What the live server needs from a core: datagrams in and out, one deadline, an orderly end.
 
 The B2BUA core satisfies this protocol; tests satisfy it with small cores of their own. Every
 input carries `now`, in seconds on the driver's monotonic clock; the core never reads a clock.
+Datagrams and the deadline are the `DatagramCore` the simulated network drives too.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from appliance.drive import DatagramCore
 from appliance.net import Address
 
 if TYPE_CHECKING:
     from appliance.config import Site
 
+__all__ = ["Address", "DatagramCore", "ServedCore"]
 
-class DatagramCore(Protocol):
-    """A sans-I/O core fed with datagrams and woken at its deadline."""
 
-    def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
-        """Handle one datagram that arrived from `source`."""
-        ...
-
-    def take_datagrams(self) -> list[tuple[bytes, Address]]:
-        """What to send, oldest first; the core's outbox is left empty."""
-        ...
-
-    def next_deadline(self) -> float | None:
-        """When the core next needs `on_deadline`, or None if it never does."""
-        ...
-
-    def on_deadline(self, now: float) -> None:
-        """Run whatever fell due at or before `now`."""
-        ...
+class ServedCore(DatagramCore, Protocol):
+    """A `DatagramCore` the live server can also end, wait for and reconfigure."""
 
     def shutdown(self, now: float) -> None:
         """Begin ending every call (BYE/CANCEL); refuse new ones from now on."""

@@ -5,9 +5,10 @@ RTP is many small datagrams on many sockets, so this driver skips asyncio's tran
 socket is non-blocking, registered with `loop.add_reader`, drained with `recvfrom` until it
 would block, and whatever the relay wants sent goes out at once with `sendto`.
 
-Alone (the media bench) it keeps the relay's timer itself. Beside the SIP driver, the media
-shares the SIP core's timer heap: then `receive` and `after_input` route datagrams into the
-core, the SIP driver keeps the one timer and calls `flush` after each of its own flushes.
+Alone (the media bench) it keeps the relay's timer itself, with a `Wakeup`. Beside the SIP
+driver, the media shares the SIP core's timer heap: then `receive` and `after_input` route
+datagrams into the core, the SIP driver keeps the one timer and calls `flush` after each of its
+own flushes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Protocol
 
+from appliance.drive import Wakeup
+from appliance.live.udp import TIMER_EARLY
 from appliance.net import Address
 
 _log = logging.getLogger(__name__)
@@ -61,8 +64,7 @@ class MediaDriver:
         self._fixed_epoch = epoch
         self._epoch = 0.0
         self._sockets: dict[int, socket.socket] = {}
-        self._timer: asyncio.TimerHandle | None = None
-        self._armed: float | None = None
+        self._wakeup = Wakeup(relay, self._schedule, TIMER_EARLY)
 
     def start(self) -> None:
         loop = self._loop or asyncio.get_running_loop()
@@ -106,8 +108,7 @@ class MediaDriver:
     def close(self) -> None:
         for port in list(self._sockets):
             self._release(port)
-        if self._timer is not None:
-            self._timer.cancel()
+        self._wakeup.arm(None)
 
     def _bind(self, port: int) -> bool:
         """Listen on `port`; False (logged) if it cannot be bound."""
@@ -162,21 +163,13 @@ class MediaDriver:
                 _log.debug("media send from %d to %s failed: %s", port, destination, error)
 
     def _rearm(self) -> None:
-        if self._after_input is not None:
-            return  # the owner of the timer heap keeps the timer
-        deadline = self.relay.next_deadline()
-        if deadline == self._armed:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._armed = deadline
-        self._timer = None
-        if deadline is not None:
-            assert self._loop is not None
-            self._timer = self._loop.call_at(self._epoch + deadline, self._on_timer, deadline)
+        if self._after_input is None:  # else the owner of the timer heap keeps the timer
+            self._wakeup.rearm()
+
+    def _schedule(self, deadline: float, at: float) -> asyncio.TimerHandle:
+        assert self._loop is not None
+        return self._loop.call_at(self._epoch + at, self._on_timer, deadline)
 
     def _on_timer(self, deadline: float) -> None:
-        self._timer = None
-        self._armed = None
-        self.relay.on_deadline(max(self.now(), deadline))
-        self.flush()
+        if self._wakeup.fire(deadline, self.now()):
+            self.flush()

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from appliance.config import ConfigError, Site, resolve_site
 from appliance.config.changes import compare, effective
-from appliance.live.core import Address, DatagramCore
+from appliance.live.core import Address, ServedCore
 from appliance.live.udp import UdpDriver
 
 _log = logging.getLogger(__name__)
@@ -33,8 +33,8 @@ class StartError(Exception):
     """The machine, not the site file, keeps the appliance from starting (a folder it cannot
     write, a database it cannot open); the message says what and where, for the user."""
 
-CoreFactory = Callable[[Site], DatagramCore]
-StartHook = Callable[[DatagramCore, UdpDriver], None]
+CoreFactory = Callable[[Site], ServedCore]
+StartHook = Callable[[ServedCore, UdpDriver], None]
 ReloadHook = Callable[[Site], Callable[[], None]]
 """Given the new site, reads what it needs (raising `ConfigError` if it cannot: then nothing is
 applied) and returns what applies it, called right after the core took the new site."""
@@ -58,7 +58,7 @@ class Server:
         self.port = port
         self.grace = grace
         self.site: Site | None = None
-        self.core: DatagramCore | None = None
+        self.core: ServedCore | None = None
         self.driver: UdpDriver | None = None
         self._stop: asyncio.Event | None = None
         self._hurry: asyncio.Event | None = None
@@ -175,7 +175,7 @@ class Server:
         _log.info("stopped")
         return idle
 
-    def _started(self) -> tuple[DatagramCore, UdpDriver]:
+    def _started(self) -> tuple[ServedCore, UdpDriver]:
         if self.core is None or self.driver is None:
             raise RuntimeError("the server has not been started")
         return self.core, self.driver

@@ -1,9 +1,10 @@
 """`UdpDriver`: a `DatagramCore` on a UDP socket, with asyncio's loop as its clock.
 
 The driver follows the aioquic pattern: every input carries `now`, the core says when it next
-needs attention, and the driver keeps one `loop.call_at` handle that it re-arms only when that
-deadline changes. `now` is seconds since the driver started, from `loop.time()` (monotonic), so
-the core's times are small numbers just as they are in simulation.
+needs attention, and the driver keeps one `loop.call_at` handle for it through a `Wakeup`,
+which re-arms it only when that deadline changes. `now` is seconds since the driver started,
+from `loop.time()` (monotonic), so the core's times are small numbers just as they are in
+simulation.
 
 The socket is read straight from the loop's selector (`add_reader`), not through asyncio's
 datagram transport, which reads one datagram per pass of the loop: timers then run on time
@@ -31,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from appliance.drive import Wakeup
 from appliance.live.backlog import (
     Backlog,
     Kind,
@@ -41,7 +43,7 @@ from appliance.live.backlog import (
     reply_address,
     top_branch,
 )
-from appliance.live.core import Address, DatagramCore
+from appliance.live.core import Address, ServedCore
 
 _log = logging.getLogger(__name__)
 
@@ -78,6 +80,10 @@ _TIMESPEC = struct.Struct("@qq")
 _COUNTER = struct.Struct("@I")
 _ANCILLARY_BYTES = socket.CMSG_SPACE(_TIMESPEC.size) + socket.CMSG_SPACE(_COUNTER.size)
 
+# asyncio runs a timer up to one clock resolution early; a microsecond more covers the rounding
+# of counting `now` from the driver's epoch.
+TIMER_EARLY = max(time.get_clock_info("monotonic").resolution, 1e-6)
+
 # After the core raises in on_deadline, the timer is not re-armed sooner than this, so that a
 # core stuck on a due deadline costs a traceback every 50 ms rather than a spinning loop.
 _RETRY_AFTER_FAILURE = 0.05
@@ -113,7 +119,7 @@ class UdpDriver:
     these events (a shutdown, a reload) calls `flush()` after.
     """
 
-    def __init__(self, core: DatagramCore, host: str, port: int,
+    def __init__(self, core: ServedCore, host: str, port: int,
                  loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.core = core
         self.host = host
@@ -123,8 +129,7 @@ class UdpDriver:
         self._sock: socket.socket | None = None
         self._reading = False
         self._bound: Address | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._armed: float | None = None
+        self._wakeup = Wakeup(core, self._schedule, TIMER_EARLY)
         self._idle_waiter: asyncio.Future[None] | None = None
         self._closed: asyncio.Future[None] | None = None
         self._ipv6 = False
@@ -143,7 +148,6 @@ class UdpDriver:
         # Bound once: the hot path looks up nothing it can avoid.
         self._receive = core.receive_datagram
         self._take = core.take_datagrams
-        self._next_deadline = core.next_deadline
         self._time: Callable[[], float] = _not_started
         self._sendto: Callable[[bytes, Address], Any] = _not_started
 
@@ -198,7 +202,7 @@ class UdpDriver:
 
     def close(self) -> None:
         """Stop the timer and close the socket; what is still waiting is not handled."""
-        self._cancel_timer()
+        self._wakeup.arm(None)
         if self._recheck_handle is not None:
             self._recheck_handle.cancel()
         self._pause_reading()
@@ -409,9 +413,7 @@ class UdpDriver:
             send = self._send
             for data, destination in self._take():
                 send(data, destination)
-            deadline = self._next_deadline()
-            if deadline != self._armed:
-                self._arm(deadline, deadline)
+            self._wakeup.rearm()
         except Exception:
             _log.exception("core failed while being flushed")
         for hook in self.after_flush:
@@ -419,45 +421,28 @@ class UdpDriver:
         if self._idle_waiter is not None:
             self._check_idle()
 
-    def _arm(self, deadline: float | None, at: float | None) -> None:
-        """Remember `deadline` as the one armed and wake at `at` (normally the same)."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._armed = deadline
-        if at is not None and self._sock is not None and not self.closed:
-            assert self._loop is not None
-            self._timer = self._loop.call_at(self._epoch + at, self._on_timer)
+    def _schedule(self, deadline: float, at: float) -> asyncio.TimerHandle | None:
+        if self._sock is None or self.closed:
+            return None
+        assert self._loop is not None
+        return self._loop.call_at(self._epoch + at, self._on_timer, deadline)
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        armed = self._armed
-        self._armed = None
-        # call_at may fire up to one clock resolution early: the core must still see its
-        # deadline as due (as aioquic does).
+    def _on_timer(self, deadline: float) -> None:
         now = self._time() - self._epoch
-        if armed is not None and armed > now:
-            now = armed
         try:
-            self.core.on_deadline(now)
+            self._wakeup.fire(deadline, now)
         except Exception:
-            _log.exception("core failed on its deadline at %.3f", now)
-            self._send_after_failure(now)
+            _log.exception("core failed on its deadline at %.3f", max(now, deadline))
+            self._retry_after_failure(now)
         self.flush()
 
-    def _send_after_failure(self, now: float) -> None:
+    def _retry_after_failure(self, now: float) -> None:
         try:
-            deadline = self._next_deadline()
+            deadline = self.core.next_deadline()
         except Exception:
             return
         if deadline is not None and deadline <= now:
-            self._arm(deadline, now + _RETRY_AFTER_FAILURE)
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        self._armed = None
+            self._wakeup.arm(deadline, now + _RETRY_AFTER_FAILURE)
 
     def _core_idle(self) -> bool:
         try:

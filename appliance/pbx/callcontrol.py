@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from random import Random
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from appliance.clock import Deadlines
 from appliance.eventlog import EventLog
-from appliance.events import CallBlocked, CallEnded, CallOffered, EndCause, new
+from appliance.events import AgentState, CallBlocked, CallEnded, CallOffered, EndCause, new
 from appliance.pbx.acd.agent import HELD as AGENT_HELD
 from appliance.pbx.acd.agent import TALKING as AGENT_TALKING
 from appliance.pbx.acd.core import REASON_DECLINED, Acd, AnnouncementSeconds
@@ -26,6 +26,15 @@ from appliance.pbx.trunks import TrunkGroups
 
 if TYPE_CHECKING:
     from appliance.config import Site
+
+
+class AgentStatus(NamedTuple):
+    """An agent's state as call control reports it: a snapshot, not a live view."""
+
+    state: AgentState
+    reason: str  # why NOT_READY (a REASON_ code or the agent's own); "" otherwise
+    call: int  # the call the agent rings for, talks on, holds or wraps up; 0 for none
+
 
 QUEUED = CallState.QUEUED
 TALKING = CallState.TALKING
@@ -48,15 +57,15 @@ class CallControl:
         self.site = site
         self.log = log
         self.calls: dict[int, Call] = {}
-        # Drivers may read ``outbox`` directly and must clear it (``take_actions`` does both).
-        self.outbox: list[Action] = []
+        # Shared with the ACD; drivers empty it only through ``take_actions``.
+        self._outbox: list[Action] = []
         # The core's timers. Drivers read ``deadlines.scheduled`` to skip asking for
         # the next deadline when no timer was set since they last asked.
         self.deadlines = self._deadlines = Deadlines()
         self._next_call_id = 0
         self.trunks = TrunkGroups(site)
         self.router = Router(site)
-        self.acd = Acd(site, self.calls, log, self.outbox, self._deadlines, self._end, rng,
+        self.acd = Acd(site, self.calls, log, self._outbox, self._deadlines, self._end, rng,
                        announcement_seconds)
         # When the core next needs on_deadline(); None if never. Drivers ask
         # after every input, so this is the heap's own method.
@@ -88,9 +97,20 @@ class CallControl:
 
     def take_actions(self) -> list[Action]:
         """The actions produced since the last call, oldest first; the outbox empties."""
-        actions = self.outbox[:]
-        self.outbox.clear()
+        outbox = self._outbox
+        if not outbox:  # a third of the time in simulation: spare the copy
+            return []
+        actions = outbox[:]
+        outbox.clear()
         return actions
+
+    def agent_status(self, agent: str) -> AgentStatus | None:
+        """Where `agent` stands now (None for an agent the site does not have): what callers,
+        agents' phones and feature codes may ask of the ACD without reaching into it."""
+        found = self.acd.agents.get(agent)
+        if found is None:
+            return None
+        return AgentStatus(found.state, found.reason, found.call)
 
     def on_deadline(self, now: float) -> None:
         self._deadlines.run_due(now)
@@ -112,13 +132,13 @@ class CallControl:
         if not self.trunks.seize(trunk_group):
             log(new(CallBlocked, (now, call_id, trunk_group)))
             log(new(CallEnded, (now, call_id, EndCause.BLOCKED)))
-            self.outbox.append(new(HangUpCaller, (call_id, EndCause.BLOCKED)))
+            self._outbox.append(new(HangUpCaller, (call_id, EndCause.BLOCKED)))
             return call_id
         call = Call(call_id, trunk_group, ani, dnis, now)
         self.calls[call_id] = call
         destination = self.router.route(trunk_group, ani, dnis)
         if destination is None:
-            self.outbox.append(new(HangUpCaller, (call_id, EndCause.NO_ROUTE)))
+            self._outbox.append(new(HangUpCaller, (call_id, EndCause.NO_ROUTE)))
             self._end(call, EndCause.NO_ROUTE, now)
             return call_id
         call.route_priority = destination.priority
@@ -135,7 +155,7 @@ class CallControl:
             self.acd.caller_left(call, now)
             self._end(call, EndCause.ABANDONED, now)
         elif state is TALKING or state is HELD:
-            self.outbox.append(new(HangUpAgent, (call_id, call.agent)))
+            self._outbox.append(new(HangUpAgent, (call_id, call.agent)))
             self.acd.talk_ended(call, now)
             self._end(call, EndCause.CALLER_HANGUP, now)
         else:
@@ -163,7 +183,7 @@ class CallControl:
                                    and agent_state.state is not AGENT_HELD):
             return False
         call = self.calls[agent_state.call]
-        self.outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_HANGUP)))
+        self._outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_HANGUP)))
         self.acd.talk_ended(call, now)
         self._end(call, EndCause.AGENT_HANGUP, now)
         return True

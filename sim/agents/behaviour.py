@@ -104,20 +104,22 @@ class Agents:
         model = self.models[action.agent]
         model.ring_token += 1
         self.callers.ring_withdrawn(action.call)
-        agent = self.core.acd.agents[action.agent]
-        if agent.state is NOT_READY and agent.reason == REASON_NO_ANSWER:
+        if self._paused_for_missed_ring(model.id):
             self._come_back_later(model)
 
     def _come_back_later(self, model: AgentModel) -> None:
         """Paused for a missed ring: the agent notices after a while and goes ready."""
-        agent = self.core.acd.agents[model.id]
-
         def back(_event: object) -> None:
-            if agent.state is NOT_READY and agent.reason == REASON_NO_ANSWER:
+            if self._paused_for_missed_ring(model.id):
                 self.core.agent_ready(self.clock.env.now, model.id)
                 self.driver.settle()
 
         self.clock.after(model.away(), back)
+
+    def _paused_for_missed_ring(self, agent: str) -> bool:
+        status = self.core.agent_status(agent)
+        return status is not None and status.state is NOT_READY and (
+            status.reason == REASON_NO_ANSWER)
 
     def _on_connect(self, action: Connect) -> None:
         self.callers.connected(action)
@@ -176,11 +178,11 @@ class Agents:
         done = now + model.wrap_up()
         if done >= action.until:
             return
-        agent = self.core.acd.agents[action.agent]
         call = action.call
 
         def ready(_event: object) -> None:
-            if agent.state is WRAP_UP and agent.call == call:
+            status = self.core.agent_status(model.id)
+            if status is not None and status.state is WRAP_UP and status.call == call:
                 self.core.agent_ready(self.clock.env.now, model.id)
                 self.driver.settle()
 

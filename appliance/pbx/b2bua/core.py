@@ -209,8 +209,9 @@ class B2bua(Endpoint):
         layer = self.layer
         anchor = self.anchor
         while True:
-            if cc.outbox:
-                for action in cc.take_actions():
+            actions = cc.take_actions()
+            if actions:
+                for action in actions:
                     self._act(action, now)
                 continue
             if anchor is not None and anchor.media.has_events:

@@ -31,7 +31,8 @@ class FeatureCodes:
         """Carry out a feature code; False if the agent's state does not allow it. Asking
         for the state one is already in succeeds (a second *41 is not an error)."""
         cc = self.cc
-        state = cc.acd.agents[agent].state
+        status = cc.agent_status(agent)
+        state = AgentState.LOGGED_OUT if status is None else status.state
         if feature == "login":
             return cc.agent_login(now, agent, ready=True) or state is not AgentState.LOGGED_OUT
         if feature == "logout":

@@ -65,7 +65,7 @@ class AgentLogins:
         """With login by registration, an agent whose phone has a static contact is always
         reachable, so logged in (ready) as if their phone had registered."""
         for agent in sorted(self.phones.static_contacts):
-            if agent in self.agents and agent in self.cc.acd.agents:
+            if agent in self.agents and self.cc.agent_status(agent) is not None:
                 self.cc.agent_login(now, agent, ready=True)
 
     def _registrations_changed(self, now: float) -> None:

@@ -463,3 +463,21 @@ def test_the_answer_is_on_record_before_the_other_agents_are_rung_again() -> Non
     answered = kinds.index(("CallAnswered", first))
     rung_again = [i for i, k in enumerate(kinds) if k == ("AgentRung", second)]
     assert rung_again and min(rung_again) > answered
+
+
+def test_taken_actions_are_handed_out_once() -> None:
+    h = Harness(agents=1)
+    call = h.cc.offer_call(0.0, "pstn", "5551234")
+    assert h.cc.take_actions() == [RingAgent(call, "a1", "service")]
+    assert h.cc.take_actions() == []
+
+
+def test_agent_status_reports_state_reason_and_call_as_a_snapshot() -> None:
+    h = Harness(agents=1, ring_timeout=15)
+    call = h.cc.offer_call(0.0, "pstn", "5551234")
+    ringing = h.cc.agent_status("a1")
+    assert ringing == (AgentState.RINGING, "", call)
+    h.at(15.0)  # not answered: the queue pauses the agent
+    assert h.cc.agent_status("a1") == (AgentState.NOT_READY, "no_answer", 0)
+    assert ringing.state is AgentState.RINGING  # what was read before stays as it was
+    assert h.cc.agent_status("nobody") is None
