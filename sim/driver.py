@@ -11,27 +11,23 @@ shape drives the core live under asyncio; only the clock differs.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
 
 from simpy.events import Timeout
 
 from appliance.pbx.callcontrol import CallControl
+from sim.channels.subscribers import Subscribers
 from sim.clock import SimClock
 
-Handler = Callable[[Any], None]
 
+class CoreDriver(Subscribers):
+    """Subscribers (`on`) hear the core's actions after every input (`settle`); several
+    may subscribe to one action type. Actions nobody subscribed to are dropped."""
 
-class CoreDriver:
     def __init__(self, clock: SimClock, core: CallControl) -> None:
+        super().__init__()
         self.clock = clock
         self.core = core
-        self.handlers: dict[type, Handler] = {}
         self._armed: set[float] = set()  # deadlines a SimPy wake-up is set for
-
-    def on(self, action_type: type, handler: Handler) -> None:
-        """Send actions of ``action_type`` to ``handler`` (others are dropped)."""
-        self.handlers[action_type] = handler
 
     def settle(self) -> None:
         """Carry out the core's actions; call after every input."""

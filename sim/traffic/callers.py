@@ -3,16 +3,19 @@
 Everything a caller will do is drawn when the call arrives, each quantity from
 its own stream (common random numbers: the same caller talks for the same time
 whoever answers). A caller is a small object driven by timers, not a SimPy
-process: simulations run millions of them.
+process: simulations run millions of them. Callers act through a `Channel`
+and hear what happens to their calls through its subscriptions, in every
+fidelity alike.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from appliance.events import EndCause
-from appliance.pbx.actions import Announce, Connect, HangUpCaller
+from appliance.pbx.actions import Announce, Connect, HangUpCaller, StopRinging
+from sim.channels import Conversation, Goodbye
 from sim.distributions import sampler
 from sim.traffic.arrivals import RateProfile
 
@@ -20,9 +23,8 @@ if TYPE_CHECKING:
     from simpy.events import Timeout
 
     from appliance.config import CallType, Traffic
-    from appliance.pbx.callcontrol import CallControl
+    from sim.channels import Channel
     from sim.clock import SimClock
-    from sim.driver import CoreDriver
     from sim.streams import Streams
 
 RETRY_AFTER_BUSY = frozenset({EndCause.BLOCKED, EndCause.BUSY})
@@ -55,19 +57,16 @@ class CallTypeModel:
         self.announce_rng = streams(f"announce/{name}")
 
 
-class Caller:
+class Caller(Conversation):
+    """One attempt of a caller; the conversation they bring is drawn with them."""
+
     __slots__ = (
         "ani",
-        "answer_at",
         "attempt",
         "call",
         "call_type",
-        "hold",
         "patience_armed",
         "patience_deadline",
-        "talk",
-        "transfer_talk",
-        "transfer_to",
         "waiting",
     )
 
@@ -79,17 +78,12 @@ class Caller:
         self.call = 0
         self.waiting = True
         self.patience_armed = False
-        self.answer_at = math.inf  # when an agent ringing for the call will pick up
         patience = call_type.patience
         self.patience_deadline = now + patience() if patience else math.inf
-        self.talk = call_type.talk()
-        # Hold: (seconds into the talk, seconds on hold), or None.
-        self.hold: tuple[float, float] | None = None
+        super().__init__(call_type.talk())
         hold_duration = call_type.hold_duration
         if hold_duration and call_type.hold_rng.random() < config.hold.probability:
             self.hold = (self.talk / 2, hold_duration())
-        self.transfer_to = ""
-        self.transfer_talk = 0.0
         transfer = config.transfer
         if transfer is not None and call_type.transfer_rng.random() < transfer.probability:
             self.transfer_to = transfer.target
@@ -100,16 +94,10 @@ class Callers:
     """The caller population of one simulation run."""
 
     def __init__(
-        self,
-        traffic: Traffic,
-        clock: SimClock,
-        core: CallControl,
-        driver: CoreDriver,
-        streams: Streams,
+        self, traffic: Traffic, clock: SimClock, channel: Channel, streams: Streams
     ) -> None:
         self.clock = clock
-        self.core = core
-        self.driver = driver
+        self.channel = channel
         self.profile = RateProfile.of_day(traffic)
         self.types = [CallTypeModel(c, streams) for c in traffic.call_types]
         total = sum(c.share for c in traffic.call_types)
@@ -120,9 +108,11 @@ class Callers:
             self.type_thresholds.append(cumulative)
         self.arrival_rng = streams("arrivals")
         self.type_rng = streams("call-type")
-        self.by_call: dict[int, Caller] = {}
-        driver.on(Announce, self._on_announce)
-        driver.on(HangUpCaller, self._on_hang_up)
+        channel.on(Announce, self._on_announce)
+        channel.on(HangUpCaller, self._on_hang_up)
+        channel.on(Connect, self._on_connect)
+        channel.on(StopRinging, self._on_ring_withdrawn)
+        channel.on(Goodbye, self._on_goodbye)
 
     def start(self) -> None:
         self._schedule_arrival(0.0)
@@ -153,16 +143,12 @@ class Callers:
 
     def _place(self, caller: Caller) -> None:
         call_type = caller.call_type
-        now = self.clock.env.now
-        call_id = self.core.offer_call(
-            now, call_type.trunk_group, caller.ani, call_type.dnis, caller.attempt
+        caller.call = self.channel.offer(
+            caller, call_type.trunk_group, caller.ani, call_type.dnis, caller.attempt
         )
-        caller.call = call_id
-        self.by_call[call_id] = caller
-        self.driver.settle()
         # Most calls ring an agent at once who picks up well within the
         # caller's patience: they need no patience timer unless the ring is
-        # withdrawn first (see ring_withdrawn).
+        # withdrawn first (see _on_ring_withdrawn).
         if caller.waiting and caller.patience_deadline < caller.answer_at:
             self._arm_patience(caller)
 
@@ -176,37 +162,27 @@ class Callers:
     def _patience_ran_out(self, event: Timeout) -> None:
         self._give_up(event.value)
 
-    def will_answer(self, call_id: int, at: float) -> None:
-        """An agent ringing for the call will pick up at ``at`` (the agents' model tells)."""
-        caller = self.by_call.get(call_id)
-        if caller is not None and at < caller.answer_at:
-            caller.answer_at = at
+    # --- what callers hear -------------------------------------------------------------
 
-    def ring_withdrawn(self, call_id: int) -> None:
+    def _caller(self, call: int) -> Caller:
+        # Every conversation a channel holds for this model is one of its callers.
+        return cast(Caller, self.channel.conversation(call))
+
+    def _on_ring_withdrawn(self, action: StopRinging) -> None:
         """A ring for the call ended without an answer: the caller's patience counts again."""
-        caller = self.by_call.get(call_id)
-        if caller is not None and caller.waiting:
+        caller = self._caller(action.call)
+        if caller.waiting:
             self._arm_patience(caller)
 
-    # --- what callers do -------------------------------------------------------------
+    def _on_connect(self, action: Connect) -> None:
+        self._caller(action.call).waiting = False  # its patience timer will do nothing
 
-    def _give_up(self, caller: Caller) -> None:
-        """The caller hangs up while waiting (patience ran out, or the announcement)."""
-        if not caller.waiting:
-            return
-        caller.waiting = False
-        self.by_call.pop(caller.call, None)
-        self.core.caller_hangup(self.clock.env.now, caller.call)
-        self.driver.settle()
-        self._maybe_retry(caller, caller.call_type.config.retrial.after_abandon)
-
-    def connected(self, action: Connect) -> None:
-        """The caller reached an agent (the agents' model passes this on)."""
-        self.by_call[action.call].waiting = False  # its patience timer will do nothing
+    def _on_goodbye(self, action: Goodbye) -> None:
+        self.channel.hang_up(action.call)
 
     def _on_announce(self, action: Announce) -> None:
         """After hearing it, a caller told to wait longer than they would may leave."""
-        caller = self.by_call[action.call]
+        caller = self._caller(action.call)
         expected = action.expected_wait
 
         def heard(_event: object) -> None:
@@ -221,13 +197,20 @@ class Callers:
         self.clock.after(action.duration, heard)
 
     def _on_hang_up(self, action: HangUpCaller) -> None:
-        caller = self.by_call.pop(action.call)
+        caller = self._caller(action.call)
         caller.waiting = False
         if action.cause in RETRY_AFTER_BUSY:
             self._maybe_retry(caller, caller.call_type.config.retrial.after_busy)
 
-    def forget(self, call_id: int) -> Caller | None:
-        return self.by_call.pop(call_id, None)
+    # --- what callers do -------------------------------------------------------------
+
+    def _give_up(self, caller: Caller) -> None:
+        """The caller hangs up while waiting (patience ran out, or the announcement)."""
+        if not caller.waiting:
+            return
+        caller.waiting = False
+        self.channel.hang_up(caller.call)
+        self._maybe_retry(caller, caller.call_type.config.retrial.after_abandon)
 
     def _maybe_retry(self, caller: Caller, probability: float) -> None:
         call_type = caller.call_type
