@@ -119,6 +119,7 @@ class Agents:
         channel = self.channel
         call = action.call
         caller = channel.conversation(call)
+        assert caller is not None  # the caller is on the line: the agent was connected to them
         transferring = bool(caller.transfer_to)
         talk = (caller.talk if transferring or not caller.transfer_talk else caller.transfer_talk)
         talk *= self.talk_factor

@@ -62,8 +62,8 @@ class Channel(Protocol):
         before anything about the call is heard."""
         ...
 
-    def conversation(self, call: int) -> Conversation:
-        """The conversation of a call the caller has not left."""
+    def conversation(self, call: int) -> Conversation | None:
+        """The call's conversation; None once the caller has left it."""
         ...
 
     def hang_up(self, call: int) -> None:

@@ -49,8 +49,8 @@ class DirectChannel:
         self.settle()
         return call
 
-    def conversation(self, call: int) -> Conversation:
-        return self._conversations[call]
+    def conversation(self, call: int) -> Conversation | None:
+        return self._conversations.get(call)
 
     def hang_up(self, call: int) -> None:
         self.core.caller_hangup(self.env.now, call)

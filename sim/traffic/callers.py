@@ -108,6 +108,7 @@ class Callers:
             self.type_thresholds.append(cumulative)
         self.arrival_rng = streams("arrivals")
         self.type_rng = streams("call-type")
+        self.closed = False  # no new calls, first attempts or retrials (see close)
         channel.on(Announce, self._on_announce)
         channel.on(HangUpCaller, self._on_hang_up)
         channel.on(Connect, self._on_connect)
@@ -116,6 +117,10 @@ class Callers:
 
     def start(self) -> None:
         self._schedule_arrival(0.0)
+
+    def close(self) -> None:
+        """No caller calls from now on; calls under way go on to their end."""
+        self.closed = True
 
     # --- arrivals ------------------------------------------------------------------
 
@@ -142,6 +147,8 @@ class Callers:
         return self.types[-1]
 
     def _place(self, caller: Caller) -> None:
+        if self.closed:
+            return
         call_type = caller.call_type
         caller.call = self.channel.offer(
             caller, call_type.trunk_group, caller.ani, call_type.dnis, caller.attempt
@@ -164,18 +171,22 @@ class Callers:
 
     # --- what callers hear -------------------------------------------------------------
 
-    def _caller(self, call: int) -> Caller:
+    def _caller(self, call: int) -> Caller | None:
+        """The caller on `call`, None once they have left it (a ring or an announcement
+        may still be under way)."""
         # Every conversation a channel holds for this model is one of its callers.
-        return cast(Caller, self.channel.conversation(call))
+        return cast("Caller | None", self.channel.conversation(call))
 
     def _on_ring_withdrawn(self, action: StopRinging) -> None:
         """A ring for the call ended without an answer: the caller's patience counts again."""
         caller = self._caller(action.call)
-        if caller.waiting:
+        if caller is not None and caller.waiting:
             self._arm_patience(caller)
 
     def _on_connect(self, action: Connect) -> None:
-        self._caller(action.call).waiting = False  # its patience timer will do nothing
+        caller = self._caller(action.call)
+        assert caller is not None  # a caller who left is never connected
+        caller.waiting = False  # its patience timer will do nothing
 
     def _on_goodbye(self, action: Goodbye) -> None:
         self.channel.hang_up(action.call)
@@ -183,6 +194,8 @@ class Callers:
     def _on_announce(self, action: Announce) -> None:
         """After hearing it, a caller told to wait longer than they would may leave."""
         caller = self._caller(action.call)
+        if caller is None:
+            return
         expected = action.expected_wait
 
         def heard(_event: object) -> None:
@@ -198,6 +211,7 @@ class Callers:
 
     def _on_hang_up(self, action: HangUpCaller) -> None:
         caller = self._caller(action.call)
+        assert caller is not None  # released by the appliance: the caller had not left
         caller.waiting = False
         if action.cause in RETRY_AFTER_BUSY:
             self._maybe_retry(caller, caller.call_type.config.retrial.after_busy)
