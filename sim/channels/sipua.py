@@ -117,6 +117,7 @@ class SipChannel(Subscribers):
 
     def _forget_line(self, call: int) -> tuple[UserAgent, int]:
         del self._conversations[call]
+        self._answered_by.pop(call, None)  # an answer crossing the caller's CANCEL
         gateway, ua_call = self._lines.pop(call)
         del self._handles[(gateway.local, ua_call)]
         return gateway, ua_call
