@@ -37,7 +37,6 @@ from sim.world import People, Progress, in_steps, without_collector
 
 APPLIANCE = ("10.0.0.1", 5060)
 REALM = "sim.ccbox"
-REGISTRATION = 3600  # seconds a phone registers for; renewed at half time, as phones do
 
 
 @dataclass(frozen=True)
@@ -148,7 +147,6 @@ class SipWorld:
         return without_collector(lambda: self._run(progress, step))
 
     def _run(self, progress: Progress | None, step: float) -> EventLog:
-        self._register_phones()
         self.people.start()
         in_steps(self.net.run, self.length, progress, step)
         return self.log
@@ -158,11 +156,6 @@ class SipWorld:
         self.people.callers.close()
         self.net.run(self.env.now + seconds)
 
-    def _register_phones(self, _event: object = None) -> None:
-        for phone in self.phones.values():
-            phone.register(self.net.now, REGISTRATION)
-            self.net.poke(phone.local)
-        self.clock.after(REGISTRATION / 2, self._register_phones)
 
 
 def simulate_sip(site: Site, spec: SipRunSpec, progress: Progress | None = None) -> EventLog:

@@ -20,6 +20,9 @@ SDP offer, which the B2BUA passes through unchanged when it anchors no media, ca
 call's handle as its o= session id. Announcements and agent states, which SIP does not
 carry, come from the appliance's event log (`LogView`).
 
+The appliance cannot tell a retrial from a first attempt over SIP (nothing in the INVITE
+says so): its records show every call as attempt 1, and a retrial by its caller's number.
+
 Not over SIP yet: transfer. The appliance has no REFER, so `transfer` refuses (it returns
 False and counts the call in `skipped`); the agent then ends the conversation instead.
 """
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
     from sim.sipnet import SimulatedNetwork
 
 AnnouncementLength = Callable[[str, int, float | None], float]
+REGISTRATION = 3600  # seconds a phone registers for
 # What a gateway's caller makes of a final refusal (the B2BUA's wire mapping, backwards).
 REFUSED = {486: EndCause.BUSY, 600: EndCause.BUSY, 404: EndCause.NO_ROUTE,
            480: EndCause.VOICEMAIL}
@@ -59,7 +63,7 @@ class SipChannel(Subscribers):
                  timing: AnnouncementTiming, gateways: dict[str, UserAgent],
                  phones: dict[str, UserAgent]) -> None:
         super().__init__()
-        self.env = clock.env
+        self.clock = clock
         self.net = net
         self.gateways = gateways
         self.phones = phones
@@ -83,8 +87,13 @@ class SipChannel(Subscribers):
         for phone in phones.values():
             phone.listener = self._phone_heard
 
-    def start(self) -> None:
-        pass  # every subscriber hears each action as it comes
+    def start(self, _event: object = None) -> None:
+        """Register every phone, as phones do: for an hour, again at half time. Feature
+        codes dialled before a phone's first registration wait for it."""
+        for phone in self.phones.values():
+            phone.register(self.net.now, REGISTRATION)
+            self._send(phone)
+        self.clock.after(REGISTRATION / 2, self.start)
 
     def _send(self, ua: UserAgent) -> None:
         """Put on the network what `ua` has to send, and tell what it heard meanwhile."""
