@@ -31,6 +31,9 @@ class DirectChannel:
         self.driver = driver
         self.settle = driver.settle
         self._conversations: dict[int, Conversation] = {}
+        # `Channel.conversation`, asked several times a call: the dictionary's own look-up.
+        self.conversation: Callable[[int], Conversation | None] = self._conversations.get
+        self._goodbye: Handler | None = None
 
     def on(self, action_type: type, handler: Handler) -> None:
         self.driver.on(action_type, handler)
@@ -38,6 +41,7 @@ class DirectChannel:
     def start(self) -> None:
         # Last to hear a release, so that the callers' model still finds the conversation.
         self.driver.on(HangUpCaller, self._released)
+        self._goodbye = self.driver.handlers.get(Goodbye)  # everyone has subscribed by now
         self.settle()
 
     # --- callers ---------------------------------------------------------------------
@@ -48,9 +52,6 @@ class DirectChannel:
         self._conversations[call] = conversation
         self.settle()
         return call
-
-    def conversation(self, call: int) -> Conversation | None:
-        return self._conversations.get(call)
 
     def hang_up(self, call: int) -> None:
         self.core.caller_hangup(self.env.now, call)
@@ -73,7 +74,8 @@ class DirectChannel:
             conversation.answer_at = at
 
     def answer(self, agent: str, call: int) -> None:
-        self._input(self.core.agent_answer, agent, call)
+        self.core.agent_answer(self.env.now, agent, call)  # every call: no detour
+        self.settle()
 
     def decline(self, agent: str, call: int) -> None:
         self._input(self.core.agent_decline, agent, call)
@@ -89,7 +91,8 @@ class DirectChannel:
         return True
 
     def say_goodbye(self, call: int) -> None:
-        self.driver.publish(Goodbye(call))
+        if self._goodbye is not None:
+            self._goodbye(Goodbye(call))
 
     def log_in(self, agent: str) -> None:
         self._input(self.core.agent_login, agent)
