@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from appliance.events import new
 from appliance.pbx.acd.agent import NOT_READY, WRAP_UP
 from appliance.pbx.acd.core import REASON_NO_ANSWER
 from appliance.pbx.actions import HangUpCaller
@@ -29,7 +30,11 @@ class DirectChannel:
         self.env = clock.env
         self.core = core
         self.driver = driver
+        # Bound once: asked for on every call.
         self.settle = driver.settle
+        self._offer_call = core.offer_call
+        self._agent_answer = core.agent_answer
+        self._caller_hangup = core.caller_hangup
         self._conversations: dict[int, Conversation] = {}
         # `Channel.conversation`, asked several times a call: the dictionary's own look-up.
         self.conversation: Callable[[int], Conversation | None] = self._conversations.get
@@ -48,13 +53,13 @@ class DirectChannel:
 
     def offer(self, conversation: Conversation, trunk_group: str, ani: str, dnis: str,
               attempt: int) -> int:
-        call = self.core.offer_call(self.env.now, trunk_group, ani, dnis, attempt)
+        call = self._offer_call(self.env.now, trunk_group, ani, dnis, attempt)
         self._conversations[call] = conversation
         self.settle()
         return call
 
     def hang_up(self, call: int) -> None:
-        self.core.caller_hangup(self.env.now, call)
+        self._caller_hangup(self.env.now, call)
         self.settle()  # a ring withdrawn now still finds the caller, who has left
         del self._conversations[call]
 
@@ -74,7 +79,7 @@ class DirectChannel:
             conversation.answer_at = at
 
     def answer(self, agent: str, call: int) -> None:
-        self.core.agent_answer(self.env.now, agent, call)  # every call: no detour
+        self._agent_answer(self.env.now, agent, call)  # every call: no detour
         self.settle()
 
     def decline(self, agent: str, call: int) -> None:
@@ -92,7 +97,7 @@ class DirectChannel:
 
     def say_goodbye(self, call: int) -> None:
         if self._goodbye is not None:
-            self._goodbye(Goodbye(call))
+            self._goodbye(new(Goodbye, (call,)))
 
     def log_in(self, agent: str) -> None:
         self._input(self.core.agent_login, agent)
