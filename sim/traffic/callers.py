@@ -11,6 +11,7 @@ fidelity alike.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 from appliance.events import EndCause
@@ -136,10 +137,10 @@ class Callers:
 
     # --- arrivals ------------------------------------------------------------------
 
-    def _schedule_arrival(self, after: float) -> None:
-        at = self.profile.next_arrival(after, self.arrival_rng)
+    def _schedule_arrival(self, now: float) -> None:
+        at = self.profile.next_arrival(now, self.arrival_rng)
         if at != math.inf:
-            self.clock.after(at - self.clock.env.now, self._arrive)
+            self.clock.after(at - now, self._arrive)
 
     def _arrive(self, _event: object = None) -> None:
         now = self.clock.env.now
@@ -150,13 +151,13 @@ class Callers:
         self._place(Caller(call_type, ani, 1, now))
 
     def _pick_type(self) -> CallTypeModel:
-        if len(self.types) == 1:
-            return self.types[0]
-        u = self.type_rng.random()
-        for call_type, threshold in zip(self.types, self.type_thresholds, strict=True):
-            if u < threshold:
-                return call_type
-        return self.types[-1]
+        types = self.types
+        if len(types) == 1:
+            return types[0]
+        # The first type whose cumulative share exceeds u (the last if rounding leaves
+        # the shares' sum a hair below 1).
+        index = bisect_right(self.type_thresholds, self.type_rng.random())
+        return types[index] if index < len(types) else types[-1]
 
     def _place(self, caller: Caller) -> None:
         if self.closed:
