@@ -78,7 +78,8 @@ class Agents:
         channel.on(StopRinging, self._on_stop_ringing)
         channel.on(Connect, self._on_connect)
         channel.on(HangUpAgent, self._on_hang_up)
-        channel.on(WrapUp, self._on_wrap_up)
+        if behaviour.wrap_up:  # otherwise the ACD's automatic wrap-up timer decides alone
+            channel.on(WrapUp, self._on_wrap_up)
 
     def _on_ring(self, action: RingAgent) -> None:
         model = self.models[action.agent]
@@ -156,8 +157,7 @@ class Agents:
     def _on_wrap_up(self, action: WrapUp) -> None:
         model = self.models[action.agent]
         model.wrap_token += 1
-        if model.wrap_up is None:
-            return  # wait for the ACD's automatic wrap-up timer
+        assert model.wrap_up is not None  # subscribed only when agents have a wrap-up time
         now = self.clock.env.now
         done = now + model.wrap_up()
         if done >= action.until:
