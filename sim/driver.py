@@ -12,34 +12,30 @@ costs a SimPy event. The live drivers keep their wake-up with the same
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
 
 from simpy.events import Timeout
 
 from appliance.drive import Wakeup
 from appliance.pbx.callcontrol import CallControl
+from sim.channels.subscribers import Subscribers
 from sim.clock import SimClock
-
-Handler = Callable[[Any], None]
 
 # SimPy fires a timeout at now + (deadline - now), which can miss the deadline by a rounding
 # step; far below any time a call centre measures.
 _ROUNDING = 1e-6
 
 
-class CoreDriver:
+class CoreDriver(Subscribers):
+    """Subscribers (`on`) hear the core's actions after every input (`settle`); several
+    may subscribe to one action type. Actions nobody subscribed to are dropped."""
+
     def __init__(self, clock: SimClock, core: CallControl) -> None:
+        super().__init__()
         self.clock = clock
         self._env = clock.env
         self.core = core
-        self.handlers: dict[type, Handler] = {}
         self._take_actions = core.take_actions
         self._wakeup = Wakeup(core, self._schedule, _ROUNDING)
-
-    def on(self, action_type: type, handler: Handler) -> None:
-        """Send actions of ``action_type`` to ``handler`` (others are dropped)."""
-        self.handlers[action_type] = handler
 
     def settle(self) -> None:
         """Carry out the core's actions; call after every input."""

@@ -6,33 +6,38 @@ network with the configured latency, jitter and loss. Everything random - arriva
 types, talk times, patience, answer delays, the network - comes from streams seeded by the
 run's seed, so a run that fails replays exactly.
 
-What callers and agents do is the call-fidelity model's core: Poisson arrivals by interval,
-call types, talk time, patience (a CANCEL while queued), answer delay and missed rings (the
-agent comes back with the *43 feature code). Every agent's phone registers at the start, which
-logs the agent in; shifts, breaks, retrials, hold and transfer are left to call fidelity.
+What is SIP-specific lives here: the lab site (a gateway address per trunk group, a phone
+per agent), the network on SimPy's clock, the user agents. Callers and agents are the
+call-fidelity model itself (`sim.world.People`: arrivals, call types, patience, retrials,
+answer delay, missed rings, talk, hold, wrap-up, shifts and breaks, with the same stream
+names), acting through `sim.channels.sipua.SipChannel`; see there what SIP cannot carry yet.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from random import Random
 from typing import Any
+
+import simpy
+from simpy.events import Timeout
 
 from appliance.config import Site
 from appliance.eventlog import EventLog
 from appliance.net import Address
 from appliance.pbx.b2bua import B2bua
 from appliance.pbx.sip.digest import ha1
-from sim.distributions import sampler
+from sim.channels.sipua import SipChannel
+from sim.clock import SimClock
 from sim.media import AnnouncementTiming, announcement_timing
 from sim.sipnet import LinkQuality, SimulatedNetwork
-from sim.sipua import UaEvent, UserAgent
+from sim.sipua import UserAgent
 from sim.streams import ACD, SIP_IDS, Streams
-from sim.traffic.arrivals import RateProfile
+from sim.world import People, Progress, in_steps, without_collector
 
 APPLIANCE = ("10.0.0.1", 5060)
 REALM = "sim.ccbox"
-_POLL = 0.05  # how often scripted callers and agents look at what their phones heard
 
 
 @dataclass(frozen=True)
@@ -45,14 +50,14 @@ class SipRunSpec:
 
 def lab_site(site: Site) -> Site:
     """`site` with a gateway address per trunk group and a phone per agent (digest hashes of
-    generated passwords), agents logged in by registering."""
+    generated passwords); agents log in and out by feature code, as their shifts say."""
     data: dict[str, Any] = site.model_dump()
     for index, group in enumerate(data["trunk_groups"], start=1):
         group["peers"] = [_gateway(index)[0]]
     phones = [{"user": agent.id, "ha1_md5": ha1(agent.id, REALM, _password(agent.id), "MD5")}
               for agent in site.expanded_agents()]
     data["sip"] = {**data["sip"], "realm": REALM, "phones": phones,
-                   "agent_login": "register",
+                   "agent_login": "manual",
                    "probe_interval": 0}
     return Site.model_validate(data)
 
@@ -61,8 +66,41 @@ def _gateway(index: int) -> Address:
     return f"10.1.{index}.1", 5060
 
 
+def _phone(index: int) -> tuple[str, int]:
+    return f"10.2.{index // 250}.{index % 250 + 1}", 5060
+
+
 def _password(user: str) -> str:
     return f"pw-{user}"
+
+
+class SimPyNetwork(SimulatedNetwork):
+    """The simulated network on a SimPy environment's clock and event queue, so that SIP
+    datagrams, the cores' timers and the callers' and agents' timers share one time line
+    (same-time events keep the order they were scheduled in, as in `SimulatedNetwork`)."""
+
+    def __init__(self, env: simpy.Environment, rng: Random, quality: LinkQuality) -> None:
+        self.env = env
+        super().__init__(rng, quality)
+
+    @property  # type: ignore[override]
+    def now(self) -> float:
+        return self.env.now
+
+    @now.setter
+    def now(self, _value: float) -> None:
+        pass  # the environment keeps the time
+
+    def at(self, when: float, action: Callable[[], None]) -> None:
+        Timeout(self.env, max(when - self.env.now, 0.0), action).callbacks.append(_carry_out)
+
+    def run(self, until: float) -> None:
+        if until > self.env.now:
+            self.env.run(until=until)
+
+
+def _carry_out(event: Timeout) -> None:
+    event.value()
 
 
 class SipWorld:
@@ -77,148 +115,50 @@ class SipWorld:
         self.site = lab_site(site)
         self.spec = spec
         self.length = spec.hours * 3600.0
+        self.env = simpy.Environment()
+        self.clock = SimClock(self.env)
         streams = Streams(spec.seed, spec.replication)
         self.log = EventLog()
-        self.net = SimulatedNetwork(streams("network"), spec.quality)
+        self.net = SimPyNetwork(self.env, streams("network"), spec.quality)
         self.box = B2bua(self.site, self.log, streams(ACD), b"sim-secret", APPLIANCE,
                          sip_ids=streams(SIP_IDS))
         self.timing = announcement_timing(site) if timing is None else timing
         # Set on the core the B2BUA built, before any call reaches it.
         self.box.cc.announcement_seconds = self.timing.seconds
         self.net.attach(APPLIANCE, self.box)
-        self.gateways: dict[str, UserAgent] = {}
-        for index, group in enumerate(self.site.trunk_groups, start=1):
-            address = _gateway(index)
-            gateway = UserAgent("gw", "", address, APPLIANCE, streams(f"gateway-{group.name}"))
-            self.gateways[group.name] = gateway
-            self.net.attach(address, gateway)
-        self.phones: dict[str, UserAgent] = {}
-        for index, agent in enumerate(self.site.expanded_agents()):
-            address = (f"10.2.{index // 250}.{index % 250 + 1}", 5060)
-            phone = UserAgent(agent.id, _password(agent.id), address, APPLIANCE,
-                              streams(f"phone-{agent.id}"))
-            self.phones[agent.id] = phone
-            self.net.attach(address, phone)
-        self._callers = _Callers(self, streams)
-        self._agents = _Agents(self, streams)
+        self.gateways = {
+            group.name: self._user_agent("gw", "", _gateway(index),
+                                         streams(f"gateway-{group.name}"))
+            for index, group in enumerate(self.site.trunk_groups, start=1)}
+        self.phones = {
+            agent.id: self._user_agent(agent.id, _password(agent.id), _phone(index),
+                                       streams(f"phone-{agent.id}"))
+            for index, agent in enumerate(self.site.expanded_agents())}
+        self.channel = SipChannel(self.clock, self.net, self.site, self.log, self.timing,
+                                  self.gateways, self.phones)
+        self.people = People(self.site, self.channel, self.clock, streams, self.length)
 
-    def do(self, ua: UserAgent, method: str, *args: Any) -> Any:
-        result = getattr(ua, method)(self.net.now, *args)
-        self.net.poke(ua.local)
-        return result
+    def _user_agent(self, user: str, password: str, address: tuple[str, int],
+                    rng: Random) -> UserAgent:
+        ua = UserAgent(user, password, address, APPLIANCE, rng)
+        self.net.attach(address, ua)
+        return ua
 
-    def run(self, progress: Callable[[float], None] | None = None,
-            step: float = 900.0) -> EventLog:
-        self._register_phones()
-        self._callers.start()
-        self._poll()
-        t = 0.0
-        while t < self.length:
-            t = min(t + step, self.length)
-            self.net.run(t)
-            if progress is not None:
-                progress(t / self.length)
+    def run(self, progress: Progress | None = None, step: float = 900.0) -> EventLog:
+        """Simulate ``spec.hours``; ``progress`` gets the fraction done after each step."""
+        return without_collector(lambda: self._run(progress, step))
+
+    def _run(self, progress: Progress | None, step: float) -> EventLog:
+        self.people.start()
+        in_steps(self.net.run, self.length, progress, step)
         return self.log
 
-    def _register_phones(self) -> None:
-        # As phones do: an hour's registration, renewed at half time.
-        for phone in self.phones.values():
-            self.do(phone, "register", 3600)
-        self.net.at(self.net.now + 1800, self._register_phones)
-
-    def _poll(self) -> None:
-        self._agents.look()
-        self._callers.look()
-        self.net.at(self.net.now + _POLL, self._poll)
+    def drain(self, seconds: float) -> None:
+        """After the run: no new calls, and `seconds` more for the calls under way to end."""
+        self.people.callers.close()
+        self.net.run(self.env.now + seconds)
 
 
-class _Callers:
-    def __init__(self, world: SipWorld, streams: Streams) -> None:
-        traffic = world.site.traffic
-        assert traffic is not None
-        self.world = world
-        self.profile = RateProfile.of_day(traffic)
-        self.arrival_rng = streams("arrivals")
-        self.type_rng = streams("call-type")
-        self.types = traffic.call_types
-        self.talk = {c.name: sampler(c.talk_time, streams(f"talk-{c.name}")) for c in self.types}
-        self.patience = {c.name: sampler(c.patience, streams(f"patience-{c.name}"))
-                         for c in self.types if c.patience is not None}
-        total = sum(c.share for c in self.types)
-        self.weights = [c.share / total for c in self.types]
-        self.waiting: dict[tuple[str, int], str] = {}  # (group, ua call) -> call type
 
-    def start(self) -> None:
-        self._schedule(0.0)
-
-    def _schedule(self, after: float) -> None:
-        at = self.profile.next_arrival(after, self.arrival_rng)
-        if at < self.world.length:
-            self.world.net.at(at, self._arrive)
-
-    def _arrive(self) -> None:
-        world = self.world
-        self._schedule(world.net.now)
-        call_type = self._pick()
-        gateway = world.gateways[call_type.trunk_group]
-        call = world.do(gateway, "call", call_type.dnis or "100")
-        self.waiting[(call_type.trunk_group, call)] = call_type.name
-        patience = self.patience.get(call_type.name)
-        if patience is not None:
-            world.net.at(world.net.now + patience(), lambda: self._give_up(gateway, call))
-
-    def _pick(self) -> Any:
-        u = self.type_rng.random()
-        for call_type, weight in zip(self.types, self.weights, strict=True):
-            if u < weight:
-                return call_type
-            u -= weight
-        return self.types[-1]
-
-    def _give_up(self, gateway: UserAgent, call: int) -> None:
-        if gateway.calls[call].state in ("calling", "ringing"):
-            self.world.do(gateway, "hangup", call)
-
-    def look(self) -> None:
-        world = self.world
-        for group, gateway in world.gateways.items():
-            for event in gateway.take_events():
-                if event.kind not in ("answered", "failed"):
-                    continue
-                name = self.waiting.pop((group, event.call), None)
-                if event.kind == "answered" and name is not None:
-                    talk = self.talk[name]()
-                    world.net.at(world.net.now + talk,
-                                 lambda g=gateway, c=event.call: world.do(g, "hangup", c))
-
-
-class _Agents:
-    def __init__(self, world: SipWorld, streams: Streams) -> None:
-        behaviour = world.site.agent_behaviour
-        self.world = world
-        self.answer_delay = sampler(behaviour.answer_delay, streams("answer-delay"))
-        self.away = sampler(behaviour.away_after_missed_ring, streams("away"))
-        self.no_answer = behaviour.no_answer_probability
-        self.miss_rng = streams("missed-rings")
-
-    def look(self) -> None:
-        for agent, phone in self.world.phones.items():
-            for event in phone.take_events():
-                self._on(agent, phone, event)
-
-    def _on(self, agent: str, phone: UserAgent, event: UaEvent) -> None:
-        world = self.world
-        if event.kind != "incoming":
-            return
-        if self.no_answer and self.miss_rng.random() < self.no_answer:
-            # A missed ring: the ACD makes the agent not ready; they come back later.
-            back = world.net.now + self.away()
-            world.net.at(back, lambda: world.do(phone, "call", "*43"))
-            return
-        world.net.at(world.net.now + self.answer_delay(),
-                     lambda c=event.call: world.do(phone, "answer", c))
-
-
-def simulate_sip(site: Site, spec: SipRunSpec,
-                 progress: Callable[[float], None] | None = None) -> EventLog:
+def simulate_sip(site: Site, spec: SipRunSpec, progress: Progress | None = None) -> EventLog:
     return SipWorld(site, spec).run(progress)

@@ -4,11 +4,13 @@ It speaks to the appliance the way a real phone or gateway does - REGISTER with 
 authentication, INVITE/CANCEL/BYE, re-INVITE, answering session refreshes - on the same
 transaction layer and dialogs as the appliance itself. Drivers feed it datagrams and time
 (`receive_datagram`, `on_deadline`) and carry out `take_datagrams()`; what happens to its
-calls comes out of `take_events()`.
+calls comes out of `take_events()`, or, with a `listener`, is told to it as soon as the input
+that caused it has been handled.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from random import Random
 
@@ -32,10 +34,19 @@ from appliance.pbx.sip.transaction import (
 METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE"})
 
 
-def offer_sdp(host: str, port: int, direction: str = "sendrecv") -> bytes:
-    """A G.711 audio offer, as a phone would make."""
-    return (f"v=0\r\no=ua 1 1 IN IP4 {host}\r\ns=-\r\nc=IN IP4 {host}\r\nt=0 0\r\n"
-            f"m=audio {port} RTP/AVP 0 8\r\na={direction}\r\n").encode()
+def offer_sdp(host: str, port: int, direction: str = "sendrecv", session: int = 1) -> bytes:
+    """A G.711 audio offer, as a phone would make; `session` is the o= line's session id."""
+    return (f"v=0\r\no=ua {session} 1 IN IP4 {host}\r\ns=-\r\nc=IN IP4 {host}\r\n"
+            f"t=0 0\r\nm=audio {port} RTP/AVP 0 8\r\na={direction}\r\n").encode()
+
+
+def session_of(body: bytes) -> int | None:
+    """The session id of an SDP body's o= line (RFC 8866 5.2), or None without one."""
+    start = body.find(b"o=")
+    if start < 0:
+        return None
+    fields = body[start + 2:body.find(b"\r\n", start)].split()
+    return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
 
 
 @dataclass
@@ -63,6 +74,9 @@ class UaEvent:
     status: int = 0
 
 
+Listener = Callable[["UserAgent", UaEvent], None]
+
+
 class UserAgent(Endpoint):
     def __init__(self, user: str, password: str, local: Address, server: Address,
                  rng: Random, deadlines: Deadlines | None = None) -> None:
@@ -82,17 +96,31 @@ class UserAgent(Endpoint):
         self._register_call_id = f"{rng.getrandbits(64):016x}@{local[0]}"
         self._register_tag = new_tag(rng)
         self._registers: dict[Key, Request] = {}  # REGISTERs waiting for their answer
+        self._reinvites: dict[Key, UaCall] = {}  # our re-INVITEs waiting for their answer
         self.ignore_all = False  # a phone that vanished: hears nothing, answers nothing
+        # Told each event once the input that caused it is handled (then not in take_events).
+        self.listener: Listener | None = None
 
     # --- driver side ------------------------------------------------------------------------
 
     def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
         if not self.ignore_all:
             super().receive_datagram(data, source, now)
+            self.tell_listener()
+
+    def on_deadline(self, now: float) -> None:
+        super().on_deadline(now)
+        self.tell_listener()
 
     def take_events(self) -> list[UaEvent]:
         events, self.events = self.events, []
         return events
+
+    def tell_listener(self) -> None:
+        """Hand the events so far to the listener, if there is one."""
+        if self.listener is not None and self.events:
+            for event in self.take_events():
+                self.listener(self, event)
 
     @property
     def _hostport(self) -> str:
@@ -152,14 +180,16 @@ class UserAgent(Endpoint):
     # --- calls ------------------------------------------------------------------------------
 
     def call(self, now: float, target: str, body: bytes | None = None,
-             authorization: str | None = None) -> int:
-        """INVITE `target` (a user part or URI) through the server; returns the call's id."""
+             authorization: str | None = None, caller: str | None = None) -> int:
+        """INVITE `target` (a user part or URI) through the server; returns the call's id.
+        `caller` is the From user (a gateway's calling number), our own user by default."""
         uri = target if ":" in target else f"sip:{target}@{self.server[0]}:{self.server[1]}"
         tag = new_tag(self.rng)
         body = offer_sdp(self.local[0], 40000) if body is None else body
         pairs = [
             ("Via", self._via()), ("Max-Forwards", "70"),
-            ("From", f"<sip:{self.user}@{self.local[0]}>;tag={tag}"), ("To", f"<{uri}>"),
+            ("From", f"<sip:{caller or self.user}@{self.local[0]}>;tag={tag}"),
+            ("To", f"<{uri}>"),
             ("Call-ID", f"{self.rng.getrandbits(64):016x}@{self.local[0]}"),
             ("CSeq", "1 INVITE"), ("Contact", self._contact),
             ("Allow", ", ".join(sorted(METHODS))), ("Content-Type", "application/sdp"),
@@ -223,7 +253,7 @@ class UserAgent(Endpoint):
 
     def reinvite(self, now: float, call_id: int, body: bytes) -> None:
         call = self.calls[call_id]
-        self._send_in_dialog(call, "INVITE", now, body)
+        self._reinvites[self._send_in_dialog(call, "INVITE", now, body)] = call
         self._pump(now)
 
     def press(self, now: float, call_id: int, digit: str) -> None:
@@ -236,7 +266,7 @@ class UserAgent(Endpoint):
         self.layer.send_request(make_cancel(call.invite), self.server, now)
 
     def _send_in_dialog(self, call: UaCall, method: str, now: float, body: bytes = b"",
-                        content_type: str = "application/sdp") -> None:
+                        content_type: str = "application/sdp") -> Key:
         assert call.dialog is not None
         request = call.dialog.make_request(method, self.rng)
         headers = request.headers
@@ -244,7 +274,8 @@ class UserAgent(Endpoint):
             headers = headers.add("Contact", self._contact)
         if body:
             headers = headers.add("Content-Type", content_type)
-        self.layer.send_request(Request(method, request.uri, headers, body), self.server, now)
+        return self.layer.send_request(Request(method, request.uri, headers, body), self.server,
+                                       now)
 
     def _reply(self, request: Request, status: int, reason: str, now: float, tag: str,
                body: bytes = b"", extra: list[tuple[str, str]] | None = None) -> Response:
@@ -275,6 +306,10 @@ class UserAgent(Endpoint):
             if response.status >= 200:
                 self._register_answered(self._registers.pop(key), response, now)
             return
+        if key in self._reinvites:
+            if response.status >= 200:
+                self._reinvite_answered(self._reinvites.pop(key), response, now)
+            return
         call = self._by_invite.get(key)
         if call is None:
             if 200 <= response.status < 300 and key[3] == "INVITE":
@@ -298,11 +333,8 @@ class UserAgent(Endpoint):
             call.state = "answered"
             self.events.append(UaEvent("answered", call.id, status))
             return
-        if status < 300:  # a 2xx to a re-INVITE of ours
-            if call.dialog is not None:
-                number, _ = parse_cseq(response.headers.get("CSeq") or "")
-                call.ack = call.dialog.make_ack(number, self.rng)
-                self.layer.send_request(call.ack, self.server, now)
+        if status < 300:  # our 200 retransmitted: our ACK was lost
+            self._reinvite_answered(call, response, now)
             return
         if status == 401 and "Authorization" not in call.invite.headers and self.password:
             self._invite_with_credentials(call, response, now)
@@ -312,6 +344,14 @@ class UserAgent(Endpoint):
             call.state = "ended"
             self.events.append(UaEvent("failed", call.id, status))
             self._forget(call)
+
+    def _reinvite_answered(self, call: UaCall, response: Response, now: float) -> None:
+        """ACK a 2xx to an INVITE of ours in a dialog (a failure needs no ACK from us: the
+        layer sends it)."""
+        if response.status < 300 and call.dialog is not None:
+            number, _ = parse_cseq(response.headers.get("CSeq") or "")
+            call.ack = call.dialog.make_ack(number, self.rng)
+            self.layer.send_request(call.ack, self.server, now)
 
     def _invite_with_credentials(self, call: UaCall, challenge: Response, now: float) -> None:
         """Answer a 401 as phones do: the same INVITE, next CSeq, with credentials."""

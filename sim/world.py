@@ -1,4 +1,9 @@
-"""One simulation run: the real call-control core, callers and agents, under SimPy."""
+"""One simulation run: the real call-control core, callers and agents, under SimPy.
+
+`People` - the callers, the agents and the agents' shifts - is the one caller/agent
+model; `World` runs it in call fidelity through the direct channel, and
+`sim.sipfidelity.SipWorld` in SIP fidelity through SIP user agents.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ from appliance.eventlog import EventLog
 from appliance.pbx.callcontrol import CallControl
 from sim.agents.behaviour import Agents
 from sim.agents.schedule import PlannedStep, plan_agent
+from sim.channels import Channel
+from sim.channels.direct import DirectChannel
 from sim.clock import SimClock
 from sim.driver import CoreDriver
 from sim.media import AnnouncementTiming, announcement_timing
@@ -27,6 +34,77 @@ class RunSpec:
     hours: float
     seed: int
     replication: int = 0
+
+
+class People:
+    """The callers and agents of a site, acting through `channel`, with the agents' shifts
+    and breaks planned over a run of `length` seconds."""
+
+    def __init__(self, site: Site, channel: Channel, clock: SimClock, streams: Streams,
+                 length: float) -> None:
+        assert site.traffic is not None
+        self.channel = channel
+        self.clock = clock
+        self.callers = Callers(site.traffic, clock, channel, streams)
+        agents = site.expanded_agents()
+        self.agents = Agents([a.id for a in agents], site.agent_behaviour, clock, channel,
+                             streams)
+        start = float(site.traffic.start)
+        self.plan = sorted(
+            (step for a in agents for step in plan_agent(a, start, length)),
+            key=lambda s: s.at,
+        )
+
+    def start(self) -> None:
+        """Shifts from the start (steps due at once are taken now), then the first caller."""
+        for planned in self.plan:
+            if planned.at == 0.0:
+                self._apply(planned)
+            else:
+                self.clock.after(planned.at, lambda _event, p=planned: self._apply(p))
+        self.channel.start()
+        self.callers.start()
+
+    def _apply(self, step: PlannedStep) -> None:
+        channel = self.channel
+        if step.kind == "login":
+            channel.log_in(step.agent)
+        elif step.kind == "logout":
+            channel.log_out(step.agent)
+        elif step.kind == "pause":
+            channel.not_ready(step.agent, step.reason)
+        else:
+            channel.ready(step.agent)
+
+
+def without_collector(run: Callable[[], EventLog]) -> EventLog:
+    """``run()`` with the cyclic garbage collector off.
+
+    A run makes millions of objects: short-lived ones that reference counting
+    frees (no call leaves a reference cycle behind - a test checks it) and
+    records that live to the end. The cyclic collector would only rescan them,
+    over and over.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return run()
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def in_steps(advance: Callable[[float], None], length: float, progress: Progress | None,
+             step: float) -> None:
+    """``advance(t)`` up to ``length``, telling ``progress`` the fraction done after each step."""
+    if progress is None:
+        advance(length)
+        return
+    t = 0.0
+    while t < length:
+        t = min(t + step, length)
+        advance(t)
+        progress(t / length)
 
 
 class World:
@@ -48,67 +126,17 @@ class World:
         self.timing = announcement_timing(site) if timing is None else timing
         self.core = CallControl(site, self.log, self.streams(ACD), self.timing.seconds)
         self.driver = CoreDriver(self.clock, self.core)
-        self.callers = Callers(site.traffic, self.clock, self.core, self.driver, self.streams)
-        agents = site.expanded_agents()
-        self.agents = Agents(
-            [a.id for a in agents],
-            site.agent_behaviour,
-            self.clock,
-            self.core,
-            self.driver,
-            self.callers,
-            self.streams,
-        )
-        start = float(site.traffic.start)
-        self.plan = sorted(
-            (step for a in agents for step in plan_agent(a, start, self.length)),
-            key=lambda s: s.at,
-        )
+        self.channel = DirectChannel(self.clock, self.core, self.driver)
+        self.people = People(site, self.channel, self.clock, self.streams, self.length)
 
     def run(self, progress: Progress | None = None, step: float = 900.0) -> EventLog:
         """Simulate ``spec.hours``; ``progress`` gets the fraction done after each step."""
-        # A run makes millions of objects: short-lived ones that reference
-        # counting frees (no call leaves a reference cycle behind - a test
-        # checks it) and records that live to the end. The cyclic collector
-        # would only rescan them, over and over; it is off for the run.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            return self._run(progress, step)
-        finally:
-            if collecting:
-                gc.enable()
+        return without_collector(lambda: self._run(progress, step))
 
     def _run(self, progress: Progress | None, step: float) -> EventLog:
-        for planned in self.plan:
-            if planned.at == 0.0:
-                self._apply(planned)
-            else:
-                self.clock.after(planned.at, lambda _event, p=planned: self._apply(p))
-        self.driver.settle()
-        self.callers.start()
-        if progress is None:
-            self.driver.run(self.length)
-        else:
-            t = 0.0
-            while t < self.length:
-                t = min(t + step, self.length)
-                self.driver.run(t)
-                progress(t / self.length)
+        self.people.start()
+        in_steps(self.driver.run, self.length, progress, step)
         return self.log
-
-    def _apply(self, step: PlannedStep) -> None:
-        core = self.core
-        now = self.env.now
-        if step.kind == "login":
-            core.agent_login(now, step.agent)
-        elif step.kind == "logout":
-            core.agent_logout(now, step.agent)
-        elif step.kind == "pause":
-            core.agent_not_ready(now, step.agent, step.reason)
-        else:
-            core.agent_ready(now, step.agent)
-        self.driver.settle()
 
 
 def simulate(site: Site, spec: RunSpec, progress: Progress | None = None) -> EventLog:

@@ -1,26 +1,25 @@
 """Agents: how long they take to answer, whether they miss a ring, talk, hold, transfer, wrap up.
 
-Talk and hold times belong to the caller (drawn at arrival); what belongs to
-the agent - answer delay, missed rings, how soon they finish after-call work -
-is drawn from the agent's own streams, so adding an agent disturbs no one else.
+Talk and hold times belong to the caller (drawn at arrival, learnt from the
+channel's `Conversation` when the agent answers); what belongs to the agent -
+answer delay, missed rings, how soon they finish after-call work - is drawn
+from the agent's own streams, so adding an agent disturbs no one else. Agents
+act through a `Channel` and hear through its subscriptions, never through the
+callers' model.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from appliance.pbx.acd.agent import NOT_READY, WRAP_UP
-from appliance.pbx.acd.core import REASON_NO_ANSWER
 from appliance.pbx.actions import Connect, HangUpAgent, RingAgent, StopRinging, WrapUp
 from sim.distributions import Sampler, sampler
 
 if TYPE_CHECKING:
     from appliance.config import AgentBehaviour
-    from appliance.pbx.callcontrol import CallControl
+    from sim.channels import Channel
     from sim.clock import SimClock
-    from sim.driver import CoreDriver
     from sim.streams import Streams
-    from sim.traffic.callers import Callers
 
 
 class AgentModel:
@@ -33,6 +32,7 @@ class AgentModel:
         "miss_rng",
         "ring_token",
         "talk_token",
+        "wrap_token",
         "wrap_up",
     )
 
@@ -48,9 +48,10 @@ class AgentModel:
             if behaviour.wrap_up
             else None
         )
-        # Bumped when a ring or a talk is withdrawn, so that its pending timers do nothing.
+        # Bumped when a ring, a talk or a wrap-up is over, so that its pending timers do nothing.
         self.ring_token = 0
         self.talk_token = 0
+        self.wrap_token = 0
 
     def away(self) -> float:
         """How long the agent stays away after missing a ring (its stream made on first use)."""
@@ -65,23 +66,20 @@ class Agents:
         agent_ids: list[str],
         behaviour: AgentBehaviour,
         clock: SimClock,
-        core: CallControl,
-        driver: CoreDriver,
-        callers: Callers,
+        channel: Channel,
         streams: Streams,
     ) -> None:
         self.clock = clock
-        self.core = core
-        self.driver = driver
-        self.callers = callers
+        self.channel = channel
         self.no_answer_probability = behaviour.no_answer_probability
         self.talk_factor = behaviour.talk_time_factor
         self.models = {a: AgentModel(a, behaviour, streams) for a in agent_ids}
-        driver.on(RingAgent, self._on_ring)
-        driver.on(StopRinging, self._on_stop_ringing)
-        driver.on(Connect, self._on_connect)
-        driver.on(HangUpAgent, self._on_hang_up)
-        driver.on(WrapUp, self._on_wrap_up)
+        channel.on(RingAgent, self._on_ring)
+        channel.on(StopRinging, self._on_stop_ringing)
+        channel.on(Connect, self._on_connect)
+        channel.on(HangUpAgent, self._on_hang_up)
+        if behaviour.wrap_up:  # otherwise the ACD's automatic wrap-up timer decides alone
+            channel.on(WrapUp, self._on_wrap_up)
 
     def _on_ring(self, action: RingAgent) -> None:
         model = self.models[action.agent]
@@ -91,75 +89,61 @@ class Agents:
         token = model.ring_token
         call = action.call
         delay = model.answer_delay()
-        self.callers.will_answer(call, self.clock.env.now + delay)
+        self.channel.will_answer(call, self.clock.env.now + delay)
 
         def answer(_event: object) -> None:
             if model.ring_token == token:
-                self.core.agent_answer(self.clock.env.now, model.id, call)
-                self.driver.settle()
+                self.channel.answer(model.id, call)
 
         self.clock.after(delay, answer)
 
     def _on_stop_ringing(self, action: StopRinging) -> None:
         model = self.models[action.agent]
         model.ring_token += 1
-        self.callers.ring_withdrawn(action.call)
-        if self._paused_for_missed_ring(model.id):
+        if self.channel.paused_for_missed_ring(model.id):
             self._come_back_later(model)
 
     def _come_back_later(self, model: AgentModel) -> None:
         """Paused for a missed ring: the agent notices after a while and goes ready."""
+
         def back(_event: object) -> None:
-            if self._paused_for_missed_ring(model.id):
-                self.core.agent_ready(self.clock.env.now, model.id)
-                self.driver.settle()
+            if self.channel.paused_for_missed_ring(model.id):
+                self.channel.ready(model.id)
 
         self.clock.after(model.away(), back)
 
-    def _paused_for_missed_ring(self, agent: str) -> bool:
-        status = self.core.agent_status(agent)
-        return status is not None and status.state is NOT_READY and (
-            status.reason == REASON_NO_ANSWER)
-
     def _on_connect(self, action: Connect) -> None:
-        self.callers.connected(action)
         model = self.models[action.agent]
         model.ring_token += 1
         model.talk_token += 1
         token = model.talk_token
-        caller = self.callers.by_call[action.call]
+        channel = self.channel
+        call = action.call
+        caller = channel.conversation(call)
+        assert caller is not None  # the caller is on the line: the agent was connected to them
         transferring = bool(caller.transfer_to)
         talk = (caller.talk if transferring or not caller.transfer_talk else caller.transfer_talk)
         talk *= self.talk_factor
         clock = self.clock
-        core = self.core
-        settle = self.driver.settle
 
         def end_of_talk(_event: object) -> None:
             if model.talk_token != token:
                 return
-            now = clock.env.now
-            if caller.transfer_to:
-                target = caller.transfer_to
-                caller.transfer_to = ""
-                core.agent_transfer(now, model.id, target)
-            else:
-                self.callers.forget(caller.call)
-                core.caller_hangup(now, caller.call)
-            settle()
+            target = caller.transfer_to
+            caller.transfer_to = ""
+            if not target or not channel.transfer(model.id, target):
+                channel.say_goodbye(call)
 
         if caller.hold is not None and not transferring:
             into, held = caller.hold
 
             def hold(_event: object) -> None:
                 if model.talk_token == token:
-                    core.agent_hold(clock.env.now, model.id)
-                    settle()
+                    channel.hold(model.id)
 
             def resume(_event: object) -> None:
                 if model.talk_token == token:
-                    core.agent_resume(clock.env.now, model.id)
-                    settle()
+                    channel.resume(model.id)
 
             clock.after(into * self.talk_factor, hold)
             clock.after(into * self.talk_factor + held, resume)
@@ -172,18 +156,16 @@ class Agents:
 
     def _on_wrap_up(self, action: WrapUp) -> None:
         model = self.models[action.agent]
-        if model.wrap_up is None:
-            return  # wait for the ACD's automatic wrap-up timer
+        model.wrap_token += 1
+        assert model.wrap_up is not None  # subscribed only when agents have a wrap-up time
         now = self.clock.env.now
         done = now + model.wrap_up()
         if done >= action.until:
             return
-        call = action.call
+        token = model.wrap_token
 
         def ready(_event: object) -> None:
-            status = self.core.agent_status(model.id)
-            if status is not None and status.state is WRAP_UP and status.call == call:
-                self.core.agent_ready(self.clock.env.now, model.id)
-                self.driver.settle()
+            if model.wrap_token == token and self.channel.wrapping_up(model.id):
+                self.channel.ready(model.id)
 
         self.clock.after(done - now, ready)

@@ -3,26 +3,31 @@
 Everything a caller will do is drawn when the call arrives, each quantity from
 its own stream (common random numbers: the same caller talks for the same time
 whoever answers). A caller is a small object driven by timers, not a SimPy
-process: simulations run millions of them.
+process: simulations run millions of them. Callers act through a `Channel`
+and hear what happens to their calls through its subscriptions, in every
+fidelity alike.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 from appliance.events import EndCause
-from appliance.pbx.actions import Announce, Connect, HangUpCaller
+from appliance.pbx.actions import Announce, Connect, HangUpCaller, StopRinging
+from sim.channels import Conversation, Goodbye
 from sim.distributions import sampler
 from sim.traffic.arrivals import RateProfile
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from simpy.events import Timeout
 
     from appliance.config import CallType, Traffic
-    from appliance.pbx.callcontrol import CallControl
+    from sim.channels import Channel
     from sim.clock import SimClock
-    from sim.driver import CoreDriver
     from sim.streams import Streams
 
 RETRY_AFTER_BUSY = frozenset({EndCause.BLOCKED, EndCause.BUSY})
@@ -55,19 +60,16 @@ class CallTypeModel:
         self.announce_rng = streams(f"announce/{name}")
 
 
-class Caller:
+class Caller(Conversation):
+    """One attempt of a caller; the conversation they bring is drawn with them."""
+
     __slots__ = (
         "ani",
-        "answer_at",
         "attempt",
         "call",
         "call_type",
-        "hold",
         "patience_armed",
         "patience_deadline",
-        "talk",
-        "transfer_talk",
-        "transfer_to",
         "waiting",
     )
 
@@ -79,12 +81,13 @@ class Caller:
         self.call = 0
         self.waiting = True
         self.patience_armed = False
-        self.answer_at = math.inf  # when an agent ringing for the call will pick up
         patience = call_type.patience
         self.patience_deadline = now + patience() if patience else math.inf
+        # The conversation, drawn here rather than in Conversation.__init__: a run makes
+        # millions of callers, and the call saved is measurable.
         self.talk = call_type.talk()
-        # Hold: (seconds into the talk, seconds on hold), or None.
-        self.hold: tuple[float, float] | None = None
+        self.answer_at = math.inf
+        self.hold = None
         hold_duration = call_type.hold_duration
         if hold_duration and call_type.hold_rng.random() < config.hold.probability:
             self.hold = (self.talk / 2, hold_duration())
@@ -100,16 +103,14 @@ class Callers:
     """The caller population of one simulation run."""
 
     def __init__(
-        self,
-        traffic: Traffic,
-        clock: SimClock,
-        core: CallControl,
-        driver: CoreDriver,
-        streams: Streams,
+        self, traffic: Traffic, clock: SimClock, channel: Channel, streams: Streams
     ) -> None:
         self.clock = clock
-        self.core = core
-        self.driver = driver
+        self.channel = channel
+        # The caller on a call, None once they have left it (a ring or an announcement may
+        # still be under way). Every conversation the channel holds for this model is one
+        # of its callers; bound once, since it is asked for every call.
+        self._caller: Callable[[int], Caller | None] = channel.conversation  # type: ignore[assignment]
         self.profile = RateProfile.of_day(traffic)
         self.types = [CallTypeModel(c, streams) for c in traffic.call_types]
         total = sum(c.share for c in traffic.call_types)
@@ -120,19 +121,26 @@ class Callers:
             self.type_thresholds.append(cumulative)
         self.arrival_rng = streams("arrivals")
         self.type_rng = streams("call-type")
-        self.by_call: dict[int, Caller] = {}
-        driver.on(Announce, self._on_announce)
-        driver.on(HangUpCaller, self._on_hang_up)
+        self.closed = False  # no new calls, first attempts or retrials (see close)
+        channel.on(Announce, self._on_announce)
+        channel.on(HangUpCaller, self._on_hang_up)
+        channel.on(Connect, self._on_connect)
+        channel.on(StopRinging, self._on_ring_withdrawn)
+        channel.on(Goodbye, self._on_goodbye)
 
     def start(self) -> None:
         self._schedule_arrival(0.0)
 
+    def close(self) -> None:
+        """No caller calls from now on; calls under way go on to their end."""
+        self.closed = True
+
     # --- arrivals ------------------------------------------------------------------
 
-    def _schedule_arrival(self, after: float) -> None:
-        at = self.profile.next_arrival(after, self.arrival_rng)
+    def _schedule_arrival(self, now: float) -> None:
+        at = self.profile.next_arrival(now, self.arrival_rng)
         if at != math.inf:
-            self.clock.after(at - self.clock.env.now, self._arrive)
+            self.clock.after(at - now, self._arrive)
 
     def _arrive(self, _event: object = None) -> None:
         now = self.clock.env.now
@@ -143,26 +151,24 @@ class Callers:
         self._place(Caller(call_type, ani, 1, now))
 
     def _pick_type(self) -> CallTypeModel:
-        if len(self.types) == 1:
-            return self.types[0]
-        u = self.type_rng.random()
-        for call_type, threshold in zip(self.types, self.type_thresholds, strict=True):
-            if u < threshold:
-                return call_type
-        return self.types[-1]
+        types = self.types
+        if len(types) == 1:
+            return types[0]
+        # The first type whose cumulative share exceeds u (the last if rounding leaves
+        # the shares' sum a hair below 1).
+        index = bisect_right(self.type_thresholds, self.type_rng.random())
+        return types[index] if index < len(types) else types[-1]
 
     def _place(self, caller: Caller) -> None:
+        if self.closed:
+            return
         call_type = caller.call_type
-        now = self.clock.env.now
-        call_id = self.core.offer_call(
-            now, call_type.trunk_group, caller.ani, call_type.dnis, caller.attempt
+        caller.call = self.channel.offer(
+            caller, call_type.trunk_group, caller.ani, call_type.dnis, caller.attempt
         )
-        caller.call = call_id
-        self.by_call[call_id] = caller
-        self.driver.settle()
         # Most calls ring an agent at once who picks up well within the
         # caller's patience: they need no patience timer unless the ring is
-        # withdrawn first (see ring_withdrawn).
+        # withdrawn first (see _on_ring_withdrawn).
         if caller.waiting and caller.patience_deadline < caller.answer_at:
             self._arm_patience(caller)
 
@@ -176,37 +182,27 @@ class Callers:
     def _patience_ran_out(self, event: Timeout) -> None:
         self._give_up(event.value)
 
-    def will_answer(self, call_id: int, at: float) -> None:
-        """An agent ringing for the call will pick up at ``at`` (the agents' model tells)."""
-        caller = self.by_call.get(call_id)
-        if caller is not None and at < caller.answer_at:
-            caller.answer_at = at
+    # --- what callers hear -------------------------------------------------------------
 
-    def ring_withdrawn(self, call_id: int) -> None:
+    def _on_ring_withdrawn(self, action: StopRinging) -> None:
         """A ring for the call ended without an answer: the caller's patience counts again."""
-        caller = self.by_call.get(call_id)
+        caller = self._caller(action.call)
         if caller is not None and caller.waiting:
             self._arm_patience(caller)
 
-    # --- what callers do -------------------------------------------------------------
+    def _on_connect(self, action: Connect) -> None:
+        caller = self._caller(action.call)
+        assert caller is not None  # a caller who left is never connected
+        caller.waiting = False  # its patience timer will do nothing
 
-    def _give_up(self, caller: Caller) -> None:
-        """The caller hangs up while waiting (patience ran out, or the announcement)."""
-        if not caller.waiting:
-            return
-        caller.waiting = False
-        self.by_call.pop(caller.call, None)
-        self.core.caller_hangup(self.clock.env.now, caller.call)
-        self.driver.settle()
-        self._maybe_retry(caller, caller.call_type.config.retrial.after_abandon)
-
-    def connected(self, action: Connect) -> None:
-        """The caller reached an agent (the agents' model passes this on)."""
-        self.by_call[action.call].waiting = False  # its patience timer will do nothing
+    def _on_goodbye(self, action: Goodbye) -> None:
+        self.channel.hang_up(action.call)
 
     def _on_announce(self, action: Announce) -> None:
         """After hearing it, a caller told to wait longer than they would may leave."""
-        caller = self.by_call[action.call]
+        caller = self._caller(action.call)
+        if caller is None:
+            return
         expected = action.expected_wait
 
         def heard(_event: object) -> None:
@@ -221,13 +217,21 @@ class Callers:
         self.clock.after(action.duration, heard)
 
     def _on_hang_up(self, action: HangUpCaller) -> None:
-        caller = self.by_call.pop(action.call)
+        caller = self._caller(action.call)
+        assert caller is not None  # released by the appliance: the caller had not left
         caller.waiting = False
         if action.cause in RETRY_AFTER_BUSY:
             self._maybe_retry(caller, caller.call_type.config.retrial.after_busy)
 
-    def forget(self, call_id: int) -> Caller | None:
-        return self.by_call.pop(call_id, None)
+    # --- what callers do -------------------------------------------------------------
+
+    def _give_up(self, caller: Caller) -> None:
+        """The caller hangs up while waiting (patience ran out, or the announcement)."""
+        if not caller.waiting:
+            return
+        caller.waiting = False
+        self.channel.hang_up(caller.call)
+        self._maybe_retry(caller, caller.call_type.config.retrial.after_abandon)
 
     def _maybe_retry(self, caller: Caller, probability: float) -> None:
         call_type = caller.call_type

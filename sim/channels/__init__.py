@@ -1,0 +1,111 @@
+"""The Channel seam: what a simulated caller or agent does to a call, and what they hear.
+
+Callers (`sim.traffic.callers`) and agents (`sim.agents.behaviour`) are one model for
+every fidelity. They act through a `Channel` and hear back through its subscriptions,
+as the appliance's own actions (`appliance.pbx.actions`: `RingAgent`, `Connect`,
+`HangUpCaller` ...) plus `Goodbye`, the simulated conversation's end. Two channels:
+
+- `sim.channels.direct`: call-control inputs, actions from the core (call fidelity);
+- `sim.channels.sipua`: SIP user agents over the simulated network (SIP fidelity).
+
+A call's handle (``call``) is the channel's own number for it, the same for the caller
+and the agents who take it. The conversation (`Conversation`) - how long the caller
+talks, whether the agent puts them on hold or transfers them - is the caller's, drawn
+when the call arrives; the agent who answers learns it from the channel, as they would
+by listening.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Protocol
+
+from sim.channels.subscribers import Handler
+
+
+class Conversation:
+    """What will be said on a call. `answer_at` is when an agent ringing for it said they
+    would pick up (inf: nobody yet, or the channel cannot tell, as over SIP)."""
+
+    __slots__ = ("answer_at", "hold", "talk", "transfer_talk", "transfer_to")
+
+    def __init__(self, talk: float) -> None:
+        self.talk = talk
+        self.hold: tuple[float, float] | None = None  # (seconds into the talk, seconds held)
+        self.transfer_to = ""  # the queue the first agent transfers the caller to, if any
+        self.transfer_talk = 0.0  # how long the caller then talks with the second agent
+        self.answer_at = math.inf
+
+
+class Goodbye(NamedTuple):
+    """The agent has said all there is to say: the caller hangs up."""
+
+    call: int
+
+
+class Channel(Protocol):
+    """What callers and agents do to calls. Times are the channel's clock's."""
+
+    def on(self, action_type: type, handler: Handler) -> None:
+        """Hear actions of ``action_type`` (after the earlier subscribers)."""
+        ...
+
+    def start(self) -> None:
+        """Begin: called once every model has subscribed."""
+        ...
+
+    # --- callers ---------------------------------------------------------------------
+
+    def offer(self, conversation: Conversation, trunk_group: str, ani: str, dnis: str,
+              attempt: int) -> int:
+        """Place a call; returns its handle. ``conversation`` is known to the channel from
+        before anything about the call is heard."""
+        ...
+
+    def conversation(self, call: int) -> Conversation | None:
+        """The call's conversation; None once the caller has left it."""
+        ...
+
+    def hang_up(self, call: int) -> None:
+        """The caller hangs up, waiting or talking."""
+        ...
+
+    # --- agents ----------------------------------------------------------------------
+
+    def will_answer(self, call: int, at: float) -> None:
+        """The agent ringing for ``call`` means to pick up at ``at`` (a hint only)."""
+        ...
+
+    def answer(self, agent: str, call: int) -> None: ...
+
+    def decline(self, agent: str, call: int) -> None:
+        """Refuse the ring at once (a missed ring is no input at all)."""
+        ...
+
+    def hold(self, agent: str) -> None: ...
+
+    def resume(self, agent: str) -> None: ...
+
+    def transfer(self, agent: str, queue: str) -> bool:
+        """Blind-transfer the agent's caller to ``queue``; False if this channel cannot."""
+        ...
+
+    def say_goodbye(self, call: int) -> None:
+        """The agent ends the conversation (`Goodbye` to its caller)."""
+        ...
+
+    def log_in(self, agent: str) -> None: ...
+
+    def log_out(self, agent: str) -> None: ...
+
+    def ready(self, agent: str) -> None: ...
+
+    def not_ready(self, agent: str, reason: str) -> None: ...
+
+    def wrapping_up(self, agent: str) -> bool:
+        """Whether the agent is in after-call work (as their phone's display shows)."""
+        ...
+
+    def paused_for_missed_ring(self, agent: str) -> bool:
+        """Whether the ACD paused the agent for a ring they did not answer."""
+        ...

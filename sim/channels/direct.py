@@ -1,0 +1,121 @@
+"""The direct channel: callers and agents as call-control inputs (call fidelity).
+
+No SIP message is built: every act is one input to the real `CallControl`, and
+what callers and agents hear are the core's own actions, handed out by the
+`CoreDriver` after each input. A call's handle is call control's call id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from appliance.events import new
+from appliance.pbx.acd.agent import NOT_READY, WRAP_UP
+from appliance.pbx.acd.core import REASON_NO_ANSWER
+from appliance.pbx.actions import HangUpCaller
+from sim.channels import Conversation, Goodbye
+
+if TYPE_CHECKING:
+    from appliance.pbx.callcontrol import CallControl
+    from sim.channels.subscribers import Handler
+    from sim.clock import SimClock
+    from sim.driver import CoreDriver
+
+
+class DirectChannel:
+    """`sim.channels.Channel` on call control, through `driver`."""
+
+    def __init__(self, clock: SimClock, core: CallControl, driver: CoreDriver) -> None:
+        self.env = clock.env
+        self.core = core
+        self.driver = driver
+        # Bound once: asked for on every call.
+        self.settle = driver.settle
+        self._offer_call = core.offer_call
+        self._agent_answer = core.agent_answer
+        self._caller_hangup = core.caller_hangup
+        self._conversations: dict[int, Conversation] = {}
+        # `Channel.conversation`, asked several times a call: the dictionary's own look-up.
+        self.conversation: Callable[[int], Conversation | None] = self._conversations.get
+        self._goodbye: Handler | None = None
+
+    def on(self, action_type: type, handler: Handler) -> None:
+        self.driver.on(action_type, handler)
+
+    def start(self) -> None:
+        # Last to hear a release, so that the callers' model still finds the conversation.
+        self.driver.on(HangUpCaller, self._released)
+        self._goodbye = self.driver.handlers.get(Goodbye)  # everyone has subscribed by now
+        self.settle()
+
+    # --- callers ---------------------------------------------------------------------
+
+    def offer(self, conversation: Conversation, trunk_group: str, ani: str, dnis: str,
+              attempt: int) -> int:
+        call = self._offer_call(self.env.now, trunk_group, ani, dnis, attempt)
+        self._conversations[call] = conversation
+        self.settle()
+        return call
+
+    def hang_up(self, call: int) -> None:
+        self._caller_hangup(self.env.now, call)
+        self.settle()  # a ring withdrawn now still finds the caller, who has left
+        del self._conversations[call]
+
+    def _input(self, method: Callable[..., object], *args: object) -> None:
+        """One input to call control now, then what it makes callers and agents hear."""
+        method(self.env.now, *args)
+        self.settle()
+
+    def _released(self, action: HangUpCaller) -> None:
+        del self._conversations[action.call]
+
+    # --- agents ----------------------------------------------------------------------
+
+    def will_answer(self, call: int, at: float) -> None:
+        conversation = self._conversations.get(call)
+        if conversation is not None and at < conversation.answer_at:
+            conversation.answer_at = at
+
+    def answer(self, agent: str, call: int) -> None:
+        self._agent_answer(self.env.now, agent, call)  # every call: no detour
+        self.settle()
+
+    def decline(self, agent: str, call: int) -> None:
+        self._input(self.core.agent_decline, agent, call)
+
+    def hold(self, agent: str) -> None:
+        self._input(self.core.agent_hold, agent)
+
+    def resume(self, agent: str) -> None:
+        self._input(self.core.agent_resume, agent)
+
+    def transfer(self, agent: str, queue: str) -> bool:
+        self._input(self.core.agent_transfer, agent, queue)
+        return True
+
+    def say_goodbye(self, call: int) -> None:
+        if self._goodbye is not None:
+            self._goodbye(new(Goodbye, (call,)))
+
+    def log_in(self, agent: str) -> None:
+        self._input(self.core.agent_login, agent)
+
+    def log_out(self, agent: str) -> None:
+        self._input(self.core.agent_logout, agent)
+
+    def ready(self, agent: str) -> None:
+        self._input(self.core.agent_ready, agent)
+
+    def not_ready(self, agent: str, reason: str) -> None:
+        self._input(self.core.agent_not_ready, agent, reason)
+
+    def wrapping_up(self, agent: str) -> bool:
+        status = self.core.agent_status(agent)
+        return status is not None and status.state is WRAP_UP
+
+    def paused_for_missed_ring(self, agent: str) -> bool:
+        status = self.core.agent_status(agent)
+        return (status is not None and status.state is NOT_READY
+                and status.reason == REASON_NO_ANSWER)

@@ -1,0 +1,67 @@
+"""What SIP alone does not carry in simulation, read from the appliance's event log.
+
+The SIP-fidelity testbed has no media plane: a queued caller hears ringing, never the
+announcement the appliance decided to play, and a phone shows no agent state. `LogView`
+follows the event log as a timing-only media plane and a phone's display would: which
+caller an announcement is played to (calls are matched to callers by calling number, in
+the order they were placed) and each agent's state and reason.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from appliance.events import (
+    AgentState,
+    AgentStateChanged,
+    CallAnnounced,
+    CallEnded,
+    CallOffered,
+    Record,
+)
+from appliance.pbx.acd.core import REASON_NO_ANSWER
+
+Heard = Callable[[int, CallAnnounced], None]
+LOGGED_OUT = (AgentState.LOGGED_OUT, "")
+
+
+class LogView:
+    """Feed it every record (`EventLog.subscribe`); `announced(handle, record)` is called
+    for each announcement to a caller placed with `placed`."""
+
+    def __init__(self, announced: Heard) -> None:
+        self._announced = announced
+        self._placed: dict[str, deque[int]] = {}  # calling number -> handles not yet offered
+        self._handles: dict[int, int] = {}  # the appliance's call id -> the caller's handle
+        self._agents: dict[str, tuple[AgentState, str]] = {}
+
+    def placed(self, ani: str, handle: int) -> None:
+        """A caller with calling number `ani` placed the call `handle`."""
+        self._placed.setdefault(ani, deque()).append(handle)
+
+    def __call__(self, record: Record) -> None:
+        kind = type(record)
+        if kind is AgentStateChanged:
+            self._agents[record.agent] = (record.state, record.reason)
+        elif kind is CallOffered:
+            self._offered(record)
+        elif kind is CallAnnounced:
+            handle = self._handles.get(record.call)
+            if handle is not None:
+                self._announced(handle, record)
+        elif kind is CallEnded:
+            self._handles.pop(record.call, None)
+
+    def _offered(self, record: CallOffered) -> None:
+        waiting = self._placed.get(record.ani)
+        if waiting:
+            self._handles[record.call] = waiting.popleft()
+            if not waiting:
+                del self._placed[record.ani]
+
+    def agent_state(self, agent: str) -> AgentState:
+        return self._agents.get(agent, LOGGED_OUT)[0]
+
+    def paused_for_missed_ring(self, agent: str) -> bool:
+        return self._agents.get(agent, LOGGED_OUT) == (AgentState.NOT_READY, REASON_NO_ANSWER)

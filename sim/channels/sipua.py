@@ -1,0 +1,267 @@
+"""The SIP channel: callers on trunk gateways and agents on phones, over the simulated network.
+
+Every act is SIP from one of the testbed's user agents (`sim.sipua`) to the appliance's
+B2BUA, and what callers and agents hear is made from what their user agents receive, told
+as soon as the datagram arrives (no polling):
+
+- a caller's gateway INVITEs the appliance with the caller's number and CANCELs or BYEs to
+  hang up; a final refusal is `HangUpCaller` (486: busy), its 200 is `Connect`, a BYE from
+  the appliance is `HangUpCaller` (the agent hung up);
+- a phone rings (180) on an INVITE (`RingAgent`), answers with 200, refuses with 603, hears
+  a CANCEL (`StopRinging`) and a BYE (`HangUpAgent`, then `WrapUp` with no known end: the
+  appliance's wrap-up timer is not signalled); hold and resume are re-INVITEs offering
+  `a=sendonly` and `a=sendrecv`, which the B2BUA relays and reports to call control;
+- log in, log out, ready and not ready are the site's feature codes dialled from the phone,
+  once it has registered. A feature code carries no reason: a break shows as the not-ready
+  reason "phone".
+
+The caller's conversation reaches the agent as the simulated media would: the gateway's
+SDP offer, which the B2BUA passes through unchanged when it anchors no media, carries the
+call's handle as its o= session id. Announcements and agent states, which SIP does not
+carry, come from the appliance's event log (`LogView`).
+
+The appliance cannot tell a retrial from a first attempt over SIP (nothing in the INVITE
+says so): its records show every call as attempt 1, and a retrial by its caller's number.
+
+Not over SIP yet: transfer. The appliance has no REFER, so `transfer` refuses (it returns
+False and counts the call in `skipped`); the agent then ends the conversation instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from appliance.events import AgentState, CallAnnounced, EndCause
+from appliance.pbx import actions
+from sim.channels import Conversation, Goodbye
+from sim.channels.logview import LogView
+from sim.channels.subscribers import Subscribers
+from sim.sipua import Address, UaEvent, UserAgent, offer_sdp, session_of
+
+if TYPE_CHECKING:
+    from appliance.config import Site
+    from appliance.eventlog import EventLog
+    from sim.clock import SimClock
+    from sim.media import AnnouncementTiming
+    from sim.sipnet import SimulatedNetwork
+
+AnnouncementLength = Callable[[str, int, float | None], float]
+REGISTRATION = 3600  # seconds a phone registers for
+# What a gateway's caller makes of a final refusal (the B2BUA's wire mapping, backwards).
+REFUSED = {486: EndCause.BUSY, 600: EndCause.BUSY, 404: EndCause.NO_ROUTE,
+           480: EndCause.VOICEMAIL}
+
+
+class SipChannel(Subscribers):
+    """`sim.channels.Channel` over SIP user agents: `gateways` by trunk group, `phones` by
+    agent, all attached to `net` already."""
+
+    def __init__(self, clock: SimClock, net: SimulatedNetwork, site: Site, log: EventLog,
+                 timing: AnnouncementTiming, gateways: dict[str, UserAgent],
+                 phones: dict[str, UserAgent]) -> None:
+        super().__init__()
+        self.clock = clock
+        self.net = net
+        self.gateways = gateways
+        self.phones = phones
+        codes = site.sip.feature_codes
+        self._codes = {"login": codes.login, "logout": codes.logout, "ready": codes.ready,
+                       "not_ready": codes.not_ready}
+        self._announcement = _announcement_length(site, timing)
+        self._conversations: dict[int, Conversation] = {}
+        self._lines: dict[int, tuple[UserAgent, int]] = {}  # handle -> gateway, its call
+        self._handles: dict[tuple[Address, int], int] = {}  # (user agent, its call) -> handle
+        self._rings: dict[tuple[str, int], int] = {}  # (agent, handle) -> the phone's call
+        self._answered_by: dict[int, str] = {}
+        self._talking: dict[str, int] = {}  # agent -> the phone's call
+        self._unregistered: dict[str, list[str]] = {agent: [] for agent in phones}
+        self.skipped: Counter[str] = Counter()  # acts this channel cannot carry out
+        self.view = LogView(self._announced)
+        log.subscribe(self.view)
+        self._next_handle = 0
+        for gateway in gateways.values():
+            gateway.listener = self._gateway_heard
+        for phone in phones.values():
+            phone.listener = self._phone_heard
+
+    def start(self, _event: object = None) -> None:
+        """Register every phone, as phones do: for an hour, again at half time. Feature
+        codes dialled before a phone's first registration wait for it."""
+        for phone in self.phones.values():
+            phone.register(self.net.now, REGISTRATION)
+            self._send(phone)
+        self.clock.after(REGISTRATION / 2, self.start)
+
+    def _send(self, ua: UserAgent) -> None:
+        """Put on the network what `ua` has to send, and tell what it heard meanwhile."""
+        self.net.poke(ua.local)
+        ua.tell_listener()
+
+    # --- callers ---------------------------------------------------------------------
+
+    def offer(self, conversation: Conversation, trunk_group: str, ani: str, dnis: str,
+              attempt: int) -> int:
+        self._next_handle += 1
+        handle = self._next_handle
+        gateway = self.gateways[trunk_group]
+        body = offer_sdp(gateway.local[0], 40000, session=handle)
+        call = gateway.call(self.net.now, dnis or "100", body, caller=ani)
+        self._conversations[handle] = conversation
+        self._lines[handle] = (gateway, call)
+        self._handles[(gateway.local, call)] = handle
+        self.view.placed(ani, handle)
+        self._send(gateway)
+        return handle
+
+    def conversation(self, call: int) -> Conversation | None:
+        return self._conversations.get(call)
+
+    def hang_up(self, call: int) -> None:
+        gateway, ua_call = self._forget_line(call)
+        gateway.hangup(self.net.now, ua_call)
+        self._send(gateway)
+
+    def _forget_line(self, call: int) -> tuple[UserAgent, int]:
+        del self._conversations[call]
+        self._answered_by.pop(call, None)  # an answer crossing the caller's CANCEL
+        gateway, ua_call = self._lines.pop(call)
+        del self._handles[(gateway.local, ua_call)]
+        return gateway, ua_call
+
+    def _gateway_heard(self, gateway: UserAgent, event: UaEvent) -> None:
+        handle = self._handles.get((gateway.local, event.call))
+        if handle is None:
+            return  # the caller has hung up already
+        kind = event.kind
+        if kind == "answered":
+            self.publish(actions.Connect(handle, self._answered_by.pop(handle)))
+        elif kind == "failed" or kind == "ended_by_peer":
+            cause = REFUSED.get(event.status, EndCause.NO_ROUTE) if kind == "failed" else (
+                EndCause.AGENT_HANGUP)
+            self.publish(actions.HangUpCaller(handle, cause))
+            self._forget_line(handle)
+
+    def _announced(self, call: int, record: CallAnnounced) -> None:
+        length = self._announcement(record.queue, record.position, record.expected_wait)
+        self.publish(actions.Announce(call, record.queue, record.position, record.expected_wait,
+                              length))
+
+    # --- agents ----------------------------------------------------------------------
+
+    def _phone_heard(self, phone: UserAgent, event: UaEvent) -> None:
+        agent = phone.user
+        kind = event.kind
+        if kind == "registered":
+            self._registered(agent)
+            return
+        if kind == "incoming":
+            self._ringing(phone, event.call)
+            return
+        handle = self._handles.pop((phone.local, event.call), None)
+        if handle is None:
+            return  # a feature code's call, or a ring the agent refused
+        if kind == "cancelled":
+            del self._rings[(agent, handle)]
+            self.publish(actions.StopRinging(handle, agent))
+        elif kind == "ended_by_peer":
+            self._talking.pop(agent, None)
+            self.publish(actions.HangUpAgent(handle, agent))
+            self.publish(actions.WrapUp(agent, handle, math.inf))
+
+    def _ringing(self, phone: UserAgent, ua_call: int) -> None:
+        handle = session_of(phone.calls[ua_call].remote_body)
+        if handle is None:
+            raise ValueError(f"a call to {phone.user}'s phone without a caller's offer")
+        self._rings[(phone.user, handle)] = ua_call
+        self._handles[(phone.local, ua_call)] = handle
+        phone.ring(self.net.now, ua_call)
+        self._send(phone)
+        self.publish(actions.RingAgent(handle, phone.user, ""))
+
+    def will_answer(self, call: int, at: float) -> None:
+        pass  # a caller hears ringing, not when the agent will pick up
+
+    def answer(self, agent: str, call: int) -> None:
+        ua_call = self._rings.pop((agent, call), None)
+        if ua_call is None:
+            return  # the ring was withdrawn meanwhile
+        phone = self.phones[agent]
+        self._answered_by[call] = agent
+        self._talking[agent] = ua_call
+        phone.answer(self.net.now, ua_call)
+        self._send(phone)
+
+    def decline(self, agent: str, call: int) -> None:
+        ua_call = self._rings.pop((agent, call), None)
+        if ua_call is None:
+            return
+        phone = self.phones[agent]
+        del self._handles[(phone.local, ua_call)]
+        phone.reject(self.net.now, ua_call, 603, "Decline")
+        self._send(phone)
+
+    def hold(self, agent: str) -> None:
+        self._reoffer(agent, "sendonly")
+
+    def resume(self, agent: str) -> None:
+        self._reoffer(agent, "sendrecv")
+
+    def _reoffer(self, agent: str, direction: str) -> None:
+        ua_call = self._talking.get(agent)
+        if ua_call is None:
+            return
+        phone = self.phones[agent]
+        phone.reinvite(self.net.now, ua_call, offer_sdp(phone.local[0], 42000, direction))
+        self._send(phone)
+
+    def transfer(self, agent: str, queue: str) -> bool:
+        self.skipped["transfer"] += 1  # no REFER in the appliance yet
+        return False
+
+    def say_goodbye(self, call: int) -> None:
+        self.publish(Goodbye(call))
+
+    def log_in(self, agent: str) -> None:
+        self._dial(agent, self._codes["login"])
+
+    def log_out(self, agent: str) -> None:
+        self._dial(agent, self._codes["logout"])
+
+    def ready(self, agent: str) -> None:
+        self._dial(agent, self._codes["ready"])
+
+    def not_ready(self, agent: str, reason: str) -> None:
+        self._dial(agent, self._codes["not_ready"])
+
+    def _dial(self, agent: str, code: str) -> None:
+        waiting = self._unregistered.get(agent)
+        if waiting is not None:
+            waiting.append(code)  # dialled once the phone has registered
+            return
+        phone = self.phones[agent]
+        phone.call(self.net.now, code)
+        self._send(phone)
+
+    def _registered(self, agent: str) -> None:
+        for code in self._unregistered.pop(agent, []):
+            self._dial(agent, code)
+
+    def wrapping_up(self, agent: str) -> bool:
+        return self.view.agent_state(agent) is AgentState.WRAP_UP
+
+    def paused_for_missed_ring(self, agent: str) -> bool:
+        return self.view.paused_for_missed_ring(agent)
+
+
+def _announcement_length(site: Site, timing: AnnouncementTiming) -> AnnouncementLength:
+    """How long the appliance plays an announcement (as its ACD reckons it)."""
+    configured = {q.name: q.announcements.duration for q in site.queues if q.announcements}
+    seconds = timing.seconds
+
+    def length(queue: str, position: int, expected: float | None) -> float:
+        return configured[queue] if seconds is None else seconds(position, expected)
+
+    return length
