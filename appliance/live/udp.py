@@ -44,6 +44,7 @@ from appliance.live.backlog import (
     top_branch,
 )
 from appliance.live.core import Address, ServedCore
+from appliance.net import hostport
 
 _log = logging.getLogger(__name__)
 
@@ -464,10 +465,9 @@ def _not_started(*_args: Any) -> Any:
 
 def _format_address(address: Any) -> str:
     try:
-        host, port = address[0], address[1]
+        return hostport((str(address[0]), address[1]))
     except (TypeError, IndexError):
         return repr(address)
-    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 
 
 async def _bound_socket(loop: asyncio.AbstractEventLoop, host: str, port: int) -> socket.socket:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from appliance.net import Address
+from appliance.net import Address, hostport
 
 
 class LocalAddress:
@@ -16,8 +16,7 @@ class LocalAddress:
 
     @property
     def hostport(self) -> str:
-        host, port = self.address
-        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return hostport(self.address)
 
     @property
     def via(self) -> str:

@@ -8,7 +8,7 @@ from random import Random
 from typing import TYPE_CHECKING
 
 from appliance.clock import Deadlines
-from appliance.net import Address
+from appliance.net import Address, hostport
 from appliance.pbx.b2bua.wire import user_of
 from appliance.pbx.sip.authlimit import AuthLimits, LimitSettings, Verdict
 from appliance.pbx.sip.digest import AuthResult, DigestAuthenticator, make_tagged_response
@@ -70,9 +70,7 @@ class Phones:
         static = self.static_contacts.get(agent)
         if static is None:
             return None
-        host, port = static
-        hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        return f"sip:{agent}@{hostport}", static
+        return f"sip:{agent}@{hostport(static)}", static
 
     def from_phone(self, request: Request, source: Address) -> bool:
         """Whether a phone sent `request`: it comes from a phone's static contact (address and
