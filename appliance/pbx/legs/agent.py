@@ -61,8 +61,3 @@ class AgentLeg(Leg, role=Role.AGENT, table=AGENT_TABLE, initial=S.CALLING):
     """Our INVITE to an agent's phone and, once answered, the dialog with it."""
 
     __slots__ = ()
-
-    @property
-    def given_up(self) -> bool:
-        """Call control stopped this ring; the phone's answer, if any, is not the call's."""
-        return self.state in GIVEN_UP
