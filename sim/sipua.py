@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from random import Random
 
 from appliance.clock import Deadlines
-from appliance.net import Address
+from appliance.net import Address, hostport
 from appliance.pbx.sip.auth import digest_response, format_auth_params, parse_auth_params
 from appliance.pbx.sip.dialog import Dialog, new_branch, new_tag
 from appliance.pbx.sip.endpoint import Endpoint
@@ -124,7 +124,7 @@ class UserAgent(Endpoint):
 
     @property
     def _hostport(self) -> str:
-        return f"{self.local[0]}:{self.local[1]}"
+        return hostport(self.local)
 
     @property
     def _contact(self) -> str:
