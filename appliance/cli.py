@@ -174,7 +174,8 @@ def report_command(
         if html is not None and not html.parent.is_dir():
             raise ReportError(f"--html {html}: no directory {html.parent} to write it in")
         thresholds = None if config is None else queue_thresholds(resolve_site(config))
-        made = box_report(read_timeline(records), interval, start, end, queue, thresholds)
+        timeline = read_timeline(records, start, end)
+        made = box_report(timeline, interval, start, end, queue, thresholds)
     except (ReportError, ConfigError) as error:
         typer.echo(f"ccbox report: {error}", err=True)
         raise typer.Exit(2) from None

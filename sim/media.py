@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from appliance.config import Site
 from appliance.kpi import KpiReport, ReplicationSummary, flatten
 from appliance.kpi.storage import RecordingStorage, recording_storage
-from appliance.live.promptfiles import PromptSet
 from appliance.media.prompts import (
     AnnouncementTimings,
     PromptError,
@@ -23,6 +22,7 @@ from appliance.media.prompts import (
     queue_announcement,
 )
 from appliance.pbx.acd.core import AnnouncementSeconds
+from appliance.storage.promptfiles import PromptSet
 
 # Every prompt some announcement may use: both wait forms and all ten digits.
 ANNOUNCEMENT_PROMPTS = sorted(

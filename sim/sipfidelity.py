@@ -74,22 +74,17 @@ def _password(user: str) -> str:
     return f"pw-{user}"
 
 
-class SimPyNetwork(SimulatedNetwork):
-    """The simulated network on a SimPy environment's clock and event queue, so that SIP
+class SimPyTimeLine:
+    """A SimPy environment's clock and event queue as the network's `TimeLine`, so that SIP
     datagrams, the cores' timers and the callers' and agents' timers share one time line
-    (same-time events keep the order they were scheduled in, as in `SimulatedNetwork`)."""
+    (same-time events keep the order they were scheduled in, as in `EventQueue`)."""
 
-    def __init__(self, env: simpy.Environment, rng: Random, quality: LinkQuality) -> None:
+    def __init__(self, env: simpy.Environment) -> None:
         self.env = env
-        super().__init__(rng, quality)
 
-    @property  # type: ignore[override]
+    @property
     def now(self) -> float:
         return self.env.now
-
-    @now.setter
-    def now(self, _value: float) -> None:
-        pass  # the environment keeps the time
 
     def at(self, when: float, action: Callable[[], None]) -> None:
         Timeout(self.env, max(when - self.env.now, 0.0), action).callbacks.append(_carry_out)
@@ -119,7 +114,7 @@ class SipWorld:
         self.clock = SimClock(self.env)
         streams = Streams(spec.seed, spec.replication)
         self.log = EventLog()
-        self.net = SimPyNetwork(self.env, streams("network"), spec.quality)
+        self.net = SimulatedNetwork(streams("network"), spec.quality, SimPyTimeLine(self.env))
         self.box = B2bua(self.site, self.log, streams(ACD), b"sim-secret", APPLIANCE,
                          sip_ids=streams(SIP_IDS))
         self.timing = announcement_timing(site) if timing is None else timing

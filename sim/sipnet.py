@@ -1,9 +1,10 @@
 """A simulated IP network for SIP cores: latency, jitter and loss, all from one seed.
 
 Endpoints are sans-I/O cores (the appliance's B2BUA, the testbed's user agents) at their own
-addresses. `SimulatedNetwork` is its own small event loop: it delivers datagrams when their
-flight ends and wakes each core at its next deadline, in time order, with ties broken by
-sequence so that a run replays exactly from its seed.
+addresses. `SimulatedNetwork` delivers datagrams when their flight ends and wakes each core at
+its next deadline, on a `TimeLine` it is given: its own small event loop (`EventQueue`) by
+default, or a SimPy environment's (`sim.sipfidelity`). Either runs actions in time order, with
+ties broken by the order they were scheduled in, so that a run replays exactly from its seed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from random import Random
+from typing import Protocol
 
 from appliance.drive import DatagramCore, Wakeup
 from appliance.net import Address
@@ -25,14 +27,46 @@ class LinkQuality:
     loss: float = 0.0  # probability a datagram is dropped
 
 
-class SimulatedNetwork:
-    def __init__(self, rng: Random, quality: LinkQuality = LinkQuality()) -> None:
-        self.rng = rng
-        self.quality = quality
+class TimeLine(Protocol):
+    """Where the network's time comes from and where its deliveries and wake-ups wait."""
+
+    @property
+    def now(self) -> float: ...
+
+    def at(self, when: float, action: Callable[[], None]) -> None:
+        """Run `action` at `when`; actions due at the same time run in the order given."""
+
+    def run(self, until: float) -> None:
+        """Run every action due up to `until`; `now` is then `until` (or later)."""
+
+
+class EventQueue:
+    """A time line of its own: a heap of (when, sequence, action)."""
+
+    def __init__(self) -> None:
         self.now = 0.0
-        self.cores: dict[Address, DatagramCore] = {}
         self._queue: list[tuple[float, int, Callable[[], None]]] = []
         self._sequence = itertools.count()
+
+    def at(self, when: float, action: Callable[[], None]) -> None:
+        heapq.heappush(self._queue, (when, next(self._sequence), action))
+
+    def run(self, until: float) -> None:
+        queue = self._queue
+        while queue and queue[0][0] <= until:
+            when, _, action = heapq.heappop(queue)
+            self.now = max(self.now, when)
+            action()
+        self.now = max(self.now, until)
+
+
+class SimulatedNetwork:
+    def __init__(self, rng: Random, quality: LinkQuality = LinkQuality(),
+                 timeline: TimeLine | None = None) -> None:
+        self.rng = rng
+        self.quality = quality
+        self.timeline: TimeLine = EventQueue() if timeline is None else timeline
+        self.cores: dict[Address, DatagramCore] = {}
         self._wakeups: dict[Address, Wakeup] = {}
         self.sent = 0
         self.lost = 0
@@ -44,17 +78,17 @@ class SimulatedNetwork:
             core, lambda deadline, at: self.at(at, lambda: self._wake(address, deadline)))
         self._after_input(address)
 
+    @property
+    def now(self) -> float:
+        """The time line's time: the network keeps none of its own."""
+        return self.timeline.now
+
     def at(self, when: float, action: Callable[[], None]) -> None:
         """Run `action` at simulated time `when` (scripted callers and agents use this)."""
-        heapq.heappush(self._queue, (when, next(self._sequence), action))
+        self.timeline.at(when, action)
 
     def run(self, until: float) -> None:
-        queue = self._queue
-        while queue and queue[0][0] <= until:
-            when, _, action = heapq.heappop(queue)
-            self.now = max(self.now, when)
-            action()
-        self.now = max(self.now, until)
+        self.timeline.run(until)
 
     def poke(self, address: Address) -> None:
         """Send what the core at `address` has queued and re-arm its wake-up (call after any

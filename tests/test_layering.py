@@ -7,14 +7,19 @@
   handed in.
 - The cores do no file or socket I/O: no `open()`, no `os`, `pathlib`, `io`,
   `wave`, `shutil`, `sqlite3` ... and no file calls (`read_bytes()`,
-  `fsync()` ...). Files are the drivers' (`appliance/live/`): the cores take a
-  small writer or reader handed in (`media.recording.WavStorage`,
-  `media.prompts.SoundSource`, `media.plane.RecordingDesk`).
+  `fsync()` ...). Files are the drivers' (`appliance/live/`) and the storage's
+  (`appliance/storage/`): the cores take a small writer or reader handed in
+  (`media.recording.WavStorage`, `media.prompts.SoundSource`,
+  `media.plane.RecordingDesk`).
+- The records and the storage never import the live driver: reading records or
+  mending a recording must not load asyncio drivers and sockets.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +27,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 APPLIANCE = ROOT / "appliance"
 CORES = [APPLIANCE / "pbx", APPLIANCE / "hw", APPLIANCE / "media"]
+BELOW_LIVE = [APPLIANCE / "records", APPLIANCE / "storage"]
+"""Packages the live driver builds on, which must not import it back."""
 
 FORBIDDEN_EVERYWHERE = {"sim", "simpy"}
 FORBIDDEN_IN_CORES = FORBIDDEN_EVERYWHERE | {
@@ -56,6 +63,18 @@ def imported_modules(path: Path) -> set[str]:
     return found
 
 
+def imported_names(path: Path) -> set[str]:
+    """Every module `path` imports, by its full dotted name."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
 def python_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.py") if p.is_file())
 
@@ -63,6 +82,29 @@ def python_files(folder: Path) -> list[Path]:
 @pytest.mark.parametrize("path", python_files(APPLIANCE), ids=lambda p: str(p.relative_to(ROOT)))
 def test_appliance_never_imports_the_simulator(path: Path) -> None:
     assert not imported_modules(path) & FORBIDDEN_EVERYWHERE
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for package in BELOW_LIVE for p in python_files(package)],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_records_and_storage_never_import_the_live_driver(path: Path) -> None:
+    live = {name for name in imported_names(path)
+            if name == "appliance.live" or name.startswith("appliance.live.")}
+    assert not live, f"{path.name} imports {sorted(live)}"
+
+
+def test_loading_the_records_loads_no_live_driver() -> None:
+    """What the packages import, all the way down: no module of theirs pulls the driver in."""
+    probe = (
+        "import sys, appliance.records, appliance.records.recovery, appliance.storage.wavfile,"
+        " appliance.storage.promptfiles\n"
+        "print(sorted(m for m in sys.modules if m.startswith('appliance.live') or m == 'asyncio'))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=ROOT, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 @pytest.mark.parametrize(
@@ -146,3 +188,6 @@ def test_the_scan_sees_the_cores() -> None:
     files = [p.name for core in CORES for p in python_files(core)]
     assert "callcontrol.py" in files and "core.py" in files and "recording.py" in files
     assert "time" in imported_modules(ROOT / "sim" / "bench.py")
+    below = [p.name for package in BELOW_LIVE for p in python_files(package)]
+    assert "recovery.py" in below and "wavfile.py" in below
+    assert "appliance.live.serve" in imported_names(APPLIANCE / "live" / "__init__.py")

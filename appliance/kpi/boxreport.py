@@ -1,12 +1,15 @@
 """The KPI report of a box's own records: what ``ccbox report`` computes, free of any CLI.
 
-The records database is read (``RecordReader``), its runs laid on one clock
-(``appliance.kpi.timeline``) and reduced by ``compute_kpis``, the very code that reports a
-simulation, so that "simulation predicted X, the box measured Y" compares like with like.
+The records database is read (``RecordReader``): its runs are laid on one clock
+(``appliance.kpi.timeline``) from their first and last records, and the records of the runs
+the report's window overlaps are read and reduced by ``compute_kpis``, the very code that
+reports a simulation, so that "simulation predicted X, the box measured Y" compares like
+with like.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 from collections.abc import Mapping
@@ -18,7 +21,7 @@ from appliance.events import CallAbandoned, CallAnswered, CallOverflowed, CallQu
 from appliance.kpi.compute import compute_kpis
 from appliance.kpi.report import KpiReport
 from appliance.kpi.settings import KpiSettings, QueueKpiSettings
-from appliance.kpi.timeline import Timeline, lay_out
+from appliance.kpi.timeline import Timeline, fill, place
 from appliance.records.store import RecordReader
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*$")
@@ -62,19 +65,34 @@ class BoxReport:
         }
 
 
-def read_timeline(path: Path) -> Timeline:
-    """Every run of the database at ``path`` on one clock; ReportError if there is none."""
+def read_timeline(path: Path, start: str | None = None, end: str | None = None) -> Timeline:
+    """The runs of the database at ``path`` on one clock, with the records of those that
+    overlap [start, end) (times as ``parse_moment`` reads them; open when None): a run ended
+    before ``start`` or begun at or after ``end`` is never read, but keeps its place. The last
+    run counts as going on (it may be: the box is running), its agents still logged in.
+    ReportError if there is no record at all or a time cannot be read."""
     try:
         reader = RecordReader(path)
-        timeline = lay_out(((run, reader.events(run)) for run in reader.runs()),
-                           reader.clock_origins())
+        placed = place(reader.bounds(), reader.clock_origins())
+        if not placed.runs:
+            raise ReportError(f"{path}: the database holds no records yet")
+        window_start, window_end = report_window(placed, start, end)
+        last = placed.runs[-1].run
+        return fill(placed, reader.events, lambda span: span.first < window_end and (
+            span.last >= window_start or span.run == last))
     except FileNotFoundError:
         raise ReportError(f"{path}: no such records file") from None
     except (OSError, sqlite3.Error, ValueError, KeyError) as error:
         raise ReportError(f"{path}: not a readable records database ({error})") from None
-    if not timeline.records:
-        raise ReportError(f"{path}: the database holds no records yet")
-    return timeline
+
+
+def report_window(timeline: Timeline, start: str | None, end: str | None) -> tuple[float, float]:
+    """[start, end) on the report's clock; end is infinite when None."""
+    window_start = 0.0 if start is None else parse_moment(start, timeline, "--from")
+    window_end = math.inf if end is None else parse_moment(end, timeline, "--to")
+    if window_end <= window_start:
+        raise ReportError(f"--to {end} is not after --from {start or 'the first record'}")
+    return window_start, window_end
 
 
 def box_report(timeline: Timeline, interval: str = "30m", start: str | None = None,
@@ -82,21 +100,19 @@ def box_report(timeline: Timeline, interval: str = "30m", start: str | None = No
                thresholds: Mapping[str, QueueKpiSettings] | None = None) -> BoxReport:
     """The KPI report over [start, end) (times as ``parse_moment`` reads them), in intervals
     of ``interval``, of every call or of the calls that visited ``queue``; ``thresholds``
-    are the queues' own (``queue_thresholds`` of the site), else 20 s for every queue."""
-    window_start = 0.0 if start is None else parse_moment(start, timeline, "--from")
-    window_end = None if end is None else parse_moment(end, timeline, "--to")
-    if window_end is not None and window_end <= window_start:
-        raise ReportError(f"--to {end} is not after --from {start or 'the first record'}")
+    are the queues' own (``queue_thresholds`` of the site), else 20 s for every queue.
+    ``timeline`` holds the records of at least the runs that overlap the window
+    (``read_timeline``)."""
+    window_start, window_end = report_window(timeline, start, end)
     settings = KpiSettings(interval=parse_interval(interval), window_start=window_start,
-                           window_end=window_end, clock_origin=timeline.clock_origin,
-                           queues=thresholds or {})
+                           window_end=None if end is None else window_end,
+                           clock_origin=timeline.clock_origin, queues=thresholds or {})
     records = timeline.records if queue is None else calls_of_queue(timeline, queue)
     kpis = compute_kpis(records, settings)
     if queue is not None:
         kpis = only_queue(kpis, queue)
-    first = max(window_start, timeline.records[0].t)
-    last = timeline.records[-1].t if window_end is None else min(window_end,
-                                                                 timeline.records[-1].t)
+    first = max(window_start, timeline.runs[0].first)
+    last = min(window_end, timeline.runs[-1].last)
     return BoxReport(kpis, timeline, first, max(first, last))
 
 
@@ -125,7 +141,7 @@ def parse_moment(text: str, timeline: Timeline, option: str) -> float:
 
 def _wall_moment(text: str, timeline: Timeline) -> datetime:
     if ":" in text and "-" not in text:  # a time of day
-        day = timeline.wall(timeline.records[0].t)
+        day = timeline.wall(timeline.runs[0].first)
         if day is None:
             raise ValueError("the records carry no wall-clock time; give seconds instead")
         return datetime.combine(day.date(), datetime.strptime(text, "%H:%M").time())

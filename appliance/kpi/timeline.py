@@ -12,8 +12,8 @@ started again. The last run may still be going, so its agents are left as they a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from itertools import count
 
@@ -38,7 +38,8 @@ class RunSpan:
 
 @dataclass(frozen=True)
 class Timeline:
-    """Every record of the chosen runs, time-ordered on one clock, and where it came from."""
+    """Every record of the chosen runs, time-ordered on one clock, and where it came from:
+    every run of the database, read or not."""
 
     records: list[Record]
     runs: list[RunSpan]
@@ -88,23 +89,45 @@ def lay_out(runs: Iterable[tuple[str, list[Record]]],
     """Place each run's records after the ones before it, on one clock. `origins` holds the
     wall-clock time (Unix seconds) of a run's t = 0 where the box recorded it; other runs
     are placed by the time in their run id."""
+    kept = {run: events for run, events in runs if events}
+    placed = place([(run, events[0].t, events[-1].t) for run, events in kept.items()], origins)
+    return fill(placed, kept.__getitem__)
+
+
+def place(bounds: Iterable[tuple[str, float, float]],
+          origins: Mapping[str, float] | None = None) -> Timeline:
+    """The runs placed as `lay_out` places them, from each one's (run, first t, last t) alone:
+    a timeline without records, for choosing the runs a report needs (`fill`)."""
     spans: list[RunSpan] = []
-    records: list[Record] = []
     origin: datetime | None = None
-    calls = count(1)
-    for run, events in runs:
-        if not events:
-            continue
+    for run, first, last in bounds:
         started = _started(run, origins or {})
         if origin is None and started is not None:
             # Untimed runs before the first timed one keep their place before it.
             origin = started - timedelta(seconds=_end(spans))
-        if spans:  # the run before this one stopped: nobody stayed logged in
-            records.extend(_logged_out(records, spans[-1]))
         offset = _offset(spans, started, origin)
-        spans.append(RunSpan(run, started, offset, offset + events[0].t, offset + events[-1].t))
-        records.extend(_moved(events, offset, calls))
-    return Timeline(records, spans, origin)
+        spans.append(RunSpan(run, started, offset, offset + first, offset + last))
+    return Timeline([], spans, origin)
+
+
+def fill(placed: Timeline, events_of: Callable[[str], list[Record]],
+         wanted: Callable[[RunSpan], bool] = lambda span: True) -> Timeline:
+    """`placed` with the records of its `wanted` runs (read with `events_of(run)`) on its
+    clock; every run keeps its span. A run read as it grows (the box's last run, still being
+    written) has its span end at the last record read."""
+    records: list[Record] = []
+    spans = list(placed.runs)
+    calls = count(1)
+    for index, span in enumerate(spans):
+        events = events_of(span.run) if wanted(span) else []
+        if not events:
+            continue
+        begin = len(records)
+        span = spans[index] = replace(span, last=span.offset + events[-1].t)
+        records.extend(_moved(events, span.offset, calls))
+        if index + 1 < len(spans):  # a run followed this one: nobody stayed logged in
+            records.extend(_logged_out(records[begin:], span))
+    return Timeline(records, spans, placed.origin)
 
 
 def _end(spans: list[RunSpan]) -> float:

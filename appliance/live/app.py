@@ -29,18 +29,18 @@ from appliance.live.prompt_build import (
     ensure_default_music,
     site_prompts_folder,
 )
-from appliance.live.promptfiles import PromptSet, read_prompt
 from appliance.live.reconfigure import reconfigure_media
 from appliance.live.recordings import WavDesk, party_paths
 from appliance.live.serve import StartError, serve
 from appliance.live.udp import UdpDriver
-from appliance.live.wavfile import repair
 from appliance.media.plane import MediaPlane
 from appliance.media.prompts import AnnouncementTimings, PromptError
 from appliance.pbx.b2bua import B2bua
 from appliance.records.recovery import ORPHANS, account_for_recordings, close_interrupted_calls
 from appliance.records.store import RecordStore
 from appliance.state import StateFolder
+from appliance.storage.promptfiles import PromptSet, read_prompt
+from appliance.storage.wavfile import repair
 
 _log = logging.getLogger(__name__)
 

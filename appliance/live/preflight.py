@@ -14,10 +14,10 @@ from pathlib import Path
 
 from appliance.config import Site
 from appliance.live.prompt_build import tools_available
-from appliance.live.promptfiles import PromptSet
 from appliance.media.prompts import prompt_texts
 from appliance.pbx.sip.digest import ha1
 from appliance.state import StateFolder
+from appliance.storage.promptfiles import PromptSet
 
 EXAMPLE_PASSWORD_SUFFIX = "-example"
 """The shipped sites' phones have the password `<user>-example` (README): fine on 127.0.0.1,

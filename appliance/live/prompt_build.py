@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from appliance.config.live import Media
-from appliance.live.promptfiles import PromptSet
 from appliance.media.prompts import SAMPLE_RATE, prompt_texts
 from appliance.state import StateFolder
+from appliance.storage.promptfiles import PromptSet
 
 VOICES = {"en": "en-gb", "zh": "cmn"}
 MUSIC = Path("music") / "default.wav"

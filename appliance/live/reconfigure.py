@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from appliance.config.live import Media
-from appliance.live.promptfiles import PromptSet
 from appliance.live.recordings import MB, WavDesk
 from appliance.media.plane import MediaPlane
+from appliance.storage.promptfiles import PromptSet
 
 _log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from typing import Protocol
 import numpy as np
 
 from appliance.config.live import Recording as RecordingSettings
-from appliance.live.wavfile import open_recording
 from appliance.media.callrecorder import CallRecorder
 from appliance.media.diskguard import DiskAlarm, DiskGuard
+from appliance.storage.wavfile import open_recording
 
 _log = logging.getLogger(__name__)
 

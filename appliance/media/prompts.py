@@ -5,7 +5,7 @@ A site may replace a language's folder with its own recordings (same names). The
 are generated at install time from the texts below (`appliance.live.prompt_build`), so no
 audio is kept in the source tree. Announcements are sequences of prompt names: a number is
 read digit by digit, which works the same way in every language. Reading the files is the
-driver's (`appliance.live.promptfiles`); here a prompt is bytes in, samples out.
+driver's (`appliance.storage.promptfiles`); here a prompt is bytes in, samples out.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class PromptError(Exception):
 
 
 class SoundSource(Protocol):
-    """Prompts by name as 8 kHz mono int16 samples (`appliance.live.promptfiles.PromptSet`
+    """Prompts by name as 8 kHz mono int16 samples (`appliance.storage.promptfiles.PromptSet`
     reads them from a folder); raises PromptError for one it does not have."""
 
     def samples(self, name: str) -> np.ndarray: ...

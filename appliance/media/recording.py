@@ -3,7 +3,7 @@
 This module builds and reads the 44-byte header (`wav_header`, `read_format`), mixes the two
 parties of a call (`mix_mono`, `interleave`, `Mixer`) and decides what a recording writes and
 when (`WavRecorder`). The bytes go to a `WavStorage`: a file on the box
-(`appliance.live.wavfile`, which also mends a file a killed process left behind), `MemoryWav`
+(`appliance.storage.wavfile`, which also mends a file a killed process left behind), `MemoryWav`
 in simulation and tests. No file is opened here.
 
 Durability promise (kill -9, not power loss): `WavRecorder` hands the audio to its storage and

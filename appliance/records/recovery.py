@@ -28,9 +28,9 @@ from typing import Any
 
 from appliance.eventlog import record_from_json
 from appliance.events import CallEnded, EndCause, Record, RecordingStarted, RecordingStopped
-from appliance.live.wavfile import repair as repair_wav
 from appliance.records.cdr import CdrBuilder
 from appliance.records.store import _INSERT_CALL, _INSERT_EVENT, _detail_row, _open, event_row
+from appliance.storage.wavfile import repair as repair_wav
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def close_interrupted_calls(
     the current directory, as they did for the run that wrote them.
 
     ``repair_recording(file) -> seconds`` mends each recording first (default
-    ``appliance.live.wavfile.repair``); a file it cannot mend (``OSError``, ``ValueError``
+    ``appliance.storage.wavfile.repair``); a file it cannot mend (``OSError``, ``ValueError``
     such as ``WavError``) is logged and the call closed all the same. A run's new events (seq
     numbers following its last) and detail records go in one transaction, so a second call
     finds nothing left to close and changes nothing. Must be called before the new run's

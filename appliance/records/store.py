@@ -26,7 +26,7 @@ from contextlib import closing, suppress
 from itertools import count
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 from appliance.eventlog import EventLog, record_from_json, record_to_json
 from appliance.events import CallAnswered, CallEnded, EndCause, Record, RecordingStarted
@@ -80,6 +80,12 @@ SCHEMA: tuple[str, ...] = (
         PRIMARY KEY (run, call)
     )""",
 )
+# Indexes beyond the keys, made on older databases too when a writer opens them. A reader
+# works without them (slower): it never changes a database.
+INDEXES: tuple[str, ...] = (
+    # A run's events by time (a report's window), without scanning the run.
+    "CREATE INDEX IF NOT EXISTS events_by_time ON events (run, t)",
+)
 # Columns added since the first schema: (table, column, type), added to older databases.
 ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     # The wall-clock time (Unix seconds) of the run's t = 0, once the appliance knows it.
@@ -123,6 +129,23 @@ _FINISHED = f"cause <> '{IN_PROGRESS}'"
 PathLike = str | os.PathLike[str]
 
 
+class RunBounds(NamedTuple):
+    """A run that holds records, and the ``t`` of its first and last record (by seq)."""
+
+    run: str
+    first: float
+    last: float
+
+
+# Each end read through the (run, seq) key: two index lookups a run, whatever its length.
+_RUN_BOUNDS = """
+    SELECT run,
+        (SELECT t FROM events e WHERE e.run = r.run ORDER BY seq LIMIT 1),
+        (SELECT t FROM events e WHERE e.run = r.run ORDER BY seq DESC LIMIT 1)
+    FROM runs r ORDER BY position
+"""
+
+
 class RecordReader:
     """Reads a records database; sees what its writers have committed."""
 
@@ -143,17 +166,26 @@ class RecordReader:
             return {}
         return {run: origin for run, origin in rows if origin is not None}
 
-    def events(self, run: str | None = None) -> list[Record]:
-        """The event-log records of one run, or of every run one run after the other."""
+    def bounds(self) -> list[RunBounds]:
+        """Every run that holds records, in the order the runs started, with its first and
+        last ``t``; no other event is read."""
+        return [RunBounds(*row) for row in self._query(_RUN_BOUNDS) if row[1] is not None]
+
+    def events(self, run: str | None = None, start: float | None = None,
+               end: float | None = None) -> list[Record]:
+        """The event-log records of one run, or of every run one run after the other; with
+        ``start`` or ``end``, only those with ``start <= t < end`` (on each run's own clock),
+        chosen by the database, so that the others are never read."""
+        where, params = _time_window(start, end)
         if run is None:
             sql = (
-                "SELECT e.json FROM events e JOIN runs r ON r.run = e.run"
+                f"SELECT e.json FROM events e JOIN runs r ON r.run = e.run WHERE {where}"
                 " ORDER BY r.position, e.seq"
             )
-            rows = self._query(sql)
         else:
-            rows = self._query("SELECT json FROM events WHERE run = ? ORDER BY seq", (run,))
-        return [record_from_json(row[0]) for row in rows]
+            sql = f"SELECT json FROM events e WHERE e.run = ? AND {where} ORDER BY seq"
+            params = (run, *params)
+        return [record_from_json(row[0]) for row in self._query(sql, params)]
 
     def calls(self, run: str | None = None) -> list[CallDetail]:
         """Call detail records of the ended calls of one run, or of every run, by run then
@@ -459,6 +491,16 @@ class _Writer:
         return lost
 
 
+def _time_window(start: float | None, end: float | None) -> tuple[str, tuple[float, ...]]:
+    """The condition on ``e.t`` for ``start <= t < end`` (either may be open), and its
+    parameters."""
+    conditions = [("e.t >= ?", start), ("e.t < ?", end)]
+    chosen = [(sql, value) for sql, value in conditions if value is not None]
+    if not chosen:
+        return "1 = 1", ()
+    return " AND ".join(sql for sql, _ in chosen), tuple(value for _, value in chosen)
+
+
 def _open(path: Path, synchronous: str) -> sqlite3.Connection:
     level = synchronous.upper()
     if level not in SYNCHRONOUS_LEVELS:
@@ -480,6 +522,8 @@ def _open(path: Path, synchronous: str) -> sqlite3.Connection:
     for statement in SCHEMA:
         db.execute(statement)
     _add_missing_columns(db)
+    for statement in INDEXES:
+        db.execute(statement)
     return db
 
 

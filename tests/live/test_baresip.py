@@ -178,7 +178,7 @@ def test_baresip_calling_the_queue_hears_the_welcome_prompt(tmp_path):
     import numpy as np
 
     from appliance.live.prompt_build import ensure_default_prompts
-    from appliance.live.promptfiles import PromptSet
+    from appliance.storage.promptfiles import PromptSet
 
     port = free_udp_port()
     config = write_site(tmp_path / "site.yaml", port, users={USER: PASSWORD},

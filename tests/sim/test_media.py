@@ -16,8 +16,8 @@ from appliance.cli import _register_plugins, app
 from appliance.config import Site, parse_site
 from appliance.events import CallAbandoned, CallAnnounced
 from appliance.live.prompt_build import tools_available
-from appliance.live.promptfiles import PromptSet
 from appliance.media.prompts import AnnouncementTimings
+from appliance.storage.promptfiles import PromptSet
 from sim.experiment import Experiment, run_once
 from sim.media import announcement_timing, recording_storage_of
 from sim.sipfidelity import SipRunSpec, SipWorld

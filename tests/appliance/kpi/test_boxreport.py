@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from typer.testing import CliRunner
 
 from appliance.cli import _register_plugins, app
 from appliance.config import resolve_site
-from appliance.events import Record
+from appliance.events import CallEnded, CallOffered, EndCause, Record
 from appliance.kpi import KpiSettings, compute_kpis
 from appliance.kpi.settings import queue_thresholds
 from appliance.records.store import RecordStore
@@ -65,6 +67,29 @@ def test_the_window_and_the_intervals_are_on_the_box_clock(database, simulated):
     assert [i["label"] for i in document["report"]["intervals"]][:2] == [
         "08:15-08:30", "08:30-08:45"]
     assert (document["from"], document["to"]) == ("2026-12-07 08:15:00", "2026-12-07 09:15:00")
+
+
+def test_runs_outside_the_window_are_not_read(tmp_path, simulated):
+    """A run the day before, whose records no reader could decode: only a report that
+    reads it fails."""
+    path = tmp_path / "records.sqlite"
+    day_before = "20261206T080000-1"
+    with RecordStore(path, day_before) as store:
+        store.append(CallOffered(1.0, 1, "pstn", "1", "2", 1))
+        store.append(CallEnded(2.0, 1, EndCause.ABANDONED))
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("UPDATE events SET json = 'unreadable' WHERE run = ?", (day_before,))
+    with RecordStore(path, RUN) as store:
+        for record in simulated:
+            store.append(record)
+    assert "not a readable records database" in one_line_error(str(path))
+    document = figures(str(path), "--from", "2026-12-07T08:15")
+    day = 24 * 3600.0
+    moved = [r._replace(t=r.t + day) for r in simulated]
+    settings = KpiSettings(interval=1800.0, window_start=day + 900.0, clock_origin=8 * 3600.0)
+    assert document["report"] == compute_kpis(moved, settings).to_dict()
+    assert [run["run"] for run in document["runs"]] == [day_before, RUN]
+    assert document["from"] == "2026-12-07 08:15:00"
 
 
 def test_the_site_file_gives_the_queues_thresholds(database, simulated):

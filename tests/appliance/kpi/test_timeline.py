@@ -12,7 +12,7 @@ from appliance.events import (
     EndCause,
     Record,
 )
-from appliance.kpi.timeline import lay_out, run_started
+from appliance.kpi.timeline import fill, lay_out, place, run_started
 
 READY = AgentState.READY
 
@@ -74,3 +74,19 @@ def test_a_recorded_clock_origin_places_a_run_rather_than_its_id() -> None:
     timeline = lay_out([("20261207T080003-1", run_of(1))],
                        {"20261207T080003-1": origin.timestamp()})
     assert timeline.origin == origin  # the id's second was taken before the box was up
+
+
+def test_runs_are_placed_from_their_bounds_and_only_the_wanted_ones_read() -> None:
+    runs = {"20261207T080000-1": run_of(1, 2), "20261207T090000-2": run_of(1)}
+    whole = lay_out(runs.items())
+    placed = place([(run, events[0].t, events[-1].t) for run, events in runs.items()])
+    assert (placed.runs, placed.origin, placed.records) == (whole.runs, whole.origin, [])
+    read: list[str] = []
+
+    def events_of(run: str) -> list[Record]:
+        read.append(run)
+        return runs[run]
+
+    second = fill(placed, events_of, lambda span: span.offset > 0)
+    assert read == ["20261207T090000-2"] and second.runs == whole.runs
+    assert [(r.t, r.call) for r in second.records if type(r) is CallOffered] == [(3601.0, 1)]

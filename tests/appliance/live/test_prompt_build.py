@@ -17,8 +17,8 @@ from appliance.live.prompt_build import (
     music_samples,
     tools_available,
 )
-from appliance.live.promptfiles import PromptSet
 from appliance.media.prompts import prompt_texts
+from appliance.storage.promptfiles import PromptSet
 
 needs_tools = pytest.mark.skipif(not tools_available(), reason="espeak-ng and sox not installed")
 

@@ -403,9 +403,9 @@ def test_no_talk_off_on_real_speech_and_music_and_digits_after_speech_are_heard(
     # The default prompt sets (espeak-ng voices, English and Mandarin) and the music on hold:
     # about 100 s of speech and music through u-law, as a caller's line would carry it.
     from appliance.live.prompt_build import ensure_default_music, ensure_default_prompts
-    from appliance.live.promptfiles import PromptSet, read_prompt
     from appliance.media.g711 import ulaw_decode, ulaw_encode
     from appliance.media.prompts import prompt_texts
+    from appliance.storage.promptfiles import PromptSet, read_prompt
 
     sounds = [read_prompt(ensure_default_music())]
     for language in ("en", "zh"):

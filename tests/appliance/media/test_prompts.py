@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from appliance.live.prompt_build import build_prompts
-from appliance.live.promptfiles import PromptSet
 from appliance.media.prompts import (
     AnnouncementTimings,
     PromptError,
@@ -22,6 +21,7 @@ from appliance.media.prompts import (
     wait_announcement,
     wait_minutes,
 )
+from appliance.storage.promptfiles import PromptSet
 
 
 def test_numbers_are_read_digit_by_digit():

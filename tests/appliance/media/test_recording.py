@@ -1,6 +1,6 @@
 """WAV recordings: header, format, mixing, and what the recorder writes to its storage.
 
-The same recorder on a file, repair and kill -9: tests/appliance/live/test_wavfile.py."""
+The same recorder on a file, repair and kill -9: tests/appliance/storage/test_wavfile.py."""
 
 from __future__ import annotations
 

@@ -106,7 +106,7 @@ CHILD = textwrap.dedent(f"""
     import sys, time
     import numpy as np
     from appliance.eventlog import EventLog
-    from appliance.live.wavfile import open_recording
+    from appliance.storage.wavfile import open_recording
     from appliance.records import RecordStore
     from tests.appliance.records.test_recovery import before_the_kill
 

@@ -285,3 +285,45 @@ def test_the_clock_origin_of_a_run_is_stored_with_the_records_that_follow(
     with RecordStore(path, "run-2"):
         pass
     assert RecordReader(path).clock_origins() == {"run-1": 1_765_094_400.25}
+
+
+def offers(*times: float) -> list[Record]:
+    return [CallOffered(t, call, "pstn", "1", "2", 1) for call, t in enumerate(times, start=1)]
+
+
+def test_the_bounds_of_each_run_are_its_first_and_last_records(tmp_path: Path) -> None:
+    path = tmp_path / "records.sqlite"
+    store_all(path, "run-1", offers(2.0, 5.0, 9.5))
+    store_all(path, "empty", [])
+    store_all(path, "run-2", offers(0.5))
+    assert RecordReader(path).bounds() == [("run-1", 2.0, 9.5), ("run-2", 0.5, 0.5)]
+
+
+def test_events_in_a_time_window_are_chosen_by_the_database(tmp_path: Path) -> None:
+    path = tmp_path / "records.sqlite"
+    store_all(path, "run-1", offers(1.0, 2.0, 3.0, 4.0))
+    store_all(path, "run-2", offers(2.5, 3.5))
+    reader = RecordReader(path)
+    assert [r.t for r in reader.events("run-1", start=2.0, end=4.0)] == [2.0, 3.0]
+    assert [r.t for r in reader.events("run-1", end=2.0)] == [1.0]
+    assert [r.t for r in reader.events(start=3.0)] == [3.0, 4.0, 3.5]
+    assert reader.events("run-1") == offers(1.0, 2.0, 3.0, 4.0)
+    with closing(sqlite3.connect(path)) as db:
+        plan = db.execute("EXPLAIN QUERY PLAN SELECT json FROM events e"
+                          " WHERE e.run = ? AND e.t >= ? AND e.t < ?", ("run-1", 2, 4)).fetchall()
+    assert "events_by_time" in str(plan)
+
+
+def test_a_database_made_before_the_time_index_gets_it_from_its_next_writer(
+        tmp_path: Path) -> None:
+    path = tmp_path / "records.sqlite"
+    store_all(path, "run-1", offers(1.0, 2.0))
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("DROP INDEX events_by_time")
+    # Read without the index (a reader never changes a database), then reopened by a writer.
+    assert [r.t for r in RecordReader(path).events("run-1", start=1.5)] == [2.0]
+    store_all(path, "run-2", [])
+    with closing(sqlite3.connect(path)) as db:
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "events_by_time" in names
+    assert [r.t for r in RecordReader(path).events("run-1", start=1.5)] == [2.0]

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from appliance.live.wavfile import open_recording, repair
 from appliance.media.recording import (
     AGENT,
     CALLER,
@@ -23,6 +22,7 @@ from appliance.media.recording import (
     interleave,
     mix_mono,
 )
+from appliance.storage.wavfile import open_recording, repair
 from tests.appliance.media.test_recording import RATE, peak_frequency, read_wav, sine
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -153,7 +153,7 @@ def test_repair_refuses_what_is_not_a_wav(tmp_path: Path) -> None:
 CHILD = textwrap.dedent("""
     import sys, time
     import numpy as np
-    from appliance.live.wavfile import open_recording
+    from appliance.storage.wavfile import open_recording
 
     rate = 8000
     tone = np.round(6000 * np.sin(2 * np.pi * 440 * np.arange(rate // 10) / rate))

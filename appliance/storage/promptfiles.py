@@ -1,7 +1,8 @@
 """Prompt sets on disk: a folder of 8 kHz mono WAV files per language, one file per prompt.
 
-The reading is here, in the driver; what a prompt file must hold and the announcements made of
-prompts are `appliance.media.prompts`, the same in simulation and on the box.
+The reading is here, for the live driver and the simulator alike; what a prompt file must hold
+and the announcements made of prompts are `appliance.media.prompts`, the same in simulation
+and on the box.
 """
 
 from __future__ import annotations
