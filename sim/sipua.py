@@ -31,7 +31,8 @@ from appliance.pbx.sip.transaction import (
     transaction_key,
 )
 
-METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE"})
+METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "INFO", "UPDATE", "REFER",
+                     "NOTIFY"})
 
 
 def offer_sdp(host: str, port: int, direction: str = "sendrecv", session: int = 1) -> bytes:
@@ -97,6 +98,7 @@ class UserAgent(Endpoint):
         self._register_tag = new_tag(rng)
         self._registers: dict[Key, Request] = {}  # REGISTERs waiting for their answer
         self._reinvites: dict[Key, UaCall] = {}  # our re-INVITEs waiting for their answer
+        self._refers: dict[Key, UaCall] = {}  # our REFERs waiting for their answer
         self.ignore_all = False  # a phone that vanished: hears nothing, answers nothing
         # Told each event once the input that caused it is handled (then not in take_events).
         self.listener: Listener | None = None
@@ -256,6 +258,20 @@ class UserAgent(Endpoint):
         self._reinvites[self._send_in_dialog(call, "INVITE", now, body)] = call
         self._pump(now)
 
+    def refer(self, now: float, call_id: int, target: str, subscribe: bool = True) -> None:
+        """Blind-transfer the other party of the call to `target` (a user part or URI), as a
+        phone's transfer key does (RFC 3515, RFC 5589 6.1): a REFER, its answer told as
+        `refer_accepted` or `refer_failed`, the outcome as `transfer_notified` (the
+        sipfrag's status). The phone does not hang up itself: the transferee ends the call.
+        `subscribe=False` asks for no NOTIFY (RFC 4488)."""
+        call = self.calls[call_id]
+        uri = target if ":" in target else f"sip:{target}@{self.server[0]}:{self.server[1]}"
+        extra = [("Refer-To", f"<{uri}>"), ("Referred-By", self._contact)]
+        if not subscribe:
+            extra.append(("Refer-Sub", "false"))
+        self._refers[self._send_in_dialog(call, "REFER", now, extra=extra)] = call
+        self._pump(now)
+
     def press(self, now: float, call_id: int, digit: str) -> None:
         """A key press sent as SIP INFO (application/dtmf-relay), as some gateways do."""
         body = f"Signal={digit}\r\nDuration=160\r\n".encode()
@@ -266,10 +282,13 @@ class UserAgent(Endpoint):
         self.layer.send_request(make_cancel(call.invite), self.server, now)
 
     def _send_in_dialog(self, call: UaCall, method: str, now: float, body: bytes = b"",
-                        content_type: str = "application/sdp") -> Key:
+                        content_type: str = "application/sdp",
+                        extra: list[tuple[str, str]] | None = None) -> Key:
         assert call.dialog is not None
         request = call.dialog.make_request(method, self.rng)
         headers = request.headers
+        for name, value in extra or ():
+            headers = headers.add(name, value)
         if method == "INVITE":
             headers = headers.add("Contact", self._contact)
         if body:
@@ -309,6 +328,11 @@ class UserAgent(Endpoint):
         if key in self._reinvites:
             if response.status >= 200:
                 self._reinvite_answered(self._reinvites.pop(key), response, now)
+            return
+        if key in self._refers:
+            if response.status >= 200:
+                kind = "refer_accepted" if response.status < 300 else "refer_failed"
+                self.events.append(UaEvent(kind, self._refers.pop(key).id, response.status))
             return
         call = self._by_invite.get(key)
         if call is None:
@@ -395,6 +419,9 @@ class UserAgent(Endpoint):
             self.events.append(UaEvent("reinvited", call.id))
         else:
             self._reply(request, 200, "OK", now, call.local_tag)
+            if method == "NOTIFY" and request.body.startswith(b"SIP/2.0 "):
+                status = int(request.body[8:11]) if request.body[8:11].isdigit() else 0
+                self.events.append(UaEvent("transfer_notified", call.id, status))
 
     def _incoming(self, request: Request, now: float) -> None:
         self._next_call += 1

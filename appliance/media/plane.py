@@ -143,6 +143,18 @@ class MediaPlane:
         self.relay.set_peer(call, AGENT, address)
         self.relay.watch(call, AGENT, True, now)
 
+    def unbridge(self, call: int, now: float) -> None:
+        """The agent left a call that goes on (a transfer): the agent side waits for the next
+        agent, the caller is timed again (off hold if held) and hears music. The recording
+        goes on: a call is one recording from its first answer to its end."""
+        media = self.calls.get(call)
+        if media is None:
+            return
+        media.bridged = False
+        self.relay.release(call, AGENT, now)
+        self.relay.watch(call, CALLER, True, now)
+        self.play_music(call, now)
+
     def hold(self, call: int, held: bool, now: float) -> None:
         """While a call is on hold either side may stop sending: neither is timed."""
         if call in self.calls:

@@ -185,6 +185,21 @@ class MediaRelay:
             target.last_heard = now
         target.watched = watched
 
+    def release(self, call: int, side: int, now: float) -> None:
+        """`side`'s party has left the call and another may take its place (a transfer): the
+        party gets a last report with an RTCP BYE, and the side starts afresh on the same
+        port - no peer, not latched, not watched, new RTCP figures and a new stream (a new
+        party hears a new source)."""
+        session = self._session(call)
+        old = session.sides[side]
+        destination = old.rtcp_destination
+        if destination is not None:
+            self._out.append((old.local_port + 1, old.rtcp.report(now, True), destination))
+        fresh = Side(old.local_port, self._rtcp_party(), last_heard=now, watched=False)
+        sides = list(session.sides)
+        sides[side] = fresh
+        session.sides = (sides[0], sides[1])
+
     def tap(self, call: int, listener: Tap) -> None:
         """Call `listener(side, packet, now)` with every packet either side sends."""
         self._session(call).taps.append(listener)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 _MIRRORED = {"sendrecv": "sendrecv", "sendonly": "recvonly", "recvonly": "sendonly",
@@ -494,6 +494,20 @@ def is_hold(body: bytes) -> bool:
     inactive (RFC 3264 8.4). An unreadable body holds nothing."""
     description = readable(body)
     return description is not None and audio_direction(description) in ("sendonly", "inactive")
+
+
+def with_audio_direction(description: Sdp, direction: str) -> Sdp:
+    """`description` with the first audio stream's direction set to `direction` (a session
+    direction attribute is dropped, so it cannot override the stream's)."""
+    audio = next((m for m in description.media if m.media == "audio"), None)
+    if audio is None:
+        return description
+    kept = tuple(a for a in audio.attributes if not (a.name in DIRECTIONS and a.value is None))
+    stream = replace(audio, attributes=(*kept, Attribute(direction)))
+    session = tuple(a for a in description.attributes
+                    if not (a.name in DIRECTIONS and a.value is None))
+    media = tuple(stream if m is audio else m for m in description.media)
+    return replace(description, attributes=session, media=media)
 
 
 def declining(offer: Sdp | None, local_address: str, session_id: int) -> Sdp:

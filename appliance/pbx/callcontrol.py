@@ -195,7 +195,22 @@ class CallControl:
         return self.acd.resume(agent, now)
 
     def agent_transfer(self, now: float, agent: str, queue: str) -> bool:
+        """Blind-transfer the agent's call to `queue`; False (nothing changed) if the agent
+        is not on a call or the queue does not take calls."""
         return self.acd.transfer(agent, queue, now)
+
+    def transfer_queue(self, agent: str, dialled: str) -> str | None:
+        """The queue an agent means by `dialled` when transferring their call: a queue's
+        name, or a number the routes send to a queue as if the caller had dialled it.
+        None if it is neither, or the agent has no call."""
+        if any(queue.name == dialled for queue in self.site.queues):
+            return dialled
+        found = self.acd.agents.get(agent)
+        call = None if found is None else self.calls.get(found.call)
+        if call is None:
+            return None
+        route = self.router.route(call.trunk_group, call.ani, dialled)
+        return None if route is None or route.dnis != dialled else route.queue
 
     def agent_login(self, now: float, agent: str, ready: bool = True, reason: str = "") -> bool:
         return self.acd.login(agent, now, ready, reason)

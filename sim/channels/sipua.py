@@ -13,7 +13,11 @@ as soon as the datagram arrives (no polling):
   `a=sendonly` and `a=sendrecv`, which the B2BUA relays and reports to call control;
 - log in, log out, ready and not ready are the site's feature codes dialled from the phone,
   once it has registered. A feature code carries no reason: a break shows as the not-ready
-  reason "phone".
+  reason "phone";
+- a blind transfer is a REFER from the phone naming the target queue; the appliance releases
+  the phone with a BYE, and the next agent's answer reaches the caller's gateway in a
+  re-INVITE (`Connect`). A refused REFER leaves the agent to end the conversation, as a
+  transfer call control refuses does in call fidelity.
 
 The caller's conversation reaches the agent as the simulated media would: the gateway's
 SDP offer, which the B2BUA passes through unchanged when it anchors no media, carries the
@@ -22,9 +26,6 @@ carry, come from the appliance's event log (`LogView`).
 
 The appliance cannot tell a retrial from a first attempt over SIP (nothing in the INVITE
 says so): its records show every call as attempt 1, and a retrial by its caller's number.
-
-Not over SIP yet: transfer. The appliance has no REFER, so `transfer` refuses (it returns
-False and counts the call in `skipped`); the agent then ends the conversation instead.
 """
 
 from __future__ import annotations
@@ -136,7 +137,9 @@ class SipChannel(Subscribers):
         if handle is None:
             return  # the caller has hung up already
         kind = event.kind
-        if kind == "answered":
+        if kind == "answered" or (kind == "reinvited" and handle in self._answered_by):
+            # The first agent's answer, or a later one's after a transfer (its SDP in a
+            # re-INVITE).
             self.publish(actions.Connect(handle, self._answered_by.pop(handle)))
         elif kind == "failed" or kind == "ended_by_peer":
             cause = REFUSED.get(event.status, EndCause.NO_ROUTE) if kind == "failed" else (
@@ -160,6 +163,10 @@ class SipChannel(Subscribers):
         if kind == "incoming":
             self._ringing(phone, event.call)
             return
+        if kind == "refer_failed":
+            self._transfer_refused(phone, event.call)
+        if kind != "cancelled" and kind != "ended_by_peer":
+            return  # a REFER's progress, a session refresh
         handle = self._handles.pop((phone.local, event.call), None)
         if handle is None:
             return  # a feature code's call, or a ring the agent refused
@@ -218,8 +225,19 @@ class SipChannel(Subscribers):
         self._send(phone)
 
     def transfer(self, agent: str, queue: str) -> bool:
-        self.skipped["transfer"] += 1  # no REFER in the appliance yet
-        return False
+        ua_call = self._talking.get(agent)
+        if ua_call is None:
+            return False
+        phone = self.phones[agent]
+        phone.refer(self.net.now, ua_call, queue)
+        self._send(phone)
+        return True
+
+    def _transfer_refused(self, phone: UserAgent, ua_call: int) -> None:
+        handle = self._handles.get((phone.local, ua_call))
+        if handle is not None:
+            self.skipped["transfer"] += 1
+            self.say_goodbye(handle)
 
     def say_goodbye(self, call: int) -> None:
         self.publish(Goodbye(call))

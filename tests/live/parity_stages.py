@@ -1,7 +1,8 @@
 """The stages the parity scenario is played on: one vocabulary, three worlds.
 
 A `Stage` is what the scenario may do - agents log in, go not ready or ready, answer, hold,
-resume and hang up; the caller calls and hangs up - and how it lets time pass. Two kinds:
+resume, transfer and hang up; the caller calls and hangs up - and how it lets time pass. Two
+kinds:
 
 - `SipStage`: the testbed's SIP user agents (`sim.sipua`) - a gateway and one phone per
   agent - driven by `do(ua, method, *args)`, over the simulated network (SIP fidelity) or
@@ -10,7 +11,8 @@ resume and hang up; the caller calls and hangs up - and how it lets time pass. T
   in simulated time (call fidelity).
 
 Each act is the one its world has for it: logging in is a REGISTER over SIP and a login
-input in call fidelity, going not ready a feature code or a not-ready input with a reason.
+input in call fidelity, going not ready a feature code or a not-ready input with a reason, a
+blind transfer a REFER from the phone or a transfer input.
 """
 
 from __future__ import annotations
@@ -64,6 +66,10 @@ class Stage(Protocol):
     def hold(self, agent: str) -> None: ...
 
     def resume(self, agent: str) -> None: ...
+
+    def transfer(self, agent: str, queue: str) -> None:
+        """The agent blind-transfers their caller to `queue`."""
+        ...
 
     def agent_hangs_up(self, agent: str) -> None: ...
 
@@ -120,6 +126,10 @@ class SipStage:
         phone = self.phones[agent]
         body = offer_sdp(phone.local[0], 42000, direction)  # the port its answer gave
         self.do(phone, "reinvite", self._answered(phone).id, body)
+
+    def transfer(self, agent: str, queue: str) -> None:
+        phone = self.phones[agent]
+        self.do(phone, "refer", self._answered(phone).id, queue)
 
     def agent_hangs_up(self, agent: str) -> None:
         phone = self.phones[agent]
@@ -183,6 +193,10 @@ class DirectStage:
 
     def resume(self, agent: str) -> None:
         self.channel.resume(agent)
+
+    def transfer(self, agent: str, queue: str) -> None:
+        assert self.channel.transfer(agent, queue)
+        self.driver.settle()
 
     def agent_hangs_up(self, agent: str) -> None:
         # The channel's agents end a call by saying goodbye, and their caller hangs up; a

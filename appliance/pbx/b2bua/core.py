@@ -45,6 +45,7 @@ from appliance.pbx.b2bua.logins import AgentLogins
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.probe import PeerProbes
 from appliance.pbx.b2bua.relay import ReinviteRelay
+from appliance.pbx.b2bua.transfer import Transfers
 from appliance.pbx.b2bua.wire import (
     ACCEPT,
     ALLOW,
@@ -105,6 +106,7 @@ class B2bua(Endpoint):
                                     site.sip)
         self.logins = AgentLogins(self.phones, self.cc, self.layer, self.deadlines)
         self.features = FeatureCodes(self.cc)
+        self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc)
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
                                  self.anchor, self.cc)
         self.shutting_down = False
@@ -303,6 +305,8 @@ class B2bua(Endpoint):
             self.answers.respond_once_durable(request, 200, "OK", now)
         elif method == "INVITE":
             self.relay.reinvite(leg, request, now)
+        elif method == "REFER":
+            self.transfers.refer(leg, request, now)
         elif method == "UPDATE":
             leg.peer_refresh_seen = True
             self.answers.respond(request, 200, "OK", now, self.dialogs.session_headers(leg))
@@ -347,9 +351,7 @@ class B2bua(Endpoint):
             case actions.HangUpCaller(call=call, cause=cause):
                 self._hang_up_caller(call, cause, now)
             case actions.HangUpAgent(call=call, agent=agent):
-                leg = self.legs.rings.get((call, agent))
-                if leg is not None:
-                    self.ending.hang_up(leg, now)
+                self._hang_up_agent(call, agent, now)
             case actions.Announce() if self.media is not None:
                 names = (position_announcement(action.position)
                          + wait_announcement(action.expected_wait))
@@ -364,14 +366,25 @@ class B2bua(Endpoint):
         caller.partner, agent_leg.partner = agent_leg, caller
         dialogs = self.dialogs
         if self.anchor is None:
-            dialogs.answer(caller, agent_leg.answer_body, now)
-            dialogs.start_session_timer(caller, now)
+            if caller.state is LegState.INVITED:
+                dialogs.answer(caller, agent_leg.answer_body, now)
+                dialogs.start_session_timer(caller, now)
+            else:  # answered by an agent before, who transferred the call
+                self.transfers.reconnect(caller, agent_leg.answer_body, now)
         else:
             if caller.state is LegState.INVITED:  # early media while queued: answer now
                 dialogs.answer(caller, caller.sent_body, now)
                 dialogs.start_session_timer(caller, now)
             self.anchor.bridge(call, agent_leg, now)
         dialogs.start_session_timer(agent_leg, now)
+
+    def _hang_up_agent(self, call: int, agent: str, now: float) -> None:
+        leg = self.legs.rings.get((call, agent))
+        if leg is None or not self.ending.hang_up(leg, now):
+            return
+        caller = self.legs.callers.get(call)
+        if caller is not None and call in self.cc.calls:  # transferred: the call goes on
+            self.transfers.agent_left(caller, now)
 
     def _hang_up_caller(self, call: int, cause: EndCause, now: float) -> None:
         leg = self.legs.callers.get(call)
@@ -402,6 +415,8 @@ class B2bua(Endpoint):
             self.relay.answered(leg, response, now)
         elif purpose == "refresh":
             self.dialogs.refresh_answered(leg, response, now)
+        elif purpose == "reoffer":
+            self.transfers.reoffer_answered(leg, response, now)
 
     def _timed_out(self, key: Key, now: float) -> None:
         if self.probes.timed_out(key) or self.agent_side.timed_out(key, now):

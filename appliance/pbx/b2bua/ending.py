@@ -77,4 +77,9 @@ class LegEnding:
             if timer is not None:
                 timer.cancel()
         leg.ok_timer = leg.session_timer = leg.cancel_timer = None
-        leg.partner = None  # the two legs of a call must not keep each other alive
+        # The two legs of a call must not keep each other alive, nor may a caller whose
+        # agent left (a transfer) still point at them.
+        partner = leg.partner
+        if partner is not None and partner.partner is leg:
+            partner.partner = None
+        leg.partner = None

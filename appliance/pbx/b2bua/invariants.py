@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 def broken_invariants(box: B2bua) -> list[str]:
     """Each invariant `box` breaks right now, in words; empty when all hold."""
     return [*_agent_legs_have_callers(box), *_calls_have_caller_legs(box),
-            *_media_has_callers(box)]
+            *_media_has_callers(box), *_partners_point_back(box)]
 
 
 def _agent_legs_have_callers(box: B2bua) -> list[str]:
@@ -46,3 +46,11 @@ def _media_has_callers(box: B2bua) -> list[str]:
         return []
     return [f"media of call {call} is open with no caller leg"
             for call in box.media.calls if call not in box.legs.callers]
+
+
+def _partners_point_back(box: B2bua) -> list[str]:
+    """A caller in conversation talks to a live agent leg that talks to it: not to an agent
+    who left (hung up, or transferred the call)."""
+    return [f"{leg!r} is bridged to {leg.partner!r}, which is not bridged back"
+            for leg in box.legs.callers.values()
+            if leg.partner is not None and (leg.partner.ended or leg.partner.partner is not leg)]

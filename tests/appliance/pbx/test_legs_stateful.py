@@ -1,7 +1,7 @@
 """A trunk caller and two agents' phones against the real B2BUA over a lossy simulated network,
 in whatever order hypothesis thinks of: calls offered, CANCELled and hung up, rung, answered,
-declined or left ringing, put on hold and back, phones unregistering and coming back, time
-passing by small and large steps. Whatever the parties do and the network loses, once the
+declined or left ringing, put on hold and back, transferred, phones unregistering and coming
+back, time passing by small and large steps. Whatever the parties do and the network loses, once the
 callers have hung up and every RFC 3261 timer has had its time, no call, leg, transaction or
 agent may be left stuck.
 
@@ -154,6 +154,13 @@ class Legs(RuleBasedStateMachine):
     @rule(index=st.integers(0, 7))
     def agent_hangs_up(self, index: int) -> None:
         self.act_on("answered", index, "hangup")
+
+    @precondition(lambda self: self.at_phones("answered"))
+    @rule(index=st.integers(0, 7), queue=st.sampled_from(["service", "999"]))
+    def agent_transfers(self, index: int, queue: str) -> None:
+        """A blind transfer by REFER, back to the queue (or to no queue: refused), which may
+        cross the caller's BYE, a re-INVITE or the next ring."""
+        self.act_on("answered", index, "refer", queue)
 
     def talking(self) -> list[tuple[UserAgent, UaCall]]:
         parties = (self.gateway, *self.phones.values())

@@ -1,0 +1,107 @@
+"""Blind transfer by REFER (RFC 3515; the call flow of RFC 5589 6.1): an agent's phone refers
+its caller to a queue.
+
+The appliance holds the caller's side, so it is the transferee: it accepts the REFER (202),
+call control queues the call at the target and releases the agent (`HangUpAgent`: our BYE),
+and one NOTIFY with a message/sipfrag body reports the outcome and ends the implicit
+subscription (none with `Refer-Sub: false`, RFC 4488). The caller, left by the agent, is
+back in a queue: with the media anchored it hears music again (and is taken off hold); when
+the appliance passes SDP through, the next agent's answer reaches it in a re-INVITE.
+
+Refused before anything changes, the call going on with the same agent: a REFER from anyone
+but an agent in conversation (403), without exactly one readable Refer-To (400), an
+attended transfer (a Refer-To with Replaces: 501, not supported yet), a target that is no
+queue (404), a transfer call control will not make (603).
+"""
+
+from __future__ import annotations
+
+from appliance.media import sdp
+from appliance.pbx.b2bua.anchor import MediaAnchor
+from appliance.pbx.b2bua.answers import Answers
+from appliance.pbx.b2bua.dialogs import Dialogs
+from appliance.pbx.callcontrol import CallControl
+from appliance.pbx.legs import Leg, Role
+from appliance.pbx.sip.message import Request, Response, SipError, parse_cseq, parse_name_addr
+from appliance.pbx.sip.uri import parse_uri
+
+Refusal = tuple[int, str]
+SIPFRAG = "message/sipfrag;version=2.0"
+
+
+class Transfers:
+    """REFERs from agents' phones, and what a caller left by its agent needs."""
+
+    def __init__(self, dialogs: Dialogs, answers: Answers, anchor: MediaAnchor | None,
+                 cc: CallControl) -> None:
+        self.dialogs = dialogs
+        self.answers = answers
+        self.anchor = anchor
+        self.cc = cc
+
+    def refer(self, leg: Leg, request: Request, now: float) -> None:
+        """`request` is a REFER in `leg`'s dialog."""
+        refusal, queue = self._queue(leg, request)
+        if refusal is None and not self.cc.agent_transfer(now, leg.agent, queue):
+            refusal = (603, "Declined")
+        if refusal is not None:
+            self.answers.respond(request, *refusal, now)
+            return
+        subscribed = (request.headers.get("Refer-Sub") or "").strip().lower() != "false"
+        self.answers.respond(request, 202, "Accepted", now,
+                             None if subscribed else [("Refer-Sub", "false")])
+        if subscribed:
+            self._notify(leg, request, now)
+
+    def _queue(self, leg: Leg, request: Request) -> tuple[Refusal | None, str]:
+        if leg.role is not Role.AGENT or leg.partner is None:
+            return (403, "Forbidden"), ""
+        values = request.headers.get_all("Refer-To")
+        if len(values) != 1:
+            return (400, "Exactly One Refer-To Expected"), ""
+        try:
+            target = parse_uri(parse_name_addr(values[0]).uri)
+        except (SipError, ValueError):
+            return (400, "Bad Refer-To"), ""
+        if any(name.lower() == "replaces" for name, _ in target.headers):
+            return (501, "Attended Transfer Not Supported"), ""
+        queue = self.cc.transfer_queue(leg.agent, target.user or "")
+        return ((404, "Not Found"), "") if queue is None else (None, queue)
+
+    def _notify(self, leg: Leg, refer: Request, now: float) -> None:
+        """The outcome in a final NOTIFY (RFC 3515 2.4.4, 2.4.5): the call is in the queue."""
+        number, _ = parse_cseq(refer.headers.get("CSeq") or "")
+        request = self.dialogs.request(leg, "NOTIFY", now)
+        headers = request.headers.add("Event", f"refer;id={number}")
+        headers = headers.add("Subscription-State", "terminated;reason=noresource")
+        headers = headers.add("Content-Type", SIPFRAG)
+        body = b"SIP/2.0 200 OK\r\n"
+        self.dialogs.send(leg, Request("NOTIFY", request.uri, headers, body), "notify", now)
+
+    # --- the caller left behind -------------------------------------------------------------
+
+    def agent_left(self, caller: Leg, now: float) -> None:
+        """`caller`'s agent left and the call goes on in a queue: music again, off hold."""
+        anchor = self.anchor
+        if anchor is None:
+            return
+        anchor.media.unbridge(caller.call, now)
+        held = sdp.readable(caller.sent_body)
+        if held is not None and sdp.is_hold(caller.sent_body):
+            resumed = bytes(sdp.with_audio_direction(held, "sendrecv"))
+            self._reoffer(caller, anchor.anchored(caller, resumed), now)
+
+    def reconnect(self, caller: Leg, answer: bytes, now: float) -> None:
+        """SDP passed through: the caller, answered by an earlier agent, gets the new
+        agent's SDP in a re-INVITE."""
+        self._reoffer(caller, answer, now)
+
+    def _reoffer(self, caller: Leg, body: bytes, now: float) -> None:
+        self.dialogs.send(caller, self.dialogs.request(caller, "INVITE", now, body), "reoffer",
+                          now)
+
+    def reoffer_answered(self, caller: Leg, response: Response | None, now: float) -> None:
+        """The caller's answer to our re-INVITE: ACK a 2xx; a refusal leaves the media as it
+        was (the conversation may be one-way until the next re-INVITE)."""
+        if response is not None and 200 <= response.status < 300 and caller.confirmed:
+            self.dialogs.ack(caller, response, now)
