@@ -12,7 +12,7 @@ from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import Leg, Role
-from appliance.pbx.legs.offer import OfferEvent, OfferState, Refusal, Step, next_offer
+from appliance.pbx.legs.offer import OfferEvent, OfferState, next_offer
 from appliance.pbx.legs.reinvite import Relay, RelayEvent, RelayState
 from appliance.pbx.sip.layer import Key
 from appliance.pbx.sip.message import Request, Response
@@ -35,31 +35,36 @@ class ReinviteRelay:
         """The peer of `leg` sent `request`, a re-INVITE in its dialog: refused while another
         is in progress (`appliance.pbx.legs.offer`), answered here, or relayed."""
         leg.peer_refresh_seen = True
-        ours = next_offer(leg.offer, OfferEvent.PEER_REINVITE)
-        if self._refused(request, ours, now):
+        ours = self._step(request, leg.offer, OfferEvent.PEER_REINVITE, now)
+        if ours is None:
             return
         other = leg.partner
         if other is None or not other.confirmed or not request.body:
             self._answer_here(leg, request, now)
             return
-        theirs = next_offer(other.offer, OfferEvent.OUR_REINVITE)
-        if self._refused(request, theirs, now):
-            return
-        assert isinstance(ours, OfferState) and isinstance(theirs, OfferState)
-        leg.offer, other.offer = ours, theirs
-        anchor = self.anchor
+        theirs = self._step(request, other.offer, OfferEvent.OUR_REINVITE, now)
+        if theirs is not None:
+            leg.offer, other.offer = ours, theirs
+            self._relay(leg, other, request, now)
+
+    def _step(self, request: Request, state: OfferState, event: OfferEvent,
+              now: float) -> OfferState | None:
+        """Where `event` takes a dialog's re-INVITE exchange in `state`; None if its table
+        refuses `request` instead (then answered as the row says)."""
+        step = next_offer(state, event)
+        if isinstance(step, OfferState):
+            return step
+        self.answers.respond(request, step.status, step.reason, now, list(step.headers))
+        return None
+
+    def _relay(self, leg: Leg, other: Leg, request: Request, now: float) -> None:
         offer = request.body
-        if anchor is not None:
-            anchor.update(leg, offer, now, offer=True)
-            offer = anchor.anchored(other, offer)
+        if self.anchor is not None:
+            self.anchor.update(leg, offer, now, offer=True)
+            offer = self.anchor.anchored(other, offer)
         relayed = self.dialogs.request(other, "INVITE", now, offer)
         key = self.dialogs.send(other, relayed, "relay", now)
         self.pending[other] = Relay(leg, request, key)
-
-    def _refused(self, request: Request, step: Step, now: float) -> bool:
-        if isinstance(step, Refusal):
-            self.answers.respond(request, step.status, step.reason, now, list(step.headers))
-        return isinstance(step, Refusal)
 
     def _answer_here(self, leg: Leg, request: Request, now: float) -> None:
         """A refresh with no offer, or nobody to relay to (a queued caller): answer with what
