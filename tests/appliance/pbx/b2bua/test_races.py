@@ -216,8 +216,8 @@ class AnswersCrossingReinvites491(UserAgent):
             super()._on_request(request, now)
 
 
-def lab_of_parties_that_know_glare() -> CheckedLab:
-    lab = CheckedLab(live_site(agents=1), media_for=media_plane())
+def lab_of_parties_that_know_glare(media_timeout: float = 30.0, **sip: Any) -> CheckedLab:
+    lab = CheckedLab(live_site(agents=1, sip=sip), media_for=media_plane(media_timeout))
     lab.gateway = AnswersCrossingReinvites491("gw", "", GATEWAY, APPLIANCE, Random("gw"))
     phone = AnswersCrossingReinvites491("a1", password("a1"), lab.phones["a1"].local,
                                         APPLIANCE, Random("a1"))
@@ -266,6 +266,44 @@ def test_reinvite_crossing_ours_gets_491_and_both_parties_can_retry() -> None:
     assert answers_to(trace, phone.local) == [b"SIP/2.0 200 OK"]
     assert answers_to(trace, GATEWAY) == [b"SIP/2.0 200 OK"]
     assert "reinvited" in kinds(gateway) and "reinvited" in kinds(phone)
+    lab.do(gateway, "hangup", call)
+    lab.settle()
+
+
+def invite_answers(trace: list[Any]) -> list[bytes]:
+    """The gateway's final answers to the appliance's (re-)INVITEs, in order."""
+    return [data.split(b"\r\n", 1)[0] for _, source, _, data in trace
+            if source == GATEWAY and data.startswith(b"SIP/2.0 ")
+            and not data.startswith(b"SIP/2.0 1") and b" INVITE\r\n" in data]
+
+
+def test_session_refresh_crossing_the_callers_reinvite_gets_491_and_is_sent_again_later() -> None:
+    lab = lab_of_parties_that_know_glare(media_timeout=300, session_expires=90, min_se=90)
+    gateway, phone = lab.gateway, lab.phones["a1"]
+    call = lab.do(gateway, "call", "100")
+    lab.run(0.5)
+    lab.do(phone, "answer", ringing(phone))
+    lab.run(0.5)
+    next(iter(lab.box.legs.callers.values())).allows_update = False  # refreshed by re-INVITE
+    transmit = lab.net._transmit
+    hold = offer_sdp(GATEWAY[0], 40000, "sendonly")
+    held: list[float] = []
+
+    def hold_as_our_refresh_leaves(source: Any, destination: Any, data: bytes) -> None:
+        if destination == GATEWAY and data.startswith(b"INVITE ") and not held:
+            held.append(lab.net.now)
+            lab.net.at(lab.net.now, lambda: lab.do(gateway, "reinvite", call, hold))
+        transmit(source, destination, data)
+
+    lab.net._transmit = hold_as_our_refresh_leaves  # type: ignore[method-assign]
+    trace = lab.net.trace = []
+    lab.run(50)  # our refresh, half the 90 s in, crosses the caller's hold
+    assert held and answers_to(trace, GATEWAY) == [b"SIP/2.0 200 OK"]  # the hold went through
+    assert invite_answers(trace) == [b"SIP/2.0 491 Request Pending"]  # to our refresh
+    trace.clear()
+    lab.run(45)  # tried again at the next half interval, and answered
+    assert invite_answers(trace) == [b"SIP/2.0 200 OK"]
+    assert causes(lab) == []
     lab.do(gateway, "hangup", call)
     lab.settle()
 
