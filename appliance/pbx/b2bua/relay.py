@@ -1,5 +1,6 @@
 """Re-INVITEs (hold, resume, a new offer) relayed from one leg of a call to the other, each
-answered when the other party answers ours (`appliance.pbx.legs.reinvite` has its table);
+answered when the other party answers ours (`appliance.pbx.legs.reinvite` has its table),
+or refused while another is in progress in either dialog (`appliance.pbx.legs.offer`);
 with the media anchored, each SDP is rewritten to the relay's address on the side it goes
 to."""
 
@@ -11,14 +12,16 @@ from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import Leg, Role
+from appliance.pbx.legs.offer import OfferEvent, OfferState, next_offer
 from appliance.pbx.legs.reinvite import Relay, RelayEvent, RelayState
 from appliance.pbx.sip.layer import Key
 from appliance.pbx.sip.message import Request, Response
-from appliance.pbx.sip.transaction import T1, transaction_key
+from appliance.pbx.sip.transaction import T1
 
 
 class ReinviteRelay:
-    """The re-INVITEs in flight, by the key of the one we relayed."""
+    """The re-INVITEs we relayed, by the leg each went to, until that leg's final answer;
+    each leg's `offer` says whose re-INVITE is in progress in its dialog."""
 
     def __init__(self, dialogs: Dialogs, answers: Answers, anchor: MediaAnchor | None,
                  cc: CallControl) -> None:
@@ -26,47 +29,67 @@ class ReinviteRelay:
         self.answers = answers
         self.anchor = anchor
         self.cc = cc
-        self.pending: dict[Key, Relay] = {}
+        self.pending: dict[Leg, Relay] = {}
 
     def reinvite(self, leg: Leg, request: Request, now: float) -> None:
-        """The peer of `leg` sent `request`, a re-INVITE in its dialog."""
+        """The peer of `leg` sent `request`, a re-INVITE in its dialog: refused while another
+        is in progress (`appliance.pbx.legs.offer`), answered here, or relayed."""
         leg.peer_refresh_seen = True
+        ours = self._step(request, leg.offer, OfferEvent.PEER_REINVITE, now)
+        if ours is None:
+            return
         other = leg.partner
+        if other is None or not other.confirmed or not request.body:
+            self._answer_here(leg, request, now)
+            return
+        theirs = self._step(request, other.offer, OfferEvent.OUR_REINVITE, now)
+        if theirs is not None:
+            leg.offer, other.offer = ours, theirs
+            self._relay(leg, other, request, now)
+
+    def _step(self, request: Request, state: OfferState, event: OfferEvent,
+              now: float) -> OfferState | None:
+        """Where `event` takes a dialog's re-INVITE exchange in `state`; None if its table
+        refuses `request` instead (then answered as the row says)."""
+        step = next_offer(state, event)
+        if isinstance(step, OfferState):
+            return step
+        self.answers.respond(request, step.status, step.reason, now, list(step.headers))
+        return None
+
+    def _relay(self, leg: Leg, other: Leg, request: Request, now: float) -> None:
+        offer = request.body
+        if self.anchor is not None:
+            self.anchor.update(leg, offer, now, offer=True)
+            offer = self.anchor.anchored(other, offer)
+        relayed = self.dialogs.request(other, "INVITE", now, offer)
+        key = self.dialogs.send(other, relayed, "relay", now)
+        self.pending[other] = Relay(leg, request, key)
+
+    def _answer_here(self, leg: Leg, request: Request, now: float) -> None:
+        """A refresh with no offer, or nobody to relay to (a queued caller): answer with what
+        we last sent, or answer the new offer from the same relay port."""
+        body = leg.sent_body
         anchor = self.anchor
         if anchor is not None and request.body:
             anchor.update(leg, request.body, now, offer=True)
-        if other is None or not other.confirmed or not request.body:
-            # A refresh with no offer, or nobody to relay to (a queued caller): answer with
-            # what we last sent, or answer the new offer from the same relay port.
-            body = leg.sent_body
-            if anchor is not None and request.body:
-                body = anchor.queued_reoffer(leg, request.body)
-            self.dialogs.answer(leg, body, now, request)
-            return
-        if leg.reinvite_key is not None or other.reinvite_key is not None:
-            self.answers.respond(request, 491, "Request Pending", now)  # glare (RFC 3261 14.1)
-            return
-        leg.reinvite_key = transaction_key(request)
-        offer = request.body if anchor is None else anchor.anchored(other, request.body)
-        relayed = self.dialogs.request(other, "INVITE", now, offer)
-        key = self.dialogs.send(other, relayed, "relay", now)
-        other.reinvite_key = key
-        self.pending[key] = Relay(leg, request)
+            body = anchor.queued_reoffer(leg, request.body)
+        self.dialogs.answer(leg, body, now, request)
 
     def answered(self, other: Leg, response: Response | None, now: float) -> None:
         """`other`'s answer to the re-INVITE we relayed to it (None: it timed out)."""
         if response is not None and 200 <= response.status < 300 and other.dialog is not None:
             self.dialogs.ack(other, response, now)
-        key = other.reinvite_key
-        other.reinvite_key = None
-        relay = self.pending.pop(key, None) if key else None
-        if relay is None:
-            return
-        relay.sender.reinvite_key = None
+        other.offer = _over(other.offer)
+        relay = self.pending.pop(other)
+        if relay.state is not RelayState.RELAYING:
+            return  # its sender is gone, and has had its 487
+        relay.sender.offer = _over(relay.sender.offer)
         if relay.fire(_event(response)) is RelayState.ANSWERED:
             assert response is not None
             self._relay_answer(relay, other, response, now)
         else:
+            # A 491 too: the sender retries (RFC 3261 14.1), and finds both dialogs idle.
             status, reason = (408, "Request Timeout") if response is None else (
                 response.status, response.reason)
             self.answers.respond(relay.request, status, reason, now)
@@ -89,17 +112,24 @@ class ReinviteRelay:
         487, so that its transaction ends on both sides; and one we relayed to `leg` is
         given up 64*T1 later if `leg` never answers it (RFC 3261 15.1.2 has a party that
         takes a BYE answer its pending requests 487; not every party does)."""
-        for key, relay in list(self.pending.items()):
-            if relay.sender is leg:
-                del self.pending[key]
-                relay.fire(RelayEvent.SENDER_ENDED)
-                self.answers.respond(relay.request, 487, "Request Terminated", now)
-        ours = leg.reinvite_key
-        if ours is not None and ours in self.dialogs.requests:
-            self.dialogs.deadlines.schedule(now + 64 * T1, self._give_up, ours)
+        if leg.offer is OfferState.PEER_OFFER:
+            relay = next(relay for relay in self.pending.values() if relay.sender is leg)
+            relay.fire(RelayEvent.SENDER_ENDED)
+            leg.offer = _over(leg.offer)
+            self.answers.respond(relay.request, 487, "Request Terminated", now)
+        elif leg.offer is OfferState.OUR_OFFER:
+            key = self.pending[leg].key
+            self.dialogs.deadlines.schedule(now + 64 * T1, self._give_up, key)
 
     def _give_up(self, now: float, key: Key) -> None:
         self.dialogs.layer.give_up(key, now)
+
+
+def _over(state: OfferState) -> OfferState:
+    """`state` once the re-INVITE in progress has its final answer."""
+    after = next_offer(state, OfferEvent.ANSWERED)
+    assert isinstance(after, OfferState)  # the table refuses no final answer
+    return after
 
 
 def _event(response: Response | None) -> RelayEvent:

@@ -1,6 +1,7 @@
 """The legs of a call, one role per module, each with its own state table: `trunk.py` (the
 caller on a trunk), `agent.py` (an agent's phone), `feature.py` (a feature-code call); and
-`reinvite.py`, a re-INVITE relayed between two legs. `machine.py` holds what they share."""
+`offer.py` (whose re-INVITE is in progress in a leg's dialog) and `reinvite.py` (a re-INVITE
+relayed between two legs). `machine.py` holds what they share."""
 
 from appliance.pbx.legs.agent import AgentLeg
 from appliance.pbx.legs.feature import FeatureLeg

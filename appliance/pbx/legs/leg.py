@@ -9,6 +9,7 @@ from typing import ClassVar
 from appliance.clock import TimerHandle
 from appliance.net import Address
 from appliance.pbx.legs.machine import LegEvent, LegState, Table, next_state
+from appliance.pbx.legs.offer import OfferState
 from appliance.pbx.sip.dialog import Dialog
 from appliance.pbx.sip.layer import Key
 from appliance.pbx.sip.message import Request, Response
@@ -39,13 +40,13 @@ class Leg:
         "invite_key",
         "local_tag",
         "media_port",
+        "offer",
         "ok_response",
         "ok_timer",
         "ok_wait",
         "partner",
         "peer",
         "peer_refresh_seen",
-        "reinvite_key",
         "sdp_session",
         "sdp_version",
         "sent_body",
@@ -82,7 +83,7 @@ class Leg:
         self.ok_response: Response | None = None
         self.ok_timer: TimerHandle | None = None
         self.ok_wait = 0.0
-        self.reinvite_key: Key | None = None  # a re-INVITE of the peer's we are relaying
+        self.offer = OfferState.IDLE  # whose re-INVITE is in progress (`offer.py`)
         self.session_interval = 0
         self.we_refresh = True
         self.session_timer: TimerHandle | None = None

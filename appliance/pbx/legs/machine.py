@@ -2,7 +2,8 @@
 move it, and the table lookup that refuses an event its role's table does not allow.
 
 Everything that decides a leg's next state lives in the role tables (`trunk.py`, `agent.py`,
-`feature.py`); the B2BUA carries out what a transition means (send a BYE, tell call control).
+`feature.py`) and in those of its re-INVITEs (`offer.py`, `reinvite.py`); the B2BUA carries
+out what a transition means (send a BYE, tell call control).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class LegEvent(Enum):
 Table = Mapping[LegState, Mapping[LegEvent, LegState]]
 S = TypeVar("S", bound=Enum)
 E = TypeVar("E", bound=Enum)
+T = TypeVar("T")
 
 
 class LegStateError(Exception):
@@ -49,8 +51,9 @@ class LegStateError(Exception):
     or a bug in what drives the leg. The leg's state is left as it was."""
 
 
-def next_state(table: Mapping[S, Mapping[E, S]], state: S, event: E) -> S:
-    """The state `event` moves a leg in `state` to; raises `LegStateError` if not allowed."""
+def next_state(table: Mapping[S, Mapping[E, T]], state: S, event: E) -> T:
+    """What `table` says `event` does in `state` (the next state, for most tables); raises
+    `LegStateError` if not allowed."""
     try:
         return table[state][event]
     except KeyError:

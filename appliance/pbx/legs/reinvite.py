@@ -12,6 +12,7 @@ from enum import Enum
 
 from appliance.pbx.legs.leg import Leg
 from appliance.pbx.legs.machine import next_state
+from appliance.pbx.sip.layer import Key
 from appliance.pbx.sip.message import Request
 
 
@@ -42,13 +43,15 @@ RELAY_TABLE: Mapping[RelayState, Mapping[RelayEvent, RelayState]] = {
 
 
 class Relay:
-    """One relayed re-INVITE: who sent it (`sender`), what it was, and how far it got."""
+    """One relayed re-INVITE: who sent it (`sender`), what it was, the key of ours that
+    relays it (`key`), and how far it got."""
 
-    __slots__ = ("request", "sender", "state")
+    __slots__ = ("key", "request", "sender", "state")
 
-    def __init__(self, sender: Leg, request: Request) -> None:
+    def __init__(self, sender: Leg, request: Request, key: Key) -> None:
         self.sender = sender
         self.request = request
+        self.key = key
         self.state = RelayState.RELAYING
 
     def fire(self, event: RelayEvent) -> RelayState:

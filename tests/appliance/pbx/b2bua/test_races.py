@@ -1,11 +1,13 @@
 """Races between a caller's hang-up and the agent's leg, each in a test named after it (the
 races that are a row of a leg's table, `appliance/pbx/legs`, after that row: CANCEL crossing
-200, BYE during re-INVITE, lost ACK, 486 after CANCEL, BYE before ACK), with the B2BUA's
+200, BYE during re-INVITE, re-INVITEs crossing, lost ACK, 486 after CANCEL, BYE before ACK),
+with the B2BUA's
 invariants checked after every datagram and deadline: no agent leg up without its caller, no
 call or media without a caller leg, every agent leg reachable."""
 
 from __future__ import annotations
 
+from random import Random
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -13,9 +15,18 @@ from hypothesis import strategies as st
 
 from appliance.events import CallEnded, EndCause
 from appliance.pbx.b2bua.invariants import broken_invariants
+from appliance.pbx.legs.offer import OfferState
+from appliance.pbx.sip.message import Request, parse_name_addr
 from sim.sipnet import LinkQuality
 from sim.sipua import UserAgent, offer_sdp
-from tests.appliance.pbx.b2bua.harness import APPLIANCE, GATEWAY, Lab, live_site, media_plane
+from tests.appliance.pbx.b2bua.harness import (
+    APPLIANCE,
+    GATEWAY,
+    Lab,
+    live_site,
+    media_plane,
+    password,
+)
 
 
 class CheckedLab(Lab):
@@ -188,6 +199,112 @@ def test_bye_during_reinvite_of_the_agent_answers_the_pending_one_487() -> None:
                if source == APPLIANCE and to == phone.local and data.startswith(b"SIP/2.0")]
     # RFC 3261 15.1.2: a request pending in a dialog that ends is answered 487.
     assert b"SIP/2.0 487 Request Terminated" in answers
+    lab.settle()
+
+
+class AnswersCrossingReinvites491(UserAgent):
+    """A party that does what RFC 3261 14.2 asks: a re-INVITE that arrives while one of its
+    own is in progress in the same dialog is answered 491 Request Pending."""
+
+    def _on_request(self, request: Request, now: float) -> None:
+        to_tag = parse_name_addr(request.headers.get("To") or "").tag or ""
+        call = self._by_dialog.get((request.headers.get("Call-ID") or "", to_tag))
+        if (request.method == "INVITE" and call is not None
+                and any(mine is call for mine in self._reinvites.values())):
+            self._reply(request, 491, "Request Pending", now, call.local_tag)
+        else:
+            super()._on_request(request, now)
+
+
+def lab_of_parties_that_know_glare(media_timeout: float = 30.0, **sip: Any) -> CheckedLab:
+    lab = CheckedLab(live_site(agents=1, sip=sip), media_for=media_plane(media_timeout))
+    lab.gateway = AnswersCrossingReinvites491("gw", "", GATEWAY, APPLIANCE, Random("gw"))
+    phone = AnswersCrossingReinvites491("a1", password("a1"), lab.phones["a1"].local,
+                                        APPLIANCE, Random("a1"))
+    lab.phones["a1"] = phone
+    lab.net.attach(GATEWAY, lab.gateway)
+    lab.net.attach(phone.local, phone)
+    lab.register_all()
+    return lab
+
+
+def answers_to(trace: list[Any], party: tuple[str, int]) -> list[bytes]:
+    """The status lines of the final answers the appliance sent `party`, in order."""
+    return [data.split(b"\r\n", 1)[0] for _, source, to, data in trace
+            if source == APPLIANCE and to == party and data.startswith(b"SIP/2.0")
+            and not data.startswith(b"SIP/2.0 1")]
+
+
+def test_reinvite_crossing_ours_gets_491_and_both_parties_can_retry() -> None:
+    lab = lab_of_parties_that_know_glare()
+    gateway, phone = lab.gateway, lab.phones["a1"]
+    call = lab.do(gateway, "call", "100")
+    lab.run(0.5)
+    incoming = ringing(phone)
+    lab.do(phone, "answer", incoming)
+    lab.run(1)
+    trace = lab.net.trace = []
+    # Both parties put the call on hold at once: whichever re-INVITE the appliance takes
+    # first goes on to the other party and crosses that party's own.
+    caller_hold = offer_sdp(GATEWAY[0], 40000, "sendonly")
+    agent_hold = offer_sdp(phone.local[0], 42000, "sendonly")
+    lab.net.at(lab.net.now, lambda: lab.do(gateway, "reinvite", call, caller_hold))
+    lab.net.at(lab.net.now, lambda: lab.do(phone, "reinvite", incoming, agent_hold))
+    lab.run(1)
+    # The one that crossed ours got our 491; ours got the other party's 491 (RFC 3261
+    # 14.1), which went back to the party whose re-INVITE it relayed.
+    assert answers_to(trace, GATEWAY) == [b"SIP/2.0 491 Request Pending"]
+    assert answers_to(trace, phone.local) == [b"SIP/2.0 491 Request Pending"]
+    box = lab.box
+    assert [leg.offer for leg in box.legs.dialogs.values()] == [OfferState.IDLE] * 2
+    assert box.relay.pending == {}
+    trace.clear()
+    lab.do(phone, "reinvite", incoming, agent_hold)  # each tries again in turn
+    lab.run(1)
+    lab.do(gateway, "reinvite", call, caller_hold)
+    lab.run(1)
+    assert answers_to(trace, phone.local) == [b"SIP/2.0 200 OK"]
+    assert answers_to(trace, GATEWAY) == [b"SIP/2.0 200 OK"]
+    assert "reinvited" in kinds(gateway) and "reinvited" in kinds(phone)
+    lab.do(gateway, "hangup", call)
+    lab.settle()
+
+
+def invite_answers(trace: list[Any]) -> list[bytes]:
+    """The gateway's final answers to the appliance's (re-)INVITEs, in order."""
+    return [data.split(b"\r\n", 1)[0] for _, source, _, data in trace
+            if source == GATEWAY and data.startswith(b"SIP/2.0 ")
+            and not data.startswith(b"SIP/2.0 1") and b" INVITE\r\n" in data]
+
+
+def test_session_refresh_crossing_the_callers_reinvite_gets_491_and_is_sent_again_later() -> None:
+    lab = lab_of_parties_that_know_glare(media_timeout=300, session_expires=90, min_se=90)
+    gateway, phone = lab.gateway, lab.phones["a1"]
+    call = lab.do(gateway, "call", "100")
+    lab.run(0.5)
+    lab.do(phone, "answer", ringing(phone))
+    lab.run(0.5)
+    next(iter(lab.box.legs.callers.values())).allows_update = False  # refreshed by re-INVITE
+    transmit = lab.net._transmit
+    hold = offer_sdp(GATEWAY[0], 40000, "sendonly")
+    held: list[float] = []
+
+    def hold_as_our_refresh_leaves(source: Any, destination: Any, data: bytes) -> None:
+        if destination == GATEWAY and data.startswith(b"INVITE ") and not held:
+            held.append(lab.net.now)
+            lab.net.at(lab.net.now, lambda: lab.do(gateway, "reinvite", call, hold))
+        transmit(source, destination, data)
+
+    lab.net._transmit = hold_as_our_refresh_leaves  # type: ignore[method-assign]
+    trace = lab.net.trace = []
+    lab.run(50)  # our refresh, half the 90 s in, crosses the caller's hold
+    assert held and answers_to(trace, GATEWAY) == [b"SIP/2.0 200 OK"]  # the hold went through
+    assert invite_answers(trace) == [b"SIP/2.0 491 Request Pending"]  # to our refresh
+    trace.clear()
+    lab.run(45)  # tried again at the next half interval, and answered
+    assert invite_answers(trace) == [b"SIP/2.0 200 OK"]
+    assert causes(lab) == []
+    lab.do(gateway, "hangup", call)
     lab.settle()
 
 

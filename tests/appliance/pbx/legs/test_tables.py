@@ -1,6 +1,7 @@
 """The legs' state tables on their own: every (state, event) a table leaves out raises, the rows
-it has lead where they say, from every state a leg can reach an end, and a relayed re-INVITE
-ends once."""
+it has lead where they say, from every state a leg can reach an end, a relayed re-INVITE ends
+once, and a dialog's re-INVITE exchange reaches every state, refuses the crossing ones and goes
+back to idle."""
 
 from __future__ import annotations
 
@@ -12,6 +13,15 @@ from hypothesis import strategies as st
 
 from appliance.pbx.legs import AgentLeg, CallerLeg, FeatureLeg, Leg, LegEvent, LegState
 from appliance.pbx.legs.machine import LegStateError, Table, next_state
+from appliance.pbx.legs.offer import (
+    GLARE,
+    OFFER_TABLE,
+    STILL_ANSWERING,
+    OfferEvent,
+    OfferState,
+    Refusal,
+    next_offer,
+)
 from appliance.pbx.legs.reinvite import Relay, RelayEvent, RelayState
 from appliance.pbx.sip.headers import Headers
 from appliance.pbx.sip.message import Request
@@ -102,12 +112,60 @@ def test_a_relayed_reinvite_ends_once_and_a_bye_during_it_terminates_it() -> Non
     for event, after in [(RelayEvent.SENDER_ENDED, RelayState.TERMINATED),  # BYE during it
                          (RelayEvent.ANSWER, RelayState.ANSWERED),
                          (RelayEvent.NO_RESPONSE, RelayState.REFUSED)]:
-        relay = Relay(_leg(CallerLeg), Request("INVITE", "sip:x", Headers([])))
+        relay = Relay(_leg(CallerLeg), Request("INVITE", "sip:x", Headers([])),
+                      ("z9hG4bK2", "192.0.2.1:5060", 2, "INVITE"))
         assert relay.fire(event) is after
         for late in RelayEvent:  # over: whatever comes later is refused
             with pytest.raises(LegStateError):
                 relay.fire(late)
         assert relay.state is after
+
+
+# --- a dialog's re-INVITE exchange (offer.py) ------------------------------------------------
+
+OS, OE = OfferState, OfferEvent
+
+
+def test_every_offer_state_is_reached_from_idle_and_leads_back_to_it() -> None:
+    seen, todo = {OS.IDLE}, [OS.IDLE]
+    while todo:
+        for step in OFFER_TABLE[todo.pop()].values():
+            if isinstance(step, OfferState) and step not in seen:
+                seen.add(step)
+                todo.append(step)
+    assert seen == set(OfferState)
+    for state in OfferState:
+        assert state is OS.IDLE or next_offer(state, OE.ANSWERED) is OS.IDLE
+
+
+def test_every_offer_event_the_table_leaves_out_raises() -> None:
+    refused = [(state, event) for state, event in itertools.product(OfferState, OfferEvent)
+               if event not in OFFER_TABLE[state]]
+    assert refused == [(OS.IDLE, OE.ANSWERED)]  # no answer to a re-INVITE nobody sent
+    for state, event in refused:
+        with pytest.raises(LegStateError, match=f"{event.name} is not allowed in {state.name}"):
+            next_offer(state, event)
+
+
+@pytest.mark.parametrize(("state", "event", "refusal"), [
+    (OS.OUR_OFFER, OE.PEER_REINVITE, GLARE),  # re-INVITEs crossing (RFC 3261 14.1)
+    (OS.PEER_OFFER, OE.PEER_REINVITE, STILL_ANSWERING),  # the peer's second (14.2)
+    (OS.PEER_OFFER, OE.OUR_REINVITE, GLARE),  # the other leg's cannot be relayed yet
+    (OS.OUR_OFFER, OE.OUR_REINVITE, GLARE),
+])
+def test_the_refusing_rows(state: OfferState, event: OfferEvent, refusal: Refusal) -> None:
+    assert next_offer(state, event) == refusal
+
+
+def test_glare_is_491_and_a_second_reinvite_of_the_peer_500_with_retry_after() -> None:
+    assert (GLARE.status, GLARE.reason, GLARE.headers) == (491, "Request Pending", ())
+    assert STILL_ANSWERING.status == 500
+    assert dict(STILL_ANSWERING.headers).keys() == {"Retry-After"}
+
+
+def test_a_new_leg_has_no_reinvite_in_progress() -> None:
+    for kind in LEGS:
+        assert _leg(kind).offer is OS.IDLE
 
 
 @settings(max_examples=200)
