@@ -405,23 +405,23 @@ class B2bua(Endpoint):
         entry = self.dialogs.answered(key, final)
         if entry is not None:
             if final:
-                self._request_answered(*entry, response, now)
+                self._request_answered(key, *entry, response, now)
         elif 200 <= response.status < 300 and key[3] == "INVITE":
             self.dialogs.stray_ok(response, now)
 
-    def _request_answered(self, leg: Leg, purpose: str, response: Response | None,
+    def _request_answered(self, key: Key, leg: Leg, purpose: str, response: Response | None,
                           now: float) -> None:
         if purpose == "relay":
             self.relay.answered(leg, response, now)
-        elif purpose == "refresh":
-            self.dialogs.refresh_answered(leg, response, now)
+        elif purpose == "refresh" or purpose == "refresh_offer":
+            self.dialogs.refresh_answered(leg, response, now, purpose == "refresh_offer")
         elif purpose == "reoffer":
-            self.transfers.reoffer_answered(leg, response, now)
+            self.transfers.reoffer_answered(leg, key, response, now)
 
     def _timed_out(self, key: Key, now: float) -> None:
         if self.probes.timed_out(key) or self.agent_side.timed_out(key, now):
             return
         entry = self.dialogs.requests.pop(key, None)
         if entry is not None:
-            self._request_answered(*entry, None, now)
+            self._request_answered(key, *entry, None, now)
 

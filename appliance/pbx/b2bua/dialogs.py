@@ -15,6 +15,7 @@ from appliance.pbx.b2bua.local import LocalAddress
 from appliance.pbx.b2bua.session import SessionTerms, expiry_margin
 from appliance.pbx.b2bua.wire import ALLOW, DIALOG_GONE
 from appliance.pbx.legs import Leg, LegEvent, Role
+from appliance.pbx.legs.offer import OfferEvent, OfferState, next_offer, over
 from appliance.pbx.sip.dialog import Dialog
 from appliance.pbx.sip.layer import Key, TransactionLayer
 from appliance.pbx.sip.message import Request, Response, parse_cseq, parse_name_addr
@@ -59,6 +60,25 @@ class Dialogs:
             headers = headers.add("Content-Type", "application/sdp")
             leg.sent_body = body
         return Request(method, request.uri, headers, body)
+
+    def our_offer(self, leg: Leg) -> bool:
+        """Whether we may send `leg`'s peer a re-INVITE of our own now (RFC 3261 14.1: one at a
+        time in a dialog); if so the dialog's exchange is ours until `offer_answered`."""
+        step = next_offer(leg.offer, OfferEvent.OUR_REINVITE)
+        if not isinstance(step, OfferState):
+            return False
+        leg.offer = step
+        return True
+
+    def offer_answered(self, leg: Leg) -> None:
+        """Our re-INVITE on `leg` has its final answer (or timed out)."""
+        leg.offer = over(leg.offer)
+
+    def retry_after_glare(self) -> float:
+        """How long to wait before sending again a re-INVITE that got 491 (RFC 3261 14.1: 2.1
+        to 4 s for the owner of the Call-ID, which the appliance is towards phones, and
+        which does for callers too)."""
+        return 2.1 + 1.9 * self.rng.random()
 
     def bye(self, leg: Leg, now: float) -> None:
         self.send(leg, self.request(leg, "BYE", now), "bye", now)
@@ -153,26 +173,38 @@ class Dialogs:
             wait = interval - expiry_margin(interval)
             leg.session_timer = self.deadlines.schedule(now + wait, self._check_refreshed, leg)
 
-    def refresh_answered(self, leg: Leg, response: Response | None, now: float) -> None:
-        """The answer to our refresh (None: it timed out)."""
+    def refresh_answered(self, leg: Leg, response: Response | None, now: float,
+                         reinvite: bool) -> None:
+        """The answer to our refresh (None: it timed out), a re-INVITE or an UPDATE."""
         status = 408 if response is None else response.status
+        if reinvite:
+            self.offer_answered(leg)
         if response is not None and 200 <= status < 300:
-            if (response.headers.get("CSeq") or "").endswith("INVITE"):
+            if reinvite:
                 self.ack(leg, response, now)
             self.start_session_timer(leg, now)
         elif status in DIALOG_GONE:
             logger.info("session refresh failed (%s) on %r: ending the call", status, leg)
             self.on_lost(leg, LegEvent.LOST, now)
+        elif status == 491:  # crossed a re-INVITE of the peer's (RFC 3261 14.1)
+            self._refresh_soon(leg, now)
         else:
-            self.start_session_timer(leg, now)  # e.g. 491: try again next interval
+            self.start_session_timer(leg, now)
 
     def _refresh(self, now: float, leg: Leg) -> None:
         leg.session_timer = None
         if not leg.confirmed:
             return
-        method = "UPDATE" if leg.allows_update else "INVITE"
-        body = b"" if method == "UPDATE" else leg.sent_body
-        self.send(leg, self.request(leg, method, now, body), "refresh", now)
+        if leg.allows_update:
+            self.send(leg, self.request(leg, "UPDATE", now), "refresh", now)
+        elif self.our_offer(leg):
+            self.send(leg, self.request(leg, "INVITE", now, leg.sent_body), "refresh_offer", now)
+        else:  # a re-INVITE is in progress in the dialog: it refreshes it too, if answered
+            self._refresh_soon(leg, now)
+
+    def _refresh_soon(self, leg: Leg, now: float) -> None:
+        leg.session_timer = self.deadlines.schedule(now + self.retry_after_glare(), self._refresh,
+                                                    leg)
 
     def _check_refreshed(self, now: float, leg: Leg) -> None:
         leg.session_timer = None

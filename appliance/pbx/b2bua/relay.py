@@ -12,7 +12,7 @@ from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import Leg, Role
-from appliance.pbx.legs.offer import OfferEvent, OfferState, next_offer
+from appliance.pbx.legs.offer import OfferEvent, OfferState, next_offer, over
 from appliance.pbx.legs.reinvite import Relay, RelayEvent, RelayState
 from appliance.pbx.sip.layer import Key
 from appliance.pbx.sip.message import Request, Response
@@ -80,11 +80,11 @@ class ReinviteRelay:
         """`other`'s answer to the re-INVITE we relayed to it (None: it timed out)."""
         if response is not None and 200 <= response.status < 300 and other.dialog is not None:
             self.dialogs.ack(other, response, now)
-        other.offer = _over(other.offer)
+        other.offer = over(other.offer)
         relay = self.pending.pop(other)
         if relay.state is not RelayState.RELAYING:
             return  # its sender is gone, and has had its 487
-        relay.sender.offer = _over(relay.sender.offer)
+        relay.sender.offer = over(relay.sender.offer)
         if relay.fire(_event(response)) is RelayState.ANSWERED:
             assert response is not None
             self._relay_answer(relay, other, response, now)
@@ -115,21 +115,15 @@ class ReinviteRelay:
         if leg.offer is OfferState.PEER_OFFER:
             relay = next(relay for relay in self.pending.values() if relay.sender is leg)
             relay.fire(RelayEvent.SENDER_ENDED)
-            leg.offer = _over(leg.offer)
+            leg.offer = over(leg.offer)
             self.answers.respond(relay.request, 487, "Request Terminated", now)
-        elif leg.offer is OfferState.OUR_OFFER:
-            key = self.pending[leg].key
-            self.dialogs.deadlines.schedule(now + 64 * T1, self._give_up, key)
+        elif leg.offer is OfferState.OUR_OFFER:  # relayed, a refresh or a re-offer of ours
+            for key, (owner, _) in list(self.dialogs.requests.items()):
+                if owner is leg and key[3] == "INVITE":
+                    self.dialogs.deadlines.schedule(now + 64 * T1, self._give_up, key)
 
     def _give_up(self, now: float, key: Key) -> None:
         self.dialogs.layer.give_up(key, now)
-
-
-def _over(state: OfferState) -> OfferState:
-    """`state` once the re-INVITE in progress has its final answer."""
-    after = next_offer(state, OfferEvent.ANSWERED)
-    assert isinstance(after, OfferState)  # the table refuses no final answer
-    return after
 
 
 def _event(response: Response | None) -> RelayEvent:

@@ -22,6 +22,7 @@ from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import Leg, Role
+from appliance.pbx.sip.layer import Key
 from appliance.pbx.sip.message import Request, Response, SipError, parse_cseq, parse_name_addr
 from appliance.pbx.sip.uri import parse_uri
 
@@ -38,6 +39,7 @@ class Transfers:
         self.answers = answers
         self.anchor = anchor
         self.cc = cc
+        self.reoffers: dict[Key, bytes] = {}  # our re-INVITEs to callers -> their offer
 
     def refer(self, leg: Leg, request: Request, now: float) -> None:
         """`request` is a REFER in `leg`'s dialog."""
@@ -97,11 +99,31 @@ class Transfers:
         self._reoffer(caller, answer, now)
 
     def _reoffer(self, caller: Leg, body: bytes, now: float) -> None:
-        self.dialogs.send(caller, self.dialogs.request(caller, "INVITE", now, body), "reoffer",
-                          now)
+        """Our re-INVITE with `body` to the caller; while another is in progress in its
+        dialog (or after a 491), again a little later, as long as the caller is there."""
+        dialogs = self.dialogs
+        if not caller.confirmed:
+            return
+        if dialogs.our_offer(caller):
+            request = dialogs.request(caller, "INVITE", now, body)
+            self.reoffers[dialogs.send(caller, request, "reoffer", now)] = body
+        else:
+            dialogs.deadlines.schedule(now + dialogs.retry_after_glare(), self._again, caller,
+                                       body)
 
-    def reoffer_answered(self, caller: Leg, response: Response | None, now: float) -> None:
-        """The caller's answer to our re-INVITE: ACK a 2xx; a refusal leaves the media as it
-        was (the conversation may be one-way until the next re-INVITE)."""
-        if response is not None and 200 <= response.status < 300 and caller.confirmed:
+    def _again(self, now: float, caller: Leg, body: bytes) -> None:
+        self._reoffer(caller, body, now)
+
+    def reoffer_answered(self, caller: Leg, key: Key, response: Response | None,
+                         now: float) -> None:
+        """The caller's answer to our re-INVITE: ACK a 2xx; after a 491 send it again; any
+        other refusal leaves the media as it was (one-way, perhaps, until the next
+        re-INVITE)."""
+        body = self.reoffers.pop(key)
+        self.dialogs.offer_answered(caller)
+        if response is None or not caller.confirmed:
+            return
+        if 200 <= response.status < 300:
             self.dialogs.ack(caller, response, now)
+        elif response.status == 491:
+            self._reoffer(caller, body, now)

@@ -65,6 +65,13 @@ OFFER_TABLE: Mapping[OfferState, Mapping[OfferEvent, Step]] = {
 }
 
 
+def over(state: OfferState) -> OfferState:
+    """`state` once the re-INVITE in progress has its final answer (or none will come)."""
+    after = next_offer(state, OfferEvent.ANSWERED)
+    assert isinstance(after, OfferState)  # the table refuses no final answer
+    return after
+
+
 def next_offer(state: OfferState, event: OfferEvent) -> Step:
     """Where `event` takes a leg whose re-INVITE exchange is in `state`, or the `Refusal` the
     re-INVITE gets instead. Raises `LegStateError` if the table does not allow `event`."""

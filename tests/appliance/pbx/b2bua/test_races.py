@@ -277,7 +277,7 @@ def invite_answers(trace: list[Any]) -> list[bytes]:
             and not data.startswith(b"SIP/2.0 1") and b" INVITE\r\n" in data]
 
 
-def test_session_refresh_crossing_the_callers_reinvite_gets_491_and_is_sent_again_later() -> None:
+def test_session_refresh_crossing_the_callers_reinvite_both_get_491_and_both_retry() -> None:
     lab = lab_of_parties_that_know_glare(media_timeout=300, session_expires=90, min_se=90)
     gateway, phone = lab.gateway, lab.phones["a1"]
     call = lab.do(gateway, "call", "100")
@@ -297,12 +297,16 @@ def test_session_refresh_crossing_the_callers_reinvite_gets_491_and_is_sent_agai
 
     lab.net._transmit = hold_as_our_refresh_leaves  # type: ignore[method-assign]
     trace = lab.net.trace = []
-    lab.run(50)  # our refresh, half the 90 s in, crosses the caller's hold
-    assert held and answers_to(trace, GATEWAY) == [b"SIP/2.0 200 OK"]  # the hold went through
+    lab.run(46)  # our refresh, half the 90 s in, crosses the caller's hold
+    # RFC 3261 14.1: each side's re-INVITE meets the other's: both get 491.
+    assert held and answers_to(trace, GATEWAY) == [b"SIP/2.0 491 Request Pending"]
     assert invite_answers(trace) == [b"SIP/2.0 491 Request Pending"]  # to our refresh
     trace.clear()
-    lab.run(45)  # tried again at the next half interval, and answered
+    lab.run(4)  # we try again 2.1 to 4 s later, and are answered
     assert invite_answers(trace) == [b"SIP/2.0 200 OK"]
+    lab.do(gateway, "reinvite", call, hold)  # so does the caller
+    lab.run(1)
+    assert answers_to(trace, GATEWAY) == [b"SIP/2.0 200 OK"]
     assert causes(lab) == []
     lab.do(gateway, "hangup", call)
     lab.settle()
