@@ -22,7 +22,9 @@ from appliance.live.promptfiles import PromptSet
 from appliance.media.prompts import SAMPLE_RATE, prompt_texts
 from appliance.state import StateFolder
 
-VOICES = {"en": "en-gb", "zh": "cmn"}
+# Mandarin is the "latin as pinyin" voice: espeak-ng 1.51's plain `cmn` (Debian bookworm) turns
+# a character into pinyin with a tone digit, then reads that digit aloud in English ("yi one").
+VOICES = {"en": "en-gb", "zh": "cmn-latn-pinyin"}
 MUSIC = Path("music") / "default.wav"
 """Where the default music on hold goes, relative to a prompts folder."""
 
