@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import wave
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 import appliance
 from appliance.live.prompt_build import (
+    VOICES,
     build_music,
     default_prompts_folder,
     ensure_default_music,
@@ -85,3 +87,15 @@ def test_a_full_build_also_writes_the_music(tmp_path: Path) -> None:
     assert written[-1] == tmp_path / "music" / "default.wav"
     assert written[-1].read_bytes() == build_music(tmp_path / "again.wav").read_bytes()
     assert len(written) == len(prompt_texts("en")) + 1
+
+
+@needs_tools
+def test_every_mandarin_prompt_is_spoken_in_mandarin() -> None:
+    # espeak-ng marks a stretch it speaks in another language "(en)...(cmn)": the plain `cmn`
+    # voice of espeak-ng 1.51 does so for the tone digit of most characters ("yi one").
+    texts = prompt_texts("zh")
+    result = subprocess.run(
+        ["espeak-ng", "-q", "-x", "-v", VOICES["zh"], "\n".join(texts.values())],
+        capture_output=True, text=True, check=True, timeout=60)
+    assert "(en)" not in result.stdout
+    assert result.stdout.count("_|") >= len(texts)  # every text said, a syllable at least

@@ -12,6 +12,8 @@ import pytest
 from appliance.live.prompt_build import build_prompts
 from appliance.live.promptfiles import PromptSet
 from appliance.media.prompts import (
+    NUMBER_WORDS,
+    PHRASES,
     AnnouncementTimings,
     PromptError,
     digits,
@@ -35,17 +37,24 @@ def test_numbers_are_read_digit_by_digit():
         digits(-1)
 
 
-def test_every_language_says_the_same_prompts():
-    assert set(prompt_texts("en")) == set(prompt_texts("zh"))
+def test_every_language_says_the_same_phrases_and_digits_and_its_own_number_words():
+    assert set(PHRASES["en"]) == set(PHRASES["zh"])
+    for language in ("en", "zh"):
+        texts = prompt_texts(language)
+        assert {f"digit-{d}" for d in range(10)} | set(PHRASES[language]) <= set(texts)
+        assert set(NUMBER_WORDS[language]) <= set(texts)
+    # The words each grammar needs: English counts in words to nineteen, Mandarin has 两 and 万.
+    assert "num-19" in NUMBER_WORDS["en"] and "num-liang" not in NUMBER_WORDS["en"]
+    assert "num-ten-thousand" in NUMBER_WORDS["zh"] and "num-19" not in NUMBER_WORDS["zh"]
     with pytest.raises(KeyError, match="have: en, zh"):
         prompt_texts("fr")
 
 
 @pytest.mark.slow
 def test_built_prompts_are_8_khz_speech_in_both_languages(tmp_path: Path):
-    names = ["digit-3", "position-before", "position-after"]
+    names = ["digit-3", "position-before", "position-after", "num-hundred", "minus"]
     written = build_prompts(tmp_path, ("en", "zh"), only=names)
-    assert len(written) == 6
+    assert len(written) == 10
     for language in ("en", "zh"):
         prompts = PromptSet(tmp_path / language)
         for name in names:
