@@ -20,7 +20,7 @@ import numpy as np
 
 from appliance.config.live import Media
 from appliance.live.promptfiles import PromptSet
-from appliance.media.prompts import SAMPLE_RATE, prompt_texts
+from appliance.media.prompts import SAMPLE_RATE, default_prompt_texts
 from appliance.state import StateFolder
 
 # Mandarin is the "latin as pinyin" voice: espeak-ng 1.51's plain `cmn` (Debian bookworm) turns
@@ -70,7 +70,7 @@ def ensure_default_prompts(language: str, root: Path | None = None) -> Path:
     """
     root = default_prompts_folder() if root is None else Path(root)
     folder = root / language
-    missing = PromptSet(folder).missing(list(prompt_texts(language)))
+    missing = PromptSet(folder).missing(list(default_prompt_texts(language)))
     if missing:
         build_prompts(root, (language,), only=missing)
     return folder
@@ -87,7 +87,8 @@ def ensure_default_music(root: Path | None = None) -> Path:
 
 def build_prompts(out: Path, languages: Iterable[str] = ("en", "zh"),
                   only: Iterable[str] | None = None) -> list[Path]:
-    """Write `out/<language>/<prompt>.wav` for every prompt (or those in `only`).
+    """Write `out/<language>/<prompt>.wav` for every prompt of the default sets
+    (`default_prompt_texts`), or those in `only`.
 
     A full build (`only` None) also writes the default music on hold, `out/music/default.wav`,
     last in the list returned. The list is in the order of the languages and their prompts.
@@ -96,7 +97,7 @@ def build_prompts(out: Path, languages: Iterable[str] = ("en", "zh"),
     wanted = set(only) if only is not None else None
     jobs = [(Path(out) / language, language, name, text)
             for language in languages
-            for name, text in prompt_texts(language).items()
+            for name, text in default_prompt_texts(language).items()
             if wanted is None or name in wanted]
     for folder in {job[0] for job in jobs}:
         folder.mkdir(parents=True, exist_ok=True)

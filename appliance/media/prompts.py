@@ -101,15 +101,19 @@ English counts to nineteen and by tens in words and has million and billion; Man
 
 
 def prompt_texts(language: str) -> dict[str, str]:
-    """Every prompt of `language`: its phrases, its digits ("digit-0" ... "digit-9") and its
-    number words (`NUMBER_WORDS`). The phrases and digits have the same names in every
-    language."""
+    """The prompts every site's folder of `language` holds: its phrases and its digits
+    ("digit-0" ... "digit-9"), by the same names in every language."""
     if language not in PHRASES:
         raise KeyError(f"no prompt texts for language {language!r} (have: {', '.join(PHRASES)})")
     texts = dict(PHRASES[language])
     texts.update({f"digit-{d}": word for d, word in enumerate(DIGIT_WORDS[language])})
-    texts.update(NUMBER_WORDS[language])
     return texts
+
+
+def default_prompt_texts(language: str) -> dict[str, str]:
+    """Every prompt of `language`'s default set: `prompt_texts` and the number words
+    (`NUMBER_WORDS`). A site's own folder needs the number words only to read numbers out."""
+    return {**prompt_texts(language), **NUMBER_WORDS[language]}
 
 
 def digits(number: int) -> list[str]:

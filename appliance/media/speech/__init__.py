@@ -3,8 +3,9 @@
 `say(value, say_as, language)` reads a digit string digit by digit, an integer as a number
 ("one thousand and five" in its language's grammar) or an amount of money in the site's
 currency (dollars and cents in English, yuan, jiao and fen in Mandarin). The names are those
-of the language's prompt set (`appliance.media.prompts.prompt_texts`): a site that records its
-own prompts records these words. Pure: no I/O, the same value always gives the same names.
+of the language's default prompt set (`appliance.media.prompts.default_prompt_texts`): the
+digit prompts and the language's `NUMBER_WORDS`, which a site that records its own prompts
+and reads numbers out records too. Pure: no I/O, the same value always gives the same names.
 """
 
 from __future__ import annotations

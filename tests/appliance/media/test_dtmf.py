@@ -405,12 +405,12 @@ def test_no_talk_off_on_real_speech_and_music_and_digits_after_speech_are_heard(
     from appliance.live.prompt_build import ensure_default_music, ensure_default_prompts
     from appliance.live.promptfiles import PromptSet, read_prompt
     from appliance.media.g711 import ulaw_decode, ulaw_encode
-    from appliance.media.prompts import prompt_texts
+    from appliance.media.prompts import default_prompt_texts
 
     sounds = [read_prompt(ensure_default_music())]
     for language in ("en", "zh"):
         prompts = PromptSet(ensure_default_prompts(language))
-        sounds += [prompts.samples(name) for name in prompt_texts(language)]
+        sounds += [prompts.samples(name) for name in default_prompt_texts(language)]
     speech = np.concatenate(sounds)
     assert len(speech) > 90 * 8000
     line = ulaw_decode(ulaw_encode(speech))

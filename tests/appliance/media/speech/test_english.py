@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
-from appliance.media.prompts import prompt_texts
+from appliance.media.prompts import default_prompt_texts
 from appliance.media.speech import english
 
 from .numbers import cents, integers
 
-TEXTS = prompt_texts("en")
+TEXTS = default_prompt_texts("en")
 
 
 def spoken(names: list[str]) -> str:

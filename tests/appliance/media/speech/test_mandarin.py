@@ -9,12 +9,12 @@ import re
 import pytest
 from hypothesis import given
 
-from appliance.media.prompts import prompt_texts
+from appliance.media.prompts import default_prompt_texts
 from appliance.media.speech import mandarin
 
 from .numbers import cents, integers
 
-TEXTS = prompt_texts("zh")
+TEXTS = default_prompt_texts("zh")
 
 
 def spoken(names: list[str]) -> str:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from appliance.media.prompts import prompt_texts
+from appliance.media.prompts import default_prompt_texts
 from appliance.media.speech import LANGUAGES, LARGEST, say
 
 from .numbers import cents, integers
@@ -83,4 +83,4 @@ def test_every_name_said_is_a_prompt_of_the_language(
         text = "-" + text
     names = say(text, say_as, language)
     assert names
-    assert set(names) <= set(prompt_texts(language))
+    assert set(names) <= set(default_prompt_texts(language))
