@@ -20,7 +20,7 @@ import numpy as np
 
 from appliance.config.live import Media
 from appliance.live.promptfiles import PromptSet
-from appliance.media.prompts import SAMPLE_RATE, default_prompt_texts
+from appliance.media.prompts import PHRASES, SAMPLE_RATE, default_prompt_texts
 from appliance.state import StateFolder
 
 # Mandarin is the "latin as pinyin" voice: espeak-ng 1.51's plain `cmn` (Debian bookworm) turns
@@ -113,6 +113,10 @@ def build_prompts(out: Path, languages: Iterable[str] = ("en", "zh"),
 
 _WORKERS = min(4, os.cpu_count() or 1)
 
+_WORD_END = ["reverse", "silence", "1", "0.01", "1%", "reverse", "pad", "0", "0.1"]
+"""A word (a digit, a number word) ends 0.1 s after its sound: espeak-ng ends every text with
+the pause of a full stop, 0.4 s, which between the words of a number sounds halting."""
+
 
 def _build_one(espeak: str, sox: str, tmp: Path, folder: Path, language: str, name: str,
                text: str) -> Path:
@@ -124,7 +128,7 @@ def _build_one(espeak: str, sox: str, tmp: Path, folder: Path, language: str, na
     # 8 kHz mono 16-bit, the telephone format; a little headroom against clipping; no
     # dither (-D), which is random and would make every build differ.
     _run([sox, "-D", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(partial),
-          "gain", "-n", "-3"])
+          "gain", "-n", "-3", *([] if name in PHRASES[language] else _WORD_END)])
     os.replace(partial, target)
     return target
 

@@ -61,9 +61,19 @@ def test_built_prompts_are_8_khz_speech_in_both_languages(tmp_path: Path):
             assert len(samples) > 0.2 * 8000  # speech, not an empty file
             assert np.abs(samples.astype(np.int32)).max() > 1000
         assert prompts.duration(position_announcement(3)) > 1.0
+        # Words end soon after their sound, so that a number's words follow one another
+        # closely; a phrase keeps the pause at its end.
+        assert trailing_quiet(prompts.samples("num-hundred")) < 0.15
+        assert trailing_quiet(prompts.samples("position-after")) > 0.3
     # Reproducible: the same text and tools give the same audio.
     again = build_prompts(tmp_path / "again", ("en",), only=["digit-3"])[0]
     assert again.read_bytes() == (tmp_path / "en" / "digit-3.wav").read_bytes()
+
+
+def trailing_quiet(samples: np.ndarray) -> float:
+    """Seconds at the end of `samples` quieter than 1.5 % of full scale."""
+    loud = np.nonzero(np.abs(samples.astype(np.int32)) > 500)[0]
+    return (len(samples) - loud[-1]) / 8000
 
 
 def test_a_missing_or_wrong_prompt_names_its_file(tmp_path: Path):
