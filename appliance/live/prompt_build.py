@@ -13,16 +13,19 @@ import subprocess
 import tempfile
 import wave
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from appliance.config.live import Media
-from appliance.media.prompts import SAMPLE_RATE, prompt_texts
+from appliance.media.prompts import PHRASES, SAMPLE_RATE, default_prompt_texts
 from appliance.state import StateFolder
 from appliance.storage.promptfiles import PromptSet
 
-VOICES = {"en": "en-gb", "zh": "cmn"}
+# Mandarin is the "latin as pinyin" voice: espeak-ng 1.51's plain `cmn` (Debian bookworm) turns
+# a character into pinyin with a tone digit, then reads that digit aloud in English ("yi one").
+VOICES = {"en": "en-gb", "zh": "cmn-latn-pinyin"}
 MUSIC = Path("music") / "default.wav"
 """Where the default music on hold goes, relative to a prompts folder."""
 
@@ -67,7 +70,7 @@ def ensure_default_prompts(language: str, root: Path | None = None) -> Path:
     """
     root = default_prompts_folder() if root is None else Path(root)
     folder = root / language
-    missing = PromptSet(folder).missing(list(prompt_texts(language)))
+    missing = PromptSet(folder).missing(list(default_prompt_texts(language)))
     if missing:
         build_prompts(root, (language,), only=missing)
     return folder
@@ -84,34 +87,50 @@ def ensure_default_music(root: Path | None = None) -> Path:
 
 def build_prompts(out: Path, languages: Iterable[str] = ("en", "zh"),
                   only: Iterable[str] | None = None) -> list[Path]:
-    """Write `out/<language>/<prompt>.wav` for every prompt (or those in `only`).
+    """Write `out/<language>/<prompt>.wav` for every prompt of the default sets
+    (`default_prompt_texts`), or those in `only`.
 
     A full build (`only` None) also writes the default music on hold, `out/music/default.wav`,
-    last in the list returned.
+    last in the list returned. The list is in the order of the languages and their prompts.
     """
-    espeak, sox = _tool("espeak-ng"), _tool("sox")
+    tools = _tool("espeak-ng"), _tool("sox")
     wanted = set(only) if only is not None else None
-    written: list[Path] = []
-    with tempfile.TemporaryDirectory(prefix="ccbox-prompts-") as tmp:
-        for language in languages:
-            folder = Path(out) / language
-            folder.mkdir(parents=True, exist_ok=True)
-            for name, text in prompt_texts(language).items():
-                if wanted is not None and name not in wanted:
-                    continue
-                raw = Path(tmp) / f"{language}-{name}.wav"
-                _run([espeak, "-v", VOICES[language], "-s", "150", "-w", str(raw), text])
-                target = folder / f"{name}.wav"
-                partial = _partial(target)
-                # 8 kHz mono 16-bit, the telephone format; a little headroom against clipping;
-                # no dither (-D), which is random and would make every build differ.
-                _run([sox, "-D", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16",
-                      str(partial), "gain", "-n", "-3"])
-                os.replace(partial, target)
-                written.append(target)
+    jobs = [(Path(out) / language, language, name, text)
+            for language in languages
+            for name, text in default_prompt_texts(language).items()
+            if wanted is None or name in wanted]
+    for folder in {job[0] for job in jobs}:
+        folder.mkdir(parents=True, exist_ok=True)
+    with (tempfile.TemporaryDirectory(prefix="ccbox-prompts-") as tmp,
+          ThreadPoolExecutor(max_workers=_WORKERS) as pool):
+        # Each prompt is two short tool runs of its own: run a few at once. Every file is
+        # made alone from its text, so the order they finish in changes no byte.
+        written = list(pool.map(lambda job: _build_one(*tools, Path(tmp), *job), jobs))
     if wanted is None:
         written.append(build_music(Path(out) / MUSIC))
     return written
+
+
+_WORKERS = min(4, os.cpu_count() or 1)
+
+_WORD_END = ["reverse", "silence", "1", "0.01", "1%", "reverse", "pad", "0", "0.1"]
+"""A word (a digit, a number word) ends 0.1 s after its sound: espeak-ng ends every text with
+the pause of a full stop, 0.4 s, which between the words of a number sounds halting."""
+
+
+def _build_one(espeak: str, sox: str, tmp: Path, folder: Path, language: str, name: str,
+               text: str) -> Path:
+    """Speak `text` into `folder/<name>.wav`, in the telephone format."""
+    raw = tmp / f"{language}-{name}.wav"
+    _run([espeak, "-v", VOICES[language], "-s", "150", "-w", str(raw), text])
+    target = folder / f"{name}.wav"
+    partial = _partial(target)
+    # 8 kHz mono 16-bit, the telephone format; a little headroom against clipping; no
+    # dither (-D), which is random and would make every build differ.
+    _run([sox, "-D", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(partial),
+          "gain", "-n", "-3", *([] if name in PHRASES[language] else _WORD_END)])
+    os.replace(partial, target)
+    return target
 
 
 def _partial(target: Path) -> Path:

@@ -3,9 +3,11 @@ made of them.
 
 A site may replace a language's folder with its own recordings (same names). The default sets
 are generated at install time from the texts below (`appliance.live.prompt_build`), so no
-audio is kept in the source tree. Announcements are sequences of prompt names: a number is
-read digit by digit, which works the same way in every language. Reading the files is the
-driver's (`appliance.storage.promptfiles`); here a prompt is bytes in, samples out.
+audio is kept in the source tree. Announcements are sequences of prompt names: the queue's
+numbers are read digit by digit, which works the same way in every language; PLAY NUMBER
+speaks numbers and amounts from each language's own number words (`appliance.media.speech`).
+Reading the files is the driver's (`appliance.storage.promptfiles`); here a prompt is bytes in,
+samples out.
 """
 
 from __future__ import annotations
@@ -56,13 +58,62 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
 }
 
 
+_ENGLISH_TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+                  "seventeen", "eighteen", "nineteen"]
+_ENGLISH_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+NUMBER_WORDS: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        **{f"num-{10 + n}": word for n, word in enumerate(_ENGLISH_TEENS)},
+        **{f"num-{20 + 10 * n}": word for n, word in enumerate(_ENGLISH_TENS)},
+        "num-hundred": "hundred",
+        "num-thousand": "thousand",
+        "num-million": "million",
+        "num-billion": "billion",
+        "minus": "minus",
+        "money-dollar": "dollar",
+        "money-dollars": "dollars",
+        "money-and": "and",
+        "money-cent": "cent",
+        "money-cents": "cents",
+        "digit-star": "star",
+        "digit-hash": "hash",
+    },
+    "zh": {
+        "num-10": "十",
+        "num-liang": "两",  # the 2 of 两百, 两千, 两万, 两亿 and before a measure word: 两元
+        "num-hundred": "百",
+        "num-thousand": "千",
+        "num-ten-thousand": "万",
+        "num-hundred-million": "亿",
+        "minus": "负",
+        "money-yuan": "元",
+        "money-jiao": "角",
+        "money-fen": "分",
+        "digit-star": "星号",
+        "digit-hash": "井号",
+    },
+}
+"""The words PLAY NUMBER puts together (`appliance.media.speech.say`), beside the digit
+prompts that say 0-9. Each language has the words its grammar needs, so the sets differ:
+English counts to nineteen and by tens in words and has million and billion; Mandarin has
+十, 两, 万 and 亿. `*` and `#` of a digit string are "digit-star" and "digit-hash"."""
+
+
 def prompt_texts(language: str) -> dict[str, str]:
-    """Every prompt of `language`: its phrases and its digits ("digit-0" ... "digit-9")."""
+    """The prompts every site's folder of `language` holds: its phrases and its digits
+    ("digit-0" ... "digit-9"), by the same names in every language."""
     if language not in PHRASES:
         raise KeyError(f"no prompt texts for language {language!r} (have: {', '.join(PHRASES)})")
     texts = dict(PHRASES[language])
     texts.update({f"digit-{d}": word for d, word in enumerate(DIGIT_WORDS[language])})
     return texts
+
+
+def default_prompt_texts(language: str) -> dict[str, str]:
+    """Every prompt of `language`'s default set: `prompt_texts` and the number words
+    (`NUMBER_WORDS`). A site's own folder needs the number words only to read numbers out."""
+    return {**prompt_texts(language), **NUMBER_WORDS[language]}
 
 
 def digits(number: int) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import wave
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 import appliance
 from appliance.live.prompt_build import (
+    VOICES,
     build_music,
     default_prompts_folder,
     ensure_default_music,
@@ -17,7 +19,7 @@ from appliance.live.prompt_build import (
     music_samples,
     tools_available,
 )
-from appliance.media.prompts import prompt_texts
+from appliance.media.prompts import default_prompt_texts
 from appliance.storage.promptfiles import PromptSet
 
 needs_tools = pytest.mark.skipif(not tools_available(), reason="espeak-ng and sox not installed")
@@ -65,7 +67,7 @@ def test_ensure_default_music_writes_once(tmp_path: Path) -> None:
 def test_ensure_default_prompts_builds_what_is_missing_and_only_that(tmp_path: Path) -> None:
     folder = ensure_default_prompts("en", tmp_path)
     assert folder == tmp_path / "en"
-    assert PromptSet(folder).missing(list(prompt_texts("en"))) == []
+    assert PromptSet(folder).missing(list(default_prompt_texts("en"))) == []
     kept = (folder / "welcome.wav").stat().st_mtime_ns
     digit = folder / "digit-7.wav"
     first = digit.read_bytes()
@@ -84,4 +86,16 @@ def test_a_full_build_also_writes_the_music(tmp_path: Path) -> None:
     written = build_prompts(tmp_path, ("en",))
     assert written[-1] == tmp_path / "music" / "default.wav"
     assert written[-1].read_bytes() == build_music(tmp_path / "again.wav").read_bytes()
-    assert len(written) == len(prompt_texts("en")) + 1
+    assert len(written) == len(default_prompt_texts("en")) + 1
+
+
+@needs_tools
+def test_every_mandarin_prompt_is_spoken_in_mandarin() -> None:
+    # espeak-ng marks a stretch it speaks in another language "(en)...(cmn)": the plain `cmn`
+    # voice of espeak-ng 1.51 does so for the tone digit of most characters ("yi one").
+    texts = default_prompt_texts("zh")
+    result = subprocess.run(
+        ["espeak-ng", "-q", "-x", "-v", VOICES["zh"], "\n".join(texts.values())],
+        capture_output=True, text=True, check=True, timeout=60)
+    assert "(en)" not in result.stdout
+    assert result.stdout.count("_|") >= len(texts)  # every text said, a syllable at least

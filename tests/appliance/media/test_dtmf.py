@@ -404,13 +404,13 @@ def test_no_talk_off_on_real_speech_and_music_and_digits_after_speech_are_heard(
     # about 100 s of speech and music through u-law, as a caller's line would carry it.
     from appliance.live.prompt_build import ensure_default_music, ensure_default_prompts
     from appliance.media.g711 import ulaw_decode, ulaw_encode
-    from appliance.media.prompts import prompt_texts
+    from appliance.media.prompts import default_prompt_texts
     from appliance.storage.promptfiles import PromptSet, read_prompt
 
     sounds = [read_prompt(ensure_default_music())]
     for language in ("en", "zh"):
         prompts = PromptSet(ensure_default_prompts(language))
-        sounds += [prompts.samples(name) for name in prompt_texts(language)]
+        sounds += [prompts.samples(name) for name in default_prompt_texts(language)]
     speech = np.concatenate(sounds)
     assert len(speech) > 90 * 8000
     line = ulaw_decode(ulaw_encode(speech))

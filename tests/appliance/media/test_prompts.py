@@ -11,8 +11,10 @@ import pytest
 
 from appliance.live.prompt_build import build_prompts
 from appliance.media.prompts import (
+    NUMBER_WORDS,
     AnnouncementTimings,
     PromptError,
+    default_prompt_texts,
     digits,
     position_announcement,
     prompt_samples,
@@ -35,17 +37,23 @@ def test_numbers_are_read_digit_by_digit():
         digits(-1)
 
 
-def test_every_language_says_the_same_prompts():
+def test_every_language_says_the_same_prompts_and_its_own_number_words():
     assert set(prompt_texts("en")) == set(prompt_texts("zh"))
+    for language in ("en", "zh"):
+        assert default_prompt_texts(language) == {**prompt_texts(language),
+                                                  **NUMBER_WORDS[language]}
+    # The words each grammar needs: English counts in words to nineteen, Mandarin has 两 and 万.
+    assert "num-19" in NUMBER_WORDS["en"] and "num-liang" not in NUMBER_WORDS["en"]
+    assert "num-ten-thousand" in NUMBER_WORDS["zh"] and "num-19" not in NUMBER_WORDS["zh"]
     with pytest.raises(KeyError, match="have: en, zh"):
         prompt_texts("fr")
 
 
 @pytest.mark.slow
 def test_built_prompts_are_8_khz_speech_in_both_languages(tmp_path: Path):
-    names = ["digit-3", "position-before", "position-after"]
+    names = ["digit-3", "position-before", "position-after", "num-hundred", "minus"]
     written = build_prompts(tmp_path, ("en", "zh"), only=names)
-    assert len(written) == 6
+    assert len(written) == 10
     for language in ("en", "zh"):
         prompts = PromptSet(tmp_path / language)
         for name in names:
@@ -53,9 +61,19 @@ def test_built_prompts_are_8_khz_speech_in_both_languages(tmp_path: Path):
             assert len(samples) > 0.2 * 8000  # speech, not an empty file
             assert np.abs(samples.astype(np.int32)).max() > 1000
         assert prompts.duration(position_announcement(3)) > 1.0
+        # Words end soon after their sound, so that a number's words follow one another
+        # closely; a phrase keeps the pause at its end.
+        assert trailing_quiet(prompts.samples("num-hundred")) < 0.15
+        assert trailing_quiet(prompts.samples("position-after")) > 0.3
     # Reproducible: the same text and tools give the same audio.
     again = build_prompts(tmp_path / "again", ("en",), only=["digit-3"])[0]
     assert again.read_bytes() == (tmp_path / "en" / "digit-3.wav").read_bytes()
+
+
+def trailing_quiet(samples: np.ndarray) -> float:
+    """Seconds at the end of `samples` quieter than 1.5 % of full scale."""
+    loud = np.nonzero(np.abs(samples.astype(np.int32)) > 500)[0]
+    return (len(samples) - loud[-1]) / 8000
 
 
 def test_a_missing_or_wrong_prompt_names_its_file(tmp_path: Path):
