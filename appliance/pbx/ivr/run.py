@@ -26,6 +26,7 @@ from appliance.config.ivr import (
     AccessDb,
     Flow,
     HangUp,
+    InputNode,
     Ivr,
     PlayDigit,
     PlayNumber,
@@ -63,7 +64,6 @@ ValueError for a value it cannot speak (that part is then left out)."""
 PromptSeconds = Callable[[Sequence[str], str], float]
 """How long the prompts `names` play in `language`, in seconds."""
 
-InputNode = PlayDigit | PlayOption | SelectLanguage
 _INPUT = (PlayDigit, PlayOption, SelectLanguage)
 Then = Callable[[float], None]
 
