@@ -19,6 +19,11 @@ Life of a call, in record order::
     CallOffered -> CallQueued ... -> CallOverflowed -> CallQueued ... (another queue)
     CallOffered -> CallQueued ... -> CallOverflowed -> CallEnded  (voicemail / busy)
 
+A call answered by the IVR passes it before (or instead of) a queue::
+
+    IvrFlowEntered -> IvrNodeEntered [-> IvrDigits | IvrLookedUp | IvrVariableSet
+                   | IvrNodeEntered | IvrFlowEntered]* -> IvrExited
+
 Every ``CallOffered`` is followed, sooner or later, by exactly one ``CallEnded``.
 """
 
@@ -183,6 +188,78 @@ class CallEnded(NamedTuple):
     cause: EndCause
 
 
+# --- IVR ---------------------------------------------------------------------
+
+
+class IvrExitKind(StrEnum):
+    """How a call left the IVR."""
+
+    QUEUE = "queue"  # to an ACD queue, with its variables
+    AGENT = "agent"  # straight to one agent
+    VOICEMAIL = "voicemail"
+    HANG_UP = "hang_up"  # the IVR hung up on the caller (closed, blocked ...)
+    COMPLETED = "completed"  # served by self-service (STOP FLOW)
+    ABANDONED = "abandoned"  # the caller hung up in the IVR
+
+
+class IvrFlowEntered(NamedTuple):
+    """The call entered a flow at its start (first, or from another flow)."""
+
+    t: float
+    call: int
+    flow: str
+
+
+class IvrNodeEntered(NamedTuple):
+    """The call reached a node of ``flow``; the time to the next record is spent there."""
+
+    t: float
+    call: int
+    flow: str
+    node: str
+    kind: str
+
+
+class IvrDigits(NamedTuple):
+    """One try at an input node ended: the ``digits`` pressed (terminator left out) and how
+    the collection ended, ``ended_by``: count (enough digits), terminator or timeout."""
+
+    t: float
+    call: int
+    node: str
+    digits: str
+    ended_by: str
+
+
+class IvrVariableSet(NamedTuple):
+    t: float
+    call: int
+    name: str
+    value: str
+
+
+class IvrLookedUp(NamedTuple):
+    """An ACCESS DB lookup came back (or timed out): ``result`` found, not_found or failed."""
+
+    t: float
+    call: int
+    lookup: str
+    key: str
+    result: str
+
+
+class IvrExited(NamedTuple):
+    """The call left the IVR: ``target`` is the queue, agent or mailbox ("" for the others);
+    ``variables`` are the user variables then."""
+
+    t: float
+    call: int
+    kind: IvrExitKind
+    target: str
+    language: str
+    variables: dict[str, str]
+
+
 # --- agents ------------------------------------------------------------------
 
 
@@ -287,6 +364,12 @@ CallRecord = (
     | RecordingStopped
     | MediaTimedOut
     | MediaQuality
+    | IvrFlowEntered
+    | IvrNodeEntered
+    | IvrDigits
+    | IvrVariableSet
+    | IvrLookedUp
+    | IvrExited
 )
 Record = CallRecord | AgentStateChanged | Alarm
 
@@ -313,5 +396,11 @@ RECORD_TYPES: dict[str, type[Record]] = {
         MediaTimedOut,
         MediaQuality,
         Alarm,
+        IvrFlowEntered,
+        IvrNodeEntered,
+        IvrDigits,
+        IvrVariableSet,
+        IvrLookedUp,
+        IvrExited,
     )
 }

@@ -658,6 +658,9 @@ class AgentBehaviour(_Frozen):
 
 # --- the site -------------------------------------------------------------------------------
 
+# Here, not at the top: the IVR's models are built from the value types above.
+from appliance.config.ivr import Ivr, ivr_problems  # noqa: E402
+
 
 class Site(_Frozen):
     """A whole site. Validation checks every cross-reference (routes, overflows, skills,
@@ -673,6 +676,7 @@ class Site(_Frozen):
     agent_behaviour: AgentBehaviour = AgentBehaviour()
     sip: Sip = Sip()
     media: Media = Media()
+    ivr: Ivr | None = None
 
     _queues: dict[str, Queue] = PrivateAttr(default_factory=dict)
     _trunk_groups: dict[str, TrunkGroup] = PrivateAttr(default_factory=dict)
@@ -724,6 +728,9 @@ def _site_problems(site: Site) -> Iterator[Problem]:
     if site.traffic is not None:
         # Whether a call type can be routed is only worth saying once the routes are valid.
         yield from _traffic_problems(site, site.traffic, check_routing=not route_problems)
+    if site.ivr is not None:
+        agent_ids = [seat for spec in site.agents for seat in spec.seat_ids()]
+        yield from ivr_problems(site.ivr, [queue.name for queue in site.queues], agent_ids)
 
 
 def _phone_contact_problems(site: Site) -> Iterator[Problem]:

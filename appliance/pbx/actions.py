@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from appliance.events import EndCause
+from appliance.events import EndCause, IvrExitKind
 
 
 class RingAgent(NamedTuple):
@@ -68,3 +68,46 @@ class WrapUp(NamedTuple):
 
 
 Action = RingAgent | StopRinging | Connect | Announce | HangUpCaller | HangUpAgent | WrapUp
+
+
+# --- IVR ---------------------------------------------------------------------
+
+
+class PlayPrompts(NamedTuple):
+    """Play the prompts ``names`` in ``language`` to the caller, one after the other. The IVR
+    times them itself; the driver need not report their end. ``barge_in``: a digit will stop
+    them (the IVR then says so with ``StopPrompts``)."""
+
+    call: int
+    names: tuple[str, ...]
+    language: str
+    barge_in: bool
+
+
+class StopPrompts(NamedTuple):
+    """Stop what is playing to the caller: they pressed a key (barge-in)."""
+
+    call: int
+
+
+class LookUp(NamedTuple):
+    """Look ``key`` up with the site's lookup ``lookup``; answer with ``FlowRun.lookup_done``."""
+
+    call: int
+    lookup: str
+    key: str
+
+
+class LeaveIvr(NamedTuple):
+    """The call leaves the IVR: to ``target`` (a queue, agent or mailbox; "" for the other
+    kinds), at ``priority`` (None: the queue's own), with its language and user variables."""
+
+    call: int
+    kind: IvrExitKind
+    target: str
+    priority: int | None
+    language: str
+    variables: dict[str, str]
+
+
+IvrAction = PlayPrompts | StopPrompts | LookUp | LeaveIvr
