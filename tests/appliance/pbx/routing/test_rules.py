@@ -3,12 +3,25 @@ list, blacklist, file order, priorities, and the tenants of one site."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from appliance.pbx.routing import BLACKLISTED, Decision, Kind, Numbers, Router, Target
-from tests.appliance.pbx.routing.sites import at, build, clock, tenants
+from appliance.config import Site
+from appliance.config.routing import Destination, pattern_matches
+from appliance.pbx.routing import (
+    BLACKLISTED,
+    Calendar,
+    Decision,
+    Kind,
+    Numbers,
+    Router,
+    Target,
+    opening_at,
+)
+from tests.appliance.pbx.routing.sites import MONDAY, at, build, clock, tenants
 
 
 def target(router: Router, group: str, ani: str = "", dnis: str = "", line: str = "",
@@ -132,7 +145,7 @@ TUESDAY_10 = datetime(2026, 9, 29, 10)
     ("4008001001", datetime(2026, 9, 29, 12, 30), Target(Kind.VOICEMAIL, "travel")),  # lunch
     ("4008002001", datetime(2026, 9, 29, 22), Target(Kind.AGENT, "2009")),
     ("4008002001", datetime(2026, 10, 3, 10), queue("clinic-night")),  # golden week
-    ("4008001000", datetime(2026, 10, 3, 10), Target(Kind.PROMPT, "closed")),  # no holiday: after_hours
+    ("4008001000", datetime(2026, 10, 3, 10), Target(Kind.PROMPT, "closed")),  # holiday
     ("4008001000", datetime(2026, 10, 10, 10), queue("travel-sales")),  # a swapped Saturday
     ("4008003000", TUESDAY_10, None),  # neither tenant's number
 ])
@@ -148,3 +161,55 @@ def test_tenants_share_the_blacklist_and_analog_lines() -> None:
     assert target(router, "lines", line="4") == queue("travel-care")
     gold = router.route(at(TUESDAY_10), "carrier", "13900139123", "4008001000")
     assert gold == Decision(queue("travel-sales"), 10, 0)
+
+
+# --- against a reference --------------------------------------------------------------------
+
+
+def _reference(site: Site, when: datetime, group: str, ani: str, dnis: str,
+               line: str) -> tuple[str, str] | None:
+    """The routing rules read plainly off the site, with the schedule's answer taken from
+    the tested `opening_at` (its own reference check is in test_schedule.py)."""
+    if any(pattern_matches(p, ani) for p in site.blacklist):
+        return ("blacklisted", "")
+    calendar = Calendar([(h.first, h.last) for h in site.holidays], site.working_days)
+    for route in site.routes:
+        if route.trunk_group != group or (route.line is not None and route.line != line):
+            continue
+        if route.dnis is not None and not pattern_matches(route.dnis, dnis):
+            continue
+        if route.ani_prefix is not None and not ani.startswith(route.ani_prefix):
+            continue
+        members = site.caller_lists.get(route.caller_list or "", [])
+        if route.caller_list and not any(pattern_matches(p, ani) for p in members):
+            continue
+        chosen: Destination | None = route
+        if route.schedule is not None:
+            opening = opening_at(site.schedules[route.schedule].week, calendar, when).value
+            if opening == "closed":
+                chosen = route.after_hours
+            elif opening == "holiday":
+                chosen = route.holiday or route.after_hours
+        if chosen is not None:
+            return chosen.target
+    return None
+
+
+NUMBERS = ["4008001000", "4008001001", "4008002000", "4008002077", "400800200", "4008003000",
+           "13800138000", "13900139555", "4001234567", "0085299123", "02155556666", ""]
+
+
+@settings(max_examples=300, deadline=None)
+@given(group=st.sampled_from(["carrier", "lines", "other"]), ani=st.sampled_from(NUMBERS),
+       dnis=st.sampled_from(NUMBERS), line=st.sampled_from(["", "1", "2"]),
+       minute=st.integers(0, 21 * 24 * 60))
+def test_router_agrees_with_the_plain_reading_of_the_rules(group, ani, dnis, line,
+                                                          minute) -> None:
+    site = _TENANTS
+    when = MONDAY + timedelta(minutes=minute)
+    decision = Router(site, clock()).route(at(when), group, ani, dnis, line)
+    got = None if decision is None else (decision.target.kind.value, decision.target.name)
+    assert got == _reference(site, when, group, ani, dnis, line)
+
+
+_TENANTS = tenants()
