@@ -50,9 +50,12 @@ class EndCause(StrEnum):
     ABANDONED = "abandoned"  # the caller hung up before an agent answered
     CALLER_HANGUP = "caller_hangup"  # after being answered
     AGENT_HANGUP = "agent_hangup"  # after being answered
-    VOICEMAIL = "voicemail"  # sent to voicemail by an overflow rule
+    VOICEMAIL = "voicemail"  # sent to voicemail by an overflow rule or a route
     BUSY = "busy"  # given busy tone by an overflow rule (queue full, max wait)
     NO_ROUTE = "no_route"  # no inbound route matched
+    BLACKLISTED = "blacklisted"  # the caller's number is on the blacklist: busy tone
+    CLOSED = "closed"  # routed to a closed prompt (after hours, holiday), then hung up
+    AGENT_UNREACHABLE = "agent_unreachable"  # routed to one named agent, who cannot be rung
     INTERRUPTED = "interrupted"  # the appliance stopped (crash, power) with the call up
 
 

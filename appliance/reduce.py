@@ -69,6 +69,11 @@ _UNANSWERED = {
     EndCause.VOICEMAIL: Outcome.VOICEMAIL,
     EndCause.BUSY: Outcome.BUSY,
     EndCause.INTERRUPTED: Outcome.IN_SYSTEM,
+    # Sent away by routing before any queue. Until the figures have columns of their own,
+    # they count with the calls no route took (not as trunk blocking, nor as abandons).
+    EndCause.BLACKLISTED: Outcome.NO_ROUTE,
+    EndCause.CLOSED: Outcome.NO_ROUTE,
+    EndCause.AGENT_UNREACHABLE: Outcome.NO_ROUTE,
 }
 
 

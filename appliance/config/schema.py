@@ -32,6 +32,16 @@ from pydantic import (
 )
 
 from appliance.config.live import Media, PeerAddress, Sip, parse_peer
+from appliance.config.routing import (
+    Holiday,
+    Known,
+    Pattern,
+    Route,
+    Schedule,
+    WorkingDay,
+    pattern_matches,
+    routing_problems,
+)
 
 Loc = tuple[str | int, ...]
 Problem = tuple[Loc, str]
@@ -222,7 +232,7 @@ Distribution = Annotated[
 DISTRIBUTION_KINDS = ("exponential", "fixed", "lognormal", "uniform", "empirical")
 
 
-# --- trunks, queues, routes -----------------------------------------------------------------
+# --- trunks and queues -----------------------------------------------------------------------
 
 E1_CHANNELS = 30
 """Bearer channels on one E1 span (30B+D)."""
@@ -337,24 +347,6 @@ class Queue(_Frozen):
     def required_skill(self) -> str:
         """The skill an agent needs to serve this queue."""
         return self.skill or self.name
-
-
-class Route(_Frozen):
-    """Sends calls arriving on `trunk_group` to `queue`. Routes are tried in file order and the
-    first that matches wins; a route without `dnis` / `ani_prefix` matches any number."""
-
-    trunk_group: str
-    dnis: Annotated[str, Field(min_length=1)] | None = None
-    ani_prefix: Annotated[str, Field(min_length=1)] | None = None
-    queue: str
-    priority: Whole | None = None
-
-    def matches(self, trunk_group: str, dnis: str, ani: str) -> bool:
-        return (
-            trunk_group == self.trunk_group
-            and (self.dnis is None or dnis == self.dnis)
-            and (self.ani_prefix is None or ani.startswith(self.ani_prefix))
-        )
 
 
 # --- agents ---------------------------------------------------------------------------------
@@ -672,6 +664,13 @@ class Site(_Frozen):
     queues: Annotated[list[Queue], Field(min_length=1)]
     agents: Annotated[list[AgentSpec], Field(min_length=1)]
     routes: Annotated[list[Route], Field(min_length=1)]
+    # Routing's named parts (`appliance/config/routing.py`): who is on which caller list, who
+    # gets busy before any route, opening hours, and the calendar that overrides them.
+    caller_lists: dict[Identifier, list[Pattern]] = Field(default_factory=dict)
+    blacklist: list[Pattern] = Field(default_factory=list)
+    schedules: dict[Identifier, Schedule] = Field(default_factory=dict)
+    holidays: list[Holiday] = Field(default_factory=list)
+    working_days: list[WorkingDay] = Field(default_factory=list)
     traffic: Traffic | None = None
     agent_behaviour: AgentBehaviour = AgentBehaviour()
     sip: Sip = Sip()
@@ -699,10 +698,6 @@ class Site(_Frozen):
 
     def trunk_group(self, name: str) -> TrunkGroup:
         return _lookup(self._trunk_groups, name, "trunk group")
-
-    def route_for(self, trunk_group: str, dnis: str, ani: str) -> Route | None:
-        """The first route that matches a call, or None."""
-        return next((r for r in self.routes if r.matches(trunk_group, dnis, ani)), None)
 
 
 def _lookup(table: Mapping[str, Any], name: str, what: str) -> Any:
@@ -867,10 +862,12 @@ def _route_problems(site: Site) -> Iterator[Problem]:
     for index, route in enumerate(site.routes):
         if problem := _unknown_trunk_group(site, route.trunk_group):
             yield (("routes", index, "trunk_group"), problem)
-        if problem := _unknown_queue(site, route.queue):
-            yield (("routes", index, "queue"), problem)
         if route.dnis is not None and _is_analog(site, route.trunk_group):
             yield (("routes", index, "dnis"), _no_dnis(route.trunk_group, route.dnis))
+    known = Known(queues=[queue.name for queue in site.queues],
+                  agents=[agent.id for spec in site.agents for agent in spec.expand()],
+                  lineless_groups=[g.name for g in site.trunk_groups if not g.carries_dnis])
+    yield from routing_problems(site, known)
 
 
 def _traffic_problems(site: Site, traffic: Traffic, check_routing: bool) -> Iterator[Problem]:
@@ -894,7 +891,7 @@ def _unrouted(site: Site, call_type: CallType, loc: Loc) -> Problem | None:
     if not on_group:
         return ((*loc, "trunk_group"),
                 f"no route matches calls on trunk group {call_type.trunk_group!r}")
-    if not any(r.dnis is None or r.dnis == call_type.dnis for r in on_group):
+    if not any(r.dnis is None or pattern_matches(r.dnis, call_type.dnis) for r in on_group):
         number = f"dnis {call_type.dnis!r}" if call_type.dnis else "calls without a dnis"
         return ((*loc, "dnis"),
                 f"no route on trunk group {call_type.trunk_group!r} matches {number}")

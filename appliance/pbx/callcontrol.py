@@ -21,11 +21,12 @@ from appliance.pbx.acd.agent import TALKING as AGENT_TALKING
 from appliance.pbx.acd.core import REASON_DECLINED, Acd, AnnouncementSeconds
 from appliance.pbx.actions import Action, HangUpAgent, HangUpCaller
 from appliance.pbx.call import Call, CallState
-from appliance.pbx.routing import Router
+from appliance.pbx.routing import Decision, Kind, Router
 from appliance.pbx.trunks import TrunkGroups
 
 if TYPE_CHECKING:
     from appliance.config import Site
+    from appliance.wallclock import WallClock
 
 
 class AgentStatus(NamedTuple):
@@ -36,6 +37,16 @@ class AgentStatus(NamedTuple):
     call: int  # the call the agent rings for, talks on, holds or wraps up; 0 for none
 
 
+# Destinations that end the call at once, for now, and the cause they end it with. Prompts
+# and voicemail need the media side (announcement, recording) and a named agent needs the
+# ACD to ring one agent outside a queue: until then the cause records where the call was sent.
+_ROUTED_AWAY: dict[Kind, EndCause] = {
+    Kind.BLACKLISTED: EndCause.BLACKLISTED,
+    Kind.PROMPT: EndCause.CLOSED,
+    Kind.VOICEMAIL: EndCause.VOICEMAIL,
+    Kind.AGENT: EndCause.AGENT_UNREACHABLE,
+}
+
 QUEUED = CallState.QUEUED
 TALKING = CallState.TALKING
 HELD = CallState.HELD
@@ -45,7 +56,8 @@ ENDED = CallState.ENDED
 class CallControl:
     """`announcement_seconds`, if given, says how long each queue announcement plays (the
     prompt set's real length, say); without it every announcement lasts its queue's
-    configured `duration`."""
+    configured `duration`. `wallclock` gives the local date and time of the core's time for
+    routes that follow schedules (required if the site has any)."""
 
     def __init__(
         self,
@@ -53,6 +65,7 @@ class CallControl:
         log: EventLog,
         rng: Random,
         announcement_seconds: AnnouncementSeconds | None = None,
+        wallclock: WallClock | None = None,
     ) -> None:
         self.site = site
         self.log = log
@@ -64,7 +77,8 @@ class CallControl:
         self.deadlines = self._deadlines = Deadlines()
         self._next_call_id = 0
         self.trunks = TrunkGroups(site)
-        self.router = Router(site)
+        self._wallclock = wallclock
+        self.router = Router(site, wallclock)
         self.acd = Acd(site, self.calls, log, self._outbox, self._deadlines, self._end, rng,
                        announcement_seconds)
         # When the core next needs on_deadline(); None if never. Drivers ask
@@ -88,9 +102,10 @@ class CallControl:
         channel of a group until it ends, even of a group gone from the file); queues,
         agents and skills as `Acd.reload` says.
         """
+        router = Router(site, self._wallclock)  # first: it refuses schedules without a clock
         self.site = site
         self.trunks.reload(site)
-        self.router = Router(site)
+        self.router = router
         self.acd.reload(site, now)
 
     # --- the driver's side -----------------------------------------------------
@@ -118,12 +133,16 @@ class CallControl:
     # --- callers ----------------------------------------------------------------
 
     def offer_call(
-        self, now: float, trunk_group: str, ani: str = "", dnis: str = "", attempt: int = 1
+        self, now: float, trunk_group: str, ani: str = "", dnis: str = "", attempt: int = 1,
+        *, line: str = "",
     ) -> int:
-        """A call arrives on a trunk group. Returns its id.
+        """A call arrives on a trunk group (on `line`, for a group whose lines are told apart
+        that way). Returns its id.
 
         If no channel of the group is free the call is blocked at once (a
-        ``HangUpCaller`` with cause BLOCKED is in the outbox).
+        ``HangUpCaller`` with cause BLOCKED is in the outbox). Otherwise routing decides:
+        a queue takes it, or it ends at once with a ``HangUpCaller`` whose cause says why
+        (NO_ROUTE, BLACKLISTED, CLOSED, VOICEMAIL, AGENT_UNREACHABLE).
         """
         self._next_call_id += 1
         call_id = self._next_call_id
@@ -136,14 +155,18 @@ class CallControl:
             return call_id
         call = Call(call_id, trunk_group, ani, dnis, now)
         self.calls[call_id] = call
-        destination = self.router.route(trunk_group, ani, dnis)
-        if destination is None:
-            self._outbox.append(new(HangUpCaller, (call_id, EndCause.NO_ROUTE)))
-            self._end(call, EndCause.NO_ROUTE, now)
+        decision = self.router.route(now, trunk_group, ani, dnis, line)
+        cause = _ROUTED_AWAY.get(decision.target.kind) if decision else EndCause.NO_ROUTE
+        if cause is not None:
+            self._outbox.append(new(HangUpCaller, (call_id, cause)))
+            self._end(call, cause, now)
             return call_id
-        call.route_priority = destination.priority
-        self.acd.enqueue(call, destination.queue, now)
+        self._enqueue(call, decision, now)  # type: ignore[arg-type]
         return call_id
+
+    def _enqueue(self, call: Call, decision: Decision, now: float) -> None:
+        call.route_priority = decision.priority
+        self.acd.enqueue(call, decision.target.name, now)
 
     def caller_hangup(self, now: float, call_id: int) -> bool:
         """The caller hung up. False if the call had already ended."""

@@ -20,6 +20,12 @@ REFUSALS: dict[EndCause, tuple[int, str]] = {
     EndCause.BUSY: (486, "Busy Here"),
     EndCause.NO_ROUTE: (404, "Not Found"),
     EndCause.VOICEMAIL: (480, "Temporarily Unavailable"),
+    # A blacklisted caller hears busy, as from any busy line. Closed and an unreachable duty
+    # agent are "try again later" (480), not 603 Decline, which tells a carrier that the
+    # number refuses calls altogether and may stop it trying alternatives.
+    EndCause.BLACKLISTED: (486, "Busy Here"),
+    EndCause.CLOSED: (480, "Temporarily Unavailable"),
+    EndCause.AGENT_UNREACHABLE: (480, "Temporarily Unavailable"),
 }
 # Responses to our requests that mean the dialog is gone (RFC 3261 12.2.1.2, RFC 4028 10).
 DIALOG_GONE = frozenset({408, 481})

@@ -195,17 +195,6 @@ def test_lookups_by_name(site_data) -> None:
         site.trunk_group("e1")
 
 
-def test_first_matching_route_wins(site_data) -> None:
-    site_data["routes"].insert(1, {"trunk_group": "carrier", "dnis": "8002",
-                                   "ani_prefix": "139", "queue": "service", "priority": 9})
-    site = parse(site_data)
-    member = site.route_for("carrier", "8002", "13900001111")
-    assert (member.queue, member.priority) == ("service", 9)
-    assert site.route_for("carrier", "8002", "02100001111").queue == "billing"
-    assert site.route_for("carrier", "8003", "02100001111").queue == "service"
-    assert site.route_for("nowhere", "", "").__class__ is type(None)
-
-
 def test_on_full_cycle_of_three_is_named_once(site_data) -> None:
     site_data["queues"].append({"name": "extra"})
     site_data["agents"][0]["skills"]["extra"] = 1
