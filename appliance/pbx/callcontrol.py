@@ -222,18 +222,21 @@ class CallControl:
         is not on a call or the queue does not take calls."""
         return self.acd.transfer(agent, queue, now)
 
-    def transfer_queue(self, agent: str, dialled: str) -> str | None:
+    def transfer_queue(self, now: float, agent: str, dialled: str) -> str | None:
         """The queue an agent means by `dialled` when transferring their call: a queue's
-        name, or a number the routes send to a queue as if the caller had dialled it.
-        None if it is neither, or the agent has no call."""
+        name, or a number a route sends to a queue now, as if the caller had dialled it (a
+        route for any number does not count). None if it is neither, or the agent has no
+        call."""
         if any(queue.name == dialled for queue in self.site.queues):
             return dialled
         found = self.acd.agents.get(agent)
         call = None if found is None else self.calls.get(found.call)
-        if call is None:
+        decision = None if call is None else self.router.route(now, call.trunk_group, call.ani,
+                                                               dialled)
+        if (decision is None or decision.route < 0 or decision.target.kind is not Kind.QUEUE
+                or self.site.routes[decision.route].dnis != dialled):
             return None
-        route = self.router.route(call.trunk_group, call.ani, dialled)
-        return None if route is None or route.dnis != dialled else route.queue
+        return decision.target.name
 
     def agent_login(self, now: float, agent: str, ready: bool = True, reason: str = "") -> bool:
         return self.acd.login(agent, now, ready, reason)

@@ -43,7 +43,7 @@ class Transfers:
 
     def refer(self, leg: Leg, request: Request, now: float) -> None:
         """`request` is a REFER in `leg`'s dialog."""
-        refusal, queue = self._queue(leg, request)
+        refusal, queue = self._queue(leg, request, now)
         if refusal is None and not self.cc.agent_transfer(now, leg.agent, queue):
             refusal = (603, "Declined")
         if refusal is not None:
@@ -55,7 +55,7 @@ class Transfers:
         if subscribed:
             self._notify(leg, request, now)
 
-    def _queue(self, leg: Leg, request: Request) -> tuple[Refusal | None, str]:
+    def _queue(self, leg: Leg, request: Request, now: float) -> tuple[Refusal | None, str]:
         if leg.role is not Role.AGENT or leg.partner is None:
             return (403, "Forbidden"), ""
         values = request.headers.get_all("Refer-To")
@@ -67,7 +67,7 @@ class Transfers:
             return (400, "Bad Refer-To"), ""
         if any(name.lower() == "replaces" for name, _ in target.headers):
             return (501, "Attended Transfer Not Supported"), ""
-        queue = self.cc.transfer_queue(leg.agent, target.user or "")
+        queue = self.cc.transfer_queue(now, leg.agent, target.user or "")
         return ((404, "Not Found"), "") if queue is None else (None, queue)
 
     def _notify(self, leg: Leg, refer: Request, now: float) -> None:
