@@ -56,6 +56,9 @@ class EndCause(StrEnum):
     BLACKLISTED = "blacklisted"  # the caller's number is on the blacklist: busy tone
     CLOSED = "closed"  # routed to a closed prompt (after hours, holiday), then hung up
     AGENT_UNREACHABLE = "agent_unreachable"  # routed to one named agent, who cannot be rung
+    IVR_COMPLETED = "ivr_completed"  # served by the IVR itself (its flow's STOP FLOW)
+    IVR_ABANDONED = "ivr_abandoned"  # the caller hung up in the IVR
+    IVR_HANG_UP = "ivr_hang_up"  # the IVR's flow hung up on the caller (a HANG UP node)
     INTERRUPTED = "interrupted"  # the appliance stopped (crash, power) with the call up
 
 

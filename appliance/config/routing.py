@@ -258,14 +258,15 @@ class WorkingDay(_Frozen):
 
 # --- routes -----------------------------------------------------------------------------------
 
-DESTINATIONS = ("queue", "prompt", "agent", "voicemail")
+DESTINATIONS = ("queue", "flow", "prompt", "agent", "voicemail")
 
 
 class Destination(_Frozen):
-    """Where a call goes: exactly one of a queue, a prompt played before hanging up
-    (`prompt: closed`), an agent (the duty agent, by id) or a voicemail box (by name)."""
+    """Where a call goes: exactly one of a queue, an IVR flow, a prompt played before hanging
+    up (`prompt: closed`), an agent (the duty agent, by id) or a voicemail box (by name)."""
 
     queue: str | None = None
+    flow: str | None = None
     prompt: Name | None = None
     agent: str | None = None
     voicemail: Name | None = None
@@ -342,6 +343,7 @@ class Known(NamedTuple):
     """The site's names a route may refer to, beyond the routing part itself."""
 
     queues: Sequence[str]
+    flows: Sequence[str]
     agents: Sequence[str]
     lineless_groups: Sequence[str]  # trunk groups whose calls bring no called number
 
@@ -376,6 +378,8 @@ def _destination_problems(known: Known, destination: Destination,
     kind, name = destination.target
     if kind == "queue":
         yield from _unknown((*loc, "queue"), name, known.queues, "queue")
+    elif kind == "flow":
+        yield from _unknown((*loc, "flow"), name, known.flows, "flow")
     elif kind == "agent":
         yield from _unknown((*loc, "agent"), name, known.agents, "agent")
 

@@ -865,6 +865,7 @@ def _route_problems(site: Site) -> Iterator[Problem]:
         if route.dnis is not None and _is_analog(site, route.trunk_group):
             yield (("routes", index, "dnis"), _no_dnis(route.trunk_group, route.dnis))
     known = Known(queues=[queue.name for queue in site.queues],
+                  flows=[] if site.ivr is None else [flow.name for flow in site.ivr.flows],
                   agents=[agent.id for spec in site.agents for agent in spec.expand()],
                   lineless_groups=[g.name for g in site.trunk_groups if not g.carries_dnis])
     yield from routing_problems(site, known)

@@ -67,10 +67,16 @@ class WrapUp(NamedTuple):
     until: float
 
 
-Action = RingAgent | StopRinging | Connect | Announce | HangUpCaller | HangUpAgent | WrapUp
 
 
 # --- IVR ---------------------------------------------------------------------
+
+
+class AnswerCaller(NamedTuple):
+    """Answer the caller now: the IVR is going to speak to them (a caller routed straight to
+    a queue is answered as the site's media settings say)."""
+
+    call: int
 
 
 class PlayPrompts(NamedTuple):
@@ -111,3 +117,7 @@ class LeaveIvr(NamedTuple):
 
 
 IvrAction = PlayPrompts | StopPrompts | LookUp | LeaveIvr
+
+# What call control asks of its drivers (`CallControl.take_actions`).
+Action = (RingAgent | StopRinging | Connect | Announce | HangUpCaller | HangUpAgent | WrapUp
+          | AnswerCaller | PlayPrompts | StopPrompts | LookUp)

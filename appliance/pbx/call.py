@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from appliance.clock import TimerHandle
+
+if TYPE_CHECKING:
+    from appliance.pbx.ivr import FlowRun
 
 
 class CallState(Enum):
     ROUTING = 0
+    IVR = 5  # in an IVR flow (`Call.ivr` walks it)
     QUEUED = 1  # waiting; may be ringing agents at the same time
     TALKING = 2
     HELD = 3
@@ -26,7 +31,9 @@ class Call:
         "first_queued_at",
         "heap_version",
         "id",
+        "ivr",
         "key",
+        "language",
         "max_wait_timer",
         "offered_at",
         "priority",
@@ -36,6 +43,7 @@ class Call:
         "route_priority",
         "state",
         "trunk_group",
+        "variables",
     )
 
     def __init__(self, call_id: int, trunk_group: str, ani: str, dnis: str, now: float) -> None:
@@ -61,6 +69,10 @@ class Call:
         self.answered_at = 0.0
         self.max_wait_timer: TimerHandle | None = None
         self.announce_timer: TimerHandle | None = None
+        self.ivr: FlowRun | None = None  # while in an IVR flow
+        # What the IVR learnt, kept with the call once it leaves for a queue or an agent.
+        self.language = ""
+        self.variables: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"Call({self.id}, {self.state.name}, queue={self.queue!r}, agent={self.agent!r})"

@@ -9,18 +9,28 @@ event log. Nothing here reads a clock or touches the network.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from random import Random
 from typing import TYPE_CHECKING, NamedTuple
 
 from appliance.clock import Deadlines
 from appliance.eventlog import EventLog
-from appliance.events import AgentState, CallBlocked, CallEnded, CallOffered, EndCause, new
+from appliance.events import (
+    AgentState,
+    CallBlocked,
+    CallEnded,
+    CallOffered,
+    EndCause,
+    IvrExitKind,
+    new,
+)
+from appliance.media.speech import say
 from appliance.pbx.acd.agent import HELD as AGENT_HELD
 from appliance.pbx.acd.agent import TALKING as AGENT_TALKING
 from appliance.pbx.acd.core import REASON_DECLINED, Acd, AnnouncementSeconds
-from appliance.pbx.actions import Action, HangUpAgent, HangUpCaller
+from appliance.pbx.actions import Action, AnswerCaller, HangUpAgent, HangUpCaller, LeaveIvr
 from appliance.pbx.call import Call, CallState
+from appliance.pbx.ivr import FlowRun, PromptSeconds, Speaker
 from appliance.pbx.routing import Decision, Kind, Router
 from appliance.pbx.trunks import TrunkGroups
 
@@ -47,6 +57,17 @@ _ROUTED_AWAY: dict[Kind, EndCause] = {
     Kind.AGENT: EndCause.AGENT_UNREACHABLE,
 }
 
+# How a call that leaves the IVR other than for a queue ends (ABANDONED: the caller is gone
+# already, no HangUpCaller).
+_IVR_ENDS: dict[IvrExitKind, EndCause] = {
+    IvrExitKind.COMPLETED: EndCause.IVR_COMPLETED,
+    IvrExitKind.HANG_UP: EndCause.IVR_HANG_UP,
+    IvrExitKind.ABANDONED: EndCause.IVR_ABANDONED,
+    IvrExitKind.VOICEMAIL: EndCause.VOICEMAIL,
+    IvrExitKind.AGENT: EndCause.AGENT_UNREACHABLE,
+}
+
+IN_IVR = CallState.IVR
 QUEUED = CallState.QUEUED
 TALKING = CallState.TALKING
 HELD = CallState.HELD
@@ -57,7 +78,9 @@ class CallControl:
     """`announcement_seconds`, if given, says how long each queue announcement plays (the
     prompt set's real length, say); without it every announcement lasts its queue's
     configured `duration`. `wallclock` gives the local date and time of the core's time for
-    routes that follow schedules (required if the site has any)."""
+    routes that follow schedules and for the IVR's DATE and TIME (required if the site has
+    either). `prompt_seconds` says how long the IVR's prompts play (without it, a second
+    each) and `speaker` how PLAY NUMBER speaks (`appliance.media.speech.say` by default)."""
 
     def __init__(
         self,
@@ -66,6 +89,8 @@ class CallControl:
         rng: Random,
         announcement_seconds: AnnouncementSeconds | None = None,
         wallclock: WallClock | None = None,
+        prompt_seconds: PromptSeconds | None = None,
+        speaker: Speaker | None = None,
     ) -> None:
         self.site = site
         self.log = log
@@ -79,6 +104,9 @@ class CallControl:
         self.trunks = TrunkGroups(site)
         self._wallclock = wallclock
         self.router = Router(site, wallclock)
+        _check_ivr_clock(site, wallclock)
+        self._prompt_seconds = prompt_seconds or _a_second_each
+        self._speaker = speaker or say
         self.acd = Acd(site, self.calls, log, self._outbox, self._deadlines, self._end, rng,
                        announcement_seconds)
         # When the core next needs on_deadline(); None if never. Drivers ask
@@ -103,6 +131,7 @@ class CallControl:
         agents and skills as `Acd.reload` says.
         """
         router = Router(site, self._wallclock)  # first: it refuses schedules without a clock
+        _check_ivr_clock(site, self._wallclock)
         self.site = site
         self.trunks.reload(site)
         self.router = router
@@ -160,9 +189,51 @@ class CallControl:
         if cause is not None:
             self._outbox.append(new(HangUpCaller, (call_id, cause)))
             self._end(call, cause, now)
-            return call_id
-        self._enqueue(call, decision, now)  # type: ignore[arg-type]
+        elif decision.target.kind is Kind.FLOW:  # type: ignore[union-attr]
+            self._enter_ivr(call, decision, now)  # type: ignore[arg-type]
+        else:
+            self._enqueue(call, decision, now)  # type: ignore[arg-type]
         return call_id
+
+    def _enter_ivr(self, call: Call, decision: Decision, now: float) -> None:
+        """The IVR answers the call and walks its flow (`caller_digit`, `lookup_done`)."""
+        assert self.site.ivr is not None and self._wallclock is not None  # checked at load
+        call.state = IN_IVR
+        call.route_priority = decision.priority
+        self._outbox.append(new(AnswerCaller, (call.id,)))
+        call.ivr = FlowRun(call.id, self.site.ivr, decision.target.name, ani=call.ani,
+                           dnis=call.dnis, clock=self._wallclock, deadlines=self._deadlines,
+                           prompt_seconds=self._prompt_seconds, speaker=self._speaker,
+                           outbox=self._outbox, log=self.log,
+                           on_exit=lambda leave, t: self._left_ivr(call, leave, t))
+        call.ivr.start(now)
+
+    def _left_ivr(self, call: Call, leave: LeaveIvr, now: float) -> None:
+        call.ivr = None
+        call.language, call.variables = leave.language, leave.variables
+        if leave.kind is IvrExitKind.QUEUE:
+            call.state = CallState.ROUTING
+            if leave.priority is not None:
+                call.route_priority = leave.priority
+            self.acd.enqueue(call, leave.target, now)
+            return
+        cause = _IVR_ENDS[leave.kind]
+        if leave.kind is not IvrExitKind.ABANDONED:
+            self._outbox.append(new(HangUpCaller, (call.id, cause)))
+        self._end(call, cause, now)
+
+    def caller_digit(self, now: float, call_id: int, digit: str) -> None:
+        """The caller pressed `digit` (RFC 4733, INFO or in-band): for the IVR, if the call is
+        in it; a digit at any other time is only logged (by the driver)."""
+        call = self.calls.get(call_id)
+        if call is not None and call.ivr is not None:
+            call.ivr.digit(digit, now)
+
+    def lookup_done(self, now: float, call_id: int, fields: Mapping[str, str] | None) -> None:
+        """The answer to a `LookUp`: the fields found, {} for none, None if it failed."""
+        call = self.calls.get(call_id)
+        if call is not None and call.ivr is not None:
+            call.ivr.lookup_done(fields, now)
 
     def _enqueue(self, call: Call, decision: Decision, now: float) -> None:
         call.route_priority = decision.priority
@@ -177,6 +248,9 @@ class CallControl:
         if state is QUEUED:
             self.acd.caller_left(call, now)
             self._end(call, EndCause.ABANDONED, now)
+        elif state is IN_IVR:
+            assert call.ivr is not None
+            call.ivr.hang_up(now)  # its USER STOP FLOW, then it leaves: the call ends
         elif state is TALKING or state is HELD:
             self._outbox.append(new(HangUpAgent, (call_id, call.agent)))
             self.acd.talk_ended(call, now)
@@ -257,3 +331,13 @@ class CallControl:
         del self.calls[call.id]
         self.trunks.release(call.trunk_group)
         self.log.append(new(CallEnded, (now, call.id, cause)))
+
+
+def _check_ivr_clock(site: Site, wallclock: WallClock | None) -> None:
+    if site.ivr is not None and wallclock is None:
+        raise ValueError("the site has IVR flows: call control needs a wall clock for their "
+                         "DATE and TIME")
+
+
+def _a_second_each(names: Sequence[str], language: str) -> float:
+    return float(len(names))

@@ -3,7 +3,7 @@
 Sans-I/O and clock-free: every input carries `now`; prompts, digit timeouts and lookups are
 timed by the run's own timer in the shared `Deadlines`, so a prompt lasts `prompt_seconds` in
 simulation and live alike. Actions go to the outbox (`PlayPrompts`, `StopPrompts`, `LookUp`,
-and last one `LeaveIvr`), records to the event log.
+and last one `LeaveIvr`, or to `on_exit` with its time when given), records to the event log.
 
 What a caller may rely on:
 - Digits count only while the run waits for them, or during a prompt of a node with
@@ -85,6 +85,7 @@ class FlowRun:
         speaker: Speaker,
         outbox: list[Any],
         log: EventLog,
+        on_exit: Callable[[LeaveIvr, float], None] | None = None,
     ) -> None:
         self.call = call
         self.ivr = ivr
@@ -95,6 +96,7 @@ class FlowRun:
         self.speaker = speaker
         self.outbox: list[IvrAction] = outbox
         self.log = log
+        self.on_exit = on_exit
         self.variables: dict[str, str] = dict.fromkeys(ivr.variables, "")
         """The user variables (built-ins are computed when read)."""
         self.language: str = ivr.language
@@ -164,7 +166,10 @@ class FlowRun:
         variables = dict(self.variables)
         self.log.append(IvrExited(now, self.call, kind, target, self.language, variables))
         self.exit = LeaveIvr(self.call, kind, target, priority, self.language, variables)
-        self.outbox.append(self.exit)
+        if self.on_exit is None:
+            self.outbox.append(self.exit)
+        else:
+            self.on_exit(self.exit, now)
 
     def _leaver(self, kind: IvrExitKind) -> Then:
         return lambda now: self._leave(kind, "", now)

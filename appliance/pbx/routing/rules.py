@@ -28,6 +28,7 @@ class Kind(StrEnum):
     one more field of `Destination` and one more case in call control."""
 
     QUEUE = "queue"
+    FLOW = "flow"  # an IVR flow, from its start node
     PROMPT = "prompt"  # play the prompt named, then hang up (closed)
     AGENT = "agent"  # ring the agent named (the duty agent)
     VOICEMAIL = "voicemail"  # leave a message in the mailbox named
