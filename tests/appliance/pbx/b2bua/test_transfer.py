@@ -19,6 +19,7 @@ from appliance.events import (
     RecordingStarted,
 )
 from appliance.media import sdp
+from appliance.pbx.sip.message import Response, parse, parse_cseq
 from appliance.records.cdr import call_details
 from sim.sipua import UserAgent, offer_sdp
 from tests.appliance.pbx.b2bua.harness import APPLIANCE, live_site, media_plane
@@ -158,6 +159,33 @@ def test_refer_sub_false_gets_no_notify() -> None:
     lab.run(0.5)
     assert kinds(lab.phones["a1"]) == [("refer_accepted", 202), ("ended_by_peer", 0)]
     hang_up_queued(lab, call)
+
+
+def test_the_phone_hanging_up_once_transferred_crosses_our_bye_and_gets_200() -> None:
+    """A phone may end the call itself once the transfer is accepted (baresip does, on the
+    NOTIFY; RFC 5589 6.1 has the transferor send BYE), crossing our BYE. Its BYE reaches a
+    dialog we are ending, not an unknown one: 200, as RFC 5407 3.2.1 answers a BYE in the
+    "Mortal" state, not 481."""
+    lab = transfer_lab()
+    call, incoming = talking(lab)
+    phone = lab.phones["a1"]
+    lab.net.trace = []
+    lab.do(phone, "refer", incoming, "sales")
+    lab.do(phone, "hangup", incoming)  # on its way before our BYE arrives
+    lab.run(0.5)
+    assert answers_to(lab, phone, "BYE") == [200]
+    assert [r.target for r in records(lab, CallTransferred)] == ["sales"]
+    hang_up_queued(lab, call)
+
+
+def answers_to(lab: CheckedLab, ua: UserAgent, method: str) -> list[int]:
+    """The statuses the appliance sent `ua` for its requests of `method` (a trace of
+    `lab.net` must be on)."""
+    assert lab.net.trace is not None
+    sent = [parse(data) for _, source, destination, data in lab.net.trace
+            if (source, destination) == (APPLIANCE, ua.local)]
+    return [m.status for m in sent if type(m) is Response
+            and parse_cseq(m.headers.get("CSeq") or "")[1] == method]
 
 
 def test_a_held_caller_transferred_with_media_anchored_is_resumed_hears_music_and_is_bridged_again(
