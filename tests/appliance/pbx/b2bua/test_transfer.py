@@ -226,3 +226,25 @@ def test_a_held_caller_transferred_with_media_anchored_is_resumed_hears_music_an
     lab.run(1)
     assert [r.party for r in records(lab, MediaQuality)] == ["caller", "agent"] * 2
     lab.settle()
+
+
+def test_the_transferring_phones_late_rtp_does_not_take_the_next_agents_place() -> None:
+    """A phone sends RTP until it has hung up (baresip: until the NOTIFY): a packet of its
+    arriving once the agent side is released must not latch it, or the next agent and the
+    caller would not hear each other."""
+    lab = transfer_lab(media=True)
+    call, incoming = talking(lab)
+    box, first, second = lab.box, lab.phones["a1"], lab.phones["a2"]
+    box.receive_media(30002, rtp(1), ("10.0.1.1", 42000), lab.net.now)
+    lab.do(first, "refer", incoming, "sales")
+    lab.run(0.5)
+    box.receive_media(30002, rtp(2), ("10.0.1.1", 42000), lab.net.now)
+    lab.do(second, "answer", ringing(second))
+    lab.run(0.5)
+    box.media.take_datagrams()
+    box.receive_media(30002, rtp(1, ssrc=0x77), ("10.0.1.2", 42000), lab.net.now)
+    relayed = [to for port, _, to in box.media.take_datagrams() if port == 30000]
+    assert relayed and box.media.relay.sessions[1].sides[1].peer == ("10.0.1.2", 42000)
+    lab.do(lab.gateway, "hangup", call)
+    lab.run(1)
+    lab.settle()
