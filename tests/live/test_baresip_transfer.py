@@ -157,6 +157,8 @@ def test_baresip_agent_blind_transfers_its_caller_to_the_queue_and_the_next_agen
         assert caller.command("dial", f"sip:100@{host}:{sip_port}")["ok"], caller.log()
         wait_for_record(box, lambda r: type(r) is CallAnswered and r.agent == A, "A answers")
         phones.append(agent_phone(tmp_path, box, B, B_TONE))  # ready only now: A was rung
+        # baresip takes in-call commands (transfer among them) once it has the ACK.
+        wait_until(lambda: "Call established" in agent.log(), WITHIN, "A's call established")
         response = agent.command("transfer", f"sip:{QUEUE}@{host}:{sip_port}")
         assert response["ok"], (response, agent.log())
         wait_for_record(box, lambda r: type(r) is CallAnswered and r.agent == B, "B answers")
