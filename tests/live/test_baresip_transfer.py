@@ -7,7 +7,10 @@ and B hear each other until the caller hangs up.
 
 baresip hangs up by itself on the NOTIFY's "200 OK" (the transferor's BYE of RFC 5589 6.1),
 so its BYE crosses the one the appliance sends to release A. The appliance used to answer
-it 481, the dialog being gone on its side; a BYE crossing ours is now answered 200.
+it 481, the dialog being gone on its side; a BYE crossing ours is now answered 200. It
+also sends RTP until then: one late packet used to latch the released agent side of the
+relay, and B and the caller heard nothing (about one run in five); the relay now drops the
+departed party's packets.
 """
 
 from __future__ import annotations
