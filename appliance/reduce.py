@@ -329,7 +329,8 @@ class EventReducer:
         """The records end at ``last_t``: close every call still up (holds count to
         ``last_t``; talk still going is left out, its end unknown)."""
         for call in self.calls.values():
-            self.end_hold(call, last_t)
+            if call.hold_from is not None:
+                self.end_hold(call, last_t)
             if call.visit is not None:
                 self.leave(call, call.visit, VisitEnd.IN_SYSTEM, last_t)
             self.close(call, None, None)
@@ -467,13 +468,13 @@ class EventReducer:
 
     def resumed(self, r: CallResumed) -> None:
         call = self.calls.get(r.call)
-        if call is not None:
+        if call is not None and call.hold_from is not None:
             self.end_hold(call, r.t)
 
     def end_hold(self, call: CallState, t: float) -> None:
-        if call.hold_from is None:
-            return
-        seconds = t - call.hold_from
+        """End the call's open hold (``hold_from`` is set: callers check, as most calls
+        are never held)."""
+        seconds = t - call.hold_from  # type: ignore[operator]
         call.hold_from = None
         call.hold += seconds
         self.listener.hold_ended(call, seconds)
@@ -482,7 +483,8 @@ class EventReducer:
         call = self.calls.get(r.call)
         if call is None:
             return
-        self.end_hold(call, r.t)
+        if call.hold_from is not None:
+            self.end_hold(call, r.t)
         call.transfers += 1
         handling = call.handling
         self.listener.call_transferred(call, handling, call.transfers == 1)
@@ -498,7 +500,8 @@ class EventReducer:
         call.talk += seconds
         self.listener.talk_ended(handling, seconds)
         if call.handling is handling:
-            self.end_hold(call, t)
+            if call.hold_from is not None:
+                self.end_hold(call, t)
             call.handling = None
 
     def end_wrap_up(self, handling: Handling, seconds: float) -> None:
@@ -511,7 +514,8 @@ class EventReducer:
         if call is None:
             return
         t, cause = r.t, r.cause
-        self.end_hold(call, t)
+        if call.hold_from is not None:
+            self.end_hold(call, t)
         if call.handling is not None:
             self.end_talk(call.handling, t)
         visit = call.visit
