@@ -448,7 +448,9 @@ class EventReducer:
 
     def answered(self, r: CallAnswered) -> None:
         t = r.t
-        agent = self.agent(r.agent, t)
+        agent = self.agents.get(r.agent)
+        if agent is None:
+            agent = self.agent(r.agent, t)
         if self._agent_answered is not None:
             self._agent_answered(agent, t)
         call = self.calls.get(r.call)
