@@ -16,7 +16,7 @@ from appliance.events import AgentState, Record
 from appliance.kpi.agents import AgentTally
 from appliance.kpi.calls import CallTally, ratio
 from appliance.kpi.grid import Grid
-from appliance.kpi.report import CallStats, IntervalStats, KpiReport
+from appliance.kpi.report import CallStats, IntervalStats, KpiReport, build
 from appliance.kpi.settings import KpiSettings
 from appliance.reduce import (
     AgentStatus,
@@ -286,8 +286,7 @@ class _Pass(ReductionListener):
         # empty figures: the stats are frozen, and building them is most of a
         # long run's report.
         no_calls = CallTally().stats()
-        no_agents = AgentTally()
-        no_agent_stats = no_agents.stats()
+        no_agent_stats = AgentTally().stats()
         for k in range(count):
             start = max(grid.start(k), self.window_start)
             stop = max(start, min(grid.start(k + 1), end))
@@ -295,17 +294,18 @@ class _Pass(ReductionListener):
             agent_stats = no_agent_stats if agents is None else agents.stats()
             calls = self.center.get(k)
             intervals.append(
-                IntervalStats(
-                    start=start,
-                    end=stop,
-                    label=grid.label(k),
-                    calls=no_calls if calls is None else calls.stats(),
-                    queues={q: _stats_or(self.by_queue.get((k, q)), no_calls) for q in queues},
-                    agents=agent_stats,
-                    agents_logged_in_avg=ratio(
-                        (agents or no_agents).logged_in_time(), stop - start
+                build(
+                    IntervalStats,
+                    dict(
+                        start=start,
+                        end=stop,
+                        label=grid.label(k),
+                        calls=no_calls if calls is None else calls.stats(),
+                        queues={q: _stats_or(self.by_queue.get((k, q)), no_calls) for q in queues},
+                        agents=agent_stats,
+                        agents_logged_in_avg=ratio(agent_stats.logged_in_time, stop - start),
+                        occupancy=agent_stats.occupancy,
                     ),
-                    occupancy=agent_stats.occupancy,
                 )
             )
         by_name: dict[str, list[CallTally]] = {q: [] for q in queues}
