@@ -280,6 +280,13 @@ class ReductionListener:
         """The agent was rung and did not answer."""
 
 
+def _hook(listener: ReductionListener, name: str) -> Callable[..., Any] | None:
+    """``listener``'s method ``name``, or None if its class keeps ReductionListener's."""
+    if getattr(type(listener), name) is getattr(ReductionListener, name):
+        return None
+    return getattr(listener, name)
+
+
 class EventReducer:
     """Feeds records to the per-call reduction; tells ``listener`` what follows from them.
 
@@ -294,8 +301,22 @@ class EventReducer:
         self.handlings: dict[str, Handling] = {}  # each agent's last answer, until wrapped up
         self.queues: set[str] = set()  # every queue the records name
         self.last_t: float | None = None
-        # Bound once: the agent hooks run for most records of a long run.
-        self._agent_span = listener.agent_span
+        # The listener's hooks, bound once (they run for most records of a long run); None
+        # where it keeps ReductionListener's, which does nothing: that call is skipped.
+        self._call_opened = _hook(listener, "call_opened")
+        self._visit_opened = _hook(listener, "visit_opened")
+        self._visit_closed = _hook(listener, "visit_closed")
+        self._call_answered = _hook(listener, "call_answered")
+        self._hold_began = _hook(listener, "hold_began")
+        self._hold_ended = _hook(listener, "hold_ended")
+        self._call_transferred = _hook(listener, "call_transferred")
+        self._talk_ended = _hook(listener, "talk_ended")
+        self._wrap_up_ended = _hook(listener, "wrap_up_ended")
+        self._call_closed = _hook(listener, "call_closed")
+        self._agent_opened = _hook(listener, "agent_opened")
+        self._agent_span = _hook(listener, "agent_span")
+        self._agent_answered = _hook(listener, "agent_answered")
+        self._agent_missed = _hook(listener, "agent_missed")
         self.handlers: dict[type, Callable[[Any], None]] = {
             CallOffered: self.offered,
             CallBlocked: self.blocked,
@@ -334,7 +355,8 @@ class EventReducer:
         """The records end at ``last_t``: close every call still up (holds count to
         ``last_t``; talk still going is left out, its end unknown)."""
         for call in self.calls.values():
-            self.end_hold(call, last_t)
+            if call.hold_from is not None:
+                self.end_hold(call, last_t)
             if call.visit is not None:
                 self.leave(call, call.visit, VisitEnd.IN_SYSTEM, last_t)
             self.close(call, None, None)
@@ -342,16 +364,18 @@ class EventReducer:
 
     def close_agents(self, end: float) -> None:
         """Tell the listener every logged-in agent's current span, up to ``end``."""
+        span = self._agent_span
         for agent in self.agents.values():
             if agent.state is not LOGGED_OUT and end > agent.since:
-                self._agent_span(agent, end)
+                if span is not None:
+                    span(agent, end)
                 agent.since = end
 
     # --- calls -----------------------------------------------------------------
 
     def offered(self, r: CallOffered) -> None:
         call = CallState(r)
-        if self.listener.call_opened(call):
+        if self._call_opened is None or self._call_opened(call):
             self.calls[r.call] = call
 
     def blocked(self, r: CallBlocked) -> None:
@@ -376,7 +400,8 @@ class EventReducer:
             call.queued_at = t
             call.first_queue = queue
         call.last_queue = queue
-        self.listener.visit_opened(call, visit, first)
+        if self._visit_opened is not None:
+            self._visit_opened(call, visit, first)
         return visit
 
     def visit_in(self, call: CallState, queue: str, t: float) -> Visit:
@@ -391,7 +416,8 @@ class EventReducer:
 
     def leave(self, call: CallState, visit: Visit, end: VisitEnd, t: float) -> None:
         call.visit = None
-        self.listener.visit_closed(call, visit, end, t)
+        if self._visit_closed is not None:
+            self._visit_closed(call, visit, end, t)
 
     def overflow_visit(self, call: CallState, visit: Visit, target: str, t: float) -> None:
         visit.target = call.overflow = target
@@ -418,14 +444,20 @@ class EventReducer:
             visit.rung = r.t
 
     def ring_no_answer(self, r: RingNoAnswer) -> None:
-        self.listener.agent_missed(self.agent(r.agent, r.t), r.t)
+        agent = self.agent(r.agent, r.t)
+        if self._agent_missed is not None:
+            self._agent_missed(agent, r.t)
         call = self.calls.get(r.call)
         if call is not None:
             call.ring_no_answers += 1
 
     def answered(self, r: CallAnswered) -> None:
         t = r.t
-        self.listener.agent_answered(self.agent(r.agent, t), t)
+        agent = self.agents.get(r.agent)
+        if agent is None:
+            agent = self.agent(r.agent, t)
+        if self._agent_answered is not None:
+            self._agent_answered(agent, t)
         call = self.calls.get(r.call)
         if call is None:
             return
@@ -443,7 +475,8 @@ class EventReducer:
         call.agent = r.agent
         self.leave(call, visit, VisitEnd.ANSWERED, t)
         handling = call.handling = self.handlings[r.agent] = Handling(call, r.agent, t, visit)
-        self.listener.call_answered(call, handling, first)
+        if self._call_answered is not None:
+            self._call_answered(call, handling, first)
 
     def abandoned(self, r: CallAbandoned) -> None:
         call = self.calls.get(r.call)
@@ -467,30 +500,33 @@ class EventReducer:
         first_for_answer = handling is not None and not handling.held
         if first_for_answer:
             handling.held = True  # type: ignore[union-attr]
-        if first_for_call or first_for_answer:
-            self.listener.hold_began(call, first_for_call, first_for_answer)
+        if (first_for_call or first_for_answer) and self._hold_began is not None:
+            self._hold_began(call, first_for_call, first_for_answer)
 
     def resumed(self, r: CallResumed) -> None:
         call = self.calls.get(r.call)
-        if call is not None:
+        if call is not None and call.hold_from is not None:
             self.end_hold(call, r.t)
 
     def end_hold(self, call: CallState, t: float) -> None:
-        if call.hold_from is None:
-            return
-        seconds = t - call.hold_from
+        """End the call's open hold (``hold_from`` is set: callers check, as most calls
+        are never held)."""
+        seconds = t - call.hold_from  # type: ignore[operator]
         call.hold_from = None
         call.hold += seconds
-        self.listener.hold_ended(call, seconds)
+        if self._hold_ended is not None:
+            self._hold_ended(call, seconds)
 
     def transferred(self, r: CallTransferred) -> None:
         call = self.calls.get(r.call)
         if call is None:
             return
-        self.end_hold(call, r.t)
+        if call.hold_from is not None:
+            self.end_hold(call, r.t)
         call.transfers += 1
         handling = call.handling
-        self.listener.call_transferred(call, handling, call.transfers == 1)
+        if self._call_transferred is not None:
+            self._call_transferred(call, handling, call.transfers == 1)
         if handling is not None:
             self.end_talk(handling, r.t)
 
@@ -501,14 +537,17 @@ class EventReducer:
         seconds = t - handling.answered
         call = handling.call
         call.talk += seconds
-        self.listener.talk_ended(handling, seconds)
+        if self._talk_ended is not None:
+            self._talk_ended(handling, seconds)
         if call.handling is handling:
-            self.end_hold(call, t)
+            if call.hold_from is not None:
+                self.end_hold(call, t)
             call.handling = None
 
     def end_wrap_up(self, handling: Handling, seconds: float) -> None:
         handling.call.wrap_up += seconds
-        self.listener.wrap_up_ended(handling, seconds)
+        if self._wrap_up_ended is not None:
+            self._wrap_up_ended(handling, seconds)
         del self.handlings[handling.agent]
 
     def ended(self, r: CallEnded) -> None:
@@ -516,7 +555,8 @@ class EventReducer:
         if call is None:
             return
         t, cause = r.t, r.cause
-        self.end_hold(call, t)
+        if call.hold_from is not None:
+            self.end_hold(call, t)
         if call.handling is not None:
             self.end_talk(call.handling, t)
         visit = call.visit
@@ -536,7 +576,8 @@ class EventReducer:
         call.outcome = outcome_of(call, cause)
         if t is not None and call.wait is None:
             call.wait = call.wait_until(t)
-        self.listener.call_closed(call)
+        if self._call_closed is not None:
+            self._call_closed(call)
 
     # --- agents ----------------------------------------------------------------
 
@@ -544,7 +585,8 @@ class EventReducer:
         agent = self.agents.get(name)
         if agent is None:
             agent = self.agents[name] = AgentStatus(name, t)
-            self.listener.agent_opened(agent)
+            if self._agent_opened is not None:
+                self._agent_opened(agent)
         return agent
 
     def agent_state(self, r: AgentStateChanged) -> None:
@@ -553,7 +595,7 @@ class EventReducer:
         if agent is None:
             agent = self.agent(r.agent, t)
         before = agent.state
-        if before is not LOGGED_OUT and t > agent.since:
+        if before is not LOGGED_OUT and t > agent.since and self._agent_span is not None:
             self._agent_span(agent, t)
         agent.state = state = r.state
         agent.reason = r.reason

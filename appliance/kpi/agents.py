@@ -10,6 +10,7 @@ from appliance.kpi.report import AgentStats, build
 
 LOGGED_OUT = AgentState.LOGGED_OUT
 NOT_READY = AgentState.NOT_READY
+_STATES = tuple(AgentState)  # iterating the enum itself runs a generator every time
 
 
 class AgentTally:
@@ -18,7 +19,7 @@ class AgentTally:
     __slots__ = ("calls_handled", "not_ready", "ring_no_answer", "times")
 
     def __init__(self) -> None:
-        self.times: dict[AgentState, float] = dict.fromkeys(AgentState, 0.0)
+        self.times: dict[AgentState, float] = dict.fromkeys(_STATES, 0.0)
         self.not_ready: dict[str, float] = {}
         self.calls_handled = 0
         self.ring_no_answer = 0

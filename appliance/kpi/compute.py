@@ -10,13 +10,13 @@ simulation can feed it a run's.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from appliance.events import AgentState, Record
 from appliance.kpi.agents import AgentTally
 from appliance.kpi.calls import CallTally, ratio
 from appliance.kpi.grid import Grid
-from appliance.kpi.report import CallStats, IntervalStats, KpiReport
+from appliance.kpi.report import CallStats, IntervalStats, KpiReport, build
 from appliance.kpi.settings import KpiSettings
 from appliance.reduce import (
     AgentStatus,
@@ -59,8 +59,8 @@ class _Pass(ReductionListener):
         self.center: dict[int, CallTally] = {}
         self.by_queue: dict[tuple[int, str], CallTally] = {}
         self.agent_intervals: dict[int, AgentTally] = {}
-        self.sl: dict[str, float] = {}
-        self.short: dict[str, float] = {}
+        self.sl = _PerQueue(settings.sl_threshold)
+        self.short = _PerQueue(settings.short_abandon)
         self.here = 0  # the interval the last record fell in, and its bounds
         self.here_from = self.here_to = 0.0
         self.here_agents = AgentTally()
@@ -126,7 +126,7 @@ class _Pass(ReductionListener):
             tally.answered += 1
             tally.handled += 1
             tally.answer_wait += wait
-            if wait <= self.sl_threshold(visit.queue):
+            if wait <= self.sl[visit.queue]:
                 tally.answered_within_sl += 1
         elif end is OVERFLOWED:
             tally.overflowed_out += 1
@@ -144,7 +144,7 @@ class _Pass(ReductionListener):
     def count_abandon(self, tally: CallTally, queue: str, wait: float) -> None:
         tally.abandoned += 1
         tally.abandoned_in_queue += 1
-        if wait <= self.short_abandon(queue):
+        if wait <= self.short[queue]:
             tally.short_abandoned += 1
         else:
             tally.abandon_wait += wait
@@ -156,7 +156,7 @@ class _Pass(ReductionListener):
             wait = call.wait
             center.answered += 1
             center.answer_wait += wait
-            if wait <= self.sl_threshold(handling.visit.queue):
+            if wait <= self.sl[handling.visit.queue]:
                 center.answered_within_sl += 1
 
     def hold_began(self, call: CallState, first_for_call: bool, first_for_answer: bool) -> None:
@@ -177,14 +177,20 @@ class _Pass(ReductionListener):
             call.tag[1].transferred += 1
 
     def talk_ended(self, handling: Handling, seconds: float) -> None:
-        for tally in (handling.call.tag[1], handling.visit.tag):
-            tally.talk += seconds
-            tally.talked += 1
+        center: CallTally = handling.call.tag[1]
+        queue: CallTally = handling.visit.tag
+        center.talk += seconds
+        center.talked += 1
+        queue.talk += seconds
+        queue.talked += 1
 
     def wrap_up_ended(self, handling: Handling, seconds: float) -> None:
-        for tally in (handling.call.tag[1], handling.visit.tag):
-            tally.wrap_up += seconds
-            tally.wrapped += 1
+        center: CallTally = handling.call.tag[1]
+        queue: CallTally = handling.visit.tag
+        center.wrap_up += seconds
+        center.wrapped += 1
+        queue.wrap_up += seconds
+        queue.wrapped += 1
 
     def call_closed(self, call: CallState) -> None:
         """Count the call in exactly one outcome of the center."""
@@ -204,18 +210,6 @@ class _Pass(ReductionListener):
             setattr(tally, outcome.value, getattr(tally, outcome.value) + 1)
             if outcome is Outcome.VOICEMAIL or outcome is Outcome.BUSY:
                 tally.overflowed_out += 1
-
-    def sl_threshold(self, queue: str) -> float:
-        threshold = self.sl.get(queue)
-        if threshold is None:
-            threshold = self.sl[queue] = self.settings.sl_threshold(queue)
-        return threshold
-
-    def short_abandon(self, queue: str) -> float:
-        threshold = self.short.get(queue)
-        if threshold is None:
-            threshold = self.short[queue] = self.settings.short_abandon(queue)
-        return threshold
 
     # --- agents ----------------------------------------------------------------
 
@@ -292,8 +286,7 @@ class _Pass(ReductionListener):
         # empty figures: the stats are frozen, and building them is most of a
         # long run's report.
         no_calls = CallTally().stats()
-        no_agents = AgentTally()
-        no_agent_stats = no_agents.stats()
+        no_agent_stats = AgentTally().stats()
         for k in range(count):
             start = max(grid.start(k), self.window_start)
             stop = max(start, min(grid.start(k + 1), end))
@@ -301,17 +294,18 @@ class _Pass(ReductionListener):
             agent_stats = no_agent_stats if agents is None else agents.stats()
             calls = self.center.get(k)
             intervals.append(
-                IntervalStats(
-                    start=start,
-                    end=stop,
-                    label=grid.label(k),
-                    calls=no_calls if calls is None else calls.stats(),
-                    queues={q: _stats_or(self.by_queue.get((k, q)), no_calls) for q in queues},
-                    agents=agent_stats,
-                    agents_logged_in_avg=ratio(
-                        (agents or no_agents).logged_in_time(), stop - start
+                build(
+                    IntervalStats,
+                    dict(
+                        start=start,
+                        end=stop,
+                        label=grid.label(k),
+                        calls=no_calls if calls is None else calls.stats(),
+                        queues={q: _stats_or(self.by_queue.get((k, q)), no_calls) for q in queues},
+                        agents=agent_stats,
+                        agents_logged_in_avg=ratio(agent_stats.logged_in_time, stop - start),
+                        occupancy=agent_stats.occupancy,
                     ),
-                    occupancy=agent_stats.occupancy,
                 )
             )
         by_name: dict[str, list[CallTally]] = {q: [] for q in queues}
@@ -327,6 +321,19 @@ class _Pass(ReductionListener):
             agents={name: tally.stats() for name, tally in agents.items()},
             intervals=intervals,
         )
+
+
+class _PerQueue(dict[str, float]):
+    """A threshold per queue, asked of the settings once per queue: indexing it costs no
+    call, and the KPI pass reads one for most calls."""
+
+    def __init__(self, threshold: Callable[[str], float]) -> None:
+        super().__init__()
+        self.threshold = threshold
+
+    def __missing__(self, queue: str) -> float:
+        value = self[queue] = self.threshold(queue)
+        return value
 
 
 def _stats_or(tally: CallTally | None, empty: CallStats) -> CallStats:

@@ -14,13 +14,15 @@ class Grid:
     multiples of the interval length in clock time (t + clock_origin).
     """
 
-    __slots__ = ("_base", "_origin", "size", "window_start")
+    __slots__ = ("_base", "_origin", "_texts", "size", "window_start")
 
     def __init__(self, settings: KpiSettings) -> None:
         self.size = settings.interval
         self._origin = settings.clock_origin
         self.window_start = settings.window_start
         self._base = math.floor((self._origin + self.window_start) / self.size)
+        # Each time of day's text, made once: a run of many days labels it once a day.
+        self._texts: dict[float, str] = {}
 
     def index(self, t: float) -> int:
         """The interval holding t (t at or after the window's start)."""
@@ -39,9 +41,12 @@ class Grid:
     def label(self, k: int) -> str:
         """The nominal clock times of interval k, "08:00-08:30"; from the second day
         on with the day, "d2 08:00-08:30"."""
-        begin = (self._base + k) * self.size
-        day, begin = divmod(begin, 86400)
-        text = f"{_clock(begin, self.size)}-{_clock(begin + self.size, self.size)}"
+        day, begin = divmod((self._base + k) * self.size, 86400)
+        text = self._texts.get(begin)
+        if text is None:
+            text = self._texts[begin] = (
+                f"{_clock(begin, self.size)}-{_clock(begin + self.size, self.size)}"
+            )
         return text if day == 0 else f"d{int(day) + 1} {text}"
 
 

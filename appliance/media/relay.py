@@ -84,6 +84,9 @@ class Side:
     malformed: int = 0  # too short for RTP, or not version 2
     watched: bool = True  # whether its silence ends the call (not while held or queued)
     rtcp_peer: Address | None = None  # latched from the side's first RTCP packet
+    # The source and SSRC of the party that left this side (a transfer): its packets still
+    # on their way must not latch the side in place of the next party's.
+    departed: tuple[Address, int | None] | None = None
 
     @property
     def stream(self) -> OutboundStream:
@@ -189,13 +192,17 @@ class MediaRelay:
         """`side`'s party has left the call and another may take its place (a transfer): the
         party gets a last report with an RTCP BYE, and the side starts afresh on the same
         port - no peer, not latched, not watched, new RTCP figures and a new stream (a new
-        party hears a new source)."""
+        party hears a new source). Packets from the departed party's source with its SSRC,
+        late or sent until its phone hangs up, are dropped rather than latched; the same
+        phone taking the call again sends a new SSRC and is latched as any party."""
         session = self._session(call)
         old = session.sides[side]
         destination = old.rtcp_destination
         if destination is not None:
             self._out.append((old.local_port + 1, old.rtcp.report(now, True), destination))
-        fresh = Side(old.local_port, self._rtcp_party(), last_heard=now, watched=False)
+        departed = (old.peer, old.rtcp.reception.ssrc) if old.latched and old.peer else None
+        fresh = Side(old.local_port, self._rtcp_party(), last_heard=now, watched=False,
+                     departed=departed)
         sides = list(session.sides)
         sides[side] = fresh
         session.sides = (sides[0], sides[1])
@@ -266,12 +273,15 @@ class MediaRelay:
         if len(data) < 12 or data[0] & 0xC0 != 0x80:
             side.malformed += 1
             return
+        first, second, sequence, timestamp, ssrc = _FIXED.unpack_from(data)
         if not side.latched:
+            if (source, ssrc) == side.departed:
+                side.dropped += 1  # the party that left, still sending until it hears BYE
+                return
             side.peer, side.latched = source, True
         elif source != side.peer:
             side.dropped += 1
             return
-        first, second, sequence, timestamp, ssrc = _FIXED.unpack_from(data)
         if 192 <= second <= 223:
             # RTCP on the RTP port (RFC 5761 muxing, never offered): read, and not taken for
             # a new RTP source, which would restart the other party's stream.

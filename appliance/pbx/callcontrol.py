@@ -9,7 +9,7 @@ event log. Nothing here reads a clock or touches the network.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Sized
 from random import Random
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -97,6 +97,9 @@ class CallControl:
         self.calls: dict[int, Call] = {}
         # Shared with the ACD; drivers empty it only through ``take_actions``.
         self._outbox: list[Action] = []
+        # The same list, read-only: a driver may test it to skip ``take_actions`` when
+        # nothing is queued (a third of the inputs in simulation).
+        self.pending: Sized = self._outbox
         # The core's timers. Drivers read ``deadlines.scheduled`` to skip asking for
         # the next deadline when no timer was set since they last asked.
         self.deadlines = self._deadlines = Deadlines()
@@ -112,6 +115,9 @@ class CallControl:
         # When the core next needs on_deadline(); None if never. Drivers ask
         # after every input, so this is the heap's own method.
         self.next_deadline: Callable[[], float | None] = self._deadlines.next_deadline
+        # Run every timer due at or before ``now``: the heap's own method too, as every
+        # wake-up of the driver calls it.
+        self.on_deadline: Callable[[float], None] = self._deadlines.run_due
 
     @property
     def announcement_seconds(self) -> AnnouncementSeconds | None:
@@ -155,9 +161,6 @@ class CallControl:
         if found is None:
             return None
         return AgentStatus(found.state, found.reason, found.call)
-
-    def on_deadline(self, now: float) -> None:
-        self._deadlines.run_due(now)
 
     # --- callers ----------------------------------------------------------------
 

@@ -168,3 +168,30 @@ def test_a_calls_wrap_up_is_the_agents_after_call_work_that_follows_it() -> None
     ])
     (call,) = listener.closed
     assert (call.talk, call.wrap_up, call.outcome) == (7.0, 15.0, Outcome.ANSWERED)
+
+
+class _Spans(ReductionListener):
+    """Overrides one hook only (the reduction skips the others, which do nothing)."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[AgentState, float, float]] = []
+
+    def agent_span(self, agent, t: float) -> None:
+        self.spans.append((agent.state, agent.since, t))
+
+
+def test_a_listener_overriding_one_hook_hears_it() -> None:
+    listener = _Spans()
+    reducer = EventReducer(listener)
+    reducer.feed_all([
+        AgentStateChanged(0.0, "a1", AgentState.READY, "", 0),
+        offered(1.0), CallQueued(1.0, 1, "sales", 0, 1),
+        CallAnswered(2.0, 1, "sales", "a1", 1.0),
+        AgentStateChanged(2.0, "a1", AgentState.TALKING, "", 1),
+        CallEnded(9.0, 1, EndCause.CALLER_HANGUP),
+        AgentStateChanged(9.0, "a1", AgentState.READY, "", 0),
+    ])
+    reducer.close_agents(10.0)
+    assert listener.spans == [
+        (AgentState.READY, 0.0, 2.0), (AgentState.TALKING, 2.0, 9.0), (AgentState.READY, 9.0, 10.0)
+    ]

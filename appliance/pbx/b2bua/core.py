@@ -282,10 +282,14 @@ class B2bua(Endpoint):
             self.intake.invite(request, source, now)
 
     def _in_dialog(self, request: Request, to_tag: str, now: float) -> None:
-        leg = self.legs.dialog(request.headers.get("Call-ID") or "", to_tag)
+        call_id = request.headers.get("Call-ID") or ""
+        leg = self.legs.dialog(call_id, to_tag)
         method = request.method
         if leg is None or leg.dialog is None:
-            if method != "ACK":
+            if method == "BYE" and self.dialogs.is_closing(call_id, to_tag):
+                # The peer's BYE crossed ours (RFC 5407 3.2.1): both ends agree it is over.
+                self.answers.respond(request, 200, "OK", now)
+            elif method != "ACK":
                 self.answers.respond(request, 481, "Call/Transaction Does Not Exist", now)
             return
         if method == "ACK":
@@ -421,7 +425,7 @@ class B2bua(Endpoint):
     def _timed_out(self, key: Key, now: float) -> None:
         if self.probes.timed_out(key) or self.agent_side.timed_out(key, now):
             return
-        entry = self.dialogs.requests.pop(key, None)
+        entry = self.dialogs.answered(key, final=True)
         if entry is not None:
             self._request_answered(key, *entry, None, now)
 

@@ -39,6 +39,9 @@ class Dialogs:
         self.legs = legs
         self.on_lost = on_lost
         self.requests: dict[Key, tuple[Leg, str]] = {}  # our in-dialog requests -> purpose
+        # Dialogs we sent BYE in, by (Call-ID, our tag), until the BYE is answered: a BYE
+        # of the peer's that crosses ours finds its dialog ending, not unknown.
+        self.closing: set[tuple[str, str]] = set()
 
     # --- our requests ---------------------------------------------------------------------
 
@@ -82,10 +85,21 @@ class Dialogs:
 
     def bye(self, leg: Leg, now: float) -> None:
         self.send(leg, self.request(leg, "BYE", now), "bye", now)
+        self.closing.add((leg.sip_call_id, leg.local_tag))
+
+    def is_closing(self, call_id: str, tag: str) -> bool:
+        """Whether our BYE in the dialog (Call-ID, our tag) awaits its answer."""
+        return (call_id, tag) in self.closing
 
     def answered(self, key: Key, final: bool) -> tuple[Leg, str] | None:
-        """The leg and purpose of our request `key`; forgotten once its answer is final."""
-        return self.requests.pop(key, None) if final else self.requests.get(key)
+        """The leg and purpose of our request `key`; forgotten once its answer is final (or
+        it timed out)."""
+        if not final:
+            return self.requests.get(key)
+        entry = self.requests.pop(key, None)
+        if entry is not None and entry[1] == "bye":
+            self.closing.discard((entry[0].sip_call_id, entry[0].local_tag))
+        return entry
 
     def ack(self, leg: Leg, response: Response, now: float) -> None:
         """ACK a 2xx of the peer's to our (re-)INVITE; kept to re-send on retransmissions."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from appliance.events import AgentState
+from appliance.events import AgentState, AgentStateChanged, CallEnded, CallOffered, EndCause
+from appliance.kpi import KpiSettings, compute_kpis
 from appliance.kpi.agents import AgentTally
 from appliance.kpi.calls import CallTally
-from appliance.kpi.report import AgentStats, CallStats
+from appliance.kpi.report import AgentStats, CallStats, IntervalStats
 
 
 def test_built_call_stats_equal_constructed_ones() -> None:
@@ -29,3 +30,15 @@ def test_built_agent_stats_equal_constructed_ones() -> None:
     fields = {f.name: getattr(built, f.name) for f in dataclasses.fields(built)}
     assert built == AgentStats(**fields)
     assert built.occupancy == 0.75
+
+
+def test_a_reports_intervals_equal_constructed_ones() -> None:
+    records = [
+        AgentStateChanged(0.0, "a1", AgentState.READY, "", 0),
+        CallOffered(10.0, 1, "pstn", "100", "400", 1),
+        CallEnded(70.0, 1, EndCause.ABANDONED),
+    ]
+    (interval,) = compute_kpis(records, KpiSettings(window_end=1800.0)).intervals
+    fields = {f.name: getattr(interval, f.name) for f in dataclasses.fields(interval)}
+    assert interval == IntervalStats(**fields)
+    assert repr(interval) == repr(IntervalStats(**fields))

@@ -12,6 +12,7 @@ from appliance.media.rtp import RtpPacket, parse
 GATEWAY = ("192.0.2.10", 40000)
 PHONE = ("10.1.1.5", 16384)
 PHONE_BEHIND_NAT = ("203.0.113.9", 61000)
+NEXT_PHONE = ("10.1.1.6", 16384)
 
 
 def rtp(sequence: int, ssrc: int = 0x1234) -> bytes:
@@ -66,6 +67,32 @@ def test_the_first_packet_latches_the_peer_and_strangers_are_dropped():
     assert relay.sessions[1].sides[AGENT].dropped == 1
     relay.set_peer(1, AGENT, PHONE)  # a late SDP does not undo what the packets showed
     assert relay.sessions[1].sides[AGENT].peer == PHONE_BEHIND_NAT
+
+
+def test_after_a_transfer_the_departed_partys_late_packets_do_not_latch_the_next_party():
+    """A phone that transferred its call sends RTP until it has hung up; the next agent's
+    phone, not those packets, must get the side (else neither it nor the caller hears)."""
+    relay, caller_port, agent_port = relay_with_call()
+    relay.receive(agent_port, rtp(1, ssrc=7), PHONE, 0.02)
+    relay.release(1, AGENT, 1.0)
+    relay.receive(agent_port, rtp(2, ssrc=7), PHONE, 1.01)
+    relay.set_peer(1, AGENT, NEXT_PHONE)
+    relay.receive(agent_port, rtp(1, ssrc=8), NEXT_PHONE, 1.2)
+    relay.take_datagrams()
+    relay.receive(caller_port, rtp(1), GATEWAY, 1.22)
+    assert [to for _, _, to in rtp_out(relay)] == [NEXT_PHONE]
+    agent = relay.sessions[1].sides[AGENT]
+    assert (agent.peer, agent.dropped, agent.packets_in) == (NEXT_PHONE, 1, 1)
+
+
+def test_the_same_phone_taking_the_call_again_is_latched_by_its_new_stream():
+    relay, _, agent_port = relay_with_call()
+    relay.receive(agent_port, rtp(1, ssrc=7), PHONE, 0.02)
+    relay.release(1, AGENT, 1.0)
+    relay.set_peer(1, AGENT, PHONE)
+    relay.receive(agent_port, rtp(1, ssrc=9), PHONE, 1.5)  # a new call for it: a new SSRC
+    agent = relay.sessions[1].sides[AGENT]
+    assert (agent.latched, agent.peer, agent.dropped) == (True, PHONE, 0)
 
 
 def test_taps_hear_both_sides_with_their_side():

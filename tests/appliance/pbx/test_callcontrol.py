@@ -468,7 +468,9 @@ def test_the_answer_is_on_record_before_the_other_agents_are_rung_again() -> Non
 def test_taken_actions_are_handed_out_once() -> None:
     h = Harness(agents=1)
     call = h.cc.offer_call(0.0, "pstn", "5551234")
+    assert h.cc.pending
     assert h.cc.take_actions() == [RingAgent(call, "a1", "service")]
+    assert not h.cc.pending
     assert h.cc.take_actions() == []
 
 

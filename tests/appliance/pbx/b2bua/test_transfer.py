@@ -19,6 +19,7 @@ from appliance.events import (
     RecordingStarted,
 )
 from appliance.media import sdp
+from appliance.pbx.sip.message import Response, parse, parse_cseq
 from appliance.records.cdr import call_details
 from sim.sipua import UserAgent, offer_sdp
 from tests.appliance.pbx.b2bua.harness import APPLIANCE, live_site, media_plane
@@ -160,6 +161,33 @@ def test_refer_sub_false_gets_no_notify() -> None:
     hang_up_queued(lab, call)
 
 
+def test_the_phone_hanging_up_once_transferred_crosses_our_bye_and_gets_200() -> None:
+    """A phone may end the call itself once the transfer is accepted (baresip does, on the
+    NOTIFY; RFC 5589 6.1 has the transferor send BYE), crossing our BYE. Its BYE reaches a
+    dialog we are ending, not an unknown one: 200, as RFC 5407 3.2.1 answers a BYE in the
+    "Mortal" state, not 481."""
+    lab = transfer_lab()
+    call, incoming = talking(lab)
+    phone = lab.phones["a1"]
+    lab.net.trace = []
+    lab.do(phone, "refer", incoming, "sales")
+    lab.do(phone, "hangup", incoming)  # on its way before our BYE arrives
+    lab.run(0.5)
+    assert answers_to(lab, phone, "BYE") == [200]
+    assert [r.target for r in records(lab, CallTransferred)] == ["sales"]
+    hang_up_queued(lab, call)
+
+
+def answers_to(lab: CheckedLab, ua: UserAgent, method: str) -> list[int]:
+    """The statuses the appliance sent `ua` for its requests of `method` (a trace of
+    `lab.net` must be on)."""
+    assert lab.net.trace is not None
+    sent = [parse(data) for _, source, destination, data in lab.net.trace
+            if (source, destination) == (APPLIANCE, ua.local)]
+    return [m.status for m in sent if type(m) is Response
+            and parse_cseq(m.headers.get("CSeq") or "")[1] == method]
+
+
 def test_a_held_caller_transferred_with_media_anchored_is_resumed_hears_music_and_is_bridged_again(
 ) -> None:
     lab = transfer_lab(media=True)
@@ -197,4 +225,26 @@ def test_a_held_caller_transferred_with_media_anchored_is_resumed_hears_music_an
     lab.do(lab.gateway, "hangup", call)
     lab.run(1)
     assert [r.party for r in records(lab, MediaQuality)] == ["caller", "agent"] * 2
+    lab.settle()
+
+
+def test_the_transferring_phones_late_rtp_does_not_take_the_next_agents_place() -> None:
+    """A phone sends RTP until it has hung up (baresip: until the NOTIFY): a packet of its
+    arriving once the agent side is released must not latch it, or the next agent and the
+    caller would not hear each other."""
+    lab = transfer_lab(media=True)
+    call, incoming = talking(lab)
+    box, first, second = lab.box, lab.phones["a1"], lab.phones["a2"]
+    box.receive_media(30002, rtp(1), ("10.0.1.1", 42000), lab.net.now)
+    lab.do(first, "refer", incoming, "sales")
+    lab.run(0.5)
+    box.receive_media(30002, rtp(2), ("10.0.1.1", 42000), lab.net.now)
+    lab.do(second, "answer", ringing(second))
+    lab.run(0.5)
+    box.media.take_datagrams()
+    box.receive_media(30002, rtp(1, ssrc=0x77), ("10.0.1.2", 42000), lab.net.now)
+    relayed = [to for port, _, to in box.media.take_datagrams() if port == 30000]
+    assert relayed and box.media.relay.sessions[1].sides[1].peer == ("10.0.1.2", 42000)
+    lab.do(lab.gateway, "hangup", call)
+    lab.run(1)
     lab.settle()

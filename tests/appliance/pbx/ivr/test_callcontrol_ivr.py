@@ -89,7 +89,7 @@ def test_self_service_ends_the_call_in_the_ivr_after_the_goodbye() -> None:
 @pytest.mark.parametrize(("key", "cause"), [("3", EndCause.IVR_HANG_UP)])
 def test_a_flow_that_hangs_up_ends_the_call_with_its_own_cause(key: str,
                                                                cause: EndCause) -> None:
-    cc, log = control()
+    cc, _ = control()
     call = cc.offer_call(1.0, "pstn", "13800000000", "100")
     cc.caller_digit(2.0, call, key)
     cc.on_deadline(10.0)
@@ -108,7 +108,7 @@ def test_hanging_up_in_the_ivr_is_an_ivr_abandon_and_frees_the_trunk() -> None:
 
 def test_silence_takes_the_default_branch_after_the_retries() -> None:
     cc, log = control()
-    call = cc.offer_call(1.0, "pstn", "13800000000", "100")
+    cc.offer_call(1.0, "pstn", "13800000000", "100")
     for t in range(2, 40):
         cc.on_deadline(float(t))
     assert [r.queue for r in log if isinstance(r, CallQueued)] == ["service"]
