@@ -85,10 +85,8 @@ class IvrPath:
         return " > ".join(nodes)
 
     def details_json(self) -> str:
-        """Times per node, digits and lookups, as one JSON object (for a detail record)."""
+        """The nodes with their kinds and seconds, and the digits, as one JSON object."""
         return json.dumps({
             "nodes": [[s.flow, s.node, s.kind, s.seconds] for s in self.steps],
             "digits": [list(d) for d in self.digits],
-            "lookups": [{"lookup": lk, "key": key, "result": result}
-                        for lk, key, result in self.lookups],
         }, separators=(",", ":"))
