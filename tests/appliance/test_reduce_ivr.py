@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from appliance.events import (
     CallAbandoned,
@@ -27,7 +29,10 @@ from appliance.kpi import KpiSettings, compute_kpis
 from appliance.kpi.report import NodeStats
 from appliance.records import call_details
 from appliance.reduce import CallState, EventReducer, Outcome, ReductionListener, outcome_of
+from tests.appliance.kpi.test_kpi_properties import call_life
 from tests.appliance.pbx.ivr.test_callcontrol_ivr import control
+from tests.appliance.test_reduce import SETTINGS as REDUCE_SETTINGS
+from tests.appliance.test_reduce import assert_agree, ended_calls_only, total
 
 SETTINGS = KpiSettings(interval=3600.0)
 Q = IvrExitKind.QUEUE
@@ -206,3 +211,83 @@ def test_a_call_queued_after_the_ivr_waits_from_its_queueing_not_its_offer() -> 
     assert report.center.asa == 5.0
     assert report.ivr is not None and report.ivr.center.to_queue == 1
     assert report.ivr.center.mean_time == 3.0
+
+
+# --- random calls through the IVR ------------------------------------------------------
+
+IVR_ENDS = {IvrExitKind.COMPLETED: EndCause.IVR_COMPLETED,
+            IvrExitKind.HANG_UP: EndCause.IVR_HANG_UP,
+            IvrExitKind.ABANDONED: EndCause.IVR_ABANDONED}
+
+
+@st.composite
+def ivr_stay(draw, call: int, t: float) -> tuple[list[Record], float]:
+    """A random path through one or two flows from ``t``: the records and when it ends."""
+    records: list[Record] = []
+    for flow in draw(st.sampled_from([["main"], ["main", "billing"]])):
+        records.append(IvrFlowEntered(t, call, flow))
+        for node in draw(st.lists(st.sampled_from(["menu", "find", "ask", "bye"]), min_size=1,
+                                  max_size=4)):
+            records.append(IvrNodeEntered(t, call, flow, node, "play_digit"))
+            if draw(st.booleans()):
+                records.append(IvrDigits(t, call, node, "12", "count"))
+            if node == "find":
+                records.append(IvrLookedUp(t, call, "crm", "ani", "found"))
+                records.append(IvrVariableSet(t, call, "balance", "1"))
+            t += draw(st.sampled_from([0.0, 0.5, 2.0, 7.5]))
+    return records, t
+
+
+@st.composite
+def ivr_call(draw, call: int) -> list[Record]:
+    """A call through the IVR: it ends there (or the records stop), or goes on to a queue
+    and lives on as ``call_life`` draws it."""
+    life = draw(call_life(call))
+    offer = life[0]
+    stay, t = draw(ivr_stay(call, offer.t))
+    kind = draw(st.sampled_from([*IVR_ENDS, IvrExitKind.QUEUE, None]))
+    if kind is None:
+        return [offer, *stay]
+    if kind is not IvrExitKind.QUEUE:
+        return [offer, *stay, exited(t, call, kind), CallEnded(t, call, IVR_ENDS[kind])]
+    shift = t - offer.t
+    rest = [r._replace(t=r.t + shift) for r in life[1:]]
+    return [offer, *stay, exited(t, call, kind, "sales"), *rest]
+
+
+@st.composite
+def ivr_logs(draw) -> list[Record]:
+    calls = [draw(ivr_call(n)) if draw(st.booleans()) else draw(call_life(n))
+             for n in range(1, draw(st.integers(1, 6)) + 1)]
+    return sorted((r for records in calls for r in records), key=lambda r: r.t)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ivr_logs())
+def test_records_and_kpis_agree_on_every_call_through_the_ivr(records) -> None:
+    records = ended_calls_only(records)
+    report = compute_kpis(records, REDUCE_SETTINGS)
+    details = call_details(records)
+    assert_agree(report.center, details)
+    ivr_details = [d for d in details if d.ivr_path is not None]
+    if not ivr_details:
+        assert report.ivr is None
+        return
+    ivr = report.ivr
+    assert ivr is not None
+    assert ivr.center.entered == len(ivr_details)
+    for count, cause in (("completed", EndCause.IVR_COMPLETED),
+                         ("hung_up", EndCause.IVR_HANG_UP),
+                         ("abandoned", EndCause.IVR_ABANDONED)):
+        assert getattr(ivr.center, count) == sum(d.cause is cause for d in details)
+    assert ivr.center.to_queue == sum(d.ivr_exit == "queue" for d in details)
+    node_seconds = [n[3] for d in ivr_details for n in json.loads(d.ivr_nodes or "")["nodes"]]
+    assert total(ivr.center.mean_time, ivr.center.entered) == pytest.approx(sum(node_seconds))
+    c = report.center
+    ends = c.blocked + c.no_route + c.answered + c.abandoned + c.voicemail + c.busy
+    assert ends + c.in_system + ivr.center.completed + ivr.center.hung_up + \
+        ivr.center.abandoned == c.offered
+    assert ivr.center.answer_rate == pytest.approx((ivr.center.completed + c.answered)
+                                                   / c.offered)
+    for name, flow in ivr.flows.items():
+        assert flow.entered == sum(name in (d.ivr_path or "") for d in details)
