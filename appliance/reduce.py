@@ -102,7 +102,10 @@ _IVR_EXITS = {
 }
 
 
-_IVR_ENDS = frozenset({EndCause.IVR_COMPLETED, EndCause.IVR_HANG_UP, EndCause.IVR_ABANDONED})
+# Tested by identity where every call passes: an enum's hash is a Python-level call.
+IVR_COMPLETED = EndCause.IVR_COMPLETED
+IVR_HANG_UP = EndCause.IVR_HANG_UP
+IVR_ABANDONED = EndCause.IVR_ABANDONED
 
 
 class Visit:
@@ -600,7 +603,8 @@ class EventReducer:
         if call.handling is not None:
             self.end_talk(call.handling, t)
         path = call.ivr
-        if path is None and cause in _IVR_ENDS:  # the records skipped its IVR records
+        if path is None and (cause is IVR_COMPLETED or cause is IVR_HANG_UP
+                             or cause is IVR_ABANDONED):  # the records skipped the IVR's
             path = call.ivr = IvrPath(t)
         if path is not None:
             path.end(t)
