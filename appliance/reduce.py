@@ -2,7 +2,8 @@
 
 ``EventReducer`` is fed the log's records in time order and keeps a small object per call
 that is still up (``CallState``) and per agent (``AgentStatus``). It alone decides each
-call's queue visits, wait, talk, hold, wrap-up, transfers and outcome, and tells a
+call's queue visits, wait, talk, hold, wrap-up, transfers, way through the IVR
+(``CallState.ivr``, an ``appliance.ivrpath.IvrPath``) and outcome, and tells a
 ``ReductionListener`` each fact as soon as it is known; the listener only adds figures up
 (``appliance.kpi.compute``) or writes them down (``appliance.records.cdr``). Two reports
 built this way cannot disagree about a call, which is how Asterisk's reports came to
@@ -30,9 +31,17 @@ from appliance.events import (
     CallResumed,
     CallTransferred,
     EndCause,
+    IvrDigits,
+    IvrExited,
+    IvrExitKind,
+    IvrFlowEntered,
+    IvrLookedUp,
+    IvrNodeEntered,
+    IvrVariableSet,
     Record,
     RingNoAnswer,
 )
+from appliance.ivrpath import IvrPath
 
 LOGGED_OUT = AgentState.LOGGED_OUT
 TALKING = AgentState.TALKING
@@ -51,6 +60,9 @@ class Outcome(StrEnum):
     NO_ROUTE = "no_route"
     VOICEMAIL = "voicemail"
     BUSY = "busy"
+    IVR_COMPLETED = "ivr_completed"  # served by the IVR itself
+    IVR_HANG_UP = "ivr_hang_up"  # the IVR's flow hung up on the caller
+    IVR_ABANDONED = "ivr_abandoned"  # the caller hung up in the IVR
     IN_SYSTEM = "in_system"  # still up at the last record, or cut off by a stop of the box
 
 
@@ -69,12 +81,31 @@ _UNANSWERED = {
     EndCause.VOICEMAIL: Outcome.VOICEMAIL,
     EndCause.BUSY: Outcome.BUSY,
     EndCause.INTERRUPTED: Outcome.IN_SYSTEM,
-    # Sent away by routing before any queue. Until the figures have columns of their own,
-    # they count with the calls no route took (not as trunk blocking, nor as abandons).
+    EndCause.IVR_COMPLETED: Outcome.IVR_COMPLETED,
+    EndCause.IVR_HANG_UP: Outcome.IVR_HANG_UP,
+    EndCause.IVR_ABANDONED: Outcome.IVR_ABANDONED,
+    # Sent away by routing before any queue (or by an IVR's exit to one agent who cannot be
+    # rung). They count with the calls no route took, not as trunk blocking nor as abandons:
+    # a column of their own each would change every report's figures; the detail record's
+    # cause tells them apart.
     EndCause.BLACKLISTED: Outcome.NO_ROUTE,
     EndCause.CLOSED: Outcome.NO_ROUTE,
     EndCause.AGENT_UNREACHABLE: Outcome.NO_ROUTE,
 }
+
+
+# An IVR exit that decides the call's outcome before its ``CallEnded``.
+_IVR_EXITS = {
+    IvrExitKind.COMPLETED: Outcome.IVR_COMPLETED,
+    IvrExitKind.HANG_UP: Outcome.IVR_HANG_UP,
+    IvrExitKind.ABANDONED: Outcome.IVR_ABANDONED,
+}
+
+
+# Tested by identity where every call passes: an enum's hash is a Python-level call.
+IVR_COMPLETED = EndCause.IVR_COMPLETED
+IVR_HANG_UP = EndCause.IVR_HANG_UP
+IVR_ABANDONED = EndCause.IVR_ABANDONED
 
 
 class Visit:
@@ -126,6 +157,7 @@ class CallState:
         "held",
         "hold",
         "hold_from",
+        "ivr",
         "last_queue",
         "offered",
         "outcome",
@@ -170,6 +202,7 @@ class CallState:
         self.cause: EndCause | None = None
         self.outcome = Outcome.IN_SYSTEM
         self.tag: Any = None  # the listener's own figures for this call
+        self.ivr: IvrPath | None = None  # its way through the IVR, if it entered a flow
 
     @property
     def waited(self) -> bool:
@@ -213,6 +246,8 @@ def _outcome_so_far(call: CallState) -> Outcome:
         return Outcome.VOICEMAIL
     if call.visit is None and call.overflow == "busy":
         return Outcome.BUSY
+    if call.ivr is not None and call.ivr.exit in _IVR_EXITS:
+        return _IVR_EXITS[call.ivr.exit]
     return Outcome.BLOCKED if call.blocked else Outcome.IN_SYSTEM
 
 
@@ -331,6 +366,12 @@ class EventReducer:
             CallTransferred: self.transferred,
             CallEnded: self.ended,
             AgentStateChanged: self.agent_state,
+            IvrFlowEntered: self.flow_entered,
+            IvrNodeEntered: self.node_entered,
+            IvrDigits: self.ivr_digits,
+            IvrVariableSet: self.variable_set,
+            IvrLookedUp: self.looked_up,
+            IvrExited: self.ivr_exited,
         }
 
     def feed(self, record: Record) -> None:
@@ -359,6 +400,8 @@ class EventReducer:
                 self.end_hold(call, last_t)
             if call.visit is not None:
                 self.leave(call, call.visit, VisitEnd.IN_SYSTEM, last_t)
+            if call.ivr is not None:
+                call.ivr.end(last_t)
             self.close(call, None, None)
         self.calls.clear()
 
@@ -559,6 +602,12 @@ class EventReducer:
             self.end_hold(call, t)
         if call.handling is not None:
             self.end_talk(call.handling, t)
+        path = call.ivr
+        if path is None and (cause is IVR_COMPLETED or cause is IVR_HANG_UP
+                             or cause is IVR_ABANDONED):  # the records skipped the IVR's
+            path = call.ivr = IvrPath(t)
+        if path is not None:
+            path.end(t)
         visit = call.visit
         if visit is not None:
             # Ended while waiting with no record saying how: trust the cause.
@@ -578,6 +627,53 @@ class EventReducer:
             call.wait = call.wait_until(t)
         if self._call_closed is not None:
             self._call_closed(call)
+
+    # --- the IVR -------------------------------------------------------------------
+
+    def flow_entered(self, r: IvrFlowEntered) -> None:
+        call = self.calls.get(r.call)
+        if call is not None:
+            if call.ivr is None:
+                call.ivr = IvrPath(r.t)
+            call.ivr.close_node(r.t)
+            call.ivr.flows.append(r.flow)
+
+    def ivr_path(self, call_id: int, t: float) -> IvrPath | None:
+        """The IVR path of a call being reduced; one starting at ``t`` if the records skipped
+        its ``IvrFlowEntered``."""
+        call = self.calls.get(call_id)
+        if call is None:
+            return None
+        if call.ivr is None:
+            call.ivr = IvrPath(t)
+        return call.ivr
+
+    def node_entered(self, r: IvrNodeEntered) -> None:
+        path = self.ivr_path(r.call, r.t)
+        if path is not None:
+            if not path.flows or path.flows[-1] != r.flow:  # its IvrFlowEntered skipped
+                path.flows.append(r.flow)
+            path.enter_node(r.flow, r.node, r.kind, r.t)
+
+    def ivr_digits(self, r: IvrDigits) -> None:
+        path = self.ivr_path(r.call, r.t)
+        if path is not None:
+            path.digits.append((r.node, r.digits, r.ended_by))
+
+    def variable_set(self, r: IvrVariableSet) -> None:
+        path = self.ivr_path(r.call, r.t)
+        if path is not None:
+            path.variables[r.name] = r.value
+
+    def looked_up(self, r: IvrLookedUp) -> None:
+        path = self.ivr_path(r.call, r.t)
+        if path is not None:
+            path.lookups.append((r.lookup, r.key, r.result))
+
+    def ivr_exited(self, r: IvrExited) -> None:
+        path = self.ivr_path(r.call, r.t)
+        if path is not None:
+            path.exited(r)
 
     # --- agents ----------------------------------------------------------------
 

@@ -33,12 +33,15 @@ _COUNTS = (
 # Sums behind the means; talked and wrapped count the answers whose talk or
 # wrap-up is known.
 _SUMS = ("answer_wait", "abandon_wait", "talk", "talked", "hold", "wrap_up", "wrapped")
+# Calls that ended in the IVR, counted by outcome so that every outcome has its count; the
+# IVR's own figures (``appliance.kpi.ivr``) report them.
+_IVR_ENDS = ("ivr_completed", "ivr_hang_up", "ivr_abandoned")
 
 
 class CallTally:
     """Counts and sums for one group of calls (or queue visits)."""
 
-    __slots__ = _COUNTS + _SUMS
+    __slots__ = _COUNTS + _SUMS + _IVR_ENDS
 
     def __init__(self) -> None:
         for name in self.__slots__:

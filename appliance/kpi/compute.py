@@ -16,6 +16,7 @@ from appliance.events import AgentState, Record
 from appliance.kpi.agents import AgentTally
 from appliance.kpi.calls import CallTally, ratio
 from appliance.kpi.grid import Grid
+from appliance.kpi.ivr import IvrKpis
 from appliance.kpi.report import CallStats, IntervalStats, KpiReport, build
 from appliance.kpi.settings import KpiSettings
 from appliance.reduce import (
@@ -59,6 +60,7 @@ class _Pass(ReductionListener):
         self.center: dict[int, CallTally] = {}
         self.by_queue: dict[tuple[int, str], CallTally] = {}
         self.agent_intervals: dict[int, AgentTally] = {}
+        self.ivr = IvrKpis()
         self.sl = _PerQueue(settings.sl_threshold)
         self.short = _PerQueue(settings.short_abandon)
         self.here = 0  # the interval the last record fell in, and its bounds
@@ -197,6 +199,8 @@ class _Pass(ReductionListener):
         tally: CallTally = call.tag[1]
         if call.waited:
             tally.waited += 1
+        if call.ivr is not None:
+            self.ivr.add(call.tag[0], call)
         outcome = call.outcome
         if outcome is Outcome.ANSWERED:
             return
@@ -313,6 +317,7 @@ class _Pass(ReductionListener):
             by_name[queue].append(tally)
         known = self.reducer.agents
         agents = {name: known[name].tag for name in sorted(known)}
+        ivr = self.ivr.report([(k, grid.label(k)) for k in range(count)], self.center)
         return KpiReport(
             settings=self.settings,
             center=CallTally.total(self.center.values()).stats(),
@@ -320,6 +325,7 @@ class _Pass(ReductionListener):
             queues={q: CallTally.total(by_name[q]).stats() for q in queues},
             agents={name: tally.stats() for name, tally in agents.items()},
             intervals=intervals,
+            ivr=ivr,
         )
 
 

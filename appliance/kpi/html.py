@@ -21,8 +21,11 @@ from matplotlib.ticker import PercentFormatter
 
 from appliance.kpi.render import (
     AGENT_COLUMNS,
-    CENTER_ROWS,
     INTERVAL_COLUMNS,
+    IVR_CAPTION,
+    IVR_COLUMNS,
+    IVR_INTERVAL_COLUMNS,
+    NODE_COLUMNS,
     OCCUPANCY_CAPTION,
     QUEUE_COLUMNS,
     ReportCells,
@@ -52,7 +55,7 @@ def write_html(data: KpiReport | ReplicationSummary, path: Path, *, title: str) 
 
 
 def _tables(cells: ReportCells) -> list[str]:
-    center = [[name, cells.cell(key)] for key, name in CENTER_ROWS]
+    center = [[name, cells.cell(key)] for key, name in cells.center_rows]
     queues = [[q, *(cells.cell(f"queue.{q}.{k}") for k, _ in QUEUE_COLUMNS)]
               for q in cells.queues]
     intervals = [[i, *(cells.cell(f"interval.{i}.{k}") for k, _ in INTERVAL_COLUMNS)]
@@ -63,9 +66,32 @@ def _tables(cells: ReportCells) -> list[str]:
     return [
         _table("Center", ["Figure", "Value"], center),
         _table("Queues", _headings("Queue", QUEUE_COLUMNS), queues),
+        *_ivr_tables(cells),
         _table("Intervals", _headings("Interval", INTERVAL_COLUMNS), intervals),
         _table("Agents", _headings("Agent", AGENT_COLUMNS), agents),
     ]
+
+
+def _ivr_tables(cells: ReportCells) -> list[str]:
+    """The IVR's tables, for a report with IVR figures only."""
+    if cells.flows is None:
+        return []
+    labelled = [(label, f"ivr.interval.{label}") for label in cells.intervals]
+    return [
+        _table("IVR", _headings("Flow", IVR_COLUMNS), _rows(cells, cells.ivr_rows(),
+                                                               IVR_COLUMNS)),
+        f"<p>{escape(IVR_CAPTION)}</p>",
+        _table("IVR nodes", _headings("Node", NODE_COLUMNS),
+               _rows(cells, cells.node_rows(), NODE_COLUMNS)),
+        _table("IVR by interval", _headings("Interval", IVR_INTERVAL_COLUMNS),
+               _rows(cells, labelled, IVR_INTERVAL_COLUMNS)),
+    ]
+
+
+def _rows(cells: ReportCells, rows: Iterable[tuple[str, str]],
+          columns: Iterable[tuple[str, str]]) -> list[list[str]]:
+    keys = [key for key, _ in columns]
+    return [[name, *(cells.cell(f"{prefix}.{key}") for key in keys)] for name, prefix in rows]
 
 
 def _headings(first: str, columns: Iterable[tuple[str, str]]) -> list[str]:

@@ -33,6 +33,7 @@ TIMES = frozenset(
         "avg_hold_time",
         "acw",
         "aht",
+        "mean_time",
     }
 )
 # Totals of agent time, long enough to read as hours and minutes.
@@ -75,6 +76,40 @@ CENTER_ROWS = (
     ("agents.occupancy_talk_only", "Occupancy, talk + hold only"),
     ("agents.calls_per_hour", "Calls per agent hour"),
 )
+# Beside the center's rows, only in a report with IVR figures.
+IVR_CENTER_ROWS = (
+    ("ivr.center.completed", "Completed in the IVR"),
+    ("ivr.center.hung_up", "Hung up by the IVR"),
+    ("ivr.center.abandoned", "Abandoned in the IVR"),
+    ("ivr.center.answer_rate", "Answer rate, IVR completions included"),
+)
+IVR_COLUMNS = (
+    ("entered", "Entered"),
+    ("completed", "Completed"),
+    ("hung_up", "Hung up"),
+    ("abandoned", "Abandoned"),
+    ("to_queue", "To queue"),
+    ("other_exits", "Other exits"),
+    ("to_flow", "To flow"),
+    ("in_ivr", "In IVR"),
+    ("mean_time", "Mean time"),
+    ("answer_rate", "Answer rate"),
+)
+IVR_INTERVAL_COLUMNS = (
+    ("entered", "Entered"),
+    ("completed", "Completed"),
+    ("abandoned", "Abandoned"),
+    ("to_queue", "To queue"),
+    ("mean_time", "Mean time"),
+    ("answer_rate", "Answer rate"),
+)
+NODE_COLUMNS = (("visits", "Visits"), ("mean_time", "Mean time"))
+IVR_CAPTION = (
+    "IVR answer rate = (completed in the IVR + answered by agents) / offered; a flow's, of "
+    "the calls that entered it. Mean time: in the IVR, or in a flow's nodes, per call "
+    "that entered it."
+)
+
 QUEUE_COLUMNS = (
     ("offered", "Offered"),
     ("answered", "Answered"),
@@ -158,12 +193,11 @@ def render_report(
     """
     source = ReportCells(report_or_summary)
     notes: list[str] = []
-    for table in (
-        _center_table(source, title),
-        _queue_table(source, title),
-        _interval_table(source, title),
-        _agent_table(source, title, max_agents),
-    ):
+    tables = [_center_table(source, title), _queue_table(source, title)]
+    if source.flows is not None:
+        tables += _ivr_tables(source, title)
+    tables += [_interval_table(source, title), _agent_table(source, title, max_agents)]
+    for table in tables:
         # Definitions once, under all the tables and as wide as the terminal,
         # rather than squeezed under each narrow table.
         for sentence in str(table.caption or "").split(". "):
@@ -193,6 +227,25 @@ class ReportCells:
             self.agents = list(data.agents)
             self.intervals = [interval.label for interval in data.intervals]
             self.values = flatten(data)
+        self.flows = ivr_flows(self.values)
+        self.center_rows = CENTER_ROWS
+        if self.flows is not None:
+            at = CENTER_ROWS.index(("center.answer_rate", "Answer rate")) + 1
+            self.center_rows = (*CENTER_ROWS[:at], *IVR_CENTER_ROWS, *CENTER_ROWS[at:])
+
+    def ivr_rows(self) -> list[tuple[str, str]]:
+        """(row name, key prefix) of the IVR table: all flows together, then each flow."""
+        return [("All", "ivr.center"), *((f, f"ivr.flow.{f}") for f in self.flows or ())]
+
+    def node_rows(self) -> list[tuple[str, str]]:
+        """("flow/node", key prefix) of every node the figures name, flow by flow."""
+        rows = []
+        for flow in self.flows or ():
+            prefix = f"ivr.flow.{flow}.node."
+            nodes = [k[len(prefix):-len(".visits")] for k in self.values
+                     if k.startswith(prefix) and k.endswith(".visits")]
+            rows += [(f"{flow}/{node}", f"{prefix}{node}") for node in nodes]
+        return rows
 
     def cell(self, key: str, separator: str = " ") -> str:
         """The figure's text; for a summary the half-width follows after ``separator``."""
@@ -210,6 +263,15 @@ class ReportCells:
         assert self.summary is not None
         figure = self.summary.figures.get(key)
         return str(figure.n if figure is not None else 0)
+
+
+def ivr_flows(values: Mapping[str, object]) -> list[str] | None:
+    """The flows named by flat figures (sorted); None when they hold no IVR figures."""
+    if "ivr.center.entered" not in values:
+        return None
+    prefix, suffix = "ivr.flow.", ".entered"
+    return sorted(k[len(prefix):-len(suffix)] for k in values
+                  if k.startswith(prefix) and k.endswith(suffix) and ".node." not in k)
 
 
 def format_value(kind: str, value: float | None) -> str:
@@ -273,7 +335,7 @@ def _center_table(source: ReportCells, title: str) -> Table:
     else:
         table.add_column(f"Mean ± {_confidence(source)} CI half-width", justify="right")
         table.add_column("n", justify="right")
-    for key, name in CENTER_ROWS:
+    for key, name in source.center_rows:
         row = [name, source.cell(key)]
         if source.summary is not None:
             row.append(source.count(key))
@@ -313,6 +375,28 @@ def _interval_table(source: ReportCells, title: str) -> Table:
     for label in source.intervals:
         cells = (source.column_cell(f"interval.{label}.{key}") for key, _ in INTERVAL_COLUMNS)
         table.add_row(label, *cells)
+    return table
+
+
+def _ivr_tables(source: ReportCells, title: str) -> list[Table]:
+    flows = _columns_table(f"{title}: IVR", "Flow", IVR_COLUMNS, source, source.ivr_rows())
+    flows.caption = IVR_CAPTION
+    nodes = _columns_table(f"{title}: IVR nodes", "Node", NODE_COLUMNS, source,
+                           source.node_rows())
+    rows = [(label, f"ivr.interval.{label}") for label in source.intervals]
+    intervals = _columns_table(f"{title}: IVR by interval", "Interval", IVR_INTERVAL_COLUMNS,
+                               source, rows)
+    return [flows, nodes, intervals]
+
+
+def _columns_table(title: str, first: str, columns: tuple[tuple[str, str], ...],
+                   source: ReportCells, rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=title + _replications(source), caption_justify="left")
+    table.add_column(first)
+    for _, name in columns:
+        table.add_column(name, justify="right")
+    for name, prefix in rows:
+        table.add_row(name, *(source.column_cell(f"{prefix}.{key}") for key, _ in columns))
     return table
 
 

@@ -10,6 +10,9 @@ of a Student-t confidence interval. Figures are named by stable flat keys:
 * ``agent.<agent>.<figure>`` - one agent
 * ``interval.<label>.<figure>`` - an interval's center call figures and
   ``agents_logged_in_avg``, ``occupancy``, e.g. ``interval.08:00-08:30.offered``
+* only for a report with IVR figures: ``ivr.center.<figure>``, ``ivr.flow.<flow>.<figure>``,
+  ``ivr.flow.<flow>.node.<node>.visits`` and ``.mean_time``, and
+  ``ivr.interval.<label>.<figure>`` - ``IvrStats`` fields, e.g. ``ivr.center.completed``
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-from appliance.kpi.report import AgentStats, CallStats, KpiReport
+from appliance.kpi.report import AgentStats, CallStats, IvrReport, IvrStats, KpiReport
 from appliance.kpi.settings import KpiSettings
 
 Figures = dict[str, float | int | None]
@@ -86,13 +89,27 @@ def flatten(report: KpiReport) -> Figures:
         _put(out, prefix, interval.calls)
         out[f"{prefix}.agents_logged_in_avg"] = interval.agents_logged_in_avg
         out[f"{prefix}.occupancy"] = interval.occupancy
+    if report.ivr is not None:
+        _put_ivr(out, report.ivr)
     return out
 
 
-def _put(out: Figures, prefix: str, stats: CallStats | AgentStats) -> None:
+def _put_ivr(out: Figures, ivr: IvrReport) -> None:
+    _put(out, "ivr.center", ivr.center)
+    for name, flow in ivr.flows.items():
+        _put(out, f"ivr.flow.{name}", flow)
+    for interval in ivr.intervals:
+        _put(out, f"ivr.interval.{interval.label}", interval.calls)
+
+
+def _put(out: Figures, prefix: str, stats: CallStats | AgentStats | IvrStats) -> None:
     for f in fields(stats):
         value = getattr(stats, f.name)
-        if isinstance(value, dict):
+        if f.name == "nodes":
+            for node, figures in value.items():
+                out[f"{prefix}.node.{node}.visits"] = figures.visits
+                out[f"{prefix}.node.{node}.mean_time"] = figures.mean_time
+        elif isinstance(value, dict):
             for reason, seconds in value.items():
                 out[f"{prefix}.{f.name}.{reason}"] = seconds
         else:

@@ -7,8 +7,11 @@ Two levels count calls differently:
 
 * the center (and each interval's center figures) counts calls: every offered
   call ends in exactly one of blocked, no_route, answered, abandoned,
-  voicemail, busy or in_system, so
-  ``offered == blocked + no_route + answered + abandoned + voicemail + busy + in_system``;
+  voicemail, busy or in_system, or (``KpiReport.ivr``) completed, hung up or
+  abandoned in the IVR, so
+  ``offered == blocked + no_route + answered + abandoned + voicemail + busy + in_system``
+  (``+ ivr.completed + ivr.hung_up + ivr.abandoned`` with an IVR); calls that routing
+  sends away as blacklisted, closed or to an unreachable agent count as no_route;
   waits are the call's own (``CallAnswered.wait``, ``CallAbandoned.wait``, from
   first entering any queue);
 * a queue counts visits: each time a call enters the queue (``CallQueued``) it
@@ -189,10 +192,14 @@ class KpiReport:
     """Per agent, sorted by id."""
     intervals: list[IntervalStats]
     """Every interval of the grid that overlaps the window, in time order."""
+    ivr: IvrReport | None = None
+    """The IVR's figures; None when no call of the window entered the IVR (a site without
+    one), and then the report reads exactly as before the IVR existed."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The report as nested dicts of floats, ints, None and strings (JSON-serialisable)."""
-        return {
+        """The report as nested dicts of floats, ints, None and strings (JSON-serialisable);
+        "ivr" only when the report has IVR figures."""
+        out = {
             "settings": self.settings.to_dict(),
             "center": stats_to_dict(self.center),
             "center_agents": stats_to_dict(self.center_agents),
@@ -200,6 +207,9 @@ class KpiReport:
             "agents": {name: stats_to_dict(s) for name, s in self.agents.items()},
             "intervals": [_interval_to_dict(i) for i in self.intervals],
         }
+        if self.ivr is not None:
+            out["ivr"] = self.ivr.to_dict()
+        return out
 
 
 def stats_to_dict(stats: CallStats | AgentStats) -> dict[str, Any]:
@@ -222,3 +232,87 @@ def _interval_to_dict(interval: IntervalStats) -> dict[str, Any]:
         "agents_logged_in_avg": interval.agents_logged_in_avg,
         "occupancy": interval.occupancy,
     }
+
+
+@dataclass(frozen=True)
+class NodeStats:
+    """The stays in one node of a flow."""
+
+    visits: int
+    """Times a call entered the node."""
+    mean_time: float | None
+    """Mean time a call spent there, up to the next node, flow or exit."""
+
+
+@dataclass(frozen=True)
+class IvrStats:
+    """IVR figures of the center, a flow, an interval or an interval of a flow.
+
+    The center (and an interval) counts calls that entered the IVR:
+    ``entered == completed + hung_up + abandoned + to_queue + other_exits + in_ivr``.
+    A flow counts the calls that entered it (once a call) and the exits taken from it:
+    ``entered == completed + ... + in_ivr + to_flow``.
+    """
+
+    entered: int
+    """Calls that entered the IVR (a flow: that entered this flow)."""
+    completed: int
+    """Calls served by the IVR itself (STOP FLOW): they end there, as answered."""
+    hung_up: int
+    """Calls the IVR hung up on (a HANG UP node)."""
+    abandoned: int
+    """Calls whose caller hung up in the IVR."""
+    to_queue: int
+    """Calls the IVR sent on to a queue."""
+    other_exits: int
+    """Calls the IVR sent to voicemail or to one agent."""
+    to_flow: int
+    """Flow only: calls that went on to another flow and did not come back to leave from
+    this one (0 for the center)."""
+    in_ivr: int
+    """Calls still in the IVR when the records ended, or cut off there by a stop."""
+    answered: int
+    """Of ``entered``, calls an agent answered after the IVR."""
+    mean_time: float | None
+    """Mean time in the IVR (a flow: in its nodes) per call that entered it."""
+    answer_rate: float | None
+    """(completed + answered) / offered: the answer rate of inbound calls with an IVR. The
+    center and an interval divide by every call offered; a flow by the calls that entered it."""
+    nodes: dict[str, NodeStats]
+    """Flow only: its nodes by name, those calls entered (empty for the center)."""
+
+
+@dataclass(frozen=True)
+class IvrIntervalStats:
+    """The IVR figures of the calls offered in one interval of the grid."""
+
+    label: str
+    calls: IvrStats
+    flows: dict[str, IvrStats]
+
+
+@dataclass(frozen=True)
+class IvrReport:
+    """The IVR's figures of a report: only there when calls entered the IVR."""
+
+    center: IvrStats
+    flows: dict[str, IvrStats]
+    """Per flow, sorted by name."""
+    intervals: list[IvrIntervalStats]
+    """The intervals of ``KpiReport.intervals``, in the same order."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "center": ivr_stats_to_dict(self.center),
+            "flows": {name: ivr_stats_to_dict(s) for name, s in self.flows.items()},
+            "intervals": [{"label": i.label, "calls": ivr_stats_to_dict(i.calls),
+                           "flows": {n: ivr_stats_to_dict(s) for n, s in i.flows.items()}}
+                          for i in self.intervals],
+        }
+
+
+def ivr_stats_to_dict(stats: IvrStats) -> dict[str, Any]:
+    out = {f.name: getattr(stats, f.name) for f in fields(stats) if f.name != "nodes"}
+    out["nodes"] = {name: {"visits": n.visits, "mean_time": n.mean_time}
+                    for name, n in sorted(stats.nodes.items())}
+    return out

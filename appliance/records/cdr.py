@@ -9,6 +9,7 @@ clock; every time in a detail record is a ``t`` taken from the records themselve
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
@@ -19,6 +20,7 @@ from appliance.events import (
     RecordingStarted,
     RecordingStopped,
 )
+from appliance.ivrpath import IvrPath
 from appliance.reduce import CallState, EventReducer, Outcome, ReductionListener, outcome_of
 
 
@@ -74,6 +76,18 @@ class CallDetail(NamedTuple):
     agent_jitter_max_ms: float | None = None
     agent_rtt_ms: float | None = None
     agent_reported_lost: int | None = None
+    # The IVR (None for a call that never entered it): the path, its nodes in order then
+    # the exit ("main/menu > main/find > queue:sales"); the exit's kind; the caller's
+    # language; the user variables (a JSON object); the lookups' results (a JSON list of
+    # {"lookup", "key", "result"}); and a JSON object of the nodes with their kinds and
+    # seconds ("nodes": [[flow, node, kind, seconds], ...]) and the digits pressed
+    # ("digits": [[node, digits, ended_by], ...]).
+    ivr_path: str | None = None
+    ivr_exit: str | None = None
+    language: str | None = None
+    ivr_variables: str | None = None
+    ivr_lookups: str | None = None
+    ivr_nodes: str | None = None
 
 
 class _Media:
@@ -124,7 +138,21 @@ def detail_of(call: CallState, t: float, cause: EndCause) -> CallDetail:
         overflows=call.overflows,
         abandoned=outcome_of(call, cause) is Outcome.ABANDONED,
         **call.tag.fields(),
+        **({} if call.ivr is None else ivr_fields(call.ivr)),
     )
+
+
+def ivr_fields(path: IvrPath) -> dict[str, Any]:
+    """A detail record's IVR fields from the call's way through the IVR."""
+    return {
+        "ivr_path": path.path_text(),
+        "ivr_exit": None if path.exit is None else path.exit.value,
+        "language": path.language or None,
+        "ivr_variables": json.dumps(path.variables, sort_keys=True),
+        "ivr_lookups": json.dumps([{"lookup": lookup, "key": key, "result": result}
+                                   for lookup, key, result in path.lookups]),
+        "ivr_nodes": path.details_json(),
+    }
 
 
 class _Details(ReductionListener):

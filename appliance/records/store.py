@@ -105,6 +105,14 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("calls", "agent_jitter_max_ms", "DOUBLE PRECISION NULL"),
     ("calls", "agent_rtt_ms", "DOUBLE PRECISION NULL"),
     ("calls", "agent_reported_lost", "INTEGER NULL"),
+    # The call's way through the IVR (``CallDetail``: the path, exit, language, and JSON of
+    # its variables, lookups, nodes and digits).
+    ("calls", "ivr_path", "TEXT NULL"),
+    ("calls", "ivr_exit", "TEXT NULL"),
+    ("calls", "language", "TEXT NULL"),
+    ("calls", "ivr_variables", "TEXT NULL"),
+    ("calls", "ivr_lookups", "TEXT NULL"),
+    ("calls", "ivr_nodes", "TEXT NULL"),
 )
 
 COMMIT_INTERVAL = 0.05  # seconds a record may wait for its commit when no call ended

@@ -27,6 +27,7 @@ from appliance.records import SCHEMA, CallDetail, RecordReader, RecordStore, cal
 from appliance.records.bench import sample_records
 from sim.world import RunSpec, World
 from tests.appliance.records.test_cdr import EVENTFUL_SITE
+from tests.appliance.test_reduce_ivr import day
 
 
 def simulated_records(hours: float = 1, seed: int = 3) -> list[Record]:
@@ -327,3 +328,25 @@ def test_a_database_made_before_the_time_index_gets_it_from_its_next_writer(
         names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     assert "events_by_time" in names
     assert [r.t for r in RecordReader(path).events("run-1", start=1.5)] == [2.0]
+
+
+def test_a_detail_record_of_an_ivr_call_round_trips(tmp_path: Path) -> None:
+    records = day()
+    store_all(tmp_path / "r.db", "run1", records)
+    details = RecordReader(tmp_path / "r.db").calls("run1")
+    assert details == call_details(records)
+    assert details[0].ivr_path == "main/menu > main/find > main/done > completed"
+    assert details[0].language == "en"
+
+
+def test_a_database_made_before_the_ivr_columns_gets_them_from_its_next_writer(
+        tmp_path: Path) -> None:
+    path = tmp_path / "records.sqlite"
+    store_all(path, "run-1", [])
+    with closing(sqlite3.connect(path)) as db:
+        for column in ("ivr_path", "ivr_exit", "language", "ivr_variables", "ivr_lookups",
+                       "ivr_nodes"):
+            db.execute(f"ALTER TABLE calls DROP COLUMN {column}")
+    assert "ivr_path" not in columns(path, "calls")
+    store_all(path, "run-2", offers(1.0))
+    assert columns(path, "calls") == ("run", *CallDetail._fields)
