@@ -107,12 +107,17 @@ def _check_own_prompts(site: Site, found: Preflight) -> None:
         own = own_folder(site, language)
         missing = PromptSet(own).missing(list(needed))
         if missing:
-            found.problems.append(("media.prompts", f"{own} lacks " + ", ".join(
-                _needed_by(name, needed[name]) for name in missing)))
+            found.problems.append(("media.prompts", f"{own} lacks {_needed_by(missing, needed)}"))
 
 
-def _needed_by(name: str, places: list[str]) -> str:
-    return f"{name}.wav" + (f" ({'; '.join(places)})" if places else "")
+def _needed_by(missing: list[str], needed: dict[str, list[str]]) -> str:
+    """The missing files, those the same nodes play together: "a.wav, b.wav (flow f, node
+    n); c.wav"."""
+    groups: dict[str, list[str]] = {}
+    for name in missing:
+        groups.setdefault("; ".join(needed[name]), []).append(f"{name}.wav")
+    return "; ".join(", ".join(files) + (f" ({places})" if places else "")
+                     for places, files in groups.items())
 
 
 def _check_built_prompts(site: Site, state: StateFolder, found: Preflight) -> None:
