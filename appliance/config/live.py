@@ -277,8 +277,10 @@ class Media(_Frozen):
     # comes when an agent answers, for trunks where answering a waiting call costs the caller).
     queued_callers: Literal["answer", "early_media"] = "answer"
     language: Literal["en", "zh"] = "en"
-    # A folder of prompt WAVs (8 kHz mono 16-bit, named as `ccbox prompts` writes them);
-    # None: the default set of `language` built at install time.
+    # A folder of prompt WAVs (8 kHz mono 16-bit, named as `ccbox prompts` writes them),
+    # with every prompt the IVR's flows play too; another language the flows speak in its
+    # sub-folder (`zh/`). None: the default set of each language (and `ivr.prompts` spoken
+    # from their texts), built under the state folder.
     prompts: str | None = None
     # Music on hold (8 kHz mono 16-bit WAV); None: the default track.
     music: str | None = None

@@ -22,25 +22,25 @@ from appliance.clock import Deadlines
 from appliance.config import ConfigError, Site
 from appliance.eventlog import EventLog
 from appliance.live.core import Address, DatagramCore
+from appliance.live.ivr_prompts import PromptTimes, prompt_sets
+from appliance.live.lookup_runner import LookupRunner
 from appliance.live.media import MediaDriver
 from appliance.live.preflight import preflight
-from appliance.live.prompt_build import (
-    PromptBuildError,
-    ensure_default_music,
-    site_prompts_folder,
-)
+from appliance.live.prompt_build import PromptBuildError, ensure_default_music
 from appliance.live.reconfigure import reconfigure_media
 from appliance.live.recordings import WavDesk, party_paths
 from appliance.live.serve import StartError, serve
 from appliance.live.udp import UdpDriver
+from appliance.lookups import SiteLookups
 from appliance.media.plane import MediaPlane
 from appliance.media.prompts import AnnouncementTimings, PromptError
 from appliance.pbx.b2bua import B2bua
 from appliance.records.recovery import ORPHANS, account_for_recordings, close_interrupted_calls
 from appliance.records.store import RecordStore
 from appliance.state import StateFolder
-from appliance.storage.promptfiles import PromptSet, read_prompt
+from appliance.storage.promptfiles import PromptLayers, read_prompt
 from appliance.storage.wavfile import repair
+from appliance.wallclock import WallClock, from_unix
 
 _log = logging.getLogger(__name__)
 
@@ -63,6 +63,12 @@ class Appliance:
         self.core: B2bua | None = None
         self.desk: WavDesk | None = None
         self.media_driver: MediaDriver | None = None
+        self.lookup_runner: LookupRunner | None = None
+        self.lookups: SiteLookups | None = None
+        self.prompt_times = PromptTimes({})
+        """How long the IVR's prompts play, per language (the sets kept up to date on reload)."""
+        # Until the SIP driver starts, `now` has no origin yet; no call comes in before it.
+        self.wallclock: WallClock = from_unix(time.time())
         self._cleaning: asyncio.Task[None] | None = None
 
     def build(self, site: Site) -> B2bua:
@@ -87,7 +93,10 @@ class Appliance:
         self.store.subscribe_to(log)
         seed = int.from_bytes(os.urandom(8), "big")
         media = site.media
-        prompts, music = _sounds(site, self.state)
+        sets, music = _sounds(site, self.state)
+        prompts = sets[media.language]
+        self.prompt_times.sets = sets
+        self.lookups = SiteLookups(site.ivr, self.state)
         self.desk = WavDesk(media.recording, run,
                             folder=self.state.resolve(media.recording.folder))
 
@@ -97,7 +106,8 @@ class Appliance:
                               recordings=self.desk)
 
         self.core = B2bua(site, log, Random(seed), secret=os.urandom(32), media_for=media_plane,
-                          sip_ids=Random(seed + 2))
+                          sip_ids=Random(seed + 2), wallclock=lambda t: self.wallclock(t),
+                          prompt_seconds=self.prompt_times)
         # The ACD times its announcements by what the callers will actually hear.
         self.core.cc.announcement_seconds = AnnouncementTimings(prompts)
         _log.info("records in %s (run %s)", self.records_path, run)
@@ -109,14 +119,19 @@ class Appliance:
         """SIGHUP: read the prompts and music `site` names (a ConfigError, and nothing
         changes, if they cannot be read); returns what applies its media settings."""
         self._preflight(site)
-        prompts, music = _sounds(site, self.state)
+        sets, music = _sounds(site, self.state)
+        prompts = sets[site.media.language]
         folder = self.state.resolve(site.media.recording.folder)
+        lookups = SiteLookups(site.ivr, self.state)
 
         def apply() -> None:
             assert self.core is not None and self.core.media is not None
             assert self.desk is not None
             reconfigure_media(self.core.media, self.desk, site.media, prompts, music, folder)
             self.core.cc.announcement_seconds = AnnouncementTimings(prompts)
+            self.prompt_times.sets = sets
+            if self.lookup_runner is not None:
+                self.lookup_runner.lookups = lookups
 
         return apply
 
@@ -145,8 +160,12 @@ class Appliance:
         sip.after_flush.append(driver.flush)
         self.media_driver = driver
         self._release_when_durable(box, sip)
-        assert self.store is not None
-        self.store.set_clock_origin(time.time() - sip.now())
+        assert self.store is not None and self.lookups is not None
+        origin = time.time() - sip.now()
+        self.wallclock = from_unix(origin)
+        self.store.set_clock_origin(origin)
+        self.lookup_runner = LookupRunner(box, self.lookups, sip.now, sip.flush)
+        sip.after_flush.append(self.lookup_runner.start_pending)
         self._cleaning = asyncio.get_running_loop().create_task(self._clean_up_regularly())
 
     def _release_when_durable(self, box: B2bua, sip: UdpDriver) -> None:
@@ -180,6 +199,8 @@ class Appliance:
     def close(self) -> None:
         if self._cleaning is not None:
             self._cleaning.cancel()
+        if self.lookup_runner is not None:
+            self.lookup_runner.close()
         if self.core is not None and self.core.media is not None:
             self.core.media.close_all(0.0 if self.media_driver is None
                                       else self.media_driver.now())
@@ -244,13 +265,13 @@ def _quieter_garbage_collection() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def _sounds(site: Site, state: StateFolder) -> tuple[PromptSet, np.ndarray]:
-    """The site's prompts and music (the defaults built under the state folder if missing).
-    `preflight` has checked that every file is there; a file that cannot be read or built
-    is a ConfigError naming it."""
+def _sounds(site: Site, state: StateFolder) -> tuple[dict[str, PromptLayers], np.ndarray]:
+    """The site's prompts per spoken language and its music (the defaults and the site's IVR
+    texts built under the state folder if missing or changed). `preflight` has checked that
+    every file is there; a file that cannot be read or built is a ConfigError naming it."""
     media = site.media
     try:
-        prompts = PromptSet(site_prompts_folder(media, state.prompts))
+        prompts = prompt_sets(site, state.prompts)
         music_path = (Path(media.music) if media.music is not None
                       else ensure_default_music(state.prompts))
         music = read_prompt(music_path)

@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from appliance.config import Site
+from appliance.live.ivr_prompts import (
+    SITE,
+    flow_prompts,
+    own_folder,
+    spoken_languages,
+    stale_prompts,
+)
 from appliance.live.prompt_build import tools_available
+from appliance.lookups import SiteLookups
 from appliance.media.prompts import prompt_texts
 from appliance.pbx.sip.digest import ha1
 from appliance.state import StateFolder
@@ -39,6 +47,8 @@ def preflight(site: Site, state: StateFolder, records: Path | None = None,
     `address` the one it would listen on (for the example-password warning)."""
     found = Preflight()
     _check_sounds(site, state, found)
+    if site.ivr is not None:
+        found.problems += SiteLookups(site.ivr, state).problems()
     _check_writable(state.root, "state folder", found)
     recordings = state.resolve(site.media.recording.folder)
     if site.media.recording.enabled:
@@ -74,26 +84,55 @@ def reachability_warnings(site: Site) -> list[str]:
 
 
 def _check_sounds(site: Site, state: StateFolder, found: Preflight) -> None:
-    media = site.media
-    names = list(prompt_texts(media.language))
-    if media.prompts is not None:
-        folder = Path(media.prompts)
-        if not folder.is_dir():
-            found.problems.append(("media.prompts", f"{folder} is not a folder"))
-        else:
-            missing = PromptSet(folder).missing(names)
-            if missing:
-                found.problems.append(("media.prompts", f"{folder} lacks "
-                                       + ", ".join(f"{name}.wav" for name in missing)))
-    else:
-        built = not PromptSet(state.prompts / media.language).missing(names)
-        if not built and not tools_available():
-            found.problems.append(("media.prompts", "the default prompts are not built in "
-                                   f"{state.prompts} and espeak-ng or sox is not installed "
-                                   "to build them (Debian: apt-get install espeak-ng sox)"))
+    if site.media.prompts is not None:
+        _check_own_prompts(site, found)
+    elif not tools_available():
+        _check_built_prompts(site, state, found)
     # The default music is synthesised at start: it needs no tool.
-    if media.music is not None and not Path(media.music).is_file():
-        found.problems.append(("media.music", f"{media.music} is not a file"))
+    if site.media.music is not None and not Path(site.media.music).is_file():
+        found.problems.append(("media.music", f"{site.media.music} is not a file"))
+
+
+def _check_own_prompts(site: Site, found: Preflight) -> None:
+    """The site's own folder holds every prompt of its language and every one its flows
+    play, in each language they speak."""
+    folder = Path(site.media.prompts or "")
+    if not folder.is_dir():
+        found.problems.append(("media.prompts", f"{folder} is not a folder"))
+        return
+    for language in spoken_languages(site):
+        needed = {} if site.ivr is None else flow_prompts(site.ivr, language)
+        if language == site.media.language:
+            needed = {**{name: [] for name in prompt_texts(language)}, **needed}
+        own = own_folder(site, language)
+        missing = PromptSet(own).missing(list(needed))
+        if missing:
+            found.problems.append(("media.prompts", f"{own} lacks {_needed_by(missing, needed)}"))
+
+
+def _needed_by(missing: list[str], needed: dict[str, list[str]]) -> str:
+    """The missing files, those the same nodes play together: "a.wav, b.wav (flow f, node
+    n); c.wav"."""
+    groups: dict[str, list[str]] = {}
+    for name in missing:
+        groups.setdefault("; ".join(needed[name]), []).append(f"{name}.wav")
+    return "; ".join(", ".join(files) + (f" ({places})" if places else "")
+                     for places, files in groups.items())
+
+
+def _check_built_prompts(site: Site, state: StateFolder, found: Preflight) -> None:
+    """Without espeak-ng or sox, every prompt must have been built before."""
+    unbuilt = [language for language in spoken_languages(site)
+               if PromptSet(state.prompts / language).missing(list(prompt_texts(language)))]
+    if unbuilt:
+        found.problems.append(("media.prompts", f"the default prompts ({', '.join(unbuilt)}) "
+                               f"are not built in {state.prompts} and espeak-ng or sox is not "
+                               "installed to build them (Debian: apt-get install espeak-ng sox)"))
+    stale = [] if site.ivr is None else stale_prompts(site.ivr, state.prompts / SITE)
+    if stale:
+        found.problems.append(("ivr.prompts", "prompts " + ", ".join(sorted(
+            {job.name for job in stale})) + f" are not built (or their text changed) in "
+            f"{state.prompts / SITE} and espeak-ng or sox is not installed to build them"))
 
 
 def _check_writable(folder: Path, what: str, found: Preflight) -> None:

@@ -12,9 +12,10 @@ import shutil
 import subprocess
 import tempfile
 import wave
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,6 +29,11 @@ from appliance.storage.promptfiles import PromptSet
 VOICES = {"en": "en-gb", "zh": "cmn-latn-pinyin"}
 MUSIC = Path("music") / "default.wav"
 """Where the default music on hold goes, relative to a prompts folder."""
+BUILDER = 2
+"""Raised whenever the builder would now make different files from the same texts (a voice,
+an effect): a box's default prompts, stamped with what built them, are then built again."""
+STAMP = ".builder"
+"""The file in a language's folder of default prompts naming what built them."""
 
 
 class PromptBuildError(RuntimeError):
@@ -70,10 +76,27 @@ def ensure_default_prompts(language: str, root: Path | None = None) -> Path:
     """
     root = default_prompts_folder() if root is None else Path(root)
     folder = root / language
-    missing = PromptSet(folder).missing(list(default_prompt_texts(language)))
-    if missing:
-        build_prompts(root, (language,), only=missing)
+    names = list(default_prompt_texts(language))
+    rebuild = PromptSet(folder).missing(names)
+    # Prompts an older builder made are kept where no tool is there to make them anew.
+    if not is_current(folder, language) and tools_available():
+        rebuild = names
+    if rebuild:
+        build_prompts(root, (language,), only=rebuild)
     return folder
+
+
+def builder_stamp(language: str) -> str:
+    """What the prompts of `language` built now are made with: the builder and the voice."""
+    return f"{BUILDER} {VOICES[language]}\n"
+
+
+def is_current(folder: Path, language: str) -> bool:
+    """Whether `folder` was built by this builder (a folder with no stamp was not)."""
+    try:
+        return (Path(folder) / STAMP).read_text(encoding="utf-8") == builder_stamp(language)
+    except OSError:
+        return False
 
 
 def ensure_default_music(root: Path | None = None) -> Path:
@@ -93,22 +116,43 @@ def build_prompts(out: Path, languages: Iterable[str] = ("en", "zh"),
     A full build (`only` None) also writes the default music on hold, `out/music/default.wav`,
     last in the list returned. The list is in the order of the languages and their prompts.
     """
-    tools = _tool("espeak-ng"), _tool("sox")
     wanted = set(only) if only is not None else None
-    jobs = [(Path(out) / language, language, name, text)
+    languages = list(languages)
+    jobs = [SpeechJob(Path(out) / language, language, name, text, name not in PHRASES[language])
             for language in languages
             for name, text in default_prompt_texts(language).items()
             if wanted is None or name in wanted]
-    for folder in {job[0] for job in jobs}:
+    written = speak(jobs)
+    for language in languages:  # every prompt of the language made now: stamp the folder
+        if wanted is None or wanted >= set(default_prompt_texts(language)):
+            (Path(out) / language / STAMP).write_text(builder_stamp(language), encoding="utf-8")
+    if wanted is None:
+        written.append(build_music(Path(out) / MUSIC))
+    return written
+
+
+class SpeechJob(NamedTuple):
+    """One prompt to speak: `text` in `language` into `folder/<name>.wav`; a `word` (a
+    digit, a number word) ends short, to be read out with others."""
+
+    folder: Path
+    language: str
+    name: str
+    text: str
+    word: bool = False
+
+
+def speak(jobs: Sequence[SpeechJob]) -> list[Path]:
+    """Write each job's file (whole or not at all); the paths, in the order of `jobs`.
+    PromptBuildError without espeak-ng or sox, or when one of them fails."""
+    tools = _tool("espeak-ng"), _tool("sox")
+    for folder in {job.folder for job in jobs}:
         folder.mkdir(parents=True, exist_ok=True)
     with (tempfile.TemporaryDirectory(prefix="ccbox-prompts-") as tmp,
           ThreadPoolExecutor(max_workers=_WORKERS) as pool):
         # Each prompt is two short tool runs of its own: run a few at once. Every file is
         # made alone from its text, so the order they finish in changes no byte.
-        written = list(pool.map(lambda job: _build_one(*tools, Path(tmp), *job), jobs))
-    if wanted is None:
-        written.append(build_music(Path(out) / MUSIC))
-    return written
+        return list(pool.map(lambda job: _build_one(*tools, Path(tmp), job), jobs))
 
 
 _WORKERS = min(4, os.cpu_count() or 1)
@@ -118,17 +162,16 @@ _WORD_END = ["reverse", "silence", "1", "0.01", "1%", "reverse", "pad", "0", "0.
 the pause of a full stop, 0.4 s, which between the words of a number sounds halting."""
 
 
-def _build_one(espeak: str, sox: str, tmp: Path, folder: Path, language: str, name: str,
-               text: str) -> Path:
-    """Speak `text` into `folder/<name>.wav`, in the telephone format."""
-    raw = tmp / f"{language}-{name}.wav"
-    _run([espeak, "-v", VOICES[language], "-s", "150", "-w", str(raw), text])
-    target = folder / f"{name}.wav"
+def _build_one(espeak: str, sox: str, tmp: Path, job: SpeechJob) -> Path:
+    """Speak the job's text into its file, in the telephone format."""
+    raw = tmp / f"{job.language}-{job.name}.wav"
+    _run([espeak, "-v", VOICES[job.language], "-s", "150", "-w", str(raw), job.text])
+    target = job.folder / f"{job.name}.wav"
     partial = _partial(target)
     # 8 kHz mono 16-bit, the telephone format; a little headroom against clipping; no
     # dither (-D), which is random and would make every build differ.
     _run([sox, "-D", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(partial),
-          "gain", "-n", "-3", *([] if name in PHRASES[language] else _WORD_END)])
+          "gain", "-n", "-3", *(_WORD_END if job.word else [])])
     os.replace(partial, target)
     return target
 

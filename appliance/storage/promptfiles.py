@@ -43,3 +43,25 @@ def read_prompt(path: Path) -> np.ndarray:
     except FileNotFoundError:
         raise PromptError(f"{path}: no such prompt") from None
     return prompt_samples(wav, str(path))
+
+
+class PromptLayers:
+    """The prompts of one language from several folders, the first that has a name winning:
+    a site's IVR prompts over the default set. Satisfies `SoundSource`."""
+
+    def __init__(self, folders: list[Path]) -> None:
+        self.sets = [PromptSet(folder) for folder in folders]
+        self._holder: dict[str, PromptSet] = {}
+
+    def samples(self, name: str) -> np.ndarray:
+        holder = self._holder.get(name)
+        if holder is None:  # the last folder's PromptError names its file
+            holder = next((p for p in self.sets if not p.missing([name])), self.sets[-1])
+            self._holder[name] = holder
+        return holder.samples(name)
+
+    def duration(self, names: list[str]) -> float:
+        return duration(self, names)
+
+    def missing(self, names: list[str]) -> list[str]:
+        return [name for name in names if all(p.missing([name]) for p in self.sets)]

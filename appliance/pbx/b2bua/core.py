@@ -54,12 +54,14 @@ from appliance.pbx.b2bua.wire import (
     content_refusal,
 )
 from appliance.pbx.callcontrol import CallControl
+from appliance.pbx.ivr import PromptSeconds
 from appliance.pbx.legs import Leg, LegEvent, LegState, LegStateError, Role
 from appliance.pbx.sip.dialog import new_tag
 from appliance.pbx.sip.endpoint import Endpoint
 from appliance.pbx.sip.layer import CancelRequested, Key
 from appliance.pbx.sip.message import Request, Response, SipError, parse_name_addr
 from appliance.pbx.sip.transaction import Deliver, transaction_key
+from appliance.wallclock import WallClock
 
 if TYPE_CHECKING:
     from appliance.config import Site
@@ -82,13 +84,15 @@ class B2bua(Endpoint):
     def __init__(self, site: Site, log: EventLog, rng: Random, secret: bytes,
                  local: Address = ("127.0.0.1", 5060),
                  media_for: Callable[[Deadlines], MediaPlane] | None = None, *,
-                 sip_ids: Random | None = None) -> None:
+                 sip_ids: Random | None = None, wallclock: WallClock | None = None,
+                 prompt_seconds: PromptSeconds | None = None) -> None:
         self.log = log
         # `rng` is the ACD's alone; tags, Call-IDs, branches and nonces come from `sip_ids`, so
         # that one SIP message more or less never changes which agent the ACD picks. Without
         # `sip_ids` it is seeded by one draw of `rng`, here, before any call.
         self.rng = Random(rng.getrandbits(64)) if sip_ids is None else sip_ids
-        self.cc = CallControl(site, log, rng)
+        self.cc = CallControl(site, log, rng, wallclock=wallclock,
+                              prompt_seconds=prompt_seconds)
         super().__init__(self.cc.deadlines, SUPPORTED_METHODS, frozenset({"timer"}))
         self.media = None if media_for is None else media_for(self.cc.deadlines)
         self.phones = Phones(site.sip, secret, self.rng, self.layer, self.deadlines)
@@ -176,6 +180,16 @@ class B2bua(Endpoint):
         for leg in list(self.legs.dialogs.values()):
             if leg.role is Role.FEATURE:
                 self.ending.hang_up(leg, now)
+        self._pump(now)
+
+    def take_lookups(self) -> list[actions.LookUp]:
+        """The lookups call control asked for since the last call; the driver carries them
+        out and answers each with `lookup_done`."""
+        return []
+
+    def lookup_done(self, call: int, fields: dict[str, str] | None, now: float) -> None:
+        """The answer to a `LookUp` of `call`: the fields found, {} not found, None failed."""
+        self.cc.lookup_done(now, call, fields)
         self._pump(now)
 
     def log_durable(self, mark: int, now: float) -> None:
