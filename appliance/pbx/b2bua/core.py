@@ -64,6 +64,8 @@ from appliance.pbx.sip.transaction import Deliver, transaction_key
 if TYPE_CHECKING:
     from appliance.config import Site
     from appliance.media.plane import MediaPlane
+    from appliance.pbx.ivr import PromptSeconds
+    from appliance.wallclock import WallClock
 
 logger = logging.getLogger(__name__)
 
@@ -82,13 +84,15 @@ class B2bua(Endpoint):
     def __init__(self, site: Site, log: EventLog, rng: Random, secret: bytes,
                  local: Address = ("127.0.0.1", 5060),
                  media_for: Callable[[Deadlines], MediaPlane] | None = None, *,
-                 sip_ids: Random | None = None) -> None:
+                 sip_ids: Random | None = None, wallclock: WallClock | None = None,
+                 prompt_seconds: PromptSeconds | None = None) -> None:
         self.log = log
         # `rng` is the ACD's alone; tags, Call-IDs, branches and nonces come from `sip_ids`, so
         # that one SIP message more or less never changes which agent the ACD picks. Without
         # `sip_ids` it is seeded by one draw of `rng`, here, before any call.
         self.rng = Random(rng.getrandbits(64)) if sip_ids is None else sip_ids
-        self.cc = CallControl(site, log, rng)
+        self.cc = CallControl(site, log, rng, wallclock=wallclock,
+                              prompt_seconds=prompt_seconds)
         super().__init__(self.cc.deadlines, SUPPORTED_METHODS, frozenset({"timer"}))
         self.media = None if media_for is None else media_for(self.cc.deadlines)
         self.phones = Phones(site.sip, secret, self.rng, self.layer, self.deadlines)
