@@ -575,7 +575,8 @@ class IvrCaller(_Frozen):
     The first key comes `key_delay` after the prompt starts when the node allows barge-in,
     after it ends otherwise; a key that comes after the node gave up waiting is not pressed.
     A caller whose `patience` (counted from entering the IVR) runs out hangs up there: an IVR
-    abandon. Without `patience` callers wait as long as the IVR keeps them."""
+    abandon (not while hearing a STOP FLOW's or HANG UP's goodbye). Without `patience`
+    callers wait as long as the IVR keeps them."""
 
     choices: dict[str, dict[Keys, Probability]] = Field(default_factory=dict)
     digits: dict[str, Keys] = Field(default_factory=dict)

@@ -151,7 +151,9 @@ class IvrCallers:
 
     def _out_of_patience(self, event: Timeout) -> None:
         visit: Visit = event.value
-        if self.visits.get(visit.call) is visit:
+        # Hearing the goodbye of a STOP FLOW or HANG UP, the caller is served already.
+        leaving = visit.node is not None and visit.node.is_exit
+        if self.visits.get(visit.call) is visit and not leaving:
             del self.visits[visit.call]
             self.callers.give_up(visit.caller)
 
