@@ -30,11 +30,12 @@ from appliance.pbx.b2bua import B2bua
 from appliance.pbx.sip.digest import ha1
 from sim.channels.sipua import SipChannel
 from sim.clock import SimClock
+from sim.lookups import SimLookups, carry_out
 from sim.media import AnnouncementTiming, announcement_timing
 from sim.sipnet import LinkQuality, SimulatedNetwork
 from sim.sipua import UserAgent
 from sim.streams import ACD, SIP_IDS, Streams
-from sim.world import People, Progress, in_steps, without_collector
+from sim.world import People, Progress, in_steps, site_wallclock, without_collector
 
 APPLIANCE = ("10.0.0.1", 5060)
 REALM = "sim.ccbox"
@@ -98,6 +99,30 @@ def _carry_out(event: Timeout) -> None:
     event.value()
 
 
+class BoxWithLookups:
+    """The B2BUA as the network sees it, carrying out the lookups its IVR asks for (after
+    each input, as its datagrams are taken) and answering them after their delay."""
+
+    def __init__(self, box: B2bua, lookups: SimLookups, clock: SimClock,
+                 poke: Callable[[], None]) -> None:
+        self.box = box
+        self.clock = clock
+        self.poke = poke
+        self.handle = carry_out(lookups, clock, self._answer)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.box, name)
+
+    def take_datagrams(self) -> Any:
+        for lookup in self.box.take_lookups():  # type: ignore[attr-defined]
+            self.handle(lookup)
+        return self.box.take_datagrams()
+
+    def _answer(self, call: int, fields: dict[str, str] | None) -> None:
+        self.box.lookup_done(call, fields, self.clock.env.now)  # type: ignore[attr-defined]
+        self.poke()
+
+
 class SipWorld:
     """One run in SIP fidelity. Announcements play for the real length of the site's
     prompts unless `timing` says otherwise (see `sim.media.announcement_timing`)."""
@@ -115,12 +140,18 @@ class SipWorld:
         streams = Streams(spec.seed, spec.replication)
         self.log = EventLog()
         self.net = SimulatedNetwork(streams("network"), spec.quality, SimPyTimeLine(self.env))
-        self.box = B2bua(self.site, self.log, streams(ACD), b"sim-secret", APPLIANCE,
-                         sip_ids=streams(SIP_IDS))
         self.timing = announcement_timing(site) if timing is None else timing
+        prompt_seconds = self.timing.prompt_lengths()
+        self.box = B2bua(self.site, self.log, streams(ACD), b"sim-secret", APPLIANCE,
+                         sip_ids=streams(SIP_IDS), wallclock=site_wallclock(site),
+                         prompt_seconds=prompt_seconds)
         # Set on the core the B2BUA built, before any call reaches it.
         self.box.cc.announcement_seconds = self.timing.seconds
-        self.net.attach(APPLIANCE, self.box)
+        core: Any = self.box
+        if site.ivr is not None and hasattr(self.box, "take_lookups"):
+            core = BoxWithLookups(self.box, SimLookups(self.site, streams), self.clock,
+                                  lambda: self.net.poke(APPLIANCE))
+        self.net.attach(APPLIANCE, core)
         self.gateways = {
             group.name: self._user_agent("gw", "", _gateway(index),
                                          streams(f"gateway-{group.name}"))
@@ -131,7 +162,8 @@ class SipWorld:
             for index, agent in enumerate(self.site.expanded_agents())}
         self.channel = SipChannel(self.clock, self.net, self.site, self.log, self.timing,
                                   self.gateways, self.phones)
-        self.people = People(self.site, self.channel, self.clock, streams, self.length)
+        self.people = People(self.site, self.channel, self.clock, streams, self.length,
+                             prompt_seconds)
 
     def _user_agent(self, user: str, password: str, address: tuple[str, int],
                     rng: Random) -> UserAgent:

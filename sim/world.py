@@ -8,23 +8,29 @@ model; `World` runs it in call fidelity through the direct channel, and
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 
 import simpy
 
 from appliance.config import Site
 from appliance.eventlog import EventLog
+from appliance.pbx.actions import LookUp
 from appliance.pbx.callcontrol import CallControl
+from appliance.pbx.ivr import PromptSeconds
+from appliance.wallclock import WallClock, from_origin
 from sim.agents.behaviour import Agents
 from sim.agents.schedule import PlannedStep, plan_agent
 from sim.channels import Channel
 from sim.channels.direct import DirectChannel
 from sim.clock import SimClock
 from sim.driver import CoreDriver
+from sim.lookups import SimLookups, carry_out
 from sim.media import AnnouncementTiming, announcement_timing
 from sim.streams import ACD, Streams
 from sim.traffic.callers import Callers
+from sim.traffic.ivr import IvrCallers
 
 Progress = Callable[[float], None]
 
@@ -41,11 +47,14 @@ class People:
     and breaks planned over a run of `length` seconds."""
 
     def __init__(self, site: Site, channel: Channel, clock: SimClock, streams: Streams,
-                 length: float) -> None:
+                 length: float, prompt_seconds: PromptSeconds | None = None) -> None:
         assert site.traffic is not None
         self.channel = channel
         self.clock = clock
         self.callers = Callers(site.traffic, clock, channel, streams)
+        # Only a site with an IVR follows it: any other runs exactly as before.
+        self.ivr_callers = None if site.ivr is None else IvrCallers(
+            site.ivr, site.traffic, self.callers, prompt_seconds or _a_second_each, streams)
         agents = site.expanded_agents()
         self.agents = Agents([a.id for a in agents], site.agent_behaviour, clock, channel,
                              streams)
@@ -75,6 +84,17 @@ class People:
             channel.not_ready(step.agent, step.reason)
         else:
             channel.ready(step.agent)
+
+
+def _a_second_each(names: Sequence[str], language: str) -> float:
+    return float(len(names))
+
+
+def site_wallclock(site: Site) -> WallClock:
+    """The simulated day's local time: time 0 is the traffic's start on its start date."""
+    assert site.traffic is not None
+    start = datetime.combine(site.traffic.start_date, time())
+    return from_origin(start + timedelta(seconds=site.traffic.start))
 
 
 def without_collector(run: Callable[[], EventLog]) -> EventLog:
@@ -124,10 +144,20 @@ class World:
         self.streams = Streams(spec.seed, spec.replication)
         self.log = EventLog()
         self.timing = announcement_timing(site) if timing is None else timing
-        self.core = CallControl(site, self.log, self.streams(ACD), self.timing.seconds)
+        prompt_seconds = self.timing.prompt_lengths()
+        self.core = CallControl(site, self.log, self.streams(ACD), self.timing.seconds,
+                                wallclock=site_wallclock(site), prompt_seconds=prompt_seconds)
         self.driver = CoreDriver(self.clock, self.core)
         self.channel = DirectChannel(self.clock, self.core, self.driver)
-        self.people = People(site, self.channel, self.clock, self.streams, self.length)
+        if site.ivr is not None:
+            lookups = SimLookups(site, self.streams)
+            self.driver.on(LookUp, carry_out(lookups, self.clock, self._lookup_done))
+        self.people = People(site, self.channel, self.clock, self.streams, self.length,
+                             prompt_seconds)
+
+    def _lookup_done(self, call: int, fields: dict[str, str] | None) -> None:
+        self.core.lookup_done(self.env.now, call, fields)
+        self.driver.settle()
 
     def run(self, progress: Progress | None = None, step: float = 900.0) -> EventLog:
         """Simulate ``spec.hours``; ``progress`` gets the fraction done after each step."""

@@ -14,6 +14,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
@@ -546,6 +547,59 @@ class Retrial(_Frozen):
     max_attempts: Annotated[Whole, Field(ge=1)] = 3
 
 
+_KEYS = re.compile(r"[0-9*#]+")
+
+
+def _check_keys(value: str) -> str:
+    if not _KEYS.fullmatch(value):
+        raise ValueError(f"expected keys 0-9, * or #; got {value!r}")
+    return value
+
+
+Keys = Annotated[str, AfterValidator(_check_keys)]
+
+
+class IvrCaller(_Frozen):
+    """How callers of a call type walk the site's IVR (simulation only). Nodes are named
+    `<flow>.<node>`.
+
+    At each try of an input node a caller first presses, with probability `wrong_key`, a key
+    the node does not take (a menu: the lowest key it offers no option for; PLAY DIGIT: its
+    terminator before any digit). Otherwise, at a menu named in `choices` they press a key by
+    its probabilities, and the remainder presses nothing (the node times out); at any other
+    menu they press nothing with probability `no_key`, else one of its keys, each as likely.
+    At a PLAY DIGIT node they press nothing with probability `no_key`, else the digits of
+    `digits` for that node (random ones, `max_digits` long, if none are given), `digit_gap`
+    seconds apart, then the terminator if the node still waits for more.
+
+    The first key comes `key_delay` after the prompt starts when the node allows barge-in,
+    after it ends otherwise; a key that comes after the node gave up waiting is not pressed.
+    A caller whose `patience` (counted from entering the IVR) runs out hangs up there: an IVR
+    abandon (not while hearing a STOP FLOW's or HANG UP's goodbye). Without `patience`
+    callers wait as long as the IVR keeps them."""
+
+    choices: dict[str, dict[Keys, Probability]] = Field(default_factory=dict)
+    digits: dict[str, Keys] = Field(default_factory=dict)
+    wrong_key: Probability = 0.0
+    no_key: Probability = 0.0
+    key_delay: Distribution = Fixed(value=2)
+    digit_gap: Seconds = 0.3
+    patience: Distribution | None = None
+
+    @model_validator(mode="after")
+    def _check_probabilities(self) -> "IvrCaller":
+        problems: list[Problem] = []
+        for node, keys in self.choices.items():
+            total = math.fsum(keys.values())
+            if total > 1 + 1e-9:
+                problems.append((("choices", node), f"the keys' probabilities add up to "
+                                                    f"{total:g}, more than 1"))
+            problems += [(("choices", node, key), f"expected one key; got {key!r}")
+                         for key in keys if len(key) != 1]
+        _raise_if_any(problems)
+        return self
+
+
 class CallType(_Frozen):
     name: Identifier
     share: PositiveNumber = 1.0
@@ -558,6 +612,16 @@ class CallType(_Frozen):
     transfer: Transfer | None = None
     retrial: Retrial = Retrial()
     leave_after_announcement: Probability = 0.5
+    ivr: IvrCaller | None = None
+
+
+class LookupAnswer(_Frozen):
+    """How a simulated IVR lookup answers when its SQLite file is not there (HTTP lookups
+    always): "found" with probability `found`, then with `fields`; after `delay`."""
+
+    found: Probability = 1.0
+    fields: dict[str, str] = Field(default_factory=dict)
+    delay: Distribution = Fixed(value=0.2)
 
 
 _RATES_EXPECTED = "expected calls per hour >= 0, or a list of them (one per interval)"
@@ -585,11 +649,15 @@ class Traffic(_Frozen):
     around when a run is longer."""
 
     start: TimeOfDay = 8 * 3600.0
+    # The simulated day's date, for schedules, holidays and the IVR's DATE: a Monday, so
+    # that a run falls on a working day unless the site says otherwise.
+    start_date: date = date(2024, 1, 1)
     interval_minutes: Whole = 30
     calls_per_hour: Annotated[
         float | list[float], PlainValidator(_rates, json_schema_input_type=float | list[float])
     ]
     call_types: Annotated[list[CallType], Field(min_length=1)]
+    lookups: dict[Identifier, LookupAnswer] = Field(default_factory=dict)
 
     @field_validator("interval_minutes")
     @classmethod
@@ -883,6 +951,21 @@ def _traffic_problems(site: Site, traffic: Traffic, check_routing: bool) -> Iter
             yield problem
         if call_type.transfer and (problem := _unknown_queue(site, call_type.transfer.target)):
             yield ((*loc, "transfer", "target"), problem)
+        if call_type.ivr is not None:
+            yield from _ivr_caller_problems(site, call_type.ivr, (*loc, "ivr"))
+    declared = {} if site.ivr is None else site.ivr.lookups
+    for name, answer in traffic.lookups.items():
+        lookup = declared.get(name)
+        if lookup is None:
+            yield (("traffic", "lookups", name),
+                   f"no lookup named {name!r} in ivr.lookups "
+                   f"(lookups: {', '.join(declared) or 'none declared'})")
+            continue
+        for field in answer.fields:
+            if field not in lookup.fields:
+                yield (("traffic", "lookups", name, "fields", field),
+                       f"lookup {name!r} has no field {field!r} "
+                       f"(fields: {', '.join(lookup.fields)})")
 
 
 def _unrouted(site: Site, call_type: CallType, loc: Loc) -> Problem | None:
@@ -897,3 +980,48 @@ def _unrouted(site: Site, call_type: CallType, loc: Loc) -> Problem | None:
         return ((*loc, "dnis"),
                 f"no route on trunk group {call_type.trunk_group!r} matches {number}")
     return None
+
+
+def _ivr_caller_problems(site: Site, caller: IvrCaller, loc: Loc) -> Iterator[Problem]:
+    """Every node a call type's IVR behaviour names must be an input node of the right kind,
+    and every key one it offers (a key it does not offer is `wrong_key`)."""
+    if site.ivr is None:
+        yield (loc, "the site has no ivr section for its callers to walk")
+        return
+    for name, keys in caller.choices.items():
+        node, problem = _ivr_node(site, name, ("play_option", "select_language"))
+        if problem:
+            yield ((*loc, "choices", name), problem)
+            continue
+        offered = node.options if node.kind == "play_option" else node.languages
+        for key in keys:
+            if key not in offered:
+                yield ((*loc, "choices", name, key),
+                       f"{name} offers no key {key!r} (keys: {', '.join(offered)}); a key "
+                       "the node does not take is wrong_key")
+    for name, digits in caller.digits.items():
+        node, problem = _ivr_node(site, name, ("play_digit",))
+        if problem:
+            yield ((*loc, "digits", name), problem)
+        elif not node.min_digits <= len(digits) <= node.max_digits:
+            yield ((*loc, "digits", name),
+                   f"{name} takes {node.min_digits} to {node.max_digits} digits; got "
+                   f"{digits!r}")
+
+
+def _ivr_node(site: Site, name: str, kinds: tuple[str, ...]) -> tuple[Any, str | None]:
+    """The node `<flow>.<node>` of the site's IVR, or what is wrong with the name."""
+    assert site.ivr is not None
+    flow_name, _, node_name = name.partition(".")
+    flows = {flow.name: flow for flow in site.ivr.flows}
+    flow = flows.get(flow_name)
+    if flow is None:
+        return None, (f"expected <flow>.<node>; no flow named {flow_name!r} "
+                      f"(flows: {', '.join(flows)})")
+    nodes = {node.name: node for node in flow.nodes}
+    node = nodes.get(node_name)
+    if node is None:
+        return None, f"flow {flow_name!r} has no node {node_name!r} (nodes: {', '.join(nodes)})"
+    if node.kind not in kinds:
+        return None, f"{name} is a {node.kind} node; expected {' or '.join(kinds)}"
+    return node, None

@@ -18,9 +18,16 @@ by listening.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
+from appliance.events import IvrDigits, IvrExited, IvrFlowEntered, IvrNodeEntered, Record
 from sim.channels.subscribers import Handler
+
+IVR_RECORDS = (IvrFlowEntered, IvrNodeEntered, IvrDigits, IvrExited)
+"""The IVR records a caller follows: where in the flows the call is, and when a try ends."""
+
+IvrHeard = Callable[[int, Record], None]
 
 
 class Conversation:
@@ -68,6 +75,15 @@ class Channel(Protocol):
 
     def hang_up(self, call: int) -> None:
         """The caller hangs up, waiting or talking."""
+        ...
+
+    def press(self, call: int, digit: str) -> None:
+        """The caller presses a key (for the IVR)."""
+        ...
+
+    def follow_ivr(self, heard: IvrHeard) -> None:
+        """Tell ``heard(call, record)`` each IVR record (`IVR_RECORDS`) about a call a caller
+        placed, read from the appliance's event log as it is written."""
         ...
 
     # --- agents ----------------------------------------------------------------------

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from appliance.events import new
+from appliance.events import Record, new
 from appliance.pbx.acd.agent import NOT_READY, WRAP_UP
 from appliance.pbx.acd.core import REASON_NO_ANSWER
 from appliance.pbx.actions import HangUpCaller
-from sim.channels import Conversation, Goodbye
+from sim.channels import IVR_RECORDS, Conversation, Goodbye, IvrHeard
 
 if TYPE_CHECKING:
     from appliance.pbx.callcontrol import CallControl
@@ -62,6 +62,35 @@ class DirectChannel:
         self._caller_hangup(self.env.now, call)
         self.settle()  # a ring withdrawn now still finds the caller, who has left
         del self._conversations[call]
+
+    def press(self, call: int, digit: str) -> None:
+        self._input(self.core.caller_digit, call, digit)
+
+    def follow_ivr(self, heard: IvrHeard) -> None:
+        # A call's handle is call control's own id: the records need no translation. Those
+        # written while a call is offered wait until the channel knows its caller.
+        self._ivr_heard = heard
+        self._ivr_held: list[Record] | None = None
+        self.core.log.subscribe(self._follow)
+        self.offer = self._offer_following  # type: ignore[method-assign]
+
+    def _follow(self, record: Record) -> None:
+        if type(record) in IVR_RECORDS:
+            if self._ivr_held is None:
+                self._ivr_heard(record.call, record)  # type: ignore[attr-defined]
+            else:
+                self._ivr_held.append(record)
+
+    def _offer_following(self, conversation: Conversation, trunk_group: str, ani: str,
+                         dnis: str, attempt: int) -> int:
+        held = self._ivr_held = []
+        call = self._offer_call(self.env.now, trunk_group, ani, dnis, attempt)
+        self._conversations[call] = conversation
+        self._ivr_held = None
+        for record in held:
+            self._ivr_heard(call, record)
+        self.settle()
+        return call
 
     def _input(self, method: Callable[..., object], *args: object) -> None:
         """One input to call control now, then what it makes callers and agents hear."""

@@ -21,6 +21,7 @@ from appliance.events import (
     Record,
 )
 from appliance.pbx.acd.core import REASON_NO_ANSWER
+from sim.channels import IVR_RECORDS, IvrHeard
 
 Heard = Callable[[int, CallAnnounced], None]
 LOGGED_OUT = (AgentState.LOGGED_OUT, "")
@@ -32,6 +33,7 @@ class LogView:
 
     def __init__(self, announced: Heard) -> None:
         self._announced = announced
+        self._ivr: IvrHeard | None = None
         self._placed: dict[str, deque[int]] = {}  # calling number -> handles not yet offered
         self._handles: dict[int, int] = {}  # the appliance's call id -> the caller's handle
         self._agents: dict[str, tuple[AgentState, str]] = {}
@@ -52,6 +54,14 @@ class LogView:
                 self._announced(handle, record)
         elif kind is CallEnded:
             self._handles.pop(record.call, None)
+        elif kind in IVR_RECORDS and self._ivr is not None:
+            handle = self._handles.get(record.call)
+            if handle is not None:
+                self._ivr(handle, record)
+
+    def follow_ivr(self, heard: IvrHeard) -> None:
+        """Tell `heard(handle, record)` the IVR records of calls placed with `placed`."""
+        self._ivr = heard
 
     def _offered(self, record: CallOffered) -> None:
         waiting = self._placed.get(record.ani)

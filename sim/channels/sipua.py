@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 from appliance.events import AgentState, CallAnnounced, EndCause
 from appliance.pbx import actions
-from sim.channels import Conversation, Goodbye
+from sim.channels import Conversation, Goodbye, IvrHeard
 from sim.channels.logview import LogView
 from sim.channels.subscribers import Subscribers
 from sim.sipua import Address, UaEvent, UserAgent, offer_sdp, session_of
@@ -125,6 +125,14 @@ class SipChannel(Subscribers):
         gateway.hangup(self.net.now, ua_call)
         self._send(gateway)
 
+    def press(self, call: int, digit: str) -> None:
+        gateway, ua_call = self._lines[call]
+        gateway.press(self.net.now, ua_call, digit)
+        self._send(gateway)
+
+    def follow_ivr(self, heard: IvrHeard) -> None:
+        self.view.follow_ivr(heard)
+
     def _forget_line(self, call: int) -> tuple[UserAgent, int]:
         del self._conversations[call]
         self._answered_by.pop(call, None)  # an answer crossing the caller's CANCEL
@@ -137,10 +145,12 @@ class SipChannel(Subscribers):
         if handle is None:
             return  # the caller has hung up already
         kind = event.kind
-        if kind == "answered" or (kind == "reinvited" and handle in self._answered_by):
-            # The first agent's answer, or a later one's after a transfer (its SDP in a
-            # re-INVITE).
+        if handle in self._answered_by and (kind == "answered" or kind == "reinvited"):
+            # The first agent's answer, or a later one's after a transfer or the IVR (its
+            # SDP in a re-INVITE).
             self.publish(actions.Connect(handle, self._answered_by.pop(handle)))
+        elif kind == "answered":
+            self.publish(actions.AnswerCaller(handle))  # by the IVR, before any agent
         elif kind == "failed" or kind == "ended_by_peer":
             cause = REFUSED.get(event.status, EndCause.NO_ROUTE) if kind == "failed" else (
                 EndCause.AGENT_HANGUP)

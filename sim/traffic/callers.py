@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from sim.streams import Streams
 
 RETRY_AFTER_BUSY = frozenset({EndCause.BLOCKED, EndCause.BUSY})
+# A timer fires at now + (deadline - now), which can miss the deadline by a rounding step.
+_ROUNDING = 1e-6
 
 
 class CallTypeModel:
@@ -180,7 +182,26 @@ class Callers:
         self.clock.after(delay, self._patience_ran_out, caller)
 
     def _patience_ran_out(self, event: Timeout) -> None:
-        self._give_up(event.value)
+        caller: Caller = event.value
+        # Not yet, if the IVR held the call meanwhile: its patience counts from the queue.
+        if caller.patience_deadline <= self.clock.env.now + _ROUNDING:
+            self._give_up(caller)
+
+    def caller(self, call: int) -> Caller | None:
+        """The caller on `call`, None once they have left it."""
+        return self._caller(call)
+
+    def wait_in_queue(self, caller: Caller, patience: float) -> None:
+        """The caller's call leaves the IVR for a queue, where they wait `patience` seconds
+        at most."""
+        caller.patience_deadline = self.clock.env.now + patience
+        caller.patience_armed = False
+        if caller.waiting and caller.patience_deadline < caller.answer_at:
+            self._arm_patience(caller)
+
+    def give_up(self, caller: Caller) -> None:
+        """The caller hangs up before an agent answers (and may call again)."""
+        self._give_up(caller)
 
     # --- what callers hear -------------------------------------------------------------
 

@@ -183,3 +183,37 @@ def test_the_command_prints_the_recordings_line(tmp_path: Path):
     figures = json.loads(result.stdout)
     assert figures["recordings"]["files_per_call"] == 1
     assert figures["announcements"].startswith("Announcements play")
+
+
+# --- IVR prompts ----------------------------------------------------------------------------
+
+
+def test_ivr_prompts_without_files_are_estimated_from_their_text() -> None:
+    from sim.media import PromptLengths, estimated_seconds, ivr_prompt_lengths
+    from tests.sim.traffic.test_ivr import ivr_site
+
+    lengths = ivr_prompt_lengths(ivr_site(), {})
+    assert isinstance(lengths, PromptLengths)
+    text = "For your balance press 1, for an agent press 2."
+    assert estimated_seconds(text, "en") == pytest.approx(10 / 2.5 + 0.4)
+    assert lengths(["menu", "bye"], "en") == pytest.approx(
+        estimated_seconds(text, "en") + estimated_seconds("Goodbye.", "en"))
+    assert lengths(["goodbye"], "en") > 0  # a built-in prompt, from its default text
+
+
+def test_ivr_prompts_play_for_the_length_of_their_files(tmp_path: Path) -> None:
+    from sim.media import ivr_prompt_lengths
+    from tests.sim.traffic.test_ivr import ivr_site
+
+    with wave.open(str(tmp_path / "menu.wav"), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\0\0" * 8000 * 3)
+    lengths = ivr_prompt_lengths(ivr_site(), {"en": PromptSet(tmp_path)})
+    assert lengths(["menu"], "en") == pytest.approx(3.0)
+
+
+def test_a_site_without_an_ivr_has_no_prompt_lengths() -> None:
+    timing = announcement_timing(parse_site(yaml.safe_dump(site_dict()), source="<t>"))
+    assert timing.prompt_seconds is None and timing.prompt_note == ""

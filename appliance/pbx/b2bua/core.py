@@ -66,6 +66,8 @@ from appliance.wallclock import WallClock
 if TYPE_CHECKING:
     from appliance.config import Site
     from appliance.media.plane import MediaPlane
+    from appliance.pbx.ivr import PromptSeconds
+    from appliance.wallclock import WallClock
 
 logger = logging.getLogger(__name__)
 
