@@ -54,14 +54,12 @@ from appliance.pbx.b2bua.wire import (
     content_refusal,
 )
 from appliance.pbx.callcontrol import CallControl
-from appliance.pbx.ivr import PromptSeconds
 from appliance.pbx.legs import Leg, LegEvent, LegState, LegStateError, Role
 from appliance.pbx.sip.dialog import new_tag
 from appliance.pbx.sip.endpoint import Endpoint
 from appliance.pbx.sip.layer import CancelRequested, Key
 from appliance.pbx.sip.message import Request, Response, SipError, parse_name_addr
 from appliance.pbx.sip.transaction import Deliver, transaction_key
-from appliance.wallclock import WallClock
 
 if TYPE_CHECKING:
     from appliance.config import Site
