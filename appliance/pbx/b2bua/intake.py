@@ -1,6 +1,7 @@
 """New calls into the B2BUA: a trunk's INVITE becomes a caller leg and a call for call control
-(answered at once, as early media or with ringing, as the media and the site say); a phone's
-INVITE, once authenticated, a feature code carried out on a feature leg."""
+(answered at once, as early media or with ringing, as the media and the site say; a call routed
+to an IVR flow is answered by the flow's `AnswerCaller`, `ivr.py`); a phone's INVITE, once
+authenticated, a feature code carried out on a feature leg."""
 
 from __future__ import annotations
 
