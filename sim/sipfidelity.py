@@ -114,12 +114,12 @@ class BoxWithLookups:
         return getattr(self.box, name)
 
     def take_datagrams(self) -> Any:
-        for lookup in self.box.take_lookups():  # type: ignore[attr-defined]
+        for lookup in self.box.take_lookups():
             self.handle(lookup)
         return self.box.take_datagrams()
 
     def _answer(self, call: int, fields: dict[str, str] | None) -> None:
-        self.box.lookup_done(call, fields, self.clock.env.now)  # type: ignore[attr-defined]
+        self.box.lookup_done(call, fields, self.clock.env.now)
         self.poke()
 
 
@@ -148,7 +148,7 @@ class SipWorld:
         # Set on the core the B2BUA built, before any call reaches it.
         self.box.cc.announcement_seconds = self.timing.seconds
         core: Any = self.box
-        if site.ivr is not None and hasattr(self.box, "take_lookups"):
+        if site.ivr is not None:
             core = BoxWithLookups(self.box, SimLookups(self.site, streams), self.clock,
                                   lambda: self.net.poke(APPLIANCE))
         self.net.attach(APPLIANCE, core)

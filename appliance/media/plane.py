@@ -16,7 +16,7 @@ Out: datagrams `(local port, bytes, destination)` and events (`Digit`, `MediaTim
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from random import Random
 from typing import Protocol
@@ -36,6 +36,8 @@ from appliance.media.rtp import payload_of
 from appliance.net import Address
 
 MUSIC = "\x00music"  # the music's key among the encoded sounds (no prompt has this name)
+Prompts = SoundSource | Mapping[str, SoundSource]
+"""The prompts a plane plays: one set for every call, or a set per language."""
 DISK_CHECK_SECONDS = 5.0
 """How often free space is looked at while the appliance records."""
 
@@ -94,19 +96,25 @@ class CallMedia:
 
 
 class MediaPlane:
+    """`prompts` is one set for every call or a set per language; with sets per language a
+    prompt asked for in a language the plane has no set for is played from `language`'s
+    set (the site's language: a caller hears the wrong language rather than silence)."""
+
     def __init__(self, host: str, ports: Iterable[int], deadlines: Deadlines, rng: Random, *,
-                 media_timeout: float = 60.0, prompts: SoundSource | None = None,
+                 media_timeout: float = 60.0, prompts: Prompts | None = None,
                  music: np.ndarray | None = None,
-                 recordings: RecordingDesk | None = None) -> None:
+                 recordings: RecordingDesk | None = None, language: str = "en") -> None:
         self.host = host
         self.deadlines = deadlines
         self.rng = rng
         self.relay = MediaRelay(ports, media_timeout, deadlines, rng, cname=f"ccbox@{host}")
         self.prompts = prompts
+        self.language = language
         self.music = music
         self.recordings = recordings
         self.calls: dict[int, CallMedia] = {}
-        self._sounds: dict[tuple[str, int], bytes] = {}  # (prompt name, payload type) -> G.711
+        # (set's language, prompt name, payload type) -> G.711; "" for a single set's language
+        self._sounds: dict[tuple[str, str, int], bytes] = {}
         self._out: list[tuple[int, bytes, Address]] = []
         self._events: list[PlaneEvent] = []
         self._tick_timer: TimerHandle | None = None
@@ -182,23 +190,33 @@ class MediaPlane:
 
     # --- prompts and music ------------------------------------------------------------------
 
-    def play(self, call: int, names: Sequence[str], now: float) -> None:
-        """Queue prompts to the caller; music, if it plays, resumes after them."""
+    def play(self, call: int, names: Sequence[str], now: float,
+             language: str | None = None) -> None:
+        """Queue prompts to the caller, in `language` (None: the plane's); music, if it
+        plays, resumes after them."""
         if self.prompts is None:
             return
         player = self._player(call, now)
         if player is None:
             return
+        key = self._set_for(language or self.language)
         for name in names:
-            player.play_encoded(name, self._encoded(name, player.payload_type), now)
+            player.play_encoded(name, self._encoded(key, name, player.payload_type), now)
         self._ensure_tick(now)
+
+    def source_for(self, language: str) -> SoundSource | None:
+        """The prompt set that plays prompts asked for in `language`."""
+        prompts = self.prompts
+        if isinstance(prompts, Mapping):
+            return prompts.get(self._set_for(language))
+        return prompts
 
     def play_music(self, call: int, now: float) -> None:
         if self.music is None:
             return
         player = self._player(call, now)
         if player is not None:
-            player.loop_encoded("music", self._encoded(MUSIC, player.payload_type), now)
+            player.loop_encoded("music", self._encoded("", MUSIC, player.payload_type), now)
             self._ensure_tick(now)
 
     def silence(self, call: int) -> None:
@@ -206,24 +224,37 @@ class MediaPlane:
         if media is not None and media.player is not None:
             media.player.stop()
 
-    def use_sounds(self, prompts: SoundSource | None, music: np.ndarray | None) -> None:
+    def playing(self, call: int) -> str | None:
+        """The prompt (or "music") the caller hears now; None for silence."""
+        media = self.calls.get(call)
+        return None if media is None or media.player is None else media.player.playing
+
+    def use_sounds(self, prompts: Prompts | None, music: np.ndarray | None) -> None:
         """Prompts and music for what is played from now on (a reload); sounds already
         queued to a caller play on as they are."""
         self.prompts = prompts
         self.music = music
         self._sounds.clear()
 
-    def _encoded(self, name: str, payload_type: int) -> bytes:
+    def _set_for(self, language: str) -> str:
+        """The key of the prompt set that speaks `language`: "" for a single set."""
+        prompts = self.prompts
+        if not isinstance(prompts, Mapping):
+            return ""
+        return language if language in prompts else self.language
+
+    def _encoded(self, language: str, name: str, payload_type: int) -> bytes:
         """A sound in G.711, encoded once for all the calls that hear it."""
-        key = (name, payload_type)
+        key = (language, name, payload_type)
         payload = self._sounds.get(key)
         if payload is None:
             if name == MUSIC:
                 assert self.music is not None
                 samples = self.music
             else:
-                assert self.prompts is not None
-                samples = self.prompts.samples(name)
+                source = self.source_for(language)
+                assert source is not None
+                samples = source.samples(name)
             payload = self._sounds[key] = encode(samples, payload_type)
         return payload
 

@@ -77,8 +77,9 @@ class MediaAnchor:
         leg.media_port = caller_port
         return bytes(answer)
 
-    def welcome(self, call: int, now: float) -> None:
-        self.media.play(call, ["welcome"], now)
+    def welcome(self, call: int, now: float, language: str | None = None) -> None:
+        """A queued caller's welcome (in `language`; None: the site's) and music."""
+        self.media.play(call, ["welcome"], now, language)
         self.media.play_music(call, now)
 
     def agent_offer(self, call: int, leg: Leg) -> bytes:
@@ -203,6 +204,8 @@ class MediaAnchor:
         if isinstance(event, Digit):
             self.log.append(new(DigitReceived, (now, event.call, PARTIES[event.side],
                                                 event.digit, event.via)))
+            if event.side == CALLER:
+                self.cc.caller_digit(now, event.call, event.digit)  # for the IVR, if in it
         elif isinstance(event, MediaTimeout):
             self._media_timed_out(event, now)
         elif isinstance(event, MediaPortFailed):

@@ -7,8 +7,9 @@ the appliance anchors the call's RTP (`anchor.py`): the caller is answered when 
 hears prompts and music, and each party sees only the relay's ports. Without one
 (SIP-fidelity simulation) the caller hears ringing and gets the agent's SDP in its 200.
 Everything call control decides arrives as its actions (RingAgent, StopRinging, Connect,
-Announce, HangUp*), so a live call and a simulated one leave the same call records in the
-event log.
+Announce, HangUp*, and the IVR's AnswerCaller, PlayPrompts, StopPrompts and LookUp: `ivr.py`),
+so a live call and a simulated one leave the same call records in the event log. Every digit
+a caller sends (RFC 4733, in-band or INFO) is logged and given to call control.
 
 `B2bua` routes: what the transaction layer delivers goes to the leg it concerns and to the
 part that deals with it (phones, agents' side, dialogs, re-INVITE relay, media anchor), and
@@ -20,7 +21,7 @@ with call control and the transaction layer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from random import Random
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,7 @@ from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
 from appliance.pbx.b2bua.features import FeatureCodes
 from appliance.pbx.b2bua.intake import CallIntake
+from appliance.pbx.b2bua.ivr import IvrCalls
 from appliance.pbx.b2bua.legbook import LegBook
 from appliance.pbx.b2bua.local import LocalAddress
 from appliance.pbx.b2bua.logins import AgentLogins
@@ -54,6 +56,7 @@ from appliance.pbx.b2bua.wire import (
     content_refusal,
 )
 from appliance.pbx.callcontrol import CallControl
+from appliance.pbx.ivr import PromptSeconds
 from appliance.pbx.legs import Leg, LegEvent, LegState, LegStateError, Role
 from appliance.pbx.sip.dialog import new_tag
 from appliance.pbx.sip.endpoint import Endpoint
@@ -64,7 +67,6 @@ from appliance.pbx.sip.transaction import Deliver, transaction_key
 if TYPE_CHECKING:
     from appliance.config import Site
     from appliance.media.plane import MediaPlane
-    from appliance.pbx.ivr import PromptSeconds
     from appliance.wallclock import WallClock
 
 logger = logging.getLogger(__name__)
@@ -113,6 +115,7 @@ class B2bua(Endpoint):
         self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc)
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
                                  self.anchor, self.cc)
+        self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)
         self.shutting_down = False
         self.overloaded = False
         self.probes = PeerProbes(self.layer, self.deadlines, self.rng, self.here, site.sip)
@@ -132,6 +135,9 @@ class B2bua(Endpoint):
         self.probes.apply(site.sip, site.trunk_groups)
         self.logins.apply(site)
         self.features.apply(site.sip.feature_codes)
+        self.ivr.apply(site)
+        if self.media is not None:
+            self.media.language = site.media.language  # of the prompts not said in another
 
     def reload(self, site: Site, now: float) -> None:
         """A validated new configuration, for new calls: SIP settings and phones at once,
@@ -182,20 +188,21 @@ class B2bua(Endpoint):
                 self.ending.hang_up(leg, now)
         self._pump(now)
 
-    def take_lookups(self) -> list[actions.LookUp]:
-        """The lookups call control asked for since the last call; the driver carries them
-        out and answers each with `lookup_done`."""
-        return []
-
-    def lookup_done(self, call: int, fields: dict[str, str] | None, now: float) -> None:
-        """The answer to a `LookUp` of `call`: the fields found, {} not found, None failed."""
-        self.cc.lookup_done(now, call, fields)
-        self._pump(now)
-
     def log_durable(self, mark: int, now: float) -> None:
         """The event log is durable up to `mark` (see `EventLog.durability`): send the answers
         that waited for it."""
         self.answers.release(mark, now)
+        self._pump(now)
+
+    def take_lookups(self) -> list[actions.LookUp]:
+        """The lookups the IVR asked for since the last call, oldest first: the driver
+        carries each out (`Lookups.look_up`) and answers with `lookup_done`."""
+        return self.ivr.take_lookups()
+
+    def lookup_done(self, call: int, fields: Mapping[str, str] | None, now: float) -> None:
+        """The answer to a `LookUp` of `call`: the fields found, {} for none, None if the
+        lookup failed."""
+        self.cc.lookup_done(now, call, fields)
         self._pump(now)
 
     def set_overloaded(self, overloaded: bool) -> None:
@@ -238,6 +245,8 @@ class B2bua(Endpoint):
             if not effects:
                 break
             self._carry_out(effects, now, source)
+        if self.ivr.calls:
+            self.ivr.settle(now)
         self.answers.input_done()
 
     def _carry_out(self, effects: list, now: float, source: Address = NOWHERE) -> None:
@@ -355,6 +364,8 @@ class B2bua(Endpoint):
         if digit is not None and leg.role is not Role.FEATURE:
             party = PARTIES[CALLER if leg.role is Role.CALLER else AGENT]
             self.log.append(new(DigitReceived, (now, leg.call, party, digit, "info")))
+            if leg.role is Role.CALLER:
+                self.cc.caller_digit(now, leg.call, digit)  # for the IVR, if in it
 
     # --- call control's actions ---------------------------------------------------------------
 
@@ -373,7 +384,15 @@ class B2bua(Endpoint):
             case actions.Announce() if self.media is not None:
                 names = (position_announcement(action.position)
                          + wait_announcement(action.expected_wait))
-                self.media.play(action.call, names, now)
+                self.media.play(action.call, names, now, self.ivr.language(action.call))
+            case actions.AnswerCaller(call=call):
+                self.ivr.answer(call, now)
+            case actions.PlayPrompts():
+                self.ivr.play(action, now)
+            case actions.StopPrompts(call=call):
+                self.ivr.stop(call)
+            case actions.LookUp():
+                self.ivr.lookups.append(action)
         # WrapUp needs no signalling.
 
     def _connect(self, call: int, agent: str, now: float) -> None:

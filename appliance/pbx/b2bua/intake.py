@@ -1,6 +1,7 @@
 """New calls into the B2BUA: a trunk's INVITE becomes a caller leg and a call for call control
-(answered at once, as early media or with ringing, as the media and the site say); a phone's
-INVITE, once authenticated, a feature code carried out on a feature leg."""
+(answered at once, as early media or with ringing, as the media and the site say; a call routed
+to an IVR flow is answered by the flow's `AnswerCaller`, `ivr.py`); a phone's INVITE, once
+authenticated, a feature code carried out on a feature leg."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.session import uas_session_terms
 from appliance.pbx.b2bua.wire import allowed, user_of, user_of_uri
+from appliance.pbx.call import CallState
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import CallerLeg, FeatureLeg, Leg
 from appliance.pbx.sip.dialog import new_tag
@@ -75,8 +77,9 @@ class CallIntake:
         self.dialogs.set_session(leg, terms)
         call = leg.call = self.cc.offer_call(now, group, ani, dnis)
         self.legs.callers[call] = leg
-        if call not in self.cc.calls:
-            return  # blocked or refused: call control's HangUpCaller answers it
+        found = self.cc.calls.get(call)
+        if found is None or found.state is CallState.IVR:
+            return  # refused: its HangUpCaller answers; in the IVR: its AnswerCaller does
         if offer is None:
             self.answers.respond(request, 180, "Ringing", now, tag=leg.local_tag)
         else:

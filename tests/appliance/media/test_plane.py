@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from appliance.clock import Deadlines
+from appliance.media.g711 import ulaw_decode
 from appliance.media.plane import Digit, MediaPlane
 from appliance.media.rtp import RtpExtension, RtpPacket, parse, payload_of, seq_diff, ts_diff
 
@@ -98,3 +99,40 @@ def test_the_caller_hears_one_stream_whatever_mix_of_music_and_agent_audio(steps
     for before, after in pairwise(to_caller):
         if (before.payload == b"\x00" * 160) != (after.payload == b"\x00" * 160):
             assert after.marker  # music to agent or back: the source changed
+
+
+class Level:
+    """Prompts of 0.1 s at one sample level, so that what a caller hears tells the set."""
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+
+    def samples(self, name: str) -> np.ndarray:
+        return np.full(800, self.level, dtype=np.int16)
+
+
+def levels_heard(plane: MediaPlane, until: float) -> set[int]:
+    deadlines = plane.deadlines
+    while (due := deadlines.next_deadline()) is not None and due <= until:
+        deadlines.run_due(due)
+    return {int(level) for port, data, _ in plane.take_datagrams() if port % 2 == 0
+            for level in ulaw_decode(parse(data).payload)}  # RTCP from the odd ports left out
+
+
+def test_prompts_play_from_the_set_of_the_language_asked_for_else_the_planes():
+    plane = MediaPlane("127.0.0.1", range(30000, 30004), Deadlines(), Random(1),
+                       prompts={"en": Level(1000), "zh": Level(-3000)}, language="zh")
+    plane.open(1, 0.0)
+    plane.set_caller(1, GATEWAY, 0, None, inband_digits=False)
+    heard = {}
+    for start, language in enumerate(["en", None, "fr"]):
+        plane.play(1, ["welcome"], float(start), language)
+        heard[language] = levels_heard(plane, start + 0.5)
+    assert {key: {round(v, -2) for v in levels} for key, levels in heard.items()} == {
+        "en": {1000}, None: {-3000}, "fr": {-3000}}
+
+
+def test_one_prompt_set_speaks_every_language():
+    plane = MediaPlane("127.0.0.1", range(30000, 30004), Deadlines(), Random(1),
+                       prompts=Level(1000))
+    assert plane.source_for("zh") is plane.source_for("en") is plane.prompts

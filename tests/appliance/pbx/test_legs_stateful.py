@@ -1,5 +1,6 @@
 """A trunk caller and two agents' phones against the real B2BUA over a lossy simulated network,
-in whatever order hypothesis thinks of: calls offered, CANCELled and hung up, rung, answered,
+in whatever order hypothesis thinks of: calls offered (to the queue or to an IVR flow whose
+menu the caller answers with keys sent as INFO), CANCELled and hung up, rung, answered,
 declined or left ringing, put on hold and back, transferred, phones unregistering and coming
 back, time passing by small and large steps. Whatever the parties do and the network loses, once the
 callers have hung up and every RFC 3261 timer has had its time, no call, leg, transaction or
@@ -10,6 +11,7 @@ event log) and its own invariants, so that the test holds whatever its inside lo
 
 from __future__ import annotations
 
+from datetime import datetime
 from random import Random
 from typing import TypeVar
 
@@ -25,6 +27,7 @@ from appliance.pbx.b2bua import B2bua
 from appliance.pbx.b2bua.invariants import broken_invariants
 from appliance.pbx.sip.digest import ha1
 from appliance.pbx.sip.transaction import T1
+from appliance.wallclock import from_origin
 from sim.sipnet import LinkQuality, SimulatedNetwork
 from sim.sipua import UaCall, UserAgent, offer_sdp
 from tests.factories import site_dict
@@ -52,12 +55,27 @@ def password(user: str) -> str:
     return f"pw-{user}"
 
 
+IVR_NUMBER = "200"
+IVR = {
+    "prompts": {"menu": {"en": "For service press 1; to hang up press 2."}},
+    "flows": [{"name": "main", "start": "menu", "nodes": [
+        {"name": "menu", "kind": "play_option", "prompts": "menu", "timeout": 3, "retries": 1,
+         "options": {"1": "service", "2": "bye"}, "default": "service"},
+        {"name": "bye", "kind": "hang_up", "prompts": "goodbye"},
+        {"name": "service", "kind": "to_queue", "queue": "service"},
+    ]}],
+}
+
+
 def legs_site() -> Site:
     """One queue, two agents logged in by registering; an agent who lets a ring go
-    unanswered is paused for PAUSED_FOR seconds; no caller waits longer than MAX_WAIT."""
+    unanswered is paused for PAUSED_FOR seconds; no caller waits longer than MAX_WAIT.
+    Calls to IVR_NUMBER go through a menu first."""
     data = site_dict(agents=len(AGENTS), wrap_up=WRAP_UP, ring_timeout=RING_TIMEOUT,
                      queue={"autopause": "on_no_answer", "autopause_ready_after": PAUSED_FOR,
-                            "max_wait": MAX_WAIT})
+                            "max_wait": MAX_WAIT},
+                     routes=[{"trunk_group": "pstn", "dnis": IVR_NUMBER, "flow": "main"}])
+    data["ivr"] = IVR
     data["trunk_groups"][0]["peers"] = [GATEWAY[0]]
     data["sip"] = {"realm": REALM, "agent_login": "register", "probe_interval": 0,
                    "phones": [{"user": agent, "ha1_md5": ha1(agent, REALM, password(agent), "MD5")}
@@ -86,7 +104,8 @@ class Legs(RuleBasedStateMachine):
         self.log = EventLog()
         self.net = SimulatedNetwork(Random("net"))
         self.net.trace = []  # what reached its destination: to tell who heard whom
-        self.box = B2bua(legs_site(), self.log, Random("box"), b"legs-secret", APPLIANCE)
+        self.box = B2bua(legs_site(), self.log, Random("box"), b"legs-secret", APPLIANCE,
+                         wallclock=from_origin(datetime(2026, 12, 7, 10, 0)))
         self.net.attach(APPLIANCE, self.box)
         self.gateway = UserAgent("gw", "", GATEWAY, APPLIANCE, Random("gw"))
         self.net.attach(GATEWAY, self.gateway)
@@ -114,9 +133,16 @@ class Legs(RuleBasedStateMachine):
 
     # --- the caller ---------------------------------------------------------------------------
 
-    @rule()
-    def caller_offers_a_call(self) -> None:
-        self.do(self.gateway, "call", "100")
+    @rule(number=st.sampled_from(["100", IVR_NUMBER]))
+    def caller_offers_a_call(self, number: str = "100") -> None:
+        self.do(self.gateway, "call", number)
+
+    @precondition(lambda self: calls_in(self.gateway, "answered"))
+    @rule(index=st.integers(0, 7), digit=st.sampled_from("129#"))
+    def caller_presses_a_key(self, index: int, digit: str) -> None:
+        """An INFO: the IVR's menu takes it; a caller queued or talking only has it logged."""
+        call = pick(calls_in(self.gateway, "answered"), index)
+        self.do(self.gateway, "press", call.id, digit)
 
     @precondition(lambda self: up_to_the_caller(self.gateway))
     @rule(index=st.integers(0, 7))

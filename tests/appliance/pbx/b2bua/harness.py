@@ -12,9 +12,11 @@ import yaml
 from appliance.clock import Deadlines
 from appliance.config import Site, parse_site
 from appliance.eventlog import EventLog
-from appliance.media.plane import MediaPlane, RecordingDesk
+from appliance.media.plane import MediaPlane, Prompts, RecordingDesk
 from appliance.pbx.b2bua import B2bua
+from appliance.pbx.ivr import PromptSeconds
 from appliance.pbx.sip.digest import ha1
+from appliance.wallclock import WallClock
 from sim.sipnet import LinkQuality, SimulatedNetwork
 from sim.sipua import UserAgent
 from tests.factories import site_dict
@@ -28,8 +30,12 @@ def password(user: str) -> str:
     return f"secret-{user}"
 
 
-def live_site(agents: int = 2, sip: dict[str, Any] | None = None, **kwargs: Any) -> Site:
+def live_site(agents: int = 2, sip: dict[str, Any] | None = None,
+              more: dict[str, Any] | None = None, **kwargs: Any) -> Site:
+    """`site_dict`'s site with phones for its agents and a gateway; `more`: further sections
+    (ivr, media ...)."""
     data = site_dict(agents=agents, **kwargs)
+    data.update(more or {})
     data["trunk_groups"][0]["peers"] = [GATEWAY[0]]
     users = [f"a{i}" for i in range(1, agents + 1)]
     data["sip"] = {
@@ -47,11 +53,14 @@ class Lab:
     """The appliance at APPLIANCE, a gateway at GATEWAY and phone aN at 10.0.1.N."""
 
     def __init__(self, site: Site, seed: int = 1, quality: LinkQuality | None = None,
-                 media_for: Callable[[Deadlines], MediaPlane] | None = None) -> None:
+                 media_for: Callable[[Deadlines], MediaPlane] | None = None,
+                 wallclock: WallClock | None = None,
+                 prompt_seconds: PromptSeconds | None = None) -> None:
         self.log = EventLog()
         self.net = SimulatedNetwork(Random(f"net-{seed}"), quality or LinkQuality())
         self.box = B2bua(site, self.log, Random(f"box-{seed}"), b"lab-secret", APPLIANCE,
-                         media_for=media_for)
+                         media_for=media_for, wallclock=wallclock,
+                         prompt_seconds=prompt_seconds)
         self.net.attach(APPLIANCE, self.box)
         self.gateway = UserAgent("gw", "", GATEWAY, APPLIANCE, Random(f"gw-{seed}"))
         self.net.attach(GATEWAY, self.gateway)
@@ -96,13 +105,13 @@ class Sounds:
 MUSIC = (np.sin(np.arange(8000) * 2 * np.pi * 440 / 8000) * 8000).astype(np.int16)
 
 
-def media_plane(timeout: float = 30.0, desk: RecordingDesk | None = None
-                ) -> Callable[[Deadlines], MediaPlane]:
+def media_plane(timeout: float = 30.0, desk: RecordingDesk | None = None,
+                prompts: Prompts | None = None) -> Callable[[Deadlines], MediaPlane]:
     """Builds the appliance's media plane on its timer heap: relay ports MEDIA_PORTS, short
-    prompts, a 440 Hz music, recordings to `desk`."""
+    prompts (or `prompts`), a 440 Hz music, recordings to `desk`."""
 
     def build(deadlines: Deadlines) -> MediaPlane:
         return MediaPlane(APPLIANCE[0], MEDIA_PORTS, deadlines, Random(7), media_timeout=timeout,
-                          prompts=Sounds(), music=MUSIC, recordings=desk)
+                          prompts=prompts or Sounds(), music=MUSIC, recordings=desk)
 
     return build
