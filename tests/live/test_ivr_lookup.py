@@ -20,12 +20,7 @@ from sim.live import ApplianceProcess, write_site
 from sim.sipua import UserAgent
 from sim.traffic.sipp import free_udp_port
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.xfail(strict=False, reason=(
-        "needs the B2BUA's IVR stage: answering a caller routed to a flow (AnswerCaller), "
-        "digits to call control (caller_digit) and B2bua.take_lookups handing out LookUp")),
-]
+pytestmark = pytest.mark.slow
 
 ACCOUNT = "4711"
 FLOW = {"name": "main", "start": "account", "nodes": [

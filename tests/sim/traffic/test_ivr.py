@@ -139,8 +139,6 @@ def test_queue_patience_counts_from_the_queue() -> None:
     assert not any(r.cause is EndCause.ABANDONED for r in log if isinstance(r, CallEnded))
 
 
-@pytest.mark.xfail(strict=False, reason="the B2BUA does not answer IVR callers over SIP yet "
-                                        "(200 to the gateway, INFO digits)")
 def test_sip_fidelity_callers_walk_the_ivr_too() -> None:
     world = SipWorld(ivr_site(), SipRunSpec(hours=1, seed=3), TIMING)
     log = world.run()
