@@ -38,6 +38,8 @@ TRUNK_GROUP = "gateway"
 CALLER = "gw"  # the calling number: a SIP gateway's From user
 DIALLED = "100"
 NOT_READY_REASON = "break"  # what an agent gives in call fidelity; SIP carries none
+RING_PAUSE = 0.02  # seconds between looks for a ring that is late
+RING_WAITS = 250
 
 
 class Stage(Protocol):
@@ -59,8 +61,8 @@ class Stage(Protocol):
 
     def caller_hangs_up(self, call: int) -> None: ...
 
-    def answer(self, agent: str) -> None:
-        """The agent picks up the call ringing on their phone."""
+    async def answer(self, agent: str) -> None:
+        """The agent picks up the call ringing on their phone (once it rings)."""
         ...
 
     def hold(self, agent: str) -> None: ...
@@ -109,11 +111,18 @@ class SipStage:
     def caller_hangs_up(self, call: int) -> None:
         self.do(self.gateway, "hangup", call)
 
-    def answer(self, agent: str) -> None:
+    async def answer(self, agent: str) -> None:
+        # On a loaded machine the INVITE may reach the phone after the scenario's step:
+        # wait for it (a bounded number of short pauses), as a person waits for the ring.
         phone = self.phones[agent]
-        for event in phone.take_events():
-            if event.kind == "incoming":
-                self.do(phone, "answer", event.call)
+        for _ in range(RING_WAITS):
+            ringing = [c for c in phone.calls.values() if c.state == "incoming"]
+            if ringing:
+                phone.take_events()
+                self.do(phone, "answer", ringing[-1].id)
+                return
+            await self.pause(RING_PAUSE)
+        raise AssertionError(f"{agent}'s phone never rang")
 
     def hold(self, agent: str) -> None:
         self._reoffer(agent, "sendonly")
@@ -185,7 +194,7 @@ class DirectStage:
     def caller_hangs_up(self, call: int) -> None:
         self.channel.hang_up(call)
 
-    def answer(self, agent: str) -> None:
+    async def answer(self, agent: str) -> None:
         self.channel.answer(agent, self.ringing.pop(agent))
 
     def hold(self, agent: str) -> None:

@@ -47,7 +47,7 @@ async def scenario(stage: Stage) -> None:
         await wait(STEP)
     first = stage.call(attempt=1)  # linear: 1001 rings first, answers
     await wait(STEP)
-    stage.answer("1001")
+    await stage.answer("1001")
     await wait(STEP)
     stage.caller_hangs_up(first)
     await wait(STEP)
@@ -55,7 +55,7 @@ async def scenario(stage: Stage) -> None:
     await wait(STEP)
     stage.call(attempt=1)  # 1002 takes it, holds the caller, resumes ...
     await wait(STEP)
-    stage.answer("1002")
+    await stage.answer("1002")
     await wait(STEP)
     stage.hold("1002")
     await wait(2 * STEP)
@@ -65,7 +65,7 @@ async def scenario(stage: Stage) -> None:
     await wait(STEP)
     stage.transfer("1002", QUEUE)  # ... and transfers them back to the queue: 1001 takes
     await wait(STEP)  # the call, hangs up and goes not ready again
-    stage.answer("1001")
+    await stage.answer("1001")
     await wait(STEP)
     stage.agent_hangs_up("1001")
     await wait(STEP)
@@ -81,7 +81,7 @@ async def scenario(stage: Stage) -> None:
     await wait(STEP)
     stage.ready("1001")
     await wait(STEP)
-    stage.answer("1001")
+    await stage.answer("1001")
     await wait(STEP)
     stage.caller_hangs_up(retrial)
     await wait(2 * STEP)
