@@ -50,6 +50,7 @@ class Decision(NamedTuple):
 
 
 BLACKLISTED = Target(Kind.BLACKLISTED, "")
+_BLACKLISTED = Decision(BLACKLISTED, None, -1)
 
 
 class Numbers:
@@ -80,8 +81,8 @@ def _target(destination: Destination | None) -> Target | None:
 class _Rule:
     """One route, compiled: its conditions, its destinations by opening, its priorities."""
 
-    __slots__ = ("ani_prefix", "callers", "dnis", "index", "line", "priorities",
-                 "priority", "targets", "week")
+    __slots__ = ("ani_prefix", "callers", "conditional", "decisions", "dnis", "index", "line",
+                 "priorities", "priority", "targets", "week")
 
     def __init__(self, index: int, route: Route, site: Site) -> None:
         self.index = index
@@ -98,6 +99,13 @@ class _Rule:
         self.priority = route.priority
         self.priorities = [(Numbers(site.caller_lists[name]), priority)
                            for name, priority in route.caller_priority.items()]
+        # Most routes have no condition beyond the trunk group and no caller priorities:
+        # their decision is made once here, not per call.
+        self.conditional = any(condition is not None for condition in (
+            self.line, self.dnis, self.ani_prefix, self.callers))
+        self.decisions = {opening: None if target is None or self.priorities else
+                          Decision(target, self.priority, index)
+                          for opening, target in self.targets.items()}
 
     def matches(self, ani: str, dnis: str, line: str) -> bool:
         return ((self.line is None or line == self.line)
@@ -105,8 +113,16 @@ class _Rule:
                 and (self.ani_prefix is None or ani.startswith(self.ani_prefix))
                 and (self.callers is None or ani in self.callers))
 
-    def priority_for(self, ani: str) -> int | None:
-        return next((p for members, p in self.priorities if ani in members), self.priority)
+    def decision(self, opening: Opening, ani: str) -> Decision | None:
+        """Where the route sends a call from `ani` at `opening`; None if nowhere then."""
+        made = self.decisions[opening]
+        if made is not None:
+            return made
+        target = self.targets[opening]
+        if target is None:
+            return None
+        priority = next((p for members, p in self.priorities if ani in members), self.priority)
+        return Decision(target, priority, self.index)
 
 
 class Router:
@@ -117,7 +133,7 @@ class Router:
         if wallclock is None and any(route.schedule for route in site.routes):
             raise ValueError("the site's routes follow schedules: give the router a wall clock")
         self._wallclock = wallclock
-        self._blacklist = Numbers(site.blacklist)
+        self._blacklist = Numbers(site.blacklist) if site.blacklist else None
         self._calendar = Calendar(((h.first, h.last) for h in site.holidays), site.working_days)
         self._by_group: dict[str, list[_Rule]] = {}
         for index, route in enumerate(site.routes):
@@ -126,17 +142,17 @@ class Router:
     def route(self, now: float, trunk_group: str, ani: str, dnis: str,
               line: str = "") -> Decision | None:
         """Where a call offered at core time `now` goes, or None if no route takes it."""
-        if self._blacklist and ani in self._blacklist:
-            return Decision(BLACKLISTED, None, -1)
+        if self._blacklist is not None and ani in self._blacklist:
+            return _BLACKLISTED
         when: datetime | None = None
         for rule in self._by_group.get(trunk_group, ()):
-            if not rule.matches(ani, dnis, line):
+            if rule.conditional and not rule.matches(ani, dnis, line):
                 continue
             opening = Opening.OPEN
             if rule.week is not None:
                 when = when or self._wallclock(now)  # type: ignore[misc]
                 opening = opening_at(rule.week, self._calendar, when)
-            target = rule.targets[opening]
-            if target is not None:
-                return Decision(target, rule.priority_for(ani), rule.index)
+            decision = rule.decision(opening, ani)
+            if decision is not None:
+                return decision
         return None
