@@ -39,6 +39,15 @@ if TYPE_CHECKING:
     from appliance.wallclock import WallClock
 
 
+class CallData(NamedTuple):
+    """What is known of a call for its agent's screen: a snapshot, not a live view."""
+
+    ani: str
+    dnis: str
+    language: str  # chosen in the IVR; "" if the call did not pass one
+    variables: Mapping[str, str]  # the IVR's user variables, lookups' fields among them
+
+
 class AgentStatus(NamedTuple):
     """An agent's state as call control reports it: a snapshot, not a live view."""
 
@@ -153,6 +162,14 @@ class CallControl:
         actions = outbox[:]
         outbox.clear()
         return actions
+
+    def call_data(self, call_id: int) -> CallData | None:
+        """The call's caller number, dialled number and what the IVR learnt (None for a call
+        that has ended): what an agent's phone or desktop shows as the call rings."""
+        call = self.calls.get(call_id)
+        if call is None:
+            return None
+        return CallData(call.ani, call.dnis, call.language, dict(call.variables))
 
     def agent_status(self, agent: str) -> AgentStatus | None:
         """Where `agent` stands now (None for an agent the site does not have): what callers,

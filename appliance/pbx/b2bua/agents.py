@@ -17,6 +17,7 @@ from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import LegEnding
 from appliance.pbx.b2bua.phones import Phones
+from appliance.pbx.b2bua.screenpop import screen_pop_headers
 from appliance.pbx.b2bua.session import parse_session_expires
 from appliance.pbx.b2bua.wire import ALLOW, URI_USER, allowed, user_of
 from appliance.pbx.callcontrol import CallControl
@@ -105,6 +106,7 @@ class AgentSide:
             ("Supported", "timer"),
             ("Session-Expires", f"{self.sip.session_expires};refresher=uac"),
             ("Min-SE", str(self.sip.min_se)),
+            *screen_pop_headers(self.cc.call_data(caller.call)),
         ]
 
     def stop_ringing(self, call: int, agent: str, now: float) -> None:
