@@ -11,7 +11,7 @@ than `MAX_VALUE` characters are cut, so that a lookup cannot swell the INVITE.
 
 from __future__ import annotations
 
-from urllib.parse import quote
+import string
 
 from appliance.pbx.callcontrol import CallData
 
@@ -25,6 +25,15 @@ def screen_pop_headers(data: CallData | None) -> list[tuple[str, str]]:
     if data is None:
         return []
     headers = [(LANGUAGE, data.language)] if data.language else []
-    headers += [(VARIABLE, f"{name}={quote(value[:MAX_VALUE], safe='')}")
+    headers += [(VARIABLE, f"{name}={percent_encoded(value[:MAX_VALUE])}")
                 for name, value in data.variables.items() if value]
     return headers
+
+
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+
+
+def percent_encoded(value: str) -> str:
+    """`value` with every character but RFC 3986's unreserved ones as %XX of its UTF-8."""
+    return "".join(char if char in _UNRESERVED else
+                   "".join(f"%{byte:02X}" for byte in char.encode()) for char in value)
