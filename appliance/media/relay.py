@@ -87,6 +87,7 @@ class Side:
     # The source and SSRC of the party that left this side (a transfer): its packets still
     # on their way must not latch the side in place of the next party's.
     departed: tuple[Address, int | None] | None = None
+    departed_rtcp: Address | None = None  # where the departed party's RTCP came from
 
     @property
     def stream(self) -> OutboundStream:
@@ -202,7 +203,7 @@ class MediaRelay:
             self._out.append((old.local_port + 1, old.rtcp.report(now, True), destination))
         departed = (old.peer, old.rtcp.reception.ssrc) if old.latched and old.peer else None
         fresh = Side(old.local_port, self._rtcp_party(), last_heard=now, watched=False,
-                     departed=departed)
+                     departed=departed, departed_rtcp=old.rtcp_peer)
         sides = list(session.sides)
         sides[side] = fresh
         session.sides = (sides[0], sides[1])
@@ -306,6 +307,9 @@ class MediaRelay:
         session, index = entry
         side = session.sides[index]
         if side.rtcp_peer is None:
+            if source == side.departed_rtcp and _from_departed(side, data):
+                side.dropped += 1  # the party that left: its reports must not latch the side
+                return
             side.rtcp_peer = source
         elif source != side.rtcp_peer:
             side.dropped += 1
@@ -375,3 +379,9 @@ class MediaRelay:
                                              silent_for))
             return
         self._arm(session, quietest.last_heard + self.media_timeout)
+
+
+def _from_departed(side: Side, report: bytes) -> bool:
+    """Whether an RTCP packet's sender SSRC (RFC 3550 6.4) is the departed party's."""
+    ssrc = side.departed[1] if side.departed is not None else None
+    return len(report) >= 8 and int.from_bytes(report[4:8], "big") == ssrc

@@ -85,6 +85,24 @@ def test_after_a_transfer_the_departed_partys_late_packets_do_not_latch_the_next
     assert (agent.peer, agent.dropped, agent.packets_in) == (NEXT_PHONE, 1, 1)
 
 
+def receiver_report(ssrc: int) -> bytes:
+    """An RTCP RR with no report blocks from `ssrc` (RFC 3550 6.4.2)."""
+    return b"\x80\xc9\x00\x01" + ssrc.to_bytes(4, "big")
+
+
+def test_after_a_transfer_the_departed_partys_late_reports_do_not_latch_the_next_party():
+    relay, _, agent_port = relay_with_call()
+    phone_rtcp, next_rtcp = (PHONE[0], PHONE[1] + 1), (NEXT_PHONE[0], NEXT_PHONE[1] + 1)
+    relay.receive(agent_port, rtp(1, ssrc=7), PHONE, 0.02)
+    relay.receive(agent_port + 1, receiver_report(7), phone_rtcp, 0.5)
+    relay.release(1, AGENT, 1.0)
+    relay.receive(agent_port + 1, receiver_report(7), phone_rtcp, 1.1)
+    agent = relay.sessions[1].sides[AGENT]
+    assert (agent.rtcp_peer, agent.dropped) == (None, 1)
+    relay.receive(agent_port + 1, receiver_report(8), next_rtcp, 1.5)
+    assert relay.sessions[1].sides[AGENT].rtcp_peer == next_rtcp
+
+
 def test_the_same_phone_taking_the_call_again_is_latched_by_its_new_stream():
     relay, _, agent_port = relay_with_call()
     relay.receive(agent_port, rtp(1, ssrc=7), PHONE, 0.02)
