@@ -346,6 +346,7 @@ class Known(NamedTuple):
     flows: Sequence[str]
     agents: Sequence[str]
     lineless_groups: Sequence[str]  # trunk groups whose calls bring no called number
+    prompts: Sequence[str] = ()  # prompts a `prompt:` destination may play: built-in or own
 
 
 def routing_problems(site: RoutingSite, known: Known) -> Iterator[Problem]:
@@ -382,6 +383,9 @@ def _destination_problems(known: Known, destination: Destination,
         yield from _unknown((*loc, "flow"), name, known.flows, "flow")
     elif kind == "agent":
         yield from _unknown((*loc, "agent"), name, known.agents, "agent")
+    elif kind == "prompt" and name not in known.prompts:
+        yield ((*loc, "prompt"), f"no prompt named {name!r} (a built-in one such as 'closed', "
+                                 "or one of ivr.prompts with a text in media.language)")
 
 
 def _unknown(loc: tuple[str | int, ...], name: str, names: Any, what: str) -> Iterator[Problem]:

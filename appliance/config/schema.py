@@ -719,7 +719,7 @@ class AgentBehaviour(_Frozen):
 # --- the site -------------------------------------------------------------------------------
 
 # Here, not at the top: the IVR's models are built from the value types above.
-from appliance.config.ivr import Ivr, ivr_problems  # noqa: E402
+from appliance.config.ivr import Ivr, builtin_prompts, ivr_problems  # noqa: E402
 
 
 class Site(_Frozen):
@@ -935,8 +935,18 @@ def _route_problems(site: Site) -> Iterator[Problem]:
     known = Known(queues=[queue.name for queue in site.queues],
                   flows=[] if site.ivr is None else [flow.name for flow in site.ivr.flows],
                   agents=[agent.id for spec in site.agents for agent in spec.expand()],
-                  lineless_groups=[g.name for g in site.trunk_groups if not g.carries_dnis])
+                  lineless_groups=[g.name for g in site.trunk_groups if not g.carries_dnis],
+                  prompts=_route_prompts(site))
     yield from routing_problems(site, known)
+
+
+def _route_prompts(site: Site) -> list[str]:
+    """What a route's `prompt:` may name: a built-in prompt, or one of `ivr.prompts` with a
+    text in the language callers outside the flows hear (`media.language`)."""
+    language = site.media.language
+    own = [] if site.ivr is None else [name for name, texts in site.ivr.prompts.items()
+                                       if language in texts]
+    return sorted({*builtin_prompts(), *own})
 
 
 def _traffic_problems(site: Site, traffic: Traffic, check_routing: bool) -> Iterator[Problem]:

@@ -40,6 +40,7 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         "agent-not-ready": "Not ready.",
         "voicemail": "Please leave a message after the tone.",
         "goodbye": "Goodbye.",
+        "closed": "We are closed now. Please call again during our opening hours.",
     },
     "zh": {
         "welcome": "感谢您的来电，请稍候，座席将尽快为您服务。",
@@ -54,6 +55,7 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         "agent-not-ready": "示忙。",
         "voicemail": "请在提示音后留言。",
         "goodbye": "再见。",
+        "closed": "现在是非工作时间，请在工作时间内再来电。",
     },
 }
 

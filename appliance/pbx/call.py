@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 from appliance.clock import TimerHandle
 
 if TYPE_CHECKING:
-    from appliance.pbx.ivr import FlowRun
+    from appliance.pbx.ivr import Farewell, FlowRun
 
 
 class CallState(Enum):
     ROUTING = 0
-    IVR = 5  # in an IVR flow (`Call.ivr` walks it)
+    IVR = 5  # answered, the appliance speaks: an IVR flow or a closed prompt (`Call.ivr`)
     QUEUED = 1  # waiting; may be ringing agents at the same time
     TALKING = 2
     HELD = 3
@@ -69,7 +69,7 @@ class Call:
         self.answered_at = 0.0
         self.max_wait_timer: TimerHandle | None = None
         self.announce_timer: TimerHandle | None = None
-        self.ivr: FlowRun | None = None  # while in an IVR flow
+        self.ivr: FlowRun | Farewell | None = None  # while in an IVR flow or a closed prompt
         # What the IVR learnt, kept with the call once it leaves for a queue or an agent.
         self.language = ""
         self.variables: dict[str, str] = {}

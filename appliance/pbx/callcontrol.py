@@ -30,7 +30,7 @@ from appliance.pbx.acd.agent import TALKING as AGENT_TALKING
 from appliance.pbx.acd.core import REASON_DECLINED, Acd, AnnouncementSeconds
 from appliance.pbx.actions import Action, AnswerCaller, HangUpAgent, HangUpCaller, LeaveIvr
 from appliance.pbx.call import Call, CallState
-from appliance.pbx.ivr import FlowRun, PromptSeconds, Speaker
+from appliance.pbx.ivr import Farewell, FlowRun, PromptSeconds, Speaker
 from appliance.pbx.routing import Decision, Kind, Router
 from appliance.pbx.trunks import TrunkGroups
 
@@ -56,12 +56,11 @@ class AgentStatus(NamedTuple):
     call: int  # the call the agent rings for, talks on, holds or wraps up; 0 for none
 
 
-# Destinations that end the call at once, for now, and the cause they end it with. Prompts
-# and voicemail need the media side (announcement, recording) and a named agent needs the
-# ACD to ring one agent outside a queue: until then the cause records where the call was sent.
+# Destinations that end the call at once, and the cause they end it with. Voicemail needs
+# recording and a named agent needs the ACD to ring one agent outside a queue: until then
+# the cause records where the call was sent. (A prompt plays first: `_play_closed`.)
 _ROUTED_AWAY: dict[Kind, EndCause] = {
     Kind.BLACKLISTED: EndCause.BLACKLISTED,
-    Kind.PROMPT: EndCause.CLOSED,
     Kind.VOICEMAIL: EndCause.VOICEMAIL,
     Kind.AGENT: EndCause.AGENT_UNREACHABLE,
 }
@@ -190,8 +189,10 @@ class CallControl:
 
         If no channel of the group is free the call is blocked at once (a
         ``HangUpCaller`` with cause BLOCKED is in the outbox). Otherwise routing decides:
-        a queue takes it, or it ends at once with a ``HangUpCaller`` whose cause says why
-        (NO_ROUTE, BLACKLISTED, CLOSED, VOICEMAIL, AGENT_UNREACHABLE).
+        a queue takes it, an IVR flow answers it, a closed prompt answers it and plays
+        (``AnswerCaller``, ``PlayPrompts``, then after ``prompt_seconds`` a ``HangUpCaller``
+        with cause CLOSED), or it ends at once with a ``HangUpCaller`` whose cause says why
+        (NO_ROUTE, BLACKLISTED, VOICEMAIL, AGENT_UNREACHABLE).
         """
         self._next_call_id += 1
         call_id = self._next_call_id
@@ -211,6 +212,8 @@ class CallControl:
             self._end(call, cause, now)
         elif decision.target.kind is Kind.FLOW:  # type: ignore[union-attr]
             self._enter_ivr(call, decision, now)  # type: ignore[arg-type]
+        elif decision.target.kind is Kind.PROMPT:  # type: ignore[union-attr]
+            self._play_closed(call, decision.target.name, now)  # type: ignore[union-attr]
         else:
             self._enqueue(call, decision, now)  # type: ignore[arg-type]
         return call_id
@@ -227,6 +230,26 @@ class CallControl:
                            outbox=self._outbox, log=self.log,
                            on_exit=lambda leave, t: self._left_ivr(call, leave, t))
         call.ivr.start(now)
+
+    def _play_closed(self, call: Call, prompt: str, now: float) -> None:
+        """The call is answered, hears `prompt` in the site's language and is hung up, cause
+        CLOSED. It waits in the IVR state (answered, the appliance speaks) but logs no IVR
+        records: its outcome is routed away, not served by the IVR."""
+        call.state = IN_IVR
+        self._outbox.append(new(AnswerCaller, (call.id,)))
+        call.ivr = Farewell(call.id, prompt, self.site.media.language,
+                            deadlines=self._deadlines, prompt_seconds=self._prompt_seconds,
+                            outbox=self._outbox,
+                            on_end=lambda gone, t: self._closed(call, gone, t))
+        call.ivr.start(now)
+
+    def _closed(self, call: Call, caller_gone: bool, now: float) -> None:
+        # Hung up during the prompt: still CLOSED, for the caller heard why (or began to) and
+        # the figures count the call where routing sent it, not as abandoned in a queue.
+        call.ivr = None
+        if not caller_gone:
+            self._outbox.append(new(HangUpCaller, (call.id, EndCause.CLOSED)))
+        self._end(call, EndCause.CLOSED, now)
 
     def _left_ivr(self, call: Call, leave: LeaveIvr, now: float) -> None:
         call.ivr = None
@@ -270,7 +293,7 @@ class CallControl:
             self._end(call, EndCause.ABANDONED, now)
         elif state is IN_IVR:
             assert call.ivr is not None
-            call.ivr.hang_up(now)  # its USER STOP FLOW, then it leaves: the call ends
+            call.ivr.hang_up(now)  # a flow's USER STOP FLOW, or the closed prompt stops: ends
         elif state is TALKING or state is HELD:
             self._outbox.append(new(HangUpAgent, (call_id, call.agent)))
             self.acd.talk_ended(call, now)

@@ -34,6 +34,8 @@ CASES: dict[str, tuple[dict[str, Any], str, list[str]]] = {
                                   "routes[0].after_hours.queue", ["no queue named 'night'"]),
     "unknown duty agent": ({"holiday": {"agent": "7777"}}, "routes[0].holiday.agent",
                            ["no agent named '7777'"]),
+    "unknown closed prompt": ({"after_hours": {"prompt": "shut"}}, "routes[0].after_hours.prompt",
+                              ["no prompt named 'shut'", "built-in", "ivr.prompts"]),
     "two destinations": ({"voicemail": "general"}, "routes[0]",
                          ["expected exactly one destination", "queue, voicemail"]),
     "no destination": ({"queue": None}, "routes[0]",
@@ -120,3 +122,18 @@ def test_routing_part_loads_and_survives_a_dump(site_data, write_site) -> None:
     assert site.holidays[1].first.isoformat() == "2026-10-02"
     assert Site.model_validate(site.model_dump()) == site
     assert Site.model_validate(site.model_dump(mode="json")) == site
+
+
+def test_a_closed_prompt_may_be_built_in_without_an_ivr(site_data, write_site) -> None:
+    site = load_site(write_site(_site(site_data, {})))
+    assert site.ivr is None and site.routes[0].after_hours.target == ("prompt", "closed")
+
+
+def test_an_own_closed_prompt_needs_a_text_in_the_sites_language(site_data, write_site) -> None:
+    flows = [{"name": "main", "start": "bye", "nodes": [{"name": "bye", "kind": "hang_up"}]}]
+    ivr = {"language": "zh", "prompts": {"shut": {"zh": "休息"}}, "flows": flows}
+    data = _site(site_data, {"after_hours": {"prompt": "shut"}}, ivr=ivr)
+    message = _problem_at(write_site, data, "routes[0].after_hours.prompt")
+    assert "no prompt named 'shut'" in message
+    data["media"] = {"language": "zh"}
+    assert load_site(write_site(data)).routes[0].after_hours.target == ("prompt", "shut")

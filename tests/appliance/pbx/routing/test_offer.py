@@ -9,7 +9,7 @@ import pytest
 
 from appliance.eventlog import EventLog
 from appliance.events import CallBlocked, CallEnded, CallOffered, CallQueued, EndCause
-from appliance.pbx.actions import HangUpCaller, RingAgent
+from appliance.pbx.actions import AnswerCaller, HangUpCaller, PlayPrompts, RingAgent
 from appliance.pbx.b2bua.wire import REFUSALS
 from appliance.pbx.callcontrol import CallControl
 from appliance.reduce import CallState, Outcome, outcome_of
@@ -30,7 +30,6 @@ def control(site=None) -> tuple[CallControl, EventLog]:
 
 @pytest.mark.parametrize(("ani", "dnis", "hour", "cause"), [
     ("4001234567", "4008001000", 10, EndCause.BLACKLISTED),
-    ("02155556666", "4008001000", 20, EndCause.CLOSED),
     ("02155556666", "4008001001", 20, EndCause.VOICEMAIL),
     ("02155556666", "4008002001", 22, EndCause.AGENT_UNREACHABLE),
     ("02155556666", "4008003000", 10, EndCause.NO_ROUTE),
@@ -44,6 +43,43 @@ def test_a_call_routed_away_ends_at_once_with_its_cause(ani, dnis, hour, cause) 
                            CallEnded(now, call, cause)]
     assert cc.calls == {} and cc.trunks.busy["carrier"] == 0  # its channel is free again
     assert cause in REFUSALS  # the B2BUA has a SIP status for it
+
+
+def test_a_closed_call_hears_its_prompt_then_is_hung_up() -> None:
+    cc, log = control()
+    now = at(TUESDAY.replace(hour=20))  # travel sales is closed: after_hours {prompt: closed}
+    call = cc.offer_call(now, "carrier", "02155556666", "4008001000")
+    assert cc.take_actions() == [AnswerCaller(call), PlayPrompts(call, ("closed",), "en", False)]
+    assert cc.next_deadline() == now + 1.0  # the prompt's length: a second, by default
+    cc.caller_digit(now + 0.5, call, "1")  # keys do not cut it short
+    cc.on_deadline(now + 1.0)
+    assert cc.take_actions() == [HangUpCaller(call, EndCause.CLOSED)]
+    assert log.records == [CallOffered(now, call, "carrier", "02155556666", "4008001000", 1),
+                           CallEnded(now + 1.0, call, EndCause.CLOSED)]
+    assert cc.calls == {} and cc.trunks.busy["carrier"] == 0
+    assert cc.next_deadline() is None
+
+
+def test_a_closed_prompt_lasts_as_long_as_the_prompt_plays() -> None:
+    log = EventLog()
+    cc = CallControl(tenants(), log, Random(1), wallclock=clock(),
+                     prompt_seconds=lambda names, language: 4.5 * len(names))
+    now = at(TUESDAY.replace(hour=20))
+    cc.offer_call(now, "carrier", "02155556666", "4008001000")
+    assert cc.next_deadline() == now + 4.5
+
+
+def test_a_caller_who_hangs_up_during_the_closed_prompt_ends_the_call_closed() -> None:
+    cc, log = control()
+    now = at(TUESDAY.replace(hour=20))
+    call = cc.offer_call(now, "carrier", "02155556666", "4008001000")
+    cc.take_actions()
+    assert cc.caller_hangup(now + 0.5, call)
+    assert cc.take_actions() == []  # the caller is gone already: no HangUpCaller
+    assert log.records[-1] == CallEnded(now + 0.5, call, EndCause.CLOSED)
+    assert cc.calls == {} and cc.trunks.busy["carrier"] == 0
+    assert cc.next_deadline() is None  # the prompt's timer went with it
+    assert not cc.caller_hangup(now + 0.6, call)
 
 
 def test_blacklisted_calls_are_not_trunk_blocking() -> None:
@@ -84,6 +120,7 @@ def test_a_schedule_changes_its_answer_during_the_day_and_on_reload() -> None:
     cc, log = control(build(routes, schedules={"office": {"mon-fri": "08:30-12:00"}}))
     cc.offer_call(at(TUESDAY.replace(hour=11)), "carrier")
     cc.offer_call(at(TUESDAY.replace(hour=13)), "carrier")
+    cc.on_deadline(at(TUESDAY.replace(hour=13)) + 1.0)  # the closed prompt has played
     longer = site_data(routes, schedules={"office": {"mon-fri": "08:30-18:00"}})
     cc.reload(build(longer["routes"], schedules=longer["schedules"]), 0.0)
     cc.offer_call(at(TUESDAY.replace(hour=13)), "carrier")
