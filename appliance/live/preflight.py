@@ -22,7 +22,7 @@ from appliance.live.ivr_prompts import (
 )
 from appliance.live.prompt_build import tools_available
 from appliance.lookups import SiteLookups
-from appliance.media.prompts import prompt_texts
+from appliance.media.prompts import ROUTE_PROMPTS, prompt_texts
 from appliance.pbx.sip.digest import ha1
 from appliance.state import StateFolder
 from appliance.storage.promptfiles import PromptSet
@@ -103,11 +103,23 @@ def _check_own_prompts(site: Site, found: Preflight) -> None:
     for language in spoken_languages(site):
         needed = {} if site.ivr is None else flow_prompts(site.ivr, language)
         if language == site.media.language:
-            needed = {**{name: [] for name in prompt_texts(language)}, **needed}
+            always = {name: [] for name in prompt_texts(language) if name not in ROUTE_PROMPTS}
+            needed = {**always, **_route_prompts(site), **needed}
         own = own_folder(site, language)
         missing = PromptSet(own).missing(list(needed))
         if missing:
             found.problems.append(("media.prompts", f"{own} lacks {_needed_by(missing, needed)}"))
+
+
+def _route_prompts(site: Site) -> dict[str, list[str]]:
+    """The prompts routes play (`prompt: closed`), each with the routes that play it."""
+    played: dict[str, list[str]] = {}
+    for index, route in enumerate(site.routes):
+        for _, destination in route.destinations():
+            kind, name = destination.target
+            if kind == "prompt":
+                played.setdefault(name, []).append(f"routes[{index}]")
+    return played
 
 
 def _needed_by(missing: list[str], needed: dict[str, list[str]]) -> str:

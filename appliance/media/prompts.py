@@ -102,6 +102,11 @@ English counts to nineteen and by tens in words and has million and billion; Man
 十, 两, 万 and 亿. `*` and `#` of a digit string are "digit-star" and "digit-hash"."""
 
 
+ROUTE_PROMPTS = frozenset({"closed"})
+"""Phrases only a route plays (`prompt: closed`): a site's own prompt folder needs them only
+if one of its routes names them."""
+
+
 def prompt_texts(language: str) -> dict[str, str]:
     """The prompts every site's folder of `language` holds: its phrases and its digits
     ("digit-0" ... "digit-9"), by the same names in every language."""

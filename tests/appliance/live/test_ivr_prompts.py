@@ -139,3 +139,18 @@ def test_default_prompts_an_older_builder_made_are_built_again_once(
     built = welcome.stat().st_mtime_ns
     ensure_default_prompts("en", tmp_path)
     assert welcome.stat().st_mtime_ns == built  # once
+
+
+def test_a_sites_own_folder_needs_the_closed_prompt_only_if_a_route_plays_it(
+        tmp_path: Path) -> None:
+    own = tmp_path / "own"
+    shutil.copytree(ensure_default_prompts("en"), own)
+    (own / "closed.wav").unlink()
+    data = site_dict()
+    data["media"] = {"prompts": str(own)}
+    assert preflight(parse_site(yaml.safe_dump(data), source="site.yaml"),
+                     StateFolder(tmp_path / "state")).problems == []
+    data["routes"] = [{"trunk_group": "pstn", "prompt": "closed"}]
+    problems = preflight(parse_site(yaml.safe_dump(data), source="site.yaml"),
+                         StateFolder(tmp_path / "state")).problems
+    assert problems == [("media.prompts", f"{own} lacks closed.wav (routes[0])")]
