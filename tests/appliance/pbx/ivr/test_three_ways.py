@@ -158,10 +158,12 @@ class Control:
 
 
 def serve(world: World, now: float) -> None:
-    for lookup in world.lookups():
-        fields = answer(lookup.key)
-        if fields is not NO_ANSWER:
-            world.lookup_done(now, lookup.call, fields)
+    """Answer the lookups asked, and those their answers lead to, at once."""
+    while asked := world.lookups():
+        for lookup in asked:
+            fields = answer(lookup.key)
+            if fields is not NO_ANSWER:
+                world.lookup_done(now, lookup.call, fields)
 
 
 def wait(world: World, until: float) -> None:
@@ -192,10 +194,11 @@ def answering_lookups(lab: Lab) -> None:
     receive, wake = box.receive_datagram, box.on_deadline
 
     def serve_box(now: float) -> None:
-        for lookup in box.take_lookups():
-            fields = answer(lookup.key)
-            if fields is not NO_ANSWER:
-                box.lookup_done(lookup.call, fields, now)  # type: ignore[arg-type]
+        while asked := box.take_lookups():
+            for lookup in asked:
+                fields = answer(lookup.key)
+                if fields is not NO_ANSWER:
+                    box.lookup_done(lookup.call, fields, now)  # type: ignore[arg-type]
 
     def received(data: bytes, source: tuple[str, int], now: float) -> None:
         receive(data, source, now)
