@@ -170,7 +170,9 @@ def _targets(node: dict[str, Any]) -> list[str]:
 
 
 @st.composite
-def ivrs(draw: st.DrawFn) -> Ivr:
+def ivr_sections(draw: st.DrawFn) -> dict[str, Any]:
+    """A random valid `ivr` section of a site, as the YAML gives it: flows f0, f1 ... that
+    exit to queue "service", agent "1001" and mailbox "general"."""
     count = draw(st.integers(1, MAX_USER_VARIABLES))
     variables = [f"V{i}" for i in range(count)]
     flows = draw(st.integers(1, 3))
@@ -186,11 +188,15 @@ def ivrs(draw: st.DrawFn) -> Ivr:
             flow["on_hangup"] = "stop"
         data.append(flow)
     texts = {"en": "text", "zh": "文本"}
-    return Ivr.model_validate({
+    return {
         "variables": variables, "prompts": {"p0": texts, "p1": texts},
         "lookups": {"db": {"kind": "sqlite", "database": "x.db", "table": "t", "key": "k",
                            "fields": ["a", "b"], "timeout": LOOKUP_TIMEOUT}},
-        "flows": data})
+        "flows": data}
+
+
+def ivrs() -> st.SearchStrategy[Ivr]:
+    return ivr_sections().map(Ivr.model_validate)
 
 
 Input = tuple[float, str]
