@@ -32,6 +32,7 @@ class Call:
         "heap_version",
         "id",
         "ivr",
+        "ivr_answered",
         "key",
         "language",
         "max_wait_timer",
@@ -69,6 +70,7 @@ class Call:
         self.answered_at = 0.0
         self.max_wait_timer: TimerHandle | None = None
         self.announce_timer: TimerHandle | None = None
+        self.ivr_answered = False  # an IVR flow (or a closed prompt) answered it
         self.ivr: FlowRun | Farewell | None = None  # while in an IVR flow or a closed prompt
         # What the IVR learnt, kept with the call once it leaves for a queue or an agent.
         self.language = ""

@@ -223,6 +223,7 @@ class CallControl:
         assert self.site.ivr is not None and self._wallclock is not None  # checked at load
         call.state = IN_IVR
         call.route_priority = decision.priority
+        call.ivr_answered = True
         self._outbox.append(new(AnswerCaller, (call.id,)))
         call.ivr = FlowRun(call.id, self.site.ivr, decision.target.name, ani=call.ani,
                            dnis=call.dnis, clock=self._wallclock, deadlines=self._deadlines,
@@ -236,6 +237,7 @@ class CallControl:
         CLOSED. It waits in the IVR state (answered, the appliance speaks) but logs no IVR
         records: its outcome is routed away, not served by the IVR."""
         call.state = IN_IVR
+        call.ivr_answered = True
         self._outbox.append(new(AnswerCaller, (call.id,)))
         call.ivr = Farewell(call.id, prompt, self.site.media.language,
                             deadlines=self._deadlines, prompt_seconds=self._prompt_seconds,

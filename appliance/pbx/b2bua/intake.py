@@ -18,7 +18,6 @@ from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.session import uas_session_terms
 from appliance.pbx.b2bua.wire import allowed, user_of, user_of_uri
-from appliance.pbx.call import CallState
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import CallerLeg, FeatureLeg, Leg
 from appliance.pbx.sip.dialog import new_tag
@@ -78,8 +77,10 @@ class CallIntake:
         call = leg.call = self.cc.offer_call(now, group, ani, dnis)
         self.legs.callers[call] = leg
         found = self.cc.calls.get(call)
-        if found is None or found.state is CallState.IVR:
-            return  # refused: its HangUpCaller answers; in the IVR: its AnswerCaller does
+        if found is None or found.ivr_answered:
+            # Refused: its HangUpCaller answers. Sent to a flow (even one that has already
+            # sent it on to a queue) or a closed prompt: its AnswerCaller does.
+            return
         if offer is None:
             self.answers.respond(request, 180, "Ringing", now, tag=leg.local_tag)
         else:

@@ -288,3 +288,32 @@ def test_an_ivr_caller_is_answered_even_where_queued_callers_get_early_media() -
     lab.run(1)
     assert ends(lab) == [EndCause.IVR_ABANDONED]
     lab.settle()
+
+
+STRAIGHT_ON = {"name": "main", "start": "service", "nodes": [
+    {"name": "service", "kind": "to_queue", "queue": "service"}]}
+
+
+def straight_on_lab(media: bool, queued_callers: str = "answer") -> CheckedLab:
+    """A flow that sends the caller on to a queue at once: the call leaves the IVR before
+    the B2BUA has even answered it."""
+    section = {**ivr_section(), "flows": [STRAIGHT_ON]}
+    site = live_site(agents=1, routes=[{"trunk_group": "pstn", "flow": "main"}],
+                     more={"ivr": section, "media": {"queued_callers": queued_callers}})
+    lab = CheckedLab(site, media_for=media_plane() if media else None,
+                     wallclock=from_origin(datetime(2026, 12, 7, 10, 0)),
+                     prompt_seconds=lambda names, language: PROMPT_SECONDS * len(names))
+    lab.register_all()
+    return lab
+
+
+def test_a_flow_that_queues_at_once_answers_once_and_without_ringing_first() -> None:
+    for media, queued_callers in ((False, "answer"), (True, "answer"), (True, "early_media")):
+        lab = straight_on_lab(media, queued_callers)
+        lab.do(lab.gateway, "call", "100", WITH_EVENTS)
+        lab.run(0.5)
+        assert kinds(lab) == ["answered"], (media, queued_callers)
+        assert [r.queue for r in lab.log if isinstance(r, CallQueued)] == ["service"]
+        hang_up(lab)
+        lab.run(1)
+        lab.settle()
