@@ -28,16 +28,16 @@ from pydantic import (
     model_validator,
 )
 
-from appliance.config.schema import (
+from appliance.config.values import (
     FieldProblems,
     Identifier,
     Loc,
     PositiveSeconds,
     Problem,
     Whole,
-    _Frozen,
-    _raise_if_any,
 )
+from appliance.config.values import Frozen as _Frozen
+from appliance.config.values import raise_if_any as _raise_if_any
 from appliance.media.prompts import PHRASES, prompt_texts
 
 BUILTIN_VARIABLES = ("DNIS", "ANI", "DATE", "TIME", "DATETIME")

@@ -17,7 +17,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from .schema import DISTRIBUTION_KINDS, TEXT_CONTEXT, FieldProblems, Loc, Site
+from .schema import DISTRIBUTION_KINDS, TEXT_CONTEXT, Site
+from .values import FieldProblems, Loc
 
 BUILTIN_SITES = ("small", "medium", "digital")
 _SITES_DIR = Path(__file__).resolve().parent.parent / "sites"

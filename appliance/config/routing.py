@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal, NamedTuple, Protocol
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -24,37 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-DAY = 86_400
-Problem = tuple[tuple[str | int, ...], str]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", allow_inf_nan=False, coerce_numbers_to_str=True
-    )
-
-
-_NAME = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def _check_name(value: str) -> str:
-    if not _NAME.fullmatch(value):
-        raise ValueError(f"expected a name of letters, digits, '_' and '-'; got {value!r}")
-    return value
-
-
-Name = Annotated[str, AfterValidator(_check_name)]
-
-
-def _reject_bool(value: object) -> object:
-    # Pydantic would quietly read `true` as 1, which is never what a priority means.
-    if isinstance(value, bool):
-        raise ValueError(f"expected a whole number; got {value!r}")
-    return value
-
-
-Whole = Annotated[int, BeforeValidator(_reject_bool)]
-
+from appliance.config.values import DAY, Identifier, Problem, Whole
+from appliance.config.values import Frozen as _Frozen
 
 # --- numbers ----------------------------------------------------------------------------------
 
@@ -267,9 +237,9 @@ class Destination(_Frozen):
 
     queue: str | None = None
     flow: str | None = None
-    prompt: Name | None = None
+    prompt: Identifier | None = None
     agent: str | None = None
-    voicemail: Name | None = None
+    voicemail: Identifier | None = None
 
     @model_validator(mode="after")
     def _check_one(self) -> "Destination":
@@ -304,12 +274,12 @@ class Route(Destination):
     line: Annotated[str, Field(min_length=1)] | None = None
     dnis: Pattern | None = None
     ani_prefix: Annotated[str, Field(min_length=1)] | None = None
-    caller_list: Name | None = None
-    schedule: Name | None = None
+    caller_list: Identifier | None = None
+    schedule: Identifier | None = None
     after_hours: Destination | None = None
     holiday: Destination | None = None
     priority: Whole | None = None
-    caller_priority: dict[Name, Whole] = Field(default_factory=dict)
+    caller_priority: dict[Identifier, Whole] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check_schedule(self) -> "Route":

@@ -20,9 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PlainSerializer,
     PlainValidator,
@@ -32,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from appliance.config.ivr import Ivr, builtin_prompts, ivr_problems
 from appliance.config.live import Media, PeerAddress, Sip, parse_peer
 from appliance.config.routing import (
     Holiday,
@@ -43,12 +42,20 @@ from appliance.config.routing import (
     pattern_matches,
     routing_problems,
 )
-
-Loc = tuple[str | int, ...]
-Problem = tuple[Loc, str]
-
-DAY = 86_400
-"""Seconds in a day."""
+from appliance.config.values import (
+    DAY,
+    Identifier,
+    Loc,
+    Number,
+    PositiveNumber,
+    PositiveSeconds,
+    Probability,
+    Problem,
+    Seconds,
+    Whole,
+)
+from appliance.config.values import Frozen as _Frozen
+from appliance.config.values import raise_if_any as _raise_if_any
 
 TEXT_CONTEXT: Mapping[str, bool] = MappingProxyType({"from_text": True})
 """Validation context for data read from a file: pass as `Site.model_validate(data,
@@ -59,66 +66,6 @@ MAX_RANGE = 10_000
 """Most seats one agent entry may describe; a bigger range is taken for a typo."""
 
 
-class FieldProblems(ValueError):
-    """Problems found by a check that looks at several fields at once, each at its own location
-    relative to the model being checked. Pydantic wraps this error as a `value_error` at the
-    model's location and keeps the instance in the error's context, so the loader can report
-    every problem at its own field path."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("; ".join(f"{format_loc(loc)}: {msg}" for loc, msg in self.problems))
-
-
-def format_loc(loc: Loc) -> str:
-    """`("queues", 1, "strategy")` -> `"queues[1].strategy"`."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
-
-
-def _raise_if_any(problems: Sequence[Problem]) -> None:
-    if problems:
-        raise FieldProblems(problems)
-
-
-class _Frozen(BaseModel):
-    # Numbers are coerced to text so that a DNIS or an agent id written without quotes
-    # (`dnis: 4008001234`, `id: 1001`) is still taken. inf and nan are never a sensible setting.
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", allow_inf_nan=False, coerce_numbers_to_str=True
-    )
-
-
-# --- value types ----------------------------------------------------------------------------
-
-_IDENTIFIER = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def _check_identifier(value: str) -> str:
-    if not _IDENTIFIER.fullmatch(value):
-        raise ValueError(f"expected a name of letters, digits, '_' and '-'; got {value!r}")
-    return value
-
-
-def _reject_bool(value: object) -> object:
-    # Pydantic would quietly read `true` as 1, which is never what a number field means.
-    if isinstance(value, bool):
-        raise ValueError(f"expected a number; got {value!r}")
-    return value
-
-
-Identifier = Annotated[str, AfterValidator(_check_identifier)]
-Number = Annotated[float, BeforeValidator(_reject_bool)]
-Whole = Annotated[int, BeforeValidator(_reject_bool)]
-PositiveNumber = Annotated[Number, Field(gt=0)]
-Seconds = Annotated[Number, Field(ge=0)]
-PositiveSeconds = PositiveNumber
-Probability = Annotated[Number, Field(ge=0, le=1)]
 SkillLevel = Annotated[Whole, Field(ge=1, le=10)]
 
 _TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
@@ -717,10 +664,6 @@ class AgentBehaviour(_Frozen):
 
 
 # --- the site -------------------------------------------------------------------------------
-
-# Here, not at the top: the IVR's models are built from the value types above.
-from appliance.config.ivr import Ivr, builtin_prompts, ivr_problems  # noqa: E402
-
 
 class Site(_Frozen):
     """A whole site. Validation checks every cross-reference (routes, overflows, skills,

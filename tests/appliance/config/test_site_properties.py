@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
 from appliance.config import ConfigError, Distribution, Site, parse_site
-from appliance.config.schema import format_loc
+from appliance.config.values import format_loc
 
 DISTRIBUTIONS = TypeAdapter(Distribution)
 
