@@ -92,10 +92,12 @@ class DirectChannel:
         self.settle()
         return call
 
-    def _input(self, method: Callable[..., object], *args: object) -> None:
-        """One input to call control now, then what it makes callers and agents hear."""
-        method(self.env.now, *args)
+    def _input(self, method: Callable[..., object], *args: object) -> object:
+        """One input to call control now, then what it makes callers and agents hear; what
+        call control answered."""
+        answer = method(self.env.now, *args)
         self.settle()
+        return answer
 
     def _released(self, action: HangUpCaller) -> None:
         del self._conversations[action.call]
@@ -121,8 +123,9 @@ class DirectChannel:
         self._input(self.core.agent_resume, agent)
 
     def transfer(self, agent: str, queue: str) -> bool:
-        self._input(self.core.agent_transfer, agent, queue)
-        return True
+        # A transfer call control refuses (the agent's call is gone, the queue retired) leaves
+        # the agent to end the conversation, as a refused REFER does over SIP.
+        return bool(self._input(self.core.agent_transfer, agent, queue))
 
     def say_goodbye(self, call: int) -> None:
         if self._goodbye is not None:

@@ -77,7 +77,7 @@ def test_an_agent_answers_talks_and_says_goodbye_without_a_callers_model() -> No
 def test_an_agent_whose_channel_cannot_transfer_ends_the_conversation() -> None:
     env = simpy.Environment()
     channel = Recorder(env)
-    channel.transfer = lambda agent, queue: False  # as over SIP today
+    channel.transfer = lambda agent, queue: False  # call control refused it
     Agents(["a1"], AgentBehaviour(), SimClock(env), channel, Streams(1))
     conversation = Conversation(talk=30)
     conversation.transfer_to, conversation.transfer_talk = "billing", 50
