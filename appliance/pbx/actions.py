@@ -106,7 +106,9 @@ class LookUp(NamedTuple):
 
 class LeaveIvr(NamedTuple):
     """The call leaves the IVR: to ``target`` (a queue, agent or mailbox; "" for the other
-    kinds), at ``priority`` (None: the queue's own), with its language and user variables."""
+    kinds), at ``priority`` (None: the queue's own), with its language and user variables.
+    Call control hands its drivers the exits to a queue (the caller now waits there, as
+    queued callers do); the other exits end the call with a ``HangUpCaller``."""
 
     call: int
     kind: IvrExitKind
@@ -120,4 +122,4 @@ IvrAction = PlayPrompts | StopPrompts | LookUp | LeaveIvr
 
 # What call control asks of its drivers (`CallControl.take_actions`).
 Action = (RingAgent | StopRinging | Connect | Announce | HangUpCaller | HangUpAgent | WrapUp
-          | AnswerCaller | PlayPrompts | StopPrompts | LookUp)
+          | AnswerCaller | PlayPrompts | StopPrompts | LookUp | LeaveIvr)

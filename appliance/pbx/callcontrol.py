@@ -260,6 +260,7 @@ class CallControl:
             call.state = CallState.ROUTING
             if leave.priority is not None:
                 call.route_priority = leave.priority
+            self._outbox.append(leave)  # drivers: the caller now waits as queued callers do
             self.acd.enqueue(call, leave.target, now)
             return
         cause = _IVR_ENDS[leave.kind]

@@ -245,8 +245,6 @@ class B2bua(Endpoint):
             if not effects:
                 break
             self._carry_out(effects, now, source)
-        if self.ivr.calls:
-            self.ivr.settle(now)
         self.answers.input_done()
 
     def _carry_out(self, effects: list, now: float, source: Address = NOWHERE) -> None:
@@ -393,6 +391,8 @@ class B2bua(Endpoint):
                 self.ivr.stop(call)
             case actions.LookUp():
                 self.ivr.lookups.append(action)
+            case actions.LeaveIvr(call=call):
+                self.ivr.queued(call, now)
         # WrapUp needs no signalling.
 
     def _connect(self, call: int, agent: str, now: float) -> None:

@@ -18,7 +18,6 @@ from appliance.media import sdp
 from appliance.pbx.actions import LookUp, PlayPrompts
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.dialogs import Dialogs
-from appliance.pbx.call import CallState
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import Leg
 
@@ -35,7 +34,6 @@ class IvrCalls:
         self.dialogs = dialogs
         self.anchor = anchor
         self.cc = cc
-        self.calls: set[int] = set()  # answered for the IVR; dropped once out of it
         self.lookups: list[LookUp] = []
 
     def apply(self, site: Site) -> None:
@@ -50,7 +48,6 @@ class IvrCalls:
         body = self._own_answer(leg) if anchor is None else self._anchored_answer(leg, now)
         self.dialogs.answer(leg, body, now)
         self.dialogs.start_session_timer(leg, now)
-        self.calls.add(call)
 
     def _anchored_answer(self, leg: Leg, now: float) -> bytes:
         anchor = self.anchor
@@ -95,12 +92,7 @@ class IvrCalls:
         found = self.cc.calls.get(call)
         return (found.language if found is not None else "") or self.site.media.language
 
-    def settle(self, now: float) -> None:
-        """Callers whose flow has sent them to a queue hear the welcome and music; callers
-        gone are forgotten."""
-        calls = self.cc.calls
-        for call in [c for c in self.calls if calls.get(c) is None
-                     or calls[c].state is not CallState.IVR]:
-            self.calls.discard(call)
-            if call in calls and self.anchor is not None:
-                self.anchor.welcome(call, now, self.language(call))
+    def queued(self, call: int, now: float) -> None:
+        """`LeaveIvr` to a queue: the caller hears the queue's welcome and music."""
+        if self.anchor is not None:
+            self.anchor.welcome(call, now, self.language(call))

@@ -59,7 +59,7 @@ def test_the_closed_prompt_plays_in_the_sites_language_without_welcome_or_music(
     lab.do(lab.gateway, "call", "100", WITH_EVENTS)
     lab.run(0.1)
     assert kinds(lab) == ["answered"]
-    (call,) = lab.box.ivr.calls
+    (call,) = lab.box.legs.callers
     assert lab.box.media.playing(call) == "closed"
     assert (mandarin.asked, english.asked) == (["closed"], [])
     lab.run(PROMPT_SECONDS)

@@ -224,7 +224,7 @@ def call_in(lab: Lab, body: bytes = WITH_EVENTS) -> int:
     lab.do(lab.gateway, "call", "100", body)
     lab.run(0.1)
     assert kinds(lab) == ["answered"]
-    (call,) = lab.box.ivr.calls
+    (call,) = lab.box.legs.callers
     return call
 
 

@@ -13,8 +13,15 @@ import yaml
 
 from appliance.config import parse_site
 from appliance.eventlog import EventLog
-from appliance.events import CallEnded, CallQueued, EndCause, IvrExited
-from appliance.pbx.actions import AnswerCaller, HangUpCaller, LookUp, PlayPrompts, RingAgent
+from appliance.events import CallEnded, CallQueued, EndCause, IvrExited, IvrExitKind
+from appliance.pbx.actions import (
+    AnswerCaller,
+    HangUpCaller,
+    LeaveIvr,
+    LookUp,
+    PlayPrompts,
+    RingAgent,
+)
 from appliance.pbx.callcontrol import CallControl
 from appliance.wallclock import from_origin
 from tests.factories import site_dict
@@ -64,8 +71,10 @@ def test_the_caller_is_answered_hears_the_menu_and_a_key_queues_them_with_priori
     assert cc.take_actions() == [AnswerCaller(call), PlayPrompts(call, ("menu",), "en", True)]
     cc.caller_digit(2.0, call, "1")  # barge-in: the menu is cut short
     actions = cc.take_actions()
-    assert [type(a).__name__ for a in actions] == ["StopPrompts", "RingAgent"]
-    assert actions[1] == RingAgent(call, "a1", "sales")
+    # Drivers hear that the caller now waits in a queue (its welcome and music), then the ring.
+    assert [type(a).__name__ for a in actions] == ["StopPrompts", "LeaveIvr", "RingAgent"]
+    assert actions[1] == LeaveIvr(call, IvrExitKind.QUEUE, "sales", 7, "en", {"balance": ""})
+    assert actions[2] == RingAgent(call, "a1", "sales")
     [queued] = [r for r in log if isinstance(r, CallQueued)]
     assert (queued.queue, cc.calls[call].priority) == ("sales", 7)
 
