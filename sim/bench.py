@@ -139,5 +139,17 @@ def bench_sim(site: Site, days: int, repeats: int, seed: int = 1) -> list[Measur
     return [_fastest(rounds[name]) for name, _ in models]
 
 
+def bench_beside(site: Site, other: Site, days: int, repeats: int,
+                 seed: int = 1) -> tuple[Measurement, Measurement]:
+    """ccbox on `site` and on `other` over the same `days`, in alternate rounds so that both
+    see the same machine; the fastest of `repeats` rounds each."""
+    hours = 24.0 * days
+    rounds: tuple[list[Measurement], list[Measurement]] = ([], [])
+    for _ in range(repeats):
+        for runs, model in zip(rounds, (site, other), strict=True):
+            runs.append(measure(model.site, lambda model=model: run_site(model, hours, seed)))
+    return _fastest(rounds[0]), _fastest(rounds[1])
+
+
 def _fastest(runs: list[Measurement]) -> Measurement:
     return max(runs, key=lambda m: m.calls_per_second)

@@ -147,6 +147,8 @@ def bench_sim_command(
     config: str = typer.Argument("small", help="Site configuration file, or small/medium/digital"),
     days: int = typer.Option(30, min=1, help="Simulated days (24 h) in each measured run"),
     repeats: int = typer.Option(5, min=1, help="Rounds of each model (the fastest is shown)"),
+    beside: str = typer.Option(None, help="Also time this site's calls, in alternate rounds "
+                               "(e.g. small beside small-ivr: what the IVR costs a call)"),
 ) -> None:
     """Simulated calls per wall-clock second: the site in call fidelity vs bare SimPy."""
     from sim.bench import bench_sim
@@ -180,6 +182,23 @@ def bench_sim_command(
         "Ciw 3.2.7 47.6k calls/s",
         highlight=False,
     )
+    if beside is not None:
+        _print_beside(console, site, _load(beside), days, repeats)
+
+
+def _print_beside(console: Console, site: Site, other: Site, days: int, repeats: int) -> None:
+    from sim.bench import bench_beside
+
+    with console.status(f"measuring {site.site} beside {other.site}"):
+        ours, theirs = bench_beside(site, other, days, repeats)
+    cost, base = (1e6 / m.calls_per_second for m in (ours, theirs))
+    console.print(
+        f"{site.site} beside {other.site} (alternate rounds): {ours.calls_per_second:,.0f} vs "
+        f"{theirs.calls_per_second:,.0f} calls/s, ratio [bold]"
+        f"{ours.calls_per_second / theirs.calls_per_second:.2f}[/bold]; "
+        f"{cost:.0f} vs {base:.0f} us a call: {site.site}'s calls cost "
+        f"{cost - base:+.0f} us ({(cost - base) / base:+.0%}) more than {other.site}'s",
+        highlight=False)
 
 
 @bench_app.command("media")

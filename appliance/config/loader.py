@@ -20,7 +20,7 @@ from pydantic_core import ErrorDetails
 from .schema import DISTRIBUTION_KINDS, TEXT_CONTEXT, Site
 from .values import FieldProblems, Loc
 
-BUILTIN_SITES = ("small", "medium", "digital")
+BUILTIN_SITES = ("small", "small-ivr", "medium", "digital")
 _SITES_DIR = Path(__file__).resolve().parent.parent / "sites"
 
 
@@ -50,9 +50,10 @@ class ConfigError(Exception):
 # --- public entry points --------------------------------------------------------------------
 
 
-def parse_site(text: str, source: str = "<string>") -> Site:
-    """Validate a site from YAML text; `source` names it in errors."""
-    data = _load_yaml(text, source)
+def parse_site(text: str, source: str = "<string>", folder: Path | None = None) -> Site:
+    """Validate a site from YAML text; `source` names it in errors. A site that `extends`
+    another names a built-in site or a file relative to `folder` (default: the current one)."""
+    data = _extended(_load_yaml(text, source), source, folder or Path.cwd(), ())
     try:
         return Site.model_validate(data, context=TEXT_CONTEXT)
     except ValidationError as error:
@@ -61,7 +62,7 @@ def parse_site(text: str, source: str = "<string>") -> Site:
 
 def load_site(path: str | os.PathLike[str]) -> Site:
     source = os.fspath(path)
-    return parse_site(_read_text(Path(path), source), source)
+    return parse_site(_read_text(Path(path), source), source, Path(path).parent)
 
 
 def builtin_site_path(name: str) -> Path:
@@ -163,6 +164,34 @@ def _load_yaml(text: str, source: str) -> dict[str, Any]:
         raise ConfigError(source, [("", "expected a mapping of settings at the top level "
                                         f"(site:, trunk_groups:, ...); got {_describe(data)}")])
     return data
+
+
+def _extended(data: dict[str, Any], source: str, folder: Path,
+              seen: tuple[Path, ...]) -> dict[str, Any]:
+    """`data` on top of the site it `extends`: each top-level section this file gives
+    replaces the base's whole (lists and mappings are not merged), the others are the base's.
+    The base may extend another in turn."""
+    if "extends" not in data:
+        return data
+    path = _base_path(data["extends"], source, folder)
+    if path in seen:
+        chain = " -> ".join(str(step) for step in (*seen, path))
+        raise ConfigError(source, [("extends", f"sites extend each other in a circle: {chain}")])
+    base = _extended(_load_yaml(_read_text(path, str(path)), str(path)), str(path),
+                     path.parent, (*seen, path))
+    own = {key: value for key, value in data.items() if key != "extends"}
+    return {**base, **own}
+
+
+def _base_path(name: object, source: str, folder: Path) -> Path:
+    if isinstance(name, str) and name:
+        if (folder / name).is_file():
+            return (folder / name).resolve()
+        if name in BUILTIN_SITES:
+            return builtin_site_path(name).resolve()
+    raise ConfigError(source, [("extends", "expected a site file (relative to this one) or a "
+                                           f"built-in site ({', '.join(BUILTIN_SITES)}); "
+                                           f"got {_describe(name)}")])
 
 
 def _yaml_problem(error: yaml.MarkedYAMLError) -> tuple[str, str]:
