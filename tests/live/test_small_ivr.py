@@ -14,7 +14,6 @@ real lengths: every menu allows barge-in, so a key pressed while its prompt play
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
