@@ -84,7 +84,7 @@ def parse_hours(text: str) -> tuple[Span, ...]:
         if not dash:
             raise ValueError(f"{_HOURS_EXPECTED}; got {text!r}")
         span = (_clock(start, text, False), _clock(end, text, True))
-        if span[0] == span[1] % DAY:
+        if span[0] == span[1]:
             raise ValueError(f"expected a span that is open for some time; got {part.strip()!r}"
                              " (write 00:00-24:00 for a whole day)")
         spans.append(span)

@@ -193,3 +193,10 @@ def test_opening_agrees_with_the_plain_reading_of_the_rules(data, days, calendar
     assert opening_at(week, Calendar(runs, working.values()), when) == _reference(
         days, holidays, working, when)
 
+
+
+def test_a_whole_day_is_written_00_00_to_24_00() -> None:
+    always = parse_week({"mon-sun": "00:00-24:00"})
+    assert always == ((((0.0, 86400.0),),) * 7)
+    for hms in ("00:00:00", "12:00:00", "23:59:59.999"):
+        assert opening_at(always, NO_DAYS_OFF, dt(28, hms)) is OPEN
