@@ -101,9 +101,11 @@ class Appliance:
                             folder=self.state.resolve(media.recording.folder))
 
         def media_plane(deadlines: Deadlines) -> MediaPlane:
+            # Every spoken language's set: an IVR caller who chose another language than
+            # the site's hears the flow's prompts and PLAY NUMBER's words in it.
             return MediaPlane(self.media_address, media.rtp_ports, deadlines, Random(seed + 1),
-                              media_timeout=media.media_timeout, prompts=prompts, music=music,
-                              recordings=self.desk)
+                              media_timeout=media.media_timeout, prompts=sets, music=music,
+                              recordings=self.desk, language=media.language)
 
         self.core = B2bua(site, log, Random(seed), secret=os.urandom(32), media_for=media_plane,
                           sip_ids=Random(seed + 2), wallclock=lambda t: self.wallclock(t),
@@ -127,7 +129,7 @@ class Appliance:
         def apply() -> None:
             assert self.core is not None and self.core.media is not None
             assert self.desk is not None
-            reconfigure_media(self.core.media, self.desk, site.media, prompts, music, folder)
+            reconfigure_media(self.core.media, self.desk, site.media, sets, music, folder)
             self.core.cc.announcement_seconds = AnnouncementTimings(prompts)
             self.prompt_times.sets = sets
             if self.lookup_runner is not None:

@@ -16,17 +16,17 @@ import numpy as np
 
 from appliance.config.live import Media
 from appliance.live.recordings import MB, WavDesk
-from appliance.media.plane import MediaPlane
-from appliance.storage.promptfiles import PromptSet
+from appliance.media.plane import MediaPlane, Prompts
 
 _log = logging.getLogger(__name__)
 
 
-def reconfigure_media(plane: MediaPlane, desk: WavDesk, media: Media, prompts: PromptSet,
+def reconfigure_media(plane: MediaPlane, desk: WavDesk, media: Media, prompts: Prompts,
                       music: np.ndarray, folder: Path | None = None) -> None:
     """Apply `media` (with its prompts and music already read) to new calls and recordings;
     `folder` is `media.recording.folder` resolved (default: as written)."""
     plane.use_sounds(prompts, music)
+    plane.language = media.language
     plane.relay.media_timeout = media.media_timeout
     reconfigure_recordings(desk, media, folder)
 

@@ -179,6 +179,9 @@ def walked_live(folder: Path) -> dict[str, list[Row]]:
         assert box.stop() == 0, box.log()
     for name, result in results.items():
         assert (result.successful, result.failed) == (1, 0), (name, result, box.log())
+    # Every prompt of each caller's language was there to play (a Mandarin caller's balance
+    # is spoken from Mandarin words).
+    assert "Traceback" not in box.log() and " ERROR " not in box.log(), box.log()
     records = RecordReader(box.records).events()
     calls = {r.ani: r.call for r in records if type(r).__name__ == "CallOffered"}
     return {name: rows(records, calls[walk.ani]) for name, walk in WALKS.items()}
