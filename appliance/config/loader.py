@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from .ivr import SITE_FOLDER
 from .schema import DISTRIBUTION_KINDS, TEXT_CONTEXT, Site
 from .values import FieldProblems, Loc
 
@@ -50,18 +51,21 @@ class ConfigError(Exception):
 # --- public entry points --------------------------------------------------------------------
 
 
-def parse_site(text: str, source: str = "<string>") -> Site:
-    """Validate a site from YAML text; `source` names it in errors."""
+def parse_site(text: str, source: str = "<string>", folder: Path | None = None) -> Site:
+    """Validate a site from YAML text; `source` names it in errors. Files it names (a
+    lookup's `seed`) are relative to `folder`, by default the current folder."""
     data = _load_yaml(text, source)
+    context = {**TEXT_CONTEXT, SITE_FOLDER: folder if folder is not None else Path.cwd()}
     try:
-        return Site.model_validate(data, context=TEXT_CONTEXT)
+        return Site.model_validate(data, context=context)
     except ValidationError as error:
         raise ConfigError(source, list(_problems(error, data))) from None
 
 
 def load_site(path: str | os.PathLike[str]) -> Site:
+    """The site in the file at `path`; files it names are relative to the file's folder."""
     source = os.fspath(path)
-    return parse_site(_read_text(Path(path), source), source)
+    return parse_site(_read_text(Path(path), source), source, Path(path).parent)
 
 
 def builtin_site_path(name: str) -> Path:
