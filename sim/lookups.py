@@ -1,9 +1,11 @@
 """The IVR's lookups in simulation: what an ACCESS DB node finds, and how long it takes.
 
-A SQLite lookup whose database file exists is asked for real; any other (a missing file, an
-HTTP lookup) answers as the traffic section's `lookups` says: "found" with its probability
-and fields, else not found. Every answer comes after its drawn delay. Draws come from the
-lookup's own streams (`lookup/<name>`, `lookup-delay/<name>`).
+A lookup the traffic section's `lookups` names answers as it says: "found" with its
+probability and fields, else not found (the simulated callers' numbers are made up: a real
+customer table would not know them). Otherwise a SQLite lookup is asked for real: its database
+file if it exists, else a copy of its seed built in memory; any other answers with the default
+`LookupAnswer`. Every answer comes after its drawn delay. Draws come from the lookup's own
+streams (`lookup/<name>`, `lookup-delay/<name>`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from typing import TYPE_CHECKING, Protocol
 
 from appliance.config import LookupAnswer
 from appliance.config.ivr import SqliteLookup
+from appliance.csvtable import TableError
+from appliance.lookups import LookupFailed, SqliteSource
+from appliance.lookups.seed import in_memory
 from appliance.pbx.actions import LookUp
 from sim.distributions import sampler
 
@@ -35,7 +40,9 @@ class Lookups(Protocol):
 
 
 class SimLookups:
-    """`Lookups` for a simulated site, with `delay(name)` for how long each answer takes."""
+    """`Lookups` for a simulated site, with `delay(name)` for how long each answer takes. A
+    seed is read when the lookup is first asked (a seed that cannot be built fails every
+    lookup: the site's loader already refused one that cannot be read)."""
 
     def __init__(self, site: Site, streams: Streams) -> None:
         assert site.ivr is not None
@@ -45,11 +52,17 @@ class SimLookups:
         self.found_rng = {name: streams(f"lookup/{name}") for name in self.declared}
         self.delays = {name: sampler(answer.delay, streams(f"lookup-delay/{name}"))
                        for name, answer in self.answers.items()}
+        self.sources = {name: SqliteSource(lookup, Path(lookup.database))
+                        for name, lookup in self.declared.items()
+                        if isinstance(lookup, SqliteLookup) and name not in answers}
+        self.seeded: dict[str, sqlite3.Connection | None] = {}
 
     def look_up(self, lookup_name: str, key: str) -> Fields:
-        lookup = self.declared[lookup_name]
-        if isinstance(lookup, SqliteLookup) and Path(lookup.database).is_file():
-            return _from_sqlite(lookup, key)
+        source = self.sources.get(lookup_name)
+        if source is not None and source.path.is_file():
+            return _fetch(source, key)
+        if source is not None and source.config.seed is not None:
+            return self._from_seed(lookup_name, source, key)
         answer = self.answers[lookup_name]
         found = self.found_rng[lookup_name].random() < answer.found
         return dict(answer.fields) if found else {}
@@ -57,19 +70,21 @@ class SimLookups:
     def delay(self, lookup_name: str) -> float:
         return self.delays[lookup_name]()
 
+    def _from_seed(self, name: str, source: SqliteSource, key: str) -> Fields:
+        if name not in self.seeded:
+            try:
+                self.seeded[name] = in_memory(source.config)
+            except TableError:  # a key given twice, or the file changed since the load
+                self.seeded[name] = None
+        db = self.seeded[name]
+        return None if db is None else source.find(db, key)
 
-def _from_sqlite(lookup: SqliteLookup, key: str) -> Fields:
-    columns = ", ".join(f'"{field}"' for field in lookup.fields)
-    query = f'SELECT {columns} FROM "{lookup.table}" WHERE "{lookup.key}" = ? LIMIT 1'
+
+def _fetch(source: SqliteSource, key: str) -> Fields:
     try:
-        with sqlite3.connect(f"file:{lookup.database}?mode=ro", uri=True) as db:
-            row = db.execute(query, (key,)).fetchone()
-    except sqlite3.Error:
+        return source.fetch(key)
+    except LookupFailed:
         return None
-    if row is None:
-        return {}
-    return {field: "" if value is None else str(value)
-            for field, value in zip(lookup.fields, row, strict=True)}
 
 
 def carry_out(lookups: SimLookups, clock: SimClock, answer: Answer) -> Callable[[LookUp], None]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -24,10 +25,13 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     WrapValidator,
+    field_validator,
     model_validator,
 )
 
+from appliance import csvtable
 from appliance.config.values import (
     FieldProblems,
     Identifier,
@@ -460,9 +464,18 @@ InputNode = PlayDigit | PlayOption | SelectLanguage
 # --- lookups --------------------------------------------------------------------------------
 
 
+SITE_FOLDER = "site_folder"
+"""Key of the validation context that names the folder of the site file: a `seed` is relative
+to it (to the current folder when the context has none)."""
+
+
 class SqliteLookup(_Frozen):
     """A row of `table` in the SQLite file `database` whose column `key` equals the key; the
-    columns `fields` are what it finds."""
+    columns `fields` are what it finds.
+
+    `seed` names a CSV file (relative to the site file's folder; an absolute path after
+    validation) whose header has the key and the fields: where `database` does not exist, the
+    table is built from it. Validation refuses a seed that cannot be read or lacks a column."""
 
     kind: Literal["sqlite"] = "sqlite"
     database: Annotated[str, Field(min_length=1)]
@@ -470,6 +483,35 @@ class SqliteLookup(_Frozen):
     key: Identifier
     fields: Annotated[list[Identifier], Field(min_length=1)]
     timeout: PositiveSeconds = 2.0
+    seed: Annotated[str, Field(min_length=1)] | None = None
+
+    @field_validator("seed")
+    @classmethod
+    def _absolute_seed(cls, seed: str | None, info: ValidationInfo) -> str | None:
+        if seed is None:
+            return None
+        folder = (info.context or {}).get(SITE_FOLDER, ".")
+        return str((Path(folder) / Path(seed).expanduser()).absolute())
+
+    @model_validator(mode="after")
+    def _check_seed(self) -> SqliteLookup:
+        if self.seed is not None:
+            _raise_if_any([(("seed",), problem) for problem in self._seed_problems(self.seed)])
+        return self
+
+    def _seed_problems(self, seed: str) -> list[str]:
+        try:
+            header = csvtable.columns(Path(seed))
+            for _ in csvtable.rows(Path(seed)):  # every line decodes and has every column
+                pass
+        except csvtable.TableError as error:
+            return [str(error)]
+        needed = [self.key, *self.fields]
+        missing = ", ".join(repr(name) for name in dict.fromkeys(needed) if name not in header)
+        if not missing:
+            return []
+        return [f"{seed}: the header has no column {missing}; expected the columns "
+                f"{', '.join(needed)} (key, then fields); got {', '.join(header)}"]
 
 
 class HttpLookup(_Frozen):

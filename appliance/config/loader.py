@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from .ivr import SITE_FOLDER
 from .schema import DISTRIBUTION_KINDS, TEXT_CONTEXT, Site
 from .values import FieldProblems, Loc
 
@@ -52,15 +53,21 @@ class ConfigError(Exception):
 
 def parse_site(text: str, source: str = "<string>", folder: Path | None = None) -> Site:
     """Validate a site from YAML text; `source` names it in errors. A site that `extends`
-    another names a built-in site or a file relative to `folder` (default: the current one)."""
-    data = _extended(_load_yaml(text, source), source, folder or Path.cwd(), ())
+    another names a built-in site or a file relative to `folder` (default: the current one).
+    Files a section names (a lookup's `seed`) are relative to the file that gives the
+    section: `folder`, or the extended site's for a section taken from it."""
+    here = folder if folder is not None else Path.cwd()
+    data, origins = _extended(_load_yaml(text, source), source, here, ())
+    # Only the IVR's lookups name files today.
+    context = {**TEXT_CONTEXT, SITE_FOLDER: origins.get("ivr", here)}
     try:
-        return Site.model_validate(data, context=TEXT_CONTEXT)
+        return Site.model_validate(data, context=context)
     except ValidationError as error:
         raise ConfigError(source, list(_problems(error, data))) from None
 
 
 def load_site(path: str | os.PathLike[str]) -> Site:
+    """The site in the file at `path`; files it names are relative to the file's folder."""
     source = os.fspath(path)
     return parse_site(_read_text(Path(path), source), source, Path(path).parent)
 
@@ -167,20 +174,21 @@ def _load_yaml(text: str, source: str) -> dict[str, Any]:
 
 
 def _extended(data: dict[str, Any], source: str, folder: Path,
-              seen: tuple[Path, ...]) -> dict[str, Any]:
+              seen: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, Path]]:
     """`data` on top of the site it `extends`: each top-level section this file gives
     replaces the base's whole (lists and mappings are not merged), the others are the base's.
-    The base may extend another in turn."""
+    The base may extend another in turn. Also the folder of the file each section came from."""
+    own = {key: value for key, value in data.items() if key != "extends"}
+    origins = dict.fromkeys(own, folder)
     if "extends" not in data:
-        return data
+        return own, origins
     path = _base_path(data["extends"], source, folder)
     if path in seen:
         chain = " -> ".join(str(step) for step in (*seen, path))
         raise ConfigError(source, [("extends", f"sites extend each other in a circle: {chain}")])
-    base = _extended(_load_yaml(_read_text(path, str(path)), str(path)), str(path),
-                     path.parent, (*seen, path))
-    own = {key: value for key, value in data.items() if key != "extends"}
-    return {**base, **own}
+    base, base_origins = _extended(_load_yaml(_read_text(path, str(path)), str(path)),
+                                   str(path), path.parent, (*seen, path))
+    return {**base, **own}, {**base_origins, **origins}
 
 
 def _base_path(name: object, source: str, folder: Path) -> Path:

@@ -563,8 +563,10 @@ class CallType(_Frozen):
 
 
 class LookupAnswer(_Frozen):
-    """How a simulated IVR lookup answers when its SQLite file is not there (HTTP lookups
-    always): "found" with probability `found`, then with `fields`; after `delay`."""
+    """How a simulated IVR lookup answers: "found" with probability `found`, then with
+    `fields`; after `delay`. A lookup named in `traffic.lookups` always answers so (simulated
+    callers' numbers are in no real table); a SQLite lookup not named there asks its database
+    file, else its seed, and answers so only when it has neither."""
 
     found: Probability = 1.0
     fields: dict[str, str] = Field(default_factory=dict)

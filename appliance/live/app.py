@@ -31,7 +31,7 @@ from appliance.live.reconfigure import reconfigure_media
 from appliance.live.recordings import WavDesk, party_paths
 from appliance.live.serve import StartError, serve
 from appliance.live.udp import UdpDriver
-from appliance.lookups import SiteLookups
+from appliance.lookups import SeedError, SiteLookups
 from appliance.media.plane import MediaPlane
 from appliance.media.prompts import AnnouncementTimings, PromptError
 from appliance.pbx.b2bua import B2bua
@@ -80,6 +80,11 @@ class Appliance:
         except OSError as error:
             raise StartError(f"cannot create the state folder {self.state.root}: "
                              f"{error.strerror or error}") from None
+        self.lookups = SiteLookups(site.ivr, self.state)
+        try:
+            self.lookups.create_missing()
+        except SeedError as error:  # preflight read the seed: what fails is the disk
+            raise StartError(str(error)) from None
         # One run per process: call ids start again at 1, records stay apart by run.
         run = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
         try:
@@ -96,7 +101,6 @@ class Appliance:
         sets, music = _sounds(site, self.state)
         prompts = sets[media.language]
         self.prompt_times.sets = sets
-        self.lookups = SiteLookups(site.ivr, self.state)
         self.desk = WavDesk(media.recording, run,
                             folder=self.state.resolve(media.recording.folder))
 
@@ -125,6 +129,11 @@ class Appliance:
         prompts = sets[site.media.language]
         folder = self.state.resolve(site.media.recording.folder)
         lookups = SiteLookups(site.ivr, self.state)
+        try:
+            lookups.create_missing()
+        except SeedError as error:
+            raise ConfigError(site.site, [(error.where, error.message)],
+                              "cannot build a lookup's database") from None
 
         def apply() -> None:
             assert self.core is not None and self.core.media is not None

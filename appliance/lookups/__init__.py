@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from appliance.lookups.base import Fields, LookupFailed, Lookups
 from appliance.lookups.http import HttpSource
-from appliance.lookups.site import SiteLookups
+from appliance.lookups.site import SeedError, SiteLookups
 from appliance.lookups.sqlite import SqliteSource
 
-__all__ = ["Fields", "HttpSource", "LookupFailed", "Lookups", "SiteLookups", "SqliteSource"]
+__all__ = ["Fields", "HttpSource", "LookupFailed", "Lookups", "SeedError", "SiteLookups",
+           "SqliteSource"]

@@ -7,6 +7,8 @@ from contextlib import closing
 from pathlib import Path
 
 from appliance.config.ivr import SqliteLookup
+from appliance.csvtable import TableError
+from appliance.lookups import seed
 from appliance.lookups.base import LookupFailed, text
 
 
@@ -27,15 +29,29 @@ class SqliteSource:
         """The fields of the row whose key column is `key`, {} when there is none."""
         try:
             with self._connect() as db:
-                row = db.execute(self._query, (key,)).fetchone()
+                return self.find(db, key)
         except sqlite3.Error as error:
             raise LookupFailed(f"{self.path}: {error}") from None
+
+    def find(self, db: sqlite3.Connection, key: str) -> dict[str, str]:
+        """`fetch` in the database `db` holds (the file's, or one built from the seed);
+        sqlite3.Error when the table or a column is not there."""
+        row = db.execute(self._query, (key,)).fetchone()
         if row is None:
             return {}
         return {name: text(value) for name, value in zip(self.config.fields, row, strict=True)}
 
+    @property
+    def awaits_seed(self) -> bool:
+        """The file is not there and the configuration says what to build it from."""
+        return self.config.seed is not None and not self.path.exists()
+
     def check(self) -> str | None:
-        """Whether the file, the table and its columns are there (the query compiles)."""
+        """Whether the file, the table and its columns are there (the query compiles); for a
+        file still to be built, whether the seed builds a table (in memory: nothing is
+        written)."""
+        if self.awaits_seed:
+            return self._check_seed()
         if not self.path.is_file():
             return f"{self.path} is not a file"
         try:
@@ -44,6 +60,13 @@ class SqliteSource:
         except sqlite3.Error as error:
             return f"{self.path}: {error}"
         return None
+
+    def _check_seed(self) -> str | None:
+        try:
+            with closing(seed.in_memory(self.config)):
+                return None
+        except TableError as error:
+            return f"seed: {error}"
 
     def _connect(self) -> closing[sqlite3.Connection]:
         # A connection per lookup: lookups run on worker threads, and a SQLite connection
