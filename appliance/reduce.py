@@ -58,6 +58,9 @@ class Outcome(StrEnum):
     ABANDONED = "abandoned"  # unanswered, ended by the caller's side
     BLOCKED = "blocked"
     NO_ROUTE = "no_route"
+    BLACKLISTED = "blacklisted"  # sent away by routing: the caller is on the blacklist
+    CLOSED = "closed"  # sent away by routing: after hours or a holiday
+    AGENT_UNREACHABLE = "agent_unreachable"  # routed to one agent who could not be rung
     VOICEMAIL = "voicemail"
     BUSY = "busy"
     IVR_COMPLETED = "ivr_completed"  # served by the IVR itself
@@ -85,12 +88,11 @@ _UNANSWERED = {
     EndCause.IVR_HANG_UP: Outcome.IVR_HANG_UP,
     EndCause.IVR_ABANDONED: Outcome.IVR_ABANDONED,
     # Sent away by routing before any queue (or by an IVR's exit to one agent who cannot be
-    # rung). They count with the calls no route took, not as trunk blocking nor as abandons:
-    # a column of their own each would change every report's figures; the detail record's
-    # cause tells them apart.
-    EndCause.BLACKLISTED: Outcome.NO_ROUTE,
-    EndCause.CLOSED: Outcome.NO_ROUTE,
-    EndCause.AGENT_UNREACHABLE: Outcome.NO_ROUTE,
+    # rung): each its own outcome, neither trunk blocking nor an abandon nor "no route",
+    # so that a report tells a closed center from a missing route.
+    EndCause.BLACKLISTED: Outcome.BLACKLISTED,
+    EndCause.CLOSED: Outcome.CLOSED,
+    EndCause.AGENT_UNREACHABLE: Outcome.AGENT_UNREACHABLE,
 }
 
 

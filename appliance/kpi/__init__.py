@@ -10,10 +10,11 @@ tables.
 from appliance.kpi.compute import compute_kpis
 from appliance.kpi.render import render_report
 from appliance.kpi.replications import FigureSummary, ReplicationSummary, flatten, summarize
-from appliance.kpi.report import AgentStats, CallStats, IntervalStats, KpiReport
+from appliance.kpi.report import CENTER_ENDS, AgentStats, CallStats, IntervalStats, KpiReport
 from appliance.kpi.settings import KpiSettings, QueueKpiSettings
 
 __all__ = [
+    "CENTER_ENDS",
     "AgentStats",
     "CallStats",
     "FigureSummary",

@@ -21,13 +21,13 @@ from matplotlib.ticker import PercentFormatter
 
 from appliance.kpi.render import (
     AGENT_COLUMNS,
-    INTERVAL_COLUMNS,
     IVR_CAPTION,
     IVR_COLUMNS,
     IVR_INTERVAL_COLUMNS,
     NODE_COLUMNS,
     OCCUPANCY_CAPTION,
     QUEUE_COLUMNS,
+    ROUTED_AWAY_CAPTION,
     ReportCells,
 )
 from appliance.kpi.replications import ReplicationSummary
@@ -58,16 +58,17 @@ def _tables(cells: ReportCells) -> list[str]:
     center = [[name, cells.cell(key)] for key, name in cells.center_rows]
     queues = [[q, *(cells.cell(f"queue.{q}.{k}") for k, _ in QUEUE_COLUMNS)]
               for q in cells.queues]
-    intervals = [[i, *(cells.cell(f"interval.{i}.{k}") for k, _ in INTERVAL_COLUMNS)]
+    intervals = [[i, *(cells.cell(f"interval.{i}.{k}") for k, _ in cells.interval_columns)]
                  for i in cells.intervals]
     agents = [[a, *(cells.cell(f"agent.{a}.{k}") for k, _ in AGENT_COLUMNS)]
               for a in cells.agents]
     agents.append(["All", *(cells.cell(f"agents.{k}") for k, _ in AGENT_COLUMNS)])
     return [
         _table("Center", ["Figure", "Value"], center),
+        *([f"<p>{escape(ROUTED_AWAY_CAPTION)}</p>"] if cells.routed_away else []),
         _table("Queues", _headings("Queue", QUEUE_COLUMNS), queues),
         *_ivr_tables(cells),
-        _table("Intervals", _headings("Interval", INTERVAL_COLUMNS), intervals),
+        _table("Intervals", _headings("Interval", cells.interval_columns), intervals),
         _table("Agents", _headings("Agent", AGENT_COLUMNS), agents),
     ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -75,6 +75,22 @@ CENTER_ROWS = (
     ("agents.occupancy", "Occupancy"),
     ("agents.occupancy_talk_only", "Occupancy, talk + hold only"),
     ("agents.calls_per_hour", "Calls per agent hour"),
+)
+# Calls routing sent away before any queue: a row (and an interval column) only for those
+# that occurred, so that the report of a site without any reads as it always has.
+ROUTED_AWAY_ROWS = (
+    ("center.blacklisted", "Blacklisted"),
+    ("center.closed", "Closed (after hours, holiday)"),
+    ("center.agent_unreachable", "Agent unreachable"),
+)
+ROUTED_AWAY_COLUMNS = (
+    ("blacklisted", "Blacklisted"),
+    ("closed", "Closed"),
+    ("agent_unreachable", "Unreachable"),
+)
+ROUTED_AWAY_CAPTION = (
+    "Blacklisted, closed and agent unreachable: calls routing sent away before any queue, "
+    "counted as offered but not as blocked."
 )
 # Beside the center's rows, only in a report with IVR figures.
 IVR_CENTER_ROWS = (
@@ -228,10 +244,14 @@ class ReportCells:
             self.intervals = [interval.label for interval in data.intervals]
             self.values = flatten(data)
         self.flows = ivr_flows(self.values)
-        self.center_rows = CENTER_ROWS
+        self.routed_away = [row for row in ROUTED_AWAY_ROWS if self.values.get(row[0])]
+        rows = _insert(CENTER_ROWS, "center.no_route", self.routed_away)
         if self.flows is not None:
-            at = CENTER_ROWS.index(("center.answer_rate", "Answer rate")) + 1
-            self.center_rows = (*CENTER_ROWS[:at], *IVR_CENTER_ROWS, *CENTER_ROWS[at:])
+            rows = _insert(rows, "center.answer_rate", IVR_CENTER_ROWS)
+        self.center_rows = rows
+        shown = [column for column in ROUTED_AWAY_COLUMNS
+                 if self.values.get(f"center.{column[0]}")]
+        self.interval_columns = _insert(INTERVAL_COLUMNS, "abandoned", shown)
 
     def ivr_rows(self) -> list[tuple[str, str]]:
         """(row name, key prefix) of the IVR table: all flows together, then each flow."""
@@ -263,6 +283,13 @@ class ReportCells:
         assert self.summary is not None
         figure = self.summary.figures.get(key)
         return str(figure.n if figure is not None else 0)
+
+
+def _insert(rows: Sequence[tuple[str, str]], after: str,
+            more: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """``rows`` with ``more`` after the row keyed ``after``."""
+    at = [key for key, _ in rows].index(after) + 1
+    return (*rows[:at], *more, *rows[at:])
 
 
 def ivr_flows(values: Mapping[str, object]) -> list[str] | None:
@@ -326,7 +353,8 @@ def _center_table(source: ReportCells, title: str) -> Table:
     sl_caption, short_caption = _captions(source)
     table = Table(
         title=f"{title}: center" + _replications(source),
-        caption=f"{sl_caption} {short_caption} {OCCUPANCY_CAPTION}",
+        caption=f"{sl_caption} {short_caption} {OCCUPANCY_CAPTION}"
+        + (f" {ROUTED_AWAY_CAPTION}" if source.routed_away else ""),
         caption_justify="left",
     )
     table.add_column("Figure")
@@ -370,10 +398,11 @@ def _interval_table(source: ReportCells, title: str) -> Table:
         caption_justify="left",
     )
     table.add_column("Interval")
-    for _, name in INTERVAL_COLUMNS:
+    columns = source.interval_columns
+    for _, name in columns:
         table.add_column(name, justify="right")
     for label in source.intervals:
-        cells = (source.column_cell(f"interval.{label}.{key}") for key, _ in INTERVAL_COLUMNS)
+        cells = (source.column_cell(f"interval.{label}.{key}") for key, _ in columns)
         table.add_row(label, *cells)
     return table
 

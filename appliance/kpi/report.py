@@ -6,13 +6,11 @@ Times are in seconds. A call's figures belong to the interval of its offer.
 Two levels count calls differently:
 
 * the center (and each interval's center figures) counts calls: every offered
-  call ends in exactly one of blocked, no_route, answered, abandoned,
-  voicemail, busy or in_system, or (``KpiReport.ivr``) completed, hung up or
-  abandoned in the IVR, so
-  ``offered == blocked + no_route + answered + abandoned + voicemail + busy + in_system``
-  (``+ ivr.completed + ivr.hung_up + ivr.abandoned`` with an IVR); calls that routing
-  sends away as blacklisted, closed or to an unreachable agent count as no_route;
-  waits are the call's own (``CallAnswered.wait``, ``CallAbandoned.wait``, from
+  call ends in exactly one of blocked, no_route, blacklisted, closed,
+  agent_unreachable, answered, abandoned, voicemail, busy or in_system, or
+  (``KpiReport.ivr``) completed, hung up or abandoned in the IVR, so ``offered`` is
+  the sum of ``CENTER_ENDS`` (``+ ivr.completed + ivr.hung_up + ivr.abandoned`` with
+  an IVR); waits are the call's own (``CallAnswered.wait``, ``CallAbandoned.wait``, from
   first entering any queue);
 * a queue counts visits: each time a call enters the queue (``CallQueued``) it
   is offered to that queue once, and the visit ends answered in that queue,
@@ -30,6 +28,11 @@ from typing import Any, TypeVar
 from appliance.kpi.settings import KpiSettings
 
 T = TypeVar("T")
+
+CENTER_ENDS = ("blocked", "no_route", "blacklisted", "closed", "agent_unreachable", "answered",
+               "abandoned", "voicemail", "busy", "in_system")
+"""The ``CallStats`` counts a center's offered call ends in exactly one of (besides the
+IVR's own ends, ``IvrStats.completed``, ``hung_up`` and ``abandoned``)."""
 
 
 def build(cls: type[T], fields: dict[str, Any]) -> T:
@@ -51,6 +54,16 @@ class CallStats:
     """Calls that got busy tone because no trunk was free (never reached the ACD)."""
     no_route: int
     """Calls no inbound route matched."""
+    # The calls routing sends away before any queue reached the center and found a trunk,
+    # so they are offered (DOMAIN.md: all calls that reached the center) but not blocked,
+    # which counts only calls no trunk was free for; they are in every rate's "offered".
+    blacklisted: int
+    """Calls routing refused because the caller is on the blacklist (busy tone). 0 for a
+    queue, as for the other two: these calls never enter one."""
+    closed: int
+    """Calls routing ended with a closed prompt: after hours or on a holiday."""
+    agent_unreachable: int
+    """Calls routed (or sent by the IVR) to one named agent who could not be rung."""
     answered: int
     """Calls answered by an agent, each counted once, at its first answer (queue: visits
     answered in this queue, so a call transferred back and answered again counts again)."""
@@ -70,8 +83,8 @@ class CallStats:
     busy: int
     """Unanswered calls given busy tone by an overflow rule (queue: from this queue)."""
     in_system: int
-    """Calls still in the system at the end of the records (neither blocked, answered,
-    abandoned, sent to voicemail or busy, nor unrouted); queue: visits still waiting."""
+    """Calls still in the system at the end of the records (none of the other ends of
+    ``CENTER_ENDS``); queue: visits still waiting."""
     entered_queue: int
     """Calls that entered at least one queue (queue: equal to ``offered``)."""
     waited: int

@@ -137,6 +137,8 @@ def test_the_outcome_of_a_call_still_up_is_what_is_already_decided() -> None:
     (EndCause.VOICEMAIL, Outcome.VOICEMAIL), (EndCause.BUSY, Outcome.BUSY),
     (EndCause.INTERRUPTED, Outcome.IN_SYSTEM), (EndCause.ABANDONED, Outcome.ABANDONED),
     (EndCause.CALLER_HANGUP, Outcome.ABANDONED), (None, Outcome.IN_SYSTEM),
+    (EndCause.BLACKLISTED, Outcome.BLACKLISTED), (EndCause.CLOSED, Outcome.CLOSED),
+    (EndCause.AGENT_UNREACHABLE, Outcome.AGENT_UNREACHABLE),
 ])
 def test_an_unanswered_calls_outcome_follows_its_end_cause(cause, outcome) -> None:
     assert outcome_of(CallState(offered(0.0)), cause) is outcome

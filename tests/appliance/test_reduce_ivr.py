@@ -25,7 +25,7 @@ from appliance.events import (
     IvrVariableSet,
     Record,
 )
-from appliance.kpi import KpiSettings, compute_kpis
+from appliance.kpi import CENTER_ENDS, KpiSettings, compute_kpis
 from appliance.kpi.report import NodeStats
 from appliance.records import call_details
 from appliance.reduce import CallState, EventReducer, Outcome, ReductionListener, outcome_of
@@ -133,9 +133,9 @@ def test_an_ivr_exit_decides_the_outcome_of_a_call_not_yet_ended() -> None:
     (EndCause.IVR_COMPLETED, Outcome.IVR_COMPLETED),
     (EndCause.IVR_HANG_UP, Outcome.IVR_HANG_UP),
     (EndCause.IVR_ABANDONED, Outcome.IVR_ABANDONED),
-    (EndCause.BLACKLISTED, Outcome.NO_ROUTE),
-    (EndCause.CLOSED, Outcome.NO_ROUTE),
-    (EndCause.AGENT_UNREACHABLE, Outcome.NO_ROUTE),
+    (EndCause.BLACKLISTED, Outcome.BLACKLISTED),
+    (EndCause.CLOSED, Outcome.CLOSED),
+    (EndCause.AGENT_UNREACHABLE, Outcome.AGENT_UNREACHABLE),
 ])
 def test_ivr_and_routing_causes_map_to_their_outcomes(cause, outcome) -> None:
     assert outcome_of(CallState(offered(0.0, 1)), cause) is outcome
@@ -164,8 +164,8 @@ def test_the_kpis_count_the_ivr_calls_by_their_exit() -> None:
 def test_the_center_outcomes_add_up_to_the_offered_calls_with_the_ivr_ends() -> None:
     report = compute_kpis(day(), SETTINGS)
     c, ivr = report.center, report.ivr.center  # type: ignore[union-attr]
-    ends = c.blocked + c.no_route + c.answered + c.abandoned + c.voicemail + c.busy
-    assert ends + c.in_system + ivr.completed + ivr.hung_up + ivr.abandoned == c.offered
+    ends = sum(getattr(c, end) for end in CENTER_ENDS)
+    assert ends + ivr.completed + ivr.hung_up + ivr.abandoned == c.offered
 
 
 def test_a_flow_left_for_another_counts_the_exit_in_the_flow_it_left_from() -> None:
@@ -284,9 +284,8 @@ def test_records_and_kpis_agree_on_every_call_through_the_ivr(records) -> None:
     node_seconds = [n[3] for d in ivr_details for n in json.loads(d.ivr_nodes or "")["nodes"]]
     assert total(ivr.center.mean_time, ivr.center.entered) == pytest.approx(sum(node_seconds))
     c = report.center
-    ends = c.blocked + c.no_route + c.answered + c.abandoned + c.voicemail + c.busy
-    assert ends + c.in_system + ivr.center.completed + ivr.center.hung_up + \
-        ivr.center.abandoned == c.offered
+    ends = sum(getattr(c, end) for end in CENTER_ENDS)
+    assert ends + ivr.center.completed + ivr.center.hung_up + ivr.center.abandoned == c.offered
     assert ivr.center.answer_rate == pytest.approx((ivr.center.completed + c.answered)
                                                    / c.offered)
     for name, flow in ivr.flows.items():

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from appliance.config import Site
 from appliance.events import CallOffered
-from appliance.kpi import compute_kpis
+from appliance.kpi import CENTER_ENDS, compute_kpis
 from sim.experiment import kpi_settings
 from sim.world import RunSpec, World
 from tests.appliance.pbx.acd.test_acd_properties import (
@@ -19,7 +19,7 @@ from tests.appliance.pbx.acd.test_acd_properties import (
 )
 from tests.factories import site_dict
 
-OUTCOMES = ("blocked", "no_route", "answered", "abandoned", "voicemail", "busy", "in_system")
+OUTCOMES = CENTER_ENDS
 # Every example is a whole simulation, so shrinking a failure takes minutes; a failing site
 # and seed are reported as found instead (they replay exactly).
 SIMULATIONS = settings(

@@ -7,6 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from appliance.cli import _register_plugins, app
+from appliance.events import CallEnded, CallOffered, EndCause, Record
 from appliance.kpi import KpiSettings, compute_kpis, summarize
 from appliance.kpi.html import write_html
 from appliance.kpi.render import ReportCells
@@ -17,9 +18,12 @@ _register_plugins()
 SITE = EVENTFUL_SITE
 
 
+def simulated_records(seed: int) -> list[Record]:
+    return World(SITE, RunSpec(hours=1, seed=seed)).run().records
+
+
 def simulated_report(seed: int):
-    records = World(SITE, RunSpec(hours=1, seed=seed)).run().records
-    return compute_kpis(records, KpiSettings(interval=900.0))
+    return compute_kpis(simulated_records(seed), KpiSettings(interval=900.0))
 
 
 def test_the_page_holds_every_cell_of_the_terminal_tables(tmp_path: Path) -> None:
@@ -53,3 +57,16 @@ def test_a_page_in_a_missing_directory_is_refused(tmp_path: Path) -> None:
     page = tmp_path / "missing" / "sim.html"
     result = CliRunner().invoke(app, ["sim", "small", "--hours", "1", "--html", str(page)])
     assert result.exit_code == 2 and "no directory" in result.output
+
+
+def test_the_page_shows_calls_sent_away_only_when_some_occurred(tmp_path: Path) -> None:
+    plain, closed = tmp_path / "plain.html", tmp_path / "closed.html"
+    records = simulated_records(1)
+    write_html(compute_kpis(records, KpiSettings(interval=900.0)), plain, title="plain")
+    offer = CallOffered(records[-1].t, 10**6, "pstn", "ani", "400", 1)
+    away = [*records, offer, CallEnded(offer.t, offer.call, EndCause.CLOSED)]
+    write_html(compute_kpis(away, KpiSettings(interval=900.0)), closed, title="closed")
+    assert "Closed" not in plain.read_text()
+    text = closed.read_text()
+    assert "<td>Closed (after hours, holiday)</td><td>1</td>" in text
+    assert "<th>Closed</th>" in text and "counted as offered but not as blocked" in text

@@ -26,7 +26,14 @@ from appliance.events import (
     Record,
     RingNoAnswer,
 )
-from appliance.kpi import CallStats, KpiReport, KpiSettings, QueueKpiSettings, compute_kpis
+from appliance.kpi import (
+    CENTER_ENDS,
+    CallStats,
+    KpiReport,
+    KpiSettings,
+    QueueKpiSettings,
+    compute_kpis,
+)
 
 S = AgentState
 
@@ -109,15 +116,7 @@ def kpis(log: Log, **settings) -> KpiReport:
 
 
 def assert_conserved(stats: CallStats) -> None:
-    assert stats.offered == (
-        stats.blocked
-        + stats.no_route
-        + stats.answered
-        + stats.abandoned
-        + stats.voicemail
-        + stats.busy
-        + stats.in_system
-    )
+    assert stats.offered == sum(getattr(stats, end) for end in CENTER_ENDS)
 
 
 def assert_queue_conserved(stats: CallStats) -> None:
@@ -190,6 +189,40 @@ def test_blocked_and_unrouted_calls_never_reach_a_queue():
     assert center.queue_placement_rate == 0.0
     assert report.queues == {}
     assert_conserved(center)
+
+
+ROUTED_AWAY = (EndCause.BLACKLISTED, EndCause.CLOSED, EndCause.AGENT_UNREACHABLE)
+
+
+def routed_away(log: Log, t: float, first_call: int) -> Log:
+    """One call of each cause routing sends away, from ``first_call`` on, at ``t``."""
+    for call, cause in enumerate(ROUTED_AWAY, first_call):
+        log.offer(t, call, queue=None).add(CallEnded(t + 1, call, cause))
+    return log
+
+
+def test_calls_routing_sends_away_count_each_as_offered_but_not_blocked():
+    log = routed_away(Log().answered_call(1, "a1", 0, 1, 2, 60), 10, 2)
+    log.offer(1900, 5, queue=None).add(CallEnded(1901, 5, EndCause.CLOSED))
+
+    report = kpis(log)
+
+    center = report.center
+    assert (center.offered, center.answered, center.blacklisted, center.closed,
+            center.agent_unreachable) == (5, 1, 1, 2, 1)
+    assert (center.blocked, center.no_route, center.abandoned, center.entered_queue) == (
+        0, 0, 0, 1)
+    assert center.blocked_rate == 0.0  # trunks were free for them
+    assert center.answer_rate == 1 / 5  # they reached the center: offered
+    assert_conserved(center)
+    first, second = report.intervals[:2]
+    assert (first.calls.blacklisted, first.calls.closed, first.calls.agent_unreachable) == (
+        1, 1, 1)
+    assert (second.calls.offered, second.calls.closed, second.calls.blacklisted) == (1, 1, 0)
+    assert_conserved(first.calls)
+    assert all(q.blacklisted == q.closed == q.agent_unreachable == 0
+               for q in report.queues.values())
+    assert report.to_dict()["center"]["closed"] == 2
 
 
 def test_short_abandons_are_reported_apart_and_left_out_of_the_abandon_rate():

@@ -27,11 +27,13 @@ from appliance.events import (
     Record,
     RingNoAnswer,
 )
-from appliance.kpi import AgentStats, CallStats, KpiSettings, compute_kpis
+from appliance.kpi import CENTER_ENDS, AgentStats, CallStats, KpiSettings, compute_kpis
 
 S = AgentState
 QUEUES = ("sales", "support", "vip")
 OUTCOMES = ("answer", "answer", "abandon", "overflow", "voicemail", "busy", "stop")
+ROUTED_AWAY = (EndCause.NO_ROUTE, EndCause.BLACKLISTED, EndCause.CLOSED,
+               EndCause.AGENT_UNREACHABLE)
 RATES = (
     "blocked_rate",
     "answer_rate",
@@ -56,9 +58,11 @@ def call_life(draw, call: int) -> list[Record]:
     start = draw(st.sampled_from(["blocked", "no_route", "ivr_hangup", "queue", "queue", "queue"]))
     if start == "blocked":
         return [*records, CallBlocked(t, call, "pstn"), CallEnded(t, call, EndCause.BLOCKED)]
-    if start in ("no_route", "ivr_hangup"):
-        cause = EndCause.NO_ROUTE if start == "no_route" else EndCause.CALLER_HANGUP
+    if start == "no_route":  # no route, or sent away by one
+        cause = draw(st.sampled_from(ROUTED_AWAY))
         return [*records, CallEnded(t + draw(steps), call, cause)]
+    if start == "ivr_hangup":
+        return [*records, CallEnded(t + draw(steps), call, EndCause.CALLER_HANGUP)]
     first_queued = t
     queue = draw(st.sampled_from(QUEUES))
     agents = iter(f"a{call}.{n}" for n in range(100))
@@ -183,15 +187,7 @@ def test_every_call_is_counted_once_and_every_rate_is_a_share(records, kpi):
     report = compute_kpis(records, kpi)
 
     center = report.center
-    assert center.offered == (
-        center.blocked
-        + center.no_route
-        + center.answered
-        + center.abandoned
-        + center.voicemail
-        + center.busy
-        + center.in_system
-    )
+    assert center.offered == sum(getattr(center, end) for end in CENTER_ENDS)
     end = math.inf if kpi.window_end is None else kpi.window_end
     offered = {
         r.call for r in records if isinstance(r, CallOffered) and kpi.window_start <= r.t < end
@@ -214,7 +210,10 @@ def test_every_call_is_counted_once_and_every_rate_is_a_share(records, kpi):
     for interval in report.intervals:
         assert_well_formed(interval.calls)
         assert_agent_well_formed(interval.agents)
-    for name in ("offered", "answered", "abandoned", "in_system", "handled"):
+    for interval in report.intervals:
+        calls = interval.calls
+        assert calls.offered == sum(getattr(calls, end) for end in CENTER_ENDS)
+    for name in ("offered", "handled", *CENTER_ENDS):
         assert sum(getattr(i.calls, name) for i in report.intervals) == getattr(center, name)
     assert_agent_well_formed(report.center_agents)
     for agent in report.agents.values():

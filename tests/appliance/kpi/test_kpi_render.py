@@ -145,3 +145,47 @@ def test_only_the_busiest_agents_are_listed_past_the_limit():
     rows = [line for line in text.splitlines() if line.startswith("│ a")]
     assert [row.split()[1] for row in rows] == ["a1"]
     assert "Top 1 of 2 agents by calls handled." in flat(text)
+
+
+def sent_away(cause: EndCause, call: int = 3) -> list[Record]:
+    """``day`` with one more call, which routing sends away with ``cause``."""
+    away = [CallOffered(20, call, "pstn", "ani", "400", 1), CallEnded(21, call, cause)]
+    return sorted([*day(), *away], key=lambda record: record.t)
+
+
+def test_a_report_without_calls_sent_away_has_no_rows_for_them():
+    text = flat(rendered(report()))
+
+    for name in ("Blacklisted", "Closed", "Agent unreachable", "Unreachable"):
+        assert name not in text
+    assert "sent away" not in text
+
+
+def test_calls_sent_away_have_a_row_and_an_interval_column_each_only_when_some_occurred():
+    lines = rendered(compute_kpis(sent_away(EndCause.CLOSED), SETTINGS)).splitlines()
+
+    assert cells(lines, "Closed (after hours, holiday)") == ["1"]
+    assert not [line for line in lines if line.startswith(("│ Blacklisted", "│ Agent"))]
+    row = next(i for i, line in enumerate(lines) if line.startswith("│ Closed"))
+    assert lines[row - 1].startswith("│ No route")
+    # offered, answered, abandoned, closed, SL, ASA, agents logged in, occupancy
+    assert cells(lines, "08:00-08:30") == ["3", "1", "1", "1", "50.0 %", "8.0 s", "2.0", "37.5 %"]
+    assert "counted as offered but not as blocked" in flat("\n".join(lines))
+
+
+def test_each_cause_sent_away_shows_its_own_row():
+    unreachable = [r for r in sent_away(EndCause.AGENT_UNREACHABLE, 4) if r.call == 4]
+    records = sorted([*sent_away(EndCause.BLACKLISTED, 3), *unreachable], key=lambda r: r.t)
+    lines = rendered(compute_kpis(records, SETTINGS)).splitlines()
+
+    assert (cells(lines, "Blacklisted"), cells(lines, "Agent unreachable")) == (["1"], ["1"])
+    assert not [line for line in lines if line.startswith("│ Closed")]
+
+
+def test_a_summary_shows_the_rows_of_causes_some_replication_had():
+    summary = summarize([report(), compute_kpis(sent_away(EndCause.BLACKLISTED), SETTINGS)])
+
+    text = rendered(summary)
+
+    assert next(line for line in text.splitlines() if line.startswith("│ Blacklisted"))
+    assert "Closed" not in text

@@ -141,6 +141,13 @@ def test_blocked_call_never_queued() -> None:
     assert detail.cause == EndCause.BLOCKED
 
 
+@pytest.mark.parametrize("cause", [EndCause.BLACKLISTED, EndCause.CLOSED,
+                                   EndCause.AGENT_UNREACHABLE])
+def test_a_call_routing_sent_away_is_recorded_with_its_own_cause(cause: EndCause) -> None:
+    detail = only([offered(5.0), CallEnded(6.0, 1, cause)])
+    assert (detail.cause, detail.abandoned, detail.queued_at) == (cause, False, None)
+
+
 def test_overflow_to_voicemail_waits_until_the_end() -> None:
     detail = only(
         [

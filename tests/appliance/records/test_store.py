@@ -77,6 +77,20 @@ def test_events_and_details_come_back_as_they_went_in(tmp_path: Path) -> None:
     assert all(type(d.cause) is EndCause and type(d.abandoned) is bool for d in details)
 
 
+def test_calls_routing_sent_away_read_back_with_their_causes(tmp_path: Path) -> None:
+    causes = (EndCause.NO_ROUTE, EndCause.BLACKLISTED, EndCause.CLOSED,
+              EndCause.AGENT_UNREACHABLE)
+    records: list[Record] = []
+    for call, cause in enumerate(causes, 1):
+        records += [CallOffered(call, call, "pstn", "555", "800", 1),
+                    CallEnded(call + 0.5, call, cause)]
+    store_all(tmp_path / "r.db", "run1", records)
+    with closing(sqlite3.connect(tmp_path / "r.db")) as db:
+        stored = [row[0] for row in db.execute("SELECT cause FROM calls ORDER BY call")]
+    assert stored == ["no_route", "blacklisted", "closed", "agent_unreachable"]
+    assert [d.cause for d in RecordReader(tmp_path / "r.db").calls("run1")] == list(causes)
+
+
 def test_event_columns_are_filled_from_the_record(tmp_path: Path) -> None:
     records: list[Record] = [
         AgentStateChanged(0.0, "a1", AgentState.READY, "", 0),

@@ -46,6 +46,7 @@ from appliance.events import (
     Record,
     RingNoAnswer,
 )
+from appliance.kpi import CENTER_ENDS
 from appliance.pbx.acd.agent import ON_CALL, TRANSITIONS
 from appliance.pbx.acd.core import (
     REASON_AUTOPAUSE_OVER,
@@ -406,9 +407,7 @@ class LogChecker:
 
     def outcomes(self) -> dict[str, int]:
         """Each offered call counted once: answered if ever answered, else by how it ended."""
-        counts = dict.fromkeys(
-            ("blocked", "no_route", "answered", "abandoned", "voicemail", "busy", "in_system"), 0
-        )
+        counts = dict.fromkeys(CENTER_ENDS, 0)
         for call in self.offered:
             if call in self.answered_ever:
                 counts["answered"] += 1

@@ -89,10 +89,10 @@ def test_blacklisted_calls_are_not_trunk_blocking() -> None:
     assert REFUSALS[EndCause.BLACKLISTED] == (486, "Busy Here")
 
 
-def test_routed_away_causes_count_as_not_routed_in_the_figures() -> None:
+def test_routed_away_causes_have_outcomes_of_their_own_in_the_figures() -> None:
     offered = CallOffered(0.0, 1, "carrier", "", "", 1)
     for cause in (EndCause.BLACKLISTED, EndCause.CLOSED, EndCause.AGENT_UNREACHABLE):
-        assert outcome_of(CallState(offered), cause) is Outcome.NO_ROUTE
+        assert outcome_of(CallState(offered), cause) is Outcome(cause.value)
 
 
 def test_a_routed_queue_call_queues_with_the_caller_list_priority() -> None:
