@@ -107,6 +107,7 @@ def simulated(site: Site, walk: Walk, state: Path) -> list[Row]:
     """One walk through call control on a manual clock, lookups answered from the seed."""
     log = EventLog()
     lookups = SiteLookups(site.ivr, StateFolder(state))
+    lookups.create_missing()  # from the seed, as a new box does at start
     control = CallControl(site, log, Random(1), wallclock=from_origin(OPEN),
                           prompt_seconds=announcement_timing(site).prompt_lengths())
     call = control.offer_call(0.0, "pstn", walk.ani)

@@ -75,7 +75,7 @@ def test_example_round_trips_through_its_dump(name: str) -> None:
 def test_unknown_builtin_name_lists_the_known_ones() -> None:
     with pytest.raises(ConfigError) as caught:
         builtin_site_path("huge")
-    assert "small, medium, digital" in str(caught.value)
+    assert "small, small-ivr, medium, digital" in str(caught.value)
 
 
 def test_resolve_site_rejects_a_name_that_is_neither_file_nor_builtin(tmp_path: Path) -> None:
@@ -83,7 +83,7 @@ def test_resolve_site_rejects_a_name_that_is_neither_file_nor_builtin(tmp_path: 
     with pytest.raises(ConfigError) as caught:
         resolve_site(str(missing))
     assert caught.value.source == str(missing)
-    assert "built-in sites: small, medium, digital" in str(caught.value)
+    assert "built-in sites: small, small-ivr, medium, digital" in str(caught.value)
 
 
 def test_a_file_path_wins_over_a_builtin_name(tmp_path: Path, monkeypatch) -> None:
