@@ -100,8 +100,9 @@ def _carry_out(event: Timeout) -> None:
 
 
 class BoxWithLookups:
-    """The B2BUA as the network sees it, carrying out the lookups its IVR asks for (after
-    each input, as its datagrams are taken) and answering them after their delay."""
+    """The B2BUA as the network sees it (a `DatagramCore`), carrying out the lookups its IVR
+    asks for (after each input, as its datagrams are taken) and answering them after their
+    delay."""
 
     def __init__(self, box: B2bua, lookups: SimLookups, clock: SimClock,
                  poke: Callable[[], None]) -> None:
@@ -110,10 +111,16 @@ class BoxWithLookups:
         self.poke = poke
         self.handle = carry_out(lookups, clock, self._answer)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.box, name)
+    def receive_datagram(self, data: bytes, source: Address, now: float) -> None:
+        self.box.receive_datagram(data, source, now)
 
-    def take_datagrams(self) -> Any:
+    def next_deadline(self) -> float | None:
+        return self.box.next_deadline()
+
+    def on_deadline(self, now: float) -> None:
+        self.box.on_deadline(now)
+
+    def take_datagrams(self) -> list[tuple[bytes, Address]]:
         for lookup in self.box.take_lookups():
             self.handle(lookup)
         return self.box.take_datagrams()
