@@ -21,7 +21,7 @@ from sim.sizing.explain import explain
 from sim.sizing.formulas import FormulaAnswer, answer_all
 from sim.sizing.inputs import RuleInputs, SizingInputs, from_site, parse_service_level
 from sim.sizing.ivr import FIELDS as IVR_FIELDS
-from sim.sizing.ivr import ivr_document, ivr_note, measure_ivr, routes_into_flows
+from sim.sizing.ivr import MIN_HOURS, ivr_document, ivr_note, measure_ivr, routes_into_flows
 from sim.sizing.simulate import (
     SimulatedAnswer,
     SimulatedTrunks,
@@ -213,7 +213,7 @@ def _measure_ivr(site: Site, fields: dict[str, Any], hours: float, seed: int
     fill the `fields` no option gave; what was measured and what given (None: no flows)."""
     if not routes_into_flows(site):
         return None
-    figures = measure_ivr(site, hours, seed)
+    figures = measure_ivr(site, max(hours, MIN_HOURS), seed)
     given = [name for name in IVR_FIELDS if name in fields]
     for name, attribute in IVR_FIELDS.items():
         fields.setdefault(name, getattr(figures, attribute))

@@ -37,6 +37,10 @@ _ENDED_IN_IVR = {Outcome.IVR_COMPLETED, Outcome.IVR_HANG_UP, Outcome.IVR_ABANDON
 _LEFT_OUT = {Outcome.BLOCKED, Outcome.NO_ROUTE}
 
 
+MIN_HOURS = 8.0
+"""The shortest run the figures are measured over: a working day of the site's traffic (in a
+fraction of a second a thousand calls), whatever the sizing runs' own `--hours`."""
+
 FIELDS = {"ivr_share": "share", "ivr_seconds": "seconds", "ivr_queue_seconds": "queue_seconds"}
 """The sizing inputs the IVR's figures give: input field -> `IvrFigures` attribute."""
 _LABELS = {"ivr_share": "--ivr-share", "ivr_seconds": "--ivr-seconds",

@@ -15,7 +15,7 @@ import yaml
 from appliance.config import Site, parse_site
 from sim.sizing.formulas import answer_interval
 from sim.sizing.inputs import SizingInputs
-from sim.sizing.ivr import measure_ivr, routes_into_flows
+from sim.sizing.ivr import MIN_HOURS, measure_ivr, routes_into_flows
 from sim.sizing.simulate import interval_site
 from sim.world import World
 from tests.factories import site_dict
@@ -141,7 +141,7 @@ def test_the_measured_time_before_the_queue_adds_trunks(tmp_path):
 
 def test_size_uses_the_figures_measured_from_the_sites_flows_and_says_so(tmp_path):
     path = site_file(tmp_path, flow_site_dict())
-    code, out, err = run(path, "--no-simulate", "--json", "--hours", "8")
+    code, out, err = run(path, "--no-simulate", "--json", "--hours", "12")
     assert code == 0, err
     document = json.loads(out)
     ivr, inputs = document["ivr"], document["inputs"]
@@ -151,7 +151,7 @@ def test_size_uses_the_figures_measured_from_the_sites_flows_and_says_so(tmp_pat
     assert (inputs["ivr_share"], inputs["ivr_seconds"], inputs["ivr_queue_seconds"]) == (
         measured["share"], measured["seconds"], measured["queue_seconds"])
     assert abs(measured["share"] - SELF_SERVICE) < 3 * measured["share_half_width"]
-    assert measured["hours"] == 8 and measured["calls"] > 1000
+    assert measured["hours"] == 12 and measured["calls"] > 3000
     assert f"measured from the site's flows over {measured['calls']} simulated calls" in (
         ivr["note"])
     assert any("of calls end in the IVR" in note for note in document["intervals"][0]["notes"])
@@ -169,6 +169,7 @@ def test_an_option_given_overrides_the_measured_figure(tmp_path):
     inputs, ivr = document["inputs"], document["ivr"]
     assert (inputs["ivr_share"], inputs["ivr_seconds"]) == (0.5, 90)
     assert inputs["ivr_queue_seconds"] == ivr["measured"]["queue_seconds"]
+    assert ivr["measured"]["hours"] == MIN_HOURS  # never fewer, whatever --hours says
     assert ivr["sources"] == {"ivr_share": "given", "ivr_seconds": "given",
                               "ivr_queue_seconds": "measured"}
     assert "--ivr-share, --ivr-seconds given (the site's flows measured" in ivr["note"]
