@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.report import formatting as fmt
+from sim.sizing.ivr import ivr_source
 from sim.sizing.simulate import WARMUP_HOURS
 
 SUMMARY_COLUMNS = (
@@ -30,9 +31,10 @@ class Cell:
     detail: str = ""
 
 
-def input_items(inputs: dict[str, Any], intervals: list[dict[str, Any]]
-                ) -> list[tuple[str, str, str]]:
-    """The question asked, as (key, label, text) lines."""
+def input_items(inputs: dict[str, Any], intervals: list[dict[str, Any]],
+                ivr: dict[str, Any] | None = None) -> list[tuple[str, str, str]]:
+    """The question asked, as (key, label, text) lines; `ivr`, the sizing document's, adds
+    where the IVR's figures came from."""
     patience = inputs["patience"]
     day_calls = sum(e["calls_per_hour"] for e in intervals) * inputs["interval_minutes"] / 60
     items = [
@@ -51,6 +53,14 @@ def input_items(inputs: dict[str, Any], intervals: list[dict[str, Any]]
         ("ivr_share", "Calls the IVR serves alone",
          f"{fmt.percent(inputs['ivr_share'], 0)} (each holds a trunk "
          f"{fmt.seconds(inputs['ivr_seconds'])})"),
+    ]
+    if inputs.get("ivr_queue_seconds"):
+        items.append(("ivr_queue_seconds", "Time in the IVR before the queue",
+                      f"{fmt.seconds(inputs['ivr_queue_seconds'])} a call that goes on to "
+                      "agents (its trunk is held that much longer)"))
+    if ivr is not None:
+        items.append(("ivr", "The IVR's figures", ivr_source(ivr)))
+    items += [
         ("shrinkage", "Shrinkage", f"{fmt.percent(inputs['shrinkage'], 0)} of paid time off "
          "the phones"),
         ("max_occupancy", "The rule's occupancy cap", fmt.percent(inputs["max_occupancy"], 0)),

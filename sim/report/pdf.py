@@ -81,7 +81,8 @@ def write_pdf(path: Path, report: dict[str, Any], rows: list[list[content.Cell]]
     """Writes the PDF; `rows` are the summary table's, `figures` the plots in page order."""
     inputs, intervals = report["inputs"], report["intervals"]
     with PdfPages(path, metadata={"Title": "Sizing report", "CreationDate": None}) as pdf:
-        lead = [f"{label}: {text}" for _, label, text in content.input_items(inputs, intervals)]
+        items = content.input_items(inputs, intervals, report.get("ivr"))
+        lead = [f"{label}: {text}" for _, label, text in items]
         _table(pdf, "Sizing report", [heading for _, heading in content.SUMMARY_COLUMNS],
                [[_cell_text(cell) for cell in row] for row in rows], lead)
         notes = [f"{entry['interval']}: {note}" for entry in intervals for note in entry["notes"]]

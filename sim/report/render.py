@@ -103,7 +103,7 @@ def render_report(document: dict[str, Any], out: Path, *, plan: dict[str, Any] |
     html_path = out / "index.html"
     html_path.write_text(_environment().get_template("report.html.j2").render(
         report=report, rows=rows, columns=content.SUMMARY_COLUMNS,
-        inputs=content.input_items(report["inputs"], report["intervals"]),
+        inputs=content.input_items(report["inputs"], report["intervals"], report.get("ivr")),
         recordings=content.recording_items(report["recordings"]),
         shifts=None if plan is None else content.shift_rows(plan),
         captions=FIGURE_CAPTIONS, method_names=content.METHOD_NAMES,

@@ -13,13 +13,15 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from appliance.config import ConfigError, resolve_site
+from appliance.config import ConfigError, Site, resolve_site
 from appliance.config.live import Recording
 from appliance.config.schema import parse_time_of_day
 from appliance.kpi.storage import RecordingStorage, describe_storage, recording_storage
 from sim.sizing.explain import explain
 from sim.sizing.formulas import FormulaAnswer, answer_all
 from sim.sizing.inputs import RuleInputs, SizingInputs, from_site, parse_service_level
+from sim.sizing.ivr import FIELDS as IVR_FIELDS
+from sim.sizing.ivr import MIN_HOURS, ivr_document, ivr_note, measure_ivr, routes_into_flows
 from sim.sizing.simulate import (
     SimulatedAnswer,
     SimulatedTrunks,
@@ -65,6 +67,9 @@ def size_command(
     retrial: float = typer.Option(None, help="Share of abandoning callers who call again"),
     ivr_share: float = typer.Option(None, help="Share of calls served by the IVR alone"),
     ivr_seconds: float = typer.Option(None, help="Seconds such a call holds a trunk [60]"),
+    ivr_queue_seconds: float = typer.Option(None, help="Seconds in the IVR of a call that "
+                                            "goes on to agents: its trunk is held that much "
+                                            "longer [0]"),
     shrinkage: float = typer.Option(None, help="Share of paid time off the phones [0]"),
     max_occupancy: float = typer.Option(None, help="The rule's occupancy cap [0.7]"),
     trunks: int = typer.Option(None, help="Trunks installed (report their blocking)"),
@@ -85,8 +90,10 @@ def size_command(
     as_json: bool = typer.Option(False, "--json", help="Print the answers as JSON"),
 ) -> None:
     """Agents and trunks per interval: the sources' rule, Erlang C and A, Erlang B, and a
-    simulation of the appliance's own code; where they disagree, and why."""
-    inputs, forecast_data = _inputs(config, locals())
+    simulation of the appliance's own code; where they disagree, and why. A site whose routes
+    send calls into IVR flows has the --ivr-* figures measured from a simulation of its own
+    traffic, unless given."""
+    inputs, forecast_data, ivr = _inputs(config, locals())
     console = Console(stderr=as_json)
     answers = answer_all(inputs)
     simulated: list[SimulatedAnswer | None] = [None] * len(answers)
@@ -117,6 +124,9 @@ def size_command(
                 progress.update(task, completed=done + 1)
     recording = Recording(retention_days=retention_days, split=split)
     document = sizing_document(inputs, answers, simulated, recording, trunks)
+    if ivr is not None:
+        ivr["note"] = ivr_note(ivr, inputs.model_dump())
+        document["ivr"] = ivr
     plan_error = None
     if plan:
         from sim.sizing.schedule import ShiftPlanError
@@ -142,12 +152,13 @@ def size_command(
 
 
 def _inputs(config: str | None, options: dict[str, Any]
-            ) -> tuple[SizingInputs, dict[str, Any] | None]:
-    """The sizing question the options ask, and the forecast it came from (if any)."""
+            ) -> tuple[SizingInputs, dict[str, Any] | None, dict[str, Any] | None]:
+    """The sizing question the options ask, the forecast it came from (if any) and the IVR
+    figures measured from the site's flows (if it has any)."""
     fields: dict[str, Any] = {}
     forecast_data = None
     for name in ("interval_minutes", "aht", "patience", "retrial", "ivr_share", "ivr_seconds",
-                 "shrinkage", "max_occupancy", "trunks"):
+                 "ivr_queue_seconds", "shrinkage", "max_occupancy", "trunks"):
         if options[name] is not None:
             fields[name] = options[name]
     if options["blocking"] is not None:
@@ -178,20 +189,35 @@ def _inputs(config: str | None, options: dict[str, Any]
             fields.update(traffic)
         if config is not None:
             try:
-                return from_site(resolve_site(config), **fields), forecast_data
+                site = resolve_site(config)
             except ConfigError as error:
                 typer.echo(str(error), err=True)
                 raise typer.Exit(2) from None
+            ivr = _measure_ivr(site, fields, options["hours"], options["seed"])
+            return from_site(site, **fields), forecast_data, ivr
         if "calls_per_hour" not in fields:
             raise _fail("give a site, --calls-per-hour, or --population, --call-rate and "
                         "--busy-hour-share")
-        return SizingInputs.model_validate(fields), forecast_data
+        return SizingInputs.model_validate(fields), forecast_data, None
     except ValidationError as error:
         problems = "; ".join(f"--{'-'.join(str(p) for p in e['loc'][:1]).replace('_', '-')}: "
                              f"{e['msg']}" for e in error.errors())
         raise _fail(problems) from None
     except ValueError as error:
         raise _fail(str(error)) from None
+
+
+def _measure_ivr(site: Site, fields: dict[str, Any], hours: float, seed: int
+                 ) -> dict[str, Any] | None:
+    """Where the site's routes send calls into flows, its IVR's figures measured from them
+    fill the `fields` no option gave; what was measured and what given (None: no flows)."""
+    if not routes_into_flows(site):
+        return None
+    figures = measure_ivr(site, max(hours, MIN_HOURS), seed)
+    given = [name for name in IVR_FIELDS if name in fields]
+    for name, attribute in IVR_FIELDS.items():
+        fields.setdefault(name, getattr(figures, attribute))
+    return ivr_document(figures, given)
 
 
 def _plan(console: Console, inputs: SizingInputs, document: dict[str, Any], replications: int,
@@ -285,7 +311,9 @@ def sizing_document(inputs: SizingInputs, answers: list[FormulaAnswer],
                               for name, count in on_phones.items()}
         entry["notes"] = explain(inputs, formula, sim, lines)
         intervals.append(entry)
-    return {"inputs": inputs.model_dump(mode="json"), "intervals": intervals,
+    # A question without IVR time before the queue reads as it did before that input was.
+    skip = set() if inputs.ivr_queue_seconds else {"ivr_queue_seconds"}
+    return {"inputs": inputs.model_dump(mode="json", exclude=skip), "intervals": intervals,
             "recordings": None if storage is None else storage.to_dict()}
 
 
@@ -351,6 +379,8 @@ def _print(console: Console, inputs: SizingInputs, document: dict[str, Any]) -> 
                       "-" if entry["erlang_a"] is None else str(entry["erlang_a"]),
                       simulated, str(best), trunks)
     console.print(table)
+    if document.get("ivr") is not None:
+        console.print(document["ivr"]["note"])
     if inputs.shrinkage:
         console.print(f"Scheduled: the best answer / (1 - {inputs.shrinkage:.0%} shrinkage).")
     for entry in document["intervals"]:

@@ -45,6 +45,11 @@ def explain(inputs: SizingInputs, formula: FormulaAnswer,
         notes.append(
             f"{inputs.ivr_share:.0%} of calls end in the IVR: they need no agent but hold a "
             f"trunk for {inputs.ivr_seconds:g} s each.")
+    if inputs.ivr_queue_seconds:
+        before = inputs.agent_rate(formula.calls_per_hour) * inputs.ivr_queue_seconds
+        notes.append(
+            f"Calls that go on to agents spend {inputs.ivr_queue_seconds:g} s in the IVR first: "
+            f"{before:.1f} Erlangs more on the trunks than if they were queued at once.")
     if formula.blocking is not None and formula.blocking > inputs.blocking_target:
         notes.append(
             f"{inputs.trunks} trunks block {formula.blocking:.1%} of calls (Erlang B); "

@@ -65,8 +65,7 @@ def answer_interval(inputs: SizingInputs, index: int, calls_per_hour: float) -> 
         a_sl, a_abandon = result.service_level, result.p_abandon
         mean_wait = result.mean_wait
     # A trunk is held by every call: through the IVR, while queued and while talking.
-    ivr_rate = calls_per_hour * inputs.ivr_share / 3600.0
-    trunk_load = ivr_rate * inputs.ivr_seconds + rate * (mean_wait + inputs.aht)
+    trunk_load = inputs.ivr_trunk_load(calls_per_hour) + rate * (mean_wait + inputs.aht)
     trunks = trunks_for_blocking(trunk_load, inputs.blocking_target) if trunk_load > 0 else 0
     blocking = None if inputs.trunks is None else erlang_b(inputs.trunks, trunk_load)
     exact = rule_agents(inputs, calls_per_hour)

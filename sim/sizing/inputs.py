@@ -54,6 +54,9 @@ class SizingInputs(BaseModel):
     retrial: Annotated[float, Field(ge=0, le=1)] = 0.0
     ivr_share: Fraction = 0.0  # calls that end in the IVR's self-service, never reaching agents
     ivr_seconds: Annotated[float, Field(ge=0)] = 60.0  # time such a call holds a trunk
+    # Mean time in the IVR of the calls that go on to agents (0 for those routed straight to
+    # a queue): a trunk held before the queue, on top of the wait and the talk.
+    ivr_queue_seconds: Annotated[float, Field(ge=0)] = 0.0
     shrinkage: Fraction = 0.0  # paid time away from the phones (breaks, training, absence)
     max_occupancy: Annotated[float, Field(gt=0, le=1)] = 0.7  # the rule's occupancy cap
     trunks: Annotated[int, Field(ge=1)] | None = None  # given: report their blocking
@@ -74,6 +77,12 @@ class SizingInputs(BaseModel):
     def agent_rate(self, calls_per_hour: float) -> float:
         """Calls per second that reach the agents' queue (self-service taken out)."""
         return calls_per_hour * (1.0 - self.ivr_share) / 3600.0
+
+    def ivr_trunk_load(self, calls_per_hour: float) -> float:
+        """Erlangs the IVR holds on the trunks: the calls that end there for `ivr_seconds`,
+        and those that go on to agents for `ivr_queue_seconds` before they queue."""
+        ended = calls_per_hour * self.ivr_share / 3600.0 * self.ivr_seconds
+        return ended + self.agent_rate(calls_per_hour) * self.ivr_queue_seconds
 
     def interval_label(self, index: int) -> str:
         start = (self.day_start + index * self.interval_seconds) % 86_400

@@ -74,8 +74,9 @@ def interval_site(inputs: SizingInputs, calls_per_hour: float, agents: int,
     if inputs.patience is not None:
         call_type["patience"] = {"dist": "exponential", "mean": inputs.patience}
     load = inputs.agent_rate(calls_per_hour) * inputs.aht
-    # Trunks for the agents' calls: the given ones less what the IVR holds, else plenty.
-    ivr_load = calls_per_hour * inputs.ivr_share / 3600.0 * inputs.ivr_seconds
+    # Trunks for the agents' calls: the given ones less what the IVR holds (the agents'
+    # calls before they reach the queue too: this site sends them straight there), else plenty.
+    ivr_load = inputs.ivr_trunk_load(calls_per_hour)
     trunks = trunks if trunks is not None else inputs.trunks
     channels = max(1, trunks - round(ivr_load)) if trunks is not None else int(3 * load) + 50
     data = {
