@@ -428,15 +428,17 @@ class Acd:
     def _direct_not_taken(
         self, call: Call, reason: str, now: float, membership: Membership
     ) -> None:
-        """The named agent did not take the call: it ends, then the agent is free (or paused,
-        or logged out, as they asked meanwhile), at their place in the longest-idle order."""
+        """The named agent did not take the call: they leave the ring (ready at their place
+        in the longest-idle order, or paused or logged out as they asked meanwhile), the call
+        ends, and then they may take a queue's call."""
+        agent = membership.agent
         self._withdraw_ring(call, membership, now)
         self._leave_queue(call, self._direct[call.queue])
+        if not self._apply_pending(agent, now):
+            self._become_ready(agent, now, announce=False, withdrawn=True, reason=reason)
         self._outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_UNREACHABLE)))
         self._end_call(call, EndCause.AGENT_UNREACHABLE, now)
-        agent = membership.agent
-        if not self._apply_pending(agent, now):
-            self._become_ready(agent, now, withdrawn=True, reason=reason)
+        self._agent_available(agent, now)
 
     # --- matching ------------------------------------------------------------
 
