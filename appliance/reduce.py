@@ -612,8 +612,10 @@ class EventReducer:
             path.end(t)
         visit = call.visit
         if visit is not None:
-            # Ended while waiting with no record saying how: trust the cause.
-            if cause is EndCause.VOICEMAIL or cause is EndCause.BUSY:
+            # Ended while waiting with no record saying how: trust the cause. (A named agent
+            # who did not take the call rung on them alone: it left their target by rule.)
+            if (cause is EndCause.VOICEMAIL or cause is EndCause.BUSY
+                    or cause is EndCause.AGENT_UNREACHABLE):
                 self.overflow_visit(call, visit, cause.value, t)
             elif cause is EndCause.INTERRUPTED:
                 self.leave(call, visit, VisitEnd.IN_SYSTEM, t)

@@ -107,8 +107,9 @@ class LookUp(NamedTuple):
 class LeaveIvr(NamedTuple):
     """The call leaves the IVR: to ``target`` (a queue, agent or mailbox; "" for the other
     kinds), at ``priority`` (None: the queue's own), with its language and user variables.
-    Call control hands its drivers the exits to a queue (the caller now waits there, as
-    queued callers do); the other exits end the call with a ``HangUpCaller``."""
+    Call control hands its drivers the exits to a queue and those to an agent it rings (the
+    caller now waits there, as queued callers do); the other exits end the call with a
+    ``HangUpCaller``."""
 
     call: int
     kind: IvrExitKind

@@ -57,22 +57,20 @@ class AgentStatus(NamedTuple):
 
 
 # Destinations that end the call at once, and the cause they end it with. Voicemail needs
-# recording and a named agent needs the ACD to ring one agent outside a queue: until then
-# the cause records where the call was sent. (A prompt plays first: `_play_closed`.)
+# recording: until then the cause records where the call was sent. (A prompt plays first:
+# `_play_closed`; a named agent is rung if ready: `_ring_agent`.)
 _ROUTED_AWAY: dict[Kind, EndCause] = {
     Kind.BLACKLISTED: EndCause.BLACKLISTED,
     Kind.VOICEMAIL: EndCause.VOICEMAIL,
-    Kind.AGENT: EndCause.AGENT_UNREACHABLE,
 }
 
-# How a call that leaves the IVR other than for a queue ends (ABANDONED: the caller is gone
-# already, no HangUpCaller).
+# How a call that leaves the IVR other than for a queue or an agent ends (ABANDONED: the
+# caller is gone already, no HangUpCaller).
 _IVR_ENDS: dict[IvrExitKind, EndCause] = {
     IvrExitKind.COMPLETED: EndCause.IVR_COMPLETED,
     IvrExitKind.HANG_UP: EndCause.IVR_HANG_UP,
     IvrExitKind.ABANDONED: EndCause.IVR_ABANDONED,
     IvrExitKind.VOICEMAIL: EndCause.VOICEMAIL,
-    IvrExitKind.AGENT: EndCause.AGENT_UNREACHABLE,
 }
 
 IN_IVR = CallState.IVR
@@ -191,8 +189,9 @@ class CallControl:
         ``HangUpCaller`` with cause BLOCKED is in the outbox). Otherwise routing decides:
         a queue takes it, an IVR flow answers it, a closed prompt answers it and plays
         (``AnswerCaller``, ``PlayPrompts``, then after ``prompt_seconds`` a ``HangUpCaller``
-        with cause CLOSED), or it ends at once with a ``HangUpCaller`` whose cause says why
-        (NO_ROUTE, BLACKLISTED, VOICEMAIL, AGENT_UNREACHABLE).
+        with cause CLOSED), the agent it names is rung (``Acd.ring_direct``), or it ends at
+        once with a ``HangUpCaller`` whose cause says why (NO_ROUTE, BLACKLISTED, VOICEMAIL,
+        AGENT_UNREACHABLE for a named agent who is not ready).
         """
         self._next_call_id += 1
         call_id = self._next_call_id
@@ -214,6 +213,8 @@ class CallControl:
             self._enter_ivr(call, decision, now)  # type: ignore[arg-type]
         elif decision.target.kind is Kind.PROMPT:  # type: ignore[union-attr]
             self._play_closed(call, decision.target.name, now)  # type: ignore[union-attr]
+        elif decision.target.kind is Kind.AGENT:  # type: ignore[union-attr]
+            self._ring_agent(call, decision.target.name, now)  # type: ignore[union-attr]
         else:
             self._enqueue(call, decision, now)  # type: ignore[arg-type]
         return call_id
@@ -263,10 +264,23 @@ class CallControl:
             self._outbox.append(leave)  # drivers: the caller now waits as queued callers do
             self.acd.enqueue(call, leave.target, now)
             return
+        if leave.kind is IvrExitKind.AGENT:
+            self._ring_agent(call, leave.target, now, leave)
+            return
         cause = _IVR_ENDS[leave.kind]
         if leave.kind is not IvrExitKind.ABANDONED:
             self._outbox.append(new(HangUpCaller, (call.id, cause)))
         self._end(call, cause, now)
+
+    def _ring_agent(self, call: Call, agent: str, now: float,
+                    leave: LeaveIvr | None = None) -> None:
+        """Ring the one agent a route or an IVR exit (``leave``) names; if they are not
+        ready the call ends at once, AGENT_UNREACHABLE (so it does if the ring fails)."""
+        if not self.acd.ring_direct(call, agent, now):
+            self._outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_UNREACHABLE)))
+            self._end(call, EndCause.AGENT_UNREACHABLE, now)
+        elif leave is not None:
+            self._outbox.append(leave)  # drivers: the caller waits for the agent to answer
 
     def caller_digit(self, now: float, call_id: int, digit: str) -> None:
         """The caller pressed `digit` (RFC 4733, INFO or in-band): for the IVR, if the call is

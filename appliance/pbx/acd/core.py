@@ -14,6 +14,11 @@ Matching rules:
   return to ready after ``autopause_ready_after`` if set); an agent not paused
   is not offered that call again for the queue's ``retry`` seconds, so the call
   goes to the others first.
+
+A call routed to one named agent (`ring_direct`) rings that agent alone, outside any
+queue, and only if they are ready: it goes by the queue name ``direct_target(agent)``
+in the records, and a ring not taken ends it (``AGENT_UNREACHABLE``) instead of sending
+it back to a line.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from random import Random
 from typing import TYPE_CHECKING
 
 from appliance.clock import Deadlines, TimerHandle
+from appliance.config.schema import Queue
 from appliance.eventlog import EventLog
 from appliance.events import (
     AgentRung,
@@ -82,6 +88,18 @@ NO_ANSWER_REASONS = frozenset({REASON_NO_ANSWER, REASON_UNAVAILABLE, REASON_UNRE
 REASON_AUTOPAUSE_OVER = "autopause_over"
 
 
+# The queue name of the calls rung on one named agent outside any queue: never a queue's,
+# as a queue's name has no ':'.
+DIRECT_PREFIX = "agent:"
+# A direct call to an agent who serves no queue rings and wraps up as a queue's defaults say.
+_PLAIN_QUEUE = Queue(name="direct")
+
+
+def direct_target(agent_id: str) -> str:
+    """The queue name the records give a call rung on ``agent_id`` by name (`ring_direct`)."""
+    return DIRECT_PREFIX + agent_id
+
+
 def pauses(policy: str, reason: str) -> bool:
     """Whether a queue with ``autopause`` ``policy`` pauses an agent who failed with ``reason``."""
     if policy == "on_any_failure":
@@ -121,6 +139,9 @@ class Acd:
         self._refusals: dict[int, dict[str, TimerHandle]] = {}
         self.queues: dict[str, QueueRuntime] = {q.name: QueueRuntime(q) for q in site.queues}
         self.agents: dict[str, Agent] = {a.id: Agent(a.id) for a in site.expanded_agents()}
+        # Each named agent's own target (`ring_direct`), by its queue name: in no agent's
+        # memberships, so no queue ever offers its calls or its agent.
+        self._direct: dict[str, QueueRuntime] = {}
         # Gone from the configuration, kept while calls still use them (see `reload`).
         self._retired_queues: set[str] = set()
         self._retired_agents: set[str] = set()
@@ -225,20 +246,29 @@ class Acd:
             call.priority = call.route_priority
         else:
             call.priority = config.priority
-        if call.key is None:
-            call.first_queued_at = now
-        self._seq += 1
-        call.key = (-call.priority, call.first_queued_at, self._seq)
-        call.queue = queue_name
-        call.queued_at = now
-        call.state = QUEUED
-        queue.size += 1
+        self._join(call, queue, now)
         queue.push(call)
         position = queue.position(call)
         self._log.append(new(CallQueued, (now, call.id, queue_name, call.priority, position)))
         self._offer(call, queue, now)
         if not call.ringing:
             self._arm_waiting(call, queue, now)
+
+    def _join(self, call: Call, queue: QueueRuntime, now: float) -> None:
+        """The call is in ``queue`` from now (waiting or ringing), at its ``priority``."""
+        if call.key is None:
+            call.first_queued_at = now
+        self._seq += 1
+        call.key = (-call.priority, call.first_queued_at, self._seq)
+        call.queue = queue.name
+        call.queued_at = now
+        call.state = QUEUED
+        queue.size += 1
+
+    def _queue_of(self, call: Call) -> QueueRuntime:
+        """The queue the call is in: one of the site's, or a named agent's own target."""
+        queue = self.queues.get(call.queue)
+        return self._direct[call.queue] if queue is None else queue
 
     def _arm_waiting(self, call: Call, queue: QueueRuntime, now: float) -> None:
         """Start the max-wait and announcement clocks of a call nobody rings for.
@@ -293,7 +323,7 @@ class Acd:
 
     def caller_left(self, call: Call, now: float) -> None:
         """The caller hung up while waiting or ringing: an abandon."""
-        queue = self.queues[call.queue]
+        queue = self._queue_of(call)
         position = queue.position(call)
         self._leave_queue(call, queue)
         wait = now - call.first_queued_at
@@ -356,6 +386,59 @@ class Acd:
         )
         self._log.append(new(CallAnnounced, (now, call.id, queue.name, position, expected)))
         self._outbox.append(new(Announce, (call.id, queue.name, position, expected, duration)))
+
+    # --- one named agent, outside any queue ----------------------------------------
+
+    def ring_direct(self, call: Call, agent_id: str, now: float) -> bool:
+        """Ring ``agent_id`` alone for ``call`` (a route or an IVR exit named them). False,
+        changing nothing, unless the agent is logged in and ready: nobody waits for them.
+
+        The call is QUEUED in the queue ``direct_target(agent_id)``, logs what a queue call
+        logs and is answered, held, transferred and wrapped up like one. It rings for the
+        ring timeout of the agent's first queue (in the site's order; a queue's default if
+        they serve none) and its wrap-up is that queue's. A ring not taken (timeout, refusal,
+        log-out) does not pause the agent; the call ends, ``AGENT_UNREACHABLE``.
+        """
+        agent = self.agents.get(agent_id)
+        if agent is None or agent.state is not READY or agent_id in self._retired_agents:
+            return False
+        queue = self._direct_queue(agent)
+        call.priority = 0
+        self._join(call, queue, now)
+        self._log.append(new(CallQueued, (now, call.id, queue.name, 0, 1)))
+        self._ring(call, Membership(agent, queue, 0, 1), now)
+        return True
+
+    def _direct_queue(self, agent: Agent) -> QueueRuntime:
+        """The agent's own target, with the settings of their first queue of today's
+        configuration."""
+        base = next((m.queue.config for m in agent.memberships
+                     if self.live_queue(m.queue.name)), _PLAIN_QUEUE)
+        name = direct_target(agent.id)
+        config = base.model_copy(update={
+            "name": name, "strategy": "linear", "autopause": "never", "capacity": None,
+            "max_wait": None, "announcements": None})
+        queue = self._direct.get(name)
+        if queue is None:
+            queue = self._direct[name] = QueueRuntime(config)
+        else:
+            queue.reconfigure(config)
+        return queue
+
+    def _direct_not_taken(
+        self, call: Call, reason: str, now: float, membership: Membership
+    ) -> None:
+        """The named agent did not take the call: they leave the ring (ready at their place
+        in the longest-idle order, or paused or logged out as they asked meanwhile), the call
+        ends, and then they may take a queue's call."""
+        agent = membership.agent
+        self._withdraw_ring(call, membership, now)
+        self._leave_queue(call, self._direct[call.queue])
+        if not self._apply_pending(agent, now):
+            self._become_ready(agent, now, announce=False, withdrawn=True, reason=reason)
+        self._outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_UNREACHABLE)))
+        self._end_call(call, EndCause.AGENT_UNREACHABLE, now)
+        self._agent_available(agent, now)
 
     # --- matching ------------------------------------------------------------
 
@@ -420,16 +503,13 @@ class Acd:
     def _return_to_head(self, call: Call, reason: str, now: float, refusing: list) -> None:
         """Agents in ``refusing`` did not take the call (for ``reason``): pause them or keep
         them off this call for a while, as the queue says; re-offer the call."""
+        if call.queue in self._direct:
+            self._direct_not_taken(call, reason, now, refusing[0])
+            return
         queue = self.queues[call.queue]
         for membership in refusing:
-            agent = membership.agent
-            if agent.ring_timer is not None:
-                agent.ring_timer.cancel()
-                agent.ring_timer = None
-            call.ringing.remove(membership)
-            self._log.append(new(RingNoAnswer, (now, call.id, queue.name, agent.id)))
-            self._outbox.append(new(StopRinging, (call.id, agent.id)))
-            self._after_ring(agent, call, queue, reason, now)
+            self._withdraw_ring(call, membership, now)
+            self._after_ring(membership.agent, call, queue, reason, now)
         if call.ringing:
             return  # ring-all: others still ring
         if not queue.ring_all:
@@ -437,6 +517,16 @@ class Acd:
         self._offer(call, queue, now)
         if not call.ringing:
             self._arm_waiting(call, queue, now)
+
+    def _withdraw_ring(self, call: Call, membership: Membership, now: float) -> None:
+        """The agent of ``membership`` did not take the call: their ring stops, on record."""
+        agent = membership.agent
+        if agent.ring_timer is not None:
+            agent.ring_timer.cancel()
+            agent.ring_timer = None
+        call.ringing.remove(membership)
+        self._log.append(new(RingNoAnswer, (now, call.id, call.queue, agent.id)))
+        self._outbox.append(new(StopRinging, (call.id, agent.id)))
 
     def _after_ring(
         self, agent: Agent, call: Call, queue: QueueRuntime, reason: str, now: float
@@ -478,7 +568,7 @@ class Acd:
         if (agent is None or agent.state is not RINGING or agent.call != call.id
                 or call.state is not QUEUED):
             return False
-        queue = self.queues[call.queue]
+        queue = self._queue_of(call)
         self._leave_queue(call, queue)
         agent.move(TALKING, "", call.id)
         agent.calls_taken += 1
@@ -531,7 +621,7 @@ class Acd:
     def talk_ended(self, call: Call, now: float) -> None:
         """The call's talk with its agent is over (a hang-up or a transfer): wrap-up."""
         agent = self.agents[call.agent]
-        queue = self.queues[call.queue]
+        queue = self._queue_of(call)
         wrap_up = queue.config.wrap_up
         queue.record_handle_time(now - call.answered_at + wrap_up)
         agent.move(WRAP_UP, "", call.id)

@@ -93,6 +93,7 @@ class IvrCalls:
         return (found.language if found is not None else "") or self.site.media.language
 
     def queued(self, call: int, now: float) -> None:
-        """`LeaveIvr` to a queue: the caller hears the queue's welcome and music."""
+        """`LeaveIvr` to a queue, or to an agent being rung: the caller hears the welcome
+        and music, as a queued caller does."""
         if self.anchor is not None:
             self.anchor.welcome(call, now, self.language(call))

@@ -55,6 +55,7 @@ from appliance.pbx.acd.core import (
     REASON_NO_ANSWER,
     REASON_UNAVAILABLE,
     REASON_UNREACHABLE,
+    direct_target,
     pauses,
 )
 from appliance.pbx.acd.strategies import STRATEGIES
@@ -80,8 +81,11 @@ FAILURES = frozenset(
 # The hang-up the core must send the caller's leg for each way a call ends.
 CALLER_RELEASED = frozenset(
     {EndCause.BLOCKED, EndCause.NO_ROUTE, EndCause.VOICEMAIL, EndCause.BUSY,
-     EndCause.AGENT_HANGUP}
+     EndCause.AGENT_HANGUP, EndCause.AGENT_UNREACHABLE}
 )
+# Calls to this number ring agent a1 alone, outside any queue (`Acd.ring_direct`).
+DUTY = "900"
+DIRECT = direct_target("a1")
 
 
 # --- the event log, replayed ------------------------------------------------------------
@@ -221,7 +225,7 @@ class LogChecker:
         for call, visit in self.visits.items():
             if visit.in_queue and (visit.queue in self.ring_all_queues or not visit.ringing):
                 idle = {
-                    a for a in ready & self.members[visit.queue]
+                    a for a in ready & self.members.get(visit.queue, frozenset())
                     if not visit.refused.get(a, -math.inf) > self.last_t + EPS
                 }
                 assert not idle, (
@@ -336,7 +340,8 @@ class LogChecker:
         assert self._ringing_for(r.agent, r.call), f"ring-no-answer, agent not ringing: {r}"
         visit = self.visits[r.call]
         visit.ringing.discard(r.agent)
-        retry = math.inf if self.retries is None else self.retries[r.queue]
+        # A direct call is not offered again: it ends.
+        retry = math.inf if self.retries is None else self.retries.get(r.queue, math.inf)
         visit.refused[r.agent] = r.t + retry
         self.ring_no_answers.append((r, self.ring_started[r.agent]))
         self.missed[r.agent] = (r.queue, self.ring_started[r.agent])
@@ -416,7 +421,9 @@ class LogChecker:
             else:
                 cause = self.ended[call]
                 assert cause not in (EndCause.CALLER_HANGUP, EndCause.AGENT_HANGUP), call
-                counts[cause.value] += 1
+                # The reducer counts a named agent who could not take the call as no route.
+                counts[cause.value if cause is not EndCause.AGENT_UNREACHABLE
+                       else "no_route"] += 1
         return counts
 
 
@@ -467,7 +474,7 @@ def queue_configs(draw: st.DrawFn, name: str, other: str | None) -> dict[str, An
 def acd_sites(draw: st.DrawFn) -> Site:
     """1-4 agents, 1-2 queues with any strategy and overflows, 1-6 trunks on "pstn" and a
     trunk group "aux" that no route serves. Calls with a calling number starting with 9 go
-    to the last queue, with the route's priority if it has one."""
+    to the last queue, with the route's priority if it has one; calls to DUTY ring a1."""
     names = QUEUE_NAMES[: draw(st.integers(1, 2))]
     queues = [
         draw(queue_configs(name, next((n for n in names if n != name), None))) for name in names
@@ -484,11 +491,12 @@ def acd_sites(draw: st.DrawFn) -> Site:
     vip: dict[str, Any] = {"trunk_group": "pstn", "ani_prefix": "9", "queue": names[-1]}
     if draw(st.booleans()):
         vip["priority"] = draw(st.integers(0, 3))
+    duty = {"trunk_group": "pstn", "dnis": DUTY, "agent": "a1"}
     data = site_dict(
         trunks=draw(st.integers(1, 6)),
         queue=queues[0],
         extra_queues=queues[1:],
-        routes=[vip],
+        routes=[duty, vip],
     )
     data["agents"] = agents
     data["trunk_groups"].append({"name": "aux", "kind": "sip", "channels": 2})
@@ -572,6 +580,9 @@ class AcdMachine(RuleBasedStateMachine):
             self.auto_ready_due.pop(r.agent, None)  # the agent moved: no automatic end
             if refusal is None or r.reason not in FAILURES:
                 continue  # not the outcome of a ring (or a request made while ringing won)
+            if refusal.queue == DIRECT:  # a direct ring not taken never pauses
+                assert r.state is S.READY, r
+                continue
             config = self.cc.acd.queues[refusal.queue].config
             paused = pauses(config.autopause, r.reason)
             assert r.state is (S.NOT_READY if paused else S.READY), (r, config.autopause)
@@ -649,7 +660,8 @@ class AcdMachine(RuleBasedStateMachine):
             f"an automatic pause outlived autopause_ready_after: {self.auto_ready_due}")
 
     def check_full_ring(self, record: RingNoAnswer, started: float) -> None:
-        timeout = self.shortest_ring[record.queue]
+        # A direct ring lasts as a1's first queue's: at least the shortest of any.
+        timeout = self.shortest_ring.get(record.queue, min(self.shortest_ring.values()))
         assert record.t - started >= timeout - 1e-6, (
             f"{record.agent} marked no-answer after {record.t - started:g} s of ringing "
             f"(ring_timeout {timeout:g}): {record}"
@@ -659,17 +671,19 @@ class AcdMachine(RuleBasedStateMachine):
 
     @rule(
         calls=st.lists(
-            st.tuples(st.sampled_from(["pstn", "pstn", "pstn", "aux"]), st.booleans()),
+            st.tuples(st.sampled_from(["pstn", "pstn", "pstn", "aux"]), st.booleans(),
+                      st.sampled_from(["800", "800", "800", DUTY])),
             min_size=1,
             max_size=2,
         )
     )
-    def offer(self, calls: list[tuple[str, bool]]) -> None:
-        """One or two calls at the same instant; "9..." callers take the VIP route."""
-        for group, vip in calls:
+    def offer(self, calls: list[tuple[str, bool, str]]) -> None:
+        """One or two calls at the same instant; "9..." callers take the VIP route, calls to
+        DUTY ring a1 alone."""
+        for group, vip, dnis in calls:
             n = len(self.offered)
             ani = ("9" if vip else "1") + f"{n:04d}"
-            call = self.cc.offer_call(self.now, group, ani, "800")
+            call = self.cc.offer_call(self.now, group, ani, dnis)
             assert all(call > c for c in self.offered)
             self.offered.append(call)
             self.settle()
@@ -708,7 +722,7 @@ class AcdMachine(RuleBasedStateMachine):
             return
         pending = self.cc.acd.agents[agent].pending
         queue = self.cc.calls[call].queue
-        paused = pauses(self.cc.acd.queues[queue].config.autopause, reason)
+        paused = queue != DIRECT and pauses(self.cc.acd.queues[queue].config.autopause, reason)
         self.agent_input("agent_decline", True, agent, call, reason)
         assert (call, agent) not in self.rings
         if pending is not None:
@@ -886,7 +900,8 @@ class AcdMachine(RuleBasedStateMachine):
                 assert call.state is CallState.QUEUED
                 assert sum(m.agent is agent for m in call.ringing) == 1
                 ringing_for = self.now - self.rings[(call.id, agent.id)]
-                assert ringing_for < self.longest_ring[call.queue], (
+                longest = self.longest_ring.get(call.queue, max(self.longest_ring.values()))
+                assert ringing_for < longest, (
                     f"{agent.id} rings for {ringing_for:g} s, past the ring timeout"
                 )
             elif agent.state in (S.TALKING, S.HELD):

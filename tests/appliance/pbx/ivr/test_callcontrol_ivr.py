@@ -14,8 +14,10 @@ import yaml
 from appliance.config import parse_site
 from appliance.eventlog import EventLog
 from appliance.events import CallEnded, CallQueued, EndCause, IvrExited, IvrExitKind
+from appliance.pbx.acd.core import direct_target
 from appliance.pbx.actions import (
     AnswerCaller,
+    Connect,
     HangUpCaller,
     LeaveIvr,
     LookUp,
@@ -31,7 +33,7 @@ PROMPTS = {"menu": {"en": "For sales press 1, for your balance press 2."},
 FLOW = {
     "name": "main", "start": "menu", "nodes": [
         {"name": "menu", "kind": "play_option", "prompts": "menu", "timeout": 5, "retries": 1,
-         "options": {"1": "sales", "2": "find", "3": "closed"}, "default": "service"},
+         "options": {"1": "sales", "2": "find", "3": "closed", "4": "nurse"}, "default": "service"},
         {"name": "find", "kind": "access_db", "lookup": "crm", "key": "${ANI}",
          "into": {"balance": "balance"}, "found": "done", "not_found": "service",
          "failed": "service"},
@@ -39,6 +41,7 @@ FLOW = {
         {"name": "closed", "kind": "hang_up", "prompts": "bye"},
         {"name": "sales", "kind": "to_queue", "queue": "sales", "priority": 7},
         {"name": "service", "kind": "to_queue", "queue": "service"},
+        {"name": "nurse", "kind": "to_agent", "agent": "a1"},
     ],
 }
 
@@ -77,6 +80,31 @@ def test_the_caller_is_answered_hears_the_menu_and_a_key_queues_them_with_priori
     assert actions[2] == RingAgent(call, "a1", "sales")
     [queued] = [r for r in log if isinstance(r, CallQueued)]
     assert (queued.queue, cc.calls[call].priority) == ("sales", 7)
+
+
+def test_an_exit_to_an_agent_rings_them_and_the_caller_waits_as_if_queued() -> None:
+    cc, log = control()
+    call = cc.offer_call(1.0, "pstn", "13800000000", "100")
+    cc.take_actions()
+    cc.caller_digit(2.0, call, "4")
+    actions = cc.take_actions()
+    assert [type(a).__name__ for a in actions] == ["StopPrompts", "RingAgent", "LeaveIvr"]
+    assert actions[1] == RingAgent(call, "a1", direct_target("a1"))
+    assert actions[2].kind is IvrExitKind.AGENT and actions[2].target == "a1"
+    assert cc.agent_answer(3.0, "a1", call)
+    assert cc.take_actions() == [Connect(call, "a1")]
+    assert [r.queue for r in log if isinstance(r, CallQueued)] == [direct_target("a1")]
+
+
+def test_an_exit_to_an_agent_who_is_not_ready_ends_the_call_unreachable() -> None:
+    cc, log = control()
+    cc.agent_not_ready(0.5, "a1", "break")
+    call = cc.offer_call(1.0, "pstn", "13800000000", "100")
+    cc.take_actions()
+    cc.caller_digit(2.0, call, "4")
+    assert cc.take_actions()[1:] == [HangUpCaller(call, EndCause.AGENT_UNREACHABLE)]
+    assert [r.cause for r in log if isinstance(r, CallEnded)] == [EndCause.AGENT_UNREACHABLE]
+    assert call not in cc.calls and cc.trunks.busy["pstn"] == 0
 
 
 def test_self_service_ends_the_call_in_the_ivr_after_the_goodbye() -> None:

@@ -8,8 +8,17 @@ from random import Random
 import pytest
 
 from appliance.eventlog import EventLog
-from appliance.events import CallBlocked, CallEnded, CallOffered, CallQueued, EndCause
-from appliance.pbx.actions import AnswerCaller, HangUpCaller, PlayPrompts, RingAgent
+from appliance.events import (
+    AgentState,
+    CallAnswered,
+    CallBlocked,
+    CallEnded,
+    CallOffered,
+    CallQueued,
+    EndCause,
+)
+from appliance.pbx.acd.core import direct_target
+from appliance.pbx.actions import AnswerCaller, Connect, HangUpCaller, PlayPrompts, RingAgent
 from appliance.pbx.b2bua.wire import REFUSALS
 from appliance.pbx.callcontrol import CallControl
 from appliance.reduce import CallState, Outcome, outcome_of
@@ -31,11 +40,13 @@ def control(site=None) -> tuple[CallControl, EventLog]:
 @pytest.mark.parametrize(("ani", "dnis", "hour", "cause"), [
     ("4001234567", "4008001000", 10, EndCause.BLACKLISTED),
     ("02155556666", "4008001001", 20, EndCause.VOICEMAIL),
-    ("02155556666", "4008002001", 22, EndCause.AGENT_UNREACHABLE),
+    ("02155556666", "4008002001", 22, EndCause.AGENT_UNREACHABLE),  # the nurse logged out
     ("02155556666", "4008003000", 10, EndCause.NO_ROUTE),
 ])
 def test_a_call_routed_away_ends_at_once_with_its_cause(ani, dnis, hour, cause) -> None:
     cc, log = control()
+    cc.agent_logout(0.0, "2009")
+    log.records.clear()
     now = at(TUESDAY.replace(hour=hour))
     call = cc.offer_call(now, "carrier", ani, dnis)
     assert cc.take_actions() == [HangUpCaller(call, cause)]
@@ -43,6 +54,19 @@ def test_a_call_routed_away_ends_at_once_with_its_cause(ani, dnis, hour, cause) 
                            CallEnded(now, call, cause)]
     assert cc.calls == {} and cc.trunks.busy["carrier"] == 0  # its channel is free again
     assert cause in REFUSALS  # the B2BUA has a SIP status for it
+
+
+def test_after_hours_the_nurse_on_duty_is_rung_and_answers_like_a_queue_call() -> None:
+    cc, log = control()
+    now = at(TUESDAY.replace(hour=22))  # after_hours: {agent: "2009"}
+    call = cc.offer_call(now, "carrier", "02155556666", "4008002001")
+    assert cc.take_actions() == [RingAgent(call, "2009", direct_target("2009"))]
+    assert cc.agent_answer(now + 5, "2009", call)
+    assert cc.take_actions() == [Connect(call, "2009")]
+    assert log.records[-2] == CallAnswered(now + 5, call, direct_target("2009"), "2009", 5.0)
+    cc.caller_hangup(now + 65, call)
+    assert log.records[-1] == CallEnded(now + 65, call, EndCause.CALLER_HANGUP)
+    assert cc.agent_status("2009").state in (AgentState.WRAP_UP, AgentState.READY)
 
 
 def test_a_closed_call_hears_its_prompt_then_is_hung_up() -> None:
