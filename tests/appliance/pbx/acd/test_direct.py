@@ -92,7 +92,7 @@ def test_an_agent_not_ready_is_not_rung_and_the_call_ends_unreachable(unavailabl
     assert h.records(CallEnded)[-1] == CallEnded(1.0, call, EndCause.AGENT_UNREACHABLE)
     assert not [r for r in h.records(CallQueued) if r.call == call]
     assert h.state("a1") is before and call not in h.cc.calls
-    assert outcome(h, call) is Outcome.NO_ROUTE  # the mapping of AGENT_UNREACHABLE, as before
+    assert outcome(h, call) is Outcome.AGENT_UNREACHABLE
 
 
 def test_no_answer_in_the_ring_timeout_ends_the_call_and_frees_the_agent_unpaused() -> None:
@@ -110,7 +110,7 @@ def test_no_answer_in_the_ring_timeout_ends_the_call_and_frees_the_agent_unpause
     assert h.state("a1") is READY
     assert h.records(AgentStateChanged)[-1] == AgentStateChanged(15.0, "a1", READY,
                                                                  REASON_NO_ANSWER, 0)
-    assert outcome(h, call) is Outcome.NO_ROUTE
+    assert outcome(h, call) is Outcome.AGENT_UNREACHABLE
     assert h.cc.next_deadline() is None and h.cc.trunks.busy["pstn"] == 0
 
 
@@ -183,7 +183,7 @@ def test_a_site_that_never_rings_one_agent_has_no_direct_row_and_one_that_does_h
     row = report.queues[TARGET]
     # Rung and not taken: it left the agent's target by rule, not abandoned by the caller.
     assert (row.offered, row.overflowed_out, row.abandoned) == (1, 1, 0)
-    assert report.center.no_route == 1 and call not in h.cc.calls
+    assert report.center.agent_unreachable == 1 and call not in h.cc.calls
 
 
 def test_the_ring_and_wrap_up_are_those_of_the_agents_first_queue() -> None:
