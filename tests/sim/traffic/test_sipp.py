@@ -416,6 +416,7 @@ UAC_SCENARIOS = (
     "caller.xml",
     "caller_media.xml",
     "caller_info.xml",
+    "caller_ivr.xml",
     "caller_abandon.xml",
     "caller_hold.xml",
     "caller_lost_bye.xml",
@@ -423,12 +424,23 @@ UAC_SCENARIOS = (
     "unregister.xml",
 )
 # The scenarios that play a pcap: SIPp loads it (-key pcap) when it reads the scenario.
-PCAP_SCENARIOS = ("agent_media.xml", "caller_media.xml", "caller_info.xml")
+PCAP_SCENARIOS = ("agent_media.xml", "caller_media.xml", "caller_info.xml", "caller_ivr.xml")
+# The scenarios that call from a given number (-key ani).
+ANI_SCENARIOS = ("caller_ivr.xml",)
 
 
 def test_every_shipped_scenario_is_tested() -> None:
     shipped = {path.name for path in SCENARIOS.glob("*.xml")}
     assert shipped == set(UAS_SCENARIOS) | set(UAC_SCENARIOS)
+
+
+def scenario_keys(name: str, folder: Path) -> dict[str, str]:
+    keys = {}
+    if name in PCAP_SCENARIOS:
+        keys["pcap"] = str(write_rtp_pcap(folder / "a.pcap", tone(1000, 0.1)))
+    if name in ANI_SCENARIOS:
+        keys["ani"] = "13800138000"
+    return keys
 
 
 @pytest.mark.parametrize("name", UAS_SCENARIOS + UAC_SCENARIOS)
@@ -441,8 +453,7 @@ def test_sipp_accepts_the_scenario(name: str, tmp_path: Path) -> None:
         max_calls=1,
         recv_timeout_ms=200,
         injection=USERS if name.endswith("register.xml") else None,
-        keys={"pcap": str(write_rtp_pcap(tmp_path / "a.pcap", tone(1000, 0.1)))}
-        if name in PCAP_SCENARIOS else {},
+        keys=scenario_keys(name, tmp_path),
     )
     with SippRun(config, timeout=BOUND, workdir=tmp_path) as run:
         run.wait_started()
