@@ -45,10 +45,13 @@ class SimLookups:
         self.found_rng = {name: streams(f"lookup/{name}") for name in self.declared}
         self.delays = {name: sampler(answer.delay, streams(f"lookup-delay/{name}"))
                        for name, answer in self.answers.items()}
+        # Which are asked for real is settled once: a run does not see files come and go.
+        self.on_file = {name: lookup for name, lookup in self.declared.items()
+                        if isinstance(lookup, SqliteLookup) and Path(lookup.database).is_file()}
 
     def look_up(self, lookup_name: str, key: str) -> Fields:
-        lookup = self.declared[lookup_name]
-        if isinstance(lookup, SqliteLookup) and Path(lookup.database).is_file():
+        lookup = self.on_file.get(lookup_name)
+        if lookup is not None:
             return _from_sqlite(lookup, key)
         answer = self.answers[lookup_name]
         found = self.found_rng[lookup_name].random() < answer.found
