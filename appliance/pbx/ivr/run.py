@@ -205,9 +205,14 @@ class FlowRun:
     def _barge_in_with(self, digit: str, now: float) -> None:
         node = self.node
         self.outbox.append(new(StopPrompts, (self.call,)))
-        self._finish_prompt(now)
-        if isinstance(node, _INPUT) and self._collector is not None:
+        if isinstance(node, _INPUT):
+            # The key is the try's first: it starts the collection `_listen` would have
+            # started, and its timer replaces the prompt's.
+            self._playing = None
+            self._collector = Collector(spec_of(node))
             self._press(digit, now)
+        else:
+            self._finish_prompt(now)
 
     # --- timer ------------------------------------------------------------------------------
 
