@@ -55,7 +55,7 @@ from appliance.events import (
 )
 from appliance.pbx.actions import IvrAction, LeaveIvr, LookUp, PlayPrompts, StopPrompts
 from appliance.pbx.ivr.collect import TIMEOUT, Collector, spec_of
-from appliance.pbx.ivr.expressions import builtins, compare, substitute
+from appliance.pbx.ivr.expressions import Values, compare, substitute
 from appliance.wallclock import WallClock
 
 Speaker = Callable[[str, str, str], list[str]]
@@ -177,9 +177,10 @@ class FlowRun:
 
     # --- variables ------------------------------------------------------------------------
 
-    def values(self, now: float) -> dict[str, str]:
+    def values(self, now: float) -> Values:
         """Every variable as an expression reads it at `now`: user and built-in."""
-        return {**self.variables, **builtins(self.clock(now), self.ani, self.dnis)}
+        return Values({**self.variables, "ANI": self.ani, "DNIS": self.dnis},
+                      lambda: self.clock(now))
 
     def _set(self, name: str, value: str, now: float) -> None:
         self.variables[name] = value
