@@ -12,7 +12,7 @@ spent in the IVR is not taken off it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from appliance.config import IvrCaller
@@ -120,24 +120,24 @@ class IvrCallers:
         self.models = {c.name: IvrCallerModel(c.ivr or IvrCaller(), c.name, streams)
                        for c in traffic.call_types}
         self.visits: dict[int, Visit] = {}
+        # Every node by (flow, node): where each IvrNodeEntered puts the caller.
+        self.nodes = {(flow.name, node.name): node for flow in ivr.flows for node in flow.nodes}
+        self._on: dict[type, Callable[[int, Any], None]] = {
+            IvrFlowEntered: self._entered, IvrNodeEntered: self._at_node,
+            IvrDigits: self._try_ended, IvrExited: self._left,
+        }
         self.channel.follow_ivr(self._heard)
 
     def _heard(self, call: int, record: Record) -> None:
-        kind = type(record)
-        if kind is IvrFlowEntered:
-            if call not in self.visits:
-                self._entered(call)
-        elif kind is IvrNodeEntered:
-            self._at_node(call, record)  # type: ignore[arg-type]
-        elif kind is IvrDigits:
-            self._try_ended(call, record)  # type: ignore[arg-type]
-        elif kind is IvrExited:
-            self._left(call, record)  # type: ignore[arg-type]
+        self._on[type(record)](call, record)
 
     # --- entering and leaving ---------------------------------------------------------------
 
-    def _entered(self, call: int) -> None:
-        """The call is in the IVR: its queue patience waits, its IVR patience starts."""
+    def _entered(self, call: int, _record: IvrFlowEntered) -> None:
+        """The call entered a flow. New to the IVR (not from a TO FLOW), its queue patience
+        waits and its IVR patience starts."""
+        if call in self.visits:
+            return
         caller = self.callers.caller(call)
         if caller is None:
             return
@@ -170,7 +170,7 @@ class IvrCallers:
             return
         visit.step += 1
         visit.flow = record.flow
-        node = visit.node = self.ivr.flow(record.flow).node(record.node)
+        node = visit.node = self.nodes[(record.flow, record.node)]
         if node.is_input:
             self._try(visit, node.prompts)
 
