@@ -90,10 +90,10 @@ def _by_probability(choices: dict[str, float], u: float) -> str:
 
 class Visit:
     """One call's stay in the IVR. `step` counts the tries and nodes it has been through:
-    a key planned at one step is not pressed at another."""
+    a key planned at one step is not pressed at another. `tries`: those ended at this node."""
 
     __slots__ = ("call", "caller", "flow", "language", "model", "node", "queue_patience",
-                 "step")
+                 "step", "tries")
 
     def __init__(self, call: int, caller: Caller, model: IvrCallerModel, language: str,
                  queue_patience: float) -> None:
@@ -105,6 +105,7 @@ class Visit:
         self.flow = ""
         self.node: Any = None
         self.step = 0
+        self.tries = 0
 
 
 class IvrCallers:
@@ -169,6 +170,7 @@ class IvrCallers:
         if visit is None:
             return
         visit.step += 1
+        visit.tries = 0
         visit.flow = record.flow
         node = visit.node = self.nodes[(record.flow, record.node)]
         if node.is_input:
@@ -182,6 +184,9 @@ class IvrCallers:
         node = visit.node
         if isinstance(node, SelectLanguage) and record.digits in node.languages:
             visit.language = node.languages[record.digits]
+        visit.tries += 1
+        if visit.tries > node.retries:
+            return  # the node's last try: it leads on, there is no retry to wait for
         silent = record.ended_by == "timeout" and not record.digits
         before = node.timeout_prompt if silent else node.invalid_prompt
         # A retry plays again with no record of its own; a node entered at this same moment
