@@ -8,7 +8,7 @@ records always give the same bytes, so two runs can be compared with ``cmp``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from enum import Enum
 from typing import IO, Protocol, get_type_hints
 
@@ -29,13 +29,14 @@ class Durability(Protocol):
 class EventLog:
     """An in-memory, append-only list of records with optional subscribers."""
 
-    __slots__ = ("_retain", "_subscribers", "append", "durability", "records")
+    __slots__ = ("_retain", "_routes", "_subscribers", "append", "durability", "records")
 
     def __init__(self, retain: bool = True) -> None:
         """``retain=False`` keeps nothing in memory and only feeds subscribers: the live
         appliance runs for months and its records go to the record store."""
         self.records: list[Record] = []
-        self._subscribers: list[Subscriber] = []
+        self._subscribers: list[tuple[Subscriber, Collection[type] | None]] = []
+        self._routes = _Routes(())
         self._retain = retain
         # None: records are as durable when appended as they will ever be (simulation).
         self.durability: Durability | None = None
@@ -45,22 +46,27 @@ class EventLog:
             self.records.append if retain else self._subscribers_only
         )
 
-    def subscribe(self, subscriber: Subscriber) -> None:
-        """Call ``subscriber`` with every record appended from now on."""
-        self._subscribers.append(subscriber)
+    def subscribe(self, subscriber: Subscriber,
+                  kinds: Collection[type[Record]] | None = None) -> None:
+        """Call ``subscriber`` with every record appended from now on, or with those of the
+        types ``kinds`` only: the others then cost it nothing. Subscribers hear a record in
+        the order they subscribed."""
+        self._subscribers.append((subscriber, None if kinds is None else frozenset(kinds)))
+        self._routes = _Routes(tuple(self._subscribers))
         if self._retain:
             self.append = self._append_and_notify
+        elif len(self._subscribers) == 1 and kinds is None:
+            self.append = subscriber
         else:
-            only = len(self._subscribers) == 1
-            self.append = subscriber if only else self._subscribers_only
+            self.append = self._subscribers_only
 
     def _append_and_notify(self, record: Record) -> None:
         self.records.append(record)
-        for subscriber in self._subscribers:
+        for subscriber in self._routes[type(record)]:
             subscriber(record)
 
     def _subscribers_only(self, record: Record) -> None:
-        for subscriber in self._subscribers:
+        for subscriber in self._routes[type(record)]:
             subscriber(record)
 
     def __len__(self) -> int:
@@ -68,6 +74,20 @@ class EventLog:
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
+
+
+class _Routes(dict[type, tuple[Subscriber, ...]]):
+    """The subscribers of each type of record, worked out the first time one is appended."""
+
+    def __init__(self, subscribers: tuple[tuple[Subscriber, Collection[type] | None], ...]
+                 ) -> None:
+        super().__init__()
+        self._subscribers = subscribers
+
+    def __missing__(self, kind: type) -> tuple[Subscriber, ...]:
+        heard = self[kind] = tuple(subscriber for subscriber, kinds in self._subscribers
+                                   if kinds is None or kind in kinds)
+        return heard
 
 
 # One encoder for every record: json.dumps with options builds a new one on each call.

@@ -55,11 +55,14 @@ class SimLookups:
         self.sources = {name: SqliteSource(lookup, Path(lookup.database))
                         for name, lookup in self.declared.items()
                         if isinstance(lookup, SqliteLookup) and name not in answers}
+        # Which are asked on file is settled once: a run does not see files come and go.
+        self.on_file = {name for name, source in self.sources.items() if source.path.is_file()}
         self.seeded: dict[str, sqlite3.Connection | None] = {}
 
     def look_up(self, lookup_name: str, key: str) -> Fields:
         source = self.sources.get(lookup_name)
-        if source is not None and source.path.is_file():
+        if lookup_name in self.on_file:
+            assert source is not None
             return _fetch(source, key)
         if source is not None and source.config.seed is not None:
             return self._from_seed(lookup_name, source, key)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -23,7 +24,6 @@ from pydantic import (
     AfterValidator,
     BeforeValidator,
     Field,
-    PrivateAttr,
     ValidationError,
     ValidationInfo,
     WrapValidator,
@@ -542,17 +542,20 @@ class Flow(_Frozen):
     nodes: Annotated[list[Node], Field(min_length=1)]
     on_hangup: str | None = None
 
-    _by_name: dict[str, Any] = PrivateAttr(default_factory=dict)
-
     @model_validator(mode="after")
     def _check_flow(self) -> Flow:
         _raise_if_any(list(_flow_problems(self)))
-        self._by_name = {node.name: node for node in self.nodes}
         return self
 
     def node(self, name: str) -> Any:
         """The node called `name` (every name a valid flow mentions exists)."""
         return self._by_name[name]
+
+    # Read at every step of every call: a cached property becomes a plain attribute once
+    # built, where a pydantic private attribute is found through `__getattr__` each time.
+    @cached_property
+    def _by_name(self) -> dict[str, Any]:
+        return {node.name: node for node in self.nodes}
 
 
 class Ivr(_Frozen):
@@ -564,16 +567,17 @@ class Ivr(_Frozen):
     lookups: dict[Identifier, Lookup] = Field(default_factory=dict)
     flows: Annotated[list[Flow], Field(min_length=1)]
 
-    _flows: dict[str, Flow] = PrivateAttr(default_factory=dict)
-
     @model_validator(mode="after")
     def _check_ivr(self) -> Ivr:
         _raise_if_any(list(_ivr_problems(self)))
-        self._flows = {flow.name: flow for flow in self.flows}
         return self
 
     def flow(self, name: str) -> Flow:
         return self._flows[name]
+
+    @cached_property  # as Flow._by_name
+    def _flows(self) -> dict[str, Flow]:
+        return {flow.name: flow for flow in self.flows}
 
 
 # --- checks within one flow -----------------------------------------------------------------

@@ -71,15 +71,14 @@ class DirectChannel:
         # written while a call is offered wait until the channel knows its caller.
         self._ivr_heard = heard
         self._ivr_held: list[Record] | None = None
-        self.core.log.subscribe(self._follow)
+        self.core.log.subscribe(self._follow, IVR_RECORDS)
         self.offer = self._offer_following  # type: ignore[method-assign]
 
     def _follow(self, record: Record) -> None:
-        if type(record) in IVR_RECORDS:
-            if self._ivr_held is None:
-                self._ivr_heard(record.call, record)  # type: ignore[attr-defined]
-            else:
-                self._ivr_held.append(record)
+        if self._ivr_held is None:
+            self._ivr_heard(record.call, record)  # type: ignore[attr-defined]
+        else:
+            self._ivr_held.append(record)
 
     def _offer_following(self, conversation: Conversation, trunk_group: str, ani: str,
                          dnis: str, attempt: int) -> int:

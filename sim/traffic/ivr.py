@@ -12,7 +12,7 @@ spent in the IVR is not taken off it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from appliance.config import IvrCaller
@@ -90,10 +90,10 @@ def _by_probability(choices: dict[str, float], u: float) -> str:
 
 class Visit:
     """One call's stay in the IVR. `step` counts the tries and nodes it has been through:
-    a key planned at one step is not pressed at another."""
+    a key planned at one step is not pressed at another. `tries`: those ended at this node."""
 
     __slots__ = ("call", "caller", "flow", "language", "model", "node", "queue_patience",
-                 "step")
+                 "step", "tries")
 
     def __init__(self, call: int, caller: Caller, model: IvrCallerModel, language: str,
                  queue_patience: float) -> None:
@@ -105,6 +105,7 @@ class Visit:
         self.flow = ""
         self.node: Any = None
         self.step = 0
+        self.tries = 0
 
 
 class IvrCallers:
@@ -120,24 +121,24 @@ class IvrCallers:
         self.models = {c.name: IvrCallerModel(c.ivr or IvrCaller(), c.name, streams)
                        for c in traffic.call_types}
         self.visits: dict[int, Visit] = {}
+        # Every node by (flow, node): where each IvrNodeEntered puts the caller.
+        self.nodes = {(flow.name, node.name): node for flow in ivr.flows for node in flow.nodes}
+        self._on: dict[type, Callable[[int, Any], None]] = {
+            IvrFlowEntered: self._entered, IvrNodeEntered: self._at_node,
+            IvrDigits: self._try_ended, IvrExited: self._left,
+        }
         self.channel.follow_ivr(self._heard)
 
     def _heard(self, call: int, record: Record) -> None:
-        kind = type(record)
-        if kind is IvrFlowEntered:
-            if call not in self.visits:
-                self._entered(call)
-        elif kind is IvrNodeEntered:
-            self._at_node(call, record)  # type: ignore[arg-type]
-        elif kind is IvrDigits:
-            self._try_ended(call, record)  # type: ignore[arg-type]
-        elif kind is IvrExited:
-            self._left(call, record)  # type: ignore[arg-type]
+        self._on[type(record)](call, record)
 
     # --- entering and leaving ---------------------------------------------------------------
 
-    def _entered(self, call: int) -> None:
-        """The call is in the IVR: its queue patience waits, its IVR patience starts."""
+    def _entered(self, call: int, _record: IvrFlowEntered) -> None:
+        """The call entered a flow. New to the IVR (not from a TO FLOW), its queue patience
+        waits and its IVR patience starts."""
+        if call in self.visits:
+            return
         caller = self.callers.caller(call)
         if caller is None:
             return
@@ -169,8 +170,9 @@ class IvrCallers:
         if visit is None:
             return
         visit.step += 1
+        visit.tries = 0
         visit.flow = record.flow
-        node = visit.node = self.ivr.flow(record.flow).node(record.node)
+        node = visit.node = self.nodes[(record.flow, record.node)]
         if node.is_input:
             self._try(visit, node.prompts)
 
@@ -182,6 +184,9 @@ class IvrCallers:
         node = visit.node
         if isinstance(node, SelectLanguage) and record.digits in node.languages:
             visit.language = node.languages[record.digits]
+        visit.tries += 1
+        if visit.tries > node.retries:
+            return  # the node's last try: it leads on, there is no retry to wait for
         silent = record.ended_by == "timeout" and not record.digits
         before = node.timeout_prompt if silent else node.invalid_prompt
         # A retry plays again with no record of its own; a node entered at this same moment

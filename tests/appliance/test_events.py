@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from appliance.pbx import actions
 from sim.world import RunSpec, World
 from tests.factories import build_site
@@ -80,3 +82,18 @@ def test_a_log_that_does_not_retain_feeds_every_subscriber_and_keeps_nothing():
     assert [r.call for r in first] == [1, 2]
     assert [r.call for r in second] == [2]
     assert log.records == []
+
+
+@pytest.mark.parametrize("retain", [True, False])
+def test_a_subscriber_of_some_kinds_hears_only_those_in_order_with_the_others(retain):
+    from appliance.eventlog import EventLog
+    from appliance.events import CallBlocked, CallEnded, EndCause
+
+    log = EventLog(retain=retain)
+    heard: list = []
+    log.subscribe(lambda r: heard.append(("all", type(r).__name__)))
+    log.subscribe(lambda r: heard.append(("ended", r.call)), kinds=(CallEnded,))
+    log.append(CallBlocked(1.0, 1, "pstn"))
+    log.append(CallEnded(1.0, 1, EndCause.BLOCKED))
+    assert heard == [("all", "CallBlocked"), ("all", "CallEnded"), ("ended", 1)]
+    assert len(log.records) == (2 if retain else 0)

@@ -16,7 +16,28 @@ _ORDER: dict[str, Callable[[object, object], bool]] = {
 }
 
 
-def substitute(expression: str, values: Mapping[str, str]) -> str:
+_DATED = ("DATE", "TIME", "DATETIME")
+
+
+class Values:
+    """The variables an expression reads at one moment: `values` (a call's own, ANI and
+    DNIS), and DATE, TIME and DATETIME, from `moment()` only when one of them is read."""
+
+    __slots__ = ("_dated", "_moment", "_values")
+
+    def __init__(self, values: dict[str, str], moment: Callable[[], datetime]) -> None:
+        self._values = values
+        self._moment = moment
+        self._dated = False  # most expressions read no date: spare the clock and formatting
+
+    def get(self, name: str, default: str = "") -> str:
+        if name in _DATED and not self._dated:
+            self._values.update(dated(self._moment()))
+            self._dated = True
+        return self._values.get(name, default)
+
+
+def substitute(expression: str, values: Mapping[str, str] | Values) -> str:
     """`expression` with every `${NAME}` replaced by `values[NAME]` ("" if it has none: a
     loaded flow only names variables that exist)."""
     return VARIABLE_REFERENCE.sub(lambda match: values.get(match.group(1), ""), expression)
@@ -24,9 +45,14 @@ def substitute(expression: str, values: Mapping[str, str]) -> str:
 
 def builtins(moment: datetime, ani: str, dnis: str) -> dict[str, str]:
     """The built-in variables of a call at the local date and time `moment`."""
+    return {"DNIS": dnis, "ANI": ani, **dated(moment)}
+
+
+def dated(moment: datetime) -> dict[str, str]:
+    """DATE, TIME and DATETIME at the local date and time `moment`."""
     date = f"{moment.year:04d}{moment.month:02d}{moment.day:02d}"
     time = f"{moment.hour:02d}{moment.minute:02d}{moment.second:02d}"
-    return {"DNIS": dnis, "ANI": ani, "DATE": date, "TIME": time, "DATETIME": date + time}
+    return {"DATE": date, "TIME": time, "DATETIME": date + time}
 
 
 def compare(op: str, left: str, right: str) -> bool:

@@ -51,10 +51,11 @@ from appliance.events import (
     IvrLookedUp,
     IvrNodeEntered,
     IvrVariableSet,
+    new,
 )
 from appliance.pbx.actions import IvrAction, LeaveIvr, LookUp, PlayPrompts, StopPrompts
 from appliance.pbx.ivr.collect import TIMEOUT, Collector, spec_of
-from appliance.pbx.ivr.expressions import builtins, compare, substitute
+from appliance.pbx.ivr.expressions import Values, compare, substitute
 from appliance.wallclock import WallClock
 
 Speaker = Callable[[str, str, str], list[str]]
@@ -150,12 +151,12 @@ class FlowRun:
 
     def _enter_flow(self, name: str, now: float) -> None:
         self.flow = self.ivr.flow(name)
-        self.log.append(IvrFlowEntered(now, self.call, name))
+        self.log.append(new(IvrFlowEntered, (now, self.call, name)))
         self._enter(self.flow.start, now)
 
     def _enter(self, name: str, now: float) -> None:
         node = self.node = self.flow.node(name)
-        self.log.append(IvrNodeEntered(now, self.call, self.flow.name, name, node.kind))
+        self.log.append(new(IvrNodeEntered, (now, self.call, self.flow.name, name, node.kind)))
         _ENTER[type(node)](self, node, now)
 
     def _next(self, name: str) -> Then:
@@ -164,8 +165,8 @@ class FlowRun:
     def _leave(self, kind: IvrExitKind, target: str, now: float,
                priority: int | None = None) -> None:
         variables = dict(self.variables)
-        self.log.append(IvrExited(now, self.call, kind, target, self.language, variables))
-        self.exit = LeaveIvr(self.call, kind, target, priority, self.language, variables)
+        self.log.append(new(IvrExited, (now, self.call, kind, target, self.language, variables)))
+        self.exit = new(LeaveIvr, (self.call, kind, target, priority, self.language, variables))
         if self.on_exit is None:
             self.outbox.append(self.exit)
         else:
@@ -176,13 +177,14 @@ class FlowRun:
 
     # --- variables ------------------------------------------------------------------------
 
-    def values(self, now: float) -> dict[str, str]:
+    def values(self, now: float) -> Values:
         """Every variable as an expression reads it at `now`: user and built-in."""
-        return {**self.variables, **builtins(self.clock(now), self.ani, self.dnis)}
+        return Values({**self.variables, "ANI": self.ani, "DNIS": self.dnis},
+                      lambda: self.clock(now))
 
     def _set(self, name: str, value: str, now: float) -> None:
         self.variables[name] = value
-        self.log.append(IvrVariableSet(now, self.call, name, value))
+        self.log.append(new(IvrVariableSet, (now, self.call, name, value)))
 
     # --- prompts ----------------------------------------------------------------------------
 
@@ -191,7 +193,7 @@ class FlowRun:
         if not names:
             then(now)
             return
-        self.outbox.append(PlayPrompts(self.call, tuple(names), self.language, barge_in))
+        self.outbox.append(new(PlayPrompts, (self.call, tuple(names), self.language, barge_in)))
         self._playing, self._barge_in = then, barge_in
         self._arm(now + self.prompt_seconds(names, self.language), self._finish_prompt)
 
@@ -203,10 +205,15 @@ class FlowRun:
 
     def _barge_in_with(self, digit: str, now: float) -> None:
         node = self.node
-        self.outbox.append(StopPrompts(self.call))
-        self._finish_prompt(now)
-        if isinstance(node, _INPUT) and self._collector is not None:
+        self.outbox.append(new(StopPrompts, (self.call,)))
+        if isinstance(node, _INPUT):
+            # The key is the try's first: it starts the collection `_listen` would have
+            # started, and its timer replaces the prompt's.
+            self._playing = None
+            self._collector = Collector(spec_of(node))
             self._press(digit, now)
+        else:
+            self._finish_prompt(now)
 
     # --- timer ------------------------------------------------------------------------------
 
@@ -247,7 +254,7 @@ class FlowRun:
         assert self._collector is not None
         digits, self._collector = self._collector.digits, None
         self._cancel_timer()
-        self.log.append(IvrDigits(now, self.call, node.name, digits, ended_by))
+        self.log.append(new(IvrDigits, (now, self.call, node.name, digits, ended_by)))
         silent = ended_by == TIMEOUT and not digits
         target = None if silent else self._chosen(node, digits, now)
         if target is not None:
@@ -281,7 +288,7 @@ class FlowRun:
         node: AccessDb = self.node
         key, self._lookup_key = self._lookup_key, None
         result = "failed" if fields is None else "found" if fields else "not_found"
-        self.log.append(IvrLookedUp(now, self.call, node.lookup, key or "", result))
+        self.log.append(new(IvrLookedUp, (now, self.call, node.lookup, key or "", result)))
         for field, variable in node.into.items() if fields else ():
             value = fields.get(field)  # type: ignore[union-attr]
             self._set(variable, "" if value is None else str(value), now)
@@ -311,7 +318,7 @@ class FlowRun:
 
 def _access_db(run: FlowRun, node: AccessDb, now: float) -> None:
     key = run._lookup_key = substitute(node.key, run.values(now))
-    run.outbox.append(LookUp(run.call, node.lookup, key))
+    run.outbox.append(new(LookUp, (run.call, node.lookup, key)))
     run._arm(now + run.ivr.lookups[node.lookup].timeout, run._lookup_timed_out)
 
 

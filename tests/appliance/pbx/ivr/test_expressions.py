@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from appliance.pbx.ivr.expressions import builtins, compare, substitute
+from appliance.pbx.ivr.expressions import Values, builtins, compare, substitute
 
 
 def test_substitute_replaces_every_reference() -> None:
@@ -16,6 +16,20 @@ def test_builtins_are_the_numbers_and_the_local_date_and_time() -> None:
     assert builtins(datetime(2026, 1, 9, 7, 5, 3), "138", "400") == {
         "DNIS": "400", "ANI": "138", "DATE": "20260109", "TIME": "070503",
         "DATETIME": "20260109070503"}
+
+
+def test_values_read_the_clock_only_for_a_date_and_then_once() -> None:
+    read: list[int] = []
+
+    def moment() -> datetime:
+        read.append(1)
+        return datetime(2026, 1, 9, 7, 5, 3)
+
+    values = Values({"PIN": "2468", "ANI": "138", "DNIS": "400"}, moment)
+    assert substitute("${ANI}/${PIN}/${NONE}", values) == "138/2468/"
+    assert read == []
+    assert substitute("${DATE} ${TIME} ${DATETIME}", values) == "20260109 070503 20260109070503"
+    assert read == [1]
 
 
 @pytest.mark.parametrize(("op", "left", "right", "expected"), [
