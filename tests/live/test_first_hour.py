@@ -14,7 +14,13 @@ import pytest
 import yaml
 
 from appliance.records.store import RecordReader
-from sim.live import ROOT, ApplianceProcess, terminate, wait_until_answering
+from sim.live import (
+    ROOT,
+    ApplianceProcess,
+    media_port_range,
+    terminate,
+    wait_until_answering,
+)
 from sim.traffic.sipp import SippConfig, SippRun, free_udp_port, scenario_path
 
 BOUND = 60.0
@@ -110,11 +116,21 @@ def test_serve_writes_only_under_its_state_folder(tmp_path: Path) -> None:
     assert not list(package.rglob("*.sqlite")) and not list(package.rglob("*.wav"))
 
 
+def small_on_this_workers_ports(folder: Path) -> Path:
+    """The shipped small site as it is, but for its RTP ports: its default range (10000-20000)
+    overlaps the windows other test workers' appliances bind at the same time."""
+    low, high = media_port_range()
+    variant = folder / "small-here.yaml"
+    variant.write_text(yaml.safe_dump({"extends": "small", "media": {
+        "rtp_port_min": low, "rtp_port_max": high}}))
+    return variant
+
+
 @pytest.mark.slow
 def test_the_shipped_small_site_takes_a_call_out_of_the_box(tmp_path: Path) -> None:
     """Phone 1001 registers with the documented example password and the site's default digest
     settings; a caller from the example gateway address (127.0.0.1:5070) reaches it."""
-    box = ApplianceProcess(Path("small"), tmp_path)
+    box = ApplianceProcess(small_on_this_workers_ports(tmp_path), tmp_path)
     try:
         phone_port = free_udp_port()
         users = tmp_path / "phones.csv"
