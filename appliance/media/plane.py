@@ -92,6 +92,7 @@ class CallMedia:
     digit_receiver: Rfc4733Receiver = field(default_factory=Rfc4733Receiver)
     inband: GoertzelDetector | None = None
     bridged: bool = False  # an agent answered
+    held: bool = False  # the agent put the caller on hold: music, the parties parted
     quality_reported: bool = False  # since the last agent was bridged
 
 
@@ -158,8 +159,9 @@ class MediaPlane:
         media = self.calls.get(call)
         if media is None:
             return
-        media.bridged = False
+        media.bridged = media.held = False
         self.relay.release(call, AGENT, now)
+        self.relay.part(call, False)
         self.relay.watch(call, CALLER, True, now)
         self.play_music(call, now)
 
@@ -168,6 +170,20 @@ class MediaPlane:
         if call in self.calls:
             self.relay.watch(call, CALLER, not held, now)
             self.relay.watch(call, AGENT, not held, now)
+
+    def hold_caller(self, call: int, held: bool, now: float) -> None:
+        """The agent put the caller on hold (`held`) or took them off it. While held the
+        caller hears the music (silence without any) and the agent nothing; the parties do
+        not hear each other until resumed. The recording goes on."""
+        media = self.calls.get(call)
+        if media is None or media.held == held:
+            return
+        media.held = held
+        self.relay.part(call, held)
+        if held:
+            self.play_music(call, now)
+        else:
+            self.silence(call)  # the agent's audio replaces the music again
 
     def close_all(self, now: float) -> None:
         """Finish every recording and free every port (the appliance is stopping)."""

@@ -109,6 +109,7 @@ class MediaSession:
     timer: TimerHandle | None = None
     rtcp_timer: TimerHandle | None = None
     timed_out: bool = False
+    parted: bool = False  # the sides are not relayed to each other (a caller on hold)
 
 
 class MediaRelay:
@@ -208,6 +209,12 @@ class MediaRelay:
         sides[side] = fresh
         session.sides = (sides[0], sides[1])
 
+    def part(self, call: int, parted: bool) -> None:
+        """Whether the two sides stop hearing each other (while the caller is on hold, the
+        agent must not hear them and the caller hears music instead). Taps and the sides'
+        figures still see every packet; latching and RTCP go on as ever."""
+        self._session(call).parted = parted
+
     def tap(self, call: int, listener: Tap) -> None:
         """Call `listener(side, packet, now)` with every packet either side sends."""
         self._session(call).taps.append(listener)
@@ -292,7 +299,7 @@ class MediaRelay:
         side.last_heard = now
         side.rtcp.reception.packet(sequence, timestamp, ssrc, now)
         other = session.sides[1 - index]
-        if other.peer is not None:
+        if other.peer is not None and not session.parted:
             other.packets_out += 1
             rewritten = other.rtcp.stream.rewrite(data, first, second, sequence, timestamp,
                                                   ssrc, now)

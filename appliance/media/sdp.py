@@ -491,9 +491,21 @@ def audio_direction(description: Sdp) -> str | None:
 
 def is_hold(body: bytes) -> bool:
     """Whether an offer in `body` puts the other party on hold: its audio is sendonly or
-    inactive (RFC 3264 8.4). An unreadable body holds nothing."""
+    inactive (RFC 3264 8.4), or is to be sent to 0.0.0.0 (the RFC 2543 way, which older
+    phones still use). An unreadable body holds nothing."""
     description = readable(body)
-    return description is not None and audio_direction(description) in ("sendonly", "inactive")
+    if description is None:
+        return False
+    stream = next((m for m in description.media if m.media == "audio"), None)
+    connection = None if stream is None else stream.connection or description.connection
+    return (audio_direction(description) in ("sendonly", "inactive")
+            or (connection is not None and connection.address == "0.0.0.0"))
+
+
+def mirrored(direction: str) -> str:
+    """The direction that answers an offered `direction` (RFC 3264 6.1): sendonly is answered
+    recvonly, recvonly sendonly, the others with themselves."""
+    return _MIRRORED[direction]
 
 
 def with_audio_direction(description: Sdp, direction: str) -> Sdp:

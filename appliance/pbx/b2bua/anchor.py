@@ -188,6 +188,23 @@ class MediaAnchor:
         if offer:
             self.media.hold(leg.call, sdp.is_hold(body), now)
 
+    def to_held_caller(self, leg: Leg, offer: bytes) -> bytes:
+        """`offer`, a re-INVITE's from `leg`, as it goes on to the other party: an agent's
+        offer that holds the caller (sendonly, inactive or to 0.0.0.0) says sendonly, for the
+        appliance sends the held caller music."""
+        held = sdp.readable(offer) if leg.role is Role.AGENT and sdp.is_hold(offer) else None
+        return offer if held is None else bytes(sdp.with_audio_direction(held, "sendonly"))
+
+    def to_holding_agent(self, leg: Leg, offer: bytes, answer: bytes) -> bytes:
+        """The caller's `answer`, as it goes to `leg`, whose `offer` held the caller: its
+        direction answers the agent's offer (the caller answered our sendonly, not that)."""
+        parsed = sdp.readable(answer) if leg.role is Role.AGENT and sdp.is_hold(offer) else None
+        offered = sdp.readable(offer)
+        direction = None if offered is None else sdp.audio_direction(offered)
+        if parsed is None or direction is None:
+            return answer
+        return bytes(sdp.with_audio_direction(parsed, sdp.mirrored(direction)))
+
     def queued_reoffer(self, leg: Leg, body: bytes) -> bytes:
         """Our answer to a queued caller's re-INVITE offer, on the same port."""
         offer = sdp.readable(body)

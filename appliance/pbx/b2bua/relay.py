@@ -2,7 +2,8 @@
 answered when the other party answers ours (`appliance.pbx.legs.reinvite` has its table),
 or refused while another is in progress in either dialog (`appliance.pbx.legs.offer`);
 with the media anchored, each SDP is rewritten to the relay's address on the side it goes
-to."""
+to, and a caller the agent holds hears music on hold (the caller is offered sendonly
+whichever way the agent's phone held it) until the agent resumes."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ class ReinviteRelay:
         offer = request.body
         if self.anchor is not None:
             self.anchor.update(leg, offer, now, offer=True)
-            offer = self.anchor.anchored(other, offer)
+            offer = self.anchor.anchored(other, self.anchor.to_held_caller(leg, offer))
         relayed = self.dialogs.request(other, "INVITE", now, offer)
         key = self.dialogs.send(other, relayed, "relay", now)
         self.pending[other] = Relay(leg, request, key)
@@ -97,15 +98,19 @@ class ReinviteRelay:
     def _relay_answer(self, relay: Relay, other: Leg, response: Response, now: float) -> None:
         leg, request = relay.sender, relay.request
         body = response.body
-        if self.anchor is not None:
-            self.anchor.update(other, body, now, offer=False)
-            body = self.anchor.anchored(leg, body)
+        anchor = self.anchor
+        if anchor is not None:
+            anchor.update(other, body, now, offer=False)
+            body = anchor.anchored(leg, anchor.to_holding_agent(leg, request.body, body))
         self.dialogs.answer(leg, body, now, request)
         if leg.role is Role.AGENT:
-            if is_hold(request.body):
+            held = is_hold(request.body)
+            if held:
                 self.cc.agent_hold(now, leg.agent)
             else:
                 self.cc.agent_resume(now, leg.agent)
+            if anchor is not None:  # only once the caller took it: a refused hold holds nothing
+                anchor.media.hold_caller(leg.call, held, now)
 
     def leg_ended(self, leg: Leg, now: float) -> None:
         """`leg`'s dialog is over: a re-INVITE of its peer that we are still relaying gets

@@ -8,7 +8,14 @@ import yaml
 
 from appliance.config import ConfigError, parse_site
 from appliance.config.live import parse_peer
-from appliance.media.sdp import audio_direction, declining, is_hold, parse, readable
+from appliance.media.sdp import (
+    audio_direction,
+    declining,
+    is_hold,
+    mirrored,
+    parse,
+    readable,
+)
 from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.session import expiry_margin, parse_session_expires, uas_session_terms
 from appliance.pbx.sip.headers import Headers
@@ -37,6 +44,21 @@ def test_session_level_direction_applies_when_the_stream_has_none() -> None:
     no_audio = OFFER.split(b"m=")[0] + b"m=video 5000 RTP/AVP 31\r\n"
     assert audio_direction(parse(no_audio)) is None
     assert not is_hold(b"v=0\r\ns=-\r\n")  # unreadable: holds nothing
+
+
+def test_an_offer_to_send_to_0_0_0_0_holds_the_call_as_rfc_2543_phones_do() -> None:
+    assert is_hold(OFFER.replace(b"c=IN IP4 192.0.2.1", b"c=IN IP4 0.0.0.0"))
+    stream_level = OFFER.replace(b"m=audio 4000 RTP/AVP 0 8 101\r\n",
+                                 b"m=audio 4000 RTP/AVP 0 8 101\r\nc=IN IP4 0.0.0.0\r\n")
+    assert is_hold(stream_level)
+
+
+@pytest.mark.parametrize(("offered", "answered"), [
+    ("sendrecv", "sendrecv"), ("sendonly", "recvonly"), ("recvonly", "sendonly"),
+    ("inactive", "inactive"),
+])
+def test_an_answer_mirrors_the_offered_direction(offered: str, answered: str) -> None:
+    assert mirrored(offered) == answered
 
 
 def test_declining_answer_refuses_every_stream_with_port_zero() -> None:
