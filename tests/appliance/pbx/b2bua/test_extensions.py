@@ -12,6 +12,7 @@ from appliance.events import (
     ExtensionCallEnded,
     ExtensionCallStarted,
 )
+from sim.sipua import offer_sdp
 from tests.appliance.pbx.b2bua.harness import Lab, live_site, media_plane
 
 
@@ -208,3 +209,16 @@ def test_every_internal_call_ends_once_and_gives_the_agents_back(steps):
     assert len(ended(lab)) == 1
     assert state(lab, "a1") == state(lab, "a2") == "ready"
     assert lab.box.legs.empty and not lab.box.extensions.calls
+
+
+def test_a_hold_by_reinvite_reaches_the_other_phone():
+    lab = lab_of()
+    call = lab.do(lab.phones["a1"], "call", "a2")
+    lab.run(1)
+    a2, incoming = rung(lab, "a2")
+    lab.do(a2, "answer", incoming.id)
+    lab.run(1)
+    lab.do(lab.phones["a1"], "reinvite", call, offer_sdp("10.0.1.1", 40000, "sendonly"))
+    lab.run(1)
+    assert kinds(a2.take_events()) == ["reinvited"]
+    assert b"a=sendonly" in a2.calls[incoming.id].remote_body  # the offer relayed
