@@ -194,6 +194,34 @@ class CallEnded(NamedTuple):
     cause: EndCause
 
 
+# --- calls between phones -------------------------------------------------------
+
+
+class ExtensionCallStarted(NamedTuple):
+    """A phone (``caller``, an agent id) dialled another (``callee``) and it rings. Records of
+    their own, not Call* records: no trunk, no queue, so the queue figures are untouched.
+    ``call`` is the B2BUA's id of the internal call, negative, never one of call control's."""
+
+    t: float
+    call: int
+    caller: str
+    callee: str
+
+
+class ExtensionCallAnswered(NamedTuple):
+    t: float
+    call: int
+
+
+class ExtensionCallEnded(NamedTuple):
+    """Last record of an internal call. ``cause``: caller_hangup, callee_hangup (after the
+    answer), cancelled, no_answer, busy, unavailable (not registered or refused), declined."""
+
+    t: float
+    call: int
+    cause: str
+
+
 # --- IVR ---------------------------------------------------------------------
 
 
@@ -376,6 +404,9 @@ CallRecord = (
     | IvrVariableSet
     | IvrLookedUp
     | IvrExited
+    | ExtensionCallStarted
+    | ExtensionCallAnswered
+    | ExtensionCallEnded
 )
 Record = CallRecord | AgentStateChanged | Alarm
 
@@ -408,5 +439,8 @@ RECORD_TYPES: dict[str, type[Record]] = {
         IvrVariableSet,
         IvrLookedUp,
         IvrExited,
+        ExtensionCallStarted,
+        ExtensionCallAnswered,
+        ExtensionCallEnded,
     )
 }

@@ -193,6 +193,8 @@ class Sip(_Frozen):
     # leave it up for ever. The RFC's floor for Min-SE is 90 s; lower values are for lab tests.
     session_expires: Annotated[int, Field(ge=30)] = 1800
     min_se: Annotated[int, Field(ge=30)] = 90
+    # A phone dialling another phone hears it ring this long at most, then 480.
+    extension_ring_timeout: Annotated[float, Field(gt=0, le=600)] = 30.0
     # "register": an agent is logged in (ready) when their phone registers and logged out
     # when its last registration ends; "static": every agent of the file is logged in from
     # the start (a phone that is not registered declines the call, and the ACD makes its

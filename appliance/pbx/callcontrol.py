@@ -384,6 +384,10 @@ class CallControl:
     def agent_not_ready(self, now: float, agent: str, reason: str) -> bool:
         return self.acd.not_ready(agent, reason, now)
 
+    def agent_end_pause(self, now: float, agent: str, reason: str) -> bool:
+        """End a pause of `agent` for `reason` (`Acd.end_pause`)."""
+        return self.acd.end_pause(agent, reason, now)
+
     # --- internals ----------------------------------------------------------------
 
     def _end(self, call: Call, cause: EndCause, now: float) -> None:

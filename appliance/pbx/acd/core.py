@@ -708,6 +708,21 @@ class Acd:
                 agent.pending = PendingRequest(logout=False, reason=reason)
         return True
 
+    def end_pause(self, agent_id: str, reason: str, now: float) -> bool:
+        """Give back an agent paused for `reason` (by `not_ready`): ready again if still
+        paused for it, or the pause asked for during a call withdrawn. False (nothing
+        changed) if the agent has since moved on to another reason, logged out or left."""
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            return False
+        pending = agent.pending
+        if pending is not None and not pending.logout and pending.reason == reason:
+            agent.pending = None
+            return True
+        if agent.state is NOT_READY and agent.reason == reason:
+            return self.ready(agent_id, now)
+        return False
+
     # --- helpers ---------------------------------------------------------------
 
     def _set(self, agent: Agent, state, now: float, reason: str = "", call: int = 0) -> None:

@@ -16,6 +16,7 @@ from appliance.pbx.acd.core import (
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import LegEnding
+from appliance.pbx.b2bua.extensions import is_internal
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.screenpop import screen_pop_headers
 from appliance.pbx.b2bua.session import parse_session_expires
@@ -31,6 +32,7 @@ from appliance.pbx.sip.transaction import T1, make_cancel, transaction_key
 
 if TYPE_CHECKING:
     from appliance.config.live import Sip
+    from appliance.pbx.b2bua.extensions import ExtensionCalls
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ class AgentSide:
         self.anchor = anchor
         self.cc = cc
         self.sip = sip
+        # Calls between phones: their rung phone's answer goes there, not to call control.
+        self.extensions: ExtensionCalls | None = None
 
     def apply(self, sip: Sip) -> None:
         self.sip = sip
@@ -162,7 +166,11 @@ class AgentSide:
         call control had given the ring up already (a 487 after our CANCEL, say)."""
         before = leg.fire(event)
         self.ending.forget(leg, now)
-        if before not in GIVEN_UP:
+        if before in GIVEN_UP:
+            return
+        if self.extensions is not None and is_internal(leg.call):
+            self.extensions.refused(leg, reason, now)
+        else:
             self.cc.agent_decline(now, leg.agent, leg.call, reason)
 
     def _answered(self, leg: Leg, response: Response, now: float) -> None:
@@ -188,5 +196,10 @@ class AgentSide:
         self.dialogs.ack(leg, response, now)
         if leg.ended:
             self.ending.close(leg, now)  # the 200 crossed our CANCEL
-        elif not self.cc.agent_answer(now, leg.agent, leg.call):
+        elif not self._taken(leg, now):
             self.ending.hang_up(leg, now)  # the call went elsewhere
+
+    def _taken(self, leg: Leg, now: float) -> bool:
+        if self.extensions is not None and is_internal(leg.call):
+            return self.extensions.answered(leg, now)
+        return self.cc.agent_answer(now, leg.agent, leg.call)

@@ -105,8 +105,9 @@ class MediaAnchor:
         )
         return bytes(offer)
 
-    def bridge(self, call: int, agent_leg: Leg, now: float) -> None:
-        """The agent answered: their audio replaces the music, and recording starts."""
+    def bridge(self, call: int, agent_leg: Leg, now: float, record: bool = True) -> None:
+        """The agent answered: their audio replaces the music, and recording starts (if the
+        site records, and `record`)."""
         media = self.media
         answer = sdp.readable(agent_leg.answer_body)
         stream = None if answer is None else _first_audio(answer)
@@ -119,7 +120,7 @@ class MediaAnchor:
         call_media.bridged, call_media.quality_reported = True, False
         media.relay.watch(call, CALLER, True, now)
         media.silence(call)
-        recording = media.record(call, now)
+        recording = media.record(call, now) if record else None
         if recording is not None:
             self.log.append(new(RecordingStarted, (now, call, recording)))
 

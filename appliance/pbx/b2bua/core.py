@@ -38,6 +38,7 @@ from appliance.pbx.b2bua.anchor import PARTIES, MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
+from appliance.pbx.b2bua.extensions import ExtensionCalls
 from appliance.pbx.b2bua.features import FeatureCodes
 from appliance.pbx.b2bua.intake import CallIntake
 from appliance.pbx.b2bua.ivr import IvrCalls
@@ -112,9 +113,13 @@ class B2bua(Endpoint):
                                     site.sip)
         self.logins = AgentLogins(self.phones, self.cc, self.layer, self.deadlines)
         self.features = FeatureCodes(self.cc)
+        self.extensions = ExtensionCalls(self.dialogs, self.ending, self.agent_side,
+                                         self.phones, self.anchor, self.cc, log)
+        self.agent_side.extensions = self.extensions
+        self.ending.internal_ended = self.extensions.leg_ended
         self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc)
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
-                                 self.anchor, self.cc)
+                                 self.extensions, self.anchor, self.cc)
         self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)
         self.shutting_down = False
         self.overloaded = False
@@ -135,6 +140,7 @@ class B2bua(Endpoint):
         self.probes.apply(site.sip, site.trunk_groups)
         self.logins.apply(site)
         self.features.apply(site.sip.feature_codes)
+        self.extensions.apply(site.sip)
         self.ivr.apply(site)
         if self.media is not None:
             self.media.language = site.media.language  # of the prompts not said in another
@@ -183,6 +189,7 @@ class B2bua(Endpoint):
             leg = self.legs.callers.get(call)
             if leg is not None:
                 self.ending.hang_up(leg, now, refusal=(503, "Service Unavailable"))
+                self.extensions.leg_ended(leg, now)  # a call between phones: both legs
         for leg in list(self.legs.dialogs.values()):
             if leg.role is Role.FEATURE:
                 self.ending.hang_up(leg, now)
@@ -353,6 +360,7 @@ class B2bua(Endpoint):
         self.ending.forget(leg, now)
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
+            self.extensions.leg_ended(leg, now)  # if a call between phones: stop the ring
         self.answers.respond_once_durable(leg.invite, 487, "Request Terminated", now,
                                           tag=leg.local_tag)
 

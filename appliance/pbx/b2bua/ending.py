@@ -4,6 +4,8 @@ pending re-INVITEs are let go, and call control hears what it must."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.dialogs import Dialogs
@@ -26,6 +28,8 @@ class LegEnding:
         self.relay = relay
         self.anchor = anchor
         self.cc = cc
+        # Where a leg of a call between phones goes when its peer leaves (`extensions.py`).
+        self.internal_ended: Callable[[Leg, float], None] | None = None
 
     def hang_up(self, leg: Leg, now: float, event: LegEvent = LegEvent.HANG_UP,
                 refusal: tuple[int, str] = UNAVAILABLE) -> bool:
@@ -47,6 +51,8 @@ class LegEnding:
         it hung up."""
         if not self.hang_up(leg, now, event):
             return
+        if self._internal(leg, now):
+            return
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
         elif leg.role is Role.AGENT:
@@ -56,10 +62,19 @@ class LegEnding:
         leg.fire(LegEvent.PEER_BYE)
         connected = leg.partner is not None
         self.forget(leg, now)
+        if self._internal(leg, now):
+            return
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
         elif leg.role is Role.AGENT and connected:
             self.cc.agent_hangup(now, leg.agent)
+
+    def _internal(self, leg: Leg, now: float) -> bool:
+        """Whether `leg` belongs to a call between phones (told of its end)."""
+        if self.internal_ended is None or leg.call >= 0:
+            return False
+        self.internal_ended(leg, now)
+        return True
 
     def close(self, leg: Leg, now: float) -> None:
         """BYE the dialog of an ended `leg` (if it has one), and forget the leg."""

@@ -12,11 +12,12 @@ from appliance.net import Address
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.dialogs import Dialogs
+from appliance.pbx.b2bua.extensions import ExtensionCalls
 from appliance.pbx.b2bua.features import FeatureCodes
 from appliance.pbx.b2bua.logins import AgentLogins
 from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.phones import Phones
-from appliance.pbx.b2bua.session import uas_session_terms
+from appliance.pbx.b2bua.session import SessionTerms, uas_session_terms
 from appliance.pbx.b2bua.wire import allowed, user_of, user_of_uri
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import CallerLeg, FeatureLeg, Leg
@@ -32,12 +33,14 @@ class CallIntake:
     """Takes the INVITEs that start calls, once the B2BUA has admitted them."""
 
     def __init__(self, dialogs: Dialogs, phones: Phones, logins: AgentLogins,
-                 features: FeatureCodes, anchor: MediaAnchor | None, cc: CallControl) -> None:
+                 features: FeatureCodes, extensions: ExtensionCalls,
+                 anchor: MediaAnchor | None, cc: CallControl) -> None:
         self.dialogs = dialogs
         self.answers: Answers = dialogs.answers
         self.legs, self.here, self.layer, self.rng = (dialogs.legs, dialogs.here, dialogs.layer,
                                                       dialogs.rng)
         self.phones, self.logins, self.features = phones, logins, features
+        self.extensions = extensions
         self.anchor = anchor
         self.cc = cc
 
@@ -62,10 +65,8 @@ class CallIntake:
         return False
 
     def _trunk_call(self, request: Request, group: str, source: Address, now: float) -> None:
-        terms = uas_session_terms(request, self.site.sip.session_expires, self.site.sip.min_se)
-        if terms.refusal is not None:
-            self.answers.respond(request, terms.refusal, "Session Interval Too Small", now,
-                                 [("Min-SE", str(self.site.sip.min_se))])
+        terms = self._session_terms(request, now)
+        if terms is None:
             return
         taken, offer = self._media_offer(request, now)
         if not taken:
@@ -85,6 +86,15 @@ class CallIntake:
             self.answers.respond(request, 180, "Ringing", now, tag=leg.local_tag)
         else:
             self._queue_with_media(leg, offer, group, now)
+
+    def _session_terms(self, request: Request, now: float) -> SessionTerms | None:
+        """The session timer terms of `request` (RFC 4028); None when refused (422)."""
+        terms = uas_session_terms(request, self.site.sip.session_expires, self.site.sip.min_se)
+        if terms.refusal is None:
+            return terms
+        self.answers.respond(request, terms.refusal, "Session Interval Too Small", now,
+                             [("Min-SE", str(self.site.sip.min_se))])
+        return None
 
     def _media_offer(self, request: Request, now: float) -> tuple[bool, sdp.Sdp | None]:
         """The caller's SDP offer when the media is anchored (None without a media plane);
@@ -134,11 +144,16 @@ class CallIntake:
             return
         if not self._has_contact(request, now):
             return
-        feature = self.features.dialled(user_of_uri(request.uri))
+        number = user_of_uri(request.uri)
+        feature = self.features.dialled(number)
+        user = result.user
+        if feature is None and self.extensions.dialled(number):
+            self._extension_call(request, source, user, number, now)
+            return
         if feature is None:
+            # Neither a code nor a phone: an outside number, and phones have no route out.
             self.answers.respond(request, 404, "Not Found", now)
             return
-        user = result.user
         if user not in self.logins.agents or not self.features.carry_out(user, feature, now):
             self.answers.respond(request, 403, "Forbidden", now)
             return
@@ -147,6 +162,23 @@ class CallIntake:
                                  self.rng.getrandbits(31))
         body = bytes(declined)
         self.dialogs.answer(leg, body, now)
+
+
+    def _extension_call(self, request: Request, source: Address, caller: str, callee: str,
+                        now: float) -> None:
+        """A phone dials another phone: refused at once if that one is busy or nowhere."""
+        refusal = self.extensions.refusal(caller, callee, now)
+        if refusal is not None:
+            self.answers.respond(request, *refusal, now)
+            return
+        terms = self._session_terms(request, now)
+        if terms is None:
+            return
+        taken, offer = self._media_offer(request, now)
+        if taken:
+            leg = self._incoming_leg(CallerLeg, request, source)
+            self.dialogs.set_session(leg, terms)
+            self.extensions.start(leg, offer, caller, callee, now)
 
 
 def _usable_contact(message: Request | Response) -> bool:
