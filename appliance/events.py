@@ -12,7 +12,7 @@ core (simulated or wall-clock seconds since the run started).
 Life of a call, in record order::
 
     CallOffered -> CallBlocked -> CallEnded                      (all trunks busy)
-    CallOffered -> CallQueued [-> CallAnnounced]* [-> AgentRung -> RingNoAnswer]*
+    CallOffered -> CallQueued [-> StickyOffered] [-> CallAnnounced]* [-> AgentRung -> RingNoAnswer]*
                 -> CallAnswered [-> CallHeld -> CallResumed]* [-> CallTransferred ...]
                 -> CallEnded
     CallOffered -> CallQueued ... -> CallAbandoned -> CallEnded
@@ -124,6 +124,19 @@ class AgentRung(NamedTuple):
     call: int
     queue: str
     agent: str
+
+
+class StickyOffered(NamedTuple):
+    """The call is offered first to ``agent``, who served its caller's number last (the
+    queue's `sticky`). ``wait`` is how long it may wait for them alone: 0 when they were
+    free and are rung at once (an ``AgentRung`` follows), else the queue's `sticky.wait`
+    (an ``AgentRung`` follows if they free up in time; else it goes to everyone)."""
+
+    t: float
+    call: int
+    queue: str
+    agent: str
+    wait: float
 
 
 class RingNoAnswer(NamedTuple):
@@ -385,6 +398,7 @@ CallRecord = (
     | CallQueued
     | CallAnnounced
     | AgentRung
+    | StickyOffered
     | RingNoAnswer
     | CallAnswered
     | CallAbandoned
@@ -418,6 +432,7 @@ RECORD_TYPES: dict[str, type[Record]] = {
         CallQueued,
         CallAnnounced,
         AgentRung,
+        StickyOffered,
         RingNoAnswer,
         CallAnswered,
         CallAbandoned,

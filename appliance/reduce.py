@@ -40,6 +40,7 @@ from appliance.events import (
     IvrVariableSet,
     Record,
     RingNoAnswer,
+    StickyOffered,
 )
 from appliance.ivrpath import IvrPath
 
@@ -168,6 +169,7 @@ class CallState:
         "queued_at",
         "ring_no_answers",
         "rings",
+        "sticky_agent",
         "tag",
         "talk",
         "transfers",
@@ -194,6 +196,7 @@ class CallState:
         # The agents' after-call work on it; it mostly ends after the call has closed.
         self.wrap_up = 0.0
         self.rings = 0
+        self.sticky_agent: str | None = None  # offered first to them (sticky agent)
         self.ring_no_answers = 0
         self.transfers = 0
         self.overflows = 0
@@ -360,6 +363,7 @@ class EventReducer:
             CallQueued: self.queued,
             AgentRung: self.rung,
             RingNoAnswer: self.ring_no_answer,
+            StickyOffered: self.sticky_offered,
             CallAnswered: self.answered,
             CallAbandoned: self.abandoned,
             CallOverflowed: self.overflowed,
@@ -487,6 +491,11 @@ class EventReducer:
         visit = call.visit
         if visit is not None and visit.rung is None:
             visit.rung = r.t
+
+    def sticky_offered(self, r: StickyOffered) -> None:
+        call = self.calls.get(r.call)
+        if call is not None:
+            call.sticky_agent = r.agent
 
     def ring_no_answer(self, r: RingNoAnswer) -> None:
         agent = self.agent(r.agent, r.t)

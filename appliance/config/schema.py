@@ -245,6 +245,17 @@ class Announcements(_Frozen):
     duration: PositiveSeconds = 8.0
 
 
+class Sticky(_Frozen):
+    """Sticky agent: a caller whose number an agent served within the last `remember_hours`
+    (in any queue) is offered to that agent first, if they serve this queue. A free agent is
+    rung at once; one logged in but busy or paused keeps the call for up to `wait` seconds
+    (nobody else takes it meanwhile), after which it goes to everyone by the strategy. A
+    `wait` of 0 rings the agent only if they are free."""
+
+    remember_hours: PositiveNumber = 72.0
+    wait: Seconds = 15.0
+
+
 Strategy = Literal[
     "ring_all", "linear", "cyclic", "rr_memory", "longest_idle", "fewest_calls", "random", "skills"
 ]
@@ -270,7 +281,8 @@ class Queue(_Frozen):
     when the ring went unanswered (ring timeout, the phone's own 408/480, or a phone that
     cannot be reached), or on any failure (busy and declined too). A paused agent goes ready
     again by themselves, or after `autopause_ready_after` seconds if set. An agent who did
-    not take a call and was not paused is not offered that call again for `retry` seconds."""
+    not take a call and was not paused is not offered that call again for `retry` seconds.
+    `sticky` (off unless set) offers a repeat caller to the agent who served them last."""
 
     name: Identifier
     skill: Identifier | None = None
@@ -290,6 +302,7 @@ class Queue(_Frozen):
     autopause: AutoPause = "on_no_answer"
     autopause_ready_after: PositiveSeconds | None = None
     retry: PositiveSeconds = 5.0
+    sticky: Sticky | None = None
 
     @property
     def required_skill(self) -> str:

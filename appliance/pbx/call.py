@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from appliance.clock import TimerHandle
 
 if TYPE_CHECKING:
+    from appliance.pbx.acd.queue import Membership
     from appliance.pbx.ivr import Farewell, FlowRun
 
 
@@ -43,6 +44,8 @@ class Call:
         "ringing",
         "route_priority",
         "state",
+        "sticky",
+        "sticky_timer",
         "trunk_group",
         "variables",
     )
@@ -65,6 +68,10 @@ class Call:
         # heap's old entries for it read as stale (lazy deletion).
         self.heap_version = 0
         self.ringing: list = []  # memberships of the agents ringing for it now
+        # The membership of the agent who served its caller last, while the call waits for
+        # them or rings them alone (sticky agent); the timer ends the wait.
+        self.sticky: Membership | None = None
+        self.sticky_timer: TimerHandle | None = None
         self.agent = ""  # the agent talking with it
         self.answered = False
         self.answered_at = 0.0

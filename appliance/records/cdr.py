@@ -88,6 +88,9 @@ class CallDetail(NamedTuple):
     ivr_variables: str | None = None
     ivr_lookups: str | None = None
     ivr_nodes: str | None = None
+    # The agent who served the caller's number last and was offered the call first (a
+    # queue's `sticky`); None if it was not. Served by them: ``agent == sticky_agent``.
+    sticky_agent: str | None = None
 
 
 class _Media:
@@ -137,6 +140,7 @@ def detail_of(call: CallState, t: float, cause: EndCause) -> CallDetail:
         transfers=call.transfers,
         overflows=call.overflows,
         abandoned=outcome_of(call, cause) is Outcome.ABANDONED,
+        sticky_agent=call.sticky_agent,
         **call.tag.fields(),
         **({} if call.ivr is None else ivr_fields(call.ivr)),
     )

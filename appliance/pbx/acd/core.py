@@ -15,6 +15,13 @@ Matching rules:
   is not offered that call again for the queue's ``retry`` seconds, so the call
   goes to the others first.
 
+Sticky agent (a queue's ``sticky``): a call's first queue offers it first to the agent
+who last answered its caller's number (`StickyMemory`), if they serve the queue. Ready:
+they alone are rung; a ring not taken sends the call to the others as above. Logged in
+but busy or paused: the call waits for them alone, out of the line, for up to
+``sticky.wait`` seconds (they take it when free, before any other call), then joins the
+line at the place its wait gives it. An overflow or a transfer does not offer it again.
+
 A call routed to one named agent (`ring_direct`) rings that agent alone, outside any
 queue, and only if they are ready: it goes by the queue name ``direct_target(agent)``
 in the records, and a ring not taken ends it (``AGENT_UNREACHABLE``) instead of sending
@@ -24,6 +31,7 @@ it back to a line.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from random import Random
 from typing import TYPE_CHECKING
 
@@ -44,6 +52,7 @@ from appliance.events import (
     EndCause,
     OverflowCause,
     RingNoAnswer,
+    StickyOffered,
     new,
 )
 from appliance.pbx.acd.agent import (
@@ -58,6 +67,7 @@ from appliance.pbx.acd.agent import (
     PendingRequest,
 )
 from appliance.pbx.acd.queue import Membership, QueueRuntime
+from appliance.pbx.acd.sticky import HOUR, StickyMemory
 from appliance.pbx.actions import (
     Action,
     Announce,
@@ -74,6 +84,8 @@ if TYPE_CHECKING:
     from appliance.config import Overflow, Site
 
 QUEUED = CallState.QUEUED
+# Calls in the order they are served: their (-priority, start of wait, sequence) key.
+_SERVICE_ORDER = attrgetter("key")
 
 # Why an agent did not take a call rung on them; also the reason code of the pause
 # (or of the return to ready) the ACD logs for it.
@@ -98,6 +110,11 @@ _PLAIN_QUEUE = Queue(name="direct")
 def direct_target(agent_id: str) -> str:
     """The queue name the records give a call rung on ``agent_id`` by name (`ring_direct`)."""
     return DIRECT_PREFIX + agent_id
+
+
+def sticky_keep(site: Site) -> float:
+    """Seconds the sticky memory keeps an answer: the longest of the queues' `sticky`."""
+    return max((q.sticky.remember_hours * HOUR for q in site.queues if q.sticky), default=0.0)
 
 
 def pauses(policy: str, reason: str) -> bool:
@@ -137,6 +154,10 @@ class Acd:
         self._seq = 0
         # call id -> {agent id: the timer ending that agent's refusal of the call}
         self._refusals: dict[int, dict[str, TimerHandle]] = {}
+        # Kept across reloads: who served each caller number last.
+        self.sticky = StickyMemory(sticky_keep(site))
+        # agent id -> the calls waiting for that agent alone (sticky agent)
+        self._held_for: dict[str, list[Call]] = {}
         self.queues: dict[str, QueueRuntime] = {q.name: QueueRuntime(q) for q in site.queues}
         self.agents: dict[str, Agent] = {a.id: Agent(a.id) for a in site.expanded_agents()}
         # Each named agent's own target (`ring_direct`), by its queue name: in no agent's
@@ -167,6 +188,8 @@ class Acd:
             elif queue.reconfigure(config):
                 self._strategy_kind_changed(queue)
         self._retired_queues = set(self.queues) - set(configs)
+        self.sticky.keep = sticky_keep(site)
+        self.sticky.forget_old(now)
         wanted = {a.id for a in site.expanded_agents()}
         for agent_id in wanted - set(self.agents):
             self.agents[agent_id] = Agent(agent_id)
@@ -211,7 +234,8 @@ class Acd:
         kind; their rings go on (a call that rang several agents keeps ringing them, and
         returns to the line once none of them rings any more)."""
         for call in self._calls.values():
-            if call.state is QUEUED and call.queue == queue.name and call.ringing:
+            if (call.state is QUEUED and call.queue == queue.name and call.ringing
+                    and call.sticky is None):
                 if queue.ring_all:
                     queue.push(call)
                 else:
@@ -246,11 +270,13 @@ class Acd:
             call.priority = call.route_priority
         else:
             call.priority = config.priority
+        first_entry = call.key is None and not call.answered
         self._join(call, queue, now)
         queue.push(call)
         position = queue.position(call)
         self._log.append(new(CallQueued, (now, call.id, queue_name, call.priority, position)))
-        self._offer(call, queue, now)
+        if not (first_entry and config.sticky and self._offer_sticky(call, queue, now)):
+            self._offer(call, queue, now)
         if not call.ringing:
             self._arm_waiting(call, queue, now)
 
@@ -300,6 +326,9 @@ class Acd:
         if refusals is not None:
             for timer in refusals.values():
                 timer.cancel()
+        if call.sticky is not None:
+            self._end_sticky_wait(call)
+            call.sticky = None
 
     def _stop_ringing(self, call: Call, now: float, except_agent: Agent | None = None) -> None:
         """Withdraw the call from every agent it rings; they are ready again."""
@@ -386,6 +415,74 @@ class Acd:
         )
         self._log.append(new(CallAnnounced, (now, call.id, queue.name, position, expected)))
         self._outbox.append(new(Announce, (call.id, queue.name, position, expected, duration)))
+
+    # --- sticky agent ------------------------------------------------------------
+
+    def _offer_sticky(self, call: Call, queue: QueueRuntime, now: float) -> bool:
+        """Offer the call to the agent who served its caller last; False if there is none
+        to offer it to (unknown, not of this queue, logged out, or busy with no wait)."""
+        sticky = queue.config.sticky
+        membership = self._sticky_member(call, queue, sticky.remember_hours * HOUR, now)
+        if membership is None:
+            return False
+        agent = membership.agent
+        ready = agent.state is READY
+        if not ready and (sticky.wait <= 0 or agent.state is LOGGED_OUT):
+            return False
+        wait = 0.0 if ready else sticky.wait
+        self._log.append(new(StickyOffered, (now, call.id, queue.name, agent.id, wait)))
+        call.sticky = membership
+        queue.remove(call)  # theirs alone, even in a ring-all queue
+        if ready:
+            self._ring(call, membership, now)
+        else:
+            call.sticky_timer = self._deadlines.schedule(now + wait, self._on_sticky_over, call)
+            self._held_for.setdefault(agent.id, []).append(call)
+        return True
+
+    def _sticky_member(
+        self, call: Call, queue: QueueRuntime, within: float, now: float
+    ) -> Membership | None:
+        agent_id = self.sticky.last_agent(call.ani, now, within)
+        if agent_id is None or agent_id in self._retired_agents:
+            return None
+        return next((m for m in queue.members if m.agent.id == agent_id), None)
+
+    def _on_sticky_over(self, now: float, call: Call) -> None:
+        """The agent did not free up in time: the call joins the line, for everyone."""
+        self._end_sticky_wait(call)
+        call.sticky = None
+        queue = self.queues[call.queue]
+        queue.push(call)  # its key: the place its wait gives it
+        self._offer(call, queue, now)
+
+    def _end_sticky_wait(self, call: Call) -> None:
+        """The call no longer waits for its agent (it may be ringing them)."""
+        timer = call.sticky_timer
+        if timer is None:
+            return
+        timer.cancel()
+        call.sticky_timer = None
+        agent_id = call.sticky.agent.id
+        held = self._held_for[agent_id]
+        held.remove(call)
+        if not held:
+            del self._held_for[agent_id]
+
+    def _ring_held(self, agent: Agent, now: float) -> bool:
+        """Ring ``agent`` for the best call waiting for them alone; False if there is none."""
+        held = self._held_for.get(agent.id)
+        if not held:
+            return False
+        call = min(held, key=_SERVICE_ORDER)
+        self._end_sticky_wait(call)
+        self._ring(call, call.sticky, now)
+        return True
+
+    def _release_held(self, agent_id: str, now: float) -> None:
+        """The agent logged out: the calls waiting for them go to everyone now."""
+        for call in sorted(self._held_for[agent_id], key=_SERVICE_ORDER):
+            self._on_sticky_over(now, call)
 
     # --- one named agent, outside any queue ----------------------------------------
 
@@ -477,7 +574,7 @@ class Acd:
 
     def _agent_available(self, agent: Agent, now: float) -> None:
         """A ready agent takes the best waiting call of the queues they serve."""
-        if agent.state is not READY:
+        if agent.state is not READY or self._ring_held(agent, now):
             return
         best: Call | None = None
         best_membership: Membership | None = None
@@ -512,7 +609,9 @@ class Acd:
             self._after_ring(membership.agent, call, queue, reason, now)
         if call.ringing:
             return  # ring-all: others still ring
-        if not queue.ring_all:
+        sticky = call.sticky is not None  # rung alone, out of the line, also in a ring-all
+        call.sticky = None
+        if sticky or not queue.ring_all:
             queue.push(call)  # same key: back at the head
         self._offer(call, queue, now)
         if not call.ringing:
@@ -584,6 +683,7 @@ class Acd:
         self._log.append(new(AgentStateChanged, (now, agent_id, TALKING, "", call.id)))
         self._outbox.append(new(Connect, (call.id, agent_id)))
         call.answered = True
+        self.sticky.remember(call.ani, agent_id, now)
         # After the answer is on record: the others it rang are free for the next call.
         self._stop_ringing(call, now, except_agent=agent)
         return True
@@ -729,6 +829,8 @@ class Acd:
         self._end_auto_pause(agent)
         agent.move(state, reason, call)
         self._log.append(new(AgentStateChanged, (now, agent.id, state, reason, call)))
+        if state is LOGGED_OUT and agent.id in self._held_for:
+            self._release_held(agent.id, now)
 
     def _become_ready(
         self, agent: Agent, now: float, announce: bool = True, withdrawn: bool = False,
