@@ -260,6 +260,15 @@ AutoPause = Annotated[
 ]
 
 
+class Survey(_Frozen):
+    """A post-call survey: when the agent hangs up first, the caller stays on the line and
+    walks the IVR flow `flow` (which reads the agent's id as the built-in `AGENT`); the value
+    the flow leaves in the user variable `score` is the caller's rating of the agent."""
+
+    flow: Identifier
+    score: Identifier
+
+
 class Queue(_Frozen):
     """An ACD queue. A call leaves it by `on_max_wait` after waiting `max_wait`, and by
     `on_full` when `capacity` callers already wait or (with `join_empty` false) when no agent
@@ -290,6 +299,7 @@ class Queue(_Frozen):
     autopause: AutoPause = "on_no_answer"
     autopause_ready_after: PositiveSeconds | None = None
     retry: PositiveSeconds = 5.0
+    survey: Survey | None = None
 
     @property
     def required_skill(self) -> str:
@@ -739,6 +749,24 @@ def _site_problems(site: Site) -> Iterator[Problem]:
     if site.ivr is not None:
         agent_ids = [seat for spec in site.agents for seat in spec.seat_ids()]
         yield from ivr_problems(site.ivr, [queue.name for queue in site.queues], agent_ids)
+    yield from _survey_problems(site)
+
+
+def _survey_problems(site: Site) -> Iterator[Problem]:
+    """A queue's survey names a flow of the site's IVR and one of its user variables."""
+    for index, queue in enumerate(site.queues):
+        survey, loc = queue.survey, ("queues", index, "survey")
+        if survey is None:
+            continue
+        if site.ivr is None:
+            yield (loc, "a survey is an IVR flow, and the site has no ivr section")
+            continue
+        flows = [flow.name for flow in site.ivr.flows]
+        if survey.flow not in flows:
+            yield ((*loc, "flow"), f"no flow named {survey.flow!r} (flows: {', '.join(flows)})")
+        if survey.score not in site.ivr.variables:
+            yield ((*loc, "score"), f"no user variable named {survey.score!r} (variables: "
+                                    f"{', '.join(site.ivr.variables) or 'none declared'})")
 
 
 def _phone_contact_problems(site: Site) -> Iterator[Problem]:

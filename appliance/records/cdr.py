@@ -88,6 +88,8 @@ class CallDetail(NamedTuple):
     ivr_variables: str | None = None
     ivr_lookups: str | None = None
     ivr_nodes: str | None = None
+    # The caller's score in the queue's post-call survey (None: no survey, or no score).
+    survey_score: str | None = None
 
 
 class _Media:
@@ -139,6 +141,7 @@ def detail_of(call: CallState, t: float, cause: EndCause) -> CallDetail:
         abandoned=outcome_of(call, cause) is Outcome.ABANDONED,
         **call.tag.fields(),
         **({} if call.ivr is None else ivr_fields(call.ivr)),
+        survey_score=call.survey,
     )
 
 

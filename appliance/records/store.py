@@ -113,6 +113,8 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("calls", "ivr_variables", "TEXT NULL"),
     ("calls", "ivr_lookups", "TEXT NULL"),
     ("calls", "ivr_nodes", "TEXT NULL"),
+    # The caller's score in a post-call survey.
+    ("calls", "survey_score", "TEXT NULL"),
 )
 
 COMMIT_INTERVAL = 0.05  # seconds a record may wait for its commit when no call ended

@@ -359,7 +359,7 @@ def test_a_database_made_before_the_ivr_columns_gets_them_from_its_next_writer(
     store_all(path, "run-1", [])
     with closing(sqlite3.connect(path)) as db:
         for column in ("ivr_path", "ivr_exit", "language", "ivr_variables", "ivr_lookups",
-                       "ivr_nodes"):
+                       "ivr_nodes", "survey_score"):
             db.execute(f"ALTER TABLE calls DROP COLUMN {column}")
     assert "ivr_path" not in columns(path, "calls")
     store_all(path, "run-2", offers(1.0))
