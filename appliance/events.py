@@ -30,11 +30,6 @@ figures), then::
 
     ... -> IvrExited [-> SurveyScored] -> CallEnded
 
-A call whose queue has a post-call survey, and whose agent hung up first, walks the survey's
-flow after the answer (the same IVR records), then::
-
-    ... -> IvrExited [-> SurveyScored] -> CallEnded
-
 Every ``CallOffered`` is followed, sooner or later, by exactly one ``CallEnded``.
 """
 

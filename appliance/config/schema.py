@@ -557,6 +557,27 @@ class IvrCaller(_Frozen):
         return self
 
 
+class SurveyCaller(_Frozen):
+    """How callers of a call type answer a queue's post-call survey (simulation only).
+
+    They wait for the agent to hang up, then stay for the survey with probability `stay`
+    (else they hang up at once, freeing the trunk). One who stays presses, at each input
+    node of the survey's flow, the score drawn from `scores` (keys by probability; the
+    remainder presses nothing and the node times out), as `ivr` says for any other key:
+    after its `key_delay`, digits `digit_gap` apart, then a PLAY DIGIT's terminator."""
+
+    stay: Probability = 1.0
+    scores: dict[Keys, Probability] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_scores(self) -> "SurveyCaller":
+        total = math.fsum(self.scores.values())
+        if total > 1 + 1e-9:
+            _raise_if_any([(("scores",), f"the scores' probabilities add up to {total:g}, "
+                                         "more than 1")])
+        return self
+
+
 class CallType(_Frozen):
     name: Identifier
     share: PositiveNumber = 1.0
@@ -570,6 +591,7 @@ class CallType(_Frozen):
     retrial: Retrial = Retrial()
     leave_after_announcement: Probability = 0.5
     ivr: IvrCaller | None = None
+    survey: SurveyCaller | None = None
 
 
 class LookupAnswer(_Frozen):
