@@ -365,7 +365,8 @@ class CallControl:
 
     def _start_survey(self, call: Call, survey: Survey, agent: str, now: float) -> None:
         """The caller stays on the line for the queue's survey flow, which reads `agent` as
-        AGENT and speaks the language the caller chose (if any); the trunk stays seized."""
+        AGENT, the user variables of the call's first IVR pass (but the score) as they were,
+        and speaks the language the caller chose (if any); the trunk stays seized."""
         call.state = IN_IVR
         self._outbox.append(new(StartSurvey, (call.id, agent)))
         queue = call.queue
@@ -373,6 +374,9 @@ class CallControl:
             call, survey.flow, lambda leave, t: self._surveyed(call, agent, queue, survey.score,
                                                                leave, t), agent)
         run.language = call.language or run.language
+        # What the caller's first pass through the IVR found is there to say; the score
+        # starts empty, so that only what the survey itself collects counts.
+        run.variables.update({k: v for k, v in call.variables.items() if k != survey.score})
         run.start(now)
 
     def _surveyed(self, call: Call, agent: str, queue: str, variable: str, leave: LeaveIvr,

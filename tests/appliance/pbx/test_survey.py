@@ -13,7 +13,7 @@ import yaml
 
 from appliance.config import ConfigError, parse_site
 from appliance.eventlog import EventLog
-from appliance.events import CallEnded, EndCause, IvrFlowEntered, SurveyScored
+from appliance.events import CallEnded, EndCause, IvrExited, IvrFlowEntered, SurveyScored
 from appliance.pbx.actions import HangUpCaller, PlayPrompts, StartSurvey
 from appliance.pbx.callcontrol import CallControl
 from appliance.wallclock import from_origin
@@ -106,3 +106,21 @@ def test_a_survey_names_a_flow_and_a_declared_variable() -> None:
         parse_site(yaml.safe_dump(data), source="<test>")
     assert "no flow named 'ratings'" in str(error.value)
     assert "no user variable named 'MARK'" in str(error.value)
+
+
+def test_the_survey_reads_the_variables_of_the_first_ivr_pass_but_the_score() -> None:
+    data = survey_data()
+    data["ivr"]["variables"] = ["SCORE", "ACCOUNT"]
+    data["ivr"]["flows"].append({"name": "main", "start": "account", "nodes": [
+        {"name": "account", "kind": "play_digit", "prompts": "rate", "variable": "ACCOUNT",
+         "max_digits": 1, "terminator": None, "next": "service", "default": "service"},
+        {"name": "service", "kind": "to_queue", "queue": "service"}]})
+    data["routes"] = [{"trunk_group": "pstn", "flow": "main"}]
+    cc, log = control(data)
+    call = cc.offer_call(1.0, "pstn", "13800000000", "100")
+    cc.caller_digit(1.5, call, "7")
+    cc.agent_answer(2.0, "1007", call)
+    cc.agent_hangup(30.0, "1007")
+    cc.caller_hangup(31.0, call)
+    survey_exit = [r for r in log if isinstance(r, IvrExited)][-1]
+    assert survey_exit.variables == {"SCORE": "", "ACCOUNT": "7"}
