@@ -24,6 +24,12 @@ A call answered by the IVR passes it before (or instead of) a queue::
     IvrFlowEntered -> IvrNodeEntered [-> IvrDigits | IvrLookedUp | IvrVariableSet
                    | IvrNodeEntered | IvrFlowEntered]* -> IvrExited
 
+A call whose queue has a post-call survey, and whose agent hung up first, walks the survey's
+flow after its talk (the same IVR records, which the reduction leaves out of the IVR's
+figures), then::
+
+    ... -> IvrExited [-> SurveyScored] -> CallEnded
+
 Every ``CallOffered`` is followed, sooner or later, by exactly one ``CallEnded``.
 """
 
@@ -307,6 +313,17 @@ class IvrExited(NamedTuple):
     variables: dict[str, str]
 
 
+class SurveyScored(NamedTuple):
+    """The caller rated ``agent``, who served them from ``queue``, in the post-call survey:
+    ``score`` is what the survey's flow left in its score variable (never "")."""
+
+    t: float
+    call: int
+    agent: str
+    queue: str
+    score: str
+
+
 # --- agents ------------------------------------------------------------------
 
 
@@ -421,6 +438,7 @@ CallRecord = (
     | ExtensionCallStarted
     | ExtensionCallAnswered
     | ExtensionCallEnded
+    | SurveyScored
 )
 Record = CallRecord | AgentStateChanged | Alarm
 
@@ -457,5 +475,6 @@ RECORD_TYPES: dict[str, type[Record]] = {
         ExtensionCallStarted,
         ExtensionCallAnswered,
         ExtensionCallEnded,
+        SurveyScored,
     )
 }

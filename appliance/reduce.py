@@ -41,6 +41,7 @@ from appliance.events import (
     Record,
     RingNoAnswer,
     StickyOffered,
+    SurveyScored,
 )
 from appliance.ivrpath import IvrPath
 
@@ -170,6 +171,7 @@ class CallState:
         "ring_no_answers",
         "rings",
         "sticky_agent",
+        "survey",
         "tag",
         "talk",
         "transfers",
@@ -208,6 +210,7 @@ class CallState:
         self.outcome = Outcome.IN_SYSTEM
         self.tag: Any = None  # the listener's own figures for this call
         self.ivr: IvrPath | None = None  # its way through the IVR, if it entered a flow
+        self.survey: str | None = None  # the caller's score in a post-call survey
 
     @property
     def waited(self) -> bool:
@@ -303,6 +306,9 @@ class ReductionListener:
     def wrap_up_ended(self, handling: Handling, seconds: float) -> None:
         """The agent finished the answer's wrap-up (0 seconds: went straight on)."""
 
+    def survey_scored(self, call: CallState, r: SurveyScored) -> None:
+        """The caller scored the agent in the post-call survey (``call.survey`` is set)."""
+
     def call_closed(self, call: CallState) -> None:
         """The call ended (``ended_at`` set) or the records ended with it up (None);
         ``outcome``, ``wait``, ``talk`` and ``hold`` are final."""
@@ -353,6 +359,7 @@ class EventReducer:
         self._talk_ended = _hook(listener, "talk_ended")
         self._wrap_up_ended = _hook(listener, "wrap_up_ended")
         self._call_closed = _hook(listener, "call_closed")
+        self._survey_scored = _hook(listener, "survey_scored")
         self._agent_opened = _hook(listener, "agent_opened")
         self._agent_span = _hook(listener, "agent_span")
         self._agent_answered = _hook(listener, "agent_answered")
@@ -378,6 +385,7 @@ class EventReducer:
             IvrVariableSet: self.variable_set,
             IvrLookedUp: self.looked_up,
             IvrExited: self.ivr_exited,
+            SurveyScored: self.survey_scored,
         }
 
     def feed(self, record: Record) -> None:
@@ -645,7 +653,7 @@ class EventReducer:
 
     def flow_entered(self, r: IvrFlowEntered) -> None:
         call = self.calls.get(r.call)
-        if call is not None:
+        if call is not None and call.answered_at is None:
             if call.ivr is None:
                 call.ivr = IvrPath(r.t)
             call.ivr.close_node(r.t)
@@ -653,9 +661,10 @@ class EventReducer:
 
     def ivr_path(self, call_id: int, t: float) -> IvrPath | None:
         """The IVR path of a call being reduced; one starting at ``t`` if the records skipped
-        its ``IvrFlowEntered``."""
+        its ``IvrFlowEntered``. None too after an answer: a post-call survey's records are
+        its own (``SurveyScored``), not the IVR's figures."""
         call = self.calls.get(call_id)
-        if call is None:
+        if call is None or call.answered_at is not None:
             return None
         if call.ivr is None:
             call.ivr = IvrPath(t)
@@ -687,6 +696,13 @@ class EventReducer:
         path = self.ivr_path(r.call, r.t)
         if path is not None:
             path.exited(r)
+
+    def survey_scored(self, r: SurveyScored) -> None:
+        call = self.calls.get(r.call)
+        if call is not None:
+            call.survey = r.score
+            if self._survey_scored is not None:
+                self._survey_scored(call, r)
 
     # --- agents ----------------------------------------------------------------
 

@@ -44,9 +44,10 @@ from appliance.config.values import Frozen as _Frozen
 from appliance.config.values import raise_if_any as _raise_if_any
 from appliance.media.prompts import PHRASES, prompt_texts
 
-BUILTIN_VARIABLES = ("DNIS", "ANI", "DATE", "TIME", "DATETIME")
-"""Read-only variables every call has: called and calling number, and the local date
-(YYYYMMDD), time (hhmmss, 24 h) and both (YYYYMMDDhhmmss) when they are read."""
+BUILTIN_VARIABLES = ("DNIS", "ANI", "DATE", "TIME", "DATETIME", "AGENT")
+"""Read-only variables every call has: called and calling number, the local date
+(YYYYMMDD), time (hhmmss, 24 h) and both (YYYYMMDDhhmmss) when they are read, and the id of
+the agent a post-call survey asks about ("" outside a survey)."""
 
 MAX_USER_VARIABLES = 8
 

@@ -271,6 +271,15 @@ AutoPause = Annotated[
 ]
 
 
+class Survey(_Frozen):
+    """A post-call survey: when the agent hangs up first, the caller stays on the line and
+    walks the IVR flow `flow` (which reads the agent's id as the built-in `AGENT`); the value
+    the flow leaves in the user variable `score` is the caller's rating of the agent."""
+
+    flow: Identifier
+    score: Identifier
+
+
 class Queue(_Frozen):
     """An ACD queue. A call leaves it by `on_max_wait` after waiting `max_wait`, and by
     `on_full` when `capacity` callers already wait or (with `join_empty` false) when no agent
@@ -303,6 +312,7 @@ class Queue(_Frozen):
     autopause_ready_after: PositiveSeconds | None = None
     retry: PositiveSeconds = 5.0
     sticky: Sticky | None = None
+    survey: Survey | None = None
 
     @property
     def required_skill(self) -> str:
@@ -560,6 +570,27 @@ class IvrCaller(_Frozen):
         return self
 
 
+class SurveyCaller(_Frozen):
+    """How callers of a call type answer a queue's post-call survey (simulation only).
+
+    They wait for the agent to hang up, then stay for the survey with probability `stay`
+    (else they hang up at once, freeing the trunk). One who stays presses, at each input
+    node of the survey's flow, the score drawn from `scores` (keys by probability; the
+    remainder presses nothing and the node times out), as `ivr` says for any other key:
+    after its `key_delay`, digits `digit_gap` apart, then a PLAY DIGIT's terminator."""
+
+    stay: Probability = 1.0
+    scores: dict[Keys, Probability] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_scores(self) -> "SurveyCaller":
+        total = math.fsum(self.scores.values())
+        if total > 1 + 1e-9:
+            _raise_if_any([(("scores",), f"the scores' probabilities add up to {total:g}, "
+                                         "more than 1")])
+        return self
+
+
 class CallType(_Frozen):
     name: Identifier
     share: PositiveNumber = 1.0
@@ -573,6 +604,7 @@ class CallType(_Frozen):
     retrial: Retrial = Retrial()
     leave_after_announcement: Probability = 0.5
     ivr: IvrCaller | None = None
+    survey: SurveyCaller | None = None
 
 
 class LookupAnswer(_Frozen):
@@ -752,6 +784,24 @@ def _site_problems(site: Site) -> Iterator[Problem]:
     if site.ivr is not None:
         agent_ids = [seat for spec in site.agents for seat in spec.seat_ids()]
         yield from ivr_problems(site.ivr, [queue.name for queue in site.queues], agent_ids)
+    yield from _survey_problems(site)
+
+
+def _survey_problems(site: Site) -> Iterator[Problem]:
+    """A queue's survey names a flow of the site's IVR and one of its user variables."""
+    for index, queue in enumerate(site.queues):
+        survey, loc = queue.survey, ("queues", index, "survey")
+        if survey is None:
+            continue
+        if site.ivr is None:
+            yield (loc, "a survey is an IVR flow, and the site has no ivr section")
+            continue
+        flows = [flow.name for flow in site.ivr.flows]
+        if survey.flow not in flows:
+            yield ((*loc, "flow"), f"no flow named {survey.flow!r} (flows: {', '.join(flows)})")
+        if survey.score not in site.ivr.variables:
+            yield ((*loc, "score"), f"no user variable named {survey.score!r} (variables: "
+                                    f"{', '.join(site.ivr.variables) or 'none declared'})")
 
 
 def _phone_contact_problems(site: Site) -> Iterator[Problem]:

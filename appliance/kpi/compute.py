@@ -12,13 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
-from appliance.events import AgentState, Record
+from appliance.events import AgentState, Record, SurveyScored
 from appliance.kpi.agents import AgentTally
 from appliance.kpi.calls import CallTally, ratio
 from appliance.kpi.grid import Grid
 from appliance.kpi.ivr import IvrKpis
 from appliance.kpi.report import CallStats, IntervalStats, KpiReport, build
 from appliance.kpi.settings import KpiSettings
+from appliance.kpi.survey import SurveyTally
 from appliance.reduce import (
     AgentStatus,
     CallState,
@@ -61,6 +62,7 @@ class _Pass(ReductionListener):
         self.by_queue: dict[tuple[int, str], CallTally] = {}
         self.agent_intervals: dict[int, AgentTally] = {}
         self.ivr = IvrKpis()
+        self.surveys = SurveyTally()
         self.sl = _PerQueue(settings.sl_threshold)
         self.short = _PerQueue(settings.short_abandon)
         self.here = 0  # the interval the last record fell in, and its bounds
@@ -194,6 +196,9 @@ class _Pass(ReductionListener):
         queue.wrap_up += seconds
         queue.wrapped += 1
 
+    def survey_scored(self, call: CallState, r: SurveyScored) -> None:
+        self.surveys.add(r.agent, r.queue, r.score)
+
     def call_closed(self, call: CallState) -> None:
         """Count the call in exactly one outcome of the center."""
         tally: CallTally = call.tag[1]
@@ -326,6 +331,7 @@ class _Pass(ReductionListener):
             agents={name: tally.stats() for name, tally in agents.items()},
             intervals=intervals,
             ivr=ivr,
+            surveys=self.surveys.report(),
         )
 
 

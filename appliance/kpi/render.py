@@ -213,6 +213,7 @@ def render_report(
     if source.flows is not None:
         tables += _ivr_tables(source, title)
     tables += [_interval_table(source, title), _agent_table(source, title, max_agents)]
+    tables += _survey_tables(source, title)
     for table in tables:
         # Definitions once, under all the tables and as wide as the terminal,
         # rather than squeezed under each narrow table.
@@ -416,6 +417,23 @@ def _ivr_tables(source: ReportCells, title: str) -> list[Table]:
     intervals = _columns_table(f"{title}: IVR by interval", "Interval", IVR_INTERVAL_COLUMNS,
                                source, rows)
     return [flows, nodes, intervals]
+
+
+SURVEY_COLUMNS = (("scored", "Scored"), ("mean_score", "Mean score"))
+
+
+def _survey_tables(source: ReportCells, title: str) -> list[Table]:
+    """Post-call survey scores per queue and per agent; none when no caller scored."""
+    tables = []
+    for part, heading in (("queue", "Queue"), ("agent", "Agent")):
+        prefix, suffix = f"survey.{part}.", ".scored"
+        names = [k[len(prefix):-len(suffix)] for k in source.values
+                 if k.startswith(prefix) and k.endswith(suffix)]
+        if names:
+            tables.append(_columns_table(f"{title}: survey by {part}", heading,
+                                         SURVEY_COLUMNS, source,
+                                         [(name, f"{prefix}{name}") for name in names]))
+    return tables
 
 
 def _columns_table(title: str, first: str, columns: tuple[tuple[str, str], ...],

@@ -91,6 +91,11 @@ def flatten(report: KpiReport) -> Figures:
         out[f"{prefix}.occupancy"] = interval.occupancy
     if report.ivr is not None:
         _put_ivr(out, report.ivr)
+    for part, stats in () if report.surveys is None else (
+            ("agent", report.surveys.agents), ("queue", report.surveys.queues)):
+        for name, s in stats.items():
+            out[f"survey.{part}.{name}.scored"] = s.scored
+            out[f"survey.{part}.{name}.mean_score"] = s.mean_score
     return out
 
 

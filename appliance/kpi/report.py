@@ -26,6 +26,7 @@ from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 from appliance.kpi.settings import KpiSettings
+from appliance.kpi.survey import SurveyReport
 
 T = TypeVar("T")
 
@@ -208,6 +209,9 @@ class KpiReport:
     ivr: IvrReport | None = None
     """The IVR's figures; None when no call of the window entered the IVR (a site without
     one), and then the report reads exactly as before the IVR existed."""
+    surveys: SurveyReport | None = None
+    """Post-call survey scores per agent and queue; None when no caller scored (and then
+    the report reads exactly as before surveys existed)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The report as nested dicts of floats, ints, None and strings (JSON-serialisable);
@@ -222,6 +226,8 @@ class KpiReport:
         }
         if self.ivr is not None:
             out["ivr"] = self.ivr.to_dict()
+        if self.surveys is not None:
+            out["surveys"] = self.surveys.to_dict()
         return out
 
 

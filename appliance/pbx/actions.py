@@ -104,6 +104,16 @@ class LookUp(NamedTuple):
     key: str
 
 
+class StartSurvey(NamedTuple):
+    """The agent hung up and the caller stays for the queue's post-call survey: keep the
+    caller's leg up, its media no longer bridged to ``agent``; the survey's flow plays its
+    prompts next (``PlayPrompts``) and ends the call with a ``HangUpCaller`` (cause
+    AGENT_HANGUP) unless the caller hangs up first."""
+
+    call: int
+    agent: str
+
+
 class LeaveIvr(NamedTuple):
     """The call leaves the IVR: to ``target`` (a queue, agent or mailbox; "" for the other
     kinds), at ``priority`` (None: the queue's own), with its language and user variables.
@@ -123,4 +133,4 @@ IvrAction = PlayPrompts | StopPrompts | LookUp | LeaveIvr
 
 # What call control asks of its drivers (`CallControl.take_actions`).
 Action = (RingAgent | StopRinging | Connect | Announce | HangUpCaller | HangUpAgent | WrapUp
-          | AnswerCaller | PlayPrompts | StopPrompts | LookUp | LeaveIvr)
+          | AnswerCaller | PlayPrompts | StopPrompts | LookUp | LeaveIvr | StartSurvey)

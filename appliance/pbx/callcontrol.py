@@ -22,20 +22,28 @@ from appliance.events import (
     CallOffered,
     EndCause,
     IvrExitKind,
+    SurveyScored,
     new,
 )
 from appliance.media.speech import say
 from appliance.pbx.acd.agent import HELD as AGENT_HELD
 from appliance.pbx.acd.agent import TALKING as AGENT_TALKING
 from appliance.pbx.acd.core import REASON_DECLINED, Acd, AnnouncementSeconds
-from appliance.pbx.actions import Action, AnswerCaller, HangUpAgent, HangUpCaller, LeaveIvr
+from appliance.pbx.actions import (
+    Action,
+    AnswerCaller,
+    HangUpAgent,
+    HangUpCaller,
+    LeaveIvr,
+    StartSurvey,
+)
 from appliance.pbx.call import Call, CallState
 from appliance.pbx.ivr import Farewell, FlowRun, PromptSeconds, Speaker
 from appliance.pbx.routing import Decision, Kind, Router
 from appliance.pbx.trunks import TrunkGroups
 
 if TYPE_CHECKING:
-    from appliance.config import Site
+    from appliance.config import Site, Survey
     from appliance.wallclock import WallClock
 
 
@@ -221,17 +229,21 @@ class CallControl:
 
     def _enter_ivr(self, call: Call, decision: Decision, now: float) -> None:
         """The IVR answers the call and walks its flow (`caller_digit`, `lookup_done`)."""
-        assert self.site.ivr is not None and self._wallclock is not None  # checked at load
         call.state = IN_IVR
         call.route_priority = decision.priority
         call.ivr_answered = True
         self._outbox.append(new(AnswerCaller, (call.id,)))
-        call.ivr = FlowRun(call.id, self.site.ivr, decision.target.name, ani=call.ani,
-                           dnis=call.dnis, clock=self._wallclock, deadlines=self._deadlines,
-                           prompt_seconds=self._prompt_seconds, speaker=self._speaker,
-                           outbox=self._outbox, log=self.log,
-                           on_exit=lambda leave, t: self._left_ivr(call, leave, t))
+        call.ivr = self._flow_run(call, decision.target.name,
+                                  lambda leave, t: self._left_ivr(call, leave, t))
         call.ivr.start(now)
+
+    def _flow_run(self, call: Call, flow: str, on_exit: Callable[[LeaveIvr, float], None],
+                  agent: str = "") -> FlowRun:
+        assert self.site.ivr is not None and self._wallclock is not None  # checked at load
+        return FlowRun(call.id, self.site.ivr, flow, ani=call.ani, dnis=call.dnis,
+                       clock=self._wallclock, deadlines=self._deadlines,
+                       prompt_seconds=self._prompt_seconds, speaker=self._speaker,
+                       outbox=self._outbox, log=self.log, on_exit=on_exit, agent=agent)
 
     def _play_closed(self, call: Call, prompt: str, now: float) -> None:
         """The call is answered, hears `prompt` in the site's language and is hung up, cause
@@ -334,16 +346,51 @@ class CallControl:
         return call is not None and self.acd.decline(agent, call, now, reason)
 
     def agent_hangup(self, now: float, agent: str) -> bool:
-        """The agent hung up their call (talking or holding)."""
+        """The agent hung up their call (talking or holding): the caller is hung up, or stays
+        for the queue's survey (`StartSurvey`, then the survey flow's actions)."""
         agent_state = self.acd.agents.get(agent)
         if agent_state is None or (agent_state.state is not AGENT_TALKING
                                    and agent_state.state is not AGENT_HELD):
             return False
         call = self.calls[agent_state.call]
-        self._outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_HANGUP)))
-        self.acd.talk_ended(call, now)
-        self._end(call, EndCause.AGENT_HANGUP, now)
+        survey = _survey_of(self.site, call.queue)
+        if survey is None:
+            self._outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_HANGUP)))
+            self.acd.talk_ended(call, now)
+            self._end(call, EndCause.AGENT_HANGUP, now)
+        else:
+            self.acd.talk_ended(call, now)
+            self._start_survey(call, survey, agent, now)
         return True
+
+    def _start_survey(self, call: Call, survey: Survey, agent: str, now: float) -> None:
+        """The caller stays on the line for the queue's survey flow, which reads `agent` as
+        AGENT, the user variables of the call's first IVR pass (but the score) as they were,
+        and speaks the language the caller chose (if any); the trunk stays seized."""
+        call.state = IN_IVR
+        self._outbox.append(new(StartSurvey, (call.id, agent)))
+        queue = call.queue
+        run = call.ivr = self._flow_run(
+            call, survey.flow, lambda leave, t: self._surveyed(call, agent, queue, survey.score,
+                                                               leave, t), agent)
+        run.language = call.language or run.language
+        # What the caller's first pass through the IVR found is there to say; the score
+        # starts empty, so that only what the survey itself collects counts.
+        run.variables.update({k: v for k, v in call.variables.items() if k != survey.score})
+        run.start(now)
+
+    def _surveyed(self, call: Call, agent: str, queue: str, variable: str, leave: LeaveIvr,
+                  now: float) -> None:
+        """The survey's flow is over: its score variable, if set, is the caller's rating.
+        Whatever way the flow left (a caller who hangs up included), the call ends as the
+        agent ended it."""
+        call.ivr = None
+        score = leave.variables.get(variable, "")
+        if score:
+            self.log.append(new(SurveyScored, (now, call.id, agent, queue, score)))
+        if leave.kind is not IvrExitKind.ABANDONED:
+            self._outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_HANGUP)))
+        self._end(call, EndCause.AGENT_HANGUP, now)
 
     def agent_hold(self, now: float, agent: str) -> bool:
         return self.acd.hold(agent, now)
@@ -395,6 +442,13 @@ class CallControl:
         del self.calls[call.id]
         self.trunks.release(call.trunk_group)
         self.log.append(new(CallEnded, (now, call.id, cause)))
+
+
+def _survey_of(site: Site, queue: str) -> Survey | None:
+    """The post-call survey of `queue`: None for none, for a call rung straight to its agent
+    (no queue) and for a queue a reload took away."""
+    found = next((q for q in site.queues if q.name == queue), None) if queue else None
+    return None if found is None else found.survey
 
 
 def _check_ivr_clock(site: Site, wallclock: WallClock | None) -> None:

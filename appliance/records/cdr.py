@@ -91,6 +91,8 @@ class CallDetail(NamedTuple):
     # The agent who served the caller's number last and was offered the call first (a
     # queue's `sticky`); None if it was not. Served by them: ``agent == sticky_agent``.
     sticky_agent: str | None = None
+    # The caller's score in the queue's post-call survey (None: no survey, or no score).
+    survey_score: str | None = None
 
 
 class _Media:
@@ -143,6 +145,7 @@ def detail_of(call: CallState, t: float, cause: EndCause) -> CallDetail:
         sticky_agent=call.sticky_agent,
         **call.tag.fields(),
         **({} if call.ivr is None else ivr_fields(call.ivr)),
+        survey_score=call.survey,
     )
 
 

@@ -115,6 +115,8 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("calls", "ivr_nodes", "TEXT NULL"),
     # The agent a sticky queue offered the call to first (``CallDetail.sticky_agent``).
     ("calls", "sticky_agent", "TEXT NULL"),
+    # The caller's score in a post-call survey.
+    ("calls", "survey_score", "TEXT NULL"),
 )
 
 COMMIT_INTERVAL = 0.05  # seconds a record may wait for its commit when no call ended

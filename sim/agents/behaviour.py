@@ -131,7 +131,11 @@ class Agents:
                 return
             target = caller.transfer_to
             caller.transfer_to = ""
-            if not target or not channel.transfer(model.id, target):
+            if target and channel.transfer(model.id, target):
+                return
+            if caller.agent_hangs_up:
+                channel.hang_up_agent(model.id)
+            else:
                 channel.say_goodbye(call)
 
         if caller.hold is not None and not transferring:

@@ -34,7 +34,7 @@ class Conversation:
     """What will be said on a call. `answer_at` is when an agent ringing for it said they
     would pick up (inf: nobody yet, or the channel cannot tell, as over SIP)."""
 
-    __slots__ = ("answer_at", "hold", "talk", "transfer_talk", "transfer_to")
+    __slots__ = ("agent_hangs_up", "answer_at", "hold", "talk", "transfer_talk", "transfer_to")
 
     def __init__(self, talk: float) -> None:
         self.talk = talk
@@ -42,6 +42,9 @@ class Conversation:
         self.transfer_to = ""  # the queue the first agent transfers the caller to, if any
         self.transfer_talk = 0.0  # how long the caller then talks with the second agent
         self.answer_at = math.inf
+        # The caller waits for the agent to hang up (for a post-call survey) rather than
+        # hanging up at the goodbye.
+        self.agent_hangs_up = False
 
 
 class Goodbye(NamedTuple):
@@ -108,6 +111,11 @@ class Channel(Protocol):
 
     def say_goodbye(self, call: int) -> None:
         """The agent ends the conversation (`Goodbye` to its caller)."""
+        ...
+
+    def hang_up_agent(self, agent: str) -> None:
+        """The agent ends the conversation by hanging up first: the caller may stay on the
+        line for a post-call survey."""
         ...
 
     def log_in(self, agent: str) -> None: ...

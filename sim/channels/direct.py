@@ -130,6 +130,9 @@ class DirectChannel:
         if self._goodbye is not None:
             self._goodbye(new(Goodbye, (call,)))
 
+    def hang_up_agent(self, agent: str) -> None:
+        self._input(self.core.agent_hangup, agent)
+
     def log_in(self, agent: str) -> None:
         self._input(self.core.agent_login, agent)
 

@@ -17,7 +17,9 @@ as soon as the datagram arrives (no polling):
 - a blind transfer is a REFER from the phone naming the target queue; the appliance releases
   the phone with a BYE, and the next agent's answer reaches the caller's gateway in a
   re-INVITE (`Connect`). A refused REFER leaves the agent to end the conversation, as a
-  transfer call control refuses does in call fidelity.
+  transfer call control refuses does in call fidelity;
+- an agent who hangs up first BYEs from the phone; the caller's call may go on (a post-call
+  survey, walked by keys) until the appliance's BYE, which is `HangUpCaller` as always.
 
 The caller's conversation reaches the agent as the simulated media would: the gateway's
 SDP offer, which the B2BUA passes through unchanged when it anchors no media, carries the
@@ -251,6 +253,19 @@ class SipChannel(Subscribers):
 
     def say_goodbye(self, call: int) -> None:
         self.publish(Goodbye(call))
+
+    def hang_up_agent(self, agent: str) -> None:
+        """The phone BYEs its call. The caller's dialog may go on (a post-call survey):
+        the gateway hears of its end by the appliance's BYE, as after any agent's."""
+        ua_call = self._talking.pop(agent, None)
+        if ua_call is None:
+            return
+        phone = self.phones[agent]
+        handle = self._handles.pop((phone.local, ua_call), None)
+        phone.hangup(self.net.now, ua_call)
+        self._send(phone)
+        if handle is not None:
+            self.publish(actions.WrapUp(agent, handle, math.inf))
 
     def log_in(self, agent: str) -> None:
         self._dial(agent, self._codes["login"])

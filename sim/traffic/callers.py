@@ -89,6 +89,7 @@ class Caller(Conversation):
         # millions of callers, and the call saved is measurable.
         self.talk = call_type.talk()
         self.answer_at = math.inf
+        self.agent_hangs_up = config.survey is not None
         self.hold = None
         hold_duration = call_type.hold_duration
         if hold_duration and call_type.hold_rng.random() < config.hold.probability:

@@ -6,6 +6,10 @@ each try of an input node (its entry, or a retry after a timeout or a wrong entr
 what to press as the call type's `IvrCaller` says, every draw from the call type's own
 streams (`ivr-keys/`, `ivr-delay/`, `ivr-digits/`, `ivr-patience/`), so runs replay exactly.
 
+A caller whose call enters a flow after an agent has answered it is in a post-call survey:
+they stay with the probability of the call type's `SurveyCaller` (`survey-stay/`), else hang
+up at once, and one who stays presses the score it draws (`survey-score/`) at each input node.
+
 Queue patience counts from the moment a call leaves the IVR for a queue: what the caller
 spent in the IVR is not taken off it.
 """
@@ -15,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from appliance.config import IvrCaller
+from appliance.config import IvrCaller, SurveyCaller
 from appliance.config.ivr import Ivr, PlayDigit, PlayOption, SelectLanguage
 from appliance.events import IvrDigits, IvrExited, IvrExitKind, IvrFlowEntered, IvrNodeEntered
 from sim.distributions import sampler
@@ -36,8 +40,12 @@ InputNode = PlayDigit | PlayOption | SelectLanguage
 class IvrCallerModel:
     """One call type's behaviour in the IVR, with its own random streams."""
 
-    def __init__(self, config: IvrCaller, name: str, streams: Streams) -> None:
+    def __init__(self, config: IvrCaller, name: str, streams: Streams,
+                 survey: SurveyCaller | None = None) -> None:
         self.config = config
+        self.survey = survey or SurveyCaller()
+        self.stays = streams(f"survey-stay/{name}")
+        self.scores = streams(f"survey-score/{name}")
         self.keys = streams(f"ivr-keys/{name}")
         self.digits = streams(f"ivr-digits/{name}")
         self.key_delay = sampler(config.key_delay, streams(f"ivr-delay/{name}"))
@@ -67,8 +75,24 @@ class IvrCallerModel:
         digits = self.config.digits.get(place)
         if digits is None:
             digits = "".join(self.digits.choice("0123456789") for _ in range(node.max_digits))
-        ends = node.terminator is not None and len(digits) < node.max_digits
-        return digits + (node.terminator or "") if ends else digits
+        return _terminated(digits, node)
+
+    def survey_score(self) -> str | None:
+        """A survey's caller: None for one who hangs up at once, else the score they will
+        key ("" for none). One draw from each stream a survey, whatever it gives."""
+        stays = self.stays.random() < self.survey.stay
+        score = _by_probability(self.survey.scores, self.scores.random())
+        return score if stays else None
+
+
+def score_keys(score: str, node: InputNode) -> str:
+    """The keys that enter `score` at `node`: with a PLAY DIGIT's terminator if it waits."""
+    return _terminated(score, node) if score and isinstance(node, PlayDigit) else score
+
+
+def _terminated(digits: str, node: PlayDigit) -> str:
+    ends = node.terminator is not None and len(digits) < node.max_digits
+    return digits + (node.terminator or "") if ends else digits
 
 
 def _wrong_key(node: InputNode) -> str:
@@ -93,7 +117,7 @@ class Visit:
     a key planned at one step is not pressed at another. `tries`: those ended at this node."""
 
     __slots__ = ("call", "caller", "flow", "language", "model", "node", "queue_patience",
-                 "step", "tries")
+                 "score", "step", "tries")
 
     def __init__(self, call: int, caller: Caller, model: IvrCallerModel, language: str,
                  queue_patience: float) -> None:
@@ -106,6 +130,7 @@ class Visit:
         self.node: Any = None
         self.step = 0
         self.tries = 0
+        self.score: str | None = None  # a survey's: what the caller keys at every input
 
 
 class IvrCallers:
@@ -118,7 +143,7 @@ class IvrCallers:
         self.channel = callers.channel
         self.clock = callers.clock
         self.prompt_seconds = prompt_seconds
-        self.models = {c.name: IvrCallerModel(c.ivr or IvrCaller(), c.name, streams)
+        self.models = {c.name: IvrCallerModel(c.ivr or IvrCaller(), c.name, streams, c.survey)
                        for c in traffic.call_types}
         self.visits: dict[int, Visit] = {}
         # Every node by (flow, node): where each IvrNodeEntered puts the caller.
@@ -142,6 +167,9 @@ class IvrCallers:
         caller = self.callers.caller(call)
         if caller is None:
             return
+        if not caller.waiting:  # an agent answered: this is the post-call survey
+            self._survey(call, caller)
+            return
         now = self.clock.env.now
         model = self.models[caller.call_type.name]
         visit = Visit(call, caller, model, self.ivr.language, caller.patience_deadline - now)
@@ -149,6 +177,22 @@ class IvrCallers:
         self.visits[call] = visit
         if model.patience is not None:
             self.clock.after(model.patience(), self._out_of_patience, visit)
+
+    def _survey(self, call: int, caller: Caller) -> None:
+        """The caller stays and keys their score, or hangs up now (the trunk freed)."""
+        model = self.models[caller.call_type.name]
+        score = model.survey_score()
+        if score is None:
+            # Not from within the appliance's own record: just after it.
+            self.clock.after(0.0, self._leave_survey, (call, caller))
+            return
+        visit = self.visits[call] = Visit(call, caller, model, self.ivr.language, 0.0)
+        visit.score = score
+
+    def _leave_survey(self, event: Timeout) -> None:
+        call, caller = event.value
+        if self.callers.caller(call) is caller:
+            self.channel.hang_up(call)
 
     def _out_of_patience(self, event: Timeout) -> None:
         visit: Visit = event.value
@@ -200,7 +244,8 @@ class IvrCallers:
 
     def _try(self, visit: Visit, prompts: Sequence[str]) -> None:
         node = visit.node
-        keys = visit.model.keys_for(f"{visit.flow}.{node.name}", node)
+        keys = (visit.model.keys_for(f"{visit.flow}.{node.name}", node) if visit.score is None
+                else score_keys(visit.score, node))
         delay = visit.model.key_delay()
         if not keys:
             return

@@ -7,9 +7,10 @@ the appliance anchors the call's RTP (`anchor.py`): the caller is answered when 
 hears prompts and music, and each party sees only the relay's ports. Without one
 (SIP-fidelity simulation) the caller hears ringing and gets the agent's SDP in its 200.
 Everything call control decides arrives as its actions (RingAgent, StopRinging, Connect,
-Announce, HangUp*, and the IVR's AnswerCaller, PlayPrompts, StopPrompts and LookUp: `ivr.py`),
-so a live call and a simulated one leave the same call records in the event log. Every digit
-a caller sends (RFC 4733, in-band or INFO) is logged and given to call control.
+Announce, HangUp*, StartSurvey (the caller stays after the agent's BYE), and the IVR's
+AnswerCaller, PlayPrompts, StopPrompts and LookUp: `ivr.py`), so a live call and a simulated
+one leave the same call records in the event log. Every digit a caller sends (RFC 4733,
+in-band or INFO) is logged and given to call control.
 
 `B2bua` routes: what the transaction layer delivers goes to the leg it concerns and to the
 part that deals with it (phones, agents' side, dialogs, re-INVITE relay, media anchor), and
@@ -401,6 +402,8 @@ class B2bua(Endpoint):
                 self.ivr.lookups.append(action)
             case actions.LeaveIvr(call=call):
                 self.ivr.queued(call, now)
+            case actions.StartSurvey(call=call):
+                self._survey(call, now)
         # WrapUp needs no signalling.
 
     def _connect(self, call: int, agent: str, now: float) -> None:
@@ -429,6 +432,13 @@ class B2bua(Endpoint):
             return
         caller = self.legs.callers.get(call)
         if caller is not None and call in self.cc.calls:  # transferred: the call goes on
+            self.transfers.agent_left(caller, now)
+
+    def _survey(self, call: int, now: float) -> None:
+        """The agent left and the caller stays for the survey: off the agent's media, as
+        after a transfer; the survey flow's prompts follow."""
+        caller = self.legs.callers.get(call)
+        if caller is not None:
             self.transfers.agent_left(caller, now)
 
     def _hang_up_caller(self, call: int, cause: EndCause, now: float) -> None:

@@ -87,10 +87,12 @@ class FlowRun:
         outbox: list[Any],
         log: EventLog,
         on_exit: Callable[[LeaveIvr, float], None] | None = None,
+        agent: str = "",
     ) -> None:
         self.call = call
         self.ivr = ivr
         self.ani, self.dnis = ani, dnis
+        self.agent = agent  # the built-in AGENT: who a post-call survey asks about
         self.clock = clock
         self.deadlines = deadlines
         self.prompt_seconds = prompt_seconds
@@ -179,7 +181,7 @@ class FlowRun:
 
     def values(self, now: float) -> Values:
         """Every variable as an expression reads it at `now`: user and built-in."""
-        return Values({**self.variables, "ANI": self.ani, "DNIS": self.dnis},
+        return Values({**self.variables, "ANI": self.ani, "DNIS": self.dnis, "AGENT": self.agent},
                       lambda: self.clock(now))
 
     def _set(self, name: str, value: str, now: float) -> None:
