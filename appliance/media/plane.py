@@ -11,7 +11,8 @@ tick runs only while something plays or records. The tick and the relay's silenc
 in the caller's `Deadlines`, so one heap drives signalling and media alike.
 
 Out: datagrams `(local port, bytes, destination)` and events (`Digit`, `MediaTimeout`,
-`RecordingStopped`, `DiskAlarm`). Whoever owns the plane drains both after every input.
+`RecordingStopped`, `DiskAlarm`, `PromptMissing`). Whoever owns the plane drains both after
+every input.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from appliance.media.diskguard import DiskAlarm
 from appliance.media.dtmf import GoertzelDetector, Rfc4733Receiver
 from appliance.media.g711 import alaw_decode, ulaw_decode
 from appliance.media.player import PACKET_SECONDS, Player, encode
-from appliance.media.prompts import SoundSource
+from appliance.media.prompts import PromptError, SoundSource
 from appliance.media.quality import PartyQuality
 from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaRelay, MediaTimeout
 from appliance.media.rtp import payload_of
@@ -74,7 +75,18 @@ class RecordingStopped:
     seconds: float
 
 
-PlaneEvent = Digit | MediaTimeout | MediaPortFailed | RecordingStopped | DiskAlarm
+@dataclass(frozen=True)
+class PromptMissing:
+    """A prompt asked to play to `call` could not be read (`reason` says why: a file removed
+    or broken after start). The other prompts play; the caller hears nothing in its place."""
+
+    call: int
+    name: str
+    reason: str
+
+
+PlaneEvent = (Digit | MediaTimeout | MediaPortFailed | RecordingStopped | DiskAlarm
+              | PromptMissing)
 """What the plane reports (`take_events`)."""
 
 
@@ -217,7 +229,12 @@ class MediaPlane:
             return
         key = self._set_for(language or self.language)
         for name in names:
-            player.play_encoded(name, self._encoded(key, name, player.payload_type), now)
+            try:
+                payload = self._encoded(key, name, player.payload_type)
+            except PromptError as error:  # reported, not raised into the driver's callback
+                self._events.append(PromptMissing(call, name, str(error)))
+                continue
+            player.play_encoded(name, payload, now)
         self._ensure_tick(now)
 
     def source_for(self, language: str) -> SoundSource | None:

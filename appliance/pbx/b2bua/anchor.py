@@ -25,7 +25,7 @@ from appliance.events import (
 )
 from appliance.media import sdp
 from appliance.media.diskguard import DiskAlarm
-from appliance.media.plane import Digit, MediaPlane
+from appliance.media.plane import Digit, MediaPlane, PromptMissing
 from appliance.media.plane import RecordingStopped as PlaneRecordingStopped
 from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaTimeout
 from appliance.pbx.b2bua.dialogs import Lost
@@ -232,6 +232,9 @@ class MediaAnchor:
             self.log.append(new(RecordingStopped, (now, event.call, event.reason)))
         elif isinstance(event, DiskAlarm):
             self._disk_alarm(event, now)
+        elif isinstance(event, PromptMissing):
+            logger.error("call %d: prompt %s not played: %s", event.call, event.name,
+                         event.reason)
 
     def _disk_alarm(self, event: DiskAlarm, now: float) -> None:
         detail = f"{event.free_bytes // 1_000_000} MB free for recordings"

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from appliance.clock import Deadlines
 from appliance.media.g711 import ulaw_decode
-from appliance.media.plane import Digit, MediaPlane
+from appliance.media.plane import Digit, MediaPlane, PromptMissing
+from appliance.media.prompts import PromptError
 from appliance.media.rtp import RtpExtension, RtpPacket, parse, payload_of, seq_diff, ts_diff
 
 GATEWAY = ("192.0.2.10", 40000)
@@ -136,3 +137,28 @@ def test_one_prompt_set_speaks_every_language():
     plane = MediaPlane("127.0.0.1", range(30000, 30004), Deadlines(), Random(1),
                        prompts=Level(1000))
     assert plane.source_for("zh") is plane.source_for("en") is plane.prompts
+
+
+class LevelWithGap(Level):
+    """`Level`, but one prompt's file is gone."""
+
+    def samples(self, name: str) -> np.ndarray:
+        if name == "gone":
+            raise PromptError("/prompts/gone.wav: no such prompt")
+        return super().samples(name)
+
+
+def test_a_prompt_that_cannot_be_read_is_reported_and_the_others_play():
+    plane = MediaPlane("127.0.0.1", range(30000, 30004), Deadlines(), Random(1),
+                       prompts=LevelWithGap(1000))
+    plane.open(1, 0.0)
+    plane.set_caller(1, GATEWAY, 0, None, inband_digits=False)
+    plane.play(1, ["welcome", "gone", "welcome"], 0.0)
+    assert plane.take_events() == [
+        PromptMissing(1, "gone", "/prompts/gone.wav: no such prompt")]
+    deadlines = plane.deadlines
+    while (due := deadlines.next_deadline()) is not None and due <= 0.5:
+        deadlines.run_due(due)
+    heard = [parse(data).payload for port, data, _ in plane.take_datagrams() if port % 2 == 0]
+    loud = [payload for payload in heard if round(float(ulaw_decode(payload).mean()), -2) == 1000]
+    assert len(loud) == 10  # two prompts of 0.1 s, 20 ms a packet
