@@ -34,7 +34,9 @@ _ENDS = {
     IvrExitKind.AGENT: False,
 }
 _ENDED_IN_IVR = {Outcome.IVR_COMPLETED, Outcome.IVR_HANG_UP, Outcome.IVR_ABANDONED}
-_LEFT_OUT = {Outcome.BLOCKED, Outcome.NO_ROUTE}
+# Calls the trunks blocked or routing sent away, none of them ever offered to an agent.
+_LEFT_OUT = {Outcome.BLOCKED, Outcome.NO_ROUTE, Outcome.BLACKLISTED, Outcome.CLOSED,
+             Outcome.AGENT_UNREACHABLE}
 
 
 MIN_HOURS = 8.0
@@ -132,7 +134,9 @@ def way_out(call: CallState) -> bool | None:
     (blocked, sent away by routing, or still in the IVR or its voicemail at the end)."""
     path = call.ivr
     if path is None:
-        return None if call.outcome in _LEFT_OUT or call.blocked else False
+        # A duty agent who was rung and did not answer was offered the call: it went on.
+        sent_away = call.outcome in _LEFT_OUT and call.queued_at is None
+        return None if sent_away or call.blocked else False
     if path.exit is not None:
         ends = _ENDS[path.exit]
     elif call.queued_at is not None:

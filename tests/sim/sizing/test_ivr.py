@@ -91,6 +91,21 @@ def test_calls_routed_straight_to_a_queue_go_on_to_agents_with_no_ivr_time():
     assert figures.queue_seconds == pytest.approx(expected, abs=0.2)
 
 
+def test_calls_routing_sends_away_count_neither_way():
+    data = flow_site_dict()
+    data["trunk_groups"].append({"name": "lines", "kind": "sip", "channels": 20})
+    data["routes"].append({"trunk_group": "lines", "prompt": "closed"})
+    late = {**data["traffic"]["call_types"][0], "name": "late", "trunk_group": "lines"}
+    data["traffic"]["call_types"].append(late)
+    for call_type in data["traffic"]["call_types"]:
+        call_type["share"] = 0.5
+    figures = measure_ivr(parsed(data), hours=20, seed=2, timing=TIMING)
+    # Only the menu's calls count: the closed line's do not dilute the share or the time.
+    sigma = math.sqrt(SELF_SERVICE * (1 - SELF_SERVICE) / figures.calls)
+    assert abs(figures.share - SELF_SERVICE) <= 3 * sigma + 0.0005
+    assert figures.queue_seconds == pytest.approx(MENU + DELAY)
+
+
 def test_only_routes_into_flows_call_for_a_measurement():
     assert routes_into_flows(parsed(flow_site_dict()))
     data = flow_site_dict()
