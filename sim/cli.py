@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -305,9 +305,12 @@ def bench_sip_command(
         4.0, min=1, help="The ramp ends at this many times the sustained rate"),
     overload_held_after: float = typer.Option(
         60.0, min=0, help="Seconds after the ramp to look for calls and ports still held"),
+    transfer: bool = typer.Option(
+        True, help="Also step the rate with one blind transfer (REFER) in every call"),
 ) -> None:
     """Calls per second: SIPp against itself (the ceiling) vs SIPp through the appliance,
-    then an overload step ramping past the rate the appliance sustained."""
+    with one blind transfer in every call beside it, then an overload step ramping past the
+    rate the appliance sustained."""
     from sim.bench_b2bua import ASTERISK_ANCHOR, measure_b2bua, measure_concurrent
     from sim.bench_sip import ANCHOR, format_overload, measure_overload, measure_sipp_ceiling
 
@@ -316,14 +319,8 @@ def bench_sip_command(
         ceiling = measure_sipp_ceiling(budget=ceiling_budget)
     with console.status("SIPp callers -> ccbox queue -> SIPp agents"):
         ours = measure_b2bua(seconds=step_seconds, agents=agents)
-    table = Table(title="ccbox serve: SIPp callers -> queue -> SIPp agents, 1 s calls, UDP")
-    for column in ("rate", "placed", "achieved/s", "failed", "CPU ms/call", "result"):
-        table.add_column(column, justify="right")
-    for step in ours["steps"]:  # type: ignore[attr-defined]
-        table.add_row(str(step["rate"]), str(step["placed"]), f"{step['achieved_rate']:.0f}",
-                      str(step["failed"]), f"{step['cpu_ms_per_call']:.2f}",
-                      "pass" if step["passed"] else f"FAIL {step['failures'] or ''}")
-    console.print(table)
+    console.print(_b2bua_table("ccbox serve: SIPp callers -> queue -> SIPp agents, 1 s calls, "
+                               "UDP", ours["steps"]))  # type: ignore[arg-type]
     sustained, top = ours["sustained"], ceiling["ceiling"]
     console.print(f"SIPp ceiling (uac -> uas): [bold]{top}[/bold] calls/s; "
                   f"appliance sustained: [bold]{sustained}[/bold] calls/s "
@@ -331,6 +328,17 @@ def bench_sip_command(
                   highlight=False)
     console.print(f"target >= 200 calls/s, aim 500. anchors: {ANCHOR}; {ASTERISK_ANCHOR}",
                   highlight=False)
+    if transfer:
+        with console.status("the same, each call blind-transferred to a second queue"):
+            moved = measure_b2bua(seconds=step_seconds, agents=agents, transfer=True)
+        console.print(_b2bua_table("the same, each call blind-transferred once (REFER to a "
+                                   "second queue, a third of the way in)",
+                                   moved["steps"]))  # type: ignore[arg-type]
+        with_transfer = moved["sustained"]
+        console.print(f"with a transfer in every call: [bold]{with_transfer}[/bold] calls/s "
+                      f"beside {sustained} plain (ratio "
+                      f"{with_transfer / sustained if sustained else 0:.2f}; a transferred "
+                      f"call has two agent legs)", highlight=False)
     if concurrent:
         with console.status(f"holding {concurrent} concurrent calls"):
             held = measure_concurrent(concurrent)
@@ -345,6 +353,19 @@ def bench_sip_command(
         console.print(format_overload(figures), highlight=False)
         console.print("(figures from a shared machine are noisy: compare runs, not digits)",
                       highlight=False)
+
+
+def _b2bua_table(title: str, steps: list[dict[str, Any]]) -> Table:
+    table = Table(title=title)
+    for column in ("rate", "placed", "achieved/s", "failed", "CPU ms/call", "result"):
+        table.add_column(column, justify="right")
+    for step in steps:
+        unmoved = step.get("untransferred")
+        failures = (step["failures"] or "") if not unmoved else f"{unmoved} not transferred"
+        table.add_row(str(step["rate"]), str(step["placed"]), f"{step['achieved_rate']:.0f}",
+                      str(step["failed"]), f"{step['cpu_ms_per_call']:.2f}",
+                      "pass" if step["passed"] else f"FAIL {failures}")
+    return table
 
 
 def sweep_command(
