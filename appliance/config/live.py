@@ -157,6 +157,29 @@ class FeatureCodes(_Frozen):
         return self
 
 
+class Park(_Frozen):
+    """Call park: an agent refers (blind transfer) their caller to `number` and the call
+    waits, hearing music, in the lowest free slot of `first_slot` .. `first_slot + slots - 1`;
+    any phone dialling the slot's number takes it. After `timeout` seconds the parker's phone
+    is rung again (for their ring timeout); unanswered, the call goes back to the queue it came
+    from, else to `fallback_queue`, else it is parked again."""
+
+    number: Annotated[str, Field(pattern=r"[0-9*#]{1,16}")] = "700"
+    first_slot: Annotated[int, Field(ge=1, le=10**9)] = 701
+    slots: Annotated[int, Field(ge=1, le=1000)] = 20
+    timeout: Annotated[float, Field(gt=0, le=3600)] = 45.0
+    fallback_queue: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Park":
+        if self.number.isdigit() and int(self.number) in self.numbers():
+            raise ValueError(f"the park number {self.number} is one of its slots")
+        return self
+
+    def numbers(self) -> range:
+        return range(self.first_slot, self.first_slot + self.slots)
+
+
 class AuthFailures(_Frozen):
     """Limits on failed authentications (wrong or malformed credentials), counted per source
     address and per user: from `slow_after` failures on, answers are delayed by `slow_delay`
@@ -209,6 +232,7 @@ class Sip(_Frozen):
     # Seconds between OPTIONS probes of each trunk peer given as one address; 0: no probes.
     probe_interval: Annotated[float, Field(ge=0)] = 60.0
     feature_codes: FeatureCodes = FeatureCodes()
+    park: Park = Park()
     auth_failures: AuthFailures = AuthFailures()
     # Contacts one phone may register at once (a registrar must not grow without bound).
     max_contacts: Annotated[int, Field(ge=1, le=100)] = 10

@@ -166,6 +166,9 @@ class Acd:
         # Gone from the configuration, kept while calls still use them (see `reload`).
         self._retired_queues: set[str] = set()
         self._retired_agents: set[str] = set()
+        # Asked first when a named agent does not take a call rung on them alone: True if it
+        # found the call somewhere else to go (a parked call rung back: `CallControl`).
+        self.direct_not_taken: Callable[[Call, float], bool] | None = None
         self._build_memberships(site)
 
     # --- configuration -----------------------------------------------------------
@@ -494,7 +497,8 @@ class Acd:
         logs and is answered, held, transferred and wrapped up like one. It rings for the
         ring timeout of the agent's first queue (in the site's order; a queue's default if
         they serve none) and its wrap-up is that queue's. A ring not taken (timeout, refusal,
-        log-out) does not pause the agent; the call ends, ``AGENT_UNREACHABLE``.
+        log-out) does not pause the agent; the call ends, ``AGENT_UNREACHABLE``, unless
+        ``direct_not_taken`` sends it elsewhere.
         """
         agent = self.agents.get(agent_id)
         if agent is None or agent.state is not READY or agent_id in self._retired_agents:
@@ -533,8 +537,9 @@ class Acd:
         self._leave_queue(call, self._direct[call.queue])
         if not self._apply_pending(agent, now):
             self._become_ready(agent, now, announce=False, withdrawn=True, reason=reason)
-        self._outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_UNREACHABLE)))
-        self._end_call(call, EndCause.AGENT_UNREACHABLE, now)
+        if self.direct_not_taken is None or not self.direct_not_taken(call, now):
+            self._outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_UNREACHABLE)))
+            self._end_call(call, EndCause.AGENT_UNREACHABLE, now)
         self._agent_available(agent, now)
 
     # --- matching ------------------------------------------------------------
