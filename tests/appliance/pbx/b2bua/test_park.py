@@ -71,3 +71,21 @@ def test_the_parked_caller_hanging_up_frees_the_slot() -> None:
     assert [r.cause.value for r in records(lab, CallEnded)] == ["caller_hangup"]
     assert lab.box.cc.parking.lot.parked(701) is None
     assert lab.box.legs.empty
+
+
+def test_with_the_media_anchored_the_pickup_joins_the_callers_relay() -> None:
+    lab = transfer_lab(media=True)
+    call, incoming = talking(lab)
+    lab.do(lab.phones["a1"], "refer", incoming, "700")
+    lab.run(0.5)
+    picker = lab.phones["a2"]
+    pickup = lab.do(picker, "call", "701")
+    lab.run(0.5)
+    assert [k for k, _ in kinds(picker)] == ["answered"]
+    media = lab.box.media.calls[call]
+    assert media.bridged
+    lab.do(lab.gateway, "hangup", call)
+    lab.run(1)
+    assert picker.calls[pickup].state == "ended"
+    assert [r.cause.value for r in records(lab, CallEnded)] == ["caller_hangup"]
+    assert lab.box.legs.empty
