@@ -15,6 +15,7 @@ Life of a call, in record order::
     CallOffered -> CallQueued [-> StickyOffered] [-> CallAnnounced]* [-> AgentRung -> RingNoAnswer]*
                 -> CallAnswered [-> CallHeld -> CallResumed]* [-> CallTransferred ...]
                 [-> CallParked [-> ParkTimedOut] -> (ParkPickedUp | CallQueued) ...]
+                [-> CallPickedUp]  (before its CallAnswered: taken from a ringing phone)
                 -> CallEnded
     CallOffered -> CallQueued ... -> CallAbandoned -> CallEnded
     CallOffered -> CallQueued ... -> CallOverflowed -> CallQueued ... (another queue)
@@ -225,6 +226,19 @@ class ParkPickedUp(NamedTuple):
     call: int
     slot: int
     agent: str
+
+
+class CallPickedUp(NamedTuple):
+    """``agent`` took the call from the phones it rang (``ringing``: their agents, comma
+    separated) with a pickup feature code: their ring stops, an ``AgentRung`` and a
+    ``CallAnswered`` by ``agent`` follow. ``directed``: the code named an agent (else a
+    group pickup)."""
+
+    t: float
+    call: int
+    agent: str
+    ringing: str
+    directed: bool
 
 
 class ParkTimedOut(NamedTuple):
@@ -460,6 +474,7 @@ CallRecord = (
     | CallParked
     | ParkPickedUp
     | ParkTimedOut
+    | CallPickedUp
     | CallEnded
     | DigitReceived
     | RecordingStarted
@@ -498,6 +513,7 @@ RECORD_TYPES: dict[str, type[Record]] = {
         CallParked,
         ParkPickedUp,
         ParkTimedOut,
+        CallPickedUp,
         CallEnded,
         AgentStateChanged,
         DigitReceived,

@@ -142,18 +142,28 @@ class Phone(_Frozen):
 
 
 class FeatureCodes(_Frozen):
-    """What an agent dials from their phone to change their state."""
+    """What an agent dials from their phone to change their state, or to answer a call ringing
+    at another phone: `pickup` alone takes the oldest call ringing any agent of the picker's
+    queues (group pickup), `directed_pickup` followed by an agent's id the call ringing them
+    (``**1002``)."""
 
     login: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*41"
     logout: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*42"
     ready: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*43"
     not_ready: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*44"
+    pickup: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*8"
+    directed_pickup: Annotated[str, Field(pattern=r"[*#][*#0-9]{0,3}")] = "**"
 
     @model_validator(mode="after")
     def _check_distinct(self) -> "FeatureCodes":
-        codes = [self.login, self.logout, self.ready, self.not_ready]
+        codes = [self.login, self.logout, self.ready, self.not_ready, self.pickup]
         if len(set(codes)) != len(codes):
-            raise ValueError(f"expected four different feature codes; got {codes}")
+            raise ValueError(f"expected five different feature codes; got {codes}")
+        # A code starting with the prefix would be read as a pickup of an agent's call.
+        shadowed = [code for code in codes if code.startswith(self.directed_pickup)]
+        if shadowed:
+            raise ValueError(f"the directed pickup prefix {self.directed_pickup} starts "
+                             f"{shadowed}")
         return self
 
 

@@ -39,6 +39,7 @@ from appliance.pbx.actions import (
 )
 from appliance.pbx.call import Call, CallState
 from appliance.pbx.features.parking import Parking
+from appliance.pbx.features.pickup import Pickups
 from appliance.pbx.ivr import Farewell, FlowRun, PromptSeconds, Speaker
 from appliance.pbx.routing import Decision, Kind, Router
 from appliance.pbx.trunks import TrunkGroups
@@ -130,6 +131,7 @@ class CallControl:
                        announcement_seconds)
         self.parking = Parking(site.sip.park, self.calls, self.acd, log, self._outbox,
                                self._deadlines)
+        self.pickups = Pickups(self.calls, self.acd, log)
         # When the core next needs on_deadline(); None if never. Drivers ask
         # after every input, so this is the heap's own method.
         self.next_deadline: Callable[[], float | None] = self._deadlines.next_deadline
@@ -437,6 +439,20 @@ class CallControl:
     def park_pick_up(self, now: float, slot: int, agent: str) -> int | None:
         """`agent` dialled park slot `slot` (`Parking.pick_up`): the call's id, or None."""
         return self.parking.pick_up(slot, agent, now)
+
+    def pickup_target(self, agent: str, directed_at: str | None) -> int | None:
+        """The call `agent`'s pickup code means: the one ringing `directed_at`'s phone, or
+        with None the oldest ringing at their team's (`Pickups`); None if there is none."""
+        pickups = self.pickups
+        call = pickups.for_group(agent) if directed_at is None else pickups.ringing_at(
+            directed_at)
+        return None if call is None else call.id
+
+    def agent_pick_up(self, now: float, agent: str, call_id: int, directed: bool) -> bool:
+        """`agent` takes the call from the phones it rings (`Pickups.pick_up`): rung and
+        answered at once. False, nothing changed, if they cannot now."""
+        call = self.calls.get(call_id)
+        return call is not None and self.pickups.pick_up(agent, call, directed, now)
 
     def agent_login(self, now: float, agent: str, ready: bool = True, reason: str = "") -> bool:
         return self.acd.login(agent, now, ready, reason)

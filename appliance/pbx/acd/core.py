@@ -510,6 +510,20 @@ class Acd:
         self._ring(call, Membership(agent, queue, 0, 1), now)
         return True
 
+    def take_ring(self, call: Call, agent_id: str, now: float) -> bool:
+        """A ready ``agent_id`` takes ``call`` from the agents it rings (a pickup): they are
+        rung for it (a ``RingAgent``) and answer at once (a ``Connect``); the others' ring
+        stops as when one of a ring-all answers, with no pause for them. False, changing
+        nothing, unless the agent is ready and the call rings someone."""
+        agent = self.agents.get(agent_id)
+        if (agent is None or agent.state is not READY or call.state is not QUEUED
+                or not call.ringing or agent_id in self._retired_agents):
+            return False
+        queue = self._queue_of(call)
+        membership = next((m for m in agent.memberships if m.queue is queue), None)
+        self._ring(call, membership or Membership(agent, queue, 0, 1), now)
+        return self.answer(agent_id, call, now)
+
     def _direct_queue(self, agent: Agent) -> QueueRuntime:
         """The agent's own target, with the settings of their first queue of today's
         configuration."""
@@ -798,6 +812,20 @@ class Acd:
         else:
             return False
         return True
+
+    def free_to_pick_up(self, agent_id: str, now: float) -> bool:
+        """Whether the agent may take a call they pick up (a park slot, another phone's ring):
+        ready, or wrapping up with nothing asked for meanwhile - their wrap-up ends now, as
+        with their ready key, but no queue call is offered to them first."""
+        agent = self.agents.get(agent_id)
+        if agent is None or agent_id in self._retired_agents:
+            return False
+        if agent.state is WRAP_UP and agent.pending is None:
+            if agent.wrap_up_timer is not None:
+                agent.wrap_up_timer.cancel()
+                agent.wrap_up_timer = None
+            self._become_ready(agent, now, announce=False)
+        return agent.state is READY
 
     def not_ready(self, agent_id: str, reason: str, now: float) -> bool:
         agent = self.agents.get(agent_id)

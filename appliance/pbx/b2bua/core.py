@@ -145,6 +145,7 @@ class B2bua(Endpoint):
         self.probes.apply(site.sip, site.trunk_groups)
         self.logins.apply(site)
         self.features.apply(site.sip.feature_codes)
+        self.parking.apply(site.sip.feature_codes)
         self.extensions.apply(site.sip)
         self.transfers.park_number = site.sip.park.number
         self.ivr.apply(site)

@@ -1,8 +1,8 @@
 """New calls into the B2BUA: a trunk's INVITE becomes a caller leg and a call for call control
 (answered at once, as early media or with ringing, as the media and the site say; a call routed
 to an IVR flow is answered by the flow's `AnswerCaller`, `ivr.py`); a phone's INVITE, once
-authenticated, a feature code carried out on a feature leg, a call to another phone, or a park
-slot's pickup (`parking.py`)."""
+authenticated, a feature code carried out on a feature leg, a call to another phone, or a
+pickup of a parked or ringing call (`parking.py`)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from appliance.pbx.sip.transaction import transaction_key
 
 if TYPE_CHECKING:
     from appliance.config import Site
-    from appliance.pbx.b2bua.parking import ParkCalls
+    from appliance.pbx.b2bua.parking import Claim, ParkCalls
 
 
 class CallIntake:
@@ -151,9 +151,9 @@ class CallIntake:
         number = user_of_uri(request.uri)
         feature = self.features.dialled(number)
         user = result.user
-        slot = None if self.parking is None else self.parking.slot(number)
-        if feature is None and slot is not None:
-            self._pickup_call(request, source, user, slot, now)
+        claim = None if self.parking is None or feature else self.parking.claim(number, user)
+        if claim is not None:
+            self._pickup_call(request, source, user, claim, now)
             return
         if feature is None and self.extensions.dialled(number):
             self._extension_call(request, source, user, number, now)
@@ -171,12 +171,12 @@ class CallIntake:
         body = bytes(declined)
         self.dialogs.answer(leg, body, now)
 
-    def _pickup_call(self, request: Request, source: Address, agent: str, slot: int,
+    def _pickup_call(self, request: Request, source: Address, agent: str, claim: Claim,
                      now: float) -> None:
-        """A phone dials a park slot: refused at once if nothing is parked there or the
-        phone's agent cannot take a call now."""
+        """A phone dials a park slot or a pickup code: refused at once if there is no call to
+        take or the phone's agent cannot take a call now."""
         assert self.parking is not None
-        refusal = self.parking.refusal(slot, agent)
+        refusal = self.parking.refusal(claim, agent)
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return
@@ -187,7 +187,7 @@ class CallIntake:
         if taken:
             leg = self._incoming_leg(PickupLeg, request, source)
             self.dialogs.set_session(leg, terms)
-            self.parking.pick_up(leg, offer, agent, slot, now)
+            self.parking.pick_up(leg, offer, agent, claim, now)
 
     def _extension_call(self, request: Request, source: Address, caller: str, callee: str,
                         now: float) -> None:

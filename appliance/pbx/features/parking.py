@@ -65,13 +65,14 @@ class Parking:
     def pick_up(self, slot: int, agent: str, now: float) -> int | None:
         """`agent` dialled `slot`: the call there is theirs at once (rung and answered: a
         `RingAgent` then a `Connect` in the outbox; the driver's phone leg is the one that
-        dialled). The call's id; None (nothing changed) if the slot is empty or the agent
-        is not ready."""
+        dialled). The call's id; None if the slot is empty or the agent is neither ready nor
+        wrapping up (a wrap-up ends here: `Acd.free_to_pick_up`); the parker too may take
+        their call back."""
         entry = self.lot.parked(slot)
         if entry is None:
             return None
         call = self.calls[entry.call]
-        if not self.acd.ring_direct(call, agent, now):
+        if not self.acd.free_to_pick_up(agent, now) or not self.acd.ring_direct(call, agent, now):
             return None
         self.lot.pick_up(slot)
         call.parked = None

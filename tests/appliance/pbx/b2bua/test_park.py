@@ -89,3 +89,16 @@ def test_with_the_media_anchored_the_pickup_joins_the_callers_relay() -> None:
     assert picker.calls[pickup].state == "ended"
     assert [r.cause.value for r in records(lab, CallEnded)] == ["caller_hangup"]
     assert lab.box.legs.empty
+
+
+def test_the_parker_in_wrap_up_picks_up_their_own_parked_call() -> None:
+    lab = transfer_lab()  # wrap-up 30 s
+    _, incoming = talking(lab)
+    phone = lab.phones["a1"]
+    lab.do(phone, "refer", incoming, "700")
+    lab.run(0.5)
+    phone.take_events()
+    lab.do(phone, "call", "701")
+    lab.run(0.5)
+    assert [k for k, _ in kinds(phone)] == ["answered"]
+    assert [r.agent for r in records(lab, CallAnswered)] == ["a1", "a1"]
