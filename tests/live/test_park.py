@@ -3,7 +3,9 @@
 its own. The agent who answers parks the caller by a blind REFER to 700 and reads the slot in
 the NOTIFY ("200 Parked 701"); the parked caller hears the site's music. Then either the other
 phone dials 701 and the caller and it hear each other, or nobody does and, after the park
-timeout, the parker's phone rings again and the parker talks with the caller once more."""
+timeout, the parker's phone rings again and the parker talks with the caller once more.
+Last, call pickup: while the caller rings one phone, the other dials ``**`` and that phone's
+agent and talks with the caller; the ringing phone stops."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from random import Random
 import numpy as np
 import pytest
 
-from appliance.events import CallAnswered, CallParked, ParkPickedUp, ParkTimedOut
+from appliance.events import CallAnswered, CallParked, CallPickedUp, ParkPickedUp, ParkTimedOut
 from appliance.live.udp import UdpDriver
 from appliance.records.store import RecordReader
 from sim.live import ApplianceProcess, media_port_range, write_site
@@ -123,7 +125,26 @@ async def park(parties: Parties, pick_up: bool) -> None:
     await asyncio.sleep(0.5)
 
 
-def run(tmp_path: Path, phones: list[str], pick_up: bool) -> tuple[Parties, list[object]]:
+async def pick_up_ringing(parties: Parties) -> None:
+    """A call rings one phone; the other takes it by directed pickup."""
+    gateway = parties.gateway
+    call = parties.do(gateway, "call", "100", parties.offer("gw"), "13800000000")
+    await until(lambda: any(c.state == "incoming" for p in parties.phones.values()
+                            for c in p.calls.values()), "rung")
+    rung = next(p for p in parties.phones.values() if p.calls)
+    picker = next(p for p in parties.phones.values() if p is not rung)
+    pickup = parties.do(picker, "call", f"**{rung.user}", parties.offer(picker.user))
+    await until(lambda: picker.calls[pickup].state == "answered", "picked up")
+    await until(lambda: gateway.calls[call].state == "answered", "answered")
+    await until(lambda: all(c.state == "ended" for c in rung.calls.values()), "ring stopped")
+    parties.rtp[picker.user].peer = relay_address(picker.calls[pickup].remote_body)
+    parties.rtp["gw"].peer = relay_address(gateway.calls[call].remote_body)
+    await parties.phase("after")
+    parties.do(gateway, "hangup", call)
+    await asyncio.sleep(0.5)
+
+
+def run(tmp_path: Path, phones: list[str], pick_up: bool | None) -> tuple[Parties, list[object]]:
     _, high = media_port_range()
     caller_port = free_udp_port()
     site = write_site(tmp_path / "site.yaml", caller_port, PASSWORDS,
@@ -135,7 +156,7 @@ def run(tmp_path: Path, phones: list[str], pick_up: bool) -> tuple[Parties, list
         parties = Parties(box.address, caller_port, phones)
         try:
             await parties.start()
-            await park(parties, pick_up)
+            await (pick_up_ringing(parties) if pick_up is None else park(parties, pick_up))
         finally:
             parties.close()
         return parties
@@ -184,3 +205,12 @@ def test_a_parked_call_nobody_picks_up_rings_its_parker_back(tmp_path: Path) -> 
     assert_music(caller["parked"])
     assert abs(dominant_frequency(caller["after"]) - HZ["1001"]) < 5
     assert abs(dominant_frequency(heard(parties, "1001")["after"]) - CALLER_HZ) < 5
+
+
+def test_a_call_ringing_one_phone_is_picked_up_from_another(tmp_path: Path) -> None:
+    parties, records = run(tmp_path, list(PASSWORDS), pick_up=None)
+    [picked] = [r for r in records if isinstance(r, CallPickedUp)]
+    assert picked.directed and picked.ringing != picked.agent
+    assert [r.agent for r in records if isinstance(r, CallAnswered)] == [picked.agent]
+    assert abs(dominant_frequency(heard(parties, "gw")["after"]) - HZ[picked.agent]) < 5
+    assert abs(dominant_frequency(heard(parties, picked.agent)["after"]) - CALLER_HZ) < 5
