@@ -14,6 +14,8 @@ Life of a call, in record order::
     CallOffered -> CallBlocked -> CallEnded                      (all trunks busy)
     CallOffered -> CallQueued [-> StickyOffered] [-> CallAnnounced]* [-> AgentRung -> RingNoAnswer]*
                 -> CallAnswered [-> CallHeld -> CallResumed]* [-> CallTransferred ...]
+                [-> CallParked [-> ParkTimedOut] -> (ParkPickedUp | CallQueued) ...]
+                [-> CallPickedUp]  (before its CallAnswered: taken from a ringing phone)
                 -> CallEnded
     CallOffered -> CallQueued ... -> CallAbandoned -> CallEnded
     CallOffered -> CallQueued ... -> CallOverflowed -> CallQueued ... (another queue)
@@ -203,6 +205,52 @@ class CallTransferred(NamedTuple):
     call: int
     agent: str
     target: str
+
+
+class CallParked(NamedTuple):
+    """The agent parked the call (`appliance.pbx.features.park`): their talk ends, the caller
+    hears music in ``slot`` until someone picks it up or the park ``timeout`` runs out.
+    ``origin`` is the queue it came from ("" for none)."""
+
+    t: float
+    call: int
+    agent: str
+    slot: int
+    origin: str
+
+
+class ParkPickedUp(NamedTuple):
+    """A phone dialled the slot and took the call (a ``CallAnswered`` by ``agent`` follows)."""
+
+    t: float
+    call: int
+    slot: int
+    agent: str
+
+
+class CallPickedUp(NamedTuple):
+    """``agent`` took the call from the phones it rang (``ringing``: their agents, comma
+    separated) with a pickup feature code: their ring stops, an ``AgentRung`` and a
+    ``CallAnswered`` by ``agent`` follow. ``directed``: the code named an agent (else a
+    group pickup)."""
+
+    t: float
+    call: int
+    agent: str
+    ringing: str
+    directed: bool
+
+
+class ParkTimedOut(NamedTuple):
+    """Nobody picked the call up in time. ``to``: where it goes, "parker" (their phone rings
+    again; if they do not answer it goes on to ``queue``), "queue" (to ``queue`` at once), or
+    "parked" (nowhere to go: parked again)."""
+
+    t: float
+    call: int
+    slot: int
+    to: str
+    queue: str
 
 
 class CallEnded(NamedTuple):
@@ -423,6 +471,10 @@ CallRecord = (
     | CallHeld
     | CallResumed
     | CallTransferred
+    | CallParked
+    | ParkPickedUp
+    | ParkTimedOut
+    | CallPickedUp
     | CallEnded
     | DigitReceived
     | RecordingStarted
@@ -458,6 +510,10 @@ RECORD_TYPES: dict[str, type[Record]] = {
         CallHeld,
         CallResumed,
         CallTransferred,
+        CallParked,
+        ParkPickedUp,
+        ParkTimedOut,
+        CallPickedUp,
         CallEnded,
         AgentStateChanged,
         DigitReceived,

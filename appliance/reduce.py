@@ -27,6 +27,7 @@ from appliance.events import (
     CallHeld,
     CallOffered,
     CallOverflowed,
+    CallParked,
     CallQueued,
     CallResumed,
     CallTransferred,
@@ -167,6 +168,7 @@ class CallState:
         "outcome",
         "overflow",
         "overflows",
+        "parks",
         "queued_at",
         "ring_no_answers",
         "rings",
@@ -201,6 +203,7 @@ class CallState:
         self.sticky_agent: str | None = None  # offered first to them (sticky agent)
         self.ring_no_answers = 0
         self.transfers = 0
+        self.parks = 0
         self.overflows = 0
         self.overflow = ""  # target of the last overflow
         self.abandon_queue: str | None = None  # the queue it was abandoned in
@@ -377,6 +380,7 @@ class EventReducer:
             CallHeld: self.held,
             CallResumed: self.resumed,
             CallTransferred: self.transferred,
+            CallParked: self.parked,
             CallEnded: self.ended,
             AgentStateChanged: self.agent_state,
             IvrFlowEntered: self.flow_entered,
@@ -591,6 +595,19 @@ class EventReducer:
             self._call_transferred(call, handling, call.transfers == 1)
         if handling is not None:
             self.end_talk(handling, r.t)
+
+    def parked(self, r: CallParked) -> None:
+        """The agent parked the call: their talk (and any hold) ends there, as at a transfer,
+        but it is no transfer; the next answer (a pickup, the parker rung back, a queue's
+        agent) starts a new talk."""
+        call = self.calls.get(r.call)
+        if call is None:
+            return
+        call.parks += 1
+        if call.hold_from is not None:
+            self.end_hold(call, r.t)
+        if call.handling is not None:
+            self.end_talk(call.handling, r.t)
 
     def end_talk(self, handling: Handling, t: float) -> None:
         if not handling.talking:

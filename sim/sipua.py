@@ -66,6 +66,7 @@ class UaCall:
     ack: Request | None = None
     ok: Response | None = None  # our 2xx, until its ACK
     history: list[str] = field(default_factory=list)
+    sipfrag: bytes = b""  # the last NOTIFY's message/sipfrag (a transfer's or park's outcome)
 
 
 @dataclass(frozen=True)
@@ -420,6 +421,7 @@ class UserAgent(Endpoint):
         else:
             self._reply(request, 200, "OK", now, call.local_tag)
             if method == "NOTIFY" and request.body.startswith(b"SIP/2.0 "):
+                call.sipfrag = request.body
                 status = int(request.body[8:11]) if request.body[8:11].isdigit() else 0
                 self.events.append(UaEvent("transfer_notified", call.id, status))
 

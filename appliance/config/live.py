@@ -142,19 +142,52 @@ class Phone(_Frozen):
 
 
 class FeatureCodes(_Frozen):
-    """What an agent dials from their phone to change their state."""
+    """What an agent dials from their phone to change their state, or to answer a call ringing
+    at another phone: `pickup` alone takes the oldest call ringing any agent of the picker's
+    queues (group pickup), `directed_pickup` followed by an agent's id the call ringing them
+    (``**1002``)."""
 
     login: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*41"
     logout: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*42"
     ready: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*43"
     not_ready: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*44"
+    pickup: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*8"
+    directed_pickup: Annotated[str, Field(pattern=r"[*#][*#0-9]{0,3}")] = "**"
 
     @model_validator(mode="after")
     def _check_distinct(self) -> "FeatureCodes":
-        codes = [self.login, self.logout, self.ready, self.not_ready]
+        codes = [self.login, self.logout, self.ready, self.not_ready, self.pickup]
         if len(set(codes)) != len(codes):
-            raise ValueError(f"expected four different feature codes; got {codes}")
+            raise ValueError(f"expected five different feature codes; got {codes}")
+        # A code starting with the prefix would be read as a pickup of an agent's call.
+        shadowed = [code for code in codes if code.startswith(self.directed_pickup)]
+        if shadowed:
+            raise ValueError(f"the directed pickup prefix {self.directed_pickup} starts "
+                             f"{shadowed}")
         return self
+
+
+class Park(_Frozen):
+    """Call park: an agent refers (blind transfer) their caller to `number` and the call
+    waits, hearing music, in the lowest free slot of `first_slot` .. `first_slot + slots - 1`;
+    any phone dialling the slot's number takes it. After `timeout` seconds the parker's phone
+    is rung again (for their ring timeout); unanswered, the call goes back to the queue it came
+    from, else to `fallback_queue`, else it is parked again."""
+
+    number: Annotated[str, Field(pattern=r"[0-9*#]{1,16}")] = "700"
+    first_slot: Annotated[int, Field(ge=1, le=10**9)] = 701
+    slots: Annotated[int, Field(ge=1, le=1000)] = 20
+    timeout: Annotated[float, Field(gt=0, le=3600)] = 45.0
+    fallback_queue: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Park":
+        if self.number.isdigit() and int(self.number) in self.numbers():
+            raise ValueError(f"the park number {self.number} is one of its slots")
+        return self
+
+    def numbers(self) -> range:
+        return range(self.first_slot, self.first_slot + self.slots)
 
 
 class AuthFailures(_Frozen):
@@ -209,6 +242,7 @@ class Sip(_Frozen):
     # Seconds between OPTIONS probes of each trunk peer given as one address; 0: no probes.
     probe_interval: Annotated[float, Field(ge=0)] = 60.0
     feature_codes: FeatureCodes = FeatureCodes()
+    park: Park = Park()
     auth_failures: AuthFailures = AuthFailures()
     # Contacts one phone may register at once (a registrar must not grow without bound).
     max_contacts: Annotated[int, Field(ge=1, le=100)] = 10

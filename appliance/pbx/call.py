@@ -9,6 +9,7 @@ from appliance.clock import TimerHandle
 
 if TYPE_CHECKING:
     from appliance.pbx.acd.queue import Membership
+    from appliance.pbx.features.park import ParkedCall
     from appliance.pbx.ivr import Farewell, FlowRun
 
 
@@ -19,6 +20,7 @@ class CallState(Enum):
     TALKING = 2
     HELD = 3
     ENDED = 4
+    PARKED = 6  # in a park slot (`appliance.pbx.features.park`), hearing music
 
 
 class Call:
@@ -38,6 +40,7 @@ class Call:
         "language",
         "max_wait_timer",
         "offered_at",
+        "parked",
         "priority",
         "queue",
         "queued_at",
@@ -78,6 +81,9 @@ class Call:
         self.max_wait_timer: TimerHandle | None = None
         self.announce_timer: TimerHandle | None = None
         self.ivr_answered = False  # an IVR flow (or a closed prompt) answered it
+        # Its park slot's entry, from the park until it is taken from the lot and served
+        # (picked up, or answered by the parker it rang back): where it goes if not taken.
+        self.parked: ParkedCall | None = None
         self.ivr: FlowRun | Farewell | None = None  # while in an IVR flow or a closed prompt
         # What the IVR learnt, kept with the call once it leaves for a queue or an agent.
         self.language = ""

@@ -38,6 +38,8 @@ from appliance.pbx.actions import (
     StartSurvey,
 )
 from appliance.pbx.call import Call, CallState
+from appliance.pbx.features.parking import Parking
+from appliance.pbx.features.pickup import Pickups
 from appliance.pbx.ivr import Farewell, FlowRun, PromptSeconds, Speaker
 from appliance.pbx.routing import Decision, Kind, Router
 from appliance.pbx.trunks import TrunkGroups
@@ -85,6 +87,7 @@ IN_IVR = CallState.IVR
 QUEUED = CallState.QUEUED
 TALKING = CallState.TALKING
 HELD = CallState.HELD
+PARKED = CallState.PARKED
 ENDED = CallState.ENDED
 
 
@@ -126,6 +129,9 @@ class CallControl:
         self._speaker = speaker or say
         self.acd = Acd(site, self.calls, log, self._outbox, self._deadlines, self._end, rng,
                        announcement_seconds)
+        self.parking = Parking(site.sip.park, self.calls, self.acd, log, self._outbox,
+                               self._deadlines)
+        self.pickups = Pickups(self.calls, self.acd, log)
         # When the core next needs on_deadline(); None if never. Drivers ask
         # after every input, so this is the heap's own method.
         self.next_deadline: Callable[[], float | None] = self._deadlines.next_deadline
@@ -156,6 +162,7 @@ class CallControl:
         self.trunks.reload(site)
         self.router = router
         self.acd.reload(site, now)
+        self.parking.reload(site.sip.park)
 
     # --- the driver's side -----------------------------------------------------
 
@@ -327,6 +334,9 @@ class CallControl:
             self._outbox.append(new(HangUpAgent, (call_id, call.agent)))
             self.acd.talk_ended(call, now)
             self._end(call, EndCause.CALLER_HANGUP, now)
+        elif state is PARKED:
+            self.parking.caller_left(call)
+            self._end(call, EndCause.CALLER_HANGUP, now)
         else:
             return False
         return True
@@ -335,7 +345,10 @@ class CallControl:
 
     def agent_answer(self, now: float, agent: str, call_id: int) -> bool:
         call = self.calls.get(call_id)
-        return call is not None and self.acd.answer(agent, call, now)
+        if call is None or not self.acd.answer(agent, call, now):
+            return False
+        call.parked = None  # a parked call rung back to its parker is served
+        return True
 
     def agent_decline(
         self, now: float, agent: str, call_id: int, reason: str = REASON_DECLINED
@@ -418,6 +431,28 @@ class CallControl:
                 or self.site.routes[decision.route].dnis != dialled):
             return None
         return decision.target.name
+
+    def agent_park(self, now: float, agent: str) -> int | None:
+        """Park the agent's call (`Parking.park`): the slot's number, None if not parked."""
+        return self.parking.park(agent, now)
+
+    def park_pick_up(self, now: float, slot: int, agent: str) -> int | None:
+        """`agent` dialled park slot `slot` (`Parking.pick_up`): the call's id, or None."""
+        return self.parking.pick_up(slot, agent, now)
+
+    def pickup_target(self, agent: str, directed_at: str | None) -> int | None:
+        """The call `agent`'s pickup code means: the one ringing `directed_at`'s phone, or
+        with None the oldest ringing at their team's (`Pickups`); None if there is none."""
+        pickups = self.pickups
+        call = pickups.for_group(agent) if directed_at is None else pickups.ringing_at(
+            directed_at)
+        return None if call is None else call.id
+
+    def agent_pick_up(self, now: float, agent: str, call_id: int, directed: bool) -> bool:
+        """`agent` takes the call from the phones it rings (`Pickups.pick_up`): rung and
+        answered at once. False, nothing changed, if they cannot now."""
+        call = self.calls.get(call_id)
+        return call is not None and self.pickups.pick_up(agent, call, directed, now)
 
     def agent_login(self, now: float, agent: str, ready: bool = True, reason: str = "") -> bool:
         return self.acd.login(agent, now, ready, reason)

@@ -93,6 +93,8 @@ class CallDetail(NamedTuple):
     sticky_agent: str | None = None
     # The caller's score in the queue's post-call survey (None: no survey, or no score).
     survey_score: str | None = None
+    # Times the call was parked (an agent sent it to a park slot: `CallParked`).
+    parks: int = 0
 
 
 class _Media:
@@ -146,6 +148,7 @@ def detail_of(call: CallState, t: float, cause: EndCause) -> CallDetail:
         **call.tag.fields(),
         **({} if call.ivr is None else ivr_fields(call.ivr)),
         survey_score=call.survey,
+        parks=call.parks,
     )
 
 

@@ -117,6 +117,8 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("calls", "sticky_agent", "TEXT NULL"),
     # The caller's score in a post-call survey.
     ("calls", "survey_score", "TEXT NULL"),
+    # Times the call was parked (``CallDetail.parks``).
+    ("calls", "parks", "INTEGER NULL"),
 )
 
 COMMIT_INTERVAL = 0.05  # seconds a record may wait for its commit when no call ended

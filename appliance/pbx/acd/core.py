@@ -166,6 +166,9 @@ class Acd:
         # Gone from the configuration, kept while calls still use them (see `reload`).
         self._retired_queues: set[str] = set()
         self._retired_agents: set[str] = set()
+        # Asked first when a named agent does not take a call rung on them alone: True if it
+        # found the call somewhere else to go (a parked call rung back: `CallControl`).
+        self.direct_not_taken: Callable[[Call, float], bool] | None = None
         self._build_memberships(site)
 
     # --- configuration -----------------------------------------------------------
@@ -494,7 +497,8 @@ class Acd:
         logs and is answered, held, transferred and wrapped up like one. It rings for the
         ring timeout of the agent's first queue (in the site's order; a queue's default if
         they serve none) and its wrap-up is that queue's. A ring not taken (timeout, refusal,
-        log-out) does not pause the agent; the call ends, ``AGENT_UNREACHABLE``.
+        log-out) does not pause the agent; the call ends, ``AGENT_UNREACHABLE``, unless
+        ``direct_not_taken`` sends it elsewhere.
         """
         agent = self.agents.get(agent_id)
         if agent is None or agent.state is not READY or agent_id in self._retired_agents:
@@ -505,6 +509,20 @@ class Acd:
         self._log.append(new(CallQueued, (now, call.id, queue.name, 0, 1)))
         self._ring(call, Membership(agent, queue, 0, 1), now)
         return True
+
+    def take_ring(self, call: Call, agent_id: str, now: float) -> bool:
+        """A ready ``agent_id`` takes ``call`` from the agents it rings (a pickup): they are
+        rung for it (a ``RingAgent``) and answer at once (a ``Connect``); the others' ring
+        stops as when one of a ring-all answers, with no pause for them. False, changing
+        nothing, unless the agent is ready and the call rings someone."""
+        agent = self.agents.get(agent_id)
+        if (agent is None or agent.state is not READY or call.state is not QUEUED
+                or not call.ringing or agent_id in self._retired_agents):
+            return False
+        queue = self._queue_of(call)
+        membership = next((m for m in agent.memberships if m.queue is queue), None)
+        self._ring(call, membership or Membership(agent, queue, 0, 1), now)
+        return self.answer(agent_id, call, now)
 
     def _direct_queue(self, agent: Agent) -> QueueRuntime:
         """The agent's own target, with the settings of their first queue of today's
@@ -533,8 +551,9 @@ class Acd:
         self._leave_queue(call, self._direct[call.queue])
         if not self._apply_pending(agent, now):
             self._become_ready(agent, now, announce=False, withdrawn=True, reason=reason)
-        self._outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_UNREACHABLE)))
-        self._end_call(call, EndCause.AGENT_UNREACHABLE, now)
+        if self.direct_not_taken is None or not self.direct_not_taken(call, now):
+            self._outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_UNREACHABLE)))
+            self._end_call(call, EndCause.AGENT_UNREACHABLE, now)
         self._agent_available(agent, now)
 
     # --- matching ------------------------------------------------------------
@@ -793,6 +812,20 @@ class Acd:
         else:
             return False
         return True
+
+    def free_to_pick_up(self, agent_id: str, now: float) -> bool:
+        """Whether the agent may take a call they pick up (a park slot, another phone's ring):
+        ready, or wrapping up with nothing asked for meanwhile - their wrap-up ends now, as
+        with their ready key, but no queue call is offered to them first."""
+        agent = self.agents.get(agent_id)
+        if agent is None or agent_id in self._retired_agents:
+            return False
+        if agent.state is WRAP_UP and agent.pending is None:
+            if agent.wrap_up_timer is not None:
+                agent.wrap_up_timer.cancel()
+                agent.wrap_up_timer = None
+            self._become_ready(agent, now, announce=False)
+        return agent.state is READY
 
     def not_ready(self, agent_id: str, reason: str, now: float) -> bool:
         agent = self.agents.get(agent_id)

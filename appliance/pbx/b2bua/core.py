@@ -46,6 +46,7 @@ from appliance.pbx.b2bua.ivr import IvrCalls
 from appliance.pbx.b2bua.legbook import LegBook
 from appliance.pbx.b2bua.local import LocalAddress
 from appliance.pbx.b2bua.logins import AgentLogins
+from appliance.pbx.b2bua.parking import ParkCalls
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.probe import PeerProbes
 from appliance.pbx.b2bua.relay import ReinviteRelay
@@ -121,6 +122,9 @@ class B2bua(Endpoint):
         self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc)
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
                                  self.extensions, self.anchor, self.cc)
+        self.parking = ParkCalls(self.dialogs, self.ending, self.anchor, self.cc)
+        self.intake.parking = self.parking
+        self.transfers.park = self.parking.park
         self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)
         self.shutting_down = False
         self.overloaded = False
@@ -141,7 +145,9 @@ class B2bua(Endpoint):
         self.probes.apply(site.sip, site.trunk_groups)
         self.logins.apply(site)
         self.features.apply(site.sip.feature_codes)
+        self.parking.apply(site.sip.feature_codes)
         self.extensions.apply(site.sip)
+        self.transfers.park_number = site.sip.park.number
         self.ivr.apply(site)
         if self.media is not None:
             self.media.language = site.media.language  # of the prompts not said in another
@@ -379,7 +385,8 @@ class B2bua(Endpoint):
     def _act(self, action: object, now: float) -> None:
         match action:
             case actions.RingAgent(call=call, agent=agent):
-                self.agent_side.ring(call, agent, now)
+                if not self.parking.rung_by_pickup(call, agent):
+                    self.agent_side.ring(call, agent, now)
             case actions.StopRinging(call=call, agent=agent):
                 self.agent_side.stop_ringing(call, agent, now)
             case actions.Connect(call=call, agent=agent):

@@ -1,7 +1,8 @@
 """New calls into the B2BUA: a trunk's INVITE becomes a caller leg and a call for call control
 (answered at once, as early media or with ringing, as the media and the site say; a call routed
 to an IVR flow is answered by the flow's `AnswerCaller`, `ivr.py`); a phone's INVITE, once
-authenticated, a feature code carried out on a feature leg."""
+authenticated, a feature code carried out on a feature leg, a call to another phone, or a
+pickup of a parked or ringing call (`parking.py`)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,14 @@ from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.session import SessionTerms, uas_session_terms
 from appliance.pbx.b2bua.wire import allowed, user_of, user_of_uri
 from appliance.pbx.callcontrol import CallControl
-from appliance.pbx.legs import CallerLeg, FeatureLeg, Leg
+from appliance.pbx.legs import CallerLeg, FeatureLeg, Leg, PickupLeg
 from appliance.pbx.sip.dialog import new_tag
 from appliance.pbx.sip.message import Request, Response, SipError, parse_name_addr
 from appliance.pbx.sip.transaction import transaction_key
 
 if TYPE_CHECKING:
     from appliance.config import Site
+    from appliance.pbx.b2bua.parking import Claim, ParkCalls
 
 
 class CallIntake:
@@ -43,6 +45,7 @@ class CallIntake:
         self.extensions = extensions
         self.anchor = anchor
         self.cc = cc
+        self.parking: ParkCalls | None = None  # call park: slots a phone may dial
 
     def apply(self, site: Site) -> None:
         self.site = site
@@ -96,13 +99,14 @@ class CallIntake:
                              [("Min-SE", str(self.site.sip.min_se))])
         return None
 
-    def _media_offer(self, request: Request, now: float) -> tuple[bool, sdp.Sdp | None]:
+    def _media_offer(self, request: Request, now: float,
+                     room: bool = True) -> tuple[bool, sdp.Sdp | None]:
         """The caller's SDP offer when the media is anchored (None without a media plane);
         False when the call is refused here for its media: 503 with no room, 488 with no
         offer we can take (a late offer, RFC 3264, is not supported; or no G.711)."""
         if self.anchor is None:
             return True, None
-        if not self.anchor.media.has_room():
+        if room and not self.anchor.media.has_room():  # a pickup joins a call's media
             self.answers.respond(request, 503, "Service Unavailable", now,
                                  [("Retry-After", str(self.site.sip.retry_after))])
             return False, None
@@ -147,6 +151,10 @@ class CallIntake:
         number = user_of_uri(request.uri)
         feature = self.features.dialled(number)
         user = result.user
+        claim = None if self.parking is None or feature else self.parking.claim(number, user)
+        if claim is not None:
+            self._pickup_call(request, source, user, claim, now)
+            return
         if feature is None and self.extensions.dialled(number):
             self._extension_call(request, source, user, number, now)
             return
@@ -163,6 +171,23 @@ class CallIntake:
         body = bytes(declined)
         self.dialogs.answer(leg, body, now)
 
+    def _pickup_call(self, request: Request, source: Address, agent: str, claim: Claim,
+                     now: float) -> None:
+        """A phone dials a park slot or a pickup code: refused at once if there is no call to
+        take or the phone's agent cannot take a call now."""
+        assert self.parking is not None
+        refusal = self.parking.refusal(claim, agent)
+        if refusal is not None:
+            self.answers.respond(request, *refusal, now)
+            return
+        terms = self._session_terms(request, now)
+        if terms is None:
+            return
+        taken, offer = self._media_offer(request, now, room=False)
+        if taken:
+            leg = self._incoming_leg(PickupLeg, request, source)
+            self.dialogs.set_session(leg, terms)
+            self.parking.pick_up(leg, offer, agent, claim, now)
 
     def _extension_call(self, request: Request, source: Address, caller: str, callee: str,
                         now: float) -> None:

@@ -39,8 +39,9 @@ class LegBook:
 
     def drop(self, leg: Leg) -> None:
         self.dialogs.pop((leg.sip_call_id, leg.local_tag), None)
-        invites = self.invites_out if leg.role is Role.AGENT else self.invites_in
-        invites.pop(leg.invite_key, None)
+        for invites in (self.invites_in, self.invites_out):  # a pickup's agent leg is in
+            if invites.get(leg.invite_key) is leg:
+                del invites[leg.invite_key]
         if leg.role is Role.CALLER:
             self.callers.pop(leg.call, None)
         elif leg.role is Role.AGENT and self.rings.get((leg.call, leg.agent)) is leg:

@@ -8,6 +8,9 @@ subscription (none with `Refer-Sub: false`, RFC 4488). The caller, left by the a
 back in a queue: with the media anchored it hears music again (and is taken off hold); when
 the appliance passes SDP through, the next agent's answer reaches it in a re-INVITE.
 
+A REFER to the site's park number parks the call instead (`parking.py`): the final NOTIFY
+says "200 Parked 701" with the slot's number; 486 if every slot is taken.
+
 Refused before anything changes, the call going on with the same agent: a REFER from anyone
 but an agent in conversation (403), without exactly one readable Refer-To (400), an
 attended transfer (a Refer-To with Replaces: 501, not supported yet), a target that is no
@@ -15,6 +18,8 @@ queue (404), a transfer call control will not make (603).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from appliance.media import sdp
 from appliance.pbx.b2bua.anchor import MediaAnchor
@@ -28,6 +33,7 @@ from appliance.pbx.sip.uri import parse_uri
 
 Refusal = tuple[int, str]
 SIPFRAG = "message/sipfrag;version=2.0"
+PARK = "\0park"  # the target of a REFER to the park number (not a queue's name)
 
 
 class Transfers:
@@ -40,11 +46,20 @@ class Transfers:
         self.anchor = anchor
         self.cc = cc
         self.reoffers: dict[Key, bytes] = {}  # our re-INVITEs to callers -> their offer
+        # Call park (`parking.py`): the number a REFER parks the call at, and what parks it
+        # (the slot, None if no slot is free).
+        self.park_number = ""
+        self.park: Callable[[Leg, float], int | None] | None = None
 
     def refer(self, leg: Leg, request: Request, now: float) -> None:
         """`request` is a REFER in `leg`'s dialog."""
         refusal, queue = self._queue(leg, request, now)
-        if refusal is None and not self.cc.agent_transfer(now, leg.agent, queue):
+        outcome = "200 OK"
+        if refusal is None and queue == PARK and self.park is not None:
+            slot = self.park(leg, now)
+            refusal, outcome = ((486, "Park Lot Full"), "") if slot is None else (
+                None, f"200 Parked {slot}")  # the phone may show the slot's number
+        elif refusal is None and not self.cc.agent_transfer(now, leg.agent, queue):
             refusal = (603, "Declined")
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
@@ -53,7 +68,7 @@ class Transfers:
         self.answers.respond(request, 202, "Accepted", now,
                              None if subscribed else [("Refer-Sub", "false")])
         if subscribed:
-            self._notify(leg, request, now)
+            self._notify(leg, request, outcome, now)
 
     def _queue(self, leg: Leg, request: Request, now: float) -> tuple[Refusal | None, str]:
         if leg.role is not Role.AGENT or leg.partner is None:
@@ -67,17 +82,20 @@ class Transfers:
             return (400, "Bad Refer-To"), ""
         if any(name.lower() == "replaces" for name, _ in target.headers):
             return (501, "Attended Transfer Not Supported"), ""
+        if self.park_number and target.user == self.park_number:
+            return None, PARK
         queue = self.cc.transfer_queue(now, leg.agent, target.user or "")
         return ((404, "Not Found"), "") if queue is None else (None, queue)
 
-    def _notify(self, leg: Leg, refer: Request, now: float) -> None:
-        """The outcome in a final NOTIFY (RFC 3515 2.4.4, 2.4.5): the call is in the queue."""
+    def _notify(self, leg: Leg, refer: Request, outcome: str, now: float) -> None:
+        """The outcome in a final NOTIFY (RFC 3515 2.4.4, 2.4.5): the call is in the queue
+        (or parked: the slot's number in the status line)."""
         number, _ = parse_cseq(refer.headers.get("CSeq") or "")
         request = self.dialogs.request(leg, "NOTIFY", now)
         headers = request.headers.add("Event", f"refer;id={number}")
         headers = headers.add("Subscription-State", "terminated;reason=noresource")
         headers = headers.add("Content-Type", SIPFRAG)
-        body = b"SIP/2.0 200 OK\r\n"
+        body = f"SIP/2.0 {outcome}\r\n".encode()
         self.dialogs.send(leg, Request("NOTIFY", request.uri, headers, body), "notify", now)
 
     # --- the caller left behind -------------------------------------------------------------

@@ -84,3 +84,13 @@ def test_a_phone_cannot_share_a_trunk_peers_address_and_port(site_data, write_si
     # The same address on another port is fine: requests are told apart by port.
     with_phones(site_data, {"user": "1001", "ha1_md5": MD5, "contact": "192.0.2.7:5062"})
     assert load_site(write_site(site_data)).sip.phones[0].static_contact == ("192.0.2.7", 5062)
+
+
+@pytest.mark.parametrize(("codes", "expected"), [
+    ({"pickup": "*41"}, "five different feature codes"),
+    ({"directed_pickup": "*4"}, r"directed pickup prefix \*4 starts"),
+])
+def test_pickup_codes_may_not_clash_with_the_others(site_data, write_site, codes,
+                                                    expected) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        load_site(write_site(with_phones(site_data, feature_codes=codes)))

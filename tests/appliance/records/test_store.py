@@ -358,10 +358,10 @@ def test_a_database_made_before_the_ivr_columns_gets_them_from_its_next_writer(
     path = tmp_path / "records.sqlite"
     store_all(path, "run-1", [])
     with closing(sqlite3.connect(path)) as db:
-        # sticky_agent and survey_score came after the IVR's columns: a database this old
-        # lacks them too.
+        # sticky_agent, survey_score and parks came after the IVR's columns: a database
+        # this old lacks them too.
         for column in ("ivr_path", "ivr_exit", "language", "ivr_variables", "ivr_lookups",
-                       "ivr_nodes", "sticky_agent", "survey_score"):
+                       "ivr_nodes", "sticky_agent", "survey_score", "parks"):
             db.execute(f"ALTER TABLE calls DROP COLUMN {column}")
     assert "ivr_path" not in columns(path, "calls")
     store_all(path, "run-2", offers(1.0))
