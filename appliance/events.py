@@ -241,6 +241,42 @@ class ExtensionCallEnded(NamedTuple):
     cause: str
 
 
+# --- outside calls ------------------------------------------------------------
+
+
+class OutsideCallStarted(NamedTuple):
+    """The appliance places a call to an outside number through a trunk group's route out.
+    ``number`` is the number as dialled (the route's prefix left off), ``placed_by`` who asked
+    (a phone's user), ``purpose`` why ("dialled" for a phone's own call). ``call`` is the
+    B2BUA's id, negative like a call between phones'. Records of their own, not Call*
+    records: the queue figures are untouched."""
+
+    t: float
+    call: int
+    trunk_group: str
+    number: str
+    placed_by: str
+    purpose: str
+
+
+class OutsideCallAnswered(NamedTuple):
+    t: float
+    call: int
+
+
+class OutsideCallEnded(NamedTuple):
+    """Last record of an outside call. ``cause``: after the answer caller_hangup (the placing
+    side) or far_hangup; before it cancelled (given up by the placing side), busy, no_answer,
+    not_found, rejected, failed (no or an unusable answer, a server error), no_channel (every
+    channel of the trunk group was busy). ``status``: the far end's final SIP status, 0 for
+    none."""
+
+    t: float
+    call: int
+    cause: str
+    status: int
+
+
 # --- IVR ---------------------------------------------------------------------
 
 
@@ -438,6 +474,9 @@ CallRecord = (
     | ExtensionCallStarted
     | ExtensionCallAnswered
     | ExtensionCallEnded
+    | OutsideCallStarted
+    | OutsideCallAnswered
+    | OutsideCallEnded
     | SurveyScored
 )
 Record = CallRecord | AgentStateChanged | Alarm
@@ -475,6 +514,9 @@ RECORD_TYPES: dict[str, type[Record]] = {
         ExtensionCallStarted,
         ExtensionCallAnswered,
         ExtensionCallEnded,
+        OutsideCallStarted,
+        OutsideCallAnswered,
+        OutsideCallEnded,
         SurveyScored,
     )
 }

@@ -17,6 +17,8 @@ _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _USER = re.compile(r"[A-Za-z0-9_.+-]+")
 _FEATURE_CODE = re.compile(r"[*#][0-9]{1,4}")
+_DIGITS = r"[0-9]+"
+_OUTSIDE_NUMBER = r"\+?[0-9]{1,32}"
 
 
 class _Frozen(BaseModel):
@@ -79,6 +81,42 @@ ContactAddress = Annotated[str, AfterValidator(_checked_contact)]
 
 DigestAlgorithm = Literal["MD5", "SHA-256"]
 
+DialPermission = Literal["internal", "local", "national", "international"]
+"""What a phone may dial, each class allowing the ones before it: other phones and feature
+codes only; local numbers; national ones; any number. Emergency numbers are always allowed."""
+
+
+class Outbound(_Frozen):
+    """A trunk group's route out: where the appliance sends the INVITE for an outside number
+    (the gateway's or SIP trunk's address), which prefix a phone dials before the number, and
+    what the far end is shown as the caller."""
+
+    gateway: ContactAddress
+    # Digits a phone dials before the outside number ("9" in "9 0301234567"); "" for none.
+    prefix: Annotated[str, Field(pattern=r"[0-9]{0,4}")] = "9"
+    # Whether the prefix is left off the number sent to the gateway.
+    strip: bool = True
+    # The caller number the far end sees; None: the dialling phone's user.
+    caller_id: Annotated[str, Field(pattern=_OUTSIDE_NUMBER)] | None = None
+    # The far end rings this long at most; then the call is given up as not answered.
+    ring_timeout: Annotated[float, Field(gt=0, le=600)] = 60.0
+
+
+class DialPlan(_Frozen):
+    """How an outside number (prefix left off) is classed for phones' dial permissions."""
+
+    international_prefix: Annotated[str, Field(pattern=_DIGITS)] = "00"
+    national_prefix: Annotated[str, Field(pattern=_DIGITS)] = "0"
+    emergency: list[Annotated[str, Field(pattern=_DIGITS)]] = Field(
+        default_factory=lambda: ["112", "911"])
+
+    @model_validator(mode="after")
+    def _check(self) -> "DialPlan":
+        if self.international_prefix == self.national_prefix:
+            raise ValueError(f"international_prefix and national_prefix must differ; both "
+                             f"are {self.national_prefix!r}")
+        return self
+
 
 class Phone(_Frozen):
     """A SIP phone (or a gateway's FXS port) of the appliance. A phone whose user is an agent
@@ -102,6 +140,9 @@ class Phone(_Frozen):
     # `register` in the file (a BaseModel attribute has that name). None: register when
     # there is no static contact, not otherwise.
     registration: bool | None = Field(default=None, alias="register")
+    # The outside numbers this phone may dial (`DialPermission`); a call centre's seats
+    # usually may not call abroad.
+    dial: DialPermission = "national"
 
     @model_validator(mode="after")
     def _check_hashes(self) -> "Phone":
@@ -212,6 +253,7 @@ class Sip(_Frozen):
     auth_failures: AuthFailures = AuthFailures()
     # Contacts one phone may register at once (a registrar must not grow without bound).
     max_contacts: Annotated[int, Field(ge=1, le=100)] = 10
+    dial_plan: DialPlan = DialPlan()
     phones: list[Phone] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -4,8 +4,9 @@ is a media plane; not recorded: recording is for customer calls).
 
 The B2BUA, not call control, carries these calls: they take no trunk and no queue, so they
 leave records of their own (`ExtensionCall*`) and the queue figures as they were. Their ids
-are negative, never one of call control's. The dialling side is a caller leg, the rung side
-an agent leg, so each keeps its role's state table, CANCEL and BYE races included.
+are the B2BUA's own (`internal.py`), never one of call control's. The dialling side is a
+caller leg, the rung side an agent leg, so each keeps its role's state table, CANCEL and BYE
+races included.
 
 The ACD must not offer a queue call to an agent on an internal call: each party who is an
 agent is paused, NOT_READY with the reason `internal_call` (or, if wrapping up, as soon as the
@@ -30,6 +31,7 @@ from appliance.pbx.acd.core import REASON_BUSY, REASON_DECLINED
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
+from appliance.pbx.b2bua.internal import InternalCalls
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import Leg
@@ -49,9 +51,13 @@ _OFFERABLE = frozenset({AgentState.READY, AgentState.WRAP_UP})
 _REFUSALS = {REASON_BUSY: (BUSY, "busy"), REASON_DECLINED: ((603, "Decline"), "declined")}
 
 
-def is_internal(call: int) -> bool:
-    """Whether `call` is a call between phones (the B2BUA's, not call control's)."""
-    return call < 0
+def pause_for_internal_call(cc: CallControl, agent: str, now: float) -> bool:
+    """Tell the ACD `agent` is busy, if it could offer them a call meanwhile (an agent
+    paused already keeps their own reason, and stays paused after the call); whether it was
+    told (end the pause with `cc.agent_end_pause(now, agent, REASON_INTERNAL_CALL)`)."""
+    status = cc.agent_status(agent)
+    return (status is not None and status.state in _OFFERABLE
+            and cc.agent_not_ready(now, agent, REASON_INTERNAL_CALL))
 
 
 class ExtensionCall:
@@ -71,12 +77,12 @@ class ExtensionCalls:
 
     def __init__(self, dialogs: Dialogs, ending: LegEnding, agent_side: AgentSide,
                  phones: Phones, anchor: MediaAnchor | None, cc: CallControl,
-                 log: EventLog) -> None:
+                 log: EventLog, internal: InternalCalls) -> None:
         self.dialogs, self.ending, self.agent_side = dialogs, ending, agent_side
         self.legs, self.deadlines = dialogs.legs, dialogs.deadlines
         self.phones, self.anchor, self.cc, self.log = phones, anchor, cc, log
         self.calls: dict[int, ExtensionCall] = {}
-        self._last_id = 0
+        self.internal = internal
 
     def apply(self, sip: Sip) -> None:
         self.users = frozenset(phone.user for phone in sip.phones)
@@ -100,8 +106,7 @@ class ExtensionCalls:
     def start(self, leg: Leg, offer: sdp.Sdp | None, caller: str, callee: str,
               now: float) -> None:
         """Ring `callee` for the phone of `leg` (an unanswered caller leg, `refusal` None)."""
-        self._last_id -= 1
-        call = ExtensionCall(self._last_id, caller, callee, leg)
+        call = ExtensionCall(self.internal.open(self), caller, callee, leg)
         leg.call = call.id
         self.legs.callers[call.id] = leg
         self.calls[call.id] = call
@@ -109,7 +114,8 @@ class ExtensionCalls:
         if self.anchor is not None and offer is not None:
             leg.sent_body = self.anchor.caller_answer(leg, offer, False, now)
         self.dialogs.answers.respond(leg.invite, 180, "Ringing", now, tag=leg.local_tag)
-        call.paused = [party for party in (caller, callee) if self._pause(party, now)]
+        call.paused = [party for party in (caller, callee)
+                       if pause_for_internal_call(self.cc, party, now)]
         self.agent_side.ring(call.id, callee, now)
         call.ring_timer = self.deadlines.schedule(now + self.ring_timeout, self._no_answer,
                                                   call)
@@ -133,7 +139,7 @@ class ExtensionCalls:
         self.log.append(new(ExtensionCallAnswered, (now, call.id)))
         return True
 
-    def refused(self, leg: Leg, reason: str, now: float) -> None:
+    def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
         """The rung phone of `leg` refused (or never answered): the dialling phone hears it."""
         call = self.calls.get(leg.call)
         if call is not None:
@@ -157,13 +163,6 @@ class ExtensionCalls:
             self.agent_side.stop_ringing(call.id, call.callee, now)
         self._finish(call, "caller_hangup" if call.answered else "cancelled", now)
 
-    def _pause(self, agent: str, now: float) -> bool:
-        """Tell the ACD `agent` is busy, if it could offer them a call meanwhile (an agent
-        paused already keeps their own reason, and stays paused after the call)."""
-        status = self.cc.agent_status(agent)
-        return (status is not None and status.state in _OFFERABLE
-                and self.cc.agent_not_ready(now, agent, REASON_INTERNAL_CALL))
-
     def _no_answer(self, now: float, call: ExtensionCall) -> None:
         call.ring_timer = None
         if call.answered or self.calls.get(call.id) is not call:
@@ -175,6 +174,7 @@ class ExtensionCalls:
     def _finish(self, call: ExtensionCall, cause: str, now: float) -> None:
         self._stop_timer(call)
         del self.calls[call.id]
+        self.internal.close(call.id)
         self.log.append(new(ExtensionCallEnded, (now, call.id, cause)))
         for party in call.paused:
             self.cc.agent_end_pause(now, party, REASON_INTERNAL_CALL)

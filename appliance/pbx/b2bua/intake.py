@@ -1,7 +1,8 @@
 """New calls into the B2BUA: a trunk's INVITE becomes a caller leg and a call for call control
 (answered at once, as early media or with ringing, as the media and the site say; a call routed
 to an IVR flow is answered by the flow's `AnswerCaller`, `ivr.py`); a phone's INVITE, once
-authenticated, a feature code carried out on a feature leg."""
+authenticated, a feature code carried out on a feature leg, a call to another phone
+(`extensions.py`) or to an outside number (`dialout.py`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from appliance.net import Address
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.dialogs import Dialogs
+from appliance.pbx.b2bua.dialout import DialOut
 from appliance.pbx.b2bua.extensions import ExtensionCalls
 from appliance.pbx.b2bua.features import FeatureCodes
 from appliance.pbx.b2bua.logins import AgentLogins
@@ -33,14 +35,14 @@ class CallIntake:
     """Takes the INVITEs that start calls, once the B2BUA has admitted them."""
 
     def __init__(self, dialogs: Dialogs, phones: Phones, logins: AgentLogins,
-                 features: FeatureCodes, extensions: ExtensionCalls,
+                 features: FeatureCodes, extensions: ExtensionCalls, dialout: DialOut,
                  anchor: MediaAnchor | None, cc: CallControl) -> None:
         self.dialogs = dialogs
         self.answers: Answers = dialogs.answers
         self.legs, self.here, self.layer, self.rng = (dialogs.legs, dialogs.here, dialogs.layer,
                                                       dialogs.rng)
         self.phones, self.logins, self.features = phones, logins, features
-        self.extensions = extensions
+        self.extensions, self.dialout = extensions, dialout
         self.anchor = anchor
         self.cc = cc
 
@@ -151,8 +153,7 @@ class CallIntake:
             self._extension_call(request, source, user, number, now)
             return
         if feature is None:
-            # Neither a code nor a phone: an outside number, and phones have no route out.
-            self.answers.respond(request, 404, "Not Found", now)
+            self._outside_call(request, source, user, number, now)
             return
         if user not in self.logins.agents or not self.features.carry_out(user, feature, now):
             self.answers.respond(request, 403, "Forbidden", now)
@@ -171,14 +172,39 @@ class CallIntake:
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return
+        taken = self._phone_leg(request, source, now)
+        if taken is not None:
+            self.extensions.start(*taken, caller, callee, now)
+
+    def _outside_call(self, request: Request, source: Address, user: str, dialled: str,
+                      now: float) -> None:
+        """A phone dials an outside number: 404 if no route out takes it, 403 if the phone
+        may not dial it (`dialout.py`)."""
+        route = self.dialout.route(dialled)
+        if route is None:
+            self.answers.respond(request, 404, "Not Found", now)
+            return
+        refusal = self.dialout.refusal(user, route)
+        if refusal is not None:
+            self.answers.respond(request, *refusal, now)
+            return
+        taken = self._phone_leg(request, source, now)
+        if taken is not None:
+            self.dialout.start(*taken, user, route, now)
+
+    def _phone_leg(self, request: Request, source: Address,
+                   now: float) -> tuple[Leg, sdp.Sdp | None] | None:
+        """The caller leg of a phone's call and its SDP offer (None without a media plane);
+        None when refused here for its session timer or its media."""
         terms = self._session_terms(request, now)
         if terms is None:
-            return
+            return None
         taken, offer = self._media_offer(request, now)
-        if taken:
-            leg = self._incoming_leg(CallerLeg, request, source)
-            self.dialogs.set_session(leg, terms)
-            self.extensions.start(leg, offer, caller, callee, now)
+        if not taken:
+            return None
+        leg = self._incoming_leg(CallerLeg, request, source)
+        self.dialogs.set_session(leg, terms)
+        return leg, offer
 
 
 def _usable_contact(message: Request | Response) -> bool:
