@@ -17,8 +17,8 @@ _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _USER = re.compile(r"[A-Za-z0-9_.+-]+")
 _FEATURE_CODE = re.compile(r"[*#][0-9]{1,4}")
-_DIGITS = r"[0-9]+"
-_OUTSIDE_NUMBER = r"\+?[0-9]{1,32}"
+_DIGITS = r"^[0-9]+$"
+_OUTSIDE_NUMBER = r"^\+?[0-9]{1,32}$"
 
 
 class _Frozen(BaseModel):
@@ -93,7 +93,7 @@ class Outbound(_Frozen):
 
     gateway: ContactAddress
     # Digits a phone dials before the outside number ("9" in "9 0301234567"); "" for none.
-    prefix: Annotated[str, Field(pattern=r"[0-9]{0,4}")] = "9"
+    prefix: Annotated[str, Field(pattern=r"^[0-9]{0,4}$")] = "9"
     # Whether the prefix is left off the number sent to the gateway.
     strip: bool = True
     # The caller number the far end sees; None: the dialling phone's user.

@@ -3,11 +3,14 @@ gateway of the harness (`GATEWAY`) is the trunk's route out."""
 
 from __future__ import annotations
 
+import pytest
+
 from appliance.events import (
     OutsideCallAnswered,
     OutsideCallEnded,
     OutsideCallStarted,
 )
+from appliance.records.outside import outside_call_details
 from tests.appliance.pbx.b2bua.harness import GATEWAY, Lab, live_site, media_plane
 
 ROUTE = {"gateway": f"{GATEWAY[0]}:{GATEWAY[1]}", "prefix": "9", "ring_timeout": 20}
@@ -66,6 +69,10 @@ def test_an_answered_call_out_is_bridged_and_either_side_hangs_up():
     assert (started.trunk_group, started.number, started.placed_by, started.purpose) == (
         "pstn", "0301234567", "a1", "dialled")
     assert any(isinstance(r, OutsideCallAnswered) for r in lab.log)
+    (row,) = outside_call_details(lab.log)
+    assert (row.direction, row.number, row.placed_by, row.outcome, row.cause) == (
+        "outbound", "0301234567", "a1", "answered", "far_hangup")
+    assert row.talk == pytest.approx(31, abs=0.5)
     assert state(lab, "a1") == "ready"
     assert lab.box.cc.trunks.busy["pstn"] == 0
     assert lab.box.legs.empty
@@ -93,6 +100,8 @@ def test_busy_far_end_is_passed_back():
     lab.run(1)
     assert lab.phones["a1"].calls[call].status == 486
     assert ended(lab) == [("busy", 486)]
+    (row,) = outside_call_details(lab.log)
+    assert (row.outcome, row.status, row.answered_at, row.talk) == ("busy", 486, None, 0.0)
     assert state(lab, "a1") == "ready"
     assert lab.box.cc.trunks.busy["pstn"] == 0
 
