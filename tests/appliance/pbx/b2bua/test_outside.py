@@ -191,3 +191,19 @@ def test_media_is_anchored_and_the_prefix_kept_when_not_stripped():
     lab.run(1)
     call = min(lab.box.media.calls)
     assert lab.box.media.calls[call].bridged
+
+
+def test_a_shutdown_ends_both_legs_and_gives_the_channel_back():
+    lab = lab_of()
+    dial(lab, "90301234567")
+    far = at_gateway(lab)
+    lab.do(lab.gateway, "answer", far.id)
+    lab.run(1)
+    lab.box.shutdown(lab.net.now)
+    lab.net.poke(lab.box.local)
+    lab.run(2)
+    assert kinds(lab.gateway.take_events()) == ["ended_by_peer"]
+    assert kinds(lab.phones["a1"].take_events())[-1] == "ended_by_peer"
+    assert ended(lab) == [("caller_hangup", 200)]
+    assert lab.box.cc.trunks.busy["pstn"] == 0
+    assert lab.box.legs.empty
