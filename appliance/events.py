@@ -268,7 +268,8 @@ class OutsideCallEnded(NamedTuple):
     """Last record of an outside call. ``cause``: after the answer caller_hangup (the placing
     side) or far_hangup; before it cancelled (given up by the placing side), busy, no_answer,
     not_found, rejected, failed (no or an unusable answer, a server error), no_channel (every
-    channel of the trunk group was busy). ``status``: the far end's final SIP status, 0 for
+    channel of the trunk group was busy), barred (the placing phone may not dial the number:
+    refused 403 at once, no channel seized). ``status``: the far end's final SIP status, 0 for
     none."""
 
     t: float

@@ -63,10 +63,16 @@ class DialOut:
         """The route out `dialled` takes, None if it is no outside number."""
         return route_out(dialled, self.groups)
 
-    def refusal(self, user: str, route: RouteOut) -> tuple[int, str] | None:
-        """403 if phone `user` may not dial `route.number`; None if it may."""
+    def refusal(self, user: str, route: RouteOut, now: float) -> tuple[int, str] | None:
+        """403 if phone `user` may not dial `route.number` (the attempt is recorded, cause
+        `barred`); None if it may."""
         permission = self.permissions.get(user, "internal")
-        return None if may_dial(permission, route.number, self.plan) else FORBIDDEN
+        if may_dial(permission, route.number, self.plan):
+            return None
+        call = self.internal.open(self)
+        self.internal.close(call)
+        self.outside.barred(call, route, user, "dialled", now)
+        return FORBIDDEN
 
     def start(self, leg: Leg, offer: sdp.Sdp | None, user: str, route: RouteOut,
               now: float) -> None:

@@ -184,7 +184,7 @@ class CallIntake:
         if route is None:
             self.answers.respond(request, 404, "Not Found", now)
             return
-        refusal = self.dialout.refusal(user, route)
+        refusal = self.dialout.refusal(user, route, now)
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return

@@ -113,6 +113,14 @@ class OutsideCalls:
                                                   self._no_answer, call)
         return call
 
+    def barred(self, call_id: int, route: RouteOut, placed_by: str, purpose: str,
+               now: float) -> None:
+        """Record an attempt `placed_by` may not make (refused 403 before any channel is
+        seized): `OutsideCallStarted` and `OutsideCallEnded` with cause `barred`, status 403."""
+        self.log.append(new(OutsideCallStarted, (now, call_id, route.group.name, route.number,
+                                                 placed_by, purpose)))
+        self.log.append(new(OutsideCallEnded, (now, call_id, "barred", 403)))
+
     def hang_up(self, call: OutsideCall, now: float) -> None:
         """The requester gives `call` up: CANCEL before the answer, BYE after it."""
         if self.calls.get(call.id) is not call or call.leg is None:

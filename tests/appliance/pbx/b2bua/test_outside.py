@@ -141,7 +141,10 @@ def test_a_number_the_phone_may_not_dial_is_403_and_emergency_always_goes():
     call = dial(lab, "900441234567")  # international: phones may dial national by default
     assert lab.phones["a1"].calls[call].status == 403
     assert not lab.gateway.take_events()
-    assert not any(isinstance(r, OutsideCallStarted) for r in lab.log)
+    assert lab.box.cc.trunks.busy["pstn"] == 0
+    (barred,) = outside_call_details(lab.log)  # the attempt leaves a row
+    assert (barred.number, barred.placed_by, barred.outcome, barred.status) == (
+        "00441234567", "a1", "barred", 403)
     dial(lab, "9112")
     assert at_gateway(lab).invite.uri.startswith("sip:112@")
 
