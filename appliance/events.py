@@ -234,7 +234,8 @@ class ExtensionCallAnswered(NamedTuple):
 
 class ExtensionCallEnded(NamedTuple):
     """Last record of an internal call. ``cause``: caller_hangup, callee_hangup (after the
-    answer), cancelled, no_answer, busy, unavailable (not registered or refused), declined."""
+    answer), cancelled, no_answer, busy, unavailable (not registered or refused), declined,
+    forwarded (sent on to an outside number: `CallForwarded`)."""
 
     t: float
     call: int
@@ -276,6 +277,30 @@ class OutsideCallEnded(NamedTuple):
     call: int
     cause: str
     status: int
+
+
+class CallForwarded(NamedTuple):
+    """A call between phones to ``phone`` goes to ``target`` instead (another phone's user, or
+    an outside number as dialled, prefix and all), by the phone's forwarding for
+    ``condition`` (always, busy, no_answer). Going to another phone, the call carries on
+    under its id; going out, it ends (cause ``forwarded``) and an outside call of the same
+    id, purpose ``forwarded``, placed by ``phone``, follows."""
+
+    t: float
+    call: int
+    phone: str
+    target: str
+    condition: str
+
+
+class ForwardingChanged(NamedTuple):
+    """A phone set (``target``) or cleared (``""``) its forwarding for ``condition`` with a
+    feature code; kept across restarts (the records' ``forwarding`` table)."""
+
+    t: float
+    phone: str
+    condition: str
+    target: str
 
 
 # --- IVR ---------------------------------------------------------------------
@@ -479,6 +504,8 @@ CallRecord = (
     | OutsideCallAnswered
     | OutsideCallEnded
     | SurveyScored
+    | CallForwarded
+    | ForwardingChanged
 )
 Record = CallRecord | AgentStateChanged | Alarm
 
@@ -519,5 +546,7 @@ RECORD_TYPES: dict[str, type[Record]] = {
         OutsideCallAnswered,
         OutsideCallEnded,
         SurveyScored,
+        CallForwarded,
+        ForwardingChanged,
     )
 }

@@ -118,6 +118,29 @@ class DialPlan(_Frozen):
         return self
 
 
+ForwardCondition = Literal["always", "busy", "no_answer"]
+"""When a call to a phone goes elsewhere: at once; when the phone is busy (on a call, or it
+refused with 486); when it does not answer within `no_answer_after` (or is not reachable)."""
+FORWARD_CONDITIONS: tuple[ForwardCondition, ...] = ("always", "busy", "no_answer")
+_FORWARD_TARGET = r"^(\+?[0-9]{1,32}|[A-Za-z0-9_.+-]+)$"
+
+
+class Forward(_Frozen):
+    """Where calls between phones to this phone go instead (`ForwardCondition`): another
+    phone's user, or an outside number as a phone dials it (the route's prefix first)."""
+
+    always: Annotated[str, Field(pattern=_FORWARD_TARGET)] | None = None
+    busy: Annotated[str, Field(pattern=_FORWARD_TARGET)] | None = None
+    no_answer: Annotated[str, Field(pattern=_FORWARD_TARGET)] | None = None
+    # The phone rings this long before a no-answer forwarding takes the call.
+    no_answer_after: Annotated[float, Field(gt=0, le=600)] = 20.0
+
+    def targets(self) -> dict[str, str]:
+        """The set conditions and their targets."""
+        found = {name: getattr(self, name) for name in FORWARD_CONDITIONS}
+        return {name: target for name, target in found.items() if target is not None}
+
+
 class Phone(_Frozen):
     """A SIP phone (or a gateway's FXS port) of the appliance. A phone whose user is an agent
     id is that agent's seat.
@@ -143,6 +166,8 @@ class Phone(_Frozen):
     # The outside numbers this phone may dial (`DialPermission`); a call centre's seats
     # usually may not call abroad.
     dial: DialPermission = "national"
+    # Call forwarding set by the site; the phone's own feature codes change it.
+    forward: Forward = Forward()
 
     @model_validator(mode="after")
     def _check_hashes(self) -> "Phone":
@@ -189,13 +214,33 @@ class FeatureCodes(_Frozen):
     logout: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*42"
     ready: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*43"
     not_ready: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*44"
+    # Call forwarding, from any phone: the "on" code is followed by the target (*72 2001,
+    # *72 90301234567), the "off" code alone.
+    forward_always: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*72"
+    forward_always_off: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*73"
+    forward_busy: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*90"
+    forward_busy_off: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*91"
+    forward_no_answer: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*92"
+    forward_no_answer_off: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*93"
 
     @model_validator(mode="after")
     def _check_distinct(self) -> "FeatureCodes":
-        codes = [self.login, self.logout, self.ready, self.not_ready]
+        codes = list(self.model_dump().values())
         if len(set(codes)) != len(codes):
-            raise ValueError(f"expected four different feature codes; got {codes}")
+            raise ValueError(f"expected different feature codes; got {codes}")
+        for on in (self.forward_always, self.forward_busy, self.forward_no_answer):
+            clash = [code for code in codes if code != on and code.startswith(on)]
+            if clash:
+                raise ValueError(f"{on} is followed by a number, so no other code may start "
+                                 f"with it; got {clash[0]}")
         return self
+
+    def forwarding(self) -> dict[str, tuple[str, bool]]:
+        """The forwarding codes: (condition, whether it turns forwarding on), by code."""
+        return {self.forward_always: ("always", True), self.forward_always_off: ("always", False),
+                self.forward_busy: ("busy", True), self.forward_busy_off: ("busy", False),
+                self.forward_no_answer: ("no_answer", True),
+                self.forward_no_answer_off: ("no_answer", False)}
 
 
 class AuthFailures(_Frozen):

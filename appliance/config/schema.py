@@ -780,6 +780,7 @@ def _site_problems(site: Site) -> Iterator[Problem]:
     yield from _skill_problems(site.queues, site.agents)
     yield from _phone_contact_problems(site)
     yield from _outbound_prefix_problems(site.trunk_groups)
+    yield from _forward_problems(site)
     route_problems = list(_route_problems(site))
     yield from route_problems
     if site.traffic is not None:
@@ -820,6 +821,24 @@ def _phone_contact_problems(site: Site) -> Iterator[Problem]:
             yield (("sip", "phones", index, "contact"),
                    f"{phone.contact} is also trunk group {clash[0]!r}'s peer {clash[1]!r}: "
                    "give the phone or the trunk another port")
+
+
+def _forward_problems(site: Site) -> Iterator[Problem]:
+    """A phone forwards to another phone of the site or to a number a route out takes."""
+    users = {phone.user for phone in site.sip.phones}
+    prefixes = [group.outbound.prefix for group in site.trunk_groups
+                if group.outbound is not None]
+    for index, phone in enumerate(site.sip.phones):
+        for condition, target in phone.forward.targets().items():
+            if target == phone.user:
+                yield (("sip", "phones", index, "forward", condition),
+                       f"a phone cannot forward to itself ({target!r})")
+            elif target not in users and not any(
+                    target.startswith(prefix) and target != prefix for prefix in prefixes):
+                yield (("sip", "phones", index, "forward", condition),
+                       f"expected a phone's user or an outside number with a route out's "
+                       f"prefix ({', '.join(map(repr, prefixes)) or 'no route out'}); "
+                       f"got {target!r}")
 
 
 def _outbound_prefix_problems(groups: Sequence[TrunkGroup]) -> Iterator[Problem]:

@@ -33,6 +33,7 @@ from appliance.events import (
     CallAnswered,
     CallEnded,
     EndCause,
+    ForwardingChanged,
     OutsideCallEnded,
     Record,
     RecordingStarted,
@@ -107,6 +108,16 @@ SCHEMA: tuple[str, ...] = (
         recording TEXT NULL,
         PRIMARY KEY (run, call)
     )""",
+    # Each phone's own call forwarding, the last change of each condition (a phone's state,
+    # not a run's: it outlives restarts).
+    """CREATE TABLE IF NOT EXISTS forwarding (
+        phone TEXT NOT NULL,
+        condition TEXT NOT NULL,
+        target TEXT NOT NULL,
+        t DOUBLE PRECISION NOT NULL,
+        run TEXT NOT NULL,
+        PRIMARY KEY (phone, condition)
+    )""",
 )
 # Indexes beyond the keys, made on older databases too when a writer opens them. A reader
 # works without them (slower): it never changes a database.
@@ -168,6 +179,10 @@ _OUTSIDE_COLUMNS = ("run", *OutsideCallDetail._fields)
 _INSERT_OUTSIDE = (f"INSERT INTO outside_calls ({', '.join(_OUTSIDE_COLUMNS)})"
                    f" VALUES ({', '.join('?' * len(_OUTSIDE_COLUMNS))})")
 _SELECT_OUTSIDE = f"SELECT {', '.join(OutsideCallDetail._fields)} FROM outside_calls"
+_SET_FORWARDING = (
+    "INSERT INTO forwarding (phone, condition, target, t, run) VALUES (?,?,?,?,?)"
+    " ON CONFLICT (phone, condition) DO UPDATE SET target = excluded.target, t = excluded.t,"
+    " run = excluded.run")
 # Records that end a row: committed at once, not after COMMIT_INTERVAL.
 _ENDS = (CallEnded, OutsideCallEnded)
 _FINISHED = f"cause <> '{IN_PROGRESS}'"
@@ -270,6 +285,15 @@ class RecordReader:
         except sqlite3.OperationalError:  # a database no writer of this version has opened
             return []
         return [OutsideCallDetail(*row) for row in rows]
+
+    def forwarding(self) -> list[ForwardingChanged]:
+        """Each phone's last forwarding change of each condition (`Forwarding.restore`)."""
+        try:
+            rows = self._query("SELECT t, phone, condition, target FROM forwarding"
+                               " JOIN runs USING (run) ORDER BY runs.position, t")
+        except sqlite3.OperationalError:  # a database no writer of this version has opened
+            return []
+        return [ForwardingChanged(*row) for row in rows]
 
     def integrity_check(self) -> list[str]:
         """SQLite's own check of the file: ``["ok"]`` when sound."""
@@ -491,6 +515,9 @@ class _Writer:
             self.db.executemany(_INSERT_EVENT, events)
             self.db.executemany(_INSERT_CALL, calls)
             self.db.executemany(_INSERT_OUTSIDE, outside)
+            self.db.executemany(_SET_FORWARDING, [
+                (r.phone, r.condition, r.target, r.t, self.run)
+                for r in records if type(r) is ForwardingChanged])
         except sqlite3.Error:
             logger.exception("could not write %d records of run %s", len(events), self.run)
             return dropped + len(events) + self.rollback()

@@ -42,6 +42,7 @@ from appliance.pbx.b2bua.dialout import DialOut
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
 from appliance.pbx.b2bua.extensions import ExtensionCalls
 from appliance.pbx.b2bua.features import FeatureCodes
+from appliance.pbx.b2bua.forwarding import Forwarding
 from appliance.pbx.b2bua.intake import CallIntake
 from appliance.pbx.b2bua.internal import InternalCalls
 from appliance.pbx.b2bua.ivr import IvrCalls
@@ -120,7 +121,8 @@ class B2bua(Endpoint):
         self._own_calls(log)
         self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc)
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
-                                 self.extensions, self.dialout, self.anchor, self.cc)
+                                 self.extensions, self.dialout, self.anchor, self.cc,
+                                 self.forwarding)
         self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)
         self.shutting_down = False
         self.overloaded = False
@@ -133,12 +135,15 @@ class B2bua(Endpoint):
         """The B2BUA's own calls, beside call control's: between phones, and out through a
         trunk (`outside.py` is the API that places an outside call)."""
         self.internal = InternalCalls()
+        self.forwarding = Forwarding(log)
         self.extensions = ExtensionCalls(self.dialogs, self.ending, self.agent_side,
-                                         self.phones, self.anchor, self.cc, log, self.internal)
+                                         self.phones, self.anchor, self.cc, log, self.internal,
+                                         self.forwarding)
         self.outside = OutsideCalls(self.agent_side, self.ending, self.cc, log)
         self.dialout = DialOut(self.dialogs, self.ending, self.outside, self.anchor, self.cc,
                                self.internal)
         self.internal.outside = self.outside
+        self.extensions.dialout = self.dialout
         self.agent_side.internal = self.internal
         self.ending.internal_ended = self.internal.leg_ended
 
@@ -155,6 +160,7 @@ class B2bua(Endpoint):
         self.logins.apply(site)
         self.features.apply(site.sip.feature_codes)
         self.extensions.apply(site.sip)
+        self.forwarding.apply(site.sip)
         self.dialout.apply(site)
         self.ivr.apply(site)
         if self.media is not None:

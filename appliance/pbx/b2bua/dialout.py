@@ -63,11 +63,14 @@ class DialOut:
         """The route out `dialled` takes, None if it is no outside number."""
         return route_out(dialled, self.groups)
 
+    def permits(self, user: str, route: RouteOut) -> bool:
+        """Whether phone `user` may dial `route.number`."""
+        return may_dial(self.permissions.get(user, "internal"), route.number, self.plan)
+
     def refusal(self, user: str, route: RouteOut, now: float) -> tuple[int, str] | None:
         """403 if phone `user` may not dial `route.number` (the attempt is recorded, cause
         `barred`); None if it may."""
-        permission = self.permissions.get(user, "internal")
-        if may_dial(permission, route.number, self.plan):
+        if self.permits(user, route):
             return None
         call = self.internal.open(self)
         self.internal.close(call)
@@ -79,13 +82,27 @@ class DialOut:
         """Call `route` for the phone of `leg` (an unanswered caller leg, `refusal` None)."""
         call = leg.call = self.internal.open(self)
         self.legs.callers[call] = leg
-        self.phone_legs[call] = leg
         if self.anchor is not None and offer is not None:
             leg.sent_body = self.anchor.caller_answer(leg, offer, False, now)
         self.dialogs.answers.respond(leg.invite, 180, "Ringing", now, tag=leg.local_tag)
-        if pause_for_internal_call(self.cc, user, now):
-            self.paused[call] = user
-        placed = self.outside.place(call, route, user, "dialled", self._offer, self, now)
+        paused = pause_for_internal_call(self.cc, user, now)
+        self._place(leg, user if paused else None, user, route, "dialled", now)
+
+    def take_over(self, leg: Leg, paused: str | None, placed_by: str, route: RouteOut,
+                  now: float) -> None:
+        """Carry on the call of `leg` (a phone's unanswered caller leg, told it rings, its
+        media answered) as a call to `route`, placed by `placed_by` (a call forwarded out);
+        `paused`: the agent already paused for the call, now ended with it."""
+        self.internal.hand_over(leg.call, self)
+        self._place(leg, paused, placed_by, route, "forwarded", now)
+
+    def _place(self, leg: Leg, paused: str | None, placed_by: str, route: RouteOut,
+               purpose: str, now: float) -> None:
+        call = leg.call
+        self.phone_legs[call] = leg
+        if paused is not None:
+            self.paused[call] = paused
+        placed = self.outside.place(call, route, placed_by, purpose, self._offer, self, now)
         if call in self.phone_legs:  # not refused at once (every channel busy)
             self.calls[call] = placed
 

@@ -16,6 +16,7 @@ from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.dialout import DialOut
 from appliance.pbx.b2bua.extensions import ExtensionCalls
 from appliance.pbx.b2bua.features import FeatureCodes
+from appliance.pbx.b2bua.forwarding import Forwarding
 from appliance.pbx.b2bua.logins import AgentLogins
 from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.phones import Phones
@@ -36,7 +37,7 @@ class CallIntake:
 
     def __init__(self, dialogs: Dialogs, phones: Phones, logins: AgentLogins,
                  features: FeatureCodes, extensions: ExtensionCalls, dialout: DialOut,
-                 anchor: MediaAnchor | None, cc: CallControl) -> None:
+                 anchor: MediaAnchor | None, cc: CallControl, forwarding: Forwarding) -> None:
         self.dialogs = dialogs
         self.answers: Answers = dialogs.answers
         self.legs, self.here, self.layer, self.rng = (dialogs.legs, dialogs.here, dialogs.layer,
@@ -44,7 +45,7 @@ class CallIntake:
         self.phones, self.logins, self.features = phones, logins, features
         self.extensions, self.dialout = extensions, dialout
         self.anchor = anchor
-        self.cc = cc
+        self.cc, self.forwarding = cc, forwarding
 
     def apply(self, site: Site) -> None:
         self.site = site
@@ -149,6 +150,10 @@ class CallIntake:
         number = user_of_uri(request.uri)
         feature = self.features.dialled(number)
         user = result.user
+        change = self.features.forwarding(number)
+        if change is not None:
+            self._forwarding_code(request, source, user, *change, now)
+            return
         if feature is None and self.extensions.dialled(number):
             self._extension_call(request, source, user, number, now)
             return
@@ -158,23 +163,37 @@ class CallIntake:
         if user not in self.logins.agents or not self.features.carry_out(user, feature, now):
             self.answers.respond(request, 403, "Forbidden", now)
             return
+        self._feature_done(request, source, now)
+
+    def _feature_done(self, request: Request, source: Address, now: float) -> None:
+        """Answer a feature code carried out (its call has no media: the phone hangs up)."""
         leg = self._incoming_leg(FeatureLeg, request, source)
         declined = sdp.declining(sdp.readable(request.body), self.here.address[0],
                                  self.rng.getrandbits(31))
-        body = bytes(declined)
-        self.dialogs.answer(leg, body, now)
+        self.dialogs.answer(leg, bytes(declined), now)
 
+    def _forwarding_code(self, request: Request, source: Address, user: str, condition: str,
+                         target: str, now: float) -> None:
+        """Any phone sets or clears its own forwarding: 404 for a target that is no phone
+        and no outside number, 403 for one it may not dial."""
+        refusal = None if not target else self.extensions.forward_refusal(user, target)
+        if refusal is not None:
+            self.answers.respond(request, *refusal, now)
+            return
+        self.forwarding.change(user, condition, target, now)
+        self._feature_done(request, source, now)
 
     def _extension_call(self, request: Request, source: Address, caller: str, callee: str,
                         now: float) -> None:
-        """A phone dials another phone: refused at once if that one is busy or nowhere."""
-        refusal = self.extensions.refusal(caller, callee, now)
+        """A phone dials another phone: refused at once if that one is busy or nowhere and
+        does not forward the call (`ExtensionCalls.admit`)."""
+        refusal, forward = self.extensions.admit(caller, callee, now)
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return
         taken = self._phone_leg(request, source, now)
         if taken is not None:
-            self.extensions.start(*taken, caller, callee, now)
+            self.extensions.start(*taken, caller, callee, now, forward)
 
     def _outside_call(self, request: Request, source: Address, user: str, dialled: str,
                       now: float) -> None:

@@ -46,6 +46,10 @@ class InternalCalls:
         self.owners[self._last_id] = owner
         return self._last_id
 
+    def hand_over(self, call: int, owner: InternalParty) -> None:
+        """`call`'s legs' events go to `owner` from now on (a call forwarded out)."""
+        self.owners[call] = owner
+
     def close(self, call: int) -> None:
         self.owners.pop(call, None)
 

@@ -19,6 +19,7 @@ from appliance.events import (
     CallEnded,
     CallOffered,
     EndCause,
+    ForwardingChanged,
     OutsideCallAnswered,
     OutsideCallEnded,
     OutsideCallStarted,
@@ -395,3 +396,13 @@ def test_outside_calls_of_a_database_without_their_table_are_none(tmp_path: Path
     with closing(sqlite3.connect(tmp_path / "old.db")) as db:
         db.execute("CREATE TABLE runs (run TEXT PRIMARY KEY, position INTEGER)")
     assert RecordReader(tmp_path / "old.db").outside_calls() == []
+
+
+def test_the_last_forwarding_change_of_each_phone_outlives_its_run(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    store_all(path, "run1", [ForwardingChanged(1.0, "a1", "always", "a2"),
+                             ForwardingChanged(2.0, "a1", "busy", "90301234")])
+    store_all(path, "run2", [ForwardingChanged(0.5, "a1", "always", "")])
+    assert RecordReader(path).forwarding() == [
+        ForwardingChanged(2.0, "a1", "busy", "90301234"),
+        ForwardingChanged(0.5, "a1", "always", "")]
