@@ -183,7 +183,12 @@ def report_command(
     if queue is not None:
         title += f", calls of queue {queue}"
     console = report_console(as_json)
-    print_kpis(made.kpis, console, title=title, as_json=as_json, header=made.header(records))
+    print_kpis(made.kpis, console, title=title, as_json=as_json, header=made.header(records),
+               trailer={"outside_calls": made.outside.to_dict()})
+    if made.outside.placed and not as_json:
+        from appliance.kpi.outside import outside_table
+
+        console.print(outside_table(made.outside))
     if html is not None:
         from appliance.kpi.html import write_html
 

@@ -282,11 +282,73 @@ class ExtensionCallAnswered(NamedTuple):
 
 class ExtensionCallEnded(NamedTuple):
     """Last record of an internal call. ``cause``: caller_hangup, callee_hangup (after the
-    answer), cancelled, no_answer, busy, unavailable (not registered or refused), declined."""
+    answer), cancelled, no_answer, busy, unavailable (not registered or refused), declined,
+    forwarded (sent on to an outside number: `CallForwarded`)."""
 
     t: float
     call: int
     cause: str
+
+
+# --- outside calls ------------------------------------------------------------
+
+
+class OutsideCallStarted(NamedTuple):
+    """The appliance places a call to an outside number through a trunk group's route out.
+    ``number`` is the number as dialled (the route's prefix left off), ``placed_by`` who asked
+    (a phone's user), ``purpose`` why ("dialled" for a phone's own call). ``call`` is the
+    B2BUA's id, negative like a call between phones'. Records of their own, not Call*
+    records: the queue figures are untouched."""
+
+    t: float
+    call: int
+    trunk_group: str
+    number: str
+    placed_by: str
+    purpose: str
+
+
+class OutsideCallAnswered(NamedTuple):
+    t: float
+    call: int
+
+
+class OutsideCallEnded(NamedTuple):
+    """Last record of an outside call. ``cause``: after the answer caller_hangup (the placing
+    side) or far_hangup; before it cancelled (given up by the placing side), busy, no_answer,
+    not_found, rejected, failed (no or an unusable answer, a server error), no_channel (every
+    channel of the trunk group was busy), barred (the placing phone may not dial the number:
+    refused 403 at once, no channel seized). ``status``: the far end's final SIP status, 0 for
+    none."""
+
+    t: float
+    call: int
+    cause: str
+    status: int
+
+
+class CallForwarded(NamedTuple):
+    """A call between phones to ``phone`` goes to ``target`` instead (another phone's user, or
+    an outside number as dialled, prefix and all), by the phone's forwarding for
+    ``condition`` (always, busy, no_answer). Going to another phone, the call carries on
+    under its id; going out, it ends (cause ``forwarded``) and an outside call of the same
+    id, purpose ``forwarded``, placed by ``phone``, follows."""
+
+    t: float
+    call: int
+    phone: str
+    target: str
+    condition: str
+
+
+class ForwardingChanged(NamedTuple):
+    """A phone set (``target``) or cleared (``""``) its forwarding for ``condition`` with a
+    feature code; kept across restarts (the records' ``forwarding`` table)."""
+
+    t: float
+    phone: str
+    condition: str
+    target: str
 
 
 # --- IVR ---------------------------------------------------------------------
@@ -490,7 +552,12 @@ CallRecord = (
     | ExtensionCallStarted
     | ExtensionCallAnswered
     | ExtensionCallEnded
+    | OutsideCallStarted
+    | OutsideCallAnswered
+    | OutsideCallEnded
     | SurveyScored
+    | CallForwarded
+    | ForwardingChanged
 )
 Record = CallRecord | AgentStateChanged | Alarm
 
@@ -531,6 +598,11 @@ RECORD_TYPES: dict[str, type[Record]] = {
         ExtensionCallStarted,
         ExtensionCallAnswered,
         ExtensionCallEnded,
+        OutsideCallStarted,
+        OutsideCallAnswered,
+        OutsideCallEnded,
         SurveyScored,
+        CallForwarded,
+        ForwardingChanged,
     )
 }

@@ -17,6 +17,8 @@ _HEX32 = re.compile(r"[0-9a-f]{32}")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _USER = re.compile(r"[A-Za-z0-9_.+-]+")
 _FEATURE_CODE = re.compile(r"[*#][0-9]{1,4}")
+_DIGITS = r"^[0-9]+$"
+_OUTSIDE_NUMBER = r"^\+?[0-9]{1,32}$"
 
 
 class _Frozen(BaseModel):
@@ -79,6 +81,65 @@ ContactAddress = Annotated[str, AfterValidator(_checked_contact)]
 
 DigestAlgorithm = Literal["MD5", "SHA-256"]
 
+DialPermission = Literal["internal", "local", "national", "international"]
+"""What a phone may dial, each class allowing the ones before it: other phones and feature
+codes only; local numbers; national ones; any number. Emergency numbers are always allowed."""
+
+
+class Outbound(_Frozen):
+    """A trunk group's route out: where the appliance sends the INVITE for an outside number
+    (the gateway's or SIP trunk's address), which prefix a phone dials before the number, and
+    what the far end is shown as the caller."""
+
+    gateway: ContactAddress
+    # Digits a phone dials before the outside number ("9" in "9 0301234567"); "" for none.
+    prefix: Annotated[str, Field(pattern=r"^[0-9]{0,4}$")] = "9"
+    # Whether the prefix is left off the number sent to the gateway.
+    strip: bool = True
+    # The caller number the far end sees; None: the dialling phone's user.
+    caller_id: Annotated[str, Field(pattern=_OUTSIDE_NUMBER)] | None = None
+    # The far end rings this long at most; then the call is given up as not answered.
+    ring_timeout: Annotated[float, Field(gt=0, le=600)] = 60.0
+
+
+class DialPlan(_Frozen):
+    """How an outside number (prefix left off) is classed for phones' dial permissions."""
+
+    international_prefix: Annotated[str, Field(pattern=_DIGITS)] = "00"
+    national_prefix: Annotated[str, Field(pattern=_DIGITS)] = "0"
+    emergency: list[Annotated[str, Field(pattern=_DIGITS)]] = Field(
+        default_factory=lambda: ["112", "911"])
+
+    @model_validator(mode="after")
+    def _check(self) -> "DialPlan":
+        if self.international_prefix == self.national_prefix:
+            raise ValueError(f"international_prefix and national_prefix must differ; both "
+                             f"are {self.national_prefix!r}")
+        return self
+
+
+ForwardCondition = Literal["always", "busy", "no_answer"]
+"""When a call to a phone goes elsewhere: at once; when the phone is busy (on a call, or it
+refused with 486); when it does not answer within `no_answer_after` (or is not reachable)."""
+FORWARD_CONDITIONS: tuple[ForwardCondition, ...] = ("always", "busy", "no_answer")
+_FORWARD_TARGET = r"^(\+?[0-9]{1,32}|[A-Za-z0-9_.+-]+)$"
+
+
+class Forward(_Frozen):
+    """Where calls between phones to this phone go instead (`ForwardCondition`): another
+    phone's user, or an outside number as a phone dials it (the route's prefix first)."""
+
+    always: Annotated[str, Field(pattern=_FORWARD_TARGET)] | None = None
+    busy: Annotated[str, Field(pattern=_FORWARD_TARGET)] | None = None
+    no_answer: Annotated[str, Field(pattern=_FORWARD_TARGET)] | None = None
+    # The phone rings this long before a no-answer forwarding takes the call.
+    no_answer_after: Annotated[float, Field(gt=0, le=600)] = 20.0
+
+    def targets(self) -> dict[str, str]:
+        """The set conditions and their targets."""
+        found = {name: getattr(self, name) for name in FORWARD_CONDITIONS}
+        return {name: target for name, target in found.items() if target is not None}
+
 
 class Phone(_Frozen):
     """A SIP phone (or a gateway's FXS port) of the appliance. A phone whose user is an agent
@@ -102,6 +163,11 @@ class Phone(_Frozen):
     # `register` in the file (a BaseModel attribute has that name). None: register when
     # there is no static contact, not otherwise.
     registration: bool | None = Field(default=None, alias="register")
+    # The outside numbers this phone may dial (`DialPermission`); a call centre's seats
+    # usually may not call abroad.
+    dial: DialPermission = "national"
+    # Call forwarding set by the site; the phone's own feature codes change it.
+    forward: Forward = Forward()
 
     @model_validator(mode="after")
     def _check_hashes(self) -> "Phone":
@@ -153,18 +219,39 @@ class FeatureCodes(_Frozen):
     not_ready: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*44"
     pickup: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*8"
     directed_pickup: Annotated[str, Field(pattern=r"[*#][*#0-9]{0,3}")] = "**"
+    # Call forwarding, from any phone: the "on" code is followed by the target (*72 2001,
+    # *72 90301234567), the "off" code alone.
+    forward_always: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*72"
+    forward_always_off: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*73"
+    forward_busy: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*90"
+    forward_busy_off: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*91"
+    forward_no_answer: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*92"
+    forward_no_answer_off: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*93"
 
     @model_validator(mode="after")
     def _check_distinct(self) -> "FeatureCodes":
-        codes = [self.login, self.logout, self.ready, self.not_ready, self.pickup]
+        codes = list(self.model_dump().values())
         if len(set(codes)) != len(codes):
-            raise ValueError(f"expected five different feature codes; got {codes}")
-        # A code starting with the prefix would be read as a pickup of an agent's call.
-        shadowed = [code for code in codes if code.startswith(self.directed_pickup)]
-        if shadowed:
-            raise ValueError(f"the directed pickup prefix {self.directed_pickup} starts "
-                             f"{shadowed}")
+            raise ValueError(f"expected different feature codes; got {codes}")
+        # A code starting with one that takes a number after it would be read as that one.
+        for prefix in self.followed_by_number():
+            clash = [code for code in codes if code != prefix and code.startswith(prefix)]
+            if clash:
+                raise ValueError(f"{prefix} is followed by a number, so no other code may start "
+                                 f"with it; got {clash[0]}")
         return self
+
+    def followed_by_number(self) -> list[str]:
+        """The codes dialled with a number after them: an agent's id, a forwarding target."""
+        return [self.directed_pickup, self.forward_always, self.forward_busy,
+                self.forward_no_answer]
+
+    def forwarding(self) -> dict[str, tuple[str, bool]]:
+        """The forwarding codes: (condition, whether it turns forwarding on), by code."""
+        return {self.forward_always: ("always", True), self.forward_always_off: ("always", False),
+                self.forward_busy: ("busy", True), self.forward_busy_off: ("busy", False),
+                self.forward_no_answer: ("no_answer", True),
+                self.forward_no_answer_off: ("no_answer", False)}
 
 
 class Park(_Frozen):
@@ -246,6 +333,7 @@ class Sip(_Frozen):
     auth_failures: AuthFailures = AuthFailures()
     # Contacts one phone may register at once (a registrar must not grow without bound).
     max_contacts: Annotated[int, Field(ge=1, le=100)] = 10
+    dial_plan: DialPlan = DialPlan()
     phones: list[Phone] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from appliance.config.ivr import Ivr, builtin_prompts, ivr_problems
-from appliance.config.live import Media, PeerAddress, Sip, parse_peer
+from appliance.config.live import Media, Outbound, PeerAddress, Sip, parse_peer
 from appliance.config.routing import (
     Holiday,
     Known,
@@ -194,6 +194,9 @@ class TrunkGroup(_Frozen):
     # Gateways or carriers allowed to send calls on this group (live appliance); a call from
     # any other address is taken for a phone and must authenticate.
     peers: list[PeerAddress] = Field(default_factory=list)
+    # The route out through this group (live appliance); None: no outside calls through it.
+    # An outside call takes one of the group's channels, like an inbound call.
+    outbound: Outbound | None = None
 
     @model_validator(mode="after")
     def _check_spans(self) -> "TrunkGroup":
@@ -776,6 +779,8 @@ def _site_problems(site: Site) -> Iterator[Problem]:
     yield from _agent_id_problems(site.agents)
     yield from _skill_problems(site.queues, site.agents)
     yield from _phone_contact_problems(site)
+    yield from _outbound_prefix_problems(site.trunk_groups)
+    yield from _forward_problems(site)
     route_problems = list(_route_problems(site))
     yield from route_problems
     if site.traffic is not None:
@@ -816,6 +821,37 @@ def _phone_contact_problems(site: Site) -> Iterator[Problem]:
             yield (("sip", "phones", index, "contact"),
                    f"{phone.contact} is also trunk group {clash[0]!r}'s peer {clash[1]!r}: "
                    "give the phone or the trunk another port")
+
+
+def _forward_problems(site: Site) -> Iterator[Problem]:
+    """A phone forwards to another phone of the site or to a number a route out takes."""
+    users = {phone.user for phone in site.sip.phones}
+    prefixes = [group.outbound.prefix for group in site.trunk_groups
+                if group.outbound is not None]
+    for index, phone in enumerate(site.sip.phones):
+        for condition, target in phone.forward.targets().items():
+            if target == phone.user:
+                yield (("sip", "phones", index, "forward", condition),
+                       f"a phone cannot forward to itself ({target!r})")
+            elif target not in users and not any(
+                    target.startswith(prefix) and target != prefix for prefix in prefixes):
+                yield (("sip", "phones", index, "forward", condition),
+                       f"expected a phone's user or an outside number with a route out's "
+                       f"prefix ({', '.join(map(repr, prefixes)) or 'no route out'}); "
+                       f"got {target!r}")
+
+
+def _outbound_prefix_problems(groups: Sequence[TrunkGroup]) -> Iterator[Problem]:
+    """A dialled number picks its route out by prefix: no prefix may start another's, or
+    one route could never be reached."""
+    routes = [(index, group.outbound.prefix) for index, group in enumerate(groups)
+              if group.outbound is not None]
+    for index, prefix in routes:
+        for other, taken in routes:
+            if other < index and (prefix.startswith(taken) or taken.startswith(prefix)):
+                yield (("trunk_groups", index, "outbound", "prefix"),
+                       f"expected a prefix that does not overlap trunk_groups[{other}]'s "
+                       f"{taken!r}; got {prefix!r}")
 
 
 def _duplicate_names(field: str, items: Sequence[Any], what: str) -> Iterator[Problem]:

@@ -13,12 +13,13 @@ import math
 import re
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from appliance.events import CallAbandoned, CallAnswered, CallOverflowed, CallQueued, Record
 from appliance.kpi.compute import compute_kpis
+from appliance.kpi.outside import OutsideSummary, outside_summary
 from appliance.kpi.report import KpiReport
 from appliance.kpi.settings import KpiSettings, QueueKpiSettings
 from appliance.kpi.timeline import Timeline, fill, place
@@ -43,6 +44,8 @@ class BoxReport:
     first: float
     last: float
     """The first and last moment the report covers, on the report's clock."""
+    outside: OutsideSummary = field(default_factory=OutsideSummary)
+    """The outside calls ended in the window (none counted for a report of one queue)."""
 
     @property
     def period(self) -> str:
@@ -113,7 +116,9 @@ def box_report(timeline: Timeline, interval: str = "30m", start: str | None = No
         kpis = only_queue(kpis, queue)
     first = max(window_start, timeline.runs[0].first)
     last = min(window_end, timeline.runs[-1].last)
-    return BoxReport(kpis, timeline, first, max(first, last))
+    outside = (OutsideSummary() if queue is not None
+               else outside_summary(timeline.records, window_start, window_end))
+    return BoxReport(kpis, timeline, first, max(first, last), outside)
 
 
 def parse_interval(text: str) -> float:

@@ -114,6 +114,8 @@ class Appliance:
         self.core = B2bua(site, log, Random(seed), secret=os.urandom(32), media_for=media_plane,
                           sip_ids=Random(seed + 2), wallclock=lambda t: self.wallclock(t),
                           prompt_seconds=self.prompt_times)
+        # The phones' own forwarding, as they set it before this run.
+        self.core.forwarding.restore(self.store.forwarding())
         # The ACD times its announcements by what the callers will actually hear.
         self.core.cc.announcement_seconds = AnnouncementTimings(prompts)
         _log.info("records in %s (run %s)", self.records_path, run)

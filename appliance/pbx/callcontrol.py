@@ -466,6 +466,15 @@ class CallControl:
     def agent_not_ready(self, now: float, agent: str, reason: str) -> bool:
         return self.acd.not_ready(agent, reason, now)
 
+    def seize_trunk(self, group: str) -> bool:
+        """Take a channel of trunk group `group` for a call the appliance places out; False
+        when every channel is busy. Inbound and outside calls share the group's channels,
+        as on a real FXO card or E1 span. Give it back with `release_trunk`."""
+        return self.trunks.seize(group)
+
+    def release_trunk(self, group: str) -> None:
+        self.trunks.release(group)
+
     def agent_end_pause(self, now: float, agent: str, reason: str) -> bool:
         """End a pause of `agent` for `reason` (`Acd.end_pause`)."""
         return self.acd.end_pause(agent, reason, now)

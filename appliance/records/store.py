@@ -29,8 +29,17 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 from appliance.eventlog import EventLog, record_from_json, record_to_json
-from appliance.events import CallAnswered, CallEnded, EndCause, Record, RecordingStarted
+from appliance.events import (
+    CallAnswered,
+    CallEnded,
+    EndCause,
+    ForwardingChanged,
+    OutsideCallEnded,
+    Record,
+    RecordingStarted,
+)
 from appliance.records.cdr import CallDetail, CdrBuilder
+from appliance.records.outside import OutsideCallDetail, OutsideDetails
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +87,36 @@ SCHEMA: tuple[str, ...] = (
         recording TEXT NULL,
         recording_status TEXT NULL,
         PRIMARY KEY (run, call)
+    )""",
+    # Calls the appliance placed out through a trunk (``OutsideCallDetail``), barred ones too.
+    """CREATE TABLE IF NOT EXISTS outside_calls (
+        run TEXT NOT NULL,
+        call INTEGER NOT NULL,
+        direction TEXT NOT NULL,
+        trunk_group TEXT NOT NULL,
+        number TEXT NOT NULL,
+        placed_by TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        started_at DOUBLE PRECISION NOT NULL,
+        answered_at DOUBLE PRECISION NULL,
+        ended_at DOUBLE PRECISION NOT NULL,
+        outcome TEXT NOT NULL,
+        cause TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        ring DOUBLE PRECISION NOT NULL,
+        talk DOUBLE PRECISION NOT NULL,
+        recording TEXT NULL,
+        PRIMARY KEY (run, call)
+    )""",
+    # Each phone's own call forwarding, the last change of each condition (a phone's state,
+    # not a run's: it outlives restarts).
+    """CREATE TABLE IF NOT EXISTS forwarding (
+        phone TEXT NOT NULL,
+        condition TEXT NOT NULL,
+        target TEXT NOT NULL,
+        t DOUBLE PRECISION NOT NULL,
+        run TEXT NOT NULL,
+        PRIMARY KEY (phone, condition)
     )""",
 )
 # Indexes beyond the keys, made on older databases too when a writer opens them. A reader
@@ -138,9 +177,20 @@ _INSERT_CALL = (
 IN_PROGRESS = "in_progress"
 """The ``cause`` of the detail row of a call still up (answered, not yet ended)."""
 _SELECT_CALLS = f"SELECT {', '.join(CallDetail._fields)} FROM calls"
+_OUTSIDE_COLUMNS = ("run", *OutsideCallDetail._fields)
+_INSERT_OUTSIDE = (f"INSERT INTO outside_calls ({', '.join(_OUTSIDE_COLUMNS)})"
+                   f" VALUES ({', '.join('?' * len(_OUTSIDE_COLUMNS))})")
+_SELECT_OUTSIDE = f"SELECT {', '.join(OutsideCallDetail._fields)} FROM outside_calls"
+_SET_FORWARDING = (
+    "INSERT INTO forwarding (phone, condition, target, t, run) VALUES (?,?,?,?,?)"
+    " ON CONFLICT (phone, condition) DO UPDATE SET target = excluded.target, t = excluded.t,"
+    " run = excluded.run")
+# Records that end a row: committed at once, not after COMMIT_INTERVAL.
+_ENDS = (CallEnded, OutsideCallEnded)
 _FINISHED = f"cause <> '{IN_PROGRESS}'"
 
 PathLike = str | os.PathLike[str]
+Row = tuple[Any, ...]
 
 
 class RunBounds(NamedTuple):
@@ -223,6 +273,29 @@ class RecordReader:
             sql = f"{_SELECT_CALLS} WHERE run = ? AND {where} ORDER BY call"
             rows = self._query(sql, (run,))
         return [_detail_from_row(row, in_progress) for row in rows]
+
+    def outside_calls(self, run: str | None = None) -> list[OutsideCallDetail]:
+        """Detail rows of the ended outside calls of one run, or of every run, by run then
+        the order they started in (call ids of outside calls count down)."""
+        try:
+            if run is None:
+                rows = self._query(f"{_SELECT_OUTSIDE} JOIN runs USING (run)"
+                                   " ORDER BY runs.position, call DESC")
+            else:
+                rows = self._query(f"{_SELECT_OUTSIDE} WHERE run = ? ORDER BY call DESC",
+                                   (run,))
+        except sqlite3.OperationalError:  # a database no writer of this version has opened
+            return []
+        return [OutsideCallDetail(*row) for row in rows]
+
+    def forwarding(self) -> list[ForwardingChanged]:
+        """Each phone's last forwarding change of each condition (`Forwarding.restore`)."""
+        try:
+            rows = self._query("SELECT t, phone, condition, target FROM forwarding"
+                               " JOIN runs USING (run) ORDER BY runs.position, t")
+        except sqlite3.OperationalError:  # a database no writer of this version has opened
+            return []
+        return [ForwardingChanged(*row) for row in rows]
 
     def integrity_check(self) -> list[str]:
         """SQLite's own check of the file: ``["ok"]`` when sound."""
@@ -362,7 +435,7 @@ class RecordStore(RecordReader):
         marks = [item.mark for item in batch if type(item) is _Mark]
         stop = any(item is _STOP for item in batch)
         records = [item for item in batch if type(item) not in _CONTROL and item is not _STOP]
-        call_ended = any(type(record) is CallEnded for record in records)
+        call_ended = any(type(record) in _ENDS for record in records)
         for item in batch:
             if type(item) is _Origin:
                 self._writer.set_clock_origin(item.wall)
@@ -430,11 +503,12 @@ class _Writer:
         self.run = run
         self.seq = 0
         self.builder = CdrBuilder()
+        self.outside = OutsideDetails()
         self.pending = 0  # records in the open transaction
 
     def write(self, records: list[Any]) -> int:
         """Insert into the open transaction; returns how many records were dropped."""
-        events, calls, dropped = self.rows(records)
+        events, calls, outside, dropped = self.rows(records)
         if not events:
             return dropped
         try:
@@ -442,26 +516,35 @@ class _Writer:
                 self.db.execute("BEGIN")
             self.db.executemany(_INSERT_EVENT, events)
             self.db.executemany(_INSERT_CALL, calls)
+            self.db.executemany(_INSERT_OUTSIDE, outside)
+            self.db.executemany(_SET_FORWARDING, [
+                (r.phone, r.condition, r.target, r.t, self.run)
+                for r in records if type(r) is ForwardingChanged])
         except sqlite3.Error:
             logger.exception("could not write %d records of run %s", len(events), self.run)
             return dropped + len(events) + self.rollback()
         self.pending += len(events)
         return dropped
 
-    def rows(self, records: list[Any]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
-        events: list[tuple[Any, ...]] = []
-        calls: list[tuple[Any, ...]] = []
+    def rows(self, records: list[Any]) -> tuple[list[Row], list[Row], list[Row], int]:
+        """The events, calls and outside_calls rows of `records`, and how many were dropped."""
+        events: list[Row] = []
+        calls: list[Row] = []
+        outside: list[Row] = []
         dropped = 0
         for record in records:
             try:
                 event = self.event_row(record)
                 detail = self.builder.feed(record)
+                outside_detail = self.outside.feed(record)
             except Exception:
                 # One bad record must not stop the log of a live appliance.
                 logger.exception("dropped a record that could not be stored: %s", _describe(record))
                 dropped += 1
                 continue
             events.append(event)
+            if outside_detail is not None:
+                outside.append((self.run, *outside_detail))
             if detail is not None:
                 calls.append(_detail_row(self.run, detail))
             elif type(record) in _PROGRESS:
@@ -469,7 +552,7 @@ class _Writer:
                 so_far = self.builder.so_far(record.call, record.t)
                 if so_far is not None and so_far.answered_at is not None:
                     calls.append(_detail_row(self.run, so_far, IN_PROGRESS))
-        return events, calls, dropped
+        return events, calls, outside, dropped
 
     def event_row(self, record: Record) -> tuple[Any, ...]:
         row = event_row(self.run, self.seq + 1, record)

@@ -16,7 +16,7 @@ from appliance.pbx.acd.core import (
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import LegEnding
-from appliance.pbx.b2bua.extensions import is_internal
+from appliance.pbx.b2bua.internal import InternalCalls, is_internal
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.screenpop import screen_pop_headers
 from appliance.pbx.b2bua.session import parse_session_expires
@@ -32,7 +32,6 @@ from appliance.pbx.sip.transaction import T1, make_cancel, transaction_key
 
 if TYPE_CHECKING:
     from appliance.config.live import Sip
-    from appliance.pbx.b2bua.extensions import ExtensionCalls
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +49,26 @@ def refusal_reason(status: int) -> str:
     return _REFUSAL_REASONS.get(status, REASON_UNREACHABLE)
 
 
+def new_invite_headers(side: AgentSide, from_: str, to: str,
+                       call_id: str) -> list[tuple[str, str]]:
+    """The headers of a dialog-creating INVITE the appliance sends (as `side` sends them to
+    phones): From (with our tag) and To as given, session timers as the site says."""
+    here, sip = side.here, side.sip
+    return [
+        ("Via", f"{here.via};branch={new_branch(side.rng)}"),
+        ("Max-Forwards", "70"),
+        ("From", from_),
+        ("To", to),
+        ("Call-ID", call_id),
+        ("CSeq", "1 INVITE"),
+        ("Contact", here.contact),
+        ("Allow", ALLOW),
+        ("Supported", "timer"),
+        ("Session-Expires", f"{sip.session_expires};refresher=uac"),
+        ("Min-SE", str(sip.min_se)),
+    ]
+
+
 class AgentSide:
     """Rings agents' phones for call control and reads their answers."""
 
@@ -63,8 +82,9 @@ class AgentSide:
         self.anchor = anchor
         self.cc = cc
         self.sip = sip
-        # Calls between phones: their rung phone's answer goes there, not to call control.
-        self.extensions: ExtensionCalls | None = None
+        # The B2BUA's own calls (between phones, out through a trunk): their legs' answers
+        # go there, not to call control.
+        self.internal: InternalCalls | None = None
 
     def apply(self, sip: Sip) -> None:
         self.sip = sip
@@ -99,17 +119,8 @@ class AgentSide:
         if not URI_USER.fullmatch(caller_ani):
             ani = "anonymous"
         return [
-            ("Via", f"{here.via};branch={new_branch(self.rng)}"),
-            ("Max-Forwards", "70"),
-            ("From", f'"{caller_ani}" <sip:{ani}@{here.hostport}>;tag={tag}'),
-            ("To", f"<sip:{agent}@{here.hostport}>"),
-            ("Call-ID", call_id),
-            ("CSeq", "1 INVITE"),
-            ("Contact", here.contact),
-            ("Allow", ALLOW),
-            ("Supported", "timer"),
-            ("Session-Expires", f"{self.sip.session_expires};refresher=uac"),
-            ("Min-SE", str(self.sip.min_se)),
+            *new_invite_headers(self, f'"{caller_ani}" <sip:{ani}@{here.hostport}>;tag={tag}',
+                                f"<sip:{agent}@{here.hostport}>", call_id),
             *screen_pop_headers(self.cc.call_data(caller.call)),
         ]
 
@@ -147,7 +158,7 @@ class AgentSide:
             return
         del self.legs.invites_out[leg.invite_key]
         if status >= 300:
-            self._refused(leg, refusal_reason(status), now)
+            self._refused(leg, refusal_reason(status), now, status=status)
         else:
             self._answered(leg, response, now)
 
@@ -161,15 +172,16 @@ class AgentSide:
         return True
 
     def _refused(self, leg: Leg, reason: str, now: float,
-                 event: LegEvent = LegEvent.PEER_REFUSAL) -> None:
-        """Our INVITE to the phone of `leg` failed (`event`): a decline for the ACD, unless
-        call control had given the ring up already (a 487 after our CANCEL, say)."""
+                 event: LegEvent = LegEvent.PEER_REFUSAL, status: int = 0) -> None:
+        """Our INVITE on `leg` failed (`event`, with the final `status` if one came): a
+        decline for the ACD, unless call control had given the ring up already (a 487 after
+        our CANCEL, say)."""
         before = leg.fire(event)
         self.ending.forget(leg, now)
         if before in GIVEN_UP:
             return
-        if self.extensions is not None and is_internal(leg.call):
-            self.extensions.refused(leg, reason, now)
+        if self.internal is not None and is_internal(leg.call):
+            self.internal.refused(leg, status, reason, now)
         else:
             self.cc.agent_decline(now, leg.agent, leg.call, reason)
 
@@ -200,6 +212,6 @@ class AgentSide:
             self.ending.hang_up(leg, now)  # the call went elsewhere
 
     def _taken(self, leg: Leg, now: float) -> bool:
-        if self.extensions is not None and is_internal(leg.call):
-            return self.extensions.answered(leg, now)
+        if self.internal is not None and is_internal(leg.call):
+            return self.internal.answered(leg, now)
         return self.cc.agent_answer(now, leg.agent, leg.call)

@@ -38,14 +38,18 @@ from appliance.pbx.b2bua.agents import AgentSide
 from appliance.pbx.b2bua.anchor import PARTIES, MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.dialogs import Dialogs
+from appliance.pbx.b2bua.dialout import DialOut
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
 from appliance.pbx.b2bua.extensions import ExtensionCalls
 from appliance.pbx.b2bua.features import FeatureCodes
+from appliance.pbx.b2bua.forwarding import Forwarding
 from appliance.pbx.b2bua.intake import CallIntake
+from appliance.pbx.b2bua.internal import InternalCalls
 from appliance.pbx.b2bua.ivr import IvrCalls
 from appliance.pbx.b2bua.legbook import LegBook
 from appliance.pbx.b2bua.local import LocalAddress
 from appliance.pbx.b2bua.logins import AgentLogins
+from appliance.pbx.b2bua.outside import OutsideCalls
 from appliance.pbx.b2bua.parking import ParkCalls
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.probe import PeerProbes
@@ -115,13 +119,11 @@ class B2bua(Endpoint):
                                     site.sip)
         self.logins = AgentLogins(self.phones, self.cc, self.layer, self.deadlines)
         self.features = FeatureCodes(self.cc)
-        self.extensions = ExtensionCalls(self.dialogs, self.ending, self.agent_side,
-                                         self.phones, self.anchor, self.cc, log)
-        self.agent_side.extensions = self.extensions
-        self.ending.internal_ended = self.extensions.leg_ended
+        self._own_calls(log)
         self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc)
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
-                                 self.extensions, self.anchor, self.cc)
+                                 self.extensions, self.dialout, self.anchor, self.cc,
+                                 self.forwarding)
         self.parking = ParkCalls(self.dialogs, self.ending, self.anchor, self.cc)
         self.intake.parking = self.parking
         self.transfers.park = self.parking.park
@@ -132,6 +134,22 @@ class B2bua(Endpoint):
         self.apply_site(site)
         self.probes.start()
         self.logins.start()
+
+    def _own_calls(self, log: EventLog) -> None:
+        """The B2BUA's own calls, beside call control's: between phones, and out through a
+        trunk (`outside.py` is the API that places an outside call)."""
+        self.internal = InternalCalls()
+        self.forwarding = Forwarding(log)
+        self.extensions = ExtensionCalls(self.dialogs, self.ending, self.agent_side,
+                                         self.phones, self.anchor, self.cc, log, self.internal,
+                                         self.forwarding)
+        self.outside = OutsideCalls(self.agent_side, self.ending, self.cc, log)
+        self.dialout = DialOut(self.dialogs, self.ending, self.outside, self.anchor, self.cc,
+                               self.internal)
+        self.internal.outside = self.outside
+        self.extensions.dialout = self.dialout
+        self.agent_side.internal = self.internal
+        self.ending.internal_ended = self.internal.leg_ended
 
     # --- configuration -------------------------------------------------------------------
 
@@ -148,6 +166,8 @@ class B2bua(Endpoint):
         self.parking.apply(site.sip.feature_codes)
         self.extensions.apply(site.sip)
         self.transfers.park_number = site.sip.park.number
+        self.forwarding.apply(site.sip)
+        self.dialout.apply(site)
         self.ivr.apply(site)
         if self.media is not None:
             self.media.language = site.media.language  # of the prompts not said in another
@@ -196,7 +216,8 @@ class B2bua(Endpoint):
             leg = self.legs.callers.get(call)
             if leg is not None:
                 self.ending.hang_up(leg, now, refusal=(503, "Service Unavailable"))
-                self.extensions.leg_ended(leg, now)  # a call between phones: both legs
+                self.internal.leg_ended(leg, now)  # one of the B2BUA's own calls: both legs
+        self.outside.hang_up_all(now)  # those placed for no phone
         for leg in list(self.legs.dialogs.values()):
             if leg.role is Role.FEATURE:
                 self.ending.hang_up(leg, now)
@@ -367,7 +388,7 @@ class B2bua(Endpoint):
         self.ending.forget(leg, now)
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
-            self.extensions.leg_ended(leg, now)  # if a call between phones: stop the ring
+            self.internal.leg_ended(leg, now)  # if one of the B2BUA's own calls: its other leg
         self.answers.respond_once_durable(leg.invite, 487, "Request Terminated", now,
                                           tag=leg.local_tag)
 

@@ -28,7 +28,7 @@ class LegEnding:
         self.relay = relay
         self.anchor = anchor
         self.cc = cc
-        # Where a leg of a call between phones goes when its peer leaves (`extensions.py`).
+        # Where a leg of one of the B2BUA's own calls goes when its peer leaves (`internal.py`).
         self.internal_ended: Callable[[Leg, float], None] | None = None
 
     def hang_up(self, leg: Leg, now: float, event: LegEvent = LegEvent.HANG_UP,
@@ -70,7 +70,7 @@ class LegEnding:
             self.cc.agent_hangup(now, leg.agent)
 
     def _internal(self, leg: Leg, now: float) -> bool:
-        """Whether `leg` belongs to a call between phones (told of its end)."""
+        """Whether `leg` belongs to one of the B2BUA's own calls (told of its end)."""
         if self.internal_ended is None or leg.call >= 0:
             return False
         self.internal_ended(leg, now)

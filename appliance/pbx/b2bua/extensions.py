@@ -4,8 +4,9 @@ is a media plane; not recorded: recording is for customer calls).
 
 The B2BUA, not call control, carries these calls: they take no trunk and no queue, so they
 leave records of their own (`ExtensionCall*`) and the queue figures as they were. Their ids
-are negative, never one of call control's. The dialling side is a caller leg, the rung side
-an agent leg, so each keeps its role's state table, CANCEL and BYE races included.
+are the B2BUA's own (`internal.py`), never one of call control's. The dialling side is a
+caller leg, the rung side an agent leg, so each keeps its role's state table, CANCEL and BYE
+races included.
 
 The ACD must not offer a queue call to an agent on an internal call: each party who is an
 agent is paused, NOT_READY with the reason `internal_call` (or, if wrapping up, as soon as the
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING
 from appliance.eventlog import EventLog
 from appliance.events import (
     AgentState,
+    CallForwarded,
     ExtensionCallAnswered,
     ExtensionCallEnded,
     ExtensionCallStarted,
@@ -30,6 +32,8 @@ from appliance.pbx.acd.core import REASON_BUSY, REASON_DECLINED
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
+from appliance.pbx.b2bua.forwarding import Forwarding
+from appliance.pbx.b2bua.internal import InternalCalls
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import Leg
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
     from appliance.clock import TimerHandle
     from appliance.config.live import Sip
     from appliance.pbx.b2bua.agents import AgentSide
+    from appliance.pbx.b2bua.dialout import DialOut
 
 REASON_INTERNAL_CALL = "internal_call"  # the pause of an agent on a call between phones
 BUSY = (486, "Busy Here")
@@ -47,21 +52,33 @@ _ON_ACD_CALL = frozenset({AgentState.RINGING, AgentState.TALKING, AgentState.HEL
 _OFFERABLE = frozenset({AgentState.READY, AgentState.WRAP_UP})
 # How the rung phone's refusal (as the ACD's reason code) reaches the dialling phone.
 _REFUSALS = {REASON_BUSY: (BUSY, "busy"), REASON_DECLINED: ((603, "Decline"), "declined")}
+# The forwarding that takes a call the rung phone refuses, by the ACD's reason code for the
+# refusal (a phone that declines is busy for the caller); any other: no_answer.
+_REFUSAL_FORWARDS = {REASON_BUSY: "busy", REASON_DECLINED: "busy"}
+# The forwarding that takes a call the dialled phone cannot take at once, by the refusal.
+_AT_ONCE_FORWARDS = {BUSY: "busy", UNAVAILABLE: "no_answer"}
 
 
-def is_internal(call: int) -> bool:
-    """Whether `call` is a call between phones (the B2BUA's, not call control's)."""
-    return call < 0
+def pause_for_internal_call(cc: CallControl, agent: str, now: float) -> bool:
+    """Tell the ACD `agent` is busy, if it could offer them a call meanwhile (an agent
+    paused already keeps their own reason, and stays paused after the call); whether it was
+    told (end the pause with `cc.agent_end_pause(now, agent, REASON_INTERNAL_CALL)`)."""
+    status = cc.agent_status(agent)
+    return (status is not None and status.state in _OFFERABLE
+            and cc.agent_not_ready(now, agent, REASON_INTERNAL_CALL))
 
 
 class ExtensionCall:
     """One call between phones: its parties, legs and ring timer."""
 
-    __slots__ = ("answered", "callee", "caller", "caller_leg", "id", "paused", "ring_timer")
+    __slots__ = ("answered", "callee", "caller", "caller_leg", "forwarded", "id", "paused",
+                 "ring_timer")
 
     def __init__(self, call: int, caller: str, callee: str, caller_leg: Leg) -> None:
         self.id, self.caller, self.callee, self.caller_leg = call, caller, callee, caller_leg
         self.answered = False
+        self.forwarded = False  # a call is forwarded once: the target's own forwarding is not
+
         self.paused: list[str] = []  # the parties the ACD was told are busy
         self.ring_timer: TimerHandle | None = None
 
@@ -71,12 +88,13 @@ class ExtensionCalls:
 
     def __init__(self, dialogs: Dialogs, ending: LegEnding, agent_side: AgentSide,
                  phones: Phones, anchor: MediaAnchor | None, cc: CallControl,
-                 log: EventLog) -> None:
+                 log: EventLog, internal: InternalCalls, forwarding: Forwarding) -> None:
         self.dialogs, self.ending, self.agent_side = dialogs, ending, agent_side
         self.legs, self.deadlines = dialogs.legs, dialogs.deadlines
         self.phones, self.anchor, self.cc, self.log = phones, anchor, cc, log
         self.calls: dict[int, ExtensionCall] = {}
-        self._last_id = 0
+        self.internal, self.forwarding = internal, forwarding
+        self.dialout: DialOut | None = None  # for forwarding to outside numbers, once built
 
     def apply(self, sip: Sip) -> None:
         self.users = frozenset(phone.user for phone in sip.phones)
@@ -95,13 +113,39 @@ class ExtensionCalls:
             return BUSY
         return UNAVAILABLE if self.phones.target(callee, now) is None else None
 
+    def admit(self, caller: str, callee: str,
+              now: float) -> tuple[tuple[int, str] | None, tuple[str, str] | None]:
+        """Whether `caller` may ring `callee` now: a refusal (`refusal`), or None and the
+        forwarding (target, condition) that takes the call at once, if one does (always;
+        busy when busy; no_answer when nowhere), the target phone's own refusal if it has one."""
+        refusal = self.refusal(caller, callee, now)
+        forward = self._forward(callee, "always") or (
+            None if refusal is None else self._forward(callee, _AT_ONCE_FORWARDS.get(refusal)))
+        if forward is None:
+            return refusal, None
+        target = forward[0]
+        if target in self.users and self.refusal(caller, target, now) is not None:
+            return self.refusal(caller, target, now), None
+        return None, forward
+
+    def forward_refusal(self, phone: str, target: str) -> tuple[int, str] | None:
+        """Why `phone` may not forward to `target` (itself, no phone and no route out: 404,
+        a number it may not dial: 403); None if it may."""
+        if target in self.users and target != phone:
+            return None
+        route = None if self.dialout is None else self.dialout.route(target)
+        if route is None:
+            return (404, "Not Found")
+        assert self.dialout is not None
+        return None if self.dialout.permits(phone, route) else (403, "Forbidden")
+
     # --- the call's life ---------------------------------------------------------------------
 
-    def start(self, leg: Leg, offer: sdp.Sdp | None, caller: str, callee: str,
-              now: float) -> None:
-        """Ring `callee` for the phone of `leg` (an unanswered caller leg, `refusal` None)."""
-        self._last_id -= 1
-        call = ExtensionCall(self._last_id, caller, callee, leg)
+    def start(self, leg: Leg, offer: sdp.Sdp | None, caller: str, callee: str, now: float,
+              forward: tuple[str, str] | None = None) -> None:
+        """Ring `callee` for the phone of `leg` (an unanswered caller leg, `admit` gave no
+        refusal), or send the call on at once as `forward` (`admit`'s) says."""
+        call = ExtensionCall(self.internal.open(self), caller, callee, leg)
         leg.call = call.id
         self.legs.callers[call.id] = leg
         self.calls[call.id] = call
@@ -109,10 +153,21 @@ class ExtensionCalls:
         if self.anchor is not None and offer is not None:
             leg.sent_body = self.anchor.caller_answer(leg, offer, False, now)
         self.dialogs.answers.respond(leg.invite, 180, "Ringing", now, tag=leg.local_tag)
-        call.paused = [party for party in (caller, callee) if self._pause(party, now)]
+        call.paused = [party for party in (caller,)
+                       if pause_for_internal_call(self.cc, party, now)]
+        if forward is not None:
+            self._send_on(call, *forward, now)
+            return
+        forwards = self._forward(callee, "no_answer") is not None
+        self._ring(call, callee, now,
+                   self.forwarding.no_answer_after(callee) if forwards else self.ring_timeout)
+
+    def _ring(self, call: ExtensionCall, callee: str, now: float, timeout: float) -> None:
+        call.callee = callee
+        if pause_for_internal_call(self.cc, callee, now):
+            call.paused.append(callee)
         self.agent_side.ring(call.id, callee, now)
-        call.ring_timer = self.deadlines.schedule(now + self.ring_timeout, self._no_answer,
-                                                  call)
+        call.ring_timer = self.deadlines.schedule(now + timeout, self._no_answer, call)
 
     def answered(self, leg: Leg, now: float) -> bool:
         """The rung phone of `leg` answered: connect the two; False if the call is gone."""
@@ -133,9 +188,12 @@ class ExtensionCalls:
         self.log.append(new(ExtensionCallAnswered, (now, call.id)))
         return True
 
-    def refused(self, leg: Leg, reason: str, now: float) -> None:
+    def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
         """The rung phone of `leg` refused (or never answered): the dialling phone hears it."""
         call = self.calls.get(leg.call)
+        if call is not None and self._forwarded(call, _REFUSAL_FORWARDS.get(reason,
+                                                                           "no_answer"), now):
+            return
         if call is not None:
             refusal, cause = _REFUSALS.get(reason, (UNAVAILABLE, "unavailable"))
             self.ending.hang_up(call.caller_leg, now, refusal=refusal)
@@ -157,27 +215,63 @@ class ExtensionCalls:
             self.agent_side.stop_ringing(call.id, call.callee, now)
         self._finish(call, "caller_hangup" if call.answered else "cancelled", now)
 
-    def _pause(self, agent: str, now: float) -> bool:
-        """Tell the ACD `agent` is busy, if it could offer them a call meanwhile (an agent
-        paused already keeps their own reason, and stays paused after the call)."""
-        status = self.cc.agent_status(agent)
-        return (status is not None and status.state in _OFFERABLE
-                and self.cc.agent_not_ready(now, agent, REASON_INTERNAL_CALL))
-
     def _no_answer(self, now: float, call: ExtensionCall) -> None:
         call.ring_timer = None
         if call.answered or self.calls.get(call.id) is not call:
             return
         self.agent_side.stop_ringing(call.id, call.callee, now)
+        if self._forwarded(call, "no_answer", now):
+            return
         self.ending.hang_up(call.caller_leg, now, refusal=UNAVAILABLE)
         self._finish(call, "no_answer", now)
 
     def _finish(self, call: ExtensionCall, cause: str, now: float) -> None:
         self._stop_timer(call)
         del self.calls[call.id]
+        if cause != "forwarded":  # the call's id lives on as the outside call's
+            self.internal.close(call.id)
         self.log.append(new(ExtensionCallEnded, (now, call.id, cause)))
         for party in call.paused:
             self.cc.agent_end_pause(now, party, REASON_INTERNAL_CALL)
+
+    # --- forwarding ---------------------------------------------------------------------------
+
+    def _forward(self, phone: str, condition: str | None) -> tuple[str, str] | None:
+        """(target, condition) if `phone` forwards under `condition` to a target there is
+        (a phone, or a number a route out takes); None otherwise."""
+        target = None if condition is None else self.forwarding.target(phone, condition)
+        if target is None or self.forward_refusal(phone, target) is not None:
+            return None
+        return target, str(condition)
+
+    def _forwarded(self, call: ExtensionCall, condition: str, now: float) -> bool:
+        """Send `call` on if its rung phone (no longer ringing) forwards under `condition`
+        and the call was not forwarded yet; whether it was."""
+        forward = None if call.forwarded else self._forward(call.callee, condition)
+        if forward is None or (forward[0] in self.users
+                               and self.refusal(call.caller, forward[0], now) is not None):
+            return False
+        self._stop_timer(call)
+        if call.callee in call.paused:
+            call.paused.remove(call.callee)
+            self.cc.agent_end_pause(now, call.callee, REASON_INTERNAL_CALL)
+        self._send_on(call, *forward, now)
+        return True
+
+    def _send_on(self, call: ExtensionCall, target: str, condition: str, now: float) -> None:
+        """Ring `target` for `call` instead of its phone, or call it out (`DialOut`)."""
+        call.forwarded = True
+        self.log.append(new(CallForwarded, (now, call.id, call.callee, target, condition)))
+        if target in self.users:
+            self._ring(call, target, now, self.ring_timeout)
+            return
+        assert self.dialout is not None
+        route = self.dialout.route(target)
+        assert route is not None  # `_forward` checked
+        paused = call.caller if call.caller in call.paused else None
+        call.paused = [party for party in call.paused if party != paused]
+        self._finish(call, "forwarded", now)
+        self.dialout.take_over(call.caller_leg, paused, call.callee, route, now)
 
     def _stop_timer(self, call: ExtensionCall) -> None:
         if call.ring_timer is not None:

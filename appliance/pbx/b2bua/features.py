@@ -1,5 +1,6 @@
 """Feature codes a phone dials (login, logout, ready, not ready), carried out with call
-control; the call itself is a feature leg (`appliance.pbx.legs.feature`)."""
+control, and call forwarding codes (`forwarding.py`); the call itself is a feature leg
+(`appliance.pbx.legs.feature`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,17 @@ class FeatureCodes:
     def apply(self, codes: Codes) -> None:
         self._by_number = {codes.login: "login", codes.logout: "logout",
                            codes.ready: "ready", codes.not_ready: "not_ready"}
+        self._forwarding = codes.forwarding()
+
+    def forwarding(self, number: str) -> tuple[str, str] | None:
+        """The forwarding change `number` asks for: (condition, target), target "" for off;
+        None when it is no forwarding code (an "on" code needs a target after it)."""
+        for code, (condition, on) in self._forwarding.items():
+            if on and number.startswith(code) and len(number) > len(code):
+                return condition, number[len(code):]
+            if not on and number == code:
+                return condition, ""
+        return None
 
     def dialled(self, number: str) -> str | None:
         """The feature `number` asks for; None when it is no feature code."""

@@ -1,8 +1,9 @@
 """New calls into the B2BUA: a trunk's INVITE becomes a caller leg and a call for call control
 (answered at once, as early media or with ringing, as the media and the site say; a call routed
 to an IVR flow is answered by the flow's `AnswerCaller`, `ivr.py`); a phone's INVITE, once
-authenticated, a feature code carried out on a feature leg, a call to another phone, or a
-pickup of a parked or ringing call (`parking.py`)."""
+authenticated, a feature code carried out on a feature leg, a call to another phone
+(`extensions.py`) or to an outside number (`dialout.py`), or a pickup of a parked or ringing
+call (`parking.py`)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from appliance.net import Address
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.dialogs import Dialogs
+from appliance.pbx.b2bua.dialout import DialOut
 from appliance.pbx.b2bua.extensions import ExtensionCalls
 from appliance.pbx.b2bua.features import FeatureCodes
+from appliance.pbx.b2bua.forwarding import Forwarding
 from appliance.pbx.b2bua.logins import AgentLogins
 from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.phones import Phones
@@ -35,16 +38,16 @@ class CallIntake:
     """Takes the INVITEs that start calls, once the B2BUA has admitted them."""
 
     def __init__(self, dialogs: Dialogs, phones: Phones, logins: AgentLogins,
-                 features: FeatureCodes, extensions: ExtensionCalls,
-                 anchor: MediaAnchor | None, cc: CallControl) -> None:
+                 features: FeatureCodes, extensions: ExtensionCalls, dialout: DialOut,
+                 anchor: MediaAnchor | None, cc: CallControl, forwarding: Forwarding) -> None:
         self.dialogs = dialogs
         self.answers: Answers = dialogs.answers
         self.legs, self.here, self.layer, self.rng = (dialogs.legs, dialogs.here, dialogs.layer,
                                                       dialogs.rng)
         self.phones, self.logins, self.features = phones, logins, features
-        self.extensions = extensions
+        self.extensions, self.dialout = extensions, dialout
         self.anchor = anchor
-        self.cc = cc
+        self.cc, self.forwarding = cc, forwarding
         self.parking: ParkCalls | None = None  # call park: slots a phone may dial
 
     def apply(self, site: Site) -> None:
@@ -155,21 +158,27 @@ class CallIntake:
         if claim is not None:
             self._pickup_call(request, source, user, claim, now)
             return
+        change = self.features.forwarding(number)
+        if change is not None:
+            self._forwarding_code(request, source, user, *change, now)
+            return
         if feature is None and self.extensions.dialled(number):
             self._extension_call(request, source, user, number, now)
             return
         if feature is None:
-            # Neither a code nor a phone: an outside number, and phones have no route out.
-            self.answers.respond(request, 404, "Not Found", now)
+            self._outside_call(request, source, user, number, now)
             return
         if user not in self.logins.agents or not self.features.carry_out(user, feature, now):
             self.answers.respond(request, 403, "Forbidden", now)
             return
+        self._feature_done(request, source, now)
+
+    def _feature_done(self, request: Request, source: Address, now: float) -> None:
+        """Answer a feature code carried out (its call has no media: the phone hangs up)."""
         leg = self._incoming_leg(FeatureLeg, request, source)
         declined = sdp.declining(sdp.readable(request.body), self.here.address[0],
                                  self.rng.getrandbits(31))
-        body = bytes(declined)
-        self.dialogs.answer(leg, body, now)
+        self.dialogs.answer(leg, bytes(declined), now)
 
     def _pickup_call(self, request: Request, source: Address, agent: str, claim: Claim,
                      now: float) -> None:
@@ -189,21 +198,58 @@ class CallIntake:
             self.dialogs.set_session(leg, terms)
             self.parking.pick_up(leg, offer, agent, claim, now)
 
-    def _extension_call(self, request: Request, source: Address, caller: str, callee: str,
-                        now: float) -> None:
-        """A phone dials another phone: refused at once if that one is busy or nowhere."""
-        refusal = self.extensions.refusal(caller, callee, now)
+    def _forwarding_code(self, request: Request, source: Address, user: str, condition: str,
+                         target: str, now: float) -> None:
+        """Any phone sets or clears its own forwarding: 404 for a target that is no phone
+        and no outside number, 403 for one it may not dial."""
+        refusal = None if not target else self.extensions.forward_refusal(user, target)
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return
+        self.forwarding.change(user, condition, target, now)
+        self._feature_done(request, source, now)
+
+    def _extension_call(self, request: Request, source: Address, caller: str, callee: str,
+                        now: float) -> None:
+        """A phone dials another phone: refused at once if that one is busy or nowhere and
+        does not forward the call (`ExtensionCalls.admit`)."""
+        refusal, forward = self.extensions.admit(caller, callee, now)
+        if refusal is not None:
+            self.answers.respond(request, *refusal, now)
+            return
+        taken = self._phone_leg(request, source, now)
+        if taken is not None:
+            self.extensions.start(*taken, caller, callee, now, forward)
+
+    def _outside_call(self, request: Request, source: Address, user: str, dialled: str,
+                      now: float) -> None:
+        """A phone dials an outside number: 404 if no route out takes it, 403 if the phone
+        may not dial it (`dialout.py`)."""
+        route = self.dialout.route(dialled)
+        if route is None:
+            self.answers.respond(request, 404, "Not Found", now)
+            return
+        refusal = self.dialout.refusal(user, route, now)
+        if refusal is not None:
+            self.answers.respond(request, *refusal, now)
+            return
+        taken = self._phone_leg(request, source, now)
+        if taken is not None:
+            self.dialout.start(*taken, user, route, now)
+
+    def _phone_leg(self, request: Request, source: Address,
+                   now: float) -> tuple[Leg, sdp.Sdp | None] | None:
+        """The caller leg of a phone's call and its SDP offer (None without a media plane);
+        None when refused here for its session timer or its media."""
         terms = self._session_terms(request, now)
         if terms is None:
-            return
+            return None
         taken, offer = self._media_offer(request, now)
-        if taken:
-            leg = self._incoming_leg(CallerLeg, request, source)
-            self.dialogs.set_session(leg, terms)
-            self.extensions.start(leg, offer, caller, callee, now)
+        if not taken:
+            return None
+        leg = self._incoming_leg(CallerLeg, request, source)
+        self.dialogs.set_session(leg, terms)
+        return leg, offer
 
 
 def _usable_contact(message: Request | Response) -> bool:

@@ -12,7 +12,15 @@ from typer.testing import CliRunner
 
 from appliance.cli import _register_plugins, app
 from appliance.config import resolve_site
-from appliance.events import CallEnded, CallOffered, EndCause, Record
+from appliance.events import (
+    CallEnded,
+    CallOffered,
+    EndCause,
+    OutsideCallAnswered,
+    OutsideCallEnded,
+    OutsideCallStarted,
+    Record,
+)
 from appliance.kpi import KpiSettings, compute_kpis
 from appliance.kpi.settings import queue_thresholds
 from appliance.records.store import RecordStore
@@ -169,3 +177,22 @@ def test_a_site_file_that_cannot_be_read_is_refused_as_ccbox_check_refuses_it(da
     result = report(str(database), "--config", "/no/such/site.yaml")
     assert result.exit_code == 2
     assert result.stderr.startswith("ccbox report: /no/such/site.yaml: ")
+
+
+def test_outside_calls_are_summed_apart_from_the_queue_figures(tmp_path: Path) -> None:
+    path = tmp_path / "records.sqlite"
+    with RecordStore(path, RUN) as store:
+        for record in (
+            OutsideCallStarted(10.0, -1, "pstn", "0301234", "a1", "dialled"),
+            OutsideCallAnswered(15.0, -1),
+            OutsideCallEnded(75.0, -1, "far_hangup", 200),
+            OutsideCallStarted(80.0, -2, "pstn", "00441234", "a2", "dialled"),
+            OutsideCallEnded(80.0, -2, "barred", 403),
+        ):
+            store.append(record)
+    document = figures(str(path))
+    assert document["report"]["center"]["offered"] == 0
+    assert document["outside_calls"] == {"placed": 2, "outcomes": {"answered": 1, "barred": 1},
+                                         "talk": 60.0, "avg_talk": 60.0}
+    shown = report(str(path)).stdout
+    assert "Outside calls (2)" in shown and "barred" in shown and "60 s" in shown

@@ -19,12 +19,17 @@ from appliance.events import (
     CallEnded,
     CallOffered,
     EndCause,
+    ForwardingChanged,
+    OutsideCallAnswered,
+    OutsideCallEnded,
+    OutsideCallStarted,
     Record,
     RecordingStarted,
     new,
 )
 from appliance.records import SCHEMA, CallDetail, RecordReader, RecordStore, call_details
 from appliance.records.bench import sample_records
+from appliance.records.outside import OutsideCallDetail, outside_call_details
 from sim.world import RunSpec, World
 from tests.appliance.records.test_cdr import EVENTFUL_SITE
 from tests.appliance.test_reduce_ivr import day
@@ -366,3 +371,38 @@ def test_a_database_made_before_the_ivr_columns_gets_them_from_its_next_writer(
     assert "ivr_path" not in columns(path, "calls")
     store_all(path, "run-2", offers(1.0))
     assert columns(path, "calls") == ("run", *CallDetail._fields)
+
+
+def test_outside_calls_have_their_own_table_read_back_in_the_order_they_started(
+    tmp_path: Path,
+) -> None:
+    records: list[Record] = [
+        OutsideCallStarted(10.0, -1, "pstn", "0301234", "a1", "dialled"),
+        OutsideCallStarted(11.0, -2, "pstn", "00441234", "a2", "dialled"),
+        OutsideCallEnded(11.0, -2, "barred", 403),
+        OutsideCallAnswered(16.0, -1),
+        OutsideCallEnded(76.0, -1, "far_hangup", 200),
+    ]
+    store_all(tmp_path / "r.db", "run1", records)
+    assert columns(tmp_path / "r.db", "outside_calls") == ("run", *OutsideCallDetail._fields)
+    reader = RecordReader(tmp_path / "r.db")
+    assert reader.outside_calls("run1") == list(outside_call_details(records))[::-1]
+    assert [(d.call, d.outcome) for d in reader.outside_calls()] == [
+        (-1, "answered"), (-2, "barred")]
+    assert reader.calls() == []  # queue calls' rows are untouched
+
+
+def test_outside_calls_of_a_database_without_their_table_are_none(tmp_path: Path) -> None:
+    with closing(sqlite3.connect(tmp_path / "old.db")) as db:
+        db.execute("CREATE TABLE runs (run TEXT PRIMARY KEY, position INTEGER)")
+    assert RecordReader(tmp_path / "old.db").outside_calls() == []
+
+
+def test_the_last_forwarding_change_of_each_phone_outlives_its_run(tmp_path: Path) -> None:
+    path = tmp_path / "r.db"
+    store_all(path, "run1", [ForwardingChanged(1.0, "a1", "always", "a2"),
+                             ForwardingChanged(2.0, "a1", "busy", "90301234")])
+    store_all(path, "run2", [ForwardingChanged(0.5, "a1", "always", "")])
+    assert RecordReader(path).forwarding() == [
+        ForwardingChanged(2.0, "a1", "busy", "90301234"),
+        ForwardingChanged(0.5, "a1", "always", "")]

@@ -31,18 +31,22 @@ def password(user: str) -> str:
 
 
 def live_site(agents: int = 2, sip: dict[str, Any] | None = None,
-              more: dict[str, Any] | None = None, **kwargs: Any) -> Site:
+              more: dict[str, Any] | None = None, trunk: dict[str, Any] | None = None,
+              phone: dict[str, dict[str, Any]] | None = None, **kwargs: Any) -> Site:
     """`site_dict`'s site with phones for its agents and a gateway; `more`: further sections
-    (ivr, media ...)."""
+    (ivr, media ...); `trunk`: further fields of its trunk group (outbound ...); `phone`:
+    further fields of phones, by user (forward ...)."""
     data = site_dict(agents=agents, **kwargs)
     data.update(more or {})
     data["trunk_groups"][0]["peers"] = [GATEWAY[0]]
+    data["trunk_groups"][0].update(trunk or {})
     users = [f"a{i}" for i in range(1, agents + 1)]
     data["sip"] = {
         "realm": REALM,
         "phones": [{"user": user,
                     "ha1_md5": ha1(user, REALM, password(user), "MD5"),
-                    "ha1_sha256": ha1(user, REALM, password(user), "SHA-256")}
+                    "ha1_sha256": ha1(user, REALM, password(user), "SHA-256"),
+                    **(phone or {}).get(user, {})}
                    for user in users],
         **(sip or {}),
     }

@@ -1,0 +1,73 @@
+"""The B2BUA's own calls, beside call control's: calls between phones (`extensions.py`) and
+calls a phone places out through a trunk (`dialout.py`). Their ids are negative, never one of
+call control's, and each belongs to the part that opened it; what happens on their legs is
+routed here: an outside leg's to the outside calls (`outside.py`), any other to the owner."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from appliance.pbx.legs import Leg, OutsideLeg
+
+
+class InternalParty(Protocol):
+    """What a part carrying B2BUA calls hears about their legs."""
+
+    def answered(self, leg: Leg, now: float) -> bool:
+        """Our INVITE on `leg` was answered (2xx); False: the call is gone (hang `leg` up)."""
+        ...
+
+    def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
+        """Our INVITE on `leg` failed: the final `status` (0 when none came, or a 2xx we
+        could not use came) and the ACD's reason code for it (`agents.refusal_reason`)."""
+        ...
+
+    def leg_ended(self, leg: Leg, now: float) -> None:
+        """`leg`'s party left (BYE, CANCEL, found gone, shutdown)."""
+        ...
+
+
+def is_internal(call: int) -> bool:
+    """Whether `call` is one of the B2BUA's calls, not call control's."""
+    return call < 0
+
+
+class InternalCalls:
+    """Hands out the B2BUA's call ids and routes their legs' events to their parts."""
+
+    def __init__(self) -> None:
+        self.owners: dict[int, InternalParty] = {}
+        self.outside: InternalParty | None = None  # the outside legs' part, once built
+        self._last_id = 0
+
+    def open(self, owner: InternalParty) -> int:
+        """A new call id, whose legs' events go to `owner` until `close`."""
+        self._last_id -= 1
+        self.owners[self._last_id] = owner
+        return self._last_id
+
+    def hand_over(self, call: int, owner: InternalParty) -> None:
+        """`call`'s legs' events go to `owner` from now on (a call forwarded out)."""
+        self.owners[call] = owner
+
+    def close(self, call: int) -> None:
+        self.owners.pop(call, None)
+
+    def answered(self, leg: Leg, now: float) -> bool:
+        party = self._party(leg)
+        return party is not None and party.answered(leg, now)
+
+    def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
+        party = self._party(leg)
+        if party is not None:
+            party.refused(leg, status, reason, now)
+
+    def leg_ended(self, leg: Leg, now: float) -> None:
+        party = self._party(leg)
+        if party is not None:
+            party.leg_ended(leg, now)
+
+    def _party(self, leg: Leg) -> InternalParty | None:
+        if isinstance(leg, OutsideLeg):
+            return self.outside
+        return self.owners.get(leg.call)

@@ -1,0 +1,217 @@
+"""Calls the appliance places to outside numbers through a trunk group's route out: the one
+way out for a phone's own call (`dialout.py`) and for what later features place (callback,
+transfer to an outside number, campaigns).
+
+How a feature places one (clock-free, like the rest of the B2BUA):
+
+    call_id = internal.open(owner)            # the feature's id for the call (`internal.py`)
+    route = route_out(dialled, site.trunk_groups)
+    call = outside.place(call_id, route, placed_by, purpose, offer, requester, now)
+
+`place` seizes a channel of the route's trunk group - inbound and outside calls share them,
+as on a real FXO card or E1 span - and sends the INVITE to the route's gateway with the SDP
+`offer(leg)` returns. It never raises for the far end's doing; the outcome reaches
+`requester` (an `OutsideRequester`), exactly one of:
+
+- `outside_answered(call, now)`: the far end answered (200). Return False if the call is not
+  wanted any more (it is hung up, cause `caller_hangup`). After it, `outside_ended` comes
+  when the far end hangs up (`far_hangup`) - unless the requester hangs up first.
+- `outside_failed(call, now)`: no answer. `call.cause` says why (`no_channel` - told before
+  `place` returns -, busy, no_answer, not_found, rejected, failed) and `call.status` the far
+  end's final status (0: none).
+
+`hang_up(call, now)` is the requester giving up: a CANCEL before the answer (`cancelled`),
+a BYE after it (`caller_hangup`); nothing more is reported. Provisional responses (100, 180,
+183) keep the INVITE going and allow the CANCEL; early media is not relayed. Every call leaves
+`OutsideCallStarted`, perhaps `OutsideCallAnswered`, and `OutsideCallEnded` in the event log,
+and gives its channel back when it ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from appliance.config.live import parse_contact
+from appliance.eventlog import EventLog
+from appliance.events import OutsideCallAnswered, OutsideCallEnded, OutsideCallStarted, new
+from appliance.pbx.b2bua.agents import AgentSide, new_invite_headers
+from appliance.pbx.b2bua.ending import LegEnding
+from appliance.pbx.callcontrol import CallControl
+from appliance.pbx.dialplan import RouteOut
+from appliance.pbx.legs import Leg, OutsideLeg
+from appliance.pbx.sip.dialog import new_tag
+from appliance.pbx.sip.headers import Headers
+from appliance.pbx.sip.message import Request
+from appliance.pbx.sip.transaction import transaction_key
+
+if TYPE_CHECKING:
+    from appliance.clock import TimerHandle
+
+# The far end's final refusals, as causes of `OutsideCallEnded`; any other is "failed".
+_CAUSES = {
+    486: "busy", 600: "busy",
+    408: "no_answer", 480: "no_answer",
+    404: "not_found", 484: "not_found", 604: "not_found",
+    403: "rejected", 603: "rejected",
+}
+
+
+class OutsideCall:
+    """One call placed out: what it was placed for, its leg, and how it turned out."""
+
+    __slots__ = ("answered", "cause", "group", "id", "leg", "number", "placed_by", "purpose",
+                 "requester", "ring_timer", "status")
+
+    def __init__(self, call: int, route: RouteOut, placed_by: str, purpose: str,
+                 requester: OutsideRequester) -> None:
+        self.id, self.group, self.number = call, route.group.name, route.number
+        self.placed_by, self.purpose, self.requester = placed_by, purpose, requester
+        self.leg: OutsideLeg | None = None
+        self.answered = False
+        self.cause = ""  # set when the call ends (`OutsideCallEnded.cause`)
+        self.status = 0  # the far end's final status, once one came
+        self.ring_timer: TimerHandle | None = None
+
+
+class OutsideRequester(Protocol):
+    """Whoever placed an outside call, told its outcome (see the module's docstring)."""
+
+    def outside_answered(self, call: OutsideCall, now: float) -> bool: ...
+
+    def outside_failed(self, call: OutsideCall, now: float) -> None: ...
+
+    def outside_ended(self, call: OutsideCall, now: float) -> None: ...
+
+
+class OutsideCalls:
+    """The outside calls in progress, by id; the part `InternalCalls` routes outside legs to."""
+
+    def __init__(self, agent_side: AgentSide, ending: LegEnding, cc: CallControl,
+                 log: EventLog) -> None:
+        self.agent_side, self.ending, self.cc, self.log = agent_side, ending, cc, log
+        self.legs, self.deadlines = agent_side.legs, agent_side.deadlines
+        self.calls: dict[int, OutsideCall] = {}
+
+    def place(self, call_id: int, route: RouteOut, placed_by: str, purpose: str,
+              offer: Callable[[Leg], bytes], requester: OutsideRequester,
+              now: float) -> OutsideCall:
+        """Call `route.sent` through `route.group` for `requester` (see the module's
+        docstring). `call_id`: the requester's id from `InternalCalls.open`."""
+        call = OutsideCall(call_id, route, placed_by, purpose, requester)
+        self.log.append(new(OutsideCallStarted, (now, call_id, call.group, call.number,
+                                                 placed_by, purpose)))
+        if not self.cc.seize_trunk(call.group):
+            self._log_end(call, "no_channel", now)
+            requester.outside_failed(call, now)
+            return call
+        self.calls[call_id] = call
+        outbound = route.group.outbound
+        assert outbound is not None
+        call.leg = self._invite(call, route, offer, now)
+        call.ring_timer = self.deadlines.schedule(now + outbound.ring_timeout,
+                                                  self._no_answer, call)
+        return call
+
+    def barred(self, call_id: int, route: RouteOut, placed_by: str, purpose: str,
+               now: float) -> None:
+        """Record an attempt `placed_by` may not make (refused 403 before any channel is
+        seized): `OutsideCallStarted` and `OutsideCallEnded` with cause `barred`, status 403."""
+        self.log.append(new(OutsideCallStarted, (now, call_id, route.group.name, route.number,
+                                                 placed_by, purpose)))
+        self.log.append(new(OutsideCallEnded, (now, call_id, "barred", 403)))
+
+    def hang_up(self, call: OutsideCall, now: float) -> None:
+        """The requester gives `call` up: CANCEL before the answer, BYE after it."""
+        if self.calls.get(call.id) is not call or call.leg is None:
+            return
+        if call.answered:
+            self.ending.hang_up(call.leg, now)
+            self._finish(call, "caller_hangup", now)
+        else:
+            self.agent_side.stop_ringing(call.id, call.leg.agent, now)
+            self._finish(call, "cancelled", now)
+
+    def hang_up_all(self, now: float) -> None:
+        """Give up every outside call (the appliance shuts down)."""
+        for call in list(self.calls.values()):
+            self.hang_up(call, now)
+
+    # --- what the outside legs hear (routed by `InternalCalls`) --------------------------------
+
+    def answered(self, leg: Leg, now: float) -> bool:
+        call = self._call_of(leg)
+        if call is None or call.answered:
+            return False
+        call.answered, call.status = True, 200
+        self._stop_timer(call)
+        self.log.append(new(OutsideCallAnswered, (now, call.id)))
+        if call.requester.outside_answered(call, now):
+            return True
+        self._finish(call, "caller_hangup", now)
+        return False
+
+    def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
+        call = self._call_of(leg)
+        if call is not None and not call.answered:
+            call.status = status
+            self._finish(call, _CAUSES.get(status, "failed"), now)
+            call.requester.outside_failed(call, now)
+
+    def leg_ended(self, leg: Leg, now: float) -> None:
+        call = self._call_of(leg)
+        if call is not None:
+            self._finish(call, "far_hangup", now)
+            call.requester.outside_ended(call, now)
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _invite(self, call: OutsideCall, route: RouteOut,
+                offer: Callable[[Leg], bytes], now: float) -> OutsideLeg:
+        outbound = route.group.outbound
+        assert outbound is not None
+        side = self.agent_side
+        uri = f"sip:{route.sent}@{outbound.gateway}"
+        tag = new_tag(side.rng)
+        headers = new_invite_headers(
+            side, f"<sip:{outbound.caller_id or call.placed_by}@{side.here.hostport}>;tag={tag}",
+            f"<{uri}>", f"{side.rng.getrandbits(64):016x}@{side.here.address[0]}")
+        address = parse_contact(outbound.gateway)
+        leg = OutsideLeg(call.id, route.sent, Request("INVITE", uri, Headers(headers)),
+                         ("", "", 0, ""), tag, address)
+        body = offer(leg)
+        if body:
+            headers.append(("Content-Type", "application/sdp"))
+        leg.invite = Request("INVITE", uri, Headers(headers), body)
+        leg.invite_key, leg.sent_body = transaction_key(leg.invite), body
+        leg.session_interval = side.sip.session_expires
+        self.legs.add_ring(leg)
+        side.layer.send_request(leg.invite, address, now)
+        return leg
+
+    def _call_of(self, leg: Leg) -> OutsideCall | None:
+        call = self.calls.get(leg.call)
+        return call if call is not None and call.leg is leg else None
+
+    def _no_answer(self, now: float, call: OutsideCall) -> None:
+        call.ring_timer = None
+        if self.calls.get(call.id) is not call or call.answered or call.leg is None:
+            return
+        self.agent_side.stop_ringing(call.id, call.leg.agent, now)
+        self._finish(call, "no_answer", now)
+        call.requester.outside_failed(call, now)
+
+    def _finish(self, call: OutsideCall, cause: str, now: float) -> None:
+        self._stop_timer(call)
+        del self.calls[call.id]
+        self.cc.release_trunk(call.group)
+        self._log_end(call, cause, now)
+
+    def _log_end(self, call: OutsideCall, cause: str, now: float) -> None:
+        call.cause = cause
+        self.log.append(new(OutsideCallEnded, (now, call.id, cause, call.status)))
+
+    def _stop_timer(self, call: OutsideCall) -> None:
+        if call.ring_timer is not None:
+            call.ring_timer.cancel()
+            call.ring_timer = None
