@@ -118,7 +118,8 @@ class B2bua(Endpoint):
                                          self.phones, self.anchor, self.cc, log)
         self.agent_side.extensions = self.extensions
         self.ending.internal_ended = self.extensions.leg_ended
-        self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc)
+        self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc,
+                                   self.phones)
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
                                  self.extensions, self.anchor, self.cc)
         self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)

@@ -1,5 +1,6 @@
 """Blind transfer by REFER (RFC 3515; the call flow of RFC 5589 6.1): an agent's phone refers
-its caller to a queue.
+its caller to a queue (by its name or a number a route gives it) or to another agent (by
+their id, which is their phone's user).
 
 The appliance holds the caller's side, so it is the transferee: it accepts the REFER (202),
 call control queues the call at the target and releases the agent (`HangUpAgent`: our BYE),
@@ -11,15 +12,23 @@ the appliance passes SDP through, the next agent's answer reaches it in a re-INV
 Refused before anything changes, the call going on with the same agent: a REFER from anyone
 but an agent in conversation (403), without exactly one readable Refer-To (400), an
 attended transfer (a Refer-To with Replaces: 501, not supported yet), a target that is no
-queue (404), a transfer call control will not make (603).
+queue nor agent (404), an agent whose phone is not registered (480) or who is not free
+(486: on a call, ringing, wrapping up, paused), a transfer call control will not make (603).
+A target agent who does not answer within their ring timeout (or refuses the ring) gives the
+call back: the transferring agent is rung again, and if they do not take it either, the call
+goes back to the queue it came from (`Acd.transfer_to_agent`).
 """
 
 from __future__ import annotations
 
 from appliance.media import sdp
+from appliance.pbx.acd.core import DIRECT_PREFIX, direct_target
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.dialogs import Dialogs
+from appliance.pbx.b2bua.ending import UNAVAILABLE
+from appliance.pbx.b2bua.extensions import BUSY
+from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import Leg, Role
 from appliance.pbx.sip.layer import Key
@@ -34,8 +43,9 @@ class Transfers:
     """REFERs from agents' phones, and what a caller left by its agent needs."""
 
     def __init__(self, dialogs: Dialogs, answers: Answers, anchor: MediaAnchor | None,
-                 cc: CallControl) -> None:
+                 cc: CallControl, phones: Phones) -> None:
         self.dialogs = dialogs
+        self.phones = phones
         self.answers = answers
         self.anchor = anchor
         self.cc = cc
@@ -43,9 +53,9 @@ class Transfers:
 
     def refer(self, leg: Leg, request: Request, now: float) -> None:
         """`request` is a REFER in `leg`'s dialog."""
-        refusal, queue = self._queue(leg, request, now)
-        if refusal is None and not self.cc.agent_transfer(now, leg.agent, queue):
-            refusal = (603, "Declined")
+        refusal, target = self._target(leg, request, now)
+        if refusal is None:
+            refusal = self._transfer(leg.agent, target, now)
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return
@@ -55,7 +65,21 @@ class Transfers:
         if subscribed:
             self._notify(leg, request, now)
 
-    def _queue(self, leg: Leg, request: Request, now: float) -> tuple[Refusal | None, str]:
+    def _transfer(self, agent: str, target: str, now: float) -> Refusal | None:
+        """Hand the agent's call to `target` (a queue, or an agent as "agent:" + id); why
+        not, if call control will not."""
+        other = target.removeprefix(DIRECT_PREFIX)
+        if other == target:
+            done = self.cc.agent_transfer(now, agent, target)
+        elif self.phones.target(other, now) is None:
+            return UNAVAILABLE  # no phone registered for the agent: nobody to ring
+        else:
+            done = self.cc.agent_transfer_to_agent(now, agent, other)
+            if not done:
+                return BUSY  # on a call, ringing, wrapping up or paused: not free for it
+        return None if done else (603, "Declined")
+
+    def _target(self, leg: Leg, request: Request, now: float) -> tuple[Refusal | None, str]:
         if leg.role is not Role.AGENT or leg.partner is None:
             return (403, "Forbidden"), ""
         values = request.headers.get_all("Refer-To")
@@ -67,8 +91,13 @@ class Transfers:
             return (400, "Bad Refer-To"), ""
         if any(name.lower() == "replaces" for name, _ in target.headers):
             return (501, "Attended Transfer Not Supported"), ""
-        queue = self.cc.transfer_queue(now, leg.agent, target.user or "")
-        return ((404, "Not Found"), "") if queue is None else (None, queue)
+        user = target.user or ""
+        queue = self.cc.transfer_queue(now, leg.agent, user)
+        if queue is not None:
+            return None, queue
+        if user != leg.agent and self.cc.agent_status(user) is not None:
+            return None, direct_target(user)
+        return (404, "Not Found"), ""
 
     def _notify(self, leg: Leg, refer: Request, now: float) -> None:
         """The outcome in a final NOTIFY (RFC 3515 2.4.4, 2.4.5): the call is in the queue."""
