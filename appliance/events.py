@@ -234,7 +234,8 @@ class ExtensionCallAnswered(NamedTuple):
 
 class ExtensionCallEnded(NamedTuple):
     """Last record of an internal call. ``cause``: caller_hangup, callee_hangup (after the
-    answer), cancelled, no_answer, busy, unavailable (not registered or refused), declined."""
+    answer), cancelled, no_answer, busy, unavailable (not registered or refused), declined,
+    transferred (its caller handed a customer's call to its callee: an attended transfer)."""
 
     t: float
     call: int

@@ -102,6 +102,8 @@ REASON_AUTOPAUSE_OVER = "autopause_over"
 # The reason logged with READY when a transferred call's target did not take it and the
 # transferring agent's wrap-up is cut short to ring them back.
 REASON_RECALL = "recall"
+# Where an agent may be to take a call over by an attended transfer (`take_over`).
+_CAN_TAKE_OVER = frozenset({READY, NOT_READY, WRAP_UP})
 
 
 # The queue name of the calls rung on one named agent outside any queue: never a queue's,
@@ -672,7 +674,12 @@ class Acd:
         if (agent is None or agent.state is not RINGING or agent.call != call.id
                 or call.state is not QUEUED):
             return False
-        queue = self._queue_of(call)
+        self._answered(agent, call, self._queue_of(call), now)
+        return True
+
+    def _answered(self, agent: Agent, call: Call, queue: QueueRuntime, now: float) -> None:
+        """``agent`` takes ``call`` (in ``queue``), on record; Connect them."""
+        agent_id = agent.id
         self._leave_queue(call, queue)
         agent.move(TALKING, "", call.id)
         agent.calls_taken += 1
@@ -691,7 +698,6 @@ class Acd:
         self.sticky.remember(call.ani, agent_id, now)
         # After the answer is on record: the others it rang are free for the next call.
         self._stop_ringing(call, now, except_agent=agent)
-        return True
 
     def decline(
         self, agent_id: str, call: Call, now: float, reason: str = REASON_DECLINED
@@ -767,6 +773,37 @@ class Acd:
         call = self._hand_over(agent, direct_target(target), now)
         call.recall = (agent_id, back_to)
         return self.ring_direct(call, target, now)
+
+    def take_over(self, agent_id: str, target: str, now: float) -> bool:
+        """Attended transfer: the agent ``target``, whom the agent consulted, takes the
+        agent's call at once, no ring (queued and answered in ``direct_target(target)``, a
+        wait of 0); the agent goes to wrap-up. ``target`` may be ready, paused (the pause
+        comes back after the call, as one asked for during it) or wrapping up (cut short).
+        False, nothing changed, if either is not in a state for it."""
+        agent = self._transferring(agent_id)
+        taker = self.agents.get(target)
+        if (agent is None or taker is None or taker is agent
+                or taker.state not in _CAN_TAKE_OVER or target in self._retired_agents):
+            return False
+        self._set_aside(taker)
+        call = self._hand_over(agent, direct_target(target), now)
+        queue = self._direct_queue(taker)
+        call.priority = 0
+        self._join(call, queue, now)
+        self._log.append(new(CallQueued, (now, call.id, queue.name, 0, 1)))
+        self._answered(taker, call, queue, now)
+        return True
+
+    @staticmethod
+    def _set_aside(agent: Agent) -> None:
+        """What ``agent`` was doing before taking a call over: a pause waits for its end,
+        a wrap-up is over."""
+        if agent.state is NOT_READY and agent.pending is None:
+            agent.pending = PendingRequest(logout=False, reason=agent.reason)
+        Acd._end_auto_pause(agent)
+        if agent.wrap_up_timer is not None:
+            agent.wrap_up_timer.cancel()
+            agent.wrap_up_timer = None
 
     def _transferring(self, agent_id: str) -> Agent | None:
         """The agent, if they have a call to transfer."""

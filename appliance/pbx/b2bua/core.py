@@ -37,6 +37,7 @@ from appliance.pbx import actions
 from appliance.pbx.b2bua.agents import AgentSide
 from appliance.pbx.b2bua.anchor import PARTIES, MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
+from appliance.pbx.b2bua.attended import AttendedTransfers
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
 from appliance.pbx.b2bua.extensions import ExtensionCalls
@@ -118,8 +119,9 @@ class B2bua(Endpoint):
                                          self.phones, self.anchor, self.cc, log)
         self.agent_side.extensions = self.extensions
         self.ending.internal_ended = self.extensions.leg_ended
+        attended = AttendedTransfers(self.extensions, self.ending, self.anchor, self.cc)
         self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc,
-                                   self.phones)
+                                   self.phones, attended)
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
                                  self.extensions, self.anchor, self.cc)
         self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)

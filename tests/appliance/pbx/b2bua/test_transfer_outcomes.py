@@ -1,8 +1,8 @@
-"""Property: a blind transfer to an agent ends with each leg connected or released, whatever
-happens to it - the target answers, is busy or lets it ring, the transferring agent is rung
-back and does the same, the caller or an agent hangs up on the way. The B2BUA's invariants
-are checked after every input (`CheckedLab`); at the end nothing is left in the appliance
-and every party's call is over."""
+"""Property: a transfer to an agent, blind or attended, ends with each leg connected or
+released, whatever happens to it - the target answers, is busy or lets it ring, the
+transferring agent is rung back and does the same, the caller or an agent hangs up on the
+way. The B2BUA's invariants are checked after every input (`CheckedLab`); at the end nothing
+is left in the appliance and every party's call is over."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.sipua import UserAgent
+from tests.appliance.pbx.b2bua.test_attended_transfer import consulting
 from tests.appliance.pbx.b2bua.test_races import CheckedLab
 from tests.appliance.pbx.b2bua.test_transfer import talking, transfer_lab
 
@@ -45,13 +46,25 @@ def connected_or_released(lab: CheckedLab, call: int) -> None:
         assert len(talking_agents) <= 1, talking_agents
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.sampled_from(STEPS), max_size=5))
-def test_every_transfer_ends_with_each_leg_connected_or_released(steps: list[str]) -> None:
-    lab = transfer_lab()
-    call, incoming = talking(lab)
-    lab.do(lab.phones["a1"], "refer", incoming, "a2")
+def transferred(lab: CheckedLab, attended: bool) -> int:
+    """a1's caller transferred to a2: blind (rung), or attended (a2 consulted first, the
+    caller handed to them at once); the gateway's call."""
+    if attended:
+        call, incoming, consultation, _ = consulting(lab)
+        lab.do(lab.phones["a1"], "refer_replacing", incoming, consultation, "a2")
+    else:
+        call, incoming = talking(lab)
+        lab.do(lab.phones["a1"], "refer", incoming, "a2")
     lab.run(0.5)
+    return call
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.booleans(), st.lists(st.sampled_from(STEPS), max_size=5))
+def test_every_transfer_ends_with_each_leg_connected_or_released(
+        attended: bool, steps: list[str]) -> None:
+    lab = transfer_lab()
+    call = transferred(lab, attended)
     for what in steps:
         step(lab, what, call)
         connected_or_released(lab, call)
