@@ -19,7 +19,7 @@ with agents), or call control will not (603: the consulted agent is on another c
 
 from __future__ import annotations
 
-from urllib.parse import unquote
+import re
 
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.ending import LegEnding
@@ -31,12 +31,19 @@ Refusal = tuple[int, str]
 
 NOT_FOUND = (404, "Consultation Call Not Found")
 NOT_AN_AGENT = (403, "Transfer Target Is No Agent")
+_ESCAPED = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def unescaped(text: str) -> str:
+    """`text` with its %XX escapes (RFC 3261 25.1: a URI header's value) decoded, each to
+    one character (a Call-ID and tags are ASCII words)."""
+    return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text)
 
 
 def replaced_dialog(value: str) -> tuple[str, list[str]]:
     """A Replaces value (as a Refer-To URI header, percent-encoded or not): its Call-ID and
     the tags to find our side of the dialog by, the to-tag first."""
-    call_id, *params = unquote(value).split(";")
+    call_id, *params = unescaped(value).split(";")
     tags = dict(p.strip().partition("=")[::2] for p in params)
     return call_id.strip(), [tags[name] for name in ("to-tag", "from-tag") if tags.get(name)]
 
