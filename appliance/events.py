@@ -283,7 +283,8 @@ class ExtensionCallAnswered(NamedTuple):
 class ExtensionCallEnded(NamedTuple):
     """Last record of an internal call. ``cause``: caller_hangup, callee_hangup (after the
     answer), cancelled, no_answer, busy, unavailable (not registered or refused), declined,
-    forwarded (sent on to an outside number: `CallForwarded`)."""
+    forwarded (sent on to an outside number: `CallForwarded`), transferred (its caller handed
+    a customer's call to its callee: an attended transfer)."""
 
     t: float
     call: int

@@ -273,6 +273,19 @@ class UserAgent(Endpoint):
         self._refers[self._send_in_dialog(call, "REFER", now, extra=extra)] = call
         self._pump(now)
 
+    def refer_replacing(self, now: float, call_id: int, consultation: int,
+                        target: str) -> None:
+        """Attended transfer (RFC 5589 7): REFER the other party of the call to `target`
+        (a user part), replacing our answered call `consultation` with it (Replaces, RFC
+        3891: its Call-ID, the peer's tag as to-tag and ours as from-tag, percent-encoded in
+        the Refer-To URI). Told as `refer` tells it."""
+        dialog = self.calls[consultation].dialog
+        assert dialog is not None
+        replaces = f"{dialog.call_id};to-tag={dialog.remote_tag};from-tag={dialog.local_tag}"
+        escaped = replaces.replace("@", "%40").replace(";", "%3B").replace("=", "%3D")
+        self.refer(now, call_id,
+                   f"sip:{target}@{self.server[0]}:{self.server[1]}?Replaces={escaped}")
+
     def press(self, now: float, call_id: int, digit: str) -> None:
         """A key press sent as SIP INFO (application/dtmf-relay), as some gateways do."""
         body = f"Signal={digit}\r\nDuration=160\r\n".encode()

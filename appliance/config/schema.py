@@ -274,6 +274,11 @@ AutoPause = Annotated[
 ]
 
 
+# What a call transferred into a queue keeps: its wait so far (its place in line as if it had
+# waited here since it first queued, talk left out) and perhaps its priority, or nothing.
+TransferKeeps = Literal["wait", "wait_and_priority", "nothing"]
+
+
 class Survey(_Frozen):
     """A post-call survey: when the agent hangs up first, the caller stays on the line and
     walks the IVR flow `flow` (which reads the agent's id as the built-in `AGENT`); the value
@@ -294,7 +299,11 @@ class Queue(_Frozen):
     cannot be reached), or on any failure (busy and declined too). A paused agent goes ready
     again by themselves, or after `autopause_ready_after` seconds if set. An agent who did
     not take a call and was not paused is not offered that call again for `retry` seconds.
-    `sticky` (off unless set) offers a repeat caller to the agent who served them last."""
+    `sticky` (off unless set) offers a repeat caller to the agent who served them last.
+    `transfer_keeps` says what a call an agent transfers into this queue keeps: the time it
+    waited before its answer (`wait`, the default: it lines up as if it had waited here all
+    along; its priority is this queue's, or the one its route gave it), that and the priority
+    it had (`wait_and_priority`), or `nothing` (a new wait at this queue's priority)."""
 
     name: Identifier
     skill: Identifier | None = None
@@ -316,6 +325,7 @@ class Queue(_Frozen):
     retry: PositiveSeconds = 5.0
     sticky: Sticky | None = None
     survey: Survey | None = None
+    transfer_keeps: TransferKeeps = "wait"
 
     @property
     def required_skill(self) -> str:

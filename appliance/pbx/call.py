@@ -30,6 +30,7 @@ class Call:
         "announce_timer",
         "answered",
         "answered_at",
+        "carried_wait",
         "dnis",
         "first_queued_at",
         "heap_version",
@@ -44,6 +45,7 @@ class Call:
         "priority",
         "queue",
         "queued_at",
+        "recall",
         "ringing",
         "route_priority",
         "state",
@@ -67,6 +69,12 @@ class Call:
         self.queued_at = 0.0  # when it entered its current queue
         # (-priority, first_queued_at, sequence): the order calls are served in.
         self.key: tuple[int, float, int] | None = None
+        # Seconds waited before an agent transferred it, kept by its new queue (its key's
+        # start is that much earlier); 0 for a new wait.
+        self.carried_wait = 0.0
+        # After a transfer to one agent: (the transferring agent, their queue). A ring not
+        # taken rings that agent back, then (the agent now "") puts the call in that queue.
+        self.recall: tuple[str, str] | None = None
         # Bumped whenever the call leaves its queue's waiting heap, so that the
         # heap's old entries for it read as stale (lazy deletion).
         self.heap_version = 0

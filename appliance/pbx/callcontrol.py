@@ -416,6 +416,18 @@ class CallControl:
         is not on a call or the queue does not take calls."""
         return self.acd.transfer(agent, queue, now)
 
+    def agent_transfer_to_agent(self, now: float, agent: str, target: str) -> bool:
+        """Blind-transfer the agent's call to the agent `target` (`Acd.transfer_to_agent`:
+        a ring not taken comes back to `agent`, then to the queue); False (nothing changed)
+        if `agent` is not on a call or `target` is not ready."""
+        return self.acd.transfer_to_agent(agent, target, now)
+
+    def agent_transfer_attended(self, now: float, agent: str, target: str) -> bool:
+        """Attended transfer: the agent `target`, whom `agent` consulted, takes `agent`'s
+        call at once (`Acd.take_over`); False (nothing changed) if `agent` is not on a call
+        or `target` is on one or ringing."""
+        return self.acd.take_over(agent, target, now)
+
     def transfer_queue(self, now: float, agent: str, dialled: str) -> str | None:
         """The queue an agent means by `dialled` when transferring their call: a queue's
         name, or a number a route sends to a queue now, as if the caller had dialled it (a

@@ -131,8 +131,10 @@ class Agents:
                 return
             target = caller.transfer_to
             caller.transfer_to = ""
+            caller.transferring = bool(target)  # first: the agent may leave at once
             if target and channel.transfer(model.id, target):
                 return
+            caller.transferring = False
             if caller.agent_hangs_up:
                 channel.hang_up_agent(model.id)
             else:

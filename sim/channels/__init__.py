@@ -34,13 +34,17 @@ class Conversation:
     """What will be said on a call. `answer_at` is when an agent ringing for it said they
     would pick up (inf: nobody yet, or the channel cannot tell, as over SIP)."""
 
-    __slots__ = ("agent_hangs_up", "answer_at", "hold", "talk", "transfer_talk", "transfer_to")
+    __slots__ = ("agent_hangs_up", "answer_at", "hold", "talk", "transfer_talk", "transfer_to",
+                 "transferring")
 
     def __init__(self, talk: float) -> None:
         self.talk = talk
         self.hold: tuple[float, float] | None = None  # (seconds into the talk, seconds held)
         self.transfer_to = ""  # the queue the first agent transfers the caller to, if any
         self.transfer_talk = 0.0  # how long the caller then talks with the second agent
+        # Set by the agent as they transfer the call: when they leave it, the caller waits
+        # again (in the target queue), until the next agent's answer.
+        self.transferring = False
         self.answer_at = math.inf
         # The caller waits for the agent to hang up (for a post-call survey) rather than
         # hanging up at the goodbye.

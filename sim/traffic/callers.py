@@ -15,7 +15,7 @@ from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 from appliance.events import EndCause
-from appliance.pbx.actions import Announce, Connect, HangUpCaller, StopRinging
+from appliance.pbx.actions import Announce, Connect, HangUpAgent, HangUpCaller, StopRinging
 from sim.channels import Conversation, Goodbye
 from sim.distributions import sampler
 from sim.traffic.arrivals import RateProfile
@@ -60,6 +60,12 @@ class CallTypeModel:
         self.retrial_rng = streams(f"retrial/{name}")
         self.retrial_delay = sampler(config.retrial.delay, streams(f"retrial-delay/{name}"))
         self.announce_rng = streams(f"announce/{name}")
+        # A transferred caller's patience for their second wait: its own stream, so that
+        # transfers leave every other draw as it was.
+        self.transfer_patience = (
+            sampler(config.patience, streams(f"transfer-patience/{name}"))
+            if config.patience else None
+        )
 
 
 class Caller(Conversation):
@@ -72,6 +78,7 @@ class Caller(Conversation):
         "call_type",
         "patience_armed",
         "patience_deadline",
+        "transfer_patience",
         "waiting",
     )
 
@@ -100,6 +107,11 @@ class Caller(Conversation):
         if transfer is not None and call_type.transfer_rng.random() < transfer.probability:
             self.transfer_to = transfer.target
             self.transfer_talk = call_type.talk()
+        # The patience a transferred caller brings to the new queue: a new draw from the
+        # same distribution, counted from when the agent leaves them (the first wait is
+        # over, answered; the transfer is a new wait, and told so).
+        second = call_type.transfer_patience
+        self.transfer_patience = second() if self.transfer_to and second else math.inf
 
 
 class Callers:
@@ -128,6 +140,7 @@ class Callers:
         channel.on(Announce, self._on_announce)
         channel.on(HangUpCaller, self._on_hang_up)
         channel.on(Connect, self._on_connect)
+        channel.on(HangUpAgent, self._on_agent_left)
         channel.on(StopRinging, self._on_ring_withdrawn)
         channel.on(Goodbye, self._on_goodbye)
 
@@ -216,6 +229,17 @@ class Callers:
         caller = self._caller(action.call)
         assert caller is not None  # a caller who left is never connected
         caller.waiting = False  # its patience timer will do nothing
+
+    def _on_agent_left(self, action: HangUpAgent) -> None:
+        """An agent left a caller still on the line by transferring them: the caller waits
+        again, with their patience for the new queue (`Caller.transfer_patience`)."""
+        caller = self._caller(action.call)
+        if caller is None or not caller.transferring or caller.waiting:
+            return
+        caller.transferring = False
+        caller.waiting = True
+        caller.answer_at = math.inf  # nobody rings for it yet
+        self.wait_in_queue(caller, caller.transfer_patience)
 
     def _on_goodbye(self, action: Goodbye) -> None:
         self.channel.hang_up(action.call)

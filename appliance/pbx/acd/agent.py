@@ -44,6 +44,11 @@ TRANSITIONS: frozenset[tuple[AgentState, AgentState]] = frozenset(
         (WRAP_UP, READY),
         (WRAP_UP, NOT_READY),  # a pause asked for during the call
         (WRAP_UP, LOGGED_OUT),  # a log-out asked for during the call
+        # An attended transfer: the agent consulted takes the call at once, from where
+        # the consultation left them (paused for it, ready, or wrapping up).
+        (READY, TALKING),
+        (NOT_READY, TALKING),
+        (WRAP_UP, TALKING),
     }
 )
 

@@ -25,7 +25,8 @@ line at the place its wait gives it. An overflow or a transfer does not offer it
 A call routed to one named agent (`ring_direct`) rings that agent alone, outside any
 queue, and only if they are ready: it goes by the queue name ``direct_target(agent)``
 in the records, and a ring not taken ends it (``AGENT_UNREACHABLE``) instead of sending
-it back to a line.
+it back to a line - unless an agent transferred it there (`transfer_to_agent`): then it
+rings that agent back, and then goes back to the queue it came from.
 """
 
 from __future__ import annotations
@@ -98,6 +99,11 @@ REASON_DECLINED = "declined"  # the agent rejected the ring (603)
 NO_ANSWER_REASONS = frozenset({REASON_NO_ANSWER, REASON_UNAVAILABLE, REASON_UNREACHABLE})
 # The reason logged with READY when an automatic pause ends by itself.
 REASON_AUTOPAUSE_OVER = "autopause_over"
+# The reason logged with READY when a transferred call's target did not take it and the
+# transferring agent's wrap-up is cut short to ring them back.
+REASON_RECALL = "recall"
+# Where an agent may be to take a call over by an attended transfer (`take_over`).
+_CAN_TAKE_OVER = frozenset({READY, NOT_READY, WRAP_UP})
 
 
 # The queue name of the calls rung on one named agent outside any queue: never a queue's,
@@ -288,7 +294,7 @@ class Acd:
         if call.key is None:
             call.first_queued_at = now
         self._seq += 1
-        call.key = (-call.priority, call.first_queued_at, self._seq)
+        call.key = (-call.priority, call.first_queued_at - call.carried_wait, self._seq)
         call.queue = queue.name
         call.queued_at = now
         call.state = QUEUED
@@ -551,7 +557,8 @@ class Acd:
         self._leave_queue(call, self._direct[call.queue])
         if not self._apply_pending(agent, now):
             self._become_ready(agent, now, announce=False, withdrawn=True, reason=reason)
-        if self.direct_not_taken is None or not self.direct_not_taken(call, now):
+        if not self._recall(call, now) and (self.direct_not_taken is None
+                                            or not self.direct_not_taken(call, now)):
             self._outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_UNREACHABLE)))
             self._end_call(call, EndCause.AGENT_UNREACHABLE, now)
         self._agent_available(agent, now)
@@ -686,7 +693,12 @@ class Acd:
         if (agent is None or agent.state is not RINGING or agent.call != call.id
                 or call.state is not QUEUED):
             return False
-        queue = self._queue_of(call)
+        self._answered(agent, call, self._queue_of(call), now)
+        return True
+
+    def _answered(self, agent: Agent, call: Call, queue: QueueRuntime, now: float) -> None:
+        """``agent`` takes ``call`` (in ``queue``), on record; Connect them."""
+        agent_id = agent.id
         self._leave_queue(call, queue)
         agent.move(TALKING, "", call.id)
         agent.calls_taken += 1
@@ -705,7 +717,6 @@ class Acd:
         self.sticky.remember(call.ani, agent_id, now)
         # After the answer is on record: the others it rang are free for the next call.
         self._stop_ringing(call, now, except_agent=agent)
-        return True
 
     def decline(
         self, agent_id: str, call: Call, now: float, reason: str = REASON_DECLINED
@@ -753,17 +764,104 @@ class Acd:
             self._release(agent, now)
 
     def transfer(self, agent_id: str, target: str, now: float) -> bool:
-        """Blind transfer of the agent's call to a queue; the agent goes to wrap-up."""
-        agent = self.agents.get(agent_id)
-        if (agent is None or (agent.state is not TALKING and agent.state is not HELD)
-                or not self.live_queue(target)):
+        """Blind transfer of the agent's call to a queue; the agent goes to wrap-up. The
+        call keeps what the queue's ``transfer_keeps`` says."""
+        agent = self._transferring(agent_id)
+        if agent is None or not self.live_queue(target):
             return False
-        call = self._calls[agent.call]
-        self._log.append(new(CallTransferred, (now, call.id, agent_id, target)))
-        self._outbox.append(new(HangUpAgent, (call.id, agent_id)))
-        self.talk_ended(call, now)
-        call.key = None  # a new wait starts
+        call = self._hand_over(agent, target, now)
+        keeps = self.queues[target].config.transfer_keeps
+        if keeps == "nothing":
+            call.carried_wait, call.route_priority = 0.0, None
+        elif keeps == "wait_and_priority":
+            call.route_priority = call.priority
         self.enqueue(call, target, now)
+        return True
+
+    def transfer_to_agent(self, agent_id: str, target: str, now: float) -> bool:
+        """Blind transfer of the agent's call to the agent ``target``, rung alone as
+        ``ring_direct`` rings (False, nothing changed, unless they are ready). A ring not
+        taken rings the transferring agent back (from wrap-up or ready), and if they do not
+        take it either, the call goes back to the queue it was answered from, its wait kept."""
+        agent = self._transferring(agent_id)
+        found = self.agents.get(target)
+        if (agent is None or found is None or found.state is not READY
+                or target in self._retired_agents):
+            return False
+        back_to = self._calls[agent.call].queue
+        call = self._hand_over(agent, direct_target(target), now)
+        call.recall = (agent_id, back_to)
+        return self.ring_direct(call, target, now)
+
+    def take_over(self, agent_id: str, target: str, now: float) -> bool:
+        """Attended transfer: the agent ``target``, whom the agent consulted, takes the
+        agent's call at once, no ring (queued and answered in ``direct_target(target)``, a
+        wait of 0); the agent goes to wrap-up. ``target`` may be ready, paused (the pause
+        comes back after the call, as one asked for during it) or wrapping up (cut short).
+        False, nothing changed, if either is not in a state for it."""
+        agent = self._transferring(agent_id)
+        taker = self.agents.get(target)
+        if (agent is None or taker is None or taker is agent
+                or taker.state not in _CAN_TAKE_OVER or target in self._retired_agents):
+            return False
+        self._set_aside(taker)
+        call = self._hand_over(agent, direct_target(target), now)
+        queue = self._direct_queue(taker)
+        call.priority = 0
+        self._join(call, queue, now)
+        self._log.append(new(CallQueued, (now, call.id, queue.name, 0, 1)))
+        self._answered(taker, call, queue, now)
+        return True
+
+    @staticmethod
+    def _set_aside(agent: Agent) -> None:
+        """What ``agent`` was doing before taking a call over: a pause waits for its end,
+        a wrap-up is over."""
+        if agent.state is NOT_READY and agent.pending is None:
+            agent.pending = PendingRequest(logout=False, reason=agent.reason)
+        Acd._end_auto_pause(agent)
+        if agent.wrap_up_timer is not None:
+            agent.wrap_up_timer.cancel()
+            agent.wrap_up_timer = None
+
+    def _transferring(self, agent_id: str) -> Agent | None:
+        """The agent, if they have a call to transfer."""
+        agent = self.agents.get(agent_id)
+        if agent is None or (agent.state is not TALKING and agent.state is not HELD):
+            return None
+        return agent
+
+    def _hand_over(self, agent: Agent, target: str, now: float) -> Call:
+        """The agent's call leaves them for ``target`` (on record): they wrap up, and the
+        call carries its wait so far (before this answer) to its next queue."""
+        call = self._calls[agent.call]
+        self._log.append(new(CallTransferred, (now, call.id, agent.id, target)))
+        self._outbox.append(new(HangUpAgent, (call.id, agent.id)))
+        call.carried_wait += call.answered_at - call.first_queued_at
+        self.talk_ended(call, now)
+        call.key = None  # a new wait starts (its place in line may count the carried wait)
+        return call
+
+    def _recall(self, call: Call, now: float) -> bool:
+        """A transferred call's target did not take it: ring the transferring agent back if
+        they are free (wrap-up cut short), else queue it where it was answered. False if
+        it has nowhere to go."""
+        if call.recall is None:
+            return False
+        back, queue = call.recall
+        agent = self.agents.get(back)
+        call.recall = ("", queue)
+        if agent is not None and agent.state is WRAP_UP and agent.pending is None:
+            if agent.wrap_up_timer is not None:
+                agent.wrap_up_timer.cancel()
+                agent.wrap_up_timer = None
+            self._become_ready(agent, now, announce=False, reason=REASON_RECALL)
+        if agent is not None and self.ring_direct(call, back, now):
+            return True
+        call.recall = None
+        if not self.live_queue(queue):
+            return False
+        self.enqueue(call, queue, now)
         return True
 
     def _on_wrap_up(self, now: float, agent: Agent) -> None:

@@ -84,10 +84,20 @@ class MediaAnchor:
 
     def agent_offer(self, call: int, leg: Leg) -> bytes:
         """Our offer to an agent's phone: the agent-side port and the caller's codec."""
+        leg.sdp_session = self.rng.getrandbits(31)
+        return self._agent_sdp(call, leg)
+
+    def moved_agent_offer(self, call: int, leg: Leg) -> bytes:
+        """Our re-INVITE's offer that moves the phone of `leg` (answered on another call)
+        onto `call`'s agent-side port, with `call`'s codec: the leg's next SDP version."""
+        leg.media_port = self._agent_port(call)
+        leg.sdp_version += 1
+        return self._agent_sdp(call, leg)
+
+    def _agent_sdp(self, call: int, leg: Leg) -> bytes:
         media = self.media.calls[call]
         port = self._agent_port(call)
         payload_type, event = media.payload_type, media.event_payload_type
-        leg.sdp_session = self.rng.getrandbits(31)
         formats = [str(payload_type)] + ([] if event is None else [str(event)])
         attributes = [sdp.Attribute("rtpmap", f"{payload_type} "
                                     f"{'PCMU' if payload_type == 0 else 'PCMA'}/8000")]
@@ -97,7 +107,8 @@ class MediaAnchor:
         attributes += [sdp.Attribute("ptime", "20"), sdp.Attribute("sendrecv")]
         address_type = "IP6" if ":" in self.media_host else "IP4"
         offer = sdp.Sdp(
-            origin=sdp.Origin("ccbox", leg.sdp_session, 0, self.media_host, "IN", address_type),
+            origin=sdp.Origin("ccbox", leg.sdp_session, leg.sdp_version, self.media_host, "IN",
+                              address_type),
             session_name="-",
             connection=sdp.Connection(self.media_host, "IN", address_type),
             media=(sdp.Media("audio", port, "RTP/AVP", tuple(formats),

@@ -37,6 +37,7 @@ from appliance.pbx import actions
 from appliance.pbx.b2bua.agents import AgentSide
 from appliance.pbx.b2bua.anchor import PARTIES, MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
+from appliance.pbx.b2bua.attended import AttendedTransfers
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.dialout import DialOut
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
@@ -120,7 +121,9 @@ class B2bua(Endpoint):
         self.logins = AgentLogins(self.phones, self.cc, self.layer, self.deadlines)
         self.features = FeatureCodes(self.cc)
         self._own_calls(log)
-        self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc)
+        attended = AttendedTransfers(self.extensions, self.ending, self.anchor, self.cc)
+        self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc,
+                                   self.phones, attended)
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
                                  self.extensions, self.dialout, self.anchor, self.cc,
                                  self.forwarding)

@@ -215,6 +215,24 @@ class ExtensionCalls:
             self.agent_side.stop_ringing(call.id, call.callee, now)
         self._finish(call, "caller_hangup" if call.answered else "cancelled", now)
 
+    def consultation(self, leg: Leg) -> ExtensionCall | None:
+        """The answered call between phones whose dialling leg is `leg`, if any."""
+        call = self.calls.get(leg.call)
+        if call is None or not call.answered or call.caller_leg is not leg:
+            return None
+        return call
+
+    def hand_over(self, call: ExtensionCall, to: int, now: float) -> Leg:
+        """An attended transfer ends `call` (`transferred`): the rung phone's leg, returned,
+        now belongs to the call `to` (its agent leg, found by call control's actions); the
+        dialling leg is left to the caller to end. Its parties' pauses are given back (an
+        agent who took the call over has theirs cleared: `Acd.take_over`)."""
+        leg = self.legs.rings.pop((call.id, call.callee))
+        leg.call = to
+        self.legs.rings[(to, call.callee)] = leg
+        self._finish(call, "transferred", now)
+        return leg
+
     def _no_answer(self, now: float, call: ExtensionCall) -> None:
         call.ring_timer = None
         if call.answered or self.calls.get(call.id) is not call:

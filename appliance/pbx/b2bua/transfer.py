@@ -1,5 +1,6 @@
 """Blind transfer by REFER (RFC 3515; the call flow of RFC 5589 6.1): an agent's phone refers
-its caller to a queue.
+its caller to a queue (by its name or a number a route gives it) or to another agent (by
+their id, which is their phone's user).
 
 The appliance holds the caller's side, so it is the transferee: it accepts the REFER (202),
 call control queues the call at the target and releases the agent (`HangUpAgent`: our BYE),
@@ -12,9 +13,14 @@ A REFER to the site's park number parks the call instead (`parking.py`): the fin
 says "200 Parked 701" with the slot's number; 486 if every slot is taken.
 
 Refused before anything changes, the call going on with the same agent: a REFER from anyone
-but an agent in conversation (403), without exactly one readable Refer-To (400), an
-attended transfer (a Refer-To with Replaces: 501, not supported yet), a target that is no
-queue (404), a transfer call control will not make (603).
+but an agent in conversation (403), without exactly one readable Refer-To (400), a target
+that is no queue nor agent (404), an agent whose phone is not registered (480) or who is not
+free (486: on a call, ringing, wrapping up, paused), a transfer call control will not make
+(603).
+A target agent who does not answer within their ring timeout (or refuses the ring) gives the
+call back: the transferring agent is rung again, and if they do not take it either, the call
+goes back to the queue it came from (`Acd.transfer_to_agent`). A Refer-To with Replaces is
+an attended transfer (`attended.py`).
 """
 
 from __future__ import annotations
@@ -22,9 +28,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from appliance.media import sdp
+from appliance.pbx.acd.core import DIRECT_PREFIX, direct_target
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
+from appliance.pbx.b2bua.attended import AttendedTransfers
 from appliance.pbx.b2bua.dialogs import Dialogs
+from appliance.pbx.b2bua.ending import UNAVAILABLE
+from appliance.pbx.b2bua.extensions import BUSY
+from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import Leg, Role
 from appliance.pbx.sip.layer import Key
@@ -34,14 +45,18 @@ from appliance.pbx.sip.uri import parse_uri
 Refusal = tuple[int, str]
 SIPFRAG = "message/sipfrag;version=2.0"
 PARK = "\0park"  # the target of a REFER to the park number (not a queue's name)
+TRYING = b"SIP/2.0 100 Trying"  # an attended transfer's first NOTIFY (RFC 5589 7)
+DONE = b"SIP/2.0 200 OK"
 
 
 class Transfers:
     """REFERs from agents' phones, and what a caller left by its agent needs."""
 
     def __init__(self, dialogs: Dialogs, answers: Answers, anchor: MediaAnchor | None,
-                 cc: CallControl) -> None:
+                 cc: CallControl, phones: Phones, attended: AttendedTransfers) -> None:
         self.dialogs = dialogs
+        self.attended = attended
+        self.phones = phones
         self.answers = answers
         self.anchor = anchor
         self.cc = cc
@@ -53,49 +68,80 @@ class Transfers:
 
     def refer(self, leg: Leg, request: Request, now: float) -> None:
         """`request` is a REFER in `leg`'s dialog."""
-        refusal, queue = self._queue(leg, request, now)
-        outcome = "200 OK"
-        if refusal is None and queue == PARK and self.park is not None:
+        refusal, target, replaces = self._target(leg, request, now)
+        taker = None
+        outcome = DONE
+        if refusal is None and replaces is not None:
+            refusal, taker = self.attended.transfer(leg, replaces, now)
+        elif refusal is None and target == PARK and self.park is not None:
             slot = self.park(leg, now)
-            refusal, outcome = ((486, "Park Lot Full"), "") if slot is None else (
-                None, f"200 Parked {slot}")  # the phone may show the slot's number
-        elif refusal is None and not self.cc.agent_transfer(now, leg.agent, queue):
-            refusal = (603, "Declined")
+            refusal, outcome = ((486, "Park Lot Full"), DONE) if slot is None else (
+                None, b"SIP/2.0 200 Parked %d" % slot)  # the phone may show the slot's number
+        elif refusal is None:
+            refusal = self._transfer(leg.agent, target, now)
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return
         subscribed = (request.headers.get("Refer-Sub") or "").strip().lower() != "false"
         self.answers.respond(request, 202, "Accepted", now,
                              None if subscribed else [("Refer-Sub", "false")])
+        if subscribed and taker is not None:
+            self._notify(leg, request, now, TRYING)
         if subscribed:
-            self._notify(leg, request, outcome, now)
+            self._notify(leg, request, now, outcome)
+        caller = leg.partner
+        if taker is not None and caller is not None:
+            self._reoffer(taker, self.attended.offer_to_taker(caller, taker), now)
 
-    def _queue(self, leg: Leg, request: Request, now: float) -> tuple[Refusal | None, str]:
+    def _transfer(self, agent: str, target: str, now: float) -> Refusal | None:
+        """Hand the agent's call to `target` (a queue, or an agent as "agent:" + id); why
+        not, if call control will not."""
+        other = target.removeprefix(DIRECT_PREFIX)
+        if other == target:
+            done = self.cc.agent_transfer(now, agent, target)
+        elif self.phones.target(other, now) is None:
+            return UNAVAILABLE  # no phone registered for the agent: nobody to ring
+        else:
+            done = self.cc.agent_transfer_to_agent(now, agent, other)
+            if not done:
+                return BUSY  # on a call, ringing, wrapping up or paused: not free for it
+        return None if done else (603, "Declined")
+
+    def _target(self, leg: Leg, request: Request,
+                now: float) -> tuple[Refusal | None, str, str | None]:
+        """Why not, or the target (a queue, or "agent:" + id) and the Replaces, if any."""
         if leg.role is not Role.AGENT or leg.partner is None:
-            return (403, "Forbidden"), ""
+            return (403, "Forbidden"), "", None
         values = request.headers.get_all("Refer-To")
         if len(values) != 1:
-            return (400, "Exactly One Refer-To Expected"), ""
+            return (400, "Exactly One Refer-To Expected"), "", None
         try:
             target = parse_uri(parse_name_addr(values[0]).uri)
         except (SipError, ValueError):
-            return (400, "Bad Refer-To"), ""
-        if any(name.lower() == "replaces" for name, _ in target.headers):
-            return (501, "Attended Transfer Not Supported"), ""
-        if self.park_number and target.user == self.park_number:
-            return None, PARK
-        queue = self.cc.transfer_queue(now, leg.agent, target.user or "")
-        return ((404, "Not Found"), "") if queue is None else (None, queue)
+            return (400, "Bad Refer-To"), "", None
+        replaces = [value for name, value in target.headers if name.lower() == "replaces"]
+        if replaces:
+            return None, "", replaces[0]
+        user = target.user or ""
+        if self.park_number and user == self.park_number:
+            return None, PARK, None
+        queue = self.cc.transfer_queue(now, leg.agent, user)
+        if queue is not None:
+            return None, queue, None
+        if user != leg.agent and self.cc.agent_status(user) is not None:
+            return None, direct_target(user), None
+        return (404, "Not Found"), "", None
 
-    def _notify(self, leg: Leg, refer: Request, outcome: str, now: float) -> None:
-        """The outcome in a final NOTIFY (RFC 3515 2.4.4, 2.4.5): the call is in the queue
-        (or parked: the slot's number in the status line)."""
+    def _notify(self, leg: Leg, refer: Request, now: float, status: bytes = DONE) -> None:
+        """The REFER's progress in a NOTIFY (RFC 3515 2.4.4, 2.4.5): `status`, a sipfrag's
+        status line (a park's names the slot); the final one (2xx) ends the subscription."""
         number, _ = parse_cseq(refer.headers.get("CSeq") or "")
         request = self.dialogs.request(leg, "NOTIFY", now)
         headers = request.headers.add("Event", f"refer;id={number}")
-        headers = headers.add("Subscription-State", "terminated;reason=noresource")
+        state = "active;expires=60" if status == TRYING else "terminated;reason=noresource"
+        headers = headers.add("Subscription-State", state)
         headers = headers.add("Content-Type", SIPFRAG)
-        body = f"SIP/2.0 {outcome}\r\n".encode()
+        body = status + b"\r\n"
         self.dialogs.send(leg, Request("NOTIFY", request.uri, headers, body), "notify", now)
 
     # --- the caller left behind -------------------------------------------------------------
@@ -143,5 +189,7 @@ class Transfers:
             return
         if 200 <= response.status < 300:
             self.dialogs.ack(caller, response, now)
+            if self.anchor is not None and response.body:
+                self.anchor.update(caller, response.body, now, offer=False)
         elif response.status == 491:
             self._reoffer(caller, body, now)

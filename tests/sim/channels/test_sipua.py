@@ -96,6 +96,8 @@ def test_callers_try_again_after_leaving_the_queue() -> None:
 
 
 def test_transfers_are_refers_and_the_caller_talks_to_a_second_agent() -> None:
+    # The queue keeps a transferred call's wait (the default); a caller left in line when
+    # the shifts end gives up on the second wait as on the first.
     world, records = run_sip(busy_site(transfer={"probability": 1.0, "target": "service"}))
     assert world.channel.skipped["transfer"] == 0
     transferred = Counter(r.call for r in records if isinstance(r, CallTransferred))

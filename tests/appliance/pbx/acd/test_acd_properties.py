@@ -151,6 +151,9 @@ class LogChecker:
         self.answered_ever: set[int] = set()
         self.blocked: set[int] = set()
         self.wait_start: dict[int, float | None] = {}
+        # Waits before earlier answers, which a transfer carries (`transfer_keeps: wait`).
+        self.carried: dict[int, float] = {}
+        self.last_wait: dict[int, float] = {}
         self.visits: dict[int, _Visit] = {}
         self.queued_count = 0
         self.rung: set[tuple[int, str]] = set()  # AgentRung not yet followed by RINGING
@@ -293,7 +296,8 @@ class LogChecker:
         if self.wait_start[call] is None:
             self.wait_start[call] = r.t
         self.queued_count += 1
-        key = (-r.priority, self.wait_start[call], self.queued_count)
+        key = (-r.priority, self.wait_start[call] - self.carried.get(call, 0.0),
+               self.queued_count)
         ahead = sum(
             1
             for other in self.visits.values()
@@ -359,6 +363,7 @@ class LogChecker:
         self.answered_now.add(call)
         self.answered_ever.add(call)
         self.talking_on[call] = r.agent
+        self.last_wait[call] = r.wait
 
     def _CallAbandoned(self, r: CallAbandoned) -> None:
         visit = self.visits.get(r.call)
@@ -384,7 +389,9 @@ class LogChecker:
         assert self._on_call(r.agent, r.call), f"transferred by an agent not on it: {r}"
         assert r.call in self.answered_now, r
         self.answered_now.discard(r.call)
-        self.wait_start[r.call] = None  # a transfer starts a new wait
+        self.wait_start[r.call] = None  # a transfer starts a new wait ...
+        # ... and its place in line counts the waits before (the default `transfer_keeps`)
+        self.carried[r.call] = self.carried.get(r.call, 0.0) + self.last_wait[r.call]
 
     def _CallAnnounced(self, r: CallAnnounced) -> None:
         visit = self.visits.get(r.call)

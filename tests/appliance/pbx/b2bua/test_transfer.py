@@ -137,14 +137,6 @@ def test_a_target_that_is_no_queue_gets_404_and_the_call_stays_with_the_agent() 
     still_talking(lab, call)
 
 
-def test_an_attended_transfer_is_refused_with_501_until_it_is_supported() -> None:
-    lab = transfer_lab()
-    call, incoming = talking(lab)
-    target = f"sip:a2@{APPLIANCE[0]}?Replaces=abc%40host%3Bto-tag%3D1%3Bfrom-tag%3D2"
-    assert refused(lab, lab.phones["a1"], incoming, target) == 501
-    still_talking(lab, call)
-
-
 def test_a_caller_cannot_transfer_its_agent() -> None:
     lab = transfer_lab()
     call, _ = talking(lab)
