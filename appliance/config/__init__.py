@@ -47,6 +47,7 @@ from .schema import (
     format_time_of_day,
     parse_time_of_day,
 )
+from .voicemail import Mailbox, Smtp, Voicemail
 
 __all__ = [
     "BUILTIN_SITES",
@@ -69,6 +70,7 @@ __all__ = [
     "IvrCaller",
     "Lognormal",
     "LookupAnswer",
+    "Mailbox",
     "Overflow",
     "Queue",
     "Retrial",
@@ -76,6 +78,7 @@ __all__ = [
     "ServiceLevel",
     "Shift",
     "Site",
+    "Smtp",
     "Sticky",
     "Strategy",
     "Survey",
@@ -85,6 +88,7 @@ __all__ = [
     "Transfer",
     "TrunkGroup",
     "Uniform",
+    "Voicemail",
     "builtin_site_path",
     "expand_id_range",
     "format_time_of_day",

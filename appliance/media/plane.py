@@ -30,7 +30,7 @@ from appliance.media.diskguard import DiskAlarm
 from appliance.media.dtmf import GoertzelDetector, Rfc4733Receiver
 from appliance.media.g711 import alaw_decode, ulaw_decode
 from appliance.media.player import PACKET_SECONDS, Player, encode
-from appliance.media.prompts import PromptError, SoundSource
+from appliance.media.prompts import BEEP, PromptError, SoundSource, beep_samples
 from appliance.media.quality import PartyQuality
 from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaRelay, MediaTimeout
 from appliance.media.rtp import payload_of
@@ -284,6 +284,8 @@ class MediaPlane:
             if name == MUSIC:
                 assert self.music is not None
                 samples = self.music
+            elif name == BEEP:
+                samples = beep_samples()
             else:
                 source = self.source_for(language)
                 assert source is not None

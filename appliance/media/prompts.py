@@ -21,6 +21,9 @@ from appliance.media.recording import SAMPLE_BYTES, WavError, read_format
 
 SAMPLE_RATE = 8000
 
+BEEP = "\x00beep"  # the tone before a voicemail recording (no prompt file has this name)
+BEEP_SECONDS = 0.5
+
 DIGIT_WORDS = {
     "en": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
     "zh": ["零", "一", "二", "三", "四", "五", "六", "七", "八", "九"],
@@ -208,3 +211,11 @@ class AnnouncementTimings:
             seconds = self._seconds[key] = duration(
                 self.prompts, queue_announcement(position, expected_wait))
         return seconds
+
+
+def beep_samples() -> np.ndarray:
+    """The voicemail beep: `BEEP_SECONDS` of 1 kHz at -12 dBFS, faded in and out (no click)."""
+    count = round(BEEP_SECONDS * SAMPLE_RATE)
+    tone = np.sin(2 * np.pi * 1000 * np.arange(count) / SAMPLE_RATE) * 8000
+    fade = np.minimum(1.0, np.minimum(np.arange(count), np.arange(count)[::-1]) / 80)
+    return (tone * fade).astype(np.int16)

@@ -10,6 +10,7 @@ from appliance.clock import TimerHandle
 if TYPE_CHECKING:
     from appliance.pbx.acd.queue import Membership
     from appliance.pbx.ivr import Farewell, FlowRun
+    from appliance.pbx.voicemail import Deposit
 
 
 class CallState(Enum):
@@ -78,7 +79,8 @@ class Call:
         self.max_wait_timer: TimerHandle | None = None
         self.announce_timer: TimerHandle | None = None
         self.ivr_answered = False  # an IVR flow (or a closed prompt) answered it
-        self.ivr: FlowRun | Farewell | None = None  # while in an IVR flow or a closed prompt
+        # While in an IVR flow, a closed prompt or leaving a message.
+        self.ivr: FlowRun | Farewell | Deposit | None = None
         # What the IVR learnt, kept with the call once it leaves for a queue or an agent.
         self.language = ""
         self.variables: dict[str, str] = {}
