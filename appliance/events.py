@@ -364,6 +364,19 @@ class RecordingStarted(NamedTuple):
     file: str
 
 
+class VoicemailLeft(NamedTuple):
+    """A message for ``mailbox`` from ``caller`` (their number) ended after ``seconds`` of
+    recording; ``file`` names its WAV, "" when it was discarded as silence only. Logged by
+    the driver that recorded it, just after the call's ``CallEnded``."""
+
+    t: float
+    call: int
+    mailbox: str
+    caller: str
+    seconds: float
+    file: str
+
+
 class RecordingStopped(NamedTuple):
     """The recording ended before the call did; ``reason``: disk_low."""
 
@@ -439,6 +452,7 @@ CallRecord = (
     | ExtensionCallAnswered
     | ExtensionCallEnded
     | SurveyScored
+    | VoicemailLeft
 )
 Record = CallRecord | AgentStateChanged | Alarm
 
@@ -476,5 +490,6 @@ RECORD_TYPES: dict[str, type[Record]] = {
         ExtensionCallAnswered,
         ExtensionCallEnded,
         SurveyScored,
+        VoicemailLeft,
     )
 }

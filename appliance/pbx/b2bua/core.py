@@ -7,7 +7,8 @@ the appliance anchors the call's RTP (`anchor.py`): the caller is answered when 
 hears prompts and music, and each party sees only the relay's ports. Without one
 (SIP-fidelity simulation) the caller hears ringing and gets the agent's SDP in its 200.
 Everything call control decides arrives as its actions (RingAgent, StopRinging, Connect,
-Announce, HangUp*, StartSurvey (the caller stays after the agent's BYE), and the IVR's
+Announce, HangUp*, StartSurvey (the caller stays after the agent's BYE), RecordMessage and
+StopMessage (voicemail: `voicemail.py`; phones SUBSCRIBE to mailboxes: `mwi.py`), and the IVR's
 AnswerCaller, PlayPrompts, StopPrompts and LookUp: `ivr.py`), so a live call and a simulated
 one leave the same call records in the event log. Every digit a caller sends (RFC 4733,
 in-band or INFO) is logged and given to call control.
@@ -46,10 +47,12 @@ from appliance.pbx.b2bua.ivr import IvrCalls
 from appliance.pbx.b2bua.legbook import LegBook
 from appliance.pbx.b2bua.local import LocalAddress
 from appliance.pbx.b2bua.logins import AgentLogins
+from appliance.pbx.b2bua.mwi import MessageWaiting
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.probe import PeerProbes
 from appliance.pbx.b2bua.relay import ReinviteRelay
 from appliance.pbx.b2bua.transfer import Transfers
+from appliance.pbx.b2bua.voicemail import Messages
 from appliance.pbx.b2bua.wire import (
     ACCEPT,
     ALLOW,
@@ -122,6 +125,9 @@ class B2bua(Endpoint):
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
                                  self.extensions, self.anchor, self.cc)
         self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)
+        self.waiting = MessageWaiting(self.layer, self.answers, self.deadlines, self.here,
+                                      self.rng)
+        self.messages = Messages(self.anchor, self.cc, log, self.waiting)
         self.shutting_down = False
         self.overloaded = False
         self.probes = PeerProbes(self.layer, self.deadlines, self.rng, self.here, site.sip)
@@ -143,6 +149,7 @@ class B2bua(Endpoint):
         self.features.apply(site.sip.feature_codes)
         self.extensions.apply(site.sip)
         self.ivr.apply(site)
+        self.waiting.apply(site.voicemail)
         if self.media is not None:
             self.media.language = site.media.language  # of the prompts not said in another
 
@@ -294,6 +301,8 @@ class B2bua(Endpoint):
             self._new_invite(request, source, now)
         elif method == "REGISTER":
             self.logins.register(request, source, now)
+        elif method == "SUBSCRIBE":
+            self.waiting.subscribe(request, source, now)
         elif method == "OPTIONS":
             self.answers.respond(request, 200, "OK", now, self._capabilities(),
                                  tag=new_tag(self.rng))
@@ -314,6 +323,8 @@ class B2bua(Endpoint):
         call_id = request.headers.get("Call-ID") or ""
         leg = self.legs.dialog(call_id, to_tag)
         method = request.method
+        if leg is None and self.waiting.in_dialog(request, to_tag, now):
+            return
         if leg is None or leg.dialog is None:
             if method == "BYE" and self.dialogs.is_closing(call_id, to_tag):
                 # The peer's BYE crossed ours (RFC 5407 3.2.1): both ends agree it is over.
@@ -404,6 +415,10 @@ class B2bua(Endpoint):
                 self.ivr.queued(call, now)
             case actions.StartSurvey(call=call):
                 self._survey(call, now)
+            case actions.RecordMessage():
+                self.messages.record(action, now)
+            case actions.StopMessage():
+                self.messages.stop(action, now)
         # WrapUp needs no signalling.
 
     def _connect(self, call: int, agent: str, now: float) -> None:
