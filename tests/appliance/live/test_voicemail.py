@@ -15,9 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+from appliance.cli import app
 from appliance.config.voicemail import Voicemail
 from appliance.live.voicemail import VoicemailDesk, list_messages, mailbox_counts
+from tests.factories import site_dict
 
 NOW = datetime(2026, 12, 7, 18, 30, tzinfo=UTC).timestamp()
 
@@ -108,3 +112,19 @@ def test_counts_are_new_and_old_messages_per_mailbox(tmp_path: Path) -> None:
     heard = tmp_path / "night" / "20261207T183000-run1-call1.json"
     heard.write_text(heard.read_text().replace('"new"', '"old"'))
     assert mailbox_counts(tmp_path) == {"night": (1, 1)}
+
+
+def test_ccbox_voicemail_lists_the_messages_of_the_sites_folder(tmp_path: Path) -> None:
+    data = site_dict()
+    data["voicemail"] = {"folder": "messages", "mailboxes": [
+        {"name": "night", "number": "800", "pin": "1234"}]}
+    config = tmp_path / "site.yaml"
+    config.write_text(yaml.safe_dump(data))
+    desk = VoicemailDesk(Voicemail(), tmp_path / "state" / "messages", "run1",
+                         wall_clock=lambda: NOW)
+    name = leave(desk, 3, kept=True)
+    result = CliRunner().invoke(app, ["voicemail", str(config), "--state-dir",
+                                      str(tmp_path / "state")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.split() == ["2026-12-07T18:30:00+00:00", "night", "new",
+                                     "13800000000", "1.0", "s", name]
