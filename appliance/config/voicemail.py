@@ -48,11 +48,10 @@ class Smtp(Frozen):
 
 class Voicemail(Frozen):
     """Mailboxes, the folder their messages go to (under the state folder unless absolute),
-    the code a phone dials to hear its messages, and the mail server for notices."""
+    and the mail server for notices."""
 
     mailboxes: list[Mailbox] = Field(default_factory=list)
     folder: Annotated[str, Field(min_length=1)] = "voicemail"
-    code: Annotated[str, Field(pattern=r"^\*[0-9]{2,3}$")] = "*98"
     smtp: Smtp | None = None
 
     def mailbox(self, name: str) -> Mailbox | None:

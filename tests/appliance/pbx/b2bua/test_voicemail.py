@@ -117,3 +117,31 @@ def test_expires_zero_ends_the_subscription_with_a_last_notify() -> None:
     lab.run(0.5)
     assert phone.notifies[-1].headers.get("Subscription-State").startswith("terminated")
     assert not lab.box.waiting.subscriptions
+
+
+def test_a_queued_caller_on_early_media_overflowing_to_voicemail_is_answered_then() -> None:
+    desk = MessageDesk()
+
+    def plane(deadlines: Deadlines) -> MediaPlane:
+        return MediaPlane(APPLIANCE[0], MEDIA_PORTS, deadlines, Random(7), prompts=Sounds(),
+                          music=MUSIC, messages=desk)
+
+    site = live_site(agents=1, queue={"max_wait": 5, "on_max_wait": {"action": "voicemail"}},
+                     more={"media": {"queued_callers": "early_media"},
+                           "voicemail": {"mailboxes": [{"name": "service-box", "number": "801",
+                                                        "pin": "1234", "queue": "service"}]}})
+    lab = Lab(site, media_for=plane, prompt_seconds=lambda names, language: 0.2 * len(names))
+    lab.register_all()
+    lab.do(lab.phones["a1"], "register", 0)  # logged out: the caller waits
+    lab.run(1)
+    lab.do(lab.gateway, "call", "100", WITH_EVENTS)
+    lab.run(1)
+    assert "answered" not in [e.kind for e in lab.gateway.take_events()]
+    lab.run(5)
+    assert "answered" in [e.kind for e in lab.gateway.take_events()]
+    speak(lab, 1.0, TONE)
+    (call,) = lab.gateway.calls
+    lab.do(lab.gateway, "hangup", call)
+    lab.run(0.5)
+    (left,) = [r for r in lab.log if isinstance(r, VoicemailLeft)]
+    assert left.mailbox == "service-box" and left.file
