@@ -99,7 +99,7 @@ class UserAgent(Endpoint):
         self._registers: dict[Key, Request] = {}  # REGISTERs waiting for their answer
         self._reinvites: dict[Key, UaCall] = {}  # our re-INVITEs waiting for their answer
         self._refers: dict[Key, UaCall] = {}  # our REFERs waiting for their answer
-        self._subscribes: set[Key] = set()  # our SUBSCRIBEs waiting for their answer
+        self._subscribes: dict[Key, Request] = {}  # our SUBSCRIBEs waiting for their answer
         # (Call-ID, our tag) of our subscriptions; the NOTIFYs they brought, oldest first.
         self._subscriptions: set[tuple[str, str]] = set()
         self.notifies: list[Request] = []
@@ -324,10 +324,12 @@ class UserAgent(Endpoint):
             ("Accept", "application/simple-message-summary"),
         ]
         self._subscriptions.add((call_id, tag))
-        request = Request("SUBSCRIBE", uri, Headers(pairs))
-        self._subscribes.add(self.layer.send_request(request, self.server, now))
-        self._pump(now)
+        self._send_subscribe(Request("SUBSCRIBE", uri, Headers(pairs)), now)
         return call_id
+
+    def _send_subscribe(self, request: Request, now: float) -> None:
+        self._subscribes[self.layer.send_request(request, self.server, now)] = request
+        self._pump(now)
 
     # --- what arrives ------------------------------------------------------------------------
 
@@ -356,7 +358,14 @@ class UserAgent(Endpoint):
             return
         if key in self._subscribes:
             if response.status >= 200:
-                self._subscribes.discard(key)
+                request = self._subscribes.pop(key)
+                if (response.status == 401 and "Authorization" not in request.headers
+                        and self.password):
+                    headers = request.headers.replace("Via", self._via())
+                    headers = headers.replace("CSeq", "2 SUBSCRIBE").add(
+                        "Authorization", self._authorization(request, response))
+                    self._send_subscribe(Request("SUBSCRIBE", request.uri, headers), now)
+                    return
                 kind = "subscribed" if response.status < 300 else "subscribe_failed"
                 self.events.append(UaEvent(kind, 0, response.status))
             return

@@ -806,6 +806,12 @@ def _voicemail_problems(site: Site) -> Iterator[Problem]:
               for index, queue in enumerate(site.queues) for field in ("on_max_wait", "on_full")
               if getattr(queue, field).action == "voicemail"
               and getattr(queue, field).target is not None]
+    codes = site.sip.feature_codes
+    for field in ("own_box_code", "any_box_code"):
+        code = getattr(site.voicemail, field)
+        if code in (codes.login, codes.logout, codes.ready, codes.not_ready):
+            yield (("voicemail", field), f"expected a code no feature code has; got {code!r}, "
+                                         f"a code of sip.feature_codes")
     for loc, name in named if site.voicemail.mailboxes else ():
         if problem := unknown_mailbox(site.voicemail, name):
             yield (loc, problem)

@@ -46,13 +46,28 @@ class Smtp(Frozen):
     starttls: bool = False
 
 
+Code = Annotated[str, Field(pattern=r"^[*#][0-9]{1,4}$")]
+
+
 class Voicemail(Frozen):
     """Mailboxes, the folder their messages go to (under the state folder unless absolute),
-    and the mail server for notices."""
+    the mail server for notices, and what phones may do: dial `own_box_code` to hear the box
+    their agent owns, `any_box_code` to name a box first (the PIN is asked either way), and
+    subscribe to the message-waiting indication of their own box only, or of any box
+    (`subscribe_any`)."""
 
     mailboxes: list[Mailbox] = Field(default_factory=list)
     folder: Annotated[str, Field(min_length=1)] = "voicemail"
     smtp: Smtp | None = None
+    own_box_code: Code = "*97"
+    any_box_code: Code = "*98"
+    subscribe_any: bool = False
+
+    def box_of_agent(self, agent: str) -> Mailbox | None:
+        return next((box for box in self.mailboxes if box.agent == agent), None)
+
+    def box_by_number(self, number: str) -> Mailbox | None:
+        return next((box for box in self.mailboxes if number in (box.number, box.name)), None)
 
     def mailbox(self, name: str) -> Mailbox | None:
         return next((box for box in self.mailboxes if box.name == name), None)
@@ -64,6 +79,9 @@ class Voicemail(Frozen):
 def voicemail_problems(voicemail: Voicemail, queues: Sequence[str],
                        agents: Sequence[str]) -> Iterator[Problem]:
     """Duplicate names and numbers, owners the site does not have, at their paths."""
+    if voicemail.own_box_code == voicemail.any_box_code:
+        yield (("voicemail", "any_box_code"), f"expected a code other than own_box_code; got "
+                                              f"{voicemail.any_box_code!r} for both")
     where = ("voicemail", "mailboxes")
     for field in ("name", "number"):
         seen = Counter(getattr(box, field) for box in voicemail.mailboxes)

@@ -120,6 +120,7 @@ class Appliance:
                           sip_ids=Random(seed + 2), wallclock=lambda t: self.wallclock(t),
                           prompt_seconds=self.prompt_times)
         self.core.waiting.set_counts(mailbox_counts(messages.folder), 0.0)
+        self.core.retrieval.store = messages
         # The ACD times its announcements by what the callers will actually hear.
         self.core.cc.announcement_seconds = AnnouncementTimings(prompts)
         _log.info("records in %s (run %s)", self.records_path, run)

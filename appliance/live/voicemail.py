@@ -22,7 +22,10 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
+import numpy as np
+
 from appliance.config.voicemail import Voicemail
+from appliance.media.prompts import PromptError, prompt_samples
 from appliance.media.recording import WavRecorder
 from appliance.storage.wavfile import open_recording
 
@@ -88,6 +91,32 @@ class VoicemailDesk:
         box = self.settings.mailbox(mailbox)
         if box is not None and box.email and self.settings.smtp is not None:
             self._mailer.submit(_mail_logging_errors, self.settings, box.email, message)
+
+    # --- retrieval by phone (`appliance.pbx.b2bua.retrieval.MessageStore`) ---------------
+
+    def messages(self, mailbox: str) -> list[Message]:
+        """The box's messages as a phone hears them: new ones first, each oldest first."""
+        return sorted(list_messages(self.folder, mailbox), key=lambda m: m.status != "new")
+
+    def samples(self, file: str) -> np.ndarray | None:
+        try:
+            return prompt_samples(Path(file).read_bytes(), file)
+        except (OSError, PromptError) as error:
+            _log.error("cannot play message %s: %s", file, error)
+            return None
+
+    def set_status(self, file: str, status: str) -> None:
+        """"old": its JSON says so; "deleted": the WAV and JSON are removed."""
+        path = Path(file)
+        try:
+            if status == "deleted":
+                path.with_suffix(".json").unlink(missing_ok=True)
+                path.unlink(missing_ok=True)
+                return
+            message = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+            write_metadata(Message(**{**message, "status": status}))
+        except (OSError, ValueError, TypeError) as error:
+            _log.error("cannot mark message %s %s: %s", file, status, error)
 
     def shutdown(self) -> None:
         """Wait for the notices being sent."""

@@ -268,6 +268,14 @@ class MediaPlane:
             player.play_encoded(name, payload, now)
         self._ensure_tick(now)
 
+    def play_samples(self, call: int, name: str, samples: np.ndarray, now: float) -> None:
+        """Queue a sound that is no prompt (a voicemail message: int16, 8 kHz mono) to the
+        caller, after the prompts queued before it."""
+        player = self._player(call, now)
+        if player is not None:
+            player.play(name, samples, now)
+            self._ensure_tick(now)
+
     def source_for(self, language: str) -> SoundSource | None:
         """The prompt set that plays prompts asked for in `language`."""
         prompts = self.prompts

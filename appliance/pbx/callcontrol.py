@@ -123,6 +123,8 @@ class CallControl:
         self.router = Router(site, wallclock)
         _check_ivr_clock(site, wallclock)
         self._prompt_seconds = prompt_seconds or _a_second_each
+        self.prompt_seconds: PromptSeconds = self._prompt_seconds
+        """How long prompts play, as call control times them (for the drivers' own)."""
         self._speaker = speaker or say
         self.acd = Acd(site, self.calls, log, self._outbox, self._deadlines, self._end, rng,
                        announcement_seconds)

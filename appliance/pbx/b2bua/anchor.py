@@ -10,6 +10,7 @@ side it goes to. Media events that end a call (no RTP, a port taken) go to `on_l
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from random import Random
 
@@ -50,6 +51,8 @@ class MediaAnchor:
         self.rng = rng
         self.legs = legs
         self.on_lost = on_lost
+        # Where a digit on one of the B2BUA's own calls (negative ids) goes: (call, digit, now).
+        self.internal_digit: Callable[[int, str, float], None] | None = None
 
     # --- the caller's side ------------------------------------------------------------------
 
@@ -222,7 +225,9 @@ class MediaAnchor:
         if isinstance(event, Digit):
             self.log.append(new(DigitReceived, (now, event.call, PARTIES[event.side],
                                                 event.digit, event.via)))
-            if event.side == CALLER:
+            if event.side == CALLER and event.call < 0 and self.internal_digit is not None:
+                self.internal_digit(event.call, event.digit, now)  # a retrieval menu's
+            elif event.side == CALLER:
                 self.cc.caller_digit(now, event.call, event.digit)  # for the IVR, if in it
         elif isinstance(event, MediaTimeout):
             self._media_timed_out(event, now)

@@ -40,7 +40,7 @@ from appliance.pbx.b2bua.anchor import PARTIES, MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
-from appliance.pbx.b2bua.extensions import ExtensionCalls
+from appliance.pbx.b2bua.extensions import ExtensionCalls, is_internal
 from appliance.pbx.b2bua.features import FeatureCodes
 from appliance.pbx.b2bua.intake import CallIntake
 from appliance.pbx.b2bua.ivr import IvrCalls
@@ -51,6 +51,7 @@ from appliance.pbx.b2bua.mwi import MessageWaiting
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.probe import PeerProbes
 from appliance.pbx.b2bua.relay import ReinviteRelay
+from appliance.pbx.b2bua.retrieval import Retrievals
 from appliance.pbx.b2bua.transfer import Transfers
 from appliance.pbx.b2bua.voicemail import Messages
 from appliance.pbx.b2bua.wire import (
@@ -120,13 +121,18 @@ class B2bua(Endpoint):
         self.extensions = ExtensionCalls(self.dialogs, self.ending, self.agent_side,
                                          self.phones, self.anchor, self.cc, log)
         self.agent_side.extensions = self.extensions
-        self.ending.internal_ended = self.extensions.leg_ended
+        self.ending.internal_ended = self._internal_ended
         self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc)
+        self.waiting = MessageWaiting(self.layer, self.answers, self.deadlines, self.here,
+                                      self.rng, self.phones)
+        self.retrieval = Retrievals(self.dialogs, self.ending, self.anchor, self.waiting,
+                                    self.cc.prompt_seconds)
+        if self.anchor is not None:
+            self.anchor.internal_digit = self.retrieval.digit
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
                                  self.extensions, self.anchor, self.cc)
+        self.intake.retrieval = self.retrieval
         self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)
-        self.waiting = MessageWaiting(self.layer, self.answers, self.deadlines, self.here,
-                                      self.rng)
         self.messages = Messages(self.anchor, self.cc, log, self.waiting)
         self.shutting_down = False
         self.overloaded = False
@@ -150,6 +156,7 @@ class B2bua(Endpoint):
         self.extensions.apply(site.sip)
         self.ivr.apply(site)
         self.waiting.apply(site.voicemail)
+        self.retrieval.apply(site.voicemail, site.media.language)
         if self.media is not None:
             self.media.language = site.media.language  # of the prompts not said in another
 
@@ -197,7 +204,7 @@ class B2bua(Endpoint):
             leg = self.legs.callers.get(call)
             if leg is not None:
                 self.ending.hang_up(leg, now, refusal=(503, "Service Unavailable"))
-                self.extensions.leg_ended(leg, now)  # a call between phones: both legs
+                self._internal_ended(leg, now)  # a call between phones: both legs
         for leg in list(self.legs.dialogs.values()):
             if leg.role is Role.FEATURE:
                 self.ending.hang_up(leg, now)
@@ -372,9 +379,15 @@ class B2bua(Endpoint):
         self.ending.forget(leg, now)
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
-            self.extensions.leg_ended(leg, now)  # if a call between phones: stop the ring
+            self._internal_ended(leg, now)  # if a call between phones: stop the ring
         self.answers.respond_once_durable(leg.invite, 487, "Request Terminated", now,
                                           tag=leg.local_tag)
+
+    def _internal_ended(self, leg: Leg, now: float) -> None:
+        """A leg of the B2BUA's own calls ended: a retrieval call's, or a call between
+        phones' (the other leg is let go)."""
+        if not self.retrieval.leg_ended(leg, now):
+            self.extensions.leg_ended(leg, now)
 
     def _info_digit(self, leg: Leg, request: Request, now: float) -> None:
         """A digit sent in an INFO (RFC 2976 with application/dtmf-relay or dtmf)."""
@@ -382,7 +395,9 @@ class B2bua(Endpoint):
         if digit is not None and leg.role is not Role.FEATURE:
             party = PARTIES[CALLER if leg.role is Role.CALLER else AGENT]
             self.log.append(new(DigitReceived, (now, leg.call, party, digit, "info")))
-            if leg.role is Role.CALLER:
+            if leg.role is Role.CALLER and is_internal(leg.call):
+                self.retrieval.digit(leg.call, digit, now)  # for the retrieval menu, if in it
+            elif leg.role is Role.CALLER:
                 self.cc.caller_digit(now, leg.call, digit)  # for the IVR, if in it
 
     # --- call control's actions ---------------------------------------------------------------

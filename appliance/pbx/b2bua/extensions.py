@@ -82,6 +82,11 @@ class ExtensionCalls:
         self.users = frozenset(phone.user for phone in sip.phones)
         self.ring_timeout = sip.extension_ring_timeout
 
+    def new_id(self) -> int:
+        """An id for a call of the B2BUA's own (negative: never one of call control's)."""
+        self._last_id -= 1
+        return self._last_id
+
     def dialled(self, number: str) -> bool:
         """Whether `number` is a phone of the site (its user)."""
         return number in self.users
@@ -100,8 +105,7 @@ class ExtensionCalls:
     def start(self, leg: Leg, offer: sdp.Sdp | None, caller: str, callee: str,
               now: float) -> None:
         """Ring `callee` for the phone of `leg` (an unanswered caller leg, `refusal` None)."""
-        self._last_id -= 1
-        call = ExtensionCall(self._last_id, caller, callee, leg)
+        call = ExtensionCall(self.new_id(), caller, callee, leg)
         leg.call = call.id
         self.legs.callers[call.id] = leg
         self.calls[call.id] = call

@@ -17,6 +17,7 @@ from appliance.pbx.b2bua.features import FeatureCodes
 from appliance.pbx.b2bua.logins import AgentLogins
 from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.phones import Phones
+from appliance.pbx.b2bua.retrieval import Retrievals
 from appliance.pbx.b2bua.session import SessionTerms, uas_session_terms
 from appliance.pbx.b2bua.wire import allowed, user_of, user_of_uri
 from appliance.pbx.callcontrol import CallControl
@@ -43,6 +44,7 @@ class CallIntake:
         self.extensions = extensions
         self.anchor = anchor
         self.cc = cc
+        self.retrieval: Retrievals | None = None  # voicemail by phone, set by the B2BUA
 
     def apply(self, site: Site) -> None:
         self.site = site
@@ -147,6 +149,9 @@ class CallIntake:
         number = user_of_uri(request.uri)
         feature = self.features.dialled(number)
         user = result.user
+        if self.retrieval is not None and self.retrieval.dialled(number):
+            self._retrieval_call(request, source, user, number, now)
+            return
         if feature is None and self.extensions.dialled(number):
             self._extension_call(request, source, user, number, now)
             return
@@ -163,6 +168,23 @@ class CallIntake:
         body = bytes(declined)
         self.dialogs.answer(leg, body, now)
 
+
+    def _retrieval_call(self, request: Request, source: Address, user: str, number: str,
+                        now: float) -> None:
+        """A phone dials a voicemail retrieval code: answered, with the menu, or refused."""
+        assert self.retrieval is not None
+        refusal = self.retrieval.refusal(user, number)
+        if refusal is not None:
+            self.answers.respond(request, *refusal, now)
+            return
+        terms = self._session_terms(request, now)
+        if terms is None:
+            return
+        taken, offer = self._media_offer(request, now)
+        if taken and offer is not None:
+            leg = self._incoming_leg(CallerLeg, request, source)
+            self.dialogs.set_session(leg, terms)
+            self.retrieval.start(leg, offer, self.extensions.new_id(), user, number, now)
 
     def _extension_call(self, request: Request, source: Address, caller: str, callee: str,
                         now: float) -> None:

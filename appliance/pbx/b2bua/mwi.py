@@ -1,7 +1,8 @@
 """Message-waiting indication: phones SUBSCRIBE to a mailbox's message-summary (RFC 3842 over
 RFC 6665) and hear of its messages in NOTIFYs.
 
-A phone subscribes to `sip:<mailbox number>@<appliance>` (or the box's name); the 200 creates
+A phone subscribes to `sip:<mailbox number>@<appliance>` (or the box's name), authenticating
+as for a call, to its own box unless the site lets phones watch any; the 200 creates
 the subscription's dialog, and a NOTIFY with `Messages-Waiting` and `Voice-Message: new/old`
 follows at once and whenever the box's counts change, until the subscription expires or the
 phone ends it (`Expires: 0`, answered by a last NOTIFY with `Subscription-State: terminated`).
@@ -21,6 +22,7 @@ from appliance.config.voicemail import Voicemail
 from appliance.net import Address
 from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.local import LocalAddress
+from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.wire import user_of_uri
 from appliance.pbx.sip.dialog import Dialog, new_tag
 from appliance.pbx.sip.layer import TransactionLayer
@@ -50,8 +52,9 @@ class MessageWaiting:
     """The subscriptions to mailboxes and the counts they are told."""
 
     def __init__(self, layer: TransactionLayer, answers: Answers, deadlines: Deadlines,
-                 here: LocalAddress, rng: Random) -> None:
+                 here: LocalAddress, rng: Random, phones: Phones) -> None:
         self.layer = layer
+        self.phones = phones
         self.answers = answers
         self.deadlines = deadlines
         self.here = here
@@ -60,10 +63,14 @@ class MessageWaiting:
         """Mailbox name -> (new, old) messages: set by the driver, changed as messages come."""
         self.subscriptions: dict[tuple[str, str], Subscription] = {}  # (Call-ID, our tag)
         self._boxes: dict[str, str] = {}  # number or name -> name
+        self._owners: dict[str, str | None] = {}  # name -> the agent who owns it
+        self._any = False  # any authenticated phone may subscribe to any box
 
     def apply(self, voicemail: Voicemail) -> None:
         self._boxes = {key: box.name for box in voicemail.mailboxes
                        for key in (box.number, box.name)}
+        self._owners = {box.name: box.agent for box in voicemail.mailboxes}
+        self._any = voicemail.subscribe_any
 
     def set_counts(self, counts: Mapping[str, tuple[int, int]], now: float) -> None:
         """The messages each box holds (after a start, or messages changed on disk)."""
@@ -80,13 +87,24 @@ class MessageWaiting:
                 self._notify(subscription, now)
 
     def subscribe(self, request: Request, source: Address, now: float) -> None:
-        """An initial SUBSCRIBE (no To tag)."""
+        """An initial SUBSCRIBE (no To tag), from a phone that authenticates (challenged
+        first, as an INVITE): to its own box (its agent's), or any if the site says so
+        (`subscribe_any`); 403 otherwise."""
+        result = self.phones.authenticate(request, source, now)
+        if result is None:
+            return
+        if result.user is None:
+            self.layer.send_response(result.response, now)
+            return
         if _event(request) != EVENT:
             self.answers.respond(request, 489, "Bad Event", now, [("Allow-Events", EVENT)])
             return
         mailbox = self._boxes.get(user_of_uri(request.uri))
         if mailbox is None:
             self.answers.respond(request, 404, "Not Found", now)
+            return
+        if not self._any and self._owners.get(mailbox) != result.user:
+            self.answers.respond(request, 403, "Forbidden", now)
             return
         tag = new_tag(self.rng)
         dialog = _dialog(request, tag, self.here.via)

@@ -128,3 +128,17 @@ def test_ccbox_voicemail_lists_the_messages_of_the_sites_folder(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     assert result.stdout.split() == ["2026-12-07T18:30:00+00:00", "night", "new",
                                      "13800000000", "1.0", "s", name]
+
+
+def test_retrieval_plays_new_messages_first_marks_them_old_and_deletes_them(
+        tmp_path: Path) -> None:
+    desk = VoicemailDesk(Voicemail(), tmp_path, "run1", wall_clock=lambda: NOW)
+    first, second = leave(desk, 1, kept=True), leave(desk, 2, kept=True)
+    desk.set_status(first, "old")
+    assert [m.file for m in desk.messages("night")] == [second, first]
+    samples = desk.samples(second)
+    assert samples is not None and len(samples) == 8000 and samples.max() == 3000
+    desk.set_status(second, "deleted")
+    assert not Path(second).exists() and not Path(second).with_suffix(".json").exists()
+    assert mailbox_counts(tmp_path) == {"night": (0, 1)}
+    assert desk.samples(second) is None  # gone: logged, not raised

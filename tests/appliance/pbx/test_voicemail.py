@@ -140,3 +140,15 @@ def test_invalid_mailboxes_name_the_field_and_what_was_expected(change, where, s
         parse_site(yaml.safe_dump(data), source="site.yaml")
     text = re.sub(r" \([^)]*\)", "", str(raised.value))  # without the items' names
     assert "site.yaml" in text and where in text and says in text
+
+
+@pytest.mark.parametrize(("codes", "wrong"), [
+    ({"own_box_code": "*98"}, "voicemail.any_box_code"),
+    ({"own_box_code": "*41"}, "voicemail.own_box_code"),
+])
+def test_retrieval_codes_differ_from_each_other_and_the_feature_codes(
+        codes: dict[str, str], wrong: str) -> None:
+    data = site_data()
+    data["voicemail"].update(codes)
+    with pytest.raises(ConfigError, match=re.escape(wrong)):
+        parse_site(yaml.safe_dump(data), source="<test>")

@@ -6,6 +6,7 @@ message-summary hears of it in a NOTIFY. A message of silence is discarded."""
 from __future__ import annotations
 
 from random import Random
+from typing import Any
 
 import numpy as np
 
@@ -37,17 +38,18 @@ class MessageDesk:
         self.done_with.append((name, kept, seconds))
 
 
-def voicemail_lab() -> tuple[Lab, MessageDesk]:
+def voicemail_lab(**voicemail: Any) -> tuple[Lab, MessageDesk]:
     desk = MessageDesk()
 
     def plane(deadlines: Deadlines) -> MediaPlane:
         return MediaPlane(APPLIANCE[0], MEDIA_PORTS, deadlines, Random(7), prompts=Sounds(),
                           music=MUSIC, messages=desk)
 
+    boxes = [{"name": "night", "number": "800", "pin": "1234", "agent": "a1"},
+             {"name": "spare", "number": "801", "pin": "4321"}]
     site = live_site(agents=1, routes=[{"trunk_group": "pstn", "dnis": "555",
                                         "voicemail": "night"}],
-                     more={"voicemail": {"mailboxes": [
-                         {"name": "night", "number": "800", "pin": "1234"}]}})
+                     more={"voicemail": {"mailboxes": boxes, **voicemail}})
     lab = Lab(site, media_for=plane, prompt_seconds=lambda names, language: 0.2 * len(names))
     lab.register_all()
     return lab, desk
@@ -145,3 +147,24 @@ def test_a_queued_caller_on_early_media_overflowing_to_voicemail_is_answered_the
     lab.run(0.5)
     (left,) = [r for r in lab.log if isinstance(r, VoicemailLeft)]
     assert left.mailbox == "service-box" and left.file
+
+
+def test_a_phone_may_subscribe_to_its_own_box_only_unless_the_site_says_any() -> None:
+    lab, _ = voicemail_lab()
+    phone = lab.phones["a1"]
+    lab.do(phone, "subscribe", "801")
+    lab.run(0.5)
+    assert [e.status for e in phone.take_events()] == [403]
+    lab, _ = voicemail_lab(subscribe_any=True)
+    lab.do(lab.phones["a1"], "subscribe", "801")
+    lab.run(0.5)
+    assert [e.kind for e in lab.phones["a1"].take_events()] == ["subscribed", "notified"]
+
+
+def test_a_subscribe_without_credentials_is_challenged() -> None:
+    lab, _ = voicemail_lab()
+    phone = lab.phones["a1"]
+    phone.password = ""  # answers no challenge
+    lab.do(phone, "subscribe", "800")
+    lab.run(0.5)
+    assert [e.status for e in phone.take_events()] == [401]
