@@ -117,6 +117,9 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("calls", "sticky_agent", "TEXT NULL"),
     # The caller's score in a post-call survey.
     ("calls", "survey_score", "TEXT NULL"),
+    # The voicemail message the caller left: its mailbox and WAV.
+    ("calls", "voicemail_box", "TEXT NULL"),
+    ("calls", "voicemail_file", "TEXT NULL"),
 )
 
 COMMIT_INTERVAL = 0.05  # seconds a record may wait for its commit when no call ended

@@ -16,6 +16,7 @@ from appliance.media.g711 import ulaw_encode
 from appliance.media.plane import MediaPlane
 from appliance.media.prompts import BEEP
 from appliance.pbx.b2bua.mwi import summary
+from appliance.records.cdr import call_details
 from tests.appliance.pbx.b2bua.harness import APPLIANCE, MEDIA_PORTS, MUSIC, Lab, Sounds, live_site
 from tests.appliance.pbx.b2bua.test_ivr import WITH_EVENTS
 from tests.appliance.pbx.b2bua.test_media import CALLER_MEDIA, MemorySink, rtp
@@ -86,6 +87,9 @@ def test_a_message_is_recorded_logged_and_notified_to_the_subscribed_phone() -> 
     recorded = np.concatenate(desk.sinks[left.file].chunks)
     assert np.abs(recorded).max() > 4000  # the caller's tone, not silence
     assert [r.cause for r in lab.log if isinstance(r, CallEnded)] == [EndCause.VOICEMAIL]
+    (detail,) = call_details(lab.log)
+    assert (detail.cause, detail.voicemail_box, detail.voicemail_file) == (
+        EndCause.VOICEMAIL, "night", left.file)
     assert phone.notifies[-1].body == summary(1, 0)
     assert b"Messages-Waiting: yes" in phone.notifies[-1].body
 
