@@ -364,10 +364,20 @@ class RecordingStarted(NamedTuple):
     file: str
 
 
+class VoicemailRecording(NamedTuple):
+    """The caller heard ``mailbox``'s greeting and beep: their message is recorded from now."""
+
+    t: float
+    call: int
+    mailbox: str
+
+
 class VoicemailLeft(NamedTuple):
     """A message for ``mailbox`` from ``caller`` (their number) ended after ``seconds`` of
-    recording; ``file`` names its WAV, "" when it was discarded as silence only. Logged by
-    the driver that recorded it, just after the call's ``CallEnded``."""
+    recording; ``kept`` False when it was discarded as silence only (less than 0.3 s of
+    voice; in simulation, less than 0.3 s long). ``file`` names its WAV ("" when discarded,
+    and in simulation). Logged by the driver that recorded it, just after the call's
+    ``CallEnded``."""
 
     t: float
     call: int
@@ -375,6 +385,7 @@ class VoicemailLeft(NamedTuple):
     caller: str
     seconds: float
     file: str
+    kept: bool = True
 
 
 class RecordingStopped(NamedTuple):
@@ -452,6 +463,7 @@ CallRecord = (
     | ExtensionCallAnswered
     | ExtensionCallEnded
     | SurveyScored
+    | VoicemailRecording
     | VoicemailLeft
 )
 Record = CallRecord | AgentStateChanged | Alarm
@@ -490,6 +502,7 @@ RECORD_TYPES: dict[str, type[Record]] = {
         ExtensionCallAnswered,
         ExtensionCallEnded,
         SurveyScored,
+        VoicemailRecording,
         VoicemailLeft,
     )
 }

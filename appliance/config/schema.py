@@ -593,6 +593,16 @@ class SurveyCaller(_Frozen):
         return self
 
 
+class VoicemailCaller(_Frozen):
+    """How callers of a call type sent to a mailbox behave (simulation only): once the
+    greeting and the beep have played, they leave a message with probability `leave`,
+    speaking for `length` seconds and then pressing "#" (the box's `max_seconds` cut a
+    longer one short); the others hang up at once (no message: less than 0.3 s)."""
+
+    leave: Probability = 0.7
+    length: Distribution = Fixed(value=30.0)
+
+
 class CallType(_Frozen):
     name: Identifier
     share: PositiveNumber = 1.0
@@ -607,6 +617,8 @@ class CallType(_Frozen):
     leave_after_announcement: Probability = 0.5
     ivr: IvrCaller | None = None
     survey: SurveyCaller | None = None
+    # Callers sent to a mailbox; without it they hang up after the greeting.
+    voicemail: VoicemailCaller | None = None
 
 
 class LookupAnswer(_Frozen):

@@ -312,7 +312,7 @@ class CallControl:
         language = call.language or self.site.media.language
         call.ivr = Deposit(call.id, box.name, box.greeting, box.max_seconds, language,
                            deadlines=self._deadlines, prompt_seconds=self._prompt_seconds,
-                           outbox=self._outbox,
+                           outbox=self._outbox, log=self.log,
                            on_end=lambda gone, t: self._deposited(call, gone, t))
         call.ivr.start(now)
         return True

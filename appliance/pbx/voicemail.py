@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from appliance.clock import Deadlines, TimerHandle
+from appliance.eventlog import EventLog
+from appliance.events import VoicemailRecording, new
 from appliance.media.prompts import BEEP, BEEP_SECONDS
 from appliance.pbx.actions import PlayPrompts, RecordMessage, StopMessage
 from appliance.pbx.ivr.run import PromptSeconds
@@ -28,7 +30,7 @@ class Deposit:
 
     def __init__(self, call: int, mailbox: str, greeting: str, max_seconds: float,
                  language: str, *, deadlines: Deadlines, prompt_seconds: PromptSeconds,
-                 outbox: list[Any], on_end: Ended) -> None:
+                 outbox: list[Any], log: EventLog, on_end: Ended) -> None:
         self.call = call
         self.mailbox = mailbox
         self.greeting = greeting
@@ -37,6 +39,7 @@ class Deposit:
         self.deadlines = deadlines
         self.prompt_seconds = prompt_seconds
         self.outbox = outbox
+        self.log = log
         self.on_end = on_end
         self.recording = False
         self._timer: TimerHandle | None = None
@@ -49,6 +52,7 @@ class Deposit:
 
     def _record(self, now: float) -> None:
         self.recording = True
+        self.log.append(new(VoicemailRecording, (now, self.call, self.mailbox)))
         self.outbox.append(RecordMessage(self.call, self.mailbox, self.max_seconds))
         self._timer = self.deadlines.schedule(now + self.max_seconds, self._full)
 

@@ -3,13 +3,15 @@ recording of the caller on the media plane, a `VoicemailLeft` record, and a new 
 mailbox's message-waiting subscribers (`mwi.py`).
 
 Without a media plane (SIP-fidelity simulation) nothing is recorded, and the record still
-says a message of that length was left (with no file), so both worlds log one per message.
+says a message of that length was left (with no file; kept if 0.3 s long or more), as
+call-fidelity simulation says it (`sim.channels.direct`).
 """
 
 from __future__ import annotations
 
 from appliance.eventlog import EventLog
 from appliance.events import VoicemailLeft, new
+from appliance.media.voicemeter import MIN_VOICED_SECONDS
 from appliance.pbx.actions import RecordMessage, StopMessage
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.mwi import MessageWaiting
@@ -40,10 +42,14 @@ class Messages:
         if started is None:
             return
         mailbox, caller, began = started
-        taken = None if self.anchor is None else self.anchor.media.finish_message(
-            action.call, now)
-        seconds, file = (now - began, "") if taken is None else (taken.seconds, taken.file)
-        self.log.append(new(VoicemailLeft, (now, action.call, mailbox, caller, seconds, file)))
-        if file or self.anchor is None:
+        seconds, file, kept = now - began, "", now - began >= MIN_VOICED_SECONDS
+        if self.anchor is not None:  # else simulation: only its length says
+            taken = self.anchor.media.finish_message(action.call, now)
+            if taken is not None:
+                seconds, file = taken.seconds, taken.file
+            kept = bool(file)
+        self.log.append(new(VoicemailLeft, (now, action.call, mailbox, caller, seconds, file,
+                                            kept)))
+        if kept:
             fresh, heard = self.waiting.counts.get(mailbox, (0, 0))
             self.waiting.changed(mailbox, (fresh + 1, heard), now)
