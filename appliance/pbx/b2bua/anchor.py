@@ -223,11 +223,13 @@ class MediaAnchor:
 
     def event(self, event: object, now: float) -> None:
         if isinstance(event, Digit):
+            if event.side == CALLER and event.call < 0 and self.internal_digit is not None:
+                # A retrieval menu's: not logged, for the PIN is among them.
+                self.internal_digit(event.call, event.digit, now)
+                return
             self.log.append(new(DigitReceived, (now, event.call, PARTIES[event.side],
                                                 event.digit, event.via)))
-            if event.side == CALLER and event.call < 0 and self.internal_digit is not None:
-                self.internal_digit(event.call, event.digit, now)  # a retrieval menu's
-            elif event.side == CALLER:
+            if event.side == CALLER:
                 self.cc.caller_digit(now, event.call, event.digit)  # for the IVR, if in it
         elif isinstance(event, MediaTimeout):
             self._media_timed_out(event, now)

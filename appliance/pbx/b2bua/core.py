@@ -40,7 +40,7 @@ from appliance.pbx.b2bua.anchor import PARTIES, MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
-from appliance.pbx.b2bua.extensions import ExtensionCalls, is_internal
+from appliance.pbx.b2bua.extensions import ExtensionCalls
 from appliance.pbx.b2bua.features import FeatureCodes
 from appliance.pbx.b2bua.intake import CallIntake
 from appliance.pbx.b2bua.ivr import IvrCalls
@@ -392,12 +392,12 @@ class B2bua(Endpoint):
     def _info_digit(self, leg: Leg, request: Request, now: float) -> None:
         """A digit sent in an INFO (RFC 2976 with application/dtmf-relay or dtmf)."""
         digit = info_digit(request.headers.get("Content-Type") or "", request.body)
-        if digit is not None and leg.role is not Role.FEATURE:
+        if digit is not None and leg.call in self.retrieval.calls:
+            self.retrieval.digit(leg.call, digit, now)  # not logged: the PIN is among them
+        elif digit is not None and leg.role is not Role.FEATURE:
             party = PARTIES[CALLER if leg.role is Role.CALLER else AGENT]
             self.log.append(new(DigitReceived, (now, leg.call, party, digit, "info")))
-            if leg.role is Role.CALLER and is_internal(leg.call):
-                self.retrieval.digit(leg.call, digit, now)  # for the retrieval menu, if in it
-            elif leg.role is Role.CALLER:
+            if leg.role is Role.CALLER:
                 self.cc.caller_digit(now, leg.call, digit)  # for the IVR, if in it
 
     # --- call control's actions ---------------------------------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from appliance.events import DigitReceived
 from appliance.pbx.b2bua.mwi import summary
 from tests.appliance.pbx.b2bua.test_ivr import WITH_EVENTS
 from tests.appliance.pbx.b2bua.test_voicemail import voicemail_lab
@@ -76,6 +77,7 @@ def test_own_box_pin_count_message_then_delete_updates_the_counts() -> None:
     lab.run(2.0)  # no more messages, goodbye, BYE
     assert "ended_by_peer" in [e.kind for e in phone.take_events()]
     assert not lab.box.retrieval.calls and box_call not in lab.box.media.calls
+    assert not [r for r in lab.log if isinstance(r, DigitReceived)]  # the PIN is not logged
 
 
 def test_three_wrong_pins_end_the_call() -> None:
