@@ -195,6 +195,28 @@ def report_command(
         write_html(made.kpis, html, title=title)
 
 
+@app.command("voicemail")
+def voicemail(
+    config: str = typer.Argument(..., help="Site configuration file, or a built-in site name"),
+    mailbox: str = typer.Option(None, help="Only this mailbox's messages"),
+    state_dir: Path = typer.Option(None, help=STATE_DIR_HELP),
+) -> None:
+    """List the voicemail messages the site's mailboxes hold, oldest first: when, mailbox,
+    status (new/old), caller, length and the WAV file. Exits with 2 if the file is invalid."""
+    from appliance.config import ConfigError, resolve_site
+    from appliance.live.voicemail import list_messages
+
+    try:
+        site = resolve_site(config)
+    except ConfigError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    folder = _state(state_dir).resolve(site.voicemail.folder)
+    for message in list_messages(folder, mailbox):
+        typer.echo(f"{message.received}  {message.mailbox}  {message.status:<3}  "
+                   f"{message.caller or '-'}  {message.seconds:6.1f} s  {message.file}")
+
+
 def _register_plugins() -> None:
     for entry in entry_points(group="ccbox.commands"):
         entry.load()(app)

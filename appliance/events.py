@@ -475,6 +475,30 @@ class RecordingStarted(NamedTuple):
     file: str
 
 
+class VoicemailRecording(NamedTuple):
+    """The caller heard ``mailbox``'s greeting and beep: their message is recorded from now."""
+
+    t: float
+    call: int
+    mailbox: str
+
+
+class VoicemailLeft(NamedTuple):
+    """A message for ``mailbox`` from ``caller`` (their number) ended after ``seconds`` of
+    recording; ``kept`` False when it was discarded as silence only (less than 0.3 s of
+    voice; in simulation, less than 0.3 s long). ``file`` names its WAV ("" when discarded,
+    and in simulation). Logged by the driver that recorded it, just after the call's
+    ``CallEnded``."""
+
+    t: float
+    call: int
+    mailbox: str
+    caller: str
+    seconds: float
+    file: str
+    kept: bool = True
+
+
 class RecordingStopped(NamedTuple):
     """The recording ended before the call did; ``reason``: disk_low."""
 
@@ -559,6 +583,8 @@ CallRecord = (
     | SurveyScored
     | CallForwarded
     | ForwardingChanged
+    | VoicemailRecording
+    | VoicemailLeft
 )
 Record = CallRecord | AgentStateChanged | Alarm
 
@@ -605,5 +631,7 @@ RECORD_TYPES: dict[str, type[Record]] = {
         SurveyScored,
         CallForwarded,
         ForwardingChanged,
+        VoicemailRecording,
+        VoicemailLeft,
     )
 }

@@ -100,6 +100,10 @@ class UserAgent(Endpoint):
         self._registers: dict[Key, Request] = {}  # REGISTERs waiting for their answer
         self._reinvites: dict[Key, UaCall] = {}  # our re-INVITEs waiting for their answer
         self._refers: dict[Key, UaCall] = {}  # our REFERs waiting for their answer
+        self._subscribes: dict[Key, Request] = {}  # our SUBSCRIBEs waiting for their answer
+        # (Call-ID, our tag) of our subscriptions; the NOTIFYs they brought, oldest first.
+        self._subscriptions: set[tuple[str, str]] = set()
+        self.notifies: list[Request] = []
         self.ignore_all = False  # a phone that vanished: hears nothing, answers nothing
         # Told each event once the input that caused it is handled (then not in take_events).
         self.listener: Listener | None = None
@@ -318,6 +322,29 @@ class UserAgent(Endpoint):
         self._pump(now)
         return response
 
+    def subscribe(self, now: float, target: str, event: str = "message-summary",
+                  expires: int = 3600) -> str:
+        """SUBSCRIBE to `event` of `target` (a user at the server); the subscription's
+        Call-ID. Its NOTIFYs land in `notifies` (event "notified"); the answer is event
+        "subscribed" or "subscribe_failed" with its status."""
+        call_id = f"{self.rng.getrandbits(64):016x}@{self.local[0]}"
+        tag = new_tag(self.rng)
+        uri = f"sip:{target}@{self.server[0]}:{self.server[1]}"
+        pairs = [
+            ("Via", self._via()), ("Max-Forwards", "70"),
+            ("From", f"<sip:{self.user}@{self.server[0]}>;tag={tag}"), ("To", f"<{uri}>"),
+            ("Call-ID", call_id), ("CSeq", "1 SUBSCRIBE"), ("Contact", self._contact),
+            ("Event", event), ("Expires", str(expires)),
+            ("Accept", "application/simple-message-summary"),
+        ]
+        self._subscriptions.add((call_id, tag))
+        self._send_subscribe(Request("SUBSCRIBE", uri, Headers(pairs)), now)
+        return call_id
+
+    def _send_subscribe(self, request: Request, now: float) -> None:
+        self._subscribes[self.layer.send_request(request, self.server, now)] = request
+        self._pump(now)
+
     # --- what arrives ------------------------------------------------------------------------
 
     def _deliver(self, message: object, now: float) -> None:
@@ -342,6 +369,19 @@ class UserAgent(Endpoint):
         if key in self._reinvites:
             if response.status >= 200:
                 self._reinvite_answered(self._reinvites.pop(key), response, now)
+            return
+        if key in self._subscribes:
+            if response.status >= 200:
+                request = self._subscribes.pop(key)
+                if (response.status == 401 and "Authorization" not in request.headers
+                        and self.password):
+                    headers = request.headers.replace("Via", self._via())
+                    headers = headers.replace("CSeq", "2 SUBSCRIBE").add(
+                        "Authorization", self._authorization(request, response))
+                    self._send_subscribe(Request("SUBSCRIBE", request.uri, headers), now)
+                    return
+                kind = "subscribed" if response.status < 300 else "subscribe_failed"
+                self.events.append(UaEvent(kind, 0, response.status))
             return
         if key in self._refers:
             if response.status >= 200:
@@ -417,6 +457,12 @@ class UserAgent(Endpoint):
         if method == "ACK":
             if call is not None:
                 call.ok = None
+            return
+        if call is None and method == "NOTIFY" and (
+                (request.headers.get("Call-ID") or "", to_tag or "") in self._subscriptions):
+            self._reply(request, 200, "OK", now, to_tag or "")
+            self.notifies.append(request)
+            self.events.append(UaEvent("notified"))
             return
         if call is None:
             self._reply(request, 481, "Call/Transaction Does Not Exist", now, "x")

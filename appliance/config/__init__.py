@@ -43,10 +43,12 @@ from .schema import (
     Transfer,
     TrunkGroup,
     Uniform,
+    VoicemailCaller,
     expand_id_range,
     format_time_of_day,
     parse_time_of_day,
 )
+from .voicemail import Mailbox, Smtp, Voicemail
 
 __all__ = [
     "BUILTIN_SITES",
@@ -69,6 +71,7 @@ __all__ = [
     "IvrCaller",
     "Lognormal",
     "LookupAnswer",
+    "Mailbox",
     "Overflow",
     "Queue",
     "Retrial",
@@ -76,6 +79,7 @@ __all__ = [
     "ServiceLevel",
     "Shift",
     "Site",
+    "Smtp",
     "Sticky",
     "Strategy",
     "Survey",
@@ -85,6 +89,8 @@ __all__ = [
     "Transfer",
     "TrunkGroup",
     "Uniform",
+    "Voicemail",
+    "VoicemailCaller",
     "builtin_site_path",
     "expand_id_range",
     "format_time_of_day",

@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from appliance.config.ivr import Ivr, builtin_prompts, ivr_problems
+from appliance.config.ivr import Ivr, ToVoicemail, builtin_prompts, ivr_problems
 from appliance.config.live import Media, Outbound, PeerAddress, Sip, parse_peer
 from appliance.config.routing import (
     Holiday,
@@ -56,6 +56,7 @@ from appliance.config.values import (
 )
 from appliance.config.values import Frozen as _Frozen
 from appliance.config.values import raise_if_any as _raise_if_any
+from appliance.config.voicemail import Voicemail, unknown_mailbox, voicemail_problems
 
 TEXT_CONTEXT: Mapping[str, bool] = MappingProxyType({"from_text": True})
 """Validation context for data read from a file: pass as `Site.model_validate(data,
@@ -217,7 +218,7 @@ class TrunkGroup(_Frozen):
 
 class Overflow(_Frozen):
     """What happens to a call that a queue will not keep: send it to another queue
-    (`target`), to voicemail, or give it busy."""
+    (`target`), to voicemail (the mailbox `target`, else the queue's own), or give it busy."""
 
     action: Literal["queue", "voicemail", "busy"]
     target: str | None = None
@@ -227,8 +228,9 @@ class Overflow(_Frozen):
         if self.action == "queue" and self.target is None:
             _raise_if_any([(("target",), "required when action is 'queue' "
                                          "(the queue to overflow to); got none")])
-        if self.action != "queue" and self.target is not None:
-            _raise_if_any([(("target",), f"only allowed when action is 'queue'; got target "
+        if self.action == "busy" and self.target is not None:
+            _raise_if_any([(("target",), f"only allowed when action is 'queue' or 'voicemail'; "
+                                         f"got target "
                                          f"{self.target!r} with action {self.action!r}")])
         return self
 
@@ -604,6 +606,16 @@ class SurveyCaller(_Frozen):
         return self
 
 
+class VoicemailCaller(_Frozen):
+    """How callers of a call type sent to a mailbox behave (simulation only): once the
+    greeting and the beep have played, they leave a message with probability `leave`,
+    speaking for `length` seconds and then pressing "#" (the box's `max_seconds` cut a
+    longer one short); the others hang up at once (no message: less than 0.3 s)."""
+
+    leave: Probability = 0.7
+    length: Distribution = Fixed(value=30.0)
+
+
 class CallType(_Frozen):
     name: Identifier
     share: PositiveNumber = 1.0
@@ -618,6 +630,8 @@ class CallType(_Frozen):
     leave_after_announcement: Probability = 0.5
     ivr: IvrCaller | None = None
     survey: SurveyCaller | None = None
+    # Callers sent to a mailbox; without it they hang up after the greeting.
+    voicemail: VoicemailCaller | None = None
 
 
 class LookupAnswer(_Frozen):
@@ -747,6 +761,7 @@ class Site(_Frozen):
     sip: Sip = Sip()
     media: Media = Media()
     ivr: Ivr | None = None
+    voicemail: Voicemail = Voicemail()
 
     _queues: dict[str, Queue] = PrivateAttr(default_factory=dict)
     _trunk_groups: dict[str, TrunkGroup] = PrivateAttr(default_factory=dict)
@@ -800,6 +815,33 @@ def _site_problems(site: Site) -> Iterator[Problem]:
         agent_ids = [seat for spec in site.agents for seat in spec.seat_ids()]
         yield from ivr_problems(site.ivr, [queue.name for queue in site.queues], agent_ids)
     yield from _survey_problems(site)
+    yield from _voicemail_problems(site)
+
+
+def _voicemail_problems(site: Site) -> Iterator[Problem]:
+    """Mailboxes, and every route, IVR exit and overflow that sends callers to one. A site
+    without mailboxes takes no messages (such calls end at once, 480): its names go unchecked."""
+    agent_ids = [seat for spec in site.agents for seat in spec.seat_ids()]
+    yield from voicemail_problems(site.voicemail, [queue.name for queue in site.queues],
+                                  agent_ids)
+    named = [(("routes", index, "voicemail"), route.voicemail)
+             for index, route in enumerate(site.routes) if route.voicemail is not None]
+    named += [(("ivr", "flows", f, "nodes", n, "mailbox"), node.mailbox)
+              for f, flow in enumerate(site.ivr.flows if site.ivr else ())
+              for n, node in enumerate(flow.nodes) if isinstance(node, ToVoicemail)]
+    named += [(("queues", index, field, "target"), getattr(queue, field).target)
+              for index, queue in enumerate(site.queues) for field in ("on_max_wait", "on_full")
+              if getattr(queue, field).action == "voicemail"
+              and getattr(queue, field).target is not None]
+    codes = site.sip.feature_codes
+    for field in ("own_box_code", "any_box_code"):
+        code = getattr(site.voicemail, field)
+        if code in (codes.login, codes.logout, codes.ready, codes.not_ready):
+            yield (("voicemail", field), f"expected a code no feature code has; got {code!r}, "
+                                         f"a code of sip.feature_codes")
+    for loc, name in named if site.voicemail.mailboxes else ():
+        if problem := unknown_mailbox(site.voicemail, name):
+            yield (loc, problem)
 
 
 def _survey_problems(site: Site) -> Iterator[Problem]:
@@ -888,7 +930,7 @@ def _overflow_problems(queues: Sequence[Queue]) -> Iterator[Problem]:
     for index, queue in enumerate(queues):
         for field in ("on_max_wait", "on_full"):
             target = getattr(queue, field).target
-            if target is None:
+            if target is None or getattr(queue, field).action != "queue":
                 continue
             if target == queue.name:
                 yield (("queues", index, field, "target"),
@@ -905,7 +947,8 @@ def _overflow_cycles(queues: Sequence[Queue]) -> Iterator[Problem]:
     successor = {
         queue.name: queue.on_full.target
         for queue in queues
-        if queue.on_full.target in index_of and queue.on_full.target != queue.name
+        if queue.on_full.action == "queue" and queue.on_full.target in index_of
+        and queue.on_full.target != queue.name
     }
     reported: set[str] = set()
     for queue in queues:

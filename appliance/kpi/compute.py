@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
-from appliance.events import AgentState, Record, SurveyScored
+from appliance.events import AgentState, Record, SurveyScored, VoicemailLeft
 from appliance.kpi.agents import AgentTally
 from appliance.kpi.calls import CallTally, ratio
 from appliance.kpi.grid import Grid
@@ -20,6 +20,7 @@ from appliance.kpi.ivr import IvrKpis
 from appliance.kpi.report import CallStats, IntervalStats, KpiReport, build
 from appliance.kpi.settings import KpiSettings
 from appliance.kpi.survey import SurveyTally
+from appliance.kpi.voicemail import VoicemailTally
 from appliance.reduce import (
     AgentStatus,
     CallState,
@@ -63,6 +64,9 @@ class _Pass(ReductionListener):
         self.agent_intervals: dict[int, AgentTally] = {}
         self.ivr = IvrKpis()
         self.surveys = SurveyTally()
+        self.voicemail = VoicemailTally()
+        # Messages are logged after their call's end: the reduction has no call for them.
+        self.reducer.handlers[VoicemailLeft] = self.voicemail_left
         self.sl = _PerQueue(settings.sl_threshold)
         self.short = _PerQueue(settings.short_abandon)
         self.here = 0  # the interval the last record fell in, and its bounds
@@ -195,6 +199,10 @@ class _Pass(ReductionListener):
         center.wrapped += 1
         queue.wrap_up += seconds
         queue.wrapped += 1
+
+    def voicemail_left(self, r: VoicemailLeft) -> None:
+        if self.window_start <= r.t < self.window_end:
+            self.voicemail.add(r)
 
     def survey_scored(self, call: CallState, r: SurveyScored) -> None:
         self.surveys.add(r.agent, r.queue, r.score)
@@ -332,6 +340,7 @@ class _Pass(ReductionListener):
             intervals=intervals,
             ivr=ivr,
             surveys=self.surveys.report(),
+            voicemail=self.voicemail.report(),
         )
 
 

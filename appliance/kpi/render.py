@@ -214,6 +214,7 @@ def render_report(
         tables += _ivr_tables(source, title)
     tables += [_interval_table(source, title), _agent_table(source, title, max_agents)]
     tables += _survey_tables(source, title)
+    tables += _voicemail_tables(source, title)
     for table in tables:
         # Definitions once, under all the tables and as wide as the terminal,
         # rather than squeezed under each narrow table.
@@ -434,6 +435,20 @@ def _survey_tables(source: ReportCells, title: str) -> list[Table]:
                                          SURVEY_COLUMNS, source,
                                          [(name, f"{prefix}{name}") for name in names]))
     return tables
+
+
+VOICEMAIL_COLUMNS = (("messages", "Messages left"), ("mean_seconds", "Mean length"))
+
+
+def _voicemail_tables(source: ReportCells, title: str) -> list[Table]:
+    """Voicemail messages left per mailbox; none when no message was left."""
+    prefix, suffix = "voicemail.", ".messages"
+    names = [k[len(prefix):-len(suffix)] for k in source.values
+             if k.startswith(prefix) and k.endswith(suffix)]
+    if not names:
+        return []
+    return [_columns_table(f"{title}: voicemail by mailbox", "Mailbox", VOICEMAIL_COLUMNS,
+                           source, [(name, f"{prefix}{name}") for name in names])]
 
 
 def _columns_table(title: str, first: str, columns: tuple[tuple[str, str], ...],

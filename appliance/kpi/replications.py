@@ -96,6 +96,9 @@ def flatten(report: KpiReport) -> Figures:
         for name, s in stats.items():
             out[f"survey.{part}.{name}.scored"] = s.scored
             out[f"survey.{part}.{name}.mean_score"] = s.mean_score
+    for name, box in {} if report.voicemail is None else report.voicemail.mailboxes.items():
+        out[f"voicemail.{name}.messages"] = box.messages
+        out[f"voicemail.{name}.mean_seconds"] = box.mean_seconds
     return out
 
 

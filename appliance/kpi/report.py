@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from appliance.kpi.settings import KpiSettings
 from appliance.kpi.survey import SurveyReport
+from appliance.kpi.voicemail import VoicemailReport
 
 T = TypeVar("T")
 
@@ -212,6 +213,8 @@ class KpiReport:
     surveys: SurveyReport | None = None
     """Post-call survey scores per agent and queue; None when no caller scored (and then
     the report reads exactly as before surveys existed)."""
+    voicemail: VoicemailReport | None = None
+    """Voicemail messages left per mailbox; None when none was left."""
 
     def to_dict(self) -> dict[str, Any]:
         """The report as nested dicts of floats, ints, None and strings (JSON-serialisable);
@@ -228,6 +231,8 @@ class KpiReport:
             out["ivr"] = self.ivr.to_dict()
         if self.surveys is not None:
             out["surveys"] = self.surveys.to_dict()
+        if self.voicemail is not None:
+            out["voicemail"] = self.voicemail.to_dict()
         return out
 
 

@@ -31,6 +31,7 @@ from appliance.live.reconfigure import reconfigure_media
 from appliance.live.recordings import WavDesk, party_paths
 from appliance.live.serve import StartError, serve
 from appliance.live.udp import UdpDriver
+from appliance.live.voicemail import VoicemailDesk, mailbox_counts
 from appliance.lookups import SeedError, SiteLookups
 from appliance.media.plane import MediaPlane
 from appliance.media.prompts import AnnouncementTimings, PromptError
@@ -62,6 +63,7 @@ class Appliance:
         self.store: RecordStore | None = None
         self.core: B2bua | None = None
         self.desk: WavDesk | None = None
+        self.messages: VoicemailDesk | None = None
         self.media_driver: MediaDriver | None = None
         self.lookup_runner: LookupRunner | None = None
         self.lookups: SiteLookups | None = None
@@ -103,19 +105,24 @@ class Appliance:
         self.prompt_times.sets = sets
         self.desk = WavDesk(media.recording, run,
                             folder=self.state.resolve(media.recording.folder))
+        messages = self.messages = VoicemailDesk(site.voicemail,
+                                                 self.state.resolve(site.voicemail.folder), run)
 
         def media_plane(deadlines: Deadlines) -> MediaPlane:
             # Every spoken language's set: an IVR caller who chose another language than
             # the site's hears the flow's prompts and PLAY NUMBER's words in it.
             return MediaPlane(self.media_address, media.rtp_ports, deadlines, Random(seed + 1),
                               media_timeout=media.media_timeout, prompts=sets, music=music,
-                              recordings=self.desk, language=media.language)
+                              recordings=self.desk, language=media.language,
+                              messages=messages)
 
         self.core = B2bua(site, log, Random(seed), secret=os.urandom(32), media_for=media_plane,
                           sip_ids=Random(seed + 2), wallclock=lambda t: self.wallclock(t),
                           prompt_seconds=self.prompt_times)
         # The phones' own forwarding, as they set it before this run.
         self.core.forwarding.restore(self.store.forwarding())
+        self.core.waiting.set_counts(mailbox_counts(messages.folder), 0.0)
+        self.core.retrieval.store = messages
         # The ACD times its announcements by what the callers will actually hear.
         self.core.cc.announcement_seconds = AnnouncementTimings(prompts)
         _log.info("records in %s (run %s)", self.records_path, run)
@@ -141,6 +148,8 @@ class Appliance:
             assert self.core is not None and self.core.media is not None
             assert self.desk is not None
             reconfigure_media(self.core.media, self.desk, site.media, sets, music, folder)
+            if self.messages is not None:  # the folder stays: messages are not moved
+                self.messages.settings = site.voicemail
             self.core.cc.announcement_seconds = AnnouncementTimings(prompts)
             self.prompt_times.sets = sets
             if self.lookup_runner is not None:
@@ -221,6 +230,8 @@ class Appliance:
             self.media_driver.close()
         if self.desk is not None:
             self.desk.shutdown()
+        if self.messages is not None:
+            self.messages.shutdown()
         if self.store is not None:
             self.store.close()
             _log.info("records flushed")

@@ -22,7 +22,7 @@ from appliance.live.ivr_prompts import (
 )
 from appliance.live.prompt_build import tools_available
 from appliance.lookups import SiteLookups
-from appliance.media.prompts import ROUTE_PROMPTS, prompt_texts
+from appliance.media.prompts import RETRIEVAL_PROMPTS, ROUTE_PROMPTS, prompt_texts
 from appliance.pbx.sip.digest import ha1
 from appliance.state import StateFolder
 from appliance.storage.promptfiles import PromptSet
@@ -103,7 +103,8 @@ def _check_own_prompts(site: Site, found: Preflight) -> None:
     for language in spoken_languages(site):
         needed = {} if site.ivr is None else flow_prompts(site.ivr, language)
         if language == site.media.language:
-            always = {name: [] for name in prompt_texts(language) if name not in ROUTE_PROMPTS}
+            optional = ROUTE_PROMPTS | (set() if site.voicemail.mailboxes else RETRIEVAL_PROMPTS)
+            always = {name: [] for name in prompt_texts(language) if name not in optional}
             needed = {**always, **_route_prompts(site), **needed}
         own = own_folder(site, language)
         missing = PromptSet(own).missing(list(needed))

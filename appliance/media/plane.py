@@ -25,15 +25,16 @@ from typing import Protocol
 import numpy as np
 
 from appliance.clock import Deadlines, TimerHandle
-from appliance.media.callrecorder import CallRecorder
+from appliance.media.callrecorder import CallRecorder, RecordingSink
 from appliance.media.diskguard import DiskAlarm
 from appliance.media.dtmf import GoertzelDetector, Rfc4733Receiver
 from appliance.media.g711 import alaw_decode, ulaw_decode
 from appliance.media.player import PACKET_SECONDS, Player, encode
-from appliance.media.prompts import PromptError, SoundSource
+from appliance.media.prompts import BEEP, PromptError, SoundSource, beep_samples
 from appliance.media.quality import PartyQuality
 from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaRelay, MediaTimeout
 from appliance.media.rtp import payload_of
+from appliance.media.voicemeter import VoiceMeter
 from appliance.net import Address
 
 MUSIC = "\x00music"  # the music's key among the encoded sounds (no prompt has this name)
@@ -53,6 +54,29 @@ class RecordingDesk(Protocol):
     def check(self, now: float) -> DiskAlarm | None:
         """Look at the free space; an alarm when recording must stop or may start again."""
         ...
+
+
+class MessageDesk(Protocol):
+    """Where voicemail messages go: opens a message's file, and removes one not kept."""
+
+    def open(self, call: int, mailbox: str, caller: str,
+             now: float) -> tuple[RecordingSink, str] | None:
+        """A sink for the message `caller` (their number) leaves in `mailbox` on `call`, and
+        its file's name; None when it cannot be recorded."""
+        ...
+
+    def done(self, name: str, kept: bool, seconds: float) -> None:
+        """The message's sink is closed after `seconds`; `kept` False: remove its file
+        (silence only)."""
+        ...
+
+
+@dataclass(frozen=True)
+class TakenMessage:
+    """A voicemail message that has ended: `file` is "" when it was discarded as silence."""
+
+    file: str
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -100,6 +124,7 @@ class CallMedia:
     player: Player | None = None
     recorder: CallRecorder | None = None
     recording: str | None = None
+    meter: VoiceMeter | None = None  # while a voicemail message is recorded
     next_record_tick: float = 0.0
     digit_receiver: Rfc4733Receiver = field(default_factory=Rfc4733Receiver)
     inband: GoertzelDetector | None = None
@@ -116,7 +141,8 @@ class MediaPlane:
     def __init__(self, host: str, ports: Iterable[int], deadlines: Deadlines, rng: Random, *,
                  media_timeout: float = 60.0, prompts: Prompts | None = None,
                  music: np.ndarray | None = None,
-                 recordings: RecordingDesk | None = None, language: str = "en") -> None:
+                 recordings: RecordingDesk | None = None, language: str = "en",
+                 messages: MessageDesk | None = None) -> None:
         self.host = host
         self.deadlines = deadlines
         self.rng = rng
@@ -125,6 +151,9 @@ class MediaPlane:
         self.language = language
         self.music = music
         self.recordings = recordings
+        self.messages = messages
+        # Messages whose call's media closed first (the caller hung up), until asked for.
+        self._taken: dict[int, TakenMessage] = {}
         self.calls: dict[int, CallMedia] = {}
         # (set's language, prompt name, payload type) -> G.711; "" for a single set's language
         self._sounds: dict[tuple[str, str, int], bytes] = {}
@@ -208,7 +237,9 @@ class MediaPlane:
         media = self.calls.pop(call, None)
         if media is None:
             return None
-        if media.recorder is not None:
+        if media.meter is not None:
+            self._taken[call] = self._end_message(media, now)
+        elif media.recorder is not None:
             media.recorder.finish(now)
         return self.relay.close(call, now)
 
@@ -236,6 +267,14 @@ class MediaPlane:
                 continue
             player.play_encoded(name, payload, now)
         self._ensure_tick(now)
+
+    def play_samples(self, call: int, name: str, samples: np.ndarray, now: float) -> None:
+        """Queue a sound that is no prompt (a voicemail message: int16, 8 kHz mono) to the
+        caller, after the prompts queued before it."""
+        player = self._player(call, now)
+        if player is not None:
+            player.play(name, samples, now)
+            self._ensure_tick(now)
 
     def source_for(self, language: str) -> SoundSource | None:
         """The prompt set that plays prompts asked for in `language`."""
@@ -284,6 +323,8 @@ class MediaPlane:
             if name == MUSIC:
                 assert self.music is not None
                 samples = self.music
+            elif name == BEEP:
+                samples = beep_samples()
             else:
                 source = self.source_for(language)
                 assert source is not None
@@ -316,6 +357,39 @@ class MediaPlane:
         self._ensure_tick(now)
         return media.recording
 
+    def record_message(self, call: int, mailbox: str, caller: str, now: float) -> str | None:
+        """Start recording `caller` on `call` (the caller alone) as a voicemail message for
+        `mailbox`; the file's name, or None if it cannot be recorded."""
+        media = self.calls.get(call)
+        if media is None or self.messages is None or media.recorder is not None:
+            return None
+        opened = self.messages.open(call, mailbox, caller, now)
+        if opened is None:
+            return None
+        sink, media.recording = opened
+        media.meter = VoiceMeter(sink)
+        media.recorder = CallRecorder(media.meter, now)
+        media.next_record_tick = now + 1.0
+        self._ensure_tick(now)
+        return media.recording
+
+    def finish_message(self, call: int, now: float) -> TakenMessage | None:
+        """End the message `call` is leaving (or take the one its closing ended); None if it
+        left none (it was never recorded)."""
+        taken = self._taken.pop(call, None)
+        media = self.calls.get(call)
+        if taken is None and media is not None and media.meter is not None:
+            taken = self._end_message(media, now)
+        return taken
+
+    def _end_message(self, media: CallMedia, now: float) -> TakenMessage:
+        assert media.recorder is not None and media.meter is not None and self.messages
+        seconds = media.recorder.finish(now)
+        kept, name = media.meter.voiced, media.recording or ""
+        media.recorder = media.meter = media.recording = None
+        self.messages.done(name, kept, seconds)
+        return TakenMessage(name if kept else "", seconds)
+
     def _check_disk(self, now: float, force: bool = False) -> None:
         if self.recordings is None or (not force and now < self._next_disk_check):
             return
@@ -326,7 +400,7 @@ class MediaPlane:
         self._events.append(alarm)
         if alarm.raised:
             for media in self.calls.values():
-                if media.recorder is not None:
+                if media.recorder is not None and media.meter is None:  # messages are short
                     seconds = media.recorder.finish(now)
                     media.recorder = None
                     self._events.append(RecordingStopped(media.call, "disk_low", seconds))

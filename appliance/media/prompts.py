@@ -21,6 +21,9 @@ from appliance.media.recording import SAMPLE_BYTES, WavError, read_format
 
 SAMPLE_RATE = 8000
 
+BEEP = "\x00beep"  # the tone before a voicemail recording (no prompt file has this name)
+BEEP_SECONDS = 0.5
+
 DIGIT_WORDS = {
     "en": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
     "zh": ["零", "一", "二", "三", "四", "五", "六", "七", "八", "九"],
@@ -41,6 +44,16 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         "voicemail": "Please leave a message after the tone.",
         "goodbye": "Goodbye.",
         "closed": "We are closed now. Please call again during our opening hours.",
+        "vm-enter-box": "Please enter the mailbox number, then the hash key.",
+        "vm-enter-pin": "Please enter your PIN, then the hash key.",
+        "vm-wrong": "That is not right.",
+        "vm-you-have": "You have",
+        "vm-new-messages": "new messages.",
+        "vm-menu": "To delete this message press 7. To save it press 9. To hear it again "
+                   "press 1. For the next message press the hash key.",
+        "vm-deleted": "Message deleted.",
+        "vm-saved": "Message saved.",
+        "vm-no-more": "There are no more messages.",
     },
     "zh": {
         "welcome": "感谢您的来电，请稍候，座席将尽快为您服务。",
@@ -56,6 +69,15 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         "voicemail": "请在提示音后留言。",
         "goodbye": "再见。",
         "closed": "现在是非工作时间，请在工作时间内再来电。",
+        "vm-enter-box": "请输入信箱号码，以井号键结束。",
+        "vm-enter-pin": "请输入密码，以井号键结束。",
+        "vm-wrong": "输入有误。",
+        "vm-you-have": "您有",
+        "vm-new-messages": "条新留言。",
+        "vm-menu": "删除此留言请按7，保存请按9，重听请按1，听下一条请按井号键。",
+        "vm-deleted": "留言已删除。",
+        "vm-saved": "留言已保存。",
+        "vm-no-more": "没有更多留言了。",
     },
 }
 
@@ -105,6 +127,10 @@ English counts to nineteen and by tens in words and has million and billion; Man
 ROUTE_PROMPTS = frozenset({"closed"})
 """Phrases only a route plays (`prompt: closed`): a site's own prompt folder needs them only
 if one of its routes names them."""
+
+RETRIEVAL_PROMPTS = frozenset(name for name in PHRASES["en"] if name.startswith("vm-"))
+"""Phrases only voicemail retrieval plays: a site's own prompt folder needs them only if the
+site has mailboxes."""
 
 
 def prompt_texts(language: str) -> dict[str, str]:
@@ -208,3 +234,11 @@ class AnnouncementTimings:
             seconds = self._seconds[key] = duration(
                 self.prompts, queue_announcement(position, expected_wait))
         return seconds
+
+
+def beep_samples() -> np.ndarray:
+    """The voicemail beep: `BEEP_SECONDS` of 1 kHz at -12 dBFS, faded in and out (no click)."""
+    count = round(BEEP_SECONDS * SAMPLE_RATE)
+    tone = np.sin(2 * np.pi * 1000 * np.arange(count) / SAMPLE_RATE) * 8000
+    fade = np.minimum(1.0, np.minimum(np.arange(count), np.arange(count)[::-1]) / 80)
+    return (tone * fade).astype(np.int16)

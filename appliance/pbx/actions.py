@@ -69,6 +69,26 @@ class WrapUp(NamedTuple):
 
 
 
+# --- voicemail -------------------------------------------------------------------
+
+
+class RecordMessage(NamedTuple):
+    """The greeting and beep have played: record the caller's audio as a message for
+    `mailbox`. Call control ends it (`StopMessage`) on "#", a hang-up or `max_seconds`."""
+
+    call: int
+    mailbox: str
+    max_seconds: float
+
+
+class StopMessage(NamedTuple):
+    """The message of `call` for `mailbox` is over: finish its file, keep it or discard it
+    (silence only), and say so in the event log (`VoicemailLeft`)."""
+
+    call: int
+    mailbox: str
+
+
 # --- IVR ---------------------------------------------------------------------
 
 
@@ -133,4 +153,5 @@ IvrAction = PlayPrompts | StopPrompts | LookUp | LeaveIvr
 
 # What call control asks of its drivers (`CallControl.take_actions`).
 Action = (RingAgent | StopRinging | Connect | Announce | HangUpCaller | HangUpAgent | WrapUp
-          | AnswerCaller | PlayPrompts | StopPrompts | LookUp | LeaveIvr | StartSurvey)
+          | AnswerCaller | PlayPrompts | StopPrompts | LookUp | LeaveIvr | StartSurvey
+          | RecordMessage | StopMessage)

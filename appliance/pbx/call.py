@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from appliance.pbx.acd.queue import Membership
     from appliance.pbx.features.park import ParkedCall
     from appliance.pbx.ivr import Farewell, FlowRun
+    from appliance.pbx.voicemail import Deposit
 
 
 class CallState(Enum):
@@ -92,7 +93,8 @@ class Call:
         # Its park slot's entry, from the park until it is taken from the lot and served
         # (picked up, or answered by the parker it rang back): where it goes if not taken.
         self.parked: ParkedCall | None = None
-        self.ivr: FlowRun | Farewell | None = None  # while in an IVR flow or a closed prompt
+        # While in an IVR flow, a closed prompt or leaving a message.
+        self.ivr: FlowRun | Farewell | Deposit | None = None
         # What the IVR learnt, kept with the call once it leaves for a queue or an agent.
         self.language = ""
         self.variables: dict[str, str] = {}

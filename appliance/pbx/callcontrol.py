@@ -43,6 +43,7 @@ from appliance.pbx.features.pickup import Pickups
 from appliance.pbx.ivr import Farewell, FlowRun, PromptSeconds, Speaker
 from appliance.pbx.routing import Decision, Kind, Router
 from appliance.pbx.trunks import TrunkGroups
+from appliance.pbx.voicemail import Deposit
 
 if TYPE_CHECKING:
     from appliance.config import Site, Survey
@@ -66,12 +67,11 @@ class AgentStatus(NamedTuple):
     call: int  # the call the agent rings for, talks on, holds or wraps up; 0 for none
 
 
-# Destinations that end the call at once, and the cause they end it with. Voicemail needs
-# recording: until then the cause records where the call was sent. (A prompt plays first:
-# `_play_closed`; a named agent is rung if ready: `_ring_agent`.)
+# Destinations that end the call at once, and the cause they end it with. (A prompt plays
+# first: `_play_closed`; a named agent is rung if ready: `_ring_agent`; a mailbox takes a
+# message: `_to_voicemail`.)
 _ROUTED_AWAY: dict[Kind, EndCause] = {
     Kind.BLACKLISTED: EndCause.BLACKLISTED,
-    Kind.VOICEMAIL: EndCause.VOICEMAIL,
 }
 
 # How a call that leaves the IVR other than for a queue or an agent ends (ABANDONED: the
@@ -126,12 +126,15 @@ class CallControl:
         self.router = Router(site, wallclock)
         _check_ivr_clock(site, wallclock)
         self._prompt_seconds = prompt_seconds or _a_second_each
+        self.prompt_seconds: PromptSeconds = self._prompt_seconds
+        """How long prompts play, as call control times them (for the drivers' own)."""
         self._speaker = speaker or say
         self.acd = Acd(site, self.calls, log, self._outbox, self._deadlines, self._end, rng,
                        announcement_seconds)
         self.parking = Parking(site.sip.park, self.calls, self.acd, log, self._outbox,
                                self._deadlines)
         self.pickups = Pickups(self.calls, self.acd, log)
+        self.acd.to_voicemail = self._to_voicemail
         # When the core next needs on_deadline(); None if never. Drivers ask
         # after every input, so this is the heap's own method.
         self.next_deadline: Callable[[], float | None] = self._deadlines.next_deadline
@@ -204,9 +207,10 @@ class CallControl:
         ``HangUpCaller`` with cause BLOCKED is in the outbox). Otherwise routing decides:
         a queue takes it, an IVR flow answers it, a closed prompt answers it and plays
         (``AnswerCaller``, ``PlayPrompts``, then after ``prompt_seconds`` a ``HangUpCaller``
-        with cause CLOSED), the agent it names is rung (``Acd.ring_direct``), or it ends at
-        once with a ``HangUpCaller`` whose cause says why (NO_ROUTE, BLACKLISTED, VOICEMAIL,
-        AGENT_UNREACHABLE for a named agent who is not ready).
+        with cause CLOSED), the agent it names is rung (``Acd.ring_direct``), the mailbox it
+        names takes a message (`_to_voicemail`), or it ends at once with a ``HangUpCaller``
+        whose cause says why (NO_ROUTE, BLACKLISTED, AGENT_UNREACHABLE for a named agent who
+        is not ready).
         """
         self._next_call_id += 1
         call_id = self._next_call_id
@@ -230,6 +234,8 @@ class CallControl:
             self._play_closed(call, decision.target.name, now)  # type: ignore[union-attr]
         elif decision.target.kind is Kind.AGENT:  # type: ignore[union-attr]
             self._ring_agent(call, decision.target.name, now)  # type: ignore[union-attr]
+        elif decision.target.kind is Kind.VOICEMAIL:  # type: ignore[union-attr]
+            self._voicemail_or_end(call, decision.target.name, now)  # type: ignore[union-attr]
         else:
             self._enqueue(call, decision, now)  # type: ignore[arg-type]
         return call_id
@@ -286,10 +292,43 @@ class CallControl:
         if leave.kind is IvrExitKind.AGENT:
             self._ring_agent(call, leave.target, now, leave)
             return
+        if leave.kind is IvrExitKind.VOICEMAIL:
+            self._voicemail_or_end(call, leave.target, now)
+            return
         cause = _IVR_ENDS[leave.kind]
         if leave.kind is not IvrExitKind.ABANDONED:
             self._outbox.append(new(HangUpCaller, (call.id, cause)))
         self._end(call, cause, now)
+
+    def _voicemail_or_end(self, call: Call, mailbox: str, now: float) -> None:
+        if not self._to_voicemail(call, mailbox, now):
+            self._outbox.append(new(HangUpCaller, (call.id, EndCause.VOICEMAIL)))
+            self._end(call, EndCause.VOICEMAIL, now)
+
+    def _to_voicemail(self, call: Call, mailbox: str, now: float) -> bool:
+        """The caller is answered and leaves a message in `mailbox` ("": the box of the call's
+        queue); the call ends VOICEMAIL once it is over (`Deposit`). False, nothing done, if
+        the site has no such box (a reload took it away, or the queue has none)."""
+        voicemail = self.site.voicemail
+        box = voicemail.mailbox(mailbox) if mailbox else voicemail.box_of_queue(call.queue)
+        if box is None:
+            return False
+        call.state = IN_IVR
+        call.ivr_answered = True
+        self._outbox.append(new(AnswerCaller, (call.id,)))
+        language = call.language or self.site.media.language
+        call.ivr = Deposit(call.id, box.name, box.greeting, box.max_seconds, language,
+                           deadlines=self._deadlines, prompt_seconds=self._prompt_seconds,
+                           outbox=self._outbox, log=self.log,
+                           on_end=lambda gone, t: self._deposited(call, gone, t))
+        call.ivr.start(now)
+        return True
+
+    def _deposited(self, call: Call, caller_gone: bool, now: float) -> None:
+        call.ivr = None
+        if not caller_gone:
+            self._outbox.append(new(HangUpCaller, (call.id, EndCause.VOICEMAIL)))
+        self._end(call, EndCause.VOICEMAIL, now)
 
     def _ring_agent(self, call: Call, agent: str, now: float,
                     leave: LeaveIvr | None = None) -> None:

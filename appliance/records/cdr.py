@@ -19,6 +19,7 @@ from appliance.events import (
     Record,
     RecordingStarted,
     RecordingStopped,
+    VoicemailLeft,
 )
 from appliance.ivrpath import IvrPath
 from appliance.reduce import CallState, EventReducer, Outcome, ReductionListener, outcome_of
@@ -95,6 +96,13 @@ class CallDetail(NamedTuple):
     survey_score: str | None = None
     # Times the call was parked (an agent sent it to a park slot: `CallParked`).
     parks: int = 0
+    # The mailbox the caller left a message in, and the message's WAV ("" when it was
+    # discarded as silence; no file in simulation); None for a call that left none.
+    voicemail_box: str | None = None
+    voicemail_file: str | None = None
+
+
+_MAX_AWAITING = 256  # calls ended VOICEMAIL kept for their VoicemailLeft
 
 
 class _Media:
@@ -191,6 +199,8 @@ class CdrBuilder:
     def __init__(self) -> None:
         self._details = _Details()
         self._reducer = EventReducer(self._details)
+        # Calls ended VOICEMAIL, until their VoicemailLeft (logged just after the end).
+        self._awaiting: dict[int, CallDetail] = {}
 
     @property
     def open_calls(self) -> int:
@@ -198,7 +208,10 @@ class CdrBuilder:
         return len(self._reducer.calls)
 
     def feed(self, record: Record) -> CallDetail | None:
-        """Take one record; the call's detail record if it ended the call, else None."""
+        """Take one record; the call's detail record if it ended the call (or, for a
+        ``VoicemailLeft``, the ended call's record again with its message), else None."""
+        if isinstance(record, VoicemailLeft):
+            return self._message_left(record)
         media = _MEDIA_HANDLERS.get(type(record))
         if media is not None:
             call = self._reducer.calls.get(record.call)  # type: ignore[union-attr]
@@ -208,7 +221,18 @@ class CdrBuilder:
         self._reducer.feed(record)
         closed = self._details.closed
         self._details.closed = None
+        if closed is not None and closed.cause is EndCause.VOICEMAIL:
+            self._awaiting[closed.call] = closed
+            if len(self._awaiting) > _MAX_AWAITING:  # ended without a message: forgotten
+                del self._awaiting[next(iter(self._awaiting))]
         return closed
+
+    def _message_left(self, record: VoicemailLeft) -> CallDetail | None:
+        """The detail record of the call again, with its message (the row is replaced)."""
+        detail = self._awaiting.pop(record.call, None)
+        if detail is None:
+            return None
+        return detail._replace(voicemail_box=record.mailbox, voicemail_file=record.file)
 
     def so_far(self, call: int, t: float) -> CallDetail | None:
         """The detail record of a call still up, as it would read if the call ended at ``t``
@@ -226,8 +250,12 @@ class CdrBuilder:
 
 
 def call_details(records: Iterable[Record]) -> list[CallDetail]:
-    """Every ended call's detail record, from a whole log."""
-    return list(CdrBuilder().feed_all(records))
+    """Every ended call's detail record, from a whole log, in the order the calls ended
+    (a record given again, with its voicemail message, replaces the first)."""
+    details: dict[int, CallDetail] = {}
+    for detail in CdrBuilder().feed_all(records):
+        details[detail.call] = detail
+    return list(details.values())
 
 
 def _recording_started(media: _Media, r: RecordingStarted) -> None:

@@ -158,6 +158,9 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("calls", "survey_score", "TEXT NULL"),
     # Times the call was parked (``CallDetail.parks``).
     ("calls", "parks", "INTEGER NULL"),
+    # The voicemail message the caller left: its mailbox and WAV.
+    ("calls", "voicemail_box", "TEXT NULL"),
+    ("calls", "voicemail_file", "TEXT NULL"),
 )
 
 COMMIT_INTERVAL = 0.05  # seconds a record may wait for its commit when no call ended

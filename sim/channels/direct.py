@@ -2,7 +2,8 @@
 
 No SIP message is built: every act is one input to the real `CallControl`, and
 what callers and agents hear are the core's own actions, handed out by the
-`CoreDriver` after each input. A call's handle is call control's call id.
+`CoreDriver` after each input. A call's handle is call control's call id. Voicemail
+messages are not recorded: each is logged (`VoicemailLeft`) with its length alone.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from appliance.events import Record, new
+from appliance.events import Record, VoicemailLeft, new
+from appliance.media.voicemeter import MIN_VOICED_SECONDS
 from appliance.pbx.acd.agent import NOT_READY, WRAP_UP
 from appliance.pbx.acd.core import REASON_NO_ANSWER
-from appliance.pbx.actions import HangUpCaller
+from appliance.pbx.actions import HangUpCaller, RecordMessage, StopMessage
 from sim.channels import IVR_RECORDS, Conversation, Goodbye, IvrHeard
 
 if TYPE_CHECKING:
@@ -39,11 +41,14 @@ class DirectChannel:
         # `Channel.conversation`, asked several times a call: the dictionary's own look-up.
         self.conversation: Callable[[int], Conversation | None] = self._conversations.get
         self._goodbye: Handler | None = None
+        self._messages: dict[int, tuple[str, float]] = {}  # call -> caller's number, start
 
     def on(self, action_type: type, handler: Handler) -> None:
         self.driver.on(action_type, handler)
 
     def start(self) -> None:
+        self.driver.on(RecordMessage, self._recording)
+        self.driver.on(StopMessage, self._message_ended)
         # Last to hear a release, so that the callers' model still finds the conversation.
         self.driver.on(HangUpCaller, self._released)
         self._goodbye = self.driver.handlers.get(Goodbye)  # everyone has subscribed by now
@@ -100,6 +105,20 @@ class DirectChannel:
 
     def _released(self, action: HangUpCaller) -> None:
         del self._conversations[action.call]
+
+    def _recording(self, action: RecordMessage) -> None:
+        call = self.core.calls.get(action.call)
+        self._messages[action.call] = ("" if call is None else call.ani, self.env.now)
+
+    def _message_ended(self, action: StopMessage) -> None:
+        """Log the message as the B2BUA without media does: no file, kept if long enough."""
+        started = self._messages.pop(action.call, None)
+        if started is not None:
+            ani, began = started
+            now = self.env.now
+            self.core.log.append(new(VoicemailLeft, (now, action.call, action.mailbox, ani,
+                                                     now - began, "",
+                                                     now - began >= MIN_VOICED_SECONDS)))
 
     # --- agents ----------------------------------------------------------------------
 

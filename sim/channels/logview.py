@@ -1,10 +1,11 @@
 """What SIP alone does not carry in simulation, read from the appliance's event log.
 
 The SIP-fidelity testbed has no media plane: a queued caller hears ringing, never the
-announcement the appliance decided to play, and a phone shows no agent state. `LogView`
-follows the event log as a timing-only media plane and a phone's display would: which
-caller an announcement is played to (calls are matched to callers by calling number, in
-the order they were placed) and each agent's state and reason.
+announcement the appliance decided to play nor the beep of a mailbox, and a phone shows no
+agent state. `LogView` follows the event log as a timing-only media plane and a phone's
+display would: which caller an announcement is played to, or a mailbox now records (calls
+are matched to callers by calling number, in the order they were placed), and each agent's
+state and reason.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from appliance.events import (
     CallEnded,
     CallOffered,
     Record,
+    VoicemailRecording,
 )
 from appliance.pbx.acd.core import REASON_NO_ANSWER
 from sim.channels import IVR_RECORDS, IvrHeard
@@ -31,8 +33,10 @@ class LogView:
     """Feed it every record (`EventLog.subscribe`); `announced(handle, record)` is called
     for each announcement to a caller placed with `placed`."""
 
-    def __init__(self, announced: Heard) -> None:
+    def __init__(self, announced: Heard,
+                 recording: Callable[[int, VoicemailRecording], None] | None = None) -> None:
         self._announced = announced
+        self._recording = recording
         self._ivr: IvrHeard | None = None
         self._placed: dict[str, deque[int]] = {}  # calling number -> handles not yet offered
         self._handles: dict[int, int] = {}  # the appliance's call id -> the caller's handle
@@ -54,6 +58,10 @@ class LogView:
                 self._announced(handle, record)
         elif kind is CallEnded:
             self._handles.pop(record.call, None)
+        elif kind is VoicemailRecording and self._recording is not None:
+            handle = self._handles.get(record.call)
+            if handle is not None:
+                self._recording(handle, record)
         elif kind in IVR_RECORDS and self._ivr is not None:
             handle = self._handles.get(record.call)
             if handle is not None:

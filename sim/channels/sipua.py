@@ -37,7 +37,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from appliance.events import AgentState, CallAnnounced, EndCause
+from appliance.events import AgentState, CallAnnounced, EndCause, VoicemailRecording
 from appliance.pbx import actions
 from sim.channels import Conversation, Goodbye, IvrHeard
 from sim.channels.logview import LogView
@@ -82,7 +82,7 @@ class SipChannel(Subscribers):
         self._talking: dict[str, int] = {}  # agent -> the phone's call
         self._unregistered: dict[str, list[str]] = {agent: [] for agent in phones}
         self.skipped: Counter[str] = Counter()  # acts this channel cannot carry out
-        self.view = LogView(self._announced)
+        self.view = LogView(self._announced, self._recording)
         log.subscribe(self.view)
         self._next_handle = 0
         for gateway in gateways.values():
@@ -158,6 +158,9 @@ class SipChannel(Subscribers):
                 EndCause.AGENT_HANGUP)
             self.publish(actions.HangUpCaller(handle, cause))
             self._forget_line(handle)
+
+    def _recording(self, call: int, record: VoicemailRecording) -> None:
+        self.publish(actions.RecordMessage(call, record.mailbox, 0.0))
 
     def _announced(self, call: int, record: CallAnnounced) -> None:
         length = self._announcement(record.queue, record.position, record.expected_wait)

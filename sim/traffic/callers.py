@@ -15,7 +15,14 @@ from bisect import bisect_right
 from typing import TYPE_CHECKING
 
 from appliance.events import EndCause
-from appliance.pbx.actions import Announce, Connect, HangUpAgent, HangUpCaller, StopRinging
+from appliance.pbx.actions import (
+    Announce,
+    Connect,
+    HangUpAgent,
+    HangUpCaller,
+    RecordMessage,
+    StopRinging,
+)
 from sim.channels import Conversation, Goodbye
 from sim.distributions import sampler
 from sim.traffic.arrivals import RateProfile
@@ -66,6 +73,11 @@ class CallTypeModel:
             sampler(config.patience, streams(f"transfer-patience/{name}"))
             if config.patience else None
         )
+        voicemail = config.voicemail
+        self.leave_rng = streams(f"voicemail/{name}")
+        self.leave = 0.0 if voicemail is None else voicemail.leave
+        self.message_length = None if voicemail is None else sampler(
+            voicemail.length, streams(f"voicemail-length/{name}"))
 
 
 class Caller(Conversation):
@@ -143,6 +155,7 @@ class Callers:
         channel.on(HangUpAgent, self._on_agent_left)
         channel.on(StopRinging, self._on_ring_withdrawn)
         channel.on(Goodbye, self._on_goodbye)
+        channel.on(RecordMessage, self._on_record_message)
 
     def start(self) -> None:
         self._schedule_arrival(0.0)
@@ -261,6 +274,30 @@ class Callers:
                     self._give_up(caller)
 
         self.clock.after(action.duration, heard)
+
+    def _on_record_message(self, action: RecordMessage) -> None:
+        """The mailbox's beep: the caller leaves a message (and presses "#" when done) or
+        hangs up at once."""
+        caller = self._caller(action.call)
+        if caller is None:
+            return
+        caller.waiting = False  # in a mailbox: patience no longer counts
+        call_type = caller.call_type
+        if call_type.leave_rng.random() < call_type.leave:
+            assert call_type.message_length is not None
+            self.clock.after(call_type.message_length(), self._message_said, caller)
+        else:
+            self.clock.after(0.0, self._no_message, caller)
+
+    def _message_said(self, event: Timeout) -> None:
+        caller: Caller = event.value
+        if self._caller(caller.call) is caller:
+            self.channel.press(caller.call, "#")
+
+    def _no_message(self, event: Timeout) -> None:
+        caller: Caller = event.value
+        if self._caller(caller.call) is caller:
+            self.channel.hang_up(caller.call)
 
     def _on_hang_up(self, action: HangUpCaller) -> None:
         caller = self._caller(action.call)

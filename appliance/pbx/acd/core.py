@@ -156,6 +156,9 @@ class Acd:
         self._outbox = outbox
         self._deadlines = deadlines
         self._end_call = end_call
+        # Set by call control: takes a call overflowing to voicemail into the mailbox named (""
+        # for the queue's own); False if there is no such box, and the call ends instead.
+        self.to_voicemail: Callable[[Call, str, float], bool] = lambda call, box, now: False
         self._rng = rng
         self._seq = 0
         # call id -> {agent id: the timer ending that agent's refusal of the call}
@@ -383,6 +386,8 @@ class Acd:
     def _apply_overflow(self, call: Call, rule: Overflow, now: float) -> None:
         if rule.action == "queue":
             self.enqueue(call, rule.target, now)  # type: ignore[arg-type]
+        elif rule.action == "voicemail" and self.to_voicemail(call, rule.target or "", now):
+            return
         else:
             cause_end = EndCause.VOICEMAIL if rule.action == "voicemail" else EndCause.BUSY
             self._outbox.append(new(HangUpCaller, (call.id, cause_end)))

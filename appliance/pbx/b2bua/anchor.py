@@ -10,6 +10,7 @@ side it goes to. Media events that end a call (no RTP, a port taken) go to `on_l
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from random import Random
 
@@ -50,6 +51,8 @@ class MediaAnchor:
         self.rng = rng
         self.legs = legs
         self.on_lost = on_lost
+        # Where a digit on one of the B2BUA's own calls (negative ids) goes: (call, digit, now).
+        self.internal_digit: Callable[[int, str, float], None] | None = None
 
     # --- the caller's side ------------------------------------------------------------------
 
@@ -231,6 +234,10 @@ class MediaAnchor:
 
     def event(self, event: object, now: float) -> None:
         if isinstance(event, Digit):
+            if event.side == CALLER and event.call < 0 and self.internal_digit is not None:
+                # A retrieval menu's: not logged, for the PIN is among them.
+                self.internal_digit(event.call, event.digit, now)
+                return
             self.log.append(new(DigitReceived, (now, event.call, PARTIES[event.side],
                                                 event.digit, event.via)))
             if event.side == CALLER:

@@ -7,7 +7,8 @@ the appliance anchors the call's RTP (`anchor.py`): the caller is answered when 
 hears prompts and music, and each party sees only the relay's ports. Without one
 (SIP-fidelity simulation) the caller hears ringing and gets the agent's SDP in its 200.
 Everything call control decides arrives as its actions (RingAgent, StopRinging, Connect,
-Announce, HangUp*, StartSurvey (the caller stays after the agent's BYE), and the IVR's
+Announce, HangUp*, StartSurvey (the caller stays after the agent's BYE), RecordMessage and
+StopMessage (voicemail: `voicemail.py`; phones SUBSCRIBE to mailboxes: `mwi.py`), and the IVR's
 AnswerCaller, PlayPrompts, StopPrompts and LookUp: `ivr.py`), so a live call and a simulated
 one leave the same call records in the event log. Every digit a caller sends (RFC 4733,
 in-band or INFO) is logged and given to call control.
@@ -50,12 +51,15 @@ from appliance.pbx.b2bua.ivr import IvrCalls
 from appliance.pbx.b2bua.legbook import LegBook
 from appliance.pbx.b2bua.local import LocalAddress
 from appliance.pbx.b2bua.logins import AgentLogins
+from appliance.pbx.b2bua.mwi import MessageWaiting
 from appliance.pbx.b2bua.outside import OutsideCalls
 from appliance.pbx.b2bua.parking import ParkCalls
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.probe import PeerProbes
 from appliance.pbx.b2bua.relay import ReinviteRelay
+from appliance.pbx.b2bua.retrieval import Retrievals
 from appliance.pbx.b2bua.transfer import Transfers
+from appliance.pbx.b2bua.voicemail import Messages
 from appliance.pbx.b2bua.wire import (
     ACCEPT,
     ALLOW,
@@ -130,7 +134,16 @@ class B2bua(Endpoint):
         self.parking = ParkCalls(self.dialogs, self.ending, self.anchor, self.cc)
         self.intake.parking = self.parking
         self.transfers.park = self.parking.park
+        self.waiting = MessageWaiting(self.layer, self.answers, self.deadlines, self.here,
+                                      self.rng, self.phones)
+        self.retrieval = Retrievals(self.dialogs, self.ending, self.anchor, self.waiting,
+                                    self.cc.prompt_seconds)
+        self.retrieval.internal = self.internal
+        if self.anchor is not None:
+            self.anchor.internal_digit = self.internal.digit
+        self.intake.retrieval = self.retrieval
         self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)
+        self.messages = Messages(self.anchor, self.cc, log, self.waiting)
         self.shutting_down = False
         self.overloaded = False
         self.probes = PeerProbes(self.layer, self.deadlines, self.rng, self.here, site.sip)
@@ -172,6 +185,8 @@ class B2bua(Endpoint):
         self.forwarding.apply(site.sip)
         self.dialout.apply(site)
         self.ivr.apply(site)
+        self.waiting.apply(site.voicemail)
+        self.retrieval.apply(site.voicemail, site.media.language)
         if self.media is not None:
             self.media.language = site.media.language  # of the prompts not said in another
 
@@ -324,6 +339,8 @@ class B2bua(Endpoint):
             self._new_invite(request, source, now)
         elif method == "REGISTER":
             self.logins.register(request, source, now)
+        elif method == "SUBSCRIBE":
+            self.waiting.subscribe(request, source, now)
         elif method == "OPTIONS":
             self.answers.respond(request, 200, "OK", now, self._capabilities(),
                                  tag=new_tag(self.rng))
@@ -344,6 +361,8 @@ class B2bua(Endpoint):
         call_id = request.headers.get("Call-ID") or ""
         leg = self.legs.dialog(call_id, to_tag)
         method = request.method
+        if leg is None and self.waiting.in_dialog(request, to_tag, now):
+            return
         if leg is None or leg.dialog is None:
             if method == "BYE" and self.dialogs.is_closing(call_id, to_tag):
                 # The peer's BYE crossed ours (RFC 5407 3.2.1): both ends agree it is over.
@@ -398,7 +417,9 @@ class B2bua(Endpoint):
     def _info_digit(self, leg: Leg, request: Request, now: float) -> None:
         """A digit sent in an INFO (RFC 2976 with application/dtmf-relay or dtmf)."""
         digit = info_digit(request.headers.get("Content-Type") or "", request.body)
-        if digit is not None and leg.role is not Role.FEATURE:
+        if digit is not None and self.internal.takes_digits(leg.call):
+            self.internal.digit(leg.call, digit, now)  # not logged: a PIN may be among them
+        elif digit is not None and leg.role is not Role.FEATURE:
             party = PARTIES[CALLER if leg.role is Role.CALLER else AGENT]
             self.log.append(new(DigitReceived, (now, leg.call, party, digit, "info")))
             if leg.role is Role.CALLER:
@@ -435,6 +456,10 @@ class B2bua(Endpoint):
                 self.ivr.queued(call, now)
             case actions.StartSurvey(call=call):
                 self._survey(call, now)
+            case actions.RecordMessage():
+                self.messages.record(action, now)
+            case actions.StopMessage():
+                self.messages.stop(action, now)
         # WrapUp needs no signalling.
 
     def _connect(self, call: int, agent: str, now: float) -> None:

@@ -21,6 +21,7 @@ from appliance.pbx.b2bua.forwarding import Forwarding
 from appliance.pbx.b2bua.logins import AgentLogins
 from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.phones import Phones
+from appliance.pbx.b2bua.retrieval import Retrievals
 from appliance.pbx.b2bua.session import SessionTerms, uas_session_terms
 from appliance.pbx.b2bua.wire import allowed, user_of, user_of_uri
 from appliance.pbx.callcontrol import CallControl
@@ -49,6 +50,7 @@ class CallIntake:
         self.anchor = anchor
         self.cc, self.forwarding = cc, forwarding
         self.parking: ParkCalls | None = None  # call park: slots a phone may dial
+        self.retrieval: Retrievals | None = None  # voicemail by phone, set by the B2BUA
 
     def apply(self, site: Site) -> None:
         self.site = site
@@ -162,6 +164,9 @@ class CallIntake:
         if change is not None:
             self._forwarding_code(request, source, user, *change, now)
             return
+        if self.retrieval is not None and self.retrieval.dialled(number):
+            self._retrieval_call(request, source, user, number, now)
+            return
         if feature is None and self.extensions.dialled(number):
             self._extension_call(request, source, user, number, now)
             return
@@ -179,6 +184,24 @@ class CallIntake:
         declined = sdp.declining(sdp.readable(request.body), self.here.address[0],
                                  self.rng.getrandbits(31))
         self.dialogs.answer(leg, bytes(declined), now)
+
+    def _retrieval_call(self, request: Request, source: Address, user: str, number: str,
+                        now: float) -> None:
+        """A phone dials a voicemail retrieval code: answered, with the menu, or refused."""
+        assert self.retrieval is not None
+        refusal = self.retrieval.refusal(user, number)
+        if refusal is not None:
+            self.answers.respond(request, *refusal, now)
+            return
+        terms = self._session_terms(request, now)
+        if terms is None:
+            return
+        taken, offer = self._media_offer(request, now)
+        if taken and offer is not None:
+            leg = self._incoming_leg(CallerLeg, request, source)
+            self.dialogs.set_session(leg, terms)
+            call = self.extensions.internal.open(self.retrieval)
+            self.retrieval.start(leg, offer, call, user, number, now)
 
     def _pickup_call(self, request: Request, source: Address, agent: str, claim: Claim,
                      now: float) -> None:

@@ -1,11 +1,13 @@
-"""The B2BUA's own calls, beside call control's: calls between phones (`extensions.py`) and
-calls a phone places out through a trunk (`dialout.py`). Their ids are negative, never one of
-call control's, and each belongs to the part that opened it; what happens on their legs is
-routed here: an outside leg's to the outside calls (`outside.py`), any other to the owner."""
+"""The B2BUA's own calls, beside call control's: calls between phones (`extensions.py`),
+calls a phone places out through a trunk (`dialout.py`) and a phone's calls to its voicemail
+(`retrieval.py`). Their ids are negative, never one of call control's, and each belongs to
+the part that opened it; what happens on their legs is routed here: an outside leg's to the
+outside calls (`outside.py`), any other to the owner, and the digits of a call whose owner
+takes keys (a menu) to that owner."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from appliance.pbx.legs import Leg, OutsideLeg
 
@@ -25,6 +27,13 @@ class InternalParty(Protocol):
     def leg_ended(self, leg: Leg, now: float) -> None:
         """`leg`'s party left (BYE, CANCEL, found gone, shutdown)."""
         ...
+
+
+@runtime_checkable
+class KeyTaker(Protocol):
+    """A part whose calls are driven by the phone's keys (RFC 4733 or INFO)."""
+
+    def digit(self, call: int, digit: str, now: float) -> None: ...
 
 
 def is_internal(call: int) -> bool:
@@ -52,6 +61,15 @@ class InternalCalls:
 
     def close(self, call: int) -> None:
         self.owners.pop(call, None)
+
+    def takes_digits(self, call: int) -> bool:
+        """Whether `call`'s digits are commands for its owner (not the caller's to log)."""
+        return isinstance(self.owners.get(call), KeyTaker)
+
+    def digit(self, call: int, digit: str, now: float) -> None:
+        owner = self.owners.get(call)
+        if isinstance(owner, KeyTaker):
+            owner.digit(call, digit, now)
 
     def answered(self, leg: Leg, now: float) -> bool:
         party = self._party(leg)

@@ -45,7 +45,10 @@ class IvrCalls:
         if leg is None or leg.ended or leg.dialog is not None:
             return
         anchor = self.anchor
-        body = self._own_answer(leg) if anchor is None else self._anchored_answer(leg, now)
+        if anchor is not None and leg.call in anchor.media.calls:
+            body = leg.sent_body  # a queued caller on early media (sent to voicemail): as sent
+        else:
+            body = self._own_answer(leg) if anchor is None else self._anchored_answer(leg, now)
         self.dialogs.answer(leg, body, now)
         self.dialogs.start_session_timer(leg, now)
 

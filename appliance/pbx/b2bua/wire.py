@@ -10,7 +10,7 @@ from appliance.pbx.sip.message import Request, Response, SipError, parse_name_ad
 from appliance.pbx.sip.uri import parse_uri
 
 SUPPORTED_METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER",
-                               "INFO", "UPDATE", "REFER"})
+                               "INFO", "UPDATE", "REFER", "SUBSCRIBE"})
 ALLOW = ", ".join(sorted(SUPPORTED_METHODS))
 URI_USER = re.compile(r"[A-Za-z0-9+*#._-]+")
 

@@ -363,10 +363,11 @@ def test_a_database_made_before_the_ivr_columns_gets_them_from_its_next_writer(
     path = tmp_path / "records.sqlite"
     store_all(path, "run-1", [])
     with closing(sqlite3.connect(path)) as db:
-        # sticky_agent, survey_score and parks came after the IVR's columns: a database
-        # this old lacks them too.
+        # sticky_agent, survey_score, parks and the voicemail columns came after the IVR's:
+        # a database this old lacks them too.
         for column in ("ivr_path", "ivr_exit", "language", "ivr_variables", "ivr_lookups",
-                       "ivr_nodes", "sticky_agent", "survey_score", "parks"):
+                       "ivr_nodes", "sticky_agent", "survey_score", "parks", "voicemail_box",
+                       "voicemail_file"):
             db.execute(f"ALTER TABLE calls DROP COLUMN {column}")
     assert "ivr_path" not in columns(path, "calls")
     store_all(path, "run-2", offers(1.0))
@@ -406,3 +407,17 @@ def test_the_last_forwarding_change_of_each_phone_outlives_its_run(tmp_path: Pat
     assert RecordReader(path).forwarding() == [
         ForwardingChanged(2.0, "a1", "busy", "90301234"),
         ForwardingChanged(0.5, "a1", "always", "")]
+
+
+def test_a_voicemail_calls_row_names_its_message(tmp_path: Path) -> None:
+    from appliance.events import VoicemailLeft
+
+    path = tmp_path / "records.sqlite"
+    store_all(path, "r1", [CallOffered(0.0, 1, "pstn", "5551234", "800", 1),
+                           CallEnded(9.0, 1, EndCause.VOICEMAIL),
+                           VoicemailLeft(9.0, 1, "night", "5551234", 6.5, "night/m1.wav"),
+                           CallOffered(10.0, 2, "pstn", "5551235", "800", 1),
+                           CallEnded(12.0, 2, EndCause.ABANDONED)])
+    first, second = RecordReader(path).calls("r1")
+    assert (first.voicemail_box, first.voicemail_file) == ("night", "night/m1.wav")
+    assert (second.voicemail_box, second.voicemail_file) == (None, None)

@@ -81,7 +81,7 @@ def test_require_with_options_we_lack_is_420_naming_them_all() -> None:
 
 def test_an_unknown_method_is_501_and_a_known_one_we_do_not_take_405() -> None:
     assert only_answer(request("FROB")).status == 501
-    response = only_answer(request("SUBSCRIBE"))
+    response = only_answer(request("PUBLISH"))
     assert response.status == 405 and "INVITE" in response.headers.get_all("Allow")
 
 
