@@ -102,6 +102,8 @@ class Phone(_Frozen):
     # `register` in the file (a BaseModel attribute has that name). None: register when
     # there is no static contact, not otherwise.
     registration: bool | None = Field(default=None, alias="register")
+    # The phone may listen to, whisper to, barge into and end the calls of agents.
+    supervisor: bool = False
 
     @model_validator(mode="after")
     def _check_hashes(self) -> "Phone":
@@ -148,12 +150,24 @@ class FeatureCodes(_Frozen):
     logout: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*42"
     ready: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*43"
     not_ready: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*44"
+    # A supervisor's phone dials these followed by an agent id (`*81` `1001`): listen to the
+    # agent's call, whisper to the agent, barge in (all three talk), or end the call.
+    listen: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*81"
+    whisper: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*82"
+    barge: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*83"
+    force_off: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*84"
 
     @model_validator(mode="after")
     def _check_distinct(self) -> "FeatureCodes":
-        codes = [self.login, self.logout, self.ready, self.not_ready]
+        codes = [self.login, self.logout, self.ready, self.not_ready, self.listen, self.whisper,
+                 self.barge, self.force_off]
         if len(set(codes)) != len(codes):
-            raise ValueError(f"expected four different feature codes; got {codes}")
+            raise ValueError(f"expected eight different feature codes; got {codes}")
+        prefixes = [(a, b) for a in codes[4:] for b in codes if a != b and b.startswith(a)]
+        if prefixes:
+            a, b = prefixes[0]
+            raise ValueError(f"{b} starts with the supervision code {a}: dialling it would "
+                             "be read as supervising an agent")
         return self
 
 

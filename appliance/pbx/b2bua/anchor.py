@@ -10,6 +10,7 @@ side it goes to. Media events that end a call (no RTP, a port taken) go to `on_l
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from random import Random
 
@@ -25,7 +26,7 @@ from appliance.events import (
 )
 from appliance.media import sdp
 from appliance.media.diskguard import DiskAlarm
-from appliance.media.plane import Digit, MediaPlane, PromptMissing
+from appliance.media.plane import Digit, MediaPlane, MixBroken, PromptMissing
 from appliance.media.plane import RecordingStopped as PlaneRecordingStopped
 from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaTimeout
 from appliance.pbx.b2bua.dialogs import Lost
@@ -50,6 +51,10 @@ class MediaAnchor:
         self.rng = rng
         self.legs = legs
         self.on_lost = on_lost
+        # Digits of the B2BUA's own calls that are commands, not a caller's (a supervisor's
+        # mode switch): True when taken. And where a mix that broke up is reported.
+        self.own_digit: Callable[[int, str, float], bool] = lambda call, digit, now: False
+        self.mix_broken: Callable[[MixBroken, float], None] = lambda event, now: None
 
     # --- the caller's side ------------------------------------------------------------------
 
@@ -220,6 +225,8 @@ class MediaAnchor:
 
     def event(self, event: object, now: float) -> None:
         if isinstance(event, Digit):
+            if event.call < 0 and self.own_digit(event.call, event.digit, now):
+                return
             self.log.append(new(DigitReceived, (now, event.call, PARTIES[event.side],
                                                 event.digit, event.via)))
             if event.side == CALLER:
@@ -232,6 +239,8 @@ class MediaAnchor:
             self.log.append(new(RecordingStopped, (now, event.call, event.reason)))
         elif isinstance(event, DiskAlarm):
             self._disk_alarm(event, now)
+        elif isinstance(event, MixBroken):
+            self.mix_broken(event, now)
         elif isinstance(event, PromptMissing):
             logger.error("call %d: prompt %s not played: %s", event.call, event.name,
                          event.reason)

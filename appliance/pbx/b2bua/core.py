@@ -49,6 +49,7 @@ from appliance.pbx.b2bua.logins import AgentLogins
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.probe import PeerProbes
 from appliance.pbx.b2bua.relay import ReinviteRelay
+from appliance.pbx.b2bua.supervision import Supervision
 from appliance.pbx.b2bua.transfer import Transfers
 from appliance.pbx.b2bua.wire import (
     ACCEPT,
@@ -117,10 +118,15 @@ class B2bua(Endpoint):
         self.extensions = ExtensionCalls(self.dialogs, self.ending, self.agent_side,
                                          self.phones, self.anchor, self.cc, log)
         self.agent_side.extensions = self.extensions
+        self.supervision = Supervision(self.dialogs, self.ending, self.anchor,
+                                       self.extensions.new_id, log)
+        if self.anchor is not None:
+            self.anchor.own_digit = self.supervision.digit
+            self.anchor.mix_broken = self.supervision.broken
         self.ending.internal_ended = self.extensions.leg_ended
         self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc)
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
-                                 self.extensions, self.anchor, self.cc)
+                                 self.extensions, self.anchor, self.cc, self.supervision)
         self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)
         self.shutting_down = False
         self.overloaded = False
@@ -142,6 +148,7 @@ class B2bua(Endpoint):
         self.logins.apply(site)
         self.features.apply(site.sip.feature_codes)
         self.extensions.apply(site.sip)
+        self.supervision.apply(site.sip)
         self.ivr.apply(site)
         if self.media is not None:
             self.media.language = site.media.language  # of the prompts not said in another
@@ -368,6 +375,8 @@ class B2bua(Endpoint):
     def _info_digit(self, leg: Leg, request: Request, now: float) -> None:
         """A digit sent in an INFO (RFC 2976 with application/dtmf-relay or dtmf)."""
         digit = info_digit(request.headers.get("Content-Type") or "", request.body)
+        if digit is not None and self.supervision.digit(leg.call, digit, now):
+            return
         if digit is not None and leg.role is not Role.FEATURE:
             party = PARTIES[CALLER if leg.role is Role.CALLER else AGENT]
             self.log.append(new(DigitReceived, (now, leg.call, party, digit, "info")))

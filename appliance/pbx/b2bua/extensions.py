@@ -95,13 +95,17 @@ class ExtensionCalls:
             return BUSY
         return UNAVAILABLE if self.phones.target(callee, now) is None else None
 
+    def new_id(self) -> int:
+        """A new id for a call the B2BUA carries itself (negative, never call control's)."""
+        self._last_id -= 1
+        return self._last_id
+
     # --- the call's life ---------------------------------------------------------------------
 
     def start(self, leg: Leg, offer: sdp.Sdp | None, caller: str, callee: str,
               now: float) -> None:
         """Ring `callee` for the phone of `leg` (an unanswered caller leg, `refusal` None)."""
-        self._last_id -= 1
-        call = ExtensionCall(self._last_id, caller, callee, leg)
+        call = ExtensionCall(self.new_id(), caller, callee, leg)
         leg.call = call.id
         self.legs.callers[call.id] = leg
         self.calls[call.id] = call

@@ -18,6 +18,7 @@ from appliance.pbx.b2bua.logins import AgentLogins
 from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.session import SessionTerms, uas_session_terms
+from appliance.pbx.b2bua.supervision import FORCE_OFF, Supervision
 from appliance.pbx.b2bua.wire import allowed, user_of, user_of_uri
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import CallerLeg, FeatureLeg, Leg
@@ -34,13 +35,15 @@ class CallIntake:
 
     def __init__(self, dialogs: Dialogs, phones: Phones, logins: AgentLogins,
                  features: FeatureCodes, extensions: ExtensionCalls,
-                 anchor: MediaAnchor | None, cc: CallControl) -> None:
+                 anchor: MediaAnchor | None, cc: CallControl,
+                 supervision: Supervision) -> None:
         self.dialogs = dialogs
         self.answers: Answers = dialogs.answers
         self.legs, self.here, self.layer, self.rng = (dialogs.legs, dialogs.here, dialogs.layer,
                                                       dialogs.rng)
         self.phones, self.logins, self.features = phones, logins, features
         self.extensions = extensions
+        self.supervision = supervision
         self.anchor = anchor
         self.cc = cc
 
@@ -150,6 +153,10 @@ class CallIntake:
         if feature is None and self.extensions.dialled(number):
             self._extension_call(request, source, user, number, now)
             return
+        supervision = None if feature is not None else self.supervision.dialled(number)
+        if supervision is not None:
+            self._supervision_call(request, source, user, *supervision, now)
+            return
         if feature is None:
             # Neither a code nor a phone: an outside number, and phones have no route out.
             self.answers.respond(request, 404, "Not Found", now)
@@ -157,12 +164,33 @@ class CallIntake:
         if user not in self.logins.agents or not self.features.carry_out(user, feature, now):
             self.answers.respond(request, 403, "Forbidden", now)
             return
+        self._feature_leg(request, source, now)
+
+    def _feature_leg(self, request: Request, source: Address, now: float) -> None:
+        """A feature carried out: answered declining every stream, then hung up on ACK."""
         leg = self._incoming_leg(FeatureLeg, request, source)
         declined = sdp.declining(sdp.readable(request.body), self.here.address[0],
                                  self.rng.getrandbits(31))
-        body = bytes(declined)
-        self.dialogs.answer(leg, body, now)
+        self.dialogs.answer(leg, bytes(declined), now)
 
+    def _supervision_call(self, request: Request, source: Address, user: str, action: str,
+                          agent: str, now: float) -> None:
+        """A supervisor dials a supervision code and an agent: forced off at once (a feature
+        leg), or the supervisor joins the agent's call."""
+        refusal = self.supervision.refusal(user, agent, action)
+        if refusal is not None:
+            self.answers.respond(request, *refusal, now)
+            return
+        if action == FORCE_OFF:
+            self.supervision.force_off(user, agent, now)
+            self._feature_leg(request, source, now)
+            return
+        terms = self._session_terms(request, now)
+        taken, offer = (False, None) if terms is None else self._media_offer(request, now)
+        if taken and offer is not None and terms is not None:
+            leg = self._incoming_leg(CallerLeg, request, source)
+            self.dialogs.set_session(leg, terms)
+            self.supervision.start(leg, offer, user, agent, action, now)
 
     def _extension_call(self, request: Request, source: Address, caller: str, callee: str,
                         now: float) -> None:
