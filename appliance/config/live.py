@@ -171,6 +171,14 @@ class FeatureCodes(_Frozen):
         return self
 
 
+class ConferenceRoom(_Frozen):
+    """A conference room phones reach by dialling its `number`; with a `pin`, a member
+    joins once they key it in (then # or the PIN's length); every member hears all others."""
+
+    number: Annotated[str, Field(pattern=r"[0-9]{2,12}")]
+    pin: Annotated[str, Field(pattern=r"[0-9]{1,12}")] | None = None
+
+
 class AuthFailures(_Frozen):
     """Limits on failed authentications (wrong or malformed credentials), counted per source
     address and per user: from `slow_after` failures on, answers are delayed by `slow_delay`
@@ -227,9 +235,15 @@ class Sip(_Frozen):
     # Contacts one phone may register at once (a registrar must not grow without bound).
     max_contacts: Annotated[int, Field(ge=1, le=100)] = 10
     phones: list[Phone] = Field(default_factory=list)
+    conferences: list[ConferenceRoom] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> "Sip":
+        numbers = [room.number for room in self.conferences]
+        taken = set(numbers) & {phone.user for phone in self.phones}
+        if len(set(numbers)) != len(numbers) or taken:
+            raise ValueError(f"conference numbers must differ from each other and from the "
+                             f"phones' users; got {numbers}")
         if self.min_se > self.session_expires:
             raise ValueError(f"min_se ({self.min_se}) must not exceed session_expires "
                              f"({self.session_expires})")

@@ -30,6 +30,7 @@ from appliance.clock import Deadlines
 from appliance.eventlog import EventLog
 from appliance.events import DigitReceived, EndCause, new
 from appliance.media.dtmf import info_digit
+from appliance.media.plane import MixBroken
 from appliance.media.prompts import position_announcement, wait_announcement
 from appliance.media.relay import AGENT, CALLER
 from appliance.net import Address
@@ -37,6 +38,7 @@ from appliance.pbx import actions
 from appliance.pbx.b2bua.agents import AgentSide
 from appliance.pbx.b2bua.anchor import PARTIES, MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
+from appliance.pbx.b2bua.conference import Conferences
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
 from appliance.pbx.b2bua.extensions import ExtensionCalls
@@ -120,13 +122,16 @@ class B2bua(Endpoint):
         self.agent_side.extensions = self.extensions
         self.supervision = Supervision(self.dialogs, self.ending, self.anchor,
                                        self.extensions.new_id, log)
+        self.conferences = Conferences(self.dialogs, self.ending, self.anchor,
+                                       self.extensions.new_id, log)
         if self.anchor is not None:
-            self.anchor.own_digit = self.supervision.digit
-            self.anchor.mix_broken = self.supervision.broken
-        self.ending.internal_ended = self.extensions.leg_ended
+            self.anchor.own_digit = self._own_digit
+            self.anchor.mix_broken = self._mix_broken
+        self.ending.internal_ended = self._internal_ended
         self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc)
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
-                                 self.extensions, self.anchor, self.cc, self.supervision)
+                                 self.extensions, self.anchor, self.cc, self.supervision,
+                                 self.conferences)
         self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)
         self.shutting_down = False
         self.overloaded = False
@@ -149,6 +154,7 @@ class B2bua(Endpoint):
         self.features.apply(site.sip.feature_codes)
         self.extensions.apply(site.sip)
         self.supervision.apply(site.sip)
+        self.conferences.apply(site.sip)
         self.ivr.apply(site)
         if self.media is not None:
             self.media.language = site.media.language  # of the prompts not said in another
@@ -285,6 +291,21 @@ class B2bua(Endpoint):
     def _lost(self, leg: Leg, event: LegEvent, now: float) -> None:
         self.ending.lost(leg, event, now)
 
+    def _internal_ended(self, leg: Leg, now: float) -> None:
+        """The phone of one of the B2BUA's own calls (negative ids) hung up or was lost."""
+        self.extensions.leg_ended(leg, now)
+        self.conferences.leg_closed(leg, now)
+
+    def _own_digit(self, call: int, digit: str, now: float) -> bool:
+        """A digit of one of the B2BUA's own calls: True if a supervisor or a conference
+        member sent it (a command, not a caller's digit)."""
+        return (self.supervision.digit(call, digit, now)
+                or self.conferences.digit(call, digit, now))
+
+    def _mix_broken(self, event: MixBroken, now: float) -> None:
+        self.supervision.broken(event, now)
+        self.conferences.broken(event, now)
+
     # --- requests ------------------------------------------------------------------------------
 
     def _on_request(self, request: Request, source: Address, now: float) -> None:
@@ -375,7 +396,7 @@ class B2bua(Endpoint):
     def _info_digit(self, leg: Leg, request: Request, now: float) -> None:
         """A digit sent in an INFO (RFC 2976 with application/dtmf-relay or dtmf)."""
         digit = info_digit(request.headers.get("Content-Type") or "", request.body)
-        if digit is not None and self.supervision.digit(leg.call, digit, now):
+        if digit is not None and leg.call < 0 and self._own_digit(leg.call, digit, now):
             return
         if digit is not None and leg.role is not Role.FEATURE:
             party = PARTIES[CALLER if leg.role is Role.CALLER else AGENT]

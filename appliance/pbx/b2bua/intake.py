@@ -11,6 +11,7 @@ from appliance.media import sdp
 from appliance.net import Address
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
+from appliance.pbx.b2bua.conference import Conferences
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.extensions import ExtensionCalls
 from appliance.pbx.b2bua.features import FeatureCodes
@@ -36,7 +37,7 @@ class CallIntake:
     def __init__(self, dialogs: Dialogs, phones: Phones, logins: AgentLogins,
                  features: FeatureCodes, extensions: ExtensionCalls,
                  anchor: MediaAnchor | None, cc: CallControl,
-                 supervision: Supervision) -> None:
+                 supervision: Supervision, conferences: Conferences) -> None:
         self.dialogs = dialogs
         self.answers: Answers = dialogs.answers
         self.legs, self.here, self.layer, self.rng = (dialogs.legs, dialogs.here, dialogs.layer,
@@ -44,6 +45,7 @@ class CallIntake:
         self.phones, self.logins, self.features = phones, logins, features
         self.extensions = extensions
         self.supervision = supervision
+        self.conferences = conferences
         self.anchor = anchor
         self.cc = cc
 
@@ -157,6 +159,9 @@ class CallIntake:
         if supervision is not None:
             self._supervision_call(request, source, user, *supervision, now)
             return
+        if feature is None and self.conferences.dialled(number):
+            self._conference_call(request, source, user, number, now)
+            return
         if feature is None:
             # Neither a code nor a phone: an outside number, and phones have no route out.
             self.answers.respond(request, 404, "Not Found", now)
@@ -185,12 +190,32 @@ class CallIntake:
             self.supervision.force_off(user, agent, now)
             self._feature_leg(request, source, now)
             return
+        answered = self._media_leg(request, source, now)
+        if answered is not None:
+            self.supervision.start(*answered, user, agent, action, now)
+
+    def _media_leg(self, request: Request, source: Address,
+                   now: float) -> tuple[Leg, sdp.Sdp] | None:
+        """A caller leg for a phone's call the B2BUA answers with media itself, and the
+        phone's offer; None when refused (session terms, no room, no usable offer)."""
         terms = self._session_terms(request, now)
         taken, offer = (False, None) if terms is None else self._media_offer(request, now)
-        if taken and offer is not None and terms is not None:
-            leg = self._incoming_leg(CallerLeg, request, source)
-            self.dialogs.set_session(leg, terms)
-            self.supervision.start(leg, offer, user, agent, action, now)
+        if not taken or offer is None or terms is None:
+            return None
+        leg = self._incoming_leg(CallerLeg, request, source)
+        self.dialogs.set_session(leg, terms)
+        return leg, offer
+
+    def _conference_call(self, request: Request, source: Address, user: str, room: str,
+                         now: float) -> None:
+        """A phone dials a conference room: answered with media, then let in."""
+        refusal = self.conferences.refusal()
+        if refusal is not None:
+            self.answers.respond(request, *refusal, now)
+            return
+        answered = self._media_leg(request, source, now)
+        if answered is not None:
+            self.conferences.join(*answered, user, room, now)
 
     def _extension_call(self, request: Request, source: Address, caller: str, callee: str,
                         now: float) -> None:
