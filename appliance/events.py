@@ -350,6 +350,66 @@ class ForwardingChanged(NamedTuple):
     phone: str
     condition: str
     target: str
+# --- supervision and conferences ---------------------------------------------------
+
+
+class SupervisionStarted(NamedTuple):
+    """A supervisor's phone (``supervisor``, its user) joined the call ``call`` of agent
+    ``agent`` in ``mode``: listen (hears both, heard by none), whisper (heard by the agent
+    only) or barge (all three hear each other). Records of their own: the call's figures
+    are untouched."""
+
+    t: float
+    call: int
+    supervisor: str
+    agent: str
+    mode: str
+
+
+class SupervisionChanged(NamedTuple):
+    """The supervisor of ``call`` switched to ``mode`` (a digit pressed)."""
+
+    t: float
+    call: int
+    supervisor: str
+    mode: str
+
+
+class SupervisionEnded(NamedTuple):
+    """The supervisor left ``call``. ``cause``: supervisor_hangup, call_ended (the call ended
+    or its agent left it), shutdown."""
+
+    t: float
+    call: int
+    supervisor: str
+    cause: str
+
+
+class CallForcedOff(NamedTuple):
+    """A supervisor (``supervisor``) ended agent ``agent``'s call ``call``; the call's own
+    records then end it as the appliance ending it."""
+
+    t: float
+    call: int
+    agent: str
+    supervisor: str
+
+
+class ConferenceJoined(NamedTuple):
+    """A phone or caller (``party``) joined the conference room ``room``; ``call`` is its
+    leg's id (the B2BUA's, negative)."""
+
+    t: float
+    room: str
+    call: int
+    party: str
+
+
+class ConferenceLeft(NamedTuple):
+    t: float
+    room: str
+    call: int
+    party: str
 
 
 # --- IVR ---------------------------------------------------------------------
@@ -580,6 +640,12 @@ CallRecord = (
     | OutsideCallStarted
     | OutsideCallAnswered
     | OutsideCallEnded
+    | SupervisionStarted
+    | SupervisionChanged
+    | SupervisionEnded
+    | CallForcedOff
+    | ConferenceJoined
+    | ConferenceLeft
     | SurveyScored
     | CallForwarded
     | ForwardingChanged
@@ -628,6 +694,12 @@ RECORD_TYPES: dict[str, type[Record]] = {
         OutsideCallStarted,
         OutsideCallAnswered,
         OutsideCallEnded,
+        SupervisionStarted,
+        SupervisionChanged,
+        SupervisionEnded,
+        CallForcedOff,
+        ConferenceJoined,
+        ConferenceLeft,
         SurveyScored,
         CallForwarded,
         ForwardingChanged,

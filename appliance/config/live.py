@@ -168,6 +168,8 @@ class Phone(_Frozen):
     dial: DialPermission = "national"
     # Call forwarding set by the site; the phone's own feature codes change it.
     forward: Forward = Forward()
+    # The phone may listen to, whisper to, barge into and end the calls of agents.
+    supervisor: bool = False
 
     @model_validator(mode="after")
     def _check_hashes(self) -> "Phone":
@@ -227,6 +229,12 @@ class FeatureCodes(_Frozen):
     forward_busy_off: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*91"
     forward_no_answer: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*92"
     forward_no_answer_off: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*93"
+    # A supervisor's phone dials these followed by an agent id (`*81` `1001`): listen to the
+    # agent's call, whisper to the agent, barge in (all three talk), or end the call.
+    listen: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*81"
+    whisper: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*82"
+    barge: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*83"
+    force_off: Annotated[str, Field(pattern=_FEATURE_CODE.pattern)] = "*84"
 
     @model_validator(mode="after")
     def _check_distinct(self) -> "FeatureCodes":
@@ -242,9 +250,10 @@ class FeatureCodes(_Frozen):
         return self
 
     def followed_by_number(self) -> list[str]:
-        """The codes dialled with a number after them: an agent's id, a forwarding target."""
+        """The codes dialled with a number after them: an agent's id (pickup, supervision), a
+        forwarding target."""
         return [self.directed_pickup, self.forward_always, self.forward_busy,
-                self.forward_no_answer]
+                self.forward_no_answer, self.listen, self.whisper, self.barge, self.force_off]
 
     def forwarding(self) -> dict[str, tuple[str, bool]]:
         """The forwarding codes: (condition, whether it turns forwarding on), by code."""
@@ -275,6 +284,14 @@ class Park(_Frozen):
 
     def numbers(self) -> range:
         return range(self.first_slot, self.first_slot + self.slots)
+
+
+class ConferenceRoom(_Frozen):
+    """A conference room phones reach by dialling its `number`; with a `pin`, a member
+    joins once they key it in (then # or the PIN's length); every member hears all others."""
+
+    number: Annotated[str, Field(pattern=r"[0-9]{2,12}")]
+    pin: Annotated[str, Field(pattern=r"[0-9]{1,12}")] | None = None
 
 
 class AuthFailures(_Frozen):
@@ -335,9 +352,15 @@ class Sip(_Frozen):
     max_contacts: Annotated[int, Field(ge=1, le=100)] = 10
     dial_plan: DialPlan = DialPlan()
     phones: list[Phone] = Field(default_factory=list)
+    conferences: list[ConferenceRoom] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> "Sip":
+        numbers = [room.number for room in self.conferences]
+        taken = set(numbers) & {phone.user for phone in self.phones}
+        if len(set(numbers)) != len(numbers) or taken:
+            raise ValueError(f"conference numbers must differ from each other and from the "
+                             f"phones' users; got {numbers}")
         if self.min_se > self.session_expires:
             raise ValueError(f"min_se ({self.min_se}) must not exceed session_expires "
                              f"({self.session_expires})")

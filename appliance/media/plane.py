@@ -29,6 +29,7 @@ from appliance.media.callrecorder import CallRecorder, RecordingSink
 from appliance.media.diskguard import DiskAlarm
 from appliance.media.dtmf import GoertzelDetector, Rfc4733Receiver
 from appliance.media.g711 import alaw_decode, ulaw_decode
+from appliance.media.mixer import FRAME_SAMPLES, Mixer
 from appliance.media.player import PACKET_SECONDS, Player, encode
 from appliance.media.prompts import BEEP, PromptError, SoundSource, beep_samples
 from appliance.media.quality import PartyQuality
@@ -109,8 +110,20 @@ class PromptMissing:
     reason: str
 
 
+@dataclass(frozen=True)
+class MixBroken:
+    """The mix `name` was dissolved because `call`, one of its calls, ended or lost its
+    agent (a transfer): whoever made the mix decides what its other members do now."""
+
+    name: str
+    call: int
+
+
+Member = tuple[int, int]
+"""A party of a mix: (call, side); a phone with a call of its own is its call's caller side."""
+
 PlaneEvent = (Digit | MediaTimeout | MediaPortFailed | RecordingStopped | DiskAlarm
-              | PromptMissing)
+              | PromptMissing | MixBroken)
 """What the plane reports (`take_events`)."""
 
 
@@ -162,6 +175,8 @@ class MediaPlane:
         self._tick_timer: TimerHandle | None = None
         self._tick_at = 0.0
         self._next_disk_check = 0.0
+        self.mixes: dict[str, Mixer] = {}
+        self._mixed: dict[Member, str] = {}  # which mix each member is in
 
     # --- calls ------------------------------------------------------------------------------
 
@@ -201,6 +216,7 @@ class MediaPlane:
         if media is None:
             return
         media.bridged = media.held = False
+        self._break_mixes(call)
         self.relay.release(call, AGENT, now)
         self.relay.part(call, False)
         self.relay.watch(call, CALLER, True, now)
@@ -220,7 +236,7 @@ class MediaPlane:
         if media is None or media.held == held:
             return
         media.held = held
-        self.relay.part(call, held)
+        self.relay.part(call, held or self._in_mix(call))
         if held:
             self.play_music(call, now)
         else:
@@ -237,6 +253,7 @@ class MediaPlane:
         media = self.calls.pop(call, None)
         if media is None:
             return None
+        self._break_mixes(call)
         if media.meter is not None:
             self._taken[call] = self._end_message(media, now)
         elif media.recorder is not None:
@@ -341,6 +358,60 @@ class MediaPlane:
             media.player = Player(stream, media.payload_type)
         return media.player
 
+    # --- mixes -------------------------------------------------------------------------------
+
+    def mix(self, name: str, hears: Mapping[Member, Iterable[Member]], now: float) -> None:
+        """Make (or rearrange) the mix `name`: each member hears the sum of the members it
+        is given (never itself) from the next tick on, in its call's law. The calls of the
+        members stop being relayed side to side: the mix alone says who hears whom. A member
+        of another mix leaves it. Members' calls must have media."""
+        members = set(hears).union(*hears.values())
+        for member in members:
+            other = self._mixed.get(member)
+            if other is not None and other != name:
+                self.unmix(other)
+        mixer = self.mixes.setdefault(name, Mixer())
+        for member in set(mixer.laws) - members:
+            del self._mixed[member]
+        mixer.arrange({m: self.calls[m[0]].payload_type for m in members}, hears)
+        for member in members:
+            self._mixed[member] = name
+            self.relay.part(member[0], True)
+        self._ensure_tick(now)
+
+    def unmix(self, name: str) -> None:
+        """Dissolve the mix `name`: its calls are relayed side to side again (unless held)."""
+        mixer = self.mixes.pop(name, None)
+        if mixer is None:
+            return
+        for member in mixer.laws:
+            del self._mixed[member]
+        for call in {member[0] for member in mixer.laws}:
+            media = self.calls.get(call)
+            if media is not None:
+                self.relay.part(call, media.held or self._in_mix(call))
+
+    def _in_mix(self, call: int) -> bool:
+        return (call, CALLER) in self._mixed or (call, AGENT) in self._mixed
+
+    def _break_mixes(self, call: int) -> None:
+        for side in (CALLER, AGENT):
+            name = self._mixed.get((call, side))
+            if name is not None:
+                self.unmix(name)
+                self._events.append(MixBroken(name, call))
+
+    def _send_mixes(self, now: float) -> None:
+        sessions = self.relay.sessions
+        held = [(media.call, CALLER) for media in self.calls.values() if media.held]
+        for mixer in self.mixes.values():
+            for (call, side), payload in mixer.tick(held).items():
+                target = sessions[call].sides[side]
+                if target.peer is not None:
+                    packet = target.stream.own(mixer.laws[(call, side)], payload,
+                                               FRAME_SAMPLES, False, now)
+                    self._out.append((target.local_port, packet, target.peer))
+
     # --- recording --------------------------------------------------------------------------
 
     def record(self, call: int, now: float) -> str | None:
@@ -417,6 +488,8 @@ class MediaPlane:
             recorder = media.recorder
             if recorder is not None:
                 recorder.packet(side, packet, now)
+            if self._mixed:
+                self._to_mix((call, side), packet)
             if side != CALLER or len(packet) < 12:
                 return
             payload_type = packet[1] & 0x7F  # cheap: most packets need no more than this
@@ -426,6 +499,12 @@ class MediaPlane:
                 self._inband(media, packet, now)
 
         return tap
+
+    def _to_mix(self, member: Member, packet: bytes) -> None:
+        name = self._mixed.get(member)
+        found = None if name is None else payload_of(packet)
+        if found is not None:
+            self.mixes[name].heard(member, *found)
 
     def _rfc4733(self, media: CallMedia, packet: bytes, now: float) -> None:
         found = payload_of(packet)
@@ -507,6 +586,9 @@ class MediaPlane:
                     recorder.tick(now)
                     media.next_record_tick = now + 1.0
                 busy = True
+        if self.mixes:
+            self._send_mixes(now)
+            busy = True
         if busy:
             self._check_disk(now)
             # On a fixed 20 ms grid: a late tick does not push the next ones back.

@@ -26,7 +26,7 @@ from appliance.events import (
 )
 from appliance.media import sdp
 from appliance.media.diskguard import DiskAlarm
-from appliance.media.plane import Digit, MediaPlane, PromptMissing
+from appliance.media.plane import Digit, MediaPlane, MixBroken, PromptMissing
 from appliance.media.plane import RecordingStopped as PlaneRecordingStopped
 from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaTimeout
 from appliance.pbx.b2bua.dialogs import Lost
@@ -51,8 +51,10 @@ class MediaAnchor:
         self.rng = rng
         self.legs = legs
         self.on_lost = on_lost
-        # Where a digit on one of the B2BUA's own calls (negative ids) goes: (call, digit, now).
-        self.internal_digit: Callable[[int, str, float], None] | None = None
+        # Digits of the B2BUA's own calls that are commands, not a caller's (a supervisor's
+        # mode switch): True when taken. And where a mix that broke up is reported.
+        self.own_digit: Callable[[int, str, float], bool] = lambda call, digit, now: False
+        self.mix_broken: Callable[[MixBroken, float], None] = lambda event, now: None
 
     # --- the caller's side ------------------------------------------------------------------
 
@@ -234,9 +236,7 @@ class MediaAnchor:
 
     def event(self, event: object, now: float) -> None:
         if isinstance(event, Digit):
-            if event.side == CALLER and event.call < 0 and self.internal_digit is not None:
-                # A retrieval menu's: not logged, for the PIN is among them.
-                self.internal_digit(event.call, event.digit, now)
+            if event.call < 0 and self.own_digit(event.call, event.digit, now):
                 return
             self.log.append(new(DigitReceived, (now, event.call, PARTIES[event.side],
                                                 event.digit, event.via)))
@@ -250,6 +250,8 @@ class MediaAnchor:
             self.log.append(new(RecordingStopped, (now, event.call, event.reason)))
         elif isinstance(event, DiskAlarm):
             self._disk_alarm(event, now)
+        elif isinstance(event, MixBroken):
+            self.mix_broken(event, now)
         elif isinstance(event, PromptMissing):
             logger.error("call %d: prompt %s not played: %s", event.call, event.name,
                          event.reason)

@@ -31,6 +31,7 @@ from appliance.clock import Deadlines
 from appliance.eventlog import EventLog
 from appliance.events import DigitReceived, EndCause, new
 from appliance.media.dtmf import info_digit
+from appliance.media.plane import MixBroken
 from appliance.media.prompts import position_announcement, wait_announcement
 from appliance.media.relay import AGENT, CALLER
 from appliance.net import Address
@@ -39,6 +40,7 @@ from appliance.pbx.b2bua.agents import AgentSide
 from appliance.pbx.b2bua.anchor import PARTIES, MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.attended import AttendedTransfers
+from appliance.pbx.b2bua.conference import Conferences
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.dialout import DialOut
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
@@ -58,6 +60,7 @@ from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.probe import PeerProbes
 from appliance.pbx.b2bua.relay import ReinviteRelay
 from appliance.pbx.b2bua.retrieval import Retrievals
+from appliance.pbx.b2bua.supervision import Supervision
 from appliance.pbx.b2bua.transfer import Transfers
 from appliance.pbx.b2bua.voicemail import Messages
 from appliance.pbx.b2bua.wire import (
@@ -128,9 +131,13 @@ class B2bua(Endpoint):
         attended = AttendedTransfers(self.extensions, self.ending, self.anchor, self.cc)
         self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc,
                                    self.phones, attended)
+        self.supervision = Supervision(self.dialogs, self.ending, self.anchor, self.internal,
+                                       log)
+        self.conferences = Conferences(self.dialogs, self.ending, self.anchor, self.internal,
+                                       log)
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
                                  self.extensions, self.dialout, self.anchor, self.cc,
-                                 self.forwarding)
+                                 self.forwarding, self.supervision, self.conferences)
         self.parking = ParkCalls(self.dialogs, self.ending, self.anchor, self.cc)
         self.intake.parking = self.parking
         self.transfers.park = self.parking.park
@@ -139,9 +146,10 @@ class B2bua(Endpoint):
         self.retrieval = Retrievals(self.dialogs, self.ending, self.anchor, self.waiting,
                                     self.cc.prompt_seconds)
         self.retrieval.internal = self.internal
-        if self.anchor is not None:
-            self.anchor.internal_digit = self.internal.digit
         self.intake.retrieval = self.retrieval
+        if self.anchor is not None:
+            self.anchor.own_digit = self._own_digit
+            self.anchor.mix_broken = self._mix_broken
         self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)
         self.messages = Messages(self.anchor, self.cc, log, self.waiting)
         self.shutting_down = False
@@ -184,6 +192,8 @@ class B2bua(Endpoint):
         self.transfers.park_number = site.sip.park.number
         self.forwarding.apply(site.sip)
         self.dialout.apply(site)
+        self.supervision.apply(site.sip)
+        self.conferences.apply(site.sip)
         self.ivr.apply(site)
         self.waiting.apply(site.voicemail)
         self.retrieval.apply(site.voicemail, site.media.language)
@@ -414,12 +424,24 @@ class B2bua(Endpoint):
         self.answers.respond_once_durable(leg.invite, 487, "Request Terminated", now,
                                           tag=leg.local_tag)
 
+    def _own_digit(self, call: int, digit: str, now: float) -> bool:
+        """A digit of one of the B2BUA's own calls: True if its owner takes keys (a voicemail
+        menu, a supervisor, a conference member): a command, not a caller's digit."""
+        if not self.internal.takes_digits(call):
+            return False
+        self.internal.digit(call, digit, now)
+        return True
+
+    def _mix_broken(self, event: MixBroken, now: float) -> None:
+        self.supervision.broken(event, now)
+        self.conferences.broken(event, now)
+
     def _info_digit(self, leg: Leg, request: Request, now: float) -> None:
         """A digit sent in an INFO (RFC 2976 with application/dtmf-relay or dtmf)."""
         digit = info_digit(request.headers.get("Content-Type") or "", request.body)
-        if digit is not None and self.internal.takes_digits(leg.call):
-            self.internal.digit(leg.call, digit, now)  # not logged: a PIN may be among them
-        elif digit is not None and leg.role is not Role.FEATURE:
+        if digit is not None and leg.call < 0 and self._own_digit(leg.call, digit, now):
+            return  # not logged: a PIN may be among them
+        if digit is not None and leg.role is not Role.FEATURE:
             party = PARTIES[CALLER if leg.role is Role.CALLER else AGENT]
             self.log.append(new(DigitReceived, (now, leg.call, party, digit, "info")))
             if leg.role is Role.CALLER:

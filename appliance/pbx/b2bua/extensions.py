@@ -100,11 +100,6 @@ class ExtensionCalls:
         self.users = frozenset(phone.user for phone in sip.phones)
         self.ring_timeout = sip.extension_ring_timeout
 
-    def new_id(self) -> int:
-        """An id for a call of the B2BUA's own (negative: never one of call control's)."""
-        self._last_id -= 1
-        return self._last_id
-
     def dialled(self, number: str) -> bool:
         """Whether `number` is a phone of the site (its user)."""
         return number in self.users

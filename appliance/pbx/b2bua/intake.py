@@ -13,6 +13,7 @@ from appliance.media import sdp
 from appliance.net import Address
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
+from appliance.pbx.b2bua.conference import Conferences
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.dialout import DialOut
 from appliance.pbx.b2bua.extensions import ExtensionCalls
@@ -23,6 +24,7 @@ from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.retrieval import Retrievals
 from appliance.pbx.b2bua.session import SessionTerms, uas_session_terms
+from appliance.pbx.b2bua.supervision import FORCE_OFF, Supervision
 from appliance.pbx.b2bua.wire import allowed, user_of, user_of_uri
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import CallerLeg, FeatureLeg, Leg, PickupLeg
@@ -40,7 +42,8 @@ class CallIntake:
 
     def __init__(self, dialogs: Dialogs, phones: Phones, logins: AgentLogins,
                  features: FeatureCodes, extensions: ExtensionCalls, dialout: DialOut,
-                 anchor: MediaAnchor | None, cc: CallControl, forwarding: Forwarding) -> None:
+                 anchor: MediaAnchor | None, cc: CallControl, forwarding: Forwarding,
+                 supervision: Supervision, conferences: Conferences) -> None:
         self.dialogs = dialogs
         self.answers: Answers = dialogs.answers
         self.legs, self.here, self.layer, self.rng = (dialogs.legs, dialogs.here, dialogs.layer,
@@ -49,6 +52,7 @@ class CallIntake:
         self.extensions, self.dialout = extensions, dialout
         self.anchor = anchor
         self.cc, self.forwarding = cc, forwarding
+        self.supervision, self.conferences = supervision, conferences
         self.parking: ParkCalls | None = None  # call park: slots a phone may dial
         self.retrieval: Retrievals | None = None  # voicemail by phone, set by the B2BUA
 
@@ -170,6 +174,13 @@ class CallIntake:
         if feature is None and self.extensions.dialled(number):
             self._extension_call(request, source, user, number, now)
             return
+        supervision = None if feature is not None else self.supervision.dialled(number)
+        if supervision is not None:
+            self._supervision_call(request, source, user, *supervision, now)
+            return
+        if feature is None and self.conferences.dialled(number):
+            self._conference_call(request, source, user, number, now)
+            return
         if feature is None:
             self._outside_call(request, source, user, number, now)
             return
@@ -185,6 +196,45 @@ class CallIntake:
                                  self.rng.getrandbits(31))
         self.dialogs.answer(leg, bytes(declined), now)
 
+    def _supervision_call(self, request: Request, source: Address, user: str, action: str,
+                          agent: str, now: float) -> None:
+        """A supervisor dials a supervision code and an agent: forced off at once (a feature
+        leg), or the supervisor joins the agent's call."""
+        refusal = self.supervision.refusal(user, agent, action)
+        if refusal is not None:
+            self.answers.respond(request, *refusal, now)
+            return
+        if action == FORCE_OFF:
+            self.supervision.force_off(user, agent, now)
+            self._feature_done(request, source, now)
+            return
+        answered = self._media_leg(request, source, now)
+        if answered is not None:
+            self.supervision.start(*answered, user, agent, action, now)
+
+    def _media_leg(self, request: Request, source: Address,
+                   now: float) -> tuple[Leg, sdp.Sdp] | None:
+        """A caller leg for a phone's call the B2BUA answers with media itself, and the
+        phone's offer; None when refused (session terms, no room, no usable offer)."""
+        terms = self._session_terms(request, now)
+        taken, offer = (False, None) if terms is None else self._media_offer(request, now)
+        if not taken or offer is None or terms is None:
+            return None
+        leg = self._incoming_leg(CallerLeg, request, source)
+        self.dialogs.set_session(leg, terms)
+        return leg, offer
+
+    def _conference_call(self, request: Request, source: Address, user: str, room: str,
+                         now: float) -> None:
+        """A phone dials a conference room: answered with media, then let in."""
+        refusal = self.conferences.refusal()
+        if refusal is not None:
+            self.answers.respond(request, *refusal, now)
+            return
+        answered = self._media_leg(request, source, now)
+        if answered is not None:
+            self.conferences.join(*answered, user, room, now)
+
     def _retrieval_call(self, request: Request, source: Address, user: str, number: str,
                         now: float) -> None:
         """A phone dials a voicemail retrieval code: answered, with the menu, or refused."""
@@ -193,15 +243,10 @@ class CallIntake:
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return
-        terms = self._session_terms(request, now)
-        if terms is None:
-            return
-        taken, offer = self._media_offer(request, now)
-        if taken and offer is not None:
-            leg = self._incoming_leg(CallerLeg, request, source)
-            self.dialogs.set_session(leg, terms)
+        answered = self._media_leg(request, source, now)
+        if answered is not None:
             call = self.extensions.internal.open(self.retrieval)
-            self.retrieval.start(leg, offer, call, user, number, now)
+            self.retrieval.start(*answered, call, user, number, now)
 
     def _pickup_call(self, request: Request, source: Address, agent: str, claim: Claim,
                      now: float) -> None:

@@ -1,0 +1,145 @@
+"""Conference rooms: a phone dials a room's number (`sip.conferences`) and talks with everyone
+else in it, mixed by the media plane's mixer (each member hears all the others).
+
+Each member's call is a caller leg of its own (one of the B2BUA's own call ids,
+`internal.py`),
+answered with media on the relay. A room with a PIN lets a member in once they key it in
+(then # or the PIN's length; three wrong tries and they are hung up); until then they hear
+nobody and nobody hears them. Joining and leaving leave `ConferenceJoined` and
+`ConferenceLeft` records; no queue figure changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from appliance.eventlog import EventLog
+from appliance.events import ConferenceJoined, ConferenceLeft, new
+from appliance.media import sdp
+from appliance.media.plane import Member, MixBroken
+from appliance.media.relay import CALLER
+from appliance.pbx.b2bua.anchor import MediaAnchor
+from appliance.pbx.b2bua.dialogs import Dialogs
+from appliance.pbx.b2bua.ending import LegEnding
+from appliance.pbx.legs import Leg
+
+if TYPE_CHECKING:
+    from appliance.config.live import ConferenceRoom, Sip
+    from appliance.pbx.b2bua.internal import InternalCalls
+
+PIN_TRIES = 3
+NO_MEDIA = (488, "Not Acceptable Here")
+
+
+def everyone(calls: Iterable[int]) -> dict[Member, list[Member]]:
+    """Each member hears every other member."""
+    members = [(call, CALLER) for call in calls]
+    return {member: [m for m in members if m != member] for member in members}
+
+
+@dataclass
+class RoomMember:
+    """One phone in (or at the door of) a room."""
+
+    room: str
+    party: str
+    leg: Leg
+    admitted: bool = False
+    keyed: str = ""
+    tries: int = 0
+
+
+class Conferences:
+    """The site's rooms and who is in each."""
+
+    def __init__(self, dialogs: Dialogs, ending: LegEnding, anchor: MediaAnchor | None,
+                 internal: InternalCalls, log: EventLog) -> None:
+        self.dialogs, self.ending, self.anchor, self.internal = dialogs, ending, anchor, internal
+        self.legs, self.log = dialogs.legs, log
+        self.rooms: dict[str, ConferenceRoom] = {}
+        self.members: dict[int, RoomMember] = {}
+
+    def apply(self, sip: Sip) -> None:
+        self.rooms = {room.number: room for room in sip.conferences}
+
+    def dialled(self, number: str) -> bool:
+        return number in self.rooms
+
+    def refusal(self) -> tuple[int, str] | None:
+        return NO_MEDIA if self.anchor is None else None
+
+    def join(self, leg: Leg, offer: sdp.Sdp, party: str, room: str, now: float) -> None:
+        """Answer `leg`, a phone that dialled `room`; in at once unless the room has a PIN."""
+        assert self.anchor is not None
+        leg.call = self.internal.open(self)
+        self.legs.callers[leg.call] = leg
+        body = self.anchor.caller_answer(leg, offer, False, now)
+        self.dialogs.answer(leg, body, now)
+        self.dialogs.start_session_timer(leg, now)
+        member = self.members[leg.call] = RoomMember(room, party, leg)
+        if self.rooms[room].pin is None:
+            self._admit(member, now)
+
+    def digit(self, call: int, digit: str, now: float) -> bool:
+        """A digit of a member's call: True if it was one (a PIN's, or ignored once in)."""
+        member = self.members.get(call)
+        if member is None:
+            return False
+        pin = self.rooms[member.room].pin if member.room in self.rooms else None
+        if member.admitted or pin is None:
+            return True
+        if digit != "#":
+            member.keyed += digit
+        if digit == "#" or len(member.keyed) >= len(pin):
+            self._try_pin(member, pin, now)
+        return True
+
+    def broken(self, event: MixBroken, now: float) -> None:
+        """A member's call ended (its media closed, which dissolved the room's mix): the
+        others go on without them."""
+        member = self.members.pop(event.call, None)
+        if member is not None:
+            self._left(member, now)
+
+    def answered(self, leg: Leg, now: float) -> bool:
+        return False  # phones call in: the appliance sends no INVITE for these calls
+
+    def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
+        """Never asked: see `answered`."""
+
+    def leg_ended(self, leg: Leg, now: float) -> None:
+        """A member hung up (the mix tells of one let in: `broken`; one not let in yet has
+        no mix to tell of it)."""
+        self.internal.close(leg.call)
+        member = self.members.get(leg.call)
+        if member is not None and not member.admitted:
+            del self.members[leg.call]
+
+    def _try_pin(self, member: RoomMember, pin: str, now: float) -> None:
+        if member.keyed == pin:
+            self._admit(member, now)
+            return
+        member.keyed, member.tries = "", member.tries + 1
+        if member.tries >= PIN_TRIES:
+            del self.members[member.leg.call]
+            self.ending.hang_up(member.leg, now)
+
+    def _admit(self, member: RoomMember, now: float) -> None:
+        member.admitted = True
+        self.log.append(new(ConferenceJoined, (now, member.room, member.leg.call,
+                                               member.party)))
+        self._remix(member.room, now)
+
+    def _left(self, member: RoomMember, now: float) -> None:
+        if member.admitted:
+            self.log.append(new(ConferenceLeft, (now, member.room, member.leg.call,
+                                                 member.party)))
+            self._remix(member.room, now)
+
+    def _remix(self, room: str, now: float) -> None:
+        assert self.anchor is not None
+        calls = [call for call, m in self.members.items() if m.room == room and m.admitted]
+        if calls:
+            self.anchor.media.mix(f"conference:{room}", everyone(calls), now)
