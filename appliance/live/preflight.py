@@ -22,7 +22,7 @@ from appliance.live.ivr_prompts import (
 )
 from appliance.live.prompt_build import tools_available
 from appliance.lookups import SiteLookups
-from appliance.media.prompts import ROUTE_PROMPTS, prompt_texts
+from appliance.media.prompts import CALLBACK_PROMPTS, ROUTE_PROMPTS, prompt_texts
 from appliance.pbx.sip.digest import ha1
 from appliance.state import StateFolder
 from appliance.storage.promptfiles import PromptSet
@@ -103,8 +103,9 @@ def _check_own_prompts(site: Site, found: Preflight) -> None:
     for language in spoken_languages(site):
         needed = {} if site.ivr is None else flow_prompts(site.ivr, language)
         if language == site.media.language:
-            always = {name: [] for name in prompt_texts(language) if name not in ROUTE_PROMPTS}
-            needed = {**always, **_route_prompts(site), **needed}
+            always = {name: [] for name in prompt_texts(language)
+                      if name not in ROUTE_PROMPTS and name not in CALLBACK_PROMPTS}
+            needed = {**always, **_route_prompts(site), **_callback_prompts(site), **needed}
         own = own_folder(site, language)
         missing = PromptSet(own).missing(list(needed))
         if missing:
@@ -120,6 +121,12 @@ def _route_prompts(site: Site) -> dict[str, list[str]]:
             if kind == "prompt":
                 played.setdefault(name, []).append(f"routes[{index}]")
     return played
+
+
+def _callback_prompts(site: Site) -> dict[str, list[str]]:
+    """The callback's prompts, each with the queues that offer callbacks."""
+    queues = [f"queues[{i}].callback" for i, q in enumerate(site.queues) if q.callback]
+    return {name: queues for name in sorted(CALLBACK_PROMPTS)} if queues else {}
 
 
 def _needed_by(missing: list[str], needed: dict[str, list[str]]) -> str:

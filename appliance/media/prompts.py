@@ -41,6 +41,11 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         "voicemail": "Please leave a message after the tone.",
         "goodbye": "Goodbye.",
         "closed": "We are closed now. Please call again during our opening hours.",
+        "callback-offer": "To be called back without losing your place in the queue, press",
+        "callback-number": "We will call you back at",
+        "callback-confirm": "Press one to confirm, or two to enter another number.",
+        "callback-enter": "Please enter the number to call you back at, then press hash.",
+        "callback-booked": "Thank you. We will call you back when it is your turn. Goodbye.",
     },
     "zh": {
         "welcome": "感谢您的来电，请稍候，座席将尽快为您服务。",
@@ -56,6 +61,11 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         "voicemail": "请在提示音后留言。",
         "goodbye": "再见。",
         "closed": "现在是非工作时间，请在工作时间内再来电。",
+        "callback-offer": "如需保留排队位置并由我们回电，请按",
+        "callback-number": "我们将回电至",
+        "callback-confirm": "确认请按一，输入其他号码请按二。",
+        "callback-enter": "请输入回电号码，以井号键结束。",
+        "callback-booked": "谢谢，轮到您时我们将回电。再见。",
     },
 }
 
@@ -105,6 +115,11 @@ English counts to nineteen and by tens in words and has million and billion; Man
 ROUTE_PROMPTS = frozenset({"closed"})
 """Phrases only a route plays (`prompt: closed`): a site's own prompt folder needs them only
 if one of its routes names them."""
+
+CALLBACK_PROMPTS = frozenset({"callback-offer", "callback-number", "callback-confirm",
+                              "callback-enter", "callback-booked"})
+"""Phrases only a queue's callback plays: a site's own prompt folder needs them only if one
+of its queues offers callbacks."""
 
 
 def prompt_texts(language: str) -> dict[str, str]:

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 from appliance.clock import TimerHandle
 
 if TYPE_CHECKING:
+    from appliance.pbx.acd.callback import CallbackEntry
     from appliance.pbx.acd.queue import Membership
     from appliance.pbx.ivr import Farewell, FlowRun
+    from appliance.pbx.ivr.callback import CallbackConfirm
 
 
 class CallState(Enum):
@@ -28,6 +30,7 @@ class Call:
         "announce_timer",
         "answered",
         "answered_at",
+        "callback",
         "dnis",
         "first_queued_at",
         "heap_version",
@@ -37,6 +40,7 @@ class Call:
         "key",
         "language",
         "max_wait_timer",
+        "offer_timer",
         "offered_at",
         "priority",
         "queue",
@@ -77,8 +81,12 @@ class Call:
         self.answered_at = 0.0
         self.max_wait_timer: TimerHandle | None = None
         self.announce_timer: TimerHandle | None = None
+        self.offer_timer: TimerHandle | None = None  # when the callback is offered
+        # Set once the caller asked to be called back (`appliance.pbx.acd.callback`).
+        self.callback: CallbackEntry | None = None
         self.ivr_answered = False  # an IVR flow (or a closed prompt) answered it
-        self.ivr: FlowRun | Farewell | None = None  # while in an IVR flow or a closed prompt
+        # While in an IVR flow or a closed prompt; while confirming a callback (still QUEUED).
+        self.ivr: FlowRun | Farewell | CallbackConfirm | None = None
         # What the IVR learnt, kept with the call once it leaves for a queue or an agent.
         self.language = ""
         self.variables: dict[str, str] = {}

@@ -66,6 +66,7 @@ from appliance.pbx.acd.agent import (
     Agent,
     PendingRequest,
 )
+from appliance.pbx.acd.callback import Callbacks, pending
 from appliance.pbx.acd.queue import Membership, QueueRuntime
 from appliance.pbx.acd.sticky import HOUR, StickyMemory
 from appliance.pbx.actions import (
@@ -82,6 +83,7 @@ from appliance.pbx.call import Call, CallState
 
 if TYPE_CHECKING:
     from appliance.config import Overflow, Site
+    from appliance.pbx.trunks import TrunkGroups
 
 QUEUED = CallState.QUEUED
 # Calls in the order they are served: their (-priority, start of wait, sequence) key.
@@ -142,6 +144,7 @@ class Acd:
         end_call: EndCall,
         rng: Random,
         announcement_seconds: AnnouncementSeconds | None = None,
+        trunks: TrunkGroups | None = None,
     ) -> None:
         self._calls = calls
         # None: every announcement lasts the queue's configured `duration`.
@@ -167,6 +170,9 @@ class Acd:
         self._retired_queues: set[str] = set()
         self._retired_agents: set[str] = set()
         self._build_memberships(site)
+        # Calls whose callers asked to be called back (`appliance.pbx.acd.callback`); the
+        # calls out take channels of `trunks` (none counted without).
+        self.callbacks = Callbacks(self, trunks)
 
     # --- configuration -----------------------------------------------------------
 
@@ -303,7 +309,10 @@ class Acd:
         never need these timers. Both count from entering the queue, so one
         started late, after a ring-no-answer, can be due at once.
         """
+        if call.callback is not None:
+            return  # its caller is gone, or back from a callback: no timer applies
         config = queue.config
+        self.callbacks.arm_offer(call, queue, now)
         if config.max_wait is not None and call.max_wait_timer is None:
             due = max(call.queued_at + config.max_wait, now)
             call.max_wait_timer = self._deadlines.schedule(due, self._on_max_wait, call)
@@ -322,6 +331,9 @@ class Acd:
         if call.announce_timer is not None:
             call.announce_timer.cancel()
             call.announce_timer = None
+        if call.offer_timer is not None:
+            call.offer_timer.cancel()
+            call.offer_timer = None
         refusals = self._refusals.pop(call.id, None)
         if refusals is not None:
             for timer in refusals.values():
@@ -399,9 +411,9 @@ class Acd:
         if announcements is None:  # switched off by a reload
             call.announce_timer = None
             return
-        if call.ringing and not queue.ring_all:
-            # About to be answered: no announcement over the ring. Should the ring fail,
-            # the caller hears one a round later, as if this one had played.
+        if (call.ringing and not queue.ring_all) or call.ivr is not None:
+            # About to be answered, or confirming a callback: no announcement over it.
+            # Should the ring fail, the caller hears one a round later, as if it had played.
             call.announce_timer = self._deadlines.schedule(
                 now + announcements.duration + announcements.every, self._on_announce, call
             )
@@ -551,6 +563,9 @@ class Acd:
                 return
         else:
             candidates = queue.ready[:]
+        if call.callback is not None and call.callback.dials_first():
+            self.callbacks.dial_first(call, queue, now)
+            return
         chosen = queue.strategy(candidates, now, self._rng, queue.memory)
         if not queue.ring_all:
             queue.remove(call)  # rung on one agent: out of the waiting heap
@@ -589,6 +604,10 @@ class Acd:
         if best is None:
             return
         queue = best_membership.queue  # type: ignore[union-attr]
+        if best.callback is not None and best.callback.dials_first():
+            self.callbacks.dial_first(best, queue, now)
+            self._agent_available(agent, now)  # the agent is still free: the next call
+            return
         if not queue.ring_all:
             queue.remove(best)
         self._ring(best, best_membership, now)  # type: ignore[arg-type]
@@ -668,6 +687,9 @@ class Acd:
                 or call.state is not QUEUED):
             return False
         queue = self._queue_of(call)
+        if pending(call):
+            self.callbacks.agent_answered(agent, call, queue, now)
+            return True
         self._leave_queue(call, queue)
         agent.move(TALKING, "", call.id)
         agent.calls_taken += 1
@@ -702,8 +724,8 @@ class Acd:
 
     def hold(self, agent_id: str, now: float) -> bool:
         agent = self.agents.get(agent_id)
-        if agent is None or agent.state is not TALKING:
-            return False
+        if agent is None or agent.state is not TALKING or pending(self._calls[agent.call]):
+            return False  # (on the line while a callback is placed: nobody to hold yet)
         self._set(agent, HELD, now, "", agent.call)
         self._calls[agent.call].state = CallState.HELD
         self._log.append(new(CallHeld, (now, agent.call, agent_id)))
@@ -737,7 +759,7 @@ class Acd:
         """Blind transfer of the agent's call to a queue; the agent goes to wrap-up."""
         agent = self.agents.get(agent_id)
         if (agent is None or (agent.state is not TALKING and agent.state is not HELD)
-                or not self.live_queue(target)):
+                or not self.live_queue(target) or pending(self._calls[agent.call])):
             return False
         call = self._calls[agent.call]
         self._log.append(new(CallTransferred, (now, call.id, agent_id, target)))
