@@ -14,6 +14,7 @@ from appliance.events import (
     CallEnded,
     EndCause,
 )
+from appliance.kpi import KpiSettings, compute_kpis
 from appliance.pbx.actions import (
     CancelCallback,
     Connect,
@@ -151,3 +152,21 @@ def test_the_agent_hanging_up_while_it_rings_is_a_failed_attempt() -> None:
     assert h.actions()[0] == CancelCallback(call)
     assert h.records(CallbackFailed)[0].reason == "agent_hangup"
     assert h.cc.trunks.busy["pstn"] == 0
+
+
+def test_kpis_count_a_callback_by_when_it_connected_and_never_as_an_abandon() -> None:
+    h = harness(attempts=1)
+    connected = request(h, 0.0)
+    given_up = request(h, 1.0, ani="5550000")
+    h.cc.agent_ready(10.0, "a1")
+    h.cc.agent_answer(11.0, "a1", connected)
+    h.cc.callback_answered(15.0, connected)
+    h.cc.agent_hangup(100.0, "a1")
+    h.cc.agent_ready(100.0, "a1")
+    h.cc.agent_answer(101.0, "a1", given_up)
+    h.cc.callback_failed(102.0, given_up)
+    center = compute_kpis(h.log.records, KpiSettings(interval=3600.0)).center
+    assert (center.offered, center.answered, center.abandoned) == (2, 1, 0)
+    assert (center.callbacks_requested, center.callbacks_connected,
+            center.callback_given_up) == (2, 1, 1)
+    assert center.asa == 15.0
