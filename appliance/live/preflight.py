@@ -56,6 +56,11 @@ def preflight(site: Site, state: StateFolder, records: Path | None = None,
     # The state folder is created at start; a database elsewhere must have its folder.
     if records is not None and records.parent != state.root and not records.parent.is_dir():
         found.problems.append(("--records", f"{records.parent} is not a folder"))
+    # Call control keeps a callback's place, but the B2BUA does not yet carry its actions
+    # (the caller's release, the call out): refused rather than half done on a live line.
+    found.problems += [(f"queues.{index}.callback", "callbacks are simulated only for now: "
+                        "the live box does not place them yet")
+                       for index, queue in enumerate(site.queues) if queue.callback]
     found.warnings += reachability_warnings(site)
     if address is not None and not _loopback(address) and _example_passwords(site):
         found.warnings.append(
