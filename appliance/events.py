@@ -32,6 +32,15 @@ figures), then::
 
     ... -> IvrExited [-> SurveyScored] -> CallEnded
 
+A call whose queue offers a callback may leave its caller's leg and keep its place (the same
+call, its trunk released while it waits; ``CallbackPlaced`` seizes one again)::
+
+    CallOffered -> CallQueued ... [-> CallbackOffered] -> CallbackRequested
+                [-> AgentRung [-> RingNoAnswer]]* -> CallbackPlaced
+                [-> CallbackFailed -> CallbackPlaced]* -> CallbackAnswered
+                -> CallAnswered ... -> CallEnded        (connected: ``wait`` is to then)
+    ... -> CallbackFailed -> CallbackGivenUp -> CallEnded    (every attempt failed)
+
 Every ``CallOffered`` is followed, sooner or later, by exactly one ``CallEnded``.
 """
 
@@ -68,6 +77,7 @@ class EndCause(StrEnum):
     IVR_ABANDONED = "ivr_abandoned"  # the caller hung up in the IVR
     IVR_HANG_UP = "ivr_hang_up"  # the IVR's flow hung up on the caller (a HANG UP node)
     INTERRUPTED = "interrupted"  # the appliance stopped (crash, power) with the call up
+    CALLBACK_GIVEN_UP = "callback_given_up"  # no attempt to call the caller back got through
 
 
 class OverflowCause(StrEnum):
@@ -259,6 +269,64 @@ class CallEnded(NamedTuple):
     t: float
     call: int
     cause: EndCause
+
+
+# --- callback ----------------------------------------------------------------
+
+
+class CallbackOffered(NamedTuple):
+    """The waiting caller is told they may press the queue's key to be called back."""
+
+    t: float
+    call: int
+    queue: str
+
+
+class CallbackRequested(NamedTuple):
+    """The caller confirmed ``number`` and hung up: the call keeps its place in ``queue``
+    with no caller leg, its trunk released. Not an abandon."""
+
+    t: float
+    call: int
+    queue: str
+    number: str
+
+
+class CallbackPlaced(NamedTuple):
+    """Attempt ``attempt`` (1, 2 ...) to call the customer back; ``agent`` is the agent who
+    waits on the line for them ("" when the customer is called first)."""
+
+    t: float
+    call: int
+    number: str
+    attempt: int
+    agent: str
+
+
+class CallbackAnswered(NamedTuple):
+    """The customer answered the callback."""
+
+    t: float
+    call: int
+
+
+class CallbackFailed(NamedTuple):
+    """The attempt did not reach the customer. ``reason``: busy, no_answer, failed (a
+    refusal or an unusable answer), no_channel (every channel of the trunk group busy),
+    agent_hangup (the agent gave up while it rang)."""
+
+    t: float
+    call: int
+    attempt: int
+    reason: str
+
+
+class CallbackGivenUp(NamedTuple):
+    """No attempt got through and none is left: a ``CallEnded`` follows."""
+
+    t: float
+    call: int
+    attempts: int
 
 
 # --- calls between phones -------------------------------------------------------
@@ -651,6 +719,12 @@ CallRecord = (
     | ForwardingChanged
     | VoicemailRecording
     | VoicemailLeft
+    | CallbackOffered
+    | CallbackRequested
+    | CallbackPlaced
+    | CallbackAnswered
+    | CallbackFailed
+    | CallbackGivenUp
 )
 Record = CallRecord | AgentStateChanged | Alarm
 
@@ -705,5 +779,11 @@ RECORD_TYPES: dict[str, type[Record]] = {
         ForwardingChanged,
         VoicemailRecording,
         VoicemailLeft,
+        CallbackOffered,
+        CallbackRequested,
+        CallbackPlaced,
+        CallbackAnswered,
+        CallbackFailed,
+        CallbackGivenUp,
     )
 }

@@ -22,6 +22,8 @@ from appliance.events import (
     AgentStateChanged,
     CallAbandoned,
     CallAnswered,
+    CallbackPlaced,
+    CallbackRequested,
     CallBlocked,
     CallEnded,
     CallHeld,
@@ -70,6 +72,7 @@ class Outcome(StrEnum):
     IVR_HANG_UP = "ivr_hang_up"  # the IVR's flow hung up on the caller
     IVR_ABANDONED = "ivr_abandoned"  # the caller hung up in the IVR
     IN_SYSTEM = "in_system"  # still up at the last record, or cut off by a stop of the box
+    CALLBACK_GIVEN_UP = "callback_given_up"  # its caller asked for a callback; none got through
 
 
 class VisitEnd(StrEnum):
@@ -79,6 +82,7 @@ class VisitEnd(StrEnum):
     ABANDONED = "abandoned"
     OVERFLOWED = "overflowed"  # by rule, or on to another queue; ``Visit.target`` says where
     IN_SYSTEM = "in_system"  # still waiting at the last record, or cut off by a stop
+    CALLBACK_GIVEN_UP = "callback_given_up"  # waited as a callback; no attempt got through
 
 
 _UNANSWERED = {
@@ -96,6 +100,8 @@ _UNANSWERED = {
     EndCause.BLACKLISTED: Outcome.BLACKLISTED,
     EndCause.CLOSED: Outcome.CLOSED,
     EndCause.AGENT_UNREACHABLE: Outcome.AGENT_UNREACHABLE,
+    # Not an abandon: the caller was promised a call and hung up as asked.
+    EndCause.CALLBACK_GIVEN_UP: Outcome.CALLBACK_GIVEN_UP,
 }
 
 
@@ -154,6 +160,8 @@ class CallState:
         "agent",
         "answered_at",
         "blocked",
+        "callback",
+        "callback_attempts",
         "cause",
         "ended_at",
         "first_queue",
@@ -214,6 +222,8 @@ class CallState:
         self.tag: Any = None  # the listener's own figures for this call
         self.ivr: IvrPath | None = None  # its way through the IVR, if it entered a flow
         self.survey: str | None = None  # the caller's score in a post-call survey
+        self.callback: str | None = None  # the number its caller asked to be called back at
+        self.callback_attempts = 0  # calls placed to that number
 
     @property
     def waited(self) -> bool:
@@ -309,6 +319,9 @@ class ReductionListener:
     def wrap_up_ended(self, handling: Handling, seconds: float) -> None:
         """The agent finished the answer's wrap-up (0 seconds: went straight on)."""
 
+    def callback_requested(self, call: CallState) -> None:
+        """The caller asked to be called back (``call.callback``); the call waits on."""
+
     def survey_scored(self, call: CallState, r: SurveyScored) -> None:
         """The caller scored the agent in the post-call survey (``call.survey`` is set)."""
 
@@ -363,6 +376,7 @@ class EventReducer:
         self._wrap_up_ended = _hook(listener, "wrap_up_ended")
         self._call_closed = _hook(listener, "call_closed")
         self._survey_scored = _hook(listener, "survey_scored")
+        self._callback_requested = _hook(listener, "callback_requested")
         self._agent_opened = _hook(listener, "agent_opened")
         self._agent_span = _hook(listener, "agent_span")
         self._agent_answered = _hook(listener, "agent_answered")
@@ -390,6 +404,8 @@ class EventReducer:
             IvrLookedUp: self.looked_up,
             IvrExited: self.ivr_exited,
             SurveyScored: self.survey_scored,
+            CallbackRequested: self.callback_requested,
+            CallbackPlaced: self.callback_placed,
         }
 
     def feed(self, record: Record) -> None:
@@ -544,6 +560,18 @@ class EventReducer:
         if self._call_answered is not None:
             self._call_answered(call, handling, first)
 
+    def callback_requested(self, r: CallbackRequested) -> None:
+        call = self.calls.get(r.call)
+        if call is not None:
+            call.callback = r.number
+            if self._callback_requested is not None:
+                self._callback_requested(call)
+
+    def callback_placed(self, r: CallbackPlaced) -> None:
+        call = self.calls.get(r.call)
+        if call is not None:
+            call.callback_attempts = r.attempt
+
     def abandoned(self, r: CallAbandoned) -> None:
         call = self.calls.get(r.call)
         if call is not None:
@@ -653,6 +681,8 @@ class EventReducer:
                 self.overflow_visit(call, visit, cause.value, t)
             elif cause is EndCause.INTERRUPTED:
                 self.leave(call, visit, VisitEnd.IN_SYSTEM, t)
+            elif cause is EndCause.CALLBACK_GIVEN_UP:
+                self.leave(call, visit, VisitEnd.CALLBACK_GIVEN_UP, t)
             else:
                 self.abandon_visit(call, visit, t, call.wait_until(t))
         self.close(call, t, cause)

@@ -261,6 +261,47 @@ class Sticky(_Frozen):
     wait: Seconds = 15.0
 
 
+_KEYS = re.compile(r"[0-9*#]+")
+
+
+def _check_keys(value: str) -> str:
+    if not _KEYS.fullmatch(value):
+        raise ValueError(f"expected keys 0-9, * or #; got {value!r}")
+    return value
+
+
+Keys = Annotated[str, AfterValidator(_check_keys)]
+
+
+def _check_key(value: str) -> str:
+    if len(value) != 1 or not _KEYS.fullmatch(value):
+        raise ValueError(f"expected one key 0-9, * or #; got {value!r}")
+    return value
+
+
+Key = Annotated[str, AfterValidator(_check_key)]
+
+
+class Callback(_Frozen):
+    """Callback keeping the caller's place: a waiting caller who presses `key` (offered in a
+    prompt once they have waited `offer_after` seconds, if set) confirms the number to call
+    back and hangs up; their place in the line is kept. When it comes up, `mode` says who is
+    called first: the agent (`agent_first`: the agent answers, then the customer is called)
+    or the customer (`caller_first`: the customer is called, and waits at the head of the
+    line for the next agent once they answer). The customer's phone rings `ring_timeout`
+    seconds; a call not answered (or busy) is tried again `retry_after` seconds later, at
+    the same place, up to `attempts` calls in all. The call goes out through `trunk_group`
+    (the one the caller came in on if unset)."""
+
+    key: Key = "1"
+    offer_after: PositiveSeconds | None = None
+    mode: Literal["agent_first", "caller_first"] = "agent_first"
+    attempts: Annotated[Whole, Field(ge=1)] = 3
+    retry_after: Seconds = 120.0
+    ring_timeout: PositiveSeconds = 30.0
+    trunk_group: Identifier | None = None
+
+
 Strategy = Literal[
     "ring_all", "linear", "cyclic", "rr_memory", "longest_idle", "fewest_calls", "random", "skills"
 ]
@@ -328,6 +369,7 @@ class Queue(_Frozen):
     sticky: Sticky | None = None
     survey: Survey | None = None
     transfer_keeps: TransferKeeps = "wait"
+    callback: Callback | None = None
 
     @property
     def required_skill(self) -> str:
@@ -532,18 +574,6 @@ class Retrial(_Frozen):
     max_attempts: Annotated[Whole, Field(ge=1)] = 3
 
 
-_KEYS = re.compile(r"[0-9*#]+")
-
-
-def _check_keys(value: str) -> str:
-    if not _KEYS.fullmatch(value):
-        raise ValueError(f"expected keys 0-9, * or #; got {value!r}")
-    return value
-
-
-Keys = Annotated[str, AfterValidator(_check_keys)]
-
-
 class IvrCaller(_Frozen):
     """How callers of a call type walk the site's IVR (simulation only). Nodes are named
     `<flow>.<node>`.
@@ -616,6 +646,18 @@ class VoicemailCaller(_Frozen):
     length: Distribution = Fixed(value=30.0)
 
 
+class CallbackCaller(_Frozen):
+    """How callers of a call type take a queue's callback (simulation only). A waiting caller
+    offered a callback (the queue's `callback.offer_after`) accepts with probability
+    `accept`: they press the key, confirm their number and hang up, and their patience no
+    longer applies. Called back, they answer with probability `answer`, after `ring_delay`
+    (a phone that rings past the queue's `callback.ring_timeout` is not answered)."""
+
+    accept: Probability = 0.0
+    answer: Probability = 1.0
+    ring_delay: Distribution = Fixed(value=5.0)
+
+
 class CallType(_Frozen):
     name: Identifier
     share: PositiveNumber = 1.0
@@ -632,6 +674,7 @@ class CallType(_Frozen):
     survey: SurveyCaller | None = None
     # Callers sent to a mailbox; without it they hang up after the greeting.
     voicemail: VoicemailCaller | None = None
+    callback: CallbackCaller | None = None
 
 
 class LookupAnswer(_Frozen):
@@ -816,6 +859,7 @@ def _site_problems(site: Site) -> Iterator[Problem]:
         yield from ivr_problems(site.ivr, [queue.name for queue in site.queues], agent_ids)
     yield from _survey_problems(site)
     yield from _voicemail_problems(site)
+    yield from _callback_problems(site)
 
 
 def _voicemail_problems(site: Site) -> Iterator[Problem]:
@@ -836,12 +880,23 @@ def _voicemail_problems(site: Site) -> Iterator[Problem]:
     codes = site.sip.feature_codes
     for field in ("own_box_code", "any_box_code"):
         code = getattr(site.voicemail, field)
-        if code in (codes.login, codes.logout, codes.ready, codes.not_ready):
+        if code in codes.model_dump().values():
             yield (("voicemail", field), f"expected a code no feature code has; got {code!r}, "
                                          f"a code of sip.feature_codes")
     for loc, name in named if site.voicemail.mailboxes else ():
         if problem := unknown_mailbox(site.voicemail, name):
             yield (loc, problem)
+
+
+def _callback_problems(site: Site) -> Iterator[Problem]:
+    """A queue's callback calls out through one of the site's trunk groups."""
+    groups = [group.name for group in site.trunk_groups]
+    for index, queue in enumerate(site.queues):
+        callback = queue.callback
+        if callback is not None and callback.trunk_group not in (None, *groups):
+            yield (("queues", index, "callback", "trunk_group"),
+                   f"no trunk group named {callback.trunk_group!r} (trunk groups: "
+                   f"{', '.join(groups)})")
 
 
 def _survey_problems(site: Site) -> Iterator[Problem]:

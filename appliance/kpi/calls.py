@@ -32,6 +32,9 @@ _COUNTS = (
     "handled",
     "transferred",
     "held",
+    "callbacks_requested",
+    "callbacks_connected",
+    "callback_given_up",
 )
 # Sums behind the means; talked and wrapped count the answers whose talk or
 # wrap-up is known.

@@ -36,6 +36,7 @@ NOT_READY = AgentState.NOT_READY
 ANSWERED = VisitEnd.ANSWERED
 OVERFLOWED = VisitEnd.OVERFLOWED
 ABANDONED = VisitEnd.ABANDONED
+CALLBACK_GIVEN_UP = VisitEnd.CALLBACK_GIVEN_UP
 
 
 def compute_kpis(records: Iterable[Record], settings: KpiSettings) -> KpiReport:
@@ -136,6 +137,10 @@ class _Pass(ReductionListener):
             tally.answer_wait += wait
             if wait <= self.sl[visit.queue]:
                 tally.answered_within_sl += 1
+            if call.callback is not None:
+                tally.callbacks_connected += 1
+        elif end is CALLBACK_GIVEN_UP:
+            tally.callback_given_up += 1
         elif end is OVERFLOWED:
             tally.overflowed_out += 1
             if visit.target == "voicemail":
@@ -166,6 +171,13 @@ class _Pass(ReductionListener):
             center.answer_wait += wait
             if wait <= self.sl[handling.visit.queue]:
                 center.answered_within_sl += 1
+            if call.callback is not None:
+                center.callbacks_connected += 1
+
+    def callback_requested(self, call: CallState) -> None:
+        call.tag[1].callbacks_requested += 1
+        if call.visit is not None:
+            call.visit.tag.callbacks_requested += 1
 
     def hold_began(self, call: CallState, first_for_call: bool, first_for_answer: bool) -> None:
         if first_for_call:

@@ -32,7 +32,7 @@ from appliance.kpi.voicemail import VoicemailReport
 T = TypeVar("T")
 
 CENTER_ENDS = ("blocked", "no_route", "blacklisted", "closed", "agent_unreachable", "answered",
-               "abandoned", "voicemail", "busy", "in_system")
+               "abandoned", "voicemail", "busy", "in_system", "callback_given_up")
 """The ``CallStats`` counts a center's offered call ends in exactly one of (besides the
 IVR's own ends, ``IvrStats.completed``, ``hung_up`` and ``abandoned``)."""
 
@@ -102,6 +102,15 @@ class CallStats:
     queue that ended in a transfer."""
     held: int
     """Center: calls put on hold at least once. Queue: answers from this queue with a hold."""
+    callbacks_requested: int
+    """Calls whose caller asked to be called back, keeping their place (queue: in this
+    queue). Such a call is neither abandoned nor answered by the request: it is answered
+    when the callback connects, its wait counting to then (for the service level too), or
+    ends in ``callback_given_up``."""
+    callbacks_connected: int
+    """Of the answered calls, those answered by calling the caller back."""
+    callback_given_up: int
+    """Calls whose callback never got through (every attempt busy, unanswered or failed)."""
     blocked_rate: float | None
     """blocked / offered."""
     answer_rate: float | None

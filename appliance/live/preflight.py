@@ -22,7 +22,12 @@ from appliance.live.ivr_prompts import (
 )
 from appliance.live.prompt_build import tools_available
 from appliance.lookups import SiteLookups
-from appliance.media.prompts import RETRIEVAL_PROMPTS, ROUTE_PROMPTS, prompt_texts
+from appliance.media.prompts import (
+    CALLBACK_PROMPTS,
+    RETRIEVAL_PROMPTS,
+    ROUTE_PROMPTS,
+    prompt_texts,
+)
 from appliance.pbx.sip.digest import ha1
 from appliance.state import StateFolder
 from appliance.storage.promptfiles import PromptSet
@@ -56,6 +61,11 @@ def preflight(site: Site, state: StateFolder, records: Path | None = None,
     # The state folder is created at start; a database elsewhere must have its folder.
     if records is not None and records.parent != state.root and not records.parent.is_dir():
         found.problems.append(("--records", f"{records.parent} is not a folder"))
+    # Call control keeps a callback's place, but the B2BUA does not yet carry its actions
+    # (the caller's release, the call out): refused rather than half done on a live line.
+    found.problems += [(f"queues.{index}.callback", "callbacks are simulated only for now: "
+                        "the live box does not place them yet")
+                       for index, queue in enumerate(site.queues) if queue.callback]
     found.warnings += reachability_warnings(site)
     if address is not None and not _loopback(address) and _example_passwords(site):
         found.warnings.append(
@@ -103,9 +113,10 @@ def _check_own_prompts(site: Site, found: Preflight) -> None:
     for language in spoken_languages(site):
         needed = {} if site.ivr is None else flow_prompts(site.ivr, language)
         if language == site.media.language:
-            optional = ROUTE_PROMPTS | (set() if site.voicemail.mailboxes else RETRIEVAL_PROMPTS)
+            optional = (ROUTE_PROMPTS | CALLBACK_PROMPTS
+                        | (set() if site.voicemail.mailboxes else RETRIEVAL_PROMPTS))
             always = {name: [] for name in prompt_texts(language) if name not in optional}
-            needed = {**always, **_route_prompts(site), **needed}
+            needed = {**always, **_route_prompts(site), **_callback_prompts(site), **needed}
         own = own_folder(site, language)
         missing = PromptSet(own).missing(list(needed))
         if missing:
@@ -121,6 +132,12 @@ def _route_prompts(site: Site) -> dict[str, list[str]]:
             if kind == "prompt":
                 played.setdefault(name, []).append(f"routes[{index}]")
     return played
+
+
+def _callback_prompts(site: Site) -> dict[str, list[str]]:
+    """The callback's prompts, each with the queues that offer callbacks."""
+    queues = [f"queues[{i}].callback" for i, q in enumerate(site.queues) if q.callback]
+    return {name: queues for name in sorted(CALLBACK_PROMPTS)} if queues else {}
 
 
 def _needed_by(missing: list[str], needed: dict[str, list[str]]) -> str:

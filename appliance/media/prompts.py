@@ -54,6 +54,11 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         "vm-deleted": "Message deleted.",
         "vm-saved": "Message saved.",
         "vm-no-more": "There are no more messages.",
+        "callback-offer": "To be called back without losing your place in the queue, press",
+        "callback-number": "We will call you back at",
+        "callback-confirm": "Press one to confirm, or two to enter another number.",
+        "callback-enter": "Please enter the number to call you back at, then press hash.",
+        "callback-booked": "Thank you. We will call you back when it is your turn. Goodbye.",
     },
     "zh": {
         "welcome": "感谢您的来电，请稍候，座席将尽快为您服务。",
@@ -78,6 +83,11 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         "vm-deleted": "留言已删除。",
         "vm-saved": "留言已保存。",
         "vm-no-more": "没有更多留言了。",
+        "callback-offer": "如需保留排队位置并由我们回电，请按",
+        "callback-number": "我们将回电至",
+        "callback-confirm": "确认请按一，输入其他号码请按二。",
+        "callback-enter": "请输入回电号码，以井号键结束。",
+        "callback-booked": "谢谢，轮到您时我们将回电。再见。",
     },
 }
 
@@ -131,6 +141,10 @@ if one of its routes names them."""
 RETRIEVAL_PROMPTS = frozenset(name for name in PHRASES["en"] if name.startswith("vm-"))
 """Phrases only voicemail retrieval plays: a site's own prompt folder needs them only if the
 site has mailboxes."""
+CALLBACK_PROMPTS = frozenset({"callback-offer", "callback-number", "callback-confirm",
+                              "callback-enter", "callback-booked"})
+"""Phrases only a queue's callback plays: a site's own prompt folder needs them only if one
+of its queues offers callbacks."""
 
 
 def prompt_texts(language: str) -> dict[str, str]:

@@ -67,6 +67,43 @@ class WrapUp(NamedTuple):
     until: float
 
 
+# --- callback ----------------------------------------------------------------
+
+
+class OfferCallback(NamedTuple):
+    """Tell the waiting caller they may press ``key`` to be called back, keeping their place
+    (the prompts "callback-offer" and the key's digit); the wait goes on."""
+
+    call: int
+    queue: str
+    key: str
+
+
+class ReleaseCaller(NamedTuple):
+    """The caller confirmed a callback to ``number``: say goodbye ("callback-booked") and end
+    their leg. The call goes on without it, in its place; no ``HangUpCaller`` follows."""
+
+    call: int
+    number: str
+
+
+class PlaceCallback(NamedTuple):
+    """Call the customer at ``number`` through ``trunk_group``; report the answer with
+    ``CallControl.callback_answered`` and a failure with ``callback_failed``. ``agent`` is the
+    agent already on the line (agent first; a ``Connect`` follows the answer), "" when the
+    customer is called first. The core times the ring itself (``CancelCallback``)."""
+
+    call: int
+    number: str
+    trunk_group: str
+    agent: str
+
+
+class CancelCallback(NamedTuple):
+    """Stop calling the customer (they did not answer in time, or the agent hung up); no
+    report is expected."""
+
+    call: int
 
 
 # --- voicemail -------------------------------------------------------------------
@@ -154,4 +191,5 @@ IvrAction = PlayPrompts | StopPrompts | LookUp | LeaveIvr
 # What call control asks of its drivers (`CallControl.take_actions`).
 Action = (RingAgent | StopRinging | Connect | Announce | HangUpCaller | HangUpAgent | WrapUp
           | AnswerCaller | PlayPrompts | StopPrompts | LookUp | LeaveIvr | StartSurvey
-          | RecordMessage | StopMessage)
+          | RecordMessage | StopMessage | OfferCallback | ReleaseCaller | PlaceCallback
+          | CancelCallback)

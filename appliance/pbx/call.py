@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 from appliance.clock import TimerHandle
 
 if TYPE_CHECKING:
+    from appliance.pbx.acd.callback import CallbackEntry
     from appliance.pbx.acd.queue import Membership
     from appliance.pbx.features.park import ParkedCall
     from appliance.pbx.ivr import Farewell, FlowRun
+    from appliance.pbx.ivr.callback import CallbackConfirm
     from appliance.pbx.voicemail import Deposit
 
 
@@ -31,6 +33,7 @@ class Call:
         "announce_timer",
         "answered",
         "answered_at",
+        "callback",
         "carried_wait",
         "dnis",
         "first_queued_at",
@@ -41,6 +44,7 @@ class Call:
         "key",
         "language",
         "max_wait_timer",
+        "offer_timer",
         "offered_at",
         "parked",
         "priority",
@@ -89,12 +93,16 @@ class Call:
         self.answered_at = 0.0
         self.max_wait_timer: TimerHandle | None = None
         self.announce_timer: TimerHandle | None = None
+        self.offer_timer: TimerHandle | None = None  # when the callback is offered
+        # Set once the caller asked to be called back (`appliance.pbx.acd.callback`).
+        self.callback: CallbackEntry | None = None
         self.ivr_answered = False  # an IVR flow (or a closed prompt) answered it
         # Its park slot's entry, from the park until it is taken from the lot and served
         # (picked up, or answered by the parker it rang back): where it goes if not taken.
         self.parked: ParkedCall | None = None
-        # While in an IVR flow, a closed prompt or leaving a message.
-        self.ivr: FlowRun | Farewell | Deposit | None = None
+        # While in an IVR flow, a closed prompt or leaving a message; while confirming a
+        # callback (still QUEUED).
+        self.ivr: FlowRun | Farewell | Deposit | CallbackConfirm | None = None
         # What the IVR learnt, kept with the call once it leaves for a queue or an agent.
         self.language = ""
         self.variables: dict[str, str] = {}

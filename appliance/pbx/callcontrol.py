@@ -28,6 +28,7 @@ from appliance.events import (
 from appliance.media.speech import say
 from appliance.pbx.acd.agent import HELD as AGENT_HELD
 from appliance.pbx.acd.agent import TALKING as AGENT_TALKING
+from appliance.pbx.acd.callback import BUSY, FAILED, pending
 from appliance.pbx.acd.core import REASON_DECLINED, Acd, AnnouncementSeconds
 from appliance.pbx.actions import (
     Action,
@@ -35,12 +36,14 @@ from appliance.pbx.actions import (
     HangUpAgent,
     HangUpCaller,
     LeaveIvr,
+    ReleaseCaller,
     StartSurvey,
 )
 from appliance.pbx.call import Call, CallState
 from appliance.pbx.features.parking import Parking
 from appliance.pbx.features.pickup import Pickups
 from appliance.pbx.ivr import Farewell, FlowRun, PromptSeconds, Speaker
+from appliance.pbx.ivr.callback import CallbackConfirm
 from appliance.pbx.routing import Decision, Kind, Router
 from appliance.pbx.trunks import TrunkGroups
 from appliance.pbx.voicemail import Deposit
@@ -130,7 +133,7 @@ class CallControl:
         """How long prompts play, as call control times them (for the drivers' own)."""
         self._speaker = speaker or say
         self.acd = Acd(site, self.calls, log, self._outbox, self._deadlines, self._end, rng,
-                       announcement_seconds)
+                       announcement_seconds, self.trunks)
         self.parking = Parking(site.sip.park, self.calls, self.acd, log, self._outbox,
                                self._deadlines)
         self.pickups = Pickups(self.calls, self.acd, log)
@@ -342,10 +345,51 @@ class CallControl:
 
     def caller_digit(self, now: float, call_id: int, digit: str) -> None:
         """The caller pressed `digit` (RFC 4733, INFO or in-band): for the IVR, if the call is
-        in it; a digit at any other time is only logged (by the driver)."""
+        in it or confirming a callback; a waiting caller's press of their queue's callback key
+        starts the confirmation (`CallbackConfirm`); a digit at any other time is only logged
+        (by the driver)."""
         call = self.calls.get(call_id)
-        if call is not None and call.ivr is not None:
+        if call is None:
+            return
+        if call.ivr is not None:
             call.ivr.digit(digit, now)
+        elif call.state is QUEUED and digit == self.acd.callbacks.key(call):
+            self._confirm_callback(call, now)
+
+    def _confirm_callback(self, call: Call, now: float) -> None:
+        """Read the caller's number back for them to confirm; they keep waiting meanwhile
+        (an agent who answers first takes the call as usual)."""
+        call.ivr = CallbackConfirm(
+            call.id, call.ani, call.language or self.site.media.language,
+            deadlines=self._deadlines, prompt_seconds=self._prompt_seconds,
+            speaker=self._speaker, outbox=self._outbox,
+            on_confirmed=lambda number, t: self._callback_confirmed(call, number, t),
+            on_dropped=lambda t: self._callback_dropped(call))
+        call.ivr.start(now)
+
+    def _callback_confirmed(self, call: Call, number: str, now: float) -> None:
+        """The caller's leg ends and the trunk is free; the call keeps its place."""
+        call.ivr = None
+        self.acd.callbacks.request(call, number, now)
+        self._outbox.append(new(ReleaseCaller, (call.id, number)))
+        self.trunks.release(call.trunk_group)
+
+    @staticmethod
+    def _callback_dropped(call: Call) -> None:
+        call.ivr = None
+
+    def callback_answered(self, now: float, call_id: int) -> bool:
+        """The customer answered a `PlaceCallback`. False if the call no longer calls them."""
+        call = self.calls.get(call_id)
+        return call is not None and self.acd.callbacks.answered(call, now)
+
+    def callback_failed(self, now: float, call_id: int, busy: bool = False) -> bool:
+        """A `PlaceCallback` did not reach the customer: busy (486, 600), or failed (any other
+        refusal, no or an unusable answer); no answer is the core's own ring timeout. False
+        if the call no longer calls them."""
+        call = self.calls.get(call_id)
+        reason = BUSY if busy else FAILED
+        return call is not None and self.acd.callbacks.failed(call, reason, now)
 
     def lookup_done(self, now: float, call_id: int, fields: Mapping[str, str] | None) -> None:
         """The answer to a `LookUp`: the fields found, {} for none, None if it failed."""
@@ -363,7 +407,10 @@ class CallControl:
         if call is None:
             return False
         state = call.state
-        if state is QUEUED:
+        if state is QUEUED and not pending(call):
+            if call.ivr is not None:  # confirming a callback
+                call.ivr.hang_up(now)
+                call.ivr = None
             self.acd.caller_left(call, now)
             self._end(call, EndCause.ABANDONED, now)
         elif state is IN_IVR:
@@ -387,6 +434,9 @@ class CallControl:
         if call is None or not self.acd.answer(agent, call, now):
             return False
         call.parked = None  # a parked call rung back to its parker is served
+        if call.ivr is not None:  # answered while the caller confirmed a callback
+            call.ivr.stop()  # type: ignore[union-attr]
+            call.ivr = None
         return True
 
     def agent_decline(
@@ -405,6 +455,9 @@ class CallControl:
                                    and agent_state.state is not AGENT_HELD):
             return False
         call = self.calls[agent_state.call]
+        if pending(call):  # on the line while the customer is called: that attempt fails
+            self.acd.callbacks.agent_hung_up(call, now)
+            return True
         survey = _survey_of(self.site, call.queue)
         if survey is None:
             self._outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_HANGUP)))
@@ -535,7 +588,13 @@ class CallControl:
     def _end(self, call: Call, cause: EndCause, now: float) -> None:
         call.state = ENDED
         del self.calls[call.id]
-        self.trunks.release(call.trunk_group)
+        if call.callback is None:
+            self.trunks.release(call.trunk_group)
+        else:  # its inbound channel went with the caller's leg
+            self.acd.callbacks.ended(call)
+            self.acd.callbacks.release_trunk(call.callback)
+        if isinstance(call.ivr, CallbackConfirm):
+            call.ivr.stop()
         self.log.append(new(CallEnded, (now, call.id, cause)))
 
 

@@ -88,6 +88,11 @@ class Channel(Protocol):
         """The caller presses a key (for the IVR)."""
         ...
 
+    def answer_callback(self, call: int) -> None:
+        """The customer picks up the appliance's call back to them (`PlaceCallback`); a
+        callback they do not answer is no input at all (the appliance's ring timeout)."""
+        ...
+
     def follow_ivr(self, heard: IvrHeard) -> None:
         """Tell ``heard(call, record)`` each IVR record (`IVR_RECORDS`) about a call a caller
         placed, read from the appliance's event log as it is written."""

@@ -71,6 +71,9 @@ class DirectChannel:
     def press(self, call: int, digit: str) -> None:
         self._input(self.core.caller_digit, call, digit)
 
+    def answer_callback(self, call: int) -> None:
+        self._input(self.core.callback_answered, call)
+
     def follow_ivr(self, heard: IvrHeard) -> None:
         # A call's handle is call control's own id: the records need no translation. Those
         # written while a call is offered wait until the channel knows its caller.

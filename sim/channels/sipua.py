@@ -127,6 +127,10 @@ class SipChannel(Subscribers):
         gateway.hangup(self.net.now, ua_call)
         self._send(gateway)
 
+    def answer_callback(self, call: int) -> None:
+        raise NotImplementedError("callbacks are simulated at call fidelity only: the "
+                                  "gateway that would carry them is not modelled here")
+
     def press(self, call: int, digit: str) -> None:
         gateway, ua_call = self._lines[call]
         gateway.press(self.net.now, ua_call, digit)

@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING
 from appliance.events import EndCause
 from appliance.pbx.actions import (
     Announce,
+    CancelCallback,
     Connect,
     HangUpAgent,
     HangUpCaller,
+    OfferCallback,
+    PlaceCallback,
     RecordMessage,
     StopRinging,
 )
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
     from sim.streams import Streams
 
 RETRY_AFTER_BUSY = frozenset({EndCause.BLOCKED, EndCause.BUSY})
+# Seconds from pressing the callback key to pressing 1 over the read-back of the number.
+_CONFIRM_DELAY = 2.0
 # A timer fires at now + (deadline - now), which can miss the deadline by a rounding step.
 _ROUNDING = 1e-6
 
@@ -78,6 +83,10 @@ class CallTypeModel:
         self.leave = 0.0 if voicemail is None else voicemail.leave
         self.message_length = None if voicemail is None else sampler(
             voicemail.length, streams(f"voicemail-length/{name}"))
+        callback = config.callback
+        self.callback_rng = streams(f"callback/{name}")
+        self.callback_ring = sampler(callback.ring_delay, streams(f"callback-ring/{name}")) \
+            if callback else None
 
 
 class Caller(Conversation):
@@ -88,6 +97,7 @@ class Caller(Conversation):
         "attempt",
         "call",
         "call_type",
+        "callback_token",
         "patience_armed",
         "patience_deadline",
         "transfer_patience",
@@ -102,6 +112,7 @@ class Caller(Conversation):
         self.call = 0
         self.waiting = True
         self.patience_armed = False
+        self.callback_token = 0  # bumped when a ring of a callback to them is withdrawn
         patience = call_type.patience
         self.patience_deadline = now + patience() if patience else math.inf
         # The conversation, drawn here rather than in Conversation.__init__: a run makes
@@ -156,6 +167,9 @@ class Callers:
         channel.on(StopRinging, self._on_ring_withdrawn)
         channel.on(Goodbye, self._on_goodbye)
         channel.on(RecordMessage, self._on_record_message)
+        channel.on(OfferCallback, self._on_callback_offer)
+        channel.on(PlaceCallback, self._on_called_back)
+        channel.on(CancelCallback, self._on_callback_cancelled)
 
     def start(self) -> None:
         self._schedule_arrival(0.0)
@@ -298,6 +312,47 @@ class Callers:
         caller: Caller = event.value
         if self._caller(caller.call) is caller:
             self.channel.hang_up(caller.call)
+
+    def _on_callback_offer(self, action: OfferCallback) -> None:
+        """A caller who takes the offer presses the key, then 1 over the read-back of their
+        number; they hang up as asked, and their patience no longer applies."""
+        caller = self._caller(action.call)
+        if caller is None or not caller.waiting:
+            return
+        call_type = caller.call_type
+        config = call_type.config.callback
+        if config is None or call_type.callback_rng.random() >= config.accept:
+            return
+        caller.waiting = False
+        self.channel.press(action.call, action.key)
+
+        def confirm(_event: object) -> None:
+            if self._caller(action.call) is caller:
+                self.channel.press(action.call, "1")
+
+        self.clock.after(_CONFIRM_DELAY, confirm)
+
+    def _on_called_back(self, action: PlaceCallback) -> None:
+        """The customer's phone rings: they answer after a ring delay, or never."""
+        caller = self._caller(action.call)
+        assert caller is not None  # the conversation waits for the callback
+        call_type = caller.call_type
+        config = call_type.config.callback
+        if config is None or call_type.callback_rng.random() >= config.answer:
+            return
+        assert call_type.callback_ring is not None
+        token = caller.callback_token
+
+        def pick_up(_event: object) -> None:
+            if caller.callback_token == token:
+                self.channel.answer_callback(action.call)
+
+        self.clock.after(call_type.callback_ring(), pick_up)
+
+    def _on_callback_cancelled(self, action: CancelCallback) -> None:
+        caller = self._caller(action.call)
+        if caller is not None:
+            caller.callback_token += 1
 
     def _on_hang_up(self, action: HangUpCaller) -> None:
         caller = self._caller(action.call)

@@ -39,6 +39,11 @@ TRANSITIONS: frozenset[tuple[AgentState, AgentState]] = frozenset(
         (RINGING, LOGGED_OUT),  # logged out while ringing
         (TALKING, HELD),
         (TALKING, WRAP_UP),  # hang-up or transfer
+        # On the line for a callback the customer did not answer: free again, with no
+        # wrap-up (or paused or logged out, as asked meanwhile).
+        (TALKING, READY),
+        (TALKING, NOT_READY),
+        (TALKING, LOGGED_OUT),
         (HELD, TALKING),
         (HELD, WRAP_UP),  # the caller hung up while on hold
         (WRAP_UP, READY),

@@ -67,6 +67,7 @@ from appliance.pbx.acd.agent import (
     Agent,
     PendingRequest,
 )
+from appliance.pbx.acd.callback import Callbacks, pending
 from appliance.pbx.acd.queue import Membership, QueueRuntime
 from appliance.pbx.acd.sticky import HOUR, StickyMemory
 from appliance.pbx.actions import (
@@ -83,6 +84,7 @@ from appliance.pbx.call import Call, CallState
 
 if TYPE_CHECKING:
     from appliance.config import Overflow, Site
+    from appliance.pbx.trunks import TrunkGroups
 
 QUEUED = CallState.QUEUED
 # Calls in the order they are served: their (-priority, start of wait, sequence) key.
@@ -148,6 +150,7 @@ class Acd:
         end_call: EndCall,
         rng: Random,
         announcement_seconds: AnnouncementSeconds | None = None,
+        trunks: TrunkGroups | None = None,
     ) -> None:
         self._calls = calls
         # None: every announcement lasts the queue's configured `duration`.
@@ -179,6 +182,9 @@ class Acd:
         # found the call somewhere else to go (a parked call rung back: `CallControl`).
         self.direct_not_taken: Callable[[Call, float], bool] | None = None
         self._build_memberships(site)
+        # Calls whose callers asked to be called back (`appliance.pbx.acd.callback`); the
+        # calls out take channels of `trunks` (none counted without).
+        self.callbacks = Callbacks(self, trunks)
 
     # --- configuration -----------------------------------------------------------
 
@@ -315,7 +321,10 @@ class Acd:
         never need these timers. Both count from entering the queue, so one
         started late, after a ring-no-answer, can be due at once.
         """
+        if call.callback is not None:
+            return  # its caller is gone, or back from a callback: no timer applies
         config = queue.config
+        self.callbacks.arm_offer(call, queue, now)
         if config.max_wait is not None and call.max_wait_timer is None:
             due = max(call.queued_at + config.max_wait, now)
             call.max_wait_timer = self._deadlines.schedule(due, self._on_max_wait, call)
@@ -334,6 +343,9 @@ class Acd:
         if call.announce_timer is not None:
             call.announce_timer.cancel()
             call.announce_timer = None
+        if call.offer_timer is not None:
+            call.offer_timer.cancel()
+            call.offer_timer = None
         refusals = self._refusals.pop(call.id, None)
         if refusals is not None:
             for timer in refusals.values():
@@ -413,9 +425,9 @@ class Acd:
         if announcements is None:  # switched off by a reload
             call.announce_timer = None
             return
-        if call.ringing and not queue.ring_all:
-            # About to be answered: no announcement over the ring. Should the ring fail,
-            # the caller hears one a round later, as if this one had played.
+        if (call.ringing and not queue.ring_all) or call.ivr is not None:
+            # About to be answered, or confirming a callback: no announcement over it.
+            # Should the ring fail, the caller hears one a round later, as if it had played.
             call.announce_timer = self._deadlines.schedule(
                 now + announcements.duration + announcements.every, self._on_announce, call
             )
@@ -582,6 +594,9 @@ class Acd:
                 return
         else:
             candidates = queue.ready[:]
+        if call.callback is not None and call.callback.dials_first():
+            self.callbacks.dial_first(call, queue, now)
+            return
         chosen = queue.strategy(candidates, now, self._rng, queue.memory)
         if not queue.ring_all:
             queue.remove(call)  # rung on one agent: out of the waiting heap
@@ -620,6 +635,10 @@ class Acd:
         if best is None:
             return
         queue = best_membership.queue  # type: ignore[union-attr]
+        if best.callback is not None and best.callback.dials_first():
+            self.callbacks.dial_first(best, queue, now)
+            self._agent_available(agent, now)  # the agent is still free: the next call
+            return
         if not queue.ring_all:
             queue.remove(best)
         self._ring(best, best_membership, now)  # type: ignore[arg-type]
@@ -698,7 +717,11 @@ class Acd:
         if (agent is None or agent.state is not RINGING or agent.call != call.id
                 or call.state is not QUEUED):
             return False
-        self._answered(agent, call, self._queue_of(call), now)
+        queue = self._queue_of(call)
+        if pending(call):
+            self.callbacks.agent_answered(agent, call, queue, now)
+            return True
+        self._answered(agent, call, queue, now)
         return True
 
     def _answered(self, agent: Agent, call: Call, queue: QueueRuntime, now: float) -> None:
@@ -737,8 +760,8 @@ class Acd:
 
     def hold(self, agent_id: str, now: float) -> bool:
         agent = self.agents.get(agent_id)
-        if agent is None or agent.state is not TALKING:
-            return False
+        if agent is None or agent.state is not TALKING or pending(self._calls[agent.call]):
+            return False  # (on the line while a callback is placed: nobody to hold yet)
         self._set(agent, HELD, now, "", agent.call)
         self._calls[agent.call].state = CallState.HELD
         self._log.append(new(CallHeld, (now, agent.call, agent_id)))
@@ -830,9 +853,11 @@ class Acd:
             agent.wrap_up_timer = None
 
     def _transferring(self, agent_id: str) -> Agent | None:
-        """The agent, if they have a call to transfer."""
+        """The agent, if they have a call to transfer (not one whose callback is still being
+        placed: there is nobody on the line to hand on yet)."""
         agent = self.agents.get(agent_id)
-        if agent is None or (agent.state is not TALKING and agent.state is not HELD):
+        if (agent is None or (agent.state is not TALKING and agent.state is not HELD)
+                or pending(self._calls[agent.call])):
             return None
         return agent
 
