@@ -1,0 +1,1 @@
+"""Features beside the ACD, each a clock-free core of its own: `campaign` (outbound dialing)."""
