@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -95,12 +95,12 @@ class _Number:
 class Dialer:
     """One campaign's list and its dialing (see the module's docstring)."""
 
-    def __init__(self, name: str, contacts: Iterable[Contact], do_not_call: Iterable[str],
+    def __init__(self, name: str, contacts: Iterable[Contact], do_not_call: Container[str],
                  settings: DialerSettings, log: EventLog, is_open: Hours = always_open) -> None:
         self.name, self.settings, self.log, self.is_open = name, settings, log, is_open
         self.numbers = {c.number: _Number(c) for c in contacts}
         self.left = len(self.numbers)  # numbers without their final outcome
-        self.blocked = frozenset(do_not_call)
+        self.blocked = do_not_call  # numbers and prefixes (`routing.Numbers`)
         # (due, order, number): the numbers to call, fresh ones due at 0 in list order.
         self._due: list[tuple[float, int, str]] = []
         self._order = 0
