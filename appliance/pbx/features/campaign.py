@@ -109,6 +109,7 @@ class Dialer:
         self.last_dial = -math.inf
         self.done = False
         self._closed_since: float | None = None
+        self._asked = -math.inf  # when `dial` was last asked
 
     # --- commands -----------------------------------------------------------------------
 
@@ -133,6 +134,7 @@ class Dialer:
     def dial(self, free_agents: int, now: float) -> list[Attempt]:
         """The numbers to call now, given `free_agents` of the queue (for a campaign that
         hands calls to an IVR flow: its free lines). Each is logged `CampaignDialed`."""
+        self._asked = now
         room = math.floor(free_agents * self.settings.ratio + 1e-9) - self.ringing
         placed: list[Attempt] = []
         while room > 0 and self._may_dial(now):
@@ -145,13 +147,15 @@ class Dialer:
 
     def next_deadline(self) -> float | None:
         """When `dial` may have something new to place without any agent changing: the next
-        retry due, the rate allowing one more call, the calling hours looked at again."""
+        retry due, the rate allowing one more call, the calling hours looked at again. None
+        when only a free agent (or an outcome) would let it dial: always after the last time
+        `dial` was asked, so a driver never spins."""
         if not self.running or not self._due:
             return None
         at = max(self._due[0][0], self.last_dial + self._spacing())
         if self._closed_since is not None:
             at = max(at, self._closed_since + CLOSED_RECHECK)
-        return at
+        return at if at > self._asked else None
 
     # --- outcomes -------------------------------------------------------------------------
 
