@@ -4,6 +4,7 @@ out, no clock."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from appliance.events import CampaignNumberDone, Record
@@ -26,3 +27,14 @@ def campaign_number_row(record: Record) -> CampaignNumberDetail | None:
         return None
     return CampaignNumberDetail(record.campaign, record.number, record.outcome,  # type: ignore[union-attr]
                                 record.attempts, record.t)  # type: ignore[union-attr]
+
+
+def outcomes_by_campaign(rows: Iterable[CampaignNumberDetail]) -> dict[str, dict[str, int]]:
+    """How many numbers of each campaign ended with each outcome, campaigns and outcomes in
+    the order first seen; ``attempts`` counts the calls placed."""
+    found: dict[str, dict[str, int]] = {}
+    for row in rows:
+        counts = found.setdefault(row.campaign, {"attempts": 0})
+        counts[row.outcome] = counts.get(row.outcome, 0) + 1
+        counts["attempts"] += row.attempts
+    return found

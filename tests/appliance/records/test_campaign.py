@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from appliance.cli import app
 from appliance.eventlog import EventLog
 from appliance.pbx.features.campaign import Contact, Dialer, DialerSettings
 from appliance.records import RecordReader, RecordStore
@@ -39,3 +42,15 @@ def test_the_rows_are_stored_and_read_back_by_run_and_campaign(tmp_path: Path) -
         ("3", "do_not_call"), ("1", "connected"), ("2", "busy")]
     assert reader.campaign_numbers(campaign="other") == []
     assert reader.calls() == []
+
+
+def test_ccbox_campaign_shows_the_numbers_done_by_outcome(tmp_path: Path) -> None:
+    with RecordStore(tmp_path / "r.db", run="run1") as store:
+        for record in a_campaign_run():
+            store.append(record)
+    shown = CliRunner().invoke(app, ["campaign", str(tmp_path / "r.db")])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output == ("survey: 3 numbers done - attempts 3, do_not_call 1, connected 1, "
+                            "busy 1\n")
+    missing = CliRunner().invoke(app, ["campaign", str(tmp_path / "none.db")])
+    assert missing.exit_code == 2
