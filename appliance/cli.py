@@ -217,6 +217,34 @@ def voicemail(
                    f"{message.caller or '-'}  {message.seconds:6.1f} s  {message.file}")
 
 
+@app.command("campaign")
+def campaign_command(
+    records: Path = typer.Argument(..., help="The records database: STATE_DIR/records.sqlite "
+                                   "of a running or stopped appliance (or its --records)"),
+    name: str = typer.Option(None, "--campaign", help="Only this campaign"),
+    as_json: bool = typer.Option(False, "--json", help="Print the counts as JSON"),
+) -> None:
+    """Each campaign's numbers done so far, by final outcome (connected, do_not_call, and,
+    once their attempts were used up, no_answer, busy, failed, abandoned), with the calls
+    placed to them. Exits with 2 if the records cannot be read."""
+    import json
+
+    from appliance.records import RecordReader
+    from appliance.records.campaign import outcomes_by_campaign
+
+    if not records.is_file():
+        typer.echo(f"ccbox campaign: {records}: no such file", err=True)
+        raise typer.Exit(2)
+    found = outcomes_by_campaign(RecordReader(records).campaign_numbers(campaign=name))
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    for campaign, counts in found.items():
+        done = sum(count for outcome, count in counts.items() if outcome != "attempts")
+        parts = ", ".join(f"{outcome} {count}" for outcome, count in counts.items())
+        typer.echo(f"{campaign}: {done} numbers done - {parts}")
+
+
 def _register_plugins() -> None:
     for entry in entry_points(group="ccbox.commands"):
         entry.load()(app)

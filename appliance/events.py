@@ -418,6 +418,8 @@ class ForwardingChanged(NamedTuple):
     phone: str
     condition: str
     target: str
+
+
 # --- supervision and conferences ---------------------------------------------------
 
 
@@ -478,6 +480,101 @@ class ConferenceLeft(NamedTuple):
     room: str
     call: int
     party: str
+
+
+# --- outbound campaigns -------------------------------------------------------
+# A campaign's dialer (`appliance.pbx.features.campaign`) decides and hears outcomes by
+# number; each attempt is one number's ``attempt``-th call. Every number listed ends in
+# exactly one ``CampaignNumberDone``; the campaign in one ``CampaignDone`` once all have.
+
+
+class CampaignStarted(NamedTuple):
+    """A campaign starts (or resumes) dialing: ``numbers`` listed, ``pending`` of them not
+    done yet."""
+
+    t: float
+    campaign: str
+    numbers: int
+    pending: int
+
+
+class CampaignStopped(NamedTuple):
+    """Dialing stops (a command, a reload); calls up go on, numbers keep their state."""
+
+    t: float
+    campaign: str
+
+
+class CampaignDialed(NamedTuple):
+    t: float
+    campaign: str
+    number: str
+    attempt: int
+
+
+class CampaignAnswered(NamedTuple):
+    """The number answered and was given to the campaign's queue (a free agent) or flow."""
+
+    t: float
+    campaign: str
+    number: str
+    attempt: int
+
+
+class CampaignAbandoned(NamedTuple):
+    """The number answered but no agent of the queue was free: hung up (abandoned on
+    connect, the figure regulators limit)."""
+
+    t: float
+    campaign: str
+    number: str
+    attempt: int
+
+
+class CampaignNoAnswer(NamedTuple):
+    t: float
+    campaign: str
+    number: str
+    attempt: int
+
+
+class CampaignBusy(NamedTuple):
+    t: float
+    campaign: str
+    number: str
+    attempt: int
+
+
+class CampaignFailed(NamedTuple):
+    """The attempt failed otherwise; ``cause`` as `OutsideCallEnded`'s (not_found, rejected,
+    failed, no_channel ...)."""
+
+    t: float
+    campaign: str
+    number: str
+    attempt: int
+    cause: str
+
+
+class CampaignNumberDone(NamedTuple):
+    """A number's final outcome: ``connected`` (answered and handed on), ``do_not_call``
+    (never dialed), or, once its attempts are used up, the last one's (no_answer, busy,
+    failed, abandoned). ``attempts``: calls placed to it."""
+
+    t: float
+    campaign: str
+    number: str
+    outcome: str
+    attempts: int
+
+
+class CampaignDone(NamedTuple):
+    """Every number of the campaign has its final outcome; ``connected`` of them answered."""
+
+    t: float
+    campaign: str
+    numbers: int
+    connected: int
 
 
 # --- IVR ---------------------------------------------------------------------
@@ -726,7 +823,19 @@ CallRecord = (
     | CallbackFailed
     | CallbackGivenUp
 )
-Record = CallRecord | AgentStateChanged | Alarm
+CampaignRecord = (
+    CampaignStarted
+    | CampaignStopped
+    | CampaignDialed
+    | CampaignAnswered
+    | CampaignAbandoned
+    | CampaignNoAnswer
+    | CampaignBusy
+    | CampaignFailed
+    | CampaignNumberDone
+    | CampaignDone
+)
+Record = CallRecord | AgentStateChanged | Alarm | CampaignRecord
 
 RECORD_TYPES: dict[str, type[Record]] = {
     cls.__name__: cls
@@ -785,5 +894,15 @@ RECORD_TYPES: dict[str, type[Record]] = {
         CallbackAnswered,
         CallbackFailed,
         CallbackGivenUp,
+        CampaignStarted,
+        CampaignStopped,
+        CampaignDialed,
+        CampaignAnswered,
+        CampaignAbandoned,
+        CampaignNoAnswer,
+        CampaignBusy,
+        CampaignFailed,
+        CampaignNumberDone,
+        CampaignDone,
     )
 }

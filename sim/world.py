@@ -30,6 +30,7 @@ from sim.lookups import SimLookups, carry_out
 from sim.media import AnnouncementTiming, announcement_timing
 from sim.streams import ACD, Streams
 from sim.traffic.callers import Callers
+from sim.traffic.campaign import campaigns_of
 from sim.traffic.ivr import IvrCallers
 
 Progress = Callable[[float], None]
@@ -154,6 +155,8 @@ class World:
             self.driver.on(LookUp, carry_out(lookups, self.clock, self._lookup_done))
         self.people = People(site, self.channel, self.clock, self.streams, self.length,
                              prompt_seconds)
+        self.campaigns = campaigns_of(site, self.core, self.channel, self.clock, self.streams,
+                                      site_wallclock(site))
 
     def _lookup_done(self, call: int, fields: dict[str, str] | None) -> None:
         self.core.lookup_done(self.env.now, call, fields)
@@ -165,6 +168,8 @@ class World:
 
     def _run(self, progress: Progress | None, step: float) -> EventLog:
         self.people.start()
+        for campaign in self.campaigns:
+            campaign.start()
         in_steps(self.driver.run, self.length, progress, step)
         return self.log
 

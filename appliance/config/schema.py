@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
@@ -30,7 +31,9 @@ from pydantic import (
     model_validator,
 )
 
-from appliance.config.ivr import Ivr, ToVoicemail, builtin_prompts, ivr_problems
+from appliance import csvtable
+from appliance.config.campaign import read_contacts
+from appliance.config.ivr import SITE_FOLDER, Ivr, ToVoicemail, builtin_prompts, ivr_problems
 from appliance.config.live import Media, Outbound, PeerAddress, Sip, parse_peer
 from appliance.config.routing import (
     Holiday,
@@ -780,6 +783,88 @@ class AgentBehaviour(_Frozen):
     away_after_missed_ring: Distribution = Exponential(mean=120)
 
 
+# --- outbound campaigns -----------------------------------------------------------------------
+
+RETRY_OUTCOMES = ("no_answer", "busy", "failed", "abandoned")
+# A number as dialed, or a prefix of numbers ending in '*'.
+DoNotCall = Annotated[str, Field(pattern=r"^\+?[0-9]{1,32}\*?$")]
+
+
+class CampaignRetry(_Frozen):
+    """Seconds before a number is called again after each outcome that may be retried."""
+
+    no_answer: Seconds = 3600.0
+    busy: Seconds = 600.0
+    failed: Seconds = 1800.0
+    abandoned: Seconds = 3600.0
+
+
+class CampaignModel(_Frozen):
+    """How the called numbers behave, for the simulator: the chance an attempt is answered or
+    busy (else it rings unanswered until the route's ring timeout), how long it rings before
+    an answer, and how long the answered party talks."""
+
+    answer_probability: Probability = 0.5
+    busy_probability: Probability = 0.1
+    ring_time: Distribution = Fixed(value=8)
+    talk_time: Distribution = Exponential(mean=120)
+    busy_after: Seconds = 2.0
+
+    @model_validator(mode="after")
+    def _check(self) -> "CampaignModel":
+        if self.answer_probability + self.busy_probability > 1 + 1e-9:
+            _raise_if_any([(("busy_probability",), "expected answer_probability + "
+                            f"busy_probability <= 1; got {self.answer_probability} + "
+                            f"{self.busy_probability}")])
+        return self
+
+
+class Campaign(_Frozen):
+    """An outbound campaign: `list` (a CSV file with a `number` column, relative to the site
+    file) dialed through `trunk_group`'s route out, each answered call handed to `queue`'s
+    agents or to IVR `flow` (one of the two). Progressive: one call per free agent of the
+    queue times `ratio` (>= 1), at most `max_rate` calls a minute (0: no limit), only while
+    schedule `hours` is open (None: any time); `attempts` per number, `retry` intervals."""
+
+    name: Identifier
+    list: Annotated[str, Field(min_length=1)]
+    trunk_group: Identifier
+    queue: Identifier | None = None
+    flow: Identifier | None = None
+    do_not_call: list[DoNotCall] = Field(default_factory=list)
+    ratio: Annotated[Number, Field(ge=1, le=5)] = 1.0
+    max_rate: Annotated[Number, Field(ge=0)] = 0.0
+    attempts: Annotated[Whole, Field(ge=1, le=20)] = 3
+    retry: CampaignRetry = CampaignRetry()
+    hours: Identifier | None = None
+    # Lines an IVR-flow campaign keeps busy at most (its "free agents").
+    lines: Annotated[Whole, Field(ge=1)] = 1
+    start: bool = False  # dial from the moment the appliance starts
+    model: CampaignModel = CampaignModel()
+
+    @field_validator("list")
+    @classmethod
+    def _absolute_list(cls, path: str, info: ValidationInfo) -> str:
+        folder = (info.context or {}).get(SITE_FOLDER, ".")
+        return str((Path(folder) / Path(path).expanduser()).absolute())
+
+    @model_validator(mode="after")
+    def _check(self) -> "Campaign":
+        problems: list[Problem] = []
+        if (self.queue is None) == (self.flow is None):
+            problems.append(((), "expected exactly one of queue and flow (where an answered "
+                                 "call goes)"))
+        try:
+            read_contacts(Path(self.list))
+        except csvtable.TableError as error:
+            problems.append((("list",), str(error)))
+        _raise_if_any(problems)
+        return self
+
+    def retry_seconds(self) -> dict[str, float]:
+        return {outcome: getattr(self.retry, outcome) for outcome in RETRY_OUTCOMES}
+
+
 # --- the site -------------------------------------------------------------------------------
 
 class Site(_Frozen):
@@ -805,6 +890,7 @@ class Site(_Frozen):
     media: Media = Media()
     ivr: Ivr | None = None
     voicemail: Voicemail = Voicemail()
+    campaigns: list[Campaign] = Field(default_factory=list)
 
     _queues: dict[str, Queue] = PrivateAttr(default_factory=dict)
     _trunk_groups: dict[str, TrunkGroup] = PrivateAttr(default_factory=dict)
@@ -860,6 +946,7 @@ def _site_problems(site: Site) -> Iterator[Problem]:
     yield from _survey_problems(site)
     yield from _voicemail_problems(site)
     yield from _callback_problems(site)
+    yield from _campaign_problems(site)
 
 
 def _voicemail_problems(site: Site) -> Iterator[Problem]:
@@ -897,6 +984,31 @@ def _callback_problems(site: Site) -> Iterator[Problem]:
             yield (("queues", index, "callback", "trunk_group"),
                    f"no trunk group named {callback.trunk_group!r} (trunk groups: "
                    f"{', '.join(groups)})")
+
+
+def _campaign_problems(site: Site) -> Iterator[Problem]:
+    """A campaign dials through a group with a route out, hands calls to a queue or flow the
+    site has, and keeps hours of one of its schedules."""
+    yield from _duplicate_names("campaigns", site.campaigns, "campaign")
+    outbound = [group.name for group in site.trunk_groups if group.outbound is not None]
+    flows = [flow.name for flow in site.ivr.flows] if site.ivr is not None else []
+    for index, campaign in enumerate(site.campaigns):
+        for field, problem in _campaign_targets(site, campaign, outbound, flows):
+            yield (("campaigns", index, field), problem)
+
+
+def _campaign_targets(site: Site, campaign: Campaign, outbound: Sequence[str],
+                      flows: Sequence[str]) -> Iterator[tuple[str, str]]:
+    if campaign.trunk_group not in outbound:
+        yield ("trunk_group", f"expected a trunk group with an outbound route (with one: "
+                              f"{', '.join(outbound) or 'none'}); got {campaign.trunk_group!r}")
+    if campaign.queue is not None and (problem := _unknown_queue(site, campaign.queue)):
+        yield ("queue", problem)
+    if campaign.flow is not None and campaign.flow not in flows:
+        yield ("flow", f"no flow named {campaign.flow!r} (flows: {', '.join(flows) or 'none'})")
+    if campaign.hours is not None and campaign.hours not in site.schedules:
+        yield ("hours", f"no schedule named {campaign.hours!r} (schedules: "
+                        f"{', '.join(site.schedules) or 'none'})")
 
 
 def _survey_problems(site: Site) -> Iterator[Problem]:

@@ -53,6 +53,7 @@ class Call:
         "recall",
         "ringing",
         "route_priority",
+        "seized",
         "state",
         "sticky",
         "sticky_timer",
@@ -63,6 +64,7 @@ class Call:
     def __init__(self, call_id: int, trunk_group: str, ani: str, dnis: str, now: float) -> None:
         self.id = call_id
         self.trunk_group = trunk_group
+        self.seized = True  # holds a channel of its trunk group (not a campaign's answered call)
         self.ani = ani
         self.dnis = dnis
         self.offered_at = now

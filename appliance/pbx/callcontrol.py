@@ -44,7 +44,7 @@ from appliance.pbx.features.parking import Parking
 from appliance.pbx.features.pickup import Pickups
 from appliance.pbx.ivr import Farewell, FlowRun, PromptSeconds, Speaker
 from appliance.pbx.ivr.callback import CallbackConfirm
-from appliance.pbx.routing import Decision, Kind, Router
+from appliance.pbx.routing import Decision, Kind, Router, Target
 from appliance.pbx.trunks import TrunkGroups
 from appliance.pbx.voicemail import Deposit
 
@@ -242,6 +242,35 @@ class CallControl:
         else:
             self._enqueue(call, decision, now)  # type: ignore[arg-type]
         return call_id
+
+    def connect_outside(self, now: float, trunk_group: str, number: str, dnis: str,
+                        target: Target, variables: Mapping[str, str]) -> int:
+        """An outside call the appliance placed (a campaign's) was answered: it becomes a call
+        offered on `trunk_group` from `number` to `dnis`, sent straight to `target` (a queue,
+        whose agents are rung as for any queued caller, or an IVR flow) with `variables` set
+        as the IVR's user variables. It seizes no channel: the outside call holds one until
+        it ends. No `AnswerCaller`: the call is answered already. Returns its id."""
+        self._next_call_id += 1
+        call = Call(self._next_call_id, trunk_group, number, dnis, now)
+        call.seized = False
+        self.log.append(new(CallOffered, (now, call.id, trunk_group, number, dnis, 1)))
+        self.calls[call.id] = call
+        if target.kind is Kind.FLOW:
+            call.state = IN_IVR
+            call.ivr = run = self._flow_run(call, target.name,
+                                            lambda leave, t: self._left_ivr(call, leave, t))
+            run.variables.update(variables)
+            run.start(now)
+        else:
+            call.variables = dict(variables)
+            self.acd.enqueue(call, target.name, now)
+        return call.id
+
+    def free_agents(self, queue: str) -> int:
+        """How many agents of `queue` are ready for a call now (0 for a queue the site has
+        not): what a progressive dialer dials for."""
+        found = self.acd.queues.get(queue)
+        return 0 if found is None else len(found.ready)
 
     def _enter_ivr(self, call: Call, decision: Decision, now: float) -> None:
         """The IVR answers the call and walks its flow (`caller_digit`, `lookup_done`)."""
@@ -588,11 +617,11 @@ class CallControl:
     def _end(self, call: Call, cause: EndCause, now: float) -> None:
         call.state = ENDED
         del self.calls[call.id]
-        if call.callback is None:
-            self.trunks.release(call.trunk_group)
-        else:  # its inbound channel went with the caller's leg
+        if call.callback is not None:  # its inbound channel went with the caller's leg
             self.acd.callbacks.ended(call)
             self.acd.callbacks.release_trunk(call.callback)
+        elif call.seized:
+            self.trunks.release(call.trunk_group)
         if isinstance(call.ivr, CallbackConfirm):
             call.ivr.stop()
         self.log.append(new(CallEnded, (now, call.id, cause)))

@@ -32,12 +32,14 @@ from appliance.eventlog import EventLog, record_from_json, record_to_json
 from appliance.events import (
     CallAnswered,
     CallEnded,
+    CampaignNumberDone,
     EndCause,
     ForwardingChanged,
     OutsideCallEnded,
     Record,
     RecordingStarted,
 )
+from appliance.records.campaign import CampaignNumberDetail, campaign_number_row
 from appliance.records.cdr import CallDetail, CdrBuilder
 from appliance.records.outside import OutsideCallDetail, OutsideDetails
 
@@ -118,6 +120,16 @@ SCHEMA: tuple[str, ...] = (
         run TEXT NOT NULL,
         PRIMARY KEY (phone, condition)
     )""",
+    # Each campaign number's final outcome (``CampaignNumberDetail``).
+    """CREATE TABLE IF NOT EXISTS campaign_numbers (
+        run TEXT NOT NULL,
+        campaign TEXT NOT NULL,
+        number TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        done_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (run, campaign, number)
+    )""",
 )
 # Indexes beyond the keys, made on older databases too when a writer opens them. A reader
 # works without them (slower): it never changes a database.
@@ -185,11 +197,15 @@ _INSERT_OUTSIDE = (f"INSERT INTO outside_calls ({', '.join(_OUTSIDE_COLUMNS)})"
                    f" VALUES ({', '.join('?' * len(_OUTSIDE_COLUMNS))})")
 _SELECT_OUTSIDE = f"SELECT {', '.join(OutsideCallDetail._fields)} FROM outside_calls"
 _SET_FORWARDING = (
-    "INSERT INTO forwarding (phone, condition, target, t, run) VALUES (?,?,?,?,?)"
+    "INSERT INTO forwarding (run, phone, condition, target, t) VALUES (?,?,?,?,?)"
     " ON CONFLICT (phone, condition) DO UPDATE SET target = excluded.target, t = excluded.t,"
     " run = excluded.run")
+_CAMPAIGN_COLUMNS = ("run", *CampaignNumberDetail._fields)
+_INSERT_CAMPAIGN = (f"INSERT INTO campaign_numbers ({', '.join(_CAMPAIGN_COLUMNS)})"
+                    f" VALUES ({', '.join('?' * len(_CAMPAIGN_COLUMNS))})")
+_SELECT_CAMPAIGN = f"SELECT {', '.join(CampaignNumberDetail._fields)} FROM campaign_numbers"
 # Records that end a row: committed at once, not after COMMIT_INTERVAL.
-_ENDS = (CallEnded, OutsideCallEnded)
+_ENDS = (CallEnded, OutsideCallEnded, CampaignNumberDone)
 _FINISHED = f"cause <> '{IN_PROGRESS}'"
 
 PathLike = str | os.PathLike[str]
@@ -299,6 +315,21 @@ class RecordReader:
         except sqlite3.OperationalError:  # a database no writer of this version has opened
             return []
         return [ForwardingChanged(*row) for row in rows]
+
+    def campaign_numbers(self, run: str | None = None,
+                         campaign: str | None = None) -> list[CampaignNumberDetail]:
+        """Campaign numbers with their final outcome, of one run or every run (and of one
+        campaign or all), in the order they were done."""
+        where = " AND ".join(f"{name} = ?" for name, value in (("run", run),
+                                                                 ("campaign", campaign))
+                             if value is not None)
+        params = tuple(value for value in (run, campaign) if value is not None)
+        try:
+            rows = self._query(f"{_SELECT_CAMPAIGN}{' WHERE ' + where if where else ''}"
+                               " ORDER BY done_at, rowid", params)
+        except sqlite3.OperationalError:  # a database no writer of this version has opened
+            return []
+        return [CampaignNumberDetail(*row) for row in rows]
 
     def integrity_check(self) -> list[str]:
         """SQLite's own check of the file: ``["ok"]`` when sound."""
@@ -506,12 +537,15 @@ class _Writer:
         self.run = run
         self.seq = 0
         self.builder = CdrBuilder()
-        self.outside = OutsideDetails()
+        # The tables beside `calls` whose rows the records close: (insert, row of a record).
+        self.side_tables = ((_INSERT_OUTSIDE, OutsideDetails().feed),
+                            (_INSERT_CAMPAIGN, campaign_number_row),
+                            (_SET_FORWARDING, _forwarding_row))
         self.pending = 0  # records in the open transaction
 
     def write(self, records: list[Any]) -> int:
         """Insert into the open transaction; returns how many records were dropped."""
-        events, calls, outside, dropped = self.rows(records)
+        events, calls, side, dropped = self.rows(records)
         if not events:
             return dropped
         try:
@@ -519,35 +553,35 @@ class _Writer:
                 self.db.execute("BEGIN")
             self.db.executemany(_INSERT_EVENT, events)
             self.db.executemany(_INSERT_CALL, calls)
-            self.db.executemany(_INSERT_OUTSIDE, outside)
-            self.db.executemany(_SET_FORWARDING, [
-                (r.phone, r.condition, r.target, r.t, self.run)
-                for r in records if type(r) is ForwardingChanged])
+            for (insert, _), rows in zip(self.side_tables, side, strict=True):
+                self.db.executemany(insert, rows)
         except sqlite3.Error:
             logger.exception("could not write %d records of run %s", len(events), self.run)
             return dropped + len(events) + self.rollback()
         self.pending += len(events)
         return dropped
 
-    def rows(self, records: list[Any]) -> tuple[list[Row], list[Row], list[Row], int]:
-        """The events, calls and outside_calls rows of `records`, and how many were dropped."""
+    def rows(self, records: list[Any]) -> tuple[list[Row], list[Row], list[list[Row]], int]:
+        """The events and calls rows of `records`, the rows of each side table, and how
+        many records were dropped."""
         events: list[Row] = []
         calls: list[Row] = []
-        outside: list[Row] = []
+        side: list[list[Row]] = [[] for _ in self.side_tables]
         dropped = 0
         for record in records:
             try:
                 event = self.event_row(record)
                 detail = self.builder.feed(record)
-                outside_detail = self.outside.feed(record)
+                closed = [row_of(record) for _, row_of in self.side_tables]
             except Exception:
                 # One bad record must not stop the log of a live appliance.
                 logger.exception("dropped a record that could not be stored: %s", _describe(record))
                 dropped += 1
                 continue
             events.append(event)
-            if outside_detail is not None:
-                outside.append((self.run, *outside_detail))
+            for rows, row in zip(side, closed, strict=True):
+                if row is not None:
+                    rows.append((self.run, *row))
             if detail is not None:
                 calls.append(_detail_row(self.run, detail))
             elif type(record) in _PROGRESS:
@@ -555,7 +589,7 @@ class _Writer:
                 so_far = self.builder.so_far(record.call, record.t)
                 if so_far is not None and so_far.answered_at is not None:
                     calls.append(_detail_row(self.run, so_far, IN_PROGRESS))
-        return events, calls, outside, dropped
+        return events, calls, side, dropped
 
     def event_row(self, record: Record) -> tuple[Any, ...]:
         row = event_row(self.run, self.seq + 1, record)
@@ -668,6 +702,13 @@ def _seconds_until(deadline: float | None) -> float | None:
 
 def _passed(deadline: float | None) -> bool:
     return deadline is not None and time.monotonic() >= deadline
+
+
+def _forwarding_row(record: Record) -> tuple[str, str, str, float] | None:
+    """A phone's forwarding change, upserted: the phone's state, not only its run's."""
+    if type(record) is not ForwardingChanged:
+        return None
+    return record.phone, record.condition, record.target, record.t  # type: ignore[union-attr]
 
 
 def _describe(record: Any) -> str:

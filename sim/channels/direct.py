@@ -8,7 +8,7 @@ messages are not recorded: each is logged (`VoicemailLeft`) with its length alon
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from appliance.events import Record, VoicemailLeft, new
@@ -20,6 +20,7 @@ from sim.channels import IVR_RECORDS, Conversation, Goodbye, IvrHeard
 
 if TYPE_CHECKING:
     from appliance.pbx.callcontrol import CallControl
+    from appliance.pbx.routing import Target
     from sim.channels.subscribers import Handler
     from sim.clock import SimClock
     from sim.driver import CoreDriver
@@ -59,6 +60,16 @@ class DirectChannel:
     def offer(self, conversation: Conversation, trunk_group: str, ani: str, dnis: str,
               attempt: int) -> int:
         call = self._offer_call(self.env.now, trunk_group, ani, dnis, attempt)
+        self._conversations[call] = conversation
+        self.settle()
+        return call
+
+    def connect_outside(self, conversation: Conversation, trunk_group: str, number: str,
+                        dnis: str, target: Target, variables: Mapping[str, str]) -> int:
+        """An outside call the appliance placed was answered by `conversation`'s party: it
+        goes to `target` (`CallControl.connect_outside`); returns its handle."""
+        call = self.core.connect_outside(self.env.now, trunk_group, number, dnis, target,
+                                         variables)
         self._conversations[call] = conversation
         self.settle()
         return call

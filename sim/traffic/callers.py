@@ -357,6 +357,8 @@ class Callers:
     def _on_hang_up(self, action: HangUpCaller) -> None:
         caller = self._caller(action.call)
         assert caller is not None  # released by the appliance: the caller had not left
+        if type(caller) is not Caller:  # a campaign's called party: no caller of this model
+            return
         caller.waiting = False
         if action.cause in RETRY_AFTER_BUSY:
             self._maybe_retry(caller, caller.call_type.config.retrial.after_busy)

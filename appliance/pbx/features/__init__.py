@@ -1,2 +1,2 @@
 """PBX features beside the ACD, each a clock-free core of its own: `park.py` and
-`parking.py` (call park), `pickup.py` (call pickup)."""
+`parking.py` (call park), `pickup.py` (call pickup), `campaign.py` (outbound dialing)."""
