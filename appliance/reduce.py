@@ -22,14 +22,17 @@ from appliance.events import (
     AgentStateChanged,
     CallAbandoned,
     CallAnswered,
+    CallbackOffered,
     CallbackPlaced,
     CallbackRequested,
     CallBlocked,
     CallEnded,
+    CallForcedOff,
     CallHeld,
     CallOffered,
     CallOverflowed,
     CallParked,
+    CallPickedUp,
     CallQueued,
     CallResumed,
     CallTransferred,
@@ -44,9 +47,12 @@ from appliance.events import (
     Record,
     RingNoAnswer,
     StickyOffered,
+    SupervisionChanged,
+    SupervisionStarted,
     SurveyScored,
 )
 from appliance.ivrpath import IvrPath
+from appliance.pbx.acd.core import DIRECT_PREFIX
 
 LOGGED_OUT = AgentState.LOGGED_OUT
 TALKING = AgentState.TALKING
@@ -73,6 +79,21 @@ class Outcome(StrEnum):
     IVR_ABANDONED = "ivr_abandoned"  # the caller hung up in the IVR
     IN_SYSTEM = "in_system"  # still up at the last record, or cut off by a stop of the box
     CALLBACK_GIVEN_UP = "callback_given_up"  # its caller asked for a callback; none got through
+
+
+class TransferKind(StrEnum):
+    """How an agent handed a call on (``CallTransferred``; the records that follow tell an
+    agent's blind transfer, rung, from an attended one, taken at once)."""
+
+    QUEUE = "queue"  # blind, to a queue
+    AGENT = "agent"  # blind, to one agent, who is rung
+    ATTENDED = "attended"  # to an agent consulted first, who takes it at once
+
+
+# Where a blind transfer to an agent stands, until the records show how it went.
+_TO_AGENT = "to_agent"  # handed to an agent: rung (blind) or answered at once (attended)
+_RINGING = "ringing"  # the target's phone rings
+_MISSED = "missed"  # the target did not answer: the call goes back (a recall) or ends
 
 
 class VisitEnd(StrEnum):
@@ -162,10 +183,13 @@ class CallState:
         "blocked",
         "callback",
         "callback_attempts",
+        "callback_offered",
+        "callback_queue",
         "cause",
         "ended_at",
         "first_queue",
         "first_rung",
+        "forced_off_by",
         "handling",
         "held",
         "hold",
@@ -177,13 +201,19 @@ class CallState:
         "overflow",
         "overflows",
         "parks",
+        "pending_transfer",
+        "pickup",
         "queued_at",
+        "recalls",
         "ring_no_answers",
         "rings",
         "sticky_agent",
+        "supervision_modes",
+        "supervisor",
         "survey",
         "tag",
         "talk",
+        "transfer_kinds",
         "transfers",
         "visit",
         "wait",
@@ -224,6 +254,18 @@ class CallState:
         self.survey: str | None = None  # the caller's score in a post-call survey
         self.callback: str | None = None  # the number its caller asked to be called back at
         self.callback_attempts = 0  # calls placed to that number
+        self.callback_offered = False  # the queue offered its caller a callback
+        self.callback_queue: str | None = None  # the queue it asked for it in
+        # Its transfers by kind, in the order they became known, and the calls given back
+        # to the transferring agent (or their queue) when an agent's blind transfer was
+        # not taken; ``pending_transfer``: (where it stands, the transferring answer's visit).
+        self.transfer_kinds: list[TransferKind] = []
+        self.recalls = 0
+        self.pending_transfer: tuple[str, Visit | None] | None = None
+        self.pickup: tuple[str, bool] | None = None  # (who picked it up, directed)
+        self.supervisor: str | None = None  # the last supervisor on the call
+        self.supervision_modes: list[str] = []  # each mode a supervisor used, once, in order
+        self.forced_off_by: str | None = None  # the supervisor who ended it
 
     @property
     def waited(self) -> bool:
@@ -313,6 +355,21 @@ class ReductionListener:
     def call_transferred(self, call: CallState, handling: Handling | None, first: bool) -> None:
         """The agent of ``handling`` transferred the call; ``first``: its first transfer."""
 
+    def transfer_known(self, call: CallState, visit: Visit | None, kind: TransferKind,
+                       first: bool) -> None:
+        """A transfer's kind became known (``visit``: the one the transferring agent answered
+        it from); ``first``: the call's first transfer of that kind."""
+
+    def transfer_recalled(self, call: CallState, visit: Visit | None) -> None:
+        """The agent a call was blind-transferred to did not take it: it went back to the
+        transferring agent or to their queue (``visit``: the transferring answer's)."""
+
+    def picked_up(self, call: CallState, r: CallPickedUp) -> None:
+        """An agent took the call from the phones it rang (``call.pickup`` is set)."""
+
+    def callback_offered(self, call: CallState) -> None:
+        """The queue offered the waiting caller a callback (once a call)."""
+
     def talk_ended(self, handling: Handling, seconds: float) -> None:
         """An answer's talk ended: transfer, hang-up or the agent leaving talk."""
 
@@ -377,6 +434,10 @@ class EventReducer:
         self._call_closed = _hook(listener, "call_closed")
         self._survey_scored = _hook(listener, "survey_scored")
         self._callback_requested = _hook(listener, "callback_requested")
+        self._callback_offered = _hook(listener, "callback_offered")
+        self._transfer_known = _hook(listener, "transfer_known")
+        self._transfer_recalled = _hook(listener, "transfer_recalled")
+        self._picked_up = _hook(listener, "picked_up")
         self._agent_opened = _hook(listener, "agent_opened")
         self._agent_span = _hook(listener, "agent_span")
         self._agent_answered = _hook(listener, "agent_answered")
@@ -406,6 +467,11 @@ class EventReducer:
             SurveyScored: self.survey_scored,
             CallbackRequested: self.callback_requested,
             CallbackPlaced: self.callback_placed,
+            CallbackOffered: self.callback_was_offered,
+            CallPickedUp: self.picked_up,
+            SupervisionStarted: self.supervision_started,
+            SupervisionChanged: self.supervision_changed,
+            CallForcedOff: self.forced_off,
         }
 
     def feed(self, record: Record) -> None:
@@ -465,6 +531,8 @@ class EventReducer:
         call = self.calls.get(r.call)
         if call is None:
             return
+        if call.pending_transfer is not None:
+            self.follow_transfer(call, r.queue)
         if call.visit is not None:
             # Left its queue without a record saying how: it went on to this one.
             self.overflow_visit(call, call.visit, r.queue, r.t)
@@ -513,6 +581,8 @@ class EventReducer:
         call = self.calls.get(r.call)
         if call is None:
             return
+        if call.pending_transfer is not None:
+            self.transfer_rung(call)
         call.rings += 1
         if call.first_rung is None:
             call.first_rung = r.t
@@ -532,6 +602,9 @@ class EventReducer:
         call = self.calls.get(r.call)
         if call is not None:
             call.ring_no_answers += 1
+            pending = call.pending_transfer
+            if pending is not None and pending[0] == _RINGING:
+                call.pending_transfer = (_MISSED, pending[1])
 
     def answered(self, r: CallAnswered) -> None:
         t = r.t
@@ -544,6 +617,11 @@ class EventReducer:
         if call is None:
             return
         visit = self.visit_in(call, r.queue, t)
+        pending = call.pending_transfer
+        if pending is not None:
+            if pending[0] == _TO_AGENT and visit.rung is None:  # taken at once, no ring
+                self.transfer_of_kind(call, pending[1], TransferKind.ATTENDED)
+            call.pending_transfer = None
         if visit.rung is None:  # answered without a ring record: rung as it was answered
             visit.rung = t
         if call.first_rung is None:
@@ -564,6 +642,7 @@ class EventReducer:
         call = self.calls.get(r.call)
         if call is not None:
             call.callback = r.number
+            call.callback_queue = r.queue
             if self._callback_requested is not None:
                 self._callback_requested(call)
 
@@ -571,6 +650,41 @@ class EventReducer:
         call = self.calls.get(r.call)
         if call is not None:
             call.callback_attempts = r.attempt
+
+    def callback_was_offered(self, r: CallbackOffered) -> None:
+        call = self.calls.get(r.call)
+        if call is not None and not call.callback_offered:
+            call.callback_offered = True
+            if self._callback_offered is not None:
+                self._callback_offered(call)
+
+    def picked_up(self, r: CallPickedUp) -> None:
+        call = self.calls.get(r.call)
+        if call is not None:
+            call.pickup = (r.agent, r.directed)
+            if self._picked_up is not None:
+                self._picked_up(call, r)
+
+    def supervision_started(self, r: SupervisionStarted) -> None:
+        call = self.calls.get(r.call)
+        if call is not None:
+            call.supervisor = r.supervisor
+            self.supervision_mode(call, r.mode)
+
+    def supervision_changed(self, r: SupervisionChanged) -> None:
+        call = self.calls.get(r.call)
+        if call is not None:
+            self.supervision_mode(call, r.mode)
+
+    @staticmethod
+    def supervision_mode(call: CallState, mode: str) -> None:
+        if mode not in call.supervision_modes:
+            call.supervision_modes.append(mode)
+
+    def forced_off(self, r: CallForcedOff) -> None:
+        call = self.calls.get(r.call)
+        if call is not None:
+            call.forced_off_by = r.supervisor
 
     def abandoned(self, r: CallAbandoned) -> None:
         call = self.calls.get(r.call)
@@ -621,8 +735,46 @@ class EventReducer:
         handling = call.handling
         if self._call_transferred is not None:
             self._call_transferred(call, handling, call.transfers == 1)
+        visit = None if handling is None else handling.visit
+        if r.target.startswith(DIRECT_PREFIX):
+            call.pending_transfer = (_TO_AGENT, visit)
+        else:
+            call.pending_transfer = None
+            self.transfer_of_kind(call, visit, TransferKind.QUEUE)
         if handling is not None:
             self.end_talk(handling, r.t)
+
+    def transfer_of_kind(self, call: CallState, visit: Visit | None,
+                         kind: TransferKind) -> None:
+        first = kind not in call.transfer_kinds
+        call.transfer_kinds.append(kind)
+        if self._transfer_known is not None:
+            self._transfer_known(call, visit, kind, first)
+
+    def transfer_rung(self, call: CallState) -> None:
+        """A ring after a transfer to an agent: the target rung (blind), or after their
+        miss the transferring agent rung back (a recall)."""
+        stage, visit = call.pending_transfer  # type: ignore[misc]
+        if stage == _TO_AGENT:
+            call.pending_transfer = (_RINGING, visit)
+            self.transfer_of_kind(call, visit, TransferKind.AGENT)
+        elif stage == _MISSED:
+            self.recalled(call, visit)
+
+    def follow_transfer(self, call: CallState, queue: str) -> None:
+        """The call enters ``queue`` while a transfer to an agent is pending: the target's
+        own line (rung next), or after their miss another line (a recall)."""
+        stage, visit = call.pending_transfer  # type: ignore[misc]
+        if stage == _MISSED:
+            self.recalled(call, visit)
+        elif not queue.startswith(DIRECT_PREFIX):
+            call.pending_transfer = None
+
+    def recalled(self, call: CallState, visit: Visit | None) -> None:
+        call.pending_transfer = None
+        call.recalls += 1
+        if self._transfer_recalled is not None:
+            self._transfer_recalled(call, visit)
 
     def parked(self, r: CallParked) -> None:
         """The agent parked the call: their talk (and any hold) ends there, as at a transfer,

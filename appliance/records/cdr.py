@@ -22,7 +22,14 @@ from appliance.events import (
     VoicemailLeft,
 )
 from appliance.ivrpath import IvrPath
-from appliance.reduce import CallState, EventReducer, Outcome, ReductionListener, outcome_of
+from appliance.reduce import (
+    CallState,
+    EventReducer,
+    Outcome,
+    ReductionListener,
+    TransferKind,
+    outcome_of,
+)
 
 
 class CallDetail(NamedTuple):
@@ -100,6 +107,30 @@ class CallDetail(NamedTuple):
     # discarded as silence; no file in simulation); None for a call that left none.
     voicemail_box: str | None = None
     voicemail_file: str | None = None
+    # ``transfers`` by kind (``appliance.reduce.TransferKind``): blind to a queue, blind to
+    # an agent (rung), attended (taken at once by the agent consulted); a transfer to an
+    # agent whose records end before the ring or the answer counts in none. ``recalls``:
+    # times an agent's blind transfer was not taken and the call went back to the
+    # transferring agent or their queue.
+    transfers_to_queue: int = 0
+    transfers_to_agent: int = 0
+    transfers_attended: int = 0
+    recalls: int = 0
+    # The agent who took the call from the phones it rang with a pickup code, and how:
+    # "directed" (the code named an agent) or "group"; None if it was not picked up.
+    picked_up_by: str | None = None
+    pickup: str | None = None
+    # The number its caller asked to be called back at, the calls placed to it, and how
+    # it went: "connected", "given_up", or the call's outcome if it ended otherwise (None
+    # when no callback was asked for).
+    callback_number: str | None = None
+    callback_attempts: int | None = None
+    callback_outcome: str | None = None
+    # Supervision: the last supervisor on the call (None: not supervised), the modes used
+    # in order ("listen,whisper"), and the supervisor who forced it off.
+    supervised_by: str | None = None
+    supervision_modes: str | None = None
+    forced_off_by: str | None = None
 
 
 _MAX_AWAITING = 256  # calls ended VOICEMAIL kept for their VoicemailLeft
@@ -157,7 +188,38 @@ def detail_of(call: CallState, t: float, cause: EndCause) -> CallDetail:
         **({} if call.ivr is None else ivr_fields(call.ivr)),
         survey_score=call.survey,
         parks=call.parks,
+        **feature_fields(call, cause),
     )
+
+
+def feature_fields(call: CallState, cause: EndCause) -> dict[str, Any]:
+    """A detail record's fields of the PBX features the call met: transfers by kind and
+    recalls, pickup, callback and supervision."""
+    kinds = call.transfer_kinds
+    pickup = call.pickup
+    return {
+        "transfers_to_queue": kinds.count(TransferKind.QUEUE),
+        "transfers_to_agent": kinds.count(TransferKind.AGENT),
+        "transfers_attended": kinds.count(TransferKind.ATTENDED),
+        "recalls": call.recalls,
+        "picked_up_by": None if pickup is None else pickup[0],
+        "pickup": None if pickup is None else ("directed" if pickup[1] else "group"),
+        **_callback_fields(call, cause),
+        "supervised_by": call.supervisor,
+        "supervision_modes": ",".join(call.supervision_modes) or None,
+        "forced_off_by": call.forced_off_by,
+    }
+
+
+def _callback_fields(call: CallState, cause: EndCause) -> dict[str, Any]:
+    if call.callback is None:
+        return {}
+    outcome = outcome_of(call, cause)
+    return {"callback_number": call.callback, "callback_attempts": call.callback_attempts,
+            "callback_outcome": _CALLBACK_OUTCOMES.get(outcome, outcome.value)}
+
+
+_CALLBACK_OUTCOMES = {Outcome.ANSWERED: "connected", Outcome.CALLBACK_GIVEN_UP: "given_up"}
 
 
 def ivr_fields(path: IvrPath) -> dict[str, Any]:

@@ -173,6 +173,20 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     # The voicemail message the caller left: its mailbox and WAV.
     ("calls", "voicemail_box", "TEXT NULL"),
     ("calls", "voicemail_file", "TEXT NULL"),
+    # The PBX features the call met (``CallDetail``): transfers by kind and recalls, pickup,
+    # callback, supervision.
+    ("calls", "transfers_to_queue", "INTEGER NULL"),
+    ("calls", "transfers_to_agent", "INTEGER NULL"),
+    ("calls", "transfers_attended", "INTEGER NULL"),
+    ("calls", "recalls", "INTEGER NULL"),
+    ("calls", "picked_up_by", "TEXT NULL"),
+    ("calls", "pickup", "TEXT NULL"),
+    ("calls", "callback_number", "TEXT NULL"),
+    ("calls", "callback_attempts", "INTEGER NULL"),
+    ("calls", "callback_outcome", "TEXT NULL"),
+    ("calls", "supervised_by", "TEXT NULL"),
+    ("calls", "supervision_modes", "TEXT NULL"),
+    ("calls", "forced_off_by", "TEXT NULL"),
 )
 
 COMMIT_INTERVAL = 0.05  # seconds a record may wait for its commit when no call ended

@@ -363,11 +363,14 @@ def test_a_database_made_before_the_ivr_columns_gets_them_from_its_next_writer(
     path = tmp_path / "records.sqlite"
     store_all(path, "run-1", [])
     with closing(sqlite3.connect(path)) as db:
-        # sticky_agent, survey_score, parks and the voicemail columns came after the IVR's:
-        # a database this old lacks them too.
+        # sticky_agent, survey_score, parks, the voicemail and the features' columns came
+        # after the IVR's: a database this old lacks them too.
         for column in ("ivr_path", "ivr_exit", "language", "ivr_variables", "ivr_lookups",
                        "ivr_nodes", "sticky_agent", "survey_score", "parks", "voicemail_box",
-                       "voicemail_file"):
+                       "voicemail_file", "transfers_to_queue", "transfers_to_agent",
+                       "transfers_attended", "recalls", "picked_up_by", "pickup",
+                       "callback_number", "callback_attempts", "callback_outcome",
+                       "supervised_by", "supervision_modes", "forced_off_by"):
             db.execute(f"ALTER TABLE calls DROP COLUMN {column}")
     assert "ivr_path" not in columns(path, "calls")
     store_all(path, "run-2", offers(1.0))
