@@ -35,6 +35,14 @@ _COUNTS = (
     "callbacks_requested",
     "callbacks_connected",
     "callback_given_up",
+    "callbacks_offered",
+    "callbacks_within_sl",
+    "transferred_to_queue",
+    "transferred_to_agent",
+    "transferred_attended",
+    "recalls",
+    "parked",
+    "picked_up",
 )
 # Sums behind the means; talked and wrapped count the answers whose talk or
 # wrap-up is known.
@@ -82,6 +90,10 @@ class CallTally:
             aht=None if att is None or acw is None else att + acw,
             transfer_rate=ratio(self.transferred, self.answered),
             queue_placement_rate=ratio(self.waited, self.offered),
+            transfer_rate_queue=ratio(self.transferred_to_queue, self.answered),
+            transfer_rate_agent=ratio(self.transferred_to_agent, self.answered),
+            transfer_rate_attended=ratio(self.transferred_attended, self.answered),
+            callback_service_level=ratio(self.callbacks_within_sl, self.callbacks_requested),
         )
         return build(CallStats, counts)
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
-from appliance.events import AgentState, Record, SurveyScored, VoicemailLeft
+from appliance.events import AgentState, CallPickedUp, Record, SurveyScored, VoicemailLeft
 from appliance.kpi.agents import AgentTally
 from appliance.kpi.calls import CallTally, ratio
+from appliance.kpi.features import FeatureTally
 from appliance.kpi.grid import Grid
 from appliance.kpi.ivr import IvrKpis
 from appliance.kpi.report import CallStats, IntervalStats, KpiReport, build
+from appliance.kpi.resolution import ResolutionTally
 from appliance.kpi.settings import KpiSettings
 from appliance.kpi.survey import SurveyTally
 from appliance.kpi.voicemail import VoicemailTally
@@ -28,6 +30,7 @@ from appliance.reduce import (
     Handling,
     Outcome,
     ReductionListener,
+    TransferKind,
     Visit,
     VisitEnd,
 )
@@ -68,12 +71,29 @@ class _Pass(ReductionListener):
         self.voicemail = VoicemailTally()
         # Messages are logged after their call's end: the reduction has no call for them.
         self.reducer.handlers[VoicemailLeft] = self.voicemail_left
+        # Supervision, conferences and campaigns have records of their own, beside (or
+        # instead of) a call's: added up as they come, by when they happened.
+        self.features = FeatureTally()
+        for kind, handler in self.features.handlers.items():
+            self.reducer.handlers[kind] = self.in_window(self.reducer.handlers.get(kind), handler)
+        self.resolution = ResolutionTally(settings.repeat_window)
         self.sl = _PerQueue(settings.sl_threshold)
         self.short = _PerQueue(settings.short_abandon)
         self.here = 0  # the interval the last record fell in, and its bounds
         self.here_from = self.here_to = 0.0
         self.here_agents = AgentTally()
         self.here_times = self.here_agents.times
+
+    def in_window(self, reduce: Callable[[Record], None] | None,
+                  tally: Callable[[Record], None]) -> Callable[[Record], None]:
+        """The reduction's handler of a record type (if any), then ``tally`` for records
+        inside the window."""
+        def handle(record: Record) -> None:
+            if reduce is not None:
+                reduce(record)
+            if self.window_start <= record.t < self.window_end:
+                tally(record)
+        return handle
 
     def run(self, records: Iterable[Record]) -> KpiReport:
         reducer = self.reducer
@@ -114,6 +134,7 @@ class _Pass(ReductionListener):
             tally = self.center[k] = CallTally()
         tally.offered += 1
         call.tag = (k, tally)
+        self.resolution.opened(call)
         return True
 
     def visit_opened(self, call: CallState, visit: Visit, first: bool) -> None:
@@ -139,6 +160,8 @@ class _Pass(ReductionListener):
                 tally.answered_within_sl += 1
             if call.callback is not None:
                 tally.callbacks_connected += 1
+                if wait <= self.sl[visit.queue]:
+                    tally.callbacks_within_sl += 1
         elif end is CALLBACK_GIVEN_UP:
             tally.callback_given_up += 1
         elif end is OVERFLOWED:
@@ -165,6 +188,7 @@ class _Pass(ReductionListener):
     def call_answered(self, call: CallState, handling: Handling, first: bool) -> None:
         center: CallTally = call.tag[1]
         center.handled += 1
+        self.resolution.answered(call.offered.ani, handling.agent, first)
         if first:
             wait = call.wait
             center.answered += 1
@@ -173,6 +197,13 @@ class _Pass(ReductionListener):
                 center.answered_within_sl += 1
             if call.callback is not None:
                 center.callbacks_connected += 1
+                if wait <= self.sl[handling.visit.queue]:
+                    center.callbacks_within_sl += 1
+
+    def callback_offered(self, call: CallState) -> None:
+        call.tag[1].callbacks_offered += 1
+        if call.visit is not None:
+            call.visit.tag.callbacks_offered += 1
 
     def callback_requested(self, call: CallState) -> None:
         call.tag[1].callbacks_requested += 1
@@ -195,6 +226,23 @@ class _Pass(ReductionListener):
             handling.visit.tag.transferred += 1
         if first:
             call.tag[1].transferred += 1
+
+    def transfer_known(self, call: CallState, visit: Visit | None, kind: TransferKind,
+                       first: bool) -> None:
+        name = _TRANSFERRED[kind]
+        if visit is not None:
+            setattr(visit.tag, name, getattr(visit.tag, name) + 1)
+        if first:
+            center = call.tag[1]
+            setattr(center, name, getattr(center, name) + 1)
+
+    def transfer_recalled(self, call: CallState, visit: Visit | None) -> None:
+        call.tag[1].recalls += 1
+        if visit is not None:
+            visit.tag.recalls += 1
+
+    def picked_up(self, call: CallState, r: CallPickedUp) -> None:
+        call.tag[1].picked_up += 1
 
     def talk_ended(self, handling: Handling, seconds: float) -> None:
         center: CallTally = handling.call.tag[1]
@@ -222,8 +270,11 @@ class _Pass(ReductionListener):
     def call_closed(self, call: CallState) -> None:
         """Count the call in exactly one outcome of the center."""
         tally: CallTally = call.tag[1]
+        self.resolution.closed(call)
         if call.waited:
             tally.waited += 1
+        if call.parks:
+            tally.parked += 1
         if call.ivr is not None:
             self.ivr.add(call.tag[0], call)
         outcome = call.outcome
@@ -353,7 +404,14 @@ class _Pass(ReductionListener):
             ivr=ivr,
             surveys=self.surveys.report(),
             voicemail=self.voicemail.report(),
+            features=self.features.report(),
+            resolution=self.resolution.stats(),
         )
+
+
+_TRANSFERRED = {TransferKind.QUEUE: "transferred_to_queue",
+                TransferKind.AGENT: "transferred_to_agent",
+                TransferKind.ATTENDED: "transferred_attended"}
 
 
 class _PerQueue(dict[str, float]):

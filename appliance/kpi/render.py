@@ -21,6 +21,11 @@ RATES = frozenset(
         "abandon_rate",
         "transfer_rate",
         "queue_placement_rate",
+        "transfer_rate_queue",
+        "transfer_rate_agent",
+        "transfer_rate_attended",
+        "callback_service_level",
+        "first_call_resolution",
         "occupancy",
         "occupancy_talk_only",
     }
@@ -34,6 +39,7 @@ TIMES = frozenset(
         "acw",
         "aht",
         "mean_time",
+        "mean_seconds",
     }
 )
 # Totals of agent time, long enough to read as hours and minutes.
@@ -87,6 +93,33 @@ ROUTED_AWAY_COLUMNS = (
     ("blacklisted", "Blacklisted"),
     ("closed", "Closed"),
     ("agent_unreachable", "Unreachable"),
+)
+# The PBX features' center rows: each only when its count is not 0, so that the report of a
+# site without the feature reads as it always has.
+FEATURE_ROWS = (
+    ("center.transferred_to_queue", "center.transfer_rate_queue", "Transfer rate, to a queue"),
+    ("center.transferred_to_agent", "center.transfer_rate_agent", "Transfer rate, to an agent"),
+    ("center.transferred_attended", "center.transfer_rate_attended",
+     "Transfer rate, attended"),
+    ("center.recalls", "center.recalls", "Transfers not taken, recalled"),
+    ("center.callbacks_offered", "center.callbacks_offered", "Callbacks offered"),
+    ("center.callbacks_requested", "center.callbacks_requested", "Callbacks requested"),
+    ("center.callbacks_requested", "center.callbacks_connected", "Callbacks connected"),
+    ("center.callbacks_requested", "center.callback_given_up", "Callbacks given up"),
+    ("center.callbacks_requested", "center.callback_service_level", "Callback service level"),
+    ("center.parked", "center.parked", "Calls parked"),
+    ("center.picked_up", "center.picked_up", "Calls picked up"),
+    ("resolution.calls", "resolution.first_call_resolution", "First-call resolution"),
+    ("resolution.repeat_answers", "resolution.repeat_answers", "Repeat callers answered"),
+    ("resolution.repeat_answers", "resolution.by_last_agent",
+     "Repeat callers answered by their last agent"),
+)
+FEATURE_CAPTION = (
+    "Transfer rates by kind: calls transferred that way / calls answered. Callback service "
+    "level: callbacks connected within the threshold, waits counted from first joining the "
+    "queue to the connection, / callbacks requested. First-call resolution: calls not "
+    "followed by another from the same number within {window} of their end / calls from "
+    "known numbers"
 )
 ROUTED_AWAY_CAPTION = (
     "Blacklisted, closed and agent unreachable: calls routing sent away before any queue, "
@@ -215,6 +248,7 @@ def render_report(
     tables += [_interval_table(source, title), _agent_table(source, title, max_agents)]
     tables += _survey_tables(source, title)
     tables += _voicemail_tables(source, title)
+    tables += _feature_tables(source, title)
     for table in tables:
         # Definitions once, under all the tables and as wide as the terminal,
         # rather than squeezed under each narrow table.
@@ -250,7 +284,9 @@ class ReportCells:
         rows = _insert(CENTER_ROWS, "center.no_route", self.routed_away)
         if self.flows is not None:
             rows = _insert(rows, "center.answer_rate", IVR_CENTER_ROWS)
-        self.center_rows = rows
+        self.features = [(key, name) for shown, key, name in FEATURE_ROWS
+                         if self.values.get(shown)]
+        self.center_rows = (*rows, *self.features)
         shown = [column for column in ROUTED_AWAY_COLUMNS
                  if self.values.get(f"center.{column[0]}")]
         self.interval_columns = _insert(INTERVAL_COLUMNS, "abandoned", shown)
@@ -353,10 +389,12 @@ def _captions(source: ReportCells) -> tuple[str, str]:
 
 def _center_table(source: ReportCells, title: str) -> Table:
     sl_caption, short_caption = _captions(source)
+    window = _seconds(source.settings.repeat_window)
     table = Table(
         title=f"{title}: center" + _replications(source),
         caption=f"{sl_caption} {short_caption} {OCCUPANCY_CAPTION}"
-        + (f" {ROUTED_AWAY_CAPTION}" if source.routed_away else ""),
+        + (f" {ROUTED_AWAY_CAPTION}" if source.routed_away else "")
+        + (". " + FEATURE_CAPTION.format(window=window) if source.features else ""),
         caption_justify="left",
     )
     table.add_column("Figure")
@@ -449,6 +487,57 @@ def _voicemail_tables(source: ReportCells, title: str) -> list[Table]:
         return []
     return [_columns_table(f"{title}: voicemail by mailbox", "Mailbox", VOICEMAIL_COLUMNS,
                            source, [(name, f"{prefix}{name}") for name in names])]
+
+
+QUEUE_FEATURE_COLUMNS = (
+    ("transferred_to_queue", "To queue"),
+    ("transferred_to_agent", "To agent"),
+    ("transferred_attended", "Attended"),
+    ("recalls", "Recalled"),
+    ("callbacks_offered", "CB offered"),
+    ("callbacks_requested", "CB requested"),
+    ("callbacks_connected", "CB connected"),
+    ("callback_given_up", "CB given up"),
+    ("callback_service_level", "CB SL"),
+)
+SUPERVISOR_COLUMNS = (("sessions", "Sessions"), ("listen", "Listen"), ("whisper", "Whisper"),
+                      ("barge", "Barge"), ("forced_off", "Forced off"),
+                      ("mean_seconds", "Mean length"))
+ROOM_COLUMNS = (("joins", "Joins"), ("parties", "Parties"), ("mean_seconds", "Mean stay"))
+CAMPAIGN_COLUMNS = (("numbers_done", "Numbers done"), ("connected", "Connected"),
+                    ("attempts", "Attempts"))
+
+
+def _feature_tables(source: ReportCells, title: str) -> list[Table]:
+    """Transfers and callbacks per queue, supervision per supervisor, conference joins per
+    room and campaign outcomes per campaign: each only where the records hold some."""
+    tables = []
+    if any(source.values.get(f"center.{key}") for key, _ in QUEUE_FEATURE_COLUMNS):
+        tables.append(_columns_table(f"{title}: transfers and callbacks by queue", "Queue",
+                                     QUEUE_FEATURE_COLUMNS, source,
+                                     [(q, f"queue.{q}") for q in source.queues]))
+    for part, heading, columns in (("supervisor", "Supervisor", SUPERVISOR_COLUMNS),
+                                   ("room", "Room", ROOM_COLUMNS),
+                                   ("campaign", "Campaign", CAMPAIGN_COLUMNS)):
+        names = _named(source, f"{part}.", f".{columns[0][0]}")
+        if names:
+            if part == "campaign":
+                columns = (*columns, *_outcome_columns(source, names))
+            tables.append(_columns_table(f"{title}: {part}s", heading, columns, source,
+                                         [(name, f"{part}.{name}") for name in names]))
+    return tables
+
+
+def _named(source: ReportCells, prefix: str, suffix: str) -> list[str]:
+    return [k[len(prefix):-len(suffix)] for k in source.values
+            if k.startswith(prefix) and k.endswith(suffix)]
+
+
+def _outcome_columns(source: ReportCells, campaigns: list[str]) -> list[tuple[str, str]]:
+    """A column for each final outcome any campaign's numbers reached."""
+    outcomes = sorted({k.rsplit(".", 1)[1] for c in campaigns for k in source.values
+                       if k.startswith(f"campaign.{c}.outcome.")})
+    return [(f"outcome.{o}", o.replace("_", " ").capitalize()) for o in outcomes]
 
 
 def _columns_table(title: str, first: str, columns: tuple[tuple[str, str], ...],

@@ -13,15 +13,19 @@ of a Student-t confidence interval. Figures are named by stable flat keys:
 * only for a report with IVR figures: ``ivr.center.<figure>``, ``ivr.flow.<flow>.<figure>``,
   ``ivr.flow.<flow>.node.<node>.visits`` and ``.mean_time``, and
   ``ivr.interval.<label>.<figure>`` - ``IvrStats`` fields, e.g. ``ivr.center.completed``
+* where the records hold them: ``supervisor.<name>.<figure>``, ``room.<room>.<figure>``,
+  ``campaign.<campaign>.<figure>`` and ``campaign.<campaign>.outcome.<outcome>``, and
+  ``resolution.<figure>`` (first-call resolution and repeat callers)
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from appliance.kpi.features import FeatureReport
 from appliance.kpi.report import AgentStats, CallStats, IvrReport, IvrStats, KpiReport
 from appliance.kpi.settings import KpiSettings
 
@@ -99,7 +103,26 @@ def flatten(report: KpiReport) -> Figures:
     for name, box in {} if report.voicemail is None else report.voicemail.mailboxes.items():
         out[f"voicemail.{name}.messages"] = box.messages
         out[f"voicemail.{name}.mean_seconds"] = box.mean_seconds
+    if report.features is not None:
+        _put_features(out, report.features)
+    if report.resolution is not None:
+        for f in fields(report.resolution):
+            out[f"resolution.{f.name}"] = getattr(report.resolution, f.name)
     return out
+
+
+def _put_features(out: Figures, features: FeatureReport) -> None:
+    """``supervisor.NAME.FIGURE``, ``room.NAME.FIGURE`` and ``campaign.NAME.FIGURE``
+    (``campaign.NAME.outcome.OUTCOME`` for each final outcome's numbers)."""
+    for part, by_name in (("supervisor", features.supervisors), ("room", features.rooms),
+                          ("campaign", features.campaigns)):
+        for name, stats in by_name.items():
+            for key, value in asdict(stats).items():
+                if isinstance(value, dict):
+                    for outcome, numbers in value.items():
+                        out[f"{part}.{name}.outcome.{outcome}"] = numbers
+                else:
+                    out[f"{part}.{name}.{key}"] = value
 
 
 def _put_ivr(out: Figures, ivr: IvrReport) -> None:

@@ -22,9 +22,11 @@ Two levels count calls differently:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
+from appliance.kpi.features import FeatureReport
+from appliance.kpi.resolution import ResolutionStats
 from appliance.kpi.settings import KpiSettings
 from appliance.kpi.survey import SurveyReport
 from appliance.kpi.voicemail import VoicemailReport
@@ -111,6 +113,27 @@ class CallStats:
     """Of the answered calls, those answered by calling the caller back."""
     callback_given_up: int
     """Calls whose callback never got through (every attempt busy, unanswered or failed)."""
+    callbacks_offered: int
+    """Calls whose caller the queue offered a callback (``CallbackOffered``; queue: in
+    this queue), once a call."""
+    callbacks_within_sl: int
+    """Of ``callbacks_connected``, those whose wait (from first joining the queue to the
+    connection) was within the service-level threshold."""
+    transferred_to_queue: int
+    """Of ``transferred``, by kind: blind transfers to a queue (center: calls with at least
+    one; queue: answers from this queue that ended in one)."""
+    transferred_to_agent: int
+    """Blind transfers to an agent, who is rung."""
+    transferred_attended: int
+    """Attended transfers: the agent consulted takes the call at once."""
+    recalls: int
+    """Blind transfers to an agent that the agent did not take, the call going back to
+    the transferring agent or their queue (queue: the transferring answer's)."""
+    parked: int
+    """Center: calls parked at least once (0 for a queue)."""
+    picked_up: int
+    """Center: pickups, times an agent took a call from the phones it rang with a pickup
+    code (directed or group; 0 for a queue)."""
     blocked_rate: float | None
     """blocked / offered."""
     answer_rate: float | None
@@ -138,6 +161,15 @@ class CallStats:
     """transferred / answered."""
     queue_placement_rate: float | None
     """waited / offered."""
+    transfer_rate_queue: float | None
+    """transferred_to_queue / answered: the transfer rate of blind transfers to a queue."""
+    transfer_rate_agent: float | None
+    """transferred_to_agent / answered."""
+    transfer_rate_attended: float | None
+    """transferred_attended / answered."""
+    callback_service_level: float | None
+    """callbacks_within_sl / callbacks_requested: the callers who asked for a callback and
+    were connected within the threshold, their wait counted to the connection (README)."""
 
 
 @dataclass(frozen=True)
@@ -224,6 +256,12 @@ class KpiReport:
     the report reads exactly as before surveys existed)."""
     voicemail: VoicemailReport | None = None
     """Voicemail messages left per mailbox; None when none was left."""
+    features: FeatureReport | None = None
+    """Supervision per supervisor, conference joins per room, campaign outcomes per
+    campaign; None when the records hold none of them."""
+    resolution: ResolutionStats | None = None
+    """First-call resolution and repeat callers; None when no call from a known number
+    ended."""
 
     def to_dict(self) -> dict[str, Any]:
         """The report as nested dicts of floats, ints, None and strings (JSON-serialisable);
@@ -242,6 +280,10 @@ class KpiReport:
             out["surveys"] = self.surveys.to_dict()
         if self.voicemail is not None:
             out["voicemail"] = self.voicemail.to_dict()
+        if self.features is not None:
+            out["features"] = self.features.to_dict()
+        if self.resolution is not None:
+            out["resolution"] = asdict(self.resolution)
         return out
 
 

@@ -50,6 +50,9 @@ class KpiSettings:
     default_sl_threshold: float = 20.0
     default_short_abandon: float = 20.0
     queues: Mapping[str, QueueKpiSettings] = field(default_factory=dict)
+    # First-call resolution: a call followed by another from the same number within this
+    # many seconds of its end was not resolved (DOMAIN.md's "window").
+    repeat_window: float = 86400.0
 
     def __post_init__(self) -> None:
         if not (self.interval > 0 and math.isfinite(self.interval)):
@@ -73,6 +76,7 @@ class KpiSettings:
                 self.default_sl_threshold,
                 self.default_short_abandon,
                 dict(self.queues),
+                self.repeat_window,
             ),
         )
 
@@ -94,6 +98,7 @@ class KpiSettings:
             "clock_origin": self.clock_origin,
             "default_sl_threshold": self.default_sl_threshold,
             "default_short_abandon": self.default_short_abandon,
+            "repeat_window": self.repeat_window,
             "queues": {
                 name: {"sl_threshold": q.sl_threshold, "short_abandon": q.short_abandon}
                 for name, q in sorted(self.queues.items())
