@@ -504,8 +504,8 @@ SUPERVISOR_COLUMNS = (("sessions", "Sessions"), ("listen", "Listen"), ("whisper"
                       ("barge", "Barge"), ("forced_off", "Forced off"),
                       ("mean_seconds", "Mean length"))
 ROOM_COLUMNS = (("joins", "Joins"), ("parties", "Parties"), ("mean_seconds", "Mean stay"))
-CAMPAIGN_COLUMNS = (("numbers_done", "Numbers done"), ("connected", "Connected"),
-                    ("attempts", "Attempts"))
+# Then a column for each final outcome (connected among them).
+CAMPAIGN_COLUMNS = (("numbers_done", "Numbers done"), ("attempts", "Attempts"))
 
 
 def _feature_tables(source: ReportCells, title: str) -> list[Table]:
