@@ -37,7 +37,7 @@ from appliance.media.plane import MediaPlane
 from appliance.media.prompts import AnnouncementTimings, PromptError
 from appliance.pbx.b2bua import B2bua
 from appliance.records.recovery import ORPHANS, account_for_recordings, close_interrupted_calls
-from appliance.records.store import RecordStore
+from appliance.records.store import RecordReader, RecordStore
 from appliance.state import StateFolder
 from appliance.storage.promptfiles import PromptLayers, read_prompt
 from appliance.storage.wavfile import repair
@@ -121,6 +121,7 @@ class Appliance:
                           prompt_seconds=self.prompt_times)
         # The phones' own forwarding, as they set it before this run.
         self.core.forwarding.restore(self.store.forwarding())
+        _remember_answers(self.core, self.records_path)
         self.core.waiting.set_counts(mailbox_counts(messages.folder), 0.0)
         self.core.retrieval.store = messages
         # The ACD times its announcements by what the callers will actually hear.
@@ -235,6 +236,19 @@ class Appliance:
         if self.store is not None:
             self.store.close()
             _log.info("records flushed")
+
+
+def _remember_answers(box: B2bua, records: Path) -> None:
+    """Sticky agent across restarts: the answers of earlier runs within the queues'
+    longest ``remember_hours`` go into the ACD's memory, on this run's clock (t = 0 now,
+    so they lie before it)."""
+    memory = box.cc.acd.sticky
+    if memory.keep <= 0:
+        return
+    now = time.time()
+    for ani, agent, at in RecordReader(records).answers_since(now - memory.keep):
+        memory.remember(ani, agent, at - now)
+    _log.info("sticky agent: %d caller numbers remembered from the records", len(memory))
 
 
 def _repair_after_a_stop(records: Path, recordings: Path) -> None:

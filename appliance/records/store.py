@@ -321,6 +321,16 @@ class RecordReader:
             return []
         return [OutsideCallDetail(*row) for row in rows]
 
+    def answers_since(self, wall: float) -> list[tuple[str, str, float]]:
+        """(caller number, agent, Unix time) of every answer at or after the Unix time
+        ``wall``, oldest first, from the runs whose clock origin is known (the sticky
+        memory's past, `StickyMemory.remember`)."""
+        return [(ani, agent, at) for ani, agent, at in self._query(
+            "SELECT c.ani, e.agent, r.clock_origin + e.t FROM events e"
+            " JOIN runs r ON r.run = e.run JOIN calls c ON c.run = e.run AND c.call = e.call"
+            " WHERE e.type = 'CallAnswered' AND r.clock_origin IS NOT NULL"
+            " AND e.t >= ? - r.clock_origin ORDER BY r.position, e.t", (wall,))]
+
     def forwarding(self) -> list[ForwardingChanged]:
         """Each phone's last forwarding change of each condition (`Forwarding.restore`)."""
         try:

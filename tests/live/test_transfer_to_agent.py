@@ -21,6 +21,7 @@ import pytest
 
 from appliance.events import CallAnswered, CallTransferred, ExtensionCallEnded
 from appliance.live.udp import UdpDriver
+from appliance.records import call_details
 from appliance.records.store import RecordReader
 from sim.live import ApplianceProcess, media_port_range, write_site
 from sim.sipua import UserAgent, offer_sdp
@@ -193,6 +194,8 @@ def test_a_blind_transfer_to_an_agent_puts_the_caller_through_to_them(tmp_path: 
     [transferred] = [r for r in records if isinstance(r, CallTransferred)]
     assert transferred.target == f"agent:{second}"
     assert [r.agent for r in records if isinstance(r, CallAnswered)][-1] == second
+    [detail] = call_details(records)
+    assert (detail.transfers_to_agent, detail.transfers_attended, detail.recalls) == (1, 0, 0)
 
 
 def test_an_attended_transfer_hands_the_caller_to_the_consulted_agent(tmp_path: Path) -> None:
@@ -203,3 +206,5 @@ def test_an_attended_transfer_hands_the_caller_to_the_consulted_agent(tmp_path: 
     assert [(r.agent, r.wait) for r in records if isinstance(r, CallAnswered)][-1] == (
         second, 0.0)
     assert [r.cause for r in records if isinstance(r, ExtensionCallEnded)] == ["transferred"]
+    [detail] = call_details(records)
+    assert (detail.transfers_to_agent, detail.transfers_attended) == (0, 1)

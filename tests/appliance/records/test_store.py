@@ -13,11 +13,13 @@ import pytest
 
 from appliance.eventlog import EventLog
 from appliance.events import (
+    AgentRung,
     AgentState,
     AgentStateChanged,
     CallAnswered,
     CallEnded,
     CallOffered,
+    CallQueued,
     EndCause,
     ForwardingChanged,
     OutsideCallAnswered,
@@ -424,3 +426,25 @@ def test_a_voicemail_calls_row_names_its_message(tmp_path: Path) -> None:
     first, second = RecordReader(path).calls("r1")
     assert (first.voicemail_box, first.voicemail_file) == ("night", "night/m1.wav")
     assert (second.voicemail_box, second.voicemail_file) == (None, None)
+
+
+def test_answers_since_a_moment_are_read_on_the_wall_clock_across_runs(tmp_path: Path) -> None:
+    def answered(call: int, t: float, ani: str, agent: str) -> list[Record]:
+        return [CallOffered(t, call, "pstn", ani, "100", 1), CallQueued(t, call, "q", 0, 1),
+                AgentRung(t, call, "q", agent), CallAnswered(t + 2, call, "q", agent, 2.0),
+                CallEnded(t + 60, call, EndCause.CALLER_HANGUP)]
+
+    path = tmp_path / "r.db"
+    for run, origin, records in (
+            ("run-1", 1000.0, answered(1, 0, "0301", "a1") + answered(2, 100, "0302", "a2")),
+            ("run-2", 5000.0, answered(1, 10, "0301", "a3")),
+            ("run-3", None, answered(1, 10, "0303", "a4"))):  # no wall clock: left out
+        with RecordStore(path, run) as store:
+            if origin is not None:
+                store.set_clock_origin(origin)
+            for record in records:
+                store.append(record)
+    reader = RecordReader(path)
+    assert reader.answers_since(0.0) == [("0301", "a1", 1002.0), ("0302", "a2", 1102.0),
+                                         ("0301", "a3", 5012.0)]
+    assert reader.answers_since(1102.0) == [("0302", "a2", 1102.0), ("0301", "a3", 5012.0)]
