@@ -133,9 +133,9 @@ class B2bua(Endpoint):
         self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc,
                                    self.phones, attended)
         self.supervision = Supervision(self.dialogs, self.ending, self.anchor, self.internal,
-                                       log)
+                                       log, self.pauses)
         self.conferences = Conferences(self.dialogs, self.ending, self.anchor, self.internal,
-                                       log)
+                                       log, self.pauses)
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
                                  self.extensions, self.dialout, self.anchor, self.cc,
                                  self.forwarding, self.supervision, self.conferences)
