@@ -218,7 +218,10 @@ class CallIntake:
     def _media_leg(self, request: Request, source: Address, user: str,
                    now: float) -> tuple[Leg, sdp.Sdp] | None:
         """A caller leg for a phone's call the B2BUA answers with media itself, and the
-        phone's offer; None when refused (session terms, no room, no usable offer)."""
+        phone's offer; None when refused (every line in use, session terms, no room, no
+        usable offer)."""
+        if self._lines_full(request, user, now):
+            return None
         terms = self._session_terms(request, now)
         taken, offer = (False, None) if terms is None else self._media_offer(request, now)
         if not taken or offer is None or terms is None:
@@ -260,7 +263,8 @@ class CallIntake:
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return
-        terms = self._session_terms(request, now)
+        terms = None if self._lines_full(request, agent, now) else self._session_terms(
+            request, now)
         if terms is None:
             return
         taken, offer = self._media_offer(request, now, room=False)
@@ -311,7 +315,9 @@ class CallIntake:
     def _phone_leg(self, request: Request, source: Address, user: str,
                    now: float) -> tuple[Leg, sdp.Sdp | None] | None:
         """The caller leg of a phone's call and its SDP offer (None without a media plane);
-        None when refused here for its session timer or its media."""
+        None when refused here for its lines, its session timer or its media."""
+        if self._lines_full(request, user, now):
+            return None
         terms = self._session_terms(request, now)
         if terms is None:
             return None
@@ -321,6 +327,15 @@ class CallIntake:
         leg = self._incoming_leg(CallerLeg, request, source, user)
         self.dialogs.set_session(leg, terms)
         return leg, offer
+
+
+    def _lines_full(self, request: Request, user: str, now: float) -> bool:
+        """Whether every line appearance of `user`'s phone is in use: then its new call is
+        refused (486), as the call it would ring is."""
+        if self.legs.lines_in_use[user] < self.phones.lines(user):
+            return False
+        self.answers.respond(request, 486, "Busy Here", now)
+        return True
 
 
 def _usable_contact(message: Request | Response) -> bool:
