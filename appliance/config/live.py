@@ -170,6 +170,9 @@ class Phone(_Frozen):
     forward: Forward = Forward()
     # The phone may listen to, whisper to, barge into and end the calls of agents.
     supervisor: bool = False
+    # Line appearances: how many calls may ring or be up at the phone at once (call waiting);
+    # one more is refused with 486. The ACD still offers its calls only to a free phone.
+    lines: Annotated[int, Field(ge=1, le=16)] = 4
 
     @model_validator(mode="after")
     def _check_hashes(self) -> "Phone":

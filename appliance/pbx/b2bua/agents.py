@@ -109,7 +109,7 @@ class AgentSide:
         leg.invite, leg.invite_key, leg.sip_call_id = invite, transaction_key(invite), call_id
         leg.sent_body = body
         leg.session_interval = self.sip.session_expires
-        self.legs.add_ring(leg)
+        self.legs.add_ring(leg, phone=agent)
         self.layer.send_request(invite, address, now)
 
     def _invite_headers(self, caller: Leg, agent: str, tag: str,

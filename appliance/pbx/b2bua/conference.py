@@ -6,7 +6,8 @@ Each member's call is a caller leg of its own (one of the B2BUA's own call ids,
 answered with media on the relay. A room with a PIN lets a member in once they key it in
 (then # or the PIN's length; three wrong tries and they are hung up); until then they hear
 nobody and nobody hears them. Joining and leaving leave `ConferenceJoined` and
-`ConferenceLeft` records; no queue figure changes.
+`ConferenceLeft` records; no queue figure changes. A member who is a logged-in agent is
+paused for the queues while in the room, at its door included (`pauses.py`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from appliance.pbx.legs import Leg
 if TYPE_CHECKING:
     from appliance.config.live import ConferenceRoom, Sip
     from appliance.pbx.b2bua.internal import InternalCalls
+    from appliance.pbx.b2bua.pauses import InternalPauses
 
 PIN_TRIES = 3
 NO_MEDIA = (488, "Not Acceptable Here")
@@ -49,15 +51,16 @@ class RoomMember:
     admitted: bool = False
     keyed: str = ""
     tries: int = 0
+    paused: bool = False  # an agent, paused for the queues while a member
 
 
 class Conferences:
     """The site's rooms and who is in each."""
 
     def __init__(self, dialogs: Dialogs, ending: LegEnding, anchor: MediaAnchor | None,
-                 internal: InternalCalls, log: EventLog) -> None:
+                 internal: InternalCalls, log: EventLog, pauses: InternalPauses) -> None:
         self.dialogs, self.ending, self.anchor, self.internal = dialogs, ending, anchor, internal
-        self.legs, self.log = dialogs.legs, log
+        self.legs, self.log, self.pauses = dialogs.legs, log, pauses
         self.rooms: dict[str, ConferenceRoom] = {}
         self.members: dict[int, RoomMember] = {}
 
@@ -79,6 +82,7 @@ class Conferences:
         self.dialogs.answer(leg, body, now)
         self.dialogs.start_session_timer(leg, now)
         member = self.members[leg.call] = RoomMember(room, party, leg)
+        member.paused = self.pauses.pause(party, now)
         if self.rooms[room].pin is None:
             self._admit(member, now)
 
@@ -102,6 +106,7 @@ class Conferences:
         member = self.members.pop(event.call, None)
         if member is not None:
             self._left(member, now)
+            self._give_back(member, now)
 
     def answered(self, leg: Leg, now: float) -> bool:
         return False  # phones call in: the appliance sends no INVITE for these calls
@@ -116,6 +121,7 @@ class Conferences:
         member = self.members.get(leg.call)
         if member is not None and not member.admitted:
             del self.members[leg.call]
+            self._give_back(member, now)
 
     def _try_pin(self, member: RoomMember, pin: str, now: float) -> None:
         if member.keyed == pin:
@@ -124,7 +130,13 @@ class Conferences:
         member.keyed, member.tries = "", member.tries + 1
         if member.tries >= PIN_TRIES:
             del self.members[member.leg.call]
+            self._give_back(member, now)
             self.ending.hang_up(member.leg, now)
+
+    def _give_back(self, member: RoomMember, now: float) -> None:
+        if member.paused:
+            member.paused = False
+            self.pauses.give_back(member.party, now)
 
     def _admit(self, member: RoomMember, now: float) -> None:
         member.admitted = True

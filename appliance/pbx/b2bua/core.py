@@ -56,6 +56,7 @@ from appliance.pbx.b2bua.logins import AgentLogins
 from appliance.pbx.b2bua.mwi import MessageWaiting
 from appliance.pbx.b2bua.outside import OutsideCalls
 from appliance.pbx.b2bua.parking import ParkCalls
+from appliance.pbx.b2bua.pauses import InternalPauses
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.probe import PeerProbes
 from appliance.pbx.b2bua.relay import ReinviteRelay
@@ -132,9 +133,9 @@ class B2bua(Endpoint):
         self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc,
                                    self.phones, attended)
         self.supervision = Supervision(self.dialogs, self.ending, self.anchor, self.internal,
-                                       log)
+                                       log, self.pauses)
         self.conferences = Conferences(self.dialogs, self.ending, self.anchor, self.internal,
-                                       log)
+                                       log, self.pauses)
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
                                  self.extensions, self.dialout, self.anchor, self.cc,
                                  self.forwarding, self.supervision, self.conferences)
@@ -164,12 +165,13 @@ class B2bua(Endpoint):
         trunk (`outside.py` is the API that places an outside call)."""
         self.internal = InternalCalls()
         self.forwarding = Forwarding(log)
+        self.pauses = InternalPauses(self.cc)
         self.extensions = ExtensionCalls(self.dialogs, self.ending, self.agent_side,
                                          self.phones, self.anchor, self.cc, log, self.internal,
-                                         self.forwarding)
+                                         self.forwarding, self.pauses)
         self.outside = OutsideCalls(self.agent_side, self.ending, self.cc, log)
         self.dialout = DialOut(self.dialogs, self.ending, self.outside, self.anchor, self.cc,
-                               self.internal)
+                               self.internal, self.pauses)
         self.internal.outside = self.outside
         self.extensions.dialout = self.dialout
         self.agent_side.internal = self.internal

@@ -19,9 +19,9 @@ from appliance.media import sdp
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
-from appliance.pbx.b2bua.extensions import REASON_INTERNAL_CALL, pause_for_internal_call
 from appliance.pbx.b2bua.internal import InternalCalls
 from appliance.pbx.b2bua.outside import OutsideCall, OutsideCalls
+from appliance.pbx.b2bua.pauses import InternalPauses
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.dialplan import RouteOut, may_dial, route_out
 from appliance.pbx.legs import Leg
@@ -46,8 +46,9 @@ class DialOut:
     """Phones' calls to outside numbers in progress, by call id (the phone's leg)."""
 
     def __init__(self, dialogs: Dialogs, ending: LegEnding, outside: OutsideCalls,
-                 anchor: MediaAnchor | None, cc: CallControl, internal: InternalCalls) -> None:
-        self.dialogs, self.ending, self.outside = dialogs, ending, outside
+                 anchor: MediaAnchor | None, cc: CallControl, internal: InternalCalls,
+                 pauses: InternalPauses) -> None:
+        self.dialogs, self.ending, self.outside, self.pauses = dialogs, ending, outside, pauses
         self.anchor, self.cc, self.internal = anchor, cc, internal
         self.legs = dialogs.legs
         self.phone_legs: dict[int, Leg] = {}
@@ -85,7 +86,7 @@ class DialOut:
         if self.anchor is not None and offer is not None:
             leg.sent_body = self.anchor.caller_answer(leg, offer, False, now)
         self.dialogs.answers.respond(leg.invite, 180, "Ringing", now, tag=leg.local_tag)
-        paused = pause_for_internal_call(self.cc, user, now)
+        paused = self.pauses.pause(user, now)
         self._place(leg, user if paused else None, user, route, "dialled", now)
 
     def take_over(self, leg: Leg, paused: str | None, placed_by: str, route: RouteOut,
@@ -163,7 +164,7 @@ class DialOut:
         self.internal.close(call)
         agent = self.paused.pop(call, None)
         if agent is not None:
-            self.cc.agent_end_pause(now, agent, REASON_INTERNAL_CALL)
+            self.pauses.give_back(agent, now)
 
 
 def _refusal_of(call: OutsideCall) -> tuple[int, str]:

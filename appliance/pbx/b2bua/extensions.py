@@ -8,10 +8,14 @@ are the B2BUA's own (`internal.py`), never one of call control's. The dialling s
 caller leg, the rung side an agent leg, so each keeps its role's state table, CANCEL and BYE
 races included.
 
+A phone may be rung while it is on other calls (call waiting), up to its line appearances
+(`lines`, default 4): the calls ringing or up at it, of any kind. One more gets 486.
+
 The ACD must not offer a queue call to an agent on an internal call: each party who is an
-agent is paused, NOT_READY with the reason `internal_call` (or, if wrapping up, as soon as the
-wrap-up ends), and given back when the call ends. A pause is a state the ACD already treats as
-busy, and the agent's figures then show the time as not ready for internal calls.
+agent is paused, NOT_READY with the reason `internal_call` (if on a queue call or wrapping
+up, as soon as that is done), and given back when their last such call ends (`pauses.py`).
+A pause is a state the ACD already treats as busy, and the agent's figures then show the
+time as not ready for internal calls.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from typing import TYPE_CHECKING
 
 from appliance.eventlog import EventLog
 from appliance.events import (
-    AgentState,
     CallForwarded,
     ExtensionCallAnswered,
     ExtensionCallEnded,
@@ -34,6 +37,7 @@ from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
 from appliance.pbx.b2bua.forwarding import Forwarding
 from appliance.pbx.b2bua.internal import InternalCalls
+from appliance.pbx.b2bua.pauses import InternalPauses
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import Leg
@@ -44,12 +48,7 @@ if TYPE_CHECKING:
     from appliance.pbx.b2bua.agents import AgentSide
     from appliance.pbx.b2bua.dialout import DialOut
 
-REASON_INTERNAL_CALL = "internal_call"  # the pause of an agent on a call between phones
 BUSY = (486, "Busy Here")
-# Agents the ACD has a call for: their phone is busy for another phone.
-_ON_ACD_CALL = frozenset({AgentState.RINGING, AgentState.TALKING, AgentState.HELD})
-# Agents the ACD may offer a call to while on an internal call (wrap-up: once it ends).
-_OFFERABLE = frozenset({AgentState.READY, AgentState.WRAP_UP})
 # How the rung phone's refusal (as the ACD's reason code) reaches the dialling phone.
 _REFUSALS = {REASON_BUSY: (BUSY, "busy"), REASON_DECLINED: ((603, "Decline"), "declined")}
 # The forwarding that takes a call the rung phone refuses, by the ACD's reason code for the
@@ -57,15 +56,6 @@ _REFUSALS = {REASON_BUSY: (BUSY, "busy"), REASON_DECLINED: ((603, "Decline"), "d
 _REFUSAL_FORWARDS = {REASON_BUSY: "busy", REASON_DECLINED: "busy"}
 # The forwarding that takes a call the dialled phone cannot take at once, by the refusal.
 _AT_ONCE_FORWARDS = {BUSY: "busy", UNAVAILABLE: "no_answer"}
-
-
-def pause_for_internal_call(cc: CallControl, agent: str, now: float) -> bool:
-    """Tell the ACD `agent` is busy, if it could offer them a call meanwhile (an agent
-    paused already keeps their own reason, and stays paused after the call); whether it was
-    told (end the pause with `cc.agent_end_pause(now, agent, REASON_INTERNAL_CALL)`)."""
-    status = cc.agent_status(agent)
-    return (status is not None and status.state in _OFFERABLE
-            and cc.agent_not_ready(now, agent, REASON_INTERNAL_CALL))
 
 
 class ExtensionCall:
@@ -88,12 +78,13 @@ class ExtensionCalls:
 
     def __init__(self, dialogs: Dialogs, ending: LegEnding, agent_side: AgentSide,
                  phones: Phones, anchor: MediaAnchor | None, cc: CallControl,
-                 log: EventLog, internal: InternalCalls, forwarding: Forwarding) -> None:
+                 log: EventLog, internal: InternalCalls, forwarding: Forwarding,
+                 pauses: InternalPauses) -> None:
         self.dialogs, self.ending, self.agent_side = dialogs, ending, agent_side
         self.legs, self.deadlines = dialogs.legs, dialogs.deadlines
         self.phones, self.anchor, self.cc, self.log = phones, anchor, cc, log
         self.calls: dict[int, ExtensionCall] = {}
-        self.internal, self.forwarding = internal, forwarding
+        self.internal, self.forwarding, self.pauses = internal, forwarding, pauses
         self.dialout: DialOut | None = None  # for forwarding to outside numbers, once built
 
     def apply(self, sip: Sip) -> None:
@@ -105,11 +96,9 @@ class ExtensionCalls:
         return number in self.users
 
     def refusal(self, caller: str, callee: str, now: float) -> tuple[int, str] | None:
-        """Why `callee` cannot be rung now: busy (on a call: 486), nowhere (not registered:
-        480); None if it can."""
-        status = self.cc.agent_status(callee)
-        if (callee == caller or (status is not None and status.state in _ON_ACD_CALL)
-                or any(callee in (c.caller, c.callee) for c in self.calls.values())):
+        """Why `callee` cannot be rung now: busy (itself, or every line appearance of its
+        phone ringing or up: 486), nowhere (not registered: 480); None if it can."""
+        if callee == caller or self.legs.lines_in_use[callee] >= self.phones.lines(callee):
             return BUSY
         return UNAVAILABLE if self.phones.target(callee, now) is None else None
 
@@ -153,8 +142,7 @@ class ExtensionCalls:
         if self.anchor is not None and offer is not None:
             leg.sent_body = self.anchor.caller_answer(leg, offer, False, now)
         self.dialogs.answers.respond(leg.invite, 180, "Ringing", now, tag=leg.local_tag)
-        call.paused = [party for party in (caller,)
-                       if pause_for_internal_call(self.cc, party, now)]
+        call.paused = [party for party in (caller,) if self.pauses.pause(party, now)]
         if forward is not None:
             self._send_on(call, *forward, now)
             return
@@ -164,7 +152,7 @@ class ExtensionCalls:
 
     def _ring(self, call: ExtensionCall, callee: str, now: float, timeout: float) -> None:
         call.callee = callee
-        if pause_for_internal_call(self.cc, callee, now):
+        if self.pauses.pause(callee, now):
             call.paused.append(callee)
         self.agent_side.ring(call.id, callee, now)
         call.ring_timer = self.deadlines.schedule(now + timeout, self._no_answer, call)
@@ -250,7 +238,7 @@ class ExtensionCalls:
             self.internal.close(call.id)
         self.log.append(new(ExtensionCallEnded, (now, call.id, cause)))
         for party in call.paused:
-            self.cc.agent_end_pause(now, party, REASON_INTERNAL_CALL)
+            self.pauses.give_back(party, now)
 
     # --- forwarding ---------------------------------------------------------------------------
 
@@ -272,7 +260,7 @@ class ExtensionCalls:
         self._stop_timer(call)
         if call.callee in call.paused:
             call.paused.remove(call.callee)
-            self.cc.agent_end_pause(now, call.callee, REASON_INTERNAL_CALL)
+            self.pauses.give_back(call.callee, now)
         self._send_on(call, *forward, now)
         return True
 

@@ -141,11 +141,14 @@ class CallIntake:
                                  [("Contact", self.here.contact)], body, tag=leg.local_tag)
         anchor.welcome(leg.call, now)
 
-    def _incoming_leg(self, kind: type[Leg], request: Request, source: Address) -> Leg:
+    def _incoming_leg(self, kind: type[Leg], request: Request, source: Address,
+                      phone: str = "") -> Leg:
+        """A leg for `request`; `phone`: the user of the phone that sent it (a line of its
+        in use while the leg lives)."""
         key = transaction_key(request)
         leg = kind(0, "", request, key, new_tag(self.rng), source)
         leg.allows_update = "UPDATE" in allowed(request)
-        self.legs.add_incoming(leg)
+        self.legs.add_incoming(leg, phone)
         return leg
 
     def _station_call(self, request: Request, source: Address, now: float) -> None:
@@ -208,19 +211,22 @@ class CallIntake:
             self.supervision.force_off(user, agent, now)
             self._feature_done(request, source, now)
             return
-        answered = self._media_leg(request, source, now)
+        answered = self._media_leg(request, source, user, now)
         if answered is not None:
             self.supervision.start(*answered, user, agent, action, now)
 
-    def _media_leg(self, request: Request, source: Address,
+    def _media_leg(self, request: Request, source: Address, user: str,
                    now: float) -> tuple[Leg, sdp.Sdp] | None:
         """A caller leg for a phone's call the B2BUA answers with media itself, and the
-        phone's offer; None when refused (session terms, no room, no usable offer)."""
+        phone's offer; None when refused (every line in use, session terms, no room, no
+        usable offer)."""
+        if self._lines_full(request, user, now):
+            return None
         terms = self._session_terms(request, now)
         taken, offer = (False, None) if terms is None else self._media_offer(request, now)
         if not taken or offer is None or terms is None:
             return None
-        leg = self._incoming_leg(CallerLeg, request, source)
+        leg = self._incoming_leg(CallerLeg, request, source, user)
         self.dialogs.set_session(leg, terms)
         return leg, offer
 
@@ -231,7 +237,7 @@ class CallIntake:
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return
-        answered = self._media_leg(request, source, now)
+        answered = self._media_leg(request, source, user, now)
         if answered is not None:
             self.conferences.join(*answered, user, room, now)
 
@@ -243,7 +249,7 @@ class CallIntake:
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return
-        answered = self._media_leg(request, source, now)
+        answered = self._media_leg(request, source, user, now)
         if answered is not None:
             call = self.extensions.internal.open(self.retrieval)
             self.retrieval.start(*answered, call, user, number, now)
@@ -257,12 +263,13 @@ class CallIntake:
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return
-        terms = self._session_terms(request, now)
+        terms = None if self._lines_full(request, agent, now) else self._session_terms(
+            request, now)
         if terms is None:
             return
         taken, offer = self._media_offer(request, now, room=False)
         if taken:
-            leg = self._incoming_leg(PickupLeg, request, source)
+            leg = self._incoming_leg(PickupLeg, request, source, agent)
             self.dialogs.set_session(leg, terms)
             self.parking.pick_up(leg, offer, agent, claim, now)
 
@@ -285,7 +292,7 @@ class CallIntake:
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return
-        taken = self._phone_leg(request, source, now)
+        taken = self._phone_leg(request, source, caller, now)
         if taken is not None:
             self.extensions.start(*taken, caller, callee, now, forward)
 
@@ -301,23 +308,34 @@ class CallIntake:
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return
-        taken = self._phone_leg(request, source, now)
+        taken = self._phone_leg(request, source, user, now)
         if taken is not None:
             self.dialout.start(*taken, user, route, now)
 
-    def _phone_leg(self, request: Request, source: Address,
+    def _phone_leg(self, request: Request, source: Address, user: str,
                    now: float) -> tuple[Leg, sdp.Sdp | None] | None:
         """The caller leg of a phone's call and its SDP offer (None without a media plane);
-        None when refused here for its session timer or its media."""
+        None when refused here for its lines, its session timer or its media."""
+        if self._lines_full(request, user, now):
+            return None
         terms = self._session_terms(request, now)
         if terms is None:
             return None
         taken, offer = self._media_offer(request, now)
         if not taken:
             return None
-        leg = self._incoming_leg(CallerLeg, request, source)
+        leg = self._incoming_leg(CallerLeg, request, source, user)
         self.dialogs.set_session(leg, terms)
         return leg, offer
+
+
+    def _lines_full(self, request: Request, user: str, now: float) -> bool:
+        """Whether every line appearance of `user`'s phone is in use: then its new call is
+        refused (486), as the call it would ring is."""
+        if self.legs.lines_in_use[user] < self.phones.lines(user):
+            return False
+        self.answers.respond(request, 486, "Busy Here", now)
+        return True
 
 
 def _usable_contact(message: Request | Response) -> bool:

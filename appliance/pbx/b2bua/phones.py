@@ -60,6 +60,11 @@ class Phones:
         self.static_contacts = {phone.user: phone.static_contact for phone in sip.phones
                                 if phone.static_contact is not None}
         self.phone_at = {address: user for user, address in self.static_contacts.items()}
+        self._lines = {phone.user: phone.lines for phone in sip.phones}
+
+    def lines(self, user: str) -> int:
+        """How many calls may ring or be up at `user`'s phone at once (0: no such phone)."""
+        return self._lines.get(user, 0)
 
     def target(self, agent: str, now: float) -> tuple[str, Address] | None:
         """Where to ring `agent`: the Request-URI and the address to send to. A live

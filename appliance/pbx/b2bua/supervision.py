@@ -9,7 +9,9 @@ hears whom (`hearing`). Digits from the supervisor switch mode mid-call: 4 liste
 Supervision leaves records of its own (`SupervisionStarted`, `SupervisionChanged`,
 `SupervisionEnded`, `CallForcedOff`); the supervised call's own records and figures are as
 they would be without it. A call has at most one supervisor (486 to a second). When the
-supervised call ends or its agent leaves it (a transfer), the supervisor is hung up.
+supervised call ends or its agent leaves it (a transfer), the supervisor is hung up. A
+supervisor who is also a logged-in agent is paused for the queues while supervising
+(`pauses.py`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from appliance.pbx.legs import Leg, LegEvent
 if TYPE_CHECKING:
     from appliance.config.live import Sip
     from appliance.pbx.b2bua.internal import InternalCalls
+    from appliance.pbx.b2bua.pauses import InternalPauses
 
 MODES = ("listen", "whisper", "barge")
 FORCE_OFF = "force_off"
@@ -68,6 +71,7 @@ class Supervised:
     agent: str
     mode: str
     leg: Leg  # the supervisor's
+    paused: bool = False  # the supervisor is an agent, paused for the queues meanwhile
 
     @property
     def mix(self) -> str:
@@ -78,9 +82,9 @@ class Supervision:
     """The supervisors on calls, by their own leg's call id."""
 
     def __init__(self, dialogs: Dialogs, ending: LegEnding, anchor: MediaAnchor | None,
-                 internal: InternalCalls, log: EventLog) -> None:
+                 internal: InternalCalls, log: EventLog, pauses: InternalPauses) -> None:
         self.dialogs, self.ending, self.anchor, self.internal = dialogs, ending, anchor, internal
-        self.legs, self.log = dialogs.legs, log
+        self.legs, self.log, self.pauses = dialogs.legs, log, pauses
         self.sessions: dict[int, Supervised] = {}
         self._codes: dict[str, str] = {}
         self._supervisors: frozenset[str] = frozenset()
@@ -129,6 +133,7 @@ class Supervision:
         self.dialogs.answer(leg, body, now)
         self.dialogs.start_session_timer(leg, now)
         watch = self.sessions[leg.call] = Supervised(call, supervisor, agent, mode, leg)
+        watch.paused = self.pauses.pause(supervisor, now)
         self.anchor.media.mix(watch.mix, hearing(call, leg.call, mode), now)
         self.log.append(new(SupervisionStarted, (now, call, supervisor, agent, mode)))
 
@@ -153,6 +158,8 @@ class Supervision:
         if watch is None:
             return
         del self.sessions[watch.leg.call]
+        if watch.paused:
+            self.pauses.give_back(watch.supervisor, now)
         by_supervisor = event.call == watch.leg.call
         cause = "supervisor_hangup" if by_supervisor else "call_ended"
         self.log.append(new(SupervisionEnded, (now, watch.call, watch.supervisor, cause)))

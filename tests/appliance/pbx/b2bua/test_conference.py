@@ -106,3 +106,24 @@ def test_three_wrong_pins_hang_up():
     lab.run(1)
     assert lab.phones["a1"].calls[call].state == "ended"
     assert lab.box.conferences.members == {}
+
+
+def test_agents_in_a_room_are_paused_for_the_queues_and_given_back_after():
+    lab = conference_lab(pin="42")
+    first, second = join(lab, "a1"), join(lab, "a2")  # a2 still at the door (no PIN yet)
+    states = {a: lab.box.cc.agent_status(a) for a in ("a1", "a2", "a3")}
+    assert {a: (s.state.value, s.reason) for a, s in states.items()} == {
+        "a1": ("not_ready", "internal_call"), "a2": ("not_ready", "internal_call"),
+        "a3": ("ready", "")}
+    lab.do(lab.gateway, "call", "100")
+    lab.run(1)
+    assert "incoming" in kinds_of(lab.phones["a3"])  # the one agent not in the room
+    assert "incoming" not in kinds_of(lab.phones["a1"]) + kinds_of(lab.phones["a2"])
+    for user, call in (("a1", first), ("a2", second)):
+        lab.do(lab.phones[user], "hangup", call)
+    lab.run(1)
+    assert [lab.box.cc.agent_status(a).state.value for a in ("a1", "a2")] == ["ready"] * 2
+
+
+def kinds_of(phone) -> list[str]:
+    return [event.kind for event in phone.take_events()]

@@ -20,8 +20,11 @@ def kinds(events):
     return [event.kind for event in events]
 
 
-def lab_of(agents=2, **sip):
-    lab = Lab(live_site(agents=agents, sip={"extension_ring_timeout": 20, **sip}))
+def lab_of(agents=2, lines=None, **sip):
+    """`lines`: the line appearances of each phone, by user (default 4)."""
+    phone = {user: {"lines": count} for user, count in (lines or {}).items()}
+    lab = Lab(live_site(agents=agents, sip={"extension_ring_timeout": 20, **sip},
+                        phone=phone))
     lab.register_all()
     return lab
 
@@ -102,8 +105,8 @@ def test_no_answer_ends_with_480_after_the_ring_timeout():
     assert state(lab, "a2") == "ready"
 
 
-def test_busy_callee_refusal_and_a_phone_on_a_call_are_486():
-    lab = lab_of(agents=3)
+def test_busy_callee_refusal_and_a_phone_with_every_line_in_use_are_486():
+    lab = lab_of(agents=3, lines={"a2": 1})
     lab.do(lab.phones["a1"], "call", "a2")
     lab.run(1)
     a2, incoming = rung(lab, "a2")
@@ -111,7 +114,7 @@ def test_busy_callee_refusal_and_a_phone_on_a_call_are_486():
     lab.run(1)
     third = lab.do(lab.phones["a3"], "call", "a2")
     lab.run(1)
-    assert lab.phones["a3"].calls[third].status == 486  # a2 is on a call
+    assert lab.phones["a3"].calls[third].status == 486  # a2's one line is in use
     lab.do(lab.phones["a2"], "hangup", incoming.id)
     lab.run(1)
     lab.phones["a1"].take_events()
@@ -122,6 +125,55 @@ def test_busy_callee_refusal_and_a_phone_on_a_call_are_486():
     lab.run(1)
     assert lab.phones["a3"].calls[fourth].status == 486
     assert ended(lab) == ["callee_hangup", "busy"]
+
+
+def test_a_phone_on_a_call_is_rung_for_another_up_to_its_lines():
+    lab = lab_of(agents=4, lines={"a2": 2})
+    lab.do(lab.phones["a1"], "call", "a2")
+    lab.run(1)
+    a2, first = rung(lab, "a2")
+    lab.do(a2, "answer", first.id)
+    lab.run(1)
+    second = lab.do(lab.phones["a3"], "call", "a2")
+    lab.run(1)
+    a2, waiting = rung(lab, "a2")  # call waiting on the second line
+    assert lab.box.legs.lines_in_use["a2"] == 2
+    third = lab.do(lab.phones["a4"], "call", "a2")
+    lab.run(1)
+    assert lab.phones["a4"].calls[third].status == 486
+    lab.do(a2, "answer", waiting.id)
+    lab.run(1)
+    assert kinds(lab.phones["a3"].take_events()) == ["ringing", "answered"]
+    lab.do(a2, "hangup", first.id)
+    lab.run(1)
+    assert state(lab, "a2") == "not_ready"  # still on a call between phones
+    lab.do(lab.phones["a3"], "hangup", second)
+    lab.run(1)
+    assert state(lab, "a2") == "ready" and not lab.box.legs.lines_in_use
+
+
+def test_an_agent_on_a_queue_call_is_rung_and_then_paused_not_offered_a_call():
+    lab = lab_of(agents=2)
+    lab.box.cc.agent_not_ready(0.0, "a1", "break")
+    lab.do(lab.gateway, "call", "100")
+    lab.run(1)
+    a2, queue_call = rung(lab, "a2")
+    lab.do(a2, "answer", queue_call.id)
+    lab.run(1)
+    lab.do(lab.phones["a1"], "call", "a2")
+    lab.run(1)
+    a2, waiting = rung(lab, "a2")
+    lab.do(a2, "answer", waiting.id)
+    lab.run(1)
+    lab.do(a2, "hangup", queue_call.id)  # the customer call ends; the colleague's goes on
+    lab.run(1)
+    lab.do(lab.gateway, "call", "100")
+    lab.run(60)  # beyond wrap-up: paused, not offered the queued call
+    assert "incoming" not in kinds(a2.take_events())
+    assert state(lab, "a2") == "not_ready"
+    lab.do(a2, "hangup", waiting.id)
+    lab.run(2)
+    assert "incoming" in kinds(a2.take_events())  # free again: the queued call rings
 
 
 def test_an_unregistered_phone_is_480_and_an_outside_number_404():

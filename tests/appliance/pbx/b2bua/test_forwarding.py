@@ -20,10 +20,12 @@ def kinds(events):
     return [event.kind for event in events]
 
 
-def lab_of(agents=3, **forward):
+def lab_of(agents=3, lines=4, **forward):
+    """Phone a2 forwards as `forward` says; each phone has `lines` line appearances."""
+    phones = {f"a{i}": {"lines": lines} for i in range(1, agents + 1)}
+    phones["a2"]["forward"] = forward
     site = live_site(agents=agents, sip={"extension_ring_timeout": 30},
-                     trunk={"outbound": ROUTE},
-                     phone={"a2": {"forward": forward}} if forward else None)
+                     trunk={"outbound": ROUTE}, phone=phones)
     lab = Lab(site)
     lab.register_all()
     return lab
@@ -85,8 +87,8 @@ def test_no_answer_forwards_after_its_seconds_and_the_first_phone_stops_ringing(
 
 
 def test_busy_forwards_a_phone_on_a_call_and_one_that_refuses():
-    lab = lab_of(busy="a3")
-    dial(lab, "a2", user="a3")  # a2 rings for a3: busy, and so is a3, its target
+    lab = lab_of(busy="a3", lines=1)
+    dial(lab, "a2", user="a3")  # a2 rings for a3: busy (its one line), and so is a3
     rung = incoming(lab.phones["a2"])
     call = dial(lab, "a2")
     assert lab.phones["a1"].calls[call].status == 486

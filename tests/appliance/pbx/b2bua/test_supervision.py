@@ -173,3 +173,21 @@ def test_the_supervisors_answer_is_on_a_relay_port_of_its_own():
     body = lab.phones["a2"].calls[boss].remote_body
     port = sdp.parse(body).media[0].port
     assert port == ports(lab)["boss"]
+
+
+def test_a_supervisor_who_is_an_agent_is_paused_while_supervising():
+    lab = Lab(supervised_site(), media_for=media_plane())
+    lab.register_all()
+    lab.box.cc.agent_not_ready(lab.net.now, "a2", "coaching")
+    lab.do(lab.gateway, "call", "100")
+    lab.run(0.5)
+    incoming = next(c for c in lab.phones["a1"].calls.values() if c.state == "incoming")
+    lab.do(lab.phones["a1"], "answer", incoming.id)
+    lab.run(0.5)
+    lab.box.cc.agent_end_pause(lab.net.now, "a2", "coaching")
+    boss = supervise(lab, "*81")
+    status = lab.box.cc.agent_status("a2")
+    assert (status.state.value, status.reason) == ("not_ready", "internal_call")
+    lab.do(lab.phones["a2"], "hangup", boss)
+    lab.run(1)
+    assert lab.box.cc.agent_status("a2").state.value == "ready"
