@@ -100,6 +100,17 @@ class Outbound(_Frozen):
     caller_id: Annotated[str, Field(pattern=_OUTSIDE_NUMBER)] | None = None
     # The far end rings this long at most; then the call is given up as not answered.
     ring_timeout: Annotated[float, Field(gt=0, le=600)] = 60.0
+    # What the appliance answers a gateway's digest challenge (401/407) with. Unlike a
+    # phone's, this password must be stored as it is: the appliance is the client here.
+    username: Annotated[str, Field(pattern=f"^{_USER.pattern}$")] | None = None
+    password: Annotated[str, Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _check_credentials(self) -> "Outbound":
+        if (self.username is None) != (self.password is None):
+            raise ValueError("expected both username and password (a gateway's digest "
+                             "credentials) or neither")
+        return self
 
 
 class DialPlan(_Frozen):
