@@ -359,6 +359,37 @@ class ExtensionCallEnded(NamedTuple):
     cause: str
 
 
+class RingGroupCallStarted(NamedTuple):
+    """A phone (``caller``) dialled a ring group (``group``, its number); its members ring
+    all at once or in turn. Records of their own, like calls between phones (no trunk, no
+    queue). ``call`` is the B2BUA's id of the internal call, negative."""
+
+    t: float
+    call: int
+    caller: str
+    group: str
+
+
+class RingGroupCallAnswered(NamedTuple):
+    """``member`` answered the ring group call; the others stopped ringing."""
+
+    t: float
+    call: int
+    member: str
+
+
+class RingGroupCallEnded(NamedTuple):
+    """Last record of a ring group call. ``cause``: caller_hangup, callee_hangup (after the
+    answer), cancelled, no_answer (nobody answered or could, and no ``then`` took it),
+    forwarded (to the group's ``then``, an outside number: an outside call of the same id,
+    purpose ``forwarded``, follows). A ``then`` phone is one more turn of the same call,
+    after a `CallForwarded` (condition ``no_answer``)."""
+
+    t: float
+    call: int
+    cause: str
+
+
 # --- outside calls ------------------------------------------------------------
 
 
@@ -802,6 +833,9 @@ CallRecord = (
     | ExtensionCallStarted
     | ExtensionCallAnswered
     | ExtensionCallEnded
+    | RingGroupCallStarted
+    | RingGroupCallAnswered
+    | RingGroupCallEnded
     | OutsideCallStarted
     | OutsideCallAnswered
     | OutsideCallEnded
@@ -874,6 +908,9 @@ RECORD_TYPES: dict[str, type[Record]] = {
         ExtensionCallStarted,
         ExtensionCallAnswered,
         ExtensionCallEnded,
+        RingGroupCallStarted,
+        RingGroupCallAnswered,
+        RingGroupCallEnded,
         OutsideCallStarted,
         OutsideCallAnswered,
         OutsideCallEnded,

@@ -18,6 +18,7 @@ from appliance.clock import Deadlines
 from appliance.net import Address, hostport
 from appliance.pbx.sip.auth import digest_response, format_auth_params, parse_auth_params
 from appliance.pbx.sip.dialog import Dialog, new_branch, new_tag
+from appliance.pbx.sip.digest import DigestAuthenticator
 from appliance.pbx.sip.endpoint import Endpoint
 from appliance.pbx.sip.headers import Headers
 from appliance.pbx.sip.layer import CancelRequested
@@ -105,6 +106,9 @@ class UserAgent(Endpoint):
         self._subscriptions: set[tuple[str, str]] = set()
         self.notifies: list[Request] = []
         self.ignore_all = False  # a phone that vanished: hears nothing, answers nothing
+        # A gateway that asks callers for digest credentials: INVITEs without good ones are
+        # answered with its challenge (or 403) and never become calls.
+        self.challenger: DigestAuthenticator | None = None
         # Told each event once the input that caused it is handled (then not in take_events).
         self.listener: Listener | None = None
 
@@ -485,6 +489,13 @@ class UserAgent(Endpoint):
                 self.events.append(UaEvent("transfer_notified", call.id, status))
 
     def _incoming(self, request: Request, now: float) -> None:
+        if self.challenger is not None:
+            refusal = self.challenger.verify(request, now).response
+            if refusal is not None:
+                self.layer.send_response(refusal, now)
+                self._pump(now)
+                self.events.append(UaEvent("challenged", 0, refusal.status))
+                return
         self._next_call += 1
         call = UaCall(self._next_call, False, request, state="incoming",
                       local_tag=new_tag(self.rng), remote_body=request.body)

@@ -100,6 +100,17 @@ class Outbound(_Frozen):
     caller_id: Annotated[str, Field(pattern=_OUTSIDE_NUMBER)] | None = None
     # The far end rings this long at most; then the call is given up as not answered.
     ring_timeout: Annotated[float, Field(gt=0, le=600)] = 60.0
+    # What the appliance answers a gateway's digest challenge (401/407) with. Unlike a
+    # phone's, this password must be stored as it is: the appliance is the client here.
+    username: Annotated[str, Field(pattern=f"^{_USER.pattern}$")] | None = None
+    password: Annotated[str, Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _check_credentials(self) -> "Outbound":
+        if (self.username is None) != (self.password is None):
+            raise ValueError("expected both username and password (a gateway's digest "
+                             "credentials) or neither")
+        return self
 
 
 class DialPlan(_Frozen):
@@ -297,6 +308,27 @@ class ConferenceRoom(_Frozen):
     pin: Annotated[str, Field(pattern=r"[0-9]{1,12}")] | None = None
 
 
+class RingGroup(_Frozen):
+    """A number phones dial that rings several phones (`members`, agent ids): all at once or
+    in turn (each for `ring_seconds`; all at once: `ring_seconds` in all). The first to
+    answer takes the call and the others stop ringing. When nobody answers (or nobody can
+    take a call), the call goes on to `then` - a phone or an outside number as dialled - or,
+    without one, the caller hears 480."""
+
+    number: Annotated[str, Field(pattern=r"^[0-9]{2,12}$")]
+    members: Annotated[list[Annotated[str, Field(pattern=f"^{_USER.pattern}$")]],
+                       Field(min_length=1, max_length=32)]
+    strategy: Literal["all", "in_turn"] = "all"
+    ring_seconds: Annotated[float, Field(gt=0, le=600)] = 20.0
+    then: Annotated[str, Field(pattern=_FORWARD_TARGET)] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "RingGroup":
+        if len(set(self.members)) != len(self.members):
+            raise ValueError(f"members must differ; got {self.members}")
+        return self
+
+
 class AuthFailures(_Frozen):
     """Limits on failed authentications (wrong or malformed credentials), counted per source
     address and per user: from `slow_after` failures on, answers are delayed by `slow_delay`
@@ -356,9 +388,11 @@ class Sip(_Frozen):
     dial_plan: DialPlan = DialPlan()
     phones: list[Phone] = Field(default_factory=list)
     conferences: list[ConferenceRoom] = Field(default_factory=list)
+    ring_groups: list[RingGroup] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> "Sip":
+        _check_ring_groups(self)
         numbers = [room.number for room in self.conferences]
         taken = set(numbers) & {phone.user for phone in self.phones}
         if len(set(numbers)) != len(numbers) or taken:
@@ -384,6 +418,21 @@ class Sip(_Frozen):
             if address is not None:
                 contacts[address] = phone.user
         return self
+
+
+def _check_ring_groups(sip: Sip) -> None:
+    """Ring group numbers are numbers of their own; their members and targets are phones."""
+    users = {phone.user for phone in sip.phones}
+    taken = users | {room.number for room in sip.conferences}
+    for index, group in enumerate(sip.ring_groups):
+        if group.number in taken:
+            raise ValueError(f"ring_groups[{index}].number: expected a number no phone, "
+                             f"conference room or other ring group has; got {group.number!r}")
+        taken.add(group.number)
+        strangers = [member for member in group.members if member not in users]
+        if strangers:
+            raise ValueError(f"ring_groups[{index}].members: expected phones' users (of "
+                             f"sip.phones); got {', '.join(map(repr, strangers))}")
 
 
 class Recording(_Frozen):

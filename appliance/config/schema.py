@@ -1043,21 +1043,29 @@ def _phone_contact_problems(site: Site) -> Iterator[Problem]:
 
 
 def _forward_problems(site: Site) -> Iterator[Problem]:
-    """A phone forwards to another phone of the site or to a number a route out takes."""
-    users = {phone.user for phone in site.sip.phones}
-    prefixes = [group.outbound.prefix for group in site.trunk_groups
-                if group.outbound is not None]
+    """A phone forwards, and a ring group nobody answers goes on, to another phone of the
+    site or to a number a route out takes."""
     for index, phone in enumerate(site.sip.phones):
         for condition, target in phone.forward.targets().items():
             if target == phone.user:
                 yield (("sip", "phones", index, "forward", condition),
                        f"a phone cannot forward to itself ({target!r})")
-            elif target not in users and not any(
-                    target.startswith(prefix) and target != prefix for prefix in prefixes):
-                yield (("sip", "phones", index, "forward", condition),
-                       f"expected a phone's user or an outside number with a route out's "
-                       f"prefix ({', '.join(map(repr, prefixes)) or 'no route out'}); "
-                       f"got {target!r}")
+            elif problem := _target_problem(site, target):
+                yield (("sip", "phones", index, "forward", condition), problem)
+    for index, group in enumerate(site.sip.ring_groups):
+        if group.then is not None and (problem := _target_problem(site, group.then)):
+            yield (("sip", "ring_groups", index, "then"), problem)
+
+
+def _target_problem(site: Site, target: str) -> str | None:
+    """What is wrong with `target` as a phone's user or an outside number; None: nothing."""
+    prefixes = [group.outbound.prefix for group in site.trunk_groups
+                if group.outbound is not None]
+    if target in {phone.user for phone in site.sip.phones} or any(
+            target.startswith(prefix) and target != prefix for prefix in prefixes):
+        return None
+    return (f"expected a phone's user or an outside number with a route out's prefix "
+            f"({', '.join(map(repr, prefixes)) or 'no route out'}); got {target!r}")
 
 
 def _outbound_prefix_problems(groups: Sequence[TrunkGroup]) -> Iterator[Problem]:

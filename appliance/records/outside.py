@@ -21,8 +21,9 @@ DIRECTION = "outbound"
 
 class OutsideCallDetail(NamedTuple):
     """What happened to one outside call. ``outcome`` is ``answered`` for a call the far end
-    answered, else its cause (busy, no_answer, not_found, rejected, failed, no_channel,
-    cancelled, barred); ``cause`` says who ended an answered one (caller_hangup, far_hangup).
+    answered, else its cause (busy, no_answer, not_found, rejected, unauthorized, failed,
+    no_channel, cancelled, barred); ``cause`` says who ended an answered one (caller_hangup,
+    far_hangup).
     ``ring`` runs from the start to the answer (or the end), ``talk`` from the answer to
     the end (0 if never answered)."""
 

@@ -24,6 +24,7 @@ from appliance.pbx.b2bua.wire import ALLOW, URI_USER, allowed, user_of
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.legs import AgentLeg, Leg, LegEvent, LegState
 from appliance.pbx.legs.agent import GIVEN_UP
+from appliance.pbx.sip.credentials import CHALLENGES
 from appliance.pbx.sip.dialog import Dialog, new_branch, new_tag
 from appliance.pbx.sip.headers import Headers
 from appliance.pbx.sip.layer import Key
@@ -156,11 +157,19 @@ class AgentSide:
             if leg.fire(LegEvent.PROVISIONAL) is LegState.CANCEL_PENDING:
                 self._send_cancel(leg, now)
             return
+        if status in CHALLENGES and self._sent_again(leg, response, now):
+            return
         del self.legs.invites_out[leg.invite_key]
         if status >= 300:
             self._refused(leg, refusal_reason(status), now, status=status)
         else:
             self._answered(leg, response, now)
+
+    def _sent_again(self, leg: Leg, challenge: Response, now: float) -> bool:
+        """Whether a challenged INVITE went again with credentials (a gateway's, answered
+        by the outside calls; phones are never asked)."""
+        return (self.internal is not None and is_internal(leg.call)
+                and self.internal.challenged(leg, challenge, now))
 
     def timed_out(self, key: Key, now: float) -> bool:
         """Whether `key` was our INVITE to a phone that never answered (Timer B)."""

@@ -61,6 +61,7 @@ from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.probe import PeerProbes
 from appliance.pbx.b2bua.relay import ReinviteRelay
 from appliance.pbx.b2bua.retrieval import Retrievals
+from appliance.pbx.b2bua.ringgroups import RingGroupCalls
 from appliance.pbx.b2bua.supervision import Supervision
 from appliance.pbx.b2bua.transfer import Transfers
 from appliance.pbx.b2bua.voicemail import Messages
@@ -141,6 +142,7 @@ class B2bua(Endpoint):
                                  self.forwarding, self.supervision, self.conferences)
         self.parking = ParkCalls(self.dialogs, self.ending, self.anchor, self.cc)
         self.intake.parking = self.parking
+        self.intake.ring_groups = self.ring_groups
         self.transfers.park = self.parking.park
         self.waiting = MessageWaiting(self.layer, self.answers, self.deadlines, self.here,
                                       self.rng, self.phones)
@@ -174,6 +176,7 @@ class B2bua(Endpoint):
                                self.internal, self.pauses)
         self.internal.outside = self.outside
         self.extensions.dialout = self.dialout
+        self.ring_groups = RingGroupCalls(self.extensions, log)
         self.agent_side.internal = self.internal
         self.ending.internal_ended = self.internal.leg_ended
 
@@ -191,6 +194,7 @@ class B2bua(Endpoint):
         self.features.apply(site.sip.feature_codes)
         self.parking.apply(site.sip.feature_codes)
         self.extensions.apply(site.sip)
+        self.ring_groups.apply(site.sip)
         self.transfers.park_number = site.sip.park.number
         self.forwarding.apply(site.sip)
         self.dialout.apply(site)

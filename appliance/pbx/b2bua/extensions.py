@@ -58,6 +58,20 @@ _REFUSAL_FORWARDS = {REASON_BUSY: "busy", REASON_DECLINED: "busy"}
 _AT_ONCE_FORWARDS = {BUSY: "busy", UNAVAILABLE: "no_answer"}
 
 
+def connect(dialogs: Dialogs, anchor: MediaAnchor | None, caller: Leg, leg: Leg,
+            now: float) -> None:
+    """Answer `caller` (a phone's leg, told it rings) now that the phone of `leg` answered,
+    and bridge the two (media anchored, not recorded, when there is a media plane)."""
+    caller.partner, leg.partner = leg, caller
+    if anchor is None:
+        dialogs.answer(caller, leg.answer_body, now)
+    else:
+        dialogs.answer(caller, caller.sent_body, now)
+        anchor.bridge(caller.call, leg, now, record=False)
+    dialogs.start_session_timer(caller, now)
+    dialogs.start_session_timer(leg, now)
+
+
 class ExtensionCall:
     """One call between phones: its parties, legs and ring timer."""
 
@@ -164,15 +178,7 @@ class ExtensionCalls:
             return False
         call.answered = True
         self._stop_timer(call)
-        caller = call.caller_leg
-        caller.partner, leg.partner = leg, caller
-        if self.anchor is None:
-            self.dialogs.answer(caller, leg.answer_body, now)
-        else:
-            self.dialogs.answer(caller, caller.sent_body, now)
-            self.anchor.bridge(call.id, leg, now, record=False)
-        self.dialogs.start_session_timer(caller, now)
-        self.dialogs.start_session_timer(leg, now)
+        connect(self.dialogs, self.anchor, call.caller_leg, leg, now)
         self.log.append(new(ExtensionCallAnswered, (now, call.id)))
         return True
 

@@ -2,8 +2,8 @@
 (answered at once, as early media or with ringing, as the media and the site say; a call routed
 to an IVR flow is answered by the flow's `AnswerCaller`, `ivr.py`); a phone's INVITE, once
 authenticated, a feature code carried out on a feature leg, a call to another phone
-(`extensions.py`) or to an outside number (`dialout.py`), or a pickup of a parked or ringing
-call (`parking.py`)."""
+(`extensions.py`), to a ring group (`ringgroups.py`) or to an outside number (`dialout.py`),
+or a pickup of a parked or ringing call (`parking.py`)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from appliance.pbx.sip.transaction import transaction_key
 if TYPE_CHECKING:
     from appliance.config import Site
     from appliance.pbx.b2bua.parking import Claim, ParkCalls
+    from appliance.pbx.b2bua.ringgroups import RingGroupCalls
 
 
 class CallIntake:
@@ -55,6 +56,7 @@ class CallIntake:
         self.supervision, self.conferences = supervision, conferences
         self.parking: ParkCalls | None = None  # call park: slots a phone may dial
         self.retrieval: Retrievals | None = None  # voicemail by phone, set by the B2BUA
+        self.ring_groups: RingGroupCalls | None = None  # set by the B2BUA
 
     def apply(self, site: Site) -> None:
         self.site = site
@@ -177,6 +179,9 @@ class CallIntake:
         if feature is None and self.extensions.dialled(number):
             self._extension_call(request, source, user, number, now)
             return
+        if feature is None and self.ring_groups is not None and self.ring_groups.dialled(number):
+            self._ring_group_call(request, source, user, number, now)
+            return
         supervision = None if feature is not None else self.supervision.dialled(number)
         if supervision is not None:
             self._supervision_call(request, source, user, *supervision, now)
@@ -295,6 +300,14 @@ class CallIntake:
         taken = self._phone_leg(request, source, caller, now)
         if taken is not None:
             self.extensions.start(*taken, caller, callee, now, forward)
+
+    def _ring_group_call(self, request: Request, source: Address, caller: str, number: str,
+                         now: float) -> None:
+        """A phone dials a ring group: its members ring (`RingGroupCalls`)."""
+        assert self.ring_groups is not None
+        taken = self._phone_leg(request, source, now)
+        if taken is not None:
+            self.ring_groups.start(*taken, caller, number, now)
 
     def _outside_call(self, request: Request, source: Address, user: str, dialled: str,
                       now: float) -> None:

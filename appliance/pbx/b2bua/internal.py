@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from appliance.pbx.legs import Leg, OutsideLeg
+from appliance.pbx.sip.message import Response
 
 
 class InternalParty(Protocol):
@@ -34,6 +35,13 @@ class KeyTaker(Protocol):
     """A part whose calls are driven by the phone's keys (RFC 4733 or INFO)."""
 
     def digit(self, call: int, digit: str, now: float) -> None: ...
+
+
+@runtime_checkable
+class Challenged(Protocol):
+    """A part whose INVITEs a far end may challenge (the outside calls)."""
+
+    def challenged(self, leg: Leg, challenge: Response, now: float) -> bool: ...
 
 
 def is_internal(call: int) -> bool:
@@ -84,6 +92,12 @@ class InternalCalls:
         party = self._party(leg)
         if party is not None:
             party.leg_ended(leg, now)
+
+    def challenged(self, leg: Leg, challenge: Response, now: float) -> bool:
+        """Whether `leg`'s INVITE, challenged (401/407), went again with credentials: only
+        an outside leg's may (`OutsideCalls.challenged`)."""
+        return (isinstance(leg, OutsideLeg) and isinstance(self.outside, Challenged)
+                and self.outside.challenged(leg, challenge, now))
 
     def _party(self, leg: Leg) -> InternalParty | None:
         if isinstance(leg, OutsideLeg):

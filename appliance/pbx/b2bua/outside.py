@@ -17,12 +17,15 @@ as on a real FXO card or E1 span - and sends the INVITE to the route's gateway w
   wanted any more (it is hung up, cause `caller_hangup`). After it, `outside_ended` comes
   when the far end hangs up (`far_hangup`) - unless the requester hangs up first.
 - `outside_failed(call, now)`: no answer. `call.cause` says why (`no_channel` - told before
-  `place` returns -, busy, no_answer, not_found, rejected, failed) and `call.status` the far
-  end's final status (0: none).
+  `place` returns -, busy, no_answer, not_found, rejected, unauthorized, failed) and
+  `call.status` the far end's final status (0: none).
 
 `hang_up(call, now)` is the requester giving up: a CANCEL before the answer (`cancelled`),
 a BYE after it (`caller_hangup`); nothing more is reported. Provisional responses (100, 180,
-183) keep the INVITE going and allow the CANCEL; early media is not relayed. Every call leaves
+183) keep the INVITE going and allow the CANCEL; early media is not relayed. A gateway's
+digest challenge (401/407) is answered once with the route's `username` and `password` (the
+INVITE goes again, next CSeq); a route without them, or a second challenge, fails the call
+(`unauthorized`). Every call leaves
 `OutsideCallStarted`, perhaps `OutsideCallAnswered`, and `OutsideCallEnded` in the event log,
 and gives its channel back when it ends.
 """
@@ -39,10 +42,11 @@ from appliance.pbx.b2bua.agents import AgentSide, new_invite_headers
 from appliance.pbx.b2bua.ending import LegEnding
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.dialplan import RouteOut
-from appliance.pbx.legs import Leg, OutsideLeg
+from appliance.pbx.legs import Leg, LegEvent, LegState, OutsideLeg
+from appliance.pbx.sip.credentials import authorized, credentials_sent
 from appliance.pbx.sip.dialog import new_tag
 from appliance.pbx.sip.headers import Headers
-from appliance.pbx.sip.message import Request
+from appliance.pbx.sip.message import Request, Response
 from appliance.pbx.sip.transaction import transaction_key
 
 if TYPE_CHECKING:
@@ -54,14 +58,17 @@ _CAUSES = {
     408: "no_answer", 480: "no_answer",
     404: "not_found", 484: "not_found", 604: "not_found",
     403: "rejected", 603: "rejected",
+    401: "unauthorized", 407: "unauthorized",
 }
+# Where a challenge may be answered: the INVITE not given up, no final answer yet.
+_UNANSWERED = frozenset({LegState.CALLING, LegState.PROCEEDING})
 
 
 class OutsideCall:
     """One call placed out: what it was placed for, its leg, and how it turned out."""
 
-    __slots__ = ("answered", "cause", "group", "id", "leg", "number", "placed_by", "purpose",
-                 "requester", "ring_timer", "status")
+    __slots__ = ("answered", "cause", "credentials", "group", "id", "leg", "number",
+                 "placed_by", "purpose", "requester", "ring_timer", "status")
 
     def __init__(self, call: int, route: RouteOut, placed_by: str, purpose: str,
                  requester: OutsideRequester) -> None:
@@ -72,6 +79,11 @@ class OutsideCall:
         self.cause = ""  # set when the call ends (`OutsideCallEnded.cause`)
         self.status = 0  # the far end's final status, once one came
         self.ring_timer: TimerHandle | None = None
+        outbound = route.group.outbound
+        # What a gateway's digest challenge is answered with; None: it fails the call.
+        self.credentials = (None if outbound is None or outbound.username is None
+                            or outbound.password is None
+                            else (outbound.username, outbound.password))
 
 
 class OutsideRequester(Protocol):
@@ -163,6 +175,24 @@ class OutsideCalls:
         if call is not None:
             self._finish(call, "far_hangup", now)
             call.requester.outside_ended(call, now)
+
+    def challenged(self, leg: Leg, challenge: Response, now: float) -> bool:
+        """The gateway challenged `leg`'s INVITE (401/407): whether it went again with the
+        route's credentials. Not for a call given up, a route without credentials, an INVITE
+        that carried them already (they were refused) or a challenge we cannot answer."""
+        call = self._call_of(leg)
+        if (call is None or call.credentials is None or credentials_sent(leg.invite)
+                or leg.state not in _UNANSWERED):
+            return False
+        invite = authorized(leg.invite, challenge, *call.credentials, self.agent_side.rng)
+        if invite is None:
+            return False
+        leg.fire(LegEvent.CHALLENGED)
+        del self.legs.invites_out[leg.invite_key]
+        leg.invite, leg.invite_key = invite, transaction_key(invite)
+        self.legs.invites_out[leg.invite_key] = leg
+        self.agent_side.layer.send_request(invite, leg.peer, now)
+        return True
 
     # --- helpers --------------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ class LegEvent(Enum):
     PEER_ANSWER = "peer_answer"  # a 2xx to our INVITE
     PEER_REFUSAL = "peer_refusal"  # a final response >= 300 to our INVITE
     NO_RESPONSE = "no_response"  # Timer B: our INVITE had no final response
+    CHALLENGED = "challenged"  # a 401/407 to our INVITE: it goes again with credentials
     STOP = "stop"  # call control gives up ringing this leg
     CANCEL_UNANSWERED = "cancel_unanswered"  # 64*T1 after our CANCEL, still no final response
     PEER_BYE = "peer_bye"

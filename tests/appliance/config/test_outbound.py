@@ -36,6 +36,10 @@ def test_a_route_out_and_its_defaults(site_data, write_site) -> None:
     ({"ring_timeout": 0}, "trunk_groups[1] (carrier).outbound.ring_timeout", ["> 0"]),
     ({"gateway": "192.0.2.9:5060", "trunk": 1}, "trunk_groups[1] (carrier).outbound.trunk",
      ["unknown field"]),
+    ({"username": "ccbox"}, "trunk_groups[1] (carrier).outbound", ["username and password"]),
+    ({"password": "x"}, "trunk_groups[1] (carrier).outbound", ["username and password"]),
+    ({"username": "cc box", "password": "x"}, "trunk_groups[1] (carrier).outbound.username",
+     ["A-Za-z0-9"]),
 ])
 def test_a_wrong_route_out_is_named(route, path, words, site_data, write_site) -> None:
     file = write_site(with_route(site_data, **route))

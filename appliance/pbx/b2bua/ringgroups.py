@@ -1,0 +1,203 @@
+"""Ring groups: a phone dials a group's number and the appliance rings its members, all at
+once or in turn (`features/ringgroup.py` decides who rings when); the first to answer is
+bridged to the caller as on a call between phones, the others get CANCEL. When nobody
+answers, the group's `then` takes the call (another phone, rung as one more turn, or an
+outside number through `DialOut`); without one the caller hears 480.
+
+Like calls between phones, these take no trunk and no queue: records of their own
+(`RingGroupCall*`), ids from `internal.py`, and each party who is an agent paused (reason
+`internal_call`) while rung or talking, given back when that ends.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from appliance.eventlog import EventLog
+from appliance.events import (
+    CallForwarded,
+    RingGroupCallAnswered,
+    RingGroupCallEnded,
+    RingGroupCallStarted,
+    new,
+)
+from appliance.media import sdp
+from appliance.pbx.b2bua.ending import UNAVAILABLE
+from appliance.pbx.b2bua.extensions import ExtensionCalls, connect
+from appliance.pbx.features.ringgroup import Effect, Hunt, Ring, StopRinging
+from appliance.pbx.legs import Leg
+
+if TYPE_CHECKING:
+    from appliance.clock import TimerHandle
+    from appliance.config.live import RingGroup, Sip
+
+
+class RingGroupCall:
+    """One call to a ring group: its caller, the group, the hunt and its timer."""
+
+    __slots__ = ("caller", "caller_leg", "forwarded", "group", "hunt", "id", "member_leg",
+                 "paused", "timer")
+
+    def __init__(self, call: int, caller: str, group: RingGroup, caller_leg: Leg,
+                 hunt: Hunt) -> None:
+        self.id, self.caller, self.group, self.caller_leg = call, caller, group, caller_leg
+        self.hunt = hunt
+        self.forwarded = False  # the group's `then` took the call
+        self.member_leg: Leg | None = None  # the answering member's leg
+        self.paused: list[str] = []  # the parties the ACD was told are busy
+        self.timer: TimerHandle | None = None
+
+
+class RingGroupCalls:
+    """The ring group calls in progress, by id; the owner of their legs (`InternalCalls`)."""
+
+    def __init__(self, extensions: ExtensionCalls, log: EventLog) -> None:
+        self.extensions, self.log = extensions, log
+        self.dialogs, self.ending, self.cc = extensions.dialogs, extensions.ending, extensions.cc
+        self.agent_side, self.anchor = extensions.agent_side, extensions.anchor
+        self.legs, self.deadlines = extensions.legs, extensions.deadlines
+        self.pauses = extensions.pauses
+        self.calls: dict[int, RingGroupCall] = {}
+        self.groups: dict[str, RingGroup] = {}
+
+    def apply(self, sip: Sip) -> None:
+        self.groups = {group.number: group for group in sip.ring_groups}
+
+    def dialled(self, number: str) -> bool:
+        """Whether `number` is a ring group's."""
+        return number in self.groups
+
+    def start(self, leg: Leg, offer: sdp.Sdp | None, caller: str, number: str,
+              now: float) -> None:
+        """Ring group `number`'s members for the phone of `leg` (an unanswered caller leg)."""
+        group = self.groups[number]
+        hunt = Hunt(group.members, group.strategy, group.ring_seconds,
+                    lambda member, at: self._can_ring(caller, member, at))
+        call = RingGroupCall(self.extensions.internal.open(self), caller, group, leg, hunt)
+        leg.call = call.id
+        self.legs.callers[call.id] = leg
+        self.calls[call.id] = call
+        self.log.append(new(RingGroupCallStarted, (now, call.id, caller, number)))
+        if self.anchor is not None and offer is not None:
+            leg.sent_body = self.anchor.caller_answer(leg, offer, False, now)
+        self.dialogs.answers.respond(leg.invite, 180, "Ringing", now, tag=leg.local_tag)
+        call.paused = [caller] if self.pauses.pause(caller, now) else []
+        self._carry_out(call, hunt.start(now), now)
+
+    def _can_ring(self, caller: str, member: str, now: float) -> bool:
+        """Whether `member` can be rung for `caller`: not busy (on a call of the queues,
+        between phones or of a ring group) and registered."""
+        return (self.extensions.refusal(caller, member, now) is None
+                and not self.engaged(member))
+
+    def engaged(self, phone: str) -> bool:
+        """Whether `phone` is on a ring group call: calling, rung or talking."""
+        return any(phone == call.caller or phone in call.hunt.ringing
+                   or phone == call.hunt.answered for call in self.calls.values())
+
+    # --- what the members' legs hear (`InternalParty`) -----------------------------------------
+
+    def answered(self, leg: Leg, now: float) -> bool:
+        call = self.calls.get(leg.call)
+        effects = None if call is None or call.caller_leg.ended else call.hunt.answer(leg.agent)
+        if call is None or effects is None:
+            return False
+        self._stop_timer(call)
+        call.member_leg = leg
+        self._carry_out(call, effects, now)
+        connect(self.dialogs, self.anchor, call.caller_leg, leg, now)
+        self.log.append(new(RingGroupCallAnswered, (now, call.id, leg.agent)))
+        return True
+
+    def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
+        call = self.calls.get(leg.call)
+        if call is not None and leg.agent in call.hunt.ringing:
+            self._unpause(call, leg.agent, now)
+            self._carry_out(call, call.hunt.refuse(leg.agent, now), now)
+
+    def leg_ended(self, leg: Leg, now: float) -> None:
+        """A party left: the other one is let go (members still ringing stop)."""
+        call = self.calls.get(leg.call)
+        if call is None:
+            return
+        if leg is not call.caller_leg:
+            self.ending.hang_up(call.caller_leg, now)
+            self._finish(call, "callee_hangup", now)
+            return
+        if call.member_leg is not None:
+            self.ending.hang_up(call.member_leg, now)
+        self._carry_out(call, call.hunt.give_up(), now)
+        self._finish(call, "caller_hangup" if call.member_leg else "cancelled", now)
+
+    # --- the hunt's effects ---------------------------------------------------------------------
+
+    def _carry_out(self, call: RingGroupCall, effects: list[Effect], now: float) -> None:
+        for effect in effects:
+            if isinstance(effect, Ring):
+                if self.pauses.pause(effect.member, now):
+                    call.paused.append(effect.member)
+                self.agent_side.ring(call.id, effect.member, now)
+            elif isinstance(effect, StopRinging):
+                self.agent_side.stop_ringing(call.id, effect.member, now)
+                self._unpause(call, effect.member, now)
+            else:
+                self._no_answer(call, now)
+                return
+        self._stop_timer(call)
+        if call.hunt.deadline is not None and self.calls.get(call.id) is call:
+            call.timer = self.deadlines.schedule(call.hunt.deadline, self._time_up, call)
+
+    def _time_up(self, now: float, call: RingGroupCall) -> None:
+        call.timer = None
+        if self.calls.get(call.id) is call:
+            self._carry_out(call, call.hunt.time_up(now), now)
+
+    def _no_answer(self, call: RingGroupCall, now: float) -> None:
+        """Nobody answered: the group's `then`, if there is one to take the call; else 480."""
+        target = None if call.forwarded else call.group.then
+        if target is not None and self.extensions.forward_refusal(call.group.number,
+                                                                  target) is None:
+            call.forwarded = True
+            self.log.append(new(CallForwarded, (now, call.id, call.group.number, target,
+                                                "no_answer")))
+            if target in self.extensions.users:
+                self._ring_then(call, target, now)
+            else:
+                self._call_out(call, target, now)
+            return
+        self.ending.hang_up(call.caller_leg, now, refusal=UNAVAILABLE)
+        self._finish(call, "no_answer", now)
+
+    def _ring_then(self, call: RingGroupCall, target: str, now: float) -> None:
+        caller = call.caller
+        call.hunt = Hunt([target], "in_turn", self.extensions.ring_timeout,
+                         lambda member, at: self._can_ring(caller, member, at))
+        self._carry_out(call, call.hunt.start(now), now)
+
+    def _call_out(self, call: RingGroupCall, target: str, now: float) -> None:
+        dialout = self.extensions.dialout
+        route = None if dialout is None else dialout.route(target)
+        assert dialout is not None and route is not None  # `forward_refusal` checked
+        paused = call.caller if call.caller in call.paused else None
+        call.paused = [party for party in call.paused if party != paused]
+        self._finish(call, "forwarded", now)
+        dialout.take_over(call.caller_leg, paused, call.group.number, route, now)
+
+    def _finish(self, call: RingGroupCall, cause: str, now: float) -> None:
+        self._stop_timer(call)
+        del self.calls[call.id]
+        if cause != "forwarded":  # the call's id lives on as the outside call's
+            self.extensions.internal.close(call.id)
+        self.log.append(new(RingGroupCallEnded, (now, call.id, cause)))
+        for party in call.paused:
+            self.pauses.give_back(party, now)
+
+    def _unpause(self, call: RingGroupCall, member: str, now: float) -> None:
+        if member in call.paused:
+            call.paused.remove(member)
+            self.pauses.give_back(member, now)
+
+    def _stop_timer(self, call: RingGroupCall) -> None:
+        if call.timer is not None:
+            call.timer.cancel()
+            call.timer = None
