@@ -2,7 +2,9 @@
 sending a tone of its own (aufile), dumping what it decodes (sndfile) and driven through its
 ctrl_tcp module (tests/live/test_baresip_transfer.py's `Phone`): hold with music, park and
 pickup, voicemail (a message left, message-waiting seen, the message heard after the PIN),
-whisper supervision and a three-party conference.
+whisper supervision and a three-party conference. The held caller alone is a testbed user
+agent: baresip 1.0 (on aubridge, no sound card) stops decoding into its dump after any
+re-INVITE it receives, and the appliance re-INVITEs a caller the agent holds and resumes.
 
 A dump holds only what the phone received, in order, so a call's phases are read from it as
 a run of quarter-second windows, each labelled by the tone that fills it or as music.
@@ -14,11 +16,13 @@ tests/live/test_transfer_to_agent.py's user agents stand for the phone there.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from random import Random
 from typing import Any
 
 import numpy as np
@@ -36,8 +40,11 @@ from appliance.events import (
     VoicemailLeft,
     VoicemailRecording,
 )
+from appliance.live.udp import UdpDriver
 from appliance.records.store import RecordReader
 from sim.live import ApplianceProcess, media_port_range, wait_until, write_site
+from sim.sipua import UserAgent, offer_sdp
+from sim.traffic.rtp_pcap import rtp_audio
 from sim.traffic.sipp import free_udp_port
 from tests.live.test_baresip import wait_until_ready
 from tests.live.test_baresip_transfer import (
@@ -48,6 +55,7 @@ from tests.live.test_baresip_transfer import (
     pytestmark,  # noqa: F401 - slow, and skipped without baresip
     wait_for_record,
 )
+from tests.live.test_hold_music import RtpParty, relay_address, until
 from tests.live.test_media_calls import level_at, read_wav
 
 PASSWORDS = {user: f"baresip-{user}" for user in ("1001", "1002", "1003")}
@@ -181,27 +189,55 @@ def tail(phone: Phone, seconds: float = 2.0) -> np.ndarray:
     return heard[-int((seconds + 0.5) * 8000):-4000]
 
 
-def test_an_agent_holds_and_resumes_and_the_held_caller_hears_music_between(tmp_path):
+def test_a_baresip_agent_holds_and_resumes_and_the_held_caller_hears_music_between(tmp_path):
+    """baresip 1.0 stops its decode dump at a re-INVITE (our hold and resume reach the caller
+    as re-INVITEs), so the held caller here is a testbed user agent and its RTP socket; the
+    phone that holds, and sends its tone on while holding, is baresip (`/hold`, `/resume`)."""
     with lab(tmp_path) as box:
         agent = box.user("1001")
-        caller = box.caller()
-        command(caller, "dial", box.uri("100"))
-        established(agent)
-        time.sleep(2.0)
-        command(agent, "hold")
-        box.wait_for(CallHeld)
-        time.sleep(3.0)
-        command(agent, "resume")
-        box.wait_for(CallResumed)
-        time.sleep(2.0)
-        command(caller, "hangup")
-        box.wait_for(CallEnded)
+        caller = RtpParty(box.free_ports + (PHONES - 1) * PHONE_PORTS, CALLER_HZ)
+        try:
+            asyncio.run(held_by_baresip(box, agent, caller))
+        finally:
+            caller.sock.close()
         box.stop()
-    heard = labels(caller.dumps()[-1], {"A": HZ["1001"]})
-    # The agent, at least two seconds of music (of three held), the agent again to the end.
-    assert re.search(r"A{4,}\?{0,3}M{8,}[M?]*A{4,}[A?]*$", heard), heard
+    heard = {phase: rtp_audio(packets).astype(np.float64)
+             for phase, packets in caller.received.items()}
+    assert share_at(heard["talking"], HZ["1001"]) > 0.5
+    assert len(heard["held"]) >= 8000 and np.sqrt(np.mean(heard["held"] ** 2)) > 300  # music
+    assert share_at(heard["held"], HZ["1001"]) < 0.01  # and not the phone, which sends on
+    assert share_at(heard["resumed"], HZ["1001"]) > 0.5
     assert [type(r) for r in box.events() if isinstance(r, CallHeld | CallResumed)] == [
         CallHeld, CallResumed]
+
+
+async def held_by_baresip(box: Lab, agent: Phone, caller: RtpParty) -> None:
+    gateway = UserAgent("gw", "", ("127.0.0.1", box.caller_port), box.box.address, Random(1))
+    driver = UdpDriver(gateway, "127.0.0.1", box.caller_port)  # type: ignore[arg-type]
+    await driver.start()
+
+    async def phase(name: str, then: str = "") -> None:
+        caller.phase = name
+        for step in range(int(3.0 / 0.02)):
+            caller.tick(step >= 25)  # the first half second left out: signalling, jitter
+            await asyncio.sleep(0.02)
+        if then:
+            await asyncio.to_thread(command, agent, then)
+
+    try:
+        call = gateway.call(driver.now(), "100", offer_sdp("127.0.0.1", caller.port), "1380")
+        driver.flush()
+        await until(lambda: gateway.calls[call].state == "answered", "answered")
+        caller.peer = relay_address(gateway.calls[call].remote_body)
+        await asyncio.to_thread(established, agent)
+        await phase("talking", "hold")
+        await phase("held", "resume")
+        await phase("resumed")
+        gateway.hangup(driver.now(), call)
+        driver.flush()
+        await asyncio.sleep(0.5)
+    finally:
+        driver.close()
 
 
 def test_an_agent_parks_the_caller_and_another_phone_picks_the_slot_up(tmp_path):
