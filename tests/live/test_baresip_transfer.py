@@ -57,14 +57,19 @@ def free_tcp_port() -> int:
 
 class Phone:
     """baresip sending `tone`, dumping what it hears, tracing SIP (-s) to its log, and
-    taking commands (the menu module's) on a ctrl_tcp port."""
+    taking commands (the menu module's) on a ctrl_tcp port; its RTP on `rtp_ports` (first,
+    last) if given, else wherever baresip picks; `apps`: more modules (mwi.so)."""
 
     def __init__(self, folder: Path, name: str, tone: float, account: str,
-                 sip_port: int | None = None) -> None:
+                 sip_port: int | None = None, rtp_ports: tuple[int, int] | None = None,
+                 apps: tuple[str, ...] = ()) -> None:
         self.control = free_tcp_port()
         self.home = phone_home(folder, name, sip_port or free_udp_port(), tone, account)
         with (self.home / "config").open("a") as config:
             config.write(f"module_app\t\tctrl_tcp.so\nctrl_tcp_listen\t\t127.0.0.1:{self.control}\n")
+            if rtp_ports is not None:
+                config.write(f"rtp_ports\t\t{rtp_ports[0]}-{rtp_ports[1]}\n")
+            config.writelines(f"module_app\t\t{app}\n" for app in apps)
         self.log_path = folder / f"{name}.log"
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(["baresip", "-f", str(self.home), "-s"],

@@ -1,11 +1,12 @@
 """Message-waiting indication: phones SUBSCRIBE to a mailbox's message-summary (RFC 3842 over
 RFC 6665) and hear of its messages in NOTIFYs.
 
-A phone subscribes to `sip:<mailbox number>@<appliance>` (or the box's name), authenticating
-as for a call, to its own box unless the site lets phones watch any; the 200 creates
-the subscription's dialog, and a NOTIFY with `Messages-Waiting` and `Voice-Message: new/old`
-follows at once and whenever the box's counts change, until the subscription expires or the
-phone ends it (`Expires: 0`, answered by a last NOTIFY with `Subscription-State: terminated`).
+A phone subscribes to `sip:<mailbox number>@<appliance>` (or the box's name, or its own
+address for the box its agent owns), authenticating as for a call, to its own box unless the
+site lets phones watch any; the 200 creates the subscription's dialog, and a NOTIFY with
+`Messages-Waiting` and `Voice-Message: new/old` follows at once and whenever the box's counts
+change, until the subscription expires or the phone ends it (`Expires: 0`, answered by a
+last NOTIFY with `Subscription-State: terminated`).
 Subscriptions are kept in memory: a restarted appliance is re-subscribed by the phones'
 refreshes (a refresh it does not know gets 481, RFC 6665 4.1.2.2, and the phone subscribes
 afresh).
@@ -99,7 +100,7 @@ class MessageWaiting:
         if _event(request) != EVENT:
             self.answers.respond(request, 489, "Bad Event", now, [("Allow-Events", EVENT)])
             return
-        mailbox = self._boxes.get(user_of_uri(request.uri))
+        mailbox = self._box_for(user_of_uri(request.uri), result.user)
         if mailbox is None:
             self.answers.respond(request, 404, "Not Found", now)
             return
@@ -110,6 +111,16 @@ class MessageWaiting:
         dialog = _dialog(request, tag, self.here.via)
         subscription = Subscription(dialog, mailbox, source)
         self._accept(request, subscription, tag, now)
+
+    def _box_for(self, wanted: str, user: str) -> str | None:
+        """The box a SUBSCRIBE to `wanted` from `user`'s phone watches: by number or name,
+        else, for the phone's own address (what phones such as baresip subscribe to by
+        default), the box its agent owns."""
+        if wanted in self._boxes:
+            return self._boxes[wanted]
+        if wanted != user:
+            return None
+        return next((box for box, owner in self._owners.items() if owner == user), None)
 
     def in_dialog(self, request: Request, local_tag: str, now: float) -> bool:
         """A SUBSCRIBE in a subscription's dialog (refresh, or `Expires: 0` to end it); False

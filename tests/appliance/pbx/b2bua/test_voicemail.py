@@ -165,6 +165,18 @@ def test_a_phone_may_subscribe_to_its_own_box_only_unless_the_site_says_any() ->
     assert [e.kind for e in lab.phones["a1"].take_events()] == ["subscribed", "notified"]
 
 
+def test_a_phone_subscribing_to_its_own_address_watches_the_box_its_agent_owns() -> None:
+    lab, _ = voicemail_lab()
+    phone = lab.phones["a1"]
+    lab.do(phone, "subscribe", "a1")
+    lab.run(0.5)
+    assert [e.kind for e in phone.take_events()] == ["subscribed", "notified"]
+    assert [s.mailbox for s in lab.box.waiting.subscriptions.values()] == ["night"]
+    lab.do(phone, "subscribe", "a2")  # another phone's address is no box of its own
+    lab.run(0.5)
+    assert [e.status for e in phone.take_events()] == [404]
+
+
 def test_a_subscribe_without_credentials_is_challenged() -> None:
     lab, _ = voicemail_lab()
     phone = lab.phones["a1"]
