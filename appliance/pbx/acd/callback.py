@@ -35,7 +35,13 @@ from appliance.events import (
     new,
 )
 from appliance.pbx.acd.agent import TALKING
-from appliance.pbx.actions import CancelCallback, Connect, OfferCallback, PlaceCallback
+from appliance.pbx.actions import (
+    CancelCallback,
+    Connect,
+    OfferCallback,
+    PlaceCallback,
+    ReleaseAgent,
+)
 from appliance.pbx.call import Call, CallState
 
 if TYPE_CHECKING:
@@ -231,6 +237,7 @@ class Callbacks:
     def _free_agent(self, call: Call, entry: CallbackEntry, now: float) -> None:
         agent = self.acd.agents[entry.agent]
         entry.agent = call.agent = ""
+        self.acd._outbox.append(new(ReleaseAgent, (call.id, agent.id)))
         # Ready again at their place in the longest-idle order (no call was had), or paused
         # or logged out as they asked meanwhile; never paused for the customer's phone.
         if not self.acd._apply_pending(agent, now):

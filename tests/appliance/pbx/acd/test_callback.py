@@ -21,6 +21,7 @@ from appliance.pbx.actions import (
     OfferCallback,
     PlaceCallback,
     PlayPrompts,
+    ReleaseAgent,
     ReleaseCaller,
     RingAgent,
 )
@@ -110,7 +111,7 @@ def test_no_answer_frees_the_agent_unpaused_and_retries_in_place_then_gives_up()
     h.cc.agent_answer(101.0, "a1", call)
     h.actions()
     h.at(131.0)
-    assert h.actions() == [CancelCallback(call)]
+    assert h.actions() == [CancelCallback(call), ReleaseAgent(call, "a1")]  # off the line
     assert h.state("a1") is READY
     assert h.records(CallbackFailed) == [CallbackFailed(131.0, call, 1, "no_answer")]
     later = h.cc.offer_call(140.0, "pstn")  # joins later, rung while the entry waits out retry
