@@ -143,6 +143,32 @@ def test_caller_first_calls_the_customer_then_rings_the_agent() -> None:
     assert h.records(CallAnswered)[0].wait == 106.0
 
 
+def test_caller_first_holds_the_free_agent_from_a_later_caller_while_the_customer_is_called(
+) -> None:
+    h = harness(mode="caller_first", retry_after=60)
+    call = request(h, 0.0)
+    h.cc.agent_ready(100.0, "a1")
+    h.actions()
+    later = h.cc.offer_call(101.0, "pstn")
+    assert h.actions() == []  # a1 waits for the customer called back
+    h.cc.callback_answered(105.0, call)
+    assert h.actions() == [RingAgent(call, "a1", "service")]
+    h.cc.agent_answer(106.0, "a1", call)
+    assert [r.call for r in h.records(CallAnswered)] == [call]
+    assert later in h.cc.calls
+
+
+def test_a_failed_caller_first_attempt_frees_the_held_agent_for_the_next_caller() -> None:
+    h = harness(mode="caller_first", retry_after=60)
+    call = request(h, 0.0)
+    h.cc.agent_ready(100.0, "a1")
+    h.actions()
+    later = h.cc.offer_call(101.0, "pstn")
+    h.actions()
+    h.cc.callback_failed(103.0, call, busy=True)
+    assert h.actions() == [RingAgent(later, "a1", "service")]
+
+
 def test_the_agent_hanging_up_while_it_rings_is_a_failed_attempt() -> None:
     h = harness()
     call = request(h, 0.0)
