@@ -17,8 +17,9 @@ what call control's callback actions become on the wire and in the media.
 
 An agent rung for a callback before its customer is on the line (agent first) is offered the
 call's media, opened for it with the codec the customer will be offered (G.711 mu-law).
-Without a media plane (SIP-fidelity simulation) that offer is a placeholder on the discard
-port, and the customer's SDP reaches the agent in a re-INVITE once they answer.
+Without a media plane that offer is a placeholder on the discard port, and the customer is
+offered the agent's answer; the agent is not re-INVITEd with the customer's SDP (the
+SIP-fidelity simulation does not carry callbacks yet).
 """
 
 from __future__ import annotations
