@@ -41,6 +41,9 @@ call, its trunk released while it waits; ``CallbackPlaced`` seizes one again)::
                 -> CallAnswered ... -> CallEnded        (connected: ``wait`` is to then)
     ... -> CallbackFailed -> CallbackGivenUp -> CallEnded    (every attempt failed)
 
+On the box each ``CallbackPlaced`` that goes out is followed by ``CallbackDialled``, naming the
+outside call (``OutsideCallStarted`` ...) that carries it.
+
 Every ``CallOffered`` is followed, sooner or later, by exactly one ``CallEnded``.
 """
 
@@ -301,6 +304,15 @@ class CallbackPlaced(NamedTuple):
     number: str
     attempt: int
     agent: str
+
+
+class CallbackDialled(NamedTuple):
+    """The outside call that carries the latest ``CallbackPlaced`` of ``call`` on the box:
+    ``outside_call`` is its ``OutsideCallStarted.call`` (whose records follow it)."""
+
+    t: float
+    call: int
+    outside_call: int
 
 
 class CallbackAnswered(NamedTuple):
@@ -853,6 +865,7 @@ CallRecord = (
     | CallbackOffered
     | CallbackRequested
     | CallbackPlaced
+    | CallbackDialled
     | CallbackAnswered
     | CallbackFailed
     | CallbackGivenUp
@@ -928,6 +941,7 @@ RECORD_TYPES: dict[str, type[Record]] = {
         CallbackOffered,
         CallbackRequested,
         CallbackPlaced,
+        CallbackDialled,
         CallbackAnswered,
         CallbackFailed,
         CallbackGivenUp,

@@ -61,11 +61,7 @@ def preflight(site: Site, state: StateFolder, records: Path | None = None,
     # The state folder is created at start; a database elsewhere must have its folder.
     if records is not None and records.parent != state.root and not records.parent.is_dir():
         found.problems.append(("--records", f"{records.parent} is not a folder"))
-    # Call control keeps a callback's place, but the B2BUA does not yet carry its actions
-    # (the caller's release, the call out): refused rather than half done on a live line.
-    found.problems += [(f"queues.{index}.callback", "callbacks are simulated only for now: "
-                        "the live box does not place them yet")
-                       for index, queue in enumerate(site.queues) if queue.callback]
+    found.problems += _callback_routes(site)
     found.warnings += reachability_warnings(site)
     if address is not None and not _loopback(address) and _example_passwords(site):
         found.warnings.append(
@@ -91,6 +87,24 @@ def reachability_warnings(site: Site) -> list[str]:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         warnings.append(f"{len(missing)} agents have no phone in sip.phones ({shown})")
     return warnings
+
+
+def _callback_routes(site: Site) -> list[tuple[str, str]]:
+    """A queue's callbacks call out through a trunk group with a route out (`outbound`):
+    the one the queue names, else each group a caller may come in on."""
+    problems = []
+    for index, queue in enumerate(site.queues):
+        callback = queue.callback
+        if callback is None:
+            continue
+        names = ([callback.trunk_group] if callback.trunk_group else
+                 [group.name for group in site.trunk_groups if group.peers])
+        lacking = [name for name in names if site.trunk_group(name).outbound is None]
+        if lacking:
+            problems.append((f"queues.{index}.callback.trunk_group",
+                             f"trunk group {', '.join(lacking)} has no route out "
+                             "(trunk_groups[].outbound): the box cannot call customers back"))
+    return problems
 
 
 def _check_sounds(site: Site, state: StateFolder, found: Preflight) -> None:

@@ -106,6 +106,14 @@ class CancelCallback(NamedTuple):
     call: int
 
 
+class ReleaseAgent(NamedTuple):
+    """The attempt on which ``agent`` waited on the line did not reach the customer: end the
+    agent's leg. They are ready again at once (no wrap-up); the call keeps its place."""
+
+    call: int
+    agent: str
+
+
 # --- voicemail -------------------------------------------------------------------
 
 
@@ -192,4 +200,4 @@ IvrAction = PlayPrompts | StopPrompts | LookUp | LeaveIvr
 Action = (RingAgent | StopRinging | Connect | Announce | HangUpCaller | HangUpAgent | WrapUp
           | AnswerCaller | PlayPrompts | StopPrompts | LookUp | LeaveIvr | StartSurvey
           | RecordMessage | StopMessage | OfferCallback | ReleaseCaller | PlaceCallback
-          | CancelCallback)
+          | CancelCallback | ReleaseAgent)

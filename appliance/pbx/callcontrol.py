@@ -618,7 +618,7 @@ class CallControl:
         call.state = ENDED
         del self.calls[call.id]
         if call.callback is not None:  # its inbound channel went with the caller's leg
-            self.acd.callbacks.ended(call)
+            self.acd.callbacks.ended(call, now)
             self.acd.callbacks.release_trunk(call.callback)
         elif call.seized:
             self.trunks.release(call.trunk_group)

@@ -10,7 +10,8 @@ It has no caller leg and holds no trunk while it waits. When it comes up:
   answers; that answer is the call's ``CallAnswered``.
 - caller first: the customer is called the moment the entry reaches the head with an agent
   free; once they answer the call waits again as any caller does, with its old key (at the
-  head), and is rung and answered as usual.
+  head), and is rung and answered as usual. While their phone rings one free agent of the
+  queue is held for them (`held`): a caller who joined later is not served first.
 
 An attempt that does not reach the customer (busy, no answer within the ring timeout, a
 failure, no free channel, the agent hanging up) frees the agent at once without a pause or
@@ -35,7 +36,13 @@ from appliance.events import (
     new,
 )
 from appliance.pbx.acd.agent import TALKING
-from appliance.pbx.actions import CancelCallback, Connect, OfferCallback, PlaceCallback
+from appliance.pbx.actions import (
+    CancelCallback,
+    Connect,
+    OfferCallback,
+    PlaceCallback,
+    ReleaseAgent,
+)
 from appliance.pbx.call import Call, CallState
 
 if TYPE_CHECKING:
@@ -59,8 +66,8 @@ REASON_CALLBACK_FAILED = "callback_failed"
 class CallbackEntry:
     """A call's callback: the number, the attempts made, and what it is doing now."""
 
-    __slots__ = ("agent", "attempts", "config", "connected", "dialing", "number", "timer",
-                 "trunk")
+    __slots__ = ("agent", "attempts", "config", "connected", "dialing", "holds", "number",
+                 "timer", "trunk")
 
     def __init__(self, config: Callback, number: str) -> None:
         self.config = config
@@ -70,6 +77,7 @@ class CallbackEntry:
         self.dialing = False  # the customer's phone rings
         self.connected = False  # the customer answered
         self.trunk = ""  # the trunk group a channel is held of; "" for none
+        self.holds = ""  # the queue a free agent is held of while the customer is called
         self.timer: TimerHandle | None = None  # the ring timeout, or the wait to retry
 
     @property
@@ -94,6 +102,11 @@ class Callbacks:
     def __init__(self, acd: Acd, trunks: TrunkGroups | None) -> None:
         self.acd = acd
         self.trunks = trunks
+        self.dialling: dict[str, int] = {}  # caller-first calls out, by queue: agents held
+
+    def held(self, queue: QueueRuntime) -> int:
+        """How many of the queue's free agents wait for customers called first."""
+        return self.dialling.get(queue.name, 0)
 
     # --- the offer and the request -------------------------------------------------
 
@@ -147,6 +160,10 @@ class Callbacks:
     def dial_first(self, call: Call, queue: QueueRuntime, now: float) -> None:
         """Caller first: the entry left the line for an agent who is free; call the customer."""
         self.acd._leave_queue(call, queue)
+        entry = call.callback
+        assert entry is not None
+        entry.holds = queue.name
+        self.dialling[queue.name] = self.held(queue) + 1
         self.place(call, "", now)
 
     def place(self, call: Call, agent: str, now: float) -> None:
@@ -178,6 +195,7 @@ class Callbacks:
             return False
         self._stop_timer(entry)
         entry.dialing, entry.connected = False, True
+        self._unhold(entry, now, serve=False)  # the call takes the held agent, at the head
         self.acd._log.append(new(CallbackAnswered, (now, call.id)))
         if entry.agent:
             self._connect(call, entry.agent, now)
@@ -216,6 +234,7 @@ class Callbacks:
         entry = call.callback
         assert entry is not None
         entry.dialing = False
+        self._unhold(entry, now)
         self.release_trunk(entry)
         self.acd._log.append(new(CallbackFailed, (now, call.id, entry.attempts, reason)))
         if entry.agent:
@@ -231,6 +250,7 @@ class Callbacks:
     def _free_agent(self, call: Call, entry: CallbackEntry, now: float) -> None:
         agent = self.acd.agents[entry.agent]
         entry.agent = call.agent = ""
+        self.acd._outbox.append(new(ReleaseAgent, (call.id, agent.id)))
         # Ready again at their place in the longest-idle order (no call was had), or paused
         # or logged out as they asked meanwhile; never paused for the customer's phone.
         if not self.acd._apply_pending(agent, now):
@@ -257,11 +277,24 @@ class Callbacks:
             entry.timer.cancel()
             entry.timer = None
 
-    def ended(self, call: Call) -> None:
-        """The call is over (for any reason): its timers stop."""
+    def ended(self, call: Call, now: float) -> None:
+        """The call is over (for any reason): its timers stop, a held agent is free."""
         entry = call.callback
         if entry is not None:
             self._stop_timer(entry)
+            self._unhold(entry, now)
+
+    def _unhold(self, entry: CallbackEntry, now: float, serve: bool = True) -> None:
+        """The customer called first is no longer called: the agent held is free for the
+        next caller (`serve`)."""
+        name, entry.holds = entry.holds, ""
+        if not name:
+            return
+        self.dialling[name] -= 1
+        queue = self.acd.queues.get(name)
+        if serve and queue is not None:
+            for membership in queue.ready[:]:
+                self.acd._agent_available(membership.agent, now)
 
     def release_trunk(self, entry: CallbackEntry) -> None:
         if entry.trunk and self.trunks is not None:

@@ -597,6 +597,8 @@ class Acd:
         if call.callback is not None and call.callback.dials_first():
             self.callbacks.dial_first(call, queue, now)
             return
+        if len(queue.ready) <= self.callbacks.held(queue):
+            return  # the free agents wait for customers called back first, ahead of it
         chosen = queue.strategy(candidates, now, self._rng, queue.memory)
         if not queue.ring_all:
             queue.remove(call)  # rung on one agent: out of the waiting heap
@@ -625,6 +627,8 @@ class Acd:
         best: Call | None = None
         best_membership: Membership | None = None
         for membership in agent.memberships:
+            if len(membership.queue.ready) <= self.callbacks.held(membership.queue):
+                continue  # held for a customer called back first (`Callbacks.dial_first`)
             call = membership.queue.head()
             if call is not None and agent.id in self._refusals.get(call.id, ()):
                 call = membership.queue.first_waiting(
@@ -637,7 +641,7 @@ class Acd:
         queue = best_membership.queue  # type: ignore[union-attr]
         if best.callback is not None and best.callback.dials_first():
             self.callbacks.dial_first(best, queue, now)
-            self._agent_available(agent, now)  # the agent is still free: the next call
+            self._agent_available(agent, now)  # free: the next call, if another agent is
             return
         if not queue.ring_all:
             queue.remove(best)

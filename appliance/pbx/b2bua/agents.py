@@ -5,6 +5,7 @@ leg along its table (`appliance.pbx.legs.agent`)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from appliance.pbx.acd.core import (
@@ -22,7 +23,7 @@ from appliance.pbx.b2bua.screenpop import screen_pop_headers
 from appliance.pbx.b2bua.session import parse_session_expires
 from appliance.pbx.b2bua.wire import ALLOW, URI_USER, allowed, user_of
 from appliance.pbx.callcontrol import CallControl
-from appliance.pbx.legs import AgentLeg, Leg, LegEvent, LegState
+from appliance.pbx.legs import AgentLeg, CustomerLeg, Leg, LegEvent, LegState
 from appliance.pbx.legs.agent import GIVEN_UP
 from appliance.pbx.sip.credentials import CHALLENGES
 from appliance.pbx.sip.dialog import Dialog, new_branch, new_tag
@@ -86,6 +87,8 @@ class AgentSide:
         # The B2BUA's own calls (between phones, out through a trunk): their legs' answers
         # go there, not to call control.
         self.internal: InternalCalls | None = None
+        # Our offer to an agent rung for a callback before its customer is on the line.
+        self.callback_offer: Callable[[int, Leg, float], bytes] = lambda call, leg, now: b""
 
     def apply(self, sip: Sip) -> None:
         self.sip = sip
@@ -93,17 +96,20 @@ class AgentSide:
     # --- ringing ----------------------------------------------------------------------------
 
     def ring(self, call: int, agent: str, now: float) -> None:
+        """Ring `agent` for `call`: a caller's, or a callback whose customer is not on the
+        line yet (agent first)."""
         caller = self.legs.callers.get(call)
         target = self.phones.target(agent, now)
-        if caller is None or target is None:
+        if (caller is None and not self._callback_number(call)) or target is None:
             self.cc.agent_decline(now, agent, call, REASON_UNREACHABLE)
             return
         contact, address = target
         tag = new_tag(self.rng)
         call_id = f"{self.rng.getrandbits(64):016x}@{self.here.address[0]}"
-        headers = self._invite_headers(caller, agent, tag, call_id)
-        leg = AgentLeg(call, agent, caller.invite, ("", "", 0, ""), tag, address)
-        body = caller.invite.body if self.anchor is None else self.anchor.agent_offer(call, leg)
+        headers = self._invite_headers(call, caller, agent, tag, call_id)
+        leg = AgentLeg(call, agent, Request("INVITE", contact, Headers(headers)),
+                       ("", "", 0, ""), tag, address)
+        body = self._offer(call, caller, leg, now)
         if body:
             headers.append(("Content-Type", "application/sdp"))
         invite = Request("INVITE", contact, Headers(headers), body)
@@ -113,16 +119,31 @@ class AgentSide:
         self.legs.add_ring(leg, phone=agent)
         self.layer.send_request(invite, address, now)
 
-    def _invite_headers(self, caller: Leg, agent: str, tag: str,
+    def _offer(self, call: int, caller: Leg | None, leg: Leg, now: float) -> bytes:
+        """Our SDP offer to the agent's phone of `leg`."""
+        if caller is None:  # a callback's agent, on the line before the customer
+            return self.callback_offer(call, leg, now)
+        if self.anchor is not None:
+            return self.anchor.agent_offer(call, leg)
+        return caller.answer_body if isinstance(caller, CustomerLeg) else caller.invite.body
+
+    def _callback_number(self, call: int) -> str:
+        """The number a callback of `call` calls; "" if it is not a callback."""
+        found = self.cc.calls.get(call)
+        return "" if found is None or found.callback is None else found.callback.number
+
+    def _invite_headers(self, call: int, caller: Leg | None, agent: str, tag: str,
                         call_id: str) -> list[tuple[str, str]]:
         here = self.here
-        ani = caller_ani = user_of(caller.invite.headers.get("From"))
+        # The agent's display shows whom they will talk to: the number a callback calls.
+        ani = caller_ani = self._callback_number(call) or (
+            "" if caller is None else user_of(caller.invite.headers.get("From")))
         if not URI_USER.fullmatch(caller_ani):
             ani = "anonymous"
         return [
             *new_invite_headers(self, f'"{caller_ani}" <sip:{ani}@{here.hostport}>;tag={tag}',
                                 f"<sip:{agent}@{here.hostport}>", call_id),
-            *screen_pop_headers(self.cc.call_data(caller.call)),
+            *screen_pop_headers(self.cc.call_data(call)),
         ]
 
     def stop_ringing(self, call: int, agent: str, now: float) -> None:

@@ -37,6 +37,7 @@ from appliance.pbx.legs import Leg, LegEvent, Role
 logger = logging.getLogger(__name__)
 
 PARTIES = ("caller", "agent")
+CALLBACK_EVENT = 101  # the telephone-event payload type offered to a customer called back
 
 
 class MediaAnchor:
@@ -82,6 +83,34 @@ class MediaAnchor:
         leg.media_port = caller_port
         return bytes(answer)
 
+    def open_callback(self, call: int, now: float) -> None:
+        """Media for a callback whose customer is not on the line yet (if it has none): G.711
+        mu-law and telephone-event 101, what the customer is offered; their side is not timed
+        until they answer (`customer_answered`)."""
+        if call in self.media.calls:
+            return
+        self.media.open(call, now)
+        self.media.calls[call].event_payload_type = CALLBACK_EVENT  # mu-law: the default
+        self.media.relay.watch(call, CALLER, False, now)
+
+    def customer_offer(self, call: int, leg: Leg) -> bytes:
+        """Our offer to the customer a callback calls: the caller-side port, with the codec
+        the callback's media has (`open_callback`)."""
+        leg.sdp_session = self.rng.getrandbits(31)
+        leg.media_port = self.media.relay.sessions[call].sides[CALLER].local_port
+        return self._offer_sdp(call, leg, leg.media_port)
+
+    def customer_answered(self, call: int, leg: Leg, now: float) -> bool:
+        """The customer's answer on `leg` gives the caller side its peer; False if it has no
+        audio stream we offered."""
+        answer = sdp.readable(leg.answer_body)
+        stream = None if answer is None else _first_audio(answer)
+        if answer is None or stream is None or call not in self.media.calls:
+            return False
+        self.media.relay.set_peer(call, CALLER, _address(answer, stream))
+        self.media.relay.watch(call, CALLER, True, now)
+        return True
+
     def welcome(self, call: int, now: float, language: str | None = None) -> None:
         """A queued caller's welcome (in `language`; None: the site's) and music."""
         self.media.play(call, ["welcome"], now, language)
@@ -90,18 +119,17 @@ class MediaAnchor:
     def agent_offer(self, call: int, leg: Leg) -> bytes:
         """Our offer to an agent's phone: the agent-side port and the caller's codec."""
         leg.sdp_session = self.rng.getrandbits(31)
-        return self._agent_sdp(call, leg)
+        return self._offer_sdp(call, leg, self._agent_port(call))
 
     def moved_agent_offer(self, call: int, leg: Leg) -> bytes:
         """Our re-INVITE's offer that moves the phone of `leg` (answered on another call)
         onto `call`'s agent-side port, with `call`'s codec: the leg's next SDP version."""
         leg.media_port = self._agent_port(call)
         leg.sdp_version += 1
-        return self._agent_sdp(call, leg)
+        return self._offer_sdp(call, leg, leg.media_port)
 
-    def _agent_sdp(self, call: int, leg: Leg) -> bytes:
+    def _offer_sdp(self, call: int, leg: Leg, port: int) -> bytes:
         media = self.media.calls[call]
-        port = self._agent_port(call)
         payload_type, event = media.payload_type, media.event_payload_type
         formats = [str(payload_type)] + ([] if event is None else [str(event)])
         attributes = [sdp.Attribute("rtpmap", f"{payload_type} "

@@ -8,8 +8,9 @@ hears prompts and music, and each party sees only the relay's ports. Without one
 (SIP-fidelity simulation) the caller hears ringing and gets the agent's SDP in its 200.
 Everything call control decides arrives as its actions (RingAgent, StopRinging, Connect,
 Announce, HangUp*, StartSurvey (the caller stays after the agent's BYE), RecordMessage and
-StopMessage (voicemail: `voicemail.py`; phones SUBSCRIBE to mailboxes: `mwi.py`), and the IVR's
-AnswerCaller, PlayPrompts, StopPrompts and LookUp: `ivr.py`), so a live call and a simulated
+StopMessage (voicemail: `voicemail.py`; phones SUBSCRIBE to mailboxes: `mwi.py`), the IVR's
+AnswerCaller, PlayPrompts, StopPrompts and LookUp: `ivr.py`, and the callback's actions:
+`callback.py`), so a live call and a simulated
 one leave the same call records in the event log. Every digit a caller sends (RFC 4733,
 in-band or INFO) is logged and given to call control.
 
@@ -40,6 +41,7 @@ from appliance.pbx.b2bua.agents import AgentSide
 from appliance.pbx.b2bua.anchor import PARTIES, MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.attended import AttendedTransfers
+from appliance.pbx.b2bua.callback import CallbackCalls
 from appliance.pbx.b2bua.conference import Conferences
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.dialout import DialOut
@@ -154,6 +156,10 @@ class B2bua(Endpoint):
             self.anchor.own_digit = self._own_digit
             self.anchor.mix_broken = self._mix_broken
         self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)
+        self.callbacks = CallbackCalls(self.dialogs, self.ending, self.outside, self.anchor,
+                                       self.cc, self.internal, self.ivr, log)
+        self.agent_side.callback_offer = self.callbacks.agent_offer
+        self.ending.customer_ended = self.callbacks.customer_ended
         self.messages = Messages(self.anchor, self.cc, log, self.waiting)
         self.shutting_down = False
         self.overloaded = False
@@ -201,6 +207,7 @@ class B2bua(Endpoint):
         self.supervision.apply(site.sip)
         self.conferences.apply(site.sip)
         self.ivr.apply(site)
+        self.callbacks.apply(site)
         self.waiting.apply(site.voicemail)
         self.retrieval.apply(site.voicemail, site.media.language)
         if self.media is not None:
@@ -488,6 +495,22 @@ class B2bua(Endpoint):
                 self.messages.record(action, now)
             case actions.StopMessage():
                 self.messages.stop(action, now)
+            case _:
+                self._callback_action(action, now)
+
+    def _callback_action(self, action: object, now: float) -> None:
+        callbacks = self.callbacks
+        match action:
+            case actions.OfferCallback(call=call, key=key):
+                callbacks.offer(call, key, now)
+            case actions.ReleaseCaller(call=call):
+                callbacks.release(call, now)
+            case actions.PlaceCallback():
+                callbacks.place(action, now)
+            case actions.CancelCallback(call=call):
+                callbacks.cancel(call, now)
+            case actions.ReleaseAgent(call=call, agent=agent):
+                callbacks.release_agent(call, agent, now)
         # WrapUp needs no signalling.
 
     def _connect(self, call: int, agent: str, now: float) -> None:

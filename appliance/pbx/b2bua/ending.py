@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from appliance.pbx.acd.callback import pending
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.legbook import LegBook
 from appliance.pbx.b2bua.relay import ReinviteRelay
 from appliance.pbx.callcontrol import CallControl
-from appliance.pbx.legs import Leg, LegEvent, LegState, Role
+from appliance.pbx.legs import CustomerLeg, Leg, LegEvent, LegState, Role
 
 UNAVAILABLE = (480, "Temporarily Unavailable")
 
@@ -30,6 +31,8 @@ class LegEnding:
         self.cc = cc
         # Where a leg of one of the B2BUA's own calls goes when its peer leaves (`internal.py`).
         self.internal_ended: Callable[[Leg, float], None] | None = None
+        # Told when a customer called back, the caller of call control's call, has left.
+        self.customer_ended: Callable[[Leg, float], None] = lambda leg, now: None
 
     def hang_up(self, leg: Leg, now: float, event: LegEvent = LegEvent.HANG_UP,
                 refusal: tuple[int, str] = UNAVAILABLE) -> bool:
@@ -66,8 +69,13 @@ class LegEnding:
             return
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
-        elif leg.role is Role.AGENT and connected:
+        elif leg.role is Role.AGENT and (connected or self._awaits_customer(leg)):
             self.cc.agent_hangup(now, leg.agent)
+
+    def _awaits_customer(self, leg: Leg) -> bool:
+        """Whether `leg` is the agent on the line while a callback calls the customer."""
+        call = self.cc.calls.get(leg.call)
+        return call is not None and call.agent == leg.agent and pending(call)
 
     def _internal(self, leg: Leg, now: float) -> bool:
         """Whether `leg` belongs to one of the B2BUA's own calls (told of its end)."""
@@ -85,6 +93,8 @@ class LegEnding:
     def forget(self, leg: Leg, now: float) -> None:
         """`leg` has ended: nothing finds it or keeps it alive any more."""
         self.legs.drop(leg)
+        if isinstance(leg, CustomerLeg) and leg.call > 0:
+            self.customer_ended(leg, now)
         if self.anchor is not None:
             self.anchor.leg_ended(leg, now)
         self.relay.leg_ended(leg, now)

@@ -61,7 +61,7 @@ class LegBook:
                 del invites[leg.invite_key]
         if leg.role is Role.CALLER:
             self.callers.pop(leg.call, None)
-        elif leg.role is Role.AGENT and self.rings.get((leg.call, leg.agent)) is leg:
+        if self.rings.get((leg.call, leg.agent)) is leg:
             # Only this leg: the agent may already ring again for the same call on a new one.
             del self.rings[(leg.call, leg.agent)]
 

@@ -21,13 +21,14 @@ as on a real FXO card or E1 span - and sends the INVITE to the route's gateway w
   `call.status` the far end's final status (0: none).
 
 `hang_up(call, now)` is the requester giving up: a CANCEL before the answer (`cancelled`),
-a BYE after it (`caller_hangup`); nothing more is reported. Provisional responses (100, 180,
-183) keep the INVITE going and allow the CANCEL; early media is not relayed. A gateway's
+a BYE after it (`caller_hangup`); nothing more is reported. A requester that keeps the answered
+leg as its own (a callback's customer becomes the caller of call control's call) calls
+`take_leg` in `outside_answered`, and `ended` when that leg ends. Provisional responses (100,
+180, 183) keep the INVITE going and allow the CANCEL; early media is not relayed. A gateway's
 digest challenge (401/407) is answered once with the route's `username` and `password` (the
 INVITE goes again, next CSeq); a route without them, or a second challenge, fails the call
-(`unauthorized`). Every call leaves
-`OutsideCallStarted`, perhaps `OutsideCallAnswered`, and `OutsideCallEnded` in the event log,
-and gives its channel back when it ends.
+(`unauthorized`). Every call leaves `OutsideCallStarted`, perhaps `OutsideCallAnswered`, and
+`OutsideCallEnded` in the event log, and gives its channel back when it ends.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class OutsideCall:
     """One call placed out: what it was placed for, its leg, and how it turned out."""
 
     __slots__ = ("answered", "cause", "credentials", "group", "id", "leg", "number",
-                 "placed_by", "purpose", "requester", "ring_timer", "status")
+                 "own_channel", "placed_by", "purpose", "requester", "ring_timer", "status")
 
     def __init__(self, call: int, route: RouteOut, placed_by: str, purpose: str,
                  requester: OutsideRequester) -> None:
@@ -84,6 +85,7 @@ class OutsideCall:
         self.credentials = (None if outbound is None or outbound.username is None
                             or outbound.password is None
                             else (outbound.username, outbound.password))
+        self.own_channel = True  # seized here, given back at the end
 
 
 class OutsideRequester(Protocol):
@@ -107,20 +109,24 @@ class OutsideCalls:
 
     def place(self, call_id: int, route: RouteOut, placed_by: str, purpose: str,
               offer: Callable[[Leg], bytes], requester: OutsideRequester,
-              now: float) -> OutsideCall:
+              now: float, *, held: bool = False,
+              leg_type: type[OutsideLeg] = OutsideLeg) -> OutsideCall:
         """Call `route.sent` through `route.group` for `requester` (see the module's
-        docstring). `call_id`: the requester's id from `InternalCalls.open`."""
+        docstring). `call_id`: the requester's id from `InternalCalls.open`. `held`: the
+        requester holds a channel of the group already (call control seized it for a
+        callback) and gives it back itself. `leg_type`: the class of the leg to place."""
         call = OutsideCall(call_id, route, placed_by, purpose, requester)
+        call.own_channel = not held
         self.log.append(new(OutsideCallStarted, (now, call_id, call.group, call.number,
                                                  placed_by, purpose)))
-        if not self.cc.seize_trunk(call.group):
+        if not held and not self.cc.seize_trunk(call.group):
             self._log_end(call, "no_channel", now)
             requester.outside_failed(call, now)
             return call
         self.calls[call_id] = call
         outbound = route.group.outbound
         assert outbound is not None
-        call.leg = self._invite(call, route, offer, now)
+        call.leg = self._invite(call, route, offer, leg_type, now)
         call.ring_timer = self.deadlines.schedule(now + outbound.ring_timeout,
                                                   self._no_answer, call)
         return call
@@ -143,6 +149,18 @@ class OutsideCalls:
         else:
             self.agent_side.stop_ringing(call.id, call.leg.agent, now)
             self._finish(call, "cancelled", now)
+
+    def take_leg(self, call: OutsideCall) -> None:
+        """`call`'s requester keeps its answered leg as a leg of its own: nothing of it is
+        routed here any more, and `ended` closes the call's records when the leg ends."""
+        self._stop_timer(call)
+        self.calls.pop(call.id, None)
+
+    def ended(self, call: OutsideCall, cause: str, now: float) -> None:
+        """The leg `take_leg` handed over has ended (`cause`: caller_hangup or far_hangup)."""
+        if call.own_channel:
+            self.cc.release_trunk(call.group)
+        self._log_end(call, cause, now)
 
     def hang_up_all(self, now: float) -> None:
         """Give up every outside call (the appliance shuts down)."""
@@ -196,8 +214,8 @@ class OutsideCalls:
 
     # --- helpers --------------------------------------------------------------------------------
 
-    def _invite(self, call: OutsideCall, route: RouteOut,
-                offer: Callable[[Leg], bytes], now: float) -> OutsideLeg:
+    def _invite(self, call: OutsideCall, route: RouteOut, offer: Callable[[Leg], bytes],
+                leg_type: type[OutsideLeg], now: float) -> OutsideLeg:
         outbound = route.group.outbound
         assert outbound is not None
         side = self.agent_side
@@ -207,7 +225,7 @@ class OutsideCalls:
             side, f"<sip:{outbound.caller_id or call.placed_by}@{side.here.hostport}>;tag={tag}",
             f"<{uri}>", f"{side.rng.getrandbits(64):016x}@{side.here.address[0]}")
         address = parse_contact(outbound.gateway)
-        leg = OutsideLeg(call.id, route.sent, Request("INVITE", uri, Headers(headers)),
+        leg = leg_type(call.id, route.sent, Request("INVITE", uri, Headers(headers)),
                          ("", "", 0, ""), tag, address)
         body = offer(leg)
         if body:
@@ -234,7 +252,8 @@ class OutsideCalls:
     def _finish(self, call: OutsideCall, cause: str, now: float) -> None:
         self._stop_timer(call)
         del self.calls[call.id]
-        self.cc.release_trunk(call.group)
+        if call.own_channel:
+            self.cc.release_trunk(call.group)
         self._log_end(call, cause, now)
 
     def _log_end(self, call: OutsideCall, cause: str, now: float) -> None:

@@ -50,7 +50,8 @@ class CallbackConfirm:
         self._timer: TimerHandle | None = None
 
     def start(self, now: float) -> None:
-        if self.number:
+        # A calling number that is no number (anonymous, a name) cannot be called back.
+        if self.number.isascii() and self.number.isdigit():
             self._read_back(now)
         else:
             self._ask_number(now)

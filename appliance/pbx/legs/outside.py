@@ -25,3 +25,11 @@ class OutsideLeg(Leg, role=Role.AGENT, table=OUTSIDE_TABLE, initial=S.CALLING):
     the far end. `agent` holds the number sent (the leg's key among the rings)."""
 
     __slots__ = ()
+
+
+class CustomerLeg(OutsideLeg, role=Role.CALLER, table=AGENT_TABLE, initial=LegState.CALLING):
+    """An outside leg that calls a customer back (`appliance.pbx.b2bua.callback`): rung as
+    any outside leg, and once answered the caller leg of call control's call, so that it is
+    bridged, relayed, recorded and ended as an inbound caller's leg is."""
+
+    __slots__ = ()

@@ -21,6 +21,7 @@ from appliance.pbx.actions import (
     OfferCallback,
     PlaceCallback,
     PlayPrompts,
+    ReleaseAgent,
     ReleaseCaller,
     RingAgent,
 )
@@ -110,7 +111,7 @@ def test_no_answer_frees_the_agent_unpaused_and_retries_in_place_then_gives_up()
     h.cc.agent_answer(101.0, "a1", call)
     h.actions()
     h.at(131.0)
-    assert h.actions() == [CancelCallback(call)]
+    assert h.actions() == [CancelCallback(call), ReleaseAgent(call, "a1")]  # off the line
     assert h.state("a1") is READY
     assert h.records(CallbackFailed) == [CallbackFailed(131.0, call, 1, "no_answer")]
     later = h.cc.offer_call(140.0, "pstn")  # joins later, rung while the entry waits out retry
@@ -140,6 +141,32 @@ def test_caller_first_calls_the_customer_then_rings_the_agent() -> None:
     h.cc.agent_answer(106.0, "a1", call)
     assert h.actions() == [Connect(call, "a1")]
     assert h.records(CallAnswered)[0].wait == 106.0
+
+
+def test_caller_first_holds_the_free_agent_from_a_later_caller_while_the_customer_is_called(
+) -> None:
+    h = harness(mode="caller_first", retry_after=60)
+    call = request(h, 0.0)
+    h.cc.agent_ready(100.0, "a1")
+    h.actions()
+    later = h.cc.offer_call(101.0, "pstn")
+    assert h.actions() == []  # a1 waits for the customer called back
+    h.cc.callback_answered(105.0, call)
+    assert h.actions() == [RingAgent(call, "a1", "service")]
+    h.cc.agent_answer(106.0, "a1", call)
+    assert [r.call for r in h.records(CallAnswered)] == [call]
+    assert later in h.cc.calls
+
+
+def test_a_failed_caller_first_attempt_frees_the_held_agent_for_the_next_caller() -> None:
+    h = harness(mode="caller_first", retry_after=60)
+    call = request(h, 0.0)
+    h.cc.agent_ready(100.0, "a1")
+    h.actions()
+    later = h.cc.offer_call(101.0, "pstn")
+    h.actions()
+    h.cc.callback_failed(103.0, call, busy=True)
+    assert h.actions() == [RingAgent(later, "a1", "service")]
 
 
 def test_the_agent_hanging_up_while_it_rings_is_a_failed_attempt() -> None:
