@@ -305,7 +305,7 @@ class CallIntake:
                          now: float) -> None:
         """A phone dials a ring group: its members ring (`RingGroupCalls`)."""
         assert self.ring_groups is not None
-        taken = self._phone_leg(request, source, now)
+        taken = self._phone_leg(request, source, caller, now)
         if taken is not None:
             self.ring_groups.start(*taken, caller, number, now)
 
