@@ -85,10 +85,11 @@ class RingGroupCalls:
         self._carry_out(call, hunt.start(now), now)
 
     def _can_ring(self, caller: str, member: str, now: float) -> bool:
-        """Whether `member` can be rung for `caller`: not busy (on a call of the queues,
-        between phones or of a ring group) and registered."""
+        """Whether `member` can be rung for `caller`: registered and free - on no call of
+        the queues, between phones or of a ring group. A group skips a busy member, as a hunt
+        group does, whatever line appearances their phone has left for direct calls."""
         return (self.extensions.refusal(caller, member, now) is None
-                and not self.engaged(member))
+                and not self.legs.lines_in_use.get(member) and not self.engaged(member))
 
     def engaged(self, phone: str) -> bool:
         """Whether `phone` is on a ring group call: calling, rung or talking."""
