@@ -20,6 +20,8 @@ import numpy as np
 
 from appliance.clock import Deadlines
 from appliance.config import ConfigError, Site
+from appliance.config.campaign import read_contacts
+from appliance.csvtable import TableError
 from appliance.eventlog import EventLog
 from appliance.live.core import Address, DatagramCore
 from appliance.live.ivr_prompts import PromptTimes, prompt_sets
@@ -36,6 +38,7 @@ from appliance.lookups import SeedError, SiteLookups
 from appliance.media.plane import MediaPlane
 from appliance.media.prompts import AnnouncementTimings, PromptError
 from appliance.pbx.b2bua import B2bua
+from appliance.pbx.features.campaign import Contact
 from appliance.records.recovery import ORPHANS, account_for_recordings, close_interrupted_calls
 from appliance.records.store import RecordReader, RecordStore
 from appliance.state import StateFolder
@@ -72,6 +75,7 @@ class Appliance:
         # Until the SIP driver starts, `now` has no origin yet; no call comes in before it.
         self.wallclock: WallClock = from_unix(time.time())
         self._cleaning: asyncio.Task[None] | None = None
+        self.now: Callable[[], float] = lambda: 0.0  # the SIP driver's, once it has started
 
     def build(self, site: Site) -> B2bua:
         """The core for `site`. Raises ConfigError (nothing written) for what the site file
@@ -145,6 +149,8 @@ class Appliance:
             raise ConfigError(site.site, [(error.where, error.message)],
                               "cannot build a lookup's database") from None
 
+        lists = campaign_lists(site)
+
         def apply() -> None:
             assert self.core is not None and self.core.media is not None
             assert self.desk is not None
@@ -155,6 +161,7 @@ class Appliance:
             self.prompt_times.sets = sets
             if self.lookup_runner is not None:
                 self.lookup_runner.lookups = lookups
+            self.core.run_campaigns(lists, self.now())
 
         return apply
 
@@ -190,6 +197,9 @@ class Appliance:
         self.lookup_runner = LookupRunner(box, self.lookups, sip.now, sip.flush)
         sip.after_flush.append(self.lookup_runner.start_pending)
         self._cleaning = asyncio.get_running_loop().create_task(self._clean_up_regularly())
+        self.now = sip.now
+        box.run_campaigns(campaign_lists(box.site), sip.now())
+        sip.flush()
 
     def _release_when_durable(self, box: B2bua, sip: UdpDriver) -> None:
         """Answers that end calls wait for the store's commit (`B2bua.log_durable`): the
@@ -236,6 +246,21 @@ class Appliance:
         if self.store is not None:
             self.store.close()
             _log.info("records flushed")
+
+
+def campaign_lists(site: Site) -> dict[str, list[Contact]]:
+    """The numbers of each campaign `site` says to dial, read now: a ConfigError naming
+    the lists that cannot be read."""
+    lists, problems = {}, []
+    for index, campaign in enumerate(site.campaigns):
+        if campaign.start:
+            try:
+                lists[campaign.name] = read_contacts(Path(campaign.list))
+            except (OSError, TableError) as error:
+                problems.append((f"campaigns.{index}.list", str(error)))
+    if problems:
+        raise ConfigError(site.site, problems, "cannot read a campaign's list")
+    return lists
 
 
 def _remember_answers(box: B2bua, records: Path) -> None:

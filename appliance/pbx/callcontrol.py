@@ -243,15 +243,23 @@ class CallControl:
             self._enqueue(call, decision, now)  # type: ignore[arg-type]
         return call_id
 
+    def reserve_call_id(self) -> int:
+        """A call id no call has or will be given, for a `connect_outside` to come: the
+        B2BUA opens the call's media under it before the outside call is answered."""
+        self._next_call_id += 1
+        return self._next_call_id
+
     def connect_outside(self, now: float, trunk_group: str, number: str, dnis: str,
-                        target: Target, variables: Mapping[str, str]) -> int:
+                        target: Target, variables: Mapping[str, str],
+                        call_id: int | None = None) -> int:
         """An outside call the appliance placed (a campaign's) was answered: it becomes a call
         offered on `trunk_group` from `number` to `dnis`, sent straight to `target` (a queue,
         whose agents are rung as for any queued caller, or an IVR flow) with `variables` set
         as the IVR's user variables. It seizes no channel: the outside call holds one until
-        it ends. No `AnswerCaller`: the call is answered already. Returns its id."""
-        self._next_call_id += 1
-        call = Call(self._next_call_id, trunk_group, number, dnis, now)
+        it ends. No `AnswerCaller`: the call is answered already. `call_id`: one from
+        `reserve_call_id` (None: a new one). Returns its id."""
+        call = Call(self.reserve_call_id() if call_id is None else call_id, trunk_group,
+                    number, dnis, now)
         call.seized = False
         self.log.append(new(CallOffered, (now, call.id, trunk_group, number, dnis, 1)))
         self.calls[call.id] = call

@@ -39,6 +39,15 @@ def route_out(dialled: str, groups: Sequence[TrunkGroup]) -> RouteOut | None:
     return RouteOut(group, rest, rest if group.outbound.strip else dialled)
 
 
+def route_through(group: TrunkGroup | None, number: str) -> RouteOut | None:
+    """`number` called through `group`'s route out (a callback's or a campaign's number):
+    sent with the route's prefix unless it strips it; None for no group or no route out."""
+    outbound = None if group is None else group.outbound
+    if group is None or outbound is None:
+        return None
+    return RouteOut(group, number, number if outbound.strip else outbound.prefix + number)
+
+
 def number_class(number: str, plan: DialPlan) -> str:
     """`emergency`, `international`, `national` or `local`: what `number` (prefix of the
     route out left off) is under `plan`."""

@@ -17,17 +17,9 @@ from typing import TYPE_CHECKING
 
 from appliance.config.campaign import read_contacts
 from appliance.events import AgentState, AgentStateChanged, CallEnded, Record
-from appliance.pbx.features.campaign import (
-    BUSY,
-    FAILED,
-    NO_ANSWER,
-    Attempt,
-    Dialer,
-    DialerSettings,
-    Hours,
-    always_open,
-)
-from appliance.pbx.routing import Calendar, Kind, Numbers, Opening, Target, opening_at
+from appliance.pbx.features.campaign import BUSY, FAILED, NO_ANSWER, Attempt
+from appliance.pbx.features.campaign_site import answered_target, new_dialer
+from appliance.pbx.routing import Kind
 from sim.channels import Conversation
 from sim.distributions import sampler
 
@@ -59,11 +51,8 @@ class CampaignDialing:
                  channel: DirectChannel, clock: SimClock, streams: Streams,
                  wallclock: WallClock) -> None:
         self.campaign, self.core, self.channel, self.clock = campaign, core, channel, clock
-        settings = DialerSettings(campaign.ratio, campaign.max_rate, campaign.attempts,
-                                  campaign.retry_seconds())
-        self.dialer = Dialer(campaign.name, read_contacts(Path(campaign.list)),
-                             Numbers(campaign.do_not_call), settings, core.log,
-                             calling_hours(site, campaign, wallclock))
+        self.dialer = new_dialer(site, campaign, read_contacts(Path(campaign.list)), core.log,
+                                 wallclock)
         model, name = campaign.model, f"campaign/{campaign.name}"
         self.rng = streams(f"{name}/outcome")
         self.ring_time = sampler(model.ring_time, streams(f"{name}/ring"))
@@ -71,8 +60,7 @@ class CampaignDialing:
         outbound = site.trunk_group(campaign.trunk_group).outbound
         assert outbound is not None  # checked at load
         self.ring_timeout = outbound.ring_timeout
-        self.target = (Target(Kind.QUEUE, campaign.queue) if campaign.queue is not None
-                       else Target(Kind.FLOW, campaign.flow or ""))
+        self.target = answered_target(campaign)
         self.calls: set[int] = set()  # answered calls up, handed to call control
         self.armed = float("inf")  # the dialer's next deadline a timer is set for
 
@@ -148,16 +136,6 @@ class CampaignDialing:
     def _agent_changed(self, record: Record) -> None:
         if record.state is AgentState.READY:  # type: ignore[union-attr]
             self.clock.after(0.0, self.poke)
-
-
-def calling_hours(site: Site, campaign: Campaign, wallclock: WallClock) -> Hours:
-    """Whether `campaign` may dial at a core time: its schedule open then (any time without
-    one)."""
-    if campaign.hours is None:
-        return always_open
-    week = site.schedules[campaign.hours].week
-    calendar = Calendar([(h.first, h.last) for h in site.holidays], site.working_days)
-    return lambda now: opening_at(week, calendar, wallclock(now)) is Opening.OPEN
 
 
 def campaigns_of(site: Site, core: CallControl, channel: DirectChannel, clock: SimClock,

@@ -38,7 +38,7 @@ from appliance.pbx.b2bua.internal import InternalCalls
 from appliance.pbx.b2bua.ivr import DISCARD_PORT, IvrCalls
 from appliance.pbx.b2bua.outside import OutsideCall, OutsideCalls
 from appliance.pbx.callcontrol import CallControl
-from appliance.pbx.dialplan import RouteOut
+from appliance.pbx.dialplan import RouteOut, route_through
 from appliance.pbx.legs import CustomerLeg, Leg
 
 if TYPE_CHECKING:
@@ -161,12 +161,7 @@ class CallbackCalls:
             self.dialling[action.call] = placed
 
     def _route(self, action: PlaceCallback) -> RouteOut | None:
-        group = self.groups.get(action.trunk_group)
-        outbound = None if group is None else group.outbound
-        if group is None or outbound is None:
-            return None
-        sent = action.number if outbound.strip else outbound.prefix + action.number
-        return RouteOut(group, action.number, sent)
+        return route_through(self.groups.get(action.trunk_group), action.number)
 
     def _offer(self, leg: Leg) -> bytes:
         call = self.calls_of[leg.call]
@@ -252,10 +247,14 @@ class CallbackCalls:
             self.anchor.media.close(call, now)
 
     def _placeholder(self, leg: Leg) -> bytes:
-        """An SDP offer on the discard port: nothing to hear until the customer answers."""
-        host = self.dialogs.here.address[0]
-        leg.sdp_session = session = self.dialogs.rng.getrandbits(31)
-        return _discard_offer(host, session)
+        return placeholder_offer(self.dialogs, leg)
+
+
+def placeholder_offer(dialogs: Dialogs, leg: Leg) -> bytes:
+    """An SDP offer for `leg` on the discard port, for a B2BUA without a media plane: nothing
+    to hear until the other party is on the line."""
+    leg.sdp_session = session = dialogs.rng.getrandbits(31)
+    return _discard_offer(dialogs.here.address[0], session)
 
 
 def _discard_offer(host: str, session: int) -> bytes:

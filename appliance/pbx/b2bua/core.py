@@ -24,7 +24,7 @@ with call control and the transaction layer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from random import Random
 from typing import TYPE_CHECKING
 
@@ -42,6 +42,7 @@ from appliance.pbx.b2bua.anchor import PARTIES, MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.attended import AttendedTransfers
 from appliance.pbx.b2bua.callback import CallbackCalls
+from appliance.pbx.b2bua.campaigns import CampaignCalls
 from appliance.pbx.b2bua.conference import Conferences
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.dialout import DialOut
@@ -75,6 +76,7 @@ from appliance.pbx.b2bua.wire import (
     content_refusal,
 )
 from appliance.pbx.callcontrol import CallControl
+from appliance.pbx.features.campaign import Contact
 from appliance.pbx.ivr import PromptSeconds
 from appliance.pbx.legs import Leg, LegEvent, LegState, LegStateError, Role
 from appliance.pbx.sip.dialog import new_tag
@@ -159,7 +161,9 @@ class B2bua(Endpoint):
         self.callbacks = CallbackCalls(self.dialogs, self.ending, self.outside, self.anchor,
                                        self.cc, self.internal, self.ivr, log)
         self.agent_side.callback_offer = self.callbacks.agent_offer
-        self.ending.customer_ended = self.callbacks.customer_ended
+        self.campaigns = CampaignCalls(self.dialogs, self.outside, self.anchor, self.cc,
+                                       self.internal, log, wallclock)
+        self.ending.customer_ended = self._customer_ended
         self.messages = Messages(self.anchor, self.cc, log, self.waiting)
         self.shutting_down = False
         self.overloaded = False
@@ -225,6 +229,12 @@ class B2bua(Endpoint):
         self.logins.reloaded(before, now)
         self._pump(now)
 
+    def run_campaigns(self, lists: Mapping[str, Sequence[Contact]], now: float) -> None:
+        """Dial the campaigns the site marks ``start`` and stop the others
+        (`CampaignCalls.run`); `lists`: the numbers of each to start, as read now."""
+        self.campaigns.run(self.site, lists, now)
+        self._pump(now)
+
     def bind(self, local: Address) -> None:
         """The address the transport listens on (used in Via and Contact)."""
         self.here.bind(local)
@@ -252,6 +262,7 @@ class B2bua(Endpoint):
     def shutdown(self, now: float) -> None:
         """Refuse new calls and end every call in the appliance."""
         self.shutting_down = self.probes.paused = True
+        self.campaigns.stop_all(now)
         for call in list(self.legs.callers):
             self.cc.caller_hangup(now, call)
             leg = self.legs.callers.get(call)
@@ -342,6 +353,11 @@ class B2bua(Endpoint):
             # A message the layer accepted but a dialog cannot use (e.g. no Contact), or one
             # its leg's state does not allow.
             logger.info("dropped a %s: %s", type(message).__name__, error)
+
+    def _customer_ended(self, leg: Leg, now: float) -> None:
+        """A customer the box called (back, or for a campaign) has left its call."""
+        self.callbacks.customer_ended(leg, now)
+        self.campaigns.customer_ended(leg, now)
 
     def _lost(self, leg: Leg, event: LegEvent, now: float) -> None:
         self.ending.lost(leg, event, now)
