@@ -84,9 +84,9 @@ class MediaAnchor:
         return bytes(answer)
 
     def open_callback(self, call: int, now: float) -> None:
-        """Media for a callback whose customer is not on the line yet (if it has none): G.711
-        mu-law and telephone-event 101, what the customer is offered; their side is not timed
-        until they answer (`customer_answered`)."""
+        """Media for a call whose customer the box calls (back, or for a campaign) and who is
+        not on the line yet (if it has none): G.711 mu-law and telephone-event 101, what the
+        customer is offered; their side is not timed until they answer (`customer_answered`)."""
         if call in self.media.calls:
             return
         self.media.open(call, now)

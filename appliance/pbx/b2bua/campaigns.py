@@ -96,7 +96,7 @@ class CampaignCalls:
         self.placed: dict[int, Placed] = {}  # by outside call id
         self.customers: dict[int, tuple[OutsideCall, CampaignRun]] = {}  # by call control's
         self.groups: dict[str, TrunkGroup] = {}
-        log.subscribe(self._agent_changed, (AgentStateChanged,))
+        self._listening = False  # to agents becoming ready (once a campaign has started)
 
     # --- starting and stopping ---------------------------------------------------------------
 
@@ -121,6 +121,9 @@ class CampaignCalls:
                now: float) -> None:
         run = self.runs.get(campaign.name)
         wallclock = self.wallclock
+        if not self._listening:  # a box without campaigns pays nothing per record
+            self._listening = True
+            self.log.subscribe(self._agent_changed, (AgentStateChanged,))
         if run is None:
             dialer = new_dialer(site, campaign, contacts, self.log, wallclock)
             run = self.runs[campaign.name] = CampaignRun(campaign, dialer)
