@@ -39,6 +39,7 @@ from sim.world import People, Progress, in_steps, site_wallclock, without_collec
 
 APPLIANCE = ("10.0.0.1", 5060)
 REALM = "sim.ccbox"
+MAX_RING = 600.0  # the longest ring a route out allows (`Outbound.ring_timeout`)
 
 
 @dataclass(frozen=True)
@@ -51,16 +52,37 @@ class SipRunSpec:
 
 def lab_site(site: Site) -> Site:
     """`site` with a gateway address per trunk group and a phone per agent (digest hashes of
-    generated passwords); agents log in and out by feature code, as their shifts say."""
+    generated passwords); agents log in and out by feature code, as their shifts say. Each
+    group's gateway is its route out too (callbacks, campaigns): a group without one gets one
+    that rings for as long as the box allows, so that the call's own timers (a callback's
+    ring timeout) decide, as in call fidelity."""
     data: dict[str, Any] = site.model_dump()
+    prefixes = [g.outbound.prefix for g in site.trunk_groups if g.outbound is not None]
     for index, group in enumerate(data["trunk_groups"], start=1):
         group["peers"] = [_gateway(index)[0]]
+        host, port = _gateway(index)
+        if group["outbound"] is None:
+            prefix = _free_prefix(prefixes)
+            prefixes.append(prefix)
+            group["outbound"] = {"prefix": prefix, "ring_timeout": MAX_RING}
+        group["outbound"]["gateway"] = f"{host}:{port}"
     phones = [{"user": agent.id, "ha1_md5": ha1(agent.id, REALM, _password(agent.id), "MD5")}
               for agent in site.expanded_agents()]
     data["sip"] = {**data["sip"], "realm": REALM, "phones": phones,
                    "agent_login": "manual",
                    "probe_interval": 0}
     return Site.model_validate(data)
+
+
+def _free_prefix(taken: list[str]) -> str:
+    """The first dialling prefix ("0", "1" ... "00" ...) that overlaps none `taken` (the schema
+    refuses overlapping routes out); phones in the lab never dial out by it."""
+    for length in range(1, 5):
+        for number in range(10**length):
+            prefix = f"{number:0{length}d}"
+            if not any(prefix.startswith(t) or t.startswith(prefix) for t in taken):
+                return prefix
+    raise ValueError("no dialling prefix left for a lab route out")
 
 
 def _gateway(index: int) -> Address:

@@ -26,6 +26,15 @@ SDP offer, which the B2BUA passes through unchanged when it anchors no media, ca
 call's handle as its o= session id. Announcements and agent states, which SIP does not
 carry, come from the appliance's event log (`LogView`).
 
+A queue's callback is heard from the log (the offer, as `OfferCallback`) and over SIP: the
+caller presses the key and 1, and the appliance's BYE after the goodbye ends their line but
+not their conversation, which waits for the call back. The box calls the number through the
+trunk group's gateway: its INVITE is `PlaceCallback` (matched to the caller by the number,
+in the order the attempts were placed), the customer's answer is the gateway's 200 (and
+`Connect` with the agent already on the line, agent first), a CANCEL or a BYE before the
+call ends is `CancelCallback`. An agent rung for a callback before its customer answered is
+offered no caller's SDP: the ring is matched to the call by the log's `AgentRung`.
+
 The appliance cannot tell a retrial from a first attempt over SIP (nothing in the INVITE
 says so): its records show every call as attempt 1, and a retrial by its caller's number.
 """
@@ -33,12 +42,24 @@ says so): its records show every call as attempt 1, and a retrial by its caller'
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from appliance.events import AgentState, CallAnnounced, EndCause, VoicemailRecording
+from appliance.events import (
+    AgentRung,
+    AgentState,
+    CallAnnounced,
+    CallbackOffered,
+    CallbackPlaced,
+    CallbackRequested,
+    CallEnded,
+    EndCause,
+    Record,
+    VoicemailRecording,
+)
 from appliance.pbx import actions
+from appliance.pbx.sip.uri import parse_uri
 from sim.channels import Conversation, Goodbye, IvrHeard
 from sim.channels.logview import LogView
 from sim.channels.subscribers import Subscribers
@@ -82,7 +103,15 @@ class SipChannel(Subscribers):
         self._talking: dict[str, int] = {}  # agent -> the phone's call
         self._unregistered: dict[str, list[str]] = {agent: [] for agent in phones}
         self.skipped: Counter[str] = Counter()  # acts this channel cannot carry out
-        self.view = LogView(self._announced, self._recording)
+        self._keys = {q.name: q.callback.key for q in site.queues if q.callback}
+        self._prefixes = [g.outbound.prefix for g in site.trunk_groups
+                          if g.outbound is not None and not g.outbound.strip]
+        self._offers: dict[int, actions.OfferCallback] = {}  # heard once the box answers
+        self._booked: set[int] = set()  # callbacks waiting for their call back, by handle
+        self._dialled: dict[str, deque[int]] = {}  # number -> handles being called back
+        self._callback_rings: dict[str, int] = {}  # agent -> the callback last rung for
+        self.view = LogView(self._announced, self._recording,
+                            self._callback_heard if self._keys else None)
         log.subscribe(self.view)
         self._next_handle = 0
         for gateway in gateways.values():
@@ -128,8 +157,12 @@ class SipChannel(Subscribers):
         self._send(gateway)
 
     def answer_callback(self, call: int) -> None:
-        raise NotImplementedError("callbacks are simulated at call fidelity only: the "
-                                  "gateway that would carry them is not modelled here")
+        gateway, ua_call = self._lines[call]
+        gateway.answer(self.net.now, ua_call, offer_sdp(gateway.local[0], 40000, session=call))
+        self._send(gateway)
+        agent = self._answered_by.pop(call, None)
+        if agent is not None:  # agent first: they are on the line already
+            self.publish(actions.Connect(call, agent))
 
     def press(self, call: int, digit: str) -> None:
         gateway, ua_call = self._lines[call]
@@ -142,19 +175,32 @@ class SipChannel(Subscribers):
     def _forget_line(self, call: int) -> tuple[UserAgent, int]:
         del self._conversations[call]
         self._answered_by.pop(call, None)  # an answer crossing the caller's CANCEL
+        self._booked.discard(call)
+        self._offers.pop(call, None)
+        return self._drop_line(call)
+
+    def _drop_line(self, call: int) -> tuple[UserAgent, int]:
         gateway, ua_call = self._lines.pop(call)
         del self._handles[(gateway.local, ua_call)]
         return gateway, ua_call
 
     def _gateway_heard(self, gateway: UserAgent, event: UaEvent) -> None:
         handle = self._handles.get((gateway.local, event.call))
-        if handle is None:
-            return  # the caller has hung up already
         kind = event.kind
-        if handle in self._answered_by and (kind == "answered" or kind == "reinvited"):
+        if handle is None:
+            if kind == "incoming":
+                self._called_back(gateway, event.call)
+            return  # else the caller has hung up already
+        if handle in self._booked and kind in ("ended_by_peer", "cancelled"):
+            # The goodbye's BYE, or an attempt given up: the caller waits to be called back.
+            self._drop_line(handle)
+            self.publish(actions.CancelCallback(handle))
+        elif handle in self._answered_by and (kind == "answered" or kind == "reinvited"):
             # The first agent's answer, or a later one's after a transfer or the IVR (its
             # SDP in a re-INVITE).
             self.publish(actions.Connect(handle, self._answered_by.pop(handle)))
+        elif kind == "answered" and handle in self._offers:
+            self.publish(self._offers.pop(handle))  # answered to hear the callback offer
         elif kind == "answered":
             self.publish(actions.AnswerCaller(handle))  # by the IVR, before any agent
         elif kind == "failed" or kind == "ended_by_peer":
@@ -170,6 +216,55 @@ class SipChannel(Subscribers):
         length = self._announcement(record.queue, record.position, record.expected_wait)
         self.publish(actions.Announce(call, record.queue, record.position, record.expected_wait,
                               length))
+
+    # --- callbacks -------------------------------------------------------------------
+
+    def _callback_heard(self, handle: int, record: Record) -> None:
+        kind = type(record)
+        if kind is CallbackOffered:
+            queue = record.queue  # type: ignore[union-attr]
+            self._offers[handle] = actions.OfferCallback(handle, queue, self._keys[queue])
+            line = self._lines.get(handle)
+            if line is not None and line[0].calls[line[1]].dialog is not None:
+                self.publish(self._offers.pop(handle))  # answered already (after the IVR)
+        elif kind is CallbackRequested:
+            self._booked.add(handle)
+        elif handle not in self._booked:
+            return
+        elif kind is CallbackPlaced:
+            number = record.number  # type: ignore[union-attr]
+            self._dialled.setdefault(number, deque()).append(handle)
+        elif kind is AgentRung:
+            self._callback_rings[record.agent] = handle  # type: ignore[union-attr]
+        elif kind is CallEnded:
+            self._booked.discard(handle)
+            if handle not in self._lines:  # given up: nobody was on the line
+                self._conversations.pop(handle, None)
+
+    def _called_back(self, gateway: UserAgent, ua_call: int) -> None:
+        """The box calls a number through `gateway`: the customer of a callback booked."""
+        number = self._called_number(parse_uri(gateway.calls[ua_call].invite.uri).user or "")
+        waiting = self._dialled.get(number)
+        if not waiting:
+            gateway.reject(self.net.now, ua_call, 404, "Not Found")  # nobody of ours
+            self._send(gateway)
+            return
+        handle = waiting.popleft()
+        if not waiting:
+            del self._dialled[number]
+        self._lines[handle] = (gateway, ua_call)
+        self._handles[(gateway.local, ua_call)] = handle
+        gateway.ring(self.net.now, ua_call)
+        self._send(gateway)
+        self.publish(actions.PlaceCallback(handle, number, "", ""))
+
+    def _called_number(self, sent: str) -> str:
+        """The number a route out was asked to call, from the one it sent (a route that keeps
+        its prefix sends it first)."""
+        for prefix in self._prefixes:
+            if sent.startswith(prefix) and sent[len(prefix):] in self._dialled:
+                return sent[len(prefix):]
+        return sent
 
     # --- agents ----------------------------------------------------------------------
 
@@ -194,11 +289,15 @@ class SipChannel(Subscribers):
             self.publish(actions.StopRinging(handle, agent))
         elif kind == "ended_by_peer":
             self._talking.pop(agent, None)
+            if self._answered_by.get(handle) == agent:  # a callback's customer not reached
+                del self._answered_by[handle]
             self.publish(actions.HangUpAgent(handle, agent))
             self.publish(actions.WrapUp(agent, handle, math.inf))
 
     def _ringing(self, phone: UserAgent, ua_call: int) -> None:
         handle = session_of(phone.calls[ua_call].remote_body)
+        if handle is None or handle > self._next_handle:  # a callback's: no caller's SDP
+            handle = self._callback_rings.pop(phone.user, None)
         if handle is None:
             raise ValueError(f"a call to {phone.user}'s phone without a caller's offer")
         self._rings[(phone.user, handle)] = ua_call
