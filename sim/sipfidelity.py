@@ -11,12 +11,16 @@ per agent), the network on SimPy's clock, the user agents. Callers and agents ar
 call-fidelity model itself (`sim.world.People`: arrivals, call types, patience, retrials,
 answer delay, missed rings, talk, hold, wrap-up, shifts and breaks, with the same stream
 names), acting through `sim.channels.sipua.SipChannel`; see there what SIP cannot carry yet.
+The site's campaigns are dialed by the box itself from the run's start (`B2bua.run_campaigns`),
+their numbers answered at the gateways as the campaigns' models say
+(`sim.channels.sipcampaign`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from random import Random
 from typing import Any
 
@@ -24,10 +28,13 @@ import simpy
 from simpy.events import Timeout
 
 from appliance.config import Site
+from appliance.config.campaign import read_contacts
 from appliance.eventlog import EventLog
 from appliance.net import Address
 from appliance.pbx.b2bua import B2bua
+from appliance.pbx.features.campaign import Contact
 from appliance.pbx.sip.digest import ha1
+from sim.channels.sipcampaign import CampaignNumbers
 from sim.channels.sipua import SipChannel
 from sim.clock import SimClock
 from sim.lookups import SimLookups, carry_out
@@ -68,6 +75,8 @@ def lab_site(site: Site) -> Site:
         group["outbound"]["gateway"] = f"{host}:{port}"
     phones = [{"user": agent.id, "ha1_md5": ha1(agent.id, REALM, _password(agent.id), "MD5")}
               for agent in site.expanded_agents()]
+    for campaign in data["campaigns"]:
+        campaign["start"] = True  # every campaign dials from the run's start, as in call fidelity
     data["sip"] = {**data["sip"], "realm": REALM, "phones": phones,
                    "agent_login": "manual",
                    "probe_interval": 0}
@@ -193,6 +202,8 @@ class SipWorld:
                                   self.gateways, self.phones)
         self.people = People(self.site, self.channel, self.clock, streams, self.length,
                              prompt_seconds)
+        if self.site.campaigns:
+            self.channel.called = CampaignNumbers(self.site, self.clock, streams)
 
     def _user_agent(self, user: str, password: str, address: tuple[str, int],
                     rng: Random) -> UserAgent:
@@ -206,6 +217,9 @@ class SipWorld:
 
     def _run(self, progress: Progress | None, step: float) -> EventLog:
         self.people.start()
+        if self.site.campaigns:
+            self.box.run_campaigns(campaign_lists(self.site), self.env.now)
+            self.net.poke(APPLIANCE)
         in_steps(self.net.run, self.length, progress, step)
         return self.log
 
@@ -214,6 +228,11 @@ class SipWorld:
         self.people.callers.close()
         self.net.run(self.env.now + seconds)
 
+
+
+def campaign_lists(site: Site) -> dict[str, list[Contact]]:
+    """The numbers of each campaign of `site`."""
+    return {c.name: read_contacts(Path(c.list)) for c in site.campaigns}
 
 
 def simulate_sip(site: Site, spec: SipRunSpec, progress: Progress | None = None) -> EventLog:

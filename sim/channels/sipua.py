@@ -33,7 +33,9 @@ trunk group's gateway: its INVITE is `PlaceCallback` (matched to the caller by t
 in the order the attempts were placed), the customer's answer is the gateway's 200 (and
 `Connect` with the agent already on the line, agent first), a CANCEL or a BYE before the
 call ends is `CancelCallback`. An agent rung for a callback before its customer answered is
-offered no caller's SDP: the ring is matched to the call by the log's `AgentRung`.
+offered no caller's SDP: the ring is matched to the call by the log's `AgentRung`. A call
+the box places to any other number is answered by `called` (a campaign's numbers,
+`sim.channels.sipcampaign`), and is then a caller's call as any other (`take_call`).
 
 The appliance cannot tell a retrial from a first attempt over SIP (nothing in the INVITE
 says so): its records show every call as attempt 1, and a retrial by its caller's number.
@@ -73,6 +75,9 @@ if TYPE_CHECKING:
     from sim.sipnet import SimulatedNetwork
 
 AnnouncementLength = Callable[[str, int, float | None], float]
+# Answers a call the box places to a number not being called back: (channel, gateway, its
+# call, the number).
+CalledParty = Callable[["SipChannel", UserAgent, int, str], None]
 REGISTRATION = 3600  # seconds a phone registers for
 # What a gateway's caller makes of a final refusal (the B2BUA's wire mapping, backwards).
 REFUSED = {486: EndCause.BUSY, 600: EndCause.BUSY, 404: EndCause.NO_ROUTE,
@@ -109,9 +114,12 @@ class SipChannel(Subscribers):
         self._offers: dict[int, actions.OfferCallback] = {}  # heard once the box answers
         self._booked: set[int] = set()  # callbacks waiting for their call back, by handle
         self._dialled: dict[str, deque[int]] = {}  # number -> handles being called back
-        self._callback_rings: dict[str, int] = {}  # agent -> the callback last rung for
+        self._rung: dict[str, int] = {}  # agent -> the call the log last rang them for
+        # Who answers the box's calls out to other numbers (`sipcampaign`); else refused.
+        self.called: CalledParty | None = None
+        followed = bool(self._keys or site.campaigns)
         self.view = LogView(self._announced, self._recording,
-                            self._callback_heard if self._keys else None)
+                            self._callback_heard if followed else None)
         log.subscribe(self.view)
         self._next_handle = 0
         for gateway in gateways.values():
@@ -131,6 +139,26 @@ class SipChannel(Subscribers):
         """Put on the network what `ua` has to send, and tell what it heard meanwhile."""
         self.net.poke(ua.local)
         ua.tell_listener()
+
+    send = _send
+
+    @property
+    def now(self) -> float:
+        return self.net.now
+
+    def take_call(self, gateway: UserAgent, ua_call: int, party: Conversation) -> int:
+        """`gateway` answers the box's call `ua_call` for `party` (a campaign's called
+        number): from now on it is a caller's call like any other; returns its handle."""
+        self._next_handle += 1
+        handle = self._next_handle
+        self._conversations[handle] = party
+        self._lines[handle] = (gateway, ua_call)
+        self._handles[(gateway.local, ua_call)] = handle
+        number = parse_uri(gateway.calls[ua_call].invite.uri).user or ""
+        self.view.placed(number, handle)
+        gateway.answer(self.net.now, ua_call, offer_sdp(gateway.local[0], 40000, session=handle))
+        self._send(gateway)
+        return handle
 
     # --- callers ---------------------------------------------------------------------
 
@@ -229,13 +257,13 @@ class SipChannel(Subscribers):
                 self.publish(self._offers.pop(handle))  # answered already (after the IVR)
         elif kind is CallbackRequested:
             self._booked.add(handle)
+        elif kind is AgentRung:
+            self._rung[record.agent] = handle  # type: ignore[union-attr]
         elif handle not in self._booked:
             return
         elif kind is CallbackPlaced:
             number = record.number  # type: ignore[union-attr]
             self._dialled.setdefault(number, deque()).append(handle)
-        elif kind is AgentRung:
-            self._callback_rings[record.agent] = handle  # type: ignore[union-attr]
         elif kind is CallEnded:
             self._booked.discard(handle)
             if handle not in self._lines:  # given up: nobody was on the line
@@ -246,8 +274,11 @@ class SipChannel(Subscribers):
         number = self._called_number(parse_uri(gateway.calls[ua_call].invite.uri).user or "")
         waiting = self._dialled.get(number)
         if not waiting:
-            gateway.reject(self.net.now, ua_call, 404, "Not Found")  # nobody of ours
-            self._send(gateway)
+            if self.called is not None:
+                self.called(self, gateway, ua_call, number)
+            else:
+                gateway.reject(self.net.now, ua_call, 404, "Not Found")  # nobody of ours
+                self._send(gateway)
             return
         handle = waiting.popleft()
         if not waiting:
@@ -296,8 +327,8 @@ class SipChannel(Subscribers):
 
     def _ringing(self, phone: UserAgent, ua_call: int) -> None:
         handle = session_of(phone.calls[ua_call].remote_body)
-        if handle is None or handle > self._next_handle:  # a callback's: no caller's SDP
-            handle = self._callback_rings.pop(phone.user, None)
+        if handle is None or handle > self._next_handle:  # the box's own offer (a callback)
+            handle = self._rung.pop(phone.user, None)
         if handle is None:
             raise ValueError(f"a call to {phone.user}'s phone without a caller's offer")
         self._rings[(phone.user, handle)] = ua_call
