@@ -11,12 +11,16 @@ per agent), the network on SimPy's clock, the user agents. Callers and agents ar
 call-fidelity model itself (`sim.world.People`: arrivals, call types, patience, retrials,
 answer delay, missed rings, talk, hold, wrap-up, shifts and breaks, with the same stream
 names), acting through `sim.channels.sipua.SipChannel`; see there what SIP cannot carry yet.
+The site's campaigns are dialed by the box itself from the run's start (`B2bua.run_campaigns`),
+their numbers answered at the gateways as the campaigns' models say
+(`sim.channels.sipcampaign`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from random import Random
 from typing import Any
 
@@ -24,10 +28,13 @@ import simpy
 from simpy.events import Timeout
 
 from appliance.config import Site
+from appliance.config.campaign import read_contacts
 from appliance.eventlog import EventLog
 from appliance.net import Address
 from appliance.pbx.b2bua import B2bua
+from appliance.pbx.features.campaign import Contact
 from appliance.pbx.sip.digest import ha1
+from sim.channels.sipcampaign import CampaignNumbers
 from sim.channels.sipua import SipChannel
 from sim.clock import SimClock
 from sim.lookups import SimLookups, carry_out
@@ -39,6 +46,7 @@ from sim.world import People, Progress, in_steps, site_wallclock, without_collec
 
 APPLIANCE = ("10.0.0.1", 5060)
 REALM = "sim.ccbox"
+MAX_RING = 600.0  # the longest ring a route out allows (`Outbound.ring_timeout`)
 
 
 @dataclass(frozen=True)
@@ -51,16 +59,39 @@ class SipRunSpec:
 
 def lab_site(site: Site) -> Site:
     """`site` with a gateway address per trunk group and a phone per agent (digest hashes of
-    generated passwords); agents log in and out by feature code, as their shifts say."""
+    generated passwords); agents log in and out by feature code, as their shifts say. Each
+    group's gateway is its route out too (callbacks, campaigns): a group without one gets one
+    that rings for as long as the box allows, so that the call's own timers (a callback's
+    ring timeout) decide, as in call fidelity."""
     data: dict[str, Any] = site.model_dump()
+    prefixes = [g.outbound.prefix for g in site.trunk_groups if g.outbound is not None]
     for index, group in enumerate(data["trunk_groups"], start=1):
         group["peers"] = [_gateway(index)[0]]
+        host, port = _gateway(index)
+        if group["outbound"] is None:
+            prefix = _free_prefix(prefixes)
+            prefixes.append(prefix)
+            group["outbound"] = {"prefix": prefix, "ring_timeout": MAX_RING}
+        group["outbound"]["gateway"] = f"{host}:{port}"
     phones = [{"user": agent.id, "ha1_md5": ha1(agent.id, REALM, _password(agent.id), "MD5")}
               for agent in site.expanded_agents()]
+    for campaign in data["campaigns"]:
+        campaign["start"] = True  # every campaign dials from the run's start, as in call fidelity
     data["sip"] = {**data["sip"], "realm": REALM, "phones": phones,
                    "agent_login": "manual",
                    "probe_interval": 0}
     return Site.model_validate(data)
+
+
+def _free_prefix(taken: list[str]) -> str:
+    """The first dialling prefix ("0", "1" ... "00" ...) that overlaps none `taken` (the schema
+    refuses overlapping routes out); phones in the lab never dial out by it."""
+    for length in range(1, 5):
+        for number in range(10**length):
+            prefix = f"{number:0{length}d}"
+            if not any(prefix.startswith(t) or t.startswith(prefix) for t in taken):
+                return prefix
+    raise ValueError("no dialling prefix left for a lab route out")
 
 
 def _gateway(index: int) -> Address:
@@ -171,6 +202,8 @@ class SipWorld:
                                   self.gateways, self.phones)
         self.people = People(self.site, self.channel, self.clock, streams, self.length,
                              prompt_seconds)
+        if self.site.campaigns:
+            self.channel.called = CampaignNumbers(self.site, self.clock, streams)
 
     def _user_agent(self, user: str, password: str, address: tuple[str, int],
                     rng: Random) -> UserAgent:
@@ -184,6 +217,9 @@ class SipWorld:
 
     def _run(self, progress: Progress | None, step: float) -> EventLog:
         self.people.start()
+        if self.site.campaigns:
+            self.box.run_campaigns(campaign_lists(self.site), self.env.now)
+            self.net.poke(APPLIANCE)
         in_steps(self.net.run, self.length, progress, step)
         return self.log
 
@@ -192,6 +228,11 @@ class SipWorld:
         self.people.callers.close()
         self.net.run(self.env.now + seconds)
 
+
+
+def campaign_lists(site: Site) -> dict[str, list[Contact]]:
+    """The numbers of each campaign of `site`."""
+    return {c.name: read_contacts(Path(c.list)) for c in site.campaigns}
 
 
 def simulate_sip(site: Site, spec: SipRunSpec, progress: Progress | None = None) -> EventLog:

@@ -26,6 +26,17 @@ SDP offer, which the B2BUA passes through unchanged when it anchors no media, ca
 call's handle as its o= session id. Announcements and agent states, which SIP does not
 carry, come from the appliance's event log (`LogView`).
 
+A queue's callback is heard from the log (the offer, as `OfferCallback`) and over SIP: the
+caller presses the key and 1, and the appliance's BYE after the goodbye ends their line but
+not their conversation, which waits for the call back. The box calls the number through the
+trunk group's gateway: its INVITE is `PlaceCallback` (matched to the caller by the number,
+in the order the attempts were placed), the customer's answer is the gateway's 200 (and
+`Connect` with the agent already on the line, agent first), a CANCEL or a BYE before the
+call ends is `CancelCallback`. An agent rung for a callback before its customer answered is
+offered no caller's SDP: the ring is matched to the call by the log's `AgentRung`. A call
+the box places to any other number is answered by `called` (a campaign's numbers,
+`sim.channels.sipcampaign`), and is then a caller's call as any other (`take_call`).
+
 The appliance cannot tell a retrial from a first attempt over SIP (nothing in the INVITE
 says so): its records show every call as attempt 1, and a retrial by its caller's number.
 """
@@ -33,12 +44,24 @@ says so): its records show every call as attempt 1, and a retrial by its caller'
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from appliance.events import AgentState, CallAnnounced, EndCause, VoicemailRecording
+from appliance.events import (
+    AgentRung,
+    AgentState,
+    CallAnnounced,
+    CallbackOffered,
+    CallbackPlaced,
+    CallbackRequested,
+    CallEnded,
+    EndCause,
+    Record,
+    VoicemailRecording,
+)
 from appliance.pbx import actions
+from appliance.pbx.sip.uri import parse_uri
 from sim.channels import Conversation, Goodbye, IvrHeard
 from sim.channels.logview import LogView
 from sim.channels.subscribers import Subscribers
@@ -52,6 +75,9 @@ if TYPE_CHECKING:
     from sim.sipnet import SimulatedNetwork
 
 AnnouncementLength = Callable[[str, int, float | None], float]
+# Answers a call the box places to a number not being called back: (channel, gateway, its
+# call, the number).
+CalledParty = Callable[["SipChannel", UserAgent, int, str], None]
 REGISTRATION = 3600  # seconds a phone registers for
 # What a gateway's caller makes of a final refusal (the B2BUA's wire mapping, backwards).
 REFUSED = {486: EndCause.BUSY, 600: EndCause.BUSY, 404: EndCause.NO_ROUTE,
@@ -82,7 +108,18 @@ class SipChannel(Subscribers):
         self._talking: dict[str, int] = {}  # agent -> the phone's call
         self._unregistered: dict[str, list[str]] = {agent: [] for agent in phones}
         self.skipped: Counter[str] = Counter()  # acts this channel cannot carry out
-        self.view = LogView(self._announced, self._recording)
+        self._keys = {q.name: q.callback.key for q in site.queues if q.callback}
+        self._prefixes = [g.outbound.prefix for g in site.trunk_groups
+                          if g.outbound is not None and not g.outbound.strip]
+        self._offers: dict[int, actions.OfferCallback] = {}  # heard once the box answers
+        self._booked: set[int] = set()  # callbacks waiting for their call back, by handle
+        self._dialled: dict[str, deque[int]] = {}  # number -> handles being called back
+        self._rung: dict[str, int] = {}  # agent -> the call the log last rang them for
+        # Who answers the box's calls out to other numbers (`sipcampaign`); else refused.
+        self.called: CalledParty | None = None
+        followed = bool(self._keys or site.campaigns)
+        self.view = LogView(self._announced, self._recording,
+                            self._callback_heard if followed else None)
         log.subscribe(self.view)
         self._next_handle = 0
         for gateway in gateways.values():
@@ -102,6 +139,26 @@ class SipChannel(Subscribers):
         """Put on the network what `ua` has to send, and tell what it heard meanwhile."""
         self.net.poke(ua.local)
         ua.tell_listener()
+
+    send = _send
+
+    @property
+    def now(self) -> float:
+        return self.net.now
+
+    def take_call(self, gateway: UserAgent, ua_call: int, party: Conversation) -> int:
+        """`gateway` answers the box's call `ua_call` for `party` (a campaign's called
+        number): from now on it is a caller's call like any other; returns its handle."""
+        self._next_handle += 1
+        handle = self._next_handle
+        self._conversations[handle] = party
+        self._lines[handle] = (gateway, ua_call)
+        self._handles[(gateway.local, ua_call)] = handle
+        number = parse_uri(gateway.calls[ua_call].invite.uri).user or ""
+        self.view.placed(number, handle)
+        gateway.answer(self.net.now, ua_call, offer_sdp(gateway.local[0], 40000, session=handle))
+        self._send(gateway)
+        return handle
 
     # --- callers ---------------------------------------------------------------------
 
@@ -128,8 +185,12 @@ class SipChannel(Subscribers):
         self._send(gateway)
 
     def answer_callback(self, call: int) -> None:
-        raise NotImplementedError("callbacks are simulated at call fidelity only: the "
-                                  "gateway that would carry them is not modelled here")
+        gateway, ua_call = self._lines[call]
+        gateway.answer(self.net.now, ua_call, offer_sdp(gateway.local[0], 40000, session=call))
+        self._send(gateway)
+        agent = self._answered_by.pop(call, None)
+        if agent is not None:  # agent first: they are on the line already
+            self.publish(actions.Connect(call, agent))
 
     def press(self, call: int, digit: str) -> None:
         gateway, ua_call = self._lines[call]
@@ -142,19 +203,32 @@ class SipChannel(Subscribers):
     def _forget_line(self, call: int) -> tuple[UserAgent, int]:
         del self._conversations[call]
         self._answered_by.pop(call, None)  # an answer crossing the caller's CANCEL
+        self._booked.discard(call)
+        self._offers.pop(call, None)
+        return self._drop_line(call)
+
+    def _drop_line(self, call: int) -> tuple[UserAgent, int]:
         gateway, ua_call = self._lines.pop(call)
         del self._handles[(gateway.local, ua_call)]
         return gateway, ua_call
 
     def _gateway_heard(self, gateway: UserAgent, event: UaEvent) -> None:
         handle = self._handles.get((gateway.local, event.call))
-        if handle is None:
-            return  # the caller has hung up already
         kind = event.kind
-        if handle in self._answered_by and (kind == "answered" or kind == "reinvited"):
+        if handle is None:
+            if kind == "incoming":
+                self._called_back(gateway, event.call)
+            return  # else the caller has hung up already
+        if handle in self._booked and kind in ("ended_by_peer", "cancelled"):
+            # The goodbye's BYE, or an attempt given up: the caller waits to be called back.
+            self._drop_line(handle)
+            self.publish(actions.CancelCallback(handle))
+        elif handle in self._answered_by and (kind == "answered" or kind == "reinvited"):
             # The first agent's answer, or a later one's after a transfer or the IVR (its
             # SDP in a re-INVITE).
             self.publish(actions.Connect(handle, self._answered_by.pop(handle)))
+        elif kind == "answered" and handle in self._offers:
+            self.publish(self._offers.pop(handle))  # answered to hear the callback offer
         elif kind == "answered":
             self.publish(actions.AnswerCaller(handle))  # by the IVR, before any agent
         elif kind == "failed" or kind == "ended_by_peer":
@@ -170,6 +244,58 @@ class SipChannel(Subscribers):
         length = self._announcement(record.queue, record.position, record.expected_wait)
         self.publish(actions.Announce(call, record.queue, record.position, record.expected_wait,
                               length))
+
+    # --- callbacks -------------------------------------------------------------------
+
+    def _callback_heard(self, handle: int, record: Record) -> None:
+        kind = type(record)
+        if kind is CallbackOffered:
+            queue = record.queue  # type: ignore[union-attr]
+            self._offers[handle] = actions.OfferCallback(handle, queue, self._keys[queue])
+            line = self._lines.get(handle)
+            if line is not None and line[0].calls[line[1]].dialog is not None:
+                self.publish(self._offers.pop(handle))  # answered already (after the IVR)
+        elif kind is CallbackRequested:
+            self._booked.add(handle)
+        elif kind is AgentRung:
+            self._rung[record.agent] = handle  # type: ignore[union-attr]
+        elif handle not in self._booked:
+            return
+        elif kind is CallbackPlaced:
+            number = record.number  # type: ignore[union-attr]
+            self._dialled.setdefault(number, deque()).append(handle)
+        elif kind is CallEnded:
+            self._booked.discard(handle)
+            if handle not in self._lines:  # given up: nobody was on the line
+                self._conversations.pop(handle, None)
+
+    def _called_back(self, gateway: UserAgent, ua_call: int) -> None:
+        """The box calls a number through `gateway`: the customer of a callback booked."""
+        number = self._called_number(parse_uri(gateway.calls[ua_call].invite.uri).user or "")
+        waiting = self._dialled.get(number)
+        if not waiting:
+            if self.called is not None:
+                self.called(self, gateway, ua_call, number)
+            else:
+                gateway.reject(self.net.now, ua_call, 404, "Not Found")  # nobody of ours
+                self._send(gateway)
+            return
+        handle = waiting.popleft()
+        if not waiting:
+            del self._dialled[number]
+        self._lines[handle] = (gateway, ua_call)
+        self._handles[(gateway.local, ua_call)] = handle
+        gateway.ring(self.net.now, ua_call)
+        self._send(gateway)
+        self.publish(actions.PlaceCallback(handle, number, "", ""))
+
+    def _called_number(self, sent: str) -> str:
+        """The number a route out was asked to call, from the one it sent (a route that keeps
+        its prefix sends it first)."""
+        for prefix in self._prefixes:
+            if sent.startswith(prefix) and sent[len(prefix):] in self._dialled:
+                return sent[len(prefix):]
+        return sent
 
     # --- agents ----------------------------------------------------------------------
 
@@ -194,11 +320,15 @@ class SipChannel(Subscribers):
             self.publish(actions.StopRinging(handle, agent))
         elif kind == "ended_by_peer":
             self._talking.pop(agent, None)
+            if self._answered_by.get(handle) == agent:  # a callback's customer not reached
+                del self._answered_by[handle]
             self.publish(actions.HangUpAgent(handle, agent))
             self.publish(actions.WrapUp(agent, handle, math.inf))
 
     def _ringing(self, phone: UserAgent, ua_call: int) -> None:
         handle = session_of(phone.calls[ua_call].remote_body)
+        if handle is None or handle > self._next_handle:  # the box's own offer (a callback)
+            handle = self._rung.pop(phone.user, None)
         if handle is None:
             raise ValueError(f"a call to {phone.user}'s phone without a caller's offer")
         self._rings[(phone.user, handle)] = ua_call

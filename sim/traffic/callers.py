@@ -126,6 +126,7 @@ class Caller(Conversation):
             self.hold = (self.talk / 2, hold_duration())
         self.transfer_to = ""
         self.transfer_talk = 0.0
+        self.transferring = False
         transfer = config.transfer
         if transfer is not None and call_type.transfer_rng.random() < transfer.probability:
             self.transfer_to = transfer.target

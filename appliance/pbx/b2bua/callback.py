@@ -2,7 +2,9 @@
 what call control's callback actions become on the wire and in the media.
 
 - `OfferCallback`: the waiting caller hears "callback-offer" and the key, then the music
-  again.
+  again. Without a media plane (SIP-fidelity simulation) the caller, still unanswered, is
+  answered as an IVR caller is (`IvrCalls.answer`): their keys need a confirmed dialog, and
+  the agent who answers later reaches them by re-INVITE.
 - `ReleaseCaller`: the caller hears "callback-booked" and is sent a BYE. From then on their
   leg is one of the B2BUA's own calls (their hanging up first ends nothing of call
   control's); the call's media closes with it.
@@ -80,7 +82,9 @@ class CallbackCalls:
 
     def offer(self, call: int, key: str, now: float) -> None:
         """`OfferCallback`: the offer and the key, over the music (which resumes after)."""
-        if self.anchor is not None:
+        if self.anchor is None:
+            self.ivr.answer(call, now)
+        else:
             language = self.ivr.language(call)
             names = ["callback-offer", *say(key, "digits", language)]
             self.anchor.media.play(call, names, now, language)
