@@ -3,6 +3,9 @@ follow-me numbers rung in turn (phones, then an outside number through the gatew
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from appliance.events import ExtensionCallAnswered, OutsideCallStarted
 from tests.appliance.pbx.b2bua.harness import Lab, live_site
 from tests.appliance.pbx.b2bua.test_forwarding import (
@@ -93,3 +96,32 @@ def test_the_phones_own_no_answer_forwarding_wins_over_follow_me():
     lab.run(5)
     assert ringing(lab, "a4") and not ringing(lab, "a3")
     assert forwarded(lab) == [("a2", "a4", "no_answer")]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from(["wait", "answer", "refuse", "caller_hangup"]), max_size=6),
+       st.booleans())
+def test_whatever_the_numbers_do_one_answer_at_most_and_everyone_is_given_back(
+        steps, outside):
+    """Over random answers, refusals, waits and hang-ups, a followed call is answered once
+    at most, nobody rings once it is over, and every phone's pause is given back."""
+    lab = lab_of(["a3", "a4", *(["90301234567"] if outside else [])])
+    call = dial(lab, "a2")
+    for step in steps:
+        rung = [(user, c) for user in ("a2", "a3", "a4") for c in ringing(lab, user)]
+        if step == "caller_hangup":
+            lab.do(lab.phones["a1"], "hangup", call)
+        elif step in ("answer", "refuse") and rung:
+            user, far = rung[0]
+            lab.do(lab.phones[user], *(("answer", far.id) if step == "answer"
+                                       else ("reject", far.id, 603, "Decline")))
+        lab.run(1 if step != "wait" else 5)
+    lab.do(lab.phones["a1"], "hangup", call)
+    for far in lab.gateway.calls.values():
+        if far.state == "incoming":
+            lab.do(lab.gateway, "reject", far.id, 486, "Busy Here")
+    lab.run(40)
+    assert sum(isinstance(r, ExtensionCallAnswered) for r in lab.log) <= 1
+    assert not any(ringing(lab, user) for user in ("a2", "a3", "a4"))
+    assert {state(lab, a) for a in ("a1", "a2", "a3", "a4")} == {"ready"}
+    assert lab.box.legs.empty and lab.box.extensions.calls == {}
