@@ -81,6 +81,9 @@ class EndCause(StrEnum):
     IVR_HANG_UP = "ivr_hang_up"  # the IVR's flow hung up on the caller (a HANG UP node)
     INTERRUPTED = "interrupted"  # the appliance stopped (crash, power) with the call up
     CALLBACK_GIVEN_UP = "callback_given_up"  # no attempt to call the caller back got through
+    # Its agent transferred it into a conference room (or an IVR exit sent it there): the
+    # call leaves call control, its trunk channel held until the caller leaves the room.
+    CONFERENCE = "conference"
 
 
 class OverflowCause(StrEnum):

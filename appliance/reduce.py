@@ -52,7 +52,7 @@ from appliance.events import (
     SurveyScored,
 )
 from appliance.ivrpath import IvrPath
-from appliance.pbx.acd.core import DIRECT_PREFIX
+from appliance.pbx.acd.core import DIRECT_PREFIX, ROOM_PREFIX
 
 LOGGED_OUT = AgentState.LOGGED_OUT
 TALKING = AgentState.TALKING
@@ -88,6 +88,7 @@ class TransferKind(StrEnum):
     QUEUE = "queue"  # blind, to a queue
     AGENT = "agent"  # blind, to one agent, who is rung
     ATTENDED = "attended"  # to an agent consulted first, who takes it at once
+    CONFERENCE = "conference"  # blind, into a conference room: the call leaves the queues
 
 
 # Where a blind transfer to an agent stands, until the records show how it went.
@@ -740,7 +741,9 @@ class EventReducer:
             call.pending_transfer = (_TO_AGENT, visit)
         else:
             call.pending_transfer = None
-            self.transfer_of_kind(call, visit, TransferKind.QUEUE)
+            room = r.target.startswith(ROOM_PREFIX)
+            self.transfer_of_kind(call, visit,
+                                  TransferKind.CONFERENCE if room else TransferKind.QUEUE)
         if handling is not None:
             self.end_talk(handling, r.t)
 

@@ -152,6 +152,17 @@ class Forward(_Frozen):
         return {name: target for name, target in found.items() if target is not None}
 
 
+class FollowMe(_Frozen):
+    """Find-me/follow-me: when the phone does not answer a call from another phone, these
+    `numbers` ring in turn, each for `ring_seconds` - phones' users, and at the end an
+    outside number as the phone dials it (the route's prefix first), which rings until the
+    route's own ring timeout."""
+
+    numbers: Annotated[list[Annotated[str, Field(pattern=_FORWARD_TARGET)]],
+                       Field(min_length=1, max_length=3)]
+    ring_seconds: Annotated[float, Field(gt=0, le=600)] = 15.0
+
+
 class Phone(_Frozen):
     """A SIP phone (or a gateway's FXS port) of the appliance. A phone whose user is an agent
     id is that agent's seat.
@@ -179,6 +190,8 @@ class Phone(_Frozen):
     dial: DialPermission = "national"
     # Call forwarding set by the site; the phone's own feature codes change it.
     forward: Forward = Forward()
+    # Numbers rung in turn when the phone does not answer (after its own `ring_seconds`).
+    follow_me: FollowMe | None = None
     # The phone may listen to, whisper to, barge into and end the calls of agents.
     supervisor: bool = False
     # Line appearances: how many calls may ring or be up at the phone at once (call waiting);

@@ -34,7 +34,7 @@ from pydantic import (
 from appliance import csvtable
 from appliance.config.campaign import read_contacts
 from appliance.config.ivr import SITE_FOLDER, Ivr, ToVoicemail, builtin_prompts, ivr_problems
-from appliance.config.live import Media, Outbound, PeerAddress, Sip, parse_peer
+from appliance.config.live import Media, Outbound, PeerAddress, Phone, Sip, parse_peer
 from appliance.config.routing import (
     Holiday,
     Known,
@@ -1055,6 +1055,24 @@ def _forward_problems(site: Site) -> Iterator[Problem]:
     for index, group in enumerate(site.sip.ring_groups):
         if group.then is not None and (problem := _target_problem(site, group.then)):
             yield (("sip", "ring_groups", index, "then"), problem)
+    for index, phone in enumerate(site.sip.phones):
+        yield from _follow_me_problems(site, index, phone)
+
+
+def _follow_me_problems(site: Site, index: int, phone: Phone) -> Iterator[Problem]:
+    """Follow-me numbers are other phones, and at most the last an outside number: an
+    outside call rings on until its route gives up, so nothing could ring after it."""
+    numbers = [] if phone.follow_me is None else phone.follow_me.numbers
+    users = {other.user for other in site.sip.phones}
+    for place, number in enumerate(numbers):
+        loc = ("sip", "phones", index, "follow_me", "numbers", place)
+        if number == phone.user or number in numbers[:place]:
+            yield (loc, f"expected numbers other than the phone and each other; got {number!r}")
+        elif problem := _target_problem(site, number):
+            yield (loc, problem)
+        elif number not in users and place < len(numbers) - 1:
+            yield (loc, f"expected an outside number last only (nothing rings after it); "
+                        f"got {number!r} before {numbers[place + 1]!r}")
 
 
 def _target_problem(site: Site, target: str) -> str | None:

@@ -229,7 +229,9 @@ class _Pass(ReductionListener):
 
     def transfer_known(self, call: CallState, visit: Visit | None, kind: TransferKind,
                        first: bool) -> None:
-        name = _TRANSFERRED[kind]
+        name = _TRANSFERRED.get(kind)
+        if name is None:  # into a conference room: counted by its room's joins
+            return
         if visit is not None:
             setattr(visit.tag, name, getattr(visit.tag, name) + 1)
         if first:

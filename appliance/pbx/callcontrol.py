@@ -29,7 +29,7 @@ from appliance.media.speech import say
 from appliance.pbx.acd.agent import HELD as AGENT_HELD
 from appliance.pbx.acd.agent import TALKING as AGENT_TALKING
 from appliance.pbx.acd.callback import BUSY, FAILED, pending
-from appliance.pbx.acd.core import REASON_DECLINED, Acd, AnnouncementSeconds
+from appliance.pbx.acd.core import REASON_DECLINED, ROOM_PREFIX, Acd, AnnouncementSeconds
 from appliance.pbx.actions import (
     Action,
     AnswerCaller,
@@ -556,6 +556,26 @@ class CallControl:
         call at once (`Acd.take_over`); False (nothing changed) if `agent` is not on a call
         or `target` is on one or ringing."""
         return self.acd.take_over(agent, target, now)
+
+    def agent_to_conference(self, now: float, agent: str, room: str) -> Call | None:
+        """Blind-transfer the agent's call into conference room `room` (`CallTransferred`
+        to "conference:" + room): the agent is let go (`HangUpAgent`) and wraps up, and the
+        call ends for call control, cause CONFERENCE, with no `HangUpCaller`: the caller
+        stays on the line in the room. Its trunk channel stays seized; the room gives it back
+        (`release_trunk`) when the caller leaves. The call ended is returned (its trunk
+        group, its caller's number); None, nothing changed, if the agent has no call or a
+        callback's (its line is the callback's outside call, not a trunk call's)."""
+        found = self.acd.agents.get(agent)
+        held = None if found is None else self.calls.get(found.call)
+        if held is None or held.callback is not None:
+            return None
+        call = self.acd.transfer_out(agent, ROOM_PREFIX + room, now)
+        if call is None:
+            return None
+        seized, call.seized = call.seized, False
+        self._end(call, EndCause.CONFERENCE, now)
+        call.seized = seized  # now the room's to give back
+        return call
 
     def transfer_queue(self, now: float, agent: str, dialled: str) -> str | None:
         """The queue an agent means by `dialled` when transferring their call: a queue's

@@ -115,6 +115,10 @@ DIRECT_PREFIX = "agent:"
 _PLAIN_QUEUE = Queue(name="direct")
 
 
+# The target a transfer into a conference room gives the records (`CallTransferred.target`).
+ROOM_PREFIX = "conference:"
+
+
 def direct_target(agent_id: str) -> str:
     """The queue name the records give a call rung on ``agent_id`` by name (`ring_direct`)."""
     return DIRECT_PREFIX + agent_id
@@ -855,6 +859,13 @@ class Acd:
         if agent.wrap_up_timer is not None:
             agent.wrap_up_timer.cancel()
             agent.wrap_up_timer = None
+
+    def transfer_out(self, agent_id: str, target: str, now: float) -> Call | None:
+        """Blind transfer of the agent's call to `target` outside the ACD (a conference
+        room: `ROOM_PREFIX`): on record, the agent wraps up, and the call - returned, for its
+        owner to end - waits nowhere. None, nothing changed, if the agent has no call."""
+        agent = self._transferring(agent_id)
+        return None if agent is None else self._hand_over(agent, target, now)
 
     def _transferring(self, agent_id: str) -> Agent | None:
         """The agent, if they have a call to transfer (not one whose callback is still being

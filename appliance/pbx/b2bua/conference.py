@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from appliance.config.live import ConferenceRoom, Sip
     from appliance.pbx.b2bua.internal import InternalCalls
     from appliance.pbx.b2bua.pauses import InternalPauses
+    from appliance.pbx.callcontrol import CallControl
 
 PIN_TRIES = 3
 NO_MEDIA = (488, "Not Acceptable Here")
@@ -52,15 +53,17 @@ class RoomMember:
     keyed: str = ""
     tries: int = 0
     paused: bool = False  # an agent, paused for the queues while a member
+    trunk: str = ""  # a customer's call transferred in: the trunk group whose channel it holds
 
 
 class Conferences:
     """The site's rooms and who is in each."""
 
     def __init__(self, dialogs: Dialogs, ending: LegEnding, anchor: MediaAnchor | None,
-                 internal: InternalCalls, log: EventLog, pauses: InternalPauses) -> None:
+                 internal: InternalCalls, log: EventLog, pauses: InternalPauses,
+                 cc: CallControl) -> None:
         self.dialogs, self.ending, self.anchor, self.internal = dialogs, ending, anchor, internal
-        self.legs, self.log, self.pauses = dialogs.legs, log, pauses
+        self.legs, self.log, self.pauses, self.cc = dialogs.legs, log, pauses, cc
         self.rooms: dict[str, ConferenceRoom] = {}
         self.members: dict[int, RoomMember] = {}
 
@@ -86,6 +89,15 @@ class Conferences:
         if self.rooms[room].pin is None:
             self._admit(member, now)
 
+    def take(self, caller: Leg, party: str, room: str, trunk: str, now: float) -> None:
+        """`caller`, a customer's answered leg whose call call control has let go (cause
+        CONFERENCE), joins `room` at once - no PIN: their agent brought them - and keeps its
+        call's id; the channel of trunk group `trunk` it holds is given back when it leaves."""
+        assert self.anchor is not None
+        self.anchor.media.silence(caller.call)  # no music in the room
+        member = self.members[caller.call] = RoomMember(room, party, caller, trunk=trunk)
+        self._admit(member, now)
+
     def digit(self, call: int, digit: str, now: float) -> bool:
         """A digit of a member's call: True if it was one (a PIN's, or ignored once in)."""
         member = self.members.get(call)
@@ -107,6 +119,8 @@ class Conferences:
         if member is not None:
             self._left(member, now)
             self._give_back(member, now)
+        if member is not None and member.trunk:
+            self.cc.release_trunk(member.trunk)
 
     def answered(self, leg: Leg, now: float) -> bool:
         return False  # phones call in: the appliance sends no INVITE for these calls

@@ -140,7 +140,7 @@ class B2bua(Endpoint):
         self.supervision = Supervision(self.dialogs, self.ending, self.anchor, self.internal,
                                        log, self.pauses)
         self.conferences = Conferences(self.dialogs, self.ending, self.anchor, self.internal,
-                                       log, self.pauses)
+                                       log, self.pauses, self.cc)
         self.intake = CallIntake(self.dialogs, self.phones, self.logins, self.features,
                                  self.extensions, self.dialout, self.anchor, self.cc,
                                  self.forwarding, self.supervision, self.conferences)
@@ -148,6 +148,7 @@ class B2bua(Endpoint):
         self.intake.parking = self.parking
         self.intake.ring_groups = self.ring_groups
         self.transfers.park = self.parking.park
+        self.transfers.rooms = self.conferences
         self.waiting = MessageWaiting(self.layer, self.answers, self.deadlines, self.here,
                                       self.rng, self.phones)
         self.retrieval = Retrievals(self.dialogs, self.ending, self.anchor, self.waiting,

@@ -35,6 +35,7 @@ from appliance.pbx.acd.core import REASON_BUSY, REASON_DECLINED
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
+from appliance.pbx.b2bua.followme import FollowMeCalls
 from appliance.pbx.b2bua.forwarding import Forwarding
 from appliance.pbx.b2bua.internal import InternalCalls
 from appliance.pbx.b2bua.pauses import InternalPauses
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from appliance.config.live import Sip
     from appliance.pbx.b2bua.agents import AgentSide
     from appliance.pbx.b2bua.dialout import DialOut
+    from appliance.pbx.features.ringgroup import Hunt
 
 BUSY = (486, "Busy Here")
 # How the rung phone's refusal (as the ACD's reason code) reaches the dialling phone.
@@ -75,8 +77,8 @@ def connect(dialogs: Dialogs, anchor: MediaAnchor | None, caller: Leg, leg: Leg,
 class ExtensionCall:
     """One call between phones: its parties, legs and ring timer."""
 
-    __slots__ = ("answered", "callee", "caller", "caller_leg", "forwarded", "id", "paused",
-                 "ring_timer")
+    __slots__ = ("answered", "callee", "caller", "caller_leg", "followed", "forwarded",
+                 "hunt", "id", "outside", "paused", "ring_timer")
 
     def __init__(self, call: int, caller: str, callee: str, caller_leg: Leg) -> None:
         self.id, self.caller, self.callee, self.caller_leg = call, caller, callee, caller_leg
@@ -85,6 +87,11 @@ class ExtensionCall:
 
         self.paused: list[str] = []  # the parties the ACD was told are busy
         self.ring_timer: TimerHandle | None = None
+        # Find-me/follow-me (`followme.py`): the phone followed, the hunt through its numbers
+        # and the outside number rung after them.
+        self.followed = ""
+        self.hunt: Hunt | None = None
+        self.outside: str | None = None
 
 
 class ExtensionCalls:
@@ -100,10 +107,12 @@ class ExtensionCalls:
         self.calls: dict[int, ExtensionCall] = {}
         self.internal, self.forwarding, self.pauses = internal, forwarding, pauses
         self.dialout: DialOut | None = None  # for forwarding to outside numbers, once built
+        self.follow_me = FollowMeCalls(self)
 
     def apply(self, sip: Sip) -> None:
         self.users = frozenset(phone.user for phone in sip.phones)
         self.ring_timeout = sip.extension_ring_timeout
+        self.follow_me.apply(sip)
 
     def dialled(self, number: str) -> bool:
         """Whether `number` is a phone of the site (its user)."""
@@ -124,6 +133,8 @@ class ExtensionCalls:
         refusal = self.refusal(caller, callee, now)
         forward = self._forward(callee, "always") or (
             None if refusal is None else self._forward(callee, _AT_ONCE_FORWARDS.get(refusal)))
+        if forward is None and refusal == UNAVAILABLE and self.follow_me.ring_seconds(callee):
+            return None, (callee, "follow_me")  # nowhere: its follow-me numbers ring at once
         if forward is None:
             return refusal, None
         target = forward[0]
@@ -157,12 +168,18 @@ class ExtensionCalls:
             leg.sent_body = self.anchor.caller_answer(leg, offer, False, now)
         self.dialogs.answers.respond(leg.invite, 180, "Ringing", now, tag=leg.local_tag)
         call.paused = [party for party in (caller,) if self.pauses.pause(party, now)]
-        if forward is not None:
+        if forward == (callee, "follow_me"):
+            self.follow_me.start(call, now)
+        elif forward is not None:
             self._send_on(call, *forward, now)
-            return
-        forwards = self._forward(callee, "no_answer") is not None
-        self._ring(call, callee, now,
-                   self.forwarding.no_answer_after(callee) if forwards else self.ring_timeout)
+        else:
+            self._ring(call, callee, now, self._ring_seconds(callee))
+
+    def _ring_seconds(self, callee: str) -> float:
+        """How long `callee` rings before its no-answer forwarding, its follow-me or 480."""
+        if self._forward(callee, "no_answer") is not None:
+            return self.forwarding.no_answer_after(callee)
+        return self.follow_me.ring_seconds(callee) or self.ring_timeout
 
     def _ring(self, call: ExtensionCall, callee: str, now: float, timeout: float) -> None:
         call.callee = callee
@@ -174,7 +191,8 @@ class ExtensionCalls:
     def answered(self, leg: Leg, now: float) -> bool:
         """The rung phone of `leg` answered: connect the two; False if the call is gone."""
         call = self.calls.get(leg.call)
-        if call is None or call.answered or call.caller_leg.ended:
+        if call is None or call.answered or call.caller_leg.ended or (
+                call.hunt is not None and call.hunt.answer(leg.agent) is None):
             return False
         call.answered = True
         self._stop_timer(call)
@@ -185,8 +203,14 @@ class ExtensionCalls:
     def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
         """The rung phone of `leg` refused (or never answered): the dialling phone hears it."""
         call = self.calls.get(leg.call)
-        if call is not None and self._forwarded(call, _REFUSAL_FORWARDS.get(reason,
-                                                                           "no_answer"), now):
+        if call is not None and call.hunt is not None:
+            self.stop_member(call, leg.agent, now)
+            self.follow_me.carry_out(call, call.hunt.refuse(leg.agent, now), now)
+            return
+        condition = _REFUSAL_FORWARDS.get(reason, "no_answer")
+        if call is not None and self._forwarded(call, condition, now):
+            return
+        if call is not None and condition == "no_answer" and self._followed(call, now):
             return
         if call is not None:
             refusal, cause = _REFUSALS.get(reason, (UNAVAILABLE, "unavailable"))
@@ -231,11 +255,43 @@ class ExtensionCalls:
         call.ring_timer = None
         if call.answered or self.calls.get(call.id) is not call:
             return
-        self.agent_side.stop_ringing(call.id, call.callee, now)
-        if self._forwarded(call, "no_answer", now):
+        if call.hunt is not None:
+            self.follow_me.carry_out(call, call.hunt.time_up(now), now)
             return
+        self.agent_side.stop_ringing(call.id, call.callee, now)
+        if not self._forwarded(call, "no_answer", now) and not self._followed(call, now):
+            self.unavailable(call, now)
+
+    def unavailable(self, call: ExtensionCall, now: float) -> None:
+        """Nobody took `call`: the dialling phone hears 480."""
         self.ending.hang_up(call.caller_leg, now, refusal=UNAVAILABLE)
         self._finish(call, "no_answer", now)
+
+    def _followed(self, call: ExtensionCall, now: float) -> bool:
+        """The rung phone (no longer ringing) has its follow-me numbers rung; whether it has."""
+        self._stop_timer(call)
+        self.stop_member(call, call.callee, now)
+        return self.follow_me.start(call, now)
+
+    # --- what follow-me asks (`followme.py`) ---------------------------------------------------
+
+    def ring_member(self, call: ExtensionCall, member: str, now: float) -> None:
+        """Ring `member` for `call` (its deadline is the hunt's: `schedule`)."""
+        call.callee = member
+        if self.pauses.pause(member, now):
+            call.paused.append(member)
+        self.agent_side.ring(call.id, member, now)
+
+    def stop_member(self, call: ExtensionCall, member: str, now: float) -> None:
+        """`member` rings no more for `call` (CANCEL if it still does); its pause ends."""
+        self.agent_side.stop_ringing(call.id, member, now)
+        if member in call.paused and member != call.caller:
+            call.paused.remove(member)
+            self.pauses.give_back(member, now)
+
+    def schedule(self, call: ExtensionCall, deadline: float) -> None:
+        self._stop_timer(call)
+        call.ring_timer = self.deadlines.schedule(deadline, self._no_answer, call)
 
     def _finish(self, call: ExtensionCall, cause: str, now: float) -> None:
         self._stop_timer(call)
@@ -264,9 +320,7 @@ class ExtensionCalls:
                                and self.refusal(call.caller, forward[0], now) is not None):
             return False
         self._stop_timer(call)
-        if call.callee in call.paused:
-            call.paused.remove(call.callee)
-            self.pauses.give_back(call.callee, now)
+        self.stop_member(call, call.callee, now)
         self._send_on(call, *forward, now)
         return True
 
@@ -276,14 +330,19 @@ class ExtensionCalls:
         self.log.append(new(CallForwarded, (now, call.id, call.callee, target, condition)))
         if target in self.users:
             self._ring(call, target, now, self.ring_timeout)
-            return
+        else:
+            self.call_out(call, target, now)
+
+    def call_out(self, call: ExtensionCall, target: str, now: float) -> None:
+        """Carry `call` on as an outside call to `target` (`DialOut`), placed by its phone."""
         assert self.dialout is not None
         route = self.dialout.route(target)
         assert route is not None  # `_forward` checked
         paused = call.caller if call.caller in call.paused else None
         call.paused = [party for party in call.paused if party != paused]
         self._finish(call, "forwarded", now)
-        self.dialout.take_over(call.caller_leg, paused, call.callee, route, now)
+        self.dialout.take_over(call.caller_leg, paused, call.followed or call.callee, route,
+                               now)
 
     def _stop_timer(self, call: ExtensionCall) -> None:
         if call.ring_timer is not None:

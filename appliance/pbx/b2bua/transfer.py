@@ -28,10 +28,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from appliance.media import sdp
-from appliance.pbx.acd.core import DIRECT_PREFIX, direct_target
+from appliance.pbx.acd.core import DIRECT_PREFIX, ROOM_PREFIX, direct_target
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.attended import AttendedTransfers
+from appliance.pbx.b2bua.conference import NO_MEDIA, Conferences
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import UNAVAILABLE
 from appliance.pbx.b2bua.extensions import BUSY
@@ -65,6 +66,7 @@ class Transfers:
         # (the slot, None if no slot is free).
         self.park_number = ""
         self.park: Callable[[Leg, float], int | None] | None = None
+        self.rooms: Conferences | None = None  # conference rooms, a REFER's other target
 
     def refer(self, leg: Leg, request: Request, now: float) -> None:
         """`request` is a REFER in `leg`'s dialog."""
@@ -77,6 +79,8 @@ class Transfers:
             slot = self.park(leg, now)
             refusal, outcome = ((486, "Park Lot Full"), DONE) if slot is None else (
                 None, b"SIP/2.0 200 Parked %d" % slot)  # the phone may show the slot's number
+        elif refusal is None and target.startswith(ROOM_PREFIX):
+            refusal = self._to_room(leg, target.removeprefix(ROOM_PREFIX), now)
         elif refusal is None:
             refusal = self._transfer(leg.agent, target, now)
         if refusal is not None:
@@ -107,6 +111,20 @@ class Transfers:
                 return BUSY  # on a call, ringing, wrapping up or paused: not free for it
         return None if done else (603, "Declined")
 
+    def _to_room(self, leg: Leg, room: str, now: float) -> Refusal | None:
+        """Send the agent's caller into conference room `room`: call control lets the call
+        go (cause CONFERENCE), the caller is off the agent's media and joins; why not (no
+        media plane to mix with: 488; a call control will not let go: 603)."""
+        caller = leg.partner
+        if self.rooms is None or self.anchor is None or caller is None:
+            return NO_MEDIA
+        call = self.cc.agent_to_conference(now, leg.agent, room)
+        if call is None:
+            return (603, "Declined")
+        self.agent_left(caller, now)
+        self.rooms.take(caller, call.ani, room, call.trunk_group, now)
+        return None
+
     def _target(self, leg: Leg, request: Request,
                 now: float) -> tuple[Refusal | None, str, str | None]:
         """Why not, or the target (a queue, or "agent:" + id) and the Replaces, if any."""
@@ -128,6 +146,8 @@ class Transfers:
         queue = self.cc.transfer_queue(now, leg.agent, user)
         if queue is not None:
             return None, queue, None
+        if self.rooms is not None and self.rooms.dialled(user):
+            return None, ROOM_PREFIX + user, None
         if user != leg.agent and self.cc.agent_status(user) is not None:
             return None, direct_target(user), None
         return (404, "Not Found"), "", None
