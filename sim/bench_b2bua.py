@@ -102,12 +102,16 @@ class _Floor:
             _two_queues(config, users, second)
         self.box = ApplianceProcess(config, workdir, log_level="warning")
         self.phones: list[SippRun] = []
-        if second:
-            self._phones("agents", users, "agent_transfer.xml", service=SECOND,
-                         variables={"talk_ms": transfer_after_ms})
-            self._phones("second", second, "agent.xml")
-        else:
-            self._phones("agents", users, "agent.xml")
+        try:
+            if second:
+                self._phones("agents", users, "agent_transfer.xml", service=SECOND,
+                             variables={"talk_ms": transfer_after_ms})
+                self._phones("second", second, "agent.xml")
+            else:
+                self._phones("agents", users, "agent.xml")
+        except BaseException:
+            self.close()  # phones that failed to register: stop what was started
+            raise
 
     def _phones(self, name: str, users: dict[str, str], scenario: str,
                 service: str | None = None, variables: dict[str, int] | None = None) -> None:
