@@ -5,12 +5,21 @@ authenticated) dial a park slot or a colleague's extension. The records are read
 
 from __future__ import annotations
 
+import re
+import socket
 import time
 from pathlib import Path
 
 import pytest
 
-from appliance.events import CallParked, EndCause, ParkPickedUp
+from appliance.events import (
+    CallAnswered,
+    CallParked,
+    CallTransferred,
+    EndCause,
+    ExtensionCallEnded,
+    ParkPickedUp,
+)
 from appliance.records.store import RecordReader
 from sim.live import phone_passwords, wait_until
 from sim.traffic.sipp import SippConfig, SippRun, free_udp_port, scenario_path
@@ -74,3 +83,72 @@ def test_a_sipp_agent_parks_the_call_and_another_sipp_phone_picks_it_up(tmp_path
     finally:
         floor.box.stop()
     print(f"park and pickup with SIPp: {time.monotonic() - started:.1f} s")
+
+
+def logged(run: SippRun, pattern: str) -> re.Match[str]:
+    """The first line of `run`'s -trace_logs log that matches `pattern`, once it is there."""
+    found: list[re.Match[str]] = []
+
+    def search() -> bool:
+        path = run.workdir / "logs.log"
+        match = re.search(pattern, path.read_text() if path.is_file() else "")
+        found[:] = [match] if match else []
+        return bool(found)
+
+    wait_until(search, BOUND, f"{pattern!r} in {run.workdir}")
+    return found[0]
+
+
+def replaces(dialog: re.Match[str]) -> str:
+    """The Replaces naming the dialog phone_call.xml logged, escaped for a Refer-To URI."""
+    call_id, from_tag, to_tag = dialog.groups()
+    value = f"{call_id};to-tag={to_tag};from-tag={from_tag}"
+    return value.replace("@", "%40").replace(";", "%3B").replace("=", "%3D")
+
+
+def tell_whom(phone: SippRun, call_id: str, refer_to: str) -> None:
+    """Tell agent_attended.xml's phone whom to transfer its call `call_id` to, as its user
+    would with its keys: a request in that call carrying the Refer-To to send."""
+    host, port = phone.address
+    note = (f"INFO sip:agent@{host}:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {host}:9;branch=z9hG4bK-note\r\n"
+            f"From: <sip:user@{host}>;tag=note\r\nTo: <sip:agent@{host}:{port}>\r\n"
+            f"Call-ID: {call_id}\r\nCSeq: 1 INFO\r\nMax-Forwards: 70\r\n"
+            f"Refer-To: {refer_to}\r\nContent-Length: 0\r\n\r\n")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(note.encode(), (host, port))
+
+
+def test_a_sipp_agent_consults_a_colleague_and_hands_them_the_caller(tmp_path: Path) -> None:
+    started = time.monotonic()
+    floor = Floor(tmp_path, strategy="linear")  # 1001 is rung first
+    try:
+        consulted_port = free_udp_port()
+        floor.register_phones(users=["1001"])
+        floor.register_phones(users=["1002"], port=consulted_port)
+        with (agent_phone(floor, "agent_attended.xml", floor.phone_port, talk_ms=500) as first,
+              agent_phone(floor, "agent.xml", consulted_port) as second):
+            caller = floor.callers(calls=1, talk_ms=8000).start()
+            held = logged(first, r"held (\S+)")
+            # The first agent's consultation: their phone calls 1002 while the caller waits.
+            consulting = phone_call(floor, "1001", "1002", 30_000, "consultation")
+            dialog = logged(consulting, r"dialog (\S+) from-tag=(\S+) to;tag=(\S+)")
+            host, port = floor.box.address
+            tell_whom(first, held.group(1), f"<sip:1002@{host}:{port}?Replaces={replaces(dialog)}>")
+            first_result, consultation = first.wait(), consulting.wait()
+            assert caller.running()  # the caller talks on, now with 1002
+            transferred = events_of(floor, CallTransferred)
+            result, second_result = caller.wait(), second.wait()
+        assert (first_result.successful, first_result.failed) == (1, 0), first_result
+        assert (consultation.successful, consultation.failed) == (1, 0), consultation  # our BYE
+        assert (result.successful, result.failed) == (1, 0), result
+        assert (second_result.successful, second_result.failed) == (1, 0), second_result
+        assert [(t.agent, t.target) for t in transferred] == [("1001", "agent:1002")]
+        [details] = floor.stop()
+        records = list(RecordReader(floor.box.records).events())
+        assert [r.cause for r in records if isinstance(r, ExtensionCallEnded)] == ["transferred"]
+        assert [r.agent for r in records if isinstance(r, CallAnswered)] == ["1001", "1002"]
+        assert (details.agent, details.cause) == ("1002", EndCause.CALLER_HANGUP)
+    finally:
+        floor.box.stop()
+    print(f"attended transfer with SIPp: {time.monotonic() - started:.1f} s")

@@ -411,7 +411,7 @@ def test_a_broken_scenario_is_reported(tmp_path: Path) -> None:
 
 
 UAS_SCENARIOS = ("agent.xml", "agent_hangup.xml", "agent_noanswer.xml", "agent_busy.xml",
-                 "agent_media.xml", "agent_transfer.xml")
+                 "agent_media.xml", "agent_transfer.xml", "agent_attended.xml")
 UAC_SCENARIOS = (
     "caller.xml",
     "caller_media.xml",
