@@ -1,7 +1,10 @@
 """The PBX features through the live appliance (`ccbox serve`) with SIPp phones, as a
 deployment engineer would drive them with SIPp: a trunk caller (caller.xml) reaches an agent's
-SIPp phone, which parks the call or transfers it; other SIPp phones (phone_call.xml, digest
-authenticated) dial a park slot or a colleague's extension. The records are read back."""
+SIPp phone, which parks the call (agent_transfer.xml to 700) or consults a colleague and hands
+the caller over (agent_attended.xml, the consultation placed by a second SIPp); other SIPp
+phones (phone_call.xml, digest authenticated) dial a park slot or a colleague's extension; a
+SIPp phone watches a voicemail box (mwi_subscribe.xml) while a SIPp caller leaves a message.
+The records are read back."""
 
 from __future__ import annotations
 
@@ -19,11 +22,13 @@ from appliance.events import (
     EndCause,
     ExtensionCallEnded,
     ParkPickedUp,
+    VoicemailLeft,
 )
 from appliance.records.store import RecordReader
-from sim.live import phone_passwords, wait_until
+from sim.live import ApplianceProcess, phone_passwords, wait_until
 from sim.traffic.sipp import SippConfig, SippRun, free_udp_port, scenario_path
 from tests.live.test_sipp_calls import Floor
+from tests.live.test_voicemail import ANI, PASSWORD, PHONE, leave_message, voicemail_site
 
 BOUND = 60.0
 pytestmark = pytest.mark.slow
@@ -152,3 +157,29 @@ def test_a_sipp_agent_consults_a_colleague_and_hands_them_the_caller(tmp_path: P
     finally:
         floor.box.stop()
     print(f"attended transfer with SIPp: {time.monotonic() - started:.1f} s")
+
+
+def test_a_sipp_phone_sees_the_message_a_sipp_caller_leaves_in_its_voicemail_box(
+        tmp_path: Path) -> None:
+    started = time.monotonic()
+    caller_port = free_udp_port()
+    box = ApplianceProcess(voicemail_site(tmp_path, caller_port), tmp_path)
+    try:
+        host, port = box.address
+        config = SippConfig(scenario_path("mwi_subscribe.xml"), remote=box.address, rate=1,
+                            max_calls=1, service="800", recv_timeout_ms=round(BOUND * 1000),
+                            keys={"user": PHONE, "password": PASSWORD, "waiting": "1/0"},
+                            extra_args=("-auth_uri", f"800@{host}:{port}"))
+        with SippRun(config, timeout=BOUND, workdir=tmp_path / "mwi") as watcher:
+            logged(watcher, "summary Voice-Message: 0/0")
+            caller = leave_message(box, tmp_path, caller_port)
+            watched = watcher.wait()
+        assert (caller.successful, caller.failed) == (1, 0), caller
+        assert (watched.successful, watched.failed) == (1, 0), watched
+        summaries = re.findall(r"summary (\S+ \S+)", (watched.workdir / "logs.log").read_text())
+        assert summaries == ["Voice-Message: 0/0", "Voice-Message: 1/0"]
+    finally:
+        assert box.stop() == 0, box.log()
+    [left] = [r for r in RecordReader(box.records).events() if isinstance(r, VoicemailLeft)]
+    assert (left.mailbox, left.caller) == ("night", ANI)
+    print(f"voicemail and MWI with SIPp: {time.monotonic() - started:.1f} s")

@@ -423,13 +423,14 @@ UAC_SCENARIOS = (
     "register.xml",
     "unregister.xml",
     "phone_call.xml",
+    "mwi_subscribe.xml",
 )
 # The scenarios that play a pcap: SIPp loads it (-key pcap) when it reads the scenario.
 PCAP_SCENARIOS = ("agent_media.xml", "caller_media.xml", "caller_info.xml", "caller_ivr.xml")
 # The scenarios that call from a given number (-key ani).
 ANI_SCENARIOS = ("caller_ivr.xml",)
 # The scenarios of a phone's user, who authenticates (-key user, -key password).
-PHONE_SCENARIOS = ("phone_call.xml",)
+PHONE_SCENARIOS = ("phone_call.xml", "mwi_subscribe.xml")
 
 
 def test_every_shipped_scenario_is_tested() -> None:
@@ -444,7 +445,7 @@ def scenario_keys(name: str, folder: Path) -> dict[str, str]:
     if name in ANI_SCENARIOS:
         keys["ani"] = "13800138000"
     if name in PHONE_SCENARIOS:
-        keys.update(user="1001", password="secret")
+        keys.update(user="1001", password="secret", waiting="1/0")
     return keys
 
 
