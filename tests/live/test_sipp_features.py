@@ -3,8 +3,10 @@ deployment engineer would drive them with SIPp: a trunk caller (caller.xml) reac
 SIPp phone, which parks the call (agent_transfer.xml to 700) or consults a colleague and hands
 the caller over (agent_attended.xml, the consultation placed by a second SIPp); other SIPp
 phones (phone_call.xml, digest authenticated) dial a park slot or a colleague's extension; a
-SIPp phone watches a voicemail box (mwi_subscribe.xml) while a SIPp caller leaves a message.
-The records are read back."""
+SIPp phone watches a voicemail box (mwi_subscribe.xml) while a SIPp caller leaves a message;
+a SIPp caller books a callback with RFC 4733 keys (caller_ivr.xml) and a SIPp phone on the
+trunk's gateway port answers the call back. The records are read back; each test prints how
+long it took (run with -s to see it)."""
 
 from __future__ import annotations
 
@@ -17,20 +19,25 @@ import pytest
 
 from appliance.events import (
     CallAnswered,
+    CallbackDialled,
+    CallbackRequested,
     CallParked,
     CallTransferred,
     EndCause,
     ExtensionCallEnded,
+    OutsideCallStarted,
     ParkPickedUp,
     VoicemailLeft,
 )
 from appliance.records.store import RecordReader
 from sim.live import ApplianceProcess, phone_passwords, wait_until
+from sim.traffic.rtp_pcap import tone, write_rtp_pcap
 from sim.traffic.sipp import SippConfig, SippRun, free_udp_port, scenario_path
 from tests.live.test_sipp_calls import Floor
 from tests.live.test_voicemail import ANI, PASSWORD, PHONE, leave_message, voicemail_site
 
 BOUND = 60.0
+CALLBACK_NUMBER = "13800000001"
 pytestmark = pytest.mark.slow
 
 
@@ -52,10 +59,12 @@ def phone_call(floor: Floor, user: str, number: str, talk_ms: int, name: str,
 
 
 def agent_phone(floor: Floor, scenario: str, port: int, service: str = "",
-                **variables: object) -> SippRun:
-    """An agent's SIPp phone (UAS) on `port`, answering one call."""
+                hang_up_ms: int | None = None, **variables: object) -> SippRun:
+    """A SIPp phone (UAS) on `port`, answering one call; `hang_up_ms` is its -d (how long
+    agent_hangup.xml talks before it hangs up), `variables` its -set values."""
     config = SippConfig(scenario_path(scenario), local_port=port, max_calls=1,
-                        service=service or None, variables=variables)  # type: ignore[arg-type]
+                        duration_ms=hang_up_ms, service=service or None,
+                        variables=variables)  # type: ignore[arg-type]
     run = SippRun(config, timeout=BOUND, workdir=floor.tmp / f"phone-{port}").start()
     run.wait_started()
     return run
@@ -133,16 +142,17 @@ def test_a_sipp_agent_consults_a_colleague_and_hands_them_the_caller(tmp_path: P
         floor.register_phones(users=["1002"], port=consulted_port)
         with (agent_phone(floor, "agent_attended.xml", floor.phone_port, talk_ms=500) as first,
               agent_phone(floor, "agent.xml", consulted_port) as second):
-            caller = floor.callers(calls=1, talk_ms=8000).start()
+            caller = floor.callers(calls=1, talk_ms=10_000).start()
             held = logged(first, r"held (\S+)")
             # The first agent's consultation: their phone calls 1002 while the caller waits.
             consulting = phone_call(floor, "1001", "1002", 30_000, "consultation")
             dialog = logged(consulting, r"dialog (\S+) from-tag=(\S+) to;tag=(\S+)")
             host, port = floor.box.address
             tell_whom(first, held.group(1), f"<sip:1002@{host}:{port}?Replaces={replaces(dialog)}>")
-            first_result, consultation = first.wait(), consulting.wait()
-            assert caller.running()  # the caller talks on, now with 1002
+            wait_until(lambda: bool(events_of(floor, CallTransferred)), BOUND, "transferred")
+            assert caller.running()  # the caller talks on, now with 1002, until they hang up
             transferred = events_of(floor, CallTransferred)
+            first_result, consultation = first.wait(), consulting.wait()
             result, second_result = caller.wait(), second.wait()
         assert (first_result.successful, first_result.failed) == (1, 0), first_result
         assert (consultation.successful, consultation.failed) == (1, 0), consultation  # our BYE
@@ -183,3 +193,42 @@ def test_a_sipp_phone_sees_the_message_a_sipp_caller_leaves_in_its_voicemail_box
     [left] = [r for r in RecordReader(box.records).events() if isinstance(r, VoicemailLeft)]
     assert (left.mailbox, left.caller) == ("night", ANI)
     print(f"voicemail and MWI with SIPp: {time.monotonic() - started:.1f} s")
+
+
+def test_a_sipp_caller_books_a_callback_by_keys_and_is_called_back_to_a_sipp_agent(
+        tmp_path: Path) -> None:
+    started = time.monotonic()
+    gateway_port = free_udp_port()
+    floor = Floor(tmp_path, media={"queued_callers": "answer"}, outbound=gateway_port,
+                  callback={"key": "1", "mode": "agent_first", "ring_timeout": 15})
+    try:
+        # Nobody is logged in: the caller waits, presses 1, and 1 again over the read-back.
+        pcap = write_rtp_pcap(tmp_path / "keys.pcap", tone(0.0, 4.0),
+                              digits=[(0.5, "1"), (1.5, "1")])
+        config = SippConfig(scenario_path("caller_ivr.xml"), remote=floor.box.address,
+                            local_port=floor.caller_port, rate=1, max_calls=1,
+                            duration_ms=20_000, service="100",
+                            keys={"pcap": str(pcap), "ani": CALLBACK_NUMBER})
+        booked = SippRun(config, timeout=BOUND, workdir=tmp_path / "booking").run()
+        # The agent is free: the box calls back (the phone rings once its SIPp is up: the
+        # INVITE is retransmitted until it is).
+        floor.register_phones(users=["1001"])
+        with (agent_phone(floor, "agent.xml", floor.phone_port) as agent,
+              agent_phone(floor, "agent_hangup.xml", gateway_port, hang_up_ms=1000) as customer):
+            called_back, agent_result = customer.wait(), agent.wait()
+        assert (booked.successful, booked.failed) == (1, 0), booked  # the box's goodbye
+        assert (called_back.successful, called_back.failed) == (1, 0), called_back
+        assert (agent_result.successful, agent_result.failed) == (1, 0), agent_result
+        assert floor.box.stop() == 0, floor.box.log()
+        records = list(RecordReader(floor.box.records).events())
+        [requested] = [r for r in records if isinstance(r, CallbackRequested)]
+        [dialled] = [r for r in records if isinstance(r, CallbackDialled)]
+        [outside] = [r for r in records if isinstance(r, OutsideCallStarted)]
+        assert requested.number == CALLBACK_NUMBER
+        assert (dialled.call, outside.purpose, outside.number) == (
+            requested.call, "callback", CALLBACK_NUMBER)
+        assert [(r.call, r.agent) for r in records if isinstance(r, CallAnswered)] == [
+            (requested.call, "1001")]
+    finally:
+        floor.box.stop()
+    print(f"callback with SIPp: {time.monotonic() - started:.1f} s")
