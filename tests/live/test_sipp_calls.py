@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from appliance.events import CallAnswered, EndCause
 from appliance.records.store import RecordReader
@@ -24,12 +25,14 @@ class Floor:
     """The appliance, its phones' port and its caller's port for one test."""
 
     def __init__(self, tmp_path: Path, sip: dict | None = None, media: dict | None = None,
-                 trunk_kind: str = "sip", **queue: object) -> None:
+                 trunk_kind: str = "sip", outbound: int | None = None, **queue: object) -> None:
         self.tmp = tmp_path
         self.caller_port = free_udp_port()
         self.phone_port = free_udp_port()
         config = write_site(tmp_path / "site.yaml", self.caller_port, sip=sip, media=media,
                             trunk_kind=trunk_kind, **queue)
+        if outbound is not None:
+            add_gateway(config, outbound)
         self.box = ApplianceProcess(config, tmp_path)
 
     def register_phones(self, scenario: str = "register.xml", users: list[str] | None = None,
@@ -65,6 +68,14 @@ class Floor:
     def stop(self) -> list:
         assert self.box.stop() == 0, self.box.log()
         return RecordReader(self.box.records).calls()
+
+
+def add_gateway(config: Path, port: int) -> None:
+    """Calls out of the site's trunk go to a gateway on 127.0.0.1:`port` (numbers dialled
+    with the prefix 9)."""
+    site = yaml.safe_load(config.read_text())
+    site["trunk_groups"][0]["outbound"] = {"gateway": f"127.0.0.1:{port}", "prefix": "9"}
+    config.write_text(yaml.safe_dump(site, sort_keys=False))
 
 
 def answered(floor: Floor) -> int:

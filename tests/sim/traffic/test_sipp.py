@@ -411,7 +411,7 @@ def test_a_broken_scenario_is_reported(tmp_path: Path) -> None:
 
 
 UAS_SCENARIOS = ("agent.xml", "agent_hangup.xml", "agent_noanswer.xml", "agent_busy.xml",
-                 "agent_media.xml", "agent_transfer.xml")
+                 "agent_media.xml", "agent_transfer.xml", "agent_attended.xml")
 UAC_SCENARIOS = (
     "caller.xml",
     "caller_media.xml",
@@ -422,11 +422,15 @@ UAC_SCENARIOS = (
     "caller_lost_bye.xml",
     "register.xml",
     "unregister.xml",
+    "phone_call.xml",
+    "mwi_subscribe.xml",
 )
 # The scenarios that play a pcap: SIPp loads it (-key pcap) when it reads the scenario.
 PCAP_SCENARIOS = ("agent_media.xml", "caller_media.xml", "caller_info.xml", "caller_ivr.xml")
 # The scenarios that call from a given number (-key ani).
 ANI_SCENARIOS = ("caller_ivr.xml",)
+# The scenarios of a phone's user, who authenticates (-key user, -key password).
+PHONE_SCENARIOS = ("phone_call.xml", "mwi_subscribe.xml")
 
 
 def test_every_shipped_scenario_is_tested() -> None:
@@ -440,6 +444,8 @@ def scenario_keys(name: str, folder: Path) -> dict[str, str]:
         keys["pcap"] = str(write_rtp_pcap(folder / "a.pcap", tone(1000, 0.1)))
     if name in ANI_SCENARIOS:
         keys["ani"] = "13800138000"
+    if name in PHONE_SCENARIOS:
+        keys.update(user="1001", password="secret", waiting="1/0")
     return keys
 
 
