@@ -274,12 +274,14 @@ def voicemail(folder: Path) -> dict[str, Any]:
         {"name": "night", "number": "800", "pin": "2468", "max_seconds": 60, "agent": "1001"}]}
 
 
-def test_a_caller_leaves_a_message_and_the_owners_phone_sees_it_waiting_and_hears_it(tmp_path):
+def test_a_caller_leaves_a_message_and_the_owners_phone_hears_and_deletes_it(tmp_path):
+    """Message waiting is seen by a SIPp phone (test_sipp_features.py) and a testbed phone
+    (test_voicemail.py), not by baresip here: baresip 1.0's mwi module at times sends
+    SUBSCRIBE after SUBSCRIBE without waiting for any answer (79,542 in one run), which says
+    nothing of the appliance's MWI and overloads it for the rest of the test."""
     routes = [{"trunk_group": "gateway", "voicemail": "night"}]
     with lab(tmp_path, routes=routes, voicemail=voicemail(tmp_path)) as box:
-        # The owner's phone subscribes to its own address for message-summary (mwi=yes).
-        owner = box.user("1001", extra=";mwi=yes", apps=("mwi.so",))
-        wait_until(lambda: "Voice-Message: 0/0" in owner.log(), WITHIN, "MWI 0/0")
+        owner = box.user("1001")
         caller = box.caller(HZ["1002"])
         command(caller, "dial", box.uri("555"))
         box.wait_for(VoicemailRecording)
@@ -288,15 +290,13 @@ def test_a_caller_leaves_a_message_and_the_owners_phone_sees_it_waiting_and_hear
         box.wait_for(VoicemailLeft)
         [left] = [r for r in box.events() if isinstance(r, VoicemailLeft)]
         recorded, seconds = read_wav(left.file)
-        wait_until(lambda: "Voice-Message: 1/0" in owner.log(), WITHIN, "MWI 1/0")
         command(owner, "dial", box.uri("*97"))
         established(owner)
         time.sleep(1.0)  # "please enter your PIN"
         command(owner, "sndcode", "2468#")
         wait_until(lambda: heard_tone(owner, HZ["1002"]), WITHIN, "the message heard")
         command(owner, "sndcode", "7")  # delete it
-        wait_until(lambda: owner.log().rfind("Voice-Message: 0/0")
-                   > owner.log().find("Voice-Message: 1/0"), WITHIN, "MWI 0/0 again")
+        wait_until(lambda: not Path(left.file).exists(), WITHIN, "the message deleted")
         command(owner, "hangup")
         box.stop()
     assert left.mailbox == "night"
