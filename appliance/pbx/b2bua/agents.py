@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from appliance.net import Address
 from appliance.pbx.acd.core import (
     REASON_BUSY,
     REASON_DECLINED,
@@ -103,13 +104,35 @@ class AgentSide:
         if (caller is None and not self._callback_number(call)) or target is None:
             self.cc.agent_decline(now, agent, call, REASON_UNREACHABLE)
             return
+        self._invite(call, agent, target,
+                     lambda tag, call_id: self._invite_headers(call, caller, agent, tag, call_id),
+                     lambda leg: self._offer(call, caller, leg, now), now)
+
+    def ring_from(self, call: int, agent: str, caller: str, offer: Callable[[Leg], bytes],
+                  now: float) -> bool:
+        """Ring `agent`'s phone for one of the B2BUA's own calls placed by the phone of user
+        `caller` (shown as the caller), with `offer` (our SDP for the leg); False if the
+        phone is not registered (nothing sent)."""
+        target = self.phones.target(agent, now)
+        if target is None:
+            return False
+        here = self.here
+        self._invite(call, agent, target, lambda tag, call_id: new_invite_headers(
+            self, f'"{caller}" <sip:{caller}@{here.hostport}>;tag={tag}',
+            f"<sip:{agent}@{here.hostport}>", call_id), offer, now)
+        return True
+
+    def _invite(self, call: int, agent: str, target: tuple[str, Address],
+                headers_for: Callable[[str, str], list[tuple[str, str]]],
+                offer: Callable[[Leg], bytes], now: float) -> None:
+        """Send our INVITE to the phone at `target` (contact, address) on a new agent leg."""
         contact, address = target
         tag = new_tag(self.rng)
         call_id = f"{self.rng.getrandbits(64):016x}@{self.here.address[0]}"
-        headers = self._invite_headers(call, caller, agent, tag, call_id)
+        headers = headers_for(tag, call_id)
         leg = AgentLeg(call, agent, Request("INVITE", contact, Headers(headers)),
                        ("", "", 0, ""), tag, address)
-        body = self._offer(call, caller, leg, now)
+        body = offer(leg)
         if body:
             headers.append(("Content-Type", "application/sdp"))
         invite = Request("INVITE", contact, Headers(headers), body)

@@ -44,6 +44,7 @@ from appliance.pbx.b2bua.attended import AttendedTransfers
 from appliance.pbx.b2bua.callback import CallbackCalls
 from appliance.pbx.b2bua.campaigns import CampaignCalls
 from appliance.pbx.b2bua.conference import Conferences
+from appliance.pbx.b2bua.consultation import Consultations
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.dialout import DialOut
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
@@ -137,6 +138,9 @@ class B2bua(Endpoint):
         attended = AttendedTransfers(self.extensions, self.ending, self.anchor, self.cc)
         self.transfers = Transfers(self.dialogs, self.answers, self.anchor, self.cc,
                                    self.phones, attended)
+        self.consultations = Consultations(self.extensions)
+        self.consultations.reoffer = self.transfers.reconnect
+        self.ending.agent_hung_up = self.consultations.agent_hung_up
         self.supervision = Supervision(self.dialogs, self.ending, self.anchor, self.internal,
                                        log, self.pauses)
         self.conferences = Conferences(self.dialogs, self.ending, self.anchor, self.internal,
@@ -465,6 +469,7 @@ class B2bua(Endpoint):
     def _mix_broken(self, event: MixBroken, now: float) -> None:
         self.supervision.broken(event, now)
         self.conferences.broken(event, now)
+        self.consultations.broken(event, now)
 
     def _info_digit(self, leg: Leg, request: Request, now: float) -> None:
         """A digit sent in an INFO (RFC 2976 with application/dtmf-relay or dtmf)."""

@@ -33,6 +33,9 @@ class LegEnding:
         self.internal_ended: Callable[[Leg, float], None] | None = None
         # Told when a customer called back, the caller of call control's call, has left.
         self.customer_ended: Callable[[Leg, float], None] = lambda leg, now: None
+        # Told when an agent's phone hangs up a call: True if that completed a consultation
+        # (`consultation.py`), which call control is not to hear of as a hang-up.
+        self.agent_hung_up: Callable[[Leg, float], bool] = lambda leg, now: False
 
     def hang_up(self, leg: Leg, now: float, event: LegEvent = LegEvent.HANG_UP,
                 refusal: tuple[int, str] = UNAVAILABLE) -> bool:
@@ -58,7 +61,7 @@ class LegEnding:
             return
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
-        elif leg.role is Role.AGENT:
+        elif leg.role is Role.AGENT and not self.agent_hung_up(leg, now):
             self.cc.agent_hangup(now, leg.agent)
 
     def peer_hung_up(self, leg: Leg, now: float) -> None:
@@ -69,6 +72,8 @@ class LegEnding:
             return
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
+        elif leg.role is Role.AGENT and connected and self.agent_hung_up(leg, now):
+            return
         elif leg.role is Role.AGENT and (connected or self._awaits_customer(leg)):
             self.cc.agent_hangup(now, leg.agent)
 
