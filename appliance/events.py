@@ -44,6 +44,12 @@ call, its trunk released while it waits; ``CallbackPlaced`` seizes one again)::
 On the box each ``CallbackPlaced`` that goes out is followed by ``CallbackDialled``, naming the
 outside call (``OutsideCallStarted`` ...) that carries it.
 
+A callback still pending when the box stops (SIGTERM or a crash) is ended in its run with
+cause ``carried_over`` and goes on in the next run as a new call (its customer is not on the
+line, so it seizes no channel), back in its queue ahead of the callers who came after it::
+
+    CallOffered -> CallbackCarried -> CallQueued ... (as after CallbackRequested)
+
 Every ``CallOffered`` is followed, sooner or later, by exactly one ``CallEnded``.
 """
 
@@ -81,6 +87,9 @@ class EndCause(StrEnum):
     IVR_HANG_UP = "ivr_hang_up"  # the IVR's flow hung up on the caller (a HANG UP node)
     INTERRUPTED = "interrupted"  # the appliance stopped (crash, power) with the call up
     CALLBACK_GIVEN_UP = "callback_given_up"  # no attempt to call the caller back got through
+    # A callback still pending when the box stopped: it goes on in the next run
+    # (``CallbackCarried`` names this call), so neither an abandon nor given up.
+    CARRIED_OVER = "carried_over"
     # Its agent transferred it into a conference room (or an IVR exit sent it there): the
     # call leaves call control, its trunk channel held until the caller leaves the room.
     CONFERENCE = "conference"
@@ -334,6 +343,22 @@ class CallbackFailed(NamedTuple):
     call: int
     attempt: int
     reason: str
+
+
+class CallbackCarried(NamedTuple):
+    """The call is callback ``call`` of run ``run`` (ended there ``carried_over``), pending
+    when the box stopped: it waits again in ``queue`` to call ``number``, ``attempts`` calls
+    made already, having waited ``waited`` seconds (since its first queueing, on the wall
+    clock when the runs' clocks are known, else up to the stop), which keeps its place."""
+
+    t: float
+    call: int
+    queue: str
+    number: str
+    attempts: int
+    waited: float
+    run: str
+    previous: int
 
 
 class CallbackGivenUp(NamedTuple):
@@ -872,6 +897,7 @@ CallRecord = (
     | CallbackAnswered
     | CallbackFailed
     | CallbackGivenUp
+    | CallbackCarried
 )
 CampaignRecord = (
     CampaignStarted
@@ -948,6 +974,7 @@ RECORD_TYPES: dict[str, type[Record]] = {
         CallbackAnswered,
         CallbackFailed,
         CallbackGivenUp,
+        CallbackCarried,
         CampaignStarted,
         CampaignStopped,
         CampaignDialed,

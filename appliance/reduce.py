@@ -22,6 +22,7 @@ from appliance.events import (
     AgentStateChanged,
     CallAbandoned,
     CallAnswered,
+    CallbackCarried,
     CallbackOffered,
     CallbackPlaced,
     CallbackRequested,
@@ -113,6 +114,7 @@ _UNANSWERED = {
     EndCause.VOICEMAIL: Outcome.VOICEMAIL,
     EndCause.BUSY: Outcome.BUSY,
     EndCause.INTERRUPTED: Outcome.IN_SYSTEM,
+    EndCause.CARRIED_OVER: Outcome.IN_SYSTEM,  # it goes on in the next run
     EndCause.IVR_COMPLETED: Outcome.IVR_COMPLETED,
     EndCause.IVR_HANG_UP: Outcome.IVR_HANG_UP,
     EndCause.IVR_ABANDONED: Outcome.IVR_ABANDONED,
@@ -467,6 +469,7 @@ class EventReducer:
             IvrExited: self.ivr_exited,
             SurveyScored: self.survey_scored,
             CallbackRequested: self.callback_requested,
+            CallbackCarried: self.callback_carried,
             CallbackPlaced: self.callback_placed,
             CallbackOffered: self.callback_was_offered,
             CallPickedUp: self.picked_up,
@@ -646,6 +649,13 @@ class EventReducer:
             call.callback_queue = r.queue
             if self._callback_requested is not None:
                 self._callback_requested(call)
+
+    def callback_carried(self, r: CallbackCarried) -> None:
+        """A callback from an earlier run: not requested again (that run counted it)."""
+        call = self.calls.get(r.call)
+        if call is not None:
+            call.callback, call.callback_queue = r.number, r.queue
+            call.callback_attempts = r.attempts
 
     def callback_placed(self, r: CallbackPlaced) -> None:
         call = self.calls.get(r.call)
@@ -834,7 +844,7 @@ class EventReducer:
             if (cause is EndCause.VOICEMAIL or cause is EndCause.BUSY
                     or cause is EndCause.AGENT_UNREACHABLE):
                 self.overflow_visit(call, visit, cause.value, t)
-            elif cause is EndCause.INTERRUPTED:
+            elif cause is EndCause.INTERRUPTED or cause is EndCause.CARRIED_OVER:
                 self.leave(call, visit, VisitEnd.IN_SYSTEM, t)
             elif cause is EndCause.CALLBACK_GIVEN_UP:
                 self.leave(call, visit, VisitEnd.CALLBACK_GIVEN_UP, t)

@@ -54,7 +54,9 @@ class Voicemail(Frozen):
     the mail server for notices, and what phones may do: dial `own_box_code` to hear the box
     their agent owns, `any_box_code` to name a box first (the PIN is asked either way), and
     subscribe to the message-waiting indication of their own box only, or of any box
-    (`subscribe_any`)."""
+    (`subscribe_any`). A retrieval call is ended politely ("time is up", goodbye) once it
+    has lasted `retrieval_limit` seconds, so that a phone left off-hook in the menu does not
+    hold its line and media for ever."""
 
     mailboxes: list[Mailbox] = Field(default_factory=list)
     folder: Annotated[str, Field(min_length=1)] = "voicemail"
@@ -62,6 +64,7 @@ class Voicemail(Frozen):
     own_box_code: Code = "*97"
     any_box_code: Code = "*98"
     subscribe_any: bool = False
+    retrieval_limit: Annotated[int, Field(ge=30, le=7200)] = 900
 
     def box_of_agent(self, agent: str) -> Mailbox | None:
         return next((box for box in self.mailboxes if box.agent == agent), None)

@@ -37,6 +37,7 @@ from appliance.live.voicemail import VoicemailDesk, mailbox_counts
 from appliance.lookups import SeedError, SiteLookups
 from appliance.media.plane import MediaPlane
 from appliance.media.prompts import AnnouncementTimings, PromptError
+from appliance.pbx.acd.callback import PendingCallback
 from appliance.pbx.b2bua import B2bua
 from appliance.pbx.features.campaign import Contact
 from appliance.records.recovery import ORPHANS, account_for_recordings, close_interrupted_calls
@@ -75,6 +76,7 @@ class Appliance:
         # Until the SIP driver starts, `now` has no origin yet; no call comes in before it.
         self.wallclock: WallClock = from_unix(time.time())
         self._cleaning: asyncio.Task[None] | None = None
+        self._carried: list[PendingCallback] = []  # earlier runs' callbacks, carried at start
         self.now: Callable[[], float] = lambda: 0.0  # the SIP driver's, once it has started
 
     def build(self, site: Site) -> B2bua:
@@ -94,8 +96,8 @@ class Appliance:
         # One run per process: call ids start again at 1, records stay apart by run.
         run = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
         try:
-            _repair_after_a_stop(self.records_path,
-                                 self.state.resolve(site.media.recording.folder))
+            self._carried = _repair_after_a_stop(
+                self.records_path, self.state.resolve(site.media.recording.folder))
             self.store = RecordStore(self.records_path, run)
         except (OSError, sqlite3.Error) as error:
             raise StartError(f"cannot open the records database {self.records_path}: "
@@ -198,6 +200,7 @@ class Appliance:
         sip.after_flush.append(self.lookup_runner.start_pending)
         self._cleaning = asyncio.get_running_loop().create_task(self._clean_up_regularly())
         self.now = sip.now
+        _carry_callbacks(box, self._carried, sip.now())
         box.run_campaigns(campaign_lists(box.site), sip.now())
         sip.flush()
 
@@ -276,10 +279,30 @@ def _remember_answers(box: B2bua, records: Path) -> None:
     _log.info("sticky agent: %d caller numbers remembered from the records", len(memory))
 
 
-def _repair_after_a_stop(records: Path, recordings: Path) -> None:
+def _carry_callbacks(box: B2bua, carried: list[PendingCallback], now: float) -> None:
+    """Callbacks pending when an earlier run stopped wait again in their queues: their wait
+    counted on the wall clock from when they first queued (up to the stop, if that run's
+    clock is unknown), so they come before this run's callers, in their own order."""
+    wall = time.time()
+    waits = [(pending, pending.waited if pending.first_wall is None
+              else max(wall - pending.first_wall, pending.waited)) for pending in carried]
+    for (pending, _), call in zip(waits, box.carry_callbacks(waits, now), strict=True):
+        if call is None:
+            _log.warning("callback %d of run %s to %s not carried over: queue %s offers no "
+                         "callback now", pending.call, pending.run, pending.number,
+                         pending.queue)
+        else:
+            _log.info("callback %d of run %s to %s carried over as call %d in queue %s",
+                      pending.call, pending.run, pending.number, call, pending.queue)
+
+
+def _repair_after_a_stop(records: Path, recordings: Path) -> list[PendingCallback]:
     """Calls a killed predecessor left up get their end and detail record; recordings no
-    record names are attached to their call or moved aside. Logs a summary either way."""
-    closed = close_interrupted_calls(records, _repair_with_parties)
+    record names are attached to their call or moved aside. Logs a summary either way.
+    Returns the callbacks left pending (ended ``carried_over``), for this run to carry."""
+    everything = close_interrupted_calls(records, _repair_with_parties)
+    carried = [call.callback for call in everything if call.callback is not None]
+    closed = [call for call in everything if call.callback is None]
     for call in closed:
         _log.warning("call %d of run %s was cut off by a stop (%s); recording %s (%s s)",
                      call.call, call.run,
@@ -288,13 +311,14 @@ def _repair_after_a_stop(records: Path, recordings: Path) -> None:
     account = account_for_recordings(records, recordings, _repair_with_parties)
     if not closed and not account.attached and not account.orphans:
         _log.info("start-up check: no call or recording left to repair")
-        return
+        return carried
     answered = sum(call.agent is not None for call in closed)
     repaired = sum(call.recording_seconds is not None for call in closed)
     _log.warning("start-up repair: %d calls cut off by a stop closed (%d answered, %d "
                  "recordings repaired); %d recordings attached to their calls; %d recordings "
                  "of no call moved to %s", len(closed), answered, repaired,
                  len(account.attached), len(account.orphans), recordings / ORPHANS)
+    return carried
 
 
 def _repair_with_parties(path: str) -> float:

@@ -28,7 +28,7 @@ from appliance.events import (
 from appliance.media.speech import say
 from appliance.pbx.acd.agent import HELD as AGENT_HELD
 from appliance.pbx.acd.agent import TALKING as AGENT_TALKING
-from appliance.pbx.acd.callback import BUSY, FAILED, pending
+from appliance.pbx.acd.callback import BUSY, FAILED, PendingCallback, pending
 from appliance.pbx.acd.core import REASON_DECLINED, ROOM_PREFIX, Acd, AnnouncementSeconds
 from appliance.pbx.actions import (
     Action,
@@ -272,6 +272,24 @@ class CallControl:
         else:
             call.variables = dict(variables)
             self.acd.enqueue(call, target.name, now)
+        return call.id
+
+    def carry_callback(self, now: float, callback: PendingCallback, waited: float) -> int | None:
+        """A callback an earlier run left pending becomes a call of this one: offered (its
+        customer is not on the line, so no channel is seized and nothing is answered) and put
+        back in its queue as having waited `waited` seconds (`Callbacks.carry`), to be placed
+        as any callback. Returns its id; None if its queue is gone or offers no callback now
+        (nothing is logged then)."""
+        queue = self.acd.callbacks.carried_to(callback.queue)
+        if queue is None:
+            return None
+        call = Call(self.reserve_call_id(), callback.trunk_group, callback.ani, callback.dnis,
+                    now)
+        call.seized = False
+        self.log.append(new(CallOffered, (now, call.id, call.trunk_group, call.ani, call.dnis,
+                                          1)))
+        self.calls[call.id] = call
+        self.acd.callbacks.carry(call, queue, callback, waited, now)
         return call.id
 
     def free_agents(self, queue: str) -> int:

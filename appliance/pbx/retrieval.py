@@ -11,6 +11,7 @@ ended by "#" ("*" starts the entry again). Three wrong entries, or three silence
 question, end the call. Once in, they hear "you have N new messages" and the messages, new
 first; after each, 7 deletes it, 9 saves it (it is old from then on), 1 plays it again and #
 goes on to the next one (it keeps its status); a key while a message plays acts at once.
+The driver ends a call that goes on too long with `time_up`: "time is up", goodbye, the end.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ ASK_BOX = ("vm-enter-box",)
 ASK_PIN = ("vm-enter-pin",)
 MENU = ("vm-menu",)
 GOODBYE = ("goodbye",)
+TIME_UP = ("vm-time-up",)
 
 
 class Say(NamedTuple):
@@ -124,6 +126,13 @@ class Retrieval:
             return self._goodbye()
         self.entry = ""
         return [Say(self._question())]
+
+    def time_up(self) -> list[Effect]:
+        """The call has lasted the longest a retrieval may: say so and end it (nothing for
+        a call already ending). A status set so far stays set."""
+        if self.step is Step.DONE:
+            return []
+        return [Say(TIME_UP), *self._goodbye()]
 
     # --- the box and the PIN ------------------------------------------------------------------
 

@@ -8,6 +8,11 @@ recording is repaired, ``RecordingStopped(t, call, "interrupted")`` (for a recor
 running) and ``CallEnded(t, call, EndCause.INTERRUPTED)`` are appended to that run's events, and
 the detail record is stored.
 
+A callback still pending (requested, its customer not yet answered nor given up) is no call
+cut off: its customer was promised a call and is not on the line. It ends with cause
+``carried_over`` instead, and ``Recovered.callback`` says what the next run needs to put it
+back in its queue (`CallControl.carry_callback`), whether the run was stopped or killed.
+
 Call it when the appliance starts, before its ``RecordStore`` registers the new run. It closes
 every call without a ``CallEnded`` in every run of the database and cannot tell a run that
 stopped from one still being written: it is safe only because the appliance is one process per
@@ -27,7 +32,21 @@ from pathlib import Path
 from typing import Any
 
 from appliance.eventlog import record_from_json
-from appliance.events import CallEnded, EndCause, Record, RecordingStarted, RecordingStopped
+from appliance.events import (
+    CallAnswered,
+    CallbackCarried,
+    CallbackGivenUp,
+    CallbackPlaced,
+    CallbackRequested,
+    CallEnded,
+    CallOffered,
+    CallQueued,
+    EndCause,
+    Record,
+    RecordingStarted,
+    RecordingStopped,
+)
+from appliance.pbx.acd.callback import PendingCallback
 from appliance.records.cdr import CdrBuilder
 from appliance.records.store import _INSERT_CALL, _INSERT_EVENT, _detail_row, _open, event_row
 from appliance.storage.wavfile import repair as repair_wav
@@ -64,6 +83,8 @@ class Recovered:
     unreadable."""
     agent: str | None = None
     """Who had answered the call (its detail record says so too); None if nobody had."""
+    callback: PendingCallback | None = None
+    """The callback the call was, still pending: ended ``carried_over``, for the next run."""
 
 
 def close_interrupted_calls(
@@ -124,12 +145,18 @@ def _closing_rows(
     last_seq, last_t = db.execute(
         "SELECT MAX(seq), MAX(t) FROM events WHERE run = ?", (run,)
     ).fetchone()
+    (origin,) = db.execute("SELECT clock_origin FROM runs WHERE run = ?", (run,)).fetchone()
     recovered: list[Recovered] = []
     events: list[tuple[Any, ...]] = []
     details: list[tuple[Any, ...]] = []
     for call in sorted(calls):
         records = calls[call]
-        done, ending = _close_call(run, call, records, last_t, repair)
+        callback = pending_callback(run, records, last_t, origin)
+        if callback is not None:
+            done, ending = Recovered(run, call, None, None, callback=callback), [
+                CallEnded(last_t, call, EndCause.CARRIED_OVER)]
+        else:
+            done, ending = _close_call(run, call, records, last_t, repair)
         for record in ending:
             last_seq += 1
             events.append(event_row(run, last_seq, record))
@@ -163,6 +190,27 @@ def _close_call(
         ending.append(RecordingStopped(t, call, INTERRUPTED))
     ending.append(CallEnded(t, call, EndCause.INTERRUPTED))
     return Recovered(run, call, None if started is None else started.file, seconds), ending
+
+
+def pending_callback(run: str, records: list[Record], stop: float,
+                     origin: float | None) -> PendingCallback | None:
+    """The callback a call of `run` cut off at `stop` still was, from its records; None if it
+    was none, or was answered or given up. `origin`: the run's wall-clock t = 0, if known."""
+    asked = [r for r in records if isinstance(r, (CallbackRequested, CallbackCarried))]
+    if not asked or any(isinstance(r, (CallAnswered, CallbackGivenUp)) for r in records):
+        return None
+    offered = records[0]
+    assert isinstance(offered, CallOffered)  # the run's order: a call's records start so
+    queued = [r for r in records if isinstance(r, CallQueued)]
+    before = asked[0].waited if isinstance(asked[0], CallbackCarried) else 0.0
+    first = queued[0].t if queued else asked[0].t
+    made = asked[0].attempts if isinstance(asked[0], CallbackCarried) else 0
+    attempts = max((r.attempt for r in records if isinstance(r, CallbackPlaced)), default=made)
+    return PendingCallback(
+        run, offered.call, offered.trunk_group, offered.ani, offered.dnis, asked[-1].queue,
+        queued[-1].priority if queued else 0, asked[-1].number,
+        attempts, before + stop - first,
+        None if origin is None else origin + first - before)
 
 
 def _recording(records: list[Record]) -> tuple[RecordingStarted | None, bool]:

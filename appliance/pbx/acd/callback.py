@@ -17,21 +17,27 @@ An attempt that does not reach the customer (busy, no answer within the ring tim
 failure, no free channel, the agent hanging up) frees the agent at once without a pause or
 a refusal - the customer's phone is not the agent's fault - and the entry goes back to its
 place after ``retry_after``, until ``attempts`` calls have been made; then it is given up.
+
+A callback pending when the box stopped comes back in the next run (`Callbacks.carry`): a new
+call, its attempts and its wait kept, put in its queue whatever the queue's size or who is
+logged in (it had its place already), ahead of everyone who joined after it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from appliance.events import (
     AgentStateChanged,
     CallAnswered,
     CallbackAnswered,
+    CallbackCarried,
     CallbackFailed,
     CallbackGivenUp,
     CallbackOffered,
     CallbackPlaced,
     CallbackRequested,
+    CallQueued,
     EndCause,
     new,
 )
@@ -61,6 +67,22 @@ NO_CHANNEL = "no_channel"
 AGENT_HANGUP = "agent_hangup"
 # The reason logged with READY for an agent freed by a failed attempt.
 REASON_CALLBACK_FAILED = "callback_failed"
+
+
+class PendingCallback(NamedTuple):
+    """A callback an earlier run left pending (read back from its records)."""
+
+    run: str
+    call: int
+    trunk_group: str
+    ani: str
+    dnis: str
+    queue: str
+    priority: int
+    number: str
+    attempts: int  # calls to the number made already
+    waited: float  # seconds since it first queued, up to the stop (earlier runs' included)
+    first_wall: float | None  # when it first queued, on the wall clock; None if unknown
 
 
 class CallbackEntry:
@@ -144,6 +166,32 @@ class Callbacks:
                 timer.cancel()
                 setattr(call, name, None)
         self.acd._log.append(new(CallbackRequested, (now, call.id, call.queue, number)))
+
+    def carried_to(self, name: str) -> QueueRuntime | None:
+        """The queue a callback of an earlier run waited in, if it is still the site's and
+        still offers callbacks; None if not."""
+        queue = self.acd.queues.get(name)
+        if queue is None or queue.config.callback is None or not self.acd.live_queue(name):
+            return None
+        return queue
+
+    def carry(self, call: Call, queue: QueueRuntime, pending: PendingCallback, waited: float,
+              now: float) -> None:
+        """Put `call`, the callback `pending` of an earlier run, in `queue` (`carried_to`) as
+        one that has waited `waited` seconds, whatever its size or who is logged in."""
+        acd = self.acd
+        assert queue.config.callback is not None
+        call.callback = entry = CallbackEntry(queue.config.callback, pending.number)
+        entry.attempts = pending.attempts
+        call.priority, call.carried_wait = pending.priority, waited
+        acd._log.append(new(CallbackCarried, (now, call.id, queue.name, pending.number,
+                                              pending.attempts, waited, pending.run,
+                                              pending.call)))
+        acd._join(call, queue, now)
+        queue.push(call)
+        acd._log.append(new(CallQueued, (now, call.id, queue.name, call.priority,
+                                         queue.position(call))))
+        acd._offer(call, queue, now)
 
     # --- calling the customer ----------------------------------------------------------
 

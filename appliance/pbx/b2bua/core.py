@@ -37,6 +37,7 @@ from appliance.media.prompts import position_announcement, wait_announcement
 from appliance.media.relay import AGENT, CALLER
 from appliance.net import Address
 from appliance.pbx import actions
+from appliance.pbx.acd.callback import PendingCallback
 from appliance.pbx.b2bua.agents import AgentSide
 from appliance.pbx.b2bua.anchor import PARTIES, MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
@@ -239,6 +240,15 @@ class B2bua(Endpoint):
         (`CampaignCalls.run`); `lists`: the numbers of each to start, as read now."""
         self.campaigns.run(self.site, lists, now)
         self._pump(now)
+
+    def carry_callbacks(self, pending: Sequence[tuple[PendingCallback, float]],
+                        now: float) -> list[int | None]:
+        """Put back the callbacks earlier runs left pending, each with the seconds it has
+        waited (`CallControl.carry_callback`); the new call ids, None for one whose queue no
+        longer offers callbacks."""
+        ids = [self.cc.carry_callback(now, callback, waited) for callback, waited in pending]
+        self._pump(now)
+        return ids
 
     def bind(self, local: Address) -> None:
         """The address the transport listens on (used in Via and Contact)."""

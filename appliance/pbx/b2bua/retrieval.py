@@ -6,6 +6,8 @@ message-waiting subscribers (`mwi.py`).
 
 Like calls between phones these are the B2BUA's own (negative ids, no queue, no trunk), and
 they need a media plane: without one (SIP-fidelity simulation) the code is refused (488).
+A call still in the menu after the site's `voicemail.retrieval_limit` seconds hears "time is
+up" and goodbye and is sent a BYE (`Retrieval.time_up`).
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class Listening:
     machine: Retrieval = field(init=False)
     messages: list[StoredMessage] = field(default_factory=list)
     timer: TimerHandle | None = None
+    limit: TimerHandle | None = None  # the end of the call's time (`retrieval_limit`)
 
 
 class Retrievals:
@@ -123,6 +126,8 @@ class Retrievals:
         self.calls[call] = listening
         self.dialogs.answer(leg, self.anchor.caller_answer(leg, offer, False, now), now)
         self.dialogs.start_session_timer(leg, now)
+        listening.limit = self.deadlines.schedule(now + self.settings.retrieval_limit,
+                                                  self._time_up, listening)
         self._carry_out(listening, listening.machine.start(), now)
 
     def digit(self, call: int, digit: str, now: float) -> None:
@@ -141,7 +146,7 @@ class Retrievals:
         listening = self.calls.pop(leg.call, None)
         if listening is None or listening.leg is not leg:
             return False
-        self._stop_timer(listening)
+        self._stop_timers(listening)
         if self.internal is not None:
             self.internal.close(leg.call)
         return True
@@ -207,7 +212,13 @@ class Retrievals:
     def _bye(self, now: float, listening: Listening) -> None:
         listening.timer = None
         if self.calls.pop(listening.leg.call, None) is listening:
+            self._stop_timers(listening)
             self.ending.hang_up(listening.leg, now)
+
+    def _time_up(self, now: float, listening: Listening) -> None:
+        listening.limit = None
+        if self.calls.get(listening.leg.call) is listening:
+            self._carry_out(listening, listening.machine.time_up(), now)
 
     def _arm(self, listening: Listening, when: float) -> None:
         self._stop_timer(listening)
@@ -222,3 +233,9 @@ class Retrievals:
         if listening.timer is not None:
             listening.timer.cancel()
             listening.timer = None
+
+    def _stop_timers(self, listening: Listening) -> None:
+        self._stop_timer(listening)
+        if listening.limit is not None:
+            listening.limit.cancel()
+            listening.limit = None

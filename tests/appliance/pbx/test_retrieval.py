@@ -52,6 +52,13 @@ def test_delete_save_replay_and_next() -> None:
     assert machine.done
 
 
+def test_time_up_says_so_and_ends_once_whatever_the_step() -> None:
+    for machine, pressed in ((own(), ""), (own(), "1234#"), (any_box(), "80")):
+        keys(machine, pressed)
+        assert machine.time_up() == [Say(("vm-time-up",)), Say(("goodbye",)), HangUp()]
+        assert machine.done and machine.time_up() == [] and machine.key("1") == []
+
+
 def test_an_empty_box_says_none_and_ends() -> None:
     machine = own(Box("b", "9999"))
     assert keys(machine, "9999#") == [Say(("vm-you-have", "digit-0", "vm-new-messages")),

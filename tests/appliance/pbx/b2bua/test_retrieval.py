@@ -43,8 +43,8 @@ class Store:
             found.status = status
 
 
-def retrieving(*statuses: str, code: str = "*97"):
-    lab, _ = voicemail_lab()
+def retrieving(*statuses: str, code: str = "*97", **voicemail):
+    lab, _ = voicemail_lab(**voicemail)
     store = lab.box.retrieval.store = Store(*statuses)
     phone = lab.phones["a1"]
     lab.do(phone, "subscribe", "800")
@@ -93,6 +93,28 @@ def test_the_any_box_code_asks_for_the_number_first() -> None:
     assert lab.box.media.playing(box_call) == "vm-enter-box"
     keys(lab, phone, call, "800#")
     assert lab.box.media.playing(box_call) == "vm-enter-pin"
+
+
+def test_a_call_past_the_retrieval_limit_is_told_and_ended() -> None:
+    lab, store, phone, call, box_call = retrieving("new", retrieval_limit=30)
+    up = lab.net.now
+    keys(lab, phone, call, "1234#")
+    while lab.net.now < up + 27.0:  # busy in the menu, never silent for long
+        keys(lab, phone, call, "1")
+        lab.run(2.0)
+    lab.run(up + 30.05 - lab.net.now)
+    assert lab.box.media.playing(box_call) == "vm-time-up"
+    lab.run(1.0)  # "time is up", goodbye, BYE
+    assert "ended_by_peer" in [e.kind for e in phone.take_events()]
+    assert not lab.box.retrieval.calls and box_call not in lab.box.media.calls
+    assert store.changes == []
+
+
+def test_a_retrieval_ended_early_leaves_no_limit_behind() -> None:
+    lab, _, phone, call, _ = retrieving("new", retrieval_limit=30)
+    lab.do(phone, "hangup", call)
+    lab.run(40.0)
+    assert not lab.box.retrieval.calls and not phone.take_events()[1:]
 
 
 def test_hanging_up_ends_the_retrieval() -> None:
