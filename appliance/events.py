@@ -657,6 +657,7 @@ class IvrExitKind(StrEnum):
     QUEUE = "queue"  # to an ACD queue, with its variables
     AGENT = "agent"  # straight to one agent
     VOICEMAIL = "voicemail"
+    CONFERENCE = "conference"  # into a conference room (by its number), out of call control
     HANG_UP = "hang_up"  # the IVR hung up on the caller (closed, blocked ...)
     COMPLETED = "completed"  # served by self-service (STOP FLOW)
     ABANDONED = "abandoned"  # the caller hung up in the IVR

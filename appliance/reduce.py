@@ -126,6 +126,8 @@ _UNANSWERED = {
     EndCause.AGENT_UNREACHABLE: Outcome.AGENT_UNREACHABLE,
     # Not an abandon: the caller was promised a call and hung up as asked.
     EndCause.CALLBACK_GIVEN_UP: Outcome.CALLBACK_GIVEN_UP,
+    # Unanswered by an agent, a call goes into a room only by an IVR exit: the IVR served it.
+    EndCause.CONFERENCE: Outcome.IVR_COMPLETED,
 }
 
 

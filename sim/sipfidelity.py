@@ -42,6 +42,7 @@ from sim.media import AnnouncementTiming, announcement_timing
 from sim.sipnet import LinkQuality, SimulatedNetwork
 from sim.sipua import UserAgent
 from sim.streams import ACD, SIP_IDS, Streams
+from sim.unsimulated import refuse_unsimulated
 from sim.world import People, Progress, in_steps, site_wallclock, without_collector
 
 APPLIANCE = ("10.0.0.1", 5060)
@@ -170,6 +171,7 @@ class SipWorld:
     ) -> None:
         if site.traffic is None:
             raise ValueError(f"site {site.site!r} has no traffic section to simulate")
+        refuse_unsimulated(site)
         self.site = lab_site(site)
         self.spec = spec
         self.length = spec.hours * 3600.0

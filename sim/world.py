@@ -32,6 +32,7 @@ from sim.streams import ACD, Streams
 from sim.traffic.callers import Callers
 from sim.traffic.campaign import campaigns_of
 from sim.traffic.ivr import IvrCallers
+from sim.unsimulated import refuse_unsimulated
 
 Progress = Callable[[float], None]
 
@@ -137,6 +138,7 @@ class World:
     ) -> None:
         if site.traffic is None:
             raise ValueError(f"site {site.site!r} has no traffic section to simulate")
+        refuse_unsimulated(site)
         self.site = site
         self.spec = spec
         self.length = spec.hours * 3600.0

@@ -431,6 +431,18 @@ class ToVoicemail(_Node):
     is_exit: ClassVar[bool] = True
 
 
+class ToConference(_Node):
+    """The call leaves the IVR and call control for conference room `room` (a number of
+    `sip.conferences`). With `ask_pin` (the default) a caller keys in the room's PIN first,
+    as a phone dialling in does; a flow that has checked the caller itself sets it false."""
+
+    kind: Literal["to_conference"] = "to_conference"
+    room: Annotated[str, Field(min_length=1)]
+    ask_pin: bool = True
+
+    is_exit: ClassVar[bool] = True
+
+
 class HangUp(_Node):
     """The IVR hangs up on the caller after `prompts` (closed, blocked, nothing to offer)."""
 
@@ -447,14 +459,14 @@ NODE_KINDS: dict[str, type[_Node]] = {
     cls.model_fields["kind"].default: cls
     for cls in (AccessDb, PlayDigit, PlayNumber, PlayOnly, PlayOption, SelectLanguage,
                 VarCompare, SetVariable, UserStopFlow, StopFlow, ToQueue, ToFlow, ToAgent,
-                ToVoicemail, HangUp)
+                ToVoicemail, ToConference, HangUp)
 }
 
 Node = Annotated[
     Annotated[
         AccessDb | PlayDigit | PlayNumber | PlayOnly | PlayOption | SelectLanguage | VarCompare
         | SetVariable | UserStopFlow | StopFlow | ToQueue | ToFlow | ToAgent | ToVoicemail
-        | HangUp,
+        | ToConference | HangUp,
         Field(discriminator="kind"),
     ],
     _kind_checked(tuple(NODE_KINDS)),

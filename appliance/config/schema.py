@@ -33,7 +33,14 @@ from pydantic import (
 
 from appliance import csvtable
 from appliance.config.campaign import read_contacts
-from appliance.config.ivr import SITE_FOLDER, Ivr, ToVoicemail, builtin_prompts, ivr_problems
+from appliance.config.ivr import (
+    SITE_FOLDER,
+    Ivr,
+    ToConference,
+    ToVoicemail,
+    builtin_prompts,
+    ivr_problems,
+)
 from appliance.config.live import Media, Outbound, PeerAddress, Phone, Sip, parse_peer
 from appliance.config.routing import (
     Holiday,
@@ -945,6 +952,7 @@ def _site_problems(site: Site) -> Iterator[Problem]:
         yield from ivr_problems(site.ivr, [queue.name for queue in site.queues], agent_ids)
     yield from _survey_problems(site)
     yield from _voicemail_problems(site)
+    yield from _room_problems(site)
     yield from _callback_problems(site)
     yield from _campaign_problems(site)
 
@@ -973,6 +981,17 @@ def _voicemail_problems(site: Site) -> Iterator[Problem]:
     for loc, name in named if site.voicemail.mailboxes else ():
         if problem := unknown_mailbox(site.voicemail, name):
             yield (loc, problem)
+
+
+def _room_problems(site: Site) -> Iterator[Problem]:
+    """An IVR exit to a conference room names one of `sip.conferences` by its number."""
+    rooms = [room.number for room in site.sip.conferences]
+    for f, flow in enumerate(site.ivr.flows if site.ivr else ()):
+        for n, node in enumerate(flow.nodes):
+            if isinstance(node, ToConference) and node.room not in rooms:
+                yield (("ivr", "flows", f, "nodes", n, "room"),
+                       f"no conference room numbered {node.room!r} in sip.conferences "
+                       f"(rooms: {', '.join(rooms) or 'none declared'})")
 
 
 def _callback_problems(site: Site) -> Iterator[Problem]:

@@ -183,8 +183,9 @@ class LeaveIvr(NamedTuple):
     """The call leaves the IVR: to ``target`` (a queue, agent or mailbox; "" for the other
     kinds), at ``priority`` (None: the queue's own), with its language and user variables.
     Call control hands its drivers the exits to a queue and those to an agent it rings (the
-    caller now waits there, as queued callers do); the other exits end the call with a
-    ``HangUpCaller``."""
+    caller now waits there, as queued callers do); an exit to a conference room (``target``,
+    the room's number; ``ask_pin``: the caller keys in its PIN first) becomes `JoinRoom`; the
+    other exits end the call with a ``HangUpCaller``."""
 
     call: int
     kind: IvrExitKind
@@ -192,12 +193,24 @@ class LeaveIvr(NamedTuple):
     priority: int | None
     language: str
     variables: dict[str, str]
+    ask_pin: bool = False
+
+
+class JoinRoom(NamedTuple):
+    """The caller, answered and let go by call control (cause CONFERENCE), joins conference
+    room `room` (its number) as `party`, holding a channel of `trunk_group` until they leave
+    (`CallControl.release_trunk`)."""
+
+    call: int
+    room: str
+    trunk_group: str
+    party: str
 
 
 IvrAction = PlayPrompts | StopPrompts | LookUp | LeaveIvr
 
 # What call control asks of its drivers (`CallControl.take_actions`).
 Action = (RingAgent | StopRinging | Connect | Announce | HangUpCaller | HangUpAgent | WrapUp
-          | AnswerCaller | PlayPrompts | StopPrompts | LookUp | LeaveIvr | StartSurvey
+          | AnswerCaller | PlayPrompts | StopPrompts | LookUp | LeaveIvr | JoinRoom | StartSurvey
           | RecordMessage | StopMessage | OfferCallback | ReleaseCaller | PlaceCallback
           | CancelCallback | ReleaseAgent)

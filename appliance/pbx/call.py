@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from appliance.pbx.features.park import ParkedCall
     from appliance.pbx.ivr import Farewell, FlowRun
     from appliance.pbx.ivr.callback import CallbackConfirm
+    from appliance.pbx.ivr.roompin import RoomPin
     from appliance.pbx.voicemail import Deposit
 
 
@@ -102,9 +103,9 @@ class Call:
         # Its park slot's entry, from the park until it is taken from the lot and served
         # (picked up, or answered by the parker it rang back): where it goes if not taken.
         self.parked: ParkedCall | None = None
-        # While in an IVR flow, a closed prompt or leaving a message; while confirming a
-        # callback (still QUEUED).
-        self.ivr: FlowRun | Farewell | Deposit | CallbackConfirm | None = None
+        # While in an IVR flow, a closed prompt, leaving a message or at a conference room's
+        # door; while confirming a callback (still QUEUED).
+        self.ivr: FlowRun | Farewell | Deposit | CallbackConfirm | RoomPin | None = None
         # What the IVR learnt, kept with the call once it leaves for a queue or an agent.
         self.language = ""
         self.variables: dict[str, str] = {}

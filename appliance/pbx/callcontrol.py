@@ -35,6 +35,7 @@ from appliance.pbx.actions import (
     AnswerCaller,
     HangUpAgent,
     HangUpCaller,
+    JoinRoom,
     LeaveIvr,
     ReleaseCaller,
     StartSurvey,
@@ -44,6 +45,7 @@ from appliance.pbx.features.parking import Parking
 from appliance.pbx.features.pickup import Pickups
 from appliance.pbx.ivr import Farewell, FlowRun, PromptSeconds, Speaker
 from appliance.pbx.ivr.callback import CallbackConfirm
+from appliance.pbx.ivr.roompin import RoomPin
 from appliance.pbx.routing import Decision, Kind, Router, Target
 from appliance.pbx.trunks import TrunkGroups
 from appliance.pbx.voicemail import Deposit
@@ -353,10 +355,51 @@ class CallControl:
         if leave.kind is IvrExitKind.VOICEMAIL:
             self._voicemail_or_end(call, leave.target, now)
             return
+        if leave.kind is IvrExitKind.CONFERENCE:
+            self._to_room(call, leave.target, leave.ask_pin, now)
+            return
         cause = _IVR_ENDS[leave.kind]
         if leave.kind is not IvrExitKind.ABANDONED:
             self._outbox.append(new(HangUpCaller, (call.id, cause)))
         self._end(call, cause, now)
+
+    def _to_room(self, call: Call, room: str, ask_pin: bool, now: float) -> None:
+        """An IVR exit into conference room `room` (its number): the caller keys in the room's
+        PIN first if the exit asks and the room has one (`RoomPin`; turned away, the IVR hangs
+        up on them: IVR_HANG_UP), then `_into_room`. A room a reload took away: IVR_HANG_UP."""
+        found = next((r for r in self.site.sip.conferences if r.number == room), None)
+        if found is None:
+            self._outbox.append(new(HangUpCaller, (call.id, EndCause.IVR_HANG_UP)))
+            self._end(call, EndCause.IVR_HANG_UP, now)
+        elif ask_pin and found.pin:
+            call.ivr = RoomPin(found.pin, lambda admitted, gone, t: self._at_door(
+                call, room, admitted, gone, t))
+        else:
+            self._into_room(call, room, now)
+
+    def _at_door(self, call: Call, room: str, admitted: bool, caller_gone: bool,
+                 now: float) -> None:
+        call.ivr = None
+        if admitted:
+            self._into_room(call, room, now)
+        elif caller_gone:
+            self._end(call, EndCause.IVR_ABANDONED, now)
+        else:
+            self._outbox.append(new(HangUpCaller, (call.id, EndCause.IVR_HANG_UP)))
+            self._end(call, EndCause.IVR_HANG_UP, now)
+
+    def _into_room(self, call: Call, room: str, now: float) -> None:
+        """`JoinRoom`: the driver lets the caller into `room`, where the call control ends
+        (cause CONFERENCE, no `HangUpCaller`); a trunk channel the call holds is the room's
+        to give back (`release_trunk`)."""
+        group = call.trunk_group if call.seized else ""
+        self._outbox.append(new(JoinRoom, (call.id, room, group, call.ani)))
+        self._end_into_room(call, now)
+
+    def _end_into_room(self, call: Call, now: float) -> None:
+        seized, call.seized = call.seized, False
+        self._end(call, EndCause.CONFERENCE, now)
+        call.seized = seized  # now the room's to give back
 
     def _voicemail_or_end(self, call: Call, mailbox: str, now: float) -> None:
         if not self._to_voicemail(call, mailbox, now):
@@ -590,9 +633,7 @@ class CallControl:
         call = self.acd.transfer_out(agent, ROOM_PREFIX + room, now)
         if call is None:
             return None
-        seized, call.seized = call.seized, False
-        self._end(call, EndCause.CONFERENCE, now)
-        call.seized = seized  # now the room's to give back
+        self._end_into_room(call, now)
         return call
 
     def transfer_queue(self, now: float, agent: str, dialled: str) -> str | None:

@@ -30,6 +30,7 @@ _ENDS = {
     IvrExitKind.HANG_UP: True,
     IvrExitKind.ABANDONED: True,
     IvrExitKind.VOICEMAIL: True,
+    IvrExitKind.CONFERENCE: True,
     IvrExitKind.QUEUE: False,
     IvrExitKind.AGENT: False,
 }

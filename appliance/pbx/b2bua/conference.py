@@ -24,15 +24,16 @@ from appliance.media.relay import CALLER
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import LegEnding
+from appliance.pbx.ivr.roompin import PIN_TRIES
 from appliance.pbx.legs import Leg
 
 if TYPE_CHECKING:
     from appliance.config.live import ConferenceRoom, Sip
+    from appliance.pbx.actions import JoinRoom
     from appliance.pbx.b2bua.internal import InternalCalls
     from appliance.pbx.b2bua.pauses import InternalPauses
     from appliance.pbx.callcontrol import CallControl
 
-PIN_TRIES = 3
 NO_MEDIA = (488, "Not Acceptable Here")
 
 
@@ -97,6 +98,19 @@ class Conferences:
         self.anchor.media.silence(caller.call)  # no music in the room
         member = self.members[caller.call] = RoomMember(room, party, caller, trunk=trunk)
         self._admit(member, now)
+
+    def enter(self, join: JoinRoom, now: float) -> None:
+        """`JoinRoom`: a caller an IVR exit sent in, its PIN checked already, joins (`take`).
+        Without a media plane to mix with, or with the caller gone, the channel it held is
+        given back at once (and a caller still there hung up)."""
+        caller = self.legs.callers.get(join.call)
+        if caller is not None and self.anchor is not None:
+            self.take(caller, join.party, join.room, join.trunk_group, now)
+            return
+        if join.trunk_group:
+            self.cc.release_trunk(join.trunk_group)
+        if caller is not None:
+            self.ending.hang_up(caller, now)
 
     def digit(self, call: int, digit: str, now: float) -> bool:
         """A digit of a member's call: True if it was one (a PIN's, or ignored once in)."""

@@ -521,6 +521,8 @@ class B2bua(Endpoint):
                 self.ivr.lookups.append(action)
             case actions.LeaveIvr(call=call):
                 self.ivr.queued(call, now)
+            case actions.JoinRoom():
+                self.conferences.enter(action, now)
             case actions.StartSurvey(call=call):
                 self._survey(call, now)
             case actions.RecordMessage():

@@ -57,8 +57,10 @@ class IvrCalls:
         assert anchor is not None
         offer = anchor.acceptable_offer(leg.invite.body)
         assert offer is not None  # checked before the call was offered to call control
-        group = self.cc.calls[leg.call].trunk_group
-        analog = self.site.trunk_group(group).kind == "analog"
+        # A call its flow sent straight into a room has left call control already: it keys
+        # nothing in any more, so in-band digits (an analog line's) need no listening for.
+        call = self.cc.calls.get(leg.call)
+        analog = call is not None and self.site.trunk_group(call.trunk_group).kind == "analog"
         return anchor.caller_answer(leg, offer, analog, now)
 
     def _own_answer(self, leg: Leg) -> bytes:

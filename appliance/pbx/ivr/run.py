@@ -36,6 +36,7 @@ from appliance.config.ivr import (
     SetVariable,
     StopFlow,
     ToAgent,
+    ToConference,
     ToFlow,
     ToQueue,
     ToVoicemail,
@@ -165,10 +166,11 @@ class FlowRun:
         return lambda now: self._enter(name, now)
 
     def _leave(self, kind: IvrExitKind, target: str, now: float,
-               priority: int | None = None) -> None:
+               priority: int | None = None, ask_pin: bool = False) -> None:
         variables = dict(self.variables)
         self.log.append(new(IvrExited, (now, self.call, kind, target, self.language, variables)))
-        self.exit = new(LeaveIvr, (self.call, kind, target, priority, self.language, variables))
+        self.exit = new(LeaveIvr, (self.call, kind, target, priority, self.language, variables,
+                                   ask_pin))
         if self.on_exit is None:
             self.outbox.append(self.exit)
         else:
@@ -373,6 +375,10 @@ def _to_voicemail(run: FlowRun, node: ToVoicemail, now: float) -> None:
     run._leave(IvrExitKind.VOICEMAIL, node.mailbox, now)
 
 
+def _to_conference(run: FlowRun, node: ToConference, now: float) -> None:
+    run._leave(IvrExitKind.CONFERENCE, node.room, now, ask_pin=node.ask_pin)
+
+
 def _to_flow(run: FlowRun, node: ToFlow, now: float) -> None:
     run._enter_flow(node.flow, now)
 
@@ -391,6 +397,7 @@ _ENTER: dict[type, Callable[[FlowRun, Any, float], None]] = {
     ToQueue: _to_queue,
     ToAgent: _to_agent,
     ToVoicemail: _to_voicemail,
+    ToConference: _to_conference,
     ToFlow: _to_flow,
 }
 """How a call enters each kind of node (USER STOP FLOW is entered only by `hang_up`)."""
