@@ -565,16 +565,24 @@ class CallControl:
         (`release_trunk`) when the caller leaves. The call ended is returned (its trunk
         group, its caller's number); None, nothing changed, if the agent has no call or a
         callback's (its line is the callback's outside call, not a trunk call's)."""
+        return self.agent_transfer_out(now, agent, ROOM_PREFIX + room, EndCause.CONFERENCE)
+
+    def agent_transfer_out(self, now: float, agent: str, target: str,
+                           cause: EndCause = EndCause.TRANSFERRED_OUT) -> Call | None:
+        """Blind-transfer the agent's call out of the ACD to `target` (`CallTransferred`: a
+        phone as "extension:" + user, an outside number as "outside:" + number): as
+        `agent_to_conference`, ending the call with `cause`; the trunk channel is the
+        B2BUA's to give back (`release_trunk`) when the caller's leg ends."""
         found = self.acd.agents.get(agent)
         held = None if found is None else self.calls.get(found.call)
         if held is None or held.callback is not None:
             return None
-        call = self.acd.transfer_out(agent, ROOM_PREFIX + room, now)
+        call = self.acd.transfer_out(agent, target, now)
         if call is None:
             return None
         seized, call.seized = call.seized, False
-        self._end(call, EndCause.CONFERENCE, now)
-        call.seized = seized  # now the room's to give back
+        self._end(call, cause, now)
+        call.seized = seized  # now the caller's leg's to give back
         return call
 
     def transfer_queue(self, now: float, agent: str, dialled: str) -> str | None:

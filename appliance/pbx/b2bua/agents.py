@@ -95,10 +95,11 @@ class AgentSide:
 
     # --- ringing ----------------------------------------------------------------------------
 
-    def ring(self, call: int, agent: str, now: float) -> None:
+    def ring(self, call: int, agent: str, now: float, media: int | None = None) -> None:
         """Ring `agent` for `call`: a caller's, or a callback whose customer is not on the
-        line yet (agent first)."""
-        caller = self.legs.callers.get(call)
+        line yet (agent first); `media`: the call whose caller (and media) the phone is
+        offered, if not `call`'s (a caller transferred out: `transferout.py`)."""
+        caller = self.legs.callers.get(call if media is None else media)
         target = self.phones.target(agent, now)
         if (caller is None and not self._callback_number(call)) or target is None:
             self.cc.agent_decline(now, agent, call, REASON_UNREACHABLE)
@@ -109,7 +110,7 @@ class AgentSide:
         headers = self._invite_headers(call, caller, agent, tag, call_id)
         leg = AgentLeg(call, agent, Request("INVITE", contact, Headers(headers)),
                        ("", "", 0, ""), tag, address)
-        body = self._offer(call, caller, leg, now)
+        body = self._offer(call if media is None else media, caller, leg, now)
         if body:
             headers.append(("Content-Type", "application/sdp"))
         invite = Request("INVITE", contact, Headers(headers), body)
