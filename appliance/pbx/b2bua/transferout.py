@@ -3,10 +3,10 @@ extension, `ExtensionCalls.dialled`) or to an outside number through a trunk's r
 which the transferring agent's phone must be allowed to dial (as for `dialout.py`).
 
 The target is checked before anything changes, and the REFER refused if it cannot be
-rung now, the call going on with the agent: a phone busy on every line or the agent's own
-(486), a phone not registered (480), a number the agent's phone may not dial (403, recorded
-as a barred outside call), a route whose trunk group has no channel free (503), no such
-number (404), a call call control will not let go (603: a callback's, say).
+rung now, the call going on with the agent: the agent's own phone or no such number (404),
+a phone busy on every line (486) or not registered (480), a number the agent's phone may
+not dial (403, recorded as a barred outside call), a route whose trunk group has no channel
+free (503), a call call control will not let go (603: a callback's, say).
 
 Otherwise call control lets the call go (`CallControl.agent_transfer_out`: cause
 transferred_out, `CallTransferred` to "extension:" + user or "outside:" + number); the agent
@@ -86,6 +86,8 @@ class TransfersOut:
     def transfer(self, leg: Leg, user: str, now: float) -> Refusal | None:
         """Hand the caller of `leg` (an agent's, in conversation) to the phone `user` or the
         outside number `user`; why not (see the module's docstring), nothing changed."""
+        if user == leg.agent:
+            return NOT_FOUND  # one's own phone is no target
         if self.extensions.dialled(user):
             return (self.extensions.refusal(leg.agent, user, now)
                     or self._hand_off(leg, EXTENSION_PREFIX + user, user, None, now))
