@@ -93,6 +93,9 @@ class EndCause(StrEnum):
     # Its agent transferred it into a conference room (or an IVR exit sent it there): the
     # call leaves call control, its trunk channel held until the caller leaves the room.
     CONFERENCE = "conference"
+    # Its agent transferred it to a phone that is no agent's or to an outside number: the
+    # call leaves call control, its trunk channel held until the caller's leg ends.
+    TRANSFERRED_OUT = "transferred_out"
 
 
 class OverflowCause(StrEnum):

@@ -53,7 +53,7 @@ from appliance.events import (
     SurveyScored,
 )
 from appliance.ivrpath import IvrPath
-from appliance.pbx.acd.core import DIRECT_PREFIX, ROOM_PREFIX
+from appliance.pbx.acd.core import DIRECT_PREFIX, EXTENSION_PREFIX, OUTSIDE_PREFIX, ROOM_PREFIX
 
 LOGGED_OUT = AgentState.LOGGED_OUT
 TALKING = AgentState.TALKING
@@ -90,6 +90,8 @@ class TransferKind(StrEnum):
     AGENT = "agent"  # blind, to one agent, who is rung
     ATTENDED = "attended"  # to an agent consulted first, who takes it at once
     CONFERENCE = "conference"  # blind, into a conference room: the call leaves the queues
+    EXTENSION = "extension"  # blind, to a phone that is no agent's: the call leaves the queues
+    OUTSIDE = "outside"  # blind, to an outside number through a trunk: it leaves the queues
 
 
 # Where a blind transfer to an agent stands, until the records show how it went.
@@ -295,6 +297,16 @@ class CallState:
     def hold_until(self, t: float) -> float:
         """Hold so far, counting an open hold up to ``t``."""
         return self.hold if self.hold_from is None else self.hold + t - self.hold_from
+
+
+# A blind transfer's kind by its target's prefix (`CallTransferred.target`); none: a queue.
+_BLIND_KINDS = ((ROOM_PREFIX, TransferKind.CONFERENCE), (EXTENSION_PREFIX, TransferKind.EXTENSION),
+                (OUTSIDE_PREFIX, TransferKind.OUTSIDE))
+
+
+def _blind_kind(target: str) -> TransferKind:
+    return next((kind for prefix, kind in _BLIND_KINDS if target.startswith(prefix)),
+                TransferKind.QUEUE)
 
 
 def outcome_of(call: CallState, cause: EndCause | None) -> Outcome:
@@ -753,9 +765,7 @@ class EventReducer:
             call.pending_transfer = (_TO_AGENT, visit)
         else:
             call.pending_transfer = None
-            room = r.target.startswith(ROOM_PREFIX)
-            self.transfer_of_kind(call, visit,
-                                  TransferKind.CONFERENCE if room else TransferKind.QUEUE)
+            self.transfer_of_kind(call, visit, _blind_kind(r.target))
         if handling is not None:
             self.end_talk(handling, r.t)
 

@@ -230,7 +230,7 @@ class _Pass(ReductionListener):
     def transfer_known(self, call: CallState, visit: Visit | None, kind: TransferKind,
                        first: bool) -> None:
         name = _TRANSFERRED.get(kind)
-        if name is None:  # into a conference room: counted by its room's joins
+        if name is None:  # out of the queues (a room, a phone, outside): in `transferred` only
             return
         if visit is not None:
             setattr(visit.tag, name, getattr(visit.tag, name) + 1)

@@ -394,12 +394,14 @@ class CallControl:
         to give back (`release_trunk`)."""
         group = call.trunk_group if call.seized else ""
         self._outbox.append(new(JoinRoom, (call.id, room, group, call.ani)))
-        self._end_into_room(call, now)
+        self._let_go(call, EndCause.CONFERENCE, now)
 
-    def _end_into_room(self, call: Call, now: float) -> None:
+    def _let_go(self, call: Call, cause: EndCause, now: float) -> None:
+        """End `call` for call control with `cause`, its caller's leg left up (in a room,
+        or transferred out): the trunk channel it holds is the B2BUA's to give back."""
         seized, call.seized = call.seized, False
-        self._end(call, EndCause.CONFERENCE, now)
-        call.seized = seized  # now the room's to give back
+        self._end(call, cause, now)
+        call.seized = seized
 
     def _voicemail_or_end(self, call: Call, mailbox: str, now: float) -> None:
         if not self._to_voicemail(call, mailbox, now):
@@ -626,14 +628,22 @@ class CallControl:
         (`release_trunk`) when the caller leaves. The call ended is returned (its trunk
         group, its caller's number); None, nothing changed, if the agent has no call or a
         callback's (its line is the callback's outside call, not a trunk call's)."""
+        return self.agent_transfer_out(now, agent, ROOM_PREFIX + room, EndCause.CONFERENCE)
+
+    def agent_transfer_out(self, now: float, agent: str, target: str,
+                           cause: EndCause = EndCause.TRANSFERRED_OUT) -> Call | None:
+        """Blind-transfer the agent's call out of the ACD to `target` (`CallTransferred`: a
+        phone as "extension:" + user, an outside number as "outside:" + number): as
+        `agent_to_conference`, ending the call with `cause`; the trunk channel is the
+        B2BUA's to give back (`release_trunk`) when the caller's leg ends."""
         found = self.acd.agents.get(agent)
         held = None if found is None else self.calls.get(found.call)
         if held is None or held.callback is not None:
             return None
-        call = self.acd.transfer_out(agent, ROOM_PREFIX + room, now)
+        call = self.acd.transfer_out(agent, target, now)
         if call is None:
             return None
-        self._end_into_room(call, now)
+        self._let_go(call, cause, now)
         return call
 
     def transfer_queue(self, now: float, agent: str, dialled: str) -> str | None:

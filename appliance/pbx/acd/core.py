@@ -117,6 +117,9 @@ _PLAIN_QUEUE = Queue(name="direct")
 
 # The target a transfer into a conference room gives the records (`CallTransferred.target`).
 ROOM_PREFIX = "conference:"
+# The targets a blind transfer out of the ACD to a phone or an outside number gives the records.
+EXTENSION_PREFIX = "extension:"
+OUTSIDE_PREFIX = "outside:"
 
 
 def direct_target(agent_id: str) -> str:

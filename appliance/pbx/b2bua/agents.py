@@ -96,17 +96,19 @@ class AgentSide:
 
     # --- ringing ----------------------------------------------------------------------------
 
-    def ring(self, call: int, agent: str, now: float) -> None:
+    def ring(self, call: int, agent: str, now: float, media: int | None = None) -> None:
         """Ring `agent` for `call`: a caller's, or a callback whose customer is not on the
-        line yet (agent first)."""
-        caller = self.legs.callers.get(call)
+        line yet (agent first); `media`: the call whose caller (and media) the phone is
+        offered, if not `call`'s (a caller transferred out: `transferout.py`)."""
+        caller = self.legs.callers.get(call if media is None else media)
         target = self.phones.target(agent, now)
         if (caller is None and not self._callback_number(call)) or target is None:
             self.cc.agent_decline(now, agent, call, REASON_UNREACHABLE)
             return
+        offered = call if media is None else media
         self._invite(call, agent, target,
                      lambda tag, call_id: self._invite_headers(call, caller, agent, tag, call_id),
-                     lambda leg: self._offer(call, caller, leg, now), now)
+                     lambda leg: self._offer(offered, caller, leg, now), now)
 
     def ring_from(self, call: int, agent: str, caller: str, offer: Callable[[Leg], bytes],
                   now: float) -> bool:

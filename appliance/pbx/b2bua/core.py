@@ -69,6 +69,7 @@ from appliance.pbx.b2bua.retrieval import Retrievals
 from appliance.pbx.b2bua.ringgroups import RingGroupCalls
 from appliance.pbx.b2bua.supervision import Supervision
 from appliance.pbx.b2bua.transfer import Transfers
+from appliance.pbx.b2bua.transferout import TransfersOut
 from appliance.pbx.b2bua.voicemail import Messages
 from appliance.pbx.b2bua.wire import (
     ACCEPT,
@@ -154,6 +155,9 @@ class B2bua(Endpoint):
         self.intake.ring_groups = self.ring_groups
         self.transfers.park = self.parking.park
         self.transfers.rooms = self.conferences
+        self.transfers.out = TransfersOut(self.transfers, self.ending, self.agent_side,
+                                          self.extensions, self.dialout, self.outside,
+                                          self.internal, self.pauses)
         self.waiting = MessageWaiting(self.layer, self.answers, self.deadlines, self.here,
                                       self.rng, self.phones)
         self.retrieval = Retrievals(self.dialogs, self.ending, self.anchor, self.waiting,
@@ -195,6 +199,7 @@ class B2bua(Endpoint):
         self.ring_groups = RingGroupCalls(self.extensions, log)
         self.agent_side.internal = self.internal
         self.ending.internal_ended = self.internal.leg_ended
+        self.ending.adopted = self.internal.owners
 
     # --- configuration -------------------------------------------------------------------
 

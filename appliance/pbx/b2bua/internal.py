@@ -64,7 +64,8 @@ class InternalCalls:
         return self._last_id
 
     def hand_over(self, call: int, owner: InternalParty) -> None:
-        """`call`'s legs' events go to `owner` from now on (a call forwarded out)."""
+        """`call`'s legs' events go to `owner` from now on (a call forwarded out; or one of
+        call control's, let go, whose caller's leg goes on: a transfer out)."""
         self.owners[call] = owner
 
     def close(self, call: int) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from appliance.pbx.legs import Role
+from appliance.pbx.legs import Leg, Role
 from appliance.pbx.legs.agent import GIVEN_UP
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def _agent_legs_have_callers(box: B2bua) -> list[str]:
     for leg in box.legs.dialogs.values():
         if leg.role is not Role.AGENT or leg.ended:
             continue
-        caller = box.legs.callers.get(leg.call)
+        caller = box.legs.callers.get(leg.call) or _transferred_caller(box, leg.call)
         if leg.dialog is not None and (caller is None or caller.ended):
             broken.append(f"{leg!r} is up but its caller is gone")
         if leg.state not in GIVEN_UP and box.legs.rings.get((leg.call, leg.agent)) is not leg:
@@ -37,12 +37,22 @@ def _agent_legs_have_callers(box: B2bua) -> list[str]:
 def _calls_have_caller_legs(box: B2bua) -> list[str]:
     broken = [f"call {call} is in call control with no caller leg"
               for call in box.cc.calls if call not in box.legs.callers]
-    # A customer transferred into a conference room is the room's, no longer call control's.
+    # A customer transferred into a conference room is the room's, no longer call control's;
+    # one transferred to a phone or an outside number is the transfer's (`transferout.py`).
+    out = box.transfers.out
     broken += [f"{leg!r} has no call in call control"
                for call, leg in box.legs.callers.items()
                if call not in box.cc.calls and call not in box.extensions.calls
-               and call not in box.conferences.members]
+               and call not in box.conferences.members
+               and (out is None or call not in out.by_caller)]
     return broken
+
+
+def _transferred_caller(box: B2bua, call: int) -> Leg | None:
+    """The caller a target rung or talking under `call` was transferred to it, if any."""
+    out = box.transfers.out
+    handoff = None if out is None else out.by_id.get(call)
+    return None if handoff is None else handoff.caller
 
 
 def _media_has_callers(box: B2bua) -> list[str]:

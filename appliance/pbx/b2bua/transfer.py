@@ -12,11 +12,16 @@ the appliance passes SDP through, the next agent's answer reaches it in a re-INV
 A REFER to the site's park number parks the call instead (`parking.py`): the final NOTIFY
 says "200 Parked 701" with the slot's number; 486 if every slot is taken.
 
+A REFER to a phone that is no logged-in agent's, or to an outside number, takes the call out
+of the ACD (`transferout.py`); `blind` is the one way in for every target but an attended
+transfer's, also for a feature code dialled in a call.
+
 Refused before anything changes, the call going on with the same agent: a REFER from anyone
 but an agent in conversation (403), without exactly one readable Refer-To (400), a target
-that is no queue nor agent (404), an agent whose phone is not registered (480) or who is not
-free (486: on a call, ringing, wrapping up, paused), a transfer call control will not make
-(603).
+that is no queue, agent, room, phone nor number a route out takes (404), an agent whose
+phone is not registered (480) or who is not free (486: on a call, ringing, wrapping up,
+paused), a transfer call control will not make (603), and a phone or outside number that
+cannot be rung now (`transferout.py`).
 A target agent who does not answer within their ring timeout (or refuses the ring) gives the
 call back: the transferring agent is rung again, and if they do not take it either, the call
 goes back to the queue it came from (`Acd.transfer_to_agent`). A Refer-To with Replaces is
@@ -26,9 +31,10 @@ an attended transfer (`attended.py`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
 
 from appliance.media import sdp
-from appliance.pbx.acd.core import DIRECT_PREFIX, ROOM_PREFIX, direct_target
+from appliance.pbx.acd.core import DIRECT_PREFIX, direct_target
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.answers import Answers
 from appliance.pbx.b2bua.attended import AttendedTransfers
@@ -43,11 +49,22 @@ from appliance.pbx.sip.layer import Key
 from appliance.pbx.sip.message import Request, Response, SipError, parse_cseq, parse_name_addr
 from appliance.pbx.sip.uri import parse_uri
 
+if TYPE_CHECKING:
+    from appliance.pbx.b2bua.transferout import TransfersOut
+
 Refusal = tuple[int, str]
 SIPFRAG = "message/sipfrag;version=2.0"
-PARK = "\0park"  # the target of a REFER to the park number (not a queue's name)
 TRYING = b"SIP/2.0 100 Trying"  # an attended transfer's first NOTIFY (RFC 5589 7)
 DONE = b"SIP/2.0 200 OK"
+NOT_FOUND = (404, "Not Found")
+
+
+class Blind(NamedTuple):
+    """What a blind transfer came to: why not (None: done), and the status line of the
+    REFER's final NOTIFY (a park's names the slot)."""
+
+    refusal: Refusal | None
+    outcome: bytes = DONE
 
 
 class Transfers:
@@ -67,22 +84,17 @@ class Transfers:
         self.park_number = ""
         self.park: Callable[[Leg, float], int | None] | None = None
         self.rooms: Conferences | None = None  # conference rooms, a REFER's other target
+        self.out: TransfersOut | None = None  # phones and outside numbers, once built
 
     def refer(self, leg: Leg, request: Request, now: float) -> None:
         """`request` is a REFER in `leg`'s dialog."""
-        refusal, target, replaces = self._target(leg, request, now)
+        refusal, user, replaces = self._target(leg, request)
         taker = None
         outcome = DONE
         if refusal is None and replaces is not None:
             refusal, taker = self.attended.transfer(leg, replaces, now)
-        elif refusal is None and target == PARK and self.park is not None:
-            slot = self.park(leg, now)
-            refusal, outcome = ((486, "Park Lot Full"), DONE) if slot is None else (
-                None, b"SIP/2.0 200 Parked %d" % slot)  # the phone may show the slot's number
-        elif refusal is None and target.startswith(ROOM_PREFIX):
-            refusal = self._to_room(leg, target.removeprefix(ROOM_PREFIX), now)
         elif refusal is None:
-            refusal = self._transfer(leg.agent, target, now)
+            refusal, outcome = self.blind(leg, user, now)
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return
@@ -96,6 +108,34 @@ class Transfers:
         caller = leg.partner
         if taker is not None and caller is not None:
             self._reoffer(taker, self.attended.offer_to_taker(caller, taker), now)
+
+    def blind(self, leg: Leg, user: str, now: float) -> Blind:
+        """Blind-transfer the caller of `leg` (an agent's leg in conversation) to what
+        `user` dials: the park number, a queue (its name or a routed number), a conference
+        room, another agent, a phone or an outside number (`transferout.py`). A refusal
+        leaves the call with the agent as it was (see the module's docstring)."""
+        if leg.role is not Role.AGENT or leg.partner is None:
+            return Blind((403, "Forbidden"))
+        if self.park_number and user == self.park_number:
+            return self._park(leg, now)
+        queue = self.cc.transfer_queue(now, leg.agent, user)
+        if queue is not None:
+            return Blind(self._transfer(leg.agent, queue, now))
+        if self.rooms is not None and self.rooms.dialled(user):
+            return Blind(self._to_room(leg, user, now))
+        if user != leg.agent and self.cc.agent_status(user) is not None:
+            return Blind(self._transfer(leg.agent, direct_target(user), now))
+        if self.out is None:
+            return Blind(NOT_FOUND)
+        return Blind(self.out.transfer(leg, user, now))
+
+    def _park(self, leg: Leg, now: float) -> Blind:
+        """Park the agent's call: its slot in the NOTIFY (the phone may show it); 486 if
+        every slot is taken."""
+        slot = None if self.park is None else self.park(leg, now)
+        if slot is None:
+            return Blind((486, "Park Lot Full") if self.park is not None else (603, "Declined"))
+        return Blind(None, b"SIP/2.0 200 Parked %d" % slot)
 
     def _transfer(self, agent: str, target: str, now: float) -> Refusal | None:
         """Hand the agent's call to `target` (a queue, or an agent as "agent:" + id); why
@@ -125,9 +165,8 @@ class Transfers:
         self.rooms.take(caller, call.ani, room, call.trunk_group, now)
         return None
 
-    def _target(self, leg: Leg, request: Request,
-                now: float) -> tuple[Refusal | None, str, str | None]:
-        """Why not, or the target (a queue, or "agent:" + id) and the Replaces, if any."""
+    def _target(self, leg: Leg, request: Request) -> tuple[Refusal | None, str, str | None]:
+        """Why not, or the Refer-To's user and its Replaces, if any."""
         if leg.role is not Role.AGENT or leg.partner is None:
             return (403, "Forbidden"), "", None
         values = request.headers.get_all("Refer-To")
@@ -138,19 +177,7 @@ class Transfers:
         except (SipError, ValueError):
             return (400, "Bad Refer-To"), "", None
         replaces = [value for name, value in target.headers if name.lower() == "replaces"]
-        if replaces:
-            return None, "", replaces[0]
-        user = target.user or ""
-        if self.park_number and user == self.park_number:
-            return None, PARK, None
-        queue = self.cc.transfer_queue(now, leg.agent, user)
-        if queue is not None:
-            return None, queue, None
-        if self.rooms is not None and self.rooms.dialled(user):
-            return None, ROOM_PREFIX + user, None
-        if user != leg.agent and self.cc.agent_status(user) is not None:
-            return None, direct_target(user), None
-        return (404, "Not Found"), "", None
+        return None, target.user or "", replaces[0] if replaces else None
 
     def _notify(self, leg: Leg, refer: Request, now: float, status: bytes = DONE) -> None:
         """The REFER's progress in a NOTIFY (RFC 3515 2.4.4, 2.4.5): `status`, a sipfrag's

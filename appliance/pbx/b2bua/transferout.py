@@ -1,0 +1,260 @@
+"""Blind transfer of a customer's call out of the ACD: to a phone that is no agent's (an
+extension, `ExtensionCalls.dialled`) or to an outside number through a trunk's route out,
+which the transferring agent's phone must be allowed to dial (as for `dialout.py`).
+
+The target is checked before anything changes, and the REFER refused if it cannot be
+rung now, the call going on with the agent: the agent's own phone or no such number (404),
+a phone busy on every line (486) or not registered (480), a number the agent's phone may
+not dial (403, recorded as a barred outside call), a route whose trunk group has no channel
+free (503), a call call control will not let go (603: a callback's, say).
+
+Otherwise call control lets the call go (`CallControl.agent_transfer_out`: cause
+transferred_out, `CallTransferred` to "extension:" + user or "outside:" + number); the agent
+wraps up as after any transfer. The caller's leg stays up under its call's id, holding its
+trunk channel, and hears music (with a media plane; without one, nothing) while the target
+rings under an id of the B2BUA's own (`internal.py`). Answered, the target is bridged to
+the caller on the call's media relay (not recorded: the call left call control), or,
+without a media plane, the caller is offered the target's SDP in a re-INVITE; either side's
+BYE ends both, and the channel is given back when the caller's leg ends.
+
+A target that refuses, is busy or does not answer within its ring time (the site's
+`extension_ring_timeout` for a phone, the route's `ring_timeout` outside) gives the caller
+back: the transferring agent's phone is rung once, for `extension_ring_timeout`, and if it
+answers the two talk again (the agent paused for the queues, `internal_call`, as on any
+call between phones); if it does not, the caller is hung up. The call's own record ended
+at the transfer; an outside target's call has its records as any other (`OutsideCall*`,
+purpose "transferred").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from appliance.pbx.acd.core import EXTENSION_PREFIX, OUTSIDE_PREFIX
+from appliance.pbx.b2bua.ending import LegEnding
+from appliance.pbx.b2bua.outside import OutsideCall, OutsideCalls
+from appliance.pbx.dialplan import RouteOut
+from appliance.pbx.legs import Leg
+
+if TYPE_CHECKING:
+    from appliance.clock import TimerHandle
+    from appliance.pbx.b2bua.agents import AgentSide
+    from appliance.pbx.b2bua.dialout import DialOut
+    from appliance.pbx.b2bua.extensions import ExtensionCalls
+    from appliance.pbx.b2bua.internal import InternalCalls
+    from appliance.pbx.b2bua.pauses import InternalPauses
+    from appliance.pbx.b2bua.transfer import Transfers
+
+Refusal = tuple[int, str]
+NOT_FOUND = (404, "Not Found")
+DECLINED = (603, "Declined")
+NO_CHANNEL = (503, "Service Unavailable")
+PURPOSE = "transferred"  # an outside target's `OutsideCallStarted.purpose`
+
+
+@dataclass(eq=False)
+class HandOff:
+    """One caller transferred out, and the target rung or talking with them."""
+
+    caller: Leg
+    agent: str  # the transferring agent, rung back if the target fails
+    trunk: str  # the trunk group whose channel the caller's call holds ("": none)
+    id: int  # the B2BUA's id for the target's call
+    phone: str = ""  # the phone rung: the target's, or on a recall the agent's
+    outside: OutsideCall | None = None  # an outside target's call while it is up
+    channel: str = ""  # the trunk group whose channel an outside target holds
+    target: Leg | None = None  # the target's leg, once answered
+    ring_timer: TimerHandle | None = None
+    recalled: bool = False
+    paused: list[str] = field(default_factory=list)  # phones whose agents were paused
+
+
+class TransfersOut:
+    """The callers transferred out of the ACD, by call control's id and by the target's."""
+
+    def __init__(self, caller_side: Transfers, ending: LegEnding, agent_side: AgentSide,
+                 extensions: ExtensionCalls, dialout: DialOut, outside: OutsideCalls,
+                 internal: InternalCalls, pauses: InternalPauses) -> None:
+        self.caller_side, self.ending, self.agent_side = caller_side, ending, agent_side
+        self.extensions, self.dialout, self.outside = extensions, dialout, outside
+        self.internal, self.pauses = internal, pauses
+        self.cc, self.phones, self.dialogs = caller_side.cc, agent_side.phones, caller_side.dialogs
+        self.by_caller: dict[int, HandOff] = {}
+        self.by_id: dict[int, HandOff] = {}
+
+    def transfer(self, leg: Leg, user: str, now: float) -> Refusal | None:
+        """Hand the caller of `leg` (an agent's, in conversation) to the phone `user` or the
+        outside number `user`; why not (see the module's docstring), nothing changed."""
+        if user == leg.agent:
+            return NOT_FOUND  # one's own phone is no target
+        if self.extensions.dialled(user):
+            return (self.extensions.refusal(leg.agent, user, now)
+                    or self._hand_off(leg, EXTENSION_PREFIX + user, user, None, now))
+        route = self.dialout.route(user)
+        if route is None:
+            return NOT_FOUND
+        refusal = self.dialout.refusal(leg.agent, route, now)
+        if refusal is not None:
+            return refusal
+        if not self.cc.seize_trunk(route.group.name):
+            return NO_CHANNEL
+        refusal = self._hand_off(leg, OUTSIDE_PREFIX + route.number, "", route, now)
+        if refusal is not None:
+            self.cc.release_trunk(route.group.name)
+        return refusal
+
+    def _hand_off(self, leg: Leg, target: str, phone: str, route: RouteOut | None,
+                  now: float) -> Refusal | None:
+        caller = leg.partner
+        call = None if caller is None else self.cc.agent_transfer_out(now, leg.agent, target)
+        if call is None or caller is None:
+            return DECLINED
+        handoff = HandOff(caller, leg.agent, call.trunk_group if call.seized else "",
+                          self.internal.open(self))
+        self.by_caller[caller.call] = self.by_id[handoff.id] = handoff
+        self.internal.hand_over(caller.call, self)  # the caller's leg ends here now
+        self.caller_side.agent_left(caller, now)
+        if route is None:
+            self._ring(handoff, phone, now)
+        else:
+            self._place(handoff, route, now)
+        return None
+
+    def _ring(self, handoff: HandOff, phone: str, now: float) -> bool:
+        """Ring `phone` for `handoff`'s caller; False if it is not registered."""
+        if self.phones.target(phone, now) is None:
+            return False
+        handoff.phone = phone
+        if self.pauses.pause(phone, now):
+            handoff.paused.append(phone)
+        self.agent_side.ring(handoff.id, phone, now, media=handoff.caller.call)
+        handoff.ring_timer = self.dialogs.deadlines.schedule(
+            now + self.extensions.ring_timeout, self._no_answer, handoff)
+        return True
+
+    def _place(self, handoff: HandOff, route: RouteOut, now: float) -> None:
+        handoff.channel = route.group.name
+        handoff.outside = self.outside.place(handoff.id, route, handoff.agent, PURPOSE,
+                                             self._offer, self, now, held=True)
+
+    def _offer(self, leg: Leg) -> bytes:
+        """Our offer to an outside target: the caller's call's agent-side relay port."""
+        caller = self.by_id[leg.call].caller
+        anchor = self.caller_side.anchor
+        return caller.invite.body if anchor is None else anchor.agent_offer(caller.call, leg)
+
+    # --- the target's answer --------------------------------------------------------------
+
+    def answered(self, leg: Leg, now: float) -> bool:
+        """A phone rung for a caller answered: they talk; False if the caller is gone."""
+        handoff = self.by_id.get(leg.call)
+        if handoff is None or handoff.target is not None or leg.agent != handoff.phone:
+            return False
+        self._connect(handoff, leg, now)
+        return True
+
+    def outside_answered(self, call: OutsideCall, now: float) -> bool:
+        handoff = self.by_id.get(call.id)
+        if handoff is None or call.leg is None:
+            return False
+        self._connect(handoff, call.leg, now)
+        return True
+
+    def _connect(self, handoff: HandOff, leg: Leg, now: float) -> None:
+        self._stop_timer(handoff)
+        caller = handoff.caller
+        handoff.target, caller.partner, leg.partner = leg, leg, caller
+        anchor = self.caller_side.anchor
+        if anchor is None:
+            self.caller_side.reconnect(caller, leg.answer_body, now)
+        else:
+            anchor.bridge(caller.call, leg, now, record=False)
+        self.dialogs.start_session_timer(leg, now)
+
+    # --- the target's failure: the agent rung back, then the caller hung up -----------------
+
+    def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
+        handoff = self.by_id.get(leg.call)
+        if handoff is not None and handoff.target is None and leg.agent == handoff.phone:
+            self._failed(handoff, now)
+
+    def outside_failed(self, call: OutsideCall, now: float) -> None:
+        handoff = self.by_id.get(call.id)
+        if handoff is not None:
+            handoff.outside = None
+            self._failed(handoff, now)
+
+    def _no_answer(self, now: float, handoff: HandOff) -> None:
+        handoff.ring_timer = None
+        if handoff.target is None and self.by_id.get(handoff.id) is handoff:
+            self.agent_side.stop_ringing(handoff.id, handoff.phone, now)
+            self._failed(handoff, now)
+
+    def _failed(self, handoff: HandOff, now: float) -> None:
+        self._stop_timer(handoff)
+        self._release_channel(handoff)
+        self._give_back(handoff, now)
+        if not handoff.recalled:
+            handoff.recalled = True
+            if self._ring(handoff, handoff.agent, now):
+                return
+        self.ending.hang_up(handoff.caller, now)
+        self._finish(handoff, now)
+
+    # --- either side leaving ----------------------------------------------------------------
+
+    def leg_ended(self, leg: Leg, now: float) -> None:
+        """The caller left (the target is let go) or the answered phone did (the caller is)."""
+        handoff = self.by_id.get(leg.call) or self.by_caller.get(leg.call)
+        if handoff is None:
+            return
+        if leg is handoff.caller:
+            self._let_target_go(handoff, now)
+        elif leg is handoff.target:
+            self.ending.hang_up(handoff.caller, now)
+        else:
+            return
+        self._finish(handoff, now)
+
+    def outside_ended(self, call: OutsideCall, now: float) -> None:
+        """The outside target hung up: so is the caller."""
+        handoff = self.by_id.get(call.id)
+        if handoff is not None:
+            handoff.outside = None
+            self.ending.hang_up(handoff.caller, now)
+            self._finish(handoff, now)
+
+    def _let_target_go(self, handoff: HandOff, now: float) -> None:
+        if handoff.outside is not None:
+            self.outside.hang_up(handoff.outside, now)  # CANCEL or BYE, and its records
+        elif handoff.target is not None:
+            self.ending.hang_up(handoff.target, now)
+        elif handoff.phone:
+            self.agent_side.stop_ringing(handoff.id, handoff.phone, now)
+
+    def _finish(self, handoff: HandOff, now: float) -> None:
+        self._stop_timer(handoff)
+        self._release_channel(handoff)
+        self.by_id.pop(handoff.id, None)
+        self.by_caller.pop(handoff.caller.call, None)
+        self.internal.close(handoff.id)
+        self.internal.close(handoff.caller.call)
+        if handoff.trunk:
+            self.cc.release_trunk(handoff.trunk)
+        self._give_back(handoff, now)
+
+    def _give_back(self, handoff: HandOff, now: float) -> None:
+        for phone in handoff.paused:
+            self.pauses.give_back(phone, now)
+        handoff.paused.clear()
+
+    def _release_channel(self, handoff: HandOff) -> None:
+        if handoff.channel:
+            self.cc.release_trunk(handoff.channel)
+            handoff.channel = ""
+
+    def _stop_timer(self, handoff: HandOff) -> None:
+        if handoff.ring_timer is not None:
+            handoff.ring_timer.cancel()
+            handoff.ring_timer = None
