@@ -366,22 +366,14 @@ class AuthFailures(_Frozen):
         return self
 
 
-def _checked_network(text: str) -> str:
-    try:
-        ipaddress.ip_network(text.strip(), strict=False)
-    except ValueError:
-        raise ValueError(f"expected an IP address or a network like '10.1.0.0/24'; "
-                         f"got {text!r}") from None
-    return text
-
-
 class RequestLimit(_Frozen):
     """A limit per source address (host and port) on requests that are not a call's own
     (all but INVITE, ACK, BYE and CANCEL, and PRACK, UPDATE, INFO, REFER and NOTIFY inside a
     dialog): `burst` at once, `rate` a second on average. Beyond it requests get 503 with
     Retry-After; a source that keeps sending is answered at about `rate` a second and the rest
-    of its requests are dropped unanswered once it owes `drop_after`. `exempt` hosts or
-    networks (an SBC or a balancer in front of many phones) are never limited."""
+    of its requests are dropped unanswered once it owes `drop_after`. `exempt` sources (as
+    trunk peers are written: an address, `address:port` or a network; an SBC or a balancer in
+    front of many phones) are never limited."""
 
     enabled: bool = True
     rate: Annotated[float, Field(gt=0, le=1_000_000)] = 100.0
@@ -389,7 +381,7 @@ class RequestLimit(_Frozen):
     drop_after: Annotated[int, Field(ge=1, le=1_000_000)] = 200
     # Sources tracked at once; the least recently active are forgotten first.
     max_tracked: Annotated[int, Field(ge=1)] = 10_000
-    exempt: list[Annotated[str, AfterValidator(_checked_network)]] = Field(
+    exempt: list[Annotated[str, AfterValidator(_checked_peer)]] = Field(
         default_factory=list)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from appliance.config.live import parse_peer
 from appliance.live.backlog import rate_limited
 from appliance.net import Address
 from appliance.pbx.sip.requestlimit import RateSettings, RequestLimiter, Verdict
@@ -27,7 +28,7 @@ class RequestGate:
         self.limiter = RequestLimiter(RateSettings())
         self.enabled = False
         self._config: Any = None
-        self._exempt: tuple[_Network, ...] = ()
+        self._exempt: tuple[tuple[_Network, int | None], ...] = ()
 
     def configure(self, config: Any) -> None:
         """Take a `RequestLimit` (or None: no limit); the same object again changes nothing."""
@@ -39,24 +40,24 @@ class RequestGate:
             return
         self.limiter.configure(RateSettings(config.rate, config.burst, config.drop_after,
                                             config.max_tracked))
-        self._exempt = tuple(ipaddress.ip_network(text.strip(), strict=False)
-                             for text in config.exempt)
+        self._exempt = tuple(parse_peer(text) for text in config.exempt)
 
     def verdict(self, data: bytes, source: Address, now: float) -> Verdict:
         """SERVE, or REFUSE (answer 503) or DROP for a counted request over its source's
         limit; `now` on the core's clock."""
-        if not self.enabled or not rate_limited(data) or self._exempted(source[0]):
+        if not self.enabled or not rate_limited(data) or self._exempted(source):
             return Verdict.SERVE
         return self.limiter.check(source, now)
 
     def retry_after(self, source: Address) -> int:
         return self.limiter.retry_after(source)
 
-    def _exempted(self, host: str) -> bool:
+    def _exempted(self, source: Address) -> bool:
         if not self._exempt:
             return False
         try:
-            address = ipaddress.ip_address(host.partition("%")[0])
+            address = ipaddress.ip_address(source[0].partition("%")[0])
         except ValueError:
             return False
-        return any(address in network for network in self._exempt)
+        return any(address in network and port in (None, source[1])
+                   for network, port in self._exempt)

@@ -44,8 +44,12 @@ def test_a_reload_keeps_the_buckets_and_the_same_object_changes_nothing() -> Non
 
 def test_exempt_hosts_and_networks_are_never_limited() -> None:
     gate = RequestGate()
-    gate.configure(RequestLimit(rate=1, burst=1, drop_after=1, exempt=["10.0.0.0/24", "::1"]))
+    gate.configure(RequestLimit(rate=1, burst=1, drop_after=1,
+                                exempt=["10.0.0.0/24", "::1", "10.0.1.3:5062"]))
     assert verdicts(gate, request("REGISTER"), 5) == [Verdict.SERVE] * 5
     assert verdicts(gate, request("REGISTER"), 5, ("::1", 5060)) == [Verdict.SERVE] * 5
+    assert verdicts(gate, request("REGISTER"), 5, ("10.0.1.3", 5062)) == [Verdict.SERVE] * 5
+    assert verdicts(gate, request("REGISTER"), 2, ("10.0.1.3", 5060)) == [
+        Verdict.SERVE, Verdict.REFUSE]
     assert verdicts(gate, request("REGISTER"), 2, ("10.0.1.2", 5060)) == [
         Verdict.SERVE, Verdict.REFUSE]
