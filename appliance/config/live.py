@@ -366,6 +366,25 @@ class AuthFailures(_Frozen):
         return self
 
 
+class RequestLimit(_Frozen):
+    """A limit per source address (host and port) on requests that are not a call's own
+    (all but INVITE, ACK, BYE and CANCEL, and PRACK, UPDATE, INFO, REFER and NOTIFY inside a
+    dialog): `burst` at once, `rate` a second on average. Beyond it requests get 503 with
+    Retry-After; a source that keeps sending is answered at about `rate` a second and the rest
+    of its requests are dropped unanswered once it owes `drop_after`. `exempt` sources (as
+    trunk peers are written: an address, `address:port` or a network; an SBC or a balancer in
+    front of many phones) are never limited."""
+
+    enabled: bool = True
+    rate: Annotated[float, Field(gt=0, le=1_000_000)] = 100.0
+    burst: Annotated[int, Field(ge=1, le=1_000_000)] = 400
+    drop_after: Annotated[int, Field(ge=1, le=1_000_000)] = 200
+    # Sources tracked at once; the least recently active are forgotten first.
+    max_tracked: Annotated[int, Field(ge=1)] = 10_000
+    exempt: list[Annotated[str, AfterValidator(_checked_peer)]] = Field(
+        default_factory=list)
+
+
 class Sip(_Frozen):
     """The live appliance's SIP settings."""
 
@@ -396,6 +415,7 @@ class Sip(_Frozen):
     feature_codes: FeatureCodes = FeatureCodes()
     park: Park = Park()
     auth_failures: AuthFailures = AuthFailures()
+    request_limit: RequestLimit = RequestLimit()
     # Contacts one phone may register at once (a registrar must not grow without bound).
     max_contacts: Annotated[int, Field(ge=1, le=100)] = 10
     dial_plan: DialPlan = DialPlan()

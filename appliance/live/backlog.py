@@ -72,6 +72,26 @@ def classify(data: bytes) -> Kind:
     return Kind.NEW_OTHER
 
 
+# A call's own requests, never rate-limited per source; and those that belong to a call or a
+# subscription when inside a dialog (a To tag).
+_CALL_METHODS = frozenset({b"INVITE", b"ACK", b"BYE", b"CANCEL"})
+_DIALOG_METHODS = frozenset({b"PRACK", b"UPDATE", b"INFO", b"REFER", b"NOTIFY"})
+
+
+def rate_limited(data: bytes) -> bool:
+    """Whether the datagram is a request the per-source limit counts: not a response, not a
+    call's own request (see `_CALL_METHODS`, `_DIALOG_METHODS`). Garbage counts."""
+    if data.startswith(b"SIP/"):
+        return False
+    method = data[:data.find(b" ")]
+    if method in _CALL_METHODS:
+        return False
+    if method not in _DIALOG_METHODS:
+        return True
+    to = _TO_LINE.search(_head(data))
+    return to is None or _TAG.search(to.group(1)) is None
+
+
 def top_branch(data: bytes) -> bytes | None:
     """The branch of the first Via header, or None."""
     found = _BRANCH.search(_head(data))

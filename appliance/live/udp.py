@@ -44,7 +44,9 @@ from appliance.live.backlog import (
     top_branch,
 )
 from appliance.live.core import Address, ServedCore
+from appliance.live.requestgate import RequestGate
 from appliance.net import hostport
+from appliance.pbx.sip.requestlimit import Verdict
 
 _log = logging.getLogger(__name__)
 
@@ -102,6 +104,7 @@ class BacklogStats:
     oldest: float = 0.0  # longest any datagram waited, seconds
     first_wait: float = 0.0  # longest a response, in-dialog request or OPTIONS waited
     overloads: int = 0  # times the driver found the appliance overloaded
+    limited: int = 0  # requests over their source's limit, refused with 503 or dropped
 
 
 class UdpDriver:
@@ -142,6 +145,7 @@ class UdpDriver:
                                    OVERLOAD_PERSIST)
         self.stats = BacklogStats()
         self._recent = RecentInvites(INVITE_MEMORY)
+        self.gate = RequestGate()
         self._sheds = hasattr(core, "set_overloaded")
         # Called after every flush: a companion driver (the media sockets) that sends what
         # the same core queued for it.
@@ -266,6 +270,8 @@ class UdpDriver:
         wall_to_loop = now - time.time()
         room = BACKLOG_LIMIT - len(backlog)
         ipv6 = self._ipv6
+        gate = self.gate
+        gate.configure(getattr(self.core, "request_limit", None))
         read = 0
         while read < room:
             try:
@@ -285,11 +291,26 @@ class UdpDriver:
                     arrived = min(now, seconds + nanoseconds * 1e-9 + wall_to_loop)
                 elif kind == _SO_RXQ_OVFL and len(payload) >= _COUNTER.size:
                     self._count_kernel_drops(_COUNTER.unpack_from(payload)[0])
-            backlog.add(data, source[:2] if ipv6 else source, arrived)
+            source = source[:2] if ipv6 else source
+            if gate.enabled and self._limited(data, source, arrived):
+                continue
+            backlog.add(data, source, arrived)
         stats.received += read
         stats.deepest = max(stats.deepest, len(backlog))
         if len(backlog) >= BACKLOG_LIMIT:
             self._pause_reading()  # the kernel's buffer holds the rest meanwhile
+
+    def _limited(self, data: bytes, source: Address, arrived: float) -> bool:
+        """Answer (503) or drop a request over its source's limit; True if it was."""
+        verdict = self.gate.verdict(data, source, arrived - self._epoch)
+        if verdict is Verdict.SERVE:
+            return False
+        self.stats.limited += 1
+        if verdict is Verdict.REFUSE:
+            answer = refusal(data, self.gate.retry_after(source))
+            if answer is not None:
+                self._send(answer, reply_address(data, source))
+        return True
 
     def _count_kernel_drops(self, total: int) -> None:
         if total > self.stats.kernel_drops:

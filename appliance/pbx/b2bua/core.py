@@ -90,6 +90,7 @@ from appliance.pbx.sip.transaction import Deliver, transaction_key
 
 if TYPE_CHECKING:
     from appliance.config import Site
+    from appliance.config.live import RequestLimit
     from appliance.media.plane import MediaPlane
     from appliance.wallclock import WallClock
 
@@ -321,6 +322,11 @@ class B2bua(Endpoint):
     def retry_after(self) -> int:
         """Seconds a refused caller is asked to wait (Retry-After of our 503s)."""
         return self.sip.retry_after
+
+    @property
+    def request_limit(self) -> RequestLimit:
+        """The per-source limit the driver applies to requests that are not a call's own."""
+        return self.sip.request_limit
 
     def is_idle(self) -> bool:
         # Keep-alive probes do not count: a dead gateway must not hold up a shutdown.

@@ -12,6 +12,7 @@ from appliance.live.backlog import (
     OverloadGauge,
     RecentInvites,
     classify,
+    rate_limited,
     refusal,
     reply_address,
     top_branch,
@@ -167,3 +168,15 @@ def test_gauge_is_overloaded_exactly_when_lateness_says_so(
                 expected = False
         assert gauge.overloaded == expected
         assert changed == (before != expected)
+
+
+def test_the_per_source_limit_counts_what_is_not_a_calls_own() -> None:
+    for method in ("INVITE", "ACK", "BYE", "CANCEL"):
+        assert not rate_limited(request(method)) and not rate_limited(request(method, "t1"))
+    for method in ("PRACK", "UPDATE", "INFO", "REFER", "NOTIFY"):
+        assert not rate_limited(request(method, "t1"))
+        assert rate_limited(request(method))  # outside a dialog
+    for method in ("SUBSCRIBE", "REGISTER", "OPTIONS", "MESSAGE", "PUBLISH"):
+        assert rate_limited(request(method)) and rate_limited(request(method, "t1"))
+    assert not rate_limited(RESPONSE)
+    assert rate_limited(b"garbage")

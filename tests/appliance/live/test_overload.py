@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from appliance.config.live import RequestLimit
 from appliance.live.udp import (
     BACKLOG_OVERLOAD,
     INVITE_TOO_OLD,
@@ -243,3 +244,36 @@ def test_recovery_waits_for_the_hold() -> None:
         assert recovered_at - overloaded_at >= OVERLOAD_HOLD
 
     run_stamped(core, scenario)
+
+
+class LimitedCore(RecordingCore):
+    """A core whose per-source limit lets 3 requests through, answers 2 more and drops the
+    rest; tokens come back too slowly to matter during a test."""
+
+    request_limit = RequestLimit(rate=0.001, burst=3, drop_after=2)
+
+
+def test_a_flooding_source_gets_503s_then_nothing_and_others_are_served() -> None:
+    core = LimitedCore()
+
+    async def scenario(driver: UdpDriver, client: Client) -> None:
+        other = Client()
+        try:
+            for number in range(10):
+                client.send(request("SUBSCRIBE", branch=f"z9hG4bKs{number}"),
+                            driver.bound_address)
+            client.send(request("INVITE", branch="z9hG4bKcall"), driver.bound_address)
+            for number in range(3):
+                other.send(request("REGISTER", branch=f"z9hG4bKr{number}"),
+                           driver.bound_address)
+            refused = await answers(client, 2)
+            await until(lambda: len(core.methods) == 7)
+        finally:
+            other.close()
+        # Retry-After: the seconds until a token, 1 or 2 owed at 0.001 a second.
+        assert [(answer.status, int(answer.headers.get("Retry-After") or 0))
+                for answer in refused] == [(503, 2000), (503, 3000)]
+        assert sorted(core.methods) == ["INVITE"] + ["REGISTER"] * 3 + ["SUBSCRIBE"] * 3
+        assert driver.stats.limited == 7 and driver.gate.limiter.stats.dropped == 5
+
+    run_with_driver(core, scenario)
