@@ -44,6 +44,7 @@ from appliance.pbx.sip.message import Request, Response, SipError, parse_cseq, p
 from appliance.pbx.sip.uri import parse_uri
 
 Refusal = tuple[int, str]
+Blind = tuple[Refusal | None, bytes]  # why not, or None and the outcome's sipfrag status
 SIPFRAG = "message/sipfrag;version=2.0"
 PARK = "\0park"  # the target of a REFER to the park number (not a queue's name)
 TRYING = b"SIP/2.0 100 Trying"  # an attended transfer's first NOTIFY (RFC 5589 7)
@@ -70,19 +71,13 @@ class Transfers:
 
     def refer(self, leg: Leg, request: Request, now: float) -> None:
         """`request` is a REFER in `leg`'s dialog."""
-        refusal, target, replaces = self._target(leg, request, now)
+        refusal, user, replaces = self._target(leg, request, now)
         taker = None
         outcome = DONE
         if refusal is None and replaces is not None:
             refusal, taker = self.attended.transfer(leg, replaces, now)
-        elif refusal is None and target == PARK and self.park is not None:
-            slot = self.park(leg, now)
-            refusal, outcome = ((486, "Park Lot Full"), DONE) if slot is None else (
-                None, b"SIP/2.0 200 Parked %d" % slot)  # the phone may show the slot's number
-        elif refusal is None and target.startswith(ROOM_PREFIX):
-            refusal = self._to_room(leg, target.removeprefix(ROOM_PREFIX), now)
         elif refusal is None:
-            refusal = self._transfer(leg.agent, target, now)
+            refusal, outcome = self.blind(leg, user, now)
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return
@@ -96,6 +91,23 @@ class Transfers:
         caller = leg.partner
         if taker is not None and caller is not None:
             self._reoffer(taker, self.attended.offer_to_taker(caller, taker), now)
+
+    def blind(self, leg: Leg, user: str, now: float) -> Blind:
+        """Blind-transfer the call of `leg` (an agent's, in conversation) to `user`, a
+        REFER's target as dialled: a queue (name or number), an agent, the park number, a
+        conference room. Why not (nothing changed, the agent keeps the call), else None and
+        the outcome's sipfrag status line (a park's names the slot); the agent's leg is then
+        released by call control (`HangUpAgent`)."""
+        refusal, target = self._resolve(leg, user, now)
+        if refusal is None and target == PARK and self.park is not None:
+            slot = self.park(leg, now)
+            return ((486, "Park Lot Full"), DONE) if slot is None else (
+                None, b"SIP/2.0 200 Parked %d" % slot)  # the phone may show the slot's number
+        if refusal is None and target.startswith(ROOM_PREFIX):
+            refusal = self._to_room(leg, target.removeprefix(ROOM_PREFIX), now)
+        elif refusal is None:
+            refusal = self._transfer(leg.agent, target, now)
+        return refusal, DONE
 
     def _transfer(self, agent: str, target: str, now: float) -> Refusal | None:
         """Hand the agent's call to `target` (a queue, or an agent as "agent:" + id); why
@@ -127,7 +139,7 @@ class Transfers:
 
     def _target(self, leg: Leg, request: Request,
                 now: float) -> tuple[Refusal | None, str, str | None]:
-        """Why not, or the target (a queue, or "agent:" + id) and the Replaces, if any."""
+        """Why not, or the Refer-To's user and the Replaces, if any."""
         if leg.role is not Role.AGENT or leg.partner is None:
             return (403, "Forbidden"), "", None
         values = request.headers.get_all("Refer-To")
@@ -140,17 +152,22 @@ class Transfers:
         replaces = [value for name, value in target.headers if name.lower() == "replaces"]
         if replaces:
             return None, "", replaces[0]
-        user = target.user or ""
+        return None, target.user or "", None
+
+    def _resolve(self, leg: Leg, user: str, now: float) -> tuple[Refusal | None, str]:
+        """Why not, or what `user` means: a queue, "agent:" + id, PARK or a room."""
+        if leg.role is not Role.AGENT or leg.partner is None:
+            return (403, "Forbidden"), ""
         if self.park_number and user == self.park_number:
-            return None, PARK, None
+            return None, PARK
         queue = self.cc.transfer_queue(now, leg.agent, user)
         if queue is not None:
-            return None, queue, None
+            return None, queue
         if self.rooms is not None and self.rooms.dialled(user):
-            return None, ROOM_PREFIX + user, None
+            return None, ROOM_PREFIX + user
         if user != leg.agent and self.cc.agent_status(user) is not None:
-            return None, direct_target(user), None
-        return (404, "Not Found"), "", None
+            return None, direct_target(user)
+        return (404, "Not Found"), ""
 
     def _notify(self, leg: Leg, refer: Request, now: float, status: bytes = DONE) -> None:
         """The REFER's progress in a NOTIFY (RFC 3515 2.4.4, 2.4.5): `status`, a sipfrag's
