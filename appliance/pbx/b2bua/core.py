@@ -50,6 +50,7 @@ from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
 from appliance.pbx.b2bua.extensions import ExtensionCalls
 from appliance.pbx.b2bua.features import FeatureCodes
 from appliance.pbx.b2bua.forwarding import Forwarding
+from appliance.pbx.b2bua.incall import InCallKeys
 from appliance.pbx.b2bua.intake import CallIntake
 from appliance.pbx.b2bua.internal import InternalCalls
 from appliance.pbx.b2bua.ivr import IvrCalls
@@ -149,6 +150,7 @@ class B2bua(Endpoint):
         self.intake.ring_groups = self.ring_groups
         self.transfers.park = self.parking.park
         self.transfers.rooms = self.conferences
+        self.in_call = InCallKeys(self.transfers, self.anchor, self.cc, self.deadlines)
         self.waiting = MessageWaiting(self.layer, self.answers, self.deadlines, self.here,
                                       self.rng, self.phones)
         self.retrieval = Retrievals(self.dialogs, self.ending, self.anchor, self.waiting,
@@ -158,6 +160,7 @@ class B2bua(Endpoint):
         if self.anchor is not None:
             self.anchor.own_digit = self._own_digit
             self.anchor.mix_broken = self._mix_broken
+            self.anchor.agent_digit = self._agent_digit
         self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)
         self.callbacks = CallbackCalls(self.dialogs, self.ending, self.outside, self.anchor,
                                        self.cc, self.internal, self.ivr, log)
@@ -207,6 +210,7 @@ class B2bua(Endpoint):
         self.extensions.apply(site.sip)
         self.ring_groups.apply(site.sip)
         self.transfers.park_number = site.sip.park.number
+        self.in_call.apply(site.sip.in_call_codes)
         self.forwarding.apply(site.sip)
         self.dialout.apply(site)
         self.supervision.apply(site.sip)
@@ -462,6 +466,12 @@ class B2bua(Endpoint):
         self.internal.digit(call, digit, now)
         return True
 
+    def _agent_digit(self, call: int, digit: str, now: float) -> None:
+        """An agent's key in RFC 4733: to the in-call codes, with the agent's leg."""
+        caller = self.legs.callers.get(call)
+        if caller is not None and caller.partner is not None:
+            self.in_call.digit(caller.partner, digit, now)
+
     def _mix_broken(self, event: MixBroken, now: float) -> None:
         self.supervision.broken(event, now)
         self.conferences.broken(event, now)
@@ -476,6 +486,8 @@ class B2bua(Endpoint):
             self.log.append(new(DigitReceived, (now, leg.call, party, digit, "info")))
             if leg.role is Role.CALLER:
                 self.cc.caller_digit(now, leg.call, digit)  # for the IVR, if in it
+            else:
+                self.in_call.digit(leg, digit, now)
 
     # --- call control's actions ---------------------------------------------------------------
 
