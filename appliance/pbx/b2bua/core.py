@@ -12,7 +12,8 @@ StopMessage (voicemail: `voicemail.py`; phones SUBSCRIBE to mailboxes: `mwi.py`)
 AnswerCaller, PlayPrompts, StopPrompts and LookUp: `ivr.py`, and the callback's actions:
 `callback.py`), so a live call and a simulated
 one leave the same call records in the event log. Every digit a caller sends (RFC 4733,
-in-band or INFO) is logged and given to call control.
+in-band or INFO) is logged and given to call control; an agent's are logged and read as
+in-call feature codes (`incall.py`).
 
 `B2bua` routes: what the transaction layer delivers goes to the leg it concerns and to the
 part that deals with it (phones, agents' side, dialogs, re-INVITE relay, media anchor), and
