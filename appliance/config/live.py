@@ -290,6 +290,55 @@ class FeatureCodes(_Frozen):
                 self.forward_no_answer_off: ("no_answer", False)}
 
 
+_IN_CALL_CODE = r"[*#][0-9]{1,3}"
+
+
+class InCallCodes(_Frozen):
+    """Keys an agent presses during a customer's call on a phone without transfer or hold
+    buttons (an analog phone behind a gateway, a headset); Asterisk's codes by default. The
+    blind and attended transfer codes are followed by the target (a queue's name or number, an
+    agent, the park number, a room ...) and `#`, or `digit_timeout` seconds without a key.
+    While consulting (after `attended_transfer`) only the `consult_*` codes count; at other
+    times only the first four."""
+
+    blind_transfer: Annotated[str, Field(pattern=_IN_CALL_CODE)] = "#1"
+    attended_transfer: Annotated[str, Field(pattern=_IN_CALL_CODE)] = "*2"
+    park: Annotated[str, Field(pattern=_IN_CALL_CODE)] = "#72"
+    # Asterisk has no hold key; its *0 (disconnect) is not offered here.
+    hold: Annotated[str, Field(pattern=_IN_CALL_CODE)] = "*0"
+    consult_abort: Annotated[str, Field(pattern=_IN_CALL_CODE)] = "*1"
+    consult_complete: Annotated[str, Field(pattern=_IN_CALL_CODE)] = "*2"
+    consult_three_way: Annotated[str, Field(pattern=_IN_CALL_CODE)] = "*3"
+    consult_swap: Annotated[str, Field(pattern=_IN_CALL_CODE)] = "*4"
+    digit_timeout: Annotated[float, Field(gt=0, le=30)] = 3.0
+
+    @model_validator(mode="after")
+    def _check(self) -> "InCallCodes":
+        _check_prefix_free([self.blind_transfer, self.attended_transfer, self.park, self.hold])
+        _check_prefix_free([self.consult_abort, self.consult_complete, self.consult_three_way,
+                            self.consult_swap])
+        return self
+
+    def talking(self) -> dict[str, str]:
+        """The codes of a call in conversation, by the command each is."""
+        return {self.blind_transfer: "blind", self.attended_transfer: "attended",
+                self.park: "park", self.hold: "hold"}
+
+    def consulting(self) -> dict[str, str]:
+        """The codes while the agent consults a colleague, by the command each is."""
+        return {self.consult_abort: "abort", self.consult_complete: "complete",
+                self.consult_three_way: "three_way", self.consult_swap: "swap"}
+
+
+def _check_prefix_free(codes: list[str]) -> None:
+    """A code that starts another would be taken before the longer one could be keyed."""
+    for code in codes:
+        clash = [other for other in codes if other != code and other.startswith(code)]
+        if clash or codes.count(code) > 1:
+            raise ValueError(f"in-call codes used together must differ and none may start "
+                             f"another; got {code} and {(clash or [code])[0]}")
+
+
 class Park(_Frozen):
     """Call park: an agent refers (blind transfer) their caller to `number` and the call
     waits, hearing music, in the lowest free slot of `first_slot` .. `first_slot + slots - 1`;
@@ -414,6 +463,7 @@ class Sip(_Frozen):
     probe_interval: Annotated[float, Field(ge=0)] = 60.0
     feature_codes: FeatureCodes = FeatureCodes()
     park: Park = Park()
+    in_call_codes: InCallCodes = InCallCodes()
     auth_failures: AuthFailures = AuthFailures()
     request_limit: RequestLimit = RequestLimit()
     # Contacts one phone may register at once (a registrar must not grow without bound).

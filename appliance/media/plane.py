@@ -140,6 +140,7 @@ class CallMedia:
     meter: VoiceMeter | None = None  # while a voicemail message is recorded
     next_record_tick: float = 0.0
     digit_receiver: Rfc4733Receiver = field(default_factory=Rfc4733Receiver)
+    agent_digit_receiver: Rfc4733Receiver = field(default_factory=Rfc4733Receiver)
     inband: GoertzelDetector | None = None
     bridged: bool = False  # an agent answered
     held: bool = False  # the agent put the caller on hold: music, the parties parted
@@ -216,6 +217,7 @@ class MediaPlane:
         if media is None:
             return
         media.bridged = media.held = False
+        media.agent_digit_receiver = Rfc4733Receiver()  # the next agent's keys are new ones
         self._break_mixes(call)
         self.relay.release(call, AGENT, now)
         self.relay.part(call, False)
@@ -490,12 +492,12 @@ class MediaPlane:
                 recorder.packet(side, packet, now)
             if self._mixed:
                 self._to_mix((call, side), packet)
-            if side != CALLER or len(packet) < 12:
+            if len(packet) < 12:
                 return
             payload_type = packet[1] & 0x7F  # cheap: most packets need no more than this
             if payload_type == media.event_payload_type:
-                self._rfc4733(media, packet, now)
-            elif media.inband is not None and payload_type in (0, 8):
+                self._rfc4733(media, side, packet, now)
+            elif side == CALLER and media.inband is not None and payload_type in (0, 8):
                 self._inband(media, packet, now)
 
         return tap
@@ -506,17 +508,18 @@ class MediaPlane:
         if found is not None:
             self.mixes[name].heard(member, *found)
 
-    def _rfc4733(self, media: CallMedia, packet: bytes, now: float) -> None:
+    def _rfc4733(self, media: CallMedia, side: int, packet: bytes, now: float) -> None:
+        """Keys from either party: the caller's for the IVR, the agent's in-call codes."""
         found = payload_of(packet)
         if found is None:
             return
         timestamp = int.from_bytes(packet[4:8], "big")
+        receiver = media.digit_receiver if side == CALLER else media.agent_digit_receiver
         try:
-            digits = media.digit_receiver.feed(timestamp, bool(packet[1] & 0x80), found[1],
-                                               now)
+            digits = receiver.feed(timestamp, bool(packet[1] & 0x80), found[1], now)
         except ValueError:
             return  # a malformed event: drop it, as any bad RTP
-        self._events += [Digit(media.call, CALLER, d, "rfc4733", now) for d in digits]
+        self._events += [Digit(media.call, side, d, "rfc4733", now) for d in digits]
 
     def _inband(self, media: CallMedia, packet: bytes, now: float) -> None:
         assert media.inband is not None

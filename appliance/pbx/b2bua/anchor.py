@@ -56,6 +56,8 @@ class MediaAnchor:
         # mode switch): True when taken. And where a mix that broke up is reported.
         self.own_digit: Callable[[int, str, float], bool] = lambda call, digit, now: False
         self.mix_broken: Callable[[MixBroken, float], None] = lambda event, now: None
+        # Where an agent's keys go (in-call feature codes), after they are logged.
+        self.agent_digit: Callable[[int, str, float], None] = lambda call, digit, now: None
 
     # --- the caller's side ------------------------------------------------------------------
 
@@ -270,6 +272,8 @@ class MediaAnchor:
                                                 event.digit, event.via)))
             if event.side == CALLER:
                 self.cc.caller_digit(now, event.call, event.digit)  # for the IVR, if in it
+            else:
+                self.agent_digit(event.call, event.digit, now)
         elif isinstance(event, MediaTimeout):
             self._media_timed_out(event, now)
         elif isinstance(event, MediaPortFailed):

@@ -12,7 +12,8 @@ StopMessage (voicemail: `voicemail.py`; phones SUBSCRIBE to mailboxes: `mwi.py`)
 AnswerCaller, PlayPrompts, StopPrompts and LookUp: `ivr.py`, and the callback's actions:
 `callback.py`), so a live call and a simulated
 one leave the same call records in the event log. Every digit a caller sends (RFC 4733,
-in-band or INFO) is logged and given to call control.
+in-band or INFO) is logged and given to call control; an agent's are logged and read as
+in-call feature codes (`incall.py`).
 
 `B2bua` routes: what the transaction layer delivers goes to the leg it concerns and to the
 part that deals with it (phones, agents' side, dialogs, re-INVITE relay, media anchor), and
@@ -52,6 +53,7 @@ from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
 from appliance.pbx.b2bua.extensions import ExtensionCalls
 from appliance.pbx.b2bua.features import FeatureCodes
 from appliance.pbx.b2bua.forwarding import Forwarding
+from appliance.pbx.b2bua.incall import InCallKeys
 from appliance.pbx.b2bua.intake import CallIntake
 from appliance.pbx.b2bua.internal import InternalCalls
 from appliance.pbx.b2bua.ivr import IvrCalls
@@ -159,6 +161,8 @@ class B2bua(Endpoint):
         self.transfers.out = TransfersOut(self.transfers, self.ending, self.agent_side,
                                           self.extensions, self.dialout, self.outside,
                                           self.internal, self.pauses)
+        self.in_call = InCallKeys(self.transfers, self.anchor, self.cc, self.deadlines)
+        self.in_call.consultations = self.consultations
         self.waiting = MessageWaiting(self.layer, self.answers, self.deadlines, self.here,
                                       self.rng, self.phones)
         self.retrieval = Retrievals(self.dialogs, self.ending, self.anchor, self.waiting,
@@ -168,6 +172,7 @@ class B2bua(Endpoint):
         if self.anchor is not None:
             self.anchor.own_digit = self._own_digit
             self.anchor.mix_broken = self._mix_broken
+            self.anchor.agent_digit = self._agent_digit
         self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)
         self.callbacks = CallbackCalls(self.dialogs, self.ending, self.outside, self.anchor,
                                        self.cc, self.internal, self.ivr, log)
@@ -218,6 +223,7 @@ class B2bua(Endpoint):
         self.extensions.apply(site.sip)
         self.ring_groups.apply(site.sip)
         self.transfers.park_number = site.sip.park.number
+        self.in_call.apply(site.sip.in_call_codes)
         self.forwarding.apply(site.sip)
         self.dialout.apply(site)
         self.supervision.apply(site.sip)
@@ -487,6 +493,12 @@ class B2bua(Endpoint):
         self.internal.digit(call, digit, now)
         return True
 
+    def _agent_digit(self, call: int, digit: str, now: float) -> None:
+        """An agent's key in RFC 4733: to the in-call codes, with the agent's leg."""
+        caller = self.legs.callers.get(call)
+        if caller is not None and caller.partner is not None:
+            self.in_call.digit(caller.partner, digit, now)
+
     def _mix_broken(self, event: MixBroken, now: float) -> None:
         self.supervision.broken(event, now)
         self.conferences.broken(event, now)
@@ -502,6 +514,8 @@ class B2bua(Endpoint):
             self.log.append(new(DigitReceived, (now, leg.call, party, digit, "info")))
             if leg.role is Role.CALLER:
                 self.cc.caller_digit(now, leg.call, digit)  # for the IVR, if in it
+            else:
+                self.in_call.digit(leg, digit, now)
 
     # --- call control's actions ---------------------------------------------------------------
 

@@ -1,0 +1,124 @@
+"""In-call feature codes on the SIP side: the keys an agent's phone sends during a customer's
+call (RFC 4733 events at the media anchor, or SIP INFO) read by `features.incall.KeyParser`,
+one per agent leg while it keys, and carried out here, for phones with no transfer or hold
+button (an analog phone behind a gateway, a headset).
+
+- blind transfer (`#1` target `#`) and park (`#72`) do what a REFER to that target does
+  (`Transfers.blind`): the agent's leg is released by our BYE; refused, the agent stays on
+  the call and hears nothing. The media plane plays to callers only, so a parker is not told
+  the slot (the park is in the log, and the slot's phones can see it in the lot).
+- hold (`*0`) toggles what a re-INVITE hold does (`relay.py`): the ACD's hold, counted as hold
+  time, and music to the caller while the parties are parted.
+- attended transfer (`*2` target `#`) starts a consultation, and while it is active the
+  consultation codes (abort, complete, three-way, swap) go to it; both need `consultations`.
+
+The keys are still logged as the agent's DigitReceived: they are no secret, and the log shows
+what the agent keyed before the call moved.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol
+
+from appliance.clock import Deadlines
+from appliance.config.live import InCallCodes
+from appliance.pbx.b2bua.anchor import MediaAnchor
+from appliance.pbx.b2bua.transfer import Transfers
+from appliance.pbx.callcontrol import CallControl
+from appliance.pbx.features.incall import Command, KeyParser
+from appliance.pbx.legs import Leg, Role
+
+logger = logging.getLogger(__name__)
+
+
+class Consulting(Protocol):
+    """What the in-call codes need of attended transfers by consultation."""
+
+    def start(self, agent_leg: Leg, target: str, now: float) -> bool: ...
+    def active(self, agent_leg: Leg) -> bool: ...
+    def abort(self, agent_leg: Leg, now: float) -> None: ...
+    def complete(self, agent_leg: Leg, now: float) -> None: ...
+    def three_way(self, agent_leg: Leg, now: float) -> None: ...
+    def swap(self, agent_leg: Leg, now: float) -> None: ...
+
+
+CONSULTATION_COMMANDS = frozenset({"abort", "complete", "three_way", "swap"})
+
+
+class InCallKeys:
+    """Agents' keys during their calls; `apply` takes the site's codes."""
+
+    def __init__(self, transfers: Transfers, anchor: MediaAnchor | None, cc: CallControl,
+                 deadlines: Deadlines) -> None:
+        self.transfers, self.anchor, self.cc, self.deadlines = transfers, anchor, cc, deadlines
+        self.codes = InCallCodes()
+        self.parsers: dict[Leg, KeyParser] = {}  # the legs keying a code now
+        self.consultations: Consulting | None = None  # attended transfers, once wired
+
+    def apply(self, codes: InCallCodes) -> None:
+        """The site's codes, for codes keyed from now on."""
+        self.codes = codes
+
+    def digit(self, leg: Leg, key: str, now: float) -> None:
+        """A key from `leg`'s phone; only an agent's, in conversation, can be a code."""
+        if leg.role is not Role.AGENT or leg.partner is None or leg.ended or leg.call < 0:
+            return
+        parser = self.parsers.get(leg)
+        if parser is None:
+            codes = self.codes
+            parser = KeyParser(codes.talking(), codes.consulting(), codes.digit_timeout)
+        command = parser.digit(key, now, self._consulting(leg))
+        self._arm(leg, parser)
+        if command is not None:
+            self._do(leg, command, now)
+
+    def _arm(self, leg: Leg, parser: KeyParser) -> None:
+        """Keep `parser` while it waits for a key, with a timer at its deadline; else drop it."""
+        deadline = parser.next_deadline()
+        if deadline is None:
+            self.parsers.pop(leg, None)
+            return
+        self.parsers[leg] = parser
+        self.deadlines.schedule(deadline, self._deadline, leg, parser, deadline)
+
+    def _deadline(self, now: float, leg: Leg, parser: KeyParser, deadline: float) -> None:
+        if self.parsers.get(leg) is not parser or parser.next_deadline() != deadline:
+            return  # a later key moved the deadline: its own timer handles it
+        command = parser.on_deadline(now)
+        self._arm(leg, parser)
+        if command is not None and not leg.ended and leg.partner is not None:
+            self._do(leg, command, now)
+
+    def _consulting(self, leg: Leg) -> bool:
+        return self.consultations is not None and self.consultations.active(leg)
+
+    def _do(self, leg: Leg, command: Command, now: float) -> None:
+        kind = command.kind
+        if kind == "blind":
+            self._blind(leg, command.target, now)
+        elif kind == "park":
+            self._blind(leg, self.transfers.park_number, now)
+        elif kind == "hold":
+            self._toggle_hold(leg, now)
+        elif self.consultations is None:
+            logger.info("%s keyed %s: no attended transfers here", leg.agent, kind)
+        elif kind == "attended":
+            self.consultations.start(leg, command.target, now)
+        elif kind in CONSULTATION_COMMANDS:
+            getattr(self.consultations, kind)(leg, now)
+
+    def _blind(self, leg: Leg, target: str, now: float) -> None:
+        refusal, _ = self.transfers.blind(leg, target, now)
+        if refusal is not None:
+            logger.info("%s keyed a transfer to %r: refused (%d %s)", leg.agent, target,
+                        *refusal)
+
+    def _toggle_hold(self, leg: Leg, now: float) -> None:
+        """Hold the caller, or take them off hold, as the phone's re-INVITE would."""
+        cc = self.cc
+        held = cc.agent_hold(now, leg.agent)
+        if not held and not cc.agent_resume(now, leg.agent):
+            return  # neither talking nor holding (a callback not reached yet)
+        if self.anchor is not None:
+            self.anchor.media.hold_caller(leg.call, held, now)
