@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from appliance.config.live import Sip
     from appliance.pbx.b2bua.agents import AgentSide
     from appliance.pbx.b2bua.dialout import DialOut
+    from appliance.pbx.b2bua.legbook import LegBook
     from appliance.pbx.features.ringgroup import Hunt
 
 BUSY = (486, "Busy Here")
@@ -78,6 +79,7 @@ class PhoneCall(Protocol):
     """What `CallsBetweenPhones` needs of one of its calls."""
 
     id: int
+    caller: str
     caller_leg: Leg  # the dialling phone's
     paused: list[str]  # the parties the ACD was told are busy
 
@@ -93,10 +95,27 @@ class CallsBetweenPhones(Generic[C]):
     ended: type[tuple[float, int, str]]  # the call's last record: (t, call, cause)
 
     calls: dict[int, C]
+    dialogs: Dialogs
+    legs: LegBook
+    anchor: MediaAnchor | None
     ending: LegEnding
     internal: InternalCalls
     log: EventLog
     pauses: InternalPauses
+
+    def _begin(self, call: C, offer: sdp.Sdp | None, started: tuple, now: float) -> None:
+        """`call` begins with record `started`: its dialling phone's leg (unanswered) is
+        its caller leg, given the media answer it will have (with a media plane), told it
+        rings (180), and its phone's agent paused."""
+        leg = call.caller_leg
+        leg.call = call.id
+        self.legs.callers[call.id] = leg
+        self.calls[call.id] = call
+        self.log.append(started)
+        if self.anchor is not None and offer is not None:
+            leg.sent_body = self.anchor.caller_answer(leg, offer, False, now)
+        self.dialogs.answers.respond(leg.invite, 180, "Ringing", now, tag=leg.local_tag)
+        call.paused = [call.caller] if self.pauses.pause(call.caller, now) else []
 
     def leg_ended(self, leg: Leg, now: float) -> None:
         """A party left (BYE, CANCEL, found gone, shutdown): the other one is let go."""
@@ -216,14 +235,8 @@ class ExtensionCalls(CallsBetweenPhones[ExtensionCall]):
         """Ring `callee` for the phone of `leg` (an unanswered caller leg, `admit` gave no
         refusal), or send the call on at once as `forward` (`admit`'s) says."""
         call = ExtensionCall(self.internal.open(self), caller, callee, leg)
-        leg.call = call.id
-        self.legs.callers[call.id] = leg
-        self.calls[call.id] = call
-        self.log.append(new(ExtensionCallStarted, (now, call.id, caller, callee)))
-        if self.anchor is not None and offer is not None:
-            leg.sent_body = self.anchor.caller_answer(leg, offer, False, now)
-        self.dialogs.answers.respond(leg.invite, 180, "Ringing", now, tag=leg.local_tag)
-        call.paused = [party for party in (caller,) if self.pauses.pause(party, now)]
+        self._begin(call, offer, new(ExtensionCallStarted, (now, call.id, caller, callee)),
+                    now)
         if forward == (callee, "follow_me"):
             self.follow_me.start(call, now)
         elif forward is not None:

@@ -76,14 +76,7 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
         hunt = Hunt(group.members, group.strategy, group.ring_seconds,
                     lambda member, at: self._can_ring(caller, member, at))
         call = RingGroupCall(self.extensions.internal.open(self), caller, group, leg, hunt)
-        leg.call = call.id
-        self.legs.callers[call.id] = leg
-        self.calls[call.id] = call
-        self.log.append(new(RingGroupCallStarted, (now, call.id, caller, number)))
-        if self.anchor is not None and offer is not None:
-            leg.sent_body = self.anchor.caller_answer(leg, offer, False, now)
-        self.dialogs.answers.respond(leg.invite, 180, "Ringing", now, tag=leg.local_tag)
-        call.paused = [caller] if self.pauses.pause(caller, now) else []
+        self._begin(call, offer, new(RingGroupCallStarted, (now, call.id, caller, number)), now)
         self._carry_out(call, hunt.start(now), now)
 
     def _can_ring(self, caller: str, member: str, now: float) -> bool:
