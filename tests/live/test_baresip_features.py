@@ -46,6 +46,7 @@ from sim.live import ApplianceProcess, media_port_range, wait_until, write_site
 from sim.sipua import UserAgent, offer_sdp
 from sim.traffic.rtp_pcap import rtp_audio
 from sim.traffic.sipp import free_udp_port
+from tests.live.parties import RtpParty, relay_address, until
 from tests.live.test_baresip import wait_until_ready
 from tests.live.test_baresip_transfer import (
     WITHIN,
@@ -55,7 +56,6 @@ from tests.live.test_baresip_transfer import (
     pytestmark,  # noqa: F401 - slow, and skipped without baresip
     wait_for_record,
 )
-from tests.live.test_hold_music import RtpParty, relay_address, until
 from tests.live.test_media_calls import level_at, read_wav
 
 PASSWORDS = {user: f"baresip-{user}" for user in ("1001", "1002", "1003")}

@@ -15,12 +15,9 @@ recorded) before B's.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
-from random import Random
 
 import pytest
-import yaml
 
 from appliance.events import (
     CallAnswered,
@@ -31,15 +28,21 @@ from appliance.events import (
     OutsideCallStarted,
     RecordingStarted,
 )
-from appliance.live.udp import UdpDriver
 from appliance.media.dtmf import telephone_event_packets
 from appliance.media.rtp import RtpPacket
 from appliance.records.store import RecordReader
-from sim.live import ApplianceProcess, media_port_range, write_site
-from sim.sipua import UserAgent, offer_sdp
+from sim.live import ApplianceProcess, media_port_range
+from sim.sipua import offer_sdp
 from sim.traffic.rtp_pcap import dominant_frequency, rtp_audio
 from sim.traffic.sipp import free_udp_port
-from tests.live.test_hold_music import RtpParty, relay_address
+from tests.live.parties import (
+    GatewayAndPhones,
+    RtpParty,
+    incoming,
+    relay_address,
+    until,
+    write_site_calling_out,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -47,14 +50,6 @@ AGENT, PASSWORD = "1001", "pw-1001"
 A_NUMBER, B_NUMBER = "13800000001", "13800000002"
 A_HZ, AGENT_HZ = 600.0, 1400.0
 WITHIN = 20.0
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    for _ in range(int(WITHIN / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not within {WITHIN} s: {what}")
 
 
 def keyed_offer(port: int) -> bytes:
@@ -76,53 +71,38 @@ async def press(party: RtpParty, digit: str) -> None:
         await asyncio.sleep(0.02)
 
 
-def incoming(ua: UserAgent) -> int | None:
-    return next((c.id for c in ua.calls.values() if c.state == "incoming"), None)
+class Parties(GatewayAndPhones):
+    """The gateway (caller A's and B's calls, and the callback) and the agent's phone."""
 
-
-class Parties:
     def __init__(self, box: tuple[str, int], gateway_port: int, high: int) -> None:
-        self.gateway = UserAgent("gw", "", ("127.0.0.1", gateway_port), box, Random("gw"))
-        self.phone = UserAgent(AGENT, PASSWORD, ("127.0.0.1", free_udp_port()), box,
-                               Random(AGENT))
         self.a, self.agent = RtpParty(high - 1, A_HZ), RtpParty(high - 3, AGENT_HZ)
-        self.drivers = {ua.user: UdpDriver(ua, ua.local[0], ua.local[1])  # type: ignore[arg-type]
-                        for ua in (self.gateway, self.phone)}
-
-    def do(self, ua: UserAgent, method: str, *args: object) -> object:
-        result = getattr(ua, method)(self.drivers[ua.user].now(), *args)
-        self.drivers[ua.user].flush()
-        return result
-
-    async def talk(self, seconds: float = 2.0, settle: float = 0.5) -> None:
-        for step in range(int(seconds / 0.02)):
-            for party in (self.a, self.agent):
-                party.tick(step * 0.02 >= settle)
-            await asyncio.sleep(0.02)
+        super().__init__(box, gateway_port, {AGENT: PASSWORD},
+                         {"gw": self.a, AGENT: self.agent})
+        self.phone = self.phones[AGENT]
 
     async def book_callback(self) -> None:
         """Caller A waits, asks for a callback (key 1), confirms (1) and is hung up."""
         call = self.do(self.gateway, "call", "100", keyed_offer(self.a.port), None,
                        A_NUMBER)
         assert isinstance(call, int)
-        await until(lambda: self.gateway.calls[call].state == "answered", "A queued")
+        await until(lambda: self.gateway.calls[call].state == "answered", "A queued", WITHIN)
         self.a.peer = relay_address(self.gateway.calls[call].remote_body)
         await asyncio.sleep(0.5)
         await press(self.a, "1")
         await asyncio.sleep(1.0)  # the read-back has begun; a key cuts it short
         await press(self.a, "1")
-        await until(lambda: self.gateway.calls[call].state == "ended", "A released")
+        await until(lambda: self.gateway.calls[call].state == "ended", "A released", WITHIN)
         self.a.peer = None
 
     async def answer_phone(self) -> None:
-        await until(lambda: incoming(self.phone) is not None, "the agent rung")
+        await until(lambda: incoming(self.phone) is not None, "the agent rung", WITHIN)
         ringing = incoming(self.phone)
         assert ringing is not None
         self.agent.peer = relay_address(self.phone.calls[ringing].invite.body)
         self.do(self.phone, "answer", ringing, offer_sdp("127.0.0.1", self.agent.port))
 
     async def answer_callback(self) -> int:
-        await until(lambda: incoming(self.gateway) is not None, "A called back")
+        await until(lambda: incoming(self.gateway) is not None, "A called back", WITHIN)
         back = incoming(self.gateway)
         assert back is not None
         self.called = self.gateway.calls[back].invite.uri
@@ -130,21 +110,14 @@ class Parties:
         self.do(self.gateway, "answer", back, offer_sdp("127.0.0.1", self.a.port))
         return back
 
-    def close(self) -> None:
-        for driver in self.drivers.values():
-            driver.close()
-        for party in (self.a, self.agent):
-            party.sock.close()
-
 
 async def scenario(parties: Parties, mode: str) -> None:
-    for driver in parties.drivers.values():
-        await driver.start()
+    await parties.start(register=False)
     gateway = parties.gateway
     await parties.book_callback()
     b = parties.do(gateway, "call", "100", offer_sdp("127.0.0.1", 9), None, B_NUMBER)
     assert isinstance(b, int)
-    await until(lambda: gateway.calls[b].state == "answered", "B queued")
+    await until(lambda: gateway.calls[b].state == "answered", "B queued", WITHIN)
     parties.do(parties.phone, "register", 3600)
     if mode == "agent_first":
         await parties.answer_phone()
@@ -165,13 +138,10 @@ def test_a_caller_who_hung_up_is_called_back_in_their_place_and_talks_to_the_age
         tmp_path: Path, mode: str) -> None:
     _, high = media_port_range()
     gateway_port = free_udp_port()
-    config = write_site(tmp_path / "site.yaml", gateway_port, {AGENT: PASSWORD},
-                        media={"queued_callers": "answer", "rtp_port_max": high - 4},
-                        callback={"key": "1", "mode": mode, "ring_timeout": 15})
-    site = yaml.safe_load(config.read_text())
-    site["trunk_groups"][0]["outbound"] = {"gateway": f"127.0.0.1:{gateway_port}",
-                                           "prefix": "9"}
-    config.write_text(yaml.safe_dump(site, sort_keys=False))
+    config = write_site_calling_out(
+        tmp_path / "site.yaml", gateway_port, {AGENT: PASSWORD},
+        media={"queued_callers": "answer", "rtp_port_max": high - 4},
+        callback={"key": "1", "mode": mode, "ring_timeout": 15})
     box = ApplianceProcess(config, tmp_path)
     parties = Parties(box.address, gateway_port, high)
     try:

@@ -42,8 +42,7 @@ from sim.live import ApplianceProcess, media_port_range, write_site
 from sim.sipua import UserAgent, offer_sdp
 from sim.traffic.rtp_pcap import dominant_frequency, rtp_audio
 from sim.traffic.sipp import free_udp_port
-from tests.live.test_callback import incoming
-from tests.live.test_hold_music import RtpParty, relay_address
+from tests.live.parties import RtpParty, incoming, relay_address
 
 pytestmark = pytest.mark.slow
 

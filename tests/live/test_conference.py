@@ -17,7 +17,8 @@ from sim.live import ApplianceProcess, media_port_range, write_site
 from sim.sipua import UserAgent, offer_sdp
 from sim.traffic.rtp_pcap import rtp_audio
 from sim.traffic.sipp import free_udp_port
-from tests.live.test_hold_music import RtpParty, relay_address, share_at, until
+from tests.live.parties import RtpParty, relay_address, until
+from tests.live.test_hold_music import share_at
 
 pytestmark = pytest.mark.slow
 

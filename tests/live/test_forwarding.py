@@ -6,17 +6,20 @@ bridged to 1001. The records show the forwarding and the outside call it became.
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
-
-import yaml
 
 from appliance.events import CallForwarded, ExtensionCallEnded, ForwardingChanged
 from appliance.records.store import RecordReader
-from sim.live import ApplianceProcess, write_site
+from sim.live import ApplianceProcess
 from sim.sipua import offer_sdp
 from sim.traffic.sipp import free_udp_port
-from tests.live.test_outside_calls import Party, until
+from tests.live.parties import (
+    Party,
+    answered_out,
+    phone_and_gateway,
+    until,
+    write_site_calling_out,
+)
 
 PASSWORDS = {"1001": "pw-1001", "1002": "pw-1002"}
 
@@ -36,40 +39,16 @@ async def set_forwarding(box: tuple[str, int]) -> None:
 
 
 async def call_forwarded(box: tuple[str, int], gateway_port: int) -> str:
-    rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    rtp.bind(("127.0.0.1", 0))
-    body = offer_sdp("127.0.0.1", rtp.getsockname()[1])
-    phone = Party("1001", PASSWORDS["1001"], free_udp_port(), box)
-    gateway = Party("gw", "", gateway_port, box)
-    await phone.driver.start()
-    await gateway.driver.start()
-    try:
-        phone.do("register")
-        await until(lambda: any(e.kind == "registered" for e in phone.ua.events))
-        call = phone.do("call", "1002", body)
-        await until(lambda: gateway.incoming() is not None)
-        far = gateway.incoming()
-        gateway.do("answer", far.id, body)
-        await until(lambda: phone.ua.calls[call].state == "answered")
-        await asyncio.sleep(0.3)
-        phone.do("hangup", call)
-        await until(lambda: far.state == "ended")
-        return far.invite.uri
-    finally:
-        phone.driver.close()
-        gateway.driver.close()
-        rtp.close()
+    async with phone_and_gateway(box, "1001", PASSWORDS["1001"], gateway_port) as (
+            phone, gateway, body):
+        return await answered_out(phone, gateway, "1002", body, 0.3)
 
 
 def test_a_forwarding_set_by_feature_code_outlives_a_restart_and_calls_out(
     tmp_path: Path,
 ) -> None:
     gateway_port = free_udp_port()
-    config = write_site(tmp_path / "site.yaml", gateway_port, PASSWORDS)
-    site = yaml.safe_load(config.read_text())
-    site["trunk_groups"][0]["outbound"] = {"gateway": f"127.0.0.1:{gateway_port}",
-                                           "prefix": "9"}
-    config.write_text(yaml.safe_dump(site, sort_keys=False))
+    config = write_site_calling_out(tmp_path / "site.yaml", gateway_port, PASSWORDS)
     box = ApplianceProcess(config, tmp_path)
     try:
         asyncio.run(set_forwarding(box.address))

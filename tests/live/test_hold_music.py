@@ -7,8 +7,6 @@ phone goes on sending) and the agent receives nothing; resumed, the agent's tone
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import Callable
 from pathlib import Path
 from random import Random
 
@@ -17,14 +15,12 @@ import pytest
 
 from appliance.events import CallHeld, CallResumed
 from appliance.live.udp import UdpDriver
-from appliance.media import sdp
-from appliance.media.g711 import ulaw_encode
-from appliance.media.rtp import RtpPacket
 from appliance.records.store import RecordReader
 from sim.live import ApplianceProcess, media_port_range, write_site
 from sim.sipua import UserAgent, offer_sdp
-from sim.traffic.rtp_pcap import dominant_frequency, rtp_audio, tone
+from sim.traffic.rtp_pcap import dominant_frequency, rtp_audio
 from sim.traffic.sipp import free_udp_port
+from tests.live.parties import RtpParty, relay_address, until
 
 pytestmark = pytest.mark.slow
 
@@ -32,54 +28,6 @@ AGENT, PASSWORD = "1001", "pw-1001"
 AGENT_HZ, CALLER_HZ = 1400.0, 600.0  # neither in the default music
 PHASE_SECONDS = 2.0  # talking, held, resumed
 SETTLE = 0.5  # of each phase, left out: the re-INVITE's round trip and jitter
-WITHIN = 10.0
-
-
-class RtpParty:
-    """A party's RTP socket: sends `hz` every 20 ms to `peer`, keeps what arrives by phase."""
-
-    def __init__(self, port: int, hz: float) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", port))
-        self.sock.setblocking(False)
-        self.port = port
-        self.frames = ulaw_encode(tone(hz, 1.0))
-        self.ssrc = Random(port).getrandbits(32)
-        self.seq = 0
-        self.peer: tuple[str, int] | None = None
-        self.phase = "talking"
-        self.received: dict[str, list[bytes]] = {}
-
-    def tick(self, settled: bool) -> None:
-        if self.peer is not None:
-            start = (self.seq % 50) * 160
-            packet = RtpPacket(0, self.seq & 0xFFFF, self.seq * 160, self.ssrc,
-                               self.frames[start:start + 160])
-            self.sock.sendto(bytes(packet), self.peer)
-            self.seq += 1
-        while True:
-            try:
-                data = self.sock.recv(2048)
-            except BlockingIOError:
-                return
-            if settled:
-                self.received.setdefault(self.phase, []).append(data)
-
-
-def relay_address(body: bytes) -> tuple[str, int]:
-    description = sdp.parse(body)
-    stream = description.media[0]
-    connection = stream.connection or description.connection
-    assert connection is not None
-    return connection.address, stream.port
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    for _ in range(int(WITHIN / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not within {WITHIN} s: {what}")
 
 
 async def hold_and_resume(box: tuple[str, int], caller_port: int, caller: RtpParty,

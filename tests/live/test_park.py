@@ -11,74 +11,35 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from random import Random
 
 import numpy as np
 import pytest
 
 from appliance.events import CallAnswered, CallParked, CallPickedUp, ParkPickedUp, ParkTimedOut
-from appliance.live.udp import UdpDriver
 from appliance.records.store import RecordReader
 from sim.live import ApplianceProcess, media_port_range, write_site
-from sim.sipua import UserAgent, offer_sdp
 from sim.traffic.rtp_pcap import dominant_frequency, rtp_audio
 from sim.traffic.sipp import free_udp_port
-from tests.live.test_hold_music import RtpParty, relay_address, share_at, until
+from tests.live.parties import GatewayAndPhones, RtpParty, relay_address, until
+from tests.live.test_hold_music import share_at
 
 pytestmark = pytest.mark.slow
 
 PASSWORDS = {"1001": "pw-1001", "1002": "pw-1002"}
 CALLER_HZ, HZ = 600.0, {"1001": 1400.0, "1002": 1000.0}  # none in the default music
-PHASE_SECONDS = 2.0
-SETTLE = 0.5  # of each phase, left out: signalling's round trips and jitter
 PARK_TIMEOUT = 4.0
 
 
-class Parties:
+class Parties(GatewayAndPhones):
     """The trunk caller and the phones, their UDP drivers and RTP sockets."""
 
     def __init__(self, box: tuple[str, int], caller_port: int, phones: list[str]) -> None:
         _, high = media_port_range()
         # The parties' sockets take the top of this worker's ports; the appliance the rest.
-        self.rtp = {"gw": RtpParty(high - 1, CALLER_HZ)}
-        self.rtp.update({user: RtpParty(high - 3 - 2 * i, HZ[user])
-                         for i, user in enumerate(PASSWORDS)})
-        self.gateway = UserAgent("gw", "", ("127.0.0.1", caller_port), box, Random("gw"))
-        self.phones = {user: UserAgent(user, PASSWORDS[user], ("127.0.0.1", free_udp_port()),
-                                       box, Random(user)) for user in phones}
-        self.drivers = {ua.user: UdpDriver(ua, ua.local[0], ua.local[1])  # type: ignore[arg-type]
-                        for ua in (self.gateway, *self.phones.values())}
-
-    async def start(self) -> None:
-        for driver in self.drivers.values():
-            await driver.start()
-        for phone in self.phones.values():
-            self.do(phone, "register", 3600)
-        await until(lambda: all(any(e.kind == "registered" for e in p.events)
-                                for p in self.phones.values()), "registered")
-
-    def close(self) -> None:
-        for driver in self.drivers.values():
-            driver.close()
-        for party in self.rtp.values():
-            party.sock.close()
-
-    def do(self, ua: UserAgent, method: str, *args: object) -> object:
-        result = getattr(ua, method)(self.drivers[ua.user].now(), *args)
-        self.drivers[ua.user].flush()
-        return result
-
-    def offer(self, user: str) -> bytes:
-        return offer_sdp("127.0.0.1", self.rtp[user].port)
-
-    async def phase(self, name: str) -> None:
-        """Every party sends and receives for `PHASE_SECONDS`, keeping what arrives as `name`."""
-        for party in self.rtp.values():
-            party.phase = name
-        for step in range(int(PHASE_SECONDS / 0.02)):
-            for party in self.rtp.values():
-                party.tick(step * 0.02 >= SETTLE)
-            await asyncio.sleep(0.02)
+        rtp = {"gw": RtpParty(high - 1, CALLER_HZ)}
+        rtp.update({user: RtpParty(high - 3 - 2 * i, HZ[user])
+                    for i, user in enumerate(PASSWORDS)})
+        super().__init__(box, caller_port, {user: PASSWORDS[user] for user in phones}, rtp)
 
     async def answer_ringing(self, user: str | None = None) -> tuple[str, int]:
         """The phone that rings (`user`'s if given) answers: (its user, its call)."""
@@ -106,13 +67,13 @@ async def park(parties: Parties, pick_up: bool) -> None:
     parker, incoming = await parties.answer_ringing()
     await until(lambda: gateway.calls[call].state == "answered", "answered")
     parties.rtp["gw"].peer = relay_address(gateway.calls[call].remote_body)
-    await parties.phase("talking")
+    await parties.talk("talking")
     phone = parties.phones[parker]
     parties.do(phone, "refer", incoming, "700")
     await until(lambda: phone.calls[incoming].state == "ended", "the parker's call ended")
     assert phone.calls[incoming].sipfrag.startswith(b"SIP/2.0 200 Parked 701")
     parties.rtp[parker].peer = None
-    await parties.phase("parked")
+    await parties.talk("parked")
     if pick_up:
         picker = next(p for p in parties.phones.values() if p.user != parker)
         pickup = parties.do(picker, "call", "701", parties.offer(picker.user))
@@ -120,7 +81,7 @@ async def park(parties: Parties, pick_up: bool) -> None:
         parties.rtp[picker.user].peer = relay_address(picker.calls[pickup].remote_body)
     else:
         await parties.answer_ringing(parker)
-    await parties.phase("after")
+    await parties.talk("after")
     parties.do(gateway, "hangup", call)
     await asyncio.sleep(0.5)
 
@@ -139,7 +100,7 @@ async def pick_up_ringing(parties: Parties) -> None:
     await until(lambda: all(c.state == "ended" for c in rung.calls.values()), "ring stopped")
     parties.rtp[picker.user].peer = relay_address(picker.calls[pickup].remote_body)
     parties.rtp["gw"].peer = relay_address(gateway.calls[call].remote_body)
-    await parties.phase("after")
+    await parties.talk("after")
     parties.do(gateway, "hangup", call)
     await asyncio.sleep(0.5)
 

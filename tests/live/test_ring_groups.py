@@ -18,7 +18,7 @@ from appliance.records.store import RecordReader
 from sim.live import ApplianceProcess, write_site
 from sim.sipua import offer_sdp
 from sim.traffic.sipp import free_udp_port
-from tests.live.test_outside_calls import Party, until
+from tests.live.parties import Party, until
 
 PASSWORDS = {"1001": "pw-1001", "1002": "pw-1002", "1003": "pw-1003"}
 GATEWAY_REALM = "carrier.example"

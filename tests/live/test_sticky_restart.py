@@ -14,7 +14,8 @@ from appliance.records.store import RecordReader
 from sim.live import ApplianceProcess, media_port_range, write_site
 from sim.sipua import offer_sdp
 from sim.traffic.sipp import free_udp_port
-from tests.live.test_transfer_to_agent import PASSWORDS, Parties, incoming, until
+from tests.live.parties import incoming, until
+from tests.live.test_transfer_to_agent import PASSWORDS, Parties
 
 pytestmark = pytest.mark.slow
 

@@ -15,78 +15,38 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from random import Random
 
 import pytest
 
 from appliance.events import CallAnswered, CallTransferred, ExtensionCallEnded
-from appliance.live.udp import UdpDriver
 from appliance.records import call_details
 from appliance.records.store import RecordReader
 from sim.live import ApplianceProcess, media_port_range, write_site
-from sim.sipua import UserAgent, offer_sdp
+from sim.sipua import offer_sdp
 from sim.traffic.rtp_pcap import dominant_frequency, rtp_audio
 from sim.traffic.sipp import free_udp_port
-from tests.live.test_hold_music import RtpParty, relay_address
+from tests.live.parties import GatewayAndPhones, RtpParty, incoming, relay_address, until
 
 pytestmark = pytest.mark.slow
 
 PASSWORDS = {"1001": "pw-1001", "1002": "pw-1002"}
 CALLER_HZ, FIRST_HZ, SECOND_HZ = 600.0, 1400.0, 1000.0
-WITHIN = 10.0
 
 
-async def until(condition: Callable[[], bool], what: str) -> None:
-    for _ in range(int(WITHIN / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not within {WITHIN} s: {what}")
-
-
-def incoming(phone: UserAgent) -> int | None:
-    return next((c.id for c in phone.calls.values() if c.state == "incoming"), None)
-
-
-class Parties:
+class Parties(GatewayAndPhones):
     """The gateway and the two phones on UDP, with their RTP sockets at the top of this
     worker's media ports (the appliance takes the rest)."""
 
     def __init__(self, box: tuple[str, int], caller_port: int, high: int) -> None:
-        self.gateway = UserAgent("gw", "", ("127.0.0.1", caller_port), box, Random("gw"))
-        self.phones = {user: UserAgent(user, password, ("127.0.0.1", free_udp_port()), box,
-                                       Random(user)) for user, password in PASSWORDS.items()}
-        self.rtp = {"gw": RtpParty(high - 1, CALLER_HZ), "1001": RtpParty(high - 3, FIRST_HZ),
-                    "1002": RtpParty(high - 5, SECOND_HZ)}
-        self.drivers = {ua.user: UdpDriver(ua, ua.local[0], ua.local[1])  # type: ignore[arg-type]
-                        for ua in (self.gateway, *self.phones.values())}
-
-    async def start(self) -> None:
-        for driver in self.drivers.values():
-            await driver.start()
-        for phone in self.phones.values():
-            self.do(phone, "register", 3600)
-        await until(lambda: all(any(e.kind == "registered" for e in p.events)
-                                for p in self.phones.values()), "registered")
-
-    def do(self, ua: UserAgent, method: str, *args: object) -> object:
-        result = getattr(ua, method)(self.drivers[ua.user].now(), *args)
-        self.drivers[ua.user].flush()
-        return result
+        super().__init__(box, caller_port, PASSWORDS, {
+            "gw": RtpParty(high - 1, CALLER_HZ), "1001": RtpParty(high - 3, FIRST_HZ),
+            "1002": RtpParty(high - 5, SECOND_HZ)})
 
     def answer(self, user: str, call: int) -> None:
         """The phone answers `call` and sends its tone to the relay port it was offered."""
         phone, rtp = self.phones[user], self.rtp[user]
         rtp.peer = relay_address(phone.calls[call].invite.body)
         self.do(phone, "answer", call, offer_sdp("127.0.0.1", rtp.port))
-
-    async def talk(self, phase: str, seconds: float = 2.0, settle: float = 0.5) -> None:
-        for party in self.rtp.values():
-            party.phase = phase
-        for step in range(int(seconds / 0.02)):
-            for party in self.rtp.values():
-                party.tick(step * 0.02 >= settle)
-            await asyncio.sleep(0.02)
 
     async def caller_put_through(self) -> tuple[int, str, int]:
         """A trunk call answered by whichever phone rings: (the gateway's call, that
@@ -102,12 +62,6 @@ class Parties:
         await until(lambda: self.gateway.calls[call].state == "answered", "answered")
         self.rtp["gw"].peer = relay_address(self.gateway.calls[call].remote_body)
         return call, first, answered
-
-    def close(self) -> None:
-        for driver in self.drivers.values():
-            driver.close()
-        for party in self.rtp.values():
-            party.sock.close()
 
 
 def other(user: str) -> str:

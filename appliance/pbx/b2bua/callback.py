@@ -36,7 +36,7 @@ from appliance.pbx.actions import PlaceCallback
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import LegEnding
-from appliance.pbx.b2bua.internal import InternalCalls
+from appliance.pbx.b2bua.internal import InternalCalls, NothingRung
 from appliance.pbx.b2bua.ivr import DISCARD_PORT, IvrCalls
 from appliance.pbx.b2bua.outside import OutsideCall, OutsideCalls
 from appliance.pbx.callcontrol import CallControl
@@ -61,7 +61,7 @@ class Goodbye:
         self.timer: TimerHandle | None = None
 
 
-class CallbackCalls:
+class CallbackCalls(NothingRung):
     """Callers saying goodbye, customers being called, and those answered, by call id."""
 
     def __init__(self, dialogs: Dialogs, ending: LegEnding, outside: OutsideCalls,
@@ -123,12 +123,6 @@ class CallbackCalls:
             self.anchor.media.close(goodbye.call, now)
 
     # --- the released caller's leg (`InternalParty`, routed by `InternalCalls`) ----------------
-
-    def answered(self, leg: Leg, now: float) -> bool:
-        return False  # nothing of ours is rung on it
-
-    def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
-        """Nothing of ours is rung on it."""
 
     def leg_ended(self, leg: Leg, now: float) -> None:
         """The caller hung up during the goodbye."""

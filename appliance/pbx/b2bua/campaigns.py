@@ -30,7 +30,7 @@ from appliance.events import AgentState, AgentStateChanged, Record
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.callback import placeholder_offer
 from appliance.pbx.b2bua.dialogs import Dialogs
-from appliance.pbx.b2bua.internal import InternalCalls
+from appliance.pbx.b2bua.internal import InternalCalls, NothingRung
 from appliance.pbx.b2bua.outside import OutsideCall, OutsideCalls
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.dialplan import route_through
@@ -83,7 +83,7 @@ class Placed:
         return self.attempt.contact.number
 
 
-class CampaignCalls:
+class CampaignCalls(NothingRung):
     """The started campaigns by name, their calls ringing out and those answered."""
 
     def __init__(self, dialogs: Dialogs, outside: OutsideCalls, anchor: MediaAnchor | None,
@@ -256,12 +256,6 @@ class CampaignCalls:
         self._arm(placed.run, now)
 
     # --- the B2BUA's own call ids (`InternalParty`); only outside legs are placed on them ---
-
-    def answered(self, leg: Leg, now: float) -> bool:
-        return False
-
-    def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
-        """Nothing but the outside call is placed on it."""
 
     def leg_ended(self, leg: Leg, now: float) -> None:
         """Nothing but the outside call is placed on it."""

@@ -24,6 +24,7 @@ from appliance.media.relay import CALLER
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import LegEnding
+from appliance.pbx.b2bua.internal import CalledIn
 from appliance.pbx.ivr.roompin import PIN_TRIES
 from appliance.pbx.legs import Leg
 
@@ -57,7 +58,7 @@ class RoomMember:
     trunk: str = ""  # a customer's call transferred in: the trunk group whose channel it holds
 
 
-class Conferences:
+class Conferences(CalledIn):
     """The site's rooms and who is in each."""
 
     def __init__(self, dialogs: Dialogs, ending: LegEnding, anchor: MediaAnchor | None,
@@ -79,12 +80,7 @@ class Conferences:
 
     def join(self, leg: Leg, offer: sdp.Sdp, party: str, room: str, now: float) -> None:
         """Answer `leg`, a phone that dialled `room`; in at once unless the room has a PIN."""
-        assert self.anchor is not None
-        leg.call = self.internal.open(self)
-        self.legs.callers[leg.call] = leg
-        body = self.anchor.caller_answer(leg, offer, False, now)
-        self.dialogs.answer(leg, body, now)
-        self.dialogs.start_session_timer(leg, now)
+        self.answer_call_in(leg, offer, now)
         member = self.members[leg.call] = RoomMember(room, party, leg)
         member.paused = self.pauses.pause(party, now)
         if self.rooms[room].pin is None:
@@ -135,12 +131,6 @@ class Conferences:
             self._give_back(member, now)
         if member is not None and member.trunk:
             self.cc.release_trunk(member.trunk)
-
-    def answered(self, leg: Leg, now: float) -> bool:
-        return False  # phones call in: the appliance sends no INVITE for these calls
-
-    def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
-        """Never asked: see `answered`."""
 
     def leg_ended(self, leg: Leg, now: float) -> None:
         """A member hung up (the mix tells of one let in: `broken`; one not let in yet has

@@ -19,7 +19,7 @@ from appliance.media import sdp
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
-from appliance.pbx.b2bua.internal import InternalCalls
+from appliance.pbx.b2bua.internal import InternalCalls, NothingRung
 from appliance.pbx.b2bua.outside import OutsideCall, OutsideCalls
 from appliance.pbx.b2bua.pauses import InternalPauses
 from appliance.pbx.callcontrol import CallControl
@@ -42,7 +42,7 @@ _CAUSE_REFUSALS = {"no_channel": (503, "Service Unavailable"), "no_answer": UNAV
 _NO_ANSWER_AT_ALL = (504, "Server Time-out")
 
 
-class DialOut:
+class DialOut(NothingRung):
     """Phones' calls to outside numbers in progress, by call id (the phone's leg)."""
 
     def __init__(self, dialogs: Dialogs, ending: LegEnding, outside: OutsideCalls,
@@ -142,12 +142,6 @@ class DialOut:
         self._close(call.id, now)
 
     # --- the phone's side (`InternalParty`, routed by `InternalCalls`) -----------------------
-
-    def answered(self, leg: Leg, now: float) -> bool:
-        return False  # the phone's leg is ours to answer; nothing of ours is rung
-
-    def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
-        """Nothing of ours is rung on a phone's call out."""
 
     def leg_ended(self, leg: Leg, now: float) -> None:
         """The phone hung up (BYE, CANCEL, found gone, shutdown): the far end is let go."""

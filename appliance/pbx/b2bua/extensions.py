@@ -20,7 +20,7 @@ time as not ready for internal calls.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from appliance.eventlog import EventLog
 from appliance.events import (
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from appliance.config.live import Sip
     from appliance.pbx.b2bua.agents import AgentSide
     from appliance.pbx.b2bua.dialout import DialOut
+    from appliance.pbx.b2bua.legbook import LegBook
     from appliance.pbx.features.ringgroup import Hunt
 
 BUSY = (486, "Busy Here")
@@ -74,6 +75,78 @@ def connect(dialogs: Dialogs, anchor: MediaAnchor | None, caller: Leg, leg: Leg,
     dialogs.start_session_timer(leg, now)
 
 
+class PhoneCall(Protocol):
+    """What `CallsBetweenPhones` needs of one of its calls."""
+
+    id: int
+    caller: str
+    caller_leg: Leg  # the dialling phone's
+    paused: list[str]  # the parties the ACD was told are busy
+
+
+C = TypeVar("C", bound=PhoneCall)
+
+
+class CallsBetweenPhones(Generic[C]):
+    """How a call a phone dialled and other phones are rung for ends, whether one phone is
+    rung (`ExtensionCalls`) or a group (`RingGroupCalls`): when a party leaves the other is
+    let go, and at the end the call's record is written and its parties' pauses given back."""
+
+    ended: type[tuple[float, int, str]]  # the call's last record: (t, call, cause)
+
+    calls: dict[int, C]
+    dialogs: Dialogs
+    legs: LegBook
+    anchor: MediaAnchor | None
+    ending: LegEnding
+    internal: InternalCalls
+    log: EventLog
+    pauses: InternalPauses
+
+    def _begin(self, call: C, offer: sdp.Sdp | None, started: tuple, now: float) -> None:
+        """`call` begins with record `started`: its dialling phone's leg (unanswered) is
+        its caller leg, given the media answer it will have (with a media plane), told it
+        rings (180), and its phone's agent paused."""
+        leg = call.caller_leg
+        leg.call = call.id
+        self.legs.callers[call.id] = leg
+        self.calls[call.id] = call
+        self.log.append(started)
+        if self.anchor is not None and offer is not None:
+            leg.sent_body = self.anchor.caller_answer(leg, offer, False, now)
+        self.dialogs.answers.respond(leg.invite, 180, "Ringing", now, tag=leg.local_tag)
+        call.paused = [call.caller] if self.pauses.pause(call.caller, now) else []
+
+    def leg_ended(self, leg: Leg, now: float) -> None:
+        """A party left (BYE, CANCEL, found gone, shutdown): the other one is let go."""
+        call = self.calls.get(leg.call)
+        if call is None:
+            return
+        if leg is not call.caller_leg:
+            self.ending.hang_up(call.caller_leg, now)
+            self._finish(call, "callee_hangup", now)
+            return
+        answered = self._let_go_rung(call, now)
+        self._finish(call, "caller_hangup" if answered else "cancelled", now)
+
+    def _let_go_rung(self, call: C, now: float) -> bool:
+        """The dialling phone left: the phone that answered is hung up, or those ringing
+        stop; whether one had answered."""
+        raise NotImplementedError
+
+    def _stop_timer(self, call: C) -> None:
+        raise NotImplementedError
+
+    def _finish(self, call: C, cause: str, now: float) -> None:
+        self._stop_timer(call)
+        del self.calls[call.id]
+        if cause != "forwarded":  # the call's id lives on as the outside call's
+            self.internal.close(call.id)
+        self.log.append(new(self.ended, (now, call.id, cause)))
+        for party in call.paused:
+            self.pauses.give_back(party, now)
+
+
 class ExtensionCall:
     """One call between phones: its parties, legs and ring timer."""
 
@@ -94,8 +167,10 @@ class ExtensionCall:
         self.outside: str | None = None
 
 
-class ExtensionCalls:
+class ExtensionCalls(CallsBetweenPhones[ExtensionCall]):
     """The calls between phones in progress, by id."""
+
+    ended = ExtensionCallEnded
 
     def __init__(self, dialogs: Dialogs, ending: LegEnding, agent_side: AgentSide,
                  phones: Phones, anchor: MediaAnchor | None, cc: CallControl,
@@ -160,14 +235,8 @@ class ExtensionCalls:
         """Ring `callee` for the phone of `leg` (an unanswered caller leg, `admit` gave no
         refusal), or send the call on at once as `forward` (`admit`'s) says."""
         call = ExtensionCall(self.internal.open(self), caller, callee, leg)
-        leg.call = call.id
-        self.legs.callers[call.id] = leg
-        self.calls[call.id] = call
-        self.log.append(new(ExtensionCallStarted, (now, call.id, caller, callee)))
-        if self.anchor is not None and offer is not None:
-            leg.sent_body = self.anchor.caller_answer(leg, offer, False, now)
-        self.dialogs.answers.respond(leg.invite, 180, "Ringing", now, tag=leg.local_tag)
-        call.paused = [party for party in (caller,) if self.pauses.pause(party, now)]
+        self._begin(call, offer, new(ExtensionCallStarted, (now, call.id, caller, callee)),
+                    now)
         if forward == (callee, "follow_me"):
             self.follow_me.start(call, now)
         elif forward is not None:
@@ -217,21 +286,13 @@ class ExtensionCalls:
             self.ending.hang_up(call.caller_leg, now, refusal=refusal)
             self._finish(call, cause, now)
 
-    def leg_ended(self, leg: Leg, now: float) -> None:
-        """A party left (BYE, CANCEL, found gone, shutdown): the other one is let go."""
-        call = self.calls.get(leg.call)
-        if call is None:
-            return
-        if leg is not call.caller_leg:
-            self.ending.hang_up(call.caller_leg, now)
-            self._finish(call, "callee_hangup", now)
-            return
+    def _let_go_rung(self, call: ExtensionCall, now: float) -> bool:
         callee_leg = self.legs.rings.get((call.id, call.callee))
         if callee_leg is not None and call.answered:
             self.ending.hang_up(callee_leg, now)
         else:
             self.agent_side.stop_ringing(call.id, call.callee, now)
-        self._finish(call, "caller_hangup" if call.answered else "cancelled", now)
+        return call.answered
 
     def consultation(self, leg: Leg) -> ExtensionCall | None:
         """The answered call between phones whose dialling leg is `leg`, if any."""
@@ -292,15 +353,6 @@ class ExtensionCalls:
     def schedule(self, call: ExtensionCall, deadline: float) -> None:
         self._stop_timer(call)
         call.ring_timer = self.deadlines.schedule(deadline, self._no_answer, call)
-
-    def _finish(self, call: ExtensionCall, cause: str, now: float) -> None:
-        self._stop_timer(call)
-        del self.calls[call.id]
-        if cause != "forwarded":  # the call's id lives on as the outside call's
-            self.internal.close(call.id)
-        self.log.append(new(ExtensionCallEnded, (now, call.id, cause)))
-        for party in call.paused:
-            self.pauses.give_back(party, now)
 
     # --- forwarding ---------------------------------------------------------------------------
 

@@ -256,8 +256,7 @@ class CallIntake:
             return
         answered = self._media_leg(request, source, user, now)
         if answered is not None:
-            call = self.extensions.internal.open(self.retrieval)
-            self.retrieval.start(*answered, call, user, number, now)
+            self.retrieval.start(*answered, user, number, now)
 
     def _pickup_call(self, request: Request, source: Address, agent: str, claim: Claim,
                      now: float) -> None:

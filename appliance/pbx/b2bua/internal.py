@@ -7,10 +7,15 @@ takes keys (a menu) to that owner."""
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from appliance.pbx.legs import Leg, OutsideLeg
 from appliance.pbx.sip.message import Response
+
+if TYPE_CHECKING:
+    from appliance.media import sdp
+    from appliance.pbx.b2bua.anchor import MediaAnchor
+    from appliance.pbx.b2bua.dialogs import Dialogs
 
 
 class InternalParty(Protocol):
@@ -42,6 +47,36 @@ class Challenged(Protocol):
     """A part whose INVITEs a far end may challenge (the outside calls)."""
 
     def challenged(self, leg: Leg, challenge: Response, now: float) -> bool: ...
+
+
+class NothingRung:
+    """A part that rings nothing on its calls (their legs are answered here, or placed by
+    the outside calls): no INVITE of its own is ever answered or refused."""
+
+    def answered(self, leg: Leg, now: float) -> bool:
+        return False
+
+    def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
+        """Never asked: see `answered`."""
+
+
+class CalledIn(NothingRung):
+    """A part whose calls are phones calling in, each answered with media on the relay as
+    a new call of the part's own (`answer_call_in`)."""
+
+    dialogs: Dialogs
+    anchor: MediaAnchor | None
+    internal: InternalCalls | None
+
+    def answer_call_in(self, leg: Leg, offer: sdp.Sdp, now: float) -> None:
+        """Answer `leg`, a phone's INVITE with an acceptable `offer`, with media on the
+        relay: `leg.call` is then a new call id of this part's, `leg` its caller leg, and
+        the leg's session timer runs."""
+        assert self.anchor is not None and self.internal is not None
+        leg.call = self.internal.open(self)
+        self.dialogs.legs.callers[leg.call] = leg
+        self.dialogs.answer(leg, self.anchor.caller_answer(leg, offer, False, now), now)
+        self.dialogs.start_session_timer(leg, now)
 
 
 def is_internal(call: int) -> bool:

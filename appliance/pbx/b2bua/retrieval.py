@@ -22,6 +22,7 @@ from appliance.media.prompts import SAMPLE_RATE
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import LegEnding
+from appliance.pbx.b2bua.internal import CalledIn
 from appliance.pbx.b2bua.mwi import MessageWaiting
 from appliance.pbx.ivr.run import PromptSeconds
 from appliance.pbx.legs import Leg
@@ -80,7 +81,7 @@ class Listening:
     limit: TimerHandle | None = None  # the end of the call's time (`retrieval_limit`)
 
 
-class Retrievals:
+class Retrievals(CalledIn):
     """The retrieval calls in progress, by call id."""
 
     def __init__(self, dialogs: Dialogs, ending: LegEnding, anchor: MediaAnchor | None,
@@ -111,21 +112,16 @@ class Retrievals:
             return (404, "Not Found")
         return None
 
-    def start(self, leg: Leg, offer: sdp.Sdp, call: int, user: str, number: str,
-              now: float) -> None:
-        """Answer the phone of `leg` (an INVITE `refusal` let through) as call `call`."""
-        assert self.anchor is not None
+    def start(self, leg: Leg, offer: sdp.Sdp, user: str, number: str, now: float) -> None:
+        """Answer the phone of `leg` (an INVITE `refusal` let through) as a new call."""
         own = self.settings.box_of_agent(user) if number == self.settings.own_box_code else None
         box = None if own is None else Box(own.name, own.pin)
         listening = Listening(leg, self.language)
         listening.machine = Retrieval(box, self.boxes,
                                       lambda name: self._statuses(listening, name),
                                       self.language)
-        leg.call = call
-        self.dialogs.legs.callers[call] = leg
-        self.calls[call] = listening
-        self.dialogs.answer(leg, self.anchor.caller_answer(leg, offer, False, now), now)
-        self.dialogs.start_session_timer(leg, now)
+        self.answer_call_in(leg, offer, now)
+        self.calls[leg.call] = listening
         listening.limit = self.deadlines.schedule(now + self.settings.retrieval_limit,
                                                   self._time_up, listening)
         self._carry_out(listening, listening.machine.start(), now)
@@ -134,12 +130,6 @@ class Retrievals:
         listening = self.calls.get(call)
         if listening is not None:
             self._carry_out(listening, listening.machine.key(digit), now)
-
-    def answered(self, leg: Leg, now: float) -> bool:
-        return False  # the phone calls in: the appliance sends no INVITE for these calls
-
-    def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
-        """Never asked: see `answered`."""
 
     def leg_ended(self, leg: Leg, now: float) -> bool:
         """The phone hung up (or was lost); False if `leg` is no retrieval call."""

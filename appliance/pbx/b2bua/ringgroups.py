@@ -23,7 +23,7 @@ from appliance.events import (
 )
 from appliance.media import sdp
 from appliance.pbx.b2bua.ending import UNAVAILABLE
-from appliance.pbx.b2bua.extensions import ExtensionCalls, connect
+from appliance.pbx.b2bua.extensions import CallsBetweenPhones, ExtensionCalls, connect
 from appliance.pbx.features.ringgroup import Effect, Hunt, Ring, StopRinging
 from appliance.pbx.legs import Leg
 
@@ -48,15 +48,17 @@ class RingGroupCall:
         self.timer: TimerHandle | None = None
 
 
-class RingGroupCalls:
+class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
     """The ring group calls in progress, by id; the owner of their legs (`InternalCalls`)."""
+
+    ended = RingGroupCallEnded
 
     def __init__(self, extensions: ExtensionCalls, log: EventLog) -> None:
         self.extensions, self.log = extensions, log
         self.dialogs, self.ending, self.cc = extensions.dialogs, extensions.ending, extensions.cc
         self.agent_side, self.anchor = extensions.agent_side, extensions.anchor
         self.legs, self.deadlines = extensions.legs, extensions.deadlines
-        self.pauses = extensions.pauses
+        self.pauses, self.internal = extensions.pauses, extensions.internal
         self.calls: dict[int, RingGroupCall] = {}
         self.groups: dict[str, RingGroup] = {}
 
@@ -74,14 +76,7 @@ class RingGroupCalls:
         hunt = Hunt(group.members, group.strategy, group.ring_seconds,
                     lambda member, at: self._can_ring(caller, member, at))
         call = RingGroupCall(self.extensions.internal.open(self), caller, group, leg, hunt)
-        leg.call = call.id
-        self.legs.callers[call.id] = leg
-        self.calls[call.id] = call
-        self.log.append(new(RingGroupCallStarted, (now, call.id, caller, number)))
-        if self.anchor is not None and offer is not None:
-            leg.sent_body = self.anchor.caller_answer(leg, offer, False, now)
-        self.dialogs.answers.respond(leg.invite, 180, "Ringing", now, tag=leg.local_tag)
-        call.paused = [caller] if self.pauses.pause(caller, now) else []
+        self._begin(call, offer, new(RingGroupCallStarted, (now, call.id, caller, number)), now)
         self._carry_out(call, hunt.start(now), now)
 
     def _can_ring(self, caller: str, member: str, now: float) -> bool:
@@ -116,19 +111,11 @@ class RingGroupCalls:
             self._unpause(call, leg.agent, now)
             self._carry_out(call, call.hunt.refuse(leg.agent, now), now)
 
-    def leg_ended(self, leg: Leg, now: float) -> None:
-        """A party left: the other one is let go (members still ringing stop)."""
-        call = self.calls.get(leg.call)
-        if call is None:
-            return
-        if leg is not call.caller_leg:
-            self.ending.hang_up(call.caller_leg, now)
-            self._finish(call, "callee_hangup", now)
-            return
+    def _let_go_rung(self, call: RingGroupCall, now: float) -> bool:
         if call.member_leg is not None:
             self.ending.hang_up(call.member_leg, now)
         self._carry_out(call, call.hunt.give_up(), now)
-        self._finish(call, "caller_hangup" if call.member_leg else "cancelled", now)
+        return call.member_leg is not None
 
     # --- the hunt's effects ---------------------------------------------------------------------
 
@@ -183,15 +170,6 @@ class RingGroupCalls:
         call.paused = [party for party in call.paused if party != paused]
         self._finish(call, "forwarded", now)
         dialout.take_over(call.caller_leg, paused, call.group.number, route, now)
-
-    def _finish(self, call: RingGroupCall, cause: str, now: float) -> None:
-        self._stop_timer(call)
-        del self.calls[call.id]
-        if cause != "forwarded":  # the call's id lives on as the outside call's
-            self.extensions.internal.close(call.id)
-        self.log.append(new(RingGroupCallEnded, (now, call.id, cause)))
-        for party in call.paused:
-            self.pauses.give_back(party, now)
 
     def _unpause(self, call: RingGroupCall, member: str, now: float) -> None:
         if member in call.paused:

@@ -34,6 +34,7 @@ from appliance.media.relay import AGENT, CALLER
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import LegEnding
+from appliance.pbx.b2bua.internal import CalledIn
 from appliance.pbx.legs import Leg, LegEvent
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class Supervised:
         return f"supervision:{self.leg.call}"
 
 
-class Supervision:
+class Supervision(CalledIn):
     """The supervisors on calls, by their own leg's call id."""
 
     def __init__(self, dialogs: Dialogs, ending: LegEnding, anchor: MediaAnchor | None,
@@ -127,11 +128,7 @@ class Supervision:
         """Answer the supervisor's `leg` and mix them into `agent`'s call (`refusal` None)."""
         call = self.call_of(agent)
         assert call is not None and self.anchor is not None
-        leg.call = self.internal.open(self)
-        self.legs.callers[leg.call] = leg
-        body = self.anchor.caller_answer(leg, offer, False, now)
-        self.dialogs.answer(leg, body, now)
-        self.dialogs.start_session_timer(leg, now)
+        self.answer_call_in(leg, offer, now)
         watch = self.sessions[leg.call] = Supervised(call, supervisor, agent, mode, leg)
         watch.paused = self.pauses.pause(supervisor, now)
         self.anchor.media.mix(watch.mix, hearing(call, leg.call, mode), now)
@@ -165,12 +162,6 @@ class Supervision:
         self.log.append(new(SupervisionEnded, (now, watch.call, watch.supervisor, cause)))
         if not by_supervisor:
             self.ending.hang_up(watch.leg, now)
-
-    def answered(self, leg: Leg, now: float) -> bool:
-        return False  # supervisors call in: the appliance sends no INVITE for these calls
-
-    def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
-        """Never asked: see `answered`."""
 
     def leg_ended(self, leg: Leg, now: float) -> None:
         """The supervisor's leg ended; their session ends with the mix (`broken`)."""
