@@ -192,6 +192,7 @@ class CallState:
         "callback_attempts",
         "callback_offered",
         "callback_queue",
+        "carried_wait",
         "cause",
         "ended_at",
         "first_queue",
@@ -263,6 +264,8 @@ class CallState:
         self.callback_attempts = 0  # calls placed to that number
         self.callback_offered = False  # the queue offered its caller a callback
         self.callback_queue: str | None = None  # the queue it asked for it in
+        # A callback carried over from an earlier run: the seconds it had waited there.
+        self.carried_wait = 0.0
         # Its transfers by kind, in the order they became known, and the calls given back
         # to the transferring agent (or their queue) when an agent's blind transfer was
         # not taken; ``pending_transfer``: (where it stands, the transferring answer's visit).
@@ -670,6 +673,7 @@ class EventReducer:
         if call is not None:
             call.callback, call.callback_queue = r.number, r.queue
             call.callback_attempts = r.attempts
+            call.carried_wait = r.waited
 
     def callback_placed(self, r: CallbackPlaced) -> None:
         call = self.calls.get(r.call)

@@ -160,7 +160,7 @@ class _Pass(ReductionListener):
                 tally.answered_within_sl += 1
             if call.callback is not None:
                 tally.callbacks_connected += 1
-                if wait <= self.sl[visit.queue]:
+                if wait + call.carried_wait <= self.sl[visit.queue]:
                     tally.callbacks_within_sl += 1
         elif end is CALLBACK_GIVEN_UP:
             tally.callback_given_up += 1
@@ -195,9 +195,9 @@ class _Pass(ReductionListener):
             center.answer_wait += wait
             if wait <= self.sl[handling.visit.queue]:
                 center.answered_within_sl += 1
-            if call.callback is not None:
+            if call.callback is not None:  # a carried one waited in earlier runs too
                 center.callbacks_connected += 1
-                if wait <= self.sl[handling.visit.queue]:
+                if wait + call.carried_wait <= self.sl[handling.visit.queue]:
                     center.callbacks_within_sl += 1
 
     def callback_offered(self, call: CallState) -> None:

@@ -215,11 +215,14 @@ def _callback_fields(call: CallState, cause: EndCause) -> dict[str, Any]:
     if call.callback is None:
         return {}
     outcome = outcome_of(call, cause)
+    said = _CARRIED if cause is EndCause.CARRIED_OVER else _CALLBACK_OUTCOMES.get(
+        outcome, outcome.value)
     return {"callback_number": call.callback, "callback_attempts": call.callback_attempts,
-            "callback_outcome": _CALLBACK_OUTCOMES.get(outcome, outcome.value)}
+            "callback_outcome": said}
 
 
 _CALLBACK_OUTCOMES = {Outcome.ANSWERED: "connected", Outcome.CALLBACK_GIVEN_UP: "given_up"}
+_CARRIED = "carried_over"  # rather than in_system: the next run goes on with it
 
 
 def ivr_fields(path: IvrPath) -> dict[str, Any]:

@@ -35,8 +35,8 @@ from appliance.eventlog import record_from_json
 from appliance.events import (
     CallAnswered,
     CallbackCarried,
+    CallbackFailed,
     CallbackGivenUp,
-    CallbackPlaced,
     CallbackRequested,
     CallEnded,
     CallOffered,
@@ -205,7 +205,10 @@ def pending_callback(run: str, records: list[Record], stop: float,
     before = asked[0].waited if isinstance(asked[0], CallbackCarried) else 0.0
     first = queued[0].t if queued else asked[0].t
     made = asked[0].attempts if isinstance(asked[0], CallbackCarried) else 0
-    attempts = max((r.attempt for r in records if isinstance(r, CallbackPlaced)), default=made)
+    # Only the attempts that failed count: one cut off by the stop (the customer's phone
+    # ringing, or answered before an agent took them) is no fault of the customer's.
+    attempts = max((r.attempt for r in records if isinstance(r, CallbackFailed)),
+                   default=made)
     return PendingCallback(
         run, offered.call, offered.trunk_group, offered.ani, offered.dnis, asked[-1].queue,
         queued[-1].priority if queued else 0, asked[-1].number,

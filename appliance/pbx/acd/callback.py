@@ -118,6 +118,12 @@ def pending(call: Call) -> bool:
     return entry is not None and not entry.connected
 
 
+def unserved(call: Call) -> bool:
+    """Whether the call is a callback whose customer has not talked to an agent yet (they
+    may be on the line, called first): a stop of the box carries it over to the next run."""
+    return call.callback is not None and not call.answered
+
+
 class Callbacks:
     """The ACD's callbacks. `trunks` gives the channels the calls out take."""
 

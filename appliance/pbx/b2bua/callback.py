@@ -32,6 +32,7 @@ from appliance.eventlog import EventLog
 from appliance.events import CallbackDialled, new
 from appliance.media import sdp
 from appliance.media.speech import say
+from appliance.pbx.acd.callback import unserved
 from appliance.pbx.actions import PlaceCallback
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.dialogs import Dialogs
@@ -230,6 +231,34 @@ class CallbackCalls(NothingRung):
         if placed is not None:
             cause = "far_hangup" if leg.call in self.cc.calls else "caller_hangup"
             self.outside.ended(placed, cause, now)
+
+    # --- the box shutting down ------------------------------------------------------------
+
+    def stop(self, now: float) -> None:
+        """The box shuts down: every callback no agent has served yet loses its legs (the
+        customer called first gets our BYE, the agent on the line or rung for it a BYE or
+        CANCEL), call control told nothing. The call stays pending in the records, and the
+        next start carries it over without counting the attempt cut off
+        (`appliance.records.recovery`). Outside calls still ringing are the B2BUA's to end."""
+        for goodbye in list(self.goodbyes.values()):
+            self._end_goodbye(goodbye, now)
+        for call in [call.id for call in self.cc.calls.values() if unserved(call)]:
+            placed = self.customers.pop(call, None)
+            if placed is not None:
+                self.outside.ended(placed, "caller_hangup", now)
+            customer = self.legs.callers.get(call)
+            if customer is not None:
+                self.ending.hang_up(customer, now)
+            self._free_agents(call, now)
+
+    def _free_agents(self, call: int, now: float) -> None:
+        for (rung, agent), leg in list(self.legs.rings.items()):
+            if rung != call:
+                continue
+            if leg.dialog is None:
+                self.outside.agent_side.stop_ringing(call, agent, now)
+            else:
+                self.ending.hang_up(leg, now)
 
     # --- helpers ----------------------------------------------------------------------------
 

@@ -290,6 +290,7 @@ class B2bua(Endpoint):
         """Refuse new calls and end every call in the appliance."""
         self.shutting_down = self.probes.paused = True
         self.campaigns.stop_all(now)
+        self.callbacks.stop(now)  # first: what it carries over is not ended as a hang-up
         for call in list(self.legs.callers):
             self.cc.caller_hangup(now, call)
             leg = self.legs.callers.get(call)

@@ -80,3 +80,22 @@ def test_a_callback_whose_queue_offers_none_now_is_not_carried(tmp_path: Path) -
     h.cc.acd.queues["service"].config.__dict__["callback"] = None
     assert h.cc.carry_callback(0.0, pending, 10.0) is None
     assert not h.records(CallbackCarried) and not h.cc.calls
+
+
+def test_an_attempt_cut_off_by_a_crash_is_not_counted(tmp_path: Path) -> None:
+    """Killed while the customer's phone rang for the last attempt: not given up, carried
+    with the attempts that failed; the one cut off is made again."""
+    h = harness(attempts=2, retry_after=5, ring_timeout=30)
+    call = request(h, 0.0, "5551000")
+    h.cc.agent_ready(30.0, "a1")
+    h.cc.agent_answer(31.0, "a1", call)
+    h.cc.callback_failed(35.0, call, busy=True)
+    h.at(41.0)
+    h.cc.agent_answer(42.0, "a1", call)
+    assert h.actions()[-1] == PlaceCallback(call, "5551000", "pstn", "a1")  # the last, ringing
+    database = tmp_path / "records.db"
+    store_run(database, "before", list(h.log.records))
+    [closed] = close_interrupted_calls(database)
+    assert closed.callback is not None and closed.callback.attempts == 1
+    assert [c.cause for c in RecordReader(database).calls("before")] == [
+        EndCause.CARRIED_OVER]
