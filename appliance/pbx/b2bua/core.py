@@ -159,6 +159,7 @@ class B2bua(Endpoint):
         self.transfers.out = TransfersOut(self.transfers, self.ending, self.agent_side,
                                           self.extensions, self.dialout, self.outside,
                                           self.internal, self.pauses)
+        self.consultations.out = self.transfers.out
         self.waiting = MessageWaiting(self.layer, self.answers, self.deadlines, self.here,
                                       self.rng, self.phones)
         self.retrieval = Retrievals(self.dialogs, self.ending, self.anchor, self.waiting,
