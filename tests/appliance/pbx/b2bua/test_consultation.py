@@ -274,9 +274,9 @@ STEPS = st.lists(st.sampled_from(["start", "answer", "swap", "three_way", "abort
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(STEPS)
-def test_every_leg_ends_connected_or_released(steps):
-    scene = Scene()
+@given(STEPS, st.booleans())
+def test_every_leg_ends_connected_or_released(steps, desk):
+    scene = Scene(desk=desk)
     lab = scene.lab
     for step in steps:
         leg = scene.box.legs.rings.get((scene.call, scene.agent))
