@@ -40,6 +40,8 @@ _COUNTS = (
     "transferred_to_queue",
     "transferred_to_agent",
     "transferred_attended",
+    "transferred_to_extension",
+    "transferred_outside",
     "recalls",
     "parked",
     "picked_up",
@@ -93,6 +95,8 @@ class CallTally:
             transfer_rate_queue=ratio(self.transferred_to_queue, self.answered),
             transfer_rate_agent=ratio(self.transferred_to_agent, self.answered),
             transfer_rate_attended=ratio(self.transferred_attended, self.answered),
+            transfer_rate_extension=ratio(self.transferred_to_extension, self.answered),
+            transfer_rate_outside=ratio(self.transferred_outside, self.answered),
             callback_service_level=ratio(self.callbacks_within_sl, self.callbacks_requested),
         )
         return build(CallStats, counts)

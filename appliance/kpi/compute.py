@@ -230,7 +230,7 @@ class _Pass(ReductionListener):
     def transfer_known(self, call: CallState, visit: Visit | None, kind: TransferKind,
                        first: bool) -> None:
         name = _TRANSFERRED.get(kind)
-        if name is None:  # out of the queues (a room, a phone, outside): in `transferred` only
+        if name is None:  # into a conference room: in `transferred` only
             return
         if visit is not None:
             setattr(visit.tag, name, getattr(visit.tag, name) + 1)
@@ -413,7 +413,9 @@ class _Pass(ReductionListener):
 
 _TRANSFERRED = {TransferKind.QUEUE: "transferred_to_queue",
                 TransferKind.AGENT: "transferred_to_agent",
-                TransferKind.ATTENDED: "transferred_attended"}
+                TransferKind.ATTENDED: "transferred_attended",
+                TransferKind.EXTENSION: "transferred_to_extension",
+                TransferKind.OUTSIDE: "transferred_outside"}
 
 
 class _PerQueue(dict[str, float]):

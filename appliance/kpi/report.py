@@ -126,6 +126,10 @@ class CallStats:
     """Blind transfers to an agent, who is rung."""
     transferred_attended: int
     """Attended transfers: the agent consulted takes the call at once."""
+    transferred_to_extension: int
+    """Transfers out of the ACD to a phone that is no agent's."""
+    transferred_outside: int
+    """Transfers out of the ACD to an outside number."""
     recalls: int
     """Blind transfers to an agent that the agent did not take, the call going back to
     the transferring agent or their queue (queue: the transferring answer's)."""
@@ -167,6 +171,10 @@ class CallStats:
     """transferred_to_agent / answered."""
     transfer_rate_attended: float | None
     """transferred_attended / answered."""
+    transfer_rate_extension: float | None
+    """transferred_to_extension / answered."""
+    transfer_rate_outside: float | None
+    """transferred_outside / answered."""
     callback_service_level: float | None
     """callbacks_within_sl / callbacks_requested: the callers who asked for a callback and
     were connected within the threshold, their wait counted to the connection (README)."""

@@ -108,13 +108,16 @@ class CallDetail(NamedTuple):
     voicemail_box: str | None = None
     voicemail_file: str | None = None
     # ``transfers`` by kind (``appliance.reduce.TransferKind``): blind to a queue, blind to
-    # an agent (rung), attended (taken at once by the agent consulted); a transfer to an
-    # agent whose records end before the ring or the answer counts in none. ``recalls``:
+    # an agent (rung), attended (taken at once by the agent consulted), out of the ACD to a
+    # phone that is no agent's or to an outside number (cause transferred_out); a transfer
+    # to an agent whose records end before the ring or the answer counts in none. ``recalls``:
     # times an agent's blind transfer was not taken and the call went back to the
     # transferring agent or their queue.
     transfers_to_queue: int = 0
     transfers_to_agent: int = 0
     transfers_attended: int = 0
+    transfers_to_extension: int = 0
+    transfers_outside: int = 0
     recalls: int = 0
     # The agent who took the call from the phones it rang with a pickup code, and how:
     # "directed" (the code named an agent) or "group"; None if it was not picked up.
@@ -201,6 +204,8 @@ def feature_fields(call: CallState, cause: EndCause) -> dict[str, Any]:
         "transfers_to_queue": kinds.count(TransferKind.QUEUE),
         "transfers_to_agent": kinds.count(TransferKind.AGENT),
         "transfers_attended": kinds.count(TransferKind.ATTENDED),
+        "transfers_to_extension": kinds.count(TransferKind.EXTENSION),
+        "transfers_outside": kinds.count(TransferKind.OUTSIDE),
         "recalls": call.recalls,
         "picked_up_by": None if pickup is None else pickup[0],
         "pickup": None if pickup is None else ("directed" if pickup[1] else "group"),

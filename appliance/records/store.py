@@ -178,6 +178,8 @@ ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("calls", "transfers_to_queue", "INTEGER NULL"),
     ("calls", "transfers_to_agent", "INTEGER NULL"),
     ("calls", "transfers_attended", "INTEGER NULL"),
+    ("calls", "transfers_to_extension", "INTEGER NULL"),
+    ("calls", "transfers_outside", "INTEGER NULL"),
     ("calls", "recalls", "INTEGER NULL"),
     ("calls", "picked_up_by", "TEXT NULL"),
     ("calls", "pickup", "TEXT NULL"),

@@ -15,10 +15,13 @@ from the agent to the target), the customer's call its hold and resume (`CallHel
 - `complete` (or the agent hanging up with the target on the line) hands the caller to a
   target who is an agent (`CallControl.agent_transfer_attended`, as an attended transfer by
   REFER does): the target's leg becomes the call's agent leg, re-INVITEd onto the call's
-  agent-side port, and the agent is let go. A target that is no agent is refused (the call
-  stays with agents: no transfer out of the ACD exists): the consultation goes on; the
-  agent hanging up then ends the customer's call as any agent's hang-up does, and the
-  target is let go.
+  agent-side port, and the agent is let go. A target that is no agent's phone takes the
+  caller out of the ACD (`TransfersOut.consulted`, through
+  `CallControl.agent_transfer_out`: cause transferred_out, `CallTransferred` to
+  "extension:" + user), re-INVITEd onto the call's agent-side port and bridged to the
+  caller as a blind transfer's answered target. Call control refusing, the consultation
+  goes on; the agent hanging up then ends the customer's call as any agent's hang-up
+  does, and the target is let go.
 - `abort`, or the target refusing, not answering (the site's extension ring timeout) or
   hanging up: the target is let go and the agent is back with the caller, off hold.
 - the caller hanging up: the call ends as any call does (the agent is hung up by call
@@ -50,6 +53,7 @@ from appliance.pbx.legs import Leg
 
 if TYPE_CHECKING:
     from appliance.clock import TimerHandle
+    from appliance.pbx.b2bua.transferout import TransfersOut
 
 # The consultation's end, as an `ExtensionCallEnded` cause, by the target's refusal.
 _REFUSALS = {486: "busy", 600: "busy", 603: "declined"}
@@ -104,6 +108,8 @@ class Consultations:
         self.sessions: dict[int, Consulting] = {}
         # Our re-INVITE to a phone with a new offer (`Transfers.reconnect`), set by the B2BUA.
         self.reoffer: Callable[[Leg, bytes, float], None] = lambda leg, body, now: None
+        # The transfers out of the ACD, for a target that is no agent's (set by the B2BUA).
+        self.out: TransfersOut | None = None
 
     # --- the agent's asks ----------------------------------------------------------------------
 
@@ -154,9 +160,9 @@ class Consultations:
             self._arrange(consult, THREE_WAY, now)
 
     def complete(self, agent_leg: Leg, now: float) -> None:
-        """Hand the caller to the target, an agent who answered, and let the agent go;
-        nothing changes if the target is no agent, has not answered or call control will
-        not (see `completed`)."""
+        """Hand the caller to the target, who answered, and let the agent go; nothing
+        changes if the target has not answered or call control will not (see
+        `completed`)."""
         consult = self._of(agent_leg)
         if consult is not None:
             self.completed(consult, now)
@@ -164,19 +170,37 @@ class Consultations:
     def completed(self, consult: Consulting, now: float) -> bool:
         """Complete `consult` if it can be; whether it was."""
         target_leg = self.legs.rings.get((consult.id, consult.target))
-        if (consult.mode == RINGING or target_leg is None
-                or self.cc.agent_status(consult.target) is None):
+        if consult.mode == RINGING or target_leg is None:
             return False
+        if self.cc.agent_status(consult.target) is None:
+            return self._hand_out(consult, target_leg, now)
         self._arrange(consult, THREE_WAY, now)  # the caller off hold in the media
         if not self.cc.agent_transfer_attended(now, consult.agent, consult.target):
             return False
         self._close(consult, "transferred", now)
-        del self.legs.rings[(consult.id, consult.target)]
-        target_leg.call = consult.call
-        self.legs.rings[(consult.call, consult.target)] = target_leg
-        assert self.anchor is not None  # the target's phone onto the call's agent-side port
-        self.reoffer(target_leg, self.anchor.moved_agent_offer(consult.call, target_leg), now)
+        self._move(consult, target_leg, consult.call, now)
         return True
+
+    def _hand_out(self, consult: Consulting, target_leg: Leg, now: float) -> bool:
+        """Complete to a phone that is no agent's: the caller transferred out to it."""
+        if self.out is None:
+            return False
+        self._arrange(consult, THREE_WAY, now)
+        own = self.out.consulted(consult.agent_leg, consult.target, now)
+        if own is None:
+            return False
+        self._close(consult, "transferred", now)
+        self._move(consult, target_leg, own, now)
+        return self.out.answered(target_leg, now)
+
+    def _move(self, consult: Consulting, target_leg: Leg, call: int, now: float) -> None:
+        """The target's leg goes under `call`, its phone re-INVITEd onto the customer's
+        call's agent-side port."""
+        del self.legs.rings[(consult.id, consult.target)]
+        target_leg.call = call
+        self.legs.rings[(call, consult.target)] = target_leg
+        assert self.anchor is not None
+        self.reoffer(target_leg, self.anchor.moved_agent_offer(consult.call, target_leg), now)
 
     # --- what happens to the legs ----------------------------------------------------------
 

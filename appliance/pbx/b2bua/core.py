@@ -163,6 +163,7 @@ class B2bua(Endpoint):
                                           self.internal, self.pauses)
         self.in_call = InCallKeys(self.transfers, self.anchor, self.cc, self.deadlines)
         self.in_call.consultations = self.consultations
+        self.consultations.out = self.transfers.out
         self.waiting = MessageWaiting(self.layer, self.answers, self.deadlines, self.here,
                                       self.rng, self.phones)
         self.retrieval = Retrievals(self.dialogs, self.ending, self.anchor, self.waiting,

@@ -104,22 +104,41 @@ class TransfersOut:
             self.cc.release_trunk(route.group.name)
         return refusal
 
+    def consulted(self, leg: Leg, phone: str, now: float) -> int | None:
+        """Hand the caller of `leg` to `phone`, a phone that is no agent's which the agent
+        consulted and which answered (a consultation's completion): the id of ours its leg
+        is to go under, after which `answered` with that leg bridges the two as for a blind
+        transfer's target; None, nothing changed, if call control will not let the call go."""
+        handoff = self._open(leg, EXTENSION_PREFIX + phone, now)
+        if handoff is None:
+            return None
+        handoff.phone = phone
+        return handoff.id
+
     def _hand_off(self, leg: Leg, target: str, phone: str, route: RouteOut | None,
                   now: float) -> Refusal | None:
-        caller = leg.partner
-        call = None if caller is None else self.cc.agent_transfer_out(now, leg.agent, target)
-        if call is None or caller is None:
+        handoff = self._open(leg, target, now)
+        if handoff is None:
             return DECLINED
-        handoff = HandOff(caller, leg.agent, call.trunk_group if call.seized else "",
-                          self.internal.open(self))
-        self.by_caller[caller.call] = self.by_id[handoff.id] = handoff
-        self.internal.hand_over(caller.call, self)  # the caller's leg ends here now
-        self.caller_side.agent_left(caller, now)
         if route is None:
             self._ring(handoff, phone, now)
         else:
             self._place(handoff, route, now)
         return None
+
+    def _open(self, leg: Leg, target: str, now: float) -> HandOff | None:
+        """Call control lets the caller of `leg` go to `target`: their hand-off, the target
+        not yet rung; None if it will not."""
+        caller = leg.partner
+        call = None if caller is None else self.cc.agent_transfer_out(now, leg.agent, target)
+        if call is None or caller is None:
+            return None
+        handoff = HandOff(caller, leg.agent, call.trunk_group if call.seized else "",
+                          self.internal.open(self))
+        self.by_caller[caller.call] = self.by_id[handoff.id] = handoff
+        self.internal.hand_over(caller.call, self)  # the caller's leg ends here now
+        self.caller_side.agent_left(caller, now)
+        return handoff
 
     def _ring(self, handoff: HandOff, phone: str, now: float) -> bool:
         """Ring `phone` for `handoff`'s caller; False if it is not registered."""

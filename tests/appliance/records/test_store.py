@@ -370,7 +370,8 @@ def test_a_database_made_before_the_ivr_columns_gets_them_from_its_next_writer(
         for column in ("ivr_path", "ivr_exit", "language", "ivr_variables", "ivr_lookups",
                        "ivr_nodes", "sticky_agent", "survey_score", "parks", "voicemail_box",
                        "voicemail_file", "transfers_to_queue", "transfers_to_agent",
-                       "transfers_attended", "recalls", "picked_up_by", "pickup",
+                       "transfers_attended", "transfers_to_extension", "transfers_outside",
+                       "recalls", "picked_up_by", "pickup",
                        "callback_number", "callback_attempts", "callback_outcome",
                        "supervised_by", "supervision_modes", "forced_off_by"):
             db.execute(f"ALTER TABLE calls DROP COLUMN {column}")

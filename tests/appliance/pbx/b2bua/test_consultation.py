@@ -5,6 +5,8 @@ one constant level, so that what each hears is the sum of the levels it hears.""
 
 from __future__ import annotations
 
+from random import Random
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,7 +22,16 @@ from appliance.events import (
 from appliance.media.g711 import ulaw_decode, ulaw_encode
 from appliance.media.rtp import RtpPacket
 from appliance.media.rtp import parse as parse_rtp
-from tests.appliance.pbx.b2bua.harness import GATEWAY, Lab, live_site, media_plane
+from sim.sipua import UserAgent
+from tests.appliance.pbx.b2bua.harness import (
+    APPLIANCE,
+    GATEWAY,
+    Lab,
+    live_site,
+    media_plane,
+    password,
+)
+from tests.appliance.pbx.b2bua.test_transfer_out import DESK, phone_entry
 
 CALLER_MEDIA = (GATEWAY[0], 40000)
 LEVELS = {"caller": 1000, "agent": 4000, "target": 16000}
@@ -29,14 +40,23 @@ LEVELS = {"caller": 1000, "agent": 4000, "target": 16000}
 class Scene:
     """A caller talking with one agent; the other agent (or phone) free to be consulted."""
 
-    def __init__(self, agents: int = 2) -> None:
-        self.lab = lab = Lab(live_site(agents=agents), media_for=media_plane(timeout=600))
+    def __init__(self, agents: int = 2, desk: bool = False) -> None:
+        """With `desk`, the target is the phone 200, no agent's."""
+        site = live_site(agents=agents)
+        if desk:
+            site = live_site(agents=agents, sip={"phones": [
+                phone_entry(user) for user in ("a1", "a2", DESK)]})
+        self.lab = lab = Lab(site, media_for=media_plane(timeout=600))
+        if desk:
+            phone = UserAgent(DESK, password(DESK), ("10.0.1.9", 5060), APPLIANCE, Random("d"))
+            lab.phones[DESK] = phone
+            lab.net.attach(phone.local, phone)
         lab.register_all()
         lab.do(lab.gateway, "call", "100")
         lab.run(0.5)
         self.agent = next(user for user, phone in lab.phones.items()
                           if any(c.state == "incoming" for c in phone.calls.values()))
-        self.target = next(user for user in lab.phones if user != self.agent)
+        self.target = DESK if desk else next(u for u in lab.phones if u != self.agent)
         phone = lab.phones[self.agent]
         self.agent_call = next(c.id for c in phone.calls.values() if c.state == "incoming")
         lab.do(phone, "answer", self.agent_call)
@@ -81,8 +101,8 @@ class Scene:
             target = sessions[ours[0]].sides[1]
             found["target"] = (target.local_port, target.peer)
         else:
-            taker = self.box.legs.rings.get((self.call, self.target))
-            found["target" if taker is not None else "agent"] = (sides[1].local_port,
+            taken = any(who == self.target for _, who in self.box.legs.rings)
+            found["target" if taken else "agent"] = (sides[1].local_port,
                                                                  sides[1].peer)
         return {party: found[party] for party in found if found[party][1] is not None}
 
@@ -168,6 +188,28 @@ def test_complete_hands_the_caller_to_the_target_agent():
     assert [c for c in scene.box.media.relay.sessions if c < 0] == []
 
 
+def test_complete_to_a_desk_phone_transfers_the_caller_out_to_it():
+    scene = Scene(desk=True)
+    assert scene.start()
+    scene.target_answers()
+    assert scene.hears("agent", "target")
+    scene.ask("complete")
+    (moved,) = scene.of(CallTransferred)
+    assert (moved.agent, moved.target) == (scene.agent, f"extension:{DESK}")
+    assert [r.cause for r in scene.of(CallEnded)] == ["transferred_out"]
+    assert scene.of(ExtensionCallEnded)[-1].cause == "transferred"
+    assert scene.lab.phones[scene.agent].calls[scene.agent_call].state == "ended"
+    desk = scene.lab.phones[DESK]
+    assert [e.kind for e in desk.events].count("reinvited") == 1  # onto the call's port
+    assert scene.box.media.mixes == {} and scene.box.cc.trunks.busy["pstn"] == 1
+    assert scene.hears("caller", "target")
+    assert scene.hears("target", "caller")
+    scene.lab.do(scene.lab.gateway, "hangup", next(iter(scene.lab.gateway.calls)))
+    scene.lab.run(1)
+    assert all(c.state == "ended" for c in desk.calls.values())
+    assert scene.box.legs.empty and scene.box.cc.trunks.busy["pstn"] == 0
+
+
 def test_the_agent_hanging_up_while_consulting_completes():
     scene = Scene()
     scene.start()
@@ -232,9 +274,9 @@ STEPS = st.lists(st.sampled_from(["start", "answer", "swap", "three_way", "abort
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(STEPS)
-def test_every_leg_ends_connected_or_released(steps):
-    scene = Scene()
+@given(STEPS, st.booleans())
+def test_every_leg_ends_connected_or_released(steps, desk):
+    scene = Scene(desk=desk)
     lab = scene.lab
     for step in steps:
         leg = scene.box.legs.rings.get((scene.call, scene.agent))

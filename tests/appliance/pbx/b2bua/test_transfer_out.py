@@ -10,6 +10,7 @@ from random import Random
 from typing import Any
 
 from appliance.events import CallEnded, CallTransferred, OutsideCallEnded, OutsideCallStarted
+from appliance.kpi import KpiSettings, compute_kpis
 from appliance.records.cdr import call_details
 from sim.sipua import UserAgent
 from tests.appliance.pbx.b2bua.harness import (
@@ -83,6 +84,9 @@ def test_a_caller_transferred_to_a_desk_phone_talks_with_it_and_the_caller_ends_
     assert lab.box.cc.trunks.busy["pstn"] == 0
     [detail] = call_details(lab.log)
     assert (detail.cause, detail.agent, detail.transfers) == ("transferred_out", "a1", 1)
+    assert (detail.transfers_to_extension, detail.transfers_outside) == (1, 0)
+    center = compute_kpis(lab.log, KpiSettings()).center
+    assert (center.transferred_to_extension, center.transfer_rate_extension) == (1, 1.0)
     lab.settle()
 
 
@@ -126,6 +130,10 @@ def test_a_caller_transferred_to_an_outside_number_talks_through_the_gateway() -
         ("far_hangup", 200)]
     assert lab.box.cc.trunks.busy["pstn"] == 0
     assert lab.box.legs.empty
+    [detail] = call_details(lab.log)
+    assert (detail.transfers_to_extension, detail.transfers_outside) == (0, 1)
+    center = compute_kpis(lab.log, KpiSettings()).center
+    assert (center.transferred_outside, center.transfer_rate_outside) == (1, 1.0)
     lab.settle()
 
 
