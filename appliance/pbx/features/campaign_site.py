@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def dialer_settings(campaign: Campaign) -> DialerSettings:
     return DialerSettings(campaign.ratio, campaign.max_rate, campaign.attempts,
-                          campaign.retry_seconds())
+                          campaign.retry_seconds(), campaign.weight)
 
 
 def calling_hours(site: Site, campaign: Campaign, wallclock: WallClock | None) -> Hours:
