@@ -846,6 +846,8 @@ class Campaign(_Frozen):
     hours: Identifier | None = None
     # Lines an IVR-flow campaign keeps busy at most (its "free agents").
     lines: Annotated[Whole, Field(ge=1)] = 1
+    # Its share of the queue's free agents beside the other campaigns on that queue.
+    weight: Annotated[Number, Field(gt=0, le=100)] = 1.0
     start: bool = False  # dial from the moment the appliance starts
     model: CampaignModel = CampaignModel()
 

@@ -40,6 +40,7 @@ from appliance.media.prompts import AnnouncementTimings, PromptError
 from appliance.pbx.acd.callback import PendingCallback
 from appliance.pbx.b2bua import B2bua
 from appliance.pbx.features.campaign import Contact
+from appliance.pbx.features.campaign_site import past_from
 from appliance.records.recovery import ORPHANS, account_for_recordings, close_interrupted_calls
 from appliance.records.store import RecordReader, RecordStore
 from appliance.state import StateFolder
@@ -201,7 +202,8 @@ class Appliance:
         self._cleaning = asyncio.get_running_loop().create_task(self._clean_up_regularly())
         self.now = sip.now
         _carry_callbacks(box, self._carried, sip.now())
-        box.run_campaigns(campaign_lists(box.site), sip.now())
+        past = past_from(RecordReader(self.records_path).campaign_progress(), origin)
+        box.run_campaigns(campaign_lists(box.site), sip.now(), past)
         sip.flush()
 
     def _release_when_durable(self, box: B2bua, sip: UdpDriver) -> None:

@@ -39,7 +39,12 @@ from appliance.events import (
     Record,
     RecordingStarted,
 )
-from appliance.records.campaign import CampaignNumberDetail, campaign_number_row
+from appliance.records.campaign import (
+    CampaignNumberDetail,
+    CampaignProgress,
+    campaign_number_row,
+    campaign_progress_row,
+)
 from appliance.records.cdr import CallDetail, CdrBuilder
 from appliance.records.outside import OutsideCallDetail, OutsideDetails
 
@@ -129,6 +134,18 @@ SCHEMA: tuple[str, ...] = (
         attempts INTEGER NOT NULL,
         done_at DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (run, campaign, number)
+    )""",
+    # Each campaign number's progress (``CampaignProgress``): its state, not a run's, so
+    # that a restarted box takes the campaign up where the last run left it.
+    """CREATE TABLE IF NOT EXISTS campaign_progress (
+        campaign TEXT NOT NULL,
+        number TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        t DOUBLE PRECISION NOT NULL,
+        done SMALLINT NOT NULL,
+        run TEXT NOT NULL,
+        PRIMARY KEY (campaign, number)
     )""",
 )
 # Indexes beyond the keys, made on older databases too when a writer opens them. A reader
@@ -220,6 +237,11 @@ _CAMPAIGN_COLUMNS = ("run", *CampaignNumberDetail._fields)
 _INSERT_CAMPAIGN = (f"INSERT INTO campaign_numbers ({', '.join(_CAMPAIGN_COLUMNS)})"
                     f" VALUES ({', '.join('?' * len(_CAMPAIGN_COLUMNS))})")
 _SELECT_CAMPAIGN = f"SELECT {', '.join(CampaignNumberDetail._fields)} FROM campaign_numbers"
+_SET_PROGRESS = (
+    "INSERT INTO campaign_progress (run, campaign, number, attempts, outcome, t, done)"
+    " VALUES (?,?,?,?,?,?,?) ON CONFLICT (campaign, number) DO UPDATE SET"
+    " attempts = excluded.attempts, outcome = excluded.outcome, t = excluded.t,"
+    " done = excluded.done, run = excluded.run")
 # Records that end a row: committed at once, not after COMMIT_INTERVAL.
 _ENDS = (CallEnded, OutsideCallEnded, CampaignNumberDone)
 _FINISHED = f"cause <> '{IN_PROGRESS}'"
@@ -356,6 +378,19 @@ class RecordReader:
         except sqlite3.OperationalError:  # a database no writer of this version has opened
             return []
         return [CampaignNumberDetail(*row) for row in rows]
+
+    def campaign_progress(self) -> list[CampaignProgress]:
+        """Every campaign number's progress as the last run to move it left it, ``t`` in
+        Unix seconds (from the Unix epoch where that run's clock origin is unknown: its
+        retries are long due)."""
+        try:
+            rows = self._query(
+                "SELECT c.campaign, c.number, c.attempts, c.outcome,"
+                " COALESCE(r.clock_origin, 0) + c.t, c.done FROM campaign_progress c"
+                " JOIN runs r ON r.run = c.run ORDER BY c.campaign, c.number")
+        except sqlite3.OperationalError:  # a database no writer of this version has opened
+            return []
+        return [CampaignProgress(*row) for row in rows]
 
     def integrity_check(self) -> list[str]:
         """SQLite's own check of the file: ``["ok"]`` when sound."""
@@ -566,6 +601,7 @@ class _Writer:
         # The tables beside `calls` whose rows the records close: (insert, row of a record).
         self.side_tables = ((_INSERT_OUTSIDE, OutsideDetails().feed),
                             (_INSERT_CAMPAIGN, campaign_number_row),
+                            (_SET_PROGRESS, campaign_progress_row),
                             (_SET_FORWARDING, _forwarding_row))
         self.pending = 0  # records in the open transaction
 

@@ -6,7 +6,8 @@ Each attempt takes a channel of the campaign's trunk group for as long as it rin
 answered, until the call ends), as an outside call does on the box. An answered call is handed
 to call control (`CallControl.connect_outside`): the queue's agents answer and talk as the
 agents' model says, for the talk time the campaign's model draws; the called party hangs up
-at the agent's goodbye.
+at the agent's goodbye. Campaigns handing their calls to one queue share its free agents as on
+the box (`campaign_pacing.dial_shared`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 from appliance.config.campaign import read_contacts
 from appliance.events import AgentState, AgentStateChanged, CallEnded, Record
 from appliance.pbx.features.campaign import BUSY, FAILED, NO_ANSWER, Attempt
+from appliance.pbx.features.campaign_pacing import dial_shared
 from appliance.pbx.features.campaign_site import answered_target, new_dialer
 from appliance.pbx.routing import Kind
 from sim.channels import Conversation
@@ -63,6 +65,7 @@ class CampaignDialing:
         self.target = answered_target(campaign)
         self.calls: set[int] = set()  # answered calls up, handed to call control
         self.armed = float("inf")  # the dialer's next deadline a timer is set for
+        self.sharing: list[CampaignDialing] = [self]  # the campaigns of its queue, itself too
 
     def start(self) -> None:
         log = self.core.log
@@ -80,9 +83,15 @@ class CampaignDialing:
         return max(0, self.campaign.lines - len(self.calls))
 
     def poke(self, _event: object = None) -> None:
+        """Dial what this campaign and those sharing its queue may place now."""
         now = self.clock.env.now
-        for attempt in self.dialer.dial(self.free(), now):
-            self._place(attempt, now)
+        peers = {peer.dialer: peer for peer in self.sharing}
+        for dialer, attempt in dial_shared(list(peers), self.free(), now):
+            peers[dialer]._place(attempt, now)
+        for peer in self.sharing:
+            peer._arm(now)
+
+    def _arm(self, now: float) -> None:
         deadline = self.dialer.next_deadline()
         if deadline is not None and deadline < self.armed:
             self.armed = deadline
@@ -140,5 +149,9 @@ class CampaignDialing:
 
 def campaigns_of(site: Site, core: CallControl, channel: DirectChannel, clock: SimClock,
                  streams: Streams, wallclock: WallClock) -> list[CampaignDialing]:
-    return [CampaignDialing(site, campaign, core, channel, clock, streams, wallclock)
-            for campaign in site.campaigns]
+    dialing = [CampaignDialing(site, campaign, core, channel, clock, streams, wallclock)
+               for campaign in site.campaigns]
+    for one in dialing:
+        if one.target.kind is Kind.QUEUE:
+            one.sharing = [peer for peer in dialing if peer.target == one.target]
+    return dialing

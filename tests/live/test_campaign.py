@@ -9,6 +9,10 @@ unanswered past the route's ring timeout both times, and one is on the do-not-ca
 Nothing is dialed until the agent's phone registers; then one call at a time (one free
 agent), each answered customer is offered to the agent, who answers and hears the
 customer's tone until the customer hangs up.
+
+A second test stops the box (SIGTERM) while the campaign is under way and starts it again
+on the same records: the numbers already answered are not called again, and the others are
+called with their attempts counted on from the first run.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from random import Random
 
@@ -63,11 +68,12 @@ SETTLE = 0.4  # seconds after the agent answers before what is heard counts
 WITHIN = 60.0
 
 
-def write_campaign_site(tmp_path: Path, gateway_port: int, high: int) -> Path:
+def write_campaign_site(tmp_path: Path, gateway_port: int, high: int,
+                        plan: dict[str, list[str]] = PLAN) -> Path:
     config = write_site(tmp_path / "site.yaml", gateway_port, {AGENT: PASSWORD},
                         media={"queued_callers": "answer", "rtp_port_max": high - 4})
     (tmp_path / "numbers.csv").write_text(
-        "number,name\n" + "".join(f"{n},customer {n[-1]}\n" for n in PLAN))
+        "number,name\n" + "".join(f"{n},customer {n[-1]}\n" for n in plan))
     site = yaml.safe_load(config.read_text())
     site["trunk_groups"][0]["outbound"] = {"gateway": f"127.0.0.1:{gateway_port}",
                                            "ring_timeout": 2, "caller_id": "5551000"}
@@ -82,7 +88,8 @@ def write_campaign_site(tmp_path: Path, gateway_port: int, high: int) -> Path:
 class Gateway:
     """The gateway's user agent, the agent's phone, and the two RTP parties."""
 
-    def __init__(self, box: tuple[str, int], gateway_port: int, high: int) -> None:
+    def __init__(self, box: tuple[str, int], gateway_port: int, high: int,
+                 plan: dict[str, list[str]] = PLAN, before: tuple[str, ...] = ()) -> None:
         self.gateway = UserAgent("gw", "", ("127.0.0.1", gateway_port), box, Random("gw"))
         self.phone = UserAgent(AGENT, PASSWORD, ("127.0.0.1", free_udp_port()), box,
                                Random(AGENT))
@@ -90,6 +97,8 @@ class Gateway:
         self.agent = RtpParty(high - 3, AGENT_HZ)
         self.drivers = {ua.user: UdpDriver(ua, ua.local[0], ua.local[1])  # type: ignore[arg-type]
                         for ua in (self.gateway, self.phone)}
+        self.plan = plan
+        self.before = before  # the numbers an earlier run of the box called
         self.invites: list[str] = []  # the numbers called, in order
         self.seen: set[int] = set()  # the gateway's calls acted on
         self.rung: set[int] = set()  # the phone's
@@ -113,7 +122,7 @@ class Gateway:
                      if c.state == "incoming" and c.id not in self.seen]:
             self.seen.add(call.id)
             number = call.invite.uri.removeprefix("sip:").split("@")[0]
-            action = PLAN[number][self.invites.count(number)]
+            action = self.plan[number][(*self.before, *self.invites).count(number)]
             self.invites.append(number)
             if action == "busy":
                 self.do(self.gateway, "reject", call.id, 486, "Busy Here")
@@ -144,6 +153,11 @@ class Gateway:
             self.customer.phase = self.agent.phase = "idle"
             self.customer.peer = self.agent.peer = None
             self.talking = None
+
+    def done_talking(self) -> bool:
+        """Nobody is talking or ringing at the gateway."""
+        return self.talking is None and not any(
+            c.state in ("incoming", "answered") for c in self.gateway.calls.values())
 
     def done(self) -> bool:
         placed = sum(len(plan) for plan in PLAN.values())
@@ -219,3 +233,70 @@ def test_a_campaign_dials_its_list_retries_and_hands_answered_customers_to_the_a
                             "--json"], capture_output=True, text=True, check=True)
     assert json.loads(shown.stdout) == {"spring": {"do_not_call": 1, "connected": 3,
                                                    "busy": 1, "no_answer": 1, "attempts": 8}}
+
+
+# Across two runs of the box: 5550004's first call is ringing when the first run is stopped.
+RESTART_PLAN = {
+    "5550001": ["answer"],
+    "5550002": ["busy", "answer"],
+    "5550003": ["answer"],
+    "5550004": ["ignore", "answer"],
+    "5550005": ["answer"],
+}
+
+
+async def until(parties: Gateway, done: Callable[[], bool], what: str) -> None:
+    for driver in parties.drivers.values():
+        await driver.start()
+    parties.do(parties.phone, "register", 3600)
+    for _ in range(int(WITHIN / 0.02)):
+        parties.step()
+        if done():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{what} not within {WITHIN} s: {parties.invites}")
+
+
+def run_box(config: Path, tmp_path: Path, gateway_port: int, high: int, before: tuple[str, ...],
+            done: Callable[[Gateway], bool], log_name: str) -> list[str]:
+    """Start the box on `config`, let the parties act until `done`, stop it (SIGTERM);
+    the numbers the gateway was called for."""
+    box = ApplianceProcess(config, tmp_path, log_name=log_name)
+    parties = Gateway(box.address, gateway_port, high, RESTART_PLAN, before)
+    try:
+        asyncio.run(until(parties, lambda: done(parties), log_name))
+    finally:
+        parties.close()
+        assert box.stop() == 0, box.log()
+    return parties.invites
+
+
+def test_a_restarted_box_takes_its_campaign_up_without_calling_answered_numbers_again(
+        tmp_path: Path) -> None:
+    _, high = media_port_range()
+    gateway_port = free_udp_port()
+    config = write_campaign_site(tmp_path, gateway_port, high, RESTART_PLAN)
+    site = yaml.safe_load(config.read_text())
+    site["campaigns"][0].update(attempts=3, do_not_call=[])
+    config.write_text(yaml.safe_dump(site, sort_keys=False))
+    # One agent: 0001 answered, 0002 busy, 0003 answered, then 0004 (due before 0002's
+    # retry) rings as the box is stopped.
+    first = run_box(config, tmp_path, gateway_port, high, (),
+                    lambda p: len(p.invites) == 4, "first.log")
+    assert first == ["5550001", "5550002", "5550003", "5550004"]
+    second = run_box(config, tmp_path, gateway_port, high, tuple(first),
+                     lambda p: len(p.invites) == 3 and p.done_talking(), "second.log")
+    # The numbers pending, retries first (their retry times long past), then the fresh one.
+    assert second == ["5550002", "5550004", "5550005"]
+    reader = RecordReader(tmp_path / "records.sqlite")
+    run1, run2 = reader.runs()
+    dialed = [(r.number, r.attempt) for r in reader.events(run2)
+              if isinstance(r, CampaignDialed)]
+    assert dialed == [("5550002", 2), ("5550004", 2), ("5550005", 1)]
+    done = {(row.number, row.outcome, row.attempts) for row in reader.campaign_numbers()}
+    assert done == {("5550001", "connected", 1), ("5550003", "connected", 1),
+                    ("5550002", "connected", 2), ("5550004", "connected", 2),
+                    ("5550005", "connected", 1)}
+    [finished] = [r for r in reader.events(run2) if isinstance(r, CampaignDone)]
+    assert (finished.numbers, finished.connected) == (5, 5)
+    assert not [r for r in reader.events(run1) if isinstance(r, CampaignDone)]

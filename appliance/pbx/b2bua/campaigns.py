@@ -13,8 +13,11 @@ hearing music meanwhile) or walks the IVR flow, bridged, recorded and ended as a
 caller's. Answered with nobody free, it is hung up (the dialer's `CampaignAbandoned`) and
 retried as the dialer says.
 
-`run(site, lists, now)` starts the campaigns the site says to start (``start: true``) and
+`run(site, lists, now, past)` starts the campaigns the site says to start (``start: true``),
+each new one taken up where earlier runs left its numbers (`past`, from the records), and
 stops the others; a stopped campaign's calls up run on and their outcomes still count.
+Campaigns handing their calls to one queue share its free agents
+(`campaign_pacing.dial_shared`, by their ``weight``).
 Records: the dialer's `Campaign*`, the outside calls' own, and call control's for each
 connected call (offered to `dnis` ``campaign:NAME``).
 """
@@ -34,7 +37,16 @@ from appliance.pbx.b2bua.internal import InternalCalls, NothingRung
 from appliance.pbx.b2bua.outside import OutsideCall, OutsideCalls
 from appliance.pbx.callcontrol import CallControl
 from appliance.pbx.dialplan import route_through
-from appliance.pbx.features.campaign import BUSY, FAILED, NO_ANSWER, Attempt, Contact, Dialer
+from appliance.pbx.features.campaign import (
+    BUSY,
+    FAILED,
+    NO_ANSWER,
+    Attempt,
+    Contact,
+    Dialer,
+    Past,
+)
+from appliance.pbx.features.campaign_pacing import dial_shared
 from appliance.pbx.features.campaign_site import (
     answered_target,
     calling_hours,
@@ -96,14 +108,19 @@ class CampaignCalls(NothingRung):
         self.placed: dict[int, Placed] = {}  # by outside call id
         self.customers: dict[int, tuple[OutsideCall, CampaignRun]] = {}  # by call control's
         self.groups: dict[str, TrunkGroup] = {}
+        self.past: Mapping[str, Mapping[str, Past]] = {}  # earlier runs' numbers, by campaign
         self._listening = False  # to agents becoming ready (once a campaign has started)
 
     # --- starting and stopping ---------------------------------------------------------------
 
-    def run(self, site: Site, lists: Mapping[str, Sequence[Contact]], now: float) -> None:
+    def run(self, site: Site, lists: Mapping[str, Sequence[Contact]], now: float,
+            past: Mapping[str, Mapping[str, Past]] | None = None) -> None:
         """Dial the campaigns of `site` marked ``start`` (resumed where they stopped; a new
-        one over its list in `lists`, as read now) and stop the others, those gone from the
-        site included. A running campaign takes the site's settings and calling hours."""
+        one over its list in `lists`, as read now, its numbers where earlier runs left them:
+        `past`, kept from the first call that gives it) and stop the others, those gone from
+        the site included. A running campaign takes the site's settings and calling hours."""
+        if past is not None:
+            self.past = past
         self.groups = {group.name: group for group in site.trunk_groups}
         wanted = {c.name: c for c in site.campaigns if c.start}
         for name, run in self.runs.items():
@@ -125,7 +142,8 @@ class CampaignCalls(NothingRung):
             self._listening = True
             self.log.subscribe(self._agent_changed, (AgentStateChanged,))
         if run is None:
-            dialer = new_dialer(site, campaign, contacts, self.log, wallclock)
+            dialer = new_dialer(site, campaign, contacts, self.log, wallclock,
+                                self.past.get(campaign.name))
             run = self.runs[campaign.name] = CampaignRun(campaign, dialer)
         else:
             run.campaign, run.target = campaign, answered_target(campaign)
@@ -149,9 +167,21 @@ class CampaignCalls(NothingRung):
         return max(0, run.campaign.lines - run.lines)
 
     def _poke(self, run: CampaignRun, now: float) -> None:
-        for attempt in run.dialer.dial(self._free(run), now):
-            self._place(run, attempt, now)
-        self._arm(run, run.dialer.next_deadline())
+        """Dial what `run` and the campaigns sharing its queue may place now."""
+        sharing = self._sharing(run)
+        runs = {peer.dialer: peer for peer in sharing}
+        for dialer, attempt in dial_shared(list(runs), self._free(run), now):
+            self._place(runs[dialer], attempt, now)
+        for peer in sharing:
+            self._arm(peer, peer.dialer.next_deadline())
+
+    def _sharing(self, run: CampaignRun) -> list[CampaignRun]:
+        """The running campaigns whose calls go where `run`'s do, if that is a queue (its
+        free agents are theirs together); an IVR flow's lines are its campaign's own."""
+        if run.target.kind is not Kind.QUEUE:
+            return [run]
+        return [peer for peer in self.runs.values()
+                if peer is run or (peer.target == run.target and peer.dialer.running)]
 
     def _arm(self, run: CampaignRun, at: float | None) -> None:
         """Wake `run`'s dialer at `at` (sooner than it is woken already)."""

@@ -81,7 +81,7 @@ from appliance.pbx.b2bua.wire import (
     content_refusal,
 )
 from appliance.pbx.callcontrol import CallControl
-from appliance.pbx.features.campaign import Contact
+from appliance.pbx.features.campaign import Contact, Past
 from appliance.pbx.ivr import PromptSeconds
 from appliance.pbx.legs import Leg, LegEvent, LegState, LegStateError, Role
 from appliance.pbx.sip.dialog import new_tag
@@ -248,10 +248,12 @@ class B2bua(Endpoint):
         self.logins.reloaded(before, now)
         self._pump(now)
 
-    def run_campaigns(self, lists: Mapping[str, Sequence[Contact]], now: float) -> None:
+    def run_campaigns(self, lists: Mapping[str, Sequence[Contact]], now: float,
+                      past: Mapping[str, Mapping[str, Past]] | None = None) -> None:
         """Dial the campaigns the site marks ``start`` and stop the others
-        (`CampaignCalls.run`); `lists`: the numbers of each to start, as read now."""
-        self.campaigns.run(self.site, lists, now)
+        (`CampaignCalls.run`); `lists`: the numbers of each to start, as read now; `past`:
+        their numbers as earlier runs left them (the records', at start)."""
+        self.campaigns.run(self.site, lists, now, past)
         self._pump(now)
 
     def carry_callbacks(self, pending: Sequence[tuple[PendingCallback, float]],

@@ -10,10 +10,14 @@ A number has at most one call up at a time.
 What a caller may rely on (`tests/appliance/pbx/features/test_campaign_properties.py`):
 
 * progressive dialing: calls ringing never exceed ``floor(free_agents * ratio)`` when
-  `dial` returns; at most one call every ``60 / max_rate`` seconds;
+  `dial` returns; at most one call every ``60 / max_rate`` seconds; campaigns handing their
+  calls to one queue share its free agents (`campaign_pacing.dial_shared`);
 * a number on the do-not-call list is never dialed, nor is one outside the calling hours
   (`is_open`), nor one more than ``attempts`` times, nor a retry before its interval;
-* every number ends in exactly one `CampaignNumberDone`, the campaign in one `CampaignDone`.
+* every number ends in exactly one `CampaignNumberDone`, the campaign in one `CampaignDone`;
+* after a restart, `restore` takes up what earlier runs did (`Past`): a number done is not
+  dialed again, and one pending keeps its attempts and is retried its interval after its
+  last outcome.
 
 Every decision and outcome is in the event log (`Campaign*` records).
 """
@@ -40,11 +44,14 @@ from appliance.events import (
     CampaignStopped,
     new,
 )
+from appliance.pbx.features.campaign_pacing import dial_shared
 
 # Outcomes of an attempt that may be tried again (each with its own interval).
 NO_ANSWER, BUSY, FAILED, ABANDONED = "no_answer", "busy", "failed", "abandoned"
 RETRYABLE = (NO_ANSWER, BUSY, FAILED, ABANDONED)
 CONNECTED, DO_NOT_CALL = "connected", "do_not_call"
+# The last outcome of a number whose call a stop cut off (placed, never told back).
+DIALED = "dialed"
 # While calling hours are closed the dialer looks again this often: a schedule says
 # whether it is open at a time, not when it next opens.
 CLOSED_RECHECK = 60.0
@@ -60,12 +67,14 @@ def always_open(now: float) -> bool:
 class DialerSettings:
     """How a campaign dials. ``ratio`` >= 1: calls per free agent (progressive at 1.0);
     ``max_rate``: calls placed per minute at most (0: no limit); ``attempts`` per number;
-    ``retry``: seconds before a number is tried again after each retryable outcome."""
+    ``retry``: seconds before a number is tried again after each retryable outcome;
+    ``weight``: the campaign's share of a queue's free agents beside other campaigns'."""
 
     ratio: float = 1.0
     max_rate: float = 0.0
     attempts: int = 3
     retry: Mapping[str, float] = field(default_factory=lambda: dict.fromkeys(RETRYABLE, 3600.0))
+    weight: float = 1.0
 
 
 class Contact(NamedTuple):
@@ -82,14 +91,26 @@ class Attempt(NamedTuple):
     attempt: int
 
 
+class Past(NamedTuple):
+    """What earlier runs did with a number: ``attempts`` placed, the last ``outcome``
+    (``dialed`` if a stop cut the call off) at ``at`` (on this run's clock), and whether
+    that outcome is final (``done``)."""
+
+    attempts: int
+    outcome: str
+    at: float
+    done: bool
+
+
 class _Number:
-    __slots__ = ("attempts", "contact", "outcome", "up")
+    __slots__ = ("attempts", "contact", "last", "outcome", "up")
 
     def __init__(self, contact: Contact) -> None:
         self.contact = contact
         self.attempts = 0
         self.up = False  # a call to it is placed and not over
         self.outcome = ""  # final outcome once done
+        self.last: tuple[str, float] | None = None  # an earlier run's last outcome, when
 
 
 class Dialer:
@@ -105,6 +126,7 @@ class Dialer:
         self._due: list[tuple[float, int, str]] = []
         self._order = 0
         self.running = False
+        self._enlisted = False
         self.ringing = 0  # calls placed and not answered or failed yet
         self.last_dial = -math.inf
         self.done = False
@@ -118,10 +140,30 @@ class Dialer:
         if self.running or self.done:
             return
         self.running = True
-        first = self._order == 0
         self._log(CampaignStarted, len(self.numbers), self.left, now=now)
-        if first:
+        if not self._enlisted:
+            self._enlisted = True
             self._enlist(now)
+
+    def restore(self, past: Mapping[str, Past]) -> None:
+        """Before the first `start`: take up the numbers where earlier runs left them (those
+        no longer listed are ignored). A number done stays done (no `CampaignNumberDone`
+        again); one pending keeps its attempts and is due its retry interval after its last
+        outcome (a cut-off call counts as failed), or ends at start with that outcome if its
+        attempts are used up."""
+        if self._enlisted:
+            raise ValueError(f"campaign {self.name!r} has started: too late to restore it")
+        for number, was in past.items():
+            entry = self.numbers.get(number)
+            if entry is None or entry.outcome:
+                continue
+            entry.attempts = was.attempts
+            outcome = FAILED if was.outcome == DIALED else was.outcome
+            if was.done:
+                entry.outcome = outcome
+                self.left -= 1
+            else:
+                entry.last = (outcome, was.at)
 
     def stop(self, now: float) -> None:
         """Stop placing calls; calls up run on and their outcomes still count."""
@@ -134,16 +176,24 @@ class Dialer:
     def dial(self, free_agents: int, now: float) -> list[Attempt]:
         """The numbers to call now, given `free_agents` of the queue (for a campaign that
         hands calls to an IVR flow: its free lines). Each is logged `CampaignDialed`."""
+        return [attempt for _, attempt in dial_shared([self], free_agents, now)]
+
+    def in_use(self) -> float:
+        """Free agents its calls ringing take: each 1/ratio of one."""
+        return self.ringing / self.settings.ratio
+
+    def asked(self, now: float) -> None:
+        """`dial_shared` looks at this campaign at `now` (see `next_deadline`)."""
         self._asked = now
-        room = math.floor(free_agents * self.settings.ratio + 1e-9) - self.ringing
-        placed: list[Attempt] = []
-        while room > 0 and self._may_dial(now):
-            number = self._take_due(now)
-            if number is None:
-                break
-            placed.append(self._place(number, now))
-            room -= 1
-        return placed
+
+    def place_next(self, now: float) -> Attempt | None:
+        """One call to place now, if a number is due and the rate and hours allow it
+        (logged `CampaignDialed`); pacing by free agents is the caller's
+        (`dial_shared`)."""
+        if not self._may_dial(now):
+            return None
+        number = self._take_due(now)
+        return None if number is None else self._place(number, now)
 
     def next_deadline(self) -> float | None:
         """When `dial` may have something new to place without any agent changing: the next
@@ -193,11 +243,22 @@ class Dialer:
 
     def _enlist(self, now: float) -> None:
         for number, entry in self.numbers.items():
+            if entry.outcome:  # done in an earlier run
+                continue
             if number in self.blocked:
                 self._finish(entry, DO_NOT_CALL, now)
-            else:
+            elif entry.last is None:
                 self._push(0.0, number)
+            else:
+                self._take_up(entry, *entry.last, now=now)
         self._check_done(now)
+
+    def _take_up(self, entry: _Number, outcome: str, at: float, now: float) -> None:
+        """A number an earlier run left pending after `outcome` at `at`."""
+        if entry.attempts >= self.settings.attempts:
+            self._finish(entry, outcome, now)
+        else:
+            self._push(at + self.settings.retry.get(outcome, 0.0), entry.contact.number)
 
     def _may_dial(self, now: float) -> bool:
         if not self.running or now < self.last_dial + self._spacing():

@@ -5,11 +5,18 @@ campaign runner (`appliance.pbx.b2bua.campaigns`) and the simulator's
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from appliance.eventlog import EventLog
-from appliance.pbx.features.campaign import Contact, Dialer, DialerSettings, Hours, always_open
+from appliance.pbx.features.campaign import (
+    Contact,
+    Dialer,
+    DialerSettings,
+    Hours,
+    Past,
+    always_open,
+)
 from appliance.pbx.routing import Calendar, Kind, Numbers, Opening, Target, opening_at
 
 if TYPE_CHECKING:
@@ -19,7 +26,7 @@ if TYPE_CHECKING:
 
 def dialer_settings(campaign: Campaign) -> DialerSettings:
     return DialerSettings(campaign.ratio, campaign.max_rate, campaign.attempts,
-                          campaign.retry_seconds())
+                          campaign.retry_seconds(), campaign.weight)
 
 
 def calling_hours(site: Site, campaign: Campaign, wallclock: WallClock | None) -> Hours:
@@ -42,7 +49,25 @@ def answered_target(campaign: Campaign) -> Target:
 
 
 def new_dialer(site: Site, campaign: Campaign, contacts: Iterable[Contact], log: EventLog,
-               wallclock: WallClock | None) -> Dialer:
-    """The dialer of `campaign` over `contacts` (its list as read), logging to `log`."""
-    return Dialer(campaign.name, contacts, Numbers(campaign.do_not_call),
-                  dialer_settings(campaign), log, calling_hours(site, campaign, wallclock))
+               wallclock: WallClock | None, past: Mapping[str, Past] | None = None) -> Dialer:
+    """The dialer of `campaign` over `contacts` (its list as read), logging to `log`, its
+    numbers taken up where earlier runs left them (`past`, by number)."""
+    dialer = Dialer(campaign.name, contacts, Numbers(campaign.do_not_call),
+                    dialer_settings(campaign), log, calling_hours(site, campaign, wallclock))
+    dialer.restore(past or {})
+    return dialer
+
+
+# A number's progress as the records keep it (`appliance.records.campaign.CampaignProgress`):
+# campaign, number, attempts, outcome, Unix time, done.
+ProgressRow = tuple[str, str, int, str, float, int]
+
+
+def past_from(rows: Iterable[ProgressRow], origin: float) -> dict[str, dict[str, Past]]:
+    """Each campaign's numbers as earlier runs left them, by campaign and number, their
+    times on the clock of a run whose t = 0 is the Unix time `origin`."""
+    past: dict[str, dict[str, Past]] = {}
+    for campaign, number, attempts, outcome, wall, done in rows:
+        past.setdefault(campaign, {})[number] = Past(attempts, outcome, wall - origin,
+                                                     bool(done))
+    return past

@@ -27,7 +27,7 @@ def test_a_campaign_and_its_defaults(site_data, write_site, tmp_path) -> None:
     campaign = site.campaigns[0]
     assert Path(campaign.list) == tmp_path / "sites" / "survey.csv"
     assert (campaign.ratio, campaign.max_rate, campaign.attempts, campaign.hours,
-            campaign.start) == (1.0, 0.0, 3, None, False)
+            campaign.start, campaign.weight) == (1.0, 0.0, 3, None, False, 1.0)
     assert campaign.retry_seconds() == {"no_answer": 3600.0, "busy": 600.0, "failed": 1800.0,
                                         "abandoned": 3600.0}
 
@@ -35,6 +35,7 @@ def test_a_campaign_and_its_defaults(site_data, write_site, tmp_path) -> None:
 @pytest.mark.parametrize(("campaign", "path", "words"), [
     ({"ratio": 0.5}, "campaigns[0] (survey).ratio", [">= 1"]),
     ({"attempts": 0}, "campaigns[0] (survey).attempts", [">= 1"]),
+    ({"weight": 0}, "campaigns[0] (survey).weight", ["> 0"]),
     ({"trunk_group": "lines"}, "campaigns[0] (survey).trunk_group", ["outbound", "'lines'"]),
     ({"queue": "nowhere"}, "campaigns[0] (survey).queue", ["'nowhere'"]),
     ({"flow": "menu"}, "campaigns[0] (survey)", ["exactly one of queue and flow"]),

@@ -8,9 +8,14 @@ from typer.testing import CliRunner
 
 from appliance.cli import app
 from appliance.eventlog import EventLog
-from appliance.pbx.features.campaign import Contact, Dialer, DialerSettings
+from appliance.pbx.features.campaign import Contact, Dialer, DialerSettings, Past
+from appliance.pbx.features.campaign_site import past_from
 from appliance.records import RecordReader, RecordStore
-from appliance.records.campaign import CampaignNumberDetail, campaign_number_row
+from appliance.records.campaign import (
+    CampaignNumberDetail,
+    CampaignProgress,
+    campaign_number_row,
+)
 
 
 def a_campaign_run() -> EventLog:
@@ -54,3 +59,36 @@ def test_ccbox_campaign_shows_the_numbers_done_by_outcome(tmp_path: Path) -> Non
                             "busy 1\n")
     missing = CliRunner().invoke(app, ["campaign", str(tmp_path / "none.db")])
     assert missing.exit_code == 2
+
+
+def test_each_numbers_progress_outlives_its_run_and_takes_the_campaign_up(
+        tmp_path: Path) -> None:
+    with RecordStore(tmp_path / "r.db", run="run1") as store:
+        store.set_clock_origin(1000.0)
+        for record in a_campaign_run():
+            store.append(record)
+    rows = RecordReader(tmp_path / "r.db").campaign_progress()
+    assert [(r.number, r.attempts, r.outcome, r.t, r.done) for r in rows] == [
+        ("1", 1, "connected", 1005.0, 1), ("2", 2, "busy", 1070.0, 1),
+        ("3", 0, "do_not_call", 1000.0, 1)]
+    past = past_from(rows, origin=1100.0)
+    assert past["survey"]["2"] == Past(2, "busy", -30.0, True)
+    dialer = Dialer("survey", [Contact(n, {}) for n in ("1", "2", "3", "4")], {"3"},
+                    DialerSettings(attempts=2, retry={"busy": 60.0}), EventLog())
+    dialer.restore(past["survey"])
+    dialer.start(0.0)
+    assert [a.contact.number for a in dialer.dial(4, 0.0)] == ["4"]
+
+
+def test_a_number_left_pending_is_read_back_with_its_last_outcome(tmp_path: Path) -> None:
+    with RecordStore(tmp_path / "r.db", run="run1") as store:
+        store.set_clock_origin(1000.0)
+        log = EventLog()
+        dialer = Dialer("survey", [Contact("1", {})], (), DialerSettings(attempts=3), log)
+        dialer.start(0.0)
+        dialer.dial(1, 0.0)
+        dialer.not_reached("1", "no_answer", 30.0)
+        for record in log:
+            store.append(record)
+    [row] = RecordReader(tmp_path / "r.db").campaign_progress()
+    assert row == CampaignProgress("survey", "1", 1, "no_answer", 1030.0, 0)

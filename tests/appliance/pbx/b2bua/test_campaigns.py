@@ -17,7 +17,7 @@ from appliance.events import (
     CampaignStopped,
     OutsideCallEnded,
 )
-from appliance.pbx.features.campaign import Contact
+from appliance.pbx.features.campaign import Contact, Past
 from tests.appliance.pbx.b2bua.harness import APPLIANCE, GATEWAY, Lab, live_site, media_plane
 
 ROUTE = {"gateway": f"{GATEWAY[0]}:{GATEWAY[1]}", "ring_timeout": 20}
@@ -124,3 +124,31 @@ def test_a_reload_starts_and_stops_a_campaign_as_the_site_says(tmp_path: Path) -
     assert dialed(lab) == ["5550001"]  # stopped: no retry, nothing more
     assert [type(r) for r in lab.log if isinstance(r, (CampaignStarted, CampaignStopped))] == [
         CampaignStarted, CampaignStopped]
+
+
+def test_two_campaigns_on_one_queue_share_its_one_free_agent(tmp_path: Path) -> None:
+    site = campaign_site(tmp_path)
+    second = site.campaigns[0].model_copy(update={"name": "autumn"})
+    site = site.model_copy(update={"campaigns": [site.campaigns[0], second]})
+    lab = Lab(site, media_for=media_plane())
+    lab.register_all()
+    contacts = [Contact(n, {}) for n in NUMBERS]
+    lab.box.run_campaigns({"spring": contacts, "autumn": contacts}, lab.net.now)
+    lab.net.poke(APPLIANCE)
+    lab.run(0.5)
+    assert [(r.campaign, r.number) for r in lab.log if isinstance(r, CampaignDialed)] == [
+        ("spring", "5550001")]
+
+
+def test_a_campaign_started_with_its_past_calls_only_the_numbers_not_done(
+        tmp_path: Path) -> None:
+    lab = Lab(campaign_site(tmp_path), media_for=media_plane())
+    lab.register_all()
+    lists = {"spring": [Contact(n, {}) for n in NUMBERS]}
+    past = {"spring": {"5550001": Past(1, "connected", -60.0, True),
+                       "5550002": Past(1, "busy", -60.0, False)}}
+    lab.box.run_campaigns(lists, lab.net.now, past)
+    lab.net.poke(APPLIANCE)
+    lab.run(0.5)
+    assert [(r.number, r.attempt) for r in lab.log if isinstance(r, CampaignDialed)] == [
+        ("5550002", 2)]

@@ -13,7 +13,7 @@ from appliance.events import (
     CampaignNumberDone,
     CampaignStarted,
 )
-from appliance.pbx.features.campaign import Contact, Dialer, DialerSettings
+from appliance.pbx.features.campaign import Contact, Dialer, DialerSettings, Past
 
 RETRY = {"no_answer": 600.0, "busy": 60.0, "failed": 300.0, "abandoned": 900.0}
 
@@ -98,3 +98,47 @@ def test_an_outcome_for_a_number_without_a_call_up_is_refused() -> None:
     d.dial(1, 0.0)
     with pytest.raises(ValueError, match="not a way"):
         d.not_reached("1", "connected", 0.0)
+
+
+def restored(numbers: list[str], past: dict, dnc: tuple[str, ...] = (),
+             **settings: float) -> Dialer:
+    spec = DialerSettings(retry=RETRY, **settings)  # type: ignore[arg-type]
+    made = Dialer("survey", [Contact(n, {}) for n in numbers], dnc, spec, EventLog())
+    made.restore(past)
+    made.start(0.0)
+    return made
+
+
+def test_after_a_restart_numbers_done_are_not_dialed_again() -> None:
+    d = restored(["1", "2", "3"], {"1": Past(1, "connected", -50.0, True),
+                                   "2": Past(3, "busy", -40.0, True)})
+    assert numbers_of(d.dial(5, 0.0)) == ["3"]
+    assert d.progress() == {"pending": 0, "up": 1, "connected": 1, "busy": 1}
+    assert not [r for r in d.log if type(r) is CampaignNumberDone]
+
+
+def test_after_a_restart_a_pending_number_keeps_its_attempts_and_retry_time() -> None:
+    d = restored(["1"], {"1": Past(1, "busy", -20.0, False)}, attempts=3)
+    assert d.dial(1, 0.0) == []
+    assert d.next_deadline() == 40.0  # busy at -20, retried 60 s later
+    assert [a.attempt for a in d.dial(1, 40.0)] == [2]
+
+
+def test_a_call_cut_off_by_the_stop_counts_as_a_failed_attempt() -> None:
+    d = restored(["1", "2"], {"1": Past(1, "dialed", -10.0, False),
+                              "2": Past(2, "dialed", -10.0, False)}, attempts=2)
+    assert d.next_deadline() == 290.0  # failed: 300 s
+    done = [(r.number, r.outcome, r.attempts) for r in d.log if type(r) is CampaignNumberDone]
+    assert done == [("2", "failed", 2)]
+
+
+def test_a_campaign_all_done_before_the_restart_is_done_at_start() -> None:
+    d = restored(["1"], {"1": Past(1, "connected", -5.0, True)})
+    assert d.done and d.dial(3, 0.0) == []
+    assert [type(r) for r in d.log] == [CampaignStarted, CampaignDone]
+
+
+def test_restore_comes_before_the_start() -> None:
+    d = dialer(["1"])
+    with pytest.raises(ValueError, match="too late"):
+        d.restore({})
