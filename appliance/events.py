@@ -84,6 +84,9 @@ class EndCause(StrEnum):
     # Its agent transferred it into a conference room (or an IVR exit sent it there): the
     # call leaves call control, its trunk channel held until the caller leaves the room.
     CONFERENCE = "conference"
+    # A route sent it to a ring group and a member answered: the call leaves call control,
+    # its trunk channel held until the caller or the member hangs up.
+    RING_GROUP = "ring_group"
 
 
 class OverflowCause(StrEnum):

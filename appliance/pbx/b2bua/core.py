@@ -147,6 +147,8 @@ class B2bua(Endpoint):
         self.parking = ParkCalls(self.dialogs, self.ending, self.anchor, self.cc)
         self.intake.parking = self.parking
         self.intake.ring_groups = self.ring_groups
+        self.ring_groups.queued = self.intake.wait_in_queue
+        self.ending.caller_ended = self.ring_groups.caller_ended
         self.transfers.park = self.parking.park
         self.transfers.rooms = self.conferences
         self.waiting = MessageWaiting(self.layer, self.answers, self.deadlines, self.here,
@@ -508,6 +510,8 @@ class B2bua(Endpoint):
                 self.ivr.queued(call, now)
             case actions.JoinRoom():
                 self.conferences.enter(action, now)
+            case actions.HuntRingGroup():
+                self.ring_groups.take(action, now)
             case actions.StartSurvey(call=call):
                 self._survey(call, now)
             case actions.RecordMessage():

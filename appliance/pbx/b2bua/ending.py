@@ -33,6 +33,9 @@ class LegEnding:
         self.internal_ended: Callable[[Leg, float], None] | None = None
         # Told when a customer called back, the caller of call control's call, has left.
         self.customer_ended: Callable[[Leg, float], None] = lambda leg, now: None
+        # Told when a trunk caller's leg (of call control's call) has ended, for a ring group
+        # it may be rung or talking through.
+        self.caller_ended: Callable[[Leg, float], None] = lambda leg, now: None
 
     def hang_up(self, leg: Leg, now: float, event: LegEvent = LegEvent.HANG_UP,
                 refusal: tuple[int, str] = UNAVAILABLE) -> bool:
@@ -95,6 +98,8 @@ class LegEnding:
         self.legs.drop(leg)
         if isinstance(leg, CustomerLeg) and leg.call > 0:
             self.customer_ended(leg, now)
+        elif leg.role is Role.CALLER and leg.call > 0:
+            self.caller_ended(leg, now)
         if self.anchor is not None:
             self.anchor.leg_ended(leg, now)
         self.relay.leg_ended(leg, now)
