@@ -148,7 +148,7 @@ class B2bua(Endpoint):
         self.intake.parking = self.parking
         self.intake.ring_groups = self.ring_groups
         self.ring_groups.queued = self.intake.wait_in_queue
-        self.ending.caller_ended = self.ring_groups.caller_ended
+        self.ending.owned = self.internal.owns
         self.transfers.park = self.parking.park
         self.transfers.rooms = self.conferences
         self.waiting = MessageWaiting(self.layer, self.answers, self.deadlines, self.here,

@@ -33,9 +33,8 @@ class LegEnding:
         self.internal_ended: Callable[[Leg, float], None] | None = None
         # Told when a customer called back, the caller of call control's call, has left.
         self.customer_ended: Callable[[Leg, float], None] = lambda leg, now: None
-        # Told when a trunk caller's leg (of call control's call) has ended, for a ring group
-        # it may be rung or talking through.
-        self.caller_ended: Callable[[Leg, float], None] = lambda leg, now: None
+        # Whether a leg's call is one of the B2BUA's own, or one a part of it took over.
+        self.owned: Callable[[int], bool] = lambda call: call < 0
 
     def hang_up(self, leg: Leg, now: float, event: LegEvent = LegEvent.HANG_UP,
                 refusal: tuple[int, str] = UNAVAILABLE) -> bool:
@@ -82,7 +81,7 @@ class LegEnding:
 
     def _internal(self, leg: Leg, now: float) -> bool:
         """Whether `leg` belongs to one of the B2BUA's own calls (told of its end)."""
-        if self.internal_ended is None or leg.call >= 0:
+        if self.internal_ended is None or not self.owned(leg.call):
             return False
         self.internal_ended(leg, now)
         return True
@@ -98,8 +97,6 @@ class LegEnding:
         self.legs.drop(leg)
         if isinstance(leg, CustomerLeg) and leg.call > 0:
             self.customer_ended(leg, now)
-        elif leg.role is Role.CALLER and leg.call > 0:
-            self.caller_ended(leg, now)
         if self.anchor is not None:
             self.anchor.leg_ended(leg, now)
         self.relay.leg_ended(leg, now)

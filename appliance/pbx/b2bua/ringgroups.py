@@ -56,7 +56,7 @@ class RingGroupCall:
         self.member_leg: Leg | None = None  # the answering member's leg
         self.paused: list[str] = []  # the parties the ACD was told are busy
         self.timer: TimerHandle | None = None
-        self.trunk_call = 0  # a trunk caller's: call control's id of the call (its leg's)
+        self.trunk_call = 0  # a trunk caller's: call control's id of the call (also `id`)
         self.trunk = ""  # the trunk group whose channel the answered call holds
 
 
@@ -71,7 +71,6 @@ class RingGroupCalls:
         self.pauses = extensions.pauses
         self.calls: dict[int, RingGroupCall] = {}
         self.groups: dict[str, RingGroup] = {}
-        self.trunk_calls: dict[int, RingGroupCall] = {}  # by call control's id
         # A trunk caller handed back to a queue: what it hears (welcome, music) while queued.
         self.queued: Callable[[Leg, float], None] = lambda leg, now: None
 
@@ -101,18 +100,23 @@ class RingGroupCalls:
         if leg is None or waiting is None or group is None:
             self.cc.ring_group_unanswered(now, hunt.call, "")
             return
-        call = self._open(leg, group, waiting.ani, now)
-        call.trunk_call = hunt.call
-        self.trunk_calls[hunt.call] = call
+        call = self._open(leg, group, waiting.ani, now, hunt.call)
         anchor = self.anchor
         self._ringing(leg, None if anchor is None else anchor.acceptable_offer(leg.invite.body),
                       now)
         self._carry_out(call, call.hunt.start(now), now)
 
-    def _open(self, leg: Leg, group: RingGroup, caller: str, now: float) -> RingGroupCall:
+    def _open(self, leg: Leg, group: RingGroup, caller: str, now: float,
+              trunk_call: int = 0) -> RingGroupCall:
+        """A group call; a trunk caller's keeps call control's id (`trunk_call`), its legs'
+        events taken over from call control (`InternalCalls.hand_over`) until handed back."""
         hunt = Hunt(group.members, group.strategy, group.ring_seconds,
                     lambda member, at: self._can_ring(caller, member, at))
-        call = RingGroupCall(self.extensions.internal.open(self), caller, group, leg, hunt)
+        internal = self.extensions.internal
+        if trunk_call:
+            internal.hand_over(trunk_call, self)
+        call = RingGroupCall(trunk_call or internal.open(self), caller, group, leg, hunt)
+        call.trunk_call = trunk_call
         self.calls[call.id] = call
         self.log.append(new(RingGroupCallStarted, (now, call.id, caller, group.number)))
         return call
@@ -157,9 +161,12 @@ class RingGroupCalls:
             self._unpause(call, leg.agent, now)
             self._carry_out(call, call.hunt.refuse(leg.agent, now), now)
 
-    def leg_ended(self, leg: Leg, now: float, call: RingGroupCall | None = None) -> None:
-        """A party left: the other one is let go (members still ringing stop)."""
-        call = call or self.calls.get(leg.call)
+    def leg_ended(self, leg: Leg, now: float) -> None:
+        """A party left: the other one is let go (members still ringing stop); a trunk
+        caller still waiting is call control's to end (abandoned)."""
+        call = self.calls.get(leg.call)
+        if call is not None and leg is call.caller_leg and call.trunk_call:
+            self.cc.caller_hangup(now, call.trunk_call)
         if call is None:
             return
         if leg is not call.caller_leg:
@@ -170,13 +177,6 @@ class RingGroupCalls:
             self.ending.hang_up(call.member_leg, now)
         self._carry_out(call, call.hunt.give_up(), now)
         self._finish(call, "caller_hangup" if call.member_leg else "cancelled", now)
-
-    def caller_ended(self, leg: Leg, now: float) -> None:
-        """A leg of call control's calls has ended: a trunk caller's, while rung for or
-        talking, ends its group call as a phone caller's would (`leg_ended`)."""
-        call = self.trunk_calls.get(leg.call)
-        if call is not None and leg is call.caller_leg:
-            self.leg_ended(call.caller_leg, now, call)
 
     # --- the hunt's effects ---------------------------------------------------------------------
 
@@ -250,7 +250,6 @@ class RingGroupCalls:
     def _finish(self, call: RingGroupCall, cause: str, now: float) -> None:
         self._stop_timer(call)
         del self.calls[call.id]
-        self.trunk_calls.pop(call.trunk_call, None)
         if cause != "forwarded" or call.trunk_call:  # a phone's lives on as the outside call's
             self.extensions.internal.close(call.id)
         if call.trunk:
