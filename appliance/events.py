@@ -96,6 +96,9 @@ class EndCause(StrEnum):
     # Its agent transferred it to a phone that is no agent's or to an outside number: the
     # call leaves call control, its trunk channel held until the caller's leg ends.
     TRANSFERRED_OUT = "transferred_out"
+    # A route sent it to a ring group and a member answered: the call leaves call control,
+    # its trunk channel held until the caller or the member hangs up.
+    RING_GROUP = "ring_group"
 
 
 class OverflowCause(StrEnum):

@@ -130,6 +130,8 @@ _UNANSWERED = {
     EndCause.CALLBACK_GIVEN_UP: Outcome.CALLBACK_GIVEN_UP,
     # Unanswered by an agent, a call goes into a room only by an IVR exit: the IVR served it.
     EndCause.CONFERENCE: Outcome.IVR_COMPLETED,
+    # Answered by a ring group's phone, outside the queues: served by the box itself, too.
+    EndCause.RING_GROUP: Outcome.IVR_COMPLETED,
 }
 
 

@@ -134,6 +134,8 @@ ForwardCondition = Literal["always", "busy", "no_answer"]
 refused with 486); when it does not answer within `no_answer_after` (or is not reachable)."""
 FORWARD_CONDITIONS: tuple[ForwardCondition, ...] = ("always", "busy", "no_answer")
 _FORWARD_TARGET = r"^(\+?[0-9]{1,32}|[A-Za-z0-9_.+-]+)$"
+# A ring group's `then` may also name a mailbox or a queue ("voicemail:sales", "queue:help").
+_GROUP_THEN = r"^(\+?[0-9]{1,32}|[A-Za-z0-9_.+-]+|(voicemail|queue):[A-Za-z0-9_-]+)$"
 
 
 class Forward(_Frozen):
@@ -374,15 +376,17 @@ class RingGroup(_Frozen):
     """A number phones dial that rings several phones (`members`, agent ids): all at once or
     in turn (each for `ring_seconds`; all at once: `ring_seconds` in all). The first to
     answer takes the call and the others stop ringing. When nobody answers (or nobody can
-    take a call), the call goes on to `then` - a phone or an outside number as dialled - or,
-    without one, the caller hears 480."""
+    take a call), the call goes on to `then` - a phone or an outside number as dialled, or,
+    for a caller a trunk's route sent here, `voicemail:BOX` (a mailbox takes a message) or
+    `queue:NAME` (the caller waits there as any queued caller) - or, without one (or with a
+    mailbox or queue for a phone's call), the caller hears 480."""
 
     number: Annotated[str, Field(pattern=r"^[0-9]{2,12}$")]
     members: Annotated[list[Annotated[str, Field(pattern=f"^{_USER.pattern}$")]],
                        Field(min_length=1, max_length=32)]
     strategy: Literal["all", "in_turn"] = "all"
     ring_seconds: Annotated[float, Field(gt=0, le=600)] = 20.0
-    then: Annotated[str, Field(pattern=_FORWARD_TARGET)] | None = None
+    then: Annotated[str, Field(pattern=_GROUP_THEN)] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "RingGroup":

@@ -228,18 +228,20 @@ class WorkingDay(_Frozen):
 
 # --- routes -----------------------------------------------------------------------------------
 
-DESTINATIONS = ("queue", "flow", "prompt", "agent", "voicemail")
+DESTINATIONS = ("queue", "flow", "prompt", "agent", "voicemail", "ring_group")
 
 
 class Destination(_Frozen):
     """Where a call goes: exactly one of a queue, an IVR flow, a prompt played before hanging
-    up (`prompt: closed`), an agent (the duty agent, by id) or a voicemail box (by name)."""
+    up (`prompt: closed`), an agent (the duty agent, by id), a voicemail box (by name) or a
+    ring group (by its number in `sip.ring_groups`)."""
 
     queue: str | None = None
     flow: str | None = None
     prompt: Identifier | None = None
     agent: str | None = None
     voicemail: Identifier | None = None
+    ring_group: Annotated[str, Field(min_length=1)] | None = None
 
     @model_validator(mode="after")
     def _check_one(self) -> "Destination":
@@ -317,6 +319,7 @@ class Known(NamedTuple):
     agents: Sequence[str]
     lineless_groups: Sequence[str]  # trunk groups whose calls bring no called number
     prompts: Sequence[str] = ()  # prompts a `prompt:` destination may play: built-in or own
+    ring_groups: Sequence[str] = ()  # the numbers of `sip.ring_groups`
 
 
 def routing_problems(site: RoutingSite, known: Known) -> Iterator[Problem]:
@@ -353,6 +356,8 @@ def _destination_problems(known: Known, destination: Destination,
         yield from _unknown((*loc, "flow"), name, known.flows, "flow")
     elif kind == "agent":
         yield from _unknown((*loc, "agent"), name, known.agents, "agent")
+    elif kind == "ring_group":
+        yield from _unknown((*loc, "ring_group"), name, known.ring_groups, "ring group")
     elif kind == "prompt" and name not in known.prompts:
         yield ((*loc, "prompt"), f"no prompt named {name!r} (a built-in one such as 'closed', "
                                  "or one of ivr.prompts with a text in media.language)")

@@ -41,7 +41,7 @@ from appliance.config.ivr import (
     builtin_prompts,
     ivr_problems,
 )
-from appliance.config.live import Media, Outbound, PeerAddress, Phone, Sip, parse_peer
+from appliance.config.live import Media, Outbound, PeerAddress, Phone, RingGroup, Sip, parse_peer
 from appliance.config.routing import (
     Holiday,
     Known,
@@ -1074,7 +1074,7 @@ def _forward_problems(site: Site) -> Iterator[Problem]:
             elif problem := _target_problem(site, target):
                 yield (("sip", "phones", index, "forward", condition), problem)
     for index, group in enumerate(site.sip.ring_groups):
-        if group.then is not None and (problem := _target_problem(site, group.then)):
+        if group.then is not None and (problem := _group_then_problem(site, group)):
             yield (("sip", "ring_groups", index, "then"), problem)
     for index, phone in enumerate(site.sip.phones):
         yield from _follow_me_problems(site, index, phone)
@@ -1094,6 +1094,30 @@ def _follow_me_problems(site: Site, index: int, phone: Phone) -> Iterator[Proble
         elif number not in users and place < len(numbers) - 1:
             yield (loc, f"expected an outside number last only (nothing rings after it); "
                         f"got {number!r} before {numbers[place + 1]!r}")
+
+
+def _group_then_problem(site: Site, group: RingGroup) -> str | None:
+    """A ring group's `then`: a mailbox or a queue the site has, or a phone or an outside
+    number (`_target_problem`) - but no outside number for a group a trunk's route sends
+    callers to: a trunk caller is not carried out through a trunk again."""
+    kind, _, name = (group.then or "").partition(":")
+    if kind == "voicemail" and site.voicemail.mailbox(name) is None:
+        return f"no mailbox named {name!r} in voicemail.mailboxes"
+    if kind == "queue" and name not in [queue.name for queue in site.queues]:
+        return f"no queue named {name!r} in queues"
+    if kind in ("voicemail", "queue"):
+        return None
+    problem = _target_problem(site, group.then or "")
+    users = {phone.user for phone in site.sip.phones}
+    if problem is None and group.then not in users and _routed_to(site, group.number):
+        return (f"a ring group trunk routes send callers to goes on to a phone, a mailbox "
+                f"or a queue, not out through a trunk again; got {group.then!r}")
+    return problem
+
+
+def _routed_to(site: Site, number: str) -> bool:
+    return any(destination.ring_group == number for route in site.routes
+               for _, destination in route.destinations())
 
 
 def _target_problem(site: Site, target: str) -> str | None:
@@ -1247,7 +1271,8 @@ def _route_problems(site: Site) -> Iterator[Problem]:
                   flows=[] if site.ivr is None else [flow.name for flow in site.ivr.flows],
                   agents=[agent.id for spec in site.agents for agent in spec.expand()],
                   lineless_groups=[g.name for g in site.trunk_groups if not g.carries_dnis],
-                  prompts=_route_prompts(site))
+                  prompts=_route_prompts(site),
+                  ring_groups=[group.number for group in site.sip.ring_groups])
     yield from routing_problems(site, known)
 
 

@@ -207,10 +207,21 @@ class JoinRoom(NamedTuple):
     party: str
 
 
+class HuntRingGroup(NamedTuple):
+    """A route sent the caller to ring group `group` (its number): the driver rings its
+    phones, the caller hearing ringing. The call stays with call control, waiting, until the
+    driver says how that went: `CallControl.ring_group_answered` (the call leaves, cause
+    RING_GROUP, its trunk channel the driver's to give back) or `ring_group_unanswered`
+    (on to the group's mailbox or queue); a caller who hangs up meanwhile ends it ABANDONED."""
+
+    call: int
+    group: str
+
+
 IvrAction = PlayPrompts | StopPrompts | LookUp | LeaveIvr
 
 # What call control asks of its drivers (`CallControl.take_actions`).
 Action = (RingAgent | StopRinging | Connect | Announce | HangUpCaller | HangUpAgent | WrapUp
-          | AnswerCaller | PlayPrompts | StopPrompts | LookUp | LeaveIvr | JoinRoom | StartSurvey
-          | RecordMessage | StopMessage | OfferCallback | ReleaseCaller | PlaceCallback
-          | CancelCallback | ReleaseAgent)
+          | AnswerCaller | PlayPrompts | StopPrompts | LookUp | LeaveIvr | JoinRoom | HuntRingGroup
+          | StartSurvey | RecordMessage | StopMessage | OfferCallback | ReleaseCaller
+          | PlaceCallback | CancelCallback | ReleaseAgent)

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from appliance.pbx.acd.callback import CallbackEntry
     from appliance.pbx.acd.queue import Membership
     from appliance.pbx.features.park import ParkedCall
+    from appliance.pbx.groupwait import GroupWait
     from appliance.pbx.ivr import Farewell, FlowRun
     from appliance.pbx.ivr.callback import CallbackConfirm
     from appliance.pbx.ivr.roompin import RoomPin
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 
 class CallState(Enum):
     ROUTING = 0
-    IVR = 5  # answered, the appliance speaks: an IVR flow or a closed prompt (`Call.ivr`)
+    # The appliance speaks (an IVR flow, a closed prompt), or a ring group rings (`Call.ivr`).
+    IVR = 5
     QUEUED = 1  # waiting; may be ringing agents at the same time
     TALKING = 2
     HELD = 3
@@ -104,8 +106,9 @@ class Call:
         # (picked up, or answered by the parker it rang back): where it goes if not taken.
         self.parked: ParkedCall | None = None
         # While in an IVR flow, a closed prompt, leaving a message or at a conference room's
-        # door; while confirming a callback (still QUEUED).
-        self.ivr: FlowRun | Farewell | Deposit | CallbackConfirm | RoomPin | None = None
+        # door or ringing a ring group; while confirming a callback (still QUEUED).
+        self.ivr: (FlowRun | Farewell | Deposit | CallbackConfirm | RoomPin | GroupWait
+                   | None) = None
         # What the IVR learnt, kept with the call once it leaves for a queue or an agent.
         self.language = ""
         self.variables: dict[str, str] = {}

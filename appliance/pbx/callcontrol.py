@@ -35,6 +35,7 @@ from appliance.pbx.actions import (
     AnswerCaller,
     HangUpAgent,
     HangUpCaller,
+    HuntRingGroup,
     JoinRoom,
     LeaveIvr,
     ReleaseCaller,
@@ -43,6 +44,7 @@ from appliance.pbx.actions import (
 from appliance.pbx.call import Call, CallState
 from appliance.pbx.features.parking import Parking
 from appliance.pbx.features.pickup import Pickups
+from appliance.pbx.groupwait import GroupWait
 from appliance.pbx.ivr import Farewell, FlowRun, PromptSeconds, Speaker
 from appliance.pbx.ivr.callback import CallbackConfirm
 from appliance.pbx.ivr.roompin import RoomPin
@@ -213,9 +215,10 @@ class CallControl:
         a queue takes it, an IVR flow answers it, a closed prompt answers it and plays
         (``AnswerCaller``, ``PlayPrompts``, then after ``prompt_seconds`` a ``HangUpCaller``
         with cause CLOSED), the agent it names is rung (``Acd.ring_direct``), the mailbox it
-        names takes a message (`_to_voicemail`), or it ends at once with a ``HangUpCaller``
-        whose cause says why (NO_ROUTE, BLACKLISTED, AGENT_UNREACHABLE for a named agent who
-        is not ready).
+        names takes a message (`_to_voicemail`), the ring group it names rings
+        (`HuntRingGroup`; the call waits for `ring_group_answered` or `ring_group_unanswered`),
+        or it ends at once with a ``HangUpCaller`` whose cause says why (NO_ROUTE, BLACKLISTED,
+        AGENT_UNREACHABLE for a named agent who is not ready).
         """
         self._next_call_id += 1
         call_id = self._next_call_id
@@ -241,6 +244,8 @@ class CallControl:
             self._ring_agent(call, decision.target.name, now)  # type: ignore[union-attr]
         elif decision.target.kind is Kind.VOICEMAIL:  # type: ignore[union-attr]
             self._voicemail_or_end(call, decision.target.name, now)  # type: ignore[union-attr]
+        elif decision.target.kind is Kind.RING_GROUP:  # type: ignore[union-attr]
+            self._to_ring_group(call, decision.target.name)  # type: ignore[union-attr]
         else:
             self._enqueue(call, decision, now)  # type: ignore[arg-type]
         return call_id
@@ -402,6 +407,51 @@ class CallControl:
         seized, call.seized = call.seized, False
         self._end(call, cause, now)
         call.seized = seized
+
+    # --- ring groups a route sends callers to -------------------------------------------------
+
+    def _to_ring_group(self, call: Call, group: str) -> None:
+        """The caller waits, unanswered, in the IVR state (`GroupWait`) while the driver rings
+        the group: one call throughout, whatever the group's `then` makes of it."""
+        call.state = IN_IVR
+        call.ivr = GroupWait(group, lambda t: self._end(call, EndCause.ABANDONED, t))
+        self._outbox.append(new(HuntRingGroup, (call.id, group)))
+
+    def ring_group_answered(self, now: float, call_id: int) -> str | None:
+        """A phone of the group `HuntRingGroup` rang for `call_id` answered: the call leaves
+        call control (cause RING_GROUP). Returns the trunk group whose channel it holds, now
+        the driver's to give back (`release_trunk`; "" for none); None if the call no longer
+        waits for its group."""
+        call = self._waiting_for_group(call_id)
+        if call is None:
+            return None
+        group = call.trunk_group if call.seized else ""
+        self._let_go(call, EndCause.RING_GROUP, now)
+        return group
+
+    def ring_group_unanswered(self, now: float, call_id: int, then: str) -> bool:
+        """Nobody of the group answered: the call goes on to `then` - "queue:NAME" (queued
+        as any caller routed there, the time rung not counted as waiting) or "voicemail:BOX"
+        (`_to_voicemail`); anything else, or a queue or box the site no longer has, ends it
+        AGENT_UNREACHABLE with a ``HangUpCaller``. False if the call no longer waits."""
+        call = self._waiting_for_group(call_id)
+        if call is None:
+            return False
+        kind, _, name = then.partition(":")
+        if kind == "queue" and name in self.acd.queues:
+            call.state = CallState.ROUTING
+            self.acd.enqueue(call, name, now)
+        elif not (kind == "voicemail" and self._to_voicemail(call, name, now)):
+            self._outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_UNREACHABLE)))
+            self._end(call, EndCause.AGENT_UNREACHABLE, now)
+        return True
+
+    def _waiting_for_group(self, call_id: int) -> Call | None:
+        call = self.calls.get(call_id)
+        if call is None or not isinstance(call.ivr, GroupWait):
+            return None
+        call.ivr = None
+        return call
 
     def _voicemail_or_end(self, call: Call, mailbox: str, now: float) -> None:
         if not self._to_voicemail(call, mailbox, now):

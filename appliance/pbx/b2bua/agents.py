@@ -18,7 +18,7 @@ from appliance.pbx.acd.core import (
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.ending import LegEnding
-from appliance.pbx.b2bua.internal import InternalCalls, is_internal
+from appliance.pbx.b2bua.internal import InternalCalls
 from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.screenpop import screen_pop_headers
 from appliance.pbx.b2bua.session import parse_session_expires
@@ -214,7 +214,7 @@ class AgentSide:
     def _sent_again(self, leg: Leg, challenge: Response, now: float) -> bool:
         """Whether a challenged INVITE went again with credentials (a gateway's, answered
         by the outside calls; phones are never asked)."""
-        return (self.internal is not None and is_internal(leg.call)
+        return (self.internal is not None and self.internal.owns(leg.call)
                 and self.internal.challenged(leg, challenge, now))
 
     def timed_out(self, key: Key, now: float) -> bool:
@@ -235,7 +235,7 @@ class AgentSide:
         self.ending.forget(leg, now)
         if before in GIVEN_UP:
             return
-        if self.internal is not None and is_internal(leg.call):
+        if self.internal is not None and self.internal.owns(leg.call):
             self.internal.refused(leg, status, reason, now)
         else:
             self.cc.agent_decline(now, leg.agent, leg.call, reason)
@@ -267,6 +267,6 @@ class AgentSide:
             self.ending.hang_up(leg, now)  # the call went elsewhere
 
     def _taken(self, leg: Leg, now: float) -> bool:
-        if self.internal is not None and is_internal(leg.call):
+        if self.internal is not None and self.internal.owns(leg.call):
             return self.internal.answered(leg, now)
         return self.cc.agent_answer(now, leg.agent, leg.call)

@@ -156,6 +156,8 @@ class B2bua(Endpoint):
         self.parking = ParkCalls(self.dialogs, self.ending, self.anchor, self.cc)
         self.intake.parking = self.parking
         self.intake.ring_groups = self.ring_groups
+        self.ring_groups.queued = self.intake.wait_in_queue
+        self.ending.owned = self.internal.owns
         self.transfers.park = self.parking.park
         self.transfers.rooms = self.conferences
         self.transfers.out = TransfersOut(self.transfers, self.ending, self.agent_side,
@@ -206,7 +208,6 @@ class B2bua(Endpoint):
         self.ring_groups = RingGroupCalls(self.extensions, log)
         self.agent_side.internal = self.internal
         self.ending.internal_ended = self.internal.leg_ended
-        self.ending.adopted = self.internal.owners
 
     # --- configuration -------------------------------------------------------------------
 
@@ -552,6 +553,8 @@ class B2bua(Endpoint):
                 self.ivr.queued(call, now)
             case actions.JoinRoom():
                 self.conferences.enter(action, now)
+            case actions.HuntRingGroup():
+                self.ring_groups.take(action, now)
             case actions.StartSurvey(call=call):
                 self._survey(call, now)
             case actions.RecordMessage():

@@ -4,7 +4,7 @@ pending re-INVITEs are let go, and call control hears what it must."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container
+from collections.abc import Callable
 
 from appliance.pbx.acd.callback import pending
 from appliance.pbx.b2bua.anchor import MediaAnchor
@@ -31,13 +31,13 @@ class LegEnding:
         self.cc = cc
         # Where a leg of one of the B2BUA's own calls goes when its peer leaves (`internal.py`).
         self.internal_ended: Callable[[Leg, float], None] | None = None
-        # Call control's calls whose legs the B2BUA carries on (a caller transferred out).
-        self.adopted: Container[int] = ()
         # Told when a customer called back, the caller of call control's call, has left.
         self.customer_ended: Callable[[Leg, float], None] = lambda leg, now: None
         # Told when an agent's phone hangs up a call: True if that completed a consultation
         # (`consultation.py`), which call control is not to hear of as a hang-up.
         self.agent_hung_up: Callable[[Leg, float], bool] = lambda leg, now: False
+        # Whether a leg's call is one of the B2BUA's own, or one a part of it took over.
+        self.owned: Callable[[int], bool] = lambda call: call < 0
 
     def hang_up(self, leg: Leg, now: float, event: LegEvent = LegEvent.HANG_UP,
                 refusal: tuple[int, str] = UNAVAILABLE) -> bool:
@@ -86,7 +86,7 @@ class LegEnding:
 
     def _internal(self, leg: Leg, now: float) -> bool:
         """Whether `leg` belongs to one of the B2BUA's own calls (told of its end)."""
-        if self.internal_ended is None or (leg.call >= 0 and leg.call not in self.adopted):
+        if self.internal_ended is None or not self.owned(leg.call):
             return False
         self.internal_ended(leg, now)
         return True

@@ -112,10 +112,14 @@ class CallsBetweenPhones(Generic[C]):
         self.legs.callers[call.id] = leg
         self.calls[call.id] = call
         self.log.append(started)
+        self._ringing(leg, offer, now)
+        call.paused = [call.caller] if self.pauses.pause(call.caller, now) else []
+
+    def _ringing(self, leg: Leg, offer: sdp.Sdp | None, now: float) -> None:
+        """The caller's media anchored (under its leg's call id), and 180."""
         if self.anchor is not None and offer is not None:
             leg.sent_body = self.anchor.caller_answer(leg, offer, False, now)
         self.dialogs.answers.respond(leg.invite, 180, "Ringing", now, tag=leg.local_tag)
-        call.paused = [call.caller] if self.pauses.pause(call.caller, now) else []
 
     def leg_ended(self, leg: Leg, now: float) -> None:
         """A party left (BYE, CANCEL, found gone, shutdown): the other one is let go."""

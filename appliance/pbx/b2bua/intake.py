@@ -92,9 +92,10 @@ class CallIntake:
         call = leg.call = self.cc.offer_call(now, group, ani, dnis)
         self.legs.callers[call] = leg
         found = self.cc.calls.get(call)
-        if found is None or found.ivr_answered:
+        if found is None or found.ivr_answered or found.ivr is not None:
             # Refused: its HangUpCaller answers. Sent to a flow (even one that has already
-            # sent it on to a queue) or a closed prompt: its AnswerCaller does.
+            # sent it on to a queue) or a closed prompt: its AnswerCaller does. Sent to a
+            # ring group: the group's ringing does (`HuntRingGroup`).
             return
         if offer is None:
             self.answers.respond(request, 180, "Ringing", now, tag=leg.local_tag)
@@ -132,12 +133,20 @@ class CallIntake:
         anchor = self.anchor
         assert anchor is not None
         analog = self.site.trunk_group(group).kind == "analog"
-        body = anchor.caller_answer(leg, offer, analog, now)
+        leg.sent_body = anchor.caller_answer(leg, offer, analog, now)
+        self.wait_in_queue(leg, now)
+
+    def wait_in_queue(self, leg: Leg, now: float) -> None:
+        """A caller, its media anchored (`leg.sent_body`), now queued: answered, or on early
+        media; the welcome prompt and music follow. Nothing without a media plane."""
+        anchor = self.anchor
+        if anchor is None or leg.ended:
+            return
+        body = leg.sent_body
         if self.site.media.queued_callers == "answer":
             self.dialogs.answer(leg, body, now)
             self.dialogs.start_session_timer(leg, now)
         else:
-            leg.sent_body = body
             anchor.media.relay.watch(leg.call, 0, False, now)  # gateways send after 200 only
             self.answers.respond(leg.invite, 183, "Session Progress", now,
                                  [("Contact", self.here.contact)], body, tag=leg.local_tag)

@@ -103,6 +103,11 @@ class InternalCalls:
         call control's, let go, whose caller's leg goes on: a transfer out)."""
         self.owners[call] = owner
 
+    def owns(self, call: int) -> bool:
+        """Whether `call`'s legs' events come here: one of the B2BUA's calls, or one of call
+        control's a part has taken over (`hand_over`: a trunk caller a ring group rings for)."""
+        return call < 0 or call in self.owners
+
     def close(self, call: int) -> None:
         self.owners.pop(call, None)
 

@@ -38,12 +38,13 @@ def _calls_have_caller_legs(box: B2bua) -> list[str]:
     broken = [f"call {call} is in call control with no caller leg"
               for call in box.cc.calls if call not in box.legs.callers]
     # A customer transferred into a conference room is the room's, no longer call control's;
-    # one transferred to a phone or an outside number is the transfer's (`transferout.py`).
+    # one transferred to a phone or an outside number is the transfer's (`transferout.py`);
+    # one a ring group's phone answered is the group's.
     out = box.transfers.out
     broken += [f"{leg!r} has no call in call control"
                for call, leg in box.legs.callers.items()
                if call not in box.cc.calls and call not in box.extensions.calls
-               and call not in box.conferences.members
+               and call not in box.conferences.members and call not in box.ring_groups.calls
                and (out is None or call not in out.by_caller)]
     return broken
 

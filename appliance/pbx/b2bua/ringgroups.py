@@ -7,10 +7,19 @@ outside number through `DialOut`); without one the caller hears 480.
 Like calls between phones, these take no trunk and no queue: records of their own
 (`RingGroupCall*`), ids from `internal.py`, and each party who is an agent paused (reason
 `internal_call`) while rung or talking, given back when that ends.
+
+A trunk caller a route sends to a group (`HuntRingGroup`) is rung for the same way, under an
+id of the B2BUA's for its members' legs, while its own leg keeps call control's id and call
+control holds the call waiting. A member who answers takes it out of call control (cause
+ring_group) and the group gives its trunk channel back when either party hangs up; nobody
+answering hands it back to call control, on to the group's `then` - a mailbox or a queue
+(one call throughout: its records show the ringing, then the message or the queue) - or a
+phone rung as one more turn.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from appliance.eventlog import EventLog
@@ -30,13 +39,14 @@ from appliance.pbx.legs import Leg
 if TYPE_CHECKING:
     from appliance.clock import TimerHandle
     from appliance.config.live import RingGroup, Sip
+    from appliance.pbx.actions import HuntRingGroup
 
 
 class RingGroupCall:
     """One call to a ring group: its caller, the group, the hunt and its timer."""
 
     __slots__ = ("caller", "caller_leg", "forwarded", "group", "hunt", "id", "member_leg",
-                 "paused", "timer")
+                 "paused", "timer", "trunk", "trunk_call")
 
     def __init__(self, call: int, caller: str, group: RingGroup, caller_leg: Leg,
                  hunt: Hunt) -> None:
@@ -46,6 +56,8 @@ class RingGroupCall:
         self.member_leg: Leg | None = None  # the answering member's leg
         self.paused: list[str] = []  # the parties the ACD was told are busy
         self.timer: TimerHandle | None = None
+        self.trunk_call = 0  # a trunk caller's: call control's id of the call (also `id`)
+        self.trunk = ""  # the trunk group whose channel the answered call holds
 
 
 class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
@@ -61,6 +73,8 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
         self.pauses, self.internal = extensions.pauses, extensions.internal
         self.calls: dict[int, RingGroupCall] = {}
         self.groups: dict[str, RingGroup] = {}
+        # A trunk caller handed back to a queue: what it hears (welcome, music) while queued.
+        self.queued: Callable[[Leg, float], None] = lambda leg, now: None
 
     def apply(self, sip: Sip) -> None:
         self.groups = {group.number: group for group in sip.ring_groups}
@@ -73,11 +87,35 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
               now: float) -> None:
         """Ring group `number`'s members for the phone of `leg` (an unanswered caller leg)."""
         group = self.groups[number]
-        hunt = Hunt(group.members, group.strategy, group.ring_seconds,
-                    lambda member, at: self._can_ring(caller, member, at))
-        call = RingGroupCall(self.extensions.internal.open(self), caller, group, leg, hunt)
+        call = RingGroupCall(self.internal.open(self), caller, group, leg,
+                             self._hunt(group, caller))
         self._begin(call, offer, new(RingGroupCallStarted, (now, call.id, caller, number)), now)
-        self._carry_out(call, hunt.start(now), now)
+        self._carry_out(call, call.hunt.start(now), now)
+
+    def take(self, hunt: HuntRingGroup, now: float) -> None:
+        """`HuntRingGroup`: ring the group for a trunk caller call control holds waiting (its
+        leg unanswered); a group a reload took away, or nobody to ring, hands it back. The
+        call keeps call control's id, its legs' events taken over (`InternalCalls.hand_over`)
+        until handed back."""
+        leg = self.legs.callers.get(hunt.call)
+        waiting = self.cc.calls.get(hunt.call)
+        group = self.groups.get(hunt.group)
+        if leg is None or waiting is None or group is None:
+            self.cc.ring_group_unanswered(now, hunt.call, "")
+            return
+        self.internal.hand_over(hunt.call, self)
+        call = RingGroupCall(hunt.call, waiting.ani, group, leg, self._hunt(group, waiting.ani))
+        call.trunk_call = hunt.call
+        self.calls[call.id] = call
+        self.log.append(new(RingGroupCallStarted, (now, call.id, waiting.ani, group.number)))
+        anchor = self.anchor
+        self._ringing(leg, None if anchor is None else anchor.acceptable_offer(leg.invite.body),
+                      now)
+        self._carry_out(call, call.hunt.start(now), now)
+
+    def _hunt(self, group: RingGroup, caller: str) -> Hunt:
+        return Hunt(group.members, group.strategy, group.ring_seconds,
+                    lambda member, at: self._can_ring(caller, member, at))
 
     def _can_ring(self, caller: str, member: str, now: float) -> bool:
         """Whether `member` can be rung for `caller`: registered and free - on no call of
@@ -100,6 +138,8 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
             return False
         self._stop_timer(call)
         call.member_leg = leg
+        if call.trunk_call:  # out of call control now, its channel ours to give back
+            call.trunk = self.cc.ring_group_answered(now, call.trunk_call) or ""
         self._carry_out(call, effects, now)
         connect(self.dialogs, self.anchor, call.caller_leg, leg, now)
         self.log.append(new(RingGroupCallAnswered, (now, call.id, leg.agent)))
@@ -110,6 +150,14 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
         if call is not None and leg.agent in call.hunt.ringing:
             self._unpause(call, leg.agent, now)
             self._carry_out(call, call.hunt.refuse(leg.agent, now), now)
+
+    def leg_ended(self, leg: Leg, now: float) -> None:
+        """As for any call between phones; a trunk caller still waiting for its group is
+        call control's to end (abandoned)."""
+        call = self.calls.get(leg.call)
+        if call is not None and leg is call.caller_leg and call.trunk_call:
+            self.cc.caller_hangup(now, call.trunk_call)
+        super().leg_ended(leg, now)
 
     def _let_go_rung(self, call: RingGroupCall, now: float) -> bool:
         if call.member_leg is not None:
@@ -143,6 +191,9 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
     def _no_answer(self, call: RingGroupCall, now: float) -> None:
         """Nobody answered: the group's `then`, if there is one to take the call; else 480."""
         target = None if call.forwarded else call.group.then
+        if call.trunk_call and (target is None or target not in self.extensions.users):
+            self._hand_back(call, target or "", now)
+            return
         if target is not None and self.extensions.forward_refusal(call.group.number,
                                                                   target) is None:
             call.forwarded = True
@@ -155,6 +206,18 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
             return
         self.ending.hang_up(call.caller_leg, now, refusal=UNAVAILABLE)
         self._finish(call, "no_answer", now)
+
+    def _hand_back(self, call: RingGroupCall, then: str, now: float) -> None:
+        """A trunk caller nobody answered goes back to call control, on to `then` (a mailbox
+        or a queue; with none, call control hangs it up). Queued, it hears the queue's
+        welcome and music as a caller routed there does."""
+        if then:
+            self.log.append(new(CallForwarded, (now, call.id, call.group.number, then,
+                                                "no_answer")))
+        self._finish(call, "forwarded" if then else "no_answer", now)
+        if self.cc.ring_group_unanswered(now, call.trunk_call, then) and (
+                call.trunk_call in self.cc.calls and then.startswith("queue:")):
+            self.queued(call.caller_leg, now)
 
     def _ring_then(self, call: RingGroupCall, target: str, now: float) -> None:
         caller = call.caller
@@ -170,6 +233,13 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
         call.paused = [party for party in call.paused if party != paused]
         self._finish(call, "forwarded", now)
         dialout.take_over(call.caller_leg, paused, call.group.number, route, now)
+
+    def _finish(self, call: RingGroupCall, cause: str, now: float) -> None:
+        super()._finish(call, cause, now)
+        if cause == "forwarded" and call.trunk_call:  # only a phone's lives on as outside
+            self.internal.close(call.id)
+        if call.trunk:
+            self.cc.release_trunk(call.trunk)
 
     def _unpause(self, call: RingGroupCall, member: str, now: float) -> None:
         if member in call.paused:

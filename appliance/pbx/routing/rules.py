@@ -32,12 +32,13 @@ class Kind(StrEnum):
     PROMPT = "prompt"  # play the prompt named, then hang up (closed)
     AGENT = "agent"  # ring the agent named (the duty agent)
     VOICEMAIL = "voicemail"  # leave a message in the mailbox named
+    RING_GROUP = "ring_group"  # ring the ring group numbered so (the B2BUA rings its phones)
     BLACKLISTED = "blacklisted"  # the caller is on the blacklist: busy
 
 
 class Target(NamedTuple):
     kind: Kind
-    name: str  # the queue, prompt, agent id or mailbox; "" when blacklisted
+    name: str  # the queue, prompt, agent id, mailbox or ring group; "" when blacklisted
 
 
 class Decision(NamedTuple):

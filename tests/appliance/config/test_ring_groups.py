@@ -33,3 +33,33 @@ def test_a_ring_group_and_its_defaults(site_data, write_site) -> None:
 def test_a_wrong_ring_group_is_named(group, path, words, site_data, write_site) -> None:
     site_data["sip"] = sip(**group)
     _assert_named(write_site(with_route(site_data)), path, words)
+
+
+def routed(site_data: dict[str, Any], **group: Any) -> dict[str, Any]:
+    """A site whose first route sends its callers to ring group 600."""
+    site_data["sip"] = sip(**group)
+    site_data["routes"][0] = {"trunk_group": site_data["routes"][0]["trunk_group"],
+                              "ring_group": "600"}
+    site_data["voicemail"] = {"mailboxes": [{"name": "desk", "number": "801", "pin": "1234"}]}
+    return with_route(site_data)
+
+
+@pytest.mark.parametrize("then", ["voicemail:desk", f"queue:{'{queue}'}", "1003", None])
+def test_a_route_sends_callers_to_a_ring_group(then, site_data, write_site) -> None:
+    queue = site_data["queues"][0]["name"]
+    group = {} if then is None else {"then": then.format(queue=queue)}
+    site = load_site(write_site(routed(site_data, **group)))
+    assert site.routes[0].target == ("ring_group", "600")
+
+
+@pytest.mark.parametrize(("route", "group", "path", "words"), [
+    ({"ring_group": "601"}, {}, "routes[0].ring_group", ["'601'", "600"]),
+    ({}, {"then": "voicemail:nobox"}, "sip.ring_groups[0].then", ["'nobox'", "mailboxes"]),
+    ({}, {"then": "queue:noq"}, "sip.ring_groups[0].then", ["'noq'", "queues"]),
+    ({}, {"then": "90301234567"}, "sip.ring_groups[0].then", ["trunk", "'90301234567'"]),
+])
+def test_a_wrong_ring_group_route_is_named(route, group, path, words, site_data,
+                                           write_site) -> None:
+    data = routed(site_data, **group)
+    data["routes"][0].update(route)
+    _assert_named(write_site(data), path, words)
