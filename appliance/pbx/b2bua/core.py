@@ -12,7 +12,8 @@ StopMessage (voicemail: `voicemail.py`; phones SUBSCRIBE to mailboxes: `mwi.py`)
 AnswerCaller, PlayPrompts, StopPrompts and LookUp: `ivr.py`, and the callback's actions:
 `callback.py`), so a live call and a simulated
 one leave the same call records in the event log. Every digit a caller sends (RFC 4733,
-in-band or INFO) is logged and given to call control.
+in-band or INFO) is logged and given to call control; an agent's INFO keys may drive a
+consultation (`consultkeys.py`).
 
 `B2bua` routes: what the transaction layer delivers goes to the leg it concerns and to the
 part that deals with it (phones, agents' side, dialogs, re-INVITE relay, media anchor), and
@@ -45,6 +46,7 @@ from appliance.pbx.b2bua.callback import CallbackCalls
 from appliance.pbx.b2bua.campaigns import CampaignCalls
 from appliance.pbx.b2bua.conference import Conferences
 from appliance.pbx.b2bua.consultation import Consultations
+from appliance.pbx.b2bua.consultkeys import ConsultationKeys
 from appliance.pbx.b2bua.dialogs import Dialogs
 from appliance.pbx.b2bua.dialout import DialOut
 from appliance.pbx.b2bua.ending import UNAVAILABLE, LegEnding
@@ -141,6 +143,7 @@ class B2bua(Endpoint):
         self.consultations = Consultations(self.extensions)
         self.consultations.reoffer = self.transfers.reconnect
         self.ending.agent_hung_up = self.consultations.agent_hung_up
+        self.consultation_keys = ConsultationKeys(self.consultations)
         self.supervision = Supervision(self.dialogs, self.ending, self.anchor, self.internal,
                                        log, self.pauses)
         self.conferences = Conferences(self.dialogs, self.ending, self.anchor, self.internal,
@@ -481,6 +484,8 @@ class B2bua(Endpoint):
             self.log.append(new(DigitReceived, (now, leg.call, party, digit, "info")))
             if leg.role is Role.CALLER:
                 self.cc.caller_digit(now, leg.call, digit)  # for the IVR, if in it
+            else:
+                self.consultation_keys.digit(leg, digit, now)
 
     # --- call control's actions ---------------------------------------------------------------
 
