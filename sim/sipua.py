@@ -68,6 +68,7 @@ class UaCall:
     ok: Response | None = None  # our 2xx, until its ACK
     history: list[str] = field(default_factory=list)
     sipfrag: bytes = b""  # the last NOTIFY's message/sipfrag (a transfer's or park's outcome)
+    local_body: bytes = b""  # our SDP (offer or answer): where we receive, also after a re-INVITE
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ class UserAgent(Endpoint):
             pairs.append(("Authorization", authorization))
         invite = Request("INVITE", uri, Headers(pairs), body)
         self._next_call += 1
-        call = UaCall(self._next_call, True, invite, local_tag=tag)
+        call = UaCall(self._next_call, True, invite, local_tag=tag, local_body=body)
         self.calls[call.id] = call
         self._by_invite[self.layer.send_request(invite, self.server, now)] = call
         self._by_dialog[(invite.headers.get("Call-ID") or "", tag)] = call
@@ -226,7 +227,7 @@ class UserAgent(Endpoint):
             return
         body = offer_sdp(self.local[0], 42000) if body is None else body
         call.dialog = Dialog.from_uas(call.invite, call.local_tag, local_via=self._via())
-        call.state = "answered"
+        call.state, call.local_body = "answered", body
         call.ok = self._reply(call.invite, 200, "OK", now, call.local_tag, body,
                               [("Contact", self._contact)])
         self.deadlines.schedule(now + T1, self._retransmit_ok, call, T1, now + 64 * T1)
@@ -479,7 +480,8 @@ class UserAgent(Endpoint):
         elif method == "INVITE":
             call.remote_body = request.body or call.remote_body
             self._reply(request, 200, "OK", now, call.local_tag,
-                        offer_sdp(self.local[0], 42000), [("Contact", self._contact)])
+                        call.local_body or offer_sdp(self.local[0], 42000),
+                        [("Contact", self._contact)])
             self.events.append(UaEvent("reinvited", call.id))
         else:
             self._reply(request, 200, "OK", now, call.local_tag)
