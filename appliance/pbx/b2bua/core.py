@@ -166,6 +166,7 @@ class B2bua(Endpoint):
         self.in_call = InCallKeys(self.transfers, self.anchor, self.cc, self.deadlines)
         self.in_call.consultations = self.consultations
         self.consultations.out = self.transfers.out
+        self.transfers.out.groups = self.ring_groups
         self.waiting = MessageWaiting(self.layer, self.answers, self.deadlines, self.here,
                                       self.rng, self.phones)
         self.retrieval = Retrievals(self.dialogs, self.ending, self.anchor, self.waiting,

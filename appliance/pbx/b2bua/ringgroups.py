@@ -113,6 +113,12 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
                       now)
         self._carry_out(call, call.hunt.start(now), now)
 
+    def hunt(self, number: str, caller: str) -> tuple[RingGroup, Hunt] | None:
+        """Group `number` and a hunt through it for `caller` (who is not rung), members
+        skipped as on the group's own calls; None if `number` is no group's."""
+        group = self.groups.get(number)
+        return None if group is None else (group, self._hunt(group, caller))
+
     def _hunt(self, group: RingGroup, caller: str) -> Hunt:
         return Hunt(group.members, group.strategy, group.ring_seconds,
                     lambda member, at: self._can_ring(caller, member, at))

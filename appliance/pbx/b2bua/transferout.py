@@ -24,6 +24,14 @@ answers the two talk again (the agent paused for the queues, `internal_call`, as
 call between phones); if it does not, the caller is hung up. The call's own record ended
 at the transfer; an outside target's call has its records as any other (`OutsideCall*`,
 purpose "transferred").
+
+A ring group's number (`ringgroups.py`) is a target too (`CallTransferred` to "extension:" +
+the number): its members ring for the caller as for a call to the group - all at once or in
+turn, busy or unregistered members skipped, the transferring agent's own phone never - and
+the first to answer is bridged to the caller, the others CANCELled. Nobody answering hands the
+caller to the group's `then` when it is a phone (rung as above) or an outside number (placed
+as above); with no `then`, or a mailbox or queue (the call has left call control), and when
+`then` fails too, the agent is rung back as for any other target.
 """
 
 from __future__ import annotations
@@ -35,15 +43,18 @@ from appliance.pbx.acd.core import EXTENSION_PREFIX, OUTSIDE_PREFIX
 from appliance.pbx.b2bua.ending import LegEnding
 from appliance.pbx.b2bua.outside import OutsideCall, OutsideCalls
 from appliance.pbx.dialplan import RouteOut
+from appliance.pbx.features.ringgroup import Effect, Hunt, Ring, StopRinging
 from appliance.pbx.legs import Leg
 
 if TYPE_CHECKING:
     from appliance.clock import TimerHandle
+    from appliance.config.live import RingGroup
     from appliance.pbx.b2bua.agents import AgentSide
     from appliance.pbx.b2bua.dialout import DialOut
     from appliance.pbx.b2bua.extensions import ExtensionCalls
     from appliance.pbx.b2bua.internal import InternalCalls
     from appliance.pbx.b2bua.pauses import InternalPauses
+    from appliance.pbx.b2bua.ringgroups import RingGroupCalls
     from appliance.pbx.b2bua.transfer import Transfers
 
 Refusal = tuple[int, str]
@@ -67,6 +78,8 @@ class HandOff:
     target: Leg | None = None  # the target's leg, once answered
     ring_timer: TimerHandle | None = None
     recalled: bool = False
+    group: RingGroup | None = None  # a ring group's number was the target
+    hunt: Hunt | None = None  # the group's members rung, until one answers or none does
     paused: list[str] = field(default_factory=list)  # phones whose agents were paused
 
 
@@ -82,12 +95,16 @@ class TransfersOut:
         self.cc, self.phones, self.dialogs = caller_side.cc, agent_side.phones, caller_side.dialogs
         self.by_caller: dict[int, HandOff] = {}
         self.by_id: dict[int, HandOff] = {}
+        self.groups: RingGroupCalls | None = None  # ring groups, a target too, once built
 
     def transfer(self, leg: Leg, user: str, now: float) -> Refusal | None:
         """Hand the caller of `leg` (an agent's, in conversation) to the phone `user` or the
         outside number `user`; why not (see the module's docstring), nothing changed."""
         if user == leg.agent:
             return NOT_FOUND  # one's own phone is no target
+        found = None if self.groups is None else self.groups.hunt(user, leg.agent)
+        if found is not None:
+            return self._to_group(leg, user, *found, now)
         if self.extensions.dialled(user):
             return (self.extensions.refusal(leg.agent, user, now)
                     or self._hand_off(leg, EXTENSION_PREFIX + user, user, None, now))
@@ -126,6 +143,15 @@ class TransfersOut:
             self._place(handoff, route, now)
         return None
 
+    def _to_group(self, leg: Leg, number: str, group: RingGroup, hunt: Hunt,
+                  now: float) -> Refusal | None:
+        handoff = self._open(leg, EXTENSION_PREFIX + number, now)
+        if handoff is None:
+            return DECLINED
+        handoff.group, handoff.hunt = group, hunt
+        self._hunt(handoff, hunt.start(now), now)
+        return None
+
     def _open(self, leg: Leg, target: str, now: float) -> HandOff | None:
         """Call control lets the caller of `leg` go to `target`: their hand-off, the target
         not yet rung; None if it will not."""
@@ -145,12 +171,15 @@ class TransfersOut:
         if self.phones.target(phone, now) is None:
             return False
         handoff.phone = phone
-        if self.pauses.pause(phone, now):
-            handoff.paused.append(phone)
-        self.agent_side.ring(handoff.id, phone, now, media=handoff.caller.call)
+        self._ring_member(handoff, phone, now)
         handoff.ring_timer = self.dialogs.deadlines.schedule(
             now + self.extensions.ring_timeout, self._no_answer, handoff)
         return True
+
+    def _ring_member(self, handoff: HandOff, phone: str, now: float) -> None:
+        if self.pauses.pause(phone, now):
+            handoff.paused.append(phone)
+        self.agent_side.ring(handoff.id, phone, now, media=handoff.caller.call)
 
     def _place(self, handoff: HandOff, route: RouteOut, now: float) -> None:
         handoff.channel = route.group.name
@@ -163,12 +192,76 @@ class TransfersOut:
         anchor = self.caller_side.anchor
         return caller.invite.body if anchor is None else anchor.agent_offer(caller.call, leg)
 
+    # --- a ring group's members rung for the caller ---------------------------------------
+
+    def _hunt(self, handoff: HandOff, effects: list[Effect], now: float) -> None:
+        """Carry out the group's hunt's `effects`; its deadline re-armed while it rings."""
+        for effect in effects:
+            if isinstance(effect, Ring):
+                self._ring_member(handoff, effect.member, now)
+            elif isinstance(effect, StopRinging):
+                self.agent_side.stop_ringing(handoff.id, effect.member, now)
+                self._unpause(handoff, effect.member, now)
+            else:
+                self._group_unanswered(handoff, now)
+                return
+        self._stop_timer(handoff)
+        hunt = handoff.hunt
+        if hunt is not None and hunt.deadline is not None:
+            handoff.ring_timer = self.dialogs.deadlines.schedule(
+                hunt.deadline, self._hunt_time_up, handoff)
+
+    def _hunt_time_up(self, now: float, handoff: HandOff) -> None:
+        handoff.ring_timer = None
+        if handoff.hunt is not None and self.by_id.get(handoff.id) is handoff:
+            self._hunt(handoff, handoff.hunt.time_up(now), now)
+
+    def _group_unanswered(self, handoff: HandOff, now: float) -> None:
+        """Nobody in the group answered: its `then`, a phone or an outside number, takes
+        the caller; else the agent is rung back (`_failed`)."""
+        handoff.hunt = None
+        group = handoff.group
+        then = (None if group is None else group.then) or ""
+        if then in self.extensions.users:
+            if self._ring(handoff, then, now):
+                return
+        elif group is not None and then and self._place_then(handoff, group.number, then, now):
+            return
+        self._failed(handoff, now)
+
+    def _place_then(self, handoff: HandOff, number: str, then: str, now: float) -> bool:
+        """Place the group's outside `then` for the caller; False if it cannot be (no
+        route, not a number the group may forward to, no channel free)."""
+        route = self.dialout.route(then)
+        if route is None or self.extensions.forward_refusal(number, then) is not None:
+            return False
+        if not self.cc.seize_trunk(route.group.name):
+            return False
+        self._place(handoff, route, now)
+        return True
+
+    def _member_answered(self, handoff: HandOff, leg: Leg, now: float) -> bool:
+        """A member rung for the group answered: the others are stopped; False if the hunt
+        is over (another answered) or `leg`'s phone is not one it rings."""
+        assert handoff.hunt is not None
+        effects = handoff.hunt.answer(leg.agent)
+        if effects is None:
+            return False
+        handoff.hunt, handoff.phone = None, leg.agent
+        self._hunt(handoff, effects, now)
+        return True
+
     # --- the target's answer --------------------------------------------------------------
 
     def answered(self, leg: Leg, now: float) -> bool:
         """A phone rung for a caller answered: they talk; False if the caller is gone."""
         handoff = self.by_id.get(leg.call)
-        if handoff is None or handoff.target is not None or leg.agent != handoff.phone:
+        if handoff is None or handoff.target is not None:
+            return False
+        if handoff.hunt is not None:
+            if not self._member_answered(handoff, leg, now):
+                return False
+        elif leg.agent != handoff.phone:
             return False
         self._connect(handoff, leg, now)
         return True
@@ -195,7 +288,13 @@ class TransfersOut:
 
     def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
         handoff = self.by_id.get(leg.call)
-        if handoff is not None and handoff.target is None and leg.agent == handoff.phone:
+        if handoff is None or handoff.target is not None:
+            return
+        hunt = handoff.hunt
+        if hunt is not None and leg.agent in hunt.ringing:
+            self._unpause(handoff, leg.agent, now)
+            self._hunt(handoff, hunt.refuse(leg.agent, now), now)
+        elif hunt is None and leg.agent == handoff.phone:
             self._failed(handoff, now)
 
     def outside_failed(self, call: OutsideCall, now: float) -> None:
@@ -249,6 +348,8 @@ class TransfersOut:
             self.outside.hang_up(handoff.outside, now)  # CANCEL or BYE, and its records
         elif handoff.target is not None:
             self.ending.hang_up(handoff.target, now)
+        elif handoff.hunt is not None:
+            self._hunt(handoff, handoff.hunt.give_up(), now)
         elif handoff.phone:
             self.agent_side.stop_ringing(handoff.id, handoff.phone, now)
 
@@ -267,6 +368,11 @@ class TransfersOut:
         for phone in handoff.paused:
             self.pauses.give_back(phone, now)
         handoff.paused.clear()
+
+    def _unpause(self, handoff: HandOff, phone: str, now: float) -> None:
+        if phone in handoff.paused:
+            handoff.paused.remove(phone)
+            self.pauses.give_back(phone, now)
 
     def _release_channel(self, handoff: HandOff) -> None:
         if handoff.channel:
