@@ -12,9 +12,9 @@ the appliance passes SDP through, the next agent's answer reaches it in a re-INV
 A REFER to the site's park number parks the call instead (`parking.py`): the final NOTIFY
 says "200 Parked 701" with the slot's number; 486 if every slot is taken.
 
-A REFER to a phone that is no logged-in agent's, or to an outside number, takes the call out
-of the ACD (`transferout.py`); `blind` is the one way in for every target but an attended
-transfer's, also for a feature code dialled in a call.
+A REFER to a phone that is no logged-in agent's, a ring group's number, or an outside
+number takes the call out of the ACD (`transferout.py`); `blind` is the one way in for every
+target but an attended transfer's, also for a feature code dialled in a call.
 
 Refused before anything changes, the call going on with the same agent: a REFER from anyone
 but an agent in conversation (403), without exactly one readable Refer-To (400), a target
@@ -112,8 +112,8 @@ class Transfers:
     def blind(self, leg: Leg, user: str, now: float) -> Blind:
         """Blind-transfer the caller of `leg` (an agent's leg in conversation) to what
         `user` dials: the park number, a queue (its name or a routed number), a conference
-        room, another agent, a phone or an outside number (`transferout.py`). A refusal
-        leaves the call with the agent as it was (see the module's docstring)."""
+        room, another agent, a phone, a ring group or an outside number (`transferout.py`).
+        A refusal leaves the call with the agent as it was (see the module's docstring)."""
         if leg.role is not Role.AGENT or leg.partner is None:
             return Blind((403, "Forbidden"))
         if self.park_number and user == self.park_number:
