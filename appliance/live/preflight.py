@@ -23,6 +23,7 @@ from appliance.live.ivr_prompts import (
 from appliance.live.prompt_build import tools_available
 from appliance.lookups import SiteLookups
 from appliance.media.prompts import (
+    AGENT_PROMPTS,
     CALLBACK_PROMPTS,
     RETRIEVAL_PROMPTS,
     ROUTE_PROMPTS,
@@ -127,7 +128,7 @@ def _check_own_prompts(site: Site, found: Preflight) -> None:
     for language in spoken_languages(site):
         needed = {} if site.ivr is None else flow_prompts(site.ivr, language)
         if language == site.media.language:
-            optional = (ROUTE_PROMPTS | CALLBACK_PROMPTS
+            optional = (ROUTE_PROMPTS | CALLBACK_PROMPTS | AGENT_PROMPTS
                         | (set() if site.voicemail.mailboxes else RETRIEVAL_PROMPTS))
             always = {name: [] for name in prompt_texts(language) if name not in optional}
             needed = {**always, **_route_prompts(site), **_callback_prompts(site), **needed}

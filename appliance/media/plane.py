@@ -4,6 +4,9 @@ Each call gets a relay session (`MediaRelay`) from the moment its caller is answ
 the caller waits, a `Player` sends prompts and music from the caller-side port; once an agent
 is bridged the relay carries both directions and a `CallRecorder` taps them. Digits come out of
 the caller's stream as RFC 4733 events or, for analog trunks, as in-band tones (Goertzel).
+The agent hears the appliance only when told something (`tell_agent`: the tone of a refused
+in-call code, a parked call's slot); the caller never hears an ACD agent's telephone-events,
+which are keys for the appliance (`set_agent`).
 
 One 20 ms tick paces every player and recorder of the appliance, instead of a timer per
 packet: at a few hundred calls that is fifty wake-ups a second rather than thousands. The
@@ -30,15 +33,23 @@ from appliance.media.diskguard import DiskAlarm
 from appliance.media.dtmf import GoertzelDetector, Rfc4733Receiver
 from appliance.media.g711 import alaw_decode, ulaw_decode
 from appliance.media.mixer import FRAME_SAMPLES, Mixer
-from appliance.media.player import PACKET_SECONDS, Player, encode
-from appliance.media.prompts import BEEP, PromptError, SoundSource, beep_samples
+from appliance.media.player import PACKET_SECONDS, SAMPLE_RATE, Player, encode
+from appliance.media.prompts import (
+    BEEP,
+    ERROR_TONE,
+    PromptError,
+    SoundSource,
+    beep_samples,
+    error_tone_samples,
+)
 from appliance.media.quality import PartyQuality
-from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaRelay, MediaTimeout
+from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaRelay, MediaTimeout, Side
 from appliance.media.rtp import payload_of
 from appliance.media.voicemeter import VoiceMeter
 from appliance.net import Address
 
 MUSIC = "\x00music"  # the music's key among the encoded sounds (no prompt has this name)
+TONES = {BEEP: beep_samples, ERROR_TONE: error_tone_samples}  # sounds made, not read
 Prompts = SoundSource | Mapping[str, SoundSource]
 """The prompts a plane plays: one set for every call, or a set per language."""
 DISK_CHECK_SECONDS = 5.0
@@ -128,6 +139,18 @@ PlaneEvent = (Digit | MediaTimeout | MediaPortFailed | RecordingStopped | DiskAl
 
 
 @dataclass
+class Notice:
+    """Sounds the appliance plays to an agent (`MediaPlane.tell_agent`): from `port` to
+    `peer` through the stream of `side`, which is covered meanwhile. Kept when the agent
+    leaves the call, so that a last word reaches a phone that has not been hung up yet."""
+
+    player: Player
+    port: int
+    peer: Address
+    side: Side
+
+
+@dataclass
 class CallMedia:
     """What the plane keeps for one call besides its relay session."""
 
@@ -145,6 +168,7 @@ class CallMedia:
     bridged: bool = False  # an agent answered
     held: bool = False  # the agent put the caller on hold: music, the parties parted
     quality_reported: bool = False  # since the last agent was bridged
+    notice: Notice | None = None  # what the agent is being told
 
 
 class MediaPlane:
@@ -205,9 +229,15 @@ class MediaPlane:
         media.inband = GoertzelDetector() if inband_digits else None
         self.relay.set_peer(call, CALLER, address)
 
-    def set_agent(self, call: int, address: Address, now: float) -> None:
+    def set_agent(self, call: int, address: Address, now: float,
+                  private_keys: bool = False) -> None:
+        """The agent's phone receives at `address`. `private_keys`: its telephone-events
+        (the caller's negotiated type) are keys for the appliance, never relayed to the
+        caller (an ACD call, where they may be in-call codes)."""
         self.relay.set_peer(call, AGENT, address)
         self.relay.watch(call, AGENT, True, now)
+        if private_keys:
+            self.relay.withhold(call, AGENT, self.calls[call].event_payload_type)
 
     def unbridge(self, call: int, now: float) -> None:
         """The agent left a call that goes on (a transfer): the agent side waits for the next
@@ -256,6 +286,7 @@ class MediaPlane:
         if media is None:
             return None
         self._break_mixes(call)
+        media.notice = None  # its port is let go: a last word not finished is cut
         if media.meter is not None:
             self._taken[call] = self._end_message(media, now)
         elif media.recorder is not None:
@@ -275,9 +306,33 @@ class MediaPlane:
         if self.prompts is None:
             return
         player = self._player(call, now)
-        if player is None:
-            return
+        if player is not None:
+            self._queue(call, player, names, language, now)
+
+    def tell_agent(self, call: int, names: Sequence[str], now: float) -> float:
+        """Play `names` (prompts in the plane's language, or ERROR_TONE) to the agent of
+        `call`, who hears nothing of the caller meanwhile (the caller hears the agent as
+        ever). It plays on if the agent leaves the call (`unbridge`), until the call closes:
+        a last word before the phone is hung up. Seconds it takes; 0.0 when nothing plays
+        (no media, no agent's address, no sound found)."""
+        media = self.calls.get(call)
+        side = None if media is None else self.relay.sessions[call].sides[AGENT]
+        if media is None or side is None or side.peer is None:
+            return 0.0
+        player = Player(side.stream, media.payload_type)
+        seconds = self._queue(call, player, names, None, now)
+        if seconds:
+            self._end_notice(media)
+            media.notice = Notice(player, side.local_port, side.peer, side)
+            side.covered = True
+        return seconds
+
+    def _queue(self, call: int, player: Player, names: Sequence[str], language: str | None,
+               now: float) -> float:
+        """Queue `names` on `player`; the seconds queued (a sound that cannot be read is
+        reported and left out)."""
         key = self._set_for(language or self.language)
+        queued = 0
         for name in names:
             try:
                 payload = self._encoded(key, name, player.payload_type)
@@ -285,7 +340,9 @@ class MediaPlane:
                 self._events.append(PromptMissing(call, name, str(error)))
                 continue
             player.play_encoded(name, payload, now)
+            queued += len(payload)  # G.711: a byte a sample
         self._ensure_tick(now)
+        return queued / SAMPLE_RATE
 
     def play_samples(self, call: int, name: str, samples: np.ndarray, now: float) -> None:
         """Queue a sound that is no prompt (a voicemail message: int16, 8 kHz mono) to the
@@ -327,6 +384,24 @@ class MediaPlane:
         self.music = music
         self._sounds.clear()
 
+    def _send_notice(self, media: CallMedia, now: float) -> bool:
+        """Send what the agent is told that is due; whether more is to come."""
+        notice = media.notice
+        if notice is None:
+            return False
+        notice.player.on_deadline(now)
+        self._out += [(notice.port, data, notice.peer) for data in notice.player.take_datagrams()]
+        notice.player.events.clear()
+        if notice.player.next_deadline() is not None:
+            return True
+        self._end_notice(media)
+        return False
+
+    def _end_notice(self, media: CallMedia) -> None:
+        if media.notice is not None:
+            media.notice.side.covered = False  # the caller is heard again
+            media.notice = None
+
     def _set_for(self, language: str) -> str:
         """The key of the prompt set that speaks `language`: "" for a single set."""
         prompts = self.prompts
@@ -342,11 +417,12 @@ class MediaPlane:
             if name == MUSIC:
                 assert self.music is not None
                 samples = self.music
-            elif name == BEEP:
-                samples = beep_samples()
+            elif name in TONES:
+                samples = TONES[name]()
             else:
                 source = self.source_for(language)
-                assert source is not None
+                if source is None:
+                    raise PromptError(f"{name}: no prompts to play it from")
                 samples = source.samples(name)
             payload = self._sounds[key] = encode(samples, payload_type)
         return payload
@@ -583,6 +659,8 @@ class MediaPlane:
                     port = caller.local_port
                     self._out += [(port, data, peer) for data in datagrams]
                 busy = busy or player.next_deadline() is not None
+            if media.notice is not None:
+                busy = self._send_notice(media, now) or busy
             recorder = media.recorder
             if recorder is not None:
                 if now >= media.next_record_tick:

@@ -23,6 +23,7 @@ SAMPLE_RATE = 8000
 
 BEEP = "\x00beep"  # the tone before a voicemail recording (no prompt file has this name)
 BEEP_SECONDS = 0.5
+ERROR_TONE = "\x00error"  # what an agent hears when a keyed code is refused (no file either)
 
 DIGIT_WORDS = {
     "en": ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
@@ -60,6 +61,7 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         "callback-confirm": "Press one to confirm, or two to enter another number.",
         "callback-enter": "Please enter the number to call you back at, then press hash.",
         "callback-booked": "Thank you. We will call you back when it is your turn. Goodbye.",
+        "parked-at": "Parked at",
     },
     "zh": {
         "welcome": "感谢您的来电，请稍候，座席将尽快为您服务。",
@@ -90,6 +92,7 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
         "callback-confirm": "确认请按一，输入其他号码请按二。",
         "callback-enter": "请输入回电号码，以井号键结束。",
         "callback-booked": "谢谢，轮到您时我们将回电。再见。",
+        "parked-at": "已停泊在",
     },
 }
 
@@ -147,6 +150,9 @@ CALLBACK_PROMPTS = frozenset({"callback-offer", "callback-number", "callback-con
                               "callback-enter", "callback-booked"})
 """Phrases only a queue's callback plays: a site's own prompt folder needs them only if one
 of its queues offers callbacks."""
+AGENT_PROMPTS = frozenset({"parked-at"})
+"""Phrases only agents hear (a parker by in-call code is told the slot): a site's own folder
+may leave them out, and the agent then hears the slot's digits alone."""
 
 
 def prompt_texts(language: str) -> dict[str, str]:
@@ -258,3 +264,14 @@ def beep_samples() -> np.ndarray:
     tone = np.sin(2 * np.pi * 1000 * np.arange(count) / SAMPLE_RATE) * 8000
     fade = np.minimum(1.0, np.minimum(np.arange(count), np.arange(count)[::-1]) / 80)
     return (tone * fade).astype(np.int16)
+
+
+def error_tone_samples() -> np.ndarray:
+    """The refusal tone: the three rising notes of the special information tone (ITU-T E.180:
+    950, 1400 and 1800 Hz, what networks play before "the number is not available"), 0.1 s
+    each at -12 dBFS, faded in and out."""
+    count = round(0.1 * SAMPLE_RATE)
+    ramp = np.minimum(1.0, np.minimum(np.arange(count), np.arange(count)[::-1]) / 40)
+    notes = [np.sin(2 * np.pi * hz * np.arange(count) / SAMPLE_RATE) * 8000 * ramp
+             for hz in (950, 1400, 1800)]
+    return np.concatenate(notes).astype(np.int16)

@@ -23,6 +23,11 @@ Packets are relayed with their header rewritten and their payload untouched: the
 the hot path of every call. Whoever records or listens (recording, DTMF detection) taps a
 call and parses what it needs; taps see packets as the party sent them.
 
+Not every packet crosses: a side's packets of one payload type can be withheld from the other
+party (`withhold`: an agent's telephone-events, keys for the appliance, not the customer),
+and a side covered while the appliance speaks to its party through the same stream (`cover`:
+a parker told the slot) hears nothing of the other party meanwhile.
+
 A side that has been silent for `media_timeout` seconds is reported (`MediaTimeout`), the
 other half of lost-BYE protection. Drivers carry out `take_datagrams()` (each a local port,
 bytes and destination), keep one wake-up at `next_deadline()` and call `on_deadline(now)`.
@@ -88,6 +93,8 @@ class Side:
     # on their way must not latch the side in place of the next party's.
     departed: tuple[Address, int | None] | None = None
     departed_rtcp: Address | None = None  # where the departed party's RTCP came from
+    withheld: int | None = None  # a payload type this side sends that the other never hears
+    covered: bool = False  # the appliance speaks to this side's party: nothing relayed to it
 
     @property
     def stream(self) -> OutboundStream:
@@ -215,6 +222,17 @@ class MediaRelay:
         figures still see every packet; latching and RTCP go on as ever."""
         self._session(call).parted = parted
 
+    def withhold(self, call: int, side: int, payload_type: int | None) -> None:
+        """`side`'s packets of `payload_type` are not relayed to the other (an agent's
+        telephone-events: their keys are for the appliance); taps still see them. None: all
+        are relayed. A side `release`d starts with none withheld."""
+        self._session(call).sides[side].withheld = payload_type
+
+    def cover(self, call: int, side: int, covered: bool) -> None:
+        """Whether the other side's packets stop reaching `side` while the appliance sends
+        its party a sound of its own through the same stream."""
+        self._session(call).sides[side].covered = covered
+
     def tap(self, call: int, listener: Tap) -> None:
         """Call `listener(side, packet, now)` with every packet either side sends."""
         self._session(call).taps.append(listener)
@@ -299,7 +317,8 @@ class MediaRelay:
         side.last_heard = now
         side.rtcp.reception.packet(sequence, timestamp, ssrc, now)
         other = session.sides[1 - index]
-        if other.peer is not None and not session.parted:
+        if (other.peer is not None and not session.parted and not other.covered
+                and second & 0x7F != side.withheld):
             other.packets_out += 1
             rewritten = other.rtcp.stream.rewrite(data, first, second, sequence, timestamp,
                                                   ssrc, now)

@@ -4,7 +4,8 @@ caller 600 Hz, the agent 1400 Hz), the phone keying RFC 4733 events as an analog
 a gateway would. `*0` holds the caller, whose received RTP then carries the site's music and
 not the agent's tone, and `*0` again gives the agent back; `#1 200 #` sends the caller to the
 queue number 200 routes to, and the box hangs up the phone; on a second call `#72` parks the
-caller and the phone is hung up."""
+caller and the phone hears the slot before it is hung up. The caller's RTP carries none of
+the agent's telephone-events."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import yaml
 
 from appliance.events import CallHeld, CallParked, CallResumed, CallTransferred
 from appliance.live.udp import UdpDriver
+from appliance.media.rtp import parse
 from appliance.records.store import RecordReader
 from sim.live import ApplianceProcess, media_port_range, write_site
 from sim.sipua import UserAgent, offer_sdp
@@ -54,9 +56,22 @@ class Parties:
             await asyncio.sleep(0.02)
 
     async def keys(self, keyed: str) -> None:
+        """The agent keys `keyed`; what either party receives meanwhile is phase "keys"."""
+        self.caller.phase = self.agent.phase = "keys"
         for key in keyed:
             await press(self.agent, key)
-            await asyncio.sleep(0.1)
+            for _ in range(5):
+                for party in (self.caller, self.agent):
+                    party.tick(True)
+                await asyncio.sleep(0.02)
+
+    async def told(self, leg: int) -> None:
+        """Until the phone's call `leg` is ended, what it receives is phase "told"."""
+        self.agent.phase = "told"
+        while self.phone.calls[leg].state != "ended":
+            self.agent.tick(True)
+            await asyncio.sleep(0.02)
+        self.agent.tick(True)
 
     async def answered_call(self) -> tuple[int, int]:
         """A caller put through to the phone: (the gateway's call, the phone's)."""
@@ -100,7 +115,7 @@ async def scenario(parties: Parties) -> None:
     await parties.hang_up(call)
     call, leg = await parties.answered_call()
     await parties.keys("#72")
-    await until(lambda: phone.calls[leg].state == "ended", "the parker let go")
+    await asyncio.wait_for(parties.told(leg), 10)  # the parker let go
     await parties.hang_up(call)
 
 
@@ -129,6 +144,12 @@ def test_an_agent_holds_transfers_and_parks_by_keys(tmp_path: Path) -> None:
     assert np.sqrt(np.mean(held ** 2)) > 300  # music, not silence
     assert share_at(held, AGENT_HZ) < 0.01  # and not the agent, who sends on
     assert abs(dominant_frequency(heard["resumed"]) - AGENT_HZ) < 5
+    keyed = [parse(data).payload_type for data in parties.caller.received["keys"]]
+    assert keyed and 101 not in keyed  # the caller's RTP went on, without the keys
+    told = rtp_audio(parties.agent.received["told"]).astype(np.float64)
+    print(f"the parker heard {len(told) / 8000:.2f} s before the BYE")
+    assert len(told) >= 8000  # "parked at 7 0 1": a second and more
+    assert np.sqrt(np.mean(told ** 2)) > 300  # speech, not silence
     records = RecordReader(box.records).events()
     assert [type(r) for r in records if isinstance(r, CallHeld | CallResumed)] == [
         CallHeld, CallResumed]

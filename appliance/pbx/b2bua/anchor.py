@@ -151,16 +151,18 @@ class MediaAnchor:
         )
         return bytes(offer)
 
-    def bridge(self, call: int, agent_leg: Leg, now: float, record: bool = True) -> None:
+    def bridge(self, call: int, agent_leg: Leg, now: float, record: bool = True,
+               private_keys: bool = False) -> None:
         """The agent answered: their audio replaces the music, and recording starts (if the
-        site records, and `record`)."""
+        site records, and `record`). `private_keys`: the agent's telephone-events are not
+        relayed to the caller (an ACD agent's, which may be in-call codes)."""
         media = self.media
         answer = sdp.readable(agent_leg.answer_body)
         stream = None if answer is None else _first_audio(answer)
         if stream is None or answer is None:
             logger.warning("%r answered without a usable audio stream", agent_leg)
         else:
-            media.set_agent(call, _address(answer, stream), now)
+            media.set_agent(call, _address(answer, stream), now, private_keys)
         agent_leg.media_port = self._agent_port(call)
         call_media = media.calls[call]
         call_media.bridged, call_media.quality_reported = True, False

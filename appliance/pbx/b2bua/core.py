@@ -165,6 +165,7 @@ class B2bua(Endpoint):
                                           self.internal, self.pauses)
         self.in_call = InCallKeys(self.transfers, self.anchor, self.cc, self.deadlines)
         self.in_call.consultations = self.consultations
+        self.ending.farewell = self.in_call.farewell
         self.consultations.out = self.transfers.out
         self.transfers.out.groups = self.ring_groups
         self.waiting = MessageWaiting(self.layer, self.answers, self.deadlines, self.here,
@@ -597,7 +598,7 @@ class B2bua(Endpoint):
             if caller.state is LegState.INVITED:  # early media while queued: answer now
                 dialogs.answer(caller, caller.sent_body, now)
                 dialogs.start_session_timer(caller, now)
-            self.anchor.bridge(call, agent_leg, now)
+            self.anchor.bridge(call, agent_leg, now, private_keys=True)
         dialogs.start_session_timer(agent_leg, now)
 
     def _hang_up_agent(self, call: int, agent: str, now: float) -> None:

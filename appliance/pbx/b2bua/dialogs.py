@@ -83,9 +83,17 @@ class Dialogs:
         which does for callers too)."""
         return 2.1 + 1.9 * self.rng.random()
 
-    def bye(self, leg: Leg, now: float) -> None:
-        self.send(leg, self.request(leg, "BYE", now), "bye", now)
+    def bye(self, leg: Leg, now: float, after: float = 0.0) -> None:
+        """Our BYE in `leg`'s dialog, `after` seconds from now (a last word to the party
+        first); the dialog counts as closing from now on."""
         self.closing.add((leg.sip_call_id, leg.local_tag))
+        if after > 0:
+            self.deadlines.schedule(now + after, self._bye, leg)
+        else:
+            self._bye(now, leg)
+
+    def _bye(self, now: float, leg: Leg) -> None:
+        self.send(leg, self.request(leg, "BYE", now), "bye", now)
 
     def is_closing(self, call_id: str, tag: str) -> bool:
         """Whether our BYE in the dialog (Call-ID, our tag) awaits its answer."""

@@ -38,6 +38,9 @@ class LegEnding:
         self.agent_hung_up: Callable[[Leg, float], bool] = lambda leg, now: False
         # Whether a leg's call is one of the B2BUA's own, or one a part of it took over.
         self.owned: Callable[[int], bool] = lambda call: call < 0
+        # Seconds the party of a leg we end hears a last word before our BYE (a parker told
+        # the slot, `incall.py`); it starts playing when asked.
+        self.farewell: Callable[[Leg, float], float] = lambda leg, now: 0.0
 
     def hang_up(self, leg: Leg, now: float, event: LegEvent = LegEvent.HANG_UP,
                 refusal: tuple[int, str] = UNAVAILABLE) -> bool:
@@ -94,7 +97,7 @@ class LegEnding:
     def close(self, leg: Leg, now: float) -> None:
         """BYE the dialog of an ended `leg` (if it has one), and forget the leg."""
         if leg.dialog is not None:
-            self.dialogs.bye(leg, now)
+            self.dialogs.bye(leg, now, self.farewell(leg, now))
         self.forget(leg, now)
 
     def forget(self, leg: Leg, now: float) -> None:

@@ -4,13 +4,20 @@ one per agent leg while it keys, and carried out here, for phones with no transf
 button (an analog phone behind a gateway, a headset).
 
 - blind transfer (`#1` target `#`) and park (`#72`) do what a REFER to that target does
-  (`Transfers.blind`): the agent's leg is released by our BYE; refused, the agent stays on
-  the call and hears nothing. The media plane plays to callers only, so a parker is not told
-  the slot (the park is in the log, and the slot's phones can see it in the lot).
+  (`Transfers.blind`): the agent's leg is released by our BYE; a parker first hears the
+  slot ("parked at 7 0 1", in the site's language), the BYE following when it has been
+  said. Refused (no such target, busy, the lot full), the agent stays on the call and hears
+  the error tone over the caller.
 - hold (`*0`) toggles what a re-INVITE hold does (`relay.py`): the ACD's hold, counted as hold
   time, and music to the caller while the parties are parted.
 - attended transfer (`*2` target `#`) starts a consultation, and while it is active the
   consultation codes (abort, complete, three-way, swap) go to it; both need `consultations`.
+  A consultation that cannot start gets the error tone too.
+
+The caller never hears the keys sent as RFC 4733 events: the anchor withholds an ACD
+agent's telephone-events from the caller (`MediaAnchor.bridge`), all of them, since the
+first key of a code cannot be told from a digit meant for the caller and a key relayed
+cannot be taken back. An analog agent's in-band tones are audio, and reach the caller.
 
 The keys are still logged as the agent's DigitReceived: they are no secret, and the log shows
 what the agent keyed before the call moved.
@@ -23,6 +30,7 @@ from typing import Protocol
 
 from appliance.clock import Deadlines
 from appliance.config.live import InCallCodes
+from appliance.media.prompts import ERROR_TONE, digits
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.transfer import Transfers
 from appliance.pbx.callcontrol import CallControl
@@ -44,6 +52,8 @@ class Consulting(Protocol):
 
 
 CONSULTATION_COMMANDS = frozenset({"abort", "complete", "three_way", "swap"})
+PARKED_AT = "parked-at"  # the prompt before a parked call's slot, read digit by digit
+FAREWELL_MARGIN = 0.3  # seconds the phone's jitter buffer may still hold when BYE comes
 
 
 class InCallKeys:
@@ -55,6 +65,7 @@ class InCallKeys:
         self.codes = InCallCodes()
         self.parsers: dict[Leg, KeyParser] = {}  # the legs keying a code now
         self.consultations: Consulting | None = None  # attended transfers, once wired
+        self.parked: dict[Leg, int] = {}  # parkers by key, until hung up: their slot
 
     def apply(self, codes: InCallCodes) -> None:
         """The site's codes, for codes keyed from now on."""
@@ -103,16 +114,34 @@ class InCallKeys:
             self._toggle_hold(leg, now)
         elif self.consultations is None:
             logger.info("%s keyed %s: no attended transfers here", leg.agent, kind)
-        elif kind == "attended":
-            self.consultations.start(leg, command.target, now)
+        elif kind == "attended" and not self.consultations.start(leg, command.target, now):
+            self._tell(leg, [ERROR_TONE], now)
         elif kind in CONSULTATION_COMMANDS:
             getattr(self.consultations, kind)(leg, now)
 
     def _blind(self, leg: Leg, target: str, now: float) -> None:
-        refusal, _ = self.transfers.blind(leg, target, now)
+        refusal, _, slot = self.transfers.blind(leg, target, now)
         if refusal is not None:
             logger.info("%s keyed a transfer to %r: refused (%d %s)", leg.agent, target,
                         *refusal)
+            self._tell(leg, [ERROR_TONE], now)
+        elif slot is not None:
+            self.parked[leg] = slot  # told when call control hangs the leg up
+
+    def farewell(self, leg: Leg, now: float) -> float:
+        """`leg` is being hung up: a parker by key is told the slot; the seconds our BYE
+        waits for it (0.0 for any other leg)."""
+        slot = self.parked.pop(leg, None)
+        if slot is None:
+            return 0.0
+        seconds = self._tell(leg, [PARKED_AT, *digits(slot)], now)
+        return seconds + FAREWELL_MARGIN if seconds else 0.0
+
+    def _tell(self, leg: Leg, names: list[str], now: float) -> float:
+        """Play `names` to the agent of `leg`; the seconds it takes (0.0: no media)."""
+        if self.anchor is None:
+            return 0.0
+        return self.anchor.media.tell_agent(leg.call, names, now)
 
     def _toggle_hold(self, leg: Leg, now: float) -> None:
         """Hold the caller, or take them off hold, as the phone's re-INVITE would."""

@@ -3,8 +3,9 @@ the park number (what a phone's Park key does: `transfer.py` hands it here), and
 phone takes a parked call by dialling its slot, or a call ringing at another phone by dialling
 a pickup code (the group code, or the directed prefix and that phone's agent).
 
-The parker hears nothing: our BYE follows the NOTIFY whose sipfrag says "200 Parked 701",
-the slot's number for the phone to show. The parked caller hears music (as after a transfer)
+A parker by REFER hears nothing: our BYE follows the NOTIFY whose sipfrag says "200 Parked
+701", the slot's number for the phone to show (a parker by in-call code, whose phone shows
+nothing, hears the slot first: `incall.py`). The parked caller hears music (as after a transfer)
 until it is picked up or its timeout rings the parker back (call control: `Parking`).
 
 The picking-up phone's INVITE becomes a `PickupLeg`, the agent leg of the call: call control

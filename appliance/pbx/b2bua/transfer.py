@@ -60,11 +60,12 @@ NOT_FOUND = (404, "Not Found")
 
 
 class Blind(NamedTuple):
-    """What a blind transfer came to: why not (None: done), and the status line of the
-    REFER's final NOTIFY (a park's names the slot)."""
+    """What a blind transfer came to: why not (None: done), the status line of the
+    REFER's final NOTIFY (a park's names the slot), and a park's slot."""
 
     refusal: Refusal | None
     outcome: bytes = DONE
+    slot: int | None = None
 
 
 class Transfers:
@@ -94,7 +95,7 @@ class Transfers:
         if refusal is None and replaces is not None:
             refusal, taker = self.attended.transfer(leg, replaces, now)
         elif refusal is None:
-            refusal, outcome = self.blind(leg, user, now)
+            refusal, outcome, _ = self.blind(leg, user, now)
         if refusal is not None:
             self.answers.respond(request, *refusal, now)
             return
@@ -135,7 +136,7 @@ class Transfers:
         slot = None if self.park is None else self.park(leg, now)
         if slot is None:
             return Blind((486, "Park Lot Full") if self.park is not None else (603, "Declined"))
-        return Blind(None, b"SIP/2.0 200 Parked %d" % slot)
+        return Blind(None, b"SIP/2.0 200 Parked %d" % slot, slot)
 
     def _transfer(self, agent: str, target: str, now: float) -> Refusal | None:
         """Hand the agent's call to `target` (a queue, or an agent as "agent:" + id); why

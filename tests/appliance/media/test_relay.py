@@ -265,3 +265,31 @@ def test_a_silent_side_is_reported_once_after_the_media_timeout():
     assert events[0].call == 1 and events[0].side == AGENT
     assert events[0].silent_for == pytest.approx(30, abs=0.1)
     assert isinstance(events[0], MediaTimeout)
+
+
+def test_a_withheld_payload_type_is_tapped_not_relayed_and_a_released_side_withholds_none():
+    relay, caller_port, agent_port = relay_with_call()
+    tapped: list[int] = []
+    relay.tap(1, lambda side, packet, now: tapped.append(packet[1] & 0x7F))
+    relay.withhold(1, AGENT, 101)
+    event = bytes(RtpPacket(101, 2, 320, 9, b"\x0b\x8a\x03\x20"))
+    relay.receive(agent_port, rtp(1, ssrc=9), PHONE, 0.02)
+    relay.receive(agent_port, event, PHONE, 0.04)
+    relay.receive(caller_port, event, GATEWAY, 0.05)  # the caller's keys cross as ever
+    assert [(port, packet.payload_type) for port, packet, _ in rtp_out(relay)] == [
+        (caller_port, 0), (agent_port, 101)]
+    assert tapped == [0, 101, 101]
+    relay.release(1, AGENT, 0.1)
+    relay.receive(agent_port, event, NEXT_PHONE, 0.12)
+    assert [packet.payload_type for _, packet, _ in rtp_out(relay)] == [101]
+
+
+def test_a_covered_side_hears_nothing_of_the_other_until_uncovered():
+    relay, caller_port, agent_port = relay_with_call()
+    relay.cover(1, AGENT, True)
+    relay.receive(caller_port, rtp(1), GATEWAY, 0.02)
+    relay.receive(agent_port, rtp(7, ssrc=9), PHONE, 0.03)
+    assert [port for port, _, _ in rtp_out(relay)] == [caller_port]  # the other way crosses
+    relay.cover(1, AGENT, False)
+    relay.receive(caller_port, rtp(2), GATEWAY, 0.04)
+    assert [port for port, _, _ in rtp_out(relay)] == [agent_port]
