@@ -142,7 +142,7 @@ class Consultations:
 
     def _ring_phone(self, agent_leg: Leg, target: str, now: float) -> bool:
         if (self.extensions.refusal(agent_leg.agent, target, now) is not None
-                or not self.cc.agent_hold(now, agent_leg.agent)):
+                or not self._hold(agent_leg.agent, now)):
             return False
         consult = self._open(agent_leg, target, now)
         self.extensions.agent_side.ring_from(consult.id, target, consult.agent, self._offer,
@@ -165,7 +165,7 @@ class Consultations:
         group = route.group.name
         if not self.cc.seize_trunk(group):
             return False
-        if not self.cc.agent_hold(now, agent):
+        if not self._hold(agent, now):
             self.cc.release_trunk(group)
             return False
         consult = self._open(agent_leg, number, now)
@@ -173,6 +173,13 @@ class Consultations:
         consult.outside = dialout.outside.place(consult.id, route, agent, PURPOSE, self._offer,
                                                 self, now, held=True)
         return True
+
+    def _hold(self, agent: str, now: float) -> bool:
+        """The caller on the ACD's hold: put there now, or there already (`*0`, or the
+        phone's re-INVITE, before the consultation); False if the agent has no caller."""
+        status = self.cc.agent_status(agent)
+        return ((status is not None and status.state is AgentState.HELD)
+                or self.cc.agent_hold(now, agent))
 
     def _open(self, agent_leg: Leg, target: str, now: float) -> Consulting:
         consult = Consulting(agent_leg, target, self.internal.open(self))

@@ -8,7 +8,9 @@ button (an analog phone behind a gateway, a headset).
   the call and hears nothing. The media plane plays to callers only, so a parker is not told
   the slot (the park is in the log, and the slot's phones can see it in the lot).
 - hold (`*0`) toggles what a re-INVITE hold does (`relay.py`): the ACD's hold, counted as hold
-  time, and music to the caller while the parties are parted.
+  time, and music to the caller while the parties are parted. It resumes a hold by the
+  phone's re-INVITE too (the caller offered sendrecv again; the phone holds on its side
+  until its own resume), and the phone's resume ends a hold by `*0`.
 - attended transfer (`*2` target `#`) starts a consultation, and while it is active the
   consultation codes (abort, complete, three-way, swap) go to it; both need `consultations`.
 
@@ -122,3 +124,5 @@ class InCallKeys:
             return  # neither talking nor holding (a callback not reached yet)
         if self.anchor is not None:
             self.anchor.media.hold_caller(leg.call, held, now)
+        if not held and leg.partner is not None:  # held by the phone's re-INVITE perhaps
+            self.transfers.caller_off_hold(leg.partner, now)
