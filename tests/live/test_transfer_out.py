@@ -10,7 +10,10 @@ the trunk group has two channels. In turn:
   again, takes the caller back and they hear each other;
 - the agent REFERs the caller to an outside number, twice: the far end and the caller hear
   each other. The second one needs both channels (the caller's and the far end's): it goes
-  through only if every earlier transfer gave its caller's channel back.
+  through only if every earlier transfer gave its caller's channel back;
+- the agent keys a consultation with the outside number (`*2` 9 number `#`), the agent and
+  the far end hear each other, and `*2` completes it: the far end and the caller hear each
+  other (again on both channels).
 
 The records show each transfer by kind and the calls ended transferred_out, and `ccbox report`
 shows the transfer rates to a phone and outside.
@@ -161,12 +164,33 @@ async def outside(parties: Parties, phase: str) -> None:
     await parties.hang_up(call, gateway, far, "far")
 
 
+async def consulted(parties: Parties) -> None:
+    """The agent keys a consultation with the outside number (SIP INFO), talks with the far
+    end, and completes: the far end, moved onto the call's relay port by our re-INVITE,
+    and the caller hear each other."""
+    call, answered = await parties.caller_with_agent()
+    agent, gateway = parties.phones[AGENT], parties.gateway
+    for key in f"*29{NUMBER}#":
+        parties.do(agent, "press", answered, key)
+    far = await parties.rung(gateway, "far")
+    await parties.talk("consulting")
+    first = relay_address(gateway.calls[far].invite.body)
+    for key in "*2":
+        parties.do(agent, "press", answered, key)
+    parties.rtp[AGENT].peer = None
+    await until(lambda: relay_address(gateway.calls[far].remote_body) != first, "far moved")
+    parties.rtp["far"].peer = relay_address(gateway.calls[far].remote_body)
+    await parties.talk("consulted")
+    await parties.hang_up(call, gateway, far, "far")
+
+
 async def scenario(parties: Parties) -> None:
     await parties.start()
     await to_desk(parties)
     await desk_does_not_answer(parties)
     await outside(parties, "outside")
     await outside(parties, "outside again")
+    await consulted(parties)
     await asyncio.sleep(0.5)
 
 
@@ -204,17 +228,19 @@ def test_blind_transfers_out_to_a_desk_phone_and_an_outside_number(tmp_path: Pat
     for who, party, phase in (("caller", DESK, "desk"), (DESK, "caller", "desk"),
                               ("caller", AGENT, "recalled"), (AGENT, "caller", "recalled"),
                               ("caller", "far", "outside"), ("far", "caller", "outside"),
-                              ("caller", "far", "outside again")):
+                              ("caller", "far", "outside again"),
+                              (AGENT, "far", "consulting"), ("far", AGENT, "consulting"),
+                              ("caller", "far", "consulted"), ("far", "caller", "consulted")):
         assert hears(parties, who, party, phase), (who, party, phase)
     records = RecordReader(box.records).events()
     targets = [r.target for r in records if isinstance(r, CallTransferred)]
-    assert targets == [f"extension:{DESK}"] * 2 + [f"outside:{NUMBER}"] * 2
+    assert targets == [f"extension:{DESK}"] * 2 + [f"outside:{NUMBER}"] * 3
     assert {r.cause for r in records if isinstance(r, CallEnded)} == {"transferred_out"}
     assert [r.cause for r in records if isinstance(r, OutsideCallEnded)] == [
-        "caller_hangup"] * 2
+        "caller_hangup"] * 3
     details = call_details(records)
     assert [(d.transfers_to_extension, d.transfers_outside) for d in details] == [
-        (1, 0), (1, 0), (0, 1), (0, 1)]
+        (1, 0), (1, 0), (0, 1), (0, 1), (0, 1)]
     shown = subprocess.run([sys.executable, "-m", "appliance", "report", str(box.records)],
                            capture_output=True, text=True, check=True).stdout
     assert "Transfer rate, to a phone" in shown and "Transfer rate, outside" in shown

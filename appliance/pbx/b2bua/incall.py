@@ -9,7 +9,9 @@ button (an analog phone behind a gateway, a headset).
   said. Refused (no such target, busy, the lot full), the agent stays on the call and hears
   the error tone over the caller.
 - hold (`*0`) toggles what a re-INVITE hold does (`relay.py`): the ACD's hold, counted as hold
-  time, and music to the caller while the parties are parted.
+  time, and music to the caller while the parties are parted. It resumes a hold by the
+  phone's re-INVITE too (the caller offered sendrecv again; the phone holds on its side
+  until its own resume), and the phone's resume ends a hold by `*0`.
 - attended transfer (`*2` target `#`) starts a consultation, and while it is active the
   consultation codes (abort, complete, three-way, swap) go to it; both need `consultations`.
   A consultation that cannot start gets the error tone too.
@@ -151,3 +153,5 @@ class InCallKeys:
             return  # neither talking nor holding (a callback not reached yet)
         if self.anchor is not None:
             self.anchor.media.hold_caller(leg.call, held, now)
+        if not held and leg.partner is not None:  # held by the phone's re-INVITE perhaps
+            self.transfers.caller_off_hold(leg.partner, now)

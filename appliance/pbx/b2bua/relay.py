@@ -3,7 +3,9 @@ answered when the other party answers ours (`appliance.pbx.legs.reinvite` has it
 or refused while another is in progress in either dialog (`appliance.pbx.legs.offer`);
 with the media anchored, each SDP is rewritten to the relay's address on the side it goes
 to, and a caller the agent holds hears music on hold (the caller is offered sendonly
-whichever way the agent's phone held it) until the agent resumes."""
+whichever way the agent's phone held it) until the agent resumes. Only a re-INVITE that
+changes whether the agent's phone holds holds or resumes: a session refresh with the same
+SDP leaves a hold by `*0` (`incall.py`) as it is."""
 
 from __future__ import annotations
 
@@ -31,6 +33,9 @@ class ReinviteRelay:
         self.anchor = anchor
         self.cc = cc
         self.pending: dict[Leg, Relay] = {}
+        # The agents' legs whose phone's last re-INVITE held: a re-INVITE that changes
+        # that holds or resumes, a refresh with the same SDP does not (a hold by `*0` stays).
+        self.holding: set[Leg] = set()
 
     def reinvite(self, leg: Leg, request: Request, now: float) -> None:
         """The peer of `leg` sent `request`, a re-INVITE in its dialog: refused while another
@@ -103,20 +108,28 @@ class ReinviteRelay:
             anchor.update(other, body, now, offer=False)
             body = anchor.anchored(leg, anchor.to_holding_agent(leg, request.body, body))
         self.dialogs.answer(leg, body, now, request)
-        if leg.role is Role.AGENT:
-            held = is_hold(request.body)
-            if held:
-                self.cc.agent_hold(now, leg.agent)
-            else:
-                self.cc.agent_resume(now, leg.agent)
-            if anchor is not None:  # only once the caller took it: a refused hold holds nothing
-                anchor.media.hold_caller(leg.call, held, now)
+        held = is_hold(request.body)
+        if leg.role is Role.AGENT and held != (leg in self.holding):
+            self._phone_held(leg, held, now)
+
+    def _phone_held(self, leg: Leg, held: bool, now: float) -> None:
+        """The agent's phone held (`held`) or resumed, and the caller took it (a refused
+        hold holds nothing): the ACD's hold and the caller's music follow."""
+        if held:
+            self.holding.add(leg)
+            self.cc.agent_hold(now, leg.agent)
+        else:
+            self.holding.discard(leg)
+            self.cc.agent_resume(now, leg.agent)
+        if self.anchor is not None:
+            self.anchor.media.hold_caller(leg.call, held, now)
 
     def leg_ended(self, leg: Leg, now: float) -> None:
         """`leg`'s dialog is over: a re-INVITE of its peer that we are still relaying gets
         487, so that its transaction ends on both sides; and one we relayed to `leg` is
         given up 64*T1 later if `leg` never answers it (RFC 3261 15.1.2 has a party that
         takes a BYE answer its pending requests 487; not every party does)."""
+        self.holding.discard(leg)
         if leg.offer is OfferState.PEER_OFFER:
             relay = next(relay for relay in self.pending.values() if relay.sender is leg)
             relay.fire(RelayEvent.SENDER_ENDED)

@@ -200,10 +200,15 @@ class Transfers:
         if anchor is None:
             return
         anchor.media.unbridge(caller.call, now)
+        self.caller_off_hold(caller, now)
+
+    def caller_off_hold(self, caller: Leg, now: float) -> None:
+        """Our last SDP to `caller` held it (a hold relayed from its agent's phone): offer
+        it sendrecv again, so that it sends to us."""
         held = sdp.readable(caller.sent_body)
-        if held is not None and sdp.is_hold(caller.sent_body):
+        if self.anchor is not None and held is not None and sdp.is_hold(caller.sent_body):
             resumed = bytes(sdp.with_audio_direction(held, "sendrecv"))
-            self._reoffer(caller, anchor.anchored(caller, resumed), now)
+            self._reoffer(caller, self.anchor.anchored(caller, resumed), now)
 
     def reconnect(self, caller: Leg, answer: bytes, now: float) -> None:
         """SDP passed through: the caller, answered by an earlier agent, gets the new

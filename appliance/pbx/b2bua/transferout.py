@@ -132,6 +132,18 @@ class TransfersOut:
         handoff.phone = phone
         return handoff.id
 
+    def consulted_out(self, leg: Leg, call: OutsideCall, now: float) -> bool:
+        """Hand the caller of `leg` to the outside party of `call`, answered, which the
+        agent placed to consult (a consultation's completion): `call`, its id and the
+        channel it holds (placed `held`) are the hand-off's from now on, and
+        `outside_answered` with it bridges the two; False, nothing changed, if call control
+        will not let the call go."""
+        handoff = self._open(leg, OUTSIDE_PREFIX + call.number, now, call.id)
+        if handoff is None:
+            return False
+        handoff.outside, handoff.channel, call.requester = call, call.group, self
+        return True
+
     def _hand_off(self, leg: Leg, target: str, phone: str, route: RouteOut | None,
                   now: float) -> Refusal | None:
         handoff = self._open(leg, target, now)
@@ -152,15 +164,19 @@ class TransfersOut:
         self._hunt(handoff, hunt.start(now), now)
         return None
 
-    def _open(self, leg: Leg, target: str, now: float) -> HandOff | None:
-        """Call control lets the caller of `leg` go to `target`: their hand-off, the target
-        not yet rung; None if it will not."""
+    def _open(self, leg: Leg, target: str, now: float,
+              taken: int | None = None) -> HandOff | None:
+        """Call control lets the caller of `leg` go to `target`: their hand-off, under a
+        new id of ours or the id `taken` over, the target not yet rung; None if it will not."""
         caller = leg.partner
         call = None if caller is None else self.cc.agent_transfer_out(now, leg.agent, target)
         if call is None or caller is None:
             return None
-        handoff = HandOff(caller, leg.agent, call.trunk_group if call.seized else "",
-                          self.internal.open(self))
+        if taken is None:
+            taken = self.internal.open(self)
+        else:
+            self.internal.hand_over(taken, self)
+        handoff = HandOff(caller, leg.agent, call.trunk_group if call.seized else "", taken)
         self.by_caller[caller.call] = self.by_id[handoff.id] = handoff
         self.internal.hand_over(caller.call, self)  # the caller's leg ends here now
         self.caller_side.agent_left(caller, now)

@@ -18,10 +18,13 @@ from appliance.events import (
     CallTransferred,
     ExtensionCallEnded,
     ExtensionCallStarted,
+    OutsideCallEnded,
+    OutsideCallStarted,
 )
 from appliance.media.g711 import ulaw_decode, ulaw_encode
 from appliance.media.rtp import RtpPacket
 from appliance.media.rtp import parse as parse_rtp
+from appliance.records.cdr import call_details
 from sim.sipua import UserAgent
 from tests.appliance.pbx.b2bua.harness import (
     APPLIANCE,
@@ -31,18 +34,24 @@ from tests.appliance.pbx.b2bua.harness import (
     media_plane,
     password,
 )
-from tests.appliance.pbx.b2bua.test_transfer_out import DESK, phone_entry
+from tests.appliance.pbx.b2bua.test_transfer_out import DESK, ROUTE, phone_entry
 
 CALLER_MEDIA = (GATEWAY[0], 40000)
 LEVELS = {"caller": 1000, "agent": 4000, "target": 16000}
+EXPERT = "90301234567"  # an outside number, by the route out's prefix 9
 
 
 class Scene:
     """A caller talking with one agent; the other agent (or phone) free to be consulted."""
 
-    def __init__(self, agents: int = 2, desk: bool = False) -> None:
-        """With `desk`, the target is the phone 200, no agent's."""
+    def __init__(self, agents: int = 2, desk: bool = False, outside: str = "") -> None:
+        """With `desk`, the target is the phone 200, no agent's; with `outside`, the
+        outside number EXPERT through the gateway (the route out), which the agents'
+        phones may dial as `outside` says (a dial permission)."""
         site = live_site(agents=agents)
+        if outside:
+            site = live_site(agents=agents, trunk={"outbound": ROUTE}, phone={
+                f"a{i}": {"dial": outside} for i in range(1, agents + 1)})
         if desk:
             site = live_site(agents=agents, sip={"phones": [
                 phone_entry(user) for user in ("a1", "a2", DESK)]})
@@ -52,11 +61,14 @@ class Scene:
             lab.phones[DESK] = phone
             lab.net.attach(phone.local, phone)
         lab.register_all()
-        lab.do(lab.gateway, "call", "100")
+        self.first_call = lab.do(lab.gateway, "call", "100")
         lab.run(0.5)
         self.agent = next(user for user, phone in lab.phones.items()
                           if any(c.state == "incoming" for c in phone.calls.values()))
         self.target = DESK if desk else next(u for u in lab.phones if u != self.agent)
+        self.target_ua = lab.phones[self.target]
+        if outside:
+            self.target, self.target_ua = EXPERT, lab.gateway
         phone = lab.phones[self.agent]
         self.agent_call = next(c.id for c in phone.calls.values() if c.state == "incoming")
         lab.do(phone, "answer", self.agent_call)
@@ -75,7 +87,7 @@ class Scene:
         return started
 
     def target_answers(self) -> None:
-        phone = self.lab.phones[self.target]
+        phone = self.target_ua
         for _ in range(10):  # a retransmitted INVITE comes a little later
             incoming = [c.id for c in phone.calls.values() if c.state == "incoming"]
             if incoming:
@@ -83,6 +95,11 @@ class Scene:
             self.lab.run(0.5)
         self.lab.do(phone, "answer", incoming[0])
         self.lab.run(0.5)
+
+    def target_call(self) -> int:
+        """The target's end of the consultation, answered."""
+        return next(c.id for c in self.target_ua.calls.values() if c.state == "answered"
+                    and (self.target_ua is not self.lab.gateway or c.id != self.first_call))
 
     def ask(self, what: str) -> None:
         getattr(self.box.consultations, what)(self.agent_leg, self.lab.net.now)
@@ -101,9 +118,9 @@ class Scene:
             target = sessions[ours[0]].sides[1]
             found["target"] = (target.local_port, target.peer)
         else:
-            taken = any(who == self.target for _, who in self.box.legs.rings)
-            found["target" if taken else "agent"] = (sides[1].local_port,
-                                                                 sides[1].peer)
+            agent_host = self.lab.phones[self.agent].local[0]
+            taken = sides[1].peer is not None and sides[1].peer[0] != agent_host
+            found["target" if taken else "agent"] = (sides[1].local_port, sides[1].peer)
         return {party: found[party] for party in found if found[party][1] is not None}
 
     def heard(self, seconds: float = 1.0) -> dict[str, list[int]]:
@@ -210,6 +227,79 @@ def test_complete_to_a_desk_phone_transfers_the_caller_out_to_it():
     assert scene.box.legs.empty and scene.box.cc.trunks.busy["pstn"] == 0
 
 
+def test_complete_to_an_outside_number_transfers_the_caller_out_to_it():
+    scene = Scene(outside="national")
+    assert scene.start()
+    (started,) = scene.of(OutsideCallStarted)
+    assert (started.number, started.placed_by, started.purpose) == (
+        "0301234567", scene.agent, "consulted")
+    assert scene.of(ExtensionCallStarted) == [] and scene.of(CallHeld)
+    assert scene.box.cc.trunks.busy["pstn"] == 2  # the caller's channel and the expert's
+    scene.target_answers()
+    assert scene.hears("agent", "target")
+    assert scene.hears("target", "agent")
+    scene.ask("complete")
+    (moved,) = scene.of(CallTransferred)
+    assert (moved.agent, moved.target) == (scene.agent, "outside:0301234567")
+    assert [r.cause for r in scene.of(CallEnded)] == ["transferred_out"]
+    assert scene.of(ExtensionCallEnded) == []
+    assert scene.lab.phones[scene.agent].calls[scene.agent_call].state == "ended"
+    assert [e.kind for e in scene.lab.gateway.events].count("reinvited") == 1
+    assert scene.box.media.mixes == {} and scene.box.cc.trunks.busy["pstn"] == 2
+    assert scene.hears("caller", "target")
+    assert scene.hears("target", "caller")
+    scene.lab.do(scene.lab.gateway, "hangup", scene.target_call())
+    scene.lab.run(1)
+    assert all(c.state == "ended" for c in scene.lab.gateway.calls.values())
+    assert [(r.cause, r.status) for r in scene.of(OutsideCallEnded)] == [("far_hangup", 200)]
+    assert scene.box.legs.empty and scene.box.cc.trunks.busy["pstn"] == 0
+    [detail] = call_details(scene.lab.log)
+    assert (detail.transfers_outside, detail.transfers_to_extension) == (1, 0)
+
+
+def test_an_outside_number_the_agent_may_not_dial_is_refused_and_recorded():
+    scene = Scene(outside="internal")
+    assert not scene.start()
+    assert [r.cause for r in scene.of(OutsideCallEnded)] == ["barred"]
+    assert scene.of(CallHeld) == [] and scene.box.consultations.sessions == {}
+    assert not scene.start("12345")  # no phone, no agent, no route out
+    assert scene.box.cc.trunks.busy["pstn"] == 1
+
+
+def test_an_outside_number_busy_or_gone_brings_the_agent_back():
+    scene = Scene(outside="national")
+    assert scene.start()
+    far = next(c.id for c in scene.lab.gateway.calls.values() if c.state == "incoming")
+    scene.lab.do(scene.lab.gateway, "reject", far)
+    scene.lab.run(0.5)
+    assert scene.box.cc.agent_status(scene.agent).state == "talking"
+    assert scene.box.cc.trunks.busy["pstn"] == 1
+    assert scene.hears("caller", "agent")
+    assert scene.start()
+    scene.target_answers()
+    scene.ask("swap")
+    scene.ask("three_way")
+    assert scene.hears("caller", "agent", "target")
+    scene.lab.do(scene.lab.gateway, "hangup", scene.target_call())
+    scene.lab.run(0.5)
+    assert scene.box.cc.agent_status(scene.agent).state == "talking"
+    assert [r.cause for r in scene.of(OutsideCallEnded)] == ["busy", "far_hangup"]
+    assert scene.box.cc.trunks.busy["pstn"] == 1 and scene.box.media.mixes == {}
+    assert scene.hears("agent", "caller")
+
+
+def test_the_caller_hanging_up_lets_the_outside_number_go():
+    scene = Scene(outside="national")
+    scene.start()
+    scene.target_answers()
+    gateway = scene.lab.gateway
+    scene.lab.do(gateway, "hangup", scene.first_call)
+    scene.lab.run(1)
+    assert all(c.state == "ended" for c in gateway.calls.values())
+    assert [r.cause for r in scene.of(OutsideCallEnded)] == ["caller_hangup"]
+    assert scene.box.legs.empty and scene.box.cc.trunks.busy["pstn"] == 0
+
+
 def test_the_agent_hanging_up_while_consulting_completes():
     scene = Scene()
     scene.start()
@@ -273,25 +363,34 @@ STEPS = st.lists(st.sampled_from(["start", "answer", "swap", "three_way", "abort
                  max_size=8)
 
 
+def _calls(scene: Scene, who: str, state: str) -> list[int]:
+    """The calls of `who` (agent, target, caller) in `state`; the gateway's caller and
+    outside target told apart by the caller's call."""
+    ua = {"agent": scene.lab.phones[scene.agent], "target": scene.target_ua,
+          "caller": scene.lab.gateway}[who]
+    return [c.id for c in ua.calls.values() if c.state == state and (
+        ua is not scene.lab.gateway or (c.id == scene.first_call) == (who == "caller"))]
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(STEPS, st.booleans())
-def test_every_leg_ends_connected_or_released(steps, desk):
-    scene = Scene(desk=desk)
+@given(STEPS, st.sampled_from(["agent", "desk", "outside"]))
+def test_every_leg_ends_connected_or_released(steps, kind):
+    scene = Scene(desk=kind == "desk", outside="national" if kind == "outside" else "")
     lab = scene.lab
     for step in steps:
         leg = scene.box.legs.rings.get((scene.call, scene.agent))
         if step == "start" and leg is not None:
             scene.box.consultations.start(leg, scene.target, lab.net.now)
         elif step == "answer":
-            phone = lab.phones[scene.target]
-            for call in [c.id for c in phone.calls.values() if c.state == "incoming"]:
-                lab.do(phone, "answer", call)
+            for call in _calls(scene, "target", "incoming"):
+                lab.do(scene.target_ua, "answer", call)
         elif step in ("swap", "three_way", "abort", "complete") and leg is not None:
             getattr(scene.box.consultations, step)(leg, lab.net.now)
         elif step.endswith("_bye"):
-            ua = {"agent": lab.phones[scene.agent], "target": lab.phones[scene.target],
-                  "caller": lab.gateway}[step.removesuffix("_bye")]
-            for call in [c.id for c in ua.calls.values() if c.state == "answered"]:
+            who = step.removesuffix("_bye")
+            ua = {"agent": lab.phones[scene.agent], "target": scene.target_ua,
+                  "caller": lab.gateway}[who]
+            for call in _calls(scene, who, "answered"):
                 lab.do(ua, "hangup", call)
         lab.run(40 if step == "wait" else 0.3)
     lab.run(1)
@@ -300,23 +399,24 @@ def test_every_leg_ends_connected_or_released(steps, desk):
         assert not leg.ended
         consult = box.consultations.sessions.get(call)
         if consult is not None:  # the target, ringing or mixed with the agent
-            assert consult.mix in box.media.mixes and consult.target == who, steps
+            assert consult.mix in box.media.mixes, steps
+            assert consult.target == who or consult.outside is not None, steps
         elif leg.dialog is not None:
             assert leg.partner is not None and leg.partner.partner is leg, (call, who, steps)
     for leg in box.legs.callers.values():
         assert leg.partner is None or leg.partner.partner is leg
     consulting = box.consultations.sessions
-    assert all((c.id, c.target) in box.legs.rings for c in consulting.values()
-               if c.mode != "ringing") or not consulting
+    assert all((c.id, c.target) in box.legs.rings or c.outside is not None
+               for c in consulting.values() if c.mode != "ringing") or not consulting
     if not consulting:
         assert [c for c in box.media.calls if c < 0] == []
         assert box.media.mixes == {}
-    for user in (scene.agent, scene.target):
-        established = [c for c in lab.phones[user].calls.values() if c.state == "answered"]
-        assert len(established) <= 1
-    lab.do(lab.gateway, "hangup", next(iter(lab.gateway.calls)))
+    for who in ("agent", "target"):
+        assert len(_calls(scene, who, "answered")) <= 1
+    lab.do(lab.gateway, "hangup", scene.first_call)
     for call in list(box.legs.callers):
         box.cc.caller_hangup(lab.net.now, call)
     lab.run(2)
     assert box.consultations.sessions == {}
     assert box.media.mixes == {}
+    assert box.cc.trunks.busy["pstn"] == 0 or box.legs.callers
