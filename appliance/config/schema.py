@@ -33,6 +33,7 @@ from pydantic import (
 
 from appliance import csvtable
 from appliance.config.campaign import read_contacts
+from appliance.config.gateways import SiteGateway, gateway_problems
 from appliance.config.ivr import (
     SITE_FOLDER,
     Ivr,
@@ -900,6 +901,8 @@ class Site(_Frozen):
     ivr: Ivr | None = None
     voicemail: Voicemail = Voicemail()
     campaigns: list[Campaign] = Field(default_factory=list)
+    # The gateways calls come through and what their ports serve (`appliance/config/gateways.py`).
+    gateways: list[SiteGateway] = Field(default_factory=list)
 
     _queues: dict[str, Queue] = PrivateAttr(default_factory=dict)
     _trunk_groups: dict[str, TrunkGroup] = PrivateAttr(default_factory=dict)
@@ -957,6 +960,7 @@ def _site_problems(site: Site) -> Iterator[Problem]:
     yield from _room_problems(site)
     yield from _callback_problems(site)
     yield from _campaign_problems(site)
+    yield from gateway_problems(site.gateways, site, expand_id_range)
 
 
 def _voicemail_problems(site: Site) -> Iterator[Problem]:

@@ -1,0 +1,190 @@
+"""A site's gateways: which gateway product (a profile of `appliance/hw/profiles/`) sits at
+which address, and what each of its ports serves - a trunk group (with the line's name where
+calls bring no called number) or an agent seat.
+
+A trunk group no gateway serves keeps its plain meaning: `channels` lines of its `kind`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from appliance.config.live import parse_contact
+from appliance.config.values import Frozen, Identifier, Problem, format_loc
+from appliance.hw import TRUNK_GROUP_KIND, Capabilities, GatewayProfile, Role
+
+PROFILES_DIR = Path(__file__).resolve().parent.parent / "hw" / "profiles"
+
+
+def load_profile(path: Path) -> GatewayProfile:
+    """The profile in the YAML file at `path`. Raises ValueError naming the file and each
+    field in error."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return GatewayProfile.model_validate(data)
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"{path}: {error}") from None
+    except ValidationError as error:
+        problems = "; ".join(f"{format_loc(tuple(e['loc']))}: {e['msg']}"
+                             for e in error.errors())
+        raise ValueError(f"{path}: {problems}") from None
+
+
+@cache
+def builtin_profiles() -> Mapping[str, GatewayProfile]:
+    """The built-in gateway profiles by name (`fxo-4`, `fxs-8`, `e1-30`, `pbx-16-192`)."""
+    profiles = (load_profile(path) for path in sorted(PROFILES_DIR.glob("*.yaml")))
+    return {profile.profile: profile for profile in profiles}
+
+
+def _check_address(value: str) -> str:
+    parse_contact(value)
+    return value
+
+
+class PortMap(Frozen):
+    """Ports `ports` (a number or a range "1-4") of a gateway serve either `trunk_group`
+    (calls on them are told apart by `line` where they bring no called number) or the agent
+    seats `seats` (an id or a range, one seat per port, in order)."""
+
+    ports: Annotated[str, Field(min_length=1)]
+    trunk_group: Identifier | None = None
+    line: Annotated[str, Field(min_length=1)] | None = None
+    seats: Annotated[str, Field(min_length=1)] | None = None
+
+    @model_validator(mode="after")
+    def _check_target(self) -> PortMap:
+        if (self.trunk_group is None) == (self.seats is None):
+            raise ValueError("expected either trunk_group or seats")
+        if self.line is not None and self.trunk_group is None:
+            raise ValueError("a line belongs to a trunk group's ports; got seats")
+        return self
+
+    def numbers(self) -> list[int]:
+        first, _, last = self.ports.partition("-")
+        if not (first.isdigit() and (last or first).isdigit()) or int(last or first) < int(first):
+            raise ValueError(f"expected a port number or a range like '1-4'; got {self.ports!r}")
+        return list(range(int(first), int(last or first) + 1))
+
+
+class SiteGateway(Frozen):
+    name: Identifier
+    profile: str
+    address: Annotated[str, Field(min_length=1)]
+    ports: list[PortMap] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> SiteGateway:
+        _check_address(self.address)
+        if self.profile not in builtin_profiles():
+            raise ValueError(f"no gateway profile named {self.profile!r} "
+                             f"(profiles: {', '.join(builtin_profiles())})")
+        return self
+
+    def product(self) -> GatewayProfile:
+        return builtin_profiles()[self.profile]
+
+
+def gateway_problems(gateways: Sequence[SiteGateway], site: Any,
+                     expand: Callable[[str], tuple[str, ...]]) -> Iterator[Problem]:
+    """Every port mapped once, to a trunk group of a matching kind or to a seat of the site;
+    a group served by gateways has as many channels as ports; a route's line is one the
+    group's ports carry. `expand` turns a seat range into ids."""
+    names = [g.name for g in gateways]
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            yield (("gateways", index, "name"), f"gateway {name!r} is named twice")
+    served: dict[str, list[str | None]] = {}
+    for index, gateway in enumerate(gateways):
+        yield from _port_problems(gateway, ("gateways", index), site, expand, served)
+    yield from _channel_problems(site, served)
+
+
+def _port_problems(gateway: SiteGateway, loc: tuple, site: Any,
+                   expand: Callable[[str], tuple[str, ...]],
+                   served: dict[str, list[str | None]]) -> Iterator[Problem]:
+    layout = dict(gateway.product().layout())
+    taken: set[int] = set()
+    seats = {seat for spec in site.agents for seat in spec.seat_ids()}
+    for index, mapping in enumerate(gateway.ports):
+        here = (*loc, "ports", index)
+        try:
+            numbers = mapping.numbers()
+        except ValueError as error:
+            yield ((*here, "ports"), str(error))
+            continue
+        if problem := _numbers_problem(numbers, layout, taken, gateway.profile):
+            yield ((*here, "ports"), problem)
+            continue
+        taken.update(numbers)
+        caps = layout[str(numbers[0])]
+        if mapping.trunk_group is not None:
+            yield from _trunk_problems(mapping, caps, site, here)
+            served.setdefault(mapping.trunk_group, []).extend([mapping.line] * len(numbers))
+        else:
+            yield from _seat_problems(mapping, caps, numbers, seats, expand, here)
+
+
+def _numbers_problem(numbers: list[int], layout: Mapping[str, Capabilities], taken: set[int],
+                     profile: str) -> str | None:
+    if any(str(n) not in layout for n in numbers):
+        return f"profile {profile} has ports 1-{len(layout)}; got {numbers[0]}-{numbers[-1]}"
+    if taken.intersection(numbers):
+        return f"port {min(taken.intersection(numbers))} is mapped twice"
+    if len({layout[str(n)].kind for n in numbers}) > 1:
+        return "expected ports of one kind in one entry; split the range"
+    return None
+
+
+def _trunk_problems(mapping: PortMap, caps: Capabilities, site: Any,
+                    here: tuple) -> Iterator[Problem]:
+    groups = {group.name: group for group in site.trunk_groups}
+    group = groups.get(mapping.trunk_group or "")
+    if group is None:
+        yield ((*here, "trunk_group"), f"no trunk group named {mapping.trunk_group!r} "
+                                       f"(trunk groups: {', '.join(groups)})")
+    elif caps.role is not Role.TRUNK or TRUNK_GROUP_KIND.get(caps.kind) != group.kind:
+        yield ((*here, "trunk_group"), f"{caps.kind} ports cannot serve the {group.kind} "
+                                       f"trunk group {group.name!r}")
+    if mapping.line is not None and caps.has_called_number:
+        yield ((*here, "line"), f"lines tell calls apart where there is no called number; "
+                                f"{caps.kind} ports have one: leave line out")
+
+
+def _seat_problems(mapping: PortMap, caps: Capabilities, numbers: list[int], seats: set[str],
+                   expand: Callable[[str], tuple[str, ...]], here: tuple) -> Iterator[Problem]:
+    if caps.role is not Role.STATION:
+        yield ((*here, "seats"), f"{caps.kind} ports are trunks; seats need station ports")
+        return
+    try:
+        ids = expand(mapping.seats or "")
+    except ValueError as error:
+        yield ((*here, "seats"), str(error))
+        return
+    if len(ids) != len(numbers):
+        yield ((*here, "seats"), f"expected one seat per port ({len(numbers)}); got {len(ids)}")
+    for seat in ids:
+        if seat not in seats:
+            yield ((*here, "seats"), f"no agent seat {seat!r} in agents")
+
+
+def _channel_problems(site: Any, served: Mapping[str, list[str | None]]) -> Iterator[Problem]:
+    for index, group in enumerate(site.trunk_groups):
+        lines = served.get(group.name)
+        if lines is not None and len(lines) != group.channels:
+            yield (("trunk_groups", index, "channels"),
+                   f"gateways give trunk group {group.name!r} {len(lines)} ports; "
+                   f"expected channels: {len(lines)}, got {group.channels}")
+    for index, route in enumerate(site.routes):
+        lines = served.get(route.trunk_group)
+        if route.line is not None and lines is not None and route.line not in lines:
+            known = sorted({line for line in lines if line})
+            yield (("routes", index, "line"),
+                   f"no port of trunk group {route.trunk_group!r} carries line {route.line!r} "
+                   f"(lines: {', '.join(known) or 'none named'})")

@@ -1,0 +1,186 @@
+"""Gateway profiles as data: a real product's port layout and timings, validated with pydantic.
+This module reads no file; `appliance/config/gateways.py` loads the YAML files (the built-in
+ones are in `profiles/`) and reports errors by file and field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from . import kinds
+from .capabilities import Capabilities, Supervision
+from .gateway import Gateway
+from .port import Port
+from .tones import TONE_PLANS, Cadence, Tone, TonePlan
+
+Seconds = Annotated[float, Field(ge=0)]
+PositiveSeconds = Annotated[float, Field(gt=0)]
+Count = Annotated[int, Field(ge=1, le=1000)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=False)
+
+
+class CadenceData(_Frozen):
+    """Written `[on, off]` in seconds (a mapping `{on: .., off: ..}` is taken too, although
+    YAML reads those keys as true and false)."""
+
+    on: PositiveSeconds
+    off: PositiveSeconds
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_pair(cls, value: object) -> object:
+        if isinstance(value, list | tuple) and len(value) == 2:
+            return {"on": value[0], "off": value[1]}
+        if isinstance(value, dict) and set(value) <= {True, False}:
+            return {("on" if key else "off"): seconds for key, seconds in value.items()}
+        return value
+
+    def cadence(self) -> Cadence:
+        return Cadence(self.on, self.off)
+
+
+class ToneData(_Frozen):
+    frequency: Annotated[float, Field(gt=0, lt=4000)]
+    cadence: CadenceData
+
+    def tone(self) -> Tone:
+        return Tone(self.frequency, self.cadence.cadence())
+
+
+class TonesData(_Frozen):
+    busy: ToneData
+    reorder: ToneData
+
+
+class Disconnect(_Frozen):
+    """How the line says the far end hung up: `exact` (a signal), `tone` (busy/reorder tone,
+    noticed `delay` seconds after the hang-up) or `timeout` (silence for `delay` seconds)."""
+
+    supervision: Literal["exact", "tone", "timeout"] = "tone"
+    delay: Seconds = 6.0
+
+
+class Fxo(_Frozen):
+    """FXO ports ("O-ports") on carrier analog lines. `dtmf` is one digit's tone and pause."""
+
+    kind: Literal["fxo"]
+    count: Count
+    clip: bool = True
+    clip_delay: Seconds = 0.5
+    clip_duration: PositiveSeconds = 0.5
+    answer_on_ring: Annotated[int, Field(ge=1, le=10)] = 2
+    disconnect: Disconnect = Disconnect()
+    guard_time: Seconds = 0.5
+    dial_tone_wait: Seconds = 1.0
+    dtmf: CadenceData = CadenceData(on=0.1, off=0.1)  # one digit's tone and pause
+
+    def capabilities(self, ring: Cadence) -> Capabilities:
+        return kinds.fxo_trunk(
+            ring=ring, clip=self.clip, clip_delay=self.clip_delay,
+            clip_duration=self.clip_duration, answer_on_ring=self.answer_on_ring,
+            supervision=Supervision(self.disconnect.supervision),
+            disconnect_delay=self.disconnect.delay, guard_time=self.guard_time,
+            dial_tone_wait=self.dial_tone_wait, digit_time=self.dtmf.cadence().period)
+
+
+class Fxs(_Frozen):
+    """FXS ports ("S-ports") feeding analog phones or headsets."""
+
+    kind: Literal["fxs"]
+    count: Count
+    interdigit_timeout: PositiveSeconds = 4.0
+
+    def capabilities(self, ring: Cadence) -> Capabilities:
+        return kinds.fxs_station(interdigit_timeout=self.interdigit_timeout)
+
+
+class E1(_Frozen):
+    """E1 spans of 30 bearer channels; `setup_time` and `release_time` are the D channel's."""
+
+    kind: Literal["e1"]
+    spans: Annotated[int, Field(ge=1, le=32)] = 1
+    setup_time: Seconds = 0.05
+    release_time: Seconds = 0.03
+
+    @property
+    def count(self) -> int:
+        return kinds.E1_CHANNELS * self.spans
+
+    def capabilities(self, ring: Cadence) -> Capabilities:
+        return kinds.e1_channel(setup_time=self.setup_time, release_time=self.release_time)
+
+
+class SipTrunk(_Frozen):
+    kind: Literal["sip_trunk"]
+    count: Count
+
+    def capabilities(self, ring: Cadence) -> Capabilities:
+        return kinds.sip_trunk()
+
+
+class SipStation(_Frozen):
+    kind: Literal["sip_station"]
+    count: Count
+
+    def capabilities(self, ring: Cadence) -> Capabilities:
+        return kinds.sip_station()
+
+
+PortBlock = Annotated[Fxo | Fxs | E1 | SipTrunk | SipStation, Field(discriminator="kind")]
+
+
+class GatewayProfile(_Frozen):
+    """A gateway product. Its ports are numbered from 1 in the order of `ports` (an E1
+    block's channel c of span s is port 30 * (s - 1) + c of that block). `tones` names a tone
+    plan (`china`, `e180`) or gives busy and reorder tones; `ring` overrides the plan's ring
+    cadence."""
+
+    profile: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    tones: Literal["china", "e180"] | TonesData = "e180"
+    ring: CadenceData | None = None
+    ports: Annotated[list[PortBlock], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _check_clip(self) -> GatewayProfile:
+        off = self.tone_plan().ring.off
+        for index, block in enumerate(self.ports):
+            burst = block.clip_delay + block.clip_duration if isinstance(block, Fxo) else 0.0
+            if isinstance(block, Fxo) and block.clip and burst > off:
+                raise ValueError(f"ports[{index}]: the CLIP burst (clip_delay + clip_duration "
+                                 f"= {burst} s) must fit in the {off} s between the first and "
+                                 "second ring")
+        return self
+
+    def tone_plan(self) -> TonePlan:
+        """The busy and reorder tones and the ring cadence of this gateway's lines."""
+        if isinstance(self.tones, str):
+            plan = TONE_PLANS[self.tones]
+        else:
+            plan = TonePlan(self.tones.busy.tone(), self.tones.reorder.tone(),
+                            TONE_PLANS["e180"].ring)
+        ring = plan.ring if self.ring is None else self.ring.cadence()
+        return TonePlan(plan.busy, plan.reorder, ring)
+
+    @property
+    def port_count(self) -> int:
+        return sum(block.count for block in self.ports)
+
+    def layout(self) -> Iterator[tuple[str, Capabilities]]:
+        """(port name, capabilities) for every port, port "1" first."""
+        ring, number = self.tone_plan().ring, 0
+        for block in self.ports:
+            caps = block.capabilities(ring)
+            for _ in range(block.count):
+                number += 1
+                yield str(number), caps
+
+    def build(self, name: str) -> Gateway:
+        """A gateway of this product named `name`, every port idle."""
+        return Gateway(name, [Port(port, caps) for port, caps in self.layout()])
