@@ -123,10 +123,8 @@ class Detection:
 class _Track:
     """One cadence's view of the line: its frames' on/off flags, run by run."""
 
-    def __init__(self, cadence: Cadence, probes: np.ndarray, criteria: _Criteria) -> None:
+    def __init__(self, cadence: Cadence) -> None:
         self.cadence = cadence
-        self.probes = probes  # (components, 3) columns of the detector's power matrix
-        self.criteria = criteria
         need = len(cadence.pattern) * cadence.cycles
         self.history: deque[tuple[float, int]] = deque(maxlen=need)  # (seconds, first frame)
         self.on = False
@@ -134,18 +132,14 @@ class _Track:
         self.start = 0
         self.latched = False
 
-    def flags(self, powers: np.ndarray, total: np.ndarray) -> np.ndarray:
-        component = powers[:, self.probes].max(axis=2)
-        return self.criteria.tone(component, total)
-
     def feed(self, flags: np.ndarray, first: int) -> int | None:
         """Take frames `first`, `first + 1` ...; the first frame of a cadence just heard."""
         found = None
-        for on, start, length in zip(*_runs(flags), strict=True):
+        for on, start, length in _runs(flags):
             if on != self.on:
                 found = self._close() if found is None else found
-                self.on, self.start, self.frames = bool(on), first + int(start), 0
-            self.frames += int(length)
+                self.on, self.start, self.frames = on, first + start, 0
+            self.frames += length
             if self.frames * FRAME_SECONDS > self.cadence.longest(self.on):
                 self.history.clear()  # a steady tone or a long silence: no cadence here
                 self.latched = False
@@ -172,28 +166,36 @@ class _Track:
         return False
 
 
-def _runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _runs(flags: np.ndarray) -> list[tuple[bool, int, int]]:
     """Run-length encoding: each run's value, first index and length."""
-    if len(flags) == 0:
-        return flags, flags.astype(int), flags.astype(int)
+    if len(flags) == 1:  # one packet's frame, the live case: no array arithmetic
+        return [(bool(flags[0]), 0, 1)]
     starts = np.concatenate([[0], np.flatnonzero(flags[1:] != flags[:-1]) + 1])
-    return flags[starts], starts, np.diff(np.append(starts, len(flags)))
+    lengths = np.diff(np.append(starts, len(flags)))
+    return list(zip(flags[starts].tolist(), starts.tolist(), lengths.tolist(), strict=True))
 
 
 @dataclass(frozen=True)
 class _Criteria:
-    """When a frame counts as tone: each component at least `min_power`, the components
-    within `twist` (a power ratio) of each other, and together `energy_ratio` of the frame."""
+    """When a frame counts as one cadence's tone: each component at least `min_power`, the
+    components within `twist` (a power ratio) of each other, and together `energy_ratio` of
+    the frame. All cadences at once: `columns` picks each component's three probes out of the
+    power matrix, and the components of cadence k start at column `offsets[k]`."""
 
     min_power: float
     twist: float
     energy_ratio: float
+    columns: np.ndarray
+    offsets: np.ndarray
 
-    def tone(self, component: np.ndarray, total: np.ndarray) -> np.ndarray:
-        weakest, strongest = component.min(axis=1), component.max(axis=1)
-        tone_energy = 2 * component.sum(axis=1) / FRAME
+    def tone(self, powers: np.ndarray, total: np.ndarray) -> np.ndarray:
+        """(frames x cadences) flags from the frames' probe powers and energies."""
+        component = powers[:, self.columns].max(axis=2)
+        weakest = np.minimum.reduceat(component, self.offsets, axis=1)
+        strongest = np.maximum.reduceat(component, self.offsets, axis=1)
+        tone_energy = 2 * np.add.reduceat(component, self.offsets, axis=1) / FRAME
         return ((weakest >= self.min_power) & (weakest * self.twist >= strongest)
-                & (tone_energy >= self.energy_ratio * total))
+                & (tone_energy >= self.energy_ratio * total[:, None]))
 
 
 class ToneDetector:
@@ -219,10 +221,12 @@ class ToneDetector:
         if not chosen:
             raise ValueError("a tone detector needs at least one cadence")
         self.law = law
-        criteria = _Criteria(tone_power(min_level_dbm0, FRAME), 10 ** (twist_db / 10),
-                             energy_ratio)
         probes: list[float] = []
-        self._tracks = [_Track(c, _probe_columns(c, probes), criteria) for c in chosen]
+        columns = [_probe_columns(c, probes) for c in chosen]
+        offsets = np.cumsum([0] + [len(c.frequencies) for c in chosen[:-1]])
+        self._criteria = _Criteria(tone_power(min_level_dbm0, FRAME), 10 ** (twist_db / 10),
+                                   energy_ratio, np.vstack(columns), offsets)
+        self._tracks = [_Track(c) for c in chosen]
         self._basis = probe_basis(np.array(probes), FRAME, SAMPLE_RATE)
         self._framer = Framer(FRAME, FRAME)
         self._frames = 0
@@ -242,9 +246,10 @@ class ToneDetector:
             return None
         powers = probe_powers(windows, self._basis)
         total = np.einsum("ij,ij->i", windows, windows)
+        flags = self._criteria.tone(powers, total)
         found = None
-        for track in self._tracks:
-            start = track.feed(track.flags(powers, total), self._frames)
+        for k, track in enumerate(self._tracks):
+            start = track.feed(flags[:, k], self._frames)
             if start is not None and found is None:
                 found = Detection(track.cadence, now, now - self._since(start, len(windows)))
         self._frames += len(windows)
