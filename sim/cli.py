@@ -267,6 +267,22 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "-"
 
 
+@bench_app.command("tones")
+def bench_tones_command(
+    seconds: float = typer.Option(60.0, min=1.0, help="Seconds of one line's audio"),
+) -> None:
+    """CPU per channel-second of listening for busy tone and DTMF in 20 ms G.711 packets."""
+    from sim.bench_tones import measure_tones
+
+    table = Table(title=f"in-band detectors, {seconds:g} s of one line, 20 ms u-law packets")
+    for column in ("detector", "CPU us/channel-s", "channels per core"):
+        table.add_column(column, justify="right")
+    for cost in measure_tones(seconds):
+        table.add_row(cost.name, f"{cost.us_per_channel_second:,.0f}",
+                      f"{cost.channels_per_core:,.0f}")
+    Console().print(table)
+
+
 @bench_app.command("records")
 def bench_records_command(
     records: int = typer.Option(200_000, min=1000, help="Event records to append"),

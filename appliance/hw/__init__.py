@@ -45,7 +45,7 @@ from .kinds import (
 from .port import Port
 from .profile import GatewayProfile
 from .state import PortState
-from .tones import TONE_PLANS, Tone, TonePlan
+from .toneplan import TONE_PLANS, TonePlan
 
 __all__ = [
     "E1_CHANNELS", "KINDS", "TONE_PLANS", "TRUNK_GROUP_KIND",
@@ -53,6 +53,6 @@ __all__ = [
     "DigitReceived", "DisconnectTone", "Ended", "Fail", "FarEndAnswer", "FarEndDisconnect",
     "Gateway", "GatewayProfile", "Idle", "Incoming", "NumberArrival", "Offered", "Port",
     "PortAction", "PortActions", "PortError", "PortEvent", "PortState", "Release", "Restore",
-    "Ring", "Role", "Seize", "Supervision", "Tone", "TonePlan",
+    "Ring", "Role", "Seize", "Supervision", "TonePlan",
     "e1_channel", "fxo_trunk", "fxs_station", "sip_station", "sip_trunk",
 ]

@@ -13,8 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from . import kinds
 from .capabilities import Capabilities, Supervision
 from .gateway import Gateway
+from .kinds import Cadence
 from .port import Port
-from .tones import TONE_PLANS, Cadence, Tone, TonePlan
+from .toneplan import TONE_PLANS, TonePlan
+from .tones import Cadence as Tone
 
 Seconds = Annotated[float, Field(ge=0)]
 PositiveSeconds = Annotated[float, Field(gt=0)]
@@ -49,8 +51,10 @@ class ToneData(_Frozen):
     frequency: Annotated[float, Field(gt=0, lt=4000)]
     cadence: CadenceData
 
-    def tone(self) -> Tone:
-        return Tone(self.frequency, self.cadence.cadence())
+    def tone(self, kind: str) -> Tone:
+        """This tone as the detector's cadence (`tones.Cadence`), named for `kind`."""
+        return Tone(f"profile-{kind}", kind, (self.frequency,),
+                    (self.cadence.on, self.cadence.off))
 
 
 class TonesData(_Frozen):
@@ -163,7 +167,7 @@ class GatewayProfile(_Frozen):
         if isinstance(self.tones, str):
             plan = TONE_PLANS[self.tones]
         else:
-            plan = TonePlan(self.tones.busy.tone(), self.tones.reorder.tone(),
+            plan = TonePlan(self.tones.busy.tone("busy"), self.tones.reorder.tone("congestion"),
                             TONE_PLANS["e180"].ring)
         ring = plan.ring if self.ring is None else self.ring.cadence()
         return TonePlan(plan.busy, plan.reorder, ring)

@@ -13,12 +13,19 @@ All of it is sans-I/O: no clock is read; `now` is handed in where time matters.
 
 from __future__ import annotations
 
-import math
 import struct
 from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
+
+from appliance.media.goertzel import (
+    Framer,
+    as_samples,
+    probe_basis,
+    probe_powers,
+    tone_power,
+)
 
 DIGITS = "0123456789*#ABCD"
 """RFC 4733 section 3.2: events 0-15, in this order."""
@@ -194,10 +201,6 @@ class Rfc4733Receiver:
             self._events.popleft()
 
 
-# Where 0 dBm0 sits in 16-bit linear PCM: G.711's largest sine (+3.14 dBm0) just fills it.
-DBM0_AMPLITUDE = 32_768 / 10 ** (3.14 / 20)
-
-
 def _power_ratio(db: float) -> float:
     return 10 ** (db / 10)
 
@@ -250,32 +253,21 @@ class GoertzelDetector:
         self._normal_twist = _power_ratio(normal_twist_db)
         self._reverse_twist = _power_ratio(reverse_twist_db)
         self._relative_peak = _power_ratio(relative_peak_db)
-        # A tone of amplitude A over a full window has Goertzel power (A * block / 2) ** 2.
-        min_amplitude = DBM0_AMPLITUDE * 10 ** (min_level_dbm0 / 20)
-        self._min_power = (min_amplitude * block / 2) ** 2
+        self._min_power = tone_power(min_level_dbm0, block)
         # Each tone is probed at its nominal frequency and at the edges of the tolerance; with
         # 25 ms windows a tone 1.5 % off would otherwise lose most of its power.
         nominal = np.array(ROW_FREQUENCIES + COLUMN_FREQUENCIES)
         probes = np.concatenate([nominal * (1 + d) for d in (0.0, -tolerance, tolerance)])
-        n = np.arange(block)
-        self._basis = np.exp(-2j * math.pi * np.outer(n, probes) / sample_rate)
-        self._pending = np.zeros(0, dtype=np.float64)
+        self._basis = probe_basis(probes, block, sample_rate)
+        self._framer = Framer(block, self.step)
         self._last: str | None = None
         self._held: str | None = None
         self._misses = 0
 
-    def feed(self, samples: np.ndarray) -> list[str]:
-        """Analyse more audio (any length); return the digits whose detection it completed."""
-        samples = np.asarray(samples)
-        if samples.ndim != 1 or not np.issubdtype(samples.dtype, np.integer):
-            raise TypeError("GoertzelDetector takes a 1-D array of integer (int16) samples")
-        audio = np.concatenate([self._pending, samples.astype(np.float64)])
-        if len(audio) < self.block:
-            self._pending = audio
-            return []
-        count = (len(audio) - self.block) // self.step + 1
-        windows = np.lib.stride_tricks.sliding_window_view(audio, self.block)[:: self.step][:count]
-        self._pending = audio[count * self.step:]
+    def feed(self, samples: np.ndarray | bytes) -> list[str]:
+        """Analyse more audio (any length: int16 samples, or G.711 u-law bytes); return the
+        digits whose detection it completed. Anything else raises TypeError."""
+        windows = self._framer.windows(as_samples(samples))
         digits = []
         for name in self._classify(windows):
             digits += self._debounce(name)
@@ -283,12 +275,12 @@ class GoertzelDetector:
 
     def reset(self) -> None:
         """Forget buffered audio and any tone in progress (e.g. after a media change)."""
-        self._pending = np.zeros(0, dtype=np.float64)
+        self._framer.reset()
         self._last = self._held = None
         self._misses = 0
 
     def _classify(self, windows: np.ndarray) -> list[str | None]:
-        power = (np.abs(windows @ self._basis) ** 2).reshape(len(windows), 3, 8).max(axis=1)
+        power = probe_powers(windows, self._basis).reshape(len(windows), 3, 8).max(axis=1)
         total = np.einsum("ij,ij->i", windows, windows)
         rows, columns = power[:, :4], power[:, 4:]
         r = rows.argmax(axis=1)

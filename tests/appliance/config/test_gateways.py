@@ -39,7 +39,7 @@ def test_builtin_profiles_load():
     profiles = builtin_profiles()
     assert {name: p.port_count for name, p in profiles.items()} == {
         "e1-30": 30, "fxo-4": 4, "fxs-8": 8, "pbx-16-192": 208}
-    assert profiles["fxo-4"].tone_plan().busy.frequency == 450.0
+    assert profiles["fxo-4"].tone_plan().busy.frequencies == (450.0,)
 
 
 def test_a_site_maps_gateway_ports_to_lines_and_seats():

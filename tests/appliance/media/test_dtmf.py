@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from appliance.media.dtmf import (
     COLUMN_FREQUENCIES,
-    DBM0_AMPLITUDE,
     DIGITS,
     KEYPAD,
     ROW_FREQUENCIES,
@@ -23,6 +22,7 @@ from appliance.media.dtmf import (
     telephone_event_packets,
 )
 from appliance.media.g711 import ulaw_decode, ulaw_encode
+from tests.talk import amplitude, pcm, real_sounds, speech_like, speech_shaped_noise
 
 RATE = 8000
 
@@ -184,10 +184,6 @@ def frequencies(digit: str) -> tuple[float, float]:
     raise AssertionError(digit)
 
 
-def amplitude(dbm0: float) -> float:
-    return DBM0_AMPLITUDE * 10 ** (dbm0 / 20)
-
-
 def tone(
     digit: str, ms: float, *, level: float = -10.0, twist: float = 0.0,
     rng: np.random.Generator | None = None,
@@ -200,10 +196,6 @@ def tone(
     row = amplitude(level + twist / 2) * np.sin(2 * np.pi * low * t + phase[0])
     column = amplitude(level - twist / 2) * np.sin(2 * np.pi * high * t + phase[1])
     return row + column
-
-
-def pcm(signal: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(signal), -32_768, 32_767).astype(np.int16)
 
 
 def silence(ms: float) -> np.ndarray:
@@ -323,40 +315,6 @@ def test_single_tones_and_call_progress_tones_are_not_digits(freqs: tuple[float,
     assert detect(pcm(signal)) == []
 
 
-def speech_like(rng: np.random.Generator, seconds: float) -> np.ndarray:
-    """Voiced syllables and pauses: a gliding, jittered pitch whose harmonics fall off with
-    frequency (glottal tilt) and are lifted by three formants of speech-like bandwidth."""
-    out = []
-    while sum(len(x) for x in out) < seconds * RATE:
-        n = int(RATE * rng.uniform(0.08, 0.3))
-        t = np.arange(n) / RATE
-        jitter = np.cumsum(rng.normal(0, 0.002, n))
-        glide = rng.uniform(-0.2, 0.2) * t / t[-1]
-        f0 = rng.uniform(90, 260) * (1 + glide + jitter - jitter.mean())
-        phase = 2 * np.pi * np.cumsum(f0) / RATE
-        formants = rng.uniform([300, 900, 2200], [900, 2200, 3200])
-        syllable = np.zeros(n)
-        for k in range(1, int(3800 / f0.max())):
-            lift = sum(np.exp(-(((k * f0.mean()) - f) / 250) ** 2) for f in formants)
-            syllable += (0.3 + lift) / k * np.sin(k * phase)
-        envelope = np.abs(np.sin(np.pi * t / t[-1])) ** 0.5
-        syllable *= envelope * amplitude(rng.uniform(-20, -5)) / max(np.abs(syllable).max(), 1e-9)
-        out += [syllable, rng.normal(0, 30, int(RATE * rng.uniform(0.02, 0.2)))]
-    return np.concatenate(out)
-
-
-def speech_shaped_noise(rng: np.random.Generator, seconds: float) -> np.ndarray:
-    """Noise with speech's long-term spectrum (low-passed pink-ish) and a 4 Hz syllabic rhythm."""
-    n = int(RATE * seconds)
-    spectrum = np.fft.rfft(rng.normal(0, 1, n))
-    f = np.fft.rfftfreq(n, 1 / RATE)
-    spectrum *= 1 / np.sqrt(1 + (f / 500) ** 2)
-    noise = np.fft.irfft(spectrum, n)
-    rhythm = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * np.arange(n) / RATE + rng.uniform(0, 6))
-    noise *= rhythm
-    return noise / np.abs(noise).max() * amplitude(-6)
-
-
 @pytest.mark.parametrize("seed", range(8))
 def test_speech_like_audio_and_noise_are_not_digits(seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -402,15 +360,7 @@ def test_sip_info_digits_in_the_formats_phones_send() -> None:
 def test_no_talk_off_on_real_speech_and_music_and_digits_after_speech_are_heard() -> None:
     # The default prompt sets (espeak-ng voices, English and Mandarin) and the music on hold:
     # about 100 s of speech and music through u-law, as a caller's line would carry it.
-    from appliance.live.prompt_build import ensure_default_music, ensure_default_prompts
-    from appliance.media.g711 import ulaw_decode, ulaw_encode
-    from appliance.media.prompts import default_prompt_texts
-    from appliance.storage.promptfiles import PromptSet, read_prompt
-
-    sounds = [read_prompt(ensure_default_music())]
-    for language in ("en", "zh"):
-        prompts = PromptSet(ensure_default_prompts(language))
-        sounds += [prompts.samples(name) for name in default_prompt_texts(language)]
+    sounds = real_sounds()
     speech = np.concatenate(sounds)
     assert len(speech) > 90 * 8000
     line = ulaw_decode(ulaw_encode(speech))
