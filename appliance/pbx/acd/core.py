@@ -219,7 +219,10 @@ class Acd:
         for agent_id in wanted - set(self.agents):
             self.agents[agent_id] = Agent(agent_id)
         self._retired_agents = set(self.agents) - wanted
-        for agent_id in sorted(self._retired_agents):
+        # Idle ones first: a ringing one's call goes back to its queue and must not be
+        # offered to another agent who is leaving too.
+        for agent_id in sorted(self._retired_agents,
+                               key=lambda a: (self.agents[a].state is RINGING, a)):
             self.logout(agent_id, now)  # with the memberships they had: see Agent.move
         self._drop_logged_out_retirees()
         self._build_memberships(site)

@@ -146,6 +146,20 @@ def test_an_agent_removed_while_idle_is_logged_out_and_forgotten() -> None:
     assert h.actions()[-1] == RingAgent(call, "a1", "service")
 
 
+def test_the_call_of_a_removed_ringing_agent_is_not_offered_to_another_leaving_one() -> None:
+    """A reload removing a2 (ringing call 2) and a3 (free) gives call 2 back to the queue:
+    it waits for a1, and is never rung on a3, who is leaving too (found by the ACD's
+    property test)."""
+    h = Harness(agents=3, strategy="cyclic")
+    first, second = h.cc.offer_call(0.0, "pstn"), h.cc.offer_call(0.0, "pstn")
+    assert [(a.call, a.agent) for a in h.actions() if isinstance(a, RingAgent)] == [
+        (first, "a1"), (second, "a2")]
+    h.cc.reload(site(site_dict(agents=1, strategy="ring_all")), 0.0)
+    assert not [a for a in h.actions() if isinstance(a, RingAgent)]
+    assert "a2" not in h.cc.acd.agents and "a3" not in h.cc.acd.agents
+    assert h.state("a1") is AgentState.RINGING
+
+
 def test_an_agent_removed_during_a_call_finishes_it_then_is_logged_out() -> None:
     h = Harness(agents=2, strategy="linear", wrap_up=10)
     call = h.cc.offer_call(0.0, "pstn")
