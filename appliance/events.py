@@ -851,14 +851,16 @@ class Alarm(NamedTuple):
 
 
 class PortCall(NamedTuple):
-    """The call came in on a gateway's port (of `kind`, on `line` where the port's calls
-    are told apart that way). `answer_delay`: seconds the line rang before the call could
-    be answered (an analog line's wait for the caller ID); its `CallOffered` is that late."""
+    """The call came in on a gateway's port of `trunk_group` (of `kind`, on `line` where the
+    port's calls are told apart that way). `answer_delay`: seconds the line rang before the
+    call could be answered (an analog line's wait for the caller ID); its `CallOffered` is
+    that late."""
 
     t: float
     call: int
     gateway: str
     port: str
+    trunk_group: str
     kind: str
     line: str
     answer_delay: float
@@ -885,11 +887,13 @@ class LineBusy(NamedTuple):
 
 
 class PortFailed(NamedTuple):
-    """A gateway port went out of service; `call` (0: none) was on it and is lost."""
+    """A gateway port of `trunk_group` went out of service; `call` (0: none) was on it and
+    is lost."""
 
     t: float
     gateway: str
     port: str
+    trunk_group: str
     call: int
 
 

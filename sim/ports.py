@@ -28,7 +28,6 @@ from appliance.events import (
 )
 from appliance.hw import (
     Answer,
-    Ended,
     FarEndDisconnect,
     Gateway,
     Idle,
@@ -120,6 +119,13 @@ class SimPorts:
     def serves(self, trunk_group: str) -> bool:
         return trunk_group in self.groups
 
+    def dial_time(self, trunk_group: str, number: str) -> float:
+        """Seconds from seizing a port of `trunk_group` to `number` having gone out (dial
+        tone, then digit by digit on analog); 0 for a group no gateway serves. Outgoing calls
+        hold a channel of the group in call control, not a port of their own."""
+        lines = self.groups.get(trunk_group)
+        return lines[0].port.capabilities.dial_time(number) if lines else 0.0
+
     # --- calls in ----------------------------------------------------------------------
 
     def arrive(self, caller: Caller, offer: Offer) -> None:
@@ -155,7 +161,7 @@ class SimPorts:
         offer(caller, line.line, action.called)
         self._offering = None
         if line.call:
-            self.log(new(PortCall, (now, line.call, line.gateway, line.port.name,
+            self.log(new(PortCall, (now, line.call, line.gateway, line.port.name, line.group,
                                     line.port.capabilities.kind, line.line, now - line.rang_at)))
 
     # --- what call control and the caller do -------------------------------------------
@@ -240,17 +246,16 @@ class SimPorts:
     # --- failures ----------------------------------------------------------------------
 
     def fail(self, gateway: str, ports: list[str] | None = None) -> None:
-        """Take `ports` of `gateway` (default: all) out of service; their calls end."""
-        now = self.clock.env.now
-        failing = [p for p in (ports or list(self.gateways[gateway].ports))
-                   if self.gateways[gateway].ports[p].state is not PortState.OUT_OF_SERVICE]
-        for name, action in self.gateways[gateway].fail(now, failing):
-            line = self.lines.get((gateway, name))
-            if line is not None and type(action) is Ended:
-                self._lost(line)
+        """Take `ports` of `gateway` (default: all) out of service; the calls on them end,
+        each `PortFailed` record naming the call it cost."""
+        now, product = self.clock.env.now, self.gateways[gateway]
+        failing = [name for name in ports or list(product.ports)
+                   if product.ports[name].state is not PortState.OUT_OF_SERVICE]
+        product.fail(now, failing)
         for name in failing:
             if (line := self.lines.get((gateway, name))) is not None:
-                self.log(new(PortFailed, (now, gateway, name, line.call)))
+                self.log(new(PortFailed, (now, gateway, name, line.group, line.call)))
+                self._lost(line)
                 line.caller = line.offer = None
                 line.far_end_at = line.timer = None
                 self._sync(line)

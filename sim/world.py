@@ -163,7 +163,7 @@ class World:
             if site.gateways else None
         self.people.callers.ports = self.ports
         self.campaigns = campaigns_of(site, self.core, self.channel, self.clock, self.streams,
-                                      site_wallclock(site))
+                                      site_wallclock(site), self.ports)
 
     def _lookup_done(self, call: int, fields: dict[str, str] | None) -> None:
         self.core.lookup_done(self.env.now, call, fields)

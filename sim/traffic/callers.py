@@ -359,12 +359,14 @@ class Callers:
             return
         assert call_type.callback_ring is not None
         token = caller.callback_token
+        ports = self.ports  # the number goes out first (digit by digit on analog)
+        dial = 0.0 if ports is None else ports.dial_time(call_type.trunk_group, caller.ani)
 
         def pick_up(_event: object) -> None:
             if caller.callback_token == token:
                 self.channel.answer_callback(action.call)
 
-        self.clock.after(call_type.callback_ring(), pick_up)
+        self.clock.after(dial + call_type.callback_ring(), pick_up)
 
     def _on_callback_cancelled(self, action: CancelCallback) -> None:
         caller = self._caller(action.call)
