@@ -178,10 +178,9 @@ class SimPorts:
             return
         line.call = 0
         if line.port.in_call:
-            far_end = line.left
-            if far_end:
+            self._handle(line, FarEndDisconnect() if line.left else Release())
+            if line.port.state is PortState.UNNOTICED:  # the port will notice late
                 line.far_end_at = self.clock.env.now
-            self._handle(line, FarEndDisconnect() if far_end else Release())
         self._sync(line)
 
     def _caller_hangs_up(self, call: int) -> None:
