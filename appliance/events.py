@@ -847,6 +847,64 @@ class Alarm(NamedTuple):
     detail: str
 
 
+# --- gateway ports -------------------------------------------------------------
+
+
+class PortCall(NamedTuple):
+    """The call came in on a gateway's port of `trunk_group` (of `kind`, on `line` where the
+    port's calls are told apart that way). `answer_delay`: seconds the line rang before the
+    call could be answered (an analog line's wait for the caller ID); its `CallOffered` is
+    that late."""
+
+    t: float
+    call: int
+    gateway: str
+    port: str
+    trunk_group: str
+    kind: str
+    line: str
+    answer_delay: float
+
+
+class PortLateRelease(NamedTuple):
+    """The port is free again `seconds` after its far end hung up: the line stayed seized
+    (and its trunk busy) that long because the hang-up was noticed late (tone or timeout)."""
+
+    t: float
+    gateway: str
+    port: str
+    trunk_group: str
+    seconds: float
+
+
+class LineBusy(NamedTuple):
+    """A caller rang `line` of `trunk_group` while every port carrying it was busy: the
+    carrier gave them busy tone and the appliance never saw the call."""
+
+    t: float
+    trunk_group: str
+    line: str
+
+
+class PortFailed(NamedTuple):
+    """A gateway port of `trunk_group` went out of service; `call` (0: none) was on it and
+    is lost."""
+
+    t: float
+    gateway: str
+    port: str
+    trunk_group: str
+    call: int
+
+
+class PortRestored(NamedTuple):
+    """A failed gateway port is back in service."""
+
+    t: float
+    gateway: str
+    port: str
+
+
 CallRecord = (
     CallOffered
     | CallBlocked
@@ -918,7 +976,8 @@ CampaignRecord = (
     | CampaignNumberDone
     | CampaignDone
 )
-Record = CallRecord | AgentStateChanged | Alarm | CampaignRecord
+PortRecord = PortCall | PortLateRelease | LineBusy | PortFailed | PortRestored
+Record = CallRecord | AgentStateChanged | Alarm | CampaignRecord | PortRecord
 
 RECORD_TYPES: dict[str, type[Record]] = {
     cls.__name__: cls
@@ -992,5 +1051,10 @@ RECORD_TYPES: dict[str, type[Record]] = {
         CampaignFailed,
         CampaignNumberDone,
         CampaignDone,
+        PortCall,
+        PortLateRelease,
+        LineBusy,
+        PortFailed,
+        PortRestored,
     )
 }

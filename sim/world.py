@@ -28,6 +28,7 @@ from sim.clock import SimClock
 from sim.driver import CoreDriver
 from sim.lookups import SimLookups, carry_out
 from sim.media import AnnouncementTiming, announcement_timing
+from sim.ports import SimPorts
 from sim.streams import ACD, Streams
 from sim.traffic.callers import Callers
 from sim.traffic.campaign import campaigns_of
@@ -157,8 +158,12 @@ class World:
             self.driver.on(LookUp, carry_out(lookups, self.clock, self._lookup_done))
         self.people = People(site, self.channel, self.clock, self.streams, self.length,
                              prompt_seconds)
+        # Only a site with gateways rings ports: any other runs exactly as before.
+        self.ports = SimPorts(site, self.core, self.channel, self.clock, self.streams) \
+            if site.gateways else None
+        self.people.callers.ports = self.ports
         self.campaigns = campaigns_of(site, self.core, self.channel, self.clock, self.streams,
-                                      site_wallclock(site))
+                                      site_wallclock(site), self.ports)
 
     def _lookup_done(self, call: int, fields: dict[str, str] | None) -> None:
         self.core.lookup_done(self.env.now, call, fields)
@@ -169,6 +174,8 @@ class World:
         return without_collector(lambda: self._run(progress, step))
 
     def _run(self, progress: Progress | None, step: float) -> EventLog:
+        if self.ports is not None:
+            self.ports.faults.start()
         self.people.start()
         for campaign in self.campaigns:
             campaign.start()

@@ -674,6 +674,9 @@ class CallType(_Frozen):
     share: PositiveNumber = 1.0
     trunk_group: str
     dnis: str = ""
+    # The line these callers ring, on a group whose gateway ports bring no called number
+    # (`gateways`: a port's `line`); None: any port of the group.
+    line: str | None = None
     callers: Annotated[Whole, Field(ge=1)] = 100_000
     talk_time: Distribution
     patience: Distribution | None = None
@@ -719,6 +722,16 @@ def _rates(value: object) -> float | list[float]:
     return _rate(value, "")
 
 
+class Faults(_Frozen):
+    """Gateway hardware failing in simulation: each port fails `line_failures_per_day` times
+    a day on average, each gateway as a whole `gateway_failures_per_day` times (Poisson, from
+    the run's seed); either comes back after `repair`. Calls on what fails end."""
+
+    line_failures_per_day: Annotated[float, Field(ge=0)] = 0.0
+    gateway_failures_per_day: Annotated[float, Field(ge=0)] = 0.0
+    repair: Distribution = Fixed(value=600.0)
+
+
 class Traffic(_Frozen):
     """Offered traffic. A profile has one rate per interval starting at `start` and wraps
     around when a run is longer."""
@@ -733,6 +746,7 @@ class Traffic(_Frozen):
     ]
     call_types: Annotated[list[CallType], Field(min_length=1)]
     lookups: dict[Identifier, LookupAnswer] = Field(default_factory=dict)
+    faults: Faults = Faults()
 
     @field_validator("interval_minutes")
     @classmethod

@@ -18,6 +18,7 @@ from appliance.kpi.calls import CallTally, ratio
 from appliance.kpi.features import FeatureTally
 from appliance.kpi.grid import Grid
 from appliance.kpi.ivr import IvrKpis
+from appliance.kpi.ports import PortTally
 from appliance.kpi.report import CallStats, IntervalStats, KpiReport, build
 from appliance.kpi.resolution import ResolutionTally
 from appliance.kpi.settings import KpiSettings
@@ -74,7 +75,8 @@ class _Pass(ReductionListener):
         # Supervision, conferences and campaigns have records of their own, beside (or
         # instead of) a call's: added up as they come, by when they happened.
         self.features = FeatureTally()
-        for kind, handler in self.features.handlers.items():
+        self.ports = PortTally()
+        for kind, handler in (*self.features.handlers.items(), *self.ports.handlers.items()):
             self.reducer.handlers[kind] = self.in_window(self.reducer.handlers.get(kind), handler)
         self.resolution = ResolutionTally(settings.repeat_window)
         self.sl = _PerQueue(settings.sl_threshold)
@@ -407,6 +409,7 @@ class _Pass(ReductionListener):
             surveys=self.surveys.report(),
             voicemail=self.voicemail.report(),
             features=self.features.report(),
+            ports=self.ports.report(),
             resolution=self.resolution.stats(),
         )
 

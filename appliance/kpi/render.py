@@ -42,6 +42,7 @@ TIMES = frozenset(
         "aht",
         "mean_time",
         "mean_seconds",
+        "answer_delay_mean",
     }
 )
 # Totals of agent time, long enough to read as hours and minutes.
@@ -54,6 +55,7 @@ DURATIONS = frozenset(
         "hold_time",
         "wrap_up_time",
         "not_ready_time",
+        "late_seconds",
     }
 )
 MEANS = frozenset({"calls_per_hour", "agents_logged_in_avg"})
@@ -254,6 +256,7 @@ def render_report(
     tables += [_interval_table(source, title), _agent_table(source, title, max_agents)]
     tables += _survey_tables(source, title)
     tables += _voicemail_tables(source, title)
+    tables += _port_tables(source, title)
     tables += _feature_tables(source, title)
     for table in tables:
         # Definitions once, under all the tables and as wide as the terminal,
@@ -493,6 +496,27 @@ def _voicemail_tables(source: ReportCells, title: str) -> list[Table]:
         return []
     return [_columns_table(f"{title}: voicemail by mailbox", "Mailbox", VOICEMAIL_COLUMNS,
                            source, [(name, f"{prefix}{name}") for name in names])]
+
+
+PORT_COLUMNS = (("calls", "Calls on ports"), ("answer_delay_mean", "Extra answer delay"),
+                ("late_releases", "Late hang-ups"), ("late_seconds", "Seized after hang-up"),
+                ("blocked", "Blocked"), ("line_busy", "Line busy"), ("failures", "Port failures"),
+                ("calls_lost", "Calls lost to failures"))
+
+
+def _port_tables(source: ReportCells, title: str) -> list[Table]:
+    """What the gateway ports cost per trunk group; none for a site without gateways."""
+    prefix, suffix = "ports.", ".calls"
+    names = [k[len(prefix):-len(suffix)] for k in source.values
+             if k.startswith(prefix) and k.endswith(suffix)]
+    if not names:
+        return []
+    table = _columns_table(f"{title}: gateway ports by trunk group", "Trunk group",
+                           PORT_COLUMNS, source, [(name, f"{prefix}{name}") for name in names])
+    table.caption = ("Extra answer delay: mean seconds a call rang on its port before it could "
+                     "be answered (caller ID on analog lines). Seized after hang-up: seconds "
+                     "ports stayed busy after far-end hang-ups they noticed late")
+    return [table]
 
 
 QUEUE_FEATURE_COLUMNS = (

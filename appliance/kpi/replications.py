@@ -108,6 +108,9 @@ def flatten(report: KpiReport) -> Figures:
     if report.resolution is not None:
         for f in fields(report.resolution):
             out[f"resolution.{f.name}"] = getattr(report.resolution, f.name)
+    for group, stats in {} if report.ports is None else report.ports.groups.items():
+        for key, value in stats.to_dict().items():
+            out[f"ports.{group}.{key}"] = value
     return out
 
 

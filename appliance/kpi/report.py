@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, TypeVar
 
 from appliance.kpi.features import FeatureReport
+from appliance.kpi.ports import PortReport
 from appliance.kpi.resolution import ResolutionStats
 from appliance.kpi.settings import KpiSettings
 from appliance.kpi.survey import SurveyReport
@@ -270,6 +271,9 @@ class KpiReport:
     resolution: ResolutionStats | None = None
     """First-call resolution and repeat callers; None when no call from a known number
     ended."""
+    ports: PortReport | None = None
+    """What gateway ports cost per trunk group (`appliance.kpi.ports`); None for a site
+    without gateways."""
 
     def to_dict(self) -> dict[str, Any]:
         """The report as nested dicts of floats, ints, None and strings (JSON-serialisable);
@@ -292,6 +296,8 @@ class KpiReport:
             out["features"] = self.features.to_dict()
         if self.resolution is not None:
             out["resolution"] = asdict(self.resolution)
+        if self.ports is not None:
+            out["ports"] = self.ports.to_dict()
         return out
 
 

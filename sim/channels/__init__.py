@@ -71,9 +71,11 @@ class Channel(Protocol):
     # --- callers ---------------------------------------------------------------------
 
     def offer(self, conversation: Conversation, trunk_group: str, ani: str, dnis: str,
-              attempt: int) -> int:
-        """Place a call; returns its handle. ``conversation`` is known to the channel from
-        before anything about the call is heard."""
+              attempt: int, line: str = "") -> int:
+        """Place a call (on a gateway's `line`, for a group whose ports bring no called
+        number; only the direct channel has gateway ports); returns its handle.
+        ``conversation`` is known to the channel from before anything about the call is
+        heard."""
         ...
 
     def conversation(self, call: int) -> Conversation | None:

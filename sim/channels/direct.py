@@ -58,8 +58,8 @@ class DirectChannel:
     # --- callers ---------------------------------------------------------------------
 
     def offer(self, conversation: Conversation, trunk_group: str, ani: str, dnis: str,
-              attempt: int) -> int:
-        call = self._offer_call(self.env.now, trunk_group, ani, dnis, attempt)
+              attempt: int, line: str = "") -> int:
+        call = self._offer_call(self.env.now, trunk_group, ani, dnis, attempt, line=line)
         self._conversations[call] = conversation
         self.settle()
         return call
@@ -100,9 +100,9 @@ class DirectChannel:
             self._ivr_held.append(record)
 
     def _offer_following(self, conversation: Conversation, trunk_group: str, ani: str,
-                         dnis: str, attempt: int) -> int:
+                         dnis: str, attempt: int, line: str = "") -> int:
         held = self._ivr_held = []
-        call = self._offer_call(self.env.now, trunk_group, ani, dnis, attempt)
+        call = self._offer_call(self.env.now, trunk_group, ani, dnis, attempt, line=line)
         self._conversations[call] = conversation
         self._ivr_held = None
         for record in held:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from appliance.config import CallType, Traffic
     from sim.channels import Channel
     from sim.clock import SimClock
+    from sim.ports import SimPorts
     from sim.streams import Streams
 
 RETRY_AFTER_BUSY = frozenset({EndCause.BLOCKED, EndCause.BUSY})
@@ -161,6 +162,8 @@ class Callers:
         self.arrival_rng = streams("arrivals")
         self.type_rng = streams("call-type")
         self.closed = False  # no new calls, first attempts or retrials (see close)
+        # The site's gateway ports (`sim.ports.SimPorts`), if it has any: set by the world.
+        self.ports: SimPorts | None = None
         channel.on(Announce, self._on_announce)
         channel.on(HangUpCaller, self._on_hang_up)
         channel.on(Connect, self._on_connect)
@@ -206,10 +209,23 @@ class Callers:
     def _place(self, caller: Caller) -> None:
         if self.closed:
             return
+        ports = self.ports
+        if ports is not None and ports.serves(caller.call_type.trunk_group):
+            ports.arrive(caller, self._offer)  # the port offers the call when it may
+            return
         call_type = caller.call_type
         caller.call = self.channel.offer(
             caller, call_type.trunk_group, caller.ani, call_type.dnis, caller.attempt
         )
+        self._after_offer(caller)
+
+    def _offer(self, caller: Caller, line: str, dnis: str) -> None:
+        """Offer `caller`'s call as it comes off a gateway port, on `line` with `dnis`."""
+        caller.call = self.channel.offer(caller, caller.call_type.trunk_group, caller.ani,
+                                         dnis, caller.attempt, line=line)
+        self._after_offer(caller)
+
+    def _after_offer(self, caller: Caller) -> None:
         # Most calls ring an agent at once who picks up well within the
         # caller's patience: they need no patience timer unless the ring is
         # withdrawn first (see _on_ring_withdrawn).
@@ -343,12 +359,14 @@ class Callers:
             return
         assert call_type.callback_ring is not None
         token = caller.callback_token
+        ports = self.ports  # the number goes out first (digit by digit on analog)
+        dial = 0.0 if ports is None else ports.dial_time(call_type.trunk_group, caller.ani)
 
         def pick_up(_event: object) -> None:
             if caller.callback_token == token:
                 self.channel.answer_callback(action.call)
 
-        self.clock.after(call_type.callback_ring(), pick_up)
+        self.clock.after(dial + call_type.callback_ring(), pick_up)
 
     def _on_callback_cancelled(self, action: CancelCallback) -> None:
         caller = self._caller(action.call)

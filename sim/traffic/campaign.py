@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from appliance.wallclock import WallClock
     from sim.channels.direct import DirectChannel
     from sim.clock import SimClock
+    from sim.ports import SimPorts
     from sim.streams import Streams
 
 
@@ -51,8 +52,9 @@ class CampaignDialing:
 
     def __init__(self, site: Site, campaign: Campaign, core: CallControl,
                  channel: DirectChannel, clock: SimClock, streams: Streams,
-                 wallclock: WallClock) -> None:
+                 wallclock: WallClock, ports: SimPorts | None = None) -> None:
         self.campaign, self.core, self.channel, self.clock = campaign, core, channel, clock
+        self.ports = ports  # the site's gateway ports: dialing out on them takes time
         self.dialer = new_dialer(site, campaign, read_contacts(Path(campaign.list)), core.log,
                                  wallclock)
         model, name = campaign.model, f"campaign/{campaign.name}"
@@ -107,12 +109,15 @@ class CampaignDialing:
             self.dialer.not_reached(number, FAILED, now, "no_channel")
             return
         model, draw = self.campaign.model, self.rng.random()
+        # The far end rings once the number has gone out (digit by digit on analog).
+        dial = 0.0 if self.ports is None else self.ports.dial_time(self.campaign.trunk_group,
+                                                                   number)
         if draw < model.answer_probability:
-            self._after(self.ring_time(), lambda: self._answered(attempt))
+            self._after(dial + self.ring_time(), lambda: self._answered(attempt))
         elif draw < model.answer_probability + model.busy_probability:
-            self._after(model.busy_after, lambda: self._not_reached(number, BUSY))
+            self._after(dial + model.busy_after, lambda: self._not_reached(number, BUSY))
         else:
-            self._after(self.ring_timeout, lambda: self._not_reached(number, NO_ANSWER))
+            self._after(dial + self.ring_timeout, lambda: self._not_reached(number, NO_ANSWER))
 
     def _after(self, delay: float, then: Callable[[], None]) -> None:
         self.clock.after(delay, lambda _event: then())
@@ -148,8 +153,9 @@ class CampaignDialing:
 
 
 def campaigns_of(site: Site, core: CallControl, channel: DirectChannel, clock: SimClock,
-                 streams: Streams, wallclock: WallClock) -> list[CampaignDialing]:
-    dialing = [CampaignDialing(site, campaign, core, channel, clock, streams, wallclock)
+                 streams: Streams, wallclock: WallClock,
+                 ports: SimPorts | None = None) -> list[CampaignDialing]:
+    dialing = [CampaignDialing(site, campaign, core, channel, clock, streams, wallclock, ports)
                for campaign in site.campaigns]
     for one in dialing:
         if one.target.kind is Kind.QUEUE:

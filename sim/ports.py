@@ -1,0 +1,313 @@
+"""Gateway ports in call fidelity: trunk calls ring on ports of their kind, and each port's
+own state machine (`appliance/hw`) decides what the line costs.
+
+A caller rings a free port of their call type's trunk group (of their `line`, where the
+group's ports bring no called number). The call reaches call control only once the port
+offers it (an analog line with caller ID: after the CLIP, seconds after the first ring). A
+caller who hangs up is a far-end disconnect the port may notice late; until it does, and
+while a port rings, clears or is out of service, the port holds one of its group's trunk
+channels in call control, so that call control blocks calls exactly when every port is
+busy. Faults (`traffic.faults`) take ports and whole gateways out of service; the calls on
+them end. Sites without gateways never build this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from appliance.events import (
+    CallEnded,
+    CallOffered,
+    LineBusy,
+    PortCall,
+    PortFailed,
+    PortLateRelease,
+    PortRestored,
+    new,
+)
+from appliance.hw import (
+    Answer,
+    FarEndDisconnect,
+    Gateway,
+    Idle,
+    Incoming,
+    Offered,
+    Port,
+    PortAction,
+    PortState,
+    Release,
+)
+from appliance.pbx.actions import AnswerCaller, Connect
+from sim.distributions import sampler
+
+if TYPE_CHECKING:
+    from appliance.config import Site
+    from appliance.config.schema import Faults
+    from appliance.pbx.callcontrol import CallControl
+    from sim.channels.direct import DirectChannel
+    from sim.clock import SimClock
+    from sim.streams import Streams
+    from sim.traffic.callers import Caller
+
+Offer = Callable[["Caller", str, str], None]
+"""Offers a caller's call to call control on a line, with a called number."""
+
+_DAY = 86400.0
+
+
+class Line:
+    """One trunk port as the driver sees it: the port, the group and line it serves, the
+    call control call on it (0: none), whether it holds a trunk channel for itself."""
+
+    __slots__ = (
+        "call",
+        "caller",
+        "far_end_at",
+        "gateway",
+        "group",
+        "held",
+        "left",
+        "line",
+        "offer",
+        "port",
+        "rang_at",
+        "timer",
+    )
+
+    def __init__(self, gateway: str, port: Port, group: str, line: str) -> None:
+        self.gateway, self.port, self.group, self.line = gateway, port, group, line
+        self.call = 0
+        self.held = False
+        self.left = False  # the caller hung up (not the appliance)
+        self.far_end_at: float | None = None
+        self.rang_at = 0.0
+        self.timer: float | None = None
+        self.caller: Caller | None = None
+        self.offer: Offer | None = None
+
+
+class SimPorts:
+    """The trunk ports of `site`'s gateways, driven in simulated time beside `core`."""
+
+    def __init__(self, site: Site, core: CallControl, channel: DirectChannel,
+                 clock: SimClock, streams: Streams) -> None:
+        self.core, self.clock, self.channel = core, clock, channel
+        self.log = core.log.append
+        self.gateways: dict[str, Gateway] = {g.name: g.product().build(g.name)
+                                             for g in site.gateways}
+        self.groups: dict[str, list[Line]] = {}
+        for gateway in site.gateways:
+            for mapping in gateway.ports:
+                if mapping.trunk_group is not None:
+                    self.groups.setdefault(mapping.trunk_group, []).extend(
+                        Line(gateway.name, self.gateways[gateway.name].ports[str(n)],
+                             mapping.trunk_group, mapping.line or "")
+                        for n in mapping.numbers())
+        self.lines = {(line.gateway, line.port.name): line
+                      for lines in self.groups.values() for line in lines}
+        self.by_call: dict[int, Line] = {}
+        self._offering: Line | None = None
+        channel.on(AnswerCaller, self._answered)
+        channel.on(Connect, self._answered)
+        core.log.subscribe(self._record, (CallOffered, CallEnded))
+        self._hang_up = channel.hang_up
+        channel.hang_up = self._caller_hangs_up  # type: ignore[method-assign]
+        assert site.traffic is not None
+        self.faults = FaultInjection(self, site.traffic.faults, streams)
+
+    def serves(self, trunk_group: str) -> bool:
+        return trunk_group in self.groups
+
+    def dial_time(self, trunk_group: str, number: str) -> float:
+        """Seconds from seizing a port of `trunk_group` to `number` having gone out (dial
+        tone, then digit by digit on analog); 0 for a group no gateway serves. Outgoing calls
+        hold a channel of the group in call control, not a port of their own."""
+        lines = self.groups.get(trunk_group)
+        return lines[0].port.capabilities.dial_time(number) if lines else 0.0
+
+    # --- calls in ----------------------------------------------------------------------
+
+    def arrive(self, caller: Caller, offer: Offer) -> None:
+        """`caller` rings a free port of their group (and line); `offer` hands the call to
+        call control once the port offers it. With every port busy, call control blocks it."""
+        call_type = caller.call_type
+        wanted = call_type.config.line
+        line = self._free(call_type.trunk_group, wanted)
+        if line is None:
+            if wanted is None:
+                offer(caller, "", call_type.dnis)
+            else:
+                self.log(new(LineBusy, (self.clock.env.now, call_type.trunk_group,
+                                        wanted)))
+            return
+        caps = line.port.capabilities
+        line.caller, line.offer, line.rang_at = caller, offer, self.clock.env.now
+        incoming = Incoming(caller.ani if caps.has_caller_number else None,
+                            call_type.dnis if caps.has_called_number else None)
+        self._handle(line, incoming)
+
+    def _free(self, group: str, wanted: str | None) -> Line | None:
+        return next((line for line in self.groups[group]
+                     if line.port.state is PortState.IDLE
+                     and (wanted is None or line.line == wanted)), None)
+
+    def _offered(self, line: Line, action: Offered) -> None:
+        caller, offer, now = line.caller, line.offer, self.clock.env.now
+        assert caller is not None and offer is not None
+        line.caller = line.offer = None
+        self._unhold(line)
+        self._offering = line
+        offer(caller, line.line, action.called)
+        self._offering = None
+        if line.call:
+            self.log(new(PortCall, (now, line.call, line.gateway, line.port.name, line.group,
+                                    line.port.capabilities.kind, line.line, now - line.rang_at)))
+
+    # --- what call control and the caller do -------------------------------------------
+
+    def _record(self, record: CallOffered | CallEnded) -> None:
+        if type(record) is CallOffered:
+            line = self._offering
+            if line is not None:
+                line.call, line.left = record.call, False
+                self.by_call[record.call] = line
+            return
+        line = self.by_call.pop(record.call, None)
+        if line is None:
+            return
+        line.call = 0
+        if line.port.in_call:
+            self._handle(line, FarEndDisconnect() if line.left else Release())
+            if line.port.state is PortState.UNNOTICED:  # the port will notice late
+                line.far_end_at = self.clock.env.now
+        self._sync(line)
+
+    def _caller_hangs_up(self, call: int) -> None:
+        line = self.by_call.get(call)
+        if line is not None:
+            line.left = True
+        self._hang_up(call)
+
+    def _answered(self, action: AnswerCaller | Connect) -> None:
+        line = self.by_call.get(action.call)
+        if line is not None and line.port.offered:
+            self._handle(line, Answer())
+
+    # --- the ports ---------------------------------------------------------------------
+
+    def _handle(self, line: Line, event: object) -> None:
+        self._carry_out(line, line.port.handle(event, self.clock.env.now))  # type: ignore[arg-type]
+
+    def _carry_out(self, line: Line, actions: list[PortAction]) -> None:
+        for action in actions:
+            if type(action) is Offered:
+                self._offered(line, action)
+            elif type(action) is Idle:
+                self._freed(line)
+        self._sync(line)
+        self._arm(line)
+
+    def _freed(self, line: Line) -> None:
+        if line.far_end_at is not None:
+            now = self.clock.env.now
+            self.log(new(PortLateRelease, (now, line.gateway, line.port.name, line.group,
+                                           now - line.far_end_at)))
+            line.far_end_at = None
+
+    def _arm(self, line: Line) -> None:
+        deadline = line.port.next_deadline()
+        if deadline is not None and deadline != line.timer:
+            line.timer = deadline
+            self.clock.after(deadline - self.clock.env.now, self._due, (line, deadline))
+
+    def _due(self, event: object) -> None:
+        line, deadline = event.value  # type: ignore[attr-defined]
+        if line.timer != deadline:
+            return  # the port moved on meanwhile
+        line.timer = None
+        # A timer fires at now + (deadline - now): the port is told its own deadline.
+        self._carry_out(line, line.port.on_deadline(max(deadline, self.clock.env.now)))
+
+    def _sync(self, line: Line) -> None:
+        """A port busy with no call in call control holds a channel of its group there."""
+        if line.port.state is not PortState.IDLE and not line.call:
+            if not line.held:
+                line.held = self.core.seize_trunk(line.group)
+        else:
+            self._unhold(line)
+
+    def _unhold(self, line: Line) -> None:
+        if line.held:
+            line.held = False
+            self.core.release_trunk(line.group)
+
+    # --- failures ----------------------------------------------------------------------
+
+    def fail(self, gateway: str, ports: list[str] | None = None) -> None:
+        """Take `ports` of `gateway` (default: all) out of service; the calls on them end,
+        each `PortFailed` record naming the call it cost."""
+        now, product = self.clock.env.now, self.gateways[gateway]
+        failing = [name for name in ports or list(product.ports)
+                   if product.ports[name].state is not PortState.OUT_OF_SERVICE]
+        product.fail(now, failing)
+        for name in failing:
+            if (line := self.lines.get((gateway, name))) is not None:
+                self.log(new(PortFailed, (now, gateway, name, line.group, line.call)))
+                self._lost(line)
+                line.caller = line.offer = None
+                line.far_end_at = line.timer = None
+                self._sync(line)
+
+    def _lost(self, line: Line) -> None:
+        """The call on a failed port ends: its caller is cut off."""
+        call = line.call
+        if not call:
+            return
+        conversation = self.channel.conversation(call)
+        if conversation is not None and hasattr(conversation, "waiting"):
+            conversation.waiting = False
+        self.by_call.pop(call, None)
+        self._hang_up(call)
+        line.call = 0
+
+    def restore(self, gateway: str, ports: list[str] | None = None) -> None:
+        now = self.clock.env.now
+        for name, _action in self.gateways[gateway].restore(now, ports):
+            if (line := self.lines.get((gateway, name))) is not None:
+                self.log(new(PortRestored, (now, gateway, name)))
+                self._sync(line)
+
+
+class FaultInjection:
+    """Failures and repairs of `ports`' gateways and lines at `rates`, drawn from their own
+    streams (the same seed fails the same lines at the same moments)."""
+
+    def __init__(self, ports: SimPorts, rates: Faults, streams: Streams) -> None:
+        self.ports = ports
+        self.rates = rates
+        self.rng = streams("port-faults")
+        self.repair = sampler(rates.repair, streams("port-repairs"))
+
+    def start(self) -> None:
+        rates = self.rates
+        for gateway, product in self.ports.gateways.items():
+            if rates.gateway_failures_per_day > 0:
+                self._next(rates.gateway_failures_per_day, (gateway, None))
+            if rates.line_failures_per_day > 0:
+                for name in product.ports:
+                    self._next(rates.line_failures_per_day, (gateway, [name]))
+
+    def _next(self, per_day: float, what: tuple[str, list[str] | None]) -> None:
+        self.ports.clock.after(self.rng.expovariate(per_day / _DAY), self._fail,
+                               (per_day, what))
+
+    def _fail(self, event: object) -> None:
+        per_day, (gateway, ports) = event.value  # type: ignore[attr-defined]
+        self.ports.fail(gateway, ports)
+        self.ports.clock.after(self.repair(), self._restore, (per_day, (gateway, ports)))
+
+    def _restore(self, event: object) -> None:
+        per_day, what = event.value  # type: ignore[attr-defined]
+        self.ports.restore(*what)
+        self._next(per_day, what)
