@@ -193,6 +193,7 @@ class B2bua(Endpoint):
         self.overloaded = False
         self.probes = PeerProbes(self.layer, self.deadlines, self.rng, self.here, site.sip)
         self.probes.on_change = self._peer_changed
+        self.outside.ports = self.intake.ports
         self.apply_site(site)
         self.probes.start()
         self.logins.start()

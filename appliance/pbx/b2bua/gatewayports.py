@@ -22,11 +22,14 @@ from appliance.hw import (
     Capabilities,
     DisconnectTone,
     Ended,
+    FarEndAnswer,
+    Gateway,
     Incoming,
     PortActions,
     PortError,
     PortState,
     Release,
+    Seize,
     Supervision,
 )
 from appliance.hw.tones import Cadence
@@ -51,19 +54,35 @@ class PortRef:
 
 
 class GatewayPorts:
-    """The trunk ports of `gateways`, every port idle; `deadlines` runs the ports' timers
+    """The trunk ports of the site's gateways (`apply`); `deadlines` runs the ports' timers
     (the guard time before a released line is free)."""
 
-    def __init__(self, gateways: Sequence[SiteGateway], deadlines: Deadlines) -> None:
+    def __init__(self, deadlines: Deadlines) -> None:
         self.deadlines = deadlines
-        self.site_gateways = list(gateways)
-        self.gateways = {g.name: g.product().build(g.name) for g in gateways}
+        self.site_gateways: list[SiteGateway] = []
+        self.gateways: dict[str, Gateway] = {}
         self.refs: dict[tuple[str, str], PortRef] = {}
         self._where: dict[tuple[str, int], tuple[SiteGateway, int]] = {}
-        self._calls: dict[int, PortRef] = {}
+        self._calls: dict[int, PortRef] = {}  # calls that came in on a port, by call id
+        self._out: dict[int, PortRef] = {}  # calls placed out on a port, by outside call id
         self._timers: dict[str, TimerHandle] = {}
+
+    def apply(self, gateways: Sequence[SiteGateway]) -> None:
+        """Take the site's `gateways`; unchanged ones keep their ports and calls, changed ones
+        start afresh with every port idle."""
+        if list(gateways) == self.site_gateways:
+            return
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers, self.refs, self._where, self._calls, self._out = {}, {}, {}, {}, {}
+        self.site_gateways = list(gateways)
+        self.gateways = {g.name: g.product().build(g.name) for g in gateways}
         for site_gateway in gateways:
             self._add(site_gateway)
+
+    def serves(self, group: str) -> bool:
+        """Whether gateway ports serve trunk group `group` (its calls out take one of them)."""
+        return any(ref.group == group for ref in self.refs.values())
 
     def _add(self, site_gateway: SiteGateway) -> None:
         host, sip_port = parse_contact(site_gateway.address)
@@ -80,6 +99,11 @@ class GatewayPorts:
             self._where[host, sip_port + offset] = (site_gateway, offset + 1)
 
     # --- finding ports --------------------------------------------------------------------------
+
+    def address_of(self, ref: PortRef) -> Address:
+        """Where `ref`'s gateway takes an INVITE for that port."""
+        return next(where for where, (g, number) in self._where.items()
+                    if g.name == ref.gateway and (g.port_in == "user" or str(number) == ref.port))
 
     def addresses(self) -> dict[Address, str]:
         """Each gateway's address (where it answers OPTIONS) and its name."""
@@ -135,6 +159,27 @@ class GatewayPorts:
             del self._calls[call]
         return ended
 
+    def seize(self, group: str, call: int, number: str, now: float) -> PortRef | None:
+        """A free port of `group` seized to dial `number` out for outside call `call`; None if
+        every port is busy or out of service."""
+        ref = self.free_port(group)
+        if ref is not None:
+            self._handle(ref, Seize(number), now)
+            self._out[call] = ref
+        return ref
+
+    def far_end_answered(self, call: int, now: float) -> None:
+        ref = self._out.get(call)
+        port = None if ref is None else self.gateways[ref.gateway].ports[ref.port]
+        if ref is not None and port is not None and port.state is PortState.ALERTING:
+            self._handle(ref, FarEndAnswer(), now)  # a gateway may answer before the dialing
+
+    def released(self, call: int, now: float) -> None:
+        """Outside call `call` has ended: its port is released."""
+        ref = self._out.pop(call, None)
+        if ref is not None and self.gateways[ref.gateway].ports[ref.port].in_call:
+            self._handle(ref, Release(), now)
+
     # --- gateways up and down -------------------------------------------------------------------
 
     def gateway_down(self, name: str, now: float) -> list[int]:
@@ -143,6 +188,8 @@ class GatewayPorts:
         lost = [call for call, ref in self._calls.items() if ref.gateway == name]
         for call in lost:
             del self._calls[call]
+        for call in [call for call, ref in self._out.items() if ref.gateway == name]:
+            del self._out[call]
         self.gateways[name].fail(now)
         self._arm(name)
         return lost

@@ -59,13 +59,12 @@ class CallIntake:
         self.parking: ParkCalls | None = None  # call park: slots a phone may dial
         self.retrieval: Retrievals | None = None  # voicemail by phone, set by the B2BUA
         self.ring_groups: RingGroupCalls | None = None  # set by the B2BUA
-        self.ports = GatewayPorts([], dialogs.deadlines)  # the site's, from `apply`
+        self.ports = GatewayPorts(dialogs.deadlines)  # the site's, from `apply`
 
     def apply(self, site: Site) -> None:
         self.site = site
         self.peers = TrunkPeers(site.trunk_groups)
-        if self.ports.site_gateways != site.gateways:  # else keep the ports' calls
-            self.ports = GatewayPorts(site.gateways, self.dialogs.deadlines)
+        self.ports.apply(site.gateways)
 
     def invite(self, request: Request, source: Address, now: float) -> None:
         """An INVITE that starts a call: a phone's (authenticated first: a feature code), a

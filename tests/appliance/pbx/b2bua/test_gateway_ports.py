@@ -4,6 +4,8 @@ stops answering OPTIONS takes its ports (and their calls) out of service until i
 
 from __future__ import annotations
 
+from random import Random
+
 import numpy as np
 
 from appliance.events import CallEnded, CallQueued, DigitReceived
@@ -11,8 +13,9 @@ from appliance.hw import PortState
 from appliance.hw.tones import cadence
 from appliance.media.player import encode
 from appliance.pbx.b2bua.gatewayports import GatewayPorts
+from sim.sipua import UserAgent
 from tests.appliance.hw.test_tones import cadenced
-from tests.appliance.pbx.b2bua.harness import Lab, live_site
+from tests.appliance.pbx.b2bua.harness import APPLIANCE, Lab, live_site
 from tests.appliance.pbx.b2bua.test_media import CALLER_MEDIA, kinds, media_plane, rtp
 from tests.talk import RATE, pcm
 
@@ -125,3 +128,35 @@ def test_a_gateway_silent_to_options_takes_its_ports_out_and_back():
     lab.run(10 + 1)
     assert {port_state(lab, n) for n in "1234"} == {PortState.IDLE}
     assert ports(lab).free_port("pstn").port == "1"
+
+
+def two_gateway_lab() -> tuple[Lab, UserAgent]:
+    """Two FXO cards serving one trunk group, its calls out going through them."""
+    second = {**GATEWAYS[0], "name": "fxo2", "address": "10.0.0.3:5060",
+              "ports": [{"ports": "1-4", "trunk_group": "pstn", "line": "service"}]}
+    outbound = {"gateway": "10.0.0.2:5060", "prefix": "9"}
+    site = live_site(agents=1, trunk={"kind": "analog", "channels": 8, "outbound": outbound},
+                     routes=ROUTES, extra_queues=[{"name": "sales"}],
+                     more={"gateways": [GATEWAYS[0], second]}, sip={"probe_interval": 10})
+    lab = Lab(site, media_for=media_plane(60.0))
+    lab.register_all()
+    card = UserAgent("gw2", "", ("10.0.0.3", 5060), APPLIANCE, Random("gw2"))
+    lab.net.attach(card.local, card)
+    return lab, card
+
+
+def test_calls_out_take_a_free_port_and_avoid_a_gateway_out_of_service():
+    lab, card = two_gateway_lab()
+    lab.do(lab.phones["a1"], "call", "90301234567")
+    lab.run(1)
+    assert kinds(lab.gateway.take_events()) == ["incoming"]
+    assert port_state(lab, "1") is PortState.DIALING
+    lab.do(lab.phones["a1"], "hangup", next(iter(lab.phones["a1"].calls)))
+    lab.run(2)
+    assert port_state(lab, "1") is PortState.IDLE
+    lab.gateway.ignore_all = True
+    lab.run(10 + 33)
+    lab.do(lab.phones["a1"], "call", "90301234568")
+    lab.run(1)
+    assert kinds(card.take_events()) == ["incoming"]
+    assert ports(lab).gateways["fxo2"].ports["1"].state is PortState.DIALING
