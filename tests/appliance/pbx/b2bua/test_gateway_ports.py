@@ -160,3 +160,20 @@ def test_calls_out_take_a_free_port_and_avoid_a_gateway_out_of_service():
     lab.run(1)
     assert kinds(card.take_events()) == ["incoming"]
     assert ports(lab).gateways["fxo2"].ports["1"].state is PortState.DIALING
+
+
+def test_a_gateway_with_an_endpoint_per_port_is_told_apart_by_source_port():
+    from appliance.clock import Deadlines
+    from appliance.config.gateways import SiteGateway
+
+    card = SiteGateway.model_validate({**GATEWAYS[0], "port_in": "source",
+                                       "address": "10.0.0.2:5062"})
+    found = GatewayPorts(Deadlines())
+    found.apply([card])
+    assert [found.port_of(("10.0.0.2", 5062 + k), "anything").port for k in range(4)] == [
+        "1", "2", "3", "4"]
+    assert found.port_of(("10.0.0.2", 5066), "1") is None
+    assert [found.address_of(found.refs["fxo1", n]) for n in "14"] == [
+        ("10.0.0.2", 5062), ("10.0.0.2", 5065)]
+    assert found.addresses() == {("10.0.0.2", 5062): "fxo1"}
+    assert [ref.line for ref in found.refs.values()] == ["sales", "sales", "service", "service"]
