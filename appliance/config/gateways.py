@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
@@ -74,9 +74,15 @@ class PortMap(Frozen):
 
 
 class SiteGateway(Frozen):
+    """A gateway at `address` (host:port). `port_in` says how its SIP tells its ports apart:
+    `user` - one SIP endpoint for the gateway, the port number in the Request-URI's user part
+    (`sip:3@box`, or `sip:port3@box`); `source` - an endpoint per port, port n sending from
+    the address's SIP port + n - 1 (statically configured, one UDP port a line)."""
+
     name: Identifier
     profile: str
     address: Annotated[str, Field(min_length=1)]
+    port_in: Literal["user", "source"] = "user"
     ports: list[PortMap] = Field(default_factory=list)
 
     @model_validator(mode="after")

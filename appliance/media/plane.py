@@ -28,6 +28,7 @@ from typing import Protocol
 import numpy as np
 
 from appliance.clock import Deadlines, TimerHandle
+from appliance.hw.tones import Cadence, ToneDetector
 from appliance.media.callrecorder import CallRecorder, RecordingSink
 from appliance.media.diskguard import DiskAlarm
 from appliance.media.dtmf import GoertzelDetector, Rfc4733Receiver
@@ -103,6 +104,16 @@ class Digit:
 
 
 @dataclass(frozen=True)
+class LineTone:
+    """Busy or reorder tone `tone` (a cadence's name) heard in the caller's audio of `call`
+    (an analog line the far end has left), confirmed at `at`."""
+
+    call: int
+    tone: str
+    at: float
+
+
+@dataclass(frozen=True)
 class RecordingStopped:
     """The recording of `call` stopped before the call ended (the disk is nearly full)."""
 
@@ -133,7 +144,7 @@ class MixBroken:
 Member = tuple[int, int]
 """A party of a mix: (call, side); a phone with a call of its own is its call's caller side."""
 
-PlaneEvent = (Digit | MediaTimeout | MediaPortFailed | RecordingStopped | DiskAlarm
+PlaneEvent = (Digit | LineTone | MediaTimeout | MediaPortFailed | RecordingStopped | DiskAlarm
               | PromptMissing | MixBroken)
 """What the plane reports (`take_events`)."""
 
@@ -165,6 +176,7 @@ class CallMedia:
     digit_receiver: Rfc4733Receiver = field(default_factory=Rfc4733Receiver)
     agent_digit_receiver: Rfc4733Receiver = field(default_factory=Rfc4733Receiver)
     inband: GoertzelDetector | None = None
+    tones: ToneDetector | None = None  # an analog line's busy and reorder tones
     bridged: bool = False  # an agent answered
     held: bool = False  # the agent put the caller on hold: music, the parties parted
     quality_reported: bool = False  # since the last agent was bridged
@@ -222,11 +234,16 @@ class MediaPlane:
         return session.sides[CALLER].local_port, session.sides[AGENT].local_port
 
     def set_caller(self, call: int, address: Address, payload_type: int,
-                   event_payload_type: int | None, inband_digits: bool) -> None:
+                   event_payload_type: int | None, inband_digits: bool,
+                   line_tones: Sequence[Cadence] = ()) -> None:
+        """The caller receives at `address` in `payload_type`. `inband_digits`: its keys are
+        in-band tones; `line_tones`: tones that say its line's far end is gone (`LineTone`)."""
         media = self.calls[call]
         media.payload_type = payload_type
         media.event_payload_type = event_payload_type
         media.inband = GoertzelDetector() if inband_digits else None
+        law = "alaw" if payload_type == 8 else "ulaw"
+        media.tones = ToneDetector(line_tones, law=law) if line_tones else None
         self.relay.set_peer(call, CALLER, address)
 
     def set_agent(self, call: int, address: Address, now: float,
@@ -573,8 +590,8 @@ class MediaPlane:
             payload_type = packet[1] & 0x7F  # cheap: most packets need no more than this
             if payload_type == media.event_payload_type:
                 self._rfc4733(media, side, packet, now)
-            elif side == CALLER and media.inband is not None and payload_type in (0, 8):
-                self._inband(media, packet, now)
+            elif side == CALLER and payload_type in (0, 8):
+                self._caller_audio(media, packet, now)
 
         return tap
 
@@ -597,15 +614,21 @@ class MediaPlane:
             return  # a malformed event: drop it, as any bad RTP
         self._events += [Digit(media.call, side, d, "rfc4733", now) for d in digits]
 
-    def _inband(self, media: CallMedia, packet: bytes, now: float) -> None:
-        assert media.inband is not None
+    def _caller_audio(self, media: CallMedia, packet: bytes, now: float) -> None:
+        """An analog caller's G.711: in-band keys, and the tone of a far end gone."""
+        if media.inband is None and media.tones is None:
+            return
         found = payload_of(packet)
         if found is None:
             return
         payload_type, payload = found
         samples = ulaw_decode(payload) if payload_type == 0 else alaw_decode(payload)
-        for digit in media.inband.feed(samples):
-            self._events.append(Digit(media.call, CALLER, digit, "inband", now))
+        if media.inband is not None:
+            for digit in media.inband.feed(samples):
+                self._events.append(Digit(media.call, CALLER, digit, "inband", now))
+        heard = None if media.tones is None else media.tones.feed(samples, now)
+        if heard is not None:
+            self._events.append(LineTone(media.call, heard.cadence.name, now))
 
     def next_deadline(self) -> float | None:
         return self.deadlines.next_deadline()

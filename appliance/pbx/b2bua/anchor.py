@@ -10,7 +10,7 @@ side it goes to. Media events that end a call (no RTP, a port taken) go to `on_l
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from random import Random
 
@@ -24,9 +24,10 @@ from appliance.events import (
     RecordingStopped,
     new,
 )
+from appliance.hw.tones import Cadence
 from appliance.media import sdp
 from appliance.media.diskguard import DiskAlarm
-from appliance.media.plane import Digit, MediaPlane, MixBroken, PromptMissing
+from appliance.media.plane import Digit, LineTone, MediaPlane, MixBroken, PromptMissing
 from appliance.media.plane import RecordingStopped as PlaneRecordingStopped
 from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaTimeout
 from appliance.pbx.b2bua.dialogs import Lost
@@ -58,6 +59,10 @@ class MediaAnchor:
         self.mix_broken: Callable[[MixBroken, float], None] = lambda event, now: None
         # Where an agent's keys go (in-call feature codes), after they are logged.
         self.agent_digit: Callable[[int, str, float], None] = lambda call, digit, now: None
+        # Which tones say a call's caller line is gone (a gateway's analog port), and what
+        # to do when one is heard (call, tone's name, now); both set by the B2BUA.
+        self.line_tones_of: Callable[[int], Sequence[Cadence]] = lambda call: ()
+        self.line_tone: Callable[[int, str, float], None] = lambda call, tone, now: None
 
     # --- the caller's side ------------------------------------------------------------------
 
@@ -69,7 +74,9 @@ class MediaAnchor:
         return offer
 
     def caller_answer(self, leg: Leg, offer: sdp.Sdp, analog: bool, now: float) -> bytes:
-        """Open media for the caller of `leg`; our SDP answer to its (acceptable) offer."""
+        """Open media for the caller of `leg`; our SDP answer to its (acceptable) offer.
+        `analog`: its keys come as in-band tones. The tones its line's far end leaves behind
+        when it hangs up (`line_tones_of`) are listened for and reported to `line_tone`."""
         media = self.media
         caller_port, _ = media.open(leg.call, now)
         leg.sdp_session = self.rng.getrandbits(31)
@@ -81,7 +88,7 @@ class MediaAnchor:
         payload_type = int(accepted.formats[0])
         event = next((int(f) for f in accepted.formats[1:]), None)
         media.set_caller(leg.call, _address(offer, offered), payload_type, event,
-                         inband_digits=analog)
+                         inband_digits=analog, line_tones=self.line_tones_of(leg.call))
         leg.media_port = caller_port
         return bytes(answer)
 
@@ -276,6 +283,8 @@ class MediaAnchor:
                 self.cc.caller_digit(now, event.call, event.digit)  # for the IVR, if in it
             else:
                 self.agent_digit(event.call, event.digit, now)
+        elif isinstance(event, LineTone):
+            self.line_tone(event.call, event.tone, now)
         elif isinstance(event, MediaTimeout):
             self._media_timed_out(event, now)
         elif isinstance(event, MediaPortFailed):

@@ -178,6 +178,8 @@ class B2bua(Endpoint):
             self.anchor.own_digit = self._own_digit
             self.anchor.mix_broken = self._mix_broken
             self.anchor.agent_digit = self._agent_digit
+            self.anchor.line_tones_of = self._line_tones_of
+            self.anchor.line_tone = self._line_tone
         self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)
         self.callbacks = CallbackCalls(self.dialogs, self.ending, self.outside, self.anchor,
                                        self.cc, self.internal, self.ivr, log)
@@ -185,10 +187,13 @@ class B2bua(Endpoint):
         self.campaigns = CampaignCalls(self.dialogs, self.outside, self.anchor, self.cc,
                                        self.internal, log, wallclock)
         self.ending.customer_ended = self._customer_ended
+        self.ending.caller_ended = lambda call, now: self.intake.ports.ended(call, now)
         self.messages = Messages(self.anchor, self.cc, log, self.waiting)
         self.shutting_down = False
         self.overloaded = False
         self.probes = PeerProbes(self.layer, self.deadlines, self.rng, self.here, site.sip)
+        self.probes.on_change = self._peer_changed
+        self.outside.ports = self.intake.ports
         self.apply_site(site)
         self.probes.start()
         self.logins.start()
@@ -220,7 +225,7 @@ class B2bua(Endpoint):
         self.phones.apply(site.sip)
         self.agent_side.apply(site.sip)
         self.intake.apply(site)
-        self.probes.apply(site.sip, site.trunk_groups)
+        self.probes.apply(site.sip, site.trunk_groups, self.intake.ports.addresses())
         self.logins.apply(site)
         self.features.apply(site.sip.feature_codes)
         self.parking.apply(site.sip.feature_codes)
@@ -400,6 +405,37 @@ class B2bua(Endpoint):
 
     def _lost(self, leg: Leg, event: LegEvent, now: float) -> None:
         self.ending.lost(leg, event, now)
+
+    # --- gateway ports ---------------------------------------------------------------------------
+
+    def _line_tones_of(self, call: int) -> tuple:
+        """The tones that say the far end of `call`'s caller line has hung up (none but on a
+        gateway's analog port, whose hang-ups are heard that way)."""
+        port = self.intake.ports.call_port(call)
+        return port.tones if port is not None and port.listens_for_tone else ()
+
+    def _line_tone(self, call: int, tone: str, now: float) -> None:
+        """Busy or reorder tone on `call`'s line: its far end is gone; the call ends as if the
+        caller had hung up, and our BYE frees the gateway's line."""
+        caller = self.legs.callers.get(call)
+        if self.intake.ports.line_tone(call, now) and caller is not None and not caller.ended:
+            logger.info("call %d: %s tone on its line: the far end hung up", call, tone)
+            self._lost(caller, LegEvent.LOST, now)
+
+    def _peer_changed(self, peer: Address, up: bool, now: float) -> None:
+        """A gateway stopped answering OPTIONS (its ports out of service, their calls ended)
+        or answers again (its ports back)."""
+        ports = self.intake.ports
+        name = ports.addresses().get(peer)
+        if name is None:
+            return
+        if up:
+            ports.gateway_up(name, now)
+            return
+        for call in ports.gateway_down(name, now):
+            caller = self.legs.callers.get(call)
+            if caller is not None and not caller.ended:
+                self._lost(caller, LegEvent.LOST, now)
 
     # --- requests ------------------------------------------------------------------------------
 
@@ -625,7 +661,7 @@ class B2bua(Endpoint):
 
     def _on_response(self, response: Response, now: float) -> None:
         key = transaction_key(response)
-        if self.probes.answered(key, response):
+        if self.probes.answered(key, response, now):
             return
         leg = self.legs.invites_out.get(key)
         if leg is not None:
@@ -649,7 +685,7 @@ class B2bua(Endpoint):
             self.transfers.reoffer_answered(leg, key, response, now)
 
     def _timed_out(self, key: Key, now: float) -> None:
-        if self.probes.timed_out(key) or self.agent_side.timed_out(key, now):
+        if self.probes.timed_out(key, now) or self.agent_side.timed_out(key, now):
             return
         entry = self.dialogs.answered(key, final=True)
         if entry is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from appliance.hw import PortState
 from appliance.media import sdp
 from appliance.net import Address
 from appliance.pbx.b2bua.anchor import MediaAnchor
@@ -19,6 +20,7 @@ from appliance.pbx.b2bua.dialout import DialOut
 from appliance.pbx.b2bua.extensions import ExtensionCalls
 from appliance.pbx.b2bua.features import FeatureCodes
 from appliance.pbx.b2bua.forwarding import Forwarding
+from appliance.pbx.b2bua.gatewayports import GatewayPorts, PortRef
 from appliance.pbx.b2bua.logins import AgentLogins
 from appliance.pbx.b2bua.peers import TrunkPeers
 from appliance.pbx.b2bua.phones import Phones
@@ -57,19 +59,35 @@ class CallIntake:
         self.parking: ParkCalls | None = None  # call park: slots a phone may dial
         self.retrieval: Retrievals | None = None  # voicemail by phone, set by the B2BUA
         self.ring_groups: RingGroupCalls | None = None  # set by the B2BUA
+        self.ports = GatewayPorts(dialogs.deadlines)  # the site's, from `apply`
 
     def apply(self, site: Site) -> None:
         self.site = site
         self.peers = TrunkPeers(site.trunk_groups)
+        self.ports.apply(site.gateways)
 
     def invite(self, request: Request, source: Address, now: float) -> None:
-        """An INVITE that starts a call: a phone's (authenticated first: a feature code) or a
-        trunk's (a caller for call control)."""
-        group = None if self.phones.from_phone(request, source) else self.peers.group_for(source)
-        if group is None:
+        """An INVITE that starts a call: a phone's (authenticated first: a feature code), a
+        gateway port's or another trunk's (a caller for call control)."""
+        from_phone = self.phones.from_phone(request, source)
+        port = None if from_phone else self.ports.port_of(source, user_of_uri(request.uri))
+        group = None if from_phone else self.peers.group_for(source)
+        if port is not None and self._has_contact(request, now):
+            self._port_call(request, port, source, now)
+        elif port is not None:
+            return
+        elif group is None:
             self._station_call(request, source, now)  # authenticated before anything is read
         elif self._has_contact(request, now):
             self._trunk_call(request, group, source, now)
+
+    def _port_call(self, request: Request, port: PortRef, source: Address, now: float) -> None:
+        """A call on a gateway's trunk port: refused (486) while the port has a call or is out
+        of service; routed by its line where it brings no called number."""
+        if self.ports.state(port) is not PortState.IDLE:
+            self.answers.respond(request, 486, "Busy Here", now)
+            return
+        self._trunk_call(request, port.group, source, now, port)
 
     def _has_contact(self, request: Request, now: float) -> bool:
         """RFC 3261 8.1.1.8: an INVITE must say where to reach its sender; 400 if it does not."""
@@ -78,7 +96,8 @@ class CallIntake:
         self.answers.respond(request, 400, "Bad Request: missing or malformed Contact", now)
         return False
 
-    def _trunk_call(self, request: Request, group: str, source: Address, now: float) -> None:
+    def _trunk_call(self, request: Request, group: str, source: Address, now: float,
+                    port: PortRef | None = None) -> None:
         terms = self._session_terms(request, now)
         if terms is None:
             return
@@ -86,11 +105,14 @@ class CallIntake:
         if not taken:
             return
         ani = user_of(request.headers.get("From"))
-        dnis = user_of_uri(request.uri) if self.site.trunk_group(group).carries_dnis else ""
+        dnis = user_of_uri(request.uri) if _carries_dnis(self.site, group, port) else ""
         leg = self._incoming_leg(CallerLeg, request, source)
         self.dialogs.set_session(leg, terms)
-        call = leg.call = self.cc.offer_call(now, group, ani, dnis)
+        line = "" if port is None else port.line
+        call = leg.call = self.cc.offer_call(now, group, ani, dnis, line=line)
         self.legs.callers[call] = leg
+        if port is not None:
+            self.ports.take_in(port, call, ani, dnis, now)
         found = self.cc.calls.get(call)
         if found is None or found.ivr_answered or found.ivr is not None:
             # Refused: its HangUpCaller answers. Sent to a flow (even one that has already
@@ -357,6 +379,13 @@ class CallIntake:
             return False
         self.answers.respond(request, 486, "Busy Here", now)
         return True
+
+
+def _carries_dnis(site: Site, group: str, port: PortRef | None) -> bool:
+    """Whether calls on `group` (on gateway port `port`, if any) bring a called number."""
+    if port is not None:
+        return port.capabilities.has_called_number
+    return site.trunk_group(group).carries_dnis
 
 
 def _usable_contact(message: Request | Response) -> bool:

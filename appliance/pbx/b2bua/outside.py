@@ -52,6 +52,8 @@ from appliance.pbx.sip.transaction import transaction_key
 
 if TYPE_CHECKING:
     from appliance.clock import TimerHandle
+    from appliance.net import Address
+    from appliance.pbx.b2bua.gatewayports import GatewayPorts
 
 # The far end's final refusals, as causes of `OutsideCallEnded`; any other is "failed".
 _CAUSES = {
@@ -106,6 +108,7 @@ class OutsideCalls:
         self.agent_side, self.ending, self.cc, self.log = agent_side, ending, cc, log
         self.legs, self.deadlines = agent_side.legs, agent_side.deadlines
         self.calls: dict[int, OutsideCall] = {}
+        self.ports: GatewayPorts | None = None  # the site's gateway ports, set by the B2BUA
 
     def place(self, call_id: int, route: RouteOut, placed_by: str, purpose: str,
               offer: Callable[[Leg], bytes], requester: OutsideRequester,
@@ -123,10 +126,15 @@ class OutsideCalls:
             self._log_end(call, "no_channel", now)
             requester.outside_failed(call, now)
             return call
+        to = self._destination(call, route, now)
+        if to is None:
+            self._finish(call, "no_channel", now)
+            requester.outside_failed(call, now)
+            return call
         self.calls[call_id] = call
         outbound = route.group.outbound
         assert outbound is not None
-        call.leg = self._invite(call, route, offer, leg_type, now)
+        call.leg = self._invite(call, route, offer, leg_type, to, now)
         call.ring_timer = self.deadlines.schedule(now + outbound.ring_timeout,
                                                   self._no_answer, call)
         return call
@@ -160,6 +168,7 @@ class OutsideCalls:
         """The leg `take_leg` handed over has ended (`cause`: caller_hangup or far_hangup)."""
         if call.own_channel:
             self.cc.release_trunk(call.group)
+        self._release_port(call, now)
         self._log_end(call, cause, now)
 
     def hang_up_all(self, now: float) -> None:
@@ -174,6 +183,8 @@ class OutsideCalls:
         if call is None or call.answered:
             return False
         call.answered, call.status = True, 200
+        if self.ports is not None:
+            self.ports.far_end_answered(call.id, now)
         self._stop_timer(call)
         self.log.append(new(OutsideCallAnswered, (now, call.id)))
         if call.requester.outside_answered(call, now):
@@ -214,17 +225,28 @@ class OutsideCalls:
 
     # --- helpers --------------------------------------------------------------------------------
 
+    def _destination(self, call: OutsideCall, route: RouteOut, now: float) -> Address | None:
+        """Where the call's INVITE goes: the route's gateway; or, where gateway ports serve
+        the group, the gateway of a free port, seized for the call (None: every port is busy
+        or out of service)."""
+        ports = self.ports
+        if ports is None or not ports.serves(call.group):
+            assert route.group.outbound is not None
+            return parse_contact(route.group.outbound.gateway)
+        port = ports.seize(call.group, call.id, call.number, now)
+        return None if port is None else ports.address_of(port)
+
     def _invite(self, call: OutsideCall, route: RouteOut, offer: Callable[[Leg], bytes],
-                leg_type: type[OutsideLeg], now: float) -> OutsideLeg:
+                leg_type: type[OutsideLeg], address: Address, now: float) -> OutsideLeg:
         outbound = route.group.outbound
         assert outbound is not None
         side = self.agent_side
-        uri = f"sip:{route.sent}@{outbound.gateway}"
+        host = f"[{address[0]}]" if ":" in address[0] else address[0]
+        uri = f"sip:{route.sent}@{host}:{address[1]}"
         tag = new_tag(side.rng)
         headers = new_invite_headers(
             side, f"<sip:{outbound.caller_id or call.placed_by}@{side.here.hostport}>;tag={tag}",
             f"<{uri}>", f"{side.rng.getrandbits(64):016x}@{side.here.address[0]}")
-        address = parse_contact(outbound.gateway)
         leg = leg_type(call.id, route.sent, Request("INVITE", uri, Headers(headers)),
                          ("", "", 0, ""), tag, address)
         body = offer(leg)
@@ -251,10 +273,15 @@ class OutsideCalls:
 
     def _finish(self, call: OutsideCall, cause: str, now: float) -> None:
         self._stop_timer(call)
-        del self.calls[call.id]
+        self.calls.pop(call.id, None)
         if call.own_channel:
             self.cc.release_trunk(call.group)
+        self._release_port(call, now)
         self._log_end(call, cause, now)
+
+    def _release_port(self, call: OutsideCall, now: float) -> None:
+        if self.ports is not None:
+            self.ports.released(call.id, now)
 
     def _log_end(self, call: OutsideCall, cause: str, now: float) -> None:
         call.cause = cause

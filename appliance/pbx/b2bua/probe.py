@@ -1,10 +1,11 @@
-"""Keep-alive probing of trunk peers with OPTIONS (RFC 3261 11): a gateway that stops answering
-is reported down, and up again when it answers."""
+"""Keep-alive probing of trunk peers and gateways with OPTIONS (RFC 3261 11): a peer that stops
+answering is reported down, and up again when it answers (`on_change`: a gateway's ports go
+out of service and back)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from random import Random
 from typing import TYPE_CHECKING
 
@@ -25,44 +26,49 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def probe_targets(groups: Sequence[TrunkGroup]) -> dict[Address, str]:
-    """The single-address peers of every trunk group (networks cannot be probed), with the
-    group each belongs to; port 5060 where none is given."""
-    targets: dict[Address, str] = {}
+def probe_targets(groups: Sequence[TrunkGroup],
+                  gateways: Mapping[Address, str] | None = None) -> dict[Address, str]:
+    """The single-address peers of every trunk group (networks cannot be probed), port 5060
+    where none is given, and `gateways`' addresses, each with what it is ("trunk group pstn",
+    "gateway fxo1")."""
+    targets = {peer: f"gateway {name}" for peer, name in (gateways or {}).items()}
     for group in groups:
         for peer in group.peers:
             network, port = parse_peer(peer)
             if network.num_addresses == 1:
                 host = str(network.network_address)  # IPv6 without brackets, as sockets take it
-                targets.setdefault((host, port or 5060), group.name)
+                targets.setdefault((host, port or 5060), f"trunk group {group.name}")
     return targets
 
 
 class PeerStatus:
     """Up/down per probed peer. A peer starts unknown (None) and changes on each answer or
-    timeout; changes are logged once, not on every probe."""
+    timeout; changes are logged once, not on every probe, and told to `on_change(peer, up,
+    now)` (a peer first found up is no change)."""
 
-    def __init__(self, targets: dict[Address, str]) -> None:
+    def __init__(self, targets: dict[Address, str],
+                 on_change: Callable[[Address, bool, float], None] | None = None) -> None:
         self.targets = targets
         self.up: dict[Address, bool | None] = dict.fromkeys(targets)
+        self.on_change = on_change or (lambda peer, up, now: None)
 
-    def answered(self, peer: Address) -> None:
-        self._set(peer, True)
+    def answered(self, peer: Address, now: float = 0.0) -> None:
+        self._set(peer, True, now)
 
-    def timed_out(self, peer: Address) -> None:
-        self._set(peer, False)
+    def timed_out(self, peer: Address, now: float = 0.0) -> None:
+        self._set(peer, False, now)
 
-    def _set(self, peer: Address, up: bool) -> None:
+    def _set(self, peer: Address, up: bool, now: float) -> None:
         if peer not in self.up or self.up[peer] is up:
             return
         before, self.up[peer] = self.up[peer], up
-        group = self.targets[peer]
-        where = f"{peer[0]}:{peer[1]} (trunk group {group})"
+        if up is False or before is False:
+            self.on_change(peer, up, now)
+        where = f"{peer[0]}:{peer[1]} ({self.targets[peer]})"
         if up:
-            logger.info("trunk peer %s answers OPTIONS%s", where,
-                        " again" if before is False else "")
+            logger.info("peer %s answers OPTIONS%s", where, " again" if before is False else "")
         else:
-            logger.warning("trunk peer %s does not answer OPTIONS", where)
+            logger.warning("peer %s does not answer OPTIONS", where)
 
 
 class PeerProbes:
@@ -76,6 +82,7 @@ class PeerProbes:
         self.here = here
         self.sip = sip
         self.status = PeerStatus({})
+        self.on_change: Callable[[Address, bool, float], None] | None = None
         self.paused = False  # shutting down: a dead gateway must not hold anything up
         self._pending: dict[Key, Address] = {}  # our OPTIONS in flight -> the peer probed
 
@@ -83,22 +90,28 @@ class PeerProbes:
         # The first probe waits a moment so that the driver can bind and name the address.
         self.deadlines.schedule(1.0, self._probe_peers)
 
-    def apply(self, sip: Sip, groups: Sequence[TrunkGroup]) -> None:
+    def apply(self, sip: Sip, groups: Sequence[TrunkGroup],
+              gateways: Mapping[Address, str] | None = None) -> None:
+        """Probe `groups`' peers and `gateways` (address -> name) from now on; a peer probed
+        before keeps its status."""
+        before = self.status.up
         self.sip = sip
-        self.status = PeerStatus(probe_targets(groups))
+        self.status = PeerStatus(probe_targets(groups, gateways), self.on_change)
+        self.status.up.update((peer, up) for peer, up in before.items()
+                              if peer in self.status.up)
 
-    def answered(self, key: Key, response: Response) -> bool:
+    def answered(self, key: Key, response: Response, now: float = 0.0) -> bool:
         """Whether `response` answers one of our probes (any final answer: the peer is up)."""
         peer = self._pending.pop(key, None) if response.status >= 200 else None
         if peer is not None:
-            self.status.answered(peer)
+            self.status.answered(peer, now)
         return peer is not None
 
-    def timed_out(self, key: Key) -> bool:
+    def timed_out(self, key: Key, now: float = 0.0) -> bool:
         """Whether `key` was one of our probes, which has had no answer: the peer is down."""
         peer = self._pending.pop(key, None)
         if peer is not None:
-            self.status.timed_out(peer)
+            self.status.timed_out(peer, now)
         return peer is not None
 
     def _probe_peers(self, now: float) -> None:

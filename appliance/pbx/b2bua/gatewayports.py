@@ -1,0 +1,227 @@
+"""The site's gateway ports as the B2BUA sees them: which port a gateway's INVITE came from,
+its trunk group and line, the call it carries, and the port's state machine (`appliance/hw`)
+driven by what SIP and the received audio say. Only ports mapped to trunk groups take calls
+here; station ports are phones (`sip.phones`).
+
+A port counts as answered once its call is taken in: an FXO gateway takes its line off-hook
+to pass the call on. A BYE from the gateway means the gateway noticed the hang-up, so it
+releases the port at once; busy or reorder tone heard in the line's audio (`line_tone`) is
+how the appliance notices one the gateway did not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from appliance.clock import Deadlines, TimerHandle
+from appliance.config.gateways import SiteGateway
+from appliance.config.live import parse_contact
+from appliance.hw import (
+    Answer,
+    Capabilities,
+    DisconnectTone,
+    Ended,
+    FarEndAnswer,
+    Gateway,
+    Incoming,
+    PortActions,
+    PortError,
+    PortState,
+    Release,
+    Seize,
+    Supervision,
+)
+from appliance.hw.tones import Cadence
+from appliance.net import Address
+
+
+@dataclass(frozen=True, slots=True)
+class PortRef:
+    """Port `port` of gateway `gateway`, serving `group` (on `line`, "" when unnamed)."""
+
+    gateway: str
+    port: str
+    group: str
+    line: str
+    capabilities: Capabilities
+    tones: tuple[Cadence, ...]  # the busy and reorder tones of its line
+
+    @property
+    def listens_for_tone(self) -> bool:
+        """Whether the appliance must hear a far-end hang-up in this line's audio."""
+        return self.capabilities.supervision is Supervision.TONE
+
+
+class GatewayPorts:
+    """The trunk ports of the site's gateways (`apply`); `deadlines` runs the ports' timers
+    (the guard time before a released line is free)."""
+
+    def __init__(self, deadlines: Deadlines) -> None:
+        self.deadlines = deadlines
+        self.site_gateways: list[SiteGateway] = []
+        self.gateways: dict[str, Gateway] = {}
+        self.refs: dict[tuple[str, str], PortRef] = {}
+        self._where: dict[tuple[str, int], tuple[SiteGateway, int]] = {}
+        self._calls: dict[int, PortRef] = {}  # calls that came in on a port, by call id
+        self._out: dict[int, PortRef] = {}  # calls placed out on a port, by outside call id
+        self._timers: dict[str, TimerHandle] = {}
+
+    def apply(self, gateways: Sequence[SiteGateway]) -> None:
+        """Take the site's `gateways`; unchanged ones keep their ports and calls, changed ones
+        start afresh with every port idle."""
+        if list(gateways) == self.site_gateways:
+            return
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers, self.refs, self._where, self._calls, self._out = {}, {}, {}, {}, {}
+        self.site_gateways = list(gateways)
+        self.gateways = {g.name: g.product().build(g.name) for g in gateways}
+        for site_gateway in gateways:
+            self._add(site_gateway)
+
+    def serves(self, group: str) -> bool:
+        """Whether gateway ports serve trunk group `group` (its calls out take one of them)."""
+        return any(ref.group == group for ref in self.refs.values())
+
+    def _add(self, site_gateway: SiteGateway) -> None:
+        host, sip_port = parse_contact(site_gateway.address)
+        plan = site_gateway.product().tone_plan()
+        ports = self.gateways[site_gateway.name].ports
+        for mapping in site_gateway.ports:
+            for number in mapping.numbers():
+                if mapping.trunk_group is not None:
+                    self.refs[site_gateway.name, str(number)] = PortRef(
+                        site_gateway.name, str(number), mapping.trunk_group, mapping.line or "",
+                        ports[str(number)].capabilities, (plan.busy, plan.reorder))
+        count = len(ports) if site_gateway.port_in == "source" else 1
+        for offset in range(count):
+            self._where[host, sip_port + offset] = (site_gateway, offset + 1)
+
+    # --- finding ports --------------------------------------------------------------------------
+
+    def address_of(self, ref: PortRef) -> Address:
+        """Where `ref`'s gateway takes an INVITE for that port."""
+        return next(where for where, (g, number) in self._where.items()
+                    if g.name == ref.gateway and (g.port_in == "user" or str(number) == ref.port))
+
+    def addresses(self) -> dict[Address, str]:
+        """Each gateway's address (where it answers OPTIONS) and its name."""
+        return {where: g.name for where, (g, number) in self._where.items() if number == 1}
+
+    def port_of(self, source: Address, user: str) -> PortRef | None:
+        """The trunk port an INVITE from `source` to `user` came from; None if it came from
+        no gateway port mapped to a trunk group."""
+        found = self._where.get((source[0], source[1]))
+        if found is None:
+            return None
+        site_gateway, number = found
+        if site_gateway.port_in == "user":
+            digits = user.removeprefix("port")
+            number = int(digits) if digits.isdigit() else 0
+        return self.refs.get((site_gateway.name, str(number)))
+
+    def state(self, ref: PortRef) -> PortState:
+        return self.gateways[ref.gateway].ports[ref.port].state
+
+    # --- calls ----------------------------------------------------------------------------------
+
+    def take_in(self, ref: PortRef, call: int, caller: str, called: str, now: float) -> bool:
+        """The gateway passes a call on `ref` to the appliance as call `call`; False (nothing
+        changed) if the port is busy or out of service. The gateway sends its INVITE only
+        once the line's caller number is in, so the call is answerable at once."""
+        rang = ref.capabilities.answerable_after
+        try:
+            self._handle(ref, Incoming(caller, called, rang_for=rang), now)
+        except PortError:
+            return False
+        self._handle(ref, Answer(), now)
+        self._calls[call] = ref
+        return True
+
+    def call_port(self, call: int) -> PortRef | None:
+        return self._calls.get(call)
+
+    def ended(self, call: int, now: float) -> None:
+        """Call `call` has ended on our side or by the gateway's BYE: its port is released."""
+        ref = self._calls.pop(call, None)
+        if ref is not None and self.gateways[ref.gateway].ports[ref.port].in_call:
+            self._handle(ref, Release(), now)
+
+    def line_tone(self, call: int, now: float) -> bool:
+        """Busy or reorder tone was heard on call `call`'s line: whether its port takes it
+        for the far end's hang-up (the call must then end; the port is released)."""
+        ref = self._calls.get(call)
+        if ref is None or not ref.listens_for_tone:
+            return False
+        ended = any(isinstance(a, Ended) for _, a in self._handle(ref, DisconnectTone(), now))
+        if ended:
+            del self._calls[call]
+        return ended
+
+    def seize(self, group: str, call: int, number: str, now: float) -> PortRef | None:
+        """A free port of `group` seized to dial `number` out for outside call `call`; None if
+        every port is busy or out of service."""
+        ref = self.free_port(group)
+        if ref is not None:
+            self._handle(ref, Seize(number), now)
+            self._out[call] = ref
+        return ref
+
+    def far_end_answered(self, call: int, now: float) -> None:
+        ref = self._out.get(call)
+        port = None if ref is None else self.gateways[ref.gateway].ports[ref.port]
+        if ref is not None and port is not None and port.state is PortState.ALERTING:
+            self._handle(ref, FarEndAnswer(), now)  # a gateway may answer before the dialing
+
+    def released(self, call: int, now: float) -> None:
+        """Outside call `call` has ended: its port is released."""
+        ref = self._out.pop(call, None)
+        if ref is not None and self.gateways[ref.gateway].ports[ref.port].in_call:
+            self._handle(ref, Release(), now)
+
+    # --- gateways up and down -------------------------------------------------------------------
+
+    def gateway_down(self, name: str, now: float) -> list[int]:
+        """Gateway `name` stopped answering: its ports are out of service; the calls that were
+        on them, which must end."""
+        lost = [call for call, ref in self._calls.items() if ref.gateway == name]
+        for call in lost:
+            del self._calls[call]
+        for call in [call for call, ref in self._out.items() if ref.gateway == name]:
+            del self._out[call]
+        self.gateways[name].fail(now)
+        self._arm(name)
+        return lost
+
+    def gateway_up(self, name: str, now: float) -> None:
+        self.gateways[name].restore(now)
+        self._arm(name)
+
+    def free_port(self, group: str) -> PortRef | None:
+        """A free port serving trunk group `group`, gateways and ports in the site's order;
+        None if every one is busy or out of service."""
+        return next((ref for ref in self.refs.values() if ref.group == group
+                     and self.state(ref) is PortState.IDLE), None)
+
+    # --- the ports' timers ----------------------------------------------------------------------
+
+    def _handle(self, ref: PortRef, event: object, now: float) -> PortActions:
+        actions = self.gateways[ref.gateway].handle(ref.port, event, now)  # type: ignore[arg-type]
+        self._arm(ref.gateway)
+        return actions
+
+    def _arm(self, name: str) -> None:
+        """One timer per gateway, at its ports' earliest deadline."""
+        old = self._timers.pop(name, None)
+        if old is not None:
+            old.cancel()
+        when = self.gateways[name].next_deadline()
+        if when is not None:
+            self._timers[name] = self.deadlines.schedule(when, self._due, name)
+
+    def _due(self, now: float, name: str) -> None:
+        self._timers.pop(name, None)
+        self.gateways[name].on_deadline(now)
+        self._arm(name)
+
