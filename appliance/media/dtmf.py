@@ -30,6 +30,12 @@ from appliance.media.goertzel import (
 DIGITS = "0123456789*#ABCD"
 """RFC 4733 section 3.2: events 0-15, in this order."""
 
+FLASH = "!"
+"""A hook flash, as a key: RFC 4733 event 16, or INFO `Signal=hf` / application/hook-flash
+(Asterisk spells it `!` too). Only an agent's is read (the in-call codes); a caller's is
+dropped, since no IVR takes it."""
+FLASH_EVENT = 16
+
 ROW_FREQUENCIES = (697.0, 770.0, 852.0, 941.0)
 COLUMN_FREQUENCIES = (1209.0, 1336.0, 1477.0, 1633.0)
 KEYPAD = ("123A", "456B", "789C", "*0#D")
@@ -152,14 +158,17 @@ class Rfc4733Receiver:
     lose the digit. A packet that continues a long unfinished event under a new timestamp (the
     next segment of a press past 32,768 units, 2.5.1.5: same event, no marker, timestamp advanced
     by the old segment's duration, at most 65,535) is the same key press. Events other than
-    0-15 (tones, flash) are ignored.
+    0-15 (tones) are ignored, and so is a flash (event 16) unless `flash` (then it is the key
+    `FLASH`).
 
     `remember` bounds the memory: timestamps of events last seen longer ago than that are
     forgotten, as are all but the newest `max_events`.
     """
 
-    def __init__(self, *, remember: float = 10.0, max_events: int = 64) -> None:
+    def __init__(self, *, remember: float = 10.0, max_events: int = 64,
+                 flash: bool = False) -> None:
         self.remember = remember
+        self.flash = flash
         self._events: deque[_Event] = deque(maxlen=max_events)
 
     def feed(self, timestamp: int, marker: bool, payload: bytes, now: float) -> list[str]:
@@ -172,11 +181,12 @@ class Rfc4733Receiver:
             known.ended = known.ended or event.end
             known.last_seen = now
             return []
-        if event.digit is None:
+        key = event.digit or (FLASH if self.flash and event.event == FLASH_EVENT else None)
+        if key is None:
             return []
         continued = self._continues(timestamp, marker, event)
         self._events.append(_Event(timestamp, event.event, event.duration, event.end, now))
-        return [] if continued else [event.digit]
+        return [] if continued else [key]
 
     def _find(self, timestamp: int) -> _Event | None:
         for known in self._events:
@@ -326,9 +336,12 @@ def info_digit(content_type: str, body: bytes) -> str | None:
     None if the body is not one.
 
     `application/dtmf-relay` (Cisco style: "Signal=5\\r\\nDuration=160") and `application/dtmf`
-    (the digit alone). "Signal=10" and "11" are the older spellings of * and #.
+    (the digit alone). "Signal=10" and "11" are the older spellings of * and #. A hook flash
+    (`Signal=hf`, or application/hook-flash whatever its body) is `FLASH`.
     """
     kind = content_type.split(";", 1)[0].strip().lower()
+    if kind == "application/hook-flash":
+        return FLASH
     text = body.decode("ascii", errors="replace").strip()
     if kind == "application/dtmf-relay":
         for line in text.splitlines():
@@ -342,6 +355,8 @@ def info_digit(content_type: str, body: bytes) -> str | None:
 
 
 def _info_signal(value: str) -> str | None:
-    legacy = {"10": "*", "11": "#"}
-    value = legacy.get(value, value).upper()
+    legacy = {"10": "*", "11": "#", "HF": FLASH, "16": FLASH}
+    value = legacy.get(value.upper(), value).upper()
+    if value == FLASH:
+        return FLASH
     return value if len(value) == 1 and value in DIGITS else None

@@ -161,6 +161,11 @@ class Notice:
     side: Side
 
 
+def _agent_keys() -> Rfc4733Receiver:
+    """An agent's telephone-events: a hook flash counts (an analog phone's transfer key)."""
+    return Rfc4733Receiver(flash=True)
+
+
 @dataclass
 class CallMedia:
     """What the plane keeps for one call besides its relay session."""
@@ -174,7 +179,7 @@ class CallMedia:
     meter: VoiceMeter | None = None  # while a voicemail message is recorded
     next_record_tick: float = 0.0
     digit_receiver: Rfc4733Receiver = field(default_factory=Rfc4733Receiver)
-    agent_digit_receiver: Rfc4733Receiver = field(default_factory=Rfc4733Receiver)
+    agent_digit_receiver: Rfc4733Receiver = field(default_factory=_agent_keys)
     inband: GoertzelDetector | None = None
     tones: ToneDetector | None = None  # an analog line's busy and reorder tones
     bridged: bool = False  # an agent answered
@@ -264,7 +269,7 @@ class MediaPlane:
         if media is None:
             return
         media.bridged = media.held = False
-        media.agent_digit_receiver = Rfc4733Receiver()  # the next agent's keys are new ones
+        media.agent_digit_receiver = _agent_keys()  # the next agent's keys are new ones
         self._break_mixes(call)
         self.relay.release(call, AGENT, now)
         self.relay.part(call, False)

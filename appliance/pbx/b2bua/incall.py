@@ -16,6 +16,14 @@ button (an analog phone behind a gateway, a headset).
   consultation codes (abort, complete, three-way, swap) go to it; both need `consultations`.
   A consultation that cannot start gets the error tone too.
 
+An analog phone's hook flash (RFC 4733 event 16, or an INFO `Signal=hf` / application/
+hook-flash: `FLASH`) works as analog PBX users expect: a flash alone (then `#` or a pause of
+`digit_timeout`) holds the caller, and a second one takes them back; a flash then a number
+(and `#` or the pause) consults that number with the caller held (`*2` number); during the
+consultation a flash goes back to the caller, letting the colleague go (`*1`), and hanging
+up transfers the caller to the colleague (as hanging up while consulting always does). The
+site's codes keep working beside it.
+
 The caller never hears the keys sent as RFC 4733 events: the anchor withholds an ACD
 agent's telephone-events from the caller (`MediaAnchor.bridge`), all of them, since the
 first key of a code cannot be told from a digit meant for the caller and a key relayed
@@ -32,6 +40,7 @@ from typing import Protocol
 
 from appliance.clock import Deadlines
 from appliance.config.live import InCallCodes
+from appliance.media.dtmf import FLASH
 from appliance.media.prompts import ERROR_TONE, digits
 from appliance.pbx.b2bua.anchor import MediaAnchor
 from appliance.pbx.b2bua.transfer import Transfers
@@ -80,7 +89,8 @@ class InCallKeys:
         parser = self.parsers.get(leg)
         if parser is None:
             codes = self.codes
-            parser = KeyParser(codes.talking(), codes.consulting(), codes.digit_timeout)
+            parser = KeyParser({**codes.talking(), FLASH: "flash"},
+                               {**codes.consulting(), FLASH: "abort"}, codes.digit_timeout)
         command = parser.digit(key, now, self._consulting(leg))
         self._arm(leg, parser)
         if command is not None:
@@ -108,6 +118,9 @@ class InCallKeys:
 
     def _do(self, leg: Leg, command: Command, now: float) -> None:
         kind = command.kind
+        if kind == "flash":  # a flash alone holds or resumes; with a number it consults
+            command = Command("attended", command.target) if command.target else Command("hold")
+            kind = command.kind
         if kind == "blind":
             self._blind(leg, command.target, now)
         elif kind == "park":

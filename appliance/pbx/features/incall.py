@@ -14,14 +14,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-WITH_TARGET = frozenset({"blind", "attended"})  # commands keyed with a target, then `#`
+WITH_TARGET = frozenset({"blind", "attended", "flash"})  # keyed with a target, then `#`
+# A flash's target is optional: a flash alone (then `#` or a pause) is a command of its own.
+OPTIONAL_TARGET = frozenset({"flash"})
 END = "#"
 
 
 @dataclass(frozen=True, slots=True)
 class Command:
     """What the agent keyed: `kind` (blind, attended, park, hold, abort, complete,
-    three_way, swap) and, for a transfer, the `target` as keyed (digits and `*`)."""
+    three_way, swap, flash) and, for a transfer, the `target` as keyed (digits and `*`); a
+    flash's target may be empty."""
 
     kind: str
     target: str = ""
@@ -87,8 +90,9 @@ class KeyParser:
 
     def _finish(self) -> Command | None:
         """The transfer with the target keyed; None for an empty target (the agent changed
-        their mind)."""
-        command = Command(self.command, self.target) if self.target else None
+        their mind), but for a flash, which needs none."""
+        wanted = self.target or self.command in OPTIONAL_TARGET
+        command = Command(self.command, self.target) if wanted else None
         self.command = self.target = ""
         self.deadline = None
         return command
