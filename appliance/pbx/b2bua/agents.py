@@ -142,6 +142,8 @@ class AgentSide:
         leg.sent_body = body
         leg.session_interval = self.sip.session_expires
         self.legs.add_ring(leg, phone=agent)
+        if self.phones.seats is not None:
+            self.phones.seats.rung(agent, leg, user_of(dict(headers).get("From")), now)
         self.layer.send_request(invite, address, now)
 
     def _offer(self, call: int, caller: Leg | None, leg: Leg, now: float) -> bytes:
@@ -251,6 +253,8 @@ class AgentSide:
             self._refused(leg, REASON_UNREACHABLE, now)
             return
         leg.fire(LegEvent.PEER_ANSWER)
+        if self.phones.seats is not None:
+            self.phones.seats.answered(leg.agent, leg, now)
         leg.dialog = dialog
         leg.answer_body = response.body
         leg.allows_update = "UPDATE" in allowed(response)

@@ -30,9 +30,10 @@ from random import Random
 from typing import TYPE_CHECKING
 
 from appliance.clock import Deadlines
+from appliance.config import expand_id_range
 from appliance.eventlog import EventLog
 from appliance.events import DigitReceived, EndCause, new
-from appliance.media.dtmf import info_digit
+from appliance.media.dtmf import FLASH, info_digit
 from appliance.media.plane import MixBroken
 from appliance.media.prompts import position_announcement, wait_announcement
 from appliance.media.relay import AGENT, CALLER
@@ -69,6 +70,7 @@ from appliance.pbx.b2bua.probe import PeerProbes
 from appliance.pbx.b2bua.relay import ReinviteRelay
 from appliance.pbx.b2bua.retrieval import Retrievals
 from appliance.pbx.b2bua.ringgroups import RingGroupCalls
+from appliance.pbx.b2bua.seatports import SeatPorts
 from appliance.pbx.b2bua.supervision import Supervision
 from appliance.pbx.b2bua.transfer import Transfers
 from appliance.pbx.b2bua.transferout import TransfersOut
@@ -194,6 +196,9 @@ class B2bua(Endpoint):
         self.probes = PeerProbes(self.layer, self.deadlines, self.rng, self.here, site.sip)
         self.probes.on_change = self._peer_changed
         self.outside.ports = self.intake.ports
+        self.seats = SeatPorts(self.intake.ports)
+        self.phones.seats = self.seats
+        self.ending.agent_ended = lambda leg, now: self.seats.ended(leg.agent, leg, now)
         self.apply_site(site)
         self.probes.start()
         self.logins.start()
@@ -225,6 +230,7 @@ class B2bua(Endpoint):
         self.phones.apply(site.sip)
         self.agent_side.apply(site.sip)
         self.intake.apply(site)
+        self.seats.apply(site.gateways, expand_id_range)
         self.probes.apply(site.sip, site.trunk_groups, self.intake.ports.addresses())
         self.logins.apply(site)
         self.features.apply(site.sip.feature_codes)
@@ -436,6 +442,9 @@ class B2bua(Endpoint):
             caller = self.legs.callers.get(call)
             if caller is not None and not caller.ended:
                 self._lost(caller, LegEvent.LOST, now)
+        for leg in self.seats.legs_on(name):  # agents' calls on its station ports
+            if not leg.ended:
+                self._lost(leg, LegEvent.LOST, now)
 
     # --- requests ------------------------------------------------------------------------------
 
@@ -550,6 +559,8 @@ class B2bua(Endpoint):
     def _info_digit(self, leg: Leg, request: Request, now: float) -> None:
         """A digit sent in an INFO (RFC 2976 with application/dtmf-relay or dtmf)."""
         digit = info_digit(request.headers.get("Content-Type") or "", request.body)
+        if digit == FLASH and leg.role is not Role.AGENT:
+            return  # a flash is an analog agent's transfer key; nothing else takes one
         if digit is not None and leg.call < 0 and self._own_digit(leg.call, digit, now):
             return  # not logged: a PIN may be among them
         if digit is not None and leg.role is not Role.FEATURE:

@@ -35,6 +35,8 @@ class LegEnding:
         self.customer_ended: Callable[[Leg, float], None] = lambda leg, now: None
         # Told when a caller's leg has ended (call, now): the gateway port it came on is free.
         self.caller_ended: Callable[[int, float], None] = lambda call, now: None
+        # Told when an agent's leg has ended: the seat's gateway port it rang is free.
+        self.agent_ended: Callable[[Leg, float], None] = lambda leg, now: None
         # Told when an agent's phone hangs up a call: True if that completed a consultation
         # (`consultation.py`), which call control is not to hear of as a hang-up.
         self.agent_hung_up: Callable[[Leg, float], bool] = lambda leg, now: False
@@ -109,6 +111,8 @@ class LegEnding:
             self.customer_ended(leg, now)
         if leg.role is Role.CALLER and leg.call > 0:
             self.caller_ended(leg.call, now)  # a gateway port it held is released
+        elif leg.role is Role.AGENT:
+            self.agent_ended(leg, now)
         if self.anchor is not None:
             self.anchor.leg_ended(leg, now)
         self.relay.leg_ended(leg, now)

@@ -1,7 +1,7 @@
 """The site's gateway ports as the B2BUA sees them: which port a gateway's INVITE came from,
 its trunk group and line, the call it carries, and the port's state machine (`appliance/hw`)
 driven by what SIP and the received audio say. Only ports mapped to trunk groups take calls
-here; station ports are phones (`sip.phones`).
+here; station ports are agents' phones (`seatports.py`).
 
 A port counts as answered once its call is taken in: an FXO gateway takes its line off-hook
 to pass the call on. A BYE from the gateway means the gateway noticed the hang-up, so it
@@ -27,6 +27,7 @@ from appliance.hw import (
     Incoming,
     PortActions,
     PortError,
+    PortEvent,
     PortState,
     Release,
     Seize,
@@ -207,8 +208,13 @@ class GatewayPorts:
     # --- the ports' timers ----------------------------------------------------------------------
 
     def _handle(self, ref: PortRef, event: object, now: float) -> PortActions:
-        actions = self.gateways[ref.gateway].handle(ref.port, event, now)  # type: ignore[arg-type]
-        self._arm(ref.gateway)
+        return self.drive(ref.gateway, ref.port, event, now)  # type: ignore[arg-type]
+
+    def drive(self, gateway: str, port: str, event: PortEvent, now: float) -> PortActions:
+        """`event` to port `port` of `gateway`, its timer re-armed (`PortError` as
+        `Port.handle`); how the seats' station ports (`seatports.py`) are driven too."""
+        actions = self.gateways[gateway].handle(port, event, now)
+        self._arm(gateway)
         return actions
 
     def _arm(self, name: str) -> None:

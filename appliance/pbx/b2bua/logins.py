@@ -62,9 +62,10 @@ class AgentLogins:
         self._registrations_changed(now)
 
     def _log_in_static_phones(self, now: float) -> None:
-        """With login by registration, an agent whose phone has a static contact is always
-        reachable, so logged in (ready) as if their phone had registered."""
-        for agent in sorted(self.phones.static_contacts):
+        """With login by registration, an agent whose phone has a static contact or is a
+        gateway's station port is always reachable, so logged in (ready) as if their phone had
+        registered."""
+        for agent in self.phones.fixed_users():
             if agent in self.agents and self.cc.agent_status(agent) is not None:
                 self.cc.agent_login(now, agent, ready=True)
 
@@ -72,7 +73,7 @@ class AgentLogins:
         for user, registered in self.phones.registrar.take_changes():
             if self.mode != "register" or user not in self.agents:
                 continue
-            if user in self.phones.static_contacts:
+            if user in self.phones.fixed_users():
                 continue  # reachable at its static contact with or without a registration
             if registered:
                 self.cc.agent_login(now, user, ready=True)

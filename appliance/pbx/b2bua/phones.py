@@ -18,6 +18,7 @@ from appliance.pbx.sip.registrar import Registrar
 
 if TYPE_CHECKING:
     from appliance.config.live import Sip
+    from appliance.pbx.b2bua.seatports import SeatPorts
 
 
 class Phones:
@@ -32,6 +33,7 @@ class Phones:
         self.deadlines = deadlines
         self.delayed_answers = 0  # answers to slowed-down authentications, not yet sent
         self.registrar = Registrar(self._authenticator(sip))
+        self.seats: SeatPorts | None = None  # agents whose phone is a gateway port, once set
         self.auth_limits = AuthLimits(_limit_settings(sip))
         self._take(sip, self.registrar.authenticator)
 
@@ -63,12 +65,24 @@ class Phones:
         self._lines = {phone.user: phone.lines for phone in sip.phones}
 
     def lines(self, user: str) -> int:
-        """How many calls may ring or be up at `user`'s phone at once (0: no such phone)."""
+        """How many calls may ring or be up at `user`'s phone at once (0: no such phone); an
+        analog phone on a seat's port has one line."""
+        if self.seats is not None and user in self.seats:
+            return 1
         return self._lines.get(user, 0)
 
+    def fixed_users(self) -> list[str]:
+        """Users always reachable without registering: static contacts and seats on gateway
+        ports, sorted."""
+        seats = () if self.seats is None else self.seats.seats
+        return sorted({*self.static_contacts, *seats})
+
     def target(self, agent: str, now: float) -> tuple[str, Address] | None:
-        """Where to ring `agent`: the Request-URI and the address to send to. A live
+        """Where to ring `agent`: the Request-URI and the address to send to. A seat on a
+        gateway's station port is its port (None while out of service); else a live
         registration wins over a static contact; None when the phone is nowhere."""
+        if self.seats is not None and agent in self.seats:
+            return self.seats.target(agent)
         bindings = self.registrar.lookup(agent, now)
         if bindings:
             return bindings[0].contact, bindings[0].source
