@@ -411,7 +411,8 @@ def test_a_broken_scenario_is_reported(tmp_path: Path) -> None:
 
 
 UAS_SCENARIOS = ("agent.xml", "agent_hangup.xml", "agent_noanswer.xml", "agent_busy.xml",
-                 "agent_media.xml", "agent_transfer.xml", "agent_attended.xml")
+                 "agent_media.xml", "agent_transfer.xml", "agent_attended.xml",
+                 "gateway_card.xml")
 UAC_SCENARIOS = (
     "caller.xml",
     "caller_media.xml",
@@ -424,11 +425,13 @@ UAC_SCENARIOS = (
     "unregister.xml",
     "phone_call.xml",
     "mwi_subscribe.xml",
+    "fxo_port.xml",
 )
 # The scenarios that play a pcap: SIPp loads it (-key pcap) when it reads the scenario.
-PCAP_SCENARIOS = ("agent_media.xml", "caller_media.xml", "caller_info.xml", "caller_ivr.xml")
+PCAP_SCENARIOS = ("agent_media.xml", "caller_media.xml", "caller_info.xml", "caller_ivr.xml",
+                  "fxo_port.xml")
 # The scenarios that call from a given number (-key ani).
-ANI_SCENARIOS = ("caller_ivr.xml",)
+ANI_SCENARIOS = ("caller_ivr.xml", "fxo_port.xml")
 # The scenarios of a phone's user, who authenticates (-key user, -key password).
 PHONE_SCENARIOS = ("phone_call.xml", "mwi_subscribe.xml")
 
@@ -561,6 +564,63 @@ def test_overloaded_appliance_is_a_failed_call(tmp_path: Path) -> None:
     # The 503s were ACKed, and their Retry-After logged.
     _assert_all_succeeded(server_result, 3)
     assert (caller_result.workdir / "logs.log").read_text().count("Retry-After: 7") == 3
+
+
+@pytest.mark.slow
+def test_an_fxo_port_never_hangs_up_and_answers_the_far_ends_bye(tmp_path: Path) -> None:
+    agent = SippConfig(scenario_path("agent_hangup.xml"), max_calls=2, duration_ms=300)
+    port = SippConfig(scenario_path("fxo_port.xml"), rate=10, call_limit=1, max_calls=2,
+                      service="1", recv_timeout_ms=5000,
+                      keys={"pcap": str(write_rtp_pcap(tmp_path / "line.pcap", tone(450, 1.0))),
+                            "ani": "13800138000"})
+    port_result, agent_result = _play(tmp_path, agent, port)
+    _assert_all_succeeded(port_result, 2)
+    _assert_all_succeeded(agent_result, 2)
+    byes = {name.partition("_")[2]: n for name, n in port_result.counts.items() if "BYE" in name}
+    assert byes.get("BYE_Recv") == 2 and "BYE_Sent" not in byes  # it waits for the far end's
+    logged = (port_result.workdir / "logs.log").read_text().split()
+    assert (logged.count("audio"), logged.count("bye")) == (2, 2)
+
+
+PROBE = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="test OPTIONS probe">
+  <send retrans="500">
+    <![CDATA[
+
+      OPTIONS sip:[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:box@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 OPTIONS
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+</scenario>
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("silent", [False, True])
+def test_a_gateway_card_takes_calls_and_answers_options_unless_silent(
+        silent: bool, tmp_path: Path) -> None:
+    probe_xml = tmp_path / "probe.xml"
+    probe_xml.write_text(PROBE)
+    card = SippConfig(scenario_path("gateway_card.xml"),
+                      variables={"silent_to_options": int(silent)})
+    with SippRun(card, timeout=BOUND, workdir=tmp_path / "card") as card_run:
+        card_run.wait_started()
+        box = SippConfig(probe_xml, remote=card_run.address, rate=10, max_calls=2,
+                         recv_timeout_ms=1000)
+        probes = SippRun(box, timeout=BOUND, workdir=tmp_path / "probes").run()
+        caller = SippConfig(scenario_path("caller.xml"), remote=card_run.address, rate=10,
+                            max_calls=2, duration_ms=200, service="0301234567")
+        calls = SippRun(caller, timeout=BOUND, workdir=tmp_path / "calls").run()
+    _assert_all_succeeded(calls, 2)
+    assert (probes.successful, probes.failed) == ((0, 2) if silent else (2, 0))
 
 
 @pytest.mark.slow
