@@ -462,10 +462,12 @@ def _figure(figure: dict, form: str) -> str:
 
 
 def register(app: typer.Typer) -> None:
+    from sim.compare.command import compare_command
     from sim.forecast.command import register as register_forecast
     from sim.sizing.command import size_command
 
     app.command("sim")(simulate_command)
+    app.command("compare")(compare_command)
     register_forecast(app)
     app.command("size")(size_command)
     app.command("sweep")(sweep_command)
