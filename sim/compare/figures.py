@@ -78,7 +78,7 @@ FIGURES = (
     Figure("trunk_occupancy", "trunk occupancy", "%", _occupancy),
     Figure("answer_delay", "extra answer delay (caller ID), s", "{:.1f}",
            lambda run: run.port("answer_delay_mean")),
-    Figure("late_minutes", "line time lost to late disconnect, min", "{:.1f}", _late_minutes),
+    Figure("late_minutes", "line min lost to late disconnect", "{:.1f}", _late_minutes),
 )
 
 

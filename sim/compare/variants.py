@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from appliance.config import Site
 from appliance.config.gateways import builtin_profiles
 from appliance.hw import TRUNK_GROUP_KIND, Capabilities, Role
@@ -96,7 +98,11 @@ def on_trunks(site: Site, group: str, trunks: Trunks) -> Site:
         if entry["name"] == group:
             entry.update(kind=trunks.kind, channels=trunks.channels)
     data["site"] = f"{site.site} on {trunks.label}"
-    return type(site).model_validate(data)
+    try:
+        return type(site).model_validate(data)
+    except ValidationError as error:
+        raise ValueError("; ".join(e["msg"].removeprefix("Value error, ")
+                                   for e in error.errors())) from None
 
 
 def _others(gateways: list[dict[str, Any]], group: str) -> list[dict[str, Any]]:

@@ -42,3 +42,8 @@ def test_the_trunk_group_is_the_call_types_unless_named() -> None:
     assert trunk_group_of(site, "pstn") == "pstn"
     with pytest.raises(ValueError, match="no trunk group named 'isdn'"):
         trunk_group_of(site, "isdn")
+
+
+def test_a_variant_whose_ports_cannot_serve_the_routes_says_why() -> None:
+    with pytest.raises(ValueError, match=r"^routes\[0\]\.dnis: trunk group 'e1' is analog"):
+        on_trunks(resolve_site("digital"), "e1", Trunks.parse("4xfxo-4"))
