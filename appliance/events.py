@@ -877,6 +877,30 @@ class PortLateRelease(NamedTuple):
     seconds: float
 
 
+class PortRingLost(NamedTuple):
+    """The caller hung up while `port` still rang, `rang` seconds after the first ring and
+    before the port could offer the call (an analog line waiting for the caller ID): a lost
+    ring. The call never reached call control, so it is neither offered nor abandoned."""
+
+    t: float
+    gateway: str
+    port: str
+    trunk_group: str
+    line: str
+    rang: float
+
+
+class PortFreed(NamedTuple):
+    """The port is free again after `seized` seconds busy with one call (ringing, talking,
+    waiting to notice a hang-up, clearing): what the trunk's occupancy adds up."""
+
+    t: float
+    gateway: str
+    port: str
+    trunk_group: str
+    seized: float
+
+
 class LineBusy(NamedTuple):
     """A caller rang `line` of `trunk_group` while every port carrying it was busy: the
     carrier gave them busy tone and the appliance never saw the call."""
@@ -976,7 +1000,8 @@ CampaignRecord = (
     | CampaignNumberDone
     | CampaignDone
 )
-PortRecord = PortCall | PortLateRelease | LineBusy | PortFailed | PortRestored
+PortRecord = (PortCall | PortLateRelease | PortRingLost | PortFreed | LineBusy | PortFailed
+              | PortRestored)
 Record = CallRecord | AgentStateChanged | Alarm | CampaignRecord | PortRecord
 
 RECORD_TYPES: dict[str, type[Record]] = {
@@ -1053,6 +1078,8 @@ RECORD_TYPES: dict[str, type[Record]] = {
         CampaignDone,
         PortCall,
         PortLateRelease,
+        PortRingLost,
+        PortFreed,
         LineBusy,
         PortFailed,
         PortRestored,

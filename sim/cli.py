@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -39,6 +40,14 @@ def _fail(message: str) -> NoReturn:
     """Say what is wrong and stop before anything runs."""
     typer.echo(f"ccbox: {message}", err=True)
     raise typer.Exit(2)
+
+
+def _refuse(check: Callable[[Site], None], site: Site) -> None:
+    """Stop with `check`'s reason if it refuses `site`."""
+    try:
+        check(site)
+    except ValueError as error:
+        _fail(str(error))
 
 
 def progress_bar(console: Console) -> Progress:
@@ -86,6 +95,10 @@ def simulate_command(
     if fidelity not in ("call", "sip"):
         _fail(f"--fidelity: expected 'call' or 'sip'; got {fidelity!r}")
     site = _load(config)
+    if fidelity == "sip":
+        from sim.sipfidelity import refuse_gateway_ports  # SIP's stack: only when asked for
+
+        _refuse(refuse_gateway_ports, site)
     if hours is None:
         hours = working_day_hours(site)
     if warmup * 60 >= hours * 3600:
@@ -449,10 +462,12 @@ def _figure(figure: dict, form: str) -> str:
 
 
 def register(app: typer.Typer) -> None:
+    from sim.compare.command import compare_command
     from sim.forecast.command import register as register_forecast
     from sim.sizing.command import size_command
 
     app.command("sim")(simulate_command)
+    app.command("compare")(compare_command)
     register_forecast(app)
     app.command("size")(size_command)
     app.command("sweep")(sweep_command)

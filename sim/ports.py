@@ -3,8 +3,9 @@ own state machine (`appliance/hw`) decides what the line costs.
 
 A caller rings a free port of their call type's trunk group (of their `line`, where the
 group's ports bring no called number). The call reaches call control only once the port
-offers it (an analog line with caller ID: after the CLIP, seconds after the first ring). A
-caller who hangs up is a far-end disconnect the port may notice late; until it does, and
+offers it (an analog line with caller ID: after the CLIP, seconds after the first ring); a
+caller who hangs up before that is a lost ring, never offered. A caller who hangs up is a
+far-end disconnect the port may notice late; until it does, and
 while a port rings, clears or is out of service, the port holds one of its group's trunk
 channels in call control, so that call control blocks calls exactly when every port is
 busy. Faults (`traffic.faults`) take ports and whole gateways out of service; the calls on
@@ -22,8 +23,10 @@ from appliance.events import (
     LineBusy,
     PortCall,
     PortFailed,
+    PortFreed,
     PortLateRelease,
     PortRestored,
+    PortRingLost,
     new,
 )
 from appliance.hw import (
@@ -72,6 +75,7 @@ class Line:
         "offer",
         "port",
         "rang_at",
+        "seized_at",
         "timer",
     )
 
@@ -82,6 +86,7 @@ class Line:
         self.left = False  # the caller hung up (not the appliance)
         self.far_end_at: float | None = None
         self.rang_at = 0.0
+        self.seized_at: float | None = None  # when the port left idle for its current call
         self.timer: float | None = None
         self.caller: Caller | None = None
         self.offer: Offer | None = None
@@ -107,6 +112,7 @@ class SimPorts:
         self.lines = {(line.gateway, line.port.name): line
                       for lines in self.groups.values() for line in lines}
         self.by_call: dict[int, Line] = {}
+        self.ringing: dict[Caller, Line] = {}  # callers whose port has not offered the call
         self._offering: Line | None = None
         channel.on(AnswerCaller, self._answered)
         channel.on(Connect, self._answered)
@@ -128,24 +134,41 @@ class SimPorts:
 
     # --- calls in ----------------------------------------------------------------------
 
-    def arrive(self, caller: Caller, offer: Offer) -> None:
+    def arrive(self, caller: Caller, offer: Offer) -> bool:
         """`caller` rings a free port of their group (and line); `offer` hands the call to
-        call control once the port offers it. With every port busy, call control blocks it."""
+        call control once the port offers it. With every port busy, call control blocks it;
+        False (and `LineBusy`) when every port of the caller's line is busy."""
         call_type = caller.call_type
         wanted = call_type.config.line
         line = self._free(call_type.trunk_group, wanted)
         if line is None:
             if wanted is None:
                 offer(caller, "", call_type.dnis)
-            else:
-                self.log(new(LineBusy, (self.clock.env.now, call_type.trunk_group,
-                                        wanted)))
-            return
+                return True
+            self.log(new(LineBusy, (self.clock.env.now, call_type.trunk_group, wanted)))
+            return False
         caps = line.port.capabilities
-        line.caller, line.offer, line.rang_at = caller, offer, self.clock.env.now
+        line.caller, line.offer = caller, offer
+        line.rang_at = line.seized_at = self.clock.env.now
+        self.ringing[caller] = line
         incoming = Incoming(caller.ani if caps.has_caller_number else None,
                             call_type.dnis if caps.has_called_number else None)
         self._handle(line, incoming)
+        return True
+
+    def ring_abandoned(self, caller: Caller) -> None:
+        """`caller` hangs up while their port still rings: a lost ring (`PortRingLost`), the
+        call never offered; the port notices when the next ring does not come."""
+        line = self.ringing.pop(caller, None)
+        if line is None:
+            return
+        now = self.clock.env.now
+        line.caller = line.offer = None
+        self.log(new(PortRingLost, (now, line.gateway, line.port.name, line.group, line.line,
+                                    now - line.rang_at)))
+        self._handle(line, FarEndDisconnect())
+        if line.port.state is PortState.UNNOTICED:
+            line.far_end_at = now
 
     def _free(self, group: str, wanted: str | None) -> Line | None:
         return next((line for line in self.groups[group]
@@ -156,6 +179,7 @@ class SimPorts:
         caller, offer, now = line.caller, line.offer, self.clock.env.now
         assert caller is not None and offer is not None
         line.caller = line.offer = None
+        del self.ringing[caller]
         self._unhold(line)
         self._offering = line
         offer(caller, line.line, action.called)
@@ -209,8 +233,12 @@ class SimPorts:
         self._arm(line)
 
     def _freed(self, line: Line) -> None:
+        now = self.clock.env.now
+        if line.seized_at is not None:
+            self.log(new(PortFreed, (now, line.gateway, line.port.name, line.group,
+                                     now - line.seized_at)))
+            line.seized_at = None
         if line.far_end_at is not None:
-            now = self.clock.env.now
             self.log(new(PortLateRelease, (now, line.gateway, line.port.name, line.group,
                                            now - line.far_end_at)))
             line.far_end_at = None
@@ -255,8 +283,8 @@ class SimPorts:
             if (line := self.lines.get((gateway, name))) is not None:
                 self.log(new(PortFailed, (now, gateway, name, line.group, line.call)))
                 self._lost(line)
-                line.caller = line.offer = None
-                line.far_end_at = line.timer = None
+                self._ring_cut(line)
+                line.far_end_at = line.timer = line.seized_at = None
                 self._sync(line)
 
     def _lost(self, line: Line) -> None:
@@ -270,6 +298,13 @@ class SimPorts:
         self.by_call.pop(call, None)
         self._hang_up(call)
         line.call = 0
+
+    def _ring_cut(self, line: Line) -> None:
+        """A caller whose port failed while it rang is cut off, the call never offered."""
+        if line.caller is not None:
+            self.ringing.pop(line.caller, None)
+            line.caller.waiting = False
+        line.caller = line.offer = None
 
     def restore(self, gateway: str, ports: list[str] | None = None) -> None:
         now = self.clock.env.now

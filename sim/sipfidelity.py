@@ -58,6 +58,19 @@ class SipRunSpec:
     replication: int = 0
 
 
+def refuse_gateway_ports(site: Site) -> None:
+    """Raise ValueError if `site` has gateways: their ports' rules (an analog line's caller-ID
+    wait and late hang-ups, lines, faults) are driven in call fidelity only (`sim.ports`);
+    here every trunk call would come straight from a SIP gateway, and the figures would say
+    nothing about the ports."""
+    if site.gateways:
+        names = ", ".join(f"{g.name} ({g.profile})" for g in site.gateways)
+        raise ValueError(
+            f"site {site.site!r} has gateway ports ({names}): SIP fidelity does not drive "
+            f"ports yet and would run its trunk calls as plain SIP calls; simulate it in call "
+            f"fidelity (--fidelity call), or a copy without `gateways` in SIP fidelity")
+
+
 def lab_site(site: Site) -> Site:
     """`site` with a gateway address per trunk group and a phone per agent (digest hashes of
     generated passwords); agents log in and out by feature code, as their shifts say. Each
@@ -172,6 +185,7 @@ class SipWorld:
         if site.traffic is None:
             raise ValueError(f"site {site.site!r} has no traffic section to simulate")
         refuse_unsimulated(site)
+        refuse_gateway_ports(site)
         self.site = lab_site(site)
         self.spec = spec
         self.length = spec.hours * 3600.0

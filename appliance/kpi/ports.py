@@ -1,15 +1,24 @@
 """What gateway ports cost, per trunk group: the answer delay an analog line's caller ID adds,
-the trunk time lost to hang-ups noticed late, the calls blocked (every port busy, or every
-port of the caller's line) and those lost to failed ports. From the log's port records
-(`PortCall`, `PortLateRelease`, `LineBusy`, `PortFailed`) and `CallBlocked`, by when they
-happened; a group with no port records has no row."""
+the callers who hung up while it rang (lost rings), the trunk time lost to hang-ups noticed
+late, the time ports were seized, the calls blocked (every port busy, or every port of the
+caller's line) and those lost to failed ports. From the log's port records (`PortCall`,
+`PortRingLost`, `PortLateRelease`, `PortFreed`, `LineBusy`, `PortFailed`) and `CallBlocked`,
+by when they happened; a group with no port records has no row."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from appliance.events import CallBlocked, LineBusy, PortCall, PortFailed, PortLateRelease
+from appliance.events import (
+    CallBlocked,
+    LineBusy,
+    PortCall,
+    PortFailed,
+    PortFreed,
+    PortLateRelease,
+    PortRingLost,
+)
 
 
 @dataclass
@@ -18,10 +27,16 @@ class PortStats:
     """Calls that came in on the group's ports."""
     answer_delay: float = 0.0
     """Seconds those calls rang before they could be answered, together."""
+    lost_rings: int = 0
+    """Callers who hung up while their port rang, before it could offer the call (they never
+    reached call control: not offered, not abandoned in queue)."""
     late_releases: int = 0
     """Far-end hang-ups the ports noticed late (tone, timeout, no next ring)."""
     late_seconds: float = 0.0
     """Seconds the ports stayed seized after those hang-ups, together."""
+    seized_seconds: float = 0.0
+    """Seconds the group's ports were seized, together (ringing, in calls, late releases,
+    clearing), counted when each came free: divided by ports x time, the trunk occupancy."""
     blocked: int = 0
     """Calls call control blocked: every channel of the group busy."""
     line_busy: int = 0
@@ -56,6 +71,7 @@ class PortTally:
         self.groups: dict[str, PortStats] = {}
         self.blocked: dict[str, int] = {}
         self.handlers = {PortCall: self.port_call, PortLateRelease: self.late_release,
+                         PortRingLost: self.ring_lost, PortFreed: self.freed,
                          LineBusy: self.line_busy, PortFailed: self.failed,
                          CallBlocked: self.call_blocked}
 
@@ -71,6 +87,12 @@ class PortTally:
         stats = self._group(r.trunk_group)
         stats.late_releases += 1
         stats.late_seconds += r.seconds
+
+    def ring_lost(self, r: PortRingLost) -> None:
+        self._group(r.trunk_group).lost_rings += 1
+
+    def freed(self, r: PortFreed) -> None:
+        self._group(r.trunk_group).seized_seconds += r.seized
 
     def line_busy(self, r: LineBusy) -> None:
         self._group(r.trunk_group).line_busy += 1

@@ -499,8 +499,9 @@ def _voicemail_tables(source: ReportCells, title: str) -> list[Table]:
 
 
 PORT_COLUMNS = (("calls", "Calls on ports"), ("answer_delay_mean", "Extra answer delay"),
-                ("late_releases", "Late hang-ups"), ("late_seconds", "Seized after hang-up"),
-                ("blocked", "Blocked"), ("line_busy", "Line busy"), ("failures", "Port failures"),
+                ("lost_rings", "Lost rings"), ("late_releases", "Late hang-ups"),
+                ("late_seconds", "Seized after hang-up"), ("blocked", "Blocked"),
+                ("line_busy", "Line busy"), ("failures", "Port failures"),
                 ("calls_lost", "Calls lost to failures"))
 
 
@@ -514,8 +515,9 @@ def _port_tables(source: ReportCells, title: str) -> list[Table]:
     table = _columns_table(f"{title}: gateway ports by trunk group", "Trunk group",
                            PORT_COLUMNS, source, [(name, f"{prefix}{name}") for name in names])
     table.caption = ("Extra answer delay: mean seconds a call rang on its port before it could "
-                     "be answered (caller ID on analog lines). Seized after hang-up: seconds "
-                     "ports stayed busy after far-end hang-ups they noticed late")
+                     "be answered (caller ID on analog lines). Lost rings: callers who hung up "
+                     "while the port rang, before it could offer the call. Seized after "
+                     "hang-up: seconds ports stayed busy after far-end hang-ups they noticed late")
     return [table]
 
 

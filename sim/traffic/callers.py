@@ -211,13 +211,24 @@ class Callers:
             return
         ports = self.ports
         if ports is not None and ports.serves(caller.call_type.trunk_group):
-            ports.arrive(caller, self._offer)  # the port offers the call when it may
+            self._ring_port(ports, caller)
             return
         call_type = caller.call_type
         caller.call = self.channel.offer(
             caller, call_type.trunk_group, caller.ani, call_type.dnis, caller.attempt
         )
         self._after_offer(caller)
+
+    def _ring_port(self, ports: SimPorts, caller: Caller) -> None:
+        """The caller rings a gateway port, which offers the call when it may (after the
+        caller ID on analog): their patience counts from the first ring. Every port of their
+        line busy, they hear busy tone."""
+        if ports.arrive(caller, self._offer):
+            if caller.waiting and not caller.call:
+                self._arm_patience(caller)
+            return
+        caller.waiting = False
+        self._maybe_retry(caller, caller.call_type.config.retrial.after_busy)
 
     def _offer(self, caller: Caller, line: str, dnis: str) -> None:
         """Offer `caller`'s call as it comes off a gateway port, on `line` with `dnis`."""
@@ -389,7 +400,11 @@ class Callers:
         if not caller.waiting:
             return
         caller.waiting = False
-        self.channel.hang_up(caller.call)
+        if caller.call:
+            self.channel.hang_up(caller.call)
+        else:  # still ringing on a gateway port: a lost ring, never offered
+            assert self.ports is not None
+            self.ports.ring_abandoned(caller)
         self._maybe_retry(caller, caller.call_type.config.retrial.after_abandon)
 
     def _maybe_retry(self, caller: Caller, probability: float) -> None:

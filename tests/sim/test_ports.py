@@ -14,9 +14,11 @@ import yaml
 from appliance.config import Site, parse_site
 from appliance.config.gateways import builtin_profiles
 from appliance.events import (
+    CallAbandoned,
     CallAnswered,
     CallBlocked,
     CallEnded,
+    CallOffered,
     CallQueued,
     EndCause,
     LineBusy,
@@ -24,6 +26,7 @@ from appliance.events import (
     PortFailed,
     PortLateRelease,
     PortRestored,
+    PortRingLost,
     Record,
 )
 from appliance.kpi.compute import compute_kpis
@@ -115,20 +118,45 @@ def test_a_line_with_every_port_busy_gives_its_callers_busy_tone() -> None:
     assert {r.port for r in of(records, PortCall)} == {"1"}
     assert of(records, CallBlocked) == []  # the group had free ports: nothing reached it
 
+    retrying = [{**call_types[0], "retrial": {"after_busy": 1.0, "max_attempts": 2}}]
+    records = run(port_site(lines={"sales": "1", "other": "2-4"}, call_types=retrying))
+    assert max(r.attempt for r in of(records, CallOffered)) == 2  # busy tone, then again
+
+
+def test_a_caller_who_hangs_up_while_the_port_rings_is_a_lost_ring_not_an_abandon() -> None:
+    impatient = [{"name": "general", "trunk_group": "pstn",
+                  "talk_time": {"dist": "exponential", "mean": 120},
+                  "patience": {"dist": "exponential", "mean": 10}}]
+    site = port_site(call_types=impatient)
+    records = run(site)
+    lost = of(records, PortRingLost)
+    assert len(lost) > 50  # some 40 % of callers give up within the 5 s before the 2nd ring
+    assert all(0 < r.rang < FXO.answerable_after for r in lost)
+    offered_at = {r.call: r.t for r in of(records, CallOffered)}
+    # No call is offered only for its caller to leave at that very instant.
+    assert all(r.t > offered_at[r.call] for r in of(records, CallAbandoned))
+    report = compute_kpis(records, kpi_settings(site, 0, 8 * 3600))
+    assert report.ports is not None
+    assert report.ports.groups["pstn"].lost_rings == len(lost)
+    assert report.center.offered == len(offered_at)  # lost rings never reached the center
+    e1 = run(port_site("e1-30", 30, call_types=impatient))
+    assert of(e1, PortRingLost) == []  # answerable at once
+
 
 def late_occupancy_error(seed: int) -> tuple[int, float]:
     """(calls whose caller hung up, relative error of the seized time after hang-ups against
-    calls x (detection delay + guard time), a caller leaving a still-ringing call counted at
-    the ring's period)."""
+    calls x (detection delay + guard time), a caller leaving a still-ringing call - offered
+    or not yet (a lost ring) - counted at the ring's period)."""
     records = run(port_site(calls_per_hour=90), hours=8, seed=seed)
     on_port = {r.call for r in of(records, PortCall)}
     answered = {r.call for r in of(records, CallAnswered)}
     gone = [r for r in of(records, CallEnded) if r.call in on_port and r.cause in CALLER_GONE]
     talking = sum(1 for r in gone if r.call in answered)
+    ringing = len(gone) - talking + len(of(records, PortRingLost))
     predicted = (talking * (FXO.disconnect_delay + FXO.release_time)
-                 + (len(gone) - talking) * (FXO.ring_gone_delay + FXO.release_time))
+                 + ringing * (FXO.ring_gone_delay + FXO.release_time))
     late = of(records, PortLateRelease)
-    assert len(late) == len(gone)  # every caller's hang-up, and nothing else
+    assert len(late) == talking + ringing  # every caller's hang-up, and nothing else
     return len(gone), sum(r.seconds for r in late) / predicted - 1.0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
 from typer.testing import CliRunner
 
 from appliance.cli import _register_plugins, app
@@ -56,3 +57,18 @@ def test_an_unknown_fidelity_is_refused():
     result = CliRunner().invoke(app, ["sim", "small", "--fidelity", "packet"])
     assert result.exit_code != 0
     assert "--fidelity" in result.output
+
+
+def test_a_site_with_gateway_ports_is_refused_with_the_reason(tmp_path):
+    site = resolve_site("small").model_dump(mode="json", exclude_none=True)
+    site["gateways"] = [{"name": "card", "profile": "fxo-4", "address": "127.0.0.1:5070",
+                         "ports": [{"ports": "1-4", "trunk_group": "pstn"}]}]
+    path = tmp_path / "ported.yaml"
+    path.write_text(json.dumps(site))
+    _register_plugins()
+    result = CliRunner().invoke(app, ["sim", str(path), "--fidelity", "sip", "--hours", "0.1"])
+    assert result.exit_code == 2
+    assert "gateway ports (card (fxo-4))" in result.output
+    assert "--fidelity call" in result.output
+    with pytest.raises(ValueError, match="SIP fidelity does not drive ports"):
+        SipWorld(resolve_site(str(path)), SipRunSpec(0.1, 1, LinkQuality()))
