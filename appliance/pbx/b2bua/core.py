@@ -672,7 +672,8 @@ class B2bua(Endpoint):
 
     def _on_response(self, response: Response, now: float) -> None:
         key = transaction_key(response)
-        if self.probes.answered(key, response, now):
+        if (self.probes.answered(key, response, now)
+                or self.waiting.notify_answered(key, response)):
             return
         leg = self.legs.invites_out.get(key)
         if leg is not None:
@@ -696,7 +697,8 @@ class B2bua(Endpoint):
             self.transfers.reoffer_answered(leg, key, response, now)
 
     def _timed_out(self, key: Key, now: float) -> None:
-        if self.probes.timed_out(key, now) or self.agent_side.timed_out(key, now):
+        if (self.probes.timed_out(key, now) or self.waiting.notify_answered(key, None)
+                or self.agent_side.timed_out(key, now)):
             return
         entry = self.dialogs.answered(key, final=True)
         if entry is not None:

@@ -6,7 +6,9 @@ address for the box its agent owns), authenticating as for a call, to its own bo
 site lets phones watch any; the 200 creates the subscription's dialog, and a NOTIFY with
 `Messages-Waiting` and `Voice-Message: new/old` follows at once and whenever the box's counts
 change, until the subscription expires or the phone ends it (`Expires: 0`, answered by a
-last NOTIFY with `Subscription-State: terminated`).
+last NOTIFY with `Subscription-State: terminated`), or a NOTIFY fails: times out, or is
+answered with an error and no Retry-After, as a phone that restarted answers 481 (RFC 6665
+4.2.2: the subscription is removed; the phone's next refresh gets 481 and subscribes anew).
 Subscriptions are kept in memory: a restarted appliance is re-subscribed by the phones'
 refreshes (a refresh it does not know gets 481, RFC 6665 4.1.2.2, and the phone subscribes
 afresh).
@@ -27,7 +29,8 @@ from appliance.pbx.b2bua.phones import Phones
 from appliance.pbx.b2bua.wire import user_of_uri
 from appliance.pbx.sip.dialog import Dialog, new_tag
 from appliance.pbx.sip.layer import TransactionLayer
-from appliance.pbx.sip.message import Request, parse_cseq, parse_name_addr
+from appliance.pbx.sip.message import Request, Response, parse_cseq, parse_name_addr
+from appliance.pbx.sip.transaction import Key
 
 EVENT = "message-summary"
 CONTENT_TYPE = "application/simple-message-summary"
@@ -63,6 +66,7 @@ class MessageWaiting:
         self.counts: dict[str, tuple[int, int]] = {}
         """Mailbox name -> (new, old) messages: set by the driver, changed as messages come."""
         self.subscriptions: dict[tuple[str, str], Subscription] = {}  # (Call-ID, our tag)
+        self._notifying: dict[Key, tuple[str, str]] = {}  # NOTIFY transaction -> subscription
         self._boxes: dict[str, str] = {}  # number or name -> name
         self._owners: dict[str, str | None] = {}  # name -> the agent who owns it
         self._any = False  # any authenticated phone may subscribe to any box
@@ -134,6 +138,23 @@ class MessageWaiting:
         self._accept(request, subscription, local_tag, now)
         return True
 
+    def notify_answered(self, key: Key, response: Response | None) -> bool:
+        """The final answer to one of our NOTIFYs (None: it timed out); False if `key` is
+        no NOTIFY of ours. A failure removes the subscription, without a last NOTIFY."""
+        if key not in self._notifying:
+            return False
+        if response is not None and response.status < 200:
+            return True  # the final answer is still to come
+        subscription_key = self._notifying.pop(key)
+        if _failed(response):
+            self._remove(subscription_key)
+        return True
+
+    def _remove(self, key: tuple[str, str]) -> None:
+        subscription = self.subscriptions.pop(key, None)
+        if subscription is not None and subscription.timer is not None:
+            subscription.timer.cancel()
+
     def _accept(self, request: Request, subscription: Subscription, tag: str,
                 now: float) -> None:
         expires = _expires(request)
@@ -167,8 +188,17 @@ class MessageWaiting:
         headers = headers.add("Contact", self.here.contact)
         headers = headers.add("Content-Type", CONTENT_TYPE)
         body = summary(*self.counts.get(subscription.mailbox, (0, 0)))
-        self.layer.send_request(Request("NOTIFY", request.uri, headers, body),
-                                subscription.peer, now)
+        key = self.layer.send_request(Request("NOTIFY", request.uri, headers, body),
+                                      subscription.peer, now)
+        self._notifying[key] = (subscription.dialog.call_id, subscription.dialog.local_tag)
+
+
+def _failed(response: Response | None) -> bool:
+    """Whether a NOTIFY failed (RFC 6665 4.2.2): no answer, or an error with no Retry-After
+    (which would ask us to try again later rather than give up)."""
+    if response is None:
+        return True
+    return response.status >= 300 and response.headers.get("Retry-After") is None
 
 
 def _event(request: Request) -> str:

@@ -17,6 +17,7 @@ from appliance.media.plane import MediaPlane
 from appliance.media.prompts import BEEP
 from appliance.pbx.b2bua.mwi import summary
 from appliance.records.cdr import call_details
+from sim.sipua import UserAgent
 from tests.appliance.pbx.b2bua.harness import APPLIANCE, MEDIA_PORTS, MUSIC, Lab, Sounds, live_site
 from tests.appliance.pbx.b2bua.test_ivr import WITH_EVENTS
 from tests.appliance.pbx.b2bua.test_media import CALLER_MEDIA, MemorySink, rtp
@@ -122,6 +123,43 @@ def test_expires_zero_ends_the_subscription_with_a_last_notify() -> None:
     lab.do(phone, "subscribe", "800", "message-summary", 0)
     lab.run(0.5)
     assert phone.notifies[-1].headers.get("Subscription-State").startswith("terminated")
+    assert not lab.box.waiting.subscriptions
+
+
+def subscribed_lab() -> tuple[Lab, UserAgent]:
+    lab, _ = voicemail_lab()
+    phone = lab.phones["a1"]
+    lab.do(phone, "subscribe", "800")
+    lab.run(0.5)
+    assert [e.kind for e in phone.take_events()] == ["subscribed", "notified"]
+    return lab, phone
+
+
+def new_message(lab: Lab) -> None:
+    lab.box.waiting.changed("night", (1, 0), lab.net.now)
+    lab.net.poke(APPLIANCE)
+
+
+def test_a_notify_answered_481_by_a_phone_that_forgot_the_subscription_removes_it() -> None:
+    lab, phone = subscribed_lab()
+    phone._subscriptions.clear()  # restarted: it answers 481
+    new_message(lab)
+    lab.run(1.0)
+    assert not lab.box.waiting.subscriptions
+    lab.net.trace = []
+    lab.box.waiting.changed("night", (2, 0), lab.net.now)
+    lab.net.poke(APPLIANCE)
+    lab.run(1.0)
+    assert not [data for *_, data in lab.net.trace if data.startswith(b"NOTIFY")]
+
+
+def test_a_notify_never_answered_removes_the_subscription_after_timer_f() -> None:
+    lab, phone = subscribed_lab()
+    phone.ignore_all = True  # the phone is gone
+    new_message(lab)
+    lab.run(31.0)
+    assert lab.box.waiting.subscriptions
+    lab.run(2.0)  # 64 T1 after the NOTIFY
     assert not lab.box.waiting.subscriptions
 
 
