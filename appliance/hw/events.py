@@ -73,8 +73,9 @@ class FarEndDisconnect:
 
 @dataclass(frozen=True, slots=True)
 class DisconnectTone:
-    """Busy or reorder tone was detected in the port's audio (the live driver's detector):
-    the far end is gone, noticed now."""
+    """The far end's hang-up was heard in the port's audio (the live driver's detectors):
+    busy or reorder tone, or, on a line that gives no tone, its silence for the kind's
+    bound. The far end is gone, noticed now."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from typing import Protocol
 import numpy as np
 
 from appliance.clock import Deadlines, TimerHandle
+from appliance.hw.silence import SilenceDetector
 from appliance.hw.tones import Cadence, ToneDetector
 from appliance.media.callrecorder import CallRecorder, RecordingSink
 from appliance.media.diskguard import DiskAlarm
@@ -114,6 +115,16 @@ class LineTone:
 
 
 @dataclass(frozen=True)
+class LineSilence:
+    """`seconds` of continuous silence in the caller's audio of `call` (an analog line that
+    gives no sign when its far end hangs up), reached at `at`."""
+
+    call: int
+    seconds: float
+    at: float
+
+
+@dataclass(frozen=True)
 class RecordingStopped:
     """The recording of `call` stopped before the call ended (the disk is nearly full)."""
 
@@ -144,8 +155,8 @@ class MixBroken:
 Member = tuple[int, int]
 """A party of a mix: (call, side); a phone with a call of its own is its call's caller side."""
 
-PlaneEvent = (Digit | LineTone | MediaTimeout | MediaPortFailed | RecordingStopped | DiskAlarm
-              | PromptMissing | MixBroken)
+PlaneEvent = (Digit | LineTone | LineSilence | MediaTimeout | MediaPortFailed
+              | RecordingStopped | DiskAlarm | PromptMissing | MixBroken)
 """What the plane reports (`take_events`)."""
 
 
@@ -182,6 +193,7 @@ class CallMedia:
     agent_digit_receiver: Rfc4733Receiver = field(default_factory=_agent_keys)
     inband: GoertzelDetector | None = None
     tones: ToneDetector | None = None  # an analog line's busy and reorder tones
+    silence: SilenceDetector | None = None  # an analog line that goes quiet when left
     bridged: bool = False  # an agent answered
     held: bool = False  # the agent put the caller on hold: music, the parties parted
     quality_reported: bool = False  # since the last agent was bridged
@@ -240,15 +252,17 @@ class MediaPlane:
 
     def set_caller(self, call: int, address: Address, payload_type: int,
                    event_payload_type: int | None, inband_digits: bool,
-                   line_tones: Sequence[Cadence] = ()) -> None:
+                   line_tones: Sequence[Cadence] = (), line_silence: float = 0.0) -> None:
         """The caller receives at `address` in `payload_type`. `inband_digits`: its keys are
-        in-band tones; `line_tones`: tones that say its line's far end is gone (`LineTone`)."""
+        in-band tones; `line_tones`: tones that say its line's far end is gone (`LineTone`);
+        `line_silence`: seconds of silence that say so (`LineSilence`; 0: never)."""
         media = self.calls[call]
         media.payload_type = payload_type
         media.event_payload_type = event_payload_type
         media.inband = GoertzelDetector() if inband_digits else None
         law = "alaw" if payload_type == 8 else "ulaw"
         media.tones = ToneDetector(line_tones, law=law) if line_tones else None
+        media.silence = SilenceDetector(line_silence) if line_silence > 0 else None
         self.relay.set_peer(call, CALLER, address)
 
     def set_agent(self, call: int, address: Address, now: float,
@@ -620,8 +634,8 @@ class MediaPlane:
         self._events += [Digit(media.call, side, d, "rfc4733", now) for d in digits]
 
     def _caller_audio(self, media: CallMedia, packet: bytes, now: float) -> None:
-        """An analog caller's G.711: in-band keys, and the tone of a far end gone."""
-        if media.inband is None and media.tones is None:
+        """An analog caller's G.711: in-band keys, and the tone or silence of a far end gone."""
+        if media.inband is None and media.tones is None and media.silence is None:
             return
         found = payload_of(packet)
         if found is None:
@@ -634,6 +648,8 @@ class MediaPlane:
         heard = None if media.tones is None else media.tones.feed(samples, now)
         if heard is not None:
             self._events.append(LineTone(media.call, heard.cadence.name, now))
+        if media.silence is not None and media.silence.feed(samples):
+            self._events.append(LineSilence(media.call, media.silence.bound, now))
 
     def next_deadline(self) -> float | None:
         return self.deadlines.next_deadline()

@@ -27,7 +27,14 @@ from appliance.events import (
 from appliance.hw.tones import Cadence
 from appliance.media import sdp
 from appliance.media.diskguard import DiskAlarm
-from appliance.media.plane import Digit, LineTone, MediaPlane, MixBroken, PromptMissing
+from appliance.media.plane import (
+    Digit,
+    LineSilence,
+    LineTone,
+    MediaPlane,
+    MixBroken,
+    PromptMissing,
+)
 from appliance.media.plane import RecordingStopped as PlaneRecordingStopped
 from appliance.media.relay import AGENT, CALLER, MediaPortFailed, MediaTimeout
 from appliance.pbx.b2bua.dialogs import Lost
@@ -60,9 +67,12 @@ class MediaAnchor:
         # Where an agent's keys go (in-call feature codes), after they are logged.
         self.agent_digit: Callable[[int, str, float], None] = lambda call, digit, now: None
         # Which tones say a call's caller line is gone (a gateway's analog port), and what
-        # to do when one is heard (call, tone's name, now); both set by the B2BUA.
+        # to do when one is heard (call, tone's name, now); both set by the B2BUA. The same
+        # for a line that says so by going quiet: seconds of silence (0: not so), and then.
         self.line_tones_of: Callable[[int], Sequence[Cadence]] = lambda call: ()
         self.line_tone: Callable[[int, str, float], None] = lambda call, tone, now: None
+        self.line_silence_of: Callable[[int], float] = lambda call: 0.0
+        self.line_silent: Callable[[int, float, float], None] = lambda call, seconds, now: None
 
     # --- the caller's side ------------------------------------------------------------------
 
@@ -76,7 +86,8 @@ class MediaAnchor:
     def caller_answer(self, leg: Leg, offer: sdp.Sdp, analog: bool, now: float) -> bytes:
         """Open media for the caller of `leg`; our SDP answer to its (acceptable) offer.
         `analog`: its keys come as in-band tones. The tones its line's far end leaves behind
-        when it hangs up (`line_tones_of`) are listened for and reported to `line_tone`."""
+        when it hangs up (`line_tones_of`) are listened for and reported to `line_tone`; so is
+        the silence of a line that gives no tone (`line_silence_of`, to `line_silent`)."""
         media = self.media
         caller_port, _ = media.open(leg.call, now)
         leg.sdp_session = self.rng.getrandbits(31)
@@ -88,7 +99,8 @@ class MediaAnchor:
         payload_type = int(accepted.formats[0])
         event = next((int(f) for f in accepted.formats[1:]), None)
         media.set_caller(leg.call, _address(offer, offered), payload_type, event,
-                         inband_digits=analog, line_tones=self.line_tones_of(leg.call))
+                         inband_digits=analog, line_tones=self.line_tones_of(leg.call),
+                         line_silence=self.line_silence_of(leg.call))
         leg.media_port = caller_port
         return bytes(answer)
 
@@ -285,6 +297,8 @@ class MediaAnchor:
                 self.agent_digit(event.call, event.digit, now)
         elif isinstance(event, LineTone):
             self.line_tone(event.call, event.tone, now)
+        elif isinstance(event, LineSilence):
+            self.line_silent(event.call, event.seconds, now)
         elif isinstance(event, MediaTimeout):
             self._media_timed_out(event, now)
         elif isinstance(event, MediaPortFailed):

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from appliance.clock import Deadlines
 from appliance.config import expand_id_range
 from appliance.eventlog import EventLog
-from appliance.events import DigitReceived, EndCause, new
+from appliance.events import DigitReceived, EndCause, PortLateRelease, new
 from appliance.media.dtmf import FLASH, info_digit
 from appliance.media.plane import MixBroken
 from appliance.media.prompts import position_announcement, wait_announcement
@@ -182,6 +182,8 @@ class B2bua(Endpoint):
             self.anchor.agent_digit = self._agent_digit
             self.anchor.line_tones_of = self._line_tones_of
             self.anchor.line_tone = self._line_tone
+            self.anchor.line_silence_of = lambda call: self.intake.ports.silence_bound(call)
+            self.anchor.line_silent = self._line_silent
         self.ivr = IvrCalls(self.dialogs, self.anchor, self.cc)
         self.callbacks = CallbackCalls(self.dialogs, self.ending, self.outside, self.anchor,
                                        self.cc, self.internal, self.ivr, log)
@@ -426,6 +428,19 @@ class B2bua(Endpoint):
         caller = self.legs.callers.get(call)
         if self.intake.ports.line_tone(call, now) and caller is not None and not caller.ended:
             logger.info("call %d: %s tone on its line: the far end hung up", call, tone)
+            self._lost(caller, LegEvent.LOST, now)
+
+    def _line_silent(self, call: int, seconds: float, now: float) -> None:
+        """`seconds` of silence on `call`'s line, which gives no other sign: its far end is
+        taken for gone. The call ends as a caller's hang-up; `PortLateRelease` notes that the
+        line was left that long before."""
+        ref = self.intake.ports.call_port(call)
+        caller = self.legs.callers.get(call)
+        if ref is None or not self.intake.ports.line_silent(call, now):
+            return
+        logger.info("call %d: %.0f s of silence on its line: taken as a hang-up", call, seconds)
+        self.log.append(new(PortLateRelease, (now, ref.gateway, ref.port, ref.group, seconds)))
+        if caller is not None and not caller.ended:
             self._lost(caller, LegEvent.LOST, now)
 
     def _peer_changed(self, peer: Address, up: bool, now: float) -> None:

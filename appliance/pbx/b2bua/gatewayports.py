@@ -53,6 +53,13 @@ class PortRef:
         """Whether the appliance must hear a far-end hang-up in this line's audio."""
         return self.capabilities.supervision is Supervision.TONE
 
+    @property
+    def silence_bound(self) -> float:
+        """Seconds of silence in this line's audio that mean its far end hung up; 0.0 when
+        its hang-ups are told some other way."""
+        caps = self.capabilities
+        return caps.disconnect_delay if caps.supervision is Supervision.TIMEOUT else 0.0
+
 
 class GatewayPorts:
     """The trunk ports of the site's gateways (`apply`); `deadlines` runs the ports' timers
@@ -149,12 +156,25 @@ class GatewayPorts:
         if ref is not None and self.gateways[ref.gateway].ports[ref.port].in_call:
             self._handle(ref, Release(), now)
 
+    def silence_bound(self, call: int) -> float:
+        """Seconds of silence that end call `call` (`PortRef.silence_bound`); 0.0 for a call
+        on no such port."""
+        ref = self._calls.get(call)
+        return 0.0 if ref is None else ref.silence_bound
+
     def line_tone(self, call: int, now: float) -> bool:
         """Busy or reorder tone was heard on call `call`'s line: whether its port takes it
         for the far end's hang-up (the call must then end; the port is released)."""
         ref = self._calls.get(call)
-        if ref is None or not ref.listens_for_tone:
-            return False
+        return ref is not None and ref.listens_for_tone and self._heard_gone(call, ref, now)
+
+    def line_silent(self, call: int, now: float) -> bool:
+        """Call `call`'s line has been silent for its bound: as `line_tone`, for a port
+        whose line gives no tone (supervision `timeout`)."""
+        ref = self._calls.get(call)
+        return ref is not None and ref.silence_bound > 0 and self._heard_gone(call, ref, now)
+
+    def _heard_gone(self, call: int, ref: PortRef, now: float) -> bool:
         ended = any(isinstance(a, Ended) for _, a in self._handle(ref, DisconnectTone(), now))
         if ended:
             del self._calls[call]

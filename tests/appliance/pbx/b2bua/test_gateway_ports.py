@@ -1,6 +1,7 @@
 """Gateway ports in the B2BUA: a call on an FXO port is routed by its line, holds its port,
-and ends when busy tone is heard in its audio; in-band keys reach the IVR; a gateway that
-stops answering OPTIONS takes its ports (and their calls) out of service until it answers."""
+and ends when busy tone is heard in its audio (or, on a line that gives no tone, when it has
+been silent for the bound); in-band keys reach the IVR; a gateway that stops answering OPTIONS
+takes its ports (and their calls) out of service until it answers."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from random import Random
 
 import numpy as np
 
-from appliance.events import CallEnded, CallQueued, DigitReceived
+from appliance.events import CallEnded, CallQueued, DigitReceived, PortLateRelease
 from appliance.hw import PortState
 from appliance.hw.tones import cadence
 from appliance.media.player import encode
@@ -17,7 +18,7 @@ from sim.sipua import UserAgent
 from tests.appliance.hw.test_tones import cadenced
 from tests.appliance.pbx.b2bua.harness import APPLIANCE, Lab, live_site
 from tests.appliance.pbx.b2bua.test_media import CALLER_MEDIA, kinds, media_plane, rtp
-from tests.talk import RATE, pcm
+from tests.talk import RATE, pcm, speech_like
 
 GATEWAYS = [{"name": "fxo1", "profile": "fxo-4", "address": "10.0.0.2:5060",
              "ports": [{"ports": "1-2", "trunk_group": "pstn", "line": "sales"},
@@ -25,9 +26,10 @@ GATEWAYS = [{"name": "fxo1", "profile": "fxo-4", "address": "10.0.0.2:5060",
 ROUTES = [{"trunk_group": "pstn", "line": "sales", "queue": "sales"}]
 
 
-def fxo_lab(**sip: object) -> Lab:
+def fxo_lab(profile: str = "fxo-4", **sip: object) -> Lab:
+    gateways = [{**GATEWAYS[0], "profile": profile}]
     site = live_site(agents=1, trunk={"kind": "analog", "channels": 4}, routes=ROUTES,
-                     extra_queues=[{"name": "sales"}], more={"gateways": GATEWAYS},
+                     extra_queues=[{"name": "sales"}], more={"gateways": gateways},
                      sip={"probe_interval": 10, **sip})
     lab = Lab(site, media_for=media_plane(60.0))
     lab.do(lab.phones["a1"], "register", 0)  # logged out: calls wait in their queue
@@ -100,6 +102,36 @@ def test_talk_on_the_line_does_not_end_the_call():
     lab.run(0.5)
     t = np.arange(int(4 * RATE)) / RATE
     send_audio(lab, 3000 * np.sin(2 * np.pi * 450 * t) * (np.sin(2 * np.pi * 0.3 * t) > 0))
+    assert not [r for r in lab.log if isinstance(r, CallEnded)]
+    assert port_state(lab, "3") is PortState.CONNECTED
+
+
+def test_a_silent_line_that_gives_no_tone_ends_the_call_at_its_bound():
+    lab = fxo_lab("fxo-4-silent")
+    lab.do(lab.gateway, "call", "3")
+    lab.run(0.5)
+    lab.gateway.take_events()
+    talk = pcm(speech_like(np.random.default_rng(7), 20.0))  # pauses of a fifth of a second
+    send_audio(lab, talk)
+    assert not [r for r in lab.log if isinstance(r, CallEnded)]
+    left = lab.net.now  # the far end hung up; the gateway sends silence packets on
+    send_audio(lab, np.zeros(31 * RATE), first_seq=len(talk) // 160)
+    ended = [r for r in lab.log if isinstance(r, CallEnded)]
+    assert len(ended) == 1 and abs(ended[0].t - left - 30.0) <= 0.05
+    assert ended[0].cause == "abandoned"  # a caller's hang-up while waiting in the queue
+    late = [r for r in lab.log if isinstance(r, PortLateRelease)]
+    assert [(r.gateway, r.port, r.trunk_group, r.seconds) for r in late] == [
+        ("fxo1", "3", "pstn", 30.0)]
+    assert "ended_by_peer" in kinds(lab.gateway.take_events())  # our BYE frees the line
+    lab.run(1.0)
+    assert port_state(lab, "3") is PortState.IDLE
+
+
+def test_silence_on_a_line_that_gives_busy_tone_ends_nothing():
+    lab = fxo_lab()
+    lab.do(lab.gateway, "call", "3")
+    lab.run(0.5)
+    send_audio(lab, np.zeros(31 * RATE))
     assert not [r for r in lab.log if isinstance(r, CallEnded)]
     assert port_state(lab, "3") is PortState.CONNECTED
 

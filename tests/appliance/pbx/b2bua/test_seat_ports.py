@@ -1,13 +1,15 @@
 """Agent seats on an FXS gateway's station ports: the seat's port is the agent's phone, rung
 through the gateway with no registration; its answer and hang-up drive the port; a gateway
-silent to OPTIONS makes the agent unreachable; a hook flash then digits are the in-call
-codes' hold and consultation."""
+silent to OPTIONS makes the agent unreachable and ends a call up on its seat; a seat has one
+line, so a second call is never rung at a port already busy, and an agent who also has a SIP
+phone is rung at the seat alone, that phone's calls counting against the seat's line; a hook
+flash then digits are the in-call codes' hold and consultation."""
 
 from __future__ import annotations
 
 from random import Random
 
-from appliance.events import CallHeld, CallResumed
+from appliance.events import AgentStateChanged, CallEnded, CallHeld, CallQueued, CallResumed
 from appliance.hw import PortState
 from sim.sipua import UserAgent
 from tests.appliance.pbx.b2bua.harness import APPLIANCE, Lab, live_site
@@ -20,12 +22,20 @@ FXS = [{"name": "fxs1", "profile": "fxs-8", "address": "10.0.0.3:5060",
         "ports": [{"ports": "2", "seats": "a1"}]}]
 
 
-def seat_lab() -> tuple[Lab, UserAgent]:
-    lab = Lab(live_site(agents=1, more={"gateways": FXS}, sip={"probe_interval": 10}))
+def seat_lab(agents: int = 1, **sip: object) -> tuple[Lab, UserAgent]:
+    """Agent a1 on the FXS gateway's port 2; agents a2... (and a1's own SIP phone) registered."""
+    lab = Lab(live_site(agents=agents, more={"gateways": FXS},
+                        sip={"probe_interval": 10, "extension_ring_timeout": 20, **sip}))
     fxs = UserAgent("fxs", "", FXS_AT, APPLIANCE, Random("fxs"))
     lab.net.attach(FXS_AT, fxs)
+    if agents > 1:
+        lab.register_all()
     lab.run(1)
     return lab, fxs
+
+
+def state(lab: Lab, agent: str) -> str:
+    return lab.box.cc.acd.agents[agent].state.value
 
 
 def port(lab: Lab) -> PortState:
@@ -58,6 +68,53 @@ def test_a_gateway_silent_to_options_makes_its_seats_unreachable() -> None:
     lab.run(10 + 33)
     assert port(lab) is PortState.OUT_OF_SERVICE
     assert lab.box.phones.target("a1", lab.net.now) is None
+
+
+def test_a_seat_call_up_when_its_gateway_dies_ends_on_record() -> None:
+    lab, fxs = seat_lab()
+    answered_at_port(lab, fxs)
+    lab.gateway.take_events()
+    fxs.ignore_all = True
+    lab.run(10 + 33)
+    assert port(lab) is PortState.OUT_OF_SERVICE
+    assert [r.call for r in records(lab, CallEnded)] == [1]
+    assert "ended_by_peer" in [e.kind for e in lab.gateway.take_events()]  # the caller: BYE
+    wrap_up = [r for r in records(lab, AgentStateChanged) if str(r.state) == "wrap_up"]
+    assert [(r.agent, r.call) for r in wrap_up] == [("a1", 1)]  # the talk ended on record
+    assert lab.box.legs.lines_in_use["a1"] == 0
+
+
+def test_a_second_call_is_not_rung_at_a_seat_whose_port_is_busy() -> None:
+    lab, fxs = seat_lab()
+    answered_at_port(lab, fxs)
+    fxs.take_events()
+    lab.do(lab.gateway, "call", "100")
+    lab.run(30)
+    assert fxs.take_events() == []  # no second ring: an analog phone has no call waiting
+    assert [r.call for r in records(lab, CallQueued)] == [1, 2]
+    assert port(lab) is PortState.CONNECTED
+
+
+def test_a_seat_rung_by_a_colleague_is_not_rung_by_the_queue() -> None:
+    lab, fxs = seat_lab(agents=2)
+    lab.do(lab.phones["a2"], "call", "a1")
+    lab.run(1)
+    assert [e.kind for e in fxs.take_events()] == ["incoming"]
+    assert port(lab) is PortState.ALERTING and state(lab, "a1") == "not_ready"
+    lab.do(lab.gateway, "call", "100")
+    lab.run(5)
+    assert fxs.take_events() == []
+    assert lab.phones["a1"].take_events() == []  # a1's SIP phone is never rung either
+
+
+def test_an_agent_with_a_seat_and_a_sip_phone_has_the_seats_one_line() -> None:
+    lab, fxs = seat_lab(agents=2)
+    answered_at_port(lab, fxs)
+    assert lab.box.phones.lines("a1") == 1
+    lab.do(lab.phones["a1"], "call", "a2")  # from a1's SIP phone, during the seat's call
+    lab.run(1)
+    assert [(e.kind, e.status) for e in lab.phones["a1"].take_events()] == [("failed", 486)]
+    assert lab.phones["a2"].take_events() == []
 
 
 def test_flash_alone_holds_and_resumes_and_flash_then_a_number_consults() -> None:
