@@ -147,6 +147,7 @@ class B2bua(Endpoint):
                                    self.phones, attended)
         self.consultations = Consultations(self.extensions)
         self.consultations.reoffer = self.transfers.reconnect
+        self.consultations.agent_left = self.transfers.agent_left
         self.ending.agent_hung_up = self.consultations.agent_hung_up
         self.supervision = Supervision(self.dialogs, self.ending, self.anchor, self.internal,
                                        log, self.pauses)

@@ -304,11 +304,13 @@ def test_the_agent_hanging_up_while_consulting_completes():
     scene = Scene()
     scene.start()
     scene.target_answers()
+    assert scene.hears("agent", "target")  # the relay latched to each phone's RTP
     scene.lab.do(scene.lab.phones[scene.agent], "hangup", scene.agent_call)
     scene.lab.run(0.5)
     assert len(scene.of(CallTransferred)) == 1
     assert not scene.of(CallEnded)
     assert scene.hears("caller", "target")
+    assert scene.hears("target", "caller")
 
 
 def test_the_target_refusing_or_hanging_up_brings_the_agent_back():

@@ -3,16 +3,26 @@ through the gateway with no registration; its answer and hang-up drive the port;
 silent to OPTIONS makes the agent unreachable and ends a call up on its seat; a seat has one
 line, so a second call is never rung at a port already busy, and an agent who also has a SIP
 phone is rung at the seat alone, that phone's calls counting against the seat's line; a hook
-flash then digits are the in-call codes' hold and consultation."""
+flash then digits are the in-call codes' hold and consultation, and the seat hanging up
+while consulting hands the caller to the colleague, the relay's agent side with them."""
 
 from __future__ import annotations
 
 from random import Random
 
-from appliance.events import AgentStateChanged, CallEnded, CallHeld, CallQueued, CallResumed
+from appliance.events import (
+    AgentStateChanged,
+    CallEnded,
+    CallHeld,
+    CallQueued,
+    CallResumed,
+    CallTransferred,
+)
 from appliance.hw import PortState
+from appliance.media.relay import AGENT, CALLER
+from appliance.media.rtp import RtpPacket
 from sim.sipua import UserAgent
-from tests.appliance.pbx.b2bua.harness import APPLIANCE, Lab, live_site
+from tests.appliance.pbx.b2bua.harness import APPLIANCE, Lab, live_site, media_plane
 from tests.appliance.pbx.b2bua.test_incall import FakeConsultations
 from tests.appliance.pbx.b2bua.test_races import ringing
 from tests.appliance.pbx.b2bua.test_transfer import records
@@ -22,10 +32,12 @@ FXS = [{"name": "fxs1", "profile": "fxs-8", "address": "10.0.0.3:5060",
         "ports": [{"ports": "2", "seats": "a1"}]}]
 
 
-def seat_lab(agents: int = 1, **sip: object) -> tuple[Lab, UserAgent]:
-    """Agent a1 on the FXS gateway's port 2; agents a2... (and a1's own SIP phone) registered."""
+def seat_lab(agents: int = 1, media: bool = False, **sip: object) -> tuple[Lab, UserAgent]:
+    """Agent a1 on the FXS gateway's port 2; agents a2... (and a1's own SIP phone) registered;
+    with `media`, the box anchors the calls' media."""
     lab = Lab(live_site(agents=agents, more={"gateways": FXS},
-                        sip={"probe_interval": 10, "extension_ring_timeout": 20, **sip}))
+                        sip={"probe_interval": 10, "extension_ring_timeout": 20, **sip}),
+              media_for=media_plane(timeout=600) if media else None)
     fxs = UserAgent("fxs", "", FXS_AT, APPLIANCE, Random("fxs"))
     lab.net.attach(FXS_AT, fxs)
     if agents > 1:
@@ -131,3 +143,32 @@ def test_flash_alone_holds_and_resumes_and_flash_then_a_number_consults() -> Non
         lab.do(fxs, "press", incoming, key)
         lab.run(0.2)
     assert consultations.calls == [("start", "1002"), ("abort", "")]
+
+
+def relayed(lab: Lab, call: int, side: int, source: tuple[str, int]) -> list[tuple[str, int]]:
+    """Where one RTP packet from `source` to `side` of `call`'s relay goes."""
+    media = lab.box.media
+    media.take_datagrams()
+    port = media.relay.sessions[call].sides[side].local_port
+    lab.box.receive_media(port, bytes(RtpPacket(0, 1, 160, 0x5EA7, bytes(160))), source,
+                          lab.net.now)
+    return [to for _, _, to in media.take_datagrams()]
+
+
+def test_a_seat_hanging_up_while_consulting_hands_its_caller_and_media_over() -> None:
+    lab, fxs = seat_lab(agents=2, media=True)
+    incoming = answered_at_port(lab, fxs)
+    sides = lab.box.media.relay.sessions[1].sides
+    caller, seat = sides[CALLER].peer, sides[AGENT].peer
+    assert relayed(lab, 1, AGENT, seat) == [caller]  # the relay latches to the seat's RTP
+    assert lab.box.consultations.start(lab.box.legs.rings[(1, "a1")], "a2", lab.net.now)
+    lab.run(0.5)
+    lab.do(lab.phones["a2"], "answer", ringing(lab.phones["a2"]))
+    lab.run(0.5)
+    lab.do(fxs, "hangup", incoming)
+    lab.run(0.5)
+    assert [(r.agent, r.target) for r in records(lab, CallTransferred)] == [("a1", "agent:a2")]
+    colleague = lab.box.media.relay.sessions[1].sides[AGENT].peer
+    assert colleague is not None and colleague[0] == lab.phones["a2"].local[0]
+    assert relayed(lab, 1, AGENT, colleague) == [caller]
+    assert relayed(lab, 1, CALLER, caller) == [colleague]
