@@ -8,7 +8,7 @@ from __future__ import annotations
 from random import Random
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from appliance.events import (
@@ -313,6 +313,45 @@ def test_the_agent_hanging_up_while_consulting_completes():
     assert scene.hears("target", "caller")
 
 
+def test_the_agent_hanging_up_while_consulting_a_desk_phone_transfers_the_caller_out():
+    scene = Scene(desk=True)
+    scene.start()
+    scene.target_answers()
+    assert scene.hears("agent", "target")  # every party talks: the relay latched to each
+    scene.lab.do(scene.lab.phones[scene.agent], "hangup", scene.agent_call)
+    scene.lab.run(0.5)
+    (moved,) = scene.of(CallTransferred)
+    assert (moved.agent, moved.target) == (scene.agent, f"extension:{DESK}")
+    assert [r.cause for r in scene.of(CallEnded)] == ["transferred_out"]
+    assert scene.of(ExtensionCallEnded)[-1].cause == "transferred"
+    assert scene.box.media.mixes == {}
+    assert scene.hears("caller", "target")
+    assert scene.hears("target", "caller")
+    scene.lab.do(scene.lab.gateway, "hangup", scene.first_call)
+    scene.lab.run(1)
+    assert all(c.state == "ended" for c in scene.lab.phones[DESK].calls.values())
+    assert scene.box.legs.empty and scene.box.cc.trunks.busy["pstn"] == 0
+
+
+def test_the_agent_hanging_up_while_consulting_an_outside_number_transfers_the_caller_out():
+    scene = Scene(outside="national")
+    scene.start()
+    scene.target_answers()
+    assert scene.hears("agent", "target")  # every party talks: the relay latched to each
+    scene.lab.do(scene.lab.phones[scene.agent], "hangup", scene.agent_call)
+    scene.lab.run(0.5)
+    (moved,) = scene.of(CallTransferred)
+    assert (moved.agent, moved.target) == (scene.agent, "outside:0301234567")
+    assert [r.cause for r in scene.of(CallEnded)] == ["transferred_out"]
+    assert scene.box.media.mixes == {} and scene.box.cc.trunks.busy["pstn"] == 2
+    assert scene.hears("caller", "target")
+    assert scene.hears("target", "caller")
+    scene.lab.do(scene.lab.gateway, "hangup", scene.target_call())
+    scene.lab.run(1)
+    assert [(r.cause, r.status) for r in scene.of(OutsideCallEnded)] == [("far_hangup", 200)]
+    assert scene.box.legs.empty and scene.box.cc.trunks.busy["pstn"] == 0
+
+
 def test_the_target_refusing_or_hanging_up_brings_the_agent_back():
     scene = Scene()
     scene.start()
@@ -360,8 +399,9 @@ def test_a_target_that_does_not_answer_brings_the_agent_back():
     assert scene.box.cc.agent_status(scene.agent).state == "talking"
 
 
-STEPS = st.lists(st.sampled_from(["start", "answer", "swap", "three_way", "abort", "complete",
-                                  "agent_bye", "target_bye", "caller_bye", "wait"]),
+# "talk": every party sends, so that the relay latches to each (as phones do at once).
+STEPS = st.lists(st.sampled_from(["start", "answer", "talk", "swap", "three_way", "abort",
+                                  "complete", "agent_bye", "target_bye", "caller_bye", "wait"]),
                  max_size=8)
 
 
@@ -374,8 +414,37 @@ def _calls(scene: Scene, who: str, state: str) -> list[int]:
         ua is not scene.lab.gateway or (c.id == scene.first_call) == (who == "caller"))]
 
 
+def _hang_up(scene: Scene, who: str, steps: list[str]) -> None:
+    """`who` (agent, target, caller) hangs up; the agent, consulting a target who answered,
+    hands the caller to it."""
+    lab, box = scene.lab, scene.box
+    ua = {"agent": lab.phones[scene.agent], "target": scene.target_ua,
+          "caller": lab.gateway}[who]
+    leg = box.legs.rings.get((scene.call, scene.agent))
+    handing = who == "agent" and any(c.agent_leg is leg and c.mode != "ringing"
+                                     for c in box.consultations.sessions.values())
+    transferred = len(scene.of(CallTransferred))
+    for call in _calls(scene, who, "answered"):
+        lab.do(ua, "hangup", call)
+    lab.run(0.3)
+    assert not handing or len(scene.of(CallTransferred)) == transferred + 1, steps
+
+
+def _handed_over_both_ways(scene: Scene, steps: list[str]) -> None:
+    """A caller transferred (by key or the agent's hang-up) and still talking to the
+    target: the two hear each other."""
+    caller = scene.box.legs.callers.get(scene.call)
+    if (caller is None or caller.partner is None or not scene.of(CallTransferred)
+            or caller.partner.agent == scene.agent):
+        return
+    assert scene.hears("caller", "target"), steps
+    assert scene.hears("target", "caller"), steps
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(STEPS, st.sampled_from(["agent", "desk", "outside"]))
+@example(["start", "answer", "talk", "agent_bye"], "desk")
+@example(["start", "answer", "talk", "agent_bye"], "outside")
 def test_every_leg_ends_connected_or_released(steps, kind):
     scene = Scene(desk=kind == "desk", outside="national" if kind == "outside" else "")
     lab = scene.lab
@@ -384,16 +453,15 @@ def test_every_leg_ends_connected_or_released(steps, kind):
         if step == "start" and leg is not None:
             scene.box.consultations.start(leg, scene.target, lab.net.now)
         elif step == "answer":
+            lab.run(0.3)  # the target's phone rung: our INVITE takes a moment
             for call in _calls(scene, "target", "incoming"):
                 lab.do(scene.target_ua, "answer", call)
         elif step in ("swap", "three_way", "abort", "complete") and leg is not None:
             getattr(scene.box.consultations, step)(leg, lab.net.now)
+        elif step == "talk" and scene.call in scene.box.media.relay.sessions:
+            scene.heard(0.2)
         elif step.endswith("_bye"):
-            who = step.removesuffix("_bye")
-            ua = {"agent": lab.phones[scene.agent], "target": scene.target_ua,
-                  "caller": lab.gateway}[who]
-            for call in _calls(scene, who, "answered"):
-                lab.do(ua, "hangup", call)
+            _hang_up(scene, step.removesuffix("_bye"), steps)
         lab.run(40 if step == "wait" else 0.3)
     lab.run(1)
     box = scene.box
@@ -415,6 +483,7 @@ def test_every_leg_ends_connected_or_released(steps, kind):
         assert box.media.mixes == {}
     for who in ("agent", "target"):
         assert len(_calls(scene, who, "answered")) <= 1
+    _handed_over_both_ways(scene, steps)
     lab.do(lab.gateway, "hangup", scene.first_call)
     for call in list(box.legs.callers):
         box.cc.caller_hangup(lab.net.now, call)
