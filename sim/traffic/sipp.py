@@ -42,6 +42,8 @@ BUILTIN_SCENARIOS = frozenset({"uac", "uas"})
 # After SIGTERM SIPp writes its last statistics and exits within a second or so.
 _KILL_GRACE = 5.0
 _STAT_FILE = "stat.csv"
+_BIND_TRIES = 5
+_BIND_WAIT = 2.0  # seconds for SIPp to be set up (it binds its ports first)
 
 
 class SippNotFound(RuntimeError):
@@ -397,6 +399,19 @@ class SippRun:
         if self._process is not None:
             return self
         self.workdir.mkdir(parents=True, exist_ok=True)
+        for _ in range(_BIND_TRIES):
+            self._spawn()
+            if not self._lost_a_port():
+                break
+            # A port free a moment ago was taken meanwhile (another run's pick): new ones.
+            self.local_port = self.config.local_port or free_udp_port()
+            self.control_port = free_udp_port()
+        self._deadline = time.monotonic() + self.timeout
+        return self
+
+    def _spawn(self) -> None:
+        for stale in (_STAT_FILE, "errors.log"):
+            (self.workdir / stale).unlink(missing_ok=True)
         with (self.workdir / "screen.log").open("wb") as screen:
             self._process = subprocess.Popen(
                 self.command(),
@@ -405,8 +420,18 @@ class SippRun:
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
             )
-        self._deadline = time.monotonic() + self.timeout
-        return self
+
+    def _lost_a_port(self) -> bool:
+        """Whether SIPp exited at start because one of its ports was in use: it writes its
+        first statistics once set up (or on such an exit), bounded by `_BIND_WAIT`."""
+        stop_at = time.monotonic() + _BIND_WAIT
+        while time.monotonic() < stop_at and not read_stat_rows(self.workdir / _STAT_FILE):
+            if not self.running():
+                break
+            time.sleep(0.01)
+        errors = self.workdir / "errors.log"
+        return (not self.running() and errors.exists()
+                and "Address already in use" in errors.read_text(errors="replace"))
 
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None

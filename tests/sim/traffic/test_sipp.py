@@ -7,6 +7,7 @@ coherent dialog before they are ever pointed at the appliance.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -405,6 +406,24 @@ def test_a_broken_scenario_is_reported(tmp_path: Path) -> None:
     with pytest.raises(sipp.SippError, match="exited"):
         run.wait_started()
     run.kill()
+
+
+def test_a_port_taken_between_its_pick_and_sipps_start_is_picked_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process may bind a port `free_udp_port` saw free before SIPp does: SIPp
+    exits at once, and the run starts it again on new ports."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind((sipp.LOCALHOST, 0))
+        picks = iter([taken.getsockname()[1]])
+        real = sipp.free_udp_port
+        monkeypatch.setattr(sipp, "free_udp_port", lambda *host: next(picks, None) or real(*host))
+        run = SippRun(SippConfig(scenario_path("agent.xml")), timeout=BOUND,
+                      workdir=tmp_path / "run")
+        with run.start():
+            run.wait_started()
+            assert run.running()
+            assert taken.getsockname()[1] not in (run.local_port, run.control_port)
+            run.kill()
 
 
 # Every shipped scenario is accepted by SIPp
