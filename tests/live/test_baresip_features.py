@@ -9,9 +9,10 @@ re-INVITE it receives, and the appliance re-INVITEs a caller the agent holds and
 A dump holds only what the phone received, in order, so a call's phases are read from it as
 a run of quarter-second windows, each labelled by the tone that fills it or as music.
 
-Attended transfer has no baresip test: baresip 1.0's menu has no command to send a REFER
-with Replaces (its `transfer` is blind; `atransfer` came in later releases), so
-tests/live/test_transfer_to_agent.py's user agents stand for the phone there.
+baresip 1.0's menu has no command to send a REFER with Replaces (its `transfer` is blind;
+`atransfer` came in later releases): its attended transfer is the box's consultation on its
+keys (tests/live/test_baresip_consultation.py); tests/live/test_transfer_to_agent.py's user
+agents stand for a phone transferring by REFER with Replaces.
 """
 
 from __future__ import annotations
