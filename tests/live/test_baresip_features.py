@@ -2,9 +2,11 @@
 sending a tone of its own (aufile), dumping what it decodes (sndfile) and driven through its
 ctrl_tcp module (tests/live/test_baresip_transfer.py's `Phone`): hold with music, park and
 pickup, voicemail (a message left, message-waiting seen, the message heard after the PIN),
-whisper supervision and a three-party conference. The held caller alone is a testbed user
-agent: baresip 1.0 (on aubridge, no sound card) stops decoding into its dump after any
-re-INVITE it receives, and the appliance re-INVITEs a caller the agent holds and resumes.
+listen and whisper supervision and a three-party conference. The held caller alone is a
+testbed user agent: baresip 1.0 (on aubridge, no sound card) stops decoding into its dump
+after the re-INVITEs of a hold and resume (the appliance re-INVITEs a caller the agent
+holds and resumes); one moving it to another port, as a completed consultation does
+(tests/live/test_baresip_consultation.py), leaves the dump going.
 
 A dump holds only what the phone received, in order, so a call's phases are read from it as
 a run of quarter-second windows, each labelled by the tone that fills it or as music.
@@ -349,6 +351,27 @@ def test_a_supervisor_whispers_to_the_agent_and_the_caller_hears_only_the_agent(
     assert share_at(at_caller, HZ["1001"]) > 0.5 and share_at(at_caller, HZ["1003"]) < 0.01
     [started] = [r for r in box.events() if isinstance(r, SupervisionStarted)]
     assert (started.mode, started.supervisor) == ("whisper", "1003")
+
+
+def test_a_supervisor_listens_and_hears_both_while_neither_hears_the_supervisor(tmp_path):
+    with lab(tmp_path, supervisor="1003") as box:
+        agent = box.user("1001")
+        boss = box.user("1003", register=False)
+        caller = box.caller()
+        command(caller, "dial", box.uri("100"))
+        established(agent)
+        command(boss, "dial", box.uri("*811001"))
+        box.wait_for(SupervisionStarted)
+        time.sleep(3.0)
+        command(caller, "hangup")
+        box.wait_for(CallEnded)
+        box.stop()
+    at_boss, at_agent, at_caller = tail(boss), tail(agent), tail(caller)
+    assert share_at(at_boss, CALLER_HZ) > 0.1 and share_at(at_boss, HZ["1001"]) > 0.1
+    assert share_at(at_agent, CALLER_HZ) > 0.5 and share_at(at_agent, HZ["1003"]) < 0.01
+    assert share_at(at_caller, HZ["1001"]) > 0.5 and share_at(at_caller, HZ["1003"]) < 0.01
+    [started] = [r for r in box.events() if isinstance(r, SupervisionStarted)]
+    assert (started.mode, started.supervisor) == ("listen", "1003")
 
 
 def test_three_phones_in_a_conference_room_each_hear_the_other_two(tmp_path):
