@@ -333,19 +333,26 @@ def heard_tone(phone: Phone, hz: float) -> bool:
     return len(heard) == 4000 and share_at(heard, hz) > 0.5
 
 
-def test_a_supervisor_whispers_to_the_agent_and_the_caller_hears_only_the_agent(tmp_path):
+def supervised(tmp_path: Path, code: str) -> tuple[Lab, Phone, Phone, Phone]:
+    """A caller talks with agent 1001 for 3 s while supervisor 1003 dials `code` + 1001;
+    the lab (stopped), the agent's, the supervisor's and the caller's phones."""
     with lab(tmp_path, supervisor="1003") as box:
         agent = box.user("1001")
         boss = box.user("1003", register=False)
         caller = box.caller()
         command(caller, "dial", box.uri("100"))
         established(agent)
-        command(boss, "dial", box.uri("*821001"))
+        command(boss, "dial", box.uri(code + "1001"))
         box.wait_for(SupervisionStarted)
         time.sleep(3.0)
         command(caller, "hangup")
         box.wait_for(CallEnded)
         box.stop()
+    return box, agent, boss, caller
+
+
+def test_a_supervisor_whispers_to_the_agent_and_the_caller_hears_only_the_agent(tmp_path):
+    box, agent, _, caller = supervised(tmp_path, "*82")
     at_agent, at_caller = tail(agent), tail(caller)
     assert share_at(at_agent, CALLER_HZ) > 0.1 and share_at(at_agent, HZ["1003"]) > 0.1
     assert share_at(at_caller, HZ["1001"]) > 0.5 and share_at(at_caller, HZ["1003"]) < 0.01
@@ -354,18 +361,7 @@ def test_a_supervisor_whispers_to_the_agent_and_the_caller_hears_only_the_agent(
 
 
 def test_a_supervisor_listens_and_hears_both_while_neither_hears_the_supervisor(tmp_path):
-    with lab(tmp_path, supervisor="1003") as box:
-        agent = box.user("1001")
-        boss = box.user("1003", register=False)
-        caller = box.caller()
-        command(caller, "dial", box.uri("100"))
-        established(agent)
-        command(boss, "dial", box.uri("*811001"))
-        box.wait_for(SupervisionStarted)
-        time.sleep(3.0)
-        command(caller, "hangup")
-        box.wait_for(CallEnded)
-        box.stop()
+    box, agent, boss, caller = supervised(tmp_path, "*81")
     at_boss, at_agent, at_caller = tail(boss), tail(agent), tail(caller)
     assert share_at(at_boss, CALLER_HZ) > 0.1 and share_at(at_boss, HZ["1001"]) > 0.1
     assert share_at(at_agent, CALLER_HZ) > 0.5 and share_at(at_agent, HZ["1003"]) < 0.01
