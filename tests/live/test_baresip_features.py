@@ -73,15 +73,23 @@ class Lab:
     worker's window (the phones at its top)."""
 
     def __init__(self, tmp_path: Path, agents: tuple[str, ...] = ("1001",), supervisor: str = "",
-                 **site: Any) -> None:
+                 queue: dict[str, Any] | None = None, callers: int = 1,
+                 calling_out: bool = False, **site: Any) -> None:
+        """`queue`: settings of the one queue; `callers`: how many trunk peers (phones on
+        the trunk) there may be; `calling_out`: the trunk's calls out go to the first."""
         self.folder = tmp_path
-        self.caller_port = free_udp_port()
+        self.caller_ports = [free_udp_port() for _ in range(callers)]
+        self.caller_port = self.caller_ports[0]
         _, high = media_port_range()
         self.free_ports = high - PHONES * PHONE_PORTS + 1
         config = write_site(tmp_path / "site.yaml", self.caller_port, PASSWORDS,
                             media={"queued_callers": "answer",
-                                   "rtp_port_max": self.free_ports - 1})
+                                   "rtp_port_max": self.free_ports - 1}, **(queue or {}))
         data = yaml.safe_load(config.read_text())
+        trunk = data["trunk_groups"][0]
+        trunk["peers"] = [f"127.0.0.1:{port}" for port in self.caller_ports]
+        if calling_out:
+            trunk["outbound"] = {"gateway": trunk["peers"][0], "prefix": "9"}
         data["agents"] = [{"id": agent, "skills": {"service": 5}} for agent in agents]
         for phone in data["sip"]["phones"]:
             phone["supervisor"] = phone["user"] == supervisor
@@ -103,9 +111,13 @@ class Lab:
         self.phones.append(phone)
         return phone
 
-    def caller(self, tone: float = CALLER_HZ) -> Phone:
-        """A phone on the trunk (the site's gateway)."""
-        return self.phone("caller", tone, "<sip:gateway@127.0.0.1>;regint=0", self.caller_port)
+    def caller(self, tone: float = CALLER_HZ, number: str = "gateway", peer: int = 0) -> Phone:
+        """A phone on the trunk (the site's gateway `peer`), calling from `number`; it
+        answers calls to that number by itself (a call out through the trunk)."""
+        # A short name: baresip 1.0 cuts its dumps' paths at 128 characters.
+        return self.phone(f"caller{peer or ''}", tone,
+                          f"<sip:{number}@127.0.0.1>;regint=0;answermode=auto",
+                          self.caller_ports[peer])
 
     def user(self, user: str, register: bool = True, mwi: bool = False) -> Phone:
         """`user`'s phone answering by itself; registered (ready, if an agent) or only
