@@ -37,6 +37,35 @@ def incoming(ua):
     return next((c for c in ua.calls.values() if c.state == "incoming"), None)
 
 
+def agent_answers(lab: Lab):
+    """The agent gets ready once the caller's place comes up, is rung for the callback and
+    answers (agent first); the agent's phone, its call and the customer's ringing call."""
+    lab.run(10)
+    dial(lab, "*43")  # ready
+    phone = lab.phones["a1"]
+    ringing = incoming(phone)
+    assert ringing is not None
+    lab.do(phone, "answer", ringing.id)
+    lab.run(1)
+    far = incoming(lab.gateway)
+    assert far is not None
+    return phone, ringing, far
+
+
+def customer_answers(lab: Lab):
+    """The agent gets ready, and the customer is called back first and answers (caller
+    first); the customer's call and the agent's ringing call."""
+    lab.run(10)
+    dial(lab, "*43")  # ready
+    far = incoming(lab.gateway)
+    assert far is not None
+    lab.do(lab.gateway, "answer", far.id)
+    lab.run(1)
+    ringing = incoming(lab.phones["a1"])
+    assert ringing is not None
+    return far, ringing
+
+
 def test_the_booked_caller_hears_the_goodbye_then_a_bye_and_the_call_keeps_its_place() -> None:
     lab, call = booked()
     assert lab.gateway.calls[call].state == "answered"  # the goodbye plays
@@ -56,15 +85,8 @@ def test_a_caller_hanging_up_during_the_goodbye_leaves_the_call_in_its_place() -
 
 def test_a_busy_customer_frees_the_agent_on_the_line_with_a_bye() -> None:
     lab, _ = booked()
-    lab.run(10)
-    dial(lab, "*43")  # ready
-    phone = lab.phones["a1"]
-    ringing = incoming(phone)
-    assert ringing is not None
-    lab.do(phone, "answer", ringing.id)
-    lab.run(1)
-    far = incoming(lab.gateway)
-    assert far is not None and far.invite.uri == f"sip:{NUMBER}@{GATEWAY[0]}:{GATEWAY[1]}"
+    phone, ringing, far = agent_answers(lab)
+    assert far.invite.uri == f"sip:{NUMBER}@{GATEWAY[0]}:{GATEWAY[1]}"
     lab.do(lab.gateway, "reject", far.id, 486, "Busy Here")
     lab.run(1)
     assert [r.reason for r in lab.log if isinstance(r, CallbackFailed)] == ["busy"]
@@ -77,16 +99,9 @@ def test_a_busy_customer_frees_the_agent_on_the_line_with_a_bye() -> None:
 
 def test_caller_first_calls_the_customer_who_hears_music_until_the_agent_answers() -> None:
     lab, _ = booked("caller_first")
-    lab.run(10)
-    dial(lab, "*43")  # ready
-    far = incoming(lab.gateway)
-    assert far is not None
-    lab.do(lab.gateway, "answer", far.id)
-    lab.run(1)
+    far, ringing = customer_answers(lab)
     assert lab.box.media.playing(1) == "music"
     phone = lab.phones["a1"]
-    ringing = incoming(phone)
-    assert ringing is not None
     lab.do(phone, "answer", ringing.id)
     lab.run(1)
     assert lab.box.cc.acd.agents["a1"].state.value == "talking"

@@ -14,7 +14,12 @@ from appliance.events import (
     OutsideCallEnded,
 )
 from appliance.records.recovery import close_interrupted_calls
-from tests.appliance.pbx.b2bua.test_callback import NUMBER, booked, dial, incoming
+from tests.appliance.pbx.b2bua.test_callback import (
+    NUMBER,
+    agent_answers,
+    booked,
+    customer_answers,
+)
 from tests.appliance.records.test_recovery import store_run
 
 
@@ -36,15 +41,7 @@ def carried_attempts(lab, tmp_path: Path) -> int:
 def test_the_customer_rung_at_a_shutdown_costs_no_attempt_and_the_agent_gets_a_bye(
         tmp_path: Path) -> None:
     lab, _ = booked()
-    lab.run(10)
-    dial(lab, "*43")  # ready
-    phone = lab.phones["a1"]
-    ringing = incoming(phone)
-    assert ringing is not None
-    lab.do(phone, "answer", ringing.id)
-    lab.run(1)
-    far = incoming(lab.gateway)
-    assert far is not None
+    phone, ringing, far = agent_answers(lab)
     shut_down(lab)
     assert phone.calls[ringing.id].state == "ended"
     assert lab.gateway.calls[far.id].state == "ended"  # cancelled
@@ -58,15 +55,8 @@ def test_the_customer_rung_at_a_shutdown_costs_no_attempt_and_the_agent_gets_a_b
 def test_a_customer_called_first_waiting_for_an_agent_at_a_shutdown_is_carried_over(
         tmp_path: Path) -> None:
     lab, _ = booked("caller_first")
-    lab.run(10)
-    dial(lab, "*43")  # ready
-    far = incoming(lab.gateway)
-    assert far is not None
-    lab.do(lab.gateway, "answer", far.id)
-    lab.run(1)
+    far, ringing = customer_answers(lab)
     assert [r.call for r in lab.log if isinstance(r, CallbackAnswered)]
-    ringing = incoming(lab.phones["a1"])
-    assert ringing is not None
     shut_down(lab)
     assert lab.gateway.calls[far.id].state == "ended"  # our BYE
     assert lab.phones["a1"].calls[ringing.id].state == "ended"  # cancelled

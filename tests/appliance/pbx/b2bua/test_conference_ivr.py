@@ -10,7 +10,10 @@ from appliance.events import CallEnded, ConferenceJoined, ConferenceLeft
 from appliance.records.cdr import call_details
 from appliance.wallclock import from_origin
 from tests.appliance.pbx.b2bua.harness import live_site, media_plane
-from tests.appliance.pbx.b2bua.test_conference_transfer import heard
+from tests.appliance.pbx.b2bua.test_conference_transfer import (
+    each_hears_the_other_two,
+    join_by_phone,
+)
 from tests.appliance.pbx.b2bua.test_races import CheckedLab
 from tests.appliance.pbx.b2bua.test_transfer import records
 
@@ -28,14 +31,6 @@ def ivr_room_lab(ask_pin: bool) -> CheckedLab:
     return lab
 
 
-def join_by_phone(lab: CheckedLab, user: str) -> None:
-    member = lab.do(lab.phones[user], "call", "800")
-    lab.run(0.5)
-    for digit in "4321":
-        lab.do(lab.phones[user], "press", member, digit)
-    lab.run(0.5)
-
-
 def test_an_ivr_caller_joins_two_phones_in_a_room_and_the_three_hear_each_other() -> None:
     lab = ivr_room_lab(ask_pin=False)
     call = lab.do(lab.gateway, "call", "100")
@@ -46,13 +41,8 @@ def test_an_ivr_caller_joins_two_phones_in_a_room_and_the_three_hear_each_other(
     join_by_phone(lab, "a2")
     joined = {r.call: r.party for r in records(lab, ConferenceJoined)}
     customer = next(iter(joined))
-    assert customer > 0 and len(joined) == 3
-    levels = {c: level for c, level in zip(joined, (1000, 4000, 16000), strict=True)}
-    got = heard(lab, levels)
-    for member, level in got.items():
-        expected = sum(levels.values()) - levels[member]
-        assert abs(level - expected) <= expected * 0.05 + 10, (member, got)
-    assert len(got) == 3
+    assert customer > 0
+    each_hears_the_other_two(lab, joined)
     lab.do(lab.gateway, "hangup", call)
     lab.run(1)
     assert [r.call for r in records(lab, ConferenceLeft)] == [customer]

@@ -42,6 +42,25 @@ def heard(lab, levels: dict[int, int], seconds: float = 1.0) -> dict[int, int]:
     return {call: int(np.median(values)) for call, values in found.items()}
 
 
+def join_by_phone(lab, user: str) -> None:
+    """`user`'s phone dials the room and keys in its PIN."""
+    member = lab.do(lab.phones[user], "call", "800")
+    lab.run(0.5)
+    for digit in "4321":
+        lab.do(lab.phones[user], "press", member, digit)
+    lab.run(0.5)
+
+
+def each_hears_the_other_two(lab, members) -> None:
+    """Three members each send a level; each hears the sum of the other two."""
+    levels = {c: level for c, level in zip(members, (1000, 4000, 16000), strict=True)}
+    got = heard(lab, levels)
+    for member, level in got.items():
+        expected = sum(levels.values()) - levels[member]
+        assert abs(level - expected) <= expected * 0.05 + 10, (member, got)
+    assert len(got) == 3
+
+
 def test_an_agent_transfers_its_caller_into_a_room_and_the_three_hear_each_other() -> None:
     lab = room_lab()
     call, incoming = talking(lab)
@@ -55,20 +74,10 @@ def test_an_agent_transfers_its_caller_into_a_room_and_the_three_hear_each_other
     assert lab.box.cc.trunks.busy["pstn"] == 1  # held by the caller in the room
     assert lab.box.cc.acd.agents["a1"].state.value == "wrap_up"
     for user in ("a1", "a2"):  # the agent and a colleague join by dialling it, with the PIN
-        member = lab.do(lab.phones[user], "call", "800")
-        lab.run(0.5)
-        for digit in "4321":
-            lab.do(lab.phones[user], "press", member, digit)
-        lab.run(0.5)
+        join_by_phone(lab, user)
     joined = {r.call: r.party for r in records(lab, ConferenceJoined)}
     assert next(iter(joined.items())) == (customer, "gw")  # the caller, with no PIN asked
-    assert len(joined) == 3
-    levels = {c: level for c, level in zip(joined, (1000, 4000, 16000), strict=True)}
-    got = heard(lab, levels)
-    for member, level in got.items():
-        expected = sum(levels.values()) - levels[member]
-        assert abs(level - expected) <= expected * 0.05 + 10, (member, got)
-    assert len(got) == 3
+    each_hears_the_other_two(lab, joined)
     lab.do(lab.gateway, "hangup", call)
     lab.run(1)
     assert [r.call for r in records(lab, ConferenceLeft)] == [customer]
