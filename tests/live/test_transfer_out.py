@@ -31,7 +31,6 @@ import pytest
 import yaml
 
 from appliance.events import CallEnded, CallTransferred, OutsideCallEnded
-from appliance.live.udp import UdpDriver
 from appliance.pbx.sip.digest import ha1
 from appliance.records import call_details
 from appliance.records.store import RecordReader
@@ -39,8 +38,7 @@ from sim.live import REALM, ApplianceProcess, media_port_range, write_site
 from sim.sipua import UserAgent, offer_sdp
 from sim.traffic.rtp_pcap import dominant_frequency, rtp_audio
 from sim.traffic.sipp import free_udp_port
-from tests.live.test_hold_music import RtpParty, relay_address
-from tests.live.test_transfer_to_agent import incoming, until
+from tests.live.parties import GatewayAndPhones, RtpParty, incoming, relay_address, until
 
 pytestmark = pytest.mark.slow
 
@@ -51,31 +49,13 @@ NUMBER = "0301234567"
 RING_SECONDS = 3  # the desk phone's ring before the agent is rung again
 
 
-class Parties:
+class Parties(GatewayAndPhones):
     """The gateway and the two phones on UDP; an RTP socket for each party at the top of
     this worker's media ports (the appliance takes the rest)."""
 
     def __init__(self, box: tuple[str, int], gateway_port: int, high: int) -> None:
-        self.gateway = UserAgent("gw", "", ("127.0.0.1", gateway_port), box, Random("gw"))
-        self.phones = {user: UserAgent(user, password, ("127.0.0.1", free_udp_port()), box,
-                                       Random(user)) for user, password in PASSWORDS.items()}
-        self.rtp = {party: RtpParty(high - 1 - 2 * n, hz) for n, (party, hz)
-                    in enumerate(TONES.items())}
-        self.drivers = {ua.user: UdpDriver(ua, ua.local[0], ua.local[1])  # type: ignore[arg-type]
-                        for ua in (self.gateway, *self.phones.values())}
-
-    async def start(self) -> None:
-        for driver in self.drivers.values():
-            await driver.start()
-        for phone in self.phones.values():
-            self.do(phone, "register", 3600)
-        await until(lambda: all(any(e.kind == "registered" for e in p.events)
-                                for p in self.phones.values()), "registered")
-
-    def do(self, ua: UserAgent, method: str, *args: object) -> object:
-        result = getattr(ua, method)(self.drivers[ua.user].now(), *args)
-        self.drivers[ua.user].flush()
-        return result
+        super().__init__(box, gateway_port, PASSWORDS, {
+            party: RtpParty(high - 1 - 2 * n, hz) for n, (party, hz) in enumerate(TONES.items())})
 
     def answer(self, ua: UserAgent, party: str, call: int) -> None:
         """`ua` answers `call` as `party`, its tone sent to the relay port it was offered
@@ -93,14 +73,6 @@ class Parties:
         assert call is not None
         self.answer(ua, party, call)
         return call
-
-    async def talk(self, phase: str, seconds: float = 2.0, settle: float = 0.5) -> None:
-        for party in self.rtp.values():
-            party.phase = phase
-        for step in range(int(seconds / 0.02)):
-            for party in self.rtp.values():
-                party.tick(step * 0.02 >= settle)
-            await asyncio.sleep(0.02)
 
     async def caller_with_agent(self) -> tuple[int, int]:
         """A trunk call answered by the agent: (the gateway's call, the agent's)."""
@@ -124,12 +96,6 @@ class Parties:
         self.do(self.gateway, "hangup", call)
         await until(lambda: target.calls[target_call].state == "ended", f"{party} let go")
         self.rtp[party].peer = self.rtp["caller"].peer = None
-
-    def close(self) -> None:
-        for driver in self.drivers.values():
-            driver.close()
-        for party in self.rtp.values():
-            party.sock.close()
 
 
 async def to_desk(parties: Parties) -> None:
