@@ -51,6 +51,7 @@ def check(
 
     from appliance.config import ConfigError, resolve_site
     from appliance.live.preflight import preflight
+    from appliance.wiring import wiring_tables
 
     console = Console()
     try:
@@ -68,8 +69,10 @@ def check(
         f"{site.site}: valid - {trunks} trunk channels in {len(site.trunk_groups)} groups, "
         f"{len(site.queues)} queues, {len(site.expanded_agents())} agents, "
         f"{len(site.routes)} routes",
-        highlight=False,
+        highlight=False, soft_wrap=True,
     )
+    for table in wiring_tables(site):
+        console.print(table)
     if against is not None:
         _print_reload_changes(against, site)
 
