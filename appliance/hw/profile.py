@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from . import kinds
 from .capabilities import Capabilities, Supervision
 from .gateway import Gateway
-from .kinds import Cadence
+from .kinds import RingCadence
 from .port import Port
 from .toneplan import TONE_PLANS, TonePlan
-from .tones import Cadence as Tone
+from .tones import Cadence
 
 Seconds = Annotated[float, Field(ge=0)]
 PositiveSeconds = Annotated[float, Field(gt=0)]
@@ -43,17 +43,17 @@ class CadenceData(_Frozen):
             return {("on" if key else "off"): seconds for key, seconds in value.items()}
         return value
 
-    def cadence(self) -> Cadence:
-        return Cadence(self.on, self.off)
+    def cadence(self) -> RingCadence:
+        return RingCadence(self.on, self.off)
 
 
 class ToneData(_Frozen):
     frequency: Annotated[float, Field(gt=0, lt=4000)]
     cadence: CadenceData
 
-    def tone(self, kind: str) -> Tone:
+    def tone(self, kind: str) -> Cadence:
         """This tone as the detector's cadence (`tones.Cadence`), named for `kind`."""
-        return Tone(f"profile-{kind}", kind, (self.frequency,),
+        return Cadence(f"profile-{kind}", kind, (self.frequency,),
                     (self.cadence.on, self.cadence.off))
 
 
@@ -84,7 +84,7 @@ class Fxo(_Frozen):
     dial_tone_wait: Seconds = 1.0
     dtmf: CadenceData = CadenceData(on=0.1, off=0.1)  # one digit's tone and pause
 
-    def capabilities(self, ring: Cadence) -> Capabilities:
+    def capabilities(self, ring: RingCadence) -> Capabilities:
         return kinds.fxo_trunk(
             ring=ring, clip=self.clip, clip_delay=self.clip_delay,
             clip_duration=self.clip_duration, answer_on_ring=self.answer_on_ring,
@@ -100,7 +100,7 @@ class Fxs(_Frozen):
     count: Count
     interdigit_timeout: PositiveSeconds = 4.0
 
-    def capabilities(self, ring: Cadence) -> Capabilities:
+    def capabilities(self, ring: RingCadence) -> Capabilities:
         return kinds.fxs_station(interdigit_timeout=self.interdigit_timeout)
 
 
@@ -116,7 +116,7 @@ class E1(_Frozen):
     def count(self) -> int:
         return kinds.E1_CHANNELS * self.spans
 
-    def capabilities(self, ring: Cadence) -> Capabilities:
+    def capabilities(self, ring: RingCadence) -> Capabilities:
         return kinds.e1_channel(setup_time=self.setup_time, release_time=self.release_time)
 
 
@@ -124,7 +124,7 @@ class SipTrunk(_Frozen):
     kind: Literal["sip_trunk"]
     count: Count
 
-    def capabilities(self, ring: Cadence) -> Capabilities:
+    def capabilities(self, ring: RingCadence) -> Capabilities:
         return kinds.sip_trunk()
 
 
@@ -132,7 +132,7 @@ class SipStation(_Frozen):
     kind: Literal["sip_station"]
     count: Count
 
-    def capabilities(self, ring: Cadence) -> Capabilities:
+    def capabilities(self, ring: RingCadence) -> Capabilities:
         return kinds.sip_station()
 
 
