@@ -49,11 +49,9 @@ def load_profile(path: Path) -> GatewayProfile:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ValueError(f"{path}: {error}") from None
     except ValidationError as error:
-        raise ValueError(f"{path}: {_errors(error)}") from None
-
-
-def _errors(error: ValidationError) -> str:
-    return "; ".join(f"{format_loc(tuple(e['loc']))}: {e['msg']}" for e in error.errors())
+        problems = "; ".join(f"{format_loc(tuple(e['loc']))}: {e['msg']}"
+                             for e in error.errors())
+        raise ValueError(f"{path}: {problems}") from None
 
 
 @cache
