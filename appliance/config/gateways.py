@@ -13,22 +13,40 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from appliance.config.ivr import SITE_FOLDER
 from appliance.config.live import parse_contact
-from appliance.config.values import Frozen, Identifier, Problem, format_loc
+from appliance.config.values import (
+    FieldProblems,
+    Frozen,
+    Identifier,
+    Problem,
+    Seconds,
+    format_loc,
+)
 from appliance.hw import TRUNK_GROUP_KIND, Capabilities, GatewayProfile, Role
+from appliance.hw.profile import Tones
 
 PROFILES_DIR = Path(__file__).resolve().parent.parent / "hw" / "profiles"
 
 
 def load_profile(path: Path) -> GatewayProfile:
-    """The profile in the YAML file at `path`. Raises ValueError naming the file and each
-    field in error."""
+    """The profile in the YAML file at `path`. Raises FileNotFoundError if there is none,
+    ValueError naming the file and each field in error otherwise."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         return GatewayProfile.model_validate(data)
-    except (OSError, yaml.YAMLError) as error:
+    except FileNotFoundError:
+        raise
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ValueError(f"{path}: {error}") from None
     except ValidationError as error:
         problems = "; ".join(f"{format_loc(tuple(e['loc']))}: {e['msg']}"
@@ -74,28 +92,77 @@ class PortMap(Frozen):
         return list(range(int(first), int(last or first) + 1))
 
 
+GATEWAYS_FOLDER = "gateways_folder"
+"""Key of the validation context that names the folder of the file that gives the site's
+`gateways` section: a profile file is relative to it (to `SITE_FOLDER`, then the current
+folder, when the context has none)."""
+
+
+class LineDisconnect(Frozen):
+    """A site's disconnect supervision for a gateway's FXO lines, over its profile's: the
+    fields of a profile's `disconnect`, each optional."""
+
+    supervision: Literal["exact", "tone", "timeout"] | None = None
+    delay: Seconds | None = None
+
+
 class SiteGateway(Frozen):
     """A gateway at `address` (host:port). `port_in` says how its SIP tells its ports apart:
     `user` - one SIP endpoint for the gateway, the port number in the Request-URI's user part
     (`sip:3@box`, or `sip:port3@box`); `source` - an endpoint per port, port n sending from
-    the address's SIP port + n - 1 (statically configured, one UDP port a line)."""
+    the address's SIP port + n - 1 (statically configured, one UDP port a line).
+
+    `profile` names a built-in profile or a profile file (YAML, relative to the site file;
+    an absolute path after validation). `tones` and `disconnect` set up this gateway's lines
+    over its profile's (as a profile gives them)."""
 
     name: Identifier
-    profile: str
+    profile: Annotated[str, Field(min_length=1)]
     address: Annotated[str, Field(min_length=1)]
     port_in: Literal["user", "source"] = "user"
+    tones: Tones | None = None
+    disconnect: LineDisconnect | None = None
     ports: list[PortMap] = Field(default_factory=list)
+    _product: GatewayProfile = PrivateAttr()
+
+    @field_validator("profile")
+    @classmethod
+    def _absolute_profile(cls, profile: str, info: ValidationInfo) -> str:
+        if profile in builtin_profiles():
+            return profile
+        context = info.context or {}
+        folder = context.get(GATEWAYS_FOLDER, context.get(SITE_FOLDER, "."))
+        return str((Path(folder) / Path(profile).expanduser()).absolute())
 
     @model_validator(mode="after")
     def _check(self) -> SiteGateway:
         _check_address(self.address)
-        if self.profile not in builtin_profiles():
-            raise ValueError(f"no gateway profile named {self.profile!r} "
-                             f"(profiles: {', '.join(builtin_profiles())})")
+        product = _product(self.profile)
+        disconnect = self.disconnect and self.disconnect.model_dump(exclude_none=True)
+        try:
+            self._product = product.with_lines(self.tones, disconnect)
+        except ValueError as error:  # tone plans share one ring: only `disconnect` can fail
+            raise FieldProblems([(("disconnect",), str(error))]) from None
         return self
 
     def product(self) -> GatewayProfile:
-        return builtin_profiles()[self.profile]
+        """The gateway's product as this site sets up its lines (`tones`, `disconnect`):
+        what both drivers build its ports from."""
+        return self._product
+
+
+def _product(profile: str) -> GatewayProfile:
+    """The built-in profile `profile`, or the one in the file at that path."""
+    found = builtin_profiles().get(profile)
+    if found is not None:
+        return found
+    try:
+        return load_profile(Path(profile))
+    except FileNotFoundError:
+        raise FieldProblems([(("profile",), f"no gateway profile {profile!r}: no such file, "
+                              f"nor a built-in one ({', '.join(builtin_profiles())})")]) from None
+    except ValueError as error:
+        raise FieldProblems([(("profile",), str(error))]) from None
 
 
 def gateway_problems(gateways: Sequence[SiteGateway], site: Any,

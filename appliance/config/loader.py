@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from .gateways import GATEWAYS_FOLDER
 from .ivr import SITE_FOLDER
 from .schema import DISTRIBUTION_KINDS, TEXT_CONTEXT, Site
 from .values import FieldProblems, Loc
@@ -54,12 +55,14 @@ class ConfigError(Exception):
 def parse_site(text: str, source: str = "<string>", folder: Path | None = None) -> Site:
     """Validate a site from YAML text; `source` names it in errors. A site that `extends`
     another names a built-in site or a file relative to `folder` (default: the current one).
-    Files a section names (a lookup's `seed`) are relative to the file that gives the
-    section: `folder`, or the extended site's for a section taken from it."""
+    Files a section names (a lookup's `seed`, a gateway's `profile`) are relative to the file
+    that gives the section: `folder`, or the extended site's for a section taken from it."""
     here = folder if folder is not None else Path.cwd()
     data, origins = _extended(_load_yaml(text, source), source, here, ())
-    # Only the IVR's lookups name files today.
-    context = {**TEXT_CONTEXT, SITE_FOLDER: origins.get("ivr", here)}
+    # Lookups' seeds (and campaigns' lists) are read beside the ivr section's file, gateways'
+    # profiles beside the gateways section's.
+    context = {**TEXT_CONTEXT, SITE_FOLDER: origins.get("ivr", here),
+               GATEWAYS_FOLDER: origins.get("gateways", here)}
     try:
         return Site.model_validate(data, context=context)
     except ValidationError as error:

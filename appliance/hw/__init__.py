@@ -35,7 +35,7 @@ from .kinds import (
     E1_CHANNELS,
     KINDS,
     TRUNK_GROUP_KIND,
-    Cadence,
+    RingCadence,
     e1_channel,
     fxo_trunk,
     fxs_station,
@@ -49,10 +49,10 @@ from .toneplan import TONE_PLANS, TonePlan
 
 __all__ = [
     "E1_CHANNELS", "KINDS", "TONE_PLANS", "TRUNK_GROUP_KIND",
-    "Answer", "Cadence", "CallerNumber", "Capabilities", "Connected", "Dialed", "Digit",
+    "Answer", "CallerNumber", "Capabilities", "Connected", "Dialed", "Digit",
     "DigitReceived", "DisconnectTone", "Ended", "Fail", "FarEndAnswer", "FarEndDisconnect",
     "Gateway", "GatewayProfile", "Idle", "Incoming", "NumberArrival", "Offered", "Port",
     "PortAction", "PortActions", "PortError", "PortEvent", "PortState", "Release", "Restore",
-    "Ring", "Role", "Seize", "Supervision", "TonePlan",
+    "Ring", "RingCadence", "Role", "Seize", "Supervision", "TonePlan",
     "e1_channel", "fxo_trunk", "fxs_station", "sip_station", "sip_trunk",
 ]

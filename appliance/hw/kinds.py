@@ -20,8 +20,9 @@ TRUNK_GROUP_KIND = {"fxo": "analog", "e1": "e1", "sip_trunk": "sip"}
 
 
 @dataclass(frozen=True, slots=True)
-class Cadence:
-    """A tone or ring switching `on` seconds on, `off` seconds off."""
+class RingCadence:
+    """Ringing (or any signal) switching `on` seconds on, `off` seconds off. The detector's
+    call-progress tones, with frequencies and tolerances, are `tones.Cadence`."""
 
     on: float
     off: float
@@ -31,8 +32,8 @@ class Cadence:
         return self.on + self.off
 
 
-def fxo_trunk(*, ring: Cadence = Cadence(1.0, 4.0), clip: bool = True, clip_delay: float = 0.5,
-              clip_duration: float = 0.5, answer_on_ring: int = 2,
+def fxo_trunk(*, ring: RingCadence = RingCadence(1.0, 4.0), clip: bool = True,
+              clip_delay: float = 0.5, clip_duration: float = 0.5, answer_on_ring: int = 2,
               supervision: Supervision = Supervision.TONE, disconnect_delay: float = 6.0,
               guard_time: float = 0.5, dial_tone_wait: float = 1.0,
               digit_time: float = 0.2) -> Capabilities:

@@ -5,18 +5,18 @@ ones are in `profiles/`) and reports errors by file and field.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WrapValidator, model_validator
 
 from . import kinds
 from .capabilities import Capabilities, Supervision
 from .gateway import Gateway
-from .kinds import Cadence
+from .kinds import RingCadence
 from .port import Port
 from .toneplan import TONE_PLANS, TonePlan
-from .tones import Cadence as Tone
+from .tones import CADENCES, Cadence, cadence
 
 Seconds = Annotated[float, Field(ge=0)]
 PositiveSeconds = Annotated[float, Field(gt=0)]
@@ -43,23 +43,51 @@ class CadenceData(_Frozen):
             return {("on" if key else "off"): seconds for key, seconds in value.items()}
         return value
 
-    def cadence(self) -> Cadence:
-        return Cadence(self.on, self.off)
+    def cadence(self) -> RingCadence:
+        return RingCadence(self.on, self.off)
 
 
 class ToneData(_Frozen):
     frequency: Annotated[float, Field(gt=0, lt=4000)]
     cadence: CadenceData
 
-    def tone(self, kind: str) -> Tone:
+    def tone(self, kind: str) -> Cadence:
         """This tone as the detector's cadence (`tones.Cadence`), named for `kind`."""
-        return Tone(f"profile-{kind}", kind, (self.frequency,),
+        return Cadence(f"profile-{kind}", kind, (self.frequency,),
                     (self.cadence.on, self.cadence.off))
 
 
+def _name_or(names: Collection[str], model: type[BaseModel], what: str) -> WrapValidator:
+    """Validate a union of a name in `names` and a `model` by the input's type: a name is
+    checked against `names`, anything else is the model's, its errors at its own fields."""
+
+    def validate(value: object, handler: object) -> object:
+        if not isinstance(value, str):
+            return model.model_validate(value)
+        if value not in names:
+            raise ValueError(f"no {what} {value!r} (have: {', '.join(names)})")
+        return value
+
+    return WrapValidator(validate)
+
+
+Tone = Annotated[str | ToneData, _name_or(CADENCES, ToneData, "tone cadence")]
+"""A tone: a name in `tones.CADENCES` (`us-busy`, `uk-congestion` ...), or its data."""
+
+
 class TonesData(_Frozen):
-    busy: ToneData
-    reorder: ToneData
+    """A line's busy and reorder tones: each a cadence of `tones.CADENCES` by name, or a
+    frequency and cadence."""
+
+    busy: Tone
+    reorder: Tone
+
+    def plan(self, ring: RingCadence) -> TonePlan:
+        return TonePlan(_tone(self.busy, "busy"), _tone(self.reorder, "congestion"), ring)
+
+
+def _tone(given: str | ToneData, kind: str) -> Cadence:
+    return cadence(given) if isinstance(given, str) else given.tone(kind)
 
 
 class Disconnect(_Frozen):
@@ -84,7 +112,7 @@ class Fxo(_Frozen):
     dial_tone_wait: Seconds = 1.0
     dtmf: CadenceData = CadenceData(on=0.1, off=0.1)  # one digit's tone and pause
 
-    def capabilities(self, ring: Cadence) -> Capabilities:
+    def capabilities(self, ring: RingCadence) -> Capabilities:
         return kinds.fxo_trunk(
             ring=ring, clip=self.clip, clip_delay=self.clip_delay,
             clip_duration=self.clip_duration, answer_on_ring=self.answer_on_ring,
@@ -100,7 +128,7 @@ class Fxs(_Frozen):
     count: Count
     interdigit_timeout: PositiveSeconds = 4.0
 
-    def capabilities(self, ring: Cadence) -> Capabilities:
+    def capabilities(self, ring: RingCadence) -> Capabilities:
         return kinds.fxs_station(interdigit_timeout=self.interdigit_timeout)
 
 
@@ -116,7 +144,7 @@ class E1(_Frozen):
     def count(self) -> int:
         return kinds.E1_CHANNELS * self.spans
 
-    def capabilities(self, ring: Cadence) -> Capabilities:
+    def capabilities(self, ring: RingCadence) -> Capabilities:
         return kinds.e1_channel(setup_time=self.setup_time, release_time=self.release_time)
 
 
@@ -124,7 +152,7 @@ class SipTrunk(_Frozen):
     kind: Literal["sip_trunk"]
     count: Count
 
-    def capabilities(self, ring: Cadence) -> Capabilities:
+    def capabilities(self, ring: RingCadence) -> Capabilities:
         return kinds.sip_trunk()
 
 
@@ -132,9 +160,13 @@ class SipStation(_Frozen):
     kind: Literal["sip_station"]
     count: Count
 
-    def capabilities(self, ring: Cadence) -> Capabilities:
+    def capabilities(self, ring: RingCadence) -> Capabilities:
         return kinds.sip_station()
 
+
+TonePlanName = Literal["china", "e180"]
+Tones = Annotated[TonePlanName | TonesData, _name_or(TONE_PLANS, TonesData, "tone plan")]
+"""A tone plan of `toneplan.TONE_PLANS` by name, or busy and reorder tones."""
 
 PortBlock = Annotated[Fxo | Fxs | E1 | SipTrunk | SipStation, Field(discriminator="kind")]
 
@@ -142,12 +174,12 @@ PortBlock = Annotated[Fxo | Fxs | E1 | SipTrunk | SipStation, Field(discriminato
 class GatewayProfile(_Frozen):
     """A gateway product. Its ports are numbered from 1 in the order of `ports` (an E1
     block's channel c of span s is port 30 * (s - 1) + c of that block). `tones` names a tone
-    plan (`china`, `e180`) or gives busy and reorder tones; `ring` overrides the plan's ring
-    cadence."""
+    plan (`china`, `e180`) or gives busy and reorder tones (each a cadence of `tones.CADENCES`
+    by name, or a frequency and cadence); `ring` overrides the plan's ring cadence."""
 
     profile: Annotated[str, Field(min_length=1)]
     description: str = ""
-    tones: Literal["china", "e180"] | TonesData = "e180"
+    tones: Tones = "e180"
     ring: CadenceData | None = None
     ports: Annotated[list[PortBlock], Field(min_length=1)]
 
@@ -164,13 +196,28 @@ class GatewayProfile(_Frozen):
 
     def tone_plan(self) -> TonePlan:
         """The busy and reorder tones and the ring cadence of this gateway's lines."""
-        if isinstance(self.tones, str):
-            plan = TONE_PLANS[self.tones]
-        else:
-            plan = TonePlan(self.tones.busy.tone("busy"), self.tones.reorder.tone("congestion"),
-                            TONE_PLANS["e180"].ring)
+        tones = self.tones
+        plan = TONE_PLANS[tones] if isinstance(tones, str) else tones.plan(TONE_PLANS["e180"].ring)
         ring = plan.ring if self.ring is None else self.ring.cadence()
         return TonePlan(plan.busy, plan.reorder, ring)
+
+    def with_lines(self, tones: str | TonesData | None = None,
+                   disconnect: Mapping[str, object] | None = None) -> GatewayProfile:
+        """This product as a site sets up its lines: `tones` instead of the profile's, and
+        `disconnect`'s fields (`supervision`, `delay`) over each FXO block's. Validated as a
+        profile is (ValidationError); ValueError if `disconnect` is given and no block has
+        FXO ports, the only ones whose supervision can be set."""
+        data = self.model_dump()
+        if tones is not None:
+            data["tones"] = tones
+        if disconnect:
+            fxo = [block for block in data["ports"] if block["kind"] == "fxo"]
+            if not fxo:
+                raise ValueError(f"profile {self.profile} has no FXO ports; the others' "
+                                 "hang-ups are signalled, not supervised")
+            for block in fxo:
+                block["disconnect"] = {**block["disconnect"], **disconnect}
+        return GatewayProfile.model_validate(data)
 
     @property
     def port_count(self) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .kinds import Cadence as Ring
+from .kinds import RingCadence
 from .tones import Cadence, cadence
 
 
@@ -14,14 +14,14 @@ from .tones import Cadence, cadence
 class TonePlan:
     busy: Cadence
     reorder: Cadence  # congestion: the network, not the callee, is busy
-    ring: Ring
+    ring: RingCadence
 
 
 TONE_PLANS = {
     # China's exchanges: busy 450 Hz 0.35 s on / 0.35 s off, congestion 0.7 / 0.7, ringing
     # 1 s on / 4 s off.
-    "china": TonePlan(cadence("cn-busy"), cadence("cn-congestion"), Ring(1.0, 4.0)),
+    "china": TonePlan(cadence("cn-busy"), cadence("cn-congestion"), RingCadence(1.0, 4.0)),
     # ITU-T E.180 as most of Europe plays it: 425 Hz, busy 0.5 / 0.5, congestion 0.25 / 0.25.
-    "e180": TonePlan(cadence("eu-busy"), cadence("eu-congestion"), Ring(1.0, 4.0)),
+    "e180": TonePlan(cadence("eu-busy"), cadence("eu-congestion"), RingCadence(1.0, 4.0)),
 }
 """Tone plans a gateway profile may name."""

@@ -6,6 +6,7 @@ gateway ending."""
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +33,7 @@ from appliance.events import (
 from appliance.kpi.compute import compute_kpis
 from sim.experiment import kpi_settings
 from sim.world import RunSpec, World
+from tests.appliance.config.test_gateways import MY_CARD
 from tests.factories import site_dict
 
 FXO = dict(builtin_profiles()["fxo-4"].layout())["1"]
@@ -41,10 +43,12 @@ CALLER_GONE = (EndCause.CALLER_HANGUP, EndCause.ABANDONED)
 
 def port_site(profile: str = "fxo-4", channels: int = 4, *, lines: dict[str, str] | None = None,
               calls_per_hour: float = 60, faults: dict[str, Any] | None = None,
-              call_types: list[dict[str, Any]] | None = None) -> Site:
+              call_types: list[dict[str, Any]] | None = None, folder: Path | None = None,
+              **gateway: Any) -> Site:
     """Six agents behind one gateway whose ports 1..`channels` serve the trunk group "pstn"
-    (`lines`: a port range per line)."""
-    kind = "analog" if profile == "fxo-4" else "e1"
+    (`lines`: a port range per line; `gateway`: more of the gateway's settings), the site
+    file in `folder`."""
+    kind = "e1" if profile == "e1-30" else "analog"
     data = site_dict(agents=6, trunks=channels, traffic={
         "calls_per_hour": calls_per_hour,
         "call_types": call_types or [{
@@ -56,8 +60,9 @@ def port_site(profile: str = "fxo-4", channels: int = 4, *, lines: dict[str, str
     mapped = [{"ports": ports, "trunk_group": "pstn", "line": line}
               for line, ports in (lines or {}).items()]
     data["gateways"] = [{"name": "card", "profile": profile, "address": "127.0.0.1:5070",
-                         "ports": mapped or [{"ports": f"1-{channels}", "trunk_group": "pstn"}]}]
-    return parse_site(yaml.safe_dump(data), source="<test>")
+                         "ports": mapped or [{"ports": f"1-{channels}", "trunk_group": "pstn"}],
+                         **gateway}]
+    return parse_site(yaml.safe_dump(data), source="<test>", folder=folder)
 
 
 def run(site: Site, hours: float = 8, seed: int = 1) -> list[Record]:
@@ -82,6 +87,17 @@ def test_an_e1_call_is_offered_at_once() -> None:
     records = run(port_site("e1-30", 30, calls_per_hour=120))
     assert {r.answer_delay for r in of(records, PortCall)} == {0.0}
     assert of(records, PortLateRelease) == []  # hang-ups are exact
+
+
+def test_a_sites_own_profile_and_line_settings_drive_the_simulated_ports(tmp_path) -> None:
+    (tmp_path / "my-card.yaml").write_text(MY_CARD)  # answers on the third ring
+    site = port_site("my-card.yaml", folder=tmp_path, disconnect={"delay": 12.0})
+    caps = dict(site.gateways[0].product().layout())["1"]
+    records = run(site)
+    assert {round(r.answer_delay, 9) for r in of(records, PortCall)} == {10.0}
+    late = {round(r.seconds, 9) for r in of(records, PortLateRelease)}
+    # The site's detection delay (not the card's 4 s), or the ring that does not come.
+    assert late == {12.0 + caps.release_time, caps.ring_gone_delay + caps.release_time}
 
 
 def test_lines_route_calls_where_there_is_no_called_number() -> None:

@@ -3,8 +3,9 @@
 import pytest
 import yaml
 
-from appliance.config import ConfigError, builtin_site_path, parse_site
+from appliance.config import ConfigError, builtin_site_path, load_site, parse_site
 from appliance.config.gateways import builtin_profiles
+from appliance.hw import Supervision
 
 GATEWAYS = """
 gateways:
@@ -69,7 +70,9 @@ def test_fxs_ports_cannot_serve_a_trunk_group():
 
 def test_unknown_profile_and_seat():
     text = small_with(GATEWAYS.replace("fxs-8", "fxs-9"))
-    assert any("no gateway profile named 'fxs-9'" in message for _, message in problems(text))
+    assert any(path == "gateways[1] (phones).profile" and "no gateway profile" in message
+               and "fxs-9': no such file, nor a built-in one (e1-30," in message
+               for path, message in problems(text))
     text = small_with(GATEWAYS.replace("1001-1008", "2001-2008"))
     assert any("no agent seat '2001'" in message for _, message in problems(text))
 
@@ -80,3 +83,104 @@ def test_route_line_must_be_carried_by_the_group():
     found = problems(small_with(GATEWAYS, routes=routes))
     assert any(path.startswith("routes[0]") and "carries line 'billing'" in message
                for path, message in found)
+
+
+MY_CARD = """
+profile: my-card
+description: A customer's 4-port FXO card on E.180 lines that answers on the third ring.
+tones: e180
+ports:
+  - kind: fxo
+    count: 4
+    answer_on_ring: 3
+    disconnect: {supervision: tone, delay: 4.0}
+"""
+
+
+def with_gateway(field: str, **settings: object) -> str:
+    """The small site with GATEWAYS, the card's entry given `settings` (`field`: the
+    card's, `phones`: the FXS gateway's)."""
+    data = yaml.safe_load(small_with(GATEWAYS))
+    data["gateways"][0 if field == "card" else 1].update(settings)
+    return yaml.safe_dump(data)
+
+
+def test_a_site_names_its_own_profile_file_relative_to_itself(tmp_path):
+    (tmp_path / "site" / "cards").mkdir(parents=True)
+    (tmp_path / "site" / "cards" / "my-card.yaml").write_text(MY_CARD)
+    site_file = tmp_path / "site" / "site.yaml"
+    site_file.write_text(with_gateway("card", profile="cards/my-card.yaml"))
+    card = load_site(site_file).gateways[0]
+    assert card.profile == str(tmp_path / "site" / "cards" / "my-card.yaml")
+    assert card.product().profile == "my-card"
+    caps = dict(card.product().layout())["1"]
+    assert (caps.answerable_after, caps.disconnect_delay) == (10.0, 4.0)
+    assert card.product().tone_plan().busy.name == "eu-busy"
+
+
+def test_a_profile_file_is_found_beside_the_file_that_gives_the_gateways(tmp_path):
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "my-card.yaml").write_text(MY_CARD)
+    (tmp_path / "base" / "site.yaml").write_text(with_gateway("card", profile="my-card.yaml"))
+    (tmp_path / "branch.yaml").write_text("extends: base/site.yaml\n")
+    assert load_site(tmp_path / "branch.yaml").gateways[0].product().profile == "my-card"
+
+
+def test_a_profile_file_in_error_names_the_file_the_field_and_the_gateway(tmp_path):
+    (tmp_path / "my-card.yaml").write_text(MY_CARD.replace("count: 4", "count: 0"))
+    (tmp_path / "site.yaml").write_text(with_gateway("card", profile="my-card.yaml"))
+    with pytest.raises(ConfigError) as caught:
+        load_site(tmp_path / "site.yaml")
+    assert caught.value.source == str(tmp_path / "site.yaml")
+    [(path, message)] = caught.value.problems
+    assert path == "gateways[0] (card).profile"
+    assert message.startswith(f"{tmp_path / 'my-card.yaml'}: ports[0].fxo.count: ")
+
+
+def test_a_profile_file_that_is_not_a_profile_is_refused(tmp_path):
+    (tmp_path / "my-card.yaml").write_text("profile: my-card\nports: [\n")
+    (tmp_path / "site.yaml").write_text(with_gateway("card", profile="my-card.yaml"))
+    with pytest.raises(ConfigError) as caught:
+        load_site(tmp_path / "site.yaml")
+    [(path, message)] = caught.value.problems
+    assert path == "gateways[0] (card).profile" and str(tmp_path / "my-card.yaml") in message
+
+
+def test_a_site_sets_a_gateways_tones_and_supervision_over_its_profile():
+    card = parse_site(with_gateway("card", tones="e180",
+                                   disconnect={"supervision": "timeout", "delay": 20})).gateways[0]
+    plan, caps = card.product().tone_plan(), dict(card.product().layout())["1"]
+    assert (plan.busy.name, plan.reorder.name) == ("eu-busy", "eu-congestion")
+    assert (caps.supervision, caps.disconnect_delay) == (Supervision.TIMEOUT, 20.0)
+    tones = {"busy": "us-busy", "reorder": {"frequency": 400, "cadence": [0.4, 0.4]}}
+    card = parse_site(with_gateway("card", tones=tones, disconnect={"delay": 9})).gateways[0]
+    plan, caps = card.product().tone_plan(), dict(card.product().layout())["1"]
+    assert (plan.busy.name, plan.reorder.frequencies) == ("us-busy", (400.0,))
+    assert (caps.supervision, caps.disconnect_delay) == (Supervision.TONE, 9.0)
+    assert builtin_profiles()["fxo-4"].tone_plan().busy.name == "cn-busy"  # untouched
+
+
+def test_a_chassis_takes_the_supervision_on_its_fxo_ports_only():
+    chassis = builtin_profiles()["pbx-16-192"].with_lines(disconnect={"delay": 2.5})
+    layout = dict(chassis.layout())
+    assert (layout["16"].disconnect_delay, layout["17"].supervision) == (2.5, Supervision.EXACT)
+
+
+@pytest.mark.parametrize(("field", "settings", "where", "says"), [
+    ("card", {"tones": "usa"}, "tones", "no tone plan 'usa' (have: china, e180)"),
+    ("card", {"tones": {"busy": "xx-busy", "reorder": "us-reorder"}}, "tones.busy",
+     "no tone cadence 'xx-busy' (have: cn-busy,"),
+    ("card", {"tones": {"busy": {"frequency": 5000, "cadence": [1, 1]}, "reorder": "us-reorder"}},
+     "tones.busy.frequency", "expected a number < 4000"),
+    ("card", {"disconnect": {"supervision": "never"}}, "disconnect.supervision",
+     "expected one of 'exact', 'tone', 'timeout'; got 'never'"),
+    ("card", {"disconnect": {"delay": -1}}, "disconnect.delay", "expected a number >= 0"),
+    ("phones", {"disconnect": {"delay": 3}}, "disconnect",
+     "profile fxs-8 has no FXO ports; the others' hang-ups are signalled, not supervised"),
+])
+def test_line_settings_in_error_are_named(field, settings, where, says):
+    found = problems(with_gateway(field, **settings))
+    name = "card" if field == "card" else "phones"
+    index = 0 if field == "card" else 1
+    assert [(path, message[:len(says)]) for path, message in found] == [
+        (f"gateways[{index}] ({name}).{where}", says)]

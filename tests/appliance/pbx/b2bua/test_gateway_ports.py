@@ -11,10 +11,11 @@ import numpy as np
 
 from appliance.events import CallEnded, CallQueued, DigitReceived, PortLateRelease
 from appliance.hw import PortState
-from appliance.hw.tones import cadence
+from appliance.hw.tones import Cadence, cadence
 from appliance.media.player import encode
 from appliance.pbx.b2bua.gatewayports import GatewayPorts
 from sim.sipua import UserAgent
+from tests.appliance.config.test_gateways import MY_CARD
 from tests.appliance.hw.test_tones import cadenced
 from tests.appliance.pbx.b2bua.harness import APPLIANCE, Lab, live_site
 from tests.appliance.pbx.b2bua.test_media import CALLER_MEDIA, kinds, media_plane, rtp
@@ -26,8 +27,9 @@ GATEWAYS = [{"name": "fxo1", "profile": "fxo-4", "address": "10.0.0.2:5060",
 ROUTES = [{"trunk_group": "pstn", "line": "sales", "queue": "sales"}]
 
 
-def fxo_lab(profile: str = "fxo-4", **sip: object) -> Lab:
-    gateways = [{**GATEWAYS[0], "profile": profile}]
+def fxo_lab(profile: str = "fxo-4", gateway: dict[str, object] | None = None,
+            **sip: object) -> Lab:
+    gateways = [{**GATEWAYS[0], "profile": profile, **(gateway or {})}]
     site = live_site(agents=1, trunk={"kind": "analog", "channels": 4}, routes=ROUTES,
                      extra_queues=[{"name": "sales"}], more={"gateways": gateways},
                      sip={"probe_interval": 10, **sip})
@@ -94,6 +96,38 @@ def test_busy_tone_on_the_line_ends_the_call_and_frees_the_port_within_the_bound
     lab.do(lab.gateway, "call", "3")
     lab.run(0.5)
     assert kinds(lab.gateway.take_events()) == ["answered"]
+
+
+def line_tone_ends_the_call(lab: Lab, tone: Cadence) -> bool:
+    """Whether `tone` on port 3's line ends its call within the tone's detection delay."""
+    lab.do(lab.gateway, "call", "3")
+    lab.run(0.5)
+    start = lab.net.now
+    send_audio(lab, cadenced(tone, 4.0))
+    ended = [r.t - start for r in lab.log if isinstance(r, CallEnded)]
+    return len(ended) == 1 and ended[0] <= tone.detection_delay + 0.1
+
+
+def test_a_sites_own_profile_file_gives_its_lines_tones(tmp_path, monkeypatch):
+    (tmp_path / "my-card.yaml").write_text(MY_CARD)  # E.180 tones, not China's
+    monkeypatch.chdir(tmp_path)  # the test's site file is read from here
+    lab = fxo_lab("my-card.yaml")
+    assert ports(lab).refs["fxo1", "3"].capabilities.answerable_after == 10.0
+    assert not line_tone_ends_the_call(lab, cadence("cn-busy"))
+    assert line_tone_ends_the_call(fxo_lab("my-card.yaml"), cadence("eu-busy"))
+
+
+def test_a_sites_tones_and_supervision_override_the_profiles():
+    us = {"tones": {"busy": "us-busy", "reorder": "us-reorder"}}
+    assert line_tone_ends_the_call(fxo_lab(gateway=us), cadence("us-reorder"))
+    assert not line_tone_ends_the_call(fxo_lab(gateway=us), cadence("cn-busy"))
+    lab = fxo_lab(gateway={"disconnect": {"supervision": "timeout", "delay": 10.0}})
+    lab.do(lab.gateway, "call", "3")
+    lab.run(0.5)
+    left = lab.net.now
+    send_audio(lab, np.zeros(11 * RATE))
+    ended = [r for r in lab.log if isinstance(r, CallEnded)]
+    assert len(ended) == 1 and abs(ended[0].t - left - 10.0) <= 0.05
 
 
 def test_talk_on_the_line_does_not_end_the_call():
