@@ -8,14 +8,15 @@ caller who hangs up before that is a lost ring, never offered. A caller who hang
 far-end disconnect the port may notice late; until it does, and
 while a port rings, clears or is out of service, the port holds one of its group's trunk
 channels in call control, so that call control blocks calls exactly when every port is
-busy. Faults (`traffic.faults`) take ports and whole gateways out of service; the calls on
-them end. Sites without gateways never build this.
+busy. Faults (`traffic.faults`) take ports, E1 spans and whole gateways out of service; the
+calls on them end. Sites without gateways never build this.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING, NamedTuple
 
 from appliance.events import (
     CallEnded,
@@ -38,11 +39,12 @@ from appliance.hw import (
     Offered,
     Port,
     PortAction,
+    PortActions,
     PortState,
     Release,
 )
 from appliance.pbx.actions import AnswerCaller, Connect
-from sim.distributions import sampler
+from sim.distributions import Sampler, sampler
 
 if TYPE_CHECKING:
     from appliance.config import Site
@@ -273,12 +275,28 @@ class SimPorts:
     # --- failures ----------------------------------------------------------------------
 
     def fail(self, gateway: str, ports: list[str] | None = None) -> None:
-        """Take `ports` of `gateway` (default: all) out of service; the calls on them end,
-        each `PortFailed` record naming the call it cost."""
-        now, product = self.clock.env.now, self.gateways[gateway]
-        failing = [name for name in ports or list(product.ports)
-                   if product.ports[name].state is not PortState.OUT_OF_SERVICE]
-        product.fail(now, failing)
+        """Take `ports` of `gateway` (default: all: the gateway is down) out of service; the
+        calls on them end, each `PortFailed` record naming the call it cost."""
+        product = self.gateways[gateway]
+        failing = self._in_service(product, ports or list(product.ports))
+        product.fail(self.clock.env.now, None if ports is None else failing)
+        self._failed(gateway, failing)
+
+    def fail_span(self, gateway: str, span: str) -> None:
+        """E1 span `span` of `gateway` is down: its 30 channels go out of service at once and
+        their calls end, as `fail`."""
+        product = self.gateways[gateway]
+        failing = self._in_service(product, product.spans[span])
+        product.fail_span(span, self.clock.env.now)
+        self._failed(gateway, failing)
+
+    @staticmethod
+    def _in_service(product: Gateway, ports: Iterable[str]) -> list[str]:
+        return [name for name in ports
+                if product.ports[name].state is not PortState.OUT_OF_SERVICE]
+
+    def _failed(self, gateway: str, failing: list[str]) -> None:
+        now = self.clock.env.now
         for name in failing:
             if (line := self.lines.get((gateway, name))) is not None:
                 self.log(new(PortFailed, (now, gateway, name, line.group, line.call)))
@@ -307,42 +325,72 @@ class SimPorts:
         line.caller = line.offer = None
 
     def restore(self, gateway: str, ports: list[str] | None = None) -> None:
+        """Put `ports` of `gateway` (default: all) back in service (those of a span that is
+        down stay out)."""
+        self._restored(gateway, self.gateways[gateway].restore(self.clock.env.now, ports))
+
+    def restore_span(self, gateway: str, span: str) -> None:
+        """E1 span `span` of `gateway` is up again: its channels are back, idle."""
+        self._restored(gateway, self.gateways[gateway].restore_span(span, self.clock.env.now))
+
+    def _restored(self, gateway: str, actions: PortActions) -> None:
         now = self.clock.env.now
-        for name, _action in self.gateways[gateway].restore(now, ports):
+        for name, _action in actions:
             if (line := self.lines.get((gateway, name))) is not None:
                 self.log(new(PortRestored, (now, gateway, name)))
                 self._sync(line)
 
 
+class _Fault(NamedTuple):
+    """One thing that fails `per_day` times a day (Poisson) and is back after `repair()`."""
+
+    per_day: float
+    repair: Sampler
+    fail: Callable[[], None]
+    restore: Callable[[], None]
+
+
 class FaultInjection:
-    """Failures and repairs of `ports`' gateways and lines at `rates`, drawn from their own
-    streams (the same seed fails the same lines at the same moments)."""
+    """Failures and repairs of `ports`' gateways, E1 spans and lines at `rates`, drawn from
+    their own streams (the same seed fails the same lines at the same moments)."""
 
     def __init__(self, ports: SimPorts, rates: Faults, streams: Streams) -> None:
         self.ports = ports
         self.rates = rates
         self.rng = streams("port-faults")
         self.repair = sampler(rates.repair, streams("port-repairs"))
+        self.span_repair = (self.repair if rates.span_repair is None
+                            else sampler(rates.span_repair, streams("span-repairs")))
 
     def start(self) -> None:
-        rates = self.rates
-        for gateway, product in self.ports.gateways.items():
-            if rates.gateway_failures_per_day > 0:
-                self._next(rates.gateway_failures_per_day, (gateway, None))
-            if rates.line_failures_per_day > 0:
-                for name in product.ports:
-                    self._next(rates.line_failures_per_day, (gateway, [name]))
+        for fault in self._faults():
+            if fault.per_day > 0:
+                self._next(fault)
 
-    def _next(self, per_day: float, what: tuple[str, list[str] | None]) -> None:
-        self.ports.clock.after(self.rng.expovariate(per_day / _DAY), self._fail,
-                               (per_day, what))
+    def _faults(self) -> Iterator[_Fault]:
+        """Every fault in a fixed order: per gateway, the gateway, its lines, its spans."""
+        rates, ports = self.rates, self.ports
+        for gateway, product in ports.gateways.items():
+            yield _Fault(rates.gateway_failures_per_day, self.repair,
+                         partial(ports.fail, gateway), partial(ports.restore, gateway))
+            for name in product.ports:
+                yield _Fault(rates.line_failures_per_day, self.repair,
+                             partial(ports.fail, gateway, [name]),
+                             partial(ports.restore, gateway, [name]))
+            for span in product.spans:
+                yield _Fault(rates.span_failures_per_day, self.span_repair,
+                             partial(ports.fail_span, gateway, span),
+                             partial(ports.restore_span, gateway, span))
+
+    def _next(self, fault: _Fault) -> None:
+        self.ports.clock.after(self.rng.expovariate(fault.per_day / _DAY), self._fail, fault)
 
     def _fail(self, event: object) -> None:
-        per_day, (gateway, ports) = event.value  # type: ignore[attr-defined]
-        self.ports.fail(gateway, ports)
-        self.ports.clock.after(self.repair(), self._restore, (per_day, (gateway, ports)))
+        fault: _Fault = event.value  # type: ignore[attr-defined]
+        fault.fail()
+        self.ports.clock.after(fault.repair(), self._restore, fault)
 
     def _restore(self, event: object) -> None:
-        per_day, what = event.value  # type: ignore[attr-defined]
-        self.ports.restore(*what)
-        self._next(per_day, what)
+        fault: _Fault = event.value  # type: ignore[attr-defined]
+        fault.restore()
+        self._next(fault)

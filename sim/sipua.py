@@ -242,10 +242,11 @@ class UserAgent(Endpoint):
         self.deadlines.schedule(now + wait, self._retransmit_ok, call, wait, give_up)
 
     def reject(self, now: float, call_id: int, status: int = 486, reason: str = "Busy Here",
-               ) -> None:
+               extra: list[tuple[str, str]] | None = None) -> None:
+        """Refuse incoming call `call_id` with `status`, adding the `extra` headers."""
         call = self.calls[call_id]
         call.state = "ended"
-        self._reply(call.invite, status, reason, now, call.local_tag)
+        self._reply(call.invite, status, reason, now, call.local_tag, extra=extra)
         self._forget(call)
 
     def hangup(self, now: float, call_id: int) -> None:

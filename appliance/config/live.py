@@ -465,6 +465,9 @@ class Sip(_Frozen):
     ] = Field(default_factory=lambda: ["MD5"])
     # Seconds between OPTIONS probes of each trunk peer given as one address; 0: no probes.
     probe_interval: Annotated[float, Field(ge=0)] = 60.0
+    # Seconds an E1 span a gateway says is down (a call out refused 480/502/503 with Q.850
+    # cause 27 or 38) takes no calls out before it is tried again.
+    span_retry: Annotated[float, Field(gt=0)] = 60.0
     feature_codes: FeatureCodes = FeatureCodes()
     park: Park = Park()
     in_call_codes: InCallCodes = InCallCodes()

@@ -724,12 +724,16 @@ def _rates(value: object) -> float | list[float]:
 
 class Faults(_Frozen):
     """Gateway hardware failing in simulation: each port fails `line_failures_per_day` times
-    a day on average, each gateway as a whole `gateway_failures_per_day` times (Poisson, from
-    the run's seed); either comes back after `repair`. Calls on what fails end."""
+    a day on average, each gateway as a whole `gateway_failures_per_day` times, each E1 span
+    (its 30 channels at once: loss of signal, its D channel lost) `span_failures_per_day`
+    times (Poisson, from the run's seed); a port or gateway comes back after `repair`, a span
+    after `span_repair` (default: `repair`). Calls on what fails end."""
 
     line_failures_per_day: Annotated[float, Field(ge=0)] = 0.0
     gateway_failures_per_day: Annotated[float, Field(ge=0)] = 0.0
+    span_failures_per_day: Annotated[float, Field(ge=0)] = 0.0
     repair: Distribution = Fixed(value=600.0)
+    span_repair: Distribution | None = None
 
 
 class Traffic(_Frozen):

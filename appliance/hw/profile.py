@@ -223,6 +223,19 @@ class GatewayProfile(_Frozen):
     def port_count(self) -> int:
         return sum(block.count for block in self.ports)
 
+    def spans(self) -> dict[str, tuple[str, ...]]:
+        """The E1 spans, numbered from "1" across the gateway in port order, each with the
+        names of its 30 bearer channels."""
+        spans: dict[str, tuple[str, ...]] = {}
+        first = 1  # the number of the block's first port
+        for block in self.ports:
+            for span in range(block.spans if isinstance(block, E1) else 0):
+                start = first + kinds.E1_CHANNELS * span
+                spans[str(len(spans) + 1)] = tuple(
+                    str(n) for n in range(start, start + kinds.E1_CHANNELS))
+            first += block.count
+        return spans
+
     def layout(self) -> Iterator[tuple[str, Capabilities]]:
         """(port name, capabilities) for every port, port "1" first."""
         ring, number = self.tone_plan().ring, 0
@@ -234,4 +247,4 @@ class GatewayProfile(_Frozen):
 
     def build(self, name: str) -> Gateway:
         """A gateway of this product named `name`, every port idle."""
-        return Gateway(name, [Port(port, caps) for port, caps in self.layout()])
+        return Gateway(name, [Port(port, caps) for port, caps in self.layout()], self.spans())

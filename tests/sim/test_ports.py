@@ -57,6 +57,8 @@ def port_site(profile: str = "fxo-4", channels: int = 4, *, lines: dict[str, str
             "patience": {"dist": "exponential", "mean": 90}}],
         **({"faults": faults} if faults else {})})
     data["trunk_groups"][0]["kind"] = kind
+    if kind == "e1" and channels > 30:
+        data["trunk_groups"][0]["spans"] = -(-channels // 30)
     mapped = [{"ports": ports, "trunk_group": "pstn", "line": line}
               for line, ports in (lines or {}).items()]
     data["gateways"] = [{"name": "card", "profile": profile, "address": "127.0.0.1:5070",
@@ -239,3 +241,39 @@ def test_dialing_out_on_analog_takes_time_per_digit() -> None:
     assert world.ports.dial_time("pstn", "12345678") == pytest.approx(
         FXO.setup_time + 8 * FXO.digit_time)
     assert world.ports.dial_time("elsewhere", "123") == 0.0
+
+
+def span_failures(records: list[Record]) -> list[tuple[float, str]]:
+    """(when, span) of each span failure: its 30 channels' `PortFailed` at one moment."""
+    at: dict[float, list[int]] = {}
+    for r in of(records, PortFailed):
+        at.setdefault(r.t, []).append(int(r.port))
+    assert all(sorted(ports) in (list(range(1, 31)), list(range(31, 61)))
+               for ports in at.values()), "a failure took other than one whole span"
+    return [(t, "1" if ports[0] <= 30 else "2") for t, ports in sorted(at.items())]
+
+
+def test_a_failed_span_ends_its_calls_and_the_other_span_takes_the_next_ones() -> None:
+    faults = {"span_failures_per_day": 12, "span_repair": {"dist": "fixed", "value": 900}}
+    records = run(port_site("e1-60", 60, calls_per_hour=120, faults=faults), hours=8, seed=3)
+    failures = span_failures(records)
+    lost = [r for r in of(records, PortFailed) if r.call]
+    assert len(failures) >= 2 and lost
+    ended = {r.call: r.t for r in of(records, CallEnded)}
+    assert all(ended[r.call] == r.t for r in lost)
+    for t, span in failures:
+        during = [int(r.port) for r in of(records, PortCall) if t < r.t < t + 900]
+        assert all((p > 30) == (span == "1") for p in during), "a call on a span that is down"
+    report = compute_kpis(records, kpi_settings(port_site("e1-60", 60), 0, 8 * 3600))
+    assert report.ports is not None and report.ports.groups["pstn"].calls_lost == len(lost)
+
+
+def test_spans_fail_at_the_configured_rate() -> None:
+    # Each span is up for Exp(mean 1800 s), then down 600 s: a renewal process whose count
+    # in T = 48 h has mean T / 2400 = 72 and variance T * 1800^2 / 2400^3 = 40.5 a span.
+    faults = {"span_failures_per_day": 48, "span_repair": {"dist": "fixed", "value": 600}}
+    records = run(port_site("e1-60", 60, calls_per_hour=10, faults=faults), hours=48, seed=4)
+    failures = span_failures(records)
+    assert abs(len(failures) - 144) <= 3 * (2 * 40.5) ** 0.5
+    assert {span for _t, span in failures} == {"1", "2"}
+    assert len(of(records, PortRestored)) == 30 * len(failures)

@@ -209,6 +209,7 @@ class AgentSide:
             return
         del self.legs.invites_out[leg.invite_key]
         if status >= 300:
+            leg.refusal = response  # its Reason header may say more (a gateway's Q.850 cause)
             self._refused(leg, refusal_reason(status), now, status=status)
         else:
             self._answered(leg, response, now)

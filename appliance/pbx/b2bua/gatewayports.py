@@ -7,6 +7,12 @@ A port counts as answered once its call is taken in: an FXO gateway takes its li
 to pass the call on. A BYE from the gateway means the gateway noticed the hang-up, so it
 releases the port at once; busy or reorder tone heard in the line's audio (`line_tone`) is
 how the appliance notices one the gateway did not.
+
+An E1 gateway whose span is down (loss of signal, its D channel lost) still answers OPTIONS,
+but refuses a call out on that span's channels: 503 (or 480, 502) with `Reason: Q.850;
+cause=38` (network out of order) or 27 (destination out of order). The span then takes no
+calls out for `span_retry` seconds (`span_refused`), so that they go to the channels of other
+spans and gateways; calls in on it are taken as ever, since the gateway alone knows.
 """
 
 from __future__ import annotations
@@ -35,6 +41,12 @@ from appliance.hw import (
 )
 from appliance.hw.tones import Cadence
 from appliance.net import Address
+
+# A gateway's refusal that says the port's E1 span is down: the statuses RFC 3398 maps
+# Q.850 causes 27 (destination out of order) and 38 (network out of order) to (502, 503),
+# and the 480 some gateways send instead.
+SPAN_DOWN_STATUSES = frozenset({480, 502, 503})
+SPAN_DOWN_CAUSES = frozenset({27, 38})
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +79,7 @@ class GatewayPorts:
 
     def __init__(self, deadlines: Deadlines) -> None:
         self.deadlines = deadlines
+        self.span_retry = 60.0
         self.site_gateways: list[SiteGateway] = []
         self.gateways: dict[str, Gateway] = {}
         self.refs: dict[tuple[str, str], PortRef] = {}
@@ -74,15 +87,19 @@ class GatewayPorts:
         self._calls: dict[int, PortRef] = {}  # calls that came in on a port, by call id
         self._out: dict[int, PortRef] = {}  # calls placed out on a port, by outside call id
         self._timers: dict[str, TimerHandle] = {}
+        # E1 spans that refused a call out as down, by (gateway, span): until their retry.
+        self._spans_down: dict[tuple[str, str], TimerHandle] = {}
 
-    def apply(self, gateways: Sequence[SiteGateway]) -> None:
+    def apply(self, gateways: Sequence[SiteGateway], span_retry: float = 60.0) -> None:
         """Take the site's `gateways`; unchanged ones keep their ports and calls, changed ones
-        start afresh with every port idle."""
+        start afresh with every port idle. `span_retry`: see `span_refused`."""
+        self.span_retry = span_retry
         if list(gateways) == self.site_gateways:
             return
-        for timer in self._timers.values():
+        for timer in [*self._timers.values(), *self._spans_down.values()]:
             timer.cancel()
         self._timers, self.refs, self._where, self._calls, self._out = {}, {}, {}, {}, {}
+        self._spans_down = {}
         self.site_gateways = list(gateways)
         self.gateways = {g.name: g.product().build(g.name) for g in gateways}
         for site_gateway in gateways:
@@ -201,6 +218,36 @@ class GatewayPorts:
         if ref is not None and self.gateways[ref.gateway].ports[ref.port].in_call:
             self._handle(ref, Release(), now)
 
+    def span_refused(self, call: int, status: int, cause: int | None, now: float) -> bool:
+        """Outside call `call`'s INVITE was refused with `status` and Q.850 `cause` (None:
+        the response gave none): whether that says the E1 span of its port is down. If so,
+        the port is released and the span takes no calls out (`free_port`) for `span_retry`
+        seconds; the call may be placed again (`seize`) on a channel of another span."""
+        ref = self._out.get(call)
+        span = None if ref is None else self.gateways[ref.gateway].span_of(ref.port)
+        if ref is None or span is None or status not in SPAN_DOWN_STATUSES \
+                or cause not in SPAN_DOWN_CAUSES:
+            return False
+        self.released(call, now)
+        key = (ref.gateway, span)
+        if (old := self._spans_down.pop(key, None)) is not None:
+            old.cancel()
+        self._spans_down[key] = self.deadlines.schedule(now + self.span_retry,
+                                                        self._span_retry, key)
+        return True
+
+    def span_down(self, gateway: str, span: str) -> bool:
+        """Whether span `span` of `gateway` refused a call out as down and is not yet due
+        to be tried again."""
+        return (gateway, span) in self._spans_down
+
+    def _span_retry(self, now: float, key: tuple[str, str]) -> None:
+        del self._spans_down[key]
+
+    def _takes_calls_out(self, ref: PortRef) -> bool:
+        span = self.gateways[ref.gateway].span_of(ref.port)
+        return span is None or (ref.gateway, span) not in self._spans_down
+
     # --- gateways up and down -------------------------------------------------------------------
 
     def gateway_down(self, name: str, now: float) -> list[int]:
@@ -221,9 +268,10 @@ class GatewayPorts:
 
     def free_port(self, group: str) -> PortRef | None:
         """A free port serving trunk group `group`, gateways and ports in the site's order;
-        None if every one is busy or out of service."""
+        None if every one is busy, out of service or on a span that is down."""
         return next((ref for ref in self.refs.values() if ref.group == group
-                     and self.state(ref) is PortState.IDLE), None)
+                     and self.state(ref) is PortState.IDLE and self._takes_calls_out(ref)),
+                    None)
 
     # --- the ports' timers ----------------------------------------------------------------------
 

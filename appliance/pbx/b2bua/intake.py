@@ -64,7 +64,7 @@ class CallIntake:
     def apply(self, site: Site) -> None:
         self.site = site
         self.peers = TrunkPeers(site.trunk_groups)
-        self.ports.apply(site.gateways)
+        self.ports.apply(site.gateways, site.sip.span_retry)
 
     def invite(self, request: Request, source: Address, now: float) -> None:
         """An INVITE that starts a call: a phone's (authenticated first: a feature code), a

@@ -27,8 +27,11 @@ leg as its own (a callback's customer becomes the caller of call control's call)
 180, 183) keep the INVITE going and allow the CANCEL; early media is not relayed. A gateway's
 digest challenge (401/407) is answered once with the route's `username` and `password` (the
 INVITE goes again, next CSeq); a route without them, or a second challenge, fails the call
-(`unauthorized`). Every call leaves `OutsideCallStarted`, perhaps `OutsideCallAnswered`, and
-`OutsideCallEnded` in the event log, and gives its channel back when it ends.
+(`unauthorized`). A gateway's refusal that says the seized port's E1 span is down (503 with
+Q.850 cause 38, say: `GatewayPorts.span_refused`) is not the call's outcome: the INVITE goes
+again through a free port of another span or gateway, if there is one. Every call leaves
+`OutsideCallStarted`, perhaps `OutsideCallAnswered`, and `OutsideCallEnded` in the event log,
+and gives its channel back when it ends.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from appliance.pbx.sip.credentials import authorized, credentials_sent
 from appliance.pbx.sip.dialog import new_tag
 from appliance.pbx.sip.headers import Headers
 from appliance.pbx.sip.message import Request, Response
+from appliance.pbx.sip.reason import q850_cause
 from appliance.pbx.sip.transaction import transaction_key
 
 if TYPE_CHECKING:
@@ -70,8 +74,9 @@ _UNANSWERED = frozenset({LegState.CALLING, LegState.PROCEEDING})
 class OutsideCall:
     """One call placed out: what it was placed for, its leg, and how it turned out."""
 
-    __slots__ = ("answered", "cause", "credentials", "group", "id", "leg", "number",
-                 "own_channel", "placed_by", "purpose", "requester", "ring_timer", "status")
+    __slots__ = ("answered", "cause", "credentials", "group", "id", "leg", "leg_type", "number",
+                 "offer", "own_channel", "placed_by", "purpose", "requester", "ring_timer",
+                 "route", "status")
 
     def __init__(self, call: int, route: RouteOut, placed_by: str, purpose: str,
                  requester: OutsideRequester) -> None:
@@ -88,6 +93,10 @@ class OutsideCall:
                             or outbound.password is None
                             else (outbound.username, outbound.password))
         self.own_channel = True  # seized here, given back at the end
+        # How its INVITE was made, to place it again on another port (`_placed_again`).
+        self.route = route
+        self.offer: Callable[[Leg], bytes] = lambda leg: b""
+        self.leg_type: type[OutsideLeg] = OutsideLeg
 
 
 class OutsideRequester(Protocol):
@@ -119,7 +128,7 @@ class OutsideCalls:
         requester holds a channel of the group already (call control seized it for a
         callback) and gives it back itself. `leg_type`: the class of the leg to place."""
         call = OutsideCall(call_id, route, placed_by, purpose, requester)
-        call.own_channel = not held
+        call.own_channel, call.offer, call.leg_type = not held, offer, leg_type
         self.log.append(new(OutsideCallStarted, (now, call_id, call.group, call.number,
                                                  placed_by, purpose)))
         if not held and not self.cc.seize_trunk(call.group):
@@ -194,7 +203,7 @@ class OutsideCalls:
 
     def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
         call = self._call_of(leg)
-        if call is not None and not call.answered:
+        if call is not None and not call.answered and not self._placed_again(call, leg, now):
             call.status = status
             self._finish(call, _CAUSES.get(status, "failed"), now)
             call.requester.outside_failed(call, now)
@@ -235,6 +244,19 @@ class OutsideCalls:
             return parse_contact(route.group.outbound.gateway)
         port = ports.seize(call.group, call.id, call.number, now)
         return None if port is None else ports.address_of(port)
+
+    def _placed_again(self, call: OutsideCall, leg: Leg, now: float) -> bool:
+        """Whether `call`, refused on `leg` by a gateway whose E1 span is down
+        (`GatewayPorts.span_refused`), went again on a free port of another span or gateway."""
+        ports, refusal = self.ports, leg.refusal
+        if ports is None or refusal is None or not ports.span_refused(
+                call.id, refusal.status, q850_cause(refusal.headers), now):
+            return False
+        to = self._destination(call, call.route, now)
+        if to is None:
+            return False
+        call.leg = self._invite(call, call.route, call.offer, call.leg_type, to, now)
+        return True
 
     def _invite(self, call: OutsideCall, route: RouteOut, offer: Callable[[Leg], bytes],
                 leg_type: type[OutsideLeg], address: Address, now: float) -> OutsideLeg:

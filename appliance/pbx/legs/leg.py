@@ -47,6 +47,7 @@ class Leg:
         "partner",
         "peer",
         "peer_refresh_seen",
+        "refusal",
         "sdp_session",
         "sdp_version",
         "sent_body",
@@ -79,6 +80,7 @@ class Leg:
         self.answer_body = b""  # the SDP answer the agent's 2xx carried
         self.sent_body = b""  # the last SDP we sent on this leg (re-used to refresh)
         self.ack: Request | None = None  # our ACK for the peer's 2xx, re-sent on retransmits
+        self.refusal: Response | None = None  # the final refusal (>= 300) of our INVITE
         # Our 2xx to the peer's INVITE, retransmitted until its ACK (RFC 3261 13.3.1.4).
         self.ok_response: Response | None = None
         self.ok_timer: TimerHandle | None = None

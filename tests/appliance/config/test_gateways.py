@@ -39,7 +39,7 @@ def problems(text: str) -> list[tuple[str, str]]:
 def test_builtin_profiles_load():
     profiles = builtin_profiles()
     assert {name: p.port_count for name, p in profiles.items()} == {
-        "e1-30": 30, "fxo-4": 4, "fxo-4-silent": 4, "fxs-8": 8, "pbx-16-192": 208}
+        "e1-30": 30, "e1-60": 60, "fxo-4": 4, "fxo-4-silent": 4, "fxs-8": 8, "pbx-16-192": 208}
     assert profiles["fxo-4"].tone_plan().busy.frequencies == (450.0,)
 
 
