@@ -48,7 +48,7 @@ def port_site(profile: str = "fxo-4", channels: int = 4, *, lines: dict[str, str
     """Six agents behind one gateway whose ports 1..`channels` serve the trunk group "pstn"
     (`lines`: a port range per line; `gateway`: more of the gateway's settings), the site
     file in `folder`."""
-    kind = "e1" if profile == "e1-30" else "analog"
+    kind = "e1" if profile.startswith("e1-") else "analog"
     data = site_dict(agents=6, trunks=channels, traffic={
         "calls_per_hour": calls_per_hour,
         "call_types": call_types or [{
