@@ -56,7 +56,7 @@ def load_profile(path: Path) -> GatewayProfile:
 
 @cache
 def builtin_profiles() -> Mapping[str, GatewayProfile]:
-    """The built-in gateway profiles by name (`fxo-4`, `fxo-4-silent`, `fxs-8`, `e1-30`,
+    """The built-in gateway profiles by name (`fxo-4`, `fxo-4-silent`, `fxs-8`, `e1-30`, `e1-60`,
     `pbx-16-192`)."""
     profiles = (load_profile(path) for path in sorted(PROFILES_DIR.glob("*.yaml")))
     return {profile.profile: profile for profile in profiles}
