@@ -71,6 +71,30 @@ def _site_changes(old: Site, new: Site) -> Iterator[str]:
     for section in sorted(SIMULATION_ONLY):
         if getattr(old, section) != getattr(new, section):
             yield f"{section}: changed (read by the simulator only)"
+    for section in Site.model_fields:
+        if section not in _COMPARED_ABOVE | SIMULATION_ONLY:
+            yield from _section(section, getattr(old, section), getattr(new, section))
+
+
+_COMPARED_ABOVE = frozenset({"site", "description", "queues", "agents", "routes",
+                             "trunk_groups", "sip", "media"})
+
+
+def _section(section: str, old: Any, new: Any) -> Iterator[str]:
+    """The changes to a section without a comparison of its own: by name for a list of
+    named items (gateways, campaigns), field by field for a settings block (ivr)."""
+    if old == new:
+        return
+    if isinstance(old, BaseModel) and isinstance(new, BaseModel):
+        yield from _fields(section, old, new)
+    elif _all_named(old) and _all_named(new):
+        yield from _named(section, old, new)
+    else:
+        yield f"{section}: {_show(old)} -> {_show(new)}"
+
+
+def _all_named(items: Any) -> bool:
+    return isinstance(items, list | tuple) and all(hasattr(item, "name") for item in items)
 
 
 def _agents(old: Site, new: Site) -> Iterator[str]:

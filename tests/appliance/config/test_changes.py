@@ -67,3 +67,24 @@ def test_the_media_port_range_needs_a_restart_and_keeps_its_running_value() -> N
     assert applied.media.rtp_ports == old.media.rtp_ports
     assert applied.media.media_timeout == 20
     assert applied.queue("service") == new.queue("service")
+
+
+def test_sections_without_a_comparison_of_their_own_are_named_too() -> None:
+    """A changed blacklist, gateway or IVR flow is not "a reload changes nothing"."""
+    old = site_dict()
+    new = {**site_dict(), "blacklist": ["13900000000"]}
+    new["gateways"] = [{"name": "card", "profile": "fxo-4", "address": "127.0.0.1:5070",
+                        "ports": [{"ports": "1-4", "trunk_group": "pstn"}]}]
+    new["trunk_groups"][0].update(kind="analog", channels=4)
+    changes = compare(site(old), site(new))
+    assert changes.applied == (
+        "trunk_groups.pstn.kind: sip -> analog",
+        "trunk_groups.pstn.channels: 10 -> 4",
+        'blacklist: [] -> ["13900000000"]',
+        "gateways: added card",
+    )
+    moved = {**site_dict(), "blacklist": ["13900000000"]}
+    moved["gateways"] = [{**new["gateways"][0], "address": "127.0.0.1:5080"}]
+    moved["trunk_groups"][0].update(kind="analog", channels=4)
+    assert compare(site(new), site(moved)).applied == (
+        "gateways.card.address: 127.0.0.1:5070 -> 127.0.0.1:5080",)
