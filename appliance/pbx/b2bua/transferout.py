@@ -168,7 +168,7 @@ class TransfersOut:
               taken: int | None = None) -> HandOff | None:
         """Call control lets the caller of `leg` go to `target`: their hand-off, under a
         new id of ours or the id `taken` over, the target not yet rung; None if it will not."""
-        caller = self._caller_of(leg)
+        caller = leg.partner
         call = None if caller is None else self.cc.agent_transfer_out(now, leg.agent, target)
         if call is None or caller is None:
             return None
@@ -181,13 +181,6 @@ class TransfersOut:
         self.internal.hand_over(caller.call, self)  # the caller's leg ends here now
         self.caller_side.agent_left(caller, now)
         return handoff
-
-    def _caller_of(self, leg: Leg) -> Leg | None:
-        """The caller `leg`'s agent talks (or, its phone having just hung up to complete a
-        consultation, talked) with: ending the leg cleared its `partner`."""
-        if leg.ended and leg.call > 0:
-            return self.ending.legs.callers.get(leg.call)
-        return leg.partner
 
     def _ring(self, handoff: HandOff, phone: str, now: float) -> bool:
         """Ring `phone` for `handoff`'s caller; False if it is not registered."""
