@@ -123,9 +123,6 @@ class Consultations:
         self.reoffer: Callable[[Leg, bytes, float], None] = lambda leg, body, now: None
         # The transfers out of the ACD, for a target that is no agent's (set by the B2BUA).
         self.out: TransfersOut | None = None
-        # The caller's agent left a call that goes on (`Transfers.agent_left`, set by the
-        # B2BUA): the call's agent side is let go for the next party.
-        self.agent_left: Callable[[Leg, float], None] = lambda caller, now: None
 
     # --- the agent's asks ----------------------------------------------------------------------
 
@@ -239,8 +236,6 @@ class Consultations:
             return False
         self._close(consult, "transferred", now)
         self._move(consult, target_leg, consult.call, now)
-        if consult.agent_leg.ended:
-            self._left(consult, now)
         return True
 
     def _hand_outside(self, consult: Consulting, call: OutsideCall, now: float) -> bool:
@@ -292,15 +287,6 @@ class Consultations:
             return True
         self._let_go(consult, "caller_hangup", now)
         return False
-
-    def _left(self, consult: Consulting, now: float) -> None:
-        """The agent's phone hung up, handing the call to the target: call control's
-        `HangUpAgent` finds no leg left to end, so the agent's side of the relay is let
-        go here (as ending the leg does after `complete`); else the relay, latched to the
-        departed phone's RTP, sends the caller there and drops the target's."""
-        caller = self.legs.callers.get(consult.call)
-        if caller is not None:
-            self.agent_left(caller, now)
 
     def answered(self, leg: Leg, now: float) -> bool:
         """The target answered: the agent talks with them."""

@@ -147,7 +147,6 @@ class B2bua(Endpoint):
                                    self.phones, attended)
         self.consultations = Consultations(self.extensions)
         self.consultations.reoffer = self.transfers.reconnect
-        self.consultations.agent_left = self.transfers.agent_left
         self.ending.agent_hung_up = self.consultations.agent_hung_up
         self.supervision = Supervision(self.dialogs, self.ending, self.anchor, self.internal,
                                        log, self.pauses)
@@ -666,10 +665,12 @@ class B2bua(Endpoint):
 
     def _hang_up_agent(self, call: int, agent: str, now: float) -> None:
         leg = self.legs.rings.get((call, agent))
-        if leg is None or not self.ending.hang_up(leg, now):
-            return
+        if leg is not None:
+            self.ending.hang_up(leg, now)
+        # Transferred, the call goes on without the agent: also when their phone hung up
+        # first (completing a consultation), so that the relay lets go of its RTP.
         caller = self.legs.callers.get(call)
-        if caller is not None and call in self.cc.calls:  # transferred: the call goes on
+        if caller is not None and call in self.cc.calls:
             self.transfers.agent_left(caller, now)
 
     def _survey(self, call: int, now: float) -> None:

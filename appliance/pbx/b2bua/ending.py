@@ -64,27 +64,36 @@ class LegEnding:
     def lost(self, leg: Leg, event: LegEvent, now: float) -> None:
         """The peer of `leg` is gone (`event`: no ACK, no refresh, no RTP): end the call as if
         it hung up."""
-        if not self.hang_up(leg, now, event):
+        if leg.ended:
             return
-        if self._internal(leg, now):
+        completed = leg.partner is not None and self._completes(leg, now)
+        self.hang_up(leg, now, event)
+        if completed or self._internal(leg, now):
             return
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
-        elif leg.role is Role.AGENT and not self.agent_hung_up(leg, now):
+        elif leg.role is Role.AGENT:
             self.cc.agent_hangup(now, leg.agent)
 
     def peer_hung_up(self, leg: Leg, now: float) -> None:
         leg.fire(LegEvent.PEER_BYE)
         connected = leg.partner is not None
+        # Asked before the leg is taken apart: completing a consultation hands on the
+        # caller it still points at.
+        completed = connected and self._completes(leg, now)
         self.forget(leg, now)
-        if self._internal(leg, now):
+        if completed or self._internal(leg, now):
             return
         if leg.role is Role.CALLER:
             self.cc.caller_hangup(now, leg.call)
-        elif leg.role is Role.AGENT and connected and self.agent_hung_up(leg, now):
-            return
         elif leg.role is Role.AGENT and (connected or self._awaits_customer(leg)):
             self.cc.agent_hangup(now, leg.agent)
+
+    def _completes(self, leg: Leg, now: float) -> bool:
+        """Whether `leg`, an agent's phone gone from its caller's call, completed a
+        consultation (call control is not to hear of it as a hang-up)."""
+        internal = self.internal_ended is not None and self.owned(leg.call)
+        return leg.role is Role.AGENT and not internal and self.agent_hung_up(leg, now)
 
     def _awaits_customer(self, leg: Leg) -> bool:
         """Whether `leg` is the agent on the line while a callback calls the customer."""

@@ -33,7 +33,8 @@ from appliance.events import (
 from appliance.media import sdp
 from appliance.pbx.b2bua.ending import UNAVAILABLE
 from appliance.pbx.b2bua.extensions import CallsBetweenPhones, ExtensionCalls, connect
-from appliance.pbx.features.ringgroup import Effect, Hunt, Ring, StopRinging
+from appliance.pbx.b2bua.hunting import HuntRinger
+from appliance.pbx.features.ringgroup import Hunt
 from appliance.pbx.legs import Leg
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class RingGroupCall:
     """One call to a ring group: its caller, the group, the hunt and its timer."""
 
     __slots__ = ("caller", "caller_leg", "forwarded", "group", "hunt", "id", "member_leg",
-                 "paused", "timer", "trunk", "trunk_call")
+                 "paused", "ring_timer", "trunk", "trunk_call")
 
     def __init__(self, call: int, caller: str, group: RingGroup, caller_leg: Leg,
                  hunt: Hunt) -> None:
@@ -55,7 +56,7 @@ class RingGroupCall:
         self.forwarded = False  # the group's `then` took the call
         self.member_leg: Leg | None = None  # the answering member's leg
         self.paused: list[str] = []  # the parties the ACD was told are busy
-        self.timer: TimerHandle | None = None
+        self.ring_timer: TimerHandle | None = None
         self.trunk_call = 0  # a trunk caller's: call control's id of the call (also `id`)
         self.trunk = ""  # the trunk group whose channel the answered call holds
 
@@ -75,6 +76,9 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
         self.groups: dict[str, RingGroup] = {}
         # A trunk caller handed back to a queue: what it hears (welcome, music) while queued.
         self.queued: Callable[[Leg, float], None] = lambda leg, now: None
+        self.ringer: HuntRinger[RingGroupCall] = HuntRinger(
+            self.agent_side, self.pauses, self.deadlines, self._no_answer,
+            lambda call: self.calls.get(call.id) is call)
 
     def apply(self, sip: Sip) -> None:
         self.groups = {group.number: group for group in sip.ring_groups}
@@ -90,7 +94,7 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
         call = RingGroupCall(self.internal.open(self), caller, group, leg,
                              self._hunt(group, caller))
         self._begin(call, offer, new(RingGroupCallStarted, (now, call.id, caller, number)), now)
-        self._carry_out(call, call.hunt.start(now), now)
+        self.ringer.carry_out(call, call.hunt.start(now), now)
 
     def take(self, hunt: HuntRingGroup, now: float) -> None:
         """`HuntRingGroup`: ring the group for a trunk caller call control holds waiting (its
@@ -111,7 +115,7 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
         anchor = self.anchor
         self._ringing(leg, None if anchor is None else anchor.acceptable_offer(leg.invite.body),
                       now)
-        self._carry_out(call, call.hunt.start(now), now)
+        self.ringer.carry_out(call, call.hunt.start(now), now)
 
     def hunt(self, number: str, caller: str) -> tuple[RingGroup, Hunt] | None:
         """Group `number` and a hunt through it for `caller` (who is not rung), members
@@ -146,7 +150,7 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
         call.member_leg = leg
         if call.trunk_call:  # out of call control now, its channel ours to give back
             call.trunk = self.cc.ring_group_answered(now, call.trunk_call) or ""
-        self._carry_out(call, effects, now)
+        self.ringer.carry_out(call, effects, now)
         connect(self.dialogs, self.anchor, call.caller_leg, leg, now)
         self.log.append(new(RingGroupCallAnswered, (now, call.id, leg.agent)))
         return True
@@ -154,8 +158,8 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
     def refused(self, leg: Leg, status: int, reason: str, now: float) -> None:
         call = self.calls.get(leg.call)
         if call is not None and leg.agent in call.hunt.ringing:
-            self._unpause(call, leg.agent, now)
-            self._carry_out(call, call.hunt.refuse(leg.agent, now), now)
+            self.ringer.unpause(call, leg.agent, now)
+            self.ringer.carry_out(call, call.hunt.refuse(leg.agent, now), now)
 
     def leg_ended(self, leg: Leg, now: float) -> None:
         """As for any call between phones; a trunk caller still waiting for its group is
@@ -168,31 +172,10 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
     def _let_go_rung(self, call: RingGroupCall, now: float) -> bool:
         if call.member_leg is not None:
             self.ending.hang_up(call.member_leg, now)
-        self._carry_out(call, call.hunt.give_up(), now)
+        self.ringer.carry_out(call, call.hunt.give_up(), now)
         return call.member_leg is not None
 
     # --- the hunt's effects ---------------------------------------------------------------------
-
-    def _carry_out(self, call: RingGroupCall, effects: list[Effect], now: float) -> None:
-        for effect in effects:
-            if isinstance(effect, Ring):
-                if self.pauses.pause(effect.member, now):
-                    call.paused.append(effect.member)
-                self.agent_side.ring(call.id, effect.member, now)
-            elif isinstance(effect, StopRinging):
-                self.agent_side.stop_ringing(call.id, effect.member, now)
-                self._unpause(call, effect.member, now)
-            else:
-                self._no_answer(call, now)
-                return
-        self._stop_timer(call)
-        if call.hunt.deadline is not None and self.calls.get(call.id) is call:
-            call.timer = self.deadlines.schedule(call.hunt.deadline, self._time_up, call)
-
-    def _time_up(self, now: float, call: RingGroupCall) -> None:
-        call.timer = None
-        if self.calls.get(call.id) is call:
-            self._carry_out(call, call.hunt.time_up(now), now)
 
     def _no_answer(self, call: RingGroupCall, now: float) -> None:
         """Nobody answered: the group's `then`, if there is one to take the call; else 480."""
@@ -229,7 +212,7 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
         caller = call.caller
         call.hunt = Hunt([target], "in_turn", self.extensions.ring_timeout,
                          lambda member, at: self._can_ring(caller, member, at))
-        self._carry_out(call, call.hunt.start(now), now)
+        self.ringer.carry_out(call, call.hunt.start(now), now)
 
     def _call_out(self, call: RingGroupCall, target: str, now: float) -> None:
         dialout = self.extensions.dialout
@@ -247,12 +230,5 @@ class RingGroupCalls(CallsBetweenPhones[RingGroupCall]):
         if call.trunk:
             self.cc.release_trunk(call.trunk)
 
-    def _unpause(self, call: RingGroupCall, member: str, now: float) -> None:
-        if member in call.paused:
-            call.paused.remove(member)
-            self.pauses.give_back(member, now)
-
     def _stop_timer(self, call: RingGroupCall) -> None:
-        if call.timer is not None:
-            call.timer.cancel()
-            call.timer = None
+        self.ringer.stop_timer(call)

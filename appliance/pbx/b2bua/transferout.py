@@ -41,9 +41,10 @@ from typing import TYPE_CHECKING
 
 from appliance.pbx.acd.core import EXTENSION_PREFIX, OUTSIDE_PREFIX
 from appliance.pbx.b2bua.ending import LegEnding
+from appliance.pbx.b2bua.hunting import HuntRinger
 from appliance.pbx.b2bua.outside import OutsideCall, OutsideCalls
 from appliance.pbx.dialplan import RouteOut
-from appliance.pbx.features.ringgroup import Effect, Hunt, Ring, StopRinging
+from appliance.pbx.features.ringgroup import Hunt
 from appliance.pbx.legs import Leg
 
 if TYPE_CHECKING:
@@ -96,6 +97,10 @@ class TransfersOut:
         self.by_caller: dict[int, HandOff] = {}
         self.by_id: dict[int, HandOff] = {}
         self.groups: RingGroupCalls | None = None  # ring groups, a target too, once built
+        self.ringer: HuntRinger[HandOff] = HuntRinger(
+            agent_side, pauses, self.dialogs.deadlines, self._group_unanswered,
+            lambda handoff: self.by_id.get(handoff.id) is handoff,
+            lambda handoff: handoff.caller.call)
 
     def transfer(self, leg: Leg, user: str, now: float) -> Refusal | None:
         """Hand the caller of `leg` (an agent's, in conversation) to the phone `user` or the
@@ -161,14 +166,14 @@ class TransfersOut:
         if handoff is None:
             return DECLINED
         handoff.group, handoff.hunt = group, hunt
-        self._hunt(handoff, hunt.start(now), now)
+        self.ringer.carry_out(handoff, hunt.start(now), now)
         return None
 
     def _open(self, leg: Leg, target: str, now: float,
               taken: int | None = None) -> HandOff | None:
         """Call control lets the caller of `leg` go to `target`: their hand-off, under a
         new id of ours or the id `taken` over, the target not yet rung; None if it will not."""
-        caller = self._caller_of(leg)
+        caller = leg.partner
         call = None if caller is None else self.cc.agent_transfer_out(now, leg.agent, target)
         if call is None or caller is None:
             return None
@@ -182,27 +187,15 @@ class TransfersOut:
         self.caller_side.agent_left(caller, now)
         return handoff
 
-    def _caller_of(self, leg: Leg) -> Leg | None:
-        """The caller `leg`'s agent talks (or, its phone having just hung up to complete a
-        consultation, talked) with: ending the leg cleared its `partner`."""
-        if leg.ended and leg.call > 0:
-            return self.ending.legs.callers.get(leg.call)
-        return leg.partner
-
     def _ring(self, handoff: HandOff, phone: str, now: float) -> bool:
         """Ring `phone` for `handoff`'s caller; False if it is not registered."""
         if self.phones.target(phone, now) is None:
             return False
         handoff.phone = phone
-        self._ring_member(handoff, phone, now)
+        self.ringer.ring(handoff, phone, now)
         handoff.ring_timer = self.dialogs.deadlines.schedule(
             now + self.extensions.ring_timeout, self._no_answer, handoff)
         return True
-
-    def _ring_member(self, handoff: HandOff, phone: str, now: float) -> None:
-        if self.pauses.pause(phone, now):
-            handoff.paused.append(phone)
-        self.agent_side.ring(handoff.id, phone, now, media=handoff.caller.call)
 
     def _place(self, handoff: HandOff, route: RouteOut, now: float) -> None:
         handoff.channel = route.group.name
@@ -216,28 +209,6 @@ class TransfersOut:
         return caller.invite.body if anchor is None else anchor.agent_offer(caller.call, leg)
 
     # --- a ring group's members rung for the caller ---------------------------------------
-
-    def _hunt(self, handoff: HandOff, effects: list[Effect], now: float) -> None:
-        """Carry out the group's hunt's `effects`; its deadline re-armed while it rings."""
-        for effect in effects:
-            if isinstance(effect, Ring):
-                self._ring_member(handoff, effect.member, now)
-            elif isinstance(effect, StopRinging):
-                self.agent_side.stop_ringing(handoff.id, effect.member, now)
-                self._unpause(handoff, effect.member, now)
-            else:
-                self._group_unanswered(handoff, now)
-                return
-        self._stop_timer(handoff)
-        hunt = handoff.hunt
-        if hunt is not None and hunt.deadline is not None:
-            handoff.ring_timer = self.dialogs.deadlines.schedule(
-                hunt.deadline, self._hunt_time_up, handoff)
-
-    def _hunt_time_up(self, now: float, handoff: HandOff) -> None:
-        handoff.ring_timer = None
-        if handoff.hunt is not None and self.by_id.get(handoff.id) is handoff:
-            self._hunt(handoff, handoff.hunt.time_up(now), now)
 
     def _group_unanswered(self, handoff: HandOff, now: float) -> None:
         """Nobody in the group answered: its `then`, a phone or an outside number, takes
@@ -271,7 +242,7 @@ class TransfersOut:
         if effects is None:
             return False
         handoff.hunt, handoff.phone = None, leg.agent
-        self._hunt(handoff, effects, now)
+        self.ringer.carry_out(handoff, effects, now)
         return True
 
     # --- the target's answer --------------------------------------------------------------
@@ -315,8 +286,8 @@ class TransfersOut:
             return
         hunt = handoff.hunt
         if hunt is not None and leg.agent in hunt.ringing:
-            self._unpause(handoff, leg.agent, now)
-            self._hunt(handoff, hunt.refuse(leg.agent, now), now)
+            self.ringer.unpause(handoff, leg.agent, now)
+            self.ringer.carry_out(handoff, hunt.refuse(leg.agent, now), now)
         elif hunt is None and leg.agent == handoff.phone:
             self._failed(handoff, now)
 
@@ -372,7 +343,7 @@ class TransfersOut:
         elif handoff.target is not None:
             self.ending.hang_up(handoff.target, now)
         elif handoff.hunt is not None:
-            self._hunt(handoff, handoff.hunt.give_up(), now)
+            self.ringer.carry_out(handoff, handoff.hunt.give_up(), now)
         elif handoff.phone:
             self.agent_side.stop_ringing(handoff.id, handoff.phone, now)
 
@@ -392,17 +363,10 @@ class TransfersOut:
             self.pauses.give_back(phone, now)
         handoff.paused.clear()
 
-    def _unpause(self, handoff: HandOff, phone: str, now: float) -> None:
-        if phone in handoff.paused:
-            handoff.paused.remove(phone)
-            self.pauses.give_back(phone, now)
-
     def _release_channel(self, handoff: HandOff) -> None:
         if handoff.channel:
             self.cc.release_trunk(handoff.channel)
             handoff.channel = ""
 
     def _stop_timer(self, handoff: HandOff) -> None:
-        if handoff.ring_timer is not None:
-            handoff.ring_timer.cancel()
-            handoff.ring_timer = None
+        self.ringer.stop_timer(handoff)

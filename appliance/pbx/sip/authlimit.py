@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from appliance.pbx.sip.sourcetable import SourceTable, check_max_tracked
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +46,9 @@ class LimitSettings:
     def __post_init__(self) -> None:
         if not 1 <= self.slow_after <= self.block_after:
             raise ValueError("need 1 <= slow_after <= block_after")
-        if self.window <= 0 or self.block_for <= 0 or self.max_tracked < 1:
-            raise ValueError("window, block_for and max_tracked must be positive")
+        if self.window <= 0 or self.block_for <= 0:
+            raise ValueError("window and block_for must be positive")
+        check_max_tracked(self.max_tracked)
 
 
 @dataclass
@@ -62,7 +64,7 @@ class FailureLimiter:
     def __init__(self, kind: str, settings: LimitSettings) -> None:
         self.kind = kind
         self.settings = settings
-        self._records: OrderedDict[str, _Record] = OrderedDict()
+        self._records: SourceTable[str, _Record] = SourceTable(settings.max_tracked)
 
     def __len__(self) -> int:
         return len(self._records)
@@ -74,7 +76,7 @@ class FailureLimiter:
         if record is None:
             return Verdict.ANSWER
         if record.refused_until is not None:
-            self._records.move_to_end(key)
+            self._records.mark_active(key)
             return Verdict.REFUSE
         return Verdict.SLOW if record.failures >= self.settings.slow_after else Verdict.ANSWER
 
@@ -83,12 +85,13 @@ class FailureLimiter:
         settings = self.settings
         record = self._current(key, now)
         if record is None:
-            record = self._records[key] = _Record(0, now)
+            record = self._records.add(key, _Record(0, now))
         elif record.refused_until is not None:
             return  # already refused; the refusal runs its course
+        else:
+            self._records.mark_active(key)
         record.failures += 1
         record.last_failure = now
-        self._records.move_to_end(key)
         if record.failures >= settings.block_after:
             record.refused_until = now + settings.block_for
             logger.warning("%d failed authentications from %s %s: refused for %g s",
@@ -96,14 +99,12 @@ class FailureLimiter:
         elif record.failures == settings.slow_after:
             logger.warning("%d failed authentications from %s %s: answers slowed down",
                            record.failures, self.kind, key)
-        while len(self._records) > settings.max_tracked:
-            self._records.popitem(last=False)
 
     def succeeded(self, key: str) -> None:
         """`key` authenticated: its failures are forgotten (unless it is refused)."""
         record = self._records.get(key)
         if record is not None and record.refused_until is None:
-            del self._records[key]
+            self._records.discard(key)
 
     def _current(self, key: str, now: float) -> _Record | None:
         """`key`'s record, after dropping it if its refusal or its window has run out."""
@@ -115,7 +116,7 @@ class FailureLimiter:
         else:
             ended = now - record.last_failure > self.settings.window
         if ended:
-            del self._records[key]
+            self._records.discard(key)
             return None
         return record
 

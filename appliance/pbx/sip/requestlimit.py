@@ -24,11 +24,11 @@ from __future__ import annotations
 import enum
 import logging
 import math
-from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 
 from appliance.net import hostport
+from appliance.pbx.sip.sourcetable import SourceTable, check_max_tracked
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,9 @@ class RateSettings:
     def __post_init__(self) -> None:
         if not (self.rate > 0 and math.isfinite(self.rate)):
             raise ValueError(f"rate must be a positive number; got {self.rate}")
-        if min(self.burst, self.drop_after, self.max_tracked) < 1:
-            raise ValueError("burst, drop_after and max_tracked must be at least 1")
+        if min(self.burst, self.drop_after) < 1:
+            raise ValueError("burst and drop_after must be at least 1")
+        check_max_tracked(self.max_tracked)
 
     @property
     def forget_after(self) -> float:
@@ -86,7 +87,7 @@ class RequestLimiter:
     def __init__(self, settings: RateSettings) -> None:
         self.settings = settings
         self.stats = LimitStats()
-        self._buckets: OrderedDict[Hashable, _Bucket] = OrderedDict()
+        self._buckets: SourceTable[Hashable, _Bucket] = SourceTable(settings.max_tracked)
 
     def __len__(self) -> int:
         return len(self._buckets)
@@ -97,6 +98,7 @@ class RequestLimiter:
     def configure(self, settings: RateSettings) -> None:
         """New settings; buckets keep their level, clipped to the new burst."""
         self.settings = settings
+        self._buckets.max_tracked = settings.max_tracked
         for bucket in self._buckets.values():
             bucket.level = min(bucket.level, settings.burst)
 
@@ -125,11 +127,11 @@ class RequestLimiter:
     def expire(self, now: float) -> None:
         """Forget the sources quiet for `forget_after` seconds (their buckets are full)."""
         buckets, quiet = self._buckets, self.settings.forget_after
-        while buckets:
-            source, bucket = next(iter(buckets.items()))
+        while (oldest := buckets.oldest()) is not None:
+            source, bucket = oldest
             if bucket.at + quiet > now:
                 return
-            del buckets[source]
+            buckets.discard(source)
             if bucket.refused or bucket.dropped:
                 logger.warning("requests from %s back under the limit after %.0f s: %d "
                                "refused, %d dropped", _name(source), bucket.at - bucket.since,
@@ -140,14 +142,11 @@ class RequestLimiter:
         settings = self.settings
         bucket = self._buckets.get(source)
         if bucket is None:
-            bucket = self._buckets[source] = _Bucket(float(settings.burst), now, now)
-            while len(self._buckets) > settings.max_tracked:
-                self._buckets.popitem(last=False)
-            return bucket
+            return self._buckets.add(source, _Bucket(float(settings.burst), now, now))
         elapsed = max(0.0, now - bucket.at)
         bucket.level = min(float(settings.burst), bucket.level + elapsed * settings.rate)
         bucket.at = now
-        self._buckets.move_to_end(source)
+        self._buckets.mark_active(source)
         return bucket
 
     def _refused(self, source: Hashable, bucket: _Bucket) -> None:
