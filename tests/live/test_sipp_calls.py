@@ -7,6 +7,7 @@ configured peer. The records the appliance wrote to SQLite are then read back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,8 @@ class Floor:
     """The appliance, its phones' port and its caller's port for one test."""
 
     def __init__(self, tmp_path: Path, sip: dict | None = None, media: dict | None = None,
-                 trunk_kind: str = "sip", outbound: int | None = None, **queue: object) -> None:
+                 trunk_kind: str = "sip", outbound: int | None = None,
+                 supervisors: Sequence[str] = (), **queue: object) -> None:
         self.tmp = tmp_path
         self.caller_port = free_udp_port()
         self.phone_port = free_udp_port()
@@ -33,6 +35,8 @@ class Floor:
                             trunk_kind=trunk_kind, **queue)
         if outbound is not None:
             add_gateway(config, outbound)
+        if supervisors:
+            mark_supervisors(config, supervisors)
         self.box = ApplianceProcess(config, tmp_path)
 
     def register_phones(self, scenario: str = "register.xml", users: list[str] | None = None,
@@ -69,12 +73,31 @@ class Floor:
         assert self.box.stop() == 0, self.box.log()
         return RecordReader(self.box.records).calls()
 
+    def phone_config(self, user: str, number: str, talk_ms: int,
+                     scenario: str = "phone_call.xml", port: int | None = None) -> SippConfig:
+        """`user`'s SIPp phone (on `port`, any if None) dialling `number` once and talking
+        `talk_ms`, its INVITE digest authenticated."""
+        host, port_of_box = self.box.address
+        return SippConfig(scenario_path(scenario), remote=self.box.address, local_port=port,
+                          rate=1, max_calls=1, duration_ms=talk_ms, service=number,
+                          keys={"user": user, "password": phone_passwords()[user]},
+                          # The digest's uri must be the INVITE's Request-URI (RFC 3261 22.4).
+                          extra_args=("-auth_uri", f"{number}@{host}:{port_of_box}"))
+
 
 def add_gateway(config: Path, port: int) -> None:
     """Calls out of the site's trunk go to a gateway on 127.0.0.1:`port` (numbers dialled
     with the prefix 9)."""
     site = yaml.safe_load(config.read_text())
     site["trunk_groups"][0]["outbound"] = {"gateway": f"127.0.0.1:{port}", "prefix": "9"}
+    config.write_text(yaml.safe_dump(site, sort_keys=False))
+
+
+def mark_supervisors(config: Path, users: Sequence[str]) -> None:
+    """The site's phones of `users` may listen to, whisper to and barge into agents' calls."""
+    site = yaml.safe_load(config.read_text())
+    for phone in site["sip"]["phones"]:
+        phone["supervisor"] = phone["user"] in users
     config.write_text(yaml.safe_dump(site, sort_keys=False))
 
 

@@ -30,7 +30,7 @@ from appliance.events import (
     VoicemailLeft,
 )
 from appliance.records.store import RecordReader
-from sim.live import ApplianceProcess, phone_passwords, wait_until
+from sim.live import ApplianceProcess, wait_until
 from sim.traffic.rtp_pcap import tone, write_rtp_pcap
 from sim.traffic.sipp import SippConfig, SippRun, free_udp_port, scenario_path
 from tests.live.test_sipp_calls import Floor
@@ -49,12 +49,7 @@ def events_of(floor: Floor, kind: type) -> list:
 def phone_call(floor: Floor, user: str, number: str, talk_ms: int, name: str,
                port: int | None = None) -> SippRun:
     """`user`'s SIPp phone dialling `number` once (started, not waited for)."""
-    host, port_of_box = floor.box.address
-    config = SippConfig(scenario_path("phone_call.xml"), remote=floor.box.address,
-                        local_port=port, rate=1, max_calls=1, duration_ms=talk_ms,
-                        service=number, keys={"user": user, "password": phone_passwords()[user]},
-                        # The digest's uri must be the INVITE's Request-URI (RFC 3261 22.4).
-                        extra_args=("-auth_uri", f"{number}@{host}:{port_of_box}"))
+    config = floor.phone_config(user, number, talk_ms, port=port)
     return SippRun(config, timeout=BOUND, workdir=floor.tmp / name).start()
 
 

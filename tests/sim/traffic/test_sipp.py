@@ -443,16 +443,17 @@ UAC_SCENARIOS = (
     "register.xml",
     "unregister.xml",
     "phone_call.xml",
+    "phone_call_media.xml",
     "mwi_subscribe.xml",
     "fxo_port.xml",
 )
 # The scenarios that play a pcap: SIPp loads it (-key pcap) when it reads the scenario.
 PCAP_SCENARIOS = ("agent_media.xml", "caller_media.xml", "caller_info.xml", "caller_ivr.xml",
-                  "fxo_port.xml")
+                  "fxo_port.xml", "phone_call_media.xml")
 # The scenarios that call from a given number (-key ani).
 ANI_SCENARIOS = ("caller_ivr.xml", "fxo_port.xml")
 # The scenarios of a phone's user, who authenticates (-key user, -key password).
-PHONE_SCENARIOS = ("phone_call.xml", "mwi_subscribe.xml")
+PHONE_SCENARIOS = ("phone_call.xml", "phone_call_media.xml", "mwi_subscribe.xml")
 
 
 def test_every_shipped_scenario_is_tested() -> None:
