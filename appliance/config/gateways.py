@@ -1,6 +1,6 @@
 """A site's gateways: which gateway product (a profile of `appliance/hw/profiles/`) sits at
-which address, and what each of its ports serves - a trunk group (with the line's name where
-calls bring no called number) or an agent seat.
+which address (or registers as which SIP account), and what each of its ports serves - a
+trunk group (with the line's name where calls bring no called number) or an agent seat.
 
 A trunk group no gateway serves keeps its plain meaning: `channels` lines of its `kind`.
 """
@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -106,19 +107,70 @@ class LineDisconnect(Frozen):
     delay: Seconds | None = None
 
 
+_HEX32 = r"[0-9a-f]{32}"
+_HEX64 = r"[0-9a-f]{64}"
+
+
+class GatewayRegistration(Frozen):
+    """How a gateway with no fixed address registers with the appliance: `per: gateway` - one
+    account `user` (a trunk account: the port number in the Request-URI's user part); `per:
+    port` - an account for each port, port n as `<user><n>` (user `fxs1-` gives `fxs1-1`,
+    `fxs1-2` ...; user `10` gives `101` ... `108`), all with the one `password`, as installers
+    set up a Grandstream HT8xx's or a Dinstar's port accounts.
+
+    Credentials as a phone's: the `password`, or for a gateway account its hashes `ha1_md5`
+    and/or `ha1_sha256` (`ccbox passwd USER --realm REALM`). A hash is one user's, so an account
+    per port needs the password."""
+
+    user: Annotated[str, Field(pattern=r"[A-Za-z0-9_.+-]+")]
+    password: Annotated[str, Field(min_length=1)] | None = None
+    ha1_md5: Annotated[str, Field(pattern=_HEX32)] | None = None
+    ha1_sha256: Annotated[str, Field(pattern=_HEX64)] | None = None
+    per: Literal["gateway", "port"] = "gateway"
+
+    @model_validator(mode="after")
+    def _check_credentials(self) -> GatewayRegistration:
+        hashes = self.ha1_md5 is not None or self.ha1_sha256 is not None
+        if (self.password is None) == (not hashes):
+            raise ValueError("expected a password, or ha1_md5 and/or ha1_sha256 (not both "
+                             "kinds)")
+        if hashes and self.per == "port":
+            raise ValueError("per: port needs a password: a ha1 hashes one account's name, "
+                             "and each port has its own")
+        return self
+
+    def account(self, port: int | None) -> str:
+        """The account gateway (None) or port `port` registers as."""
+        return self.user if port is None else f"{self.user}{port}"
+
+    def hashes(self) -> dict[str, str]:
+        """The given ha1 hashes by digest algorithm (none with a password)."""
+        found = {"MD5": self.ha1_md5, "SHA-256": self.ha1_sha256}
+        return {name: value for name, value in found.items() if value is not None}
+
+
 class SiteGateway(Frozen):
-    """A gateway at `address` (host:port). `port_in` says how its SIP tells its ports apart:
-    `user` - one SIP endpoint for the gateway, the port number in the Request-URI's user part
-    (`sip:3@box`, or `sip:port3@box`); `source` - an endpoint per port, port n sending from
-    the address's SIP port + n - 1 (statically configured, one UDP port a line).
+    """A gateway at `address` (host:port), or one that registers (`register`) and is reached
+    where its registration says; exactly one of the two. `port_in` says how its SIP tells its
+    ports apart: `user` - one SIP endpoint for the gateway, the port number in the
+    Request-URI's user part (`sip:3@box`, or `sip:port3@box`); `source` - an endpoint per
+    port, port n sending from the address's SIP port + n - 1 (statically configured, one UDP
+    port a line). A registering
+    gateway tells its ports apart by the Request-URI's user part (`per: gateway`) or by the
+    account each port registered as (`per: port`); `port_in: source` needs an address.
 
     `profile` names a built-in profile or a profile file (YAML, relative to the site file;
     an absolute path after validation). `tones` and `disconnect` set up this gateway's lines
     over its profile's (as a profile gives them)."""
 
+    # A dumped site (a sweep's workers, a reload's comparison) names the field, not its alias.
+    model_config = ConfigDict(**Frozen.model_config, populate_by_name=True)
+
     name: Identifier
     profile: Annotated[str, Field(min_length=1)]
-    address: Annotated[str, Field(min_length=1)]
+    address: Annotated[str, Field(min_length=1)] | None = None
+    # `register` in the file (a BaseModel attribute has that name).
+    registration: GatewayRegistration | None = Field(default=None, alias="register")
     port_in: Literal["user", "source"] = "user"
     tones: Tones | None = None
     disconnect: LineDisconnect | None = None
@@ -136,7 +188,7 @@ class SiteGateway(Frozen):
 
     @model_validator(mode="after")
     def _check(self) -> SiteGateway:
-        _check_address(self.address)
+        _check_reach(self)
         product = _product(self.profile)
         disconnect = self.disconnect and self.disconnect.model_dump(exclude_none=True)
         try:
@@ -145,10 +197,35 @@ class SiteGateway(Frozen):
             raise FieldProblems([(("disconnect",), str(error))]) from None
         return self
 
+    def accounts(self) -> dict[str, int | None]:
+        """The SIP accounts the gateway registers as, each with its port number (None: the
+        gateway's one account); empty for a gateway at an address."""
+        registration = self.registration
+        if registration is None:
+            return {}
+        if registration.per == "gateway":
+            return {registration.user: None}
+        numbers = (int(number) for number, _ in self.product().layout())
+        return {registration.account(number): number for number in numbers}
+
     def product(self) -> GatewayProfile:
         """The gateway's product as this site sets up its lines (`tones`, `disconnect`):
         what both drivers build its ports from."""
         return self._product
+
+
+def _check_reach(gateway: SiteGateway) -> None:
+    if (gateway.address is None) == (gateway.registration is None):
+        raise FieldProblems([(("address",), "expected either address (host:port) or register "
+                              "({user, password, per})")])
+    if gateway.address is not None:
+        try:
+            _check_address(gateway.address)
+        except ValueError as error:
+            raise FieldProblems([(("address",), str(error))]) from None
+    elif gateway.port_in == "source":
+        raise FieldProblems([(("port_in",), "port_in: source needs an address; a registering "
+                              "gateway's ports are told apart by register.per")])
 
 
 def _product(profile: str) -> GatewayProfile:
@@ -178,6 +255,18 @@ def gateway_problems(gateways: Sequence[SiteGateway], site: Any,
     for index, gateway in enumerate(gateways):
         yield from _port_problems(gateway, ("gateways", index), site, expand, served)
     yield from _channel_problems(site, served)
+    yield from _account_problems(gateways, site)
+
+
+def _account_problems(gateways: Sequence[SiteGateway], site: Any) -> Iterator[Problem]:
+    """A registering gateway's accounts are nobody else's: no phone's, no other gateway's."""
+    taken = {phone.user: "a phone" for phone in site.sip.phones}
+    for index, gateway in enumerate(gateways):
+        clash = next((account for account in gateway.accounts() if account in taken), None)
+        if clash is not None:
+            yield (("gateways", index, "register", "user"),
+                   f"account {clash!r} is {taken[clash]}'s already")
+        taken.update(dict.fromkeys(gateway.accounts(), f"gateway {gateway.name!r}"))
 
 
 def _port_problems(gateway: SiteGateway, loc: tuple, site: Any,

@@ -37,7 +37,7 @@ def _gateways_table(gateways: list[SiteGateway]) -> Table:
     table = Table("gateway", "profile", "address", "ports", "ports told apart by",
                   title="Gateways")
     for gateway in gateways:
-        table.add_row(gateway.name, gateway.profile, gateway.address, _port_kinds(gateway),
+        table.add_row(gateway.name, gateway.profile, _reached(gateway), _port_kinds(gateway),
                       _port_in(gateway))
     return table
 
@@ -48,10 +48,21 @@ def _port_kinds(gateway: SiteGateway) -> str:
     return ", ".join(f"{count} {KIND_NAMES[kind]}" for kind, count in kinds.items())
 
 
+def _reached(gateway: SiteGateway) -> str:
+    """Its address, or the account it registers as ("registers as desk-N" with one a port)."""
+    registration = gateway.registration
+    if registration is None:
+        return gateway.address or ""
+    return f"registers as {registration.user}{'N' if registration.per == 'port' else ''}"
+
+
 def _port_in(gateway: SiteGateway) -> str:
+    registration = gateway.registration
+    if registration is not None and registration.per == "port":
+        return f"account per port (port N as {registration.user}N)"
     if gateway.port_in == "user":
         return "Request-URI user (sip:N@box)"
-    _, first = parse_contact(gateway.address)  # port n sends from the address's port + n - 1
+    _, first = parse_contact(gateway.address or "")  # port n sends from the address's port + n - 1
     return f"source port {first}-{first + gateway.product().port_count - 1}"
 
 

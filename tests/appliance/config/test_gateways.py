@@ -184,3 +184,47 @@ def test_line_settings_in_error_are_named(field, settings, where, says):
     index = 0 if field == "card" else 1
     assert [(path, message[:len(says)]) for path, message in found] == [
         (f"gateways[{index}] ({name}).{where}", says)]
+
+
+
+def registering(card: dict | None = None, desk: dict | None = None) -> str:
+    """The site of GATEWAYS with its card registering as `card` and its FXS gateway's ports
+    each as `desk-N`; `card`/`desk`: fields over theirs."""
+    gateways = yaml.safe_load(GATEWAYS)["gateways"]
+    for gateway, register, more in [
+            (gateways[0], {"user": "card", "password": "s3cret"}, card),
+            (gateways[1], {"user": "desk-", "password": "s3cret", "per": "port"}, desk)]:
+        del gateway["address"]
+        gateway.update({"register": register, **(more or {})})
+    return small_with(yaml.safe_dump({"gateways": gateways}))
+
+
+def test_a_gateway_registers_instead_of_having_an_address():
+    card, desk = parse_site(registering()).gateways
+    assert card.address is None and card.accounts() == {"card": None}
+    assert desk.accounts() == {f"desk-{n}": n for n in range(1, 9)}
+
+
+@pytest.mark.parametrize(("card", "desk", "where", "says"), [
+    ({"address": "127.0.0.1:5070"}, None,
+     "gateways[0] (card).address", "expected either address (host:port) or register"),
+    ({"register": {"user": "card"}}, None,
+     "gateways[0] (card).register", "expected a password, or ha1_md5"),
+    (None, {"register": {"user": "desk-", "ha1_md5": "0" * 32, "per": "port"}},
+     "gateways[1] (phones).register", "per: port needs a password"),
+    ({"port_in": "source"}, None,
+     "gateways[0] (card).port_in", "port_in: source needs an address"),
+    ({"register": {"user": "desk-1", "password": "x"}}, None,
+     "gateways[1] (phones).register.user", "account 'desk-1' is gateway 'card''s already"),
+    ({"address": "127.0.0.1"}, None, "gateways[0] (card).address", ""),
+])
+def test_registration_in_error_names_the_gateway_and_field(card, desk, where, says):
+    found = problems(registering(card, desk))
+    assert any(path == where and says in message for path, message in found), found
+
+
+def test_an_account_that_is_a_phones_user_is_refused():
+    data = yaml.safe_load(registering())
+    data["sip"] = {"realm": "x", "phones": [{"user": "card", "ha1_md5": "0" * 32}]}
+    assert ("gateways[0] (card).register.user",
+            "account 'card' is a phone's already") in problems(yaml.safe_dump(data))

@@ -53,3 +53,15 @@ def test_an_e1_span_and_a_silent_fxo_card_say_what_their_ports_do():
 
 def test_a_site_without_gateways_has_no_tables():
     assert rendered([]) == []
+
+
+def test_a_registering_gateway_shows_the_account_it_registers_as():
+    lines = rendered(
+        [{"name": "card", "profile": "fxo-4", "register": {"user": "card", "password": "s"},
+          "ports": [{"ports": "1-4", "trunk_group": "pstn"}]},
+         {"name": "desk", "profile": "fxs-8",
+          "register": {"user": "desk-", "password": "s", "per": "port"}}])
+    assert any("│ card    │ fxo-4   │ registers as card   │ 4 FXO │ Request-URI user" in line
+               for line in lines), lines
+    assert any("│ desk    │ fxs-8   │ registers as desk-N │ 8 FXS │ account per port (port N "
+               "as desk-N)" in line for line in lines), lines
