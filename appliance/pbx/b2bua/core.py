@@ -197,6 +197,7 @@ class B2bua(Endpoint):
         self.overloaded = False
         self.probes = PeerProbes(self.layer, self.deadlines, self.rng, self.here, site.sip)
         self.probes.on_change = self._peer_changed
+        self.logins.registrations_changed = self._gateways_registered
         self.outside.ports = self.intake.ports
         self.seats = SeatPorts(self.intake.ports)
         self.phones.seats = self.seats
@@ -225,15 +226,16 @@ class B2bua(Endpoint):
 
     # --- configuration -------------------------------------------------------------------
 
-    def apply_site(self, site: Site) -> None:
-        """Take the SIP settings of `site` (phones, trunk peers, limits)."""
+    def apply_site(self, site: Site, now: float = 0.0) -> None:
+        """Take the SIP settings of `site` (phones, trunk peers, gateways, limits) at `now`."""
         self.site = site
         self.sip = site.sip
-        self.phones.apply(site.sip)
+        self.phones.apply(site.sip, site.gateways)
         self.agent_side.apply(site.sip)
         self.intake.apply(site)
         self.seats.apply(site.gateways, expand_id_range)
         self.probes.apply(site.sip, site.trunk_groups, self.intake.ports.addresses())
+        self._gateways_registered(now)
         self.logins.apply(site)
         self.features.apply(site.sip.feature_codes)
         self.parking.apply(site.sip.feature_codes)
@@ -259,7 +261,7 @@ class B2bua(Endpoint):
         logged in as if it had just registered (with `agent_login: static`, at once); the
         others keep the state they are in."""
         before = self.logins.agents
-        self.apply_site(site)
+        self.apply_site(site, now)
         self.cc.reload(site, now)
         self.logins.reloaded(before, now)
         self._pump(now)
@@ -452,12 +454,29 @@ class B2bua(Endpoint):
             return
         if up:
             ports.gateway_up(name, now)
-            return
-        for call in ports.gateway_down(name, now):
+        else:
+            self._ports_lost(ports.gateway_down(name, now), now)
+
+    def _gateways_registered(self, now: float) -> None:
+        """Registering gateways (or their ports) are where their newest registrations say:
+        unregistered ports out of service and their calls ended, OPTIONS probes sent to
+        where they are now."""
+        ports, registrar = self.intake.ports, self.phones.registrar
+        where = {account: next((b.source for b in registrar.lookup(account, now)), None)
+                 for account in ports.accounts}
+        before = ports.addresses()
+        self._ports_lost(ports.locate(where, now), now)
+        if ports.addresses() != before:
+            self.probes.apply(self.sip, self.site.trunk_groups, ports.addresses())
+
+    def _ports_lost(self, calls: list[int], now: float) -> None:
+        """Calls `calls` on gateway ports, and the agents' calls on seats' ports, taken out
+        of service, end."""
+        for call in calls:
             caller = self.legs.callers.get(call)
             if caller is not None and not caller.ended:
                 self._lost(caller, LegEvent.LOST, now)
-        for leg in self.seats.legs_on(name):  # agents' calls on its station ports
+        for leg in self.seats.legs_out():  # agents' calls on station ports
             if not leg.ended:
                 self._lost(leg, LegEvent.LOST, now)
 

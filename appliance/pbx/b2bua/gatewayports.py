@@ -13,6 +13,10 @@ but refuses a call out on that span's channels: 503 (or 480, 502) with `Reason: 
 cause=38` (network out of order) or 27 (destination out of order). The span then takes no
 calls out for `span_retry` seconds (`span_refused`), so that they go to the channels of other
 spans and gateways; calls in on it are taken as ever, since the gateway alone knows.
+
+A gateway that registers instead of having an address (`SiteGateway.registration`) is where
+its registration says (`locate`): its ports are out of service while it (or, with an account
+per port, the port) has no registration, and back once it registers again.
 """
 
 from __future__ import annotations
@@ -84,6 +88,10 @@ class GatewayPorts:
         self.gateways: dict[str, Gateway] = {}
         self.refs: dict[tuple[str, str], PortRef] = {}
         self._where: dict[tuple[str, int], tuple[SiteGateway, int]] = {}
+        # Registering gateways: each account's (gateway, port; None: the gateway's one
+        # account), and where each such account is registered from.
+        self.accounts: dict[str, tuple[str, int | None]] = {}
+        self._at: dict[tuple[str, int | None], Address] = {}
         self._calls: dict[int, PortRef] = {}  # calls that came in on a port, by call id
         self._out: dict[int, PortRef] = {}  # calls placed out on a port, by outside call id
         self._timers: dict[str, TimerHandle] = {}
@@ -99,7 +107,7 @@ class GatewayPorts:
         for timer in [*self._timers.values(), *self._spans_down.values()]:
             timer.cancel()
         self._timers, self.refs, self._where, self._calls, self._out = {}, {}, {}, {}, {}
-        self._spans_down = {}
+        self._spans_down, self.accounts, self._at = {}, {}, {}
         self.site_gateways = list(gateways)
         self.gateways = {g.name: g.product().build(g.name) for g in gateways}
         for site_gateway in gateways:
@@ -110,7 +118,6 @@ class GatewayPorts:
         return any(ref.group == group for ref in self.refs.values())
 
     def _add(self, site_gateway: SiteGateway) -> None:
-        host, sip_port = parse_contact(site_gateway.address)
         plan = site_gateway.product().tone_plan()
         ports = self.gateways[site_gateway.name].ports
         for mapping in site_gateway.ports:
@@ -119,6 +126,11 @@ class GatewayPorts:
                     self.refs[site_gateway.name, str(number)] = PortRef(
                         site_gateway.name, str(number), mapping.trunk_group, mapping.line or "",
                         ports[str(number)].capabilities, (plan.busy, plan.reorder))
+        for account, number in site_gateway.accounts().items():
+            self.accounts[account] = (site_gateway.name, number)
+        if site_gateway.address is None:
+            return
+        host, sip_port = parse_contact(site_gateway.address)
         count = len(ports) if site_gateway.port_in == "source" else 1
         for offset in range(count):
             self._where[host, sip_port + offset] = (site_gateway, offset + 1)
@@ -126,25 +138,47 @@ class GatewayPorts:
     # --- finding ports --------------------------------------------------------------------------
 
     def address_of(self, ref: PortRef) -> Address:
-        """Where `ref`'s gateway takes an INVITE for that port."""
-        return next(where for where, (g, number) in self._where.items()
-                    if g.name == ref.gateway and (g.port_in == "user" or str(number) == ref.port))
+        """Where `ref`'s gateway takes an INVITE for that port (a port in service)."""
+        where = self.where(ref.gateway, ref.port)
+        assert where is not None, "a registering gateway's port is out of service unregistered"
+        return where
+
+    def where(self, gateway: str, port: str) -> Address | None:
+        """Where port `port` of `gateway` is reached: its gateway's address (or the port's own
+        with `port_in: source`), or where it or its gateway is registered; None while a
+        registering one is not."""
+        registered = self._at.get((gateway, None)) or self._at.get((gateway, int(port)))
+        return registered or next(
+            (where for where, (g, number) in self._where.items()
+             if g.name == gateway and (g.port_in == "user" or str(number) == port)), None)
 
     def addresses(self) -> dict[Address, str]:
-        """Each gateway's address (where it answers OPTIONS) and its name."""
-        return {where: g.name for where, (g, number) in self._where.items() if number == 1}
+        """Each gateway's address (where it answers OPTIONS; a registering one's, where it or
+        each of its ports is registered) and its name."""
+        static = {where: g.name for where, (g, number) in self._where.items() if number == 1}
+        return {**static, **{at: name for (name, _), at in self._at.items()}}
 
-    def port_of(self, source: Address, user: str) -> PortRef | None:
+    def port_of(self, source: Address, user: str, senders: Sequence[str] = ()) -> PortRef | None:
         """The trunk port an INVITE from `source` to `user` came from; None if it came from
-        no gateway port mapped to a trunk group."""
+        no gateway port mapped to a trunk group. `senders`: the users of its Contact and From,
+        which tell apart ports registered from one address, each as its own account."""
         found = self._where.get((source[0], source[1]))
         if found is None:
-            return None
+            return self._registered_port((source[0], source[1]), user, senders)
         site_gateway, number = found
         if site_gateway.port_in == "user":
-            digits = user.removeprefix("port")
-            number = int(digits) if digits.isdigit() else 0
+            number = _port_number(user)
         return self.refs.get((site_gateway.name, str(number)))
+
+    def _registered_port(self, source: Address, user: str,
+                         senders: Sequence[str]) -> PortRef | None:
+        keys = [key for key, at in self._at.items() if at == source]
+        named = [self.accounts[sender] for sender in senders if sender in self.accounts]
+        key = next((key for key in named if key in keys), keys[0] if len(keys) == 1 else None)
+        if key is None:
+            return None
+        name, number = key
+        return self.refs.get((name, str(_port_number(user) if number is None else number)))
 
     def state(self, ref: PortRef) -> PortState:
         return self.gateways[ref.gateway].ports[ref.port].state
@@ -253,18 +287,63 @@ class GatewayPorts:
     def gateway_down(self, name: str, now: float) -> list[int]:
         """Gateway `name` stopped answering: its ports are out of service; the calls that were
         on them, which must end."""
-        lost = [call for call, ref in self._calls.items() if ref.gateway == name]
-        for call in lost:
-            del self._calls[call]
-        for call in [call for call, ref in self._out.items() if ref.gateway == name]:
-            del self._out[call]
+        lost = self._lose(name, set(self.gateways[name].ports))
         self.gateways[name].fail(now)
         self._arm(name)
         return lost
 
     def gateway_up(self, name: str, now: float) -> None:
+        """Gateway `name` answers again: its ports are back, but for a registering one's
+        ports with no registration."""
         self.gateways[name].restore(now)
+        self._sync(name, now)
+
+    def _lose(self, name: str, ports: set[str]) -> list[int]:
+        """Forget the calls on `ports` of gateway `name`; those that came in, which must end."""
+        lost = [call for call, ref in self._calls.items()
+                if ref.gateway == name and ref.port in ports]
+        for call in lost:
+            del self._calls[call]
+        for call in [call for call, ref in self._out.items()
+                     if ref.gateway == name and ref.port in ports]:
+            del self._out[call]
+        return lost
+
+    # --- registering gateways -------------------------------------------------------------------
+
+    def locate(self, where: dict[str, Address | None], now: float) -> list[int]:
+        """Where each registering gateway's account is registered now (None: nowhere): ports
+        with no registration go out of service, registered ones come back; a gateway that
+        registers from a new address is taken to be up, whatever OPTIONS said at the old.
+        The calls that were on ports taken out, which must end."""
+        for account, address in where.items():
+            key = self.accounts[account]
+            if self._at.get(key) == address:
+                continue
+            if address is None:
+                del self._at[key]
+            else:
+                self._at[key] = address
+                self.gateways[key[0]].restore(now)
+        return [call for name in sorted({name for name, _ in self.accounts.values()})
+                for call in self._sync(name, now)]
+
+    def _sync(self, name: str, now: float) -> list[int]:
+        """Registering gateway `name`'s ports in service where registered, out where not (all
+        out while OPTIONS finds it down); the calls lost."""
+        gateway = self.gateways[name]
+        if gateway.down or not any(key[0] == name for key in self.accounts.values()):
+            return []
+        ports = gateway.ports
+        out = {port for port in ports if (name, None) not in self._at
+               and (name, int(port)) not in self._at}
+        going = [port for port in ports
+                 if port in out and ports[port].state is not PortState.OUT_OF_SERVICE]
+        lost = self._lose(name, set(going))
+        gateway.fail(now, going)
+        gateway.restore(now, [port for port in ports if port not in out])
         self._arm(name)
+        return lost
 
     def free_port(self, group: str) -> PortRef | None:
         """A free port serving trunk group `group`, gateways and ports in the site's order;
@@ -299,3 +378,9 @@ class GatewayPorts:
         self.gateways[name].on_deadline(now)
         self._arm(name)
 
+
+
+def _port_number(user: str) -> int:
+    """The port a Request-URI's user part names (`3`, `port3`); 0 for none."""
+    digits = user.removeprefix("port")
+    return int(digits) if digits.isdigit() else 0

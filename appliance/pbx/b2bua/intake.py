@@ -70,7 +70,9 @@ class CallIntake:
         """An INVITE that starts a call: a phone's (authenticated first: a feature code), a
         gateway port's or another trunk's (a caller for call control)."""
         from_phone = self.phones.from_phone(request, source)
-        port = None if from_phone else self.ports.port_of(source, user_of_uri(request.uri))
+        senders = [user_of(request.headers.get(name)) for name in ("Contact", "From")]
+        port = None if from_phone else self.ports.port_of(source, user_of_uri(request.uri),
+                                                          senders)
         group = None if from_phone else self.peers.group_for(source)
         if port is not None and self._has_contact(request, now):
             self._port_call(request, port, source, now)

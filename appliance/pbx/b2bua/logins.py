@@ -4,6 +4,7 @@ bindings come and go."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from appliance.clock import Deadlines, TimerHandle
@@ -29,6 +30,8 @@ class AgentLogins:
         self.agents: set[str] = set()
         self.mode = "static"
         self._expiry_timer: TimerHandle | None = None
+        # Told after every REGISTER taken and every expiry: registering gateways may move.
+        self.registrations_changed: Callable[[float], None] = lambda now: None
 
     def apply(self, site: Site) -> None:
         self.agents = {agent.id for agent in site.expanded_agents()}
@@ -80,6 +83,7 @@ class AgentLogins:
             else:
                 self.cc.agent_logout(now, user)
         self._arm_expiry()
+        self.registrations_changed(now)
 
     def _arm_expiry(self) -> None:
         when = self.phones.registrar.next_expiry()

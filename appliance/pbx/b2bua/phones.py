@@ -4,6 +4,7 @@ failures."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from random import Random
 from typing import TYPE_CHECKING
 
@@ -11,12 +12,13 @@ from appliance.clock import Deadlines
 from appliance.net import Address, hostport
 from appliance.pbx.b2bua.wire import user_of
 from appliance.pbx.sip.authlimit import AuthLimits, LimitSettings, Verdict
-from appliance.pbx.sip.digest import AuthResult, DigestAuthenticator, make_tagged_response
+from appliance.pbx.sip.digest import AuthResult, DigestAuthenticator, ha1, make_tagged_response
 from appliance.pbx.sip.layer import TransactionLayer
 from appliance.pbx.sip.message import Request, Response
 from appliance.pbx.sip.registrar import Registrar
 
 if TYPE_CHECKING:
+    from appliance.config.gateways import SiteGateway
     from appliance.config.live import Sip
     from appliance.pbx.b2bua.seatports import SeatPorts
 
@@ -37,17 +39,25 @@ class Phones:
         self.auth_limits = AuthLimits(_limit_settings(sip))
         self._take(sip, self.registrar.authenticator)
 
-    def apply(self, sip: Sip) -> None:
-        """Take the phones and digest settings of `sip`."""
-        self._take(sip, self._authenticator(sip))
+    def apply(self, sip: Sip, gateways: Sequence[SiteGateway] = ()) -> None:
+        """Take the phones and digest settings of `sip`, and the accounts `gateways` register
+        as (`SiteGateway.accounts`) beside the phones' users."""
+        self._take(sip, self._authenticator(sip, gateways))
         limits = _limit_settings(sip)
         if self.auth_limits.settings != limits:
             self.auth_limits = AuthLimits(limits)
 
-    def _authenticator(self, sip: Sip) -> DigestAuthenticator:
+    def _authenticator(self, sip: Sip,
+                       gateways: Sequence[SiteGateway] = ()) -> DigestAuthenticator:
         credentials = {phone.user: phone.ha1_by_algorithm() for phone in sip.phones}
         offers = {phone.user: phone.offered_algorithms(sip.digest_algorithms)
                   for phone in sip.phones}
+        for gateway in gateways:
+            for account in gateway.accounts():
+                credentials[account] = _gateway_hashes(gateway, account, sip.realm)
+                offers[account] = [name for name in sip.digest_algorithms
+                                   if name in credentials[account]] or sorted(
+                                       credentials[account], reverse=True)
         return DigestAuthenticator(sip.realm, credentials, self.secret, self.rng,
                                    algorithms=sip.digest_algorithms, offers=offers)
 
@@ -145,6 +155,16 @@ class Phones:
     def _send_late(self, now: float, response: Response) -> None:
         self.delayed_answers -= 1
         self.layer.send_response(response, now)
+
+
+def _gateway_hashes(gateway: SiteGateway, account: str, realm: str) -> dict[str, str]:
+    """The ha1 hashes `account` of `gateway` is checked against, by digest algorithm."""
+    registration = gateway.registration
+    assert registration is not None
+    if registration.password is None:
+        return registration.hashes()
+    return {name: ha1(account, realm, registration.password, name)
+            for name in ("MD5", "SHA-256")}
 
 
 def _limit_settings(sip: Sip) -> LimitSettings:

@@ -1,9 +1,11 @@
 """Agent seats on gateways' FXS station ports ("S-ports"): the seat's port is the agent's
 phone. The agent is rung through the port's gateway - at its address with the port number as
 the user part (`port_in: user`), or at the port's own address (`port_in: source`) - with no
-registration; the port's state machine (`appliance/hw`) follows the ring, the answer and the
-hang-up. A port out of service (its gateway silent to OPTIONS) has no phone behind it: the
-agent is unreachable, as with an unregistered phone.
+registration; or where a registering gateway (the port number as the user part) or the port
+(its own account as the user part) is registered. The port's state machine (`appliance/hw`)
+follows the ring, the answer and the hang-up. A port out of service (its gateway silent to
+OPTIONS, or unregistered) has no phone behind it: the agent is unreachable, as with an
+unregistered phone.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from appliance.pbx.legs import Leg
 
 @dataclass(frozen=True, slots=True)
 class Seat:
-    """Agent seat on port `port` of gateway `gateway`, rung at `uri` sent to `address`."""
+    """Agent seat on port `port` of gateway `gateway`, rung at `sip:<user>@` its address:
+    `address`, or where the gateway or port is registered when None."""
 
     gateway: str
     port: str
-    uri: str
-    address: Address
+    user: str
+    address: Address | None
 
 
 class SeatPorts:
@@ -45,12 +48,11 @@ class SeatPorts:
         self.seats = {}
         self._holder = {}
         for gateway in gateways:
-            host, sip_port = parse_contact(gateway.address)
             for mapping in gateway.ports:
                 if mapping.seats is None:
                     continue
                 for number, agent in zip(mapping.numbers(), expand(mapping.seats), strict=True):
-                    self.seats[agent] = _seat(gateway, number, agent, (host, sip_port))
+                    self.seats[agent] = _seat(gateway, number, agent)
 
     def __contains__(self, agent: str) -> bool:
         return agent in self.seats
@@ -59,9 +61,10 @@ class SeatPorts:
         """Where to ring seat `agent` (Request-URI, address); None while its port is out of
         service."""
         seat = self.seats[agent]
-        if self._state(seat) is PortState.OUT_OF_SERVICE:
+        address = seat.address or self.ports.where(seat.gateway, seat.port)
+        if self._state(seat) is PortState.OUT_OF_SERVICE or address is None:
             return None
-        return seat.uri, seat.address
+        return f"sip:{seat.user}@{hostport(address)}", address
 
     def rung(self, agent: str, leg: Leg, caller: str, now: float) -> None:
         """Our INVITE on `leg` rings seat `agent`'s phone; a port busy with another leg's
@@ -81,10 +84,11 @@ class SeatPorts:
             del self._holder[agent]
             self._drive(agent, Release(), now)
 
-    def legs_on(self, gateway: str) -> list[Leg]:
-        """The legs on seats' ports of `gateway`, in the seats' order."""
+    def legs_out(self) -> list[Leg]:
+        """The legs on seats' ports now out of service (their gateway died, or its or the
+        port's registration ran out), in the seats' order."""
         return [leg for agent, leg in self._holder.items()
-                if self.seats[agent].gateway == gateway]
+                if self._state(self.seats[agent]) is PortState.OUT_OF_SERVICE]
 
     def state(self, agent: str) -> PortState:
         return self._state(self.seats[agent])
@@ -101,9 +105,13 @@ class SeatPorts:
         return True
 
 
-def _seat(gateway: SiteGateway, number: int, agent: str, address: Address) -> Seat:
+def _seat(gateway: SiteGateway, number: int, agent: str) -> Seat:
     """Where seat `agent` on port `number` of `gateway` is rung."""
+    registration = gateway.registration
+    if registration is not None:
+        user = str(number) if registration.per == "gateway" else registration.account(number)
+        return Seat(gateway.name, str(number), user, None)
+    host, sip_port = parse_contact(gateway.address or "")
     if gateway.port_in == "source":
-        address = (address[0], address[1] + number - 1)
-        return Seat(gateway.name, str(number), f"sip:{agent}@{hostport(address)}", address)
-    return Seat(gateway.name, str(number), f"sip:{number}@{hostport(address)}", address)
+        return Seat(gateway.name, str(number), agent, (host, sip_port + number - 1))
+    return Seat(gateway.name, str(number), str(number), (host, sip_port))
