@@ -53,7 +53,13 @@ from appliance.events import (
     SurveyScored,
 )
 from appliance.ivrpath import IvrPath
-from appliance.pbx.acd.core import DIRECT_PREFIX, EXTENSION_PREFIX, OUTSIDE_PREFIX, ROOM_PREFIX
+from appliance.pbx.acd.core import (
+    DIRECT_PREFIX,
+    EXTENSION_PREFIX,
+    OUTSIDE_PREFIX,
+    RING_GROUP_PREFIX,
+    ROOM_PREFIX,
+)
 
 LOGGED_OUT = AgentState.LOGGED_OUT
 TALKING = AgentState.TALKING
@@ -90,7 +96,7 @@ class TransferKind(StrEnum):
     AGENT = "agent"  # blind, to one agent, who is rung
     ATTENDED = "attended"  # to an agent consulted first, who takes it at once
     CONFERENCE = "conference"  # blind, into a conference room: the call leaves the queues
-    EXTENSION = "extension"  # blind, to a phone that is no agent's: the call leaves the queues
+    EXTENSION = "extension"  # blind, to a phone that is no agent's (or a ring group's number)
     OUTSIDE = "outside"  # blind, to an outside number through a trunk: it leaves the queues
 
 
@@ -305,8 +311,10 @@ class CallState:
 
 
 # A blind transfer's kind by its target's prefix (`CallTransferred.target`); none: a queue.
+# A ring group's phones are no agents': a transfer to one counts as to an extension, once,
+# whether a member, its `then` or (by a queue or mailbox) call control takes it after.
 _BLIND_KINDS = ((ROOM_PREFIX, TransferKind.CONFERENCE), (EXTENSION_PREFIX, TransferKind.EXTENSION),
-                (OUTSIDE_PREFIX, TransferKind.OUTSIDE))
+                (RING_GROUP_PREFIX, TransferKind.EXTENSION), (OUTSIDE_PREFIX, TransferKind.OUTSIDE))
 
 
 def _blind_kind(target: str) -> TransferKind:

@@ -29,7 +29,13 @@ from appliance.media.speech import say
 from appliance.pbx.acd.agent import HELD as AGENT_HELD
 from appliance.pbx.acd.agent import TALKING as AGENT_TALKING
 from appliance.pbx.acd.callback import BUSY, FAILED, PendingCallback, pending
-from appliance.pbx.acd.core import REASON_DECLINED, ROOM_PREFIX, Acd, AnnouncementSeconds
+from appliance.pbx.acd.core import (
+    REASON_DECLINED,
+    RING_GROUP_PREFIX,
+    ROOM_PREFIX,
+    Acd,
+    AnnouncementSeconds,
+)
 from appliance.pbx.actions import (
     Action,
     AnswerCaller,
@@ -419,32 +425,49 @@ class CallControl:
 
     def ring_group_answered(self, now: float, call_id: int) -> str | None:
         """A phone of the group `HuntRingGroup` rang for `call_id` answered: the call leaves
-        call control (cause RING_GROUP). Returns the trunk group whose channel it holds, now
+        call control (cause RING_GROUP; TRANSFERRED_OUT for one an agent transferred to the
+        group, `agent_transfer_to_group`). Returns the trunk group whose channel it holds, now
         the driver's to give back (`release_trunk`; "" for none); None if the call no longer
         waits for its group."""
+        wait = self._group_wait(call_id)
         call = self._waiting_for_group(call_id)
-        if call is None:
+        if call is None or wait is None:
             return None
         group = call.trunk_group if call.seized else ""
-        self._let_go(call, EndCause.RING_GROUP, now)
+        call.recall = None
+        self._let_go(call, EndCause.TRANSFERRED_OUT if wait.transferred else EndCause.RING_GROUP,
+                     now)
         return group
 
     def ring_group_unanswered(self, now: float, call_id: int, then: str) -> bool:
         """Nobody of the group answered: the call goes on to `then` - "queue:NAME" (queued
-        as any caller routed there, the time rung not counted as waiting) or "voicemail:BOX"
-        (`_to_voicemail`); anything else, or a queue or box the site no longer has, ends it
-        AGENT_UNREACHABLE with a ``HangUpCaller``. False if the call no longer waits."""
+        as any caller routed there, the time rung not counted as waiting; a transferred call
+        as a transfer to that queue is, `Acd.enqueue_transferred`) or "voicemail:BOX"
+        (`_to_voicemail`); anything else, or a queue or box the site no longer has, rings a
+        transferred call's agent back (`Acd.recall`), or ends the call AGENT_UNREACHABLE with
+        a ``HangUpCaller``. False if the call no longer waits."""
+        wait = self._group_wait(call_id)
         call = self._waiting_for_group(call_id)
-        if call is None:
+        if call is None or wait is None:
             return False
         kind, _, name = then.partition(":")
-        if kind == "queue" and name in self.acd.queues:
+        recall, call.recall = call.recall, None
+        if kind == "queue" and self.acd.live_queue(name):
             call.state = CallState.ROUTING
-            self.acd.enqueue(call, name, now)
+            if wait.transferred:
+                self.acd.enqueue_transferred(call, name, now)
+            else:
+                self.acd.enqueue(call, name, now)
         elif not (kind == "voicemail" and self._to_voicemail(call, name, now)):
-            self._outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_UNREACHABLE)))
-            self._end(call, EndCause.AGENT_UNREACHABLE, now)
+            call.recall = recall
+            if not (wait.transferred and self.acd.recall(call, now)):
+                self._outbox.append(new(HangUpCaller, (call.id, EndCause.AGENT_UNREACHABLE)))
+                self._end(call, EndCause.AGENT_UNREACHABLE, now)
         return True
+
+    def _group_wait(self, call_id: int) -> GroupWait | None:
+        call = self.calls.get(call_id)
+        return call.ivr if call is not None and isinstance(call.ivr, GroupWait) else None
 
     def _waiting_for_group(self, call_id: int) -> Call | None:
         call = self.calls.get(call_id)
@@ -694,6 +717,24 @@ class CallControl:
         if call is None:
             return None
         self._let_go(call, cause, now)
+        return call
+
+    def agent_transfer_to_group(self, now: float, agent: str, group: str) -> Call | None:
+        """Blind-transfer the agent's call to ring group `group` (its number;
+        `CallTransferred` to "ring_group:" + number): the agent is let go and wraps up, and
+        the call, returned, waits for the group as a caller a route sends there does - for
+        `ring_group_answered` (cause TRANSFERRED_OUT) or `ring_group_unanswered`, where with
+        no `then` left it rings the agent back (`Acd.recall`). None, nothing changed, if the
+        agent has no call or a callback's."""
+        found = self.acd.agents.get(agent)
+        held = None if found is None else self.calls.get(found.call)
+        if held is None or held.callback is not None:
+            return None
+        call = self.acd.transfer_to_group(agent, RING_GROUP_PREFIX + group, now)
+        if call is None:
+            return None
+        call.state = IN_IVR
+        call.ivr = GroupWait(group, lambda t: self._end(call, EndCause.ABANDONED, t), True)
         return call
 
     def transfer_queue(self, now: float, agent: str, dialled: str) -> str | None:

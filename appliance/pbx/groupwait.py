@@ -1,5 +1,5 @@
-"""A caller a route sent to a ring group, waiting in call control while the B2BUA rings the
-group's phones (`HuntRingGroup`).
+"""A caller a route sent to a ring group (`HuntRingGroup`), or an agent transferred to one,
+waiting in call control while the B2BUA rings the group's phones.
 
 It takes the inputs call control hands a call in its IVR state, though the caller is not
 answered: digits are ignored (nobody listens yet) and a hang-up ends the wait.
@@ -12,11 +12,14 @@ from typing import Any
 
 
 class GroupWait:
-    """Calls `on_gone(now)` if the caller hangs up before the group's ringing is over."""
+    """Calls `on_gone(now)` if the caller hangs up before the group's ringing is over.
+    `transferred`: an agent transferred the call to the group (it was answered)."""
 
-    def __init__(self, group: str, on_gone: Callable[[float], None]) -> None:
+    def __init__(self, group: str, on_gone: Callable[[float], None],
+                 transferred: bool = False) -> None:
         self.group = group
         self.on_gone = on_gone
+        self.transferred = transferred
 
     def digit(self, digit: str, now: float) -> None:
         """Nobody listens while the group rings."""

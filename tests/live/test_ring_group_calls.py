@@ -170,6 +170,6 @@ def test_an_agent_transfers_a_caller_to_the_group_by_refer_and_by_keys(
         assert abs(heard(desks.rtp[member], phase) - TONES["gw"]) < 5, phase
         assert share_at(rtp_audio(desks.rtp["gw"].received[phase]), TONES["1001"]) < 0.01
     assert [r.target for r in records if isinstance(r, CallTransferred)] == [
-        "extension:600", "extension:600"]
+        "ring_group:600", "ring_group:600"]
     assert [r.cause for r in records if isinstance(r, CallEnded)] == [
         "transferred_out", "transferred_out"]

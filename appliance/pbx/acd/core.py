@@ -120,6 +120,9 @@ ROOM_PREFIX = "conference:"
 # The targets a blind transfer out of the ACD to a phone or an outside number gives the records.
 EXTENSION_PREFIX = "extension:"
 OUTSIDE_PREFIX = "outside:"
+# The target a blind transfer to a ring group's number gives the records: counted as a
+# transfer to an extension (the group's phones are no agents'), though the call stays.
+RING_GROUP_PREFIX = "ring_group:"
 
 
 def direct_target(agent_id: str) -> str:
@@ -812,13 +815,18 @@ class Acd:
         if agent is None or not self.live_queue(target):
             return False
         call = self._hand_over(agent, target, now)
-        keeps = self.queues[target].config.transfer_keeps
+        self.enqueue_transferred(call, target, now)
+        return True
+
+    def enqueue_transferred(self, call: Call, queue: str, now: float) -> None:
+        """Queue `call`, handed over by its agent, in the live `queue`, keeping what the
+        queue's ``transfer_keeps`` says of its wait and priority."""
+        keeps = self.queues[queue].config.transfer_keeps
         if keeps == "nothing":
             call.carried_wait, call.route_priority = 0.0, None
         elif keeps == "wait_and_priority":
             call.route_priority = call.priority
-        self.enqueue(call, target, now)
-        return True
+        self.enqueue(call, queue, now)
 
     def transfer_to_agent(self, agent_id: str, target: str, now: float) -> bool:
         """Blind transfer of the agent's call to the agent ``target``, rung alone as
@@ -872,6 +880,25 @@ class Acd:
         owner to end - waits nowhere. None, nothing changed, if the agent has no call."""
         agent = self._transferring(agent_id)
         return None if agent is None else self._hand_over(agent, target, now)
+
+    def transfer_to_group(self, agent_id: str, target: str, now: float) -> Call | None:
+        """Blind transfer of the agent's call to a ring group (`target` on record): as
+        `transfer_out`, but the call - returned, for its owner to keep waiting while the
+        group rings - may be rung back to the agent later (`recall`). None, nothing
+        changed, if the agent has no call."""
+        agent = self._transferring(agent_id)
+        if agent is None:
+            return None
+        back_to = self._calls[agent.call].queue
+        call = self._hand_over(agent, target, now)
+        call.recall = (agent_id, back_to)
+        return call
+
+    def recall(self, call: Call, now: float) -> bool:
+        """A call `transfer_to_group` handed over was not taken: the transferring agent is
+        rung back (wrap-up cut short), and if they do not take it, it goes back to the queue
+        it was answered from. False if it has nowhere to go."""
+        return self._recall(call, now)
 
     def _transferring(self, agent_id: str) -> Agent | None:
         """The agent, if they have a call to transfer (not one whose callback is still being

@@ -687,9 +687,10 @@ class B2bua(Endpoint):
         if leg is not None:
             self.ending.hang_up(leg, now)
         # Transferred, the call goes on without the agent: also when their phone hung up
-        # first (completing a consultation), so that the relay lets go of its RTP.
+        # first (completing a consultation), so that the relay lets go of its RTP. A caller
+        # a transfer out holds (to a ring group, still call control's) was let go of there.
         caller = self.legs.callers.get(call)
-        if caller is not None and call in self.cc.calls:
+        if caller is not None and call in self.cc.calls and not self.internal.owns(call):
             self.transfers.agent_left(caller, now)
 
     def _survey(self, call: int, now: float) -> None:

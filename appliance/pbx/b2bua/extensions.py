@@ -277,8 +277,7 @@ class ExtensionCalls(CallsBetweenPhones[ExtensionCall]):
         """The rung phone of `leg` refused (or never answered): the dialling phone hears it."""
         call = self.calls.get(leg.call)
         if call is not None and call.hunt is not None:
-            self.stop_member(call, leg.agent, now)
-            self.follow_me.carry_out(call, call.hunt.refuse(leg.agent, now), now)
+            self.follow_me.refused(call, leg.agent, now)
             return
         condition = _REFUSAL_FORWARDS.get(reason, "no_answer")
         if call is not None and self._forwarded(call, condition, now):
@@ -320,9 +319,6 @@ class ExtensionCalls(CallsBetweenPhones[ExtensionCall]):
         call.ring_timer = None
         if call.answered or self.calls.get(call.id) is not call:
             return
-        if call.hunt is not None:
-            self.follow_me.carry_out(call, call.hunt.time_up(now), now)
-            return
         self.agent_side.stop_ringing(call.id, call.callee, now)
         if not self._forwarded(call, "no_answer", now) and not self._followed(call, now):
             self.unavailable(call, now)
@@ -338,25 +334,12 @@ class ExtensionCalls(CallsBetweenPhones[ExtensionCall]):
         self.stop_member(call, call.callee, now)
         return self.follow_me.start(call, now)
 
-    # --- what follow-me asks (`followme.py`) ---------------------------------------------------
-
-    def ring_member(self, call: ExtensionCall, member: str, now: float) -> None:
-        """Ring `member` for `call` (its deadline is the hunt's: `schedule`)."""
-        call.callee = member
-        if self.pauses.pause(member, now):
-            call.paused.append(member)
-        self.agent_side.ring(call.id, member, now)
-
     def stop_member(self, call: ExtensionCall, member: str, now: float) -> None:
         """`member` rings no more for `call` (CANCEL if it still does); its pause ends."""
         self.agent_side.stop_ringing(call.id, member, now)
         if member in call.paused and member != call.caller:
             call.paused.remove(member)
             self.pauses.give_back(member, now)
-
-    def schedule(self, call: ExtensionCall, deadline: float) -> None:
-        self._stop_timer(call)
-        call.ring_timer = self.deadlines.schedule(deadline, self._no_answer, call)
 
     # --- forwarding ---------------------------------------------------------------------------
 

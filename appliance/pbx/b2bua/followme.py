@@ -16,7 +16,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from appliance.events import CallForwarded, new
-from appliance.pbx.features.ringgroup import Effect, Hunt, Ring, StopRinging
+from appliance.pbx.b2bua.hunting import HuntRinger
+from appliance.pbx.features.ringgroup import Hunt
 
 if TYPE_CHECKING:
     from appliance.config.live import FollowMe, Sip
@@ -26,11 +27,16 @@ CONDITION = "follow_me"
 
 
 class FollowMeCalls:
-    """The hunts of the calls that follow a phone, kept on the calls (`ExtensionCall.hunt`)."""
+    """The hunts of the calls that follow a phone, kept on the calls (`ExtensionCall.hunt`)
+    and carried out by a `HuntRinger` (members rung and paused, stopped, the deadline)."""
 
     def __init__(self, extensions: ExtensionCalls) -> None:
         self.extensions = extensions
         self.settings: dict[str, FollowMe] = {}
+        self.ringer: HuntRinger[ExtensionCall] = HuntRinger(
+            extensions.agent_side, extensions.pauses, extensions.deadlines, self._last,
+            lambda call: extensions.calls.get(call.id) is call and not call.answered,
+            rung=self._rung)
 
     def apply(self, sip: Sip) -> None:
         self.settings = {phone.user: phone.follow_me for phone in sip.phones
@@ -53,25 +59,20 @@ class FollowMeCalls:
         call.outside = next((n for n in found.numbers if n not in calls.users), None)
         call.hunt = Hunt(phones, "in_turn", found.ring_seconds,
                          lambda member, at: calls.refusal(caller, member, at) is None)
-        self.carry_out(call, call.hunt.start(now), now)
+        self.ringer.carry_out(call, call.hunt.start(now), now)
         return True
 
-    def carry_out(self, call: ExtensionCall, effects: list[Effect], now: float) -> None:
-        """Ring, stop ringing, or go on to the outside number (or 480) as the hunt says."""
-        calls = self.extensions
-        for effect in effects:
-            if isinstance(effect, Ring):
-                calls.log.append(new(CallForwarded, (now, call.id, call.followed, effect.member,
-                                                     CONDITION)))
-                calls.ring_member(call, effect.member, now)
-            elif isinstance(effect, StopRinging):
-                calls.stop_member(call, effect.member, now)
-            else:
-                self._last(call, now)
-                return
+    def refused(self, call: ExtensionCall, member: str, now: float) -> None:
+        """`member`, rung for `call`, refused or could not be reached: the next in turn."""
         assert call.hunt is not None
-        if call.hunt.deadline is not None:
-            calls.schedule(call, call.hunt.deadline)
+        self.ringer.unpause(call, member, now)
+        self.ringer.carry_out(call, call.hunt.refuse(member, now), now)
+
+    def _rung(self, call: ExtensionCall, member: str, now: float) -> None:
+        """Each number rung is on record, and is the call's callee while it rings."""
+        self.extensions.log.append(new(CallForwarded, (now, call.id, call.followed, member,
+                                                       CONDITION)))
+        call.callee = member
 
     def _last(self, call: ExtensionCall, now: float) -> None:
         """Every phone had its turn: the outside number, if the phone may still dial it."""

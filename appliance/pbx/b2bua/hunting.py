@@ -1,6 +1,7 @@
 """A ring group's hunt (`features/ringgroup.py`) carried out for one call, whoever's call it
-is: a phone's or a routed trunk caller's (`ringgroups.py`), or a caller transferred to the
-group's number (`transferout.py`).
+is: a phone's or a routed trunk caller's (`ringgroups.py`), a caller transferred to the
+group's number (`transferout.py`), or a call following a phone's follow-me numbers
+(`followme.py`).
 
 Each member the hunt rings is rung (an agent among them paused for the queues while rung,
 `InternalPauses`), each it stops gets CANCEL (and the pause given back), and while members
@@ -38,19 +39,24 @@ C = TypeVar("C", bound=HuntedCall)
 class HuntRinger(Generic[C]):
     """Carries out the hunts of one owner's calls. `current(call)` says whether the owner
     still has `call` (a deadline of a call gone does nothing); `media(call)` is the call
-    whose caller the members are offered (None: `call.id`'s)."""
+    whose caller the members are offered (None: `call.id`'s); `rung(call, member, now)` is
+    told of each member the hunt rings, before it rings."""
 
     def __init__(self, agent_side: AgentSide, pauses: InternalPauses, deadlines: Deadlines,
                  unanswered: Callable[[C, float], None], current: Callable[[C], bool],
-                 media: Callable[[C], int | None] = lambda call: None) -> None:
+                 media: Callable[[C], int | None] = lambda call: None,
+                 rung: Callable[[C, str, float], None] = lambda call, member, now: None,
+                 ) -> None:
         self.agent_side, self.pauses, self.deadlines = agent_side, pauses, deadlines
         self.unanswered, self.current, self.media = unanswered, current, media
+        self.rung = rung
 
     def carry_out(self, call: C, effects: list[Effect], now: float) -> None:
         """Ring and stop members as `effects` say, then re-arm the hunt's deadline; a
         `Fallback` hands the call to `unanswered` (nothing after it is carried out)."""
         for effect in effects:
             if isinstance(effect, Ring):
+                self.rung(call, effect.member, now)
                 self.ring(call, effect.member, now)
             elif isinstance(effect, StopRinging):
                 self.agent_side.stop_ringing(call.id, effect.member, now)

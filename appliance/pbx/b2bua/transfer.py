@@ -12,8 +12,9 @@ the appliance passes SDP through, the next agent's answer reaches it in a re-INV
 A REFER to the site's park number parks the call instead (`parking.py`): the final NOTIFY
 says "200 Parked 701" with the slot's number; 486 if every slot is taken.
 
-A REFER to a phone that is no logged-in agent's, a ring group's number, or an outside
-number takes the call out of the ACD (`transferout.py`); `blind` is the one way in for every
+A REFER to a phone that is no logged-in agent's or an outside number takes the call out of
+the ACD, and one to a ring group's number rings the group while call control keeps the call
+until someone answers (`transferout.py`); `blind` is the one way in for every
 target but an attended transfer's, also for a feature code dialled in a call.
 
 Refused before anything changes, the call going on with the same agent: a REFER from anyone

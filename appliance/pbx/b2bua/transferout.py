@@ -25,13 +25,19 @@ call between phones); if it does not, the caller is hung up. The call's own reco
 at the transfer; an outside target's call has its records as any other (`OutsideCall*`,
 purpose "transferred").
 
-A ring group's number (`ringgroups.py`) is a target too (`CallTransferred` to "extension:" +
-the number): its members ring for the caller as for a call to the group - all at once or in
-turn, busy or unregistered members skipped, the transferring agent's own phone never - and
-the first to answer is bridged to the caller, the others CANCELled. Nobody answering hands the
-caller to the group's `then` when it is a phone (rung as above) or an outside number (placed
-as above); with no `then`, or a mailbox or queue (the call has left call control), and when
-`then` fails too, the agent is rung back as for any other target.
+A ring group's number (`ringgroups.py`) is a target too, but the call does not leave call
+control until someone answers (`CallControl.agent_transfer_to_group`: `CallTransferred` to
+"ring_group:" + the number; the agent wraps up; the call waits as a trunk caller a route
+sends to a group does). Its members ring for the caller as for a call to the group - all at
+once or in turn, busy or unregistered members skipped, the transferring agent's own phone
+never - and the first to answer is bridged to the caller, the others CANCELled: the call
+leaves call control then (cause transferred_out) and is carried on as above. Nobody
+answering hands the caller to the group's `then`: a phone (rung as above) or an outside
+number (placed as above), whose answer also lets the call go; or a mailbox or a queue,
+handed back to call control (`ring_group_unanswered`: the caller leaves a message, or
+queues keeping what the queue's `transfer_keeps` says) as one call throughout. With no
+`then`, or when `then` fails, call control rings the agent back (`Acd.recall`: wrap-up cut
+short, then the queue the call was answered from).
 """
 
 from __future__ import annotations
@@ -80,6 +86,7 @@ class HandOff:
     ring_timer: TimerHandle | None = None
     recalled: bool = False
     group: RingGroup | None = None  # a ring group's number was the target
+    waiting: bool = False  # the call waits in call control for the group (or its `then`)
     hunt: Hunt | None = None  # the group's members rung, until one answers or none does
     paused: list[str] = field(default_factory=list)  # phones whose agents were paused
 
@@ -162,10 +169,15 @@ class TransfersOut:
 
     def _to_group(self, leg: Leg, number: str, group: RingGroup, hunt: Hunt,
                   now: float) -> Refusal | None:
-        handoff = self._open(leg, EXTENSION_PREFIX + number, now)
-        if handoff is None:
+        """The caller of `leg` waits in call control while the group rings for them
+        (`CallControl.agent_transfer_to_group`), its leg's events ours meanwhile."""
+        caller = leg.partner
+        call = (None if caller is None
+                else self.cc.agent_transfer_to_group(now, leg.agent, number))
+        if call is None or caller is None:
             return DECLINED
-        handoff.group, handoff.hunt = group, hunt
+        handoff = self._take(caller, leg.agent, "", self.internal.open(self), now)
+        handoff.group, handoff.hunt, handoff.waiting = group, hunt, True
         self.ringer.carry_out(handoff, hunt.start(now), now)
         return None
 
@@ -181,7 +193,12 @@ class TransfersOut:
             taken = self.internal.open(self)
         else:
             self.internal.hand_over(taken, self)
-        handoff = HandOff(caller, leg.agent, call.trunk_group if call.seized else "", taken)
+        return self._take(caller, leg.agent, call.trunk_group if call.seized else "", taken,
+                          now)
+
+    def _take(self, caller: Leg, agent: str, trunk: str, taken: int, now: float) -> HandOff:
+        """The hand-off of `caller`, left by `agent`, its target to ring under id `taken`."""
+        handoff = HandOff(caller, agent, trunk, taken)
         self.by_caller[caller.call] = self.by_id[handoff.id] = handoff
         self.internal.hand_over(caller.call, self)  # the caller's leg ends here now
         self.caller_side.agent_left(caller, now)
@@ -212,16 +229,26 @@ class TransfersOut:
 
     def _group_unanswered(self, handoff: HandOff, now: float) -> None:
         """Nobody in the group answered: its `then`, a phone or an outside number, takes
-        the caller; else the agent is rung back (`_failed`)."""
+        the caller, or call control does (a mailbox or a queue: `_hand_back`); else the
+        agent is rung back (`_failed`)."""
         handoff.hunt = None
         group = handoff.group
         then = (None if group is None else group.then) or ""
+        if then.startswith(("queue:", "voicemail:")):
+            self._hand_back(handoff, then, now)
+            return
         if then in self.extensions.users:
             if self._ring(handoff, then, now):
                 return
         elif group is not None and then and self._place_then(handoff, group.number, then, now):
             return
         self._failed(handoff, now)
+
+    def _hand_back(self, handoff: HandOff, then: str, now: float) -> None:
+        """The caller of a group nobody (nor its `then` phone or number) answered is call
+        control's again: on to `then`, or with "" back to the agent (`ring_group_unanswered`)."""
+        self._finish(handoff, now)
+        self.cc.ring_group_unanswered(now, handoff.caller.call, then)
 
     def _place_then(self, handoff: HandOff, number: str, then: str, now: float) -> bool:
         """Place the group's outside `then` for the caller; False if it cannot be (no
@@ -270,6 +297,9 @@ class TransfersOut:
     def _connect(self, handoff: HandOff, leg: Leg, now: float) -> None:
         self._stop_timer(handoff)
         caller = handoff.caller
+        if handoff.waiting:  # out of call control now, its channel ours to give back
+            handoff.waiting = False
+            handoff.trunk = self.cc.ring_group_answered(now, caller.call) or ""
         handoff.target, caller.partner, leg.partner = leg, leg, caller
         anchor = self.caller_side.anchor
         if anchor is None:
@@ -304,6 +334,9 @@ class TransfersOut:
             self._failed(handoff, now)
 
     def _failed(self, handoff: HandOff, now: float) -> None:
+        if handoff.waiting:
+            self._hand_back(handoff, "", now)
+            return
         self._stop_timer(handoff)
         self._release_channel(handoff)
         self._give_back(handoff, now)
@@ -328,6 +361,8 @@ class TransfersOut:
         else:
             return
         self._finish(handoff, now)
+        if handoff.waiting:  # abandoned while the group rang
+            self.cc.caller_hangup(now, leg.call)
 
     def outside_ended(self, call: OutsideCall, now: float) -> None:
         """The outside target hung up: so is the caller."""
