@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import simpy
+from simpy.events import Timeout
 
 Action = Callable[[float], None]
 
@@ -70,12 +71,17 @@ class Pacer:
         self._raise_failure()
 
     def catch_up(self, now: float) -> None:
-        """Run every event due before `now` and set the time to `now`."""
-        due = self.env.peek()
+        """Run every event due by `now` and set the time to `now`."""
+        env = self.env
+        due = env.peek()
         if due < now:
             self.lag.observe(now - due)
-        if now > self.env.now:
-            self.env.run(until=now)
+        if now > env.now:
+            # Not `env.run(until=now)`: that leaves its stop event at `now` in the queue,
+            # and `peek()` would say something is always due.
+            mark = Timeout(env, now - env.now)
+            while not mark.processed:
+                env.step()
 
     def hand_in(self, action: Action) -> None:
         """Run `action(now)` at the simulated time it is now, once what was due before has
