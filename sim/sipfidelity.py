@@ -18,7 +18,7 @@ their numbers answered at the gateways as the campaigns' models say
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from random import Random
@@ -71,27 +71,32 @@ def refuse_gateway_ports(site: Site) -> None:
             f"fidelity (--fidelity call), or a copy without `gateways` in SIP fidelity")
 
 
-def lab_site(site: Site) -> Site:
+def lab_site(site: Site, gateways: Sequence[Address] | None = None,
+             realm: str = REALM) -> Site:
     """`site` with a gateway address per trunk group and a phone per agent (digest hashes of
-    generated passwords); agents log in and out by feature code, as their shifts say. Each
-    group's gateway is its route out too (callbacks, campaigns): a group without one gets one
-    that rings for as long as the box allows, so that the call's own timers (a callback's
-    ring timeout) decide, as in call fidelity."""
+    generated passwords, `lab_password`); agents log in and out by feature code, as their
+    shifts say. Each group's gateway is its route out too (callbacks, campaigns): a group
+    without one gets one that rings for as long as the box allows, so that the call's own
+    timers (a callback's ring timeout) decide, as in call fidelity. `gateways` gives each
+    trunk group's address in order (real sockets: the box then knows each by host and port,
+    as phones share the host); by default the simulated network's, known by host alone."""
     data: dict[str, Any] = site.model_dump()
+    addresses = list(gateways) if gateways is not None else [
+        _gateway(index) for index in range(1, len(site.trunk_groups) + 1)]
+    by_port = gateways is not None
     prefixes = [g.outbound.prefix for g in site.trunk_groups if g.outbound is not None]
-    for index, group in enumerate(data["trunk_groups"], start=1):
-        group["peers"] = [_gateway(index)[0]]
-        host, port = _gateway(index)
+    for group, (host, port) in zip(data["trunk_groups"], addresses, strict=True):
+        group["peers"] = [f"{host}:{port}" if by_port else host]
         if group["outbound"] is None:
             prefix = _free_prefix(prefixes)
             prefixes.append(prefix)
             group["outbound"] = {"prefix": prefix, "ring_timeout": MAX_RING}
         group["outbound"]["gateway"] = f"{host}:{port}"
-    phones = [{"user": agent.id, "ha1_md5": ha1(agent.id, REALM, _password(agent.id), "MD5")}
+    phones = [{"user": agent.id, "ha1_md5": ha1(agent.id, realm, lab_password(agent.id), "MD5")}
               for agent in site.expanded_agents()]
     for campaign in data["campaigns"]:
         campaign["start"] = True  # every campaign dials from the run's start, as in call fidelity
-    data["sip"] = {**data["sip"], "realm": REALM, "phones": phones,
+    data["sip"] = {**data["sip"], "realm": realm, "phones": phones,
                    "agent_login": "manual",
                    "probe_interval": 0}
     return Site.model_validate(data)
@@ -116,7 +121,8 @@ def _phone(index: int) -> tuple[str, int]:
     return f"10.2.{index // 250}.{index % 250 + 1}", 5060
 
 
-def _password(user: str) -> str:
+def lab_password(user: str) -> str:
+    """The password of `user`'s phone in a lab site."""
     return f"pw-{user}"
 
 
@@ -211,7 +217,7 @@ class SipWorld:
                                          streams(f"gateway-{group.name}"))
             for index, group in enumerate(self.site.trunk_groups, start=1)}
         self.phones = {
-            agent.id: self._user_agent(agent.id, _password(agent.id), _phone(index),
+            agent.id: self._user_agent(agent.id, lab_password(agent.id), _phone(index),
                                        streams(f"phone-{agent.id}"))
             for index, agent in enumerate(self.site.expanded_agents())}
         self.channel = SipChannel(self.clock, self.net, self.site, self.log, self.timing,

@@ -308,6 +308,14 @@ class RecordReader:
             params = (run, *params)
         return [record_from_json(row[0]) for row in self._query(sql, params)]
 
+    def events_after(self, run: str, seq: int, limit: int = 10_000
+                     ) -> list[tuple[int, Record]]:
+        """(seq, record) of up to `limit` records of `run` numbered after `seq`, in order: a
+        reader following a running appliance asks again from the last seq it got."""
+        rows = self._query("SELECT seq, json FROM events WHERE run = ? AND seq > ?"
+                           " ORDER BY seq LIMIT ?", (run, seq, limit))
+        return [(number, record_from_json(text)) for number, text in rows]
+
     def calls(self, run: str | None = None) -> list[CallDetail]:
         """Call detail records of the ended calls of one run, or of every run, by run then
         call id."""

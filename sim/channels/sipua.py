@@ -61,6 +61,8 @@ from appliance.events import (
     VoicemailRecording,
 )
 from appliance.pbx import actions
+from appliance.pbx.b2bua.wire import user_of
+from appliance.pbx.sip.message import Request
 from appliance.pbx.sip.uri import parse_uri
 from sim.channels import Conversation, Goodbye, IvrHeard
 from sim.channels.logview import LogView
@@ -117,6 +119,10 @@ class SipChannel(Subscribers):
         self._rung: dict[str, int] = {}  # agent -> the call the log last rang them for
         # Who answers the box's calls out to other numbers (`sipcampaign`); else refused.
         self.called: CalledParty | None = None
+        # False where the box anchors media (the live appliance): it offers a phone its own
+        # SDP, so a ring is matched to its caller by number, and one for a caller who has
+        # hung up meanwhile only rings until the box withdraws it.
+        self.offers_name_callers = True
         followed = bool(self._keys or site.campaigns)
         self.view = LogView(self._announced, self._recording,
                             self._callback_heard if followed else None)
@@ -329,13 +335,29 @@ class SipChannel(Subscribers):
         handle = session_of(phone.calls[ua_call].remote_body)
         if handle is None or handle > self._next_handle:  # the box's own offer (a callback)
             handle = self._rung.pop(phone.user, None)
-        if handle is None:
+        if handle is None and not self.offers_name_callers:
+            handle = self._line_calling(phone.calls[ua_call].invite)
+        if handle is None and self.offers_name_callers:
             raise ValueError(f"a call to {phone.user}'s phone without a caller's offer")
+        if handle is None:  # a caller gone as the box rang: it withdraws the ring
+            phone.ring(self.net.now, ua_call)
+            self._send(phone)
+            return
         self._rings[(phone.user, handle)] = ua_call
         self._handles[(phone.local, ua_call)] = handle
         phone.ring(self.net.now, ua_call)
         self._send(phone)
         self.publish(actions.RingAgent(handle, phone.user, ""))
+
+    def _line_calling(self, invite: Request) -> int | None:
+        """The oldest caller's line from the number the box's INVITE to a phone shows: a box
+        that anchors media (the live appliance) offers the phone its own SDP, which names no
+        caller. Two callers with one number at once may be taken for each other."""
+        number = user_of(invite.headers.get("From"))
+        for handle, (gateway, ua_call) in self._lines.items():
+            if user_of(gateway.calls[ua_call].invite.headers.get("From")) == number:
+                return handle
+        return None
 
     def will_answer(self, call: int, at: float) -> None:
         pass  # a caller hears ringing, not when the agent will pick up
