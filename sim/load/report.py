@@ -230,20 +230,28 @@ def render_comparison(comparison: Comparison, console: Console) -> None:
     """The comparison's tables, one for the center and one per queue, then the causes of
     the figures outside and the host figures."""
     for scope in comparison.scopes():
-        table = Table(title=f"{title_of(comparison)}: {scope}")
-        for n, heading in enumerate(COLUMNS):
-            table.add_column(heading, justify="left" if n == 0 else "right")
-        for row in comparison.rows:
-            if row.scope == scope:
-                table.add_row(*cells(row), style="red" if row.verdict == OUTSIDE else None)
-        console.print(table)
+        console.print(_scope_table(comparison, scope))
     for row in comparison.outside():
         console.print(f"{row.scope} {row.label}: {row.cause or 'no rule names a cause'}",
                       highlight=False)
     if comparison.host is not None:
-        table = Table(title="Host")
-        table.add_column("Figure")
-        table.add_column("Value", justify="right")
-        for label, value in host_rows(comparison.host):
-            table.add_row(label, value)
-        console.print(table)
+        console.print(_host_table(comparison.host))
+
+
+def _scope_table(comparison: Comparison, scope: str) -> Table:
+    table = Table(title=f"{title_of(comparison)}: {scope}")
+    for n, heading in enumerate(COLUMNS):
+        table.add_column(heading, justify="left" if n == 0 else "right")
+    for row in comparison.rows:
+        if row.scope == scope:
+            table.add_row(*cells(row), style="red" if row.verdict == OUTSIDE else None)
+    return table
+
+
+def _host_table(host: HostFigures) -> Table:
+    table = Table(title="Host")
+    table.add_column("Figure")
+    table.add_column("Value", justify="right")
+    for label, value in host_rows(host):
+        table.add_row(label, value)
+    return table
