@@ -1,1 +1,3 @@
-"""`ccbox load`: a site's callers and agents driving a running appliance in real time."""
+"""`ccbox load`: a site's callers and agents driving a running appliance in real time (the
+simulation's own models, on real sockets), and the simulation's prediction for the same
+compressed site set beside what the box measured."""

@@ -1,0 +1,257 @@
+"""What the box measured beside what the simulation predicted for the same compressed site,
+length and seed: the headline figures of the center and of each queue, each with its
+difference and whether it lies inside the simulation's interval, a likely cause where it
+does not, and the host's figures of the run.
+
+The interval is the one a single run falls in (a prediction interval): the simulation's mean
+± t x sd x sqrt(1 + 1/n) over its n replications, which is the confidence interval of the
+mean widened by sqrt(n + 1). A live run is one run, so judging it against the interval of
+the mean would call most honest runs "outside" as replications grow.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from appliance.kpi.render import RATES, format_value
+from appliance.kpi.replications import FigureSummary, flatten
+from appliance.kpi.report import KpiReport
+from sim.load.predict import Prediction
+
+INSIDE, OUTSIDE = "inside", "outside"
+
+CENTER_ROWS = (
+    ("center.offered", "Offered"),
+    ("center.blocked_rate", "Blocked rate"),
+    ("center.answer_rate", "Answer rate"),
+    ("center.service_level", "Service level"),
+    ("center.asa", "ASA"),
+    ("center.abandon_rate", "Abandon rate"),
+    ("center.avg_abandon_time", "Average abandon time"),
+    ("center.att", "ATT"),
+    ("agents.occupancy", "Occupancy"),
+)
+QUEUE_FIGURES = tuple((key.split(".")[1], name) for key, name in CENTER_ROWS
+                      if key.startswith("center.") and key != "center.blocked_rate")
+"""A queue's rows: the center's but the blocked rate (a blocked call never reaches a queue)
+and occupancy (agents serve several queues)."""
+
+ANSWER_DELAY = ("answer delay: the live agents take calls later than the model's "
+                "answer_delay (each ring's SIP round trips add to the wait)")
+LATENCY = ("signalling latency: call set-up and clear-down over SIP take time the model "
+           "does not have, and a speed-up makes it weigh K times more")
+PROMPTS = ("prompt lengths: prompts and announcements play at their recorded length, which "
+           "a speed-up does not shorten")
+RING_TIME = ("ring time: live phones and gateways ring for real (cadence, caller-number "
+             "delay) before a call is taken, unscaled by the speed-up")
+LOAD = ("the load generator: callers came late or not at all (see the load side's "
+        "event-loop lag)")
+
+CAUSES = {
+    ("offered", "higher"): LOAD, ("offered", "lower"): LOAD,
+    ("blocked_rate", "higher"): RING_TIME, ("blocked_rate", "lower"): LOAD,
+    ("answer_rate", "lower"): PROMPTS,
+    ("service_level", "lower"): ANSWER_DELAY,
+    ("asa", "higher"): ANSWER_DELAY,
+    ("abandon_rate", "higher"): PROMPTS,
+    ("avg_abandon_time", "higher"): PROMPTS, ("avg_abandon_time", "lower"): PROMPTS,
+    ("att", "higher"): LATENCY, ("att", "lower"): LATENCY,
+    ("occupancy", "higher"): LATENCY, ("occupancy", "lower"): RING_TIME,
+}
+"""(figure, how live compares) -> the likely cause of a live figure outside the interval."""
+
+
+@dataclass(frozen=True)
+class HostFigures:
+    """The machine during the run, as the runner measured it; None where it could not."""
+
+    cpu_percent_mean: float | None = None
+    """The box's process, 100 for one core kept busy."""
+    cpu_percent_max: float | None = None
+    rss_bytes_max: int | None = None
+    """Peak resident memory of the box's process."""
+    loop_lag_mean: float | None = None
+    """Seconds the load side's event loop ran late, on average and at worst."""
+    loop_lag_max: float | None = None
+    samples: int = 0
+
+
+HOST_ROWS = (
+    ("cpu_percent_mean", "Box CPU, mean", "{:.1f} %"),
+    ("cpu_percent_max", "Box CPU, peak", "{:.1f} %"),
+    ("rss_bytes_max", "Box memory (RSS), peak", "{:.1f} MiB"),
+    ("loop_lag_mean", "Load event-loop lag, mean", "{:.1f} ms"),
+    ("loop_lag_max", "Load event-loop lag, worst", "{:.1f} ms"),
+)
+_SHOWN_AS = {"rss_bytes_max": 1 / 2**20, "loop_lag_mean": 1000, "loop_lag_max": 1000}
+
+
+def host_rows(host: HostFigures) -> list[tuple[str, str]]:
+    """(label, value as shown) for each host figure; "-" where not measured."""
+    rows = []
+    for name, label, form in HOST_ROWS:
+        value = getattr(host, name)
+        scale = _SHOWN_AS.get(name, 1)
+        rows.append((label, "-" if value is None else form.format(value * scale)))
+    return rows
+
+
+@dataclass(frozen=True)
+class Row:
+    """One figure: the box's value beside the simulation's."""
+
+    scope: str
+    """"center" or a queue's name."""
+    key: str
+    """The figure's flat key (``appliance.kpi.replications.flatten``), e.g. ``queue.a.asa``."""
+    label: str
+    live: float | None
+    predicted: FigureSummary | None
+
+    @property
+    def figure(self) -> str:
+        return self.key.rsplit(".", 1)[1]
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        """Where one run falls (module docstring), cut to what the figure can be (no
+        headline figure is negative, no rate above 1); None without two replications."""
+        p = self.predicted
+        if p is None or p.mean is None or p.half_width is None:
+            return None
+        spread = p.half_width * math.sqrt(p.n + 1)
+        high = p.mean + spread
+        return max(0.0, p.mean - spread), min(1.0, high) if self.figure in RATES else high
+
+    @property
+    def difference(self) -> float | None:
+        """Live minus the predicted mean; None where either is undefined."""
+        if self.live is None or self.predicted is None or self.predicted.mean is None:
+            return None
+        return self.live - self.predicted.mean
+
+    @property
+    def verdict(self) -> str | None:
+        """``INSIDE`` or ``OUTSIDE`` the interval; None where the figure or interval is not
+        defined."""
+        interval = self.interval
+        if self.live is None or interval is None:
+            return None
+        low, high = interval
+        return INSIDE if low - 1e-9 <= self.live <= high + 1e-9 else OUTSIDE
+
+    @property
+    def cause(self) -> str | None:
+        """The likely cause of a figure outside the interval, if a rule names one."""
+        difference = self.difference
+        if self.verdict != OUTSIDE or difference is None:
+            return None
+        return CAUSES.get((self.figure, "higher" if difference > 0 else "lower"))
+
+    def to_dict(self) -> dict[str, Any]:
+        interval = self.interval
+        return {
+            "scope": self.scope, "key": self.key, "label": self.label, "live": self.live,
+            "predicted": None if self.predicted is None else self.predicted.to_dict(),
+            "low": None if interval is None else interval[0],
+            "high": None if interval is None else interval[1],
+            "difference": self.difference, "verdict": self.verdict, "cause": self.cause,
+        }
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The box's figures of a live run beside the simulation's prediction for it."""
+
+    speedup: float
+    prediction: Prediction
+    rows: list[Row]
+    """The center's rows, then each queue's, queues by name."""
+    host: HostFigures | None = None
+
+    def scopes(self) -> list[str]:
+        return list(dict.fromkeys(row.scope for row in self.rows))
+
+    def outside(self) -> list[Row]:
+        return [row for row in self.rows if row.verdict == OUTSIDE]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` form."""
+        summary = self.prediction.summary
+        return {
+            "speedup": self.speedup, "minutes": self.prediction.minutes,
+            "seed": self.prediction.seed, "replications": summary.replications,
+            "confidence": summary.confidence, "rows": [row.to_dict() for row in self.rows],
+            "host": None if self.host is None else asdict(self.host),
+        }
+
+
+def compare(live: KpiReport, prediction: Prediction, speedup: float,
+            host: HostFigures | None = None) -> Comparison:
+    """The headline figures of ``live`` (the box's report of the run's window) beside
+    ``prediction``, for the center and every queue either names."""
+    values, figures = flatten(live), prediction.summary.figures
+    rows = [Row("center", key, label, values.get(key), figures.get(key))
+            for key, label in CENTER_ROWS]
+    for queue in sorted({*live.queues, *prediction.summary.queues}):
+        keys = [(f"queue.{queue}.{figure}", label) for figure, label in QUEUE_FIGURES]
+        rows += [Row(queue, key, label, values.get(key), figures.get(key))
+                 for key, label in keys]
+    return Comparison(speedup, prediction, rows, host)
+
+
+COLUMNS = ("Figure", "Live", "Predicted", "Interval", "Difference", "Verdict")
+
+
+def cells(row: Row) -> list[str]:
+    """A row as shown, one cell per ``COLUMNS``."""
+    kind = row.figure
+    interval = row.interval
+    mean = None if row.predicted is None else row.predicted.mean
+    shown = "-" if interval is None else (
+        f"{format_value(kind, interval[0])} to {format_value(kind, interval[1])}")
+    return [row.label, format_value(kind, row.live), format_value(kind, mean), shown,
+            format_value(kind, row.difference), row.verdict or "-"]
+
+
+def title_of(comparison: Comparison) -> str:
+    prediction = comparison.prediction
+    return (f"Live load beside simulation: {prediction.minutes:g} min at "
+            f"{comparison.speedup:g}x, seed {prediction.seed}, "
+            f"{prediction.summary.replications} replications")
+
+
+def render_comparison(comparison: Comparison, console: Console) -> None:
+    """The comparison's tables, one for the center and one per queue, then the causes of
+    the figures outside and the host figures."""
+    for scope in comparison.scopes():
+        console.print(_scope_table(comparison, scope))
+    for row in comparison.outside():
+        console.print(f"{row.scope} {row.label}: {row.cause or 'no rule names a cause'}",
+                      highlight=False)
+    if comparison.host is not None:
+        console.print(_host_table(comparison.host))
+
+
+def _scope_table(comparison: Comparison, scope: str) -> Table:
+    table = Table(title=f"{title_of(comparison)}: {scope}")
+    for n, heading in enumerate(COLUMNS):
+        table.add_column(heading, justify="left" if n == 0 else "right")
+    for row in comparison.rows:
+        if row.scope == scope:
+            table.add_row(*cells(row), style="red" if row.verdict == OUTSIDE else None)
+    return table
+
+
+def _host_table(host: HostFigures) -> Table:
+    table = Table(title="Host")
+    table.add_column("Figure")
+    table.add_column("Value", justify="right")
+    for label, value in host_rows(host):
+        table.add_row(label, value)
+    return table
