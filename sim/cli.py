@@ -464,6 +464,7 @@ def _figure(figure: dict, form: str) -> str:
 def register(app: typer.Typer) -> None:
     from sim.compare.command import compare_command
     from sim.forecast.command import register as register_forecast
+    from sim.load.command import load_command
     from sim.sizing.command import size_command
 
     app.command("sim")(simulate_command)
@@ -471,4 +472,5 @@ def register(app: typer.Typer) -> None:
     register_forecast(app)
     app.command("size")(size_command)
     app.command("sweep")(sweep_command)
+    app.command("load")(load_command)
     app.add_typer(bench_app, name="bench")
