@@ -1,0 +1,74 @@
+"""`ccbox load` end to end: the small reference site driven live, its figures beside the
+simulation's; and an appliance killed mid-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from appliance.config import resolve_site
+from appliance.events import EndCause
+from appliance.records.store import RecordReader
+from sim.live import ROOT, media_port_range, wait_until
+from sim.load.run import LoadOptions, run_load
+
+pytestmark = pytest.mark.slow
+
+# What the small site's callers and agents may end a call with.
+MODEL_CAUSES = {EndCause.ABANDONED, EndCause.CALLER_HANGUP, EndCause.AGENT_HANGUP,
+                EndCause.BLOCKED}
+HEADLINE = ("center.service_level", "center.asa", "center.abandon_rate",
+            "center.blocked_rate")
+
+
+def port_range() -> dict[str, int]:
+    low, high = media_port_range()
+    return {"rtp_port_min": low, "rtp_port_max": high}
+
+
+def test_the_small_site_live_agrees_with_its_simulation(tmp_path: Path) -> None:
+    """Two minutes at 30x: an hour of the small site's traffic (4 trunks, 16 agents)."""
+    options = LoadOptions(minutes=2, speedup=30, seed=3, replications=10, media=port_range())
+    outcome = run_load(resolve_site("small"), options, tmp_path)
+    rows = {row.key: row for row in outcome.comparison.rows}
+    assert {key: rows[key].verdict for key in HEADLINE} == dict.fromkeys(HEADLINE, "inside")
+    seen = outcome.seen
+    assert seen.calls_placed >= 20 and seen.drained
+    assert not seen.failures and not seen.registration_failures
+    causes = {call.cause for call in RecordReader(tmp_path / "records.sqlite").calls()}
+    assert causes <= MODEL_CAUSES
+    assert outcome.box_status == 0
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def test_an_appliance_killed_mid_run_is_reported_and_nothing_is_left_behind(
+        tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "appliance", "load", "small", "--minutes", "3",
+               "--speedup", "30", "--replications", "2", "--keep", str(tmp_path)]
+    load = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        wait_until(lambda: len(RecordReader(tmp_path / "records.sqlite").calls()) >= 1
+                   if (tmp_path / "records.sqlite").exists() else False, 60, "calls ended")
+        [box] = children(load.pid)
+        os.kill(box, signal.SIGKILL)
+        started = time.monotonic()
+        _, err = load.communicate(timeout=30)
+    finally:
+        if load.poll() is None:
+            load.kill()
+            load.wait()
+    assert load.returncode == 3, err
+    assert "the appliance exited with status -9" in err and "appliance.log" in err, err
+    assert time.monotonic() - started < 10  # seen at once, not at the run's end
+    assert not Path(f"/proc/{box}").exists()
