@@ -17,7 +17,7 @@ from appliance.config.loader import load_site
 from appliance.kpi.boxreport import box_report, read_timeline
 from appliance.kpi.report import KpiReport
 from appliance.kpi.settings import queue_thresholds
-from sim.live import ApplianceProcess
+from sim.live import ApplianceProcess, media_port_range
 from sim.load.compress import compress
 from sim.load.host import HostSampler
 from sim.load.predict import predict
@@ -33,7 +33,9 @@ class LoadOptions:
     speedup: float
     seed: int = 1
     replications: int = 10
-    media: dict[str, Any] | None = None  # media settings over the lab site's (port range)
+    # Media settings over the lab site's; the port range defaults to `media_port_range()`,
+    # which keeps a load under pytest apart from other workers' appliances.
+    media: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,9 @@ def run_load(site: Site, options: LoadOptions, folder: Path,
     `folder` (the lab site, the box's state, records and log). Raises BoxDied if the box
     exits during the load, after stopping everything the run started."""
     fast = compress(site, options.speedup)
-    lab_path = lab_site_file(fast, folder, options.media)
+    low, high = media_port_range()
+    media = {"rtp_port_min": low, "rtp_port_max": high, **(options.media or {})}
+    lab_path = lab_site_file(fast, folder, media)
     lab = load_site(lab_path)
     box = ApplianceProcess(lab_path, folder)
     sampler = HostSampler(box.process.pid).start()

@@ -15,7 +15,7 @@ import pytest
 from appliance.config import resolve_site
 from appliance.events import EndCause
 from appliance.records.store import RecordReader
-from sim.live import ROOT, media_port_range, wait_until
+from sim.live import ROOT, wait_until
 from sim.load.run import LoadOptions, run_load
 
 pytestmark = pytest.mark.slow
@@ -27,14 +27,9 @@ HEADLINE = ("center.service_level", "center.asa", "center.abandon_rate",
             "center.blocked_rate")
 
 
-def port_range() -> dict[str, int]:
-    low, high = media_port_range()
-    return {"rtp_port_min": low, "rtp_port_max": high}
-
-
 def test_the_small_site_live_agrees_with_its_simulation(tmp_path: Path) -> None:
     """Two minutes at 30x: an hour of the small site's traffic (4 trunks, 16 agents)."""
-    options = LoadOptions(minutes=2, speedup=30, seed=3, replications=10, media=port_range())
+    options = LoadOptions(minutes=2, speedup=30, seed=3, replications=10)
     outcome = run_load(resolve_site("small"), options, tmp_path)
     rows = {row.key: row for row in outcome.comparison.rows}
     assert {key: rows[key].verdict for key in HEADLINE} == dict.fromkeys(HEADLINE, "inside")
