@@ -25,7 +25,9 @@ bench_app = typer.Typer(
 )
 
 
-def _load(config: str) -> Site:
+def site_with_traffic(config: str) -> Site:
+    """The site `config` names, with its traffic; exits 2 saying why if there is none or
+    the file does not validate."""
     try:
         site = resolve_site(config)
     except ConfigError as error:
@@ -94,7 +96,7 @@ def simulate_command(
     """Simulate a site with the appliance's own ACD and print its KPI report."""
     if fidelity not in ("call", "sip"):
         _fail(f"--fidelity: expected 'call' or 'sip'; got {fidelity!r}")
-    site = _load(config)
+    site = site_with_traffic(config)
     if fidelity == "sip":
         from sim.sipfidelity import refuse_gateway_ports  # SIP's stack: only when asked for
 
@@ -166,7 +168,7 @@ def bench_sim_command(
     """Simulated calls per wall-clock second: the site in call fidelity vs bare SimPy."""
     from sim.bench import bench_sim
 
-    site = _load(config)
+    site = site_with_traffic(config)
     console = Console()
     with console.status("measuring"):
         ours, plain, ciw = bench_sim(site, days, repeats)
@@ -196,7 +198,7 @@ def bench_sim_command(
         highlight=False,
     )
     if beside is not None:
-        _print_beside(console, site, _load(beside), days, repeats)
+        _print_beside(console, site, site_with_traffic(beside), days, repeats)
 
 
 def _print_beside(console: Console, site: Site, other: Site, days: int, repeats: int) -> None:
@@ -419,7 +421,7 @@ def sweep_command(
         _fail(f"--load: expected numbers separated by commas; got {load!r}")
     if any(scale <= 0 for scale in scales):
         _fail(f"--load: expected multipliers above 0; got {load!r}")
-    sites = [_load(config) for config in configs]
+    sites = [site_with_traffic(config) for config in configs]
     runs = grid(sites, scales, replications, hours, seed)
     console = Console(stderr=as_json)
     with progress_bar(console) as progress:

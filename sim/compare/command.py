@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from appliance.config import Site
-from sim.cli import _fail, _load, progress_bar, working_day_hours
+from sim.cli import _fail, progress_bar, site_with_traffic, working_day_hours
 from sim.compare.figures import FIGURES, Run, pooled, runs, shown
 from sim.compare.variants import DEFAULT_VARIANTS, Trunks, on_trunks, trunk_group_of
 from sim.experiment import Experiment, run_replications
@@ -56,7 +56,7 @@ def compare_command(
     card, two, and one E1 span): service level, ASA, abandon rate, blocking, lost rings,
     trunk occupancy, the answer delay caller ID adds and the line time lost to late
     disconnect, side by side."""
-    site = _load(config)
+    site = site_with_traffic(config)
     try:
         group = trunk_group_of(site, trunk_group)
     except ValueError as error:

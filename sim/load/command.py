@@ -11,7 +11,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from appliance.config import ConfigError, resolve_site
 from sim.load.report import render_comparison
 from sim.load.run import BoxDied, LoadOptions, LoadOutcome, run_load
 
@@ -36,14 +35,9 @@ def load_command(
     over UDP - and print the box's KPIs, computed from its records, beside the simulation's
     prediction for the same compressed site, length and seed, with whether each lies inside
     the simulation's interval. Exits 2 on a bad site, 3 if the appliance dies mid-run."""
-    try:
-        site = resolve_site(config)
-    except ConfigError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
-    if site.traffic is None:
-        typer.echo(f"{config}: the site has no traffic section to load", err=True)
-        raise typer.Exit(2)
+    from sim.cli import site_with_traffic
+
+    site = site_with_traffic(config)
     options = LoadOptions(minutes, speedup, seed, replications)
     console = Console(stderr=as_json)
     with tempfile.TemporaryDirectory(prefix="ccbox-load-") as scratch:
