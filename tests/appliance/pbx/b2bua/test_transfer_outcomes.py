@@ -13,6 +13,7 @@ from sim.sipua import UserAgent
 from tests.appliance.pbx.b2bua.test_attended_transfer import consulting
 from tests.appliance.pbx.b2bua.test_races import CheckedLab
 from tests.appliance.pbx.b2bua.test_transfer import talking, transfer_lab
+from tests.appliance.pbx.b2bua.test_transfer_to_ring_group import BOX, group_lab, referred
 
 STEPS = ("answer", "busy", "no_answer", "caller_hangs_up", "agent_hangs_up")
 
@@ -65,6 +66,12 @@ def test_every_transfer_ends_with_each_leg_connected_or_released(
         attended: bool, steps: list[str]) -> None:
     lab = transfer_lab()
     call = transferred(lab, attended)
+    walk(lab, call, steps)
+
+
+def walk(lab: CheckedLab, call: int, steps: list[str]) -> None:
+    """Take `steps`, the caller connected or released after each; then the caller hangs up
+    (if still there), every phone lets go, and nothing is left anywhere."""
     for what in steps:
         step(lab, what, call)
         connected_or_released(lab, call)
@@ -78,3 +85,18 @@ def test_every_transfer_ends_with_each_leg_connected_or_released(
     lab.settle()
     assert all(c.state == "ended" for ua in (lab.gateway, *lab.phones.values())
                for c in ua.calls.values())
+
+
+GROUP_THENS = ("", "202", "voicemail:desk", "queue:service")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(GROUP_THENS), st.lists(st.sampled_from(STEPS), max_size=5))
+def test_every_transfer_to_a_ring_group_ends_with_each_leg_connected_or_released(
+        then: str, steps: list[str]) -> None:
+    """The same, for a caller blind-transferred to ring group 600, whose `then` - none (the
+    agent rung back), a phone, a mailbox or a queue - takes the call nobody answers."""
+    lab = group_lab(more=BOX, media=then.startswith("voicemail"), **({"then": then} if then
+                                                                     else {}))
+    call = referred(lab)
+    walk(lab, call, steps)
