@@ -104,7 +104,8 @@ def _calibrate(config: str, site, outcome: LoadOutcome, target: Path,
         typer.echo(f"ccbox load --calibrate: {target} was written but does not validate: "
                    f"{error}", err=True)
         raise typer.Exit(2) from None
-    console.print(f"calibrated agent_behaviour written to {target}", highlight=False)
+    console.print(f"calibrated agent_behaviour written to {target}", highlight=False,
+                  soft_wrap=True)
 
 
 def _seen(outcome: LoadOutcome) -> dict[str, object]:
