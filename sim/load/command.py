@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from appliance.config import ConfigError, builtin_site_path
+from sim.load.calibrate import write_calibrated
 from sim.load.report import render_comparison
 from sim.load.run import BoxDied, LoadOptions, LoadOutcome, run_load
 
@@ -28,13 +30,19 @@ def load_command(
     as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON"),
     html: Path = typer.Option(None, "--html", metavar="FILE",
                               help="Also write the comparison as an HTML page"),
+    calibrate: Path = typer.Option(None, "--calibrate", metavar="FILE", help="Write the site "
+                                   "file to FILE with its agent_behaviour section calibrated "
+                                   "from the timings measured live (FILE may be the site "
+                                   "file itself)"),
 ) -> None:
     """Load-test a site before it goes live: start the appliance locally on the site (its
     lab form: a gateway per trunk group and a phone per agent on 127.0.0.1), drive it for
     MINUTES with the site's own callers and agents - the simulator's models, in real time,
     over UDP - and print the box's KPIs, computed from its records, beside the simulation's
     prediction for the same compressed site, length and seed, with whether each lies inside
-    the simulation's interval. Exits 2 on a bad site, 3 if the appliance dies mid-run."""
+    the simulation's interval, and the timings the simulator assumes as measured live.
+    Exits 2 on a bad site (or a calibrated one that does not validate), 3 if the appliance
+    dies mid-run."""
     from sim.cli import site_with_traffic
 
     site = site_with_traffic(config)
@@ -43,6 +51,8 @@ def load_command(
     with tempfile.TemporaryDirectory(prefix="ccbox-load-") as scratch:
         outcome = _run(site, options, folder or Path(scratch), console)
     _print(outcome, console, as_json, html)
+    if calibrate is not None:
+        _calibrate(config, site, outcome, calibrate, console)
 
 
 def _run(site, options: LoadOptions, folder: Path, console: Console) -> LoadOutcome:
@@ -76,6 +86,21 @@ def _print(outcome: LoadOutcome, console: Console, as_json: bool, html: Path | N
         from sim.load.html import write_comparison_html
 
         write_comparison_html(outcome.comparison, html)
+
+
+def _calibrate(config: str, site, outcome: LoadOutcome, target: Path,
+               console: Console) -> None:
+    """Write the calibrated site file; exit 2 if it does not validate where written."""
+    assert outcome.calibration is not None
+    source = Path(config) if Path(config).is_file() else builtin_site_path(config)
+    try:
+        write_calibrated(source, site, outcome.calibration, target)
+    except ConfigError as error:
+        typer.echo(f"ccbox load --calibrate: {target} was written but does not validate: "
+                   f"{error}", err=True)
+        raise typer.Exit(2) from None
+    console.print(f"calibrated agent_behaviour written to {target}", highlight=False,
+                  soft_wrap=True)
 
 
 def _seen(outcome: LoadOutcome) -> dict[str, object]:

@@ -12,7 +12,7 @@ the mean would call most honest runs "outside" as replications grow.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from rich.console import Console
@@ -21,6 +21,7 @@ from rich.table import Table
 from appliance.kpi.render import RATES, format_value
 from appliance.kpi.replications import FigureSummary, flatten
 from appliance.kpi.report import KpiReport
+from sim.load.calibrate import Calibration
 from sim.load.predict import Prediction
 
 INSIDE, OUTSIDE = "inside", "outside"
@@ -49,6 +50,8 @@ PROMPTS = ("prompt lengths: prompts and announcements play at their recorded len
            "a speed-up does not shorten")
 RING_TIME = ("ring time: live phones and gateways ring for real (cadence, caller-number "
              "delay) before a call is taken, unscaled by the speed-up")
+WRAP_UP = ("wrap-up: agents' after-call work lasts longer live than the model's "
+           "(ending it takes signalling too)")
 LOAD = ("the load generator: callers came late or not at all (see the load side's "
         "event-loop lag)")
 
@@ -64,6 +67,32 @@ CAUSES = {
     ("occupancy", "higher"): LATENCY, ("occupancy", "lower"): RING_TIME,
 }
 """(figure, how live compares) -> the likely cause of a live figure outside the interval."""
+
+MEASURED_CAUSES = {"answer_delay": ANSWER_DELAY, "missed_rings": RING_TIME, "setup": LATENCY,
+                   "announcements": PROMPTS, "wrap_up": WRAP_UP}
+"""A timing the load measured (``sim.load.calibrate``) -> the cause it stands for."""
+_WAITS = ("answer_delay", "missed_rings", "announcements", "setup")
+EVIDENCE = {
+    **{key: _WAITS for key in (("asa", "higher"), ("service_level", "lower"),
+                               ("abandon_rate", "higher"), ("answer_rate", "lower"),
+                               ("avg_abandon_time", "higher"))},
+    ("blocked_rate", "higher"): ("answer_delay", "wrap_up", "setup"),
+    ("att", "higher"): ("setup",),
+    ("occupancy", "higher"): ("wrap_up", "answer_delay", "setup"),
+}
+"""(figure, how live compares) -> the measured timings that would explain it, likeliest
+first: the first measured longer than the model assumes, beyond noise, is named."""
+
+
+def measured_cause(figure: str, direction: str, calibration: Calibration) -> str | None:
+    """The cause the run's own measurements point to, with the measurement; None when no
+    timing that could explain it was measured longer than the model assumes."""
+    for name in EVIDENCE.get((figure, direction), ()):
+        timing = calibration.timings.get(name)
+        if timing is not None and timing.significant and (timing.excess or 0) > 0:
+            return f"{MEASURED_CAUSES[name]}; measured {timing.label.lower()}: " \
+                   f"{timing.describe()}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -112,6 +141,8 @@ class Row:
     label: str
     live: float | None
     predicted: FigureSummary | None
+    evidence: str | None = None
+    """The cause the run's measured timings point to, which overrides the rule's."""
 
     @property
     def figure(self) -> str:
@@ -148,10 +179,18 @@ class Row:
     @property
     def cause(self) -> str | None:
         """The likely cause of a figure outside the interval, if a rule names one."""
-        difference = self.difference
-        if self.verdict != OUTSIDE or difference is None:
+        direction = self.direction
+        if self.verdict != OUTSIDE or direction is None:
             return None
-        return CAUSES.get((self.figure, "higher" if difference > 0 else "lower"))
+        return self.evidence or CAUSES.get((self.figure, direction))
+
+    @property
+    def direction(self) -> str | None:
+        """"higher" or "lower": how live compares with the predicted mean."""
+        difference = self.difference
+        if difference is None:
+            return None
+        return "higher" if difference > 0 else "lower"
 
     def to_dict(self) -> dict[str, Any]:
         interval = self.interval
@@ -173,6 +212,7 @@ class Comparison:
     rows: list[Row]
     """The center's rows, then each queue's, queues by name."""
     host: HostFigures | None = None
+    calibration: Calibration | None = None
 
     def scopes(self) -> list[str]:
         return list(dict.fromkeys(row.scope for row in self.rows))
@@ -188,13 +228,16 @@ class Comparison:
             "seed": self.prediction.seed, "replications": summary.replications,
             "confidence": summary.confidence, "rows": [row.to_dict() for row in self.rows],
             "host": None if self.host is None else asdict(self.host),
+            "calibration": None if self.calibration is None else self.calibration.to_dict(),
         }
 
 
 def compare(live: KpiReport, prediction: Prediction, speedup: float,
-            host: HostFigures | None = None) -> Comparison:
+            host: HostFigures | None = None,
+            calibration: Calibration | None = None) -> Comparison:
     """The headline figures of ``live`` (the box's report of the run's window) beside
-    ``prediction``, for the center and every queue either names."""
+    ``prediction``, for the center and every queue either names; a figure outside its
+    interval names the cause ``calibration``'s timings point to, where one does."""
     values, figures = flatten(live), prediction.summary.figures
     rows = [Row("center", key, label, values.get(key), figures.get(key))
             for key, label in CENTER_ROWS]
@@ -202,7 +245,16 @@ def compare(live: KpiReport, prediction: Prediction, speedup: float,
         keys = [(f"queue.{queue}.{figure}", label) for figure, label in QUEUE_FIGURES]
         rows += [Row(queue, key, label, values.get(key), figures.get(key))
                  for key, label in keys]
-    return Comparison(speedup, prediction, rows, host)
+    if calibration is not None:
+        rows = [_with_evidence(row, calibration) for row in rows]
+    return Comparison(speedup, prediction, rows, host, calibration)
+
+
+def _with_evidence(row: Row, calibration: Calibration) -> Row:
+    direction = row.direction
+    if row.verdict != OUTSIDE or direction is None:
+        return row
+    return replace(row, evidence=measured_cause(row.figure, direction, calibration))
 
 
 COLUMNS = ("Figure", "Live", "Predicted", "Interval", "Difference", "Verdict")
@@ -234,6 +286,8 @@ def render_comparison(comparison: Comparison, console: Console) -> None:
     for row in comparison.outside():
         console.print(f"{row.scope} {row.label}: {row.cause or 'no rule names a cause'}",
                       highlight=False)
+    if comparison.calibration is not None:
+        console.print(_calibration_table(comparison.calibration))
     if comparison.host is not None:
         console.print(_host_table(comparison.host))
 
@@ -254,4 +308,15 @@ def _host_table(host: HostFigures) -> Table:
     table.add_column("Value", justify="right")
     for label, value in host_rows(host):
         table.add_row(label, value)
+    return table
+
+
+def _calibration_table(calibration: Calibration) -> Table:
+    table = Table(title=f"Timings measured live (run seconds, at {calibration.speedup:g}x)")
+    for heading in ("Timing", "Measured", "Configured", "Verdict"):
+        table.add_column(heading, justify="left" if heading == "Timing" else "right")
+    for timing in calibration.timings.values():
+        measured, _, configured = timing.describe().partition(", configured ")
+        table.add_row(timing.label, measured, configured,
+                      "beyond noise" if timing.significant else "-")
     return table

@@ -14,15 +14,18 @@ from typing import Any
 
 from appliance.config import Site
 from appliance.config.loader import load_site
+from appliance.events import Record
 from appliance.kpi.boxreport import box_report, read_timeline
 from appliance.kpi.report import KpiReport
 from appliance.kpi.settings import queue_thresholds
 from sim.live import ApplianceProcess, media_port_range
+from sim.load.calibrate import Calibration, measure
 from sim.load.compress import compress
 from sim.load.host import HostSampler
 from sim.load.predict import predict
 from sim.load.report import Comparison, compare
 from sim.load.world import LiveLoad, LoadSeen, lab_site_file
+from sim.media import announcement_timing
 
 WATCH = 0.5  # seconds between looks at whether the box is still running
 
@@ -44,6 +47,8 @@ class LoadOutcome:
     comparison: Comparison
     box_status: int
     folder: Path
+    calibration: Calibration | None = None
+    """The timings the simulator assumes, as the box's records of the run measured them."""
 
 
 class BoxDied(RuntimeError):
@@ -75,10 +80,12 @@ def run_load(site: Site, options: LoadOptions, folder: Path,
     finally:
         sampler.stop()
         status = box.stop()
-    live = _box_kpis(box.records, fast, started, options.minutes)
+    live, records = _box_kpis(box.records, fast, started, options.minutes)
+    calibration = measure(records, fast, options.speedup, announcement_timing(fast).seconds)
     prediction = predict(fast, options.minutes, options.seed, options.replications)
-    comparison = compare(live, prediction, options.speedup, sampler.figures(seen.lag))
-    return LoadOutcome(seen, comparison, status, folder)
+    comparison = compare(live, prediction, options.speedup, sampler.figures(seen.lag),
+                         calibration)
+    return LoadOutcome(seen, comparison, status, folder, calibration)
 
 
 async def _watched(load: LiveLoad, box: ApplianceProcess,
@@ -98,11 +105,14 @@ async def _watched(load: LiveLoad, box: ApplianceProcess,
     return running.result()
 
 
-def _box_kpis(records: Path, site: Site, started: datetime, minutes: float) -> KpiReport:
-    """The box's own report of the load's window, in the compressed site's intervals."""
+def _box_kpis(records: Path, site: Site, started: datetime,
+              minutes: float) -> tuple[KpiReport, list[Record]]:
+    """The box's own report of the load's window, in the compressed site's intervals, and
+    the records it was made from."""
     assert site.traffic is not None
     start = started.isoformat(timespec="seconds")
     end = (started + timedelta(minutes=minutes)).isoformat(timespec="seconds")
     timeline = read_timeline(records, start, end)
     interval = f"{site.traffic.interval_minutes}m"
-    return box_report(timeline, interval, start, end, None, queue_thresholds(site)).kpis
+    report = box_report(timeline, interval, start, end, None, queue_thresholds(site))
+    return report.kpis, timeline.records
