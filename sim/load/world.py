@@ -36,6 +36,8 @@ from sim.channels.sipcampaign import CampaignNumbers
 from sim.channels.sipua import SipChannel
 from sim.clock import SimClock
 from sim.load.boxlog import BoxLog
+from sim.load.calendar import pinned_routes
+from sim.load.lookups import lab_lookups
 from sim.load.realtime import Lag, Pacer
 from sim.load.udpnet import UdpNetwork
 from sim.media import announcement_timing
@@ -53,15 +55,22 @@ MEDIA_TIMEOUT = 86400.0  # nobody sends RTP: the box must not end calls for sile
 CANCELLED = 487  # the answer to our own CANCEL: a caller who gave up, not a failure
 
 
-def lab_site_file(site: Site, folder: Path, media: dict[str, Any] | None = None) -> Path:
-    """Write the lab site of `site` for `ccbox serve` into `folder` and return its path:
-    a gateway per trunk group on a free UDP port of 127.0.0.1, a phone per agent, queued
-    callers on early media, no media timeout; `media` overrides media settings (ports,
-    prompts). Read it back (`load_site`) for `LiveLoad`."""
+def lab_site_file(site: Site, folder: Path, minutes: float,
+                  media: dict[str, Any] | None = None) -> Path:
+    """Write the lab site of `site` for a load of `minutes` for `ccbox serve` into `folder`
+    and return its path: a gateway per trunk group on a free UDP port of 127.0.0.1, a phone
+    per agent, queued callers on early media, no media timeout, routes pinned to the
+    simulated window's calendar (`pinned_routes`: ValueError if it opens or closes within
+    it), the IVR's lookups answering the callers as the simulation's do (`lab_lookups`);
+    `media` overrides media settings (ports, prompts). Read it back (`load_site`) for
+    `LiveLoad`."""
     refuse_unsimulated(site)
     refuse_gateway_ports(site)
     gateways = [(HOST, free_udp_port()) for _ in site.trunk_groups]
     data = lab_site(site, gateways).model_dump(mode="json")
+    data["routes"] = pinned_routes(site, minutes * 60.0)
+    if site.ivr is not None:
+        data["ivr"]["lookups"] = lab_lookups(site, folder)
     data["media"] = {**data["media"], "queued_callers": "early_media",
                      "media_timeout": MEDIA_TIMEOUT, **(media or {})}
     path = folder / f"{site.site}-lab.yaml"
@@ -126,6 +135,7 @@ class LiveLoad:
         self.channel = SipChannel(self.clock, self.net, site, self.log, timing,
                                   self.gateways, self.phones)
         self.channel.offers_name_callers = False
+        self.channel.reinvites_answered_callers = False
         self.people = People(site, self.channel, self.clock, streams, self.length,
                              timing.prompt_lengths())
         if site.campaigns:
