@@ -461,8 +461,9 @@ class UserAgent(Endpoint):
             return
         call = self._by_dialog.get((request.headers.get("Call-ID") or "", to_tag or ""))
         if method == "ACK":
-            if call is not None:
+            if call is not None and call.ok is not None:
                 call.ok = None
+                self.events.append(UaEvent("confirmed", call.id))  # our answer is taken
             return
         if call is None and method == "NOTIFY" and (
                 (request.headers.get("Call-ID") or "", to_tag or "") in self._subscriptions):

@@ -123,6 +123,10 @@ class SipChannel(Subscribers):
         # SDP, so a ring is matched to its caller by number, and one for a caller who has
         # hung up meanwhile only rings until the box withdraws it.
         self.offers_name_callers = True
+        # False where the box anchors media: a caller already answered (by the IVR) is
+        # bridged to the agent in the media alone, without a re-INVITE, so the box's ACK of
+        # the agent's 200 is what tells the caller they are connected.
+        self.reinvites_answered_callers = True
         followed = bool(self._keys or site.campaigns)
         self.view = LogView(self._announced, self._recording,
                             self._callback_heard if followed else None)
@@ -316,6 +320,8 @@ class SipChannel(Subscribers):
             return
         if kind == "refer_failed":
             self._transfer_refused(phone, event.call)
+        if kind == "confirmed" and not self.reinvites_answered_callers:
+            self._agent_taken(agent, self._handles.get((phone.local, event.call)))
         if kind != "cancelled" and kind != "ended_by_peer":
             return  # a REFER's progress, a session refresh
         handle = self._handles.pop((phone.local, event.call), None)
@@ -330,6 +336,18 @@ class SipChannel(Subscribers):
                 del self._answered_by[handle]
             self.publish(actions.HangUpAgent(handle, agent))
             self.publish(actions.WrapUp(agent, handle, math.inf))
+
+    def _agent_taken(self, agent: str, handle: int | None) -> None:
+        """The box took `agent`'s answer: a caller it answered before (the IVR) is connected
+        now; one it has not answered yet hears its 200 (`_gateway_heard`)."""
+        line = self._lines.get(handle) if handle is not None else None
+        if line is None or self._answered_by.get(handle) != agent:
+            return
+        gateway, ua_call = line
+        call = gateway.calls.get(ua_call)
+        if call is not None and call.state == "answered":
+            del self._answered_by[handle]
+            self.publish(actions.Connect(handle, agent))
 
     def _ringing(self, phone: UserAgent, ua_call: int) -> None:
         handle = session_of(phone.calls[ua_call].remote_body)

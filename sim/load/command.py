@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
@@ -82,6 +83,10 @@ def _print(outcome: LoadOutcome, console: Console, as_json: bool, html: Path | N
                       f"{dict(seen.failures) or 'none'}, registrations refused "
                       f"{dict(seen.registration_failures) or 'none'}, all calls ended: "
                       f"{'yes' if seen.drained else 'no'}", highlight=False)
+        media = seen.media
+        console.print(f"RTP: {media.streams} streams, {media.sent} packets sent, "
+                      f"{media.received} received, {media.silent} streams received none",
+                      highlight=False)
     if html is not None:
         from sim.load.html import write_comparison_html
 
@@ -109,4 +114,4 @@ def _seen(outcome: LoadOutcome) -> dict[str, object]:
             "registration_failures": {str(k): v for k, v in
                                       seen.registration_failures.items()},
             "send_errors": dict(seen.send_errors), "drained": seen.drained,
-            "box_status": outcome.box_status}
+            "rtp": asdict(seen.media), "box_status": outcome.box_status}

@@ -12,6 +12,7 @@ the mean would call most honest runs "outside" as replications grow.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -42,6 +43,16 @@ QUEUE_FIGURES = tuple((key.split(".")[1], name) for key, name in CENTER_ROWS
 """A queue's rows: the center's but the blocked rate (a blocked call never reaches a queue)
 and occupancy (agents serve several queues)."""
 
+IVR_ROWS = (
+    ("ivr.center.entered", "Entered the IVR"),
+    ("ivr.center.completed", "Completed in the IVR"),
+    ("ivr.center.abandoned", "Abandoned in the IVR"),
+    ("ivr.center.to_queue", "Sent on to a queue"),
+    ("ivr.center.mean_time", "Mean time in the IVR"),
+    ("ivr.center.answer_rate", "Answer rate (IVR or agent)"),
+)
+"""The IVR's rows, in scope "ivr", when the box's report or the simulation's has any."""
+
 ANSWER_DELAY = ("answer delay: the live agents take calls later than the model's "
                 "answer_delay (each ring's SIP round trips add to the wait)")
 LATENCY = ("signalling latency: call set-up and clear-down over SIP take time the model "
@@ -59,6 +70,8 @@ CAUSES = {
     ("offered", "higher"): LOAD, ("offered", "lower"): LOAD,
     ("blocked_rate", "higher"): RING_TIME, ("blocked_rate", "lower"): LOAD,
     ("answer_rate", "lower"): PROMPTS,
+    ("completed", "lower"): PROMPTS, ("abandoned", "higher"): PROMPTS,
+    ("mean_time", "higher"): PROMPTS, ("mean_time", "lower"): PROMPTS,
     ("service_level", "lower"): ANSWER_DELAY,
     ("asa", "higher"): ANSWER_DELAY,
     ("abandon_rate", "higher"): PROMPTS,
@@ -210,7 +223,7 @@ class Comparison:
     speedup: float
     prediction: Prediction
     rows: list[Row]
-    """The center's rows, then each queue's, queues by name."""
+    """The center's rows, then each queue's, queues by name, then the IVR's (if any)."""
     host: HostFigures | None = None
     calibration: Calibration | None = None
 
@@ -236,15 +249,21 @@ def compare(live: KpiReport, prediction: Prediction, speedup: float,
             host: HostFigures | None = None,
             calibration: Calibration | None = None) -> Comparison:
     """The headline figures of ``live`` (the box's report of the run's window) beside
-    ``prediction``, for the center and every queue either names; a figure outside its
-    interval names the cause ``calibration``'s timings point to, where one does."""
+    ``prediction``, for the center, every queue either names and the IVR if either has
+    its figures; a figure outside its interval names the cause ``calibration``'s timings
+    point to, where one does."""
     values, figures = flatten(live), prediction.summary.figures
-    rows = [Row("center", key, label, values.get(key), figures.get(key))
-            for key, label in CENTER_ROWS]
+
+    def rows_of(scope: str, keys: Sequence[tuple[str, str]]) -> list[Row]:
+        return [Row(scope, key, label, values.get(key), figures.get(key))
+                for key, label in keys]
+
+    rows = rows_of("center", CENTER_ROWS)
     for queue in sorted({*live.queues, *prediction.summary.queues}):
-        keys = [(f"queue.{queue}.{figure}", label) for figure, label in QUEUE_FIGURES]
-        rows += [Row(queue, key, label, values.get(key), figures.get(key))
-                 for key, label in keys]
+        rows += rows_of(queue, [(f"queue.{queue}.{figure}", label)
+                                for figure, label in QUEUE_FIGURES])
+    if IVR_ROWS[0][0] in values or IVR_ROWS[0][0] in figures:
+        rows += rows_of("ivr", IVR_ROWS)
     if calibration is not None:
         rows = [_with_evidence(row, calibration) for row in rows]
     return Comparison(speedup, prediction, rows, host, calibration)

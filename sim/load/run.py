@@ -69,7 +69,7 @@ def run_load(site: Site, options: LoadOptions, folder: Path,
     fast = compress(site, options.speedup)
     low, high = media_port_range()
     media = {"rtp_port_min": low, "rtp_port_max": high, **(options.media or {})}
-    lab_path = lab_site_file(fast, folder, media)
+    lab_path = lab_site_file(fast, folder, options.minutes, media)
     lab = load_site(lab_path)
     box = ApplianceProcess(lab_path, folder)
     sampler = HostSampler(box.process.pid).start()

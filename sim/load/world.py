@@ -8,11 +8,12 @@ at `box`, the SimPy environment runs at the pace of the wall clock (`Pacer`), an
 does not carry is read from the box's records database (`BoxLog`).
 
 The appliance must run the lab site `lab_site_file` wrote: its trunks' peers are our
-gateways, its phones ours (digest passwords `lab_password`). It anchors media: the SDP of our
-user agents names RTP ports on 127.0.0.1 that nobody listens on, and nobody sends RTP, so
-the lab site turns the box's media timeout up. Queued callers get early media, so that a
-caller's gateway hears the 200 when an agent answers (what `SipChannel` takes for the
-connection).
+gateways, its phones ours (digest passwords `lab_password`). It anchors media: each answered
+call's caller and agent send G.711 silence from sockets of their own (`LoadMedia`), which
+the box's relay latches, and count what comes back; a caller's media starts only once it is
+answered, so the lab site still turns the box's media timeout up. Queued callers get early
+media, so that a caller's gateway hears the 200 when an agent answers (what `SipChannel`
+takes for the connection).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ from sim.channels.sipcampaign import CampaignNumbers
 from sim.channels.sipua import SipChannel
 from sim.clock import SimClock
 from sim.load.boxlog import BoxLog
+from sim.load.calendar import pinned_routes
+from sim.load.lookups import lab_lookups
+from sim.load.media import LoadMedia, MediaSeen
 from sim.load.realtime import Lag, Pacer
 from sim.load.udpnet import UdpNetwork
 from sim.media import announcement_timing
@@ -50,18 +54,26 @@ HOST = "127.0.0.1"
 STEP = 1.0  # seconds between progress reports
 DRAIN = 120.0  # the longest wait for calls under way to end after the run
 MEDIA_TIMEOUT = 86400.0  # nobody sends RTP: the box must not end calls for silence
+ENDS = frozenset({"ended", "ended_by_peer", "failed", "cancelled"})  # a call's RTP stops
 CANCELLED = 487  # the answer to our own CANCEL: a caller who gave up, not a failure
 
 
-def lab_site_file(site: Site, folder: Path, media: dict[str, Any] | None = None) -> Path:
-    """Write the lab site of `site` for `ccbox serve` into `folder` and return its path:
-    a gateway per trunk group on a free UDP port of 127.0.0.1, a phone per agent, queued
-    callers on early media, no media timeout; `media` overrides media settings (ports,
-    prompts). Read it back (`load_site`) for `LiveLoad`."""
+def lab_site_file(site: Site, folder: Path, minutes: float,
+                  media: dict[str, Any] | None = None) -> Path:
+    """Write the lab site of `site` for a load of `minutes` for `ccbox serve` into `folder`
+    and return its path: a gateway per trunk group on a free UDP port of 127.0.0.1, a phone
+    per agent, queued callers on early media, no media timeout, routes pinned to the
+    simulated window's calendar (`pinned_routes`: ValueError if it opens or closes within
+    it), the IVR's lookups answering the callers as the simulation's do (`lab_lookups`);
+    `media` overrides media settings (ports, prompts). Read it back (`load_site`) for
+    `LiveLoad`."""
     refuse_unsimulated(site)
     refuse_gateway_ports(site)
     gateways = [(HOST, free_udp_port()) for _ in site.trunk_groups]
     data = lab_site(site, gateways).model_dump(mode="json")
+    data["routes"] = pinned_routes(site, minutes * 60.0)
+    if site.ivr is not None:
+        data["ivr"]["lookups"] = lab_lookups(site, folder)
     data["media"] = {**data["media"], "queued_callers": "early_media",
                      "media_timeout": MEDIA_TIMEOUT, **(media or {})}
     path = folder / f"{site.site}-lab.yaml"
@@ -85,6 +97,7 @@ class LoadSeen:
     drained: bool = False
     lag: Lag = field(default_factory=Lag)
     skipped: Counter[str] = field(default_factory=Counter)
+    media: MediaSeen = field(default_factory=MediaSeen)
 
 
 class LiveLoad:
@@ -107,7 +120,9 @@ class LiveLoad:
         self.log = EventLog(retain=False)
         self.pacer = Pacer(self.env)
         self.net = UdpNetwork(self.pacer, HOST)
-        self.seen = LoadSeen(lag=self.pacer.lag, send_errors=self.net.errors)
+        self.media = LoadMedia(HOST)
+        self.seen = LoadSeen(lag=self.pacer.lag, send_errors=self.net.errors,
+                             media=self.media.seen)
         try:
             self._build(Streams(seed, replication), records)
         except BaseException:
@@ -126,6 +141,7 @@ class LiveLoad:
         self.channel = SipChannel(self.clock, self.net, site, self.log, timing,
                                   self.gateways, self.phones)
         self.channel.offers_name_callers = False
+        self.channel.reinvites_answered_callers = False
         self.people = People(site, self.channel, self.clock, streams, self.length,
                              timing.prompt_lengths())
         if site.campaigns:
@@ -143,16 +159,26 @@ class LiveLoad:
     def _tap(self, side: str, listener: Listener | None) -> Listener:
         """`listener`, with the user agent's failures counted on the way."""
         seen = self.seen
+        starts = "answered" if side == "caller" else "confirmed"  # the box took the answer
 
         def heard(ua: UserAgent, event: UaEvent) -> None:
             if event.kind == "failed" and event.status != CANCELLED:
                 seen.failures[f"{side} {event.status}"] += 1
             elif event.kind == "register_failed":
                 seen.registration_failures[event.status] += 1
+            self._media_heard(ua, event, starts)
             if listener is not None:
                 listener(ua, event)
 
         return heard
+
+    def _media_heard(self, ua: UserAgent, event: UaEvent, starts: str) -> None:
+        """RTP for a call of `ua` from when `starts` says it is answered to its end."""
+        key = (ua.local, event.call)
+        if event.kind == starts and (call := ua.calls.get(event.call)) is not None:
+            self.media.start(key, call.remote_body)
+        elif event.kind in ENDS:
+            self.media.stop(key)
 
     def run(self, progress: Progress | None = None) -> LoadSeen:
         """Run the load for `minutes`, then drain: no new calls, and up to `drain` seconds
@@ -166,6 +192,7 @@ class LiveLoad:
     async def run_async(self, progress: Progress | None = None) -> LoadSeen:
         """`run` under a running event loop."""
         follow = asyncio.create_task(self.boxlog.follow())
+        media = asyncio.create_task(self.media.run())
         try:
             self.net.open()
             self.people.start()
@@ -174,9 +201,10 @@ class LiveLoad:
             await self._advance(self.length + self.drain, None, self._calls_under_way)
             self.seen.drained = not self._calls_under_way()
         finally:
-            follow.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await follow
+            for task in (follow, media):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             self.close()
         return self._result()
 

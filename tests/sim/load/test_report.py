@@ -142,3 +142,15 @@ def test_the_interval_stays_within_what_the_figure_can_be() -> None:
     assert _row(1.0, level, "center.service_level").interval == (pytest.approx(0.75), 1.0)
     assert _row(0.0, FigureSummary(n=3, mean=1.0, stdev=1.0, half_width=2.0)).interval == (
         0.0, 5.0)
+
+
+def test_the_ivr_s_rows_come_when_the_prediction_has_them() -> None:
+    completed = FigureSummary(n=3, mean=2.0, stdev=0.5, half_width=1.0)
+    comparison = compare(LIVE, _prediction({"ivr.center.entered": ASA,
+                                            "ivr.center.completed": completed}), 10)
+    rows = [row for row in comparison.rows if row.scope == "ivr"]
+    assert comparison.scopes()[-1] == "ivr"
+    assert [row.figure for row in rows] == ["entered", "completed", "abandoned", "to_queue",
+                                            "mean_time", "answer_rate"]
+    assert rows[1].live is None and rows[1].predicted == completed
+    assert "ivr" not in compare(LIVE, _prediction({}), 10).scopes()  # a site without one

@@ -45,7 +45,7 @@ def test_a_tiny_site_is_answered_by_its_agents_over_udp(tmp_path: Path) -> None:
     media = {"prompts": str(ensure_default_prompts("en")), "music": str(ensure_default_music()),
              "rtp_port_min": low, "rtp_port_max": high,
              "recording": {"enabled": False, "folder": str(tmp_path / "recordings")}}
-    lab = load_site(lab_site_file(tiny_site(), tmp_path, media))
+    lab = load_site(lab_site_file(tiny_site(), tmp_path, 40 / 60, media))
     box = ApplianceProcess(tmp_path / "tiny-lab.yaml", tmp_path)
     try:
         load = LiveLoad(lab, seed=7, minutes=40 / 60, box=box.address, records=box.records)
