@@ -36,7 +36,7 @@ from sim.channels.sipcampaign import CampaignNumbers
 from sim.channels.sipua import SipChannel
 from sim.clock import SimClock
 from sim.load.boxlog import BoxLog
-from sim.load.realtime import Lag, Pacer
+from sim.load.realtime import Lag, Pacer, collector_quieted
 from sim.load.udpnet import UdpNetwork
 from sim.media import announcement_timing
 from sim.sipfidelity import lab_password, lab_site, refuse_gateway_ports
@@ -167,12 +167,13 @@ class LiveLoad:
         """`run` under a running event loop."""
         follow = asyncio.create_task(self.boxlog.follow())
         try:
-            self.net.open()
-            self.people.start()
-            await self._advance(self.length, progress)
-            self.people.callers.close()
-            await self._advance(self.length + self.drain, None, self._calls_under_way)
-            self.seen.drained = not self._calls_under_way()
+            with collector_quieted():
+                self.net.open()
+                self.people.start()
+                await self._advance(self.length, progress)
+                self.people.callers.close()
+                await self._advance(self.length + self.drain, None, self._calls_under_way)
+                self.seen.drained = not self._calls_under_way()
         finally:
             follow.cancel()
             with contextlib.suppress(asyncio.CancelledError):
