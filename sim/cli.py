@@ -424,8 +424,14 @@ def _load_table(steps: list[LoadStep], seconds: float) -> Table:
                       f"{step.load_ms_per_call:.2f}", f"{step.load_percent:.0f} %",
                       f"{step.lag_mean * 1000:.1f}/{step.lag_worst * 1000:.0f}",
                       f"{step.box_ms_per_call:.2f}", f"{step.box_percent:.0f} %",
-                      "pass" if step.passed else "FAIL " + "; ".join(step.problems))
+                      _load_result(step))
     return table
+
+
+def _load_result(step: LoadStep) -> str:
+    result = "pass" if step.passed else "FAIL " + "; ".join(step.problems)
+    refused = step.warm_up_failures
+    return f"{result} ({refused} logins refused)" if refused else result
 
 
 def _b2bua_table(title: str, steps: list[dict[str, Any]]) -> Table:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -75,8 +76,8 @@ def agents_for(rate: float) -> int:
 class LoadStep:
     """One rate's run: what the load side placed and spent, how late it ran, what failed,
     and what the box spent. CPU, wall time and lag are those of the calls' window, from the
-    first call that could be placed to the last (no warm-up, no drain); failures are the
-    whole run's."""
+    first call that could be placed to the last (no warm-up, no drain); failures are those
+    after the warm-up."""
 
     rate: float
     agents: int
@@ -90,6 +91,9 @@ class LoadStep:
     failures: dict[str, int] = field(default_factory=dict)
     registrations_refused: int = 0
     drained: bool = True
+    # Failures before the calls began: logins a box just started refused as overload (a
+    # burst of its own start-up, not the load's rate); agents are twice enough without them.
+    warm_up_failures: int = 0
 
     @property
     def placed_per_s(self) -> float:
@@ -208,12 +212,15 @@ class _Window:
         self.lead = lead
         self.marks: list[tuple[float, float, float]] = []  # (load CPU, box CPU, wall)
         self.lag = Lag()
+        self.before: Counter[str] = Counter()  # failures in the warm-up
 
     def __call__(self, _done: float) -> None:
         now = self.load.env.now
         if (not self.marks and now >= self.lead) or (len(self.marks) == 1
                                                      and now >= self.load.length):
             self.marks.append((time.process_time(), _box_cpu(self.box), time.monotonic()))
+            if len(self.marks) == 1:
+                self.before = Counter(self.load.seen.failures)
             self.lag = replace(self.load.pacer.lag)
             self.load.pacer.lag.reset()
 
@@ -221,8 +228,9 @@ class _Window:
         (load_a, box_a, wall_a), (load_b, box_b, wall_b) = self.marks
         return LoadStep(rate, agents, seconds, wall_b - wall_a, seen.calls_placed,
                         load_b - load_a, box_b - box_a, self.lag.mean, self.lag.worst,
-                        dict(seen.failures), sum(seen.registration_failures.values()),
-                        seen.drained)
+                        dict(seen.failures - self.before),
+                        sum(seen.registration_failures.values()), seen.drained,
+                        self.before.total())
 
 
 def _box_cpu(box: ApplianceProcess) -> float:

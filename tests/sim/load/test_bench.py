@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from appliance.cli import _register_plugins, app
 from sim.agents.schedule import PlannedStep
+from sim.cli import _load_result
 from sim.load.bench import (
     BOX_FIGURE,
     Ceiling,
@@ -85,3 +86,8 @@ def test_one_short_step_runs_and_prints_its_table() -> None:
     assert result.exit_code == 0, result.stdout
     assert "placed/s" in result.stdout and "box ms/call" in result.stdout
     assert "ccbox load's ceiling here" in result.stdout or "did not keep up" in result.stdout
+
+
+def test_logins_refused_in_the_warm_up_are_shown_but_do_not_fail_the_step() -> None:
+    refused = replace(KEPT_UP, warm_up_failures=20)
+    assert refused.passed and _load_result(refused) == "pass (20 logins refused)"
