@@ -37,8 +37,10 @@ HOLDING = ANSWER + TALK + 0.5  # an agent's time a call, with the box's ring and
 AGENT_MARGIN = 2.0  # agents per busy agent: callers must not wait for one
 MAX_LAG_MEAN = 0.05  # seconds: a load side later than this on average has fallen behind
 MAX_LAG_WORST = 1.0  # seconds: ... or this late once
-LOGINS_PER_S = 50.0  # agents log in before the calls: faster, a fresh box may refuse some
-LOGIN_AFTER = 1.0  # seconds: the first login waits for the box to settle after it answers
+LOGINS_PER_S = 50.0  # agents log in before the calls, not all at once (see staggered)
+# Seconds before the first login: every phone registers at the start, and a box given some
+# 800 REGISTERs at once is overloaded for over a second (it refuses new calls, logins too).
+LOGIN_AFTER = 4.0
 POISSON_SIGMAS = 3.0  # calls placed this many standard deviations below the offer: behind
 BOX_FIGURE = ("the box alone (ccbox bench sip, SIPp callers and agents): 400 calls/s at "
               "2.7 ms CPU a call, 2-core Debian 12, quiet machine")
@@ -91,8 +93,8 @@ class LoadStep:
     failures: dict[str, int] = field(default_factory=dict)
     registrations_refused: int = 0
     drained: bool = True
-    # Failures before the calls began: logins a box just started refused as overload (a
-    # burst of its own start-up, not the load's rate); agents are twice enough without them.
+    # Failures before the calls began: logins the box refused as overload (the start's
+    # burst of registrations, not the load's rate); agents are twice enough without them.
     warm_up_failures: int = 0
 
     @property
@@ -190,9 +192,9 @@ def warm_up(agents: int) -> float:
 
 
 def staggered(plan: list[PlannedStep], per_second: float) -> list[PlannedStep]:
-    """`plan`'s logins at the start spread at `per_second`: hundreds of phones registering
-    and logging in within the same millisecond are a burst the box refuses (503) as
-    overload, and what the bench measures is the call rate, not that burst."""
+    """`plan`'s logins at the start spread at `per_second` from `LOGIN_AFTER` on: hundreds
+    of logins within the same millisecond, on top of the phones' registrations, are a burst
+    the box refuses (503) as overload, and what the bench measures is the call rate."""
     spread, count = [], 0
     for step in plan:
         if step.kind == "login" and step.at == 0.0:

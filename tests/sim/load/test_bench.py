@@ -67,8 +67,8 @@ def test_logins_at_the_start_are_spread_and_later_steps_kept() -> None:
     plan = [PlannedStep(0.0, "a", "login", ""), PlannedStep(0.0, "b", "login", ""),
             PlannedStep(0.0, "c", "login", ""), PlannedStep(0.5, "a", "pause", "")]
     assert [(s.at, s.agent, s.kind) for s in staggered(plan, 4.0)] == [
-        (0.5, "a", "pause"), (1.0, "a", "login"), (1.25, "b", "login"), (1.5, "c", "login")]
-    assert warm_up(250) == 7.0
+        (0.5, "a", "pause"), (4.0, "a", "login"), (4.25, "b", "login"), (4.5, "c", "login")]
+    assert warm_up(250) == 10.0
 
 
 def test_the_synthetic_site_has_agents_enough_and_nothing_but_the_queue() -> None:
