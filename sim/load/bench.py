@@ -55,7 +55,7 @@ def bench_site(rate: float, agents: int) -> Site:
                           "peers": ["127.0.0.1:5070"]}],
         "queues": [{"name": "service", "strategy": "longest_idle", "ring_timeout": 15,
                     "wrap_up": 0}],
-        "agents": [{"id": f"{10001}-{10000 + agents}", "skills": {"service": 5},
+        "agents": [{"id": f"10001-{10000 + agents}", "skills": {"service": 5},
                     "shift": {"start": "08:00", "end": "17:00"}}],
         "routes": [{"trunk_group": "pstn", "queue": "service"}],
         "sip": {"max_calls": 100_000},
@@ -176,6 +176,7 @@ def measure_step(rate: float, seconds: float, folder: Path, seed: int = 1) -> Lo
         load = LiveLoad(load_site(lab_path), seed, (lead + seconds) / 60, box.address,
                         box.records)
         load.people.plan = staggered(load.people.plan, LOGINS_PER_S)
+        # Quiet for the warm-up, then `rate`: a profile repeats, so long enough to outlast it.
         load.people.callers.profile = RateProfile(
             [0.0] + [rate * 3600] * math.ceil(seconds / lead + 1), lead)
         window = _Window(load, box, lead)
