@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from appliance.kpi.storage import describe_storage
 from sim.experiment import Experiment, run_once, run_replications, run_sip_once
 from sim.media import announcement_timing, recording_storage_of
 from sim.sipnet import LinkQuality
+
+if TYPE_CHECKING:
+    from sim.load.bench import LoadStep
 
 bench_app = typer.Typer(
     help="Benchmarks, each printed against a baseline measured in the same run."
@@ -384,6 +387,53 @@ def bench_sip_command(
         console.print(format_overload(figures), highlight=False)
         console.print("(figures from a shared machine are noisy: compare runs, not digits)",
                       highlight=False)
+
+
+@bench_app.command("load")
+def bench_load_command(
+    step_seconds: float = typer.Option(20.0, min=2.0, help="Seconds of calls at each rate"),
+    rates: list[float] = typer.Option(None, "--rate", min=0.1, help="A call rate to step "
+                                      "through, calls/s (repeat) [default: 10 ... 400]"),
+    seed: int = typer.Option(1, help="Seed of the callers and agents"),
+) -> None:
+    """The highest load `ccbox load` itself generates here: a synthetic site (one queue,
+    1 s calls, agents enough, no IVR, no recording) driven live against a fresh local box
+    at rising rates, until the load side falls behind or calls fail."""
+    import tempfile
+
+    from sim.load.bench import DEFAULT_RATES, measure_ceiling, summary
+
+    console = Console()
+    with (tempfile.TemporaryDirectory(prefix="ccbox-bench-load-") as scratch,
+          console.status("starting") as status):
+        ceiling = measure_ceiling(Path(scratch), rates or DEFAULT_RATES, step_seconds, seed,
+                                  lambda rate: status.update(f"{rate:g} calls/s"))
+    console.print(_load_table(ceiling.steps, step_seconds))
+    for line in summary(ceiling):
+        console.print(line, highlight=False)
+    console.print("(figures from a shared machine are noisy: compare runs, not digits)",
+                  highlight=False)
+
+
+def _load_table(steps: list[LoadStep], seconds: float) -> Table:
+    table = Table(title=f"ccbox load -> ccbox serve: 1 s calls, one queue, {seconds:g} s a "
+                        "step; CPU per call and % of one core over the calls' window")
+    for column in ("rate", "agents", "placed/s", "load ms/call", "load CPU",
+                   "lag mean/worst ms", "box ms/call", "box CPU", "result"):
+        table.add_column(column, justify="right")
+    for step in steps:
+        table.add_row(f"{step.rate:g}", f"{step.agents:,}", f"{step.placed_per_s:,.1f}",
+                      f"{step.load_ms_per_call:.2f}", f"{step.load_percent:.0f} %",
+                      f"{step.lag_mean * 1000:.1f}/{step.lag_worst * 1000:.0f}",
+                      f"{step.box_ms_per_call:.2f}", f"{step.box_percent:.0f} %",
+                      _load_result(step))
+    return table
+
+
+def _load_result(step: LoadStep) -> str:
+    result = "pass" if step.passed else "FAIL " + "; ".join(step.problems)
+    refused = step.warm_up_failures
+    return f"{result} ({refused} logins refused)" if refused else result
 
 
 def _b2bua_table(title: str, steps: list[dict[str, Any]]) -> Table:

@@ -104,6 +104,7 @@ class SipChannel(Subscribers):
         self._announcement = _announcement_length(site, timing)
         self._conversations: dict[int, Conversation] = {}
         self._lines: dict[int, tuple[UserAgent, int]] = {}  # handle -> gateway, its call
+        self._numbers: dict[int, str] = {}  # handle -> the number its line shows
         self._handles: dict[tuple[Address, int], int] = {}  # (user agent, its call) -> handle
         self._rings: dict[tuple[str, int], int] = {}  # (agent, handle) -> the phone's call
         self._answered_by: dict[int, str] = {}
@@ -219,6 +220,7 @@ class SipChannel(Subscribers):
 
     def _drop_line(self, call: int) -> tuple[UserAgent, int]:
         gateway, ua_call = self._lines.pop(call)
+        self._numbers.pop(call, None)
         del self._handles[(gateway.local, ua_call)]
         return gateway, ua_call
 
@@ -372,10 +374,20 @@ class SipChannel(Subscribers):
         that anchors media (the live appliance) offers the phone its own SDP, which names no
         caller. Two callers with one number at once may be taken for each other."""
         number = user_of(invite.headers.get("From"))
-        for handle, (gateway, ua_call) in self._lines.items():
-            if user_of(gateway.calls[ua_call].invite.headers.get("From")) == number:
+        for handle in self._lines:
+            if self._number_on(handle) == number:
                 return handle
         return None
+
+    def _number_on(self, handle: int) -> str:
+        """The number caller's line `handle` shows, parsed from its INVITE once: every ring
+        of a phone looks through every line up (hundreds, under a live load)."""
+        number = self._numbers.get(handle)
+        if number is None:
+            gateway, ua_call = self._lines[handle]
+            number = user_of(gateway.calls[ua_call].invite.headers.get("From"))
+            self._numbers[handle] = number
+        return number
 
     def will_answer(self, call: int, at: float) -> None:
         pass  # a caller hears ringing, not when the agent will pick up

@@ -40,7 +40,7 @@ from sim.load.boxlog import BoxLog
 from sim.load.calendar import pinned_routes
 from sim.load.lookups import lab_lookups
 from sim.load.media import LoadMedia, MediaSeen
-from sim.load.realtime import Lag, Pacer
+from sim.load.realtime import Lag, Pacer, collector_quieted
 from sim.load.udpnet import UdpNetwork
 from sim.media import announcement_timing
 from sim.sipfidelity import lab_password, lab_site, refuse_gateway_ports
@@ -194,12 +194,13 @@ class LiveLoad:
         follow = asyncio.create_task(self.boxlog.follow())
         media = asyncio.create_task(self.media.run())
         try:
-            self.net.open()
-            self.people.start()
-            await self._advance(self.length, progress)
-            self.people.callers.close()
-            await self._advance(self.length + self.drain, None, self._calls_under_way)
-            self.seen.drained = not self._calls_under_way()
+            with collector_quieted():
+                self.net.open()
+                self.people.start()
+                await self._advance(self.length, progress)
+                self.people.callers.close()
+                await self._advance(self.length + self.drain, None, self._calls_under_way)
+                self.seen.drained = not self._calls_under_way()
         finally:
             for task in (follow, media):
                 task.cancel()

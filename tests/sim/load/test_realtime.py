@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 import simpy
 
 from sim.clock import SimClock
-from sim.load.realtime import Pacer
+from sim.load.realtime import COLLECT_EVERY, Lag, Pacer, collector_quieted
 
 
 def test_events_run_in_order_up_to_the_end_of_the_run() -> None:
@@ -73,3 +74,19 @@ def test_what_an_input_raises_ends_the_run() -> None:
 
     with pytest.raises(ValueError, match="no such call"):
         asyncio.run(main())
+
+
+def test_the_collector_is_quieted_inside_and_restored_after() -> None:
+    before = gc.get_threshold()
+    with collector_quieted():
+        assert gc.get_threshold() == COLLECT_EVERY
+        assert gc.get_freeze_count() > 0  # what was alive on entry is never rescanned
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_a_lag_counts_afresh_after_a_reset() -> None:
+    lag = Lag()
+    lag.observe(0.5)
+    lag.reset()
+    lag.observe(0.1)
+    assert (lag.worst, lag.mean, lag.steps) == (0.1, 0.1, 1)
