@@ -64,12 +64,12 @@ def _tables(cells: ReportCells) -> list[str]:
               for a in cells.agents]
     agents.append(["All", *(cells.cell(f"agents.{k}") for k, _ in AGENT_COLUMNS)])
     return [
-        _table("Center", ["Figure", "Value"], center),
+        html_table("Center", ["Figure", "Value"], center),
         *([f"<p>{escape(ROUTED_AWAY_CAPTION)}</p>"] if cells.routed_away else []),
-        _table("Queues", _headings("Queue", QUEUE_COLUMNS), queues),
+        html_table("Queues", _headings("Queue", QUEUE_COLUMNS), queues),
         *_ivr_tables(cells),
-        _table("Intervals", _headings("Interval", cells.interval_columns), intervals),
-        _table("Agents", _headings("Agent", AGENT_COLUMNS), agents),
+        html_table("Intervals", _headings("Interval", cells.interval_columns), intervals),
+        html_table("Agents", _headings("Agent", AGENT_COLUMNS), agents),
     ]
 
 
@@ -79,12 +79,12 @@ def _ivr_tables(cells: ReportCells) -> list[str]:
         return []
     labelled = [(label, f"ivr.interval.{label}") for label in cells.intervals]
     return [
-        _table("IVR", _headings("Flow", IVR_COLUMNS), _rows(cells, cells.ivr_rows(),
+        html_table("IVR", _headings("Flow", IVR_COLUMNS), _rows(cells, cells.ivr_rows(),
                                                                IVR_COLUMNS)),
         f"<p>{escape(IVR_CAPTION)}</p>",
-        _table("IVR nodes", _headings("Node", NODE_COLUMNS),
+        html_table("IVR nodes", _headings("Node", NODE_COLUMNS),
                _rows(cells, cells.node_rows(), NODE_COLUMNS)),
-        _table("IVR by interval", _headings("Interval", IVR_INTERVAL_COLUMNS),
+        html_table("IVR by interval", _headings("Interval", IVR_INTERVAL_COLUMNS),
                _rows(cells, labelled, IVR_INTERVAL_COLUMNS)),
     ]
 
@@ -99,7 +99,8 @@ def _headings(first: str, columns: Iterable[tuple[str, str]]) -> list[str]:
     return [first, *(name for _, name in columns)]
 
 
-def _table(title: str, headings: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+def html_table(title: str, headings: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A titled HTML table of `rows` under `headings`, every cell escaped."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headings)
     body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
                    for row in rows)
@@ -115,7 +116,7 @@ def _series(cells: ReportCells, key: str) -> list[float]:
 def _plots(cells: ReportCells) -> list[str]:
     if not cells.intervals:
         return []
-    return [_svg(figure) for figure in (_calls(cells), _service(cells), _agents(cells))]
+    return [svg(figure) for figure in (_calls(cells), _service(cells), _agents(cells))]
 
 
 def _figure() -> tuple[Figure, Axes]:
@@ -170,7 +171,8 @@ def _finish(axes: Axes, title: str, ylabel: str) -> None:
         label.set_horizontalalignment("right")
 
 
-def _svg(figure: Figure) -> str:
+def svg(figure: Figure) -> str:
+    """`figure` as inline SVG for a self-contained page (no date: the same page each time)."""
     out = io.StringIO()
     figure.savefig(out, format="svg", metadata={"Date": None})
     text = out.getvalue()

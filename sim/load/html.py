@@ -12,7 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from appliance.kpi.html import COLOURS, STYLE, WIDTH, _svg, _table
+from appliance.kpi.html import COLOURS, STYLE, WIDTH, html_table, svg
 from appliance.kpi.render import RATES, TIMES
 from sim.load.report import COLUMNS, Comparison, Row, cells, host_rows, title_of
 
@@ -24,11 +24,11 @@ def write_comparison_html(comparison: Comparison, path: Path) -> None:
              f"</title><style>{STYLE}</style></head><body><h1>{escape(title)}</h1>"]
     for scope in comparison.scopes():
         rows = [row for row in comparison.rows if row.scope == scope]
-        parts.append(_svg(_plot(scope, rows)))
-        parts.append(_table(scope, [*COLUMNS, "Likely cause"],
+        parts.append(svg(_plot(scope, rows)))
+        parts.append(html_table(scope, [*COLUMNS, "Likely cause"],
                             [[*cells(row), row.cause or ""] for row in rows]))
     if comparison.host is not None:
-        parts.append(_table("Host", ["Figure", "Value"], host_rows(comparison.host)))
+        parts.append(html_table("Host", ["Figure", "Value"], host_rows(comparison.host)))
     parts.append("</body></html>\n")
     path.write_text("".join(parts), encoding="utf-8")
 
