@@ -107,6 +107,9 @@ class UserAgent(Endpoint):
         self._subscriptions: set[tuple[str, str]] = set()
         self.notifies: list[Request] = []
         self.ignore_all = False  # a phone that vanished: hears nothing, answers nothing
+        # Tell when the far end takes our answer (its ACK: a "confirmed" event); only the
+        # live load needs it, so the simulated worlds' event lists stay as they were.
+        self.reports_confirmed = False
         # A gateway that asks callers for digest credentials: INVITEs without good ones are
         # answered with its challenge (or 403) and never become calls.
         self.challenger: DigestAuthenticator | None = None
@@ -463,7 +466,8 @@ class UserAgent(Endpoint):
         if method == "ACK":
             if call is not None and call.ok is not None:
                 call.ok = None
-                self.events.append(UaEvent("confirmed", call.id))  # our answer is taken
+                if self.reports_confirmed:
+                    self.events.append(UaEvent("confirmed", call.id))  # our answer is taken
             return
         if call is None and method == "NOTIFY" and (
                 (request.headers.get("Call-ID") or "", to_tag or "") in self._subscriptions):

@@ -169,10 +169,10 @@ def measure_step(rate: float, seconds: float, folder: Path, seed: int = 1) -> Lo
     media = {"prompts": str(ensure_default_prompts("en")), "music": str(ensure_default_music()),
              "rtp_port_min": low, "rtp_port_max": high,
              "recording": {"enabled": False, "folder": str(folder / "recordings")}}
-    lab_path = lab_site_file(bench_site(rate, agents), folder, media)
+    lead = warm_up(agents)
+    lab_path = lab_site_file(bench_site(rate, agents), folder, (lead + seconds) / 60, media)
     box = ApplianceProcess(lab_path, folder, log_level="warning")
     try:
-        lead = warm_up(agents)
         load = LiveLoad(load_site(lab_path), seed, (lead + seconds) / 60, box.address,
                         box.records)
         load.people.plan = staggered(load.people.plan, LOGINS_PER_S)

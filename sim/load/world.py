@@ -153,6 +153,7 @@ class LiveLoad:
 
     def _user_agent(self, user: str, password: str, port: int, rng: Random) -> UserAgent:
         ua = UserAgent(user, password, self.net.bind(port), self.box, rng)
+        ua.reports_confirmed = True  # connects IVR callers, starts the agents' RTP
         self.net.attach(ua.local, ua)
         return ua
 
