@@ -100,6 +100,12 @@ class Channel(Protocol):
         placed, read from the appliance's event log as it is written."""
         ...
 
+    def hear_latest(self) -> None:
+        """Hear at once what the appliance has recorded so far and not been heard yet (a
+        running appliance's records are read some time after they are written); nothing
+        where every record is heard as it is written. See `still_holds`."""
+        ...
+
     # --- agents ----------------------------------------------------------------------
 
     def will_answer(self, call: int, at: float) -> None:
@@ -144,3 +150,14 @@ class Channel(Protocol):
     def paused_for_missed_ring(self, agent: str) -> bool:
         """Whether the ACD paused the agent for a ring they did not answer."""
         ...
+
+
+def still_holds(channel: Channel, condition: Callable[[], bool]) -> bool:
+    """Whether `condition()` holds on all the appliance has done so far: checked on what was
+    heard, and if it holds, again after `channel.hear_latest()`. A model whose timer means
+    something only if the appliance has not acted meanwhile (a caller's patience in the IVR,
+    unaware yet that the call was queued) decides with it."""
+    if not condition():
+        return False
+    channel.hear_latest()
+    return condition()

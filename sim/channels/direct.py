@@ -85,6 +85,9 @@ class DirectChannel:
     def answer_callback(self, call: int) -> None:
         self._input(self.core.callback_answered, call)
 
+    def hear_latest(self) -> None:
+        """Every record is heard as call control writes it: nothing is behind."""
+
     def follow_ivr(self, heard: IvrHeard) -> None:
         # A call's handle is call control's own id: the records need no translation. Those
         # written while a call is offered wait until the channel knows its caller.

@@ -128,6 +128,10 @@ class SipChannel(Subscribers):
         # bridged to the agent in the media alone, without a re-INVITE, so the box's ACK of
         # the agent's 200 is what tells the caller they are connected.
         self.reinvites_answered_callers = True
+        # Reads the appliance's newest records into `log` at once, where they are read some
+        # time after they are written (the running appliance's: `sim.load.boxlog`); None
+        # where the log is the simulated appliance's own.
+        self.read_records: Callable[[], object] | None = None
         followed = bool(self._keys or site.campaigns)
         self.view = LogView(self._announced, self._recording,
                             self._callback_heard if followed else None)
@@ -210,6 +214,10 @@ class SipChannel(Subscribers):
 
     def follow_ivr(self, heard: IvrHeard) -> None:
         self.view.follow_ivr(heard)
+
+    def hear_latest(self) -> None:
+        if self.read_records is not None:
+            self.read_records()
 
     def _forget_line(self, call: int) -> tuple[UserAgent, int]:
         del self._conversations[call]

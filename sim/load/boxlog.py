@@ -5,11 +5,16 @@ box's event log (`LogView`); live, that log is the box's records database. `BoxL
 for the records after the last one it saw and appends them to an `EventLog` at the simulated
 time they are read. Records keep the box's own `t` (seconds since the box started): the
 models only react to them, at the time they are read, and never compare the two clocks.
+
+A model about to decide on what the box may have done (a caller whose patience in the IVR
+runs out, unaware yet that the box has queued the call) reads at once (`read_now`): what it
+may still miss is only what the box has not committed yet.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 from appliance.eventlog import EventLog
@@ -34,6 +39,10 @@ class BoxLog:
         self.seq = 0  # the last record read
         self.read = 0
         self._reader: RecordReader | None = None
+        # Read on a worker thread (`poll`) or the event loop's (`read_now`), appended on the
+        # event loop's alone, in the order read: records read wait here until then.
+        self._lock = threading.Lock()
+        self._pending: list[Record] = []
 
     async def follow(self) -> None:
         """Poll every `interval` until cancelled."""
@@ -42,14 +51,27 @@ class BoxLog:
             await asyncio.sleep(self.interval)
 
     async def poll(self) -> int:
-        """Read what the box has committed since the last poll into the log (off the event
+        """Read what the box has committed since the last read into the log (off the event
         loop's thread); how many records that was."""
-        records = await asyncio.to_thread(self._read)
-        if records:
-            self.pacer.hand_in(lambda _now: self._append(records))
+        count = await asyncio.to_thread(self._read)
+        if count:
+            self.pacer.hand_in(lambda _now: self._append())
+        return count
+
+    def read_now(self) -> int:
+        """Read what the box has committed since the last read into the log at once, at the
+        simulated time it is (from within the environment's events, on the event loop's
+        thread); how many records were appended, those a poll read meanwhile first."""
+        self._read()
+        return self._append()
+
+    def _read(self) -> int:
+        with self._lock:
+            records = self._records_after()
+            self._pending.extend(records)
         return len(records)
 
-    def _read(self) -> list[Record]:
+    def _records_after(self) -> list[Record]:
         if self._reader is None:
             if not self.records.exists():
                 return []  # the box has not opened its records yet
@@ -64,8 +86,11 @@ class BoxLog:
             self.seq = rows[-1][0]
         return [record for _, record in rows]
 
-    def _append(self, records: list[Record]) -> None:
+    def _append(self) -> int:
+        with self._lock:
+            records, self._pending = self._pending, []
         append = self.log.append
         for record in records:
             append(record)
         self.read += len(records)
+        return len(records)

@@ -150,6 +150,8 @@ class LiveLoad:
             for ua in agents.values():
                 ua.listener = self._tap(side, ua.listener)
         self.boxlog = BoxLog(records, self.log, self.pacer)
+        # A caller about to give up hears first what the box did meanwhile (queued the call).
+        self.channel.read_records = self.boxlog.read_now
 
     def _user_agent(self, user: str, password: str, port: int, rng: Random) -> UserAgent:
         ua = UserAgent(user, password, self.net.bind(port), self.box, rng)

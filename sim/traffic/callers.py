@@ -26,7 +26,7 @@ from appliance.pbx.actions import (
     RecordMessage,
     StopRinging,
 )
-from sim.channels import Conversation, Goodbye
+from sim.channels import Conversation, Goodbye, still_holds
 from sim.distributions import sampler
 from sim.traffic.arrivals import RateProfile
 
@@ -253,8 +253,11 @@ class Callers:
     def _patience_ran_out(self, event: Timeout) -> None:
         caller: Caller = event.value
         # Not yet, if the IVR held the call meanwhile: its patience counts from the queue.
-        if caller.patience_deadline <= self.clock.env.now + _ROUNDING:
+        if still_holds(self.channel, lambda: self._past_patience(caller)):
             self._give_up(caller)
+
+    def _past_patience(self, caller: Caller) -> bool:
+        return caller.waiting and caller.patience_deadline <= self.clock.env.now + _ROUNDING
 
     def caller(self, call: int) -> Caller | None:
         """The caller on `call`, None once they have left it."""
@@ -306,11 +309,12 @@ class Callers:
             return
         expected = action.expected_wait
 
-        def heard(_event: object) -> None:
-            if not caller.waiting:
-                return
+        def told_too_long() -> bool:
             remaining = caller.patience_deadline - self.clock.env.now
-            if expected is not None and expected > remaining:
+            return caller.waiting and expected is not None and expected > remaining
+
+        def heard(_event: object) -> None:
+            if still_holds(self.channel, told_too_long):
                 config = caller.call_type.config
                 if caller.call_type.announce_rng.random() < config.leave_after_announcement:
                     self._give_up(caller)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from appliance.config import IvrCaller, SurveyCaller
 from appliance.config.ivr import Ivr, PlayDigit, PlayOption, SelectLanguage
 from appliance.events import IvrDigits, IvrExited, IvrExitKind, IvrFlowEntered, IvrNodeEntered
+from sim.channels import still_holds
 from sim.distributions import sampler
 
 if TYPE_CHECKING:
@@ -196,11 +197,14 @@ class IvrCallers:
 
     def _out_of_patience(self, event: Timeout) -> None:
         visit: Visit = event.value
-        # Hearing the goodbye of a STOP FLOW or HANG UP, the caller is served already.
-        leaving = visit.node is not None and visit.node.is_exit
-        if self.visits.get(visit.call) is visit and not leaving:
+        if still_holds(self.channel, lambda: self._in_ivr(visit)):
             del self.visits[visit.call]
             self.callers.give_up(visit.caller)
+
+    def _in_ivr(self, visit: Visit) -> bool:
+        # Hearing the goodbye of a STOP FLOW or HANG UP, the caller is served already.
+        leaving = visit.node is not None and visit.node.is_exit
+        return self.visits.get(visit.call) is visit and not leaving
 
     def _left(self, call: int, record: IvrExited) -> None:
         visit = self.visits.pop(call, None)

@@ -38,6 +38,22 @@ def test_records_are_read_once_in_order_from_the_newest_run(tmp_path: Path) -> N
     assert follower.run == "box" and follower.read == 3
 
 
+def test_records_read_now_are_in_the_log_at_once_and_not_read_again(tmp_path: Path) -> None:
+    path = tmp_path / "records.sqlite"
+    log = EventLog()
+    follower = BoxLog(path, log, Pacer(simpy.Environment()))
+    with RecordStore(path, run="box") as store:
+        store.append(ready(5.0, "a1"))
+        store.flush()
+        now = follower.read_now()
+        assert [r.agent for r in log.records] == ["a1"]
+        store.append(ready(6.0, "a2"))
+        store.flush()
+        polled = asyncio.run(follower.poll())
+    assert (now, polled, follower.read_now()) == (1, 1, 0)
+    assert [r.agent for r in log.records] == ["a1", "a2"] and follower.read == 2
+
+
 def test_a_box_not_up_yet_has_nothing_to_read(tmp_path: Path) -> None:
     follower = BoxLog(tmp_path / "none.sqlite", EventLog(), Pacer(simpy.Environment()))
     assert asyncio.run(follower.poll()) == 0

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+import simpy
 import yaml
 
 from appliance.config import Site, parse_site
@@ -20,11 +21,18 @@ from appliance.events import (
     IvrExitKind,
     IvrFlowEntered,
     IvrVariableSet,
+    Record,
 )
+from sim.channels import IvrHeard
+from sim.clock import SimClock
 from sim.media import AnnouncementTiming
 from sim.sipfidelity import SipRunSpec, SipWorld
+from sim.streams import Streams
+from sim.traffic.callers import Callers
+from sim.traffic.ivr import IvrCallers
 from sim.world import RunSpec, World
 from tests.factories import site_dict
+from tests.sim.channels.test_models_alone import Recorder
 
 MENU, BYE, DELAY, TIMEOUT = 3.0, 2.0, 1.5, 5.0
 FLOW = {
@@ -116,6 +124,48 @@ def test_callers_out_of_ivr_patience_abandon_in_the_ivr() -> None:
     log = run(site, hours=2)
     causes = Counter(r.cause for r in log if isinstance(r, CallEnded))
     assert set(causes) == {EndCause.IVR_ABANDONED}
+
+
+class Behind(Recorder):
+    """A channel that hears the IVR's records only when asked to hear the latest, as the
+    load hears a running box's."""
+
+    def __init__(self, env: simpy.Environment) -> None:
+        super().__init__(env)
+        self.unheard: list[tuple[int, Record]] = []
+        self.heard: IvrHeard | None = None
+
+    def follow_ivr(self, heard: IvrHeard) -> None:
+        self.heard = heard
+
+    def hear_latest(self) -> None:
+        assert self.heard is not None
+        while self.unheard:
+            self.heard(*self.unheard.pop(0))
+
+
+@pytest.mark.parametrize("queued", [False, True])
+def test_a_caller_out_of_ivr_patience_first_hears_whether_the_call_was_queued(
+        queued: bool) -> None:
+    site = ivr_site({"choices": {"main.menu": {"2": 1.0}},
+                     "patience": {"dist": "fixed", "value": 1.0}})
+    assert site.traffic is not None and site.ivr is not None
+    env = simpy.Environment()
+    channel = Behind(env)
+    callers = Callers(site.traffic, SimClock(env), channel, Streams(1))
+    IvrCallers(site.ivr, site.traffic, callers, seconds_each, Streams(1))
+    callers.start()
+    while not channel.named("offer"):
+        env.step()
+    assert channel.heard is not None
+    channel.heard(1, IvrFlowEntered(env.now, 1, "main"))
+    if queued:  # written by the appliance, not read yet
+        channel.unheard.append((1, IvrExited(env.now, 1, IvrExitKind.QUEUE, "service", "en",
+                                             {})))
+    entered = env.now
+    env.run(until=entered + 2.0)
+    # Queued, the caller waits with their queue patience (600 s) instead.
+    assert channel.named("hang_up") == ([] if queued else [(entered + 1.0, (1,))])
 
 
 def test_wrong_keys_are_retried_and_digits_collected() -> None:
