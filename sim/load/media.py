@@ -111,6 +111,7 @@ class Stream:
         self.cadence = Cadence(first)
         self.heard = Heard()
         self.sent = 0
+        self.name = ""
         self._packet = bytearray(HEADER.size) + SILENCE  # the header rewritten for each
 
     def send_due(self, tick: int) -> int:
@@ -145,14 +146,16 @@ class LoadMedia:
         before."""
         self._loop = asyncio.get_running_loop()
 
-    def start(self, key: object, sdp: bytes) -> None:
+    def start(self, key: object, sdp: bytes, name: str = "") -> None:
         """A stream for `key` to where `sdp` receives, from the next tick (nothing if it
-        names nowhere, or `key` has one already)."""
+        names nowhere, or `key` has one already); `name` (by default `key`) names it in
+        `MediaSeen.gaps`."""
         to = rtp_address(sdp)
         if to is None or key in self.streams or self._loop is None:
             return
         self.seen.streams += 1
         stream = Stream(self.host, to, self.seen.streams, self.grid.tick(self.clock()) + 1)
+        stream.name = name or str(key)
         self.streams[key] = stream
         self._loop.add_reader(stream.sock, self._readable, stream)
 
@@ -162,7 +165,7 @@ class LoadMedia:
         if stream is None:
             return
         stream.heard.end(self.clock())
-        self._tally(str(key), stream)
+        self._tally(stream)
         self._close(stream)
 
     def tick(self, now: float) -> None:
@@ -194,7 +197,7 @@ class LoadMedia:
         stream.heard.packet(self.clock())
         self.seen.received += 1
 
-    def _tally(self, name: str, stream: Stream) -> None:
+    def _tally(self, stream: Stream) -> None:
         seen, heard = self.seen, stream.heard
         seen.silent += heard.count == 0
         seen.late += stream.cadence.late
@@ -203,7 +206,8 @@ class LoadMedia:
         for start, seconds in heard.gaps:
             seen.longest_gap = max(seen.longest_gap, seconds)
             if len(seen.gaps) < GAPS_KEPT:
-                seen.gaps.append(Gap(name, round(start - self.grid.origin, 3), round(seconds, 3)))
+                at = start - self.grid.origin
+                seen.gaps.append(Gap(stream.name, round(at, 3), round(seconds, 3)))
 
     def _close(self, stream: Stream) -> None:
         if self._loop is not None and not self._loop.is_closed():

@@ -159,24 +159,24 @@ class LiveLoad:
     def _tap(self, side: str, listener: Listener | None) -> Listener:
         """`listener`, with the user agent's failures counted on the way."""
         seen = self.seen
-        starts = "answered" if side == "caller" else "confirmed"  # the box took the answer
 
         def heard(ua: UserAgent, event: UaEvent) -> None:
             if event.kind == "failed" and event.status != CANCELLED:
                 seen.failures[f"{side} {event.status}"] += 1
             elif event.kind == "register_failed":
                 seen.registration_failures[event.status] += 1
-            self._media_heard(ua, event, starts)
+            self._media_heard(ua, event, side)
             if listener is not None:
                 listener(ua, event)
 
         return heard
 
-    def _media_heard(self, ua: UserAgent, event: UaEvent, starts: str) -> None:
-        """RTP for a call of `ua` from when `starts` says it is answered to its end."""
+    def _media_heard(self, ua: UserAgent, event: UaEvent, side: str) -> None:
+        """RTP for a call of `ua` on `side` from when it is answered to its end."""
         key = (ua.local, event.call)
+        starts = "answered" if side == "caller" else "confirmed"  # the box took the answer
         if event.kind == starts and (call := ua.calls.get(event.call)) is not None:
-            self.media.start(key, call.remote_body)
+            self.media.start(key, call.remote_body, f"{side} {ua.user} call {event.call}")
         elif event.kind in ENDS:
             self.media.stop(key)
 
