@@ -80,11 +80,13 @@ class MediaSeen:
 
 class Heard:
     """When a stream's packets came back: how many, and the silences longer than `GAP` after
-    the first, as (start, seconds)."""
+    the first, as (start, seconds); none counts while `held` (its party put the other on
+    hold, and the box sends it nothing until it resumes)."""
 
     def __init__(self) -> None:
         self.count = 0
         self.last: float | None = None
+        self.held = False
         self.gaps: list[tuple[float, float]] = []
 
     def packet(self, now: float) -> None:
@@ -93,10 +95,17 @@ class Heard:
         self.count += 1
         self.last = now
 
+    def hold(self, held: bool, now: float) -> None:
+        """The party held (`held`) or resumed at `now`: the silence is timed again from a
+        resume."""
+        if not held and self.held and self.last is not None:
+            self.last = now
+        self.held = held
+
     def end(self, now: float) -> None:
         """The silence since the last packet, if long enough, is a gap (the stream's end
         calls this too: audio that stopped before the call did)."""
-        if self.last is not None and now - self.last > GAP:
+        if self.last is not None and not self.held and now - self.last > GAP:
             self.gaps.append((self.last, now - self.last))
 
 
@@ -167,6 +176,13 @@ class LoadMedia:
         stream.heard.end(self.clock())
         self._tally(stream)
         self._close(stream)
+
+    def hold(self, key: object, held: bool) -> None:
+        """`key`'s party put the other on hold (`held`) or resumed: audio back may stop
+        meanwhile."""
+        stream = self.streams.get(key)
+        if stream is not None:
+            stream.heard.hold(held, self.clock())
 
     def tick(self, now: float) -> None:
         """Send every stream's packets due by `now`."""

@@ -100,6 +100,18 @@ class LoadSeen:
     media: MediaSeen = field(default_factory=MediaSeen)
 
 
+class LoadUserAgent(UserAgent):
+    """A user agent whose re-INVITEs (an agent's hold and resume) tell its call's RTP
+    whether the box may stop sending to it."""
+
+    media: LoadMedia
+
+    def reinvite(self, now: float, call_id: int, body: bytes) -> None:
+        held = b"a=sendonly" in body or b"a=inactive" in body
+        self.media.hold((self.local, call_id), held)
+        super().reinvite(now, call_id, body)
+
+
 class LiveLoad:
     """One live load of `site` - the lab site as `lab_site_file` wrote it - for `minutes`
     against the appliance at `box`, which writes its records to `records`. Its sockets are
@@ -152,7 +164,8 @@ class LiveLoad:
         self.boxlog = BoxLog(records, self.log, self.pacer)
 
     def _user_agent(self, user: str, password: str, port: int, rng: Random) -> UserAgent:
-        ua = UserAgent(user, password, self.net.bind(port), self.box, rng)
+        ua = LoadUserAgent(user, password, self.net.bind(port), self.box, rng)
+        ua.media = self.media
         self.net.attach(ua.local, ua)
         return ua
 

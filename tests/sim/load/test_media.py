@@ -118,6 +118,19 @@ def test_audio_back_is_counted_and_its_gaps_found() -> None:
     assert heard.gaps[-1] == (1.04 + GAP + 0.52, GAP + 0.1)
 
 
+def test_no_gap_while_the_party_holds_and_the_silence_is_timed_again_from_its_resume() -> None:
+    heard = Heard()
+    heard.packet(1.0)
+    heard.hold(True, 1.1)
+    heard.end(1.1 + 5 * GAP)  # ended on hold
+    assert heard.gaps == []
+    heard.hold(False, 9.0)
+    heard.packet(9.0 + GAP)  # not more than GAP after the resume
+    heard.hold(False, 9.5)  # resumed again: nothing to restart
+    heard.end(9.0 + 2.5 * GAP)
+    assert heard.gaps == [(9.0 + GAP, 1.5 * GAP)]
+
+
 def test_silence_before_the_first_packet_is_no_gap() -> None:
     heard = Heard()
     heard.end(5.0)
