@@ -112,15 +112,14 @@ class Heard:
 class Stream:
     """One party's RTP: its socket, where it sends, its place on the grid, what came back."""
 
-    def __init__(self, host: str, to: Address, ssrc: int, first: int) -> None:
+    def __init__(self, host: str, to: Address, ssrc: int, first: int, name: str) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((host, 0))
         self.sock.setblocking(False)
         self.to, self.ssrc = to, ssrc
         self.cadence = Cadence(first)
         self.heard = Heard()
-        self.sent = 0
-        self.name = ""
+        self.name = name
         self._packet = bytearray(HEADER.size) + SILENCE  # the header rewritten for each
 
     def send_due(self, tick: int) -> int:
@@ -133,7 +132,6 @@ class Stream:
             except OSError:  # a full buffer: lost, as RTP may be
                 continue
             sent += 1
-        self.sent += sent
         return sent
 
 
@@ -151,9 +149,10 @@ class LoadMedia:
         self._scratch = bytearray(MAX_DATAGRAM)
 
     def open(self) -> None:
-        """Take the running event loop for the streams' readers: `start` starts none
-        before."""
+        """Take the running event loop for the streams' readers (`start` starts none
+        before), and start the grid (and the times in `MediaSeen.gaps`) now."""
         self._loop = asyncio.get_running_loop()
+        self.grid = Grid(self.clock())
 
     def start(self, key: object, sdp: bytes, name: str = "") -> None:
         """A stream for `key` to where `sdp` receives, from the next tick (nothing if it
@@ -163,8 +162,8 @@ class LoadMedia:
         if to is None or key in self.streams or self._loop is None:
             return
         self.seen.streams += 1
-        stream = Stream(self.host, to, self.seen.streams, self.grid.tick(self.clock()) + 1)
-        stream.name = name or str(key)
+        first = self.grid.tick(self.clock()) + 1
+        stream = Stream(self.host, to, self.seen.streams, first, name or str(key))
         self.streams[key] = stream
         self._loop.add_reader(stream.sock, self._readable, stream)
 
