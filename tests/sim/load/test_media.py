@@ -182,3 +182,26 @@ def test_a_stream_whose_audio_back_stopped_mid_call_is_reported() -> None:
     [gap] = seen.gaps
     assert (gap.at, gap.seconds) == (0.02, 1.48) and "caller" in gap.stream
     assert seen.longest_gap == 1.5 - 0.02
+
+
+async def _held(media: LoadMedia, clock: FakeClock, relay: socket.socket) -> None:
+    media.open()
+    media.start("agent", offer_sdp(*relay.getsockname()))
+    media.hold("nobody", True)  # no stream: nothing
+    media.streams["agent"].heard.packet(0.02)
+    clock.now = 0.5
+    media.hold("agent", True)
+    clock.now = 4.0
+    media.hold("agent", False)
+    clock.now = 4.9
+    media.stop("agent")
+
+
+def test_an_agent_on_hold_hears_nothing_and_that_is_no_gap() -> None:
+    clock, relay = FakeClock(), _relay()
+    media = LoadMedia("127.0.0.1", clock)
+    try:
+        asyncio.run(_held(media, clock, relay))
+    finally:
+        relay.close()
+    assert media.seen.flowed and media.seen.streams == 1
