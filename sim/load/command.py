@@ -14,8 +14,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from appliance.config import ConfigError, builtin_site_path
 from sim.load.calibrate import write_calibrated
+from sim.load.media import GAP, MediaSeen
 from sim.load.report import render_comparison
 from sim.load.run import BoxDied, LoadOptions, LoadOutcome, run_load
+
+GAPS_PRINTED = 5  # gaps listed under the RTP line (`--json` has up to `media.GAPS_KEPT`)
 
 
 def load_command(
@@ -83,14 +86,22 @@ def _print(outcome: LoadOutcome, console: Console, as_json: bool, html: Path | N
                       f"{dict(seen.failures) or 'none'}, registrations refused "
                       f"{dict(seen.registration_failures) or 'none'}, all calls ended: "
                       f"{'yes' if seen.drained else 'no'}", highlight=False)
-        media = seen.media
-        console.print(f"RTP: {media.streams} streams, {media.sent} packets sent, "
-                      f"{media.received} received, {media.silent} streams received none",
-                      highlight=False)
+        _print_media(seen.media, console)
     if html is not None:
         from sim.load.html import write_comparison_html
 
         write_comparison_html(outcome.comparison, html)
+
+
+def _print_media(media: MediaSeen, console: Console) -> None:
+    console.print(f"RTP: {media.streams} streams, {media.sent} packets sent ({media.late} "
+                  f"late, {media.skipped} skipped), {media.received} received; "
+                  f"{media.silent} streams received none, {media.gapped} had a gap over "
+                  f"{GAP:g} s (longest {media.longest_gap:.2f} s): media flowed all along: "
+                  f"{'yes' if media.flowed else 'no'}", highlight=False)
+    for gap in media.gaps[:GAPS_PRINTED]:
+        console.print(f"  {gap.stream}: nothing back from {gap.at:.2f} s for "
+                      f"{gap.seconds:.2f} s", highlight=False)
 
 
 def _calibrate(config: str, site, outcome: LoadOutcome, target: Path,
@@ -114,4 +125,5 @@ def _seen(outcome: LoadOutcome) -> dict[str, object]:
             "registration_failures": {str(k): v for k, v in
                                       seen.registration_failures.items()},
             "send_errors": dict(seen.send_errors), "drained": seen.drained,
-            "rtp": asdict(seen.media), "box_status": outcome.box_status}
+            "rtp": {**asdict(seen.media), "flowed": seen.media.flowed},
+            "box_status": outcome.box_status}

@@ -100,6 +100,18 @@ class LoadSeen:
     media: MediaSeen = field(default_factory=MediaSeen)
 
 
+class LoadUserAgent(UserAgent):
+    """A user agent whose re-INVITEs (an agent's hold and resume) tell its call's RTP
+    whether the box may stop sending to it."""
+
+    media: LoadMedia
+
+    def reinvite(self, now: float, call_id: int, body: bytes) -> None:
+        held = b"a=sendonly" in body or b"a=inactive" in body
+        self.media.hold((self.local, call_id), held)
+        super().reinvite(now, call_id, body)
+
+
 class LiveLoad:
     """One live load of `site` - the lab site as `lab_site_file` wrote it - for `minutes`
     against the appliance at `box`, which writes its records to `records`. Its sockets are
@@ -154,32 +166,33 @@ class LiveLoad:
         self.channel.read_records = self.boxlog.read_now
 
     def _user_agent(self, user: str, password: str, port: int, rng: Random) -> UserAgent:
-        ua = UserAgent(user, password, self.net.bind(port), self.box, rng)
+        ua = LoadUserAgent(user, password, self.net.bind(port), self.box, rng)
         ua.reports_confirmed = True  # connects IVR callers, starts the agents' RTP
+        ua.media = self.media
         self.net.attach(ua.local, ua)
         return ua
 
     def _tap(self, side: str, listener: Listener | None) -> Listener:
         """`listener`, with the user agent's failures counted on the way."""
         seen = self.seen
-        starts = "answered" if side == "caller" else "confirmed"  # the box took the answer
 
         def heard(ua: UserAgent, event: UaEvent) -> None:
             if event.kind == "failed" and event.status != CANCELLED:
                 seen.failures[f"{side} {event.status}"] += 1
             elif event.kind == "register_failed":
                 seen.registration_failures[event.status] += 1
-            self._media_heard(ua, event, starts)
+            self._media_heard(ua, event, side)
             if listener is not None:
                 listener(ua, event)
 
         return heard
 
-    def _media_heard(self, ua: UserAgent, event: UaEvent, starts: str) -> None:
-        """RTP for a call of `ua` from when `starts` says it is answered to its end."""
+    def _media_heard(self, ua: UserAgent, event: UaEvent, side: str) -> None:
+        """RTP for a call of `ua` on `side` from when it is answered to its end."""
         key = (ua.local, event.call)
+        starts = "answered" if side == "caller" else "confirmed"  # the box took the answer
         if event.kind == starts and (call := ua.calls.get(event.call)) is not None:
-            self.media.start(key, call.remote_body)
+            self.media.start(key, call.remote_body, f"{side} {ua.user} call {event.call}")
         elif event.kind in ENDS:
             self.media.stop(key)
 

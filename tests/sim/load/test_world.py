@@ -61,3 +61,4 @@ def test_a_tiny_site_is_answered_by_its_agents_over_udp(tmp_path: Path) -> None:
     assert {c.cause for c in calls} <= MODEL_CAUSES, box.log()
     assert not seen.failures and not seen.registration_failures
     assert seen.drained
+    assert seen.media.streams and seen.media.flowed, seen.media  # to the end of every call
